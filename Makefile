@@ -1,0 +1,110 @@
+# izin - one build for the server, the CLI, the tests and the fuzz drivers.
+#
+#   make            build bin/izin
+#   make test       install missing packages, build, run unit + fuzz-replay + black-box tests
+#   make demo       build and start `izin demo`
+#   make SANITIZE=address,undefined test    the same under ASan/UBSan
+#   make fuzz       build libFuzzer drivers (clang) into build/fuzz/
+#   make format     apply .clang-format
+
+CC      ?= cc
+PKGS    := libmicrohttpd jansson libcurl sqlite3 libcrypto
+WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
+           -Wpointer-arith -Wformat=2 -Wvla
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -MMD -MP
+LDLIBS  :=
+ifneq ($(SANITIZE),)
+CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+BUILD   := build/san
+else
+BUILD   := build/rel
+endif
+
+DEPS_OK := build/.deps-ok
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+
+LIB_SRC  := $(sort $(wildcard src/core/*.c src/store/*.c src/net/*.c src/api/*.c))
+LIB_ASM  := src/core/holidays_data.S
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_ASM:%.S=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+LIB      := $(BUILD)/libizin.a
+BIN      := $(BUILD)/izin
+
+UNIT_SRC := $(sort $(wildcard tests/unit/*/test_*.c))
+UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%-replay)
+
+PYTEST := /usr/bin/python3 -m pytest
+
+.PHONY: all deps test unit fuzz-replay blackbox demo fuzz format clean bench
+all: $(BIN)
+	@mkdir -p bin && cp $(BIN) bin/izin
+
+deps: $(DEPS_OK)
+$(DEPS_OK): scripts/deps.sh
+	@sh scripts/deps.sh
+	@mkdir -p $(@D) && touch $@
+
+$(BUILD)/%.o: %.c | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/src/core/holidays_data.o: src/core/holidays_data.S data/tr-holidays.csv
+	@mkdir -p $(@D)
+	$(CC) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(PKG_LIBS)
+
+# A unit test is one file linking the library and cmocka.
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB) | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lcmocka
+
+# Fuzz drivers built with a small main that replays the committed corpus.
+$(BUILD)/fuzz/%-replay: fuzz/%.c fuzz/replay_main.c $(LIB) | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< fuzz/replay_main.c $(LIB) $(PKG_LIBS)
+
+unit: $(UNIT_BIN)
+	@set -e; pass=0; for t in $(UNIT_BIN); do \
+	  echo "== $$t"; IZIN_HOLIDAYS=data/tr-holidays.csv $$t; pass=$$((pass+1)); done; \
+	  echo "unit: $$pass test programs passed"
+
+fuzz-replay: $(FUZZ_REPLAY)
+	@set -e; for f in $(FUZZ_REPLAY); do \
+	  n=$$(basename $$f -replay); n=$${n#fuzz_}; $$f fuzz/corpus/$$n; done
+
+blackbox: $(BIN)
+	IZIN_BIN=$(CURDIR)/$(BIN) $(PYTEST) -q -p no:cacheprovider tests/blackbox
+
+test: deps unit fuzz-replay blackbox
+
+demo: $(BIN)
+	./$(BIN) demo
+
+# libFuzzer builds need clang; run e.g. build/fuzz/fuzz_recipient fuzz/corpus/recipient
+fuzz: $(DEPS_OK)
+	@mkdir -p build/fuzz
+	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  echo "clang $$n"; \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
+	    -o build/fuzz/$$n $$f $(filter src/core/%,$(LIB_SRC)) || exit 1; done
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build bin
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

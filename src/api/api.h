@@ -1,0 +1,30 @@
+/*
+ * api.h - the module's HTTP API (API.md, "HTTP API of izin serve"): the
+ * application state the handlers share and the route table that
+ * cli/serve passes to the HTTP server.
+ *
+ * One file per handler group: consents.c, check.c, ops.c; app.c holds what
+ * they share (auth, brand resolution, the change's JSON form).
+ */
+#ifndef IZ_API_H
+#define IZ_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/trtime.h"
+#include "net/http.h"
+#include "store/store.h"
+
+typedef struct iz_app {
+    iz_store_t *store;            /* not owned */
+    const iz_holidays_t *holidays;/* not owned; never NULL */
+} iz_app_t;
+
+/* The module's routes (static table). */
+const iz_route_t *iz_api_routes(size_t *n);
+
+/* Bearer-key check for iz_http_config_t.auth: app is an iz_app_t. */
+int iz_api_auth(void *app, const char *token, int64_t *account_id);
+
+#endif

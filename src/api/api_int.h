@@ -1,0 +1,31 @@
+/*
+ * api_int.h - what the API's handler files share; not for other layers.
+ */
+#ifndef IZ_API_INT_H
+#define IZ_API_INT_H
+
+#include <jansson.h>
+
+#include "api/api.h"
+
+/* Resolve {brandCode} for the authenticated account into *b. On failure
+ * answers 404 IZ404 (also for another account's brand) and returns non-zero. */
+int iz__api_brand(iz_req_t *r, iz_app_t *app, iz_brand_t *b);
+
+/* The JSON form of a stored change (new reference). */
+json_t *iz__change_json(const iz_change_t *c);
+
+/* Answer 500 IZ500 for a store failure. */
+void iz__reply_store_error(iz_req_t *r, int rc);
+
+/* Parse ?type= and ?recipientType= (default BIREYSEL); answers 422 with
+ * H111/H117/H170/H116 and returns non-zero on failure. */
+int iz__query_type(iz_req_t *r, iz_type_t *type, iz_rtype_t *rtype);
+
+void iz__h_consent_post(iz_req_t *r, void *app);
+void iz__h_consent_get(iz_req_t *r, void *app);
+void iz__h_check_post(iz_req_t *r, void *app);
+void iz__h_check_get(iz_req_t *r, void *app);
+void iz__h_healthz(iz_req_t *r, void *app);
+
+#endif

@@ -1,0 +1,113 @@
+/*
+ * app.c - what the module's handlers share: the route table, bearer-key
+ * authentication, brand resolution scoped to the key's account, and the JSON
+ * form of a change.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api_int.h"
+#include "core/iz.h"
+#include "net/secret.h"
+
+static const iz_route_t routes[] = {
+    {"GET", "/healthz", iz__h_healthz, 0},
+    {"POST", "/v1/brands/{brandCode}/consents", iz__h_consent_post, IZ_ROUTE_AUTH},
+    {"GET", "/v1/brands/{brandCode}/consents/{recipient}", iz__h_consent_get, IZ_ROUTE_AUTH},
+    {"POST", "/v1/brands/{brandCode}/check", iz__h_check_post, IZ_ROUTE_AUTH},
+    {"GET", "/v1/brands/{brandCode}/check/{recipient}", iz__h_check_get, IZ_ROUTE_AUTH},
+};
+
+const iz_route_t *iz_api_routes(size_t *n)
+{
+    *n = IZ_ARRAY_LEN(routes);
+    return routes;
+}
+
+int iz_api_auth(void *app, const char *token, int64_t *account_id)
+{
+    iz_app_t *a = app;
+    size_t len = strlen(token);
+    if (len == 0 || len > 256) return IZ_EINVAL;
+    char hex[IZ_SHA256_HEX];
+    iz_sha256_hex(token, len, hex);
+    return iz_store_key_lookup(a->store, hex, account_id);
+}
+
+int iz__api_brand(iz_req_t *r, iz_app_t *app, iz_brand_t *b)
+{
+    int64_t code;
+    const char *s = iz_req_param(r, "brandCode");
+    int rc = IZ_ENOTFOUND;
+    if (s && iz_parse_i64(s, 1, INT64_MAX, &code) == 0)
+        rc = iz_store_brand_get(app->store, iz_req_account(r), code, b);
+    if (rc == 0) return 0;
+    if (rc == IZ_ENOTFOUND)
+        iz_reply_error(r, "IZ404", iz_req_english(r) ? "brand not found" : "Marka bulunamadı.");
+    else
+        iz__reply_store_error(r, rc);
+    return -1;
+}
+
+void iz__reply_store_error(iz_req_t *r, int rc)
+{
+    fprintf(stderr, "izin: store error: %s\n", iz_strerror(rc));
+    iz_reply_error(r, rc == IZ_EBUSY ? "IZ503" : "IZ500", NULL);
+}
+
+json_t *iz__change_json(const iz_change_t *c)
+{
+    char cd[IZ_DATETIME_LEN], cr[IZ_DATETIME_LEN];
+    iz_tr_format(c->creation_ms / 1000, cr);
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(c->id));
+    json_object_set_new(o, "recipient", json_string(c->recipient));
+    json_object_set_new(o, "recipientType", json_string(iz_rtype_name(c->rtype)));
+    json_object_set_new(o, "type", json_string(iz_type_name(c->type)));
+    json_object_set_new(o, "status", json_string(iz_status_name(c->status)));
+    if (c->source != IZ_SOURCE_NONE)
+        json_object_set_new(o, "source", json_string(iz_source_name(c->source)));
+    if (c->consent_date != 0) {
+        iz_tr_format(c->consent_date, cd);
+        json_object_set_new(o, "consentDate", json_string(cd));
+    }
+    json_object_set_new(o, "creationDate", json_string(cr));
+    json_object_set_new(o, "origin", json_string(iz_origin_name(c->origin)));
+    json_t *iys = json_object();
+    const char *st = iz_iys_state_name(c->iys_state);
+    json_object_set_new(iys, "state", json_string(st ? st : "LOCAL"));
+    if (c->iys_txid[0]) json_object_set_new(iys, "transactionId", json_string(c->iys_txid));
+    if (c->iys_error[0]) json_object_set_new(iys, "error", json_string(c->iys_error));
+    json_object_set_new(o, "iys", iys);
+    return o;
+}
+
+int iz__query_type(iz_req_t *r, iz_type_t *type, iz_rtype_t *rtype)
+{
+    const char *t = iz_req_query(r, "type");
+    const char *rt = iz_req_query(r, "recipientType");
+    iz_error_t e = {.index = -1};
+    json_t *val = NULL;
+    if (!t || !*t) {
+        e.code = "H111";
+        e.location = "type";
+    } else if (iz_type_parse(t, type) != 0) {
+        e.code = "H117";
+        e.location = "type";
+        val = json_string(t);
+    } else if (rt && !*rt) {
+        e.code = "H170";
+        e.location = "recipientType";
+    } else if (rt && iz_rtype_parse(rt, rtype) != 0) {
+        e.code = "H116";
+        e.location = "recipientType";
+        val = json_string(rt);
+    } else {
+        if (!rt) *rtype = IZ_BIREYSEL;
+        return 0;
+    }
+    e.value = val;
+    iz_reply_errors(r, 422, &e, 1);
+    json_decref(val);
+    return -1;
+}

@@ -1,0 +1,165 @@
+/*
+ * opts.c - option parsing, settings lookup and store opening shared by the
+ * commands.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/iz.h"
+
+void iz_cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("izin: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static int find_def(const iz_opts_t *o, const char *name, size_t len)
+{
+    for (int i = 0; i < o->ndefs; i++)
+        if (strlen(o->defs[i].name) == len && strncmp(o->defs[i].name, name, len) == 0) return i;
+    return -1;
+}
+
+int iz_cli_parse(iz_opts_t *o, const iz_optdef_t *defs, int ndefs, int argc, char **argv)
+{
+    memset(o, 0, sizeof *o);
+    o->defs = defs;
+    o->ndefs = ndefs < IZ_CLI_MAX_OPTS ? ndefs : IZ_CLI_MAX_OPTS;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+            if (o->npositional >= (int)IZ_ARRAY_LEN(o->positional)) {
+                iz_cli_fail("unexpected argument '%s'", a);
+                return -1;
+            }
+            o->positional[o->npositional++] = a;
+            continue;
+        }
+        const char *name = a + 2;
+        const char *eq = strchr(name, '=');
+        size_t nl = eq ? (size_t)(eq - name) : strlen(name);
+        int d = find_def(o, name, nl);
+        if (d < 0) {
+            iz_cli_fail("unknown option --%.*s", (int)nl, name);
+            return -1;
+        }
+        if (!defs[d].has_arg) {
+            if (eq) {
+                iz_cli_fail("option --%s takes no value", defs[d].name);
+                return -1;
+            }
+            o->val[d] = "1";
+        } else if (eq) {
+            o->val[d] = eq + 1;
+        } else if (i + 1 < argc) {
+            o->val[d] = argv[++i];
+        } else {
+            iz_cli_fail("option --%s needs a value", defs[d].name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+const char *iz_cli_get(const iz_opts_t *o, const char *name)
+{
+    int d = find_def(o, name, strlen(name));
+    if (d >= 0 && o->val[d]) return o->val[d];
+    char env[96] = "IZIN_";
+    size_t n = 5;
+    for (const char *p = name; *p && n + 1 < sizeof env; p++)
+        env[n++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+    env[n] = '\0';
+    const char *e = getenv(env);
+    if (e && *e) return e;
+    if (d >= 0 && o->file_vals[d]) return o->file_vals[d];
+    return NULL;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+int iz_cli_load_config(iz_opts_t *o, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        iz_cli_fail("cannot read config file %s", path);
+        return -1;
+    }
+    char line[2048];
+    int lineno = 0, rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            iz_cli_fail("%s:%d: line too long", path, lineno);
+            rc = -1;
+            break;
+        }
+        char *s = trim(line);
+        if (*s == '\0' || *s == '#') continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            iz_cli_fail("%s:%d: expected name = value", path, lineno);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        char *name = trim(s), *val = trim(eq + 1);
+        int d = find_def(o, name, strlen(name));
+        if (d < 0 || strcmp(name, "config") == 0) {
+            iz_cli_fail("%s:%d: unknown setting '%s'", path, lineno, name);
+            rc = -1;
+            break;
+        }
+        free(o->file_vals[d]);
+        o->file_vals[d] = iz_xstrdup(val);
+    }
+    fclose(f);
+    return rc;
+}
+
+void iz_cli_free(iz_opts_t *o)
+{
+    for (int i = 0; i < IZ_CLI_MAX_OPTS; i++) {
+        free(o->file_vals[i]);
+        o->file_vals[i] = NULL;
+    }
+}
+
+int iz_cli_open_store(const iz_opts_t *o, iz_store_t **st)
+{
+    int ddb = find_def(o, "db", 2), ddata = find_def(o, "data", 4);
+    const char *fdb = ddb >= 0 ? o->val[ddb] : NULL;
+    const char *fdata = ddata >= 0 ? o->val[ddata] : NULL;
+    if (fdb && fdata) {
+        iz_cli_fail("give --data or --db, not both");
+        return -1;
+    }
+    /* A flag wins; otherwise IZIN_DB, then IZIN_DATA, then the default. */
+    const char *loc = fdb ? fdb : fdata;
+    if (!loc) loc = iz_cli_get(o, "db");
+    if (!loc) loc = iz_cli_get(o, "data");
+    if (!loc) loc = "izin-data";
+    const char *err = NULL;
+    int rc = iz_store_open(loc, st, &err);
+    if (rc != 0) {
+        iz_cli_fail("cannot open the store at %s: %s", loc, err ? err : iz_strerror(rc));
+        return -1;
+    }
+    return 0;
+}

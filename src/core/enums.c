@@ -1,0 +1,149 @@
+/*
+ * enums.c - the spellings of the İYS enumerations and izin's own.
+ *
+ * Each enum has one table indexed by its value, so a name and its value can
+ * never drift apart; index 0 (NONE) has no spelling. Parsing is exact and
+ * case-sensitive because İYS itself refuses "onay" for ONAY: accepting it
+ * locally would only move the refusal to İYS and cost success rate.
+ */
+#include "core/enums.h"
+
+#include <string.h>
+
+#include "core/iz.h"
+
+static const char *const type_names[] = {NULL, "ARAMA", "MESAJ", "EPOSTA"};
+
+static const char *const status_names[] = {NULL, "ONAY", "RET"};
+
+static const char *const rtype_names[] = {NULL, "BIREYSEL", "TACIR"};
+
+static const char *const source_names[IZ_SOURCE_COUNT_] = {
+    [IZ_SOURCE_NONE] = NULL,
+    [IZ_HS_FIZIKSEL_ORTAM] = "HS_FIZIKSEL_ORTAM",
+    [IZ_HS_ISLAK_IMZA] = "HS_ISLAK_IMZA",
+    [IZ_HS_ETKINLIK] = "HS_ETKINLIK",
+    [IZ_HS_ATM] = "HS_ATM",
+    [IZ_HS_EORTAM] = "HS_EORTAM",
+    [IZ_HS_WEB] = "HS_WEB",
+    [IZ_HS_MOBIL] = "HS_MOBIL",
+    [IZ_HS_MESAJ] = "HS_MESAJ",
+    [IZ_HS_EPOSTA] = "HS_EPOSTA",
+    [IZ_HS_CAGRI_MERKEZI] = "HS_CAGRI_MERKEZI",
+    [IZ_HS_SOSYAL_MEDYA] = "HS_SOSYAL_MEDYA",
+    [IZ_HS_2015] = "HS_2015",
+    [IZ_HS_KARAR] = "HS_KARAR",
+    [IZ_IYS_CM] = "IYS_CM",
+    [IZ_IYS_WEB] = "IYS_WEB",
+    [IZ_IYS_WEB_YENI] = "IYS_WEB_YENI",
+    [IZ_IYS_MOBIL] = "IYS_MOBIL",
+    [IZ_IYS_KISAMESAJ] = "IYS_KISAMESAJ",
+    [IZ_IYS_EPOSTA] = "IYS_EPOSTA",
+    [IZ_IYS_AHS_HAT_KAPATMA] = "IYS_AHS_HAT_KAPATMA",
+    [IZ_IYS_FRAME_EPOSTA] = "IYS_FRAME_EPOSTA",
+    [IZ_IYS_FRAME_SMS] = "IYS_FRAME_SMS",
+};
+
+static const char *const origin_names[] = {NULL, "API", "BULK", "SMS", "URL", "PANEL", "IYS"};
+
+static const char *const iys_state_names[] = {NULL,       "PENDING",  "SENT",
+                                              "ACCEPTED", "REJECTED", "LOCAL"};
+
+/* The spelling of value v in a table of n names, NULL when out of range. */
+static const char *name_of(const char *const *names, size_t n, int v)
+{
+    if (v <= 0 || (size_t)v >= n) return NULL;
+    return names[v];
+}
+
+/* The value whose spelling is exactly s, or 0 when there is none. */
+static int value_of(const char *const *names, size_t n, const char *s)
+{
+    if (!s) return 0;
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(names[i], s) == 0) return (int)i;
+    return 0;
+}
+
+const char *iz_type_name(iz_type_t v)
+{
+    return name_of(type_names, IZ_ARRAY_LEN(type_names), (int)v);
+}
+
+const char *iz_status_name(iz_status_t v)
+{
+    return name_of(status_names, IZ_ARRAY_LEN(status_names), (int)v);
+}
+
+const char *iz_rtype_name(iz_rtype_t v)
+{
+    return name_of(rtype_names, IZ_ARRAY_LEN(rtype_names), (int)v);
+}
+
+const char *iz_source_name(iz_source_t v)
+{
+    return name_of(source_names, IZ_ARRAY_LEN(source_names), (int)v);
+}
+
+const char *iz_origin_name(iz_origin_t v)
+{
+    return name_of(origin_names, IZ_ARRAY_LEN(origin_names), (int)v);
+}
+
+const char *iz_iys_state_name(iz_iys_state_t v)
+{
+    return name_of(iys_state_names, IZ_ARRAY_LEN(iys_state_names), (int)v);
+}
+
+int iz_type_parse(const char *s, iz_type_t *out)
+{
+    int v = value_of(type_names, IZ_ARRAY_LEN(type_names), s);
+    if (!v) return IZ_EINVAL;
+    *out = (iz_type_t)v;
+    return IZ_OK;
+}
+
+int iz_status_parse(const char *s, iz_status_t *out)
+{
+    int v = value_of(status_names, IZ_ARRAY_LEN(status_names), s);
+    if (!v) return IZ_EINVAL;
+    *out = (iz_status_t)v;
+    return IZ_OK;
+}
+
+int iz_rtype_parse(const char *s, iz_rtype_t *out)
+{
+    int v = value_of(rtype_names, IZ_ARRAY_LEN(rtype_names), s);
+    if (!v) return IZ_EINVAL;
+    *out = (iz_rtype_t)v;
+    return IZ_OK;
+}
+
+int iz_source_parse(const char *s, iz_source_t *out)
+{
+    int v = value_of(source_names, IZ_ARRAY_LEN(source_names), s);
+    if (!v) return IZ_EINVAL;
+    *out = (iz_source_t)v;
+    return IZ_OK;
+}
+
+int iz_origin_parse(const char *s, iz_origin_t *out)
+{
+    int v = value_of(origin_names, IZ_ARRAY_LEN(origin_names), s);
+    if (!v) return IZ_EINVAL;
+    *out = (iz_origin_t)v;
+    return IZ_OK;
+}
+
+int iz_iys_state_parse(const char *s, iz_iys_state_t *out)
+{
+    int v = value_of(iys_state_names, IZ_ARRAY_LEN(iys_state_names), s);
+    if (!v) return IZ_EINVAL;
+    *out = (iz_iys_state_t)v;
+    return IZ_OK;
+}
+
+bool iz_source_is_hs(iz_source_t v)
+{
+    return v >= IZ_HS_FIZIKSEL_ORTAM && v <= IZ_HS_KARAR;
+}

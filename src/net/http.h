@@ -1,0 +1,124 @@
+/*
+ * http.h - izin's HTTP server plumbing on libmicrohttpd: routing, request
+ * limits, bearer-key authentication and JSON answers in İYS's error shape.
+ *
+ * A handler gets an iz_req_t, reads what it needs through the accessors
+ * below and answers with exactly one iz_reply_*() call. Everything a handler
+ * allocates with iz_req_alloc()/iz_req_strdup() lives in the request's arena
+ * and is freed when the answer has been sent, so handlers rarely free().
+ *
+ * Limits enforced before a handler runs: total header size (413), body size
+ * by Content-Length or as a chunked body grows (413), unknown path (404),
+ * known path with another method (405), missing or bad bearer key on an
+ * authenticated route (401 IZ401).
+ */
+#ifndef IZ_HTTP_H
+#define IZ_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct iz_http iz_http_t;
+typedef struct iz_req iz_req_t;
+
+typedef void (*iz_handler_fn)(iz_req_t *req, void *app);
+
+/* Resolve a bearer token to an account id; 0 when valid. */
+typedef int (*iz_auth_fn)(void *app, const char *token, int64_t *account_id);
+
+enum {
+    IZ_ROUTE_AUTH = 1u << 0, /* a valid bearer key is required */
+};
+
+typedef struct iz_route {
+    const char *method;  /* "GET", "POST", ... */
+    const char *pattern; /* "/v1/brands/{brandCode}/consents": {x} matches one segment */
+    iz_handler_fn fn;
+    unsigned flags;
+} iz_route_t;
+
+typedef struct iz_http_config {
+    const char *listen;  /* "127.0.0.1:8080", "127.0.0.1:0" for any free port */
+    size_t max_body;     /* bytes; default 1 MiB */
+    size_t max_header;   /* bytes of all request headers; default 16 KiB */
+    unsigned threads;    /* worker threads; default 4 */
+    const iz_route_t *routes;
+    size_t nroutes;
+    void *app;           /* passed to handlers and auth */
+    iz_auth_fn auth;
+    bool access_log;     /* one line per request on stderr (never headers) */
+} iz_http_config_t;
+
+/* Start serving. On failure *err gets a static message. */
+int iz_http_start(const iz_http_config_t *cfg, iz_http_t **out, const char **err);
+
+/* The port actually bound (useful with port 0). */
+uint16_t iz_http_port(const iz_http_t *h);
+
+/* Stop accepting, finish running requests, free everything. */
+void iz_http_stop(iz_http_t *h);
+
+/* ---- request accessors (valid until the handler returns) ---------------- */
+
+const char *iz_req_method(const iz_req_t *r);
+const char *iz_req_path(const iz_req_t *r);
+/* A {name} segment of the route, percent-decoded; NULL when not in the pattern. */
+const char *iz_req_param(const iz_req_t *r, const char *name);
+/* A query argument, or NULL. */
+const char *iz_req_query(const iz_req_t *r, const char *name);
+/* A request header (case-insensitive name), or NULL. */
+const char *iz_req_header(const iz_req_t *r, const char *name);
+/* The body bytes (not NUL-terminated; *len may be 0). */
+const char *iz_req_body(const iz_req_t *r, size_t *len);
+/* The authenticated account, or 0 on routes without IZ_ROUTE_AUTH. */
+int64_t iz_req_account(const iz_req_t *r);
+/* The client's IP address as text. */
+const char *iz_req_remote(const iz_req_t *r);
+/* True when the Content-Type's media type is `type` (parameters ignored). */
+bool iz_req_content_type_is(const iz_req_t *r, const char *type);
+/* True when the client prefers English (Accept-Language starts with "en"). */
+bool iz_req_english(const iz_req_t *r);
+
+/* Arena allocation, freed with the request. */
+void *iz_req_alloc(iz_req_t *r, size_t n);
+char *iz_req_strdup(iz_req_t *r, const char *s);
+
+/* Parse the body as a JSON value (UTF-8, no duplicate keys, bounded depth).
+ * On failure answers 400 H014 (415 IZ415 when the Content-Type is not
+ * application/json) and returns NULL. The caller owns the result
+ * (json_decref). */
+json_t *iz_req_json(iz_req_t *r);
+
+/* ---- answers: call exactly one per request ------------------------------ */
+
+/* Answer JSON; steals the reference to body. */
+void iz_reply_json(iz_req_t *r, int status, json_t *body);
+
+/* Answer with bytes of a given content type (copied). */
+void iz_reply_bytes(iz_req_t *r, int status, const char *content_type, const char *body,
+                    size_t len);
+
+/* One error in İYS's shape. */
+typedef struct iz_error {
+    const char *code;     /* "H121" or "IZ400" */
+    const char *message;  /* NULL: the code's message in the client's language */
+    const char *location; /* field name or NULL */
+    json_t *value;        /* borrowed; may be NULL */
+    int index;            /* list index, or -1 */
+} iz_error_t;
+
+/* Build the JSON object of one error (new reference). */
+json_t *iz_error_json(const iz_req_t *r, const iz_error_t *e);
+
+/* Answer {"errors":[...]} with the given status. */
+void iz_reply_errors(iz_req_t *r, int status, const iz_error_t *errs, size_t n);
+
+/* Shorthand for one error with no location; status from the code's table. */
+void iz_reply_error(iz_req_t *r, const char *code, const char *message);
+
+/* Add a response header to the coming answer (copied). */
+void iz_reply_header(iz_req_t *r, const char *name, const char *value);
+
+#endif

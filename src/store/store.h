@@ -1,0 +1,209 @@
+/*
+ * store.h - izin's storage interface.
+ *
+ * Callers see only this header; the backend (SQLite, the embedded default,
+ * in store_sqlite.c; PostgreSQL later) is chosen by iz_store_open()'s
+ * location and hidden behind the opaque iz_store_t.
+ *
+ * Schema (version 1)
+ * ------------------
+ *   meta(key TEXT PK, value TEXT)                    schema_version, ...
+ *   accounts(id PK, name UNIQUE, iys_code, activation_date TEXT NULL
+ *            "YYYY-MM-DD", iys_url, iys_user, iys_password, plan, created_at)
+ *   brands(id PK, account_id -> accounts, code, name, keyword, short_number,
+ *          subscriber_number, slug UNIQUE NULL, created_at,
+ *          UNIQUE(account_id, code))
+ *   api_keys(id PK, account_id -> accounts, hash TEXT UNIQUE (hex SHA-256 of
+ *          the key), prefix TEXT (first 8 chars, for display), created_at,
+ *          revoked_at NULL)
+ *   consent_log(id PK AUTOINCREMENT, brand_id, recipient, rtype, type,
+ *          status, source, consent_date, creation_ms, origin, iys_state,
+ *          iys_txid, iys_error, warning, evidence, prev_hash, hash)
+ *   consent_state(brand_id, recipient, rtype, type) PK -> log_id of the
+ *          current change, status, source, consent_date
+ *   outbox(id PK, log_id UNIQUE -> consent_log, created_ms, state)
+ *
+ * Invariants
+ * ----------
+ *   - consent_log is append-only: rows are never deleted, and only the
+ *     iys_* columns of a row change after it is written.
+ *   - Every consent_log row's hash = SHA-256(prev_hash | the row's
+ *     immutable fields); prev_hash is the hash of the row before it ("" for
+ *     the first). A changed or missing row breaks the chain. Exactly: hex
+ *     SHA-256 of prev_hash|id|brand_id|recipient|rtype|type|status|source|
+ *     consent_date|creation_ms|origin|evidence, each field as the text the
+ *     column holds (integers in decimal, NULL as ""). SQLite triggers refuse
+ *     DELETE and UPDATE of those columns (and warning) once a row has its
+ *     hash.
+ *   - For every key in consent_state, log_id is the newest consent_log row
+ *     of that key; the state row and the log row are written in one
+ *     transaction, so the two never disagree.
+ *   - A change whose iys_state is PENDING has exactly one outbox row,
+ *     written in the same transaction as the change.
+ *   - Only the SHA-256 of an API key is stored; the key itself never is.
+ *   - Enum columns hold İYS's spellings (TEXT), times are epoch seconds
+ *     (consent_date) or milliseconds (creation_ms), UTC. An absent value
+ *     (IZ_SOURCE_NONE, consent_date 0, origin/iys_state NONE, "" for
+ *     activation_date, slug, iys_txid, iys_error, warning, evidence) is
+ *     stored as NULL and read back as absent.
+ *   - Strings that do not fit their struct buffer are refused on write
+ *     (IZ_ETOOBIG), never truncated.
+ *
+ * Threads: one iz_store_t may be used from many threads; the backend
+ * serializes access. Writes are durable when a call returns 0 (SQLite: WAL,
+ * synchronous=FULL). Storage failures return IZ_EIO, or IZ_EBUSY when
+ * another process held the database lock past the busy timeout (5 s).
+ * Migrations: opening runs the missing ones in one transaction; a store at
+ * the current version is only read; a store with a newer version than the
+ * binary knows is refused with IZ_EUNSUPPORTED.
+ */
+#ifndef IZ_STORE_H
+#define IZ_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/consent.h"
+#include "core/enums.h"
+#include "core/recipient.h"
+
+typedef struct iz_store iz_store_t;
+
+/* Open (creating when missing) the store at location: a directory (the
+ * SQLite file DIR/izin.db), "sqlite:PATH" or "file:PATH". "postgres://..."
+ * answers IZ_EUNSUPPORTED until that backend exists. Runs the migrations.
+ * On failure *err (when not NULL) gets a static or thread-local message. */
+int iz_store_open(const char *location, iz_store_t **out, const char **err);
+void iz_store_close(iz_store_t *st);
+
+/* Current schema version of an open store. */
+int iz_store_schema_version(iz_store_t *st);
+
+/* 0 when the store answers a trivial query (health check). */
+int iz_store_ping(iz_store_t *st);
+
+/* ---- accounts, brands, keys ------------------------------------------- */
+
+#define IZ_NAME_MAX 128
+#define IZ_URL_MAX 512
+
+typedef struct iz_account {
+    int64_t id;
+    char name[IZ_NAME_MAX];
+    int64_t iys_code;
+    char activation_date[11]; /* "YYYY-MM-DD" or "" (upload period) */
+    char iys_url[IZ_URL_MAX]; /* "" = none configured */
+    char iys_user[IZ_NAME_MAX];
+    char iys_password[IZ_NAME_MAX];
+    char plan[64];
+    int64_t created_at; /* epoch seconds */
+} iz_account_t;
+
+typedef struct iz_brand {
+    int64_t id;
+    int64_t account_id;
+    int64_t code;
+    char name[IZ_NAME_MAX];
+    char keyword[64];
+    char short_number[16];
+    char subscriber_number[16];
+    char slug[64]; /* "" = none */
+    int64_t created_at;
+} iz_brand_t;
+
+/* Add an account (a->id is ignored and set; a->created_at is set to now
+ * when 0). IZ_EEXIST when the name is taken, IZ_EINVAL for an empty name or
+ * an activation_date not "YYYY-MM-DD". */
+int iz_store_account_add(iz_store_t *st, iz_account_t *a);
+int iz_store_account_by_name(iz_store_t *st, const char *name, iz_account_t *out);
+int iz_store_account_get(iz_store_t *st, int64_t id, iz_account_t *out);
+
+/* Add a brand (b->id is set; b->created_at is set to now when 0).
+ * IZ_ENOTFOUND for an unknown account, IZ_EEXIST when the account already
+ * has that code or the slug is taken, IZ_EINVAL for code <= 0 or an empty
+ * name. */
+int iz_store_brand_add(iz_store_t *st, iz_brand_t *b);
+
+/* The brand `code` of account `account_id`; IZ_ENOTFOUND when the account
+ * has no such brand (another account's brand is not found either). */
+int iz_store_brand_get(iz_store_t *st, int64_t account_id, int64_t code, iz_brand_t *out);
+
+/* Store an API key's hash (64 lower-case hex digits of SHA-256, else
+ * IZ_EINVAL) and display prefix (at most 32 chars, else IZ_ETOOBIG).
+ * IZ_ENOTFOUND for an unknown account, IZ_EEXIST when the hash is taken. */
+int iz_store_key_add(iz_store_t *st, int64_t account_id, const char *hash_hex, const char *prefix);
+
+/* The account a key hash belongs to; IZ_ENOTFOUND when none (or revoked). */
+int iz_store_key_lookup(iz_store_t *st, const char *hash_hex, int64_t *account_id);
+
+/* Revoke account_id's key with that hash (revoked_at = now); IZ_ENOTFOUND
+ * when the account has no such live key. */
+int iz_store_key_revoke(iz_store_t *st, int64_t account_id, const char *hash_hex);
+
+/* ---- consents ----------------------------------------------------------- */
+
+#define IZ_EVIDENCE_MAX 1024
+
+/* One change of the consent log. */
+typedef struct iz_change {
+    int64_t id;
+    int64_t brand_id;
+    char recipient[IZ_RECIPIENT_MAX];
+    iz_rtype_t rtype;
+    iz_type_t type;
+    iz_status_t status;
+    iz_source_t source;   /* IZ_SOURCE_NONE: omitted (TACIR) */
+    int64_t consent_date; /* epoch seconds; 0: omitted (TACIR) */
+    int64_t creation_ms;  /* when izin recorded it, epoch ms */
+    iz_origin_t origin;
+    iz_iys_state_t iys_state;
+    char iys_txid[72];
+    char iys_error[16];
+    char warning[8];                /* "H175" for a first RET kept locally, or "" */
+    char evidence[IZ_EVIDENCE_MAX]; /* JSON object text, or "" */
+} iz_change_t;
+
+/* Called inside the write transaction with the key's current record; returns
+ * 0 to let the change be written (it may adjust chg->iys_state and
+ * chg->warning), or any non-zero value to abort, which apply returns. */
+typedef int (*iz_store_rule_fn)(void *ctx, const iz_current_t *cur, iz_change_t *chg);
+
+/* Append chg to the log and update the current state, in one durable
+ * transaction. Before the rule runs, an identical change already in the
+ * key's history (same status, source, consent_date) is looked for: when
+ * there is one, nothing is written, *chg is replaced by the stored change and
+ * IZ_REPEAT is returned. Otherwise rule(ctx, &current, chg) decides; on 0 the
+ * change is written, chg->id and chg->creation_ms are set (creation_ms is
+ * taken from chg when non-zero, else the clock) and an outbox row is added
+ * when chg->iys_state is IZ_IYS_PENDING. rule may be NULL (accept). The rule
+ * runs inside the transaction with the store locked, so it must not call the
+ * store; a rule that changes the key (brand, recipient, rtype, type) gets
+ * IZ_EINVAL. IZ_EINVAL also for an absent or unknown rtype/type/status or an
+ * unknown source/origin/iys_state, IZ_ETOOBIG for a string without room for
+ * its NUL. On any failure nothing is written. */
+int iz_store_consent_apply(iz_store_t *st, iz_change_t *chg, iz_store_rule_fn rule, void *ctx);
+
+/* The current change of a key; IZ_ENOTFOUND when the key has no record. */
+int iz_store_consent_get(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype, iz_type_t type,
+                         const char *recipient, iz_change_t *out);
+
+/* Every change of a key, newest first (by log order). *list is allocated
+ * with iz_xmalloc and freed by the caller with free(); *n may be 0. */
+int iz_store_consent_history(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype, iz_type_t type,
+                             const char *recipient, iz_change_t **list, size_t *n);
+
+/* Current status of a key without the rest of the record: IZ_ONAY, IZ_RET,
+ * or IZ_STATUS_NONE when there is no record. Returns 0 or IZ_EIO. */
+int iz_store_consent_status(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype, iz_type_t type,
+                            const char *recipient, iz_status_t *out);
+
+/* Walk the hash chain of the consent log. Returns 0 when intact, IZ_ERULE
+ * with *bad_id the first row whose hash does not match. */
+int iz_store_verify_log(iz_store_t *st, int64_t *bad_id);
+
+/* ---- outbox ------------------------------------------------------------- */
+
+/* Number of rows in the outbox (changes waiting to be sent to İYS). */
+int iz_store_outbox_count(iz_store_t *st, int64_t *n);
+
+#endif

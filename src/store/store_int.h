@@ -1,0 +1,58 @@
+/*
+ * store_int.h - what a storage backend implements, private to src/store/.
+ *
+ * iz_store_t is the first member of every backend's own struct; its ops
+ * table holds the backend's functions. store.c checks the arguments of the
+ * public iz_store_* calls and forwards them here, so a backend may assume
+ * non-NULL pointers and only validates the values themselves. Adding a
+ * backend (PostgreSQL) means one more ops table and one more case in
+ * iz_store_open(); callers do not change.
+ */
+#ifndef IZ_STORE_INT_H
+#define IZ_STORE_INT_H
+
+#include "store/store.h"
+
+typedef struct iz_store_ops {
+    const char *name; /* "sqlite" */
+    void (*close)(iz_store_t *st);
+    int (*schema_version)(iz_store_t *st);
+    int (*ping)(iz_store_t *st);
+    int (*account_add)(iz_store_t *st, iz_account_t *a);
+    int (*account_by_name)(iz_store_t *st, const char *name, iz_account_t *out);
+    int (*account_get)(iz_store_t *st, int64_t id, iz_account_t *out);
+    int (*brand_add)(iz_store_t *st, iz_brand_t *b);
+    int (*brand_get)(iz_store_t *st, int64_t account_id, int64_t code, iz_brand_t *out);
+    int (*key_add)(iz_store_t *st, int64_t account_id, const char *hash_hex, const char *prefix);
+    int (*key_lookup)(iz_store_t *st, const char *hash_hex, int64_t *account_id);
+    int (*key_revoke)(iz_store_t *st, int64_t account_id, const char *hash_hex);
+    int (*consent_apply)(iz_store_t *st, iz_change_t *chg, iz_store_rule_fn rule, void *ctx);
+    int (*consent_get)(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype, iz_type_t type,
+                       const char *recipient, iz_change_t *out);
+    int (*consent_history)(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype, iz_type_t type,
+                           const char *recipient, iz_change_t **list, size_t *n);
+    int (*consent_status)(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype, iz_type_t type,
+                          const char *recipient, iz_status_t *out);
+    int (*verify_log)(iz_store_t *st, int64_t *bad_id);
+    int (*outbox_count)(iz_store_t *st, int64_t *n);
+} iz_store_ops_t;
+
+struct iz_store {
+    const iz_store_ops_t *ops;
+};
+
+/* Open the SQLite store in the file at path (created 0600 when missing). */
+int iz__sqlite_open(const char *path, iz_store_t **out, const char **err);
+
+/* Format a message into this thread's error buffer and return it; the text
+ * stays valid until the thread's next call. */
+const char *iz__store_errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The consent log's hash: hex SHA-256 of the 12 fields joined with '|'
+ * (prev_hash, id, brand_id, recipient, rtype, type, status, source,
+ * consent_date, creation_ms, origin, evidence); NULL fields count as "". */
+#define IZ_HASH_FIELDS 12
+#define IZ_HASH_HEX 65
+int iz__store_chain_hash(const char *const f[IZ_HASH_FIELDS], char out[IZ_HASH_HEX]);
+
+#endif

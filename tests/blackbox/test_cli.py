@@ -1,0 +1,87 @@
+"""The admin commands: init, account add, brand add, key add."""
+import json
+import re
+import sqlite3
+
+from conftest import izin
+
+
+def test_init_is_idempotent(tmp_path):
+    a = izin("init", "--json", data=tmp_path)
+    b = izin("init", "--json", data=tmp_path)
+    assert json.loads(a.stdout) == json.loads(b.stdout)
+    assert json.loads(a.stdout)["schemaVersion"] >= 1
+    assert (tmp_path / "izin.db").exists()
+
+
+def test_db_url_and_environment(tmp_path):
+    db = tmp_path / "x.db"
+    izin("init", "--db", f"sqlite:{db}")
+    assert db.exists()
+    p = izin("account", "add", "--name", "e", "--iys-code", "5", "--json",
+             env={"IZIN_DATA": str(tmp_path / "envdata")})
+    assert json.loads(p.stdout)["name"] == "e"
+    assert (tmp_path / "envdata" / "izin.db").exists()
+    p = izin("init", "--db", "postgres://localhost/izin", check=False)
+    assert p.returncode != 0 and "PostgreSQL" in p.stderr
+
+
+def test_account_brand_key(tmp_path):
+    izin("init", data=tmp_path)
+    p = izin("account", "add", "--name", "acme", "--iys-code", "123456", "--activation-date",
+             "2024-03-01", "--iys-url", "https://api.sandbox.iys.org.tr", "--iys-user", "u",
+             "--iys-password", "secret-pw", "--json", data=tmp_path)
+    j = json.loads(p.stdout)
+    assert j["name"] == "acme" and j["iysCode"] == 123456 and j["activationDate"] == "2024-03-01"
+    assert "secret-pw" not in p.stdout
+    dup = izin("account", "add", "--name", "acme", "--iys-code", "1", check=False, data=tmp_path)
+    assert dup.returncode == 1 and "already exists" in dup.stderr
+    assert dup.stderr.count("\n") == 1
+
+    p = izin("brand", "add", "--account", "acme", "--code", "123456", "--name", "ACME A.Ş.",
+             "--keyword", "acme", "--short-number", "4607", "--slug", "acme", "--json",
+             data=tmp_path)
+    j = json.loads(p.stdout)
+    assert j["code"] == 123456 and j["name"] == "ACME A.Ş." and j["keyword"] == "ACME"
+    dup = izin("brand", "add", "--account", "acme", "--code", "123456", "--name", "x",
+               check=False, data=tmp_path)
+    assert dup.returncode == 1
+    missing = izin("brand", "add", "--account", "nobody", "--code", "1", "--name", "x",
+                   check=False, data=tmp_path)
+    assert missing.returncode == 1 and "nobody" in missing.stderr
+
+    key = izin("key", "add", "--account", "acme", data=tmp_path).stdout
+    assert re.fullmatch(r"izk_[0-9a-f]{48}\n", key)
+    kj = json.loads(izin("key", "add", "--account", "acme", "--json", data=tmp_path).stdout)
+    assert kj["account"] == "acme" and kj["key"].startswith("izk_")
+    # only hashes are stored: neither key appears anywhere in the database file
+    raw = (tmp_path / "izin.db").read_bytes()
+    for f in tmp_path.glob("izin.db*"):
+        raw += f.read_bytes()
+    assert key.strip().encode() not in raw and kj["key"].encode() not in raw
+    con = sqlite3.connect(tmp_path / "izin.db")
+    hashes = [r[0] for r in con.execute("select hash from api_keys")]
+    assert len(hashes) == 2 and all(re.fullmatch(r"[0-9a-f]{64}", h) for h in hashes)
+    con.close()
+
+
+def test_bad_arguments(tmp_path):
+    izin("init", data=tmp_path)
+    for args in [["account", "add", "--name", "x", "--iys-code", "abc"],
+                 ["account", "add", "--name", "x", "--iys-code", "1", "--activation-date",
+                  "2024-02-30"],
+                 ["account", "add", "--iys-code", "1"],
+                 ["account", "add", "--name", "x", "--iys-code", "1", "--iys-url", "ftp://x"],
+                 ["account", "add", "--name", "x" * 500, "--iys-code", "1"],
+                 ["account", "add", "--bogus"],
+                 ["brand", "add", "--account", "x", "--code", "-5", "--name", "n"],
+                 ["brand", "add", "--account", "x", "--code", "5", "--name", "n",
+                  "--short-number", "46"],
+                 ["brand", "add", "--account", "x", "--code", "5", "--name", "n",
+                  "--subscriber-number", "05321234567"],
+                 ["brand", "add", "--account", "x", "--code", "5", "--name", "n",
+                  "--slug", "Bad Slug"],
+                 ["account", "remove"], ["nosuchcommand"]]:
+        p = izin(*args, check=False, data=tmp_path)
+        assert p.returncode != 0, args
+        assert p.stderr.strip(), args

@@ -1,0 +1,926 @@
+/*
+ * test_store.c - unit tests of the store (SQLite backend): locations and
+ * migrations, accounts/brands/keys with tenant scoping, consent apply with
+ * its rule callback, repeats and outbox, the hash chain and its tamper
+ * detection, persistence, bounded strings, and concurrent writers.
+ *
+ * Each test opens a fresh store in its own mkdtemp directory and removes the
+ * directory afterwards.
+ */
+#include <ftw.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "core/iz.h"
+#include "store/store.h"
+
+typedef struct fx {
+    char dir[64];
+    char db[128];
+    iz_store_t *st;
+} fx_t;
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void fx_reopen(fx_t *f)
+{
+    const char *err = NULL;
+    if (f->st) iz_store_close(f->st);
+    f->st = NULL;
+    int rc = iz_store_open(f->dir, &f->st, &err);
+    if (rc != 0) fail_msg("open %s: %d %s", f->dir, rc, err ? err : "");
+}
+
+static int setup(void **state)
+{
+    fx_t *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    strcpy(f->dir, "/tmp/izin-store-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->db, sizeof f->db, "%s/izin.db", f->dir);
+    fx_reopen(f);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_t *f = *state;
+    iz_store_close(f->st);
+    nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+/* Run SQL on the store's file through a connection of the test's own, as an
+ * operator (or an attacker) with file access would. */
+static int raw_sql(const fx_t *f, const char *sql)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open(f->db, &db);
+    if (rc == SQLITE_OK) rc = sqlite3_busy_timeout(db, 5000);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    sqlite3_close(db);
+    return rc;
+}
+
+static int64_t raw_count(const fx_t *f, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    int64_t n = -1;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+    if (sqlite3_step(stmt) == SQLITE_ROW) n = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return n;
+}
+
+static iz_change_t mk_change(int64_t brand, const char *recipient, iz_status_t status,
+                             int64_t consent_date, iz_iys_state_t ys)
+{
+    iz_change_t c;
+    memset(&c, 0, sizeof c);
+    c.brand_id = brand;
+    snprintf(c.recipient, sizeof c.recipient, "%s", recipient);
+    c.rtype = IZ_BIREYSEL;
+    c.type = IZ_MESAJ;
+    c.status = status;
+    c.source = IZ_HS_WEB;
+    c.consent_date = consent_date;
+    c.origin = IZ_ORIGIN_API;
+    c.iys_state = ys;
+    return c;
+}
+
+static void apply_ok(fx_t *f, iz_change_t *c)
+{
+    int rc = iz_store_consent_apply(f->st, c, NULL, NULL);
+    assert_int_equal(rc, 0);
+    assert_true(c->id > 0);
+}
+
+static size_t history_len(fx_t *f, int64_t brand, const char *recipient)
+{
+    iz_change_t *list = NULL;
+    size_t n = 99;
+    assert_int_equal(
+        iz_store_consent_history(f->st, brand, IZ_BIREYSEL, IZ_MESAJ, recipient, &list, &n), 0);
+    free(list);
+    return n;
+}
+
+static int64_t outbox(fx_t *f)
+{
+    int64_t n = -1;
+    assert_int_equal(iz_store_outbox_count(f->st, &n), 0);
+    return n;
+}
+
+static void verify_ok(fx_t *f)
+{
+    int64_t bad = -1;
+    assert_int_equal(iz_store_verify_log(f->st, &bad), 0);
+    assert_int_equal(bad, 0);
+}
+
+/* ---- locations and migrations ------------------------------------------- */
+
+static void test_locations(void **state)
+{
+    fx_t *f = *state;
+    iz_store_t *st = NULL;
+    const char *err = NULL;
+    char loc[256];
+    struct stat sb;
+
+    /* A missing nested data directory is created, mode 0700. */
+    snprintf(loc, sizeof loc, "%s/a/b", f->dir);
+    assert_int_equal(iz_store_open(loc, &st, &err), 0);
+    assert_int_equal(iz_store_ping(st), 0);
+    iz_store_close(st);
+    assert_int_equal(stat(loc, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0700);
+    snprintf(loc, sizeof loc, "%s/a/b/izin.db", f->dir);
+    assert_int_equal(stat(loc, &sb), 0);
+    assert_int_equal(sb.st_mode & 0077, 0); /* holds İYS credentials */
+
+    snprintf(loc, sizeof loc, "sqlite:%s/x.db", f->dir);
+    assert_int_equal(iz_store_open(loc, &st, &err), 0);
+    assert_int_equal(iz_store_schema_version(st), 1);
+    iz_store_close(st);
+    snprintf(loc, sizeof loc, "file:%s/x.db", f->dir);
+    assert_int_equal(iz_store_open(loc, &st, &err), 0);
+    iz_store_close(st);
+
+    st = NULL;
+    assert_int_equal(iz_store_open("postgres://u@h/db", &st, &err), IZ_EUNSUPPORTED);
+    assert_null(st);
+    assert_non_null(strstr(err, "PostgreSQL"));
+    assert_int_equal(iz_store_open("postgresql://h/db", &st, &err), IZ_EUNSUPPORTED);
+
+    /* A regular file is not a data directory; a file in a missing dir fails. */
+    snprintf(loc, sizeof loc, "%s/x.db", f->dir);
+    assert_int_equal(iz_store_open(loc, &st, &err), IZ_EINVAL);
+    snprintf(loc, sizeof loc, "sqlite:%s/nodir/x.db", f->dir);
+    assert_int_equal(iz_store_open(loc, &st, &err), IZ_EIO);
+    assert_non_null(err);
+    assert_int_equal(iz_store_open("sqlite:", &st, &err), IZ_EINVAL);
+    assert_int_equal(iz_store_open("", &st, &err), IZ_EINVAL);
+
+    /* A file that is not a database is refused, not overwritten. */
+    snprintf(loc, sizeof loc, "%s/junk.db", f->dir);
+    FILE *fp = fopen(loc, "w");
+    assert_non_null(fp);
+    for (int i = 0; i < 200; i++)
+        fputs("this is not an SQLite database\n", fp);
+    fclose(fp);
+    snprintf(loc, sizeof loc, "sqlite:%s/junk.db", f->dir);
+    assert_int_equal(iz_store_open(loc, &st, &err), IZ_EIO);
+}
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    long n = ftell(fp);
+    assert_true(n > 0);
+    rewind(fp);
+    unsigned char *buf = malloc((size_t)n);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    *len = (size_t)n;
+    return buf;
+}
+
+static void test_migrations_idempotent(void **state)
+{
+    fx_t *f = *state;
+    assert_int_equal(iz_store_schema_version(f->st), 1);
+    iz_store_close(f->st);
+    f->st = NULL;
+
+    size_t n1, n2;
+    unsigned char *before = slurp(f->db, &n1);
+    fx_reopen(f);
+    assert_int_equal(iz_store_schema_version(f->st), 1);
+    iz_store_close(f->st);
+    f->st = NULL;
+    unsigned char *after = slurp(f->db, &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(before, after, n1); /* opening changed nothing */
+    free(before);
+    free(after);
+    assert_int_equal(raw_count(f, "SELECT value FROM meta WHERE key = 'schema_version'"), 1);
+    fx_reopen(f);
+}
+
+static void test_newer_version_refused(void **state)
+{
+    fx_t *f = *state;
+    iz_store_close(f->st);
+    f->st = NULL;
+    assert_int_equal(raw_sql(f, "UPDATE meta SET value = '999' WHERE key = 'schema_version'"),
+                     SQLITE_OK);
+    const char *err = NULL;
+    iz_store_t *st = NULL;
+    assert_int_equal(iz_store_open(f->dir, &st, &err), IZ_EUNSUPPORTED);
+    assert_null(st);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "999"));
+    /* Refusing did not touch the store. */
+    assert_int_equal(raw_count(f, "SELECT value FROM meta WHERE key = 'schema_version'"), 999);
+}
+
+/* ---- accounts, brands, keys --------------------------------------------- */
+
+static int64_t add_account(fx_t *f, const char *name)
+{
+    iz_account_t a;
+    memset(&a, 0, sizeof a);
+    snprintf(a.name, sizeof a.name, "%s", name);
+    a.iys_code = 700001;
+    assert_int_equal(iz_store_account_add(f->st, &a), 0);
+    return a.id;
+}
+
+static int64_t add_brand(fx_t *f, int64_t account, int64_t code, const char *slug)
+{
+    iz_brand_t b;
+    memset(&b, 0, sizeof b);
+    b.account_id = account;
+    b.code = code;
+    snprintf(b.name, sizeof b.name, "brand %" PRId64, code);
+    snprintf(b.slug, sizeof b.slug, "%s", slug);
+    assert_int_equal(iz_store_brand_add(f->st, &b), 0);
+    return b.id;
+}
+
+static void test_accounts(void **state)
+{
+    fx_t *f = *state;
+    iz_account_t a, g;
+    memset(&a, 0, sizeof a);
+    strcpy(a.name, "Örnek A.Ş.");
+    a.iys_code = 123456;
+    strcpy(a.activation_date, "2024-03-01");
+    strcpy(a.iys_url, "https://api.iys.org.tr");
+    strcpy(a.iys_user, "user");
+    strcpy(a.iys_password, "secret");
+    strcpy(a.plan, "pro");
+    assert_int_equal(iz_store_account_add(f->st, &a), 0);
+    assert_true(a.id > 0);
+    assert_true(a.created_at > 0);
+
+    assert_int_equal(iz_store_account_get(f->st, a.id, &g), 0);
+    assert_memory_equal(&a, &g, sizeof a);
+    assert_int_equal(iz_store_account_by_name(f->st, "Örnek A.Ş.", &g), 0);
+    assert_int_equal(g.id, a.id);
+    assert_string_equal(g.activation_date, "2024-03-01");
+    assert_string_equal(g.iys_password, "secret");
+
+    iz_account_t dup = a;
+    assert_int_equal(iz_store_account_add(f->st, &dup), IZ_EEXIST);
+    assert_int_equal(iz_store_account_get(f->st, a.id + 100, &g), IZ_ENOTFOUND);
+    assert_int_equal(iz_store_account_by_name(f->st, "nobody", &g), IZ_ENOTFOUND);
+
+    /* Upload period: no activation date reads back as "". */
+    int64_t id2 = add_account(f, "second");
+    assert_int_equal(iz_store_account_get(f->st, id2, &g), 0);
+    assert_string_equal(g.activation_date, "");
+
+    iz_account_t bad;
+    memset(&bad, 0, sizeof bad);
+    strcpy(bad.name, "bad date");
+    strcpy(bad.activation_date, "01.03.2024");
+    assert_int_equal(iz_store_account_add(f->st, &bad), IZ_EINVAL);
+    memset(&bad, 0, sizeof bad);
+    assert_int_equal(iz_store_account_add(f->st, &bad), IZ_EINVAL); /* empty name */
+    memset(bad.name, 'n', sizeof bad.name);                         /* no room for NUL */
+    assert_int_equal(iz_store_account_add(f->st, &bad), IZ_ETOOBIG);
+}
+
+static void test_brands(void **state)
+{
+    fx_t *f = *state;
+    int64_t a1 = add_account(f, "one"), a2 = add_account(f, "two");
+    iz_brand_t b, g;
+    memset(&b, 0, sizeof b);
+    b.account_id = a1;
+    b.code = 55;
+    strcpy(b.name, "Marka");
+    strcpy(b.keyword, "MARKA");
+    strcpy(b.short_number, "3434");
+    strcpy(b.subscriber_number, "08501234567");
+    strcpy(b.slug, "marka");
+    assert_int_equal(iz_store_brand_add(f->st, &b), 0);
+    assert_true(b.id > 0);
+    assert_int_equal(iz_store_brand_get(f->st, a1, 55, &g), 0);
+    assert_memory_equal(&b, &g, sizeof b);
+
+    /* Tenant scoping: another account does not see the brand. */
+    assert_int_equal(iz_store_brand_get(f->st, a2, 55, &g), IZ_ENOTFOUND);
+    assert_int_equal(iz_store_brand_get(f->st, a1, 56, &g), IZ_ENOTFOUND);
+
+    iz_brand_t d = b;
+    strcpy(d.slug, "other");
+    assert_int_equal(iz_store_brand_add(f->st, &d), IZ_EEXIST); /* same code */
+    d = b;
+    d.code = 56;
+    assert_int_equal(iz_store_brand_add(f->st, &d), IZ_EEXIST); /* same slug */
+    d = b;
+    d.account_id = a2;
+    d.slug[0] = '\0';
+    assert_int_equal(iz_store_brand_add(f->st, &d), 0); /* same code, other account */
+    d.account_id = a1;
+    d.code = 57;
+    assert_int_equal(iz_store_brand_add(f->st, &d), 0); /* many brands without a slug */
+    assert_int_equal(iz_store_brand_get(f->st, a2, 55, &g), 0);
+    assert_int_equal(g.account_id, a2);
+    assert_string_equal(g.slug, "");
+
+    d.account_id = a2 + 1000;
+    d.code = 1;
+    assert_int_equal(iz_store_brand_add(f->st, &d), IZ_ENOTFOUND); /* unknown account */
+    d.account_id = a1;
+    d.code = 2;
+    memset(d.short_number, '1', sizeof d.short_number);
+    assert_int_equal(iz_store_brand_add(f->st, &d), IZ_ETOOBIG);
+}
+
+static void test_keys(void **state)
+{
+    fx_t *f = *state;
+    int64_t a1 = add_account(f, "one"), a2 = add_account(f, "two");
+    const char *h1 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    const char *h2 = "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752";
+    int64_t acc = 0;
+    assert_int_equal(iz_store_key_add(f->st, a1, h1, "izk_abcd"), 0);
+    assert_int_equal(iz_store_key_add(f->st, a2, h2, "izk_efgh"), 0);
+    assert_int_equal(iz_store_key_lookup(f->st, h1, &acc), 0);
+    assert_int_equal(acc, a1);
+    assert_int_equal(iz_store_key_lookup(f->st, h2, &acc), 0);
+    assert_int_equal(acc, a2);
+    assert_int_equal(iz_store_key_add(f->st, a2, h1, "izk_abcd"), IZ_EEXIST);
+    assert_int_equal(iz_store_key_add(f->st, a2 + 50,
+                                      "0000000000000000000000000000000000000000"
+                                      "000000000000000000000000",
+                                      "x"),
+                     IZ_ENOTFOUND);
+    assert_int_equal(iz_store_key_lookup(f->st,
+                                         "0000000000000000000000000000000000000000000000000000"
+                                         "000000000000",
+                                         &acc),
+                     IZ_ENOTFOUND);
+    assert_int_equal(iz_store_key_add(f->st, a1, "not-a-hash", "x"), IZ_EINVAL);
+    assert_int_equal(iz_store_key_lookup(f->st, "ABC", &acc), IZ_EINVAL);
+
+    /* Only the hash is stored. */
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM api_keys WHERE prefix = 'izk_abcd'"), 1);
+
+    /* A revoked key no longer authenticates; another account cannot revoke it. */
+    assert_int_equal(iz_store_key_revoke(f->st, a2, h1), IZ_ENOTFOUND);
+    assert_int_equal(iz_store_key_revoke(f->st, a1, h1), 0);
+    assert_int_equal(iz_store_key_lookup(f->st, h1, &acc), IZ_ENOTFOUND);
+    assert_int_equal(iz_store_key_revoke(f->st, a1, h1), IZ_ENOTFOUND);
+    assert_int_equal(iz_store_key_lookup(f->st, h2, &acc), 0);
+}
+
+/* ---- consents ----------------------------------------------------------- */
+
+static void test_consent_apply_get(void **state)
+{
+    fx_t *f = *state;
+    const char *r = "+905321234567";
+    iz_status_t s = IZ_ONAY;
+    iz_change_t out;
+
+    assert_int_equal(iz_store_consent_status(f->st, 1, IZ_BIREYSEL, IZ_MESAJ, r, &s), 0);
+    assert_int_equal(s, IZ_STATUS_NONE);
+    assert_int_equal(iz_store_consent_get(f->st, 1, IZ_BIREYSEL, IZ_MESAJ, r, &out), IZ_ENOTFOUND);
+    assert_int_equal(history_len(f, 1, r), 0);
+
+    iz_change_t c1 = mk_change(1, r, IZ_ONAY, 1700000000, IZ_IYS_PENDING);
+    strcpy(c1.evidence, "{\"ip\":\"10.0.0.1\"}");
+    apply_ok(f, &c1);
+    assert_true(c1.creation_ms > 0);
+    iz_change_t c2 = mk_change(1, r, IZ_RET, 1700000100, IZ_IYS_PENDING);
+    c2.creation_ms = 1700000100123;
+    c2.source = IZ_HS_MESAJ;
+    c2.origin = IZ_ORIGIN_SMS;
+    apply_ok(f, &c2);
+    assert_true(c2.id > c1.id);
+    assert_int_equal(c2.creation_ms, 1700000100123);
+
+    assert_int_equal(iz_store_consent_status(f->st, 1, IZ_BIREYSEL, IZ_MESAJ, r, &s), 0);
+    assert_int_equal(s, IZ_RET);
+    assert_int_equal(iz_store_consent_get(f->st, 1, IZ_BIREYSEL, IZ_MESAJ, r, &out), 0);
+    assert_memory_equal(&out, &c2, sizeof out);
+
+    iz_change_t *list = NULL;
+    size_t n = 0;
+    assert_int_equal(iz_store_consent_history(f->st, 1, IZ_BIREYSEL, IZ_MESAJ, r, &list, &n), 0);
+    assert_int_equal(n, 2);
+    assert_memory_equal(&list[0], &c2, sizeof c2); /* newest first */
+    assert_memory_equal(&list[1], &c1, sizeof c1);
+    free(list);
+
+    /* The key is (brand, recipient, rtype, type): neighbours are separate. */
+    assert_int_equal(iz_store_consent_status(f->st, 2, IZ_BIREYSEL, IZ_MESAJ, r, &s), 0);
+    assert_int_equal(s, IZ_STATUS_NONE);
+    assert_int_equal(iz_store_consent_status(f->st, 1, IZ_TACIR, IZ_MESAJ, r, &s), 0);
+    assert_int_equal(s, IZ_STATUS_NONE);
+    assert_int_equal(iz_store_consent_status(f->st, 1, IZ_BIREYSEL, IZ_ARAMA, r, &s), 0);
+    assert_int_equal(s, IZ_STATUS_NONE);
+
+    /* A TACIR record without source and consent date round-trips as such. */
+    iz_change_t t = mk_change(1, r, IZ_ONAY, 0, IZ_IYS_PENDING);
+    t.rtype = IZ_TACIR;
+    t.source = IZ_SOURCE_NONE;
+    apply_ok(f, &t);
+    assert_int_equal(iz_store_consent_get(f->st, 1, IZ_TACIR, IZ_MESAJ, r, &out), 0);
+    assert_int_equal(out.source, IZ_SOURCE_NONE);
+    assert_int_equal(out.consent_date, 0);
+    assert_int_equal(out.rtype, IZ_TACIR);
+
+    /* Bad enums are refused before anything is written. */
+    iz_change_t bad = mk_change(1, r, IZ_STATUS_NONE, 1700000000, IZ_IYS_PENDING);
+    assert_int_equal(iz_store_consent_apply(f->st, &bad, NULL, NULL), IZ_EINVAL);
+    bad = mk_change(1, r, IZ_ONAY, 1700000000, IZ_IYS_PENDING);
+    bad.source = (iz_source_t)999;
+    assert_int_equal(iz_store_consent_apply(f->st, &bad, NULL, NULL), IZ_EINVAL);
+    bad = mk_change(1, "", IZ_ONAY, 1700000000, IZ_IYS_PENDING);
+    assert_int_equal(iz_store_consent_apply(f->st, &bad, NULL, NULL), IZ_EINVAL);
+    assert_int_equal(iz_store_consent_get(f->st, 1, IZ_RTYPE_NONE, IZ_MESAJ, r, &out), IZ_EINVAL);
+    verify_ok(f);
+}
+
+typedef struct rule_probe {
+    int calls;
+    iz_current_t seen;
+    int ret;
+    iz_iys_state_t set_state;
+    const char *set_warning;
+} rule_probe_t;
+
+static int probe_rule(void *ctx, const iz_current_t *cur, iz_change_t *chg)
+{
+    rule_probe_t *p = ctx;
+    p->calls++;
+    p->seen = *cur;
+    if (p->ret) return p->ret;
+    if (p->set_state) chg->iys_state = p->set_state;
+    if (p->set_warning) snprintf(chg->warning, sizeof chg->warning, "%s", p->set_warning);
+    return 0;
+}
+
+static int move_rule(void *ctx, const iz_current_t *cur, iz_change_t *chg)
+{
+    (void)ctx;
+    (void)cur;
+    chg->brand_id++;
+    return 0;
+}
+
+static void test_rule_callback(void **state)
+{
+    fx_t *f = *state;
+    const char *r = "+905551112233";
+    rule_probe_t p = {0};
+
+    /* First change: the rule sees no record; it keeps a RET locally. */
+    iz_change_t c = mk_change(1, r, IZ_RET, 1700000000, IZ_IYS_PENDING);
+    p.set_state = IZ_IYS_LOCAL;
+    p.set_warning = "H175";
+    assert_int_equal(iz_store_consent_apply(f->st, &c, probe_rule, &p), 0);
+    assert_int_equal(p.calls, 1);
+    assert_false(p.seen.exists);
+    assert_int_equal(c.iys_state, IZ_IYS_LOCAL);
+    assert_int_equal(outbox(f), 0); /* LOCAL is not sent */
+    iz_change_t out;
+    assert_int_equal(iz_store_consent_get(f->st, 1, IZ_BIREYSEL, IZ_MESAJ, r, &out), 0);
+    assert_string_equal(out.warning, "H175");
+    assert_int_equal(out.iys_state, IZ_IYS_LOCAL);
+
+    /* A refusing rule: nothing written, its code returned, state unchanged. */
+    memset(&p, 0, sizeof p);
+    p.ret = IZ_ERULE;
+    iz_change_t d = mk_change(1, r, IZ_ONAY, 1700000500, IZ_IYS_PENDING);
+    assert_int_equal(iz_store_consent_apply(f->st, &d, probe_rule, &p), IZ_ERULE);
+    assert_int_equal(p.calls, 1);
+    assert_true(p.seen.exists);
+    assert_int_equal(p.seen.status, IZ_RET);
+    assert_int_equal(p.seen.source, IZ_HS_WEB);
+    assert_int_equal(p.seen.consent_date, 1700000000);
+    assert_int_equal(d.id, 0);
+    assert_int_equal(history_len(f, 1, r), 1);
+    iz_status_t s;
+    assert_int_equal(iz_store_consent_status(f->st, 1, IZ_BIREYSEL, IZ_MESAJ, r, &s), 0);
+    assert_int_equal(s, IZ_RET);
+    assert_int_equal(outbox(f), 0);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM consent_log"), 1);
+
+    /* The store works on after the aborted transaction, chain intact. */
+    memset(&p, 0, sizeof p);
+    apply_ok(f, &d);
+    assert_int_equal(outbox(f), 1);
+    assert_int_equal(history_len(f, 1, r), 2);
+
+    /* A rule may not move the change to another key. */
+    iz_change_t e = mk_change(1, r, IZ_RET, 1700000900, IZ_IYS_PENDING);
+    assert_int_equal(iz_store_consent_apply(f->st, &e, move_rule, NULL), IZ_EINVAL);
+    assert_int_equal(history_len(f, 1, r), 2);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM consent_log"), 2);
+    verify_ok(f);
+}
+
+static void test_repeat(void **state)
+{
+    fx_t *f = *state;
+    const char *r = "+905321110000";
+    iz_change_t c1 = mk_change(7, r, IZ_ONAY, 1700000000, IZ_IYS_PENDING);
+    strcpy(c1.evidence, "{\"first\":true}");
+    apply_ok(f, &c1);
+    iz_change_t c2 = mk_change(7, r, IZ_RET, 1700000100, IZ_IYS_PENDING);
+    apply_ok(f, &c2);
+    assert_int_equal(outbox(f), 2);
+
+    /* The first change again (even though it is no longer current). */
+    rule_probe_t p = {0};
+    iz_change_t again = mk_change(7, r, IZ_ONAY, 1700000000, IZ_IYS_PENDING);
+    again.origin = IZ_ORIGIN_BULK;
+    strcpy(again.evidence, "{\"second\":true}");
+    assert_int_equal(iz_store_consent_apply(f->st, &again, probe_rule, &p), IZ_REPEAT);
+    assert_int_equal(p.calls, 0); /* decided before the rule */
+    assert_memory_equal(&again, &c1, sizeof c1);
+    assert_int_equal(history_len(f, 7, r), 2);
+    assert_int_equal(outbox(f), 2);
+    iz_status_t s;
+    assert_int_equal(iz_store_consent_status(f->st, 7, IZ_BIREYSEL, IZ_MESAJ, r, &s), 0);
+    assert_int_equal(s, IZ_RET);
+
+    /* Different source or date is not a repeat. */
+    iz_change_t other = mk_change(7, r, IZ_ONAY, 1700000000, IZ_IYS_PENDING);
+    other.source = IZ_HS_MOBIL;
+    apply_ok(f, &other);
+    assert_int_equal(history_len(f, 7, r), 3);
+
+    /* Repeat of a TACIR change without source/date (NULL columns). */
+    iz_change_t t = mk_change(7, r, IZ_ONAY, 0, IZ_IYS_PENDING);
+    t.rtype = IZ_TACIR;
+    t.source = IZ_SOURCE_NONE;
+    apply_ok(f, &t);
+    iz_change_t t2 = t;
+    t2.id = 0;
+    assert_int_equal(iz_store_consent_apply(f->st, &t2, NULL, NULL), IZ_REPEAT);
+    assert_int_equal(t2.id, t.id);
+    verify_ok(f);
+}
+
+static void test_outbox_pending_only(void **state)
+{
+    fx_t *f = *state;
+    static const iz_iys_state_t states[] = {IZ_IYS_NONE,     IZ_IYS_SENT,    IZ_IYS_ACCEPTED,
+                                            IZ_IYS_REJECTED, IZ_IYS_LOCAL,   IZ_IYS_PENDING,
+                                            IZ_IYS_PENDING,  IZ_IYS_ACCEPTED};
+    for (size_t i = 0; i < IZ_ARRAY_LEN(states); i++) {
+        char r[32];
+        snprintf(r, sizeof r, "+90532000%04zu", i);
+        iz_change_t c = mk_change(3, r, IZ_ONAY, 1700000000, states[i]);
+        c.origin = states[i] == IZ_IYS_ACCEPTED ? IZ_ORIGIN_IYS : IZ_ORIGIN_API;
+        apply_ok(f, &c);
+        iz_change_t out;
+        assert_int_equal(iz_store_consent_get(f->st, 3, IZ_BIREYSEL, IZ_MESAJ, r, &out), 0);
+        assert_int_equal(out.iys_state, states[i]);
+    }
+    assert_int_equal(outbox(f), 2);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM outbox o JOIN consent_log l"
+                                  " ON l.id = o.log_id WHERE l.iys_state = 'PENDING'"),
+                     2);
+}
+
+/* ---- hash chain --------------------------------------------------------- */
+
+static void add_three(fx_t *f)
+{
+    iz_change_t c = mk_change(1, "+905320000001", IZ_ONAY, 1700000000, IZ_IYS_PENDING);
+    apply_ok(f, &c);
+    c = mk_change(1, "+905320000002", IZ_ONAY, 1700000000, IZ_IYS_PENDING);
+    strcpy(c.evidence, "{\"mo\":\"EVET\"}");
+    apply_ok(f, &c);
+    c = mk_change(1, "+905320000003", IZ_ONAY, 1700000000, IZ_IYS_PENDING);
+    apply_ok(f, &c);
+}
+
+static void test_chain_empty_and_intact(void **state)
+{
+    fx_t *f = *state;
+    verify_ok(f);
+    add_three(f);
+    verify_ok(f);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM consent_log WHERE prev_hash = ''"), 1);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM consent_log WHERE length(hash) = 64"), 3);
+    /* Each row's prev_hash is the hash of the row before it. */
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM consent_log a JOIN consent_log b"
+                                  " ON b.id = a.id + 1 WHERE b.prev_hash = a.hash"),
+                     2);
+}
+
+static void test_chain_tamper_update(void **state)
+{
+    fx_t *f = *state;
+    add_three(f);
+    /* The append-only trigger stops a plain update or delete... */
+    assert_int_not_equal(raw_sql(f, "UPDATE consent_log SET status = 'RET' WHERE id = 2"),
+                         SQLITE_OK);
+    assert_int_not_equal(raw_sql(f, "DELETE FROM consent_log WHERE id = 2"), SQLITE_OK);
+    verify_ok(f);
+    /* ...and the chain catches one made after removing the trigger. */
+    assert_int_equal(raw_sql(f, "DROP TRIGGER consent_log_no_update;"
+                                "UPDATE consent_log SET status = 'RET' WHERE id = 2"),
+                     SQLITE_OK);
+    int64_t bad = 0;
+    assert_int_equal(iz_store_verify_log(f->st, &bad), IZ_ERULE);
+    assert_int_equal(bad, 2);
+}
+
+static void test_chain_tamper_evidence_and_delete(void **state)
+{
+    fx_t *f = *state;
+    add_three(f);
+    assert_int_equal(raw_sql(f, "DROP TRIGGER consent_log_no_update;"
+                                "UPDATE consent_log SET evidence = '{}' WHERE id = 2"),
+                     SQLITE_OK);
+    int64_t bad = 0;
+    assert_int_equal(iz_store_verify_log(f->st, &bad), IZ_ERULE);
+    assert_int_equal(bad, 2);
+    assert_int_equal(raw_sql(f, "UPDATE consent_log SET evidence = '{\"mo\":\"EVET\"}'"
+                                " WHERE id = 2"),
+                     SQLITE_OK);
+    verify_ok(f);
+
+    /* A missing row breaks the link of the row after it. */
+    assert_int_equal(raw_sql(f, "DROP TRIGGER consent_log_no_delete;"
+                                "PRAGMA foreign_keys = OFF;"
+                                "DELETE FROM consent_log WHERE id = 2"),
+                     SQLITE_OK);
+    assert_int_equal(iz_store_verify_log(f->st, &bad), IZ_ERULE);
+    assert_int_equal(bad, 3);
+}
+
+static void test_iys_columns_may_change(void **state)
+{
+    fx_t *f = *state;
+    add_three(f);
+    /* The sync engine updates the iys_* columns; the chain does not cover them. */
+    assert_int_equal(raw_sql(f, "UPDATE consent_log SET iys_state = 'ACCEPTED',"
+                                " iys_txid = 'tx-1' WHERE id = 2"),
+                     SQLITE_OK);
+    verify_ok(f);
+    iz_change_t out;
+    assert_int_equal(iz_store_consent_get(f->st, 1, IZ_BIREYSEL, IZ_MESAJ, "+905320000002", &out),
+                     0);
+    assert_int_equal(out.iys_state, IZ_IYS_ACCEPTED);
+    assert_string_equal(out.iys_txid, "tx-1");
+}
+
+/* ---- persistence and bounds --------------------------------------------- */
+
+static void test_persistence(void **state)
+{
+    fx_t *f = *state;
+    int64_t acc = add_account(f, "persist");
+    int64_t brand = add_brand(f, acc, 9, "p");
+    iz_change_t c1 = mk_change(brand, "+905320000009", IZ_ONAY, 1700000000, IZ_IYS_PENDING);
+    apply_ok(f, &c1);
+    fx_reopen(f);
+    iz_brand_t b;
+    assert_int_equal(iz_store_brand_get(f->st, acc, 9, &b), 0);
+    assert_int_equal(b.id, brand);
+    iz_change_t out;
+    assert_int_equal(
+        iz_store_consent_get(f->st, brand, IZ_BIREYSEL, IZ_MESAJ, "+905320000009", &out), 0);
+    assert_memory_equal(&out, &c1, sizeof c1);
+    assert_int_equal(outbox(f), 1);
+
+    /* The chain continues across the reopen. */
+    iz_change_t c2 = mk_change(brand, "+905320000009", IZ_RET, 1700000100, IZ_IYS_PENDING);
+    apply_ok(f, &c2);
+    assert_true(c2.id > c1.id);
+    fx_reopen(f);
+    assert_int_equal(history_len(f, brand, "+905320000009"), 2);
+    verify_ok(f);
+}
+
+static void test_long_strings(void **state)
+{
+    fx_t *f = *state;
+    iz_change_t c = mk_change(1, "x", IZ_ONAY, 1700000000, IZ_IYS_PENDING);
+    c.type = IZ_EPOSTA;
+    /* The longest strings that fit round-trip whole. */
+    memset(c.recipient, 'r', sizeof c.recipient - 1);
+    c.recipient[sizeof c.recipient - 1] = '\0';
+    for (size_t i = 0; i < sizeof c.evidence - 1; i++)
+        c.evidence[i] = (char)('a' + i % 26);
+    c.evidence[sizeof c.evidence - 1] = '\0';
+    const char *head = "{\"t\":\"ç|ş\"";
+    memcpy(c.evidence, head, strlen(head));
+    memset(c.iys_txid, 't', sizeof c.iys_txid - 1);
+    memset(c.iys_error, 'e', sizeof c.iys_error - 1);
+    strcpy(c.warning, "H175");
+    c.iys_state = IZ_IYS_REJECTED;
+    apply_ok(f, &c);
+    iz_change_t out;
+    assert_int_equal(iz_store_consent_get(f->st, 1, IZ_BIREYSEL, IZ_EPOSTA, c.recipient, &out), 0);
+    assert_memory_equal(&out, &c, sizeof c);
+    verify_ok(f);
+
+    /* One byte more (no room for the NUL) is refused, not truncated. */
+    iz_change_t big = c;
+    big.consent_date++;
+    memset(big.evidence, 'x', sizeof big.evidence);
+    assert_int_equal(iz_store_consent_apply(f->st, &big, NULL, NULL), IZ_ETOOBIG);
+    big = c;
+    big.consent_date++;
+    memset(big.recipient, 'r', sizeof big.recipient);
+    assert_int_equal(iz_store_consent_apply(f->st, &big, NULL, NULL), IZ_ETOOBIG);
+    big = c;
+    big.consent_date++;
+    memset(big.warning, 'w', sizeof big.warning);
+    assert_int_equal(iz_store_consent_apply(f->st, &big, NULL, NULL), IZ_ETOOBIG);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM consent_log"), 1);
+
+    /* Lookups with an over-long recipient find nothing instead of failing. */
+    char longr[400];
+    memset(longr, 'r', sizeof longr - 1);
+    longr[sizeof longr - 1] = '\0';
+    iz_status_t s = IZ_ONAY;
+    assert_int_equal(iz_store_consent_status(f->st, 1, IZ_BIREYSEL, IZ_EPOSTA, longr, &s), 0);
+    assert_int_equal(s, IZ_STATUS_NONE);
+    assert_int_equal(iz_store_consent_get(f->st, 1, IZ_BIREYSEL, IZ_EPOSTA, longr, &out),
+                     IZ_ENOTFOUND);
+
+    /* A value longer than the struct buffer, written by hand, is cut safely. */
+    assert_int_equal(
+        raw_sql(f, "UPDATE consent_log SET iys_error = replace(hex(zeroblob(250)), '0', 'E')"),
+        SQLITE_OK);
+    assert_int_equal(iz_store_consent_get(f->st, 1, IZ_BIREYSEL, IZ_EPOSTA, c.recipient, &out), 0);
+    assert_int_equal(strlen(out.iys_error), sizeof out.iys_error - 1);
+}
+
+/* ---- threads ------------------------------------------------------------ */
+
+#define N_THREADS 4
+#define N_PER_THREAD 500
+
+typedef struct worker {
+    iz_store_t *st;
+    int n;
+    int failures;
+} worker_t;
+
+static void *worker_main(void *arg)
+{
+    worker_t *w = arg;
+    for (int i = 0; i < N_PER_THREAD; i++) {
+        char r[32];
+        snprintf(r, sizeof r, "+90532%d%06d", w->n, i);
+        iz_change_t c = mk_change(100 + w->n, r, IZ_ONAY, 1700000000 + i, IZ_IYS_PENDING);
+        if (iz_store_consent_apply(w->st, &c, NULL, NULL) != 0 || c.id <= 0) w->failures++;
+    }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    fx_t *f = *state;
+    pthread_t t[N_THREADS];
+    worker_t w[N_THREADS];
+    for (int i = 0; i < N_THREADS; i++) {
+        w[i] = (worker_t){.st = f->st, .n = i};
+        assert_int_equal(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
+    }
+    for (int i = 0; i < N_THREADS; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(w[i].failures, 0);
+    }
+    for (int n = 0; n < N_THREADS; n++) {
+        for (int i = 0; i < N_PER_THREAD; i++) {
+            char r[32];
+            iz_status_t s = IZ_STATUS_NONE;
+            snprintf(r, sizeof r, "+90532%d%06d", n, i);
+            assert_int_equal(iz_store_consent_status(f->st, 100 + n, IZ_BIREYSEL, IZ_MESAJ, r, &s),
+                             0);
+            assert_int_equal(s, IZ_ONAY);
+        }
+    }
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM consent_log"), N_THREADS * N_PER_THREAD);
+    assert_int_equal(outbox(f), N_THREADS * N_PER_THREAD);
+    verify_ok(f);
+}
+
+/* ---- crash ---------------------------------------------------------------- */
+
+/* A child applies changes and reports each acknowledged id on a pipe; it is
+ * killed with SIGKILL mid-stream. Every acknowledged change must be in the
+ * store afterwards and the chain must verify. */
+static void test_sigkill(void **state)
+{
+    fx_t *f = *state;
+    iz_store_close(f->st);
+    f->st = NULL;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        iz_store_t *st = NULL;
+        if (iz_store_open(f->dir, &st, NULL) != 0) _exit(2);
+        for (int i = 0;; i++) {
+            char r[32];
+            snprintf(r, sizeof r, "+90533%07d", i);
+            iz_change_t c = mk_change(1, r, IZ_ONAY, 1700000000, IZ_IYS_PENDING);
+            if (iz_store_consent_apply(st, &c, NULL, NULL) != 0) _exit(3);
+            if (write(fds[1], &i, sizeof i) != (ssize_t)sizeof i) _exit(4);
+        }
+    }
+    close(fds[1]);
+    int last = -1, got;
+    while (last < 300 && read(fds[0], &got, sizeof got) == (ssize_t)sizeof got)
+        last = got;
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    while (read(fds[0], &got, sizeof got) == (ssize_t)sizeof got)
+        last = got; /* acknowledged before the kill landed */
+    close(fds[0]);
+    int wst;
+    assert_int_equal(waitpid(pid, &wst, 0), pid);
+    assert_true(WIFSIGNALED(wst));
+    assert_true(last >= 300);
+
+    fx_reopen(f);
+    for (int i = 0; i <= last; i++) {
+        char r[32];
+        iz_status_t s = IZ_STATUS_NONE;
+        snprintf(r, sizeof r, "+90533%07d", i);
+        assert_int_equal(iz_store_consent_status(f->st, 1, IZ_BIREYSEL, IZ_MESAJ, r, &s), 0);
+        assert_int_equal(s, IZ_ONAY);
+    }
+    verify_ok(f);
+    int64_t n = 0;
+    assert_int_equal(iz_store_outbox_count(f->st, &n), 0);
+    assert_true(n >= last + 1 && n <= last + 2);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM consent_log"), n);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM consent_state"), n);
+    /* The store takes writes after the crash, the chain continuing. */
+    iz_change_t c = mk_change(1, "+905339999999", IZ_ONAY, 1700000000, IZ_IYS_PENDING);
+    apply_ok(f, &c);
+    verify_ok(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_locations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrations_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newer_version_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_accounts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_brands, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_consent_apply_get, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rule_callback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_repeat, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_pending_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_empty_and_intact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_tamper_update, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_tamper_evidence_and_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_iys_columns_may_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_strings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigkill, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

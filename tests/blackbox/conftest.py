@@ -44,14 +44,17 @@ class Server:
         self.stdout_lines = []
 
     def start(self, timeout=20):
+        # stderr goes to a file: a pipe nobody reads could fill and block the server
+        self.errpath = os.path.join(str(self.data), f"stderr-{time.time_ns()}.log")
+        self.errfile = open(self.errpath, "w")
         self.proc = subprocess.Popen(
-            [IZIN, *self.args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            [IZIN, *self.args], stdout=subprocess.PIPE, stderr=self.errfile, text=True)
         deadline = time.time() + timeout
         while time.time() < deadline:
             line = self.proc.stdout.readline()
             if not line:
                 if self.proc.poll() is not None:
-                    raise AssertionError("server exited: " + self.proc.stderr.read())
+                    raise AssertionError("server exited: " + self.stderr())
                 continue
             self.stdout_lines.append(line)
             m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
@@ -78,17 +81,28 @@ class Server:
             self.stdout_lines.append(line)
         return "".join(self.stdout_lines)
 
+    def stderr(self):
+        with open(self.errpath, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
     def stop(self, sig=signal.SIGTERM):
-        if self.proc and self.proc.poll() is None:
+        """Stop the server; a clean stop must exit 0 with no sanitizer report."""
+        graceful = self.proc and self.proc.poll() is None
+        if graceful:
             self.proc.send_signal(sig)
             try:
-                self.proc.wait(timeout=20)
+                self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+                raise AssertionError("server did not stop on " + str(sig))
         if self.proc:
             self.proc.stdout.close()
-            self.proc.stderr.close()
+            self.errfile.close()
+            err = self.stderr()
+            assert "Sanitizer" not in err and "runtime error" not in err, err
+            if graceful and sig == signal.SIGTERM:
+                assert self.proc.returncode == 0, err
 
 
 class Tenant:

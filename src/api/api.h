@@ -13,12 +13,17 @@
 #include <stdint.h>
 
 #include "core/trtime.h"
+#include "iys/sync.h"
 #include "net/http.h"
 #include "store/store.h"
 
 typedef struct iz_app {
-    iz_store_t *store;            /* not owned */
-    const iz_holidays_t *holidays;/* not owned; never NULL */
+    iz_store_t *store;             /* not owned */
+    const iz_holidays_t *holidays; /* not owned; never NULL */
+    const char *default_iys_url;   /* İYS for accounts that set none; NULL = none */
+    iz_sync_t *sync;               /* the sync engine, woken after each change; may be NULL */
+    const char *push_user;         /* HTTP Basic credentials İYS's push must carry; */
+    const char *push_password;     /* NULL = the push endpoint answers 401 */
 } iz_app_t;
 
 /* The module's routes (static table). */

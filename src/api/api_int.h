@@ -27,5 +27,11 @@ void iz__h_consent_get(iz_req_t *r, void *app);
 void iz__h_check_post(iz_req_t *r, void *app);
 void iz__h_check_get(iz_req_t *r, void *app);
 void iz__h_healthz(iz_req_t *r, void *app);
+void iz__h_metrics(iz_req_t *r, void *app);
+void iz__h_changes(iz_req_t *r, void *app);
+void iz__h_iys_push(iz_req_t *r, void *app);
+
+/* Whether an account's changes go to İYS (its own URL or the default). */
+bool iz__iys_configured(const iz_app_t *app, const iz_account_t *acct);
 
 #endif

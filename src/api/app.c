@@ -11,11 +11,16 @@
 #include "net/secret.h"
 
 static const iz_route_t routes[] = {
-    {"GET", "/healthz", iz__h_healthz, 0},
-    {"POST", "/v1/brands/{brandCode}/consents", iz__h_consent_post, IZ_ROUTE_AUTH},
-    {"GET", "/v1/brands/{brandCode}/consents/{recipient}", iz__h_consent_get, IZ_ROUTE_AUTH},
-    {"POST", "/v1/brands/{brandCode}/check", iz__h_check_post, IZ_ROUTE_AUTH},
-    {"GET", "/v1/brands/{brandCode}/check/{recipient}", iz__h_check_get, IZ_ROUTE_AUTH},
+    {"GET", "/healthz", iz__h_healthz, 0, "healthz"},
+    {"POST", "/v1/brands/{brandCode}/consents", iz__h_consent_post, IZ_ROUTE_AUTH, "consent_add"},
+    {"GET", "/v1/brands/{brandCode}/consents/{recipient}", iz__h_consent_get, IZ_ROUTE_AUTH,
+     "consent_get"},
+    {"POST", "/v1/brands/{brandCode}/check", iz__h_check_post, IZ_ROUTE_AUTH, "check"},
+    {"GET", "/v1/brands/{brandCode}/check/{recipient}", iz__h_check_get, IZ_ROUTE_AUTH,
+     "check_one"},
+    {"GET", "/v1/brands/{brandCode}/changes", iz__h_changes, IZ_ROUTE_AUTH, "changes"},
+    {"POST", "/v1/iys/push/{iysCode}/{brandCode}", iz__h_iys_push, 0, "iys_push"},
+    {"GET", "/metrics", iz__h_metrics, 0, "metrics"},
 };
 
 const iz_route_t *iz_api_routes(size_t *n)
@@ -47,6 +52,11 @@ int iz__api_brand(iz_req_t *r, iz_app_t *app, iz_brand_t *b)
     else
         iz__reply_store_error(r, rc);
     return -1;
+}
+
+bool iz__iys_configured(const iz_app_t *app, const iz_account_t *acct)
+{
+    return acct->iys_url[0] != '\0' || (app->default_iys_url && app->default_iys_url[0]);
 }
 
 void iz__reply_store_error(iz_req_t *r, int rc)

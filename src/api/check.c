@@ -79,12 +79,11 @@ void iz__h_check_post(iz_req_t *r, void *vapp)
         e.code = "H117";
         e.location = "type";
         e.value = jt;
-    } else if (jrt && (json_is_null(jrt) ||
-                       (json_is_string(jrt) && !*json_string_value(jrt)))) {
+    } else if (jrt && (json_is_null(jrt) || (json_is_string(jrt) && !*json_string_value(jrt)))) {
         e.code = "H170";
         e.location = "recipientType";
-    } else if (jrt && (!json_is_string(jrt) ||
-                       iz_rtype_parse(json_string_value(jrt), &rtype) != 0)) {
+    } else if (jrt &&
+               (!json_is_string(jrt) || iz_rtype_parse(json_string_value(jrt), &rtype) != 0)) {
         e.code = "H116";
         e.location = "recipientType";
         e.value = jrt;
@@ -128,8 +127,8 @@ void iz__h_check_post(iz_req_t *r, void *vapp)
         const char *hcode = NULL;
         const char *s = json_is_string(item) ? json_string_value(item) : NULL;
         if (!s || iz_recipient_normalize(s, json_string_length(item), type, norm, &hcode) != 0) {
-            json_array_append_new(blocked, json_pack("{s:O, s:s}", "recipient", item, "reason",
-                                                     "INVALID"));
+            json_array_append_new(blocked,
+                                  json_pack("{s:O, s:s}", "recipient", item, "reason", "INVALID"));
             nblocked++;
             continue;
         }

@@ -82,8 +82,8 @@ static void put_evidence(iz_req_t *r, iz_change_t *chg)
     free(text);
 }
 
-static const char *const known_fields[] = {"recipient", "type",          "status",
-                                           "source",    "consentDate",   "recipientType"};
+static const char *const known_fields[] = {"recipient", "type",        "status",
+                                           "source",    "consentDate", "recipientType"};
 
 void iz__h_consent_post(iz_req_t *r, void *vapp)
 {
@@ -124,8 +124,10 @@ void iz__h_consent_post(iz_req_t *r, void *vapp)
     if (iz_consent_validate(&raw, &vo, &c, &errs) != 0) {
         iz_error_t out[IZ_VERR_MAX];
         for (int i = 0; i < errs.n; i++) {
-            out[i] = (iz_error_t){.code = errs.e[i].code, .location = errs.e[i].field,
-                                  .value = field_value(body, errs.e[i].field), .index = -1};
+            out[i] = (iz_error_t){.code = errs.e[i].code,
+                                  .location = errs.e[i].field,
+                                  .value = field_value(body, errs.e[i].field),
+                                  .index = -1};
         }
         iz_reply_errors(r, iz_hcode_http(errs.e[0].code), out, (size_t)errs.n);
         json_decref(body);
@@ -139,7 +141,7 @@ void iz__h_consent_post(iz_req_t *r, void *vapp)
         iz__reply_store_error(r, rc);
         return;
     }
-    rule_ctx_t ctx = {.c = &c, .iys_configured = acct.iys_url[0] != '\0'};
+    rule_ctx_t ctx = {.c = &c, .iys_configured = iz__iys_configured(app, &acct)};
     ctx.rules.now = vo.now;
     ctx.rules.holidays = app->holidays;
     if (acct.activation_date[0]) iz_tr_parse_date(acct.activation_date, &ctx.rules.activation);
@@ -153,6 +155,10 @@ void iz__h_consent_post(iz_req_t *r, void *vapp)
     chg->source = c.source;
     chg->consent_date = c.consent_date;
     chg->origin = IZ_ORIGIN_API;
+    /* A RET must reach İYS within 3 business days of its date. */
+    if (c.status == IZ_RET)
+        chg->ret_deadline =
+            iz_bizday_deadline(app->holidays, c.consent_date ? c.consent_date : vo.now);
     put_evidence(r, chg);
 
     rc = iz_store_consent_apply(app->store, chg, apply_rule, &ctx);
@@ -175,13 +181,13 @@ void iz__h_consent_post(iz_req_t *r, void *vapp)
         iz__reply_store_error(r, rc);
         return;
     }
+    if (rc == 0 && chg->iys_state == IZ_IYS_PENDING) iz_sync_wake(app->sync);
     json_t *out = iz__change_json(chg);
     if (chg->warning[0]) {
         iz_error_t w = {.code = chg->warning, .index = -1};
         json_t *warn = iz_error_json(r, &w);
-        const char *note = iz_req_english(r)
-                               ? "kept locally as an opt-out; not sent to İYS"
-                               : "ret yerel olarak saklandı; İYS'ye gönderilmedi";
+        const char *note = iz_req_english(r) ? "kept locally as an opt-out; not sent to İYS"
+                                             : "ret yerel olarak saklandı; İYS'ye gönderilmedi";
         json_object_set_new(warn, "note", json_string(note));
         json_object_set_new(out, "warnings", json_pack("[o]", warn));
     }

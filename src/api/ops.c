@@ -2,6 +2,8 @@
  * ops.c - operational endpoints: GET /healthz answers 200 while the store
  * answers a query, 503 otherwise (a load balancer takes the node out).
  */
+#include <stdio.h>
+
 #include "api/api_int.h"
 
 void iz__h_healthz(iz_req_t *r, void *vapp)
@@ -11,4 +13,47 @@ void iz__h_healthz(iz_req_t *r, void *vapp)
         iz_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
     else
         iz_reply_json(r, 503, json_pack("{s:s}", "status", "store unavailable"));
+}
+
+/* GET /metrics: Prometheus text format. The İYS answer classes give the
+ * success rate İYS watches (it removes a client under 70%); izin aims at
+ * 99% by refusing locally what İYS would refuse. */
+void iz__h_metrics(iz_req_t *r, void *vapp)
+{
+    iz_app_t *app = vapp;
+    iz_sync_stats_t s;
+    iz_sync_stats_get(app->sync, &s);
+    if (!app->sync) iz_store_outbox_count(app->store, &s.outbox);
+    char *out = iz_req_alloc(r, 4096);
+    int n = snprintf(out, 4096,
+                     "# HELP izin_iys_answers_total Answers from İYS by class.\n"
+                     "# TYPE izin_iys_answers_total counter\n"
+                     "izin_iys_answers_total{class=\"ok\"} %llu\n"
+                     "izin_iys_answers_total{class=\"client_error\"} %llu\n"
+                     "izin_iys_answers_total{class=\"rate_limited\"} %llu\n"
+                     "izin_iys_answers_total{class=\"server_error\"} %llu\n"
+                     "izin_iys_answers_total{class=\"transport\"} %llu\n"
+                     "izin_iys_answers_total{class=\"token_blocked\"} %llu\n"
+                     "# HELP izin_iys_success_ratio ok / (ok + client errors), as İYS counts it.\n"
+                     "# TYPE izin_iys_success_ratio gauge\n"
+                     "izin_iys_success_ratio %.4f\n"
+                     "# TYPE izin_outbox_changes gauge\n"
+                     "izin_outbox_changes %lld\n"
+                     "# TYPE izin_iys_changes_total counter\n"
+                     "izin_iys_changes_total{result=\"accepted\"} %llu\n"
+                     "izin_iys_changes_total{result=\"rejected\"} %llu\n"
+                     "izin_iys_changes_total{result=\"pulled\"} %llu\n"
+                     "# HELP izin_ret_deadlines RETs that must reach İYS within 3 business days.\n"
+                     "# TYPE izin_ret_deadlines gauge\n"
+                     "izin_ret_deadlines{state=\"pending\"} %lld\n"
+                     "izin_ret_deadlines{state=\"at_risk\"} %lld\n"
+                     "izin_ret_deadlines{state=\"missed\"} %lld\n",
+                     (unsigned long long)s.ok, (unsigned long long)s.client_error,
+                     (unsigned long long)s.rate_limited, (unsigned long long)s.server_error,
+                     (unsigned long long)s.transport, (unsigned long long)s.token_blocked,
+                     s.success_rate, (long long)s.outbox, (unsigned long long)s.accepted,
+                     (unsigned long long)s.rejected, (unsigned long long)s.pulled,
+                     (long long)s.ret_pending, (long long)s.ret_at_risk, (long long)s.ret_missed);
+    iz_reply_bytes(r, 200, "text/plain; version=0.0.4; charset=utf-8", out,
+                   n > 0 && n < 4096 ? (size_t)n : 0);
 }

@@ -57,5 +57,6 @@ int iz_cmd_brand(int argc, char **argv);
 int iz_cmd_key(int argc, char **argv);
 int iz_cmd_serve(int argc, char **argv);
 int iz_cmd_demo(int argc, char **argv);
+int iz_cmd_iys_sim(int argc, char **argv);
 
 #endif

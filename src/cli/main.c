@@ -14,6 +14,7 @@ static const struct {
 } commands[] = {
     {"demo", iz_cmd_demo, "run everything on embedded defaults with a demo account"},
     {"serve", iz_cmd_serve, "run the module server"},
+    {"iys-sim", iz_cmd_iys_sim, "run the İYS emulator (iys-sim verify: check its log)"},
     {"init", iz_cmd_init, "create or migrate the store"},
     {"account", iz_cmd_account, "account add: add a service-provider account"},
     {"brand", iz_cmd_brand, "brand add: add a brand to an account"},

@@ -59,6 +59,7 @@ struct iz_req {
     bool too_big, replied, header_too_big;
     int64_t account;
     int status;
+    const iz_route_t *route;
     struct timespec start;
     size_t nparams;
     const char *pname[IZ_MAX_PARAMS];
@@ -148,6 +149,16 @@ const char *iz_req_body(const iz_req_t *r, size_t *len)
 int64_t iz_req_account(const iz_req_t *r)
 {
     return r->account;
+}
+
+const iz_route_t *iz_req_route(const iz_req_t *r)
+{
+    return r->route;
+}
+
+int iz_req_status(const iz_req_t *r)
+{
+    return r->status;
 }
 
 const char *iz_req_remote(const iz_req_t *r)
@@ -311,6 +322,11 @@ static void dispatch(iz_req_t *r)
         if (strcmp(rt->method, r->method) != 0 &&
             !(strcmp(r->method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0))
             continue;
+        r->route = rt;
+        if (cfg->gate && cfg->gate(cfg->app, r)) {
+            if (!r->replied) iz_reply_error(r, "IZ500", NULL);
+            return;
+        }
         if (rt->flags & IZ_ROUTE_AUTH) {
             const char *a = iz_req_header(r, "Authorization");
             int64_t acct = 0;
@@ -438,6 +454,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     iz_http_t *h = cls;
     iz_req_t *r = *con_cls;
     if (!r) return;
+    if (h->cfg.on_complete) h->cfg.on_complete(h->cfg.app, r);
     if (h->cfg.access_log) {
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);

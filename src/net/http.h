@@ -37,7 +37,16 @@ typedef struct iz_route {
     const char *pattern; /* "/v1/brands/{brandCode}/consents": {x} matches one segment */
     iz_handler_fn fn;
     unsigned flags;
+    const char *tag;     /* a name for statistics (optional) */
 } iz_route_t;
+
+/* Called once per request after its answer is queued (also for requests
+ * answered before routing, with no route: iz_req_route() is NULL). */
+typedef void (*iz_complete_fn)(void *app, const iz_req_t *r);
+
+/* Called before a routed handler runs; returns true when it answered the
+ * request itself (rate limit, injected fault), so the handler is skipped. */
+typedef bool (*iz_gate_fn)(void *app, iz_req_t *r);
 
 typedef struct iz_http_config {
     const char *listen;  /* "127.0.0.1:8080", "127.0.0.1:0" for any free port */
@@ -49,6 +58,8 @@ typedef struct iz_http_config {
     void *app;           /* passed to handlers and auth */
     iz_auth_fn auth;
     bool access_log;     /* one line per request on stderr (never headers) */
+    iz_complete_fn on_complete; /* optional */
+    iz_gate_fn gate;     /* optional */
 } iz_http_config_t;
 
 /* Start serving. On failure *err gets a static message. */
@@ -74,6 +85,10 @@ const char *iz_req_header(const iz_req_t *r, const char *name);
 const char *iz_req_body(const iz_req_t *r, size_t *len);
 /* The authenticated account, or 0 on routes without IZ_ROUTE_AUTH. */
 int64_t iz_req_account(const iz_req_t *r);
+/* The route that matched, or NULL (404, 405, limits). */
+const iz_route_t *iz_req_route(const iz_req_t *r);
+/* The status of the answer given so far (0 before one). */
+int iz_req_status(const iz_req_t *r);
 /* The client's IP address as text. */
 const char *iz_req_remote(const iz_req_t *r);
 /* True when the Content-Type's media type is `type` (parameters ignored). */

@@ -227,3 +227,82 @@ int iz_store_outbox_count(iz_store_t *st, int64_t *n)
 {
     return st && n ? st->ops->outbox_count(st, n) : IZ_EINVAL;
 }
+
+int iz_store_outbox_due(iz_store_t *st, int64_t now_ms, bool bulk, size_t max,
+                        iz_outbox_item_t **list, size_t *n)
+{
+    return st && list && n ? st->ops->outbox_due(st, now_ms, bulk, max, list, n) : IZ_EINVAL;
+}
+
+int iz_store_outbox_inflight(iz_store_t *st, iz_outbox_item_t **list, size_t *n)
+{
+    return st && list && n ? st->ops->outbox_inflight(st, list, n) : IZ_EINVAL;
+}
+
+int iz_store_outbox_mark(iz_store_t *st, const int64_t *log_ids, size_t n, const char *state,
+                         const char *request_id, int64_t sent_ms)
+{
+    if (!st || (n && !log_ids) || !state) return IZ_EINVAL;
+    if (strcmp(state, "PENDING") != 0 && strcmp(state, "SENDING") != 0 &&
+        strcmp(state, "SENT") != 0)
+        return IZ_EINVAL;
+    return st->ops->outbox_mark(st, log_ids, n, state, request_id, sent_ms);
+}
+
+int iz_store_outbox_retry(iz_store_t *st, int64_t log_id, int64_t next_ms, const char *error)
+{
+    return st ? st->ops->outbox_retry(st, log_id, next_ms, error ? error : "") : IZ_EINVAL;
+}
+
+int iz_store_outbox_finish(iz_store_t *st, int64_t log_id, iz_iys_state_t state, const char *txid,
+                           const char *error, int64_t now_ms)
+{
+    if (!st || (state != IZ_IYS_ACCEPTED && state != IZ_IYS_REJECTED)) return IZ_EINVAL;
+    return st->ops->outbox_finish(st, log_id, state, txid ? txid : "", error ? error : "", now_ms);
+}
+
+int iz_store_change_by_txid(iz_store_t *st, int64_t brand_id, const char *txid, iz_change_t *out)
+{
+    return st && txid && *txid && out ? st->ops->change_by_txid(st, brand_id, txid, out)
+                                      : IZ_EINVAL;
+}
+
+int iz_store_changes(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t limit,
+                     iz_change_t **list, size_t *n)
+{
+    return st && list && n ? st->ops->changes(st, brand_id, after_id, limit, list, n) : IZ_EINVAL;
+}
+
+int iz_store_brands_all(iz_store_t *st, iz_brand_t **list, size_t *n)
+{
+    return st && list && n ? st->ops->brands_all(st, list, n) : IZ_EINVAL;
+}
+
+static bool cursor_source_ok(const char *source)
+{
+    return source && (strcmp(source, "HS") == 0 || strcmp(source, "IYS") == 0);
+}
+
+int iz_store_cursor_get(iz_store_t *st, int64_t brand_id, const char *source, char *out,
+                        size_t outsz)
+{
+    if (!st || !cursor_source_ok(source) || !out || outsz == 0) return IZ_EINVAL;
+    return st->ops->cursor_get(st, brand_id, source, out, outsz);
+}
+
+int iz_store_cursor_set(iz_store_t *st, int64_t brand_id, const char *source, const char *cursor)
+{
+    if (!st || !cursor_source_ok(source) || !cursor) return IZ_EINVAL;
+    if (strlen(cursor) > 256) return IZ_ETOOBIG;
+    return st->ops->cursor_set(st, brand_id, source, cursor);
+}
+
+int iz_store_ret_open(iz_store_t *st, iz_ret_open_t **list, size_t *n)
+{
+    return st && list && n ? st->ops->ret_open(st, list, n) : IZ_EINVAL;
+}
+
+int iz_store_ret_late(iz_store_t *st, int64_t *n)
+{
+    return st && n ? st->ops->ret_late(st, n) : IZ_EINVAL;
+}

@@ -5,7 +5,7 @@
  * in store_sqlite.c; PostgreSQL later) is chosen by iz_store_open()'s
  * location and hidden behind the opaque iz_store_t.
  *
- * Schema (version 1)
+ * Schema (version 2)
  * ------------------
  *   meta(key TEXT PK, value TEXT)                    schema_version, ...
  *   accounts(id PK, name UNIQUE, iys_code, activation_date TEXT NULL
@@ -21,7 +21,11 @@
  *          iys_txid, iys_error, warning, evidence, prev_hash, hash)
  *   consent_state(brand_id, recipient, rtype, type) PK -> log_id of the
  *          current change, status, source, consent_date
- *   outbox(id PK, log_id UNIQUE -> consent_log, created_ms, state)
+ *   outbox(id PK, log_id UNIQUE -> consent_log, created_ms, state PENDING|
+ *          SENDING|SENT, bulk, attempts, next_ms, request_id, sent_ms,
+ *          last_error)                                   (v2: scheduling)
+ *   iys_cursor(brand_id, source HS|IYS) PK, cursor, updated_ms   (v2)
+ *   ret_deadlines(log_id PK -> consent_log, deadline (epoch s), done_ms)  (v2)
  *
  * Invariants
  * ----------
@@ -38,8 +42,10 @@
  *   - For every key in consent_state, log_id is the newest consent_log row
  *     of that key; the state row and the log row are written in one
  *     transaction, so the two never disagree.
- *   - A change whose iys_state is PENDING has exactly one outbox row,
- *     written in the same transaction as the change.
+ *   - A change whose iys_state is PENDING or SENT has exactly one outbox
+ *     row, written in the same transaction as the change; the row goes
+ *     when İYS's final answer (ACCEPTED/REJECTED) is recorded, in the same
+ *     transaction as that answer. A PENDING RET has a ret_deadlines row.
  *   - Only the SHA-256 of an API key is stored; the key itself never is.
  *   - Enum columns hold İYS's spellings (TEXT), times are epoch seconds
  *     (consent_date) or milliseconds (creation_ms), UTC. An absent value
@@ -60,12 +66,16 @@
 #ifndef IZ_STORE_H
 #define IZ_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/consent.h"
 #include "core/enums.h"
 #include "core/recipient.h"
+
+/* The schema version this build creates (see the migrations). */
+#define IZ_STORE_SCHEMA_VERSION 2
 
 typedef struct iz_store iz_store_t;
 
@@ -161,6 +171,10 @@ typedef struct iz_change {
     char iys_error[16];
     char warning[8];                /* "H175" for a first RET kept locally, or "" */
     char evidence[IZ_EVIDENCE_MAX]; /* JSON object text, or "" */
+    /* For a PENDING RET: the last second (epoch) by which it must reach İYS
+     * (3 business days); written to ret_deadlines with the change. 0: none.
+     * Not read back from the log. */
+    int64_t ret_deadline;
 } iz_change_t;
 
 /* Called inside the write transaction with the key's current record; returns
@@ -205,5 +219,66 @@ int iz_store_verify_log(iz_store_t *st, int64_t *bad_id);
 
 /* Number of rows in the outbox (changes waiting to be sent to İYS). */
 int iz_store_outbox_count(iz_store_t *st, int64_t *n);
+
+/* One outbox row with its change and where it goes. */
+typedef struct iz_outbox_item {
+    iz_change_t chg;     /* chg.id is the row's key (the log id) */
+    int64_t account_id;  /* whose İYS settings apply */
+    int64_t brand_code;  /* İYS's brand code for the path */
+    int attempts;        /* transient failures so far */
+    bool bulk;           /* origin BULK: goes in bulk requests */
+    char state[8];       /* PENDING, SENDING (bulk POST in flight), SENT (awaiting status) */
+    char request_id[40]; /* bulk requestId once İYS answered 202 */
+    int64_t sent_ms;     /* when the bulk request was accepted */
+} iz_outbox_item_t;
+
+/* Up to max PENDING rows due at now_ms (next attempt time reached), bulk or
+ * realtime, oldest first, each the oldest outbox row of its key: changes of
+ * one address go to İYS one by one, in order. */
+int iz_store_outbox_due(iz_store_t *st, int64_t now_ms, bool bulk, size_t max,
+                        iz_outbox_item_t **list, size_t *n);
+
+/* Every row in state SENDING or SENT. */
+int iz_store_outbox_inflight(iz_store_t *st, iz_outbox_item_t **list, size_t *n);
+
+/* Move rows to state (SENDING, SENT or PENDING) with request_id (may be NULL)
+ * and sent_ms, in one transaction; the changes' iys_state becomes SENT for
+ * SENT. */
+int iz_store_outbox_mark(iz_store_t *st, const int64_t *log_ids, size_t n, const char *state,
+                         const char *request_id, int64_t sent_ms);
+
+/* A transient failure: back to PENDING, attempts + 1, next try at next_ms. */
+int iz_store_outbox_retry(iz_store_t *st, int64_t log_id, int64_t next_ms, const char *error);
+
+/* The final answer for a change: its iys_state (ACCEPTED or REJECTED),
+ * transactionId and error are recorded, its outbox row removed and its RET
+ * deadline (if any) closed, in one transaction. */
+int iz_store_outbox_finish(iz_store_t *st, int64_t log_id, iz_iys_state_t state, const char *txid,
+                           const char *error, int64_t now_ms);
+
+/* The change with this İYS transactionId in a brand; IZ_ENOTFOUND if none. */
+int iz_store_change_by_txid(iz_store_t *st, int64_t brand_id, const char *txid, iz_change_t *out);
+
+/* The changes of a brand with log id > after_id in commit order, at most
+ * limit (the changes feed). */
+int iz_store_changes(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t limit,
+                     iz_change_t **list, size_t *n);
+
+/* Every brand of every account (for the sync engine's pull). */
+int iz_store_brands_all(iz_store_t *st, iz_brand_t **list, size_t *n);
+
+/* The İYS change-pull cursor of a brand for source "HS" or "IYS" ("" when
+ * none yet), and its update. */
+int iz_store_cursor_get(iz_store_t *st, int64_t brand_id, const char *source, char *out,
+                        size_t outsz);
+int iz_store_cursor_set(iz_store_t *st, int64_t brand_id, const char *source, const char *cursor);
+
+/* RET deadlines: the open ones (not yet at İYS), and how many closed late. */
+typedef struct iz_ret_open {
+    int64_t log_id;
+    int64_t deadline; /* epoch seconds */
+} iz_ret_open_t;
+int iz_store_ret_open(iz_store_t *st, iz_ret_open_t **list, size_t *n);
+int iz_store_ret_late(iz_store_t *st, int64_t *n);
 
 #endif

@@ -35,6 +35,23 @@ typedef struct iz_store_ops {
                           const char *recipient, iz_status_t *out);
     int (*verify_log)(iz_store_t *st, int64_t *bad_id);
     int (*outbox_count)(iz_store_t *st, int64_t *n);
+    int (*outbox_due)(iz_store_t *st, int64_t now_ms, bool bulk, size_t max,
+                      iz_outbox_item_t **list, size_t *n);
+    int (*outbox_inflight)(iz_store_t *st, iz_outbox_item_t **list, size_t *n);
+    int (*outbox_mark)(iz_store_t *st, const int64_t *log_ids, size_t n, const char *state,
+                       const char *request_id, int64_t sent_ms);
+    int (*outbox_retry)(iz_store_t *st, int64_t log_id, int64_t next_ms, const char *error);
+    int (*outbox_finish)(iz_store_t *st, int64_t log_id, iz_iys_state_t state, const char *txid,
+                         const char *error, int64_t now_ms);
+    int (*change_by_txid)(iz_store_t *st, int64_t brand_id, const char *txid, iz_change_t *out);
+    int (*changes)(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t limit,
+                   iz_change_t **list, size_t *n);
+    int (*brands_all)(iz_store_t *st, iz_brand_t **list, size_t *n);
+    int (*cursor_get)(iz_store_t *st, int64_t brand_id, const char *source, char *out,
+                      size_t outsz);
+    int (*cursor_set)(iz_store_t *st, int64_t brand_id, const char *source, const char *cursor);
+    int (*ret_open)(iz_store_t *st, iz_ret_open_t **list, size_t *n);
+    int (*ret_late)(iz_store_t *st, int64_t *n);
 } iz_store_ops_t;
 
 struct iz_store {

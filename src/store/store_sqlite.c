@@ -111,9 +111,31 @@ static const char *const migrations[] = {
     " log_id INTEGER NOT NULL UNIQUE REFERENCES consent_log(id),"
     " created_ms INTEGER NOT NULL,"
     " state TEXT NOT NULL DEFAULT 'PENDING');",
+    /* 2: the sync engine: outbox scheduling, pull cursors, RET deadlines. */
+    "ALTER TABLE outbox ADD COLUMN bulk INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE outbox ADD COLUMN next_ms INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE outbox ADD COLUMN request_id TEXT;"
+    "ALTER TABLE outbox ADD COLUMN sent_ms INTEGER;"
+    "ALTER TABLE outbox ADD COLUMN last_error TEXT;"
+    "CREATE INDEX outbox_state ON outbox(state, bulk, next_ms);"
+    "CREATE INDEX consent_log_txid ON consent_log(iys_txid);"
+    "CREATE INDEX consent_log_brand ON consent_log(brand_id, id);"
+    "CREATE TABLE iys_cursor("
+    " brand_id INTEGER NOT NULL,"
+    " source TEXT NOT NULL,"
+    " cursor TEXT NOT NULL,"
+    " updated_ms INTEGER NOT NULL,"
+    " PRIMARY KEY(brand_id, source)) WITHOUT ROWID;"
+    "CREATE TABLE ret_deadlines("
+    " log_id INTEGER PRIMARY KEY REFERENCES consent_log(id),"
+    " deadline INTEGER NOT NULL,"
+    " done_ms INTEGER);"
+    "CREATE INDEX ret_open ON ret_deadlines(done_ms, deadline);",
 };
 
 #define SQ_SCHEMA_VERSION ((int)IZ_ARRAY_LEN(migrations))
+_Static_assert(IZ_ARRAY_LEN(migrations) == IZ_STORE_SCHEMA_VERSION, "store.h names the schema version");
 
 /* ---- prepared statements ------------------------------------------------ */
 
@@ -150,8 +172,29 @@ enum {
     ST_HISTORY,
     ST_STATUS,
     ST_OUTBOX_COUNT,
+    ST_RET_ADD,
+    ST_OUTBOX_DUE,
+    ST_OUTBOX_INFLIGHT,
+    ST_OUTBOX_MARK,
+    ST_LOG_MARK_SENT,
+    ST_OUTBOX_RETRY,
+    ST_LOG_IYS,
+    ST_OUTBOX_DEL,
+    ST_RET_DONE,
+    ST_BY_TXID,
+    ST_CHANGES,
+    ST_BRANDS_ALL,
+    ST_CURSOR_GET,
+    ST_CURSOR_SET,
+    ST_RET_OPEN,
+    ST_RET_LATE,
     ST_COUNT_
 };
+
+#define OUTBOX_SELECT                                                                              \
+    "SELECT " CHG_COLS ", b.account_id, b.code, o.attempts, o.bulk, o.state, o.request_id,"        \
+    " o.sent_ms FROM outbox o JOIN consent_log l ON l.id = o.log_id"                               \
+    " JOIN brands b ON b.id = l.brand_id"
 
 static const char *const sq_sql[ST_COUNT_] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -186,13 +229,44 @@ static const char *const sq_sql[ST_COUNT_] = {
                         " ON CONFLICT(brand_id, recipient, rtype, type) DO UPDATE SET"
                         " log_id = excluded.log_id, status = excluded.status,"
                         " source = excluded.source, consent_date = excluded.consent_date",
-    [ST_OUTBOX_ADD] = "INSERT INTO outbox(log_id, created_ms, state) VALUES(?, ?, 'PENDING')",
+    [ST_OUTBOX_ADD] = "INSERT INTO outbox(log_id, created_ms, state, bulk)"
+                      " VALUES(?, ?, 'PENDING', ?)",
     [ST_CONSENT_GET] = "SELECT " CHG_COLS " FROM consent_state s JOIN consent_log l"
                        " ON l.id = s.log_id WHERE s.brand_id = ?1 AND s.recipient = ?2"
                        " AND s.rtype = ?3 AND s.type = ?4",
     [ST_HISTORY] = "SELECT " CHG_COLS " FROM consent_log l WHERE " KEY_WHERE " ORDER BY id DESC",
     [ST_STATUS] = "SELECT status FROM consent_state WHERE " KEY_WHERE,
     [ST_OUTBOX_COUNT] = "SELECT count(*) FROM outbox",
+    [ST_RET_ADD] = "INSERT INTO ret_deadlines(log_id, deadline) VALUES(?, ?)",
+    /* Only the oldest outbox row of each key is eligible: one address's
+     * changes reach İYS one by one, in order. */
+    [ST_OUTBOX_DUE] = OUTBOX_SELECT
+    " WHERE o.state = 'PENDING' AND o.bulk = ?2 AND o.next_ms <= ?1 AND NOT EXISTS("
+    "SELECT 1 FROM consent_log l2 JOIN outbox o2 ON o2.log_id = l2.id"
+    " WHERE l2.brand_id = l.brand_id AND l2.recipient = l.recipient AND l2.rtype = l.rtype"
+    " AND l2.type = l.type AND l2.id < l.id) ORDER BY o.log_id LIMIT ?3",
+    [ST_OUTBOX_INFLIGHT] = OUTBOX_SELECT " WHERE o.state IN ('SENDING', 'SENT') ORDER BY o.log_id",
+    [ST_OUTBOX_MARK] = "UPDATE outbox SET state = ?2, request_id = ?3, sent_ms = ?4"
+                       " WHERE log_id = ?1",
+    [ST_LOG_MARK_SENT] = "UPDATE consent_log SET iys_state = 'SENT' WHERE id = ?1",
+    [ST_OUTBOX_RETRY] = "UPDATE outbox SET state = 'PENDING', request_id = NULL, sent_ms = NULL,"
+                        " attempts = attempts + 1, next_ms = ?2, last_error = ?3 WHERE log_id = ?1",
+    [ST_LOG_IYS] = "UPDATE consent_log SET iys_state = ?2, iys_txid = ?3, iys_error = ?4"
+                   " WHERE id = ?1",
+    [ST_OUTBOX_DEL] = "DELETE FROM outbox WHERE log_id = ?1",
+    [ST_RET_DONE] = "UPDATE ret_deadlines SET done_ms = ?2 WHERE log_id = ?1 AND done_ms IS NULL",
+    [ST_BY_TXID] = "SELECT " CHG_COLS " FROM consent_log l WHERE l.iys_txid = ?2"
+                   " AND l.brand_id = ?1 ORDER BY l.id DESC LIMIT 1",
+    [ST_CHANGES] = "SELECT " CHG_COLS " FROM consent_log l WHERE l.brand_id = ?1 AND l.id > ?2"
+                   " ORDER BY l.id LIMIT ?3",
+    [ST_BRANDS_ALL] = "SELECT " BRAND_COLS " FROM brands ORDER BY id",
+    [ST_CURSOR_GET] = "SELECT cursor FROM iys_cursor WHERE brand_id = ?1 AND source = ?2",
+    [ST_CURSOR_SET] = "INSERT INTO iys_cursor(brand_id, source, cursor, updated_ms)"
+                      " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(brand_id, source) DO UPDATE SET"
+                      " cursor = excluded.cursor, updated_ms = excluded.updated_ms",
+    [ST_RET_OPEN] = "SELECT log_id, deadline FROM ret_deadlines WHERE done_ms IS NULL"
+                    " ORDER BY deadline",
+    [ST_RET_LATE] = "SELECT count(*) FROM ret_deadlines WHERE done_ms > deadline * 1000",
 };
 
 typedef struct sq_store {
@@ -1036,9 +1110,18 @@ static int write_change(sq_store_t *s, const iz_change_t *c, const chg_names_t *
         if (!(stmt = sq_stmt(s, ST_OUTBOX_ADD))) return IZ_EIO;
         r = b_i64(stmt, 1, id);
         if (r == SQLITE_OK) r = b_i64(stmt, 2, creation_ms);
+        if (r == SQLITE_OK) r = b_i64(stmt, 3, c->origin == IZ_ORIGIN_BULK);
         if (r == SQLITE_OK) r = sqlite3_step(stmt);
         sq_done(stmt);
         if (r != SQLITE_DONE) return sq_fail(s->db, r, "outbox insert");
+        if (c->status == IZ_RET && c->ret_deadline > 0) {
+            if (!(stmt = sq_stmt(s, ST_RET_ADD))) return IZ_EIO;
+            r = b_i64(stmt, 1, id);
+            if (r == SQLITE_OK) r = b_i64(stmt, 2, c->ret_deadline);
+            if (r == SQLITE_OK) r = sqlite3_step(stmt);
+            sq_done(stmt);
+            if (r != SQLITE_DONE) return sq_fail(s->db, r, "ret deadline insert");
+        }
     }
     *id_out = id;
     return 0;
@@ -1227,6 +1310,282 @@ static int sq_outbox_count(iz_store_t *st, int64_t *n)
     return rc;
 }
 
+/* ---- the sync engine's queries ------------------------------------------- */
+
+static void outbox_read(sqlite3_stmt *stmt, iz_outbox_item_t *it)
+{
+    change_read(stmt, &it->chg);
+    it->account_id = sqlite3_column_int64(stmt, 15);
+    it->brand_code = sqlite3_column_int64(stmt, 16);
+    it->attempts = sqlite3_column_int(stmt, 17);
+    it->bulk = sqlite3_column_int(stmt, 18) != 0;
+    c_str(stmt, 19, it->state, sizeof it->state);
+    c_str(stmt, 20, it->request_id, sizeof it->request_id);
+    it->sent_ms = sqlite3_column_int64(stmt, 21);
+}
+
+/* Step a bound statement and collect every row with read() into a growing
+ * array of elem-sized items. */
+static int sq_collect(sq_store_t *s, sqlite3_stmt *stmt, int bind_rc, const char *what, size_t elem,
+                      void (*read)(sqlite3_stmt *, void *), void **list, size_t *n)
+{
+    char *v = NULL;
+    size_t len = 0, cap = 0;
+    int r = bind_rc;
+    while (r == SQLITE_OK && (r = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (len == cap) {
+            cap = cap ? cap * 2 : 16;
+            v = iz_xrealloc(v, cap * elem);
+        }
+        memset(v + len * elem, 0, elem);
+        read(stmt, v + len * elem);
+        len++;
+        r = SQLITE_OK;
+    }
+    int rc = r == SQLITE_DONE ? 0 : sq_fail(s->db, r, what);
+    sq_done(stmt);
+    if (rc != 0) {
+        free(v);
+        return rc;
+    }
+    *list = v;
+    *n = len;
+    return 0;
+}
+
+static void outbox_read_v(sqlite3_stmt *stmt, void *out)
+{
+    outbox_read(stmt, out);
+}
+
+static int sq_outbox_due(iz_store_t *st, int64_t now, bool bulk, size_t max,
+                         iz_outbox_item_t **list, size_t *n)
+{
+    sq_store_t *s = sq(st);
+    sq_lock(s);
+    sqlite3_stmt *stmt = sq_stmt(s, ST_OUTBOX_DUE);
+    int rc = IZ_EIO;
+    if (stmt) {
+        int r = b_i64(stmt, 1, now);
+        if (r == SQLITE_OK) r = b_i64(stmt, 2, bulk ? 1 : 0);
+        if (r == SQLITE_OK) r = b_i64(stmt, 3, (int64_t)(max > 100000 ? 100000 : max));
+        rc = sq_collect(s, stmt, r, "outbox due", sizeof **list, outbox_read_v, (void **)list, n);
+    }
+    sq_unlock(s);
+    return rc;
+}
+
+static int sq_outbox_inflight(iz_store_t *st, iz_outbox_item_t **list, size_t *n)
+{
+    sq_store_t *s = sq(st);
+    sq_lock(s);
+    sqlite3_stmt *stmt = sq_stmt(s, ST_OUTBOX_INFLIGHT);
+    int rc = stmt ? sq_collect(s, stmt, SQLITE_OK, "outbox inflight", sizeof **list, outbox_read_v,
+                               (void **)list, n)
+                  : IZ_EIO;
+    sq_unlock(s);
+    return rc;
+}
+
+/* Run a cached statement bound by bind(ctx) inside the caller's transaction. */
+static int sq_step_write(sq_store_t *s, int id, const char *what, int bind_rc)
+{
+    sqlite3_stmt *stmt = s->stmt[id];
+    int r = bind_rc == SQLITE_OK ? sqlite3_step(stmt) : bind_rc;
+    sq_done(stmt);
+    return r == SQLITE_DONE ? 0 : sq_fail(s->db, r, what);
+}
+
+static int sq_outbox_mark(iz_store_t *st, const int64_t *ids, size_t n, const char *state,
+                          const char *request_id, int64_t sent_ms)
+{
+    sq_store_t *s = sq(st);
+    bool sent = strcmp(state, "SENT") == 0;
+    sq_lock(s);
+    int rc = sq_exec(s, ST_BEGIN, "begin");
+    sqlite3_stmt *mark = sq_stmt(s, ST_OUTBOX_MARK), *log = sq_stmt(s, ST_LOG_MARK_SENT);
+    if (rc == 0 && (!mark || !log)) rc = IZ_EIO;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        int r = b_i64(mark, 1, ids[i]);
+        if (r == SQLITE_OK) r = b_txt(mark, 2, state);
+        if (r == SQLITE_OK) r = b_opt(mark, 3, request_id);
+        if (r == SQLITE_OK) r = b_opt_i64(mark, 4, sent_ms);
+        rc = sq_step_write(s, ST_OUTBOX_MARK, "outbox mark", r);
+        if (rc == 0 && sent)
+            rc = sq_step_write(s, ST_LOG_MARK_SENT, "log sent", b_i64(log, 1, ids[i]));
+    }
+    if (rc == 0) rc = sq_commit(s);
+    sq_unlock(s);
+    return rc;
+}
+
+static int sq_outbox_retry(iz_store_t *st, int64_t log_id, int64_t next_ms, const char *error)
+{
+    sq_store_t *s = sq(st);
+    char err[256];
+    (void)iz_strlcpy(err, error, sizeof err);
+    sq_lock(s);
+    sqlite3_stmt *stmt = sq_stmt(s, ST_OUTBOX_RETRY);
+    int rc = IZ_EIO;
+    if (stmt) {
+        int r = b_i64(stmt, 1, log_id);
+        if (r == SQLITE_OK) r = b_i64(stmt, 2, next_ms);
+        if (r == SQLITE_OK) r = b_txt(stmt, 3, err);
+        rc = sq_step_write(s, ST_OUTBOX_RETRY, "outbox retry", r);
+    }
+    sq_unlock(s);
+    return rc;
+}
+
+static int sq_outbox_finish(iz_store_t *st, int64_t log_id, iz_iys_state_t state, const char *txid,
+                            const char *error, int64_t now)
+{
+    sq_store_t *s = sq(st);
+    char tx[72], err[16];
+    if (iz_strlcpy(tx, txid, sizeof tx) != 0) return IZ_ETOOBIG;
+    (void)iz_strlcpy(err, error, sizeof err);
+    sq_lock(s);
+    int rc = sq_exec(s, ST_BEGIN, "begin");
+    sqlite3_stmt *a = sq_stmt(s, ST_LOG_IYS), *b = sq_stmt(s, ST_OUTBOX_DEL),
+                 *c = sq_stmt(s, ST_RET_DONE);
+    if (rc == 0 && (!a || !b || !c)) rc = IZ_EIO;
+    if (rc == 0) {
+        int r = b_i64(a, 1, log_id);
+        if (r == SQLITE_OK) r = b_txt(a, 2, iz_iys_state_name(state));
+        if (r == SQLITE_OK) r = b_opt(a, 3, tx);
+        if (r == SQLITE_OK) r = b_opt(a, 4, err);
+        rc = sq_step_write(s, ST_LOG_IYS, "log iys state", r);
+    }
+    if (rc == 0) rc = sq_step_write(s, ST_OUTBOX_DEL, "outbox delete", b_i64(b, 1, log_id));
+    if (rc == 0) {
+        int r = b_i64(c, 1, log_id);
+        if (r == SQLITE_OK) r = b_i64(c, 2, now);
+        rc = sq_step_write(s, ST_RET_DONE, "ret done", r);
+    }
+    if (rc == 0) rc = sq_commit(s);
+    sq_unlock(s);
+    return rc;
+}
+
+static int sq_change_by_txid(iz_store_t *st, int64_t brand_id, const char *txid, iz_change_t *out)
+{
+    sq_store_t *s = sq(st);
+    sq_lock(s);
+    sqlite3_stmt *stmt = sq_stmt(s, ST_BY_TXID);
+    int rc = IZ_EIO;
+    if (stmt) {
+        int r = b_i64(stmt, 1, brand_id);
+        if (r == SQLITE_OK) r = b_txt(stmt, 2, txid);
+        rc = sq_get_row(s, stmt, r, "change by txid", change_read_v, out);
+    }
+    sq_unlock(s);
+    return rc;
+}
+
+static int sq_changes(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t limit,
+                      iz_change_t **list, size_t *n)
+{
+    sq_store_t *s = sq(st);
+    sq_lock(s);
+    sqlite3_stmt *stmt = sq_stmt(s, ST_CHANGES);
+    int rc = IZ_EIO;
+    if (stmt) {
+        int r = b_i64(stmt, 1, brand_id);
+        if (r == SQLITE_OK) r = b_i64(stmt, 2, after_id);
+        if (r == SQLITE_OK) r = b_i64(stmt, 3, (int64_t)(limit > 100000 ? 100000 : limit));
+        rc = sq_collect(s, stmt, r, "changes", sizeof **list, change_read_v, (void **)list, n);
+    }
+    sq_unlock(s);
+    return rc;
+}
+
+static int sq_brands_all(iz_store_t *st, iz_brand_t **list, size_t *n)
+{
+    sq_store_t *s = sq(st);
+    sq_lock(s);
+    sqlite3_stmt *stmt = sq_stmt(s, ST_BRANDS_ALL);
+    int rc = stmt ? sq_collect(s, stmt, SQLITE_OK, "brands", sizeof **list, brand_read_v,
+                               (void **)list, n)
+                  : IZ_EIO;
+    sq_unlock(s);
+    return rc;
+}
+
+typedef struct strbuf {
+    char *p;
+    size_t size;
+} strbuf_t;
+
+static void strbuf_read_v(sqlite3_stmt *stmt, void *out)
+{
+    strbuf_t *b = out;
+    c_str(stmt, 0, b->p, b->size);
+}
+
+static int sq_cursor_get(iz_store_t *st, int64_t brand_id, const char *source, char *out,
+                         size_t outsz)
+{
+    sq_store_t *s = sq(st);
+    strbuf_t b = {out, outsz};
+    out[0] = '\0';
+    sq_lock(s);
+    sqlite3_stmt *stmt = sq_stmt(s, ST_CURSOR_GET);
+    int rc = IZ_EIO;
+    if (stmt) {
+        int r = b_i64(stmt, 1, brand_id);
+        if (r == SQLITE_OK) r = b_txt(stmt, 2, source);
+        rc = sq_get_row(s, stmt, r, "cursor get", strbuf_read_v, &b);
+    }
+    sq_unlock(s);
+    return rc == IZ_ENOTFOUND ? 0 : rc;
+}
+
+static int sq_cursor_set(iz_store_t *st, int64_t brand_id, const char *source, const char *cursor)
+{
+    sq_store_t *s = sq(st);
+    sq_lock(s);
+    sqlite3_stmt *stmt = sq_stmt(s, ST_CURSOR_SET);
+    int rc = IZ_EIO;
+    if (stmt) {
+        int r = b_i64(stmt, 1, brand_id);
+        if (r == SQLITE_OK) r = b_txt(stmt, 2, source);
+        if (r == SQLITE_OK) r = b_txt(stmt, 3, cursor);
+        if (r == SQLITE_OK) r = b_i64(stmt, 4, now_ms());
+        rc = sq_step_write(s, ST_CURSOR_SET, "cursor set", r);
+    }
+    sq_unlock(s);
+    return rc;
+}
+
+static void ret_read_v(sqlite3_stmt *stmt, void *out)
+{
+    iz_ret_open_t *r = out;
+    r->log_id = sqlite3_column_int64(stmt, 0);
+    r->deadline = sqlite3_column_int64(stmt, 1);
+}
+
+static int sq_ret_open(iz_store_t *st, iz_ret_open_t **list, size_t *n)
+{
+    sq_store_t *s = sq(st);
+    sq_lock(s);
+    sqlite3_stmt *stmt = sq_stmt(s, ST_RET_OPEN);
+    int rc = stmt ? sq_collect(s, stmt, SQLITE_OK, "ret open", sizeof **list, ret_read_v,
+                               (void **)list, n)
+                  : IZ_EIO;
+    sq_unlock(s);
+    return rc;
+}
+
+static int sq_ret_late(iz_store_t *st, int64_t *n)
+{
+    sq_store_t *s = sq(st);
+    sq_lock(s);
+    sqlite3_stmt *stmt = sq_stmt(s, ST_RET_LATE);
+    int rc = stmt ? sq_get_row(s, stmt, SQLITE_OK, "ret late", i64_read_v, n) : IZ_EIO;
+    sq_unlock(s);
+    return rc;
+}
+
 static const iz_store_ops_t sq_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -1246,4 +1605,16 @@ static const iz_store_ops_t sq_ops = {
     .consent_status = sq_consent_status,
     .verify_log = sq_verify_log,
     .outbox_count = sq_outbox_count,
+    .outbox_due = sq_outbox_due,
+    .outbox_inflight = sq_outbox_inflight,
+    .outbox_mark = sq_outbox_mark,
+    .outbox_retry = sq_outbox_retry,
+    .outbox_finish = sq_outbox_finish,
+    .change_by_txid = sq_change_by_txid,
+    .changes = sq_changes,
+    .brands_all = sq_brands_all,
+    .cursor_get = sq_cursor_get,
+    .cursor_set = sq_cursor_set,
+    .ret_open = sq_ret_open,
+    .ret_late = sq_ret_late,
 };

@@ -45,6 +45,7 @@ class Server:
 
     def start(self, timeout=20):
         # stderr goes to a file: a pipe nobody reads could fill and block the server
+        os.makedirs(str(self.data), exist_ok=True)
         self.errpath = os.path.join(str(self.data), f"stderr-{time.time_ns()}.log")
         self.errfile = open(self.errpath, "w")
         self.proc = subprocess.Popen(

@@ -5,6 +5,9 @@ import os
 import re
 import shutil
 import subprocess
+import time
+
+import requests
 
 import pytest
 
@@ -46,7 +49,7 @@ def test_demo_and_readme_examples(tmp_path):
                                env={**os.environ, "KEY": key}, timeout=30)
             assert p.returncode == 0, p.stderr
             outs.append(json.loads(p.stdout))
-        assert outs[0]["recipient"] == "+905321234567" and outs[0]["iys"]["state"] == "LOCAL"
+        assert outs[0]["recipient"] == "+905321234567" and outs[0]["iys"]["state"] == "PENDING"
         assert outs[1]["status"] == "ONAY" and len(outs[1]["history"]) == 1
         assert outs[2]["allowed"] == ["+905321234567"]
         assert outs[2]["blocked"] == [{"recipient": "+905329998877", "reason": "NO_CONSENT"}]
@@ -55,5 +58,19 @@ def test_demo_and_readme_examples(tmp_path):
         again = subprocess.run(["sh", "-c", c], capture_output=True, text=True,
                                env={**os.environ, "KEY": key}, timeout=30)
         assert json.loads(again.stdout)["id"] == outs[0]["id"]
+        # the built-in emulator got it: İYS's transactionId comes back within seconds
+        sim = re.search(r"İYS\s+the built-in emulator on (http://127\.0\.0\.1:\d+)", banner).group(1)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            g = requests.get(srv.base + "/v1/brands/600000/consents/+905321234567",
+                             params={"type": "MESAJ"}, headers={"Authorization": "Bearer " + key})
+            if g.json()["iys"]["state"] == "ACCEPTED":
+                break
+            time.sleep(0.2)
+        assert g.json()["iys"]["state"] == "ACCEPTED", g.text
+        assert len(g.json()["iys"]["transactionId"]) == 64
+        recs = requests.get(sim + "/_sim/citizen/consents",
+                            params={"recipient": "+905321234567"}).json()
+        assert "ONAY" in json.dumps(recs) and "600000" in json.dumps(recs)
     finally:
         srv.stop()

@@ -47,10 +47,10 @@ static int auth(void *app, const char *token, int64_t *acct)
 }
 
 static const iz_route_t routes[] = {
-    {"GET", "/x/{a}/y/{b}", h_echo, 0},
-    {"GET", "/auth/{a}/{b}", h_echo, IZ_ROUTE_AUTH},
-    {"POST", "/json", h_json, 0},
-    {"GET", "/silent", h_silent, 0},
+    {"GET", "/x/{a}/y/{b}", h_echo, 0, "echo"},
+    {"GET", "/auth/{a}/{b}", h_echo, IZ_ROUTE_AUTH, "auth"},
+    {"POST", "/json", h_json, 0, "json"},
+    {"GET", "/silent", h_silent, 0, "silent"},
 };
 
 typedef struct buf {

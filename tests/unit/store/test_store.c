@@ -167,7 +167,7 @@ static void test_locations(void **state)
 
     snprintf(loc, sizeof loc, "sqlite:%s/x.db", f->dir);
     assert_int_equal(iz_store_open(loc, &st, &err), 0);
-    assert_int_equal(iz_store_schema_version(st), 1);
+    assert_int_equal(iz_store_schema_version(st), IZ_STORE_SCHEMA_VERSION);
     iz_store_close(st);
     snprintf(loc, sizeof loc, "file:%s/x.db", f->dir);
     assert_int_equal(iz_store_open(loc, &st, &err), 0);
@@ -218,14 +218,14 @@ static unsigned char *slurp(const char *path, size_t *len)
 static void test_migrations_idempotent(void **state)
 {
     fx_t *f = *state;
-    assert_int_equal(iz_store_schema_version(f->st), 1);
+    assert_int_equal(iz_store_schema_version(f->st), IZ_STORE_SCHEMA_VERSION);
     iz_store_close(f->st);
     f->st = NULL;
 
     size_t n1, n2;
     unsigned char *before = slurp(f->db, &n1);
     fx_reopen(f);
-    assert_int_equal(iz_store_schema_version(f->st), 1);
+    assert_int_equal(iz_store_schema_version(f->st), IZ_STORE_SCHEMA_VERSION);
     iz_store_close(f->st);
     f->st = NULL;
     unsigned char *after = slurp(f->db, &n2);
@@ -233,7 +233,7 @@ static void test_migrations_idempotent(void **state)
     assert_memory_equal(before, after, n1); /* opening changed nothing */
     free(before);
     free(after);
-    assert_int_equal(raw_count(f, "SELECT value FROM meta WHERE key = 'schema_version'"), 1);
+    assert_int_equal(raw_count(f, "SELECT value FROM meta WHERE key = 'schema_version'"), IZ_STORE_SCHEMA_VERSION);
     fx_reopen(f);
 }
 

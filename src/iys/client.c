@@ -1,0 +1,413 @@
+/*
+ * client.c - the İYS client (see client.h for the token and rate rules).
+ *
+ * One curl easy handle per client, reused so that connections are kept
+ * alive. Bodies are read into a buffer capped at 16 MiB: a change pull of
+ * 1000 items is far below that, and a hostile or broken server cannot make
+ * izin allocate without bound.
+ */
+#include "iys/client.h"
+
+#include <curl/curl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/iz.h"
+#include "core/trtime.h"
+
+#define IZ_IYS_MAX_BODY (16u << 20)
+#define TOKEN_MARGIN_S 300
+#define TOKEN_BLOCK_S 3600
+
+struct iz_iys {
+    iz_iys_conf_t conf;
+    CURL *curl;
+    char access[512], refresh[512];
+    int64_t access_exp, refresh_exp; /* epoch seconds */
+    int64_t token_blocked_until;     /* after H084: no token request before this */
+    double bucket;                   /* tokens in the rate bucket */
+    struct timespec bucket_t;
+    _Atomic uint64_t n_ok, n_client, n_rate, n_server, n_transport, n_token_blocked;
+};
+
+typedef struct buf {
+    char *p;
+    size_t len;
+    bool too_big;
+} buf_t;
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
+{
+    buf_t *b = ud;
+    size_t n = size * nmemb;
+    if (b->len + n > IZ_IYS_MAX_BODY) {
+        b->too_big = true;
+        return 0; /* aborts the transfer */
+    }
+    b->p = iz_xrealloc(b->p, b->len + n + 1);
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
+{
+    long *retry_after = ud;
+    size_t n = size * nmemb;
+    if (n > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
+        char tmp[32];
+        size_t k = n - 12 < sizeof tmp - 1 ? n - 12 : sizeof tmp - 1;
+        memcpy(tmp, data + 12, k);
+        tmp[k] = '\0';
+        long v = strtol(tmp, NULL, 10);
+        if (v > 0 && v < 86400) *retry_after = v;
+    }
+    return n;
+}
+
+int iz_iys_new(const iz_iys_conf_t *conf, iz_iys_t **out)
+{
+    iz_iys_t *c = iz_xcalloc(1, sizeof *c);
+    c->conf = *conf;
+    size_t bl = strlen(c->conf.base_url);
+    while (bl > 0 && c->conf.base_url[bl - 1] == '/')
+        c->conf.base_url[--bl] = '\0';
+    if (c->conf.timeout_ms <= 0) c->conf.timeout_ms = 10000;
+    if (c->conf.rate <= 0) c->conf.rate = 10;
+    c->bucket = c->conf.rate;
+    clock_gettime(CLOCK_MONOTONIC, &c->bucket_t);
+    c->curl = curl_easy_init();
+    if (!c->curl) {
+        free(c);
+        return IZ_ENOMEM;
+    }
+    *out = c;
+    return 0;
+}
+
+void iz_iys_free(iz_iys_t *c)
+{
+    if (!c) return;
+    curl_easy_cleanup(c->curl);
+    iz_wipe(c->conf.password, sizeof c->conf.password);
+    iz_wipe(c->access, sizeof c->access);
+    iz_wipe(c->refresh, sizeof c->refresh);
+    free(c);
+}
+
+void iz_iys_res_clear(iz_iys_res_t *res)
+{
+    json_decref(res->body);
+    memset(res, 0, sizeof *res);
+}
+
+void iz_iys_counts_get(const iz_iys_t *c, iz_iys_counts_t *o)
+{
+    o->ok = atomic_load(&c->n_ok);
+    o->client_error = atomic_load(&c->n_client);
+    o->rate_limited = atomic_load(&c->n_rate);
+    o->server_error = atomic_load(&c->n_server);
+    o->transport = atomic_load(&c->n_transport);
+    o->token_blocked = atomic_load(&c->n_token_blocked);
+}
+
+/* Wait until the rate bucket has a token, then take it. */
+static void rate_wait(iz_iys_t *c)
+{
+    for (;;) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double dt = (double)(now.tv_sec - c->bucket_t.tv_sec) +
+                    (double)(now.tv_nsec - c->bucket_t.tv_nsec) / 1e9;
+        c->bucket_t = now;
+        c->bucket += dt * c->conf.rate;
+        if (c->bucket > c->conf.rate) c->bucket = c->conf.rate;
+        if (c->bucket >= 1.0) {
+            c->bucket -= 1.0;
+            return;
+        }
+        double wait = (1.0 - c->bucket) / c->conf.rate;
+        struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9) + 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Take the first error's code and message out of an İYS error body, or the
+ * OAuth "error" of a token answer. */
+static void read_error(iz_iys_res_t *res)
+{
+    json_t *errs = json_object_get(res->body, "errors");
+    json_t *e0 = json_array_get(errs, 0);
+    const char *code = json_string_value(json_object_get(e0, "code"));
+    const char *msg = json_string_value(json_object_get(e0, "message"));
+    if (!code) code = json_string_value(json_object_get(res->body, "error"));
+    if (!msg) msg = json_string_value(json_object_get(res->body, "error_description"));
+    if (code) iz_strlcpy(res->code, code, sizeof res->code);
+    if (msg) iz_strlcpy(res->message, msg, sizeof res->message);
+}
+
+/* One HTTP exchange. body_json may be NULL (GET). auth adds the bearer. */
+static void http(iz_iys_t *c, const char *method, const char *path, const char *body,
+                 const char *content_type, bool auth, iz_iys_res_t *res)
+{
+    memset(res, 0, sizeof *res);
+    char url[IZ_URL_MAX + 512];
+    snprintf(url, sizeof url, "%s%s", c->conf.base_url, path);
+    rate_wait(c);
+    CURL *h = c->curl;
+    curl_easy_reset(h);
+    buf_t b = {0};
+    struct curl_slist *hdr = NULL;
+    char authz[600];
+    if (auth) {
+        snprintf(authz, sizeof authz, "Authorization: Bearer %s", c->access);
+        hdr = curl_slist_append(hdr, authz);
+    }
+    if (content_type) {
+        char ct[128];
+        snprintf(ct, sizeof ct, "Content-Type: %s", content_type);
+        hdr = curl_slist_append(hdr, ct);
+    }
+    hdr = curl_slist_append(hdr, "Accept: application/json");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &res->retry_after_s);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->conf.timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->conf.timeout_ms);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    if (body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    CURLcode cc = curl_easy_perform(h);
+    curl_slist_free_all(hdr);
+    iz_wipe(authz, sizeof authz);
+    if (cc != CURLE_OK) {
+        res->cls = IZ_IYS_TRANSIENT;
+        snprintf(res->message, sizeof res->message, "%s",
+                 b.too_big ? "answer too large" : curl_easy_strerror(cc));
+        atomic_fetch_add(&c->n_transport, 1);
+        free(b.p);
+        return;
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->http);
+    if (b.len) res->body = json_loadb(b.p, b.len, 0, NULL);
+    free(b.p);
+    if (res->http >= 200 && res->http < 300) {
+        res->cls = IZ_IYS_OK;
+        atomic_fetch_add(&c->n_ok, 1);
+        return;
+    }
+    read_error(res);
+    if (res->http == 429) {
+        res->cls = IZ_IYS_TRANSIENT;
+        atomic_fetch_add(&c->n_rate, 1);
+    } else if (res->http >= 500 || res->http < 200) {
+        res->cls = IZ_IYS_TRANSIENT;
+        atomic_fetch_add(&c->n_server, 1);
+    } else {
+        /* 401 is judged by the caller (a new token and a retry). */
+        res->cls = res->code[0] && res->http != 401 ? IZ_IYS_PERMANENT : IZ_IYS_TRANSIENT;
+        atomic_fetch_add(&c->n_client, 1);
+    }
+    if (!res->message[0]) snprintf(res->message, sizeof res->message, "HTTP %ld", res->http);
+}
+
+static int64_t now_s(void)
+{
+    return (int64_t)time(NULL);
+}
+
+/* Ask /oauth2/token for a pair (refresh grant when refresh is not NULL). */
+static int token_request(iz_iys_t *c, bool use_refresh, iz_iys_res_t *res)
+{
+    json_t *req = use_refresh ? json_pack("{s:s, s:s}", "grant_type", "refresh_token",
+                                          "refresh_token", c->refresh)
+                              : json_pack("{s:s, s:s, s:s}", "grant_type", "password", "username",
+                                          c->conf.username, "password", c->conf.password);
+    char *text = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    if (!text) iz_oom();
+    http(c, "POST", "/oauth2/token", text, "application/json", false, res);
+    iz_wipe(text, strlen(text));
+    free(text);
+    if (res->cls != IZ_IYS_OK) {
+        if (res->http == 429) {
+            /* H084: the hourly token limit; a request inside the blocked
+             * hour restarts it, so ask for nothing for an hour. */
+            c->token_blocked_until = now_s() + TOKEN_BLOCK_S;
+        }
+        return -1;
+    }
+    const char *a = json_string_value(json_object_get(res->body, "access_token"));
+    const char *r = json_string_value(json_object_get(res->body, "refresh_token"));
+    json_int_t ae = json_integer_value(json_object_get(res->body, "expires_in"));
+    json_int_t re = json_integer_value(json_object_get(res->body, "refresh_expires_in"));
+    if (!a || iz_strlcpy(c->access, a, sizeof c->access) != 0) {
+        res->cls = IZ_IYS_TRANSIENT;
+        snprintf(res->message, sizeof res->message, "token answer without a usable token");
+        c->access[0] = '\0';
+        return -1;
+    }
+    c->access_exp = now_s() + (ae > 0 ? ae : 7200);
+    if (r && iz_strlcpy(c->refresh, r, sizeof c->refresh) == 0)
+        c->refresh_exp = now_s() + (re > 0 ? re : 14400);
+    else
+        c->refresh[0] = '\0';
+    return 0;
+}
+
+/* Make sure an access token with at least TOKEN_MARGIN_S left is held. On
+ * failure res holds the reason (TRANSIENT). */
+static int ensure_token(iz_iys_t *c, bool force, iz_iys_res_t *res)
+{
+    int64_t now = now_s();
+    if (!force && c->access[0] && c->access_exp - TOKEN_MARGIN_S > now) return 0;
+    if (c->token_blocked_until > now) {
+        memset(res, 0, sizeof *res);
+        res->cls = IZ_IYS_TRANSIENT;
+        iz_strlcpy(res->code, "H084", sizeof res->code);
+        snprintf(res->message, sizeof res->message, "token requests paused for an hour after H084");
+        atomic_fetch_add(&c->n_token_blocked, 1);
+        return -1;
+    }
+    c->access[0] = '\0';
+    if (c->refresh[0] && c->refresh_exp > now) {
+        if (token_request(c, true, res) == 0) {
+            iz_iys_res_clear(res);
+            return 0;
+        }
+        if (c->token_blocked_until > now_s()) return -1;
+        iz_iys_res_clear(res);
+        c->refresh[0] = '\0';
+    }
+    if (token_request(c, false, res) == 0) {
+        iz_iys_res_clear(res);
+        return 0;
+    }
+    /* Bad credentials are not the change's fault: retry later. */
+    res->cls = IZ_IYS_TRANSIENT;
+    return -1;
+}
+
+/* A call with a bearer token: one new token and one retry on 401. */
+static int call(iz_iys_t *c, const char *method, const char *path, json_t *body, iz_iys_res_t *res)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    if (body && !text) iz_oom();
+    int rc = 0;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (ensure_token(c, attempt > 0, res) != 0) {
+            rc = -1;
+            break;
+        }
+        http(c, method, path, text, text ? "application/json" : NULL, true, res);
+        if (res->http != 401) break;
+        if (attempt == 0) iz_iys_res_clear(res);
+    }
+    free(text);
+    return rc;
+}
+
+json_t *iz_iys_consent_json(const iz_change_t *chg)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "recipient", chg->recipient, "type",
+                          iz_type_name(chg->type), "status", iz_status_name(chg->status),
+                          "recipientType", iz_rtype_name(chg->rtype));
+    if (!o) iz_oom();
+    /* İYS wants optional fields omitted, never "" or null (TACIR). */
+    if (chg->source != IZ_SOURCE_NONE)
+        json_object_set_new(o, "source", json_string(iz_source_name(chg->source)));
+    if (chg->consent_date) {
+        char d[IZ_DATETIME_LEN];
+        iz_tr_format(chg->consent_date, d);
+        json_object_set_new(o, "consentDate", json_string(d));
+    }
+    return o;
+}
+
+static void sps_path(const iz_iys_t *c, char *out, size_t n, bool v2, int64_t brand,
+                     const char *tail)
+{
+    snprintf(out, n, "%s/sps/%lld/brands/%lld%s", v2 ? "/v2" : "", (long long)c->conf.iys_code,
+             (long long)brand, tail);
+}
+
+int iz_iys_consent_add(iz_iys_t *c, int64_t brand_code, const iz_change_t *chg, iz_iys_res_t *res)
+{
+    char path[256];
+    sps_path(c, path, sizeof path, true, brand_code, "/consents");
+    json_t *body = iz_iys_consent_json(chg);
+    int rc = call(c, "POST", path, body, res);
+    json_decref(body);
+    return rc;
+}
+
+int iz_iys_bulk_add(iz_iys_t *c, int64_t brand_code, const iz_change_t *const *chgs, size_t n,
+                    iz_iys_res_t *res)
+{
+    if (n == 0 || n > 1000) return IZ_EINVAL;
+    char path[256];
+    sps_path(c, path, sizeof path, false, brand_code, "/consents/request");
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, iz_iys_consent_json(chgs[i]));
+    int rc = call(c, "POST", path, arr, res);
+    json_decref(arr);
+    return rc;
+}
+
+/* A request id goes into a path: only UUID characters. */
+static bool safe_id(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f') ||
+              (s[n] >= 'A' && s[n] <= 'F') || s[n] == '-'))
+            return false;
+    return n > 0 && n <= 36;
+}
+
+int iz_iys_bulk_status(iz_iys_t *c, int64_t brand_code, const char *request_id, iz_iys_res_t *res)
+{
+    if (!safe_id(request_id)) return IZ_EINVAL;
+    char tail[96], path[256];
+    snprintf(tail, sizeof tail, "/consents/request/%s", request_id);
+    sps_path(c, path, sizeof path, false, brand_code, tail);
+    return call(c, "GET", path, NULL, res);
+}
+
+int iz_iys_status(iz_iys_t *c, int64_t brand_code, const char *recipient, iz_rtype_t rtype,
+                  iz_type_t type, iz_iys_res_t *res)
+{
+    char path[256];
+    sps_path(c, path, sizeof path, false, brand_code, "/consents/status");
+    json_t *body = json_pack("{s:s, s:s, s:s}", "recipient", recipient, "recipientType",
+                             iz_rtype_name(rtype), "type", iz_type_name(type));
+    int rc = call(c, "POST", path, body, res);
+    json_decref(body);
+    return rc;
+}
+
+int iz_iys_changes(iz_iys_t *c, int64_t brand_code, const char *source, const char *after,
+                   int limit, iz_iys_res_t *res)
+{
+    char tail[512], path[640];
+    char *esc = after && *after ? curl_easy_escape(c->curl, after, 0) : NULL;
+    snprintf(tail, sizeof tail, "/consents/changes?source=%s&limit=%d%s%s", source, limit,
+             esc ? "&after=" : "", esc ? esc : "");
+    curl_free(esc);
+    sps_path(c, path, sizeof path, false, brand_code, tail);
+    return call(c, "GET", path, NULL, res);
+}

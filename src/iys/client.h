@@ -1,0 +1,83 @@
+/*
+ * client.h - izin's İYS client on libcurl: token handling and the calls the
+ * sync engine makes (v2 single add, async bulk add and its status, single
+ * status, change pull).
+ *
+ * Tokens: an access token is refreshed when less than 5 minutes of it
+ * remain; when the refresh fails the client logs in with the password; after
+ * an H084 (hourly token limit) it asks for no token for an hour. A call that
+ * answers 401 gets one new token and one retry.
+ *
+ * Rate: every HTTP request, token requests included, takes a token from a
+ * bucket filled at `rate` a second, so izin never exceeds İYS's per-second
+ * limit however much is queued.
+ *
+ * Each answer is classified: OK (2xx), PERMANENT (a 4xx with an H-code: the
+ * change itself is refused; never retried), TRANSIENT (no answer, timeout,
+ * 5xx, 429, 401 after a new token, no token to be had: retried later).
+ *
+ * One iz_iys_t is used by one thread at a time (the sync worker).
+ */
+#ifndef IZ_IYS_CLIENT_H
+#define IZ_IYS_CLIENT_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+typedef struct iz_iys_conf {
+    char base_url[IZ_URL_MAX]; /* "https://api.iys.org.tr" (no trailing slash needed) */
+    char username[IZ_NAME_MAX];
+    char password[IZ_NAME_MAX];
+    int64_t iys_code;
+    long timeout_ms; /* per request; default 10000 */
+    double rate;     /* requests a second; default 10 */
+} iz_iys_conf_t;
+
+typedef struct iz_iys iz_iys_t;
+
+int iz_iys_new(const iz_iys_conf_t *conf, iz_iys_t **out);
+void iz_iys_free(iz_iys_t *c);
+
+typedef enum { IZ_IYS_OK = 0, IZ_IYS_TRANSIENT, IZ_IYS_PERMANENT } iz_iys_class_t;
+
+typedef struct iz_iys_res {
+    iz_iys_class_t cls;
+    long http;          /* HTTP status; 0 when there was no answer */
+    char code[16];      /* İYS's error code of the first error ("H174"), or "" */
+    char message[256];  /* its message, or a transport error */
+    json_t *body;       /* the parsed answer or NULL; freed by iz_iys_res_clear */
+    long retry_after_s; /* from a Retry-After header, 0 when none */
+} iz_iys_res_t;
+
+void iz_iys_res_clear(iz_iys_res_t *res);
+
+/* POST /v2/sps/{iysCode}/brands/{brandCode}/consents (idempotent add). */
+int iz_iys_consent_add(iz_iys_t *c, int64_t brand_code, const iz_change_t *chg, iz_iys_res_t *res);
+
+/* POST /sps/.../consents/request with n changes (n <= 1000). */
+int iz_iys_bulk_add(iz_iys_t *c, int64_t brand_code, const iz_change_t *const *chgs, size_t n,
+                    iz_iys_res_t *res);
+
+/* GET /sps/.../consents/request/{requestId}. */
+int iz_iys_bulk_status(iz_iys_t *c, int64_t brand_code, const char *request_id, iz_iys_res_t *res);
+
+/* POST /sps/.../consents/status for one address. */
+int iz_iys_status(iz_iys_t *c, int64_t brand_code, const char *recipient, iz_rtype_t rtype,
+                  iz_type_t type, iz_iys_res_t *res);
+
+/* GET /sps/.../consents/changes?source=&after=&limit= (204: OK with body NULL). */
+int iz_iys_changes(iz_iys_t *c, int64_t brand_code, const char *source, const char *after,
+                   int limit, iz_iys_res_t *res);
+
+/* Counts of answers by class since start (for the success-rate watch). */
+typedef struct iz_iys_counts {
+    uint64_t ok, client_error, rate_limited, server_error, transport, token_blocked;
+} iz_iys_counts_t;
+void iz_iys_counts_get(const iz_iys_t *c, iz_iys_counts_t *out);
+
+/* The JSON body İYS expects for one change (new reference). */
+json_t *iz_iys_consent_json(const iz_change_t *chg);
+
+#endif

@@ -1,0 +1,735 @@
+/*
+ * citizen.c - the citizen's side of İYS (I2): one place where a person sees
+ * which brand may reach them on which channel, since when and from which
+ * source, and gives or withdraws consent. Every change made here is an
+ * İYS-side change (an IYS_* source), which the providers' change pull and
+ * push then deliver, as İYS's e-Devlet, web and mobile channels do.
+ *
+ *   POST /_sim/citizen/consents   JSON, for tests and demos (any IYS_* source)
+ *   GET  /_sim/citizen/consents   every brand's record for ?recipient=
+ *   GET  /vatandas                the Turkish page: look up an address
+ *   POST /vatandas                give (ONAY) or withdraw (RET), source IYS_WEB
+ *
+ * The consentDate of a citizen's change is the moment İYS records it; the
+ * caller does not choose it. The change passes the same rules as every
+ * other write of the emulator (H174 same status, H175 first RET, H178 ...),
+ * except the provider's quota and subscription, which bind the provider's
+ * API, not the citizen.
+ *
+ * The page is a plain form that works without JavaScript. Its POSTs carry a
+ * double-submit CSRF token: a random value in an HttpOnly, SameSite=Strict
+ * cookie and the same value in a hidden field, compared in constant time.
+ * Every value printed is HTML-escaped, and every page carries a CSP that
+ * allows no script and no other origin.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/consent.h"
+#include "core/hcode.h"
+#include "core/iz.h"
+#include "core/trtime.h"
+#include "net/form.h"
+#include "net/secret.h"
+#include "sim/sim_int.h"
+
+#define CSRF_COOKIE "iz_csrf"
+#define CSRF_LEN 48 /* hex digits: 192 random bits */
+#define CITIZEN_NAME_MAX 63
+
+/* ---- what the pages share ------------------------------------------------ */
+
+static const char page_css[] =
+    "*{box-sizing:border-box}"
+    "body{margin:0;font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;"
+    "background:#f3f5f7;color:#1c2126;line-height:1.5;font-size:16px}"
+    "header{background:#0d4a80;color:#fff;padding:.9rem 1rem}"
+    "header b{font-size:1.1rem}header small{display:block;opacity:.85}"
+    "main{max-width:42rem;margin:0 auto;padding:1rem}"
+    "h1{font-size:1.35rem;margin:.5rem 0 1rem}h2{font-size:1.1rem;margin:1.25rem 0 .5rem}"
+    ".card{background:#fff;border-radius:.6rem;padding:1rem;margin:.75rem 0;"
+    "box-shadow:0 1px 3px rgba(0,0,0,.12)}"
+    "label{display:block;font-weight:600;margin-top:.5rem}"
+    "input,select,textarea,button{font:inherit;width:100%;padding:.7rem;margin:.3rem 0;"
+    "border:1px solid #aab4be;border-radius:.45rem;background:#fff}"
+    "button{background:#0d4a80;color:#fff;border:0;font-weight:600;cursor:pointer}"
+    "button.ret{background:#b3261e}"
+    ".msg{padding:.8rem 1rem;border-radius:.5rem;margin:.75rem 0}"
+    ".ok{background:#e3f3e7;border:1px solid #8cc79b}.err{background:#fbe9e7;"
+    "border:1px solid #e59b92}"
+    ".onay{color:#1b7a36;font-weight:700}.red{color:#b3261e;font-weight:700}"
+    ".meta{color:#55606b;font-size:.92rem;margin:.2rem 0}"
+    "a{color:#0d4a80}footer{color:#6b7580;font-size:.85rem;text-align:center;padding:1.5rem}"
+    "@media(min-width:40rem){button{width:auto;padding:.6rem 1.2rem}}";
+
+void iz__sim_page_begin(iz__sim_page_t *p, const char *title)
+{
+    p->buf = NULL;
+    p->len = 0;
+    p->f = open_memstream(&p->buf, &p->len);
+    if (!p->f) iz_oom();
+    fprintf(p->f,
+            "<!DOCTYPE html>\n<html lang=\"tr\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+            "<title>%s</title><style>%s</style></head><body>"
+            "<header><b>İleti Yönetim Sistemi</b><small>İYS emülatörü</small></header><main>",
+            title, page_css);
+}
+
+void iz__sim_page_end(iz__sim_page_t *p, iz_req_t *r, int status)
+{
+    fputs("</main><footer>Bu sayfa izin'in İYS emülatörüdür; gerçek İYS değildir."
+          "</footer></body></html>\n",
+          p->f);
+    if (fclose(p->f) != 0) iz_oom();
+    p->f = NULL;
+    iz_reply_header(r, "Content-Security-Policy",
+                    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
+    iz_reply_header(r, "X-Frame-Options", "DENY");
+    iz_reply_header(r, "Referrer-Policy", "no-referrer");
+    iz_reply_bytes(r, status, "text/html; charset=utf-8", p->buf, p->len);
+    free(p->buf);
+    p->buf = NULL;
+}
+
+static bool is_hex(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    }
+    return true;
+}
+
+/* The CSRF cookie's value when well formed, else NULL. */
+static const char *csrf_cookie(iz_req_t *r)
+{
+    const char *h = iz_req_header(r, "Cookie");
+    if (!h || strlen(h) > 8192) return NULL;
+    const size_t nl = strlen(CSRF_COOKIE);
+    for (const char *p = h; *p;) {
+        while (*p == ' ' || *p == ';')
+            p++;
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == nl + 1 + CSRF_LEN && strncmp(p, CSRF_COOKIE "=", nl + 1) == 0 &&
+            is_hex(p + nl + 1, CSRF_LEN)) {
+            char *v = iz_req_alloc(r, CSRF_LEN + 1);
+            memcpy(v, p + nl + 1, CSRF_LEN);
+            v[CSRF_LEN] = '\0';
+            return v;
+        }
+        p += len;
+    }
+    return NULL;
+}
+
+const char *iz__sim_csrf(iz_req_t *r)
+{
+    const char *have = csrf_cookie(r);
+    if (have) return have;
+    char key[IZ_KEY_LEN + 1];
+    if (iz_key_generate(key) != 0) iz_oom(); /* no randomness: nothing safe to serve */
+    char *tok = iz_req_strdup(r, key + 4);   /* the 48 hex digits after "izk_" */
+    iz_wipe(key, sizeof key);
+    char cookie[128];
+    snprintf(cookie, sizeof cookie, "%s=%s; Path=/; HttpOnly; SameSite=Strict", CSRF_COOKIE, tok);
+    iz_reply_header(r, "Set-Cookie", cookie);
+    return tok;
+}
+
+bool iz__sim_csrf_ok(iz_req_t *r, const char *sent)
+{
+    const char *have = csrf_cookie(r);
+    if (!have || !sent || strlen(sent) != CSRF_LEN) return false;
+    return iz_secret_equal(have, sent);
+}
+
+void iz__sim_csrf_refuse(iz_req_t *r)
+{
+    iz__sim_page_t p;
+    iz__sim_page_begin(&p, "İstek reddedildi · İYS");
+    fputs("<h1>İstek reddedildi</h1><div class=\"msg err\">Güvenlik doğrulaması başarısız "
+          "oldu: form süresi dolmuş ya da başka bir siteden gönderilmiş olabilir. Hiçbir "
+          "değişiklik yapılmadı. Lütfen sayfayı yeniden açıp tekrar deneyin.</div>"
+          "<p><a href=\"/vatandas\">Vatandaş sayfasına dön</a></p>",
+          p.f);
+    iz__sim_page_end(&p, r, 403);
+}
+
+const char *iz__sim_channel(iz_type_t t)
+{
+    switch (t) {
+    case IZ_MESAJ:
+        return "SMS";
+    case IZ_ARAMA:
+        return "Arama";
+    case IZ_EPOSTA:
+        return "E-posta";
+    default:
+        return "?";
+    }
+}
+
+const char *iz__sim_urlenc(iz_req_t *r, const char *text)
+{
+    static const char hexd[] = "0123456789ABCDEF";
+    size_t n = strlen(text);
+    char *o = iz_req_alloc(r, 3 * n + 1), *d = o;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+            *d++ = (char)*p;
+        } else {
+            *d++ = '%';
+            *d++ = hexd[*p >> 4];
+            *d++ = hexd[*p & 15];
+        }
+    }
+    *d = '\0';
+    return o;
+}
+
+/* ---- applying a citizen's change ---------------------------------------- */
+
+/* The provider and brand exist: NULL, else "H001" or "H018". */
+static const char *check_brand(iz_sim_t *sim, int64_t iys_code, int64_t brand_code)
+{
+    iz_sim_provider_t p;
+    if (iz_sim_provider_get(sim->st, iys_code, &p) != 0) return "H001";
+    if (iz_sim_brand_get(sim->st, iys_code, brand_code, NULL) != 0) return "H018";
+    return NULL;
+}
+
+/* Record a validated change c of brand (iys_code, brand_code). Returns 0
+ * with chg filled, IZ_ERULE with *hcode, or a store error. */
+static int apply_change(iz_sim_t *sim, int64_t iys_code, int64_t brand_code, const iz_consent_t *c,
+                        const char *citizen_name, int64_t now, iz_sim_change_t *chg,
+                        const char **hcode)
+{
+    memset(chg, 0, sizeof *chg);
+    chg->iys_code = iys_code;
+    chg->brand_code = brand_code;
+    memcpy(chg->recipient, c->recipient, sizeof chg->recipient);
+    chg->rtype = c->rtype;
+    chg->type = c->type;
+    chg->status = c->status;
+    chg->source = c->source;
+    chg->consent_date = c->consent_date;
+    chg->creation = now;
+    if (citizen_name) iz_strlcpy(chg->citizen_name, citizen_name, sizeof chg->citizen_name);
+    /* A citizen's change is judged by İYS's state rules only: no quota, and
+     * no 3-business-day limit (its consentDate is now). */
+    iz__sim_rule_ctx_t ctx = {.c = c, .quota = 0};
+    ctx.rules.now = now;
+    ctx.rules.holidays = sim->cfg.holidays;
+    return iz_sim_consent_apply(sim->st, chg, false, iz__sim_rule, &ctx, hcode);
+}
+
+static void set_field(iz_field_t *f, const char *s)
+{
+    if (!s) {
+        f->kind = IZ_FIELD_ABSENT;
+        return;
+    }
+    f->kind = IZ_FIELD_STRING;
+    f->s = s;
+    f->len = strlen(s);
+}
+
+static void json_field(iz_field_t *f, json_t *v)
+{
+    if (!v) {
+        f->kind = IZ_FIELD_ABSENT;
+    } else if (json_is_null(v)) {
+        f->kind = IZ_FIELD_NULL;
+    } else if (json_is_string(v)) {
+        f->kind = IZ_FIELD_STRING;
+        f->s = json_string_value(v);
+        f->len = json_string_length(v);
+    } else {
+        f->kind = IZ_FIELD_NOT_STRING;
+    }
+}
+
+/* The location an İYS rule's refusal concerns. */
+static const char *rule_field(const char *code)
+{
+    if (strcmp(code, "H178") == 0 || strcmp(code, "H462") == 0 || strcmp(code, "H467") == 0)
+        return "consentDate";
+    if (strcmp(code, "H408") == 0 || strcmp(code, "H463") == 0) return "source";
+    if (strcmp(code, "H525") == 0) return NULL;
+    return "status";
+}
+
+/* A JSON code field: a positive integer, else the H-code (H190/H191). */
+static bool json_code(json_t *v, int64_t *out)
+{
+    if (!json_is_integer(v) || json_integer_value(v) <= 0) return false;
+    *out = (int64_t)json_integer_value(v);
+    return true;
+}
+
+static const char *const citizen_fields[] = {"iysCode", "brandCode", "recipient", "recipientType",
+                                             "type",    "status",    "source",    "citizenName"};
+
+void iz__sim_h_citizen_post(iz_req_t *r, void *app)
+{
+    iz_sim_t *sim = app;
+    json_t *body = iz_req_json(r);
+    if (!body) return;
+    if (!json_is_object(body)) {
+        iz_reply_error(r, "H085", NULL);
+        json_decref(body);
+        return;
+    }
+    int64_t iys_code, brand_code;
+    if (!json_code(json_object_get(body, "iysCode"), &iys_code)) {
+        iz_error_t e = {.code = "H190", .location = "iysCode", .index = -1};
+        iz_reply_errors(r, 422, &e, 1);
+        json_decref(body);
+        return;
+    }
+    if (!json_code(json_object_get(body, "brandCode"), &brand_code)) {
+        iz_error_t e = {.code = "H191", .location = "brandCode", .index = -1};
+        iz_reply_errors(r, 422, &e, 1);
+        json_decref(body);
+        return;
+    }
+    const char *missing = check_brand(sim, iys_code, brand_code);
+    if (missing) {
+        iz_reply_error(r, missing, NULL);
+        json_decref(body);
+        return;
+    }
+    json_t *name = json_object_get(body, "citizenName");
+    if (name && (!json_is_string(name) || json_string_length(name) > CITIZEN_NAME_MAX ||
+                 strlen(json_string_value(name)) != json_string_length(name))) {
+        iz_error_t e = {.code = "IZ422",
+                        .message = iz_req_english(r)
+                                       ? "citizenName must be text of at most 63 bytes."
+                                       : "citizenName en fazla 63 baytlık bir metin olmalıdır.",
+                        .location = "citizenName",
+                        .index = -1};
+        iz_reply_errors(r, 422, &e, 1);
+        json_decref(body);
+        return;
+    }
+
+    /* The consentDate is the moment İYS records the change. */
+    int64_t now = (int64_t)time(NULL);
+    char date[IZ_DATETIME_LEN];
+    iz_tr_format(now, date);
+    iz_consent_raw_t raw = {0};
+    json_field(&raw.recipient, json_object_get(body, "recipient"));
+    json_field(&raw.type, json_object_get(body, "type"));
+    json_field(&raw.status, json_object_get(body, "status"));
+    json_field(&raw.source, json_object_get(body, "source"));
+    json_field(&raw.recipient_type, json_object_get(body, "recipientType"));
+    set_field(&raw.consent_date, date);
+    const char *key;
+    json_t *val;
+    json_object_foreach(body, key, val)
+    {
+        bool known = false;
+        for (size_t i = 0; i < IZ_ARRAY_LEN(citizen_fields); i++)
+            if (strcmp(key, citizen_fields[i]) == 0) known = true;
+        if (!known) {
+            raw.unknown_field = key;
+            break;
+        }
+    }
+    iz_validate_opts_t vo = {.now = now, .allow_iys_sources = true};
+    iz_consent_t c;
+    iz_verrs_t errs = {0};
+    if (iz_consent_validate(&raw, &vo, &c, &errs) != 0) {
+        iz_error_t out[IZ_VERR_MAX];
+        for (int i = 0; i < errs.n; i++)
+            out[i] = (iz_error_t){.code = errs.e[i].code,
+                                  .location = errs.e[i].field,
+                                  .value = errs.e[i].field ? json_object_get(body, errs.e[i].field)
+                                                           : NULL,
+                                  .index = -1};
+        iz_reply_errors(r, iz_hcode_http(errs.e[0].code), out, (size_t)errs.n);
+        json_decref(body);
+        return;
+    }
+    if (c.source == IZ_SOURCE_NONE || iz_source_is_hs(c.source)) {
+        iz_error_t e = {.code = "H119",
+                        .message =
+                            iz_req_english(r)
+                                ? "A citizen's change needs an İYS source: IYS_CM, IYS_WEB, "
+                                  "IYS_WEB_YENI, IYS_MOBIL, IYS_KISAMESAJ, IYS_EPOSTA, "
+                                  "IYS_AHS_HAT_KAPATMA, IYS_FRAME_EPOSTA, IYS_FRAME_SMS"
+                                : "Vatandaş değişikliği için izin kaynağı (source) İYS kaynağı "
+                                  "olmalıdır: IYS_CM, IYS_WEB, IYS_WEB_YENI, IYS_MOBIL, "
+                                  "IYS_KISAMESAJ, IYS_EPOSTA, IYS_AHS_HAT_KAPATMA, "
+                                  "IYS_FRAME_EPOSTA, IYS_FRAME_SMS",
+                        .location = "source",
+                        .value = json_object_get(body, "source"),
+                        .index = -1};
+        iz_reply_errors(r, 422, &e, 1);
+        json_decref(body);
+        return;
+    }
+    iz_sim_change_t chg;
+    const char *hcode = NULL;
+    int rc = apply_change(sim, iys_code, brand_code, &c, name ? json_string_value(name) : NULL, now,
+                          &chg, &hcode);
+    if (rc == IZ_ERULE && hcode) {
+        iz_error_t e = {.code = hcode, .location = rule_field(hcode), .index = -1};
+        e.value = e.location ? json_object_get(body, e.location) : NULL;
+        iz_reply_errors(r, iz_hcode_http(hcode), &e, 1);
+    } else if (rc != 0) {
+        iz_reply_error(r, "IZ500", NULL);
+    } else {
+        char created[IZ_DATETIME_LEN];
+        iz_tr_format(chg.creation, created);
+        iz_reply_json(r, 201,
+                      json_pack("{s:s, s:s, s:s}", "transactionId", chg.txid, "creationDate",
+                                created, "consentDate", date));
+    }
+    json_decref(body);
+}
+
+/* Every brand's record for an address, normalized as a phone or e-mail. */
+static int load_records(iz_sim_t *sim, const char *in, char norm[IZ_RECIPIENT_MAX],
+                        iz_sim_citizen_rec_t **list, size_t *n, const char **hcode)
+{
+    *list = NULL;
+    *n = 0;
+    size_t len = strlen(in);
+    if (len == 0 || len > IZ_INPUT_MAX) {
+        *hcode = "H122";
+        return IZ_EINVAL;
+    }
+    if (iz_recipient_normalize(in, len, IZ_TYPE_NONE, norm, hcode) != 0) return IZ_EINVAL;
+    return iz_sim_citizen_records(sim->st, norm, list, n);
+}
+
+static json_t *record_json(const iz_sim_citizen_rec_t *rec)
+{
+    const iz_sim_change_t *c = &rec->cur;
+    char created[IZ_DATETIME_LEN], since[IZ_DATETIME_LEN];
+    iz_tr_format(c->creation, created);
+    json_t *o = json_pack("{s:I, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "iysCode",
+                          (json_int_t)c->iys_code, "providerName", rec->provider_name, "brandCode",
+                          (json_int_t)c->brand_code, "brandName", rec->brand_name, "recipient",
+                          c->recipient, "recipientType", iz_rtype_name(c->rtype), "type",
+                          iz_type_name(c->type), "status", iz_status_name(c->status),
+                          "creationDate", created, "transactionId", c->txid);
+    if (!o) iz_oom();
+    if (c->consent_date) {
+        iz_tr_format(c->consent_date, since);
+        json_object_set_new(o, "consentDate", json_string(since));
+    }
+    iz_tr_format(c->consent_date ? c->consent_date : c->creation, since);
+    json_object_set_new(o, "since", json_string(since));
+    if (c->source != IZ_SOURCE_NONE)
+        json_object_set_new(o, "source", json_string(iz_source_name(c->source)));
+    return o;
+}
+
+void iz__sim_h_citizen_get(iz_req_t *r, void *app)
+{
+    iz_sim_t *sim = app;
+    const char *in = iz_req_query(r, "recipient");
+    if (!in) {
+        iz_error_t e = {.code = "H114", .location = "recipient", .index = -1};
+        iz_reply_errors(r, 422, &e, 1);
+        return;
+    }
+    char norm[IZ_RECIPIENT_MAX];
+    iz_sim_citizen_rec_t *list;
+    size_t n;
+    const char *hcode = "H122";
+    int rc = load_records(sim, in, norm, &list, &n, &hcode);
+    if (rc == IZ_EINVAL) {
+        iz_error_t e = {.code = hcode, .location = "recipient", .index = -1};
+        iz_reply_errors(r, iz_hcode_http(hcode), &e, 1);
+        return;
+    }
+    if (rc != 0) {
+        iz_reply_error(r, "IZ500", NULL);
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, record_json(&list[i]));
+    free(list);
+    iz_reply_json(r, 200, json_pack("{s:s, s:o}", "recipient", norm, "list", arr));
+}
+
+/* ---- the page ----------------------------------------------------------- */
+
+/* A source as a citizen reads it. */
+static const char *source_label(iz_source_t s)
+{
+    switch (s) {
+    case IZ_HS_FIZIKSEL_ORTAM:
+        return "Firma: fiziksel ortam";
+    case IZ_HS_ISLAK_IMZA:
+        return "Firma: ıslak imzalı belge";
+    case IZ_HS_ETKINLIK:
+        return "Firma: etkinlik";
+    case IZ_HS_ATM:
+        return "Firma: ATM";
+    case IZ_HS_EORTAM:
+        return "Firma: elektronik ortam";
+    case IZ_HS_WEB:
+        return "Firma: web sitesi";
+    case IZ_HS_MOBIL:
+        return "Firma: mobil uygulama";
+    case IZ_HS_MESAJ:
+        return "Firma: kısa mesaj";
+    case IZ_HS_EPOSTA:
+        return "Firma: e-posta";
+    case IZ_HS_CAGRI_MERKEZI:
+        return "Firma: çağrı merkezi";
+    case IZ_HS_SOSYAL_MEDYA:
+        return "Firma: sosyal medya";
+    case IZ_HS_2015:
+        return "1 Mayıs 2015 öncesinden gelen izin";
+    case IZ_HS_KARAR:
+        return "Mahkeme veya kurum kararı";
+    case IZ_IYS_CM:
+        return "İYS çağrı merkezi";
+    case IZ_IYS_WEB:
+        return "İYS web sitesi";
+    case IZ_IYS_WEB_YENI:
+        return "İYS web sitesi";
+    case IZ_IYS_MOBIL:
+        return "İYS mobil uygulaması";
+    case IZ_IYS_KISAMESAJ:
+        return "İYS kısa mesaj (3338)";
+    case IZ_IYS_EPOSTA:
+        return "İYS e-posta";
+    case IZ_IYS_AHS_HAT_KAPATMA:
+        return "Hattın kapatılması";
+    case IZ_IYS_FRAME_EPOSTA:
+        return "İYS e-posta bağlantısı";
+    case IZ_IYS_FRAME_SMS:
+        return "İYS SMS bağlantısı";
+    default:
+        return "Belirtilmemiş (tacir kaydı)";
+    }
+}
+
+static void lookup_form(FILE *f, iz_req_t *r, const char *value)
+{
+    fprintf(f,
+            "<form class=\"card\" method=\"get\" action=\"/vatandas\">"
+            "<label for=\"alici\">Cep telefonu numaranız veya e-posta adresiniz</label>"
+            "<input id=\"alici\" name=\"alici\" value=\"%s\" maxlength=\"265\" required "
+            "autocomplete=\"tel\" placeholder=\"0532 123 45 67 veya ad@ornek.com\">"
+            "<button type=\"submit\">İzinlerimi göster</button></form>",
+            iz_html(r, value ? value : ""));
+}
+
+/* One record with its button. */
+static void record_card(FILE *f, iz_req_t *r, const iz_sim_citizen_rec_t *rec, const char *csrf)
+{
+    const iz_sim_change_t *c = &rec->cur;
+    char since[IZ_DATETIME_LEN];
+    iz_tr_format(c->consent_date ? c->consent_date : c->creation, since);
+    bool onay = c->status == IZ_ONAY;
+    fprintf(f,
+            "<div class=\"card\"><b>%s</b>"
+            "<p class=\"meta\">%s · İYS no. %lld · marka kodu %lld · %s</p>"
+            "<p class=\"%s\">%s</p>"
+            "<p class=\"meta\">%s: %s<br>Kaynak: %s</p>",
+            iz_html(r, rec->brand_name), iz_html(r, rec->provider_name), (long long)c->iys_code,
+            (long long)c->brand_code, c->rtype == IZ_TACIR ? "Tacir/esnaf kaydı" : "Bireysel",
+            onay ? "onay" : "red",
+            onay ? "İzin var: bu marka size ulaşabilir (ONAY)"
+                 : "İzin yok: bu marka size ulaşamaz (RET)",
+            onay ? "İzin tarihi" : "Ret tarihi", since, iz_html(r, source_label(c->source)));
+    fprintf(f,
+            "<form method=\"post\" action=\"/vatandas\">"
+            "<input type=\"hidden\" name=\"alici\" value=\"%s\">"
+            "<input type=\"hidden\" name=\"iysCode\" value=\"%lld\">"
+            "<input type=\"hidden\" name=\"brandCode\" value=\"%lld\">"
+            "<input type=\"hidden\" name=\"type\" value=\"%s\">"
+            "<input type=\"hidden\" name=\"recipientType\" value=\"%s\">"
+            "<input type=\"hidden\" name=\"status\" value=\"%s\">"
+            "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
+            "<button type=\"submit\"%s>%s</button></form>",
+            iz_html(r, c->recipient), (long long)c->iys_code, (long long)c->brand_code,
+            iz_type_name(c->type), iz_rtype_name(c->rtype), onay ? "RET" : "ONAY", iz_html(r, csrf),
+            onay ? " class=\"ret\"" : "", onay ? "İzni geri al (RET)" : "İzin ver (ONAY)");
+    fprintf(f,
+            "<p class=\"meta\"><a href=\"/vatandas/sikayet?alici=%s&amp;iysCode=%lld&amp;"
+            "brandCode=%lld&amp;type=%s\">Bu markadan izinsiz ileti mi aldınız? Şikâyet "
+            "edin</a></p></div>",
+            iz__sim_urlenc(r, c->recipient), (long long)c->iys_code, (long long)c->brand_code,
+            iz_type_name(c->type));
+}
+
+/* The portal page, with an optional message box (already HTML). */
+static void portal_page(iz_req_t *r, iz_sim_t *sim, const char *alici, int status,
+                        const char *msg_class, const char *msg)
+{
+    const char *csrf = iz__sim_csrf(r);
+    iz__sim_page_t p;
+    iz__sim_page_begin(&p, "İzinlerim · İYS");
+    FILE *f = p.f;
+    fputs("<h1>Ticari ileti izinlerim</h1>"
+          "<p>Hangi markanın size hangi kanaldan (SMS, arama, e-posta) ticari ileti "
+          "gönderebileceğini görün; izin verin ya da izninizi geri alın.</p>",
+          f);
+    if (msg) fprintf(f, "<div class=\"msg %s\">%s</div>", msg_class, msg);
+    lookup_form(f, r, alici);
+    if (alici && *alici) {
+        char norm[IZ_RECIPIENT_MAX];
+        iz_sim_citizen_rec_t *list = NULL;
+        size_t n = 0;
+        const char *hcode = "H122";
+        int rc = load_records(sim, alici, norm, &list, &n, &hcode);
+        if (rc == IZ_EINVAL) {
+            fputs("<div class=\"msg err\">Girdiğiniz değer geçerli bir cep telefonu numarası "
+                  "veya e-posta adresi değil. Örnek: 0532 123 45 67 ya da "
+                  "ad@ornek.com</div>",
+                  f);
+            if (status == 200) status = 422;
+        } else if (rc != 0) {
+            fputs("<div class=\"msg err\">Kayıtlar şu anda okunamıyor. Lütfen daha sonra "
+                  "tekrar deneyin.</div>",
+                  f);
+            status = 500;
+        } else {
+            fprintf(f, "<h2>%s için kayıtlar</h2>", iz_html(r, norm));
+            if (n == 0)
+                fputs("<div class=\"card\">Bu adres için hiçbir markada kayıt yok: hiçbir marka "
+                      "size ticari ileti gönderemez.</div>",
+                      f);
+            static const iz_type_t order[] = {IZ_MESAJ, IZ_ARAMA, IZ_EPOSTA};
+            for (size_t t = 0; t < IZ_ARRAY_LEN(order); t++) {
+                size_t total = 0, reach = 0;
+                for (size_t i = 0; i < n; i++)
+                    if (list[i].cur.type == order[t]) {
+                        total++;
+                        if (list[i].cur.status == IZ_ONAY) reach++;
+                    }
+                if (total == 0) continue;
+                fprintf(f,
+                        "<h2>%s</h2><p class=\"meta\">%zu markanın izni var, %zu marka "
+                        "reddedildi.</p>",
+                        iz__sim_channel(order[t]), reach, total - reach);
+                for (size_t i = 0; i < n; i++)
+                    if (list[i].cur.type == order[t]) record_card(f, r, &list[i], csrf);
+            }
+        }
+        free(list);
+    }
+    fputs("<p><a href=\"/vatandas/sikayet\">İzniniz olmadan gelen bir ileti için şikâyet "
+          "başvurusu</a></p>",
+          f);
+    iz__sim_page_end(&p, r, status);
+}
+
+void iz__sim_h_portal(iz_req_t *r, void *app)
+{
+    iz_sim_t *sim = app;
+    const char *alici = iz_req_query(r, "alici");
+    const char *sonuc = iz_req_query(r, "sonuc");
+    const char *msg = NULL;
+    if (sonuc && strcmp(sonuc, "onay") == 0)
+        msg = "İzniniz kaydedildi: bu marka artık size bu kanaldan ticari ileti gönderebilir.";
+    else if (sonuc && strcmp(sonuc, "ret") == 0)
+        msg = "İzniniz geri alındı: bu marka artık size bu kanaldan ticari ileti gönderemez.";
+    if (alici && strlen(alici) > IZ_INPUT_MAX) alici = "";
+    portal_page(r, sim, alici, 200, "ok", msg);
+}
+
+/* A form's value without embedded NUL bytes and at most max bytes, or NULL. */
+const char *iz__sim_form_value(const struct iz_form *f, const char *name, size_t max)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (strcmp(f->name[i], name) == 0) {
+            if (strlen(f->value[i]) != f->value_len[i] || f->value_len[i] > max) return NULL;
+            return f->value[i];
+        }
+    return NULL;
+}
+
+void iz__sim_h_portal_post(iz_req_t *r, void *app)
+{
+    iz_sim_t *sim = app;
+    size_t len;
+    const char *body = iz_req_body(r, &len);
+    iz_form_t form;
+    if (!iz_req_content_type_is(r, "application/x-www-form-urlencoded") ||
+        iz_form_parse(r, body, len, &form) != 0) {
+        iz__sim_csrf_refuse(r);
+        return;
+    }
+    if (!iz__sim_csrf_ok(r, iz__sim_form_value(&form, "csrf", 64))) {
+        iz__sim_csrf_refuse(r);
+        return;
+    }
+    const char *alici = iz__sim_form_value(&form, "alici", IZ_INPUT_MAX);
+    const char *siys = iz__sim_form_value(&form, "iysCode", 20);
+    const char *sbrand = iz__sim_form_value(&form, "brandCode", 20);
+    int64_t iys_code = 0, brand_code = 0;
+    if (!alici || !siys || !sbrand || iz_parse_i64(siys, 1, INT64_MAX, &iys_code) != 0 ||
+        iz_parse_i64(sbrand, 1, INT64_MAX, &brand_code) != 0 ||
+        check_brand(sim, iys_code, brand_code)) {
+        portal_page(r, sim, alici, 422, "err", "Marka bulunamadı. Lütfen listeden seçin.");
+        return;
+    }
+    int64_t now = (int64_t)time(NULL);
+    char date[IZ_DATETIME_LEN];
+    iz_tr_format(now, date);
+    iz_consent_raw_t raw = {0};
+    set_field(&raw.recipient, alici);
+    set_field(&raw.type, iz__sim_form_value(&form, "type", 16));
+    set_field(&raw.status, iz__sim_form_value(&form, "status", 16));
+    set_field(&raw.recipient_type, iz__sim_form_value(&form, "recipientType", 16));
+    set_field(&raw.source, "IYS_WEB");
+    set_field(&raw.consent_date, date);
+    iz_validate_opts_t vo = {.now = now, .allow_iys_sources = true};
+    iz_consent_t c;
+    iz_verrs_t errs = {0};
+    if (iz_consent_validate(&raw, &vo, &c, &errs) != 0) {
+        portal_page(r, sim, alici, 422, "err",
+                    "İstek geçersiz: alıcı, kanal veya durum bilgisi hatalı. Hiçbir değişiklik "
+                    "yapılmadı.");
+        return;
+    }
+    iz_sim_change_t chg;
+    const char *hcode = NULL;
+    int rc = apply_change(sim, iys_code, brand_code, &c, NULL, now, &chg, &hcode);
+    if (rc == IZ_ERULE && hcode) {
+        const iz_hcode_t *hc = iz_hcode(hcode);
+        const char *why = strcmp(hcode, "H174") == 0
+                              ? "Bu izin zaten bu durumda; değişiklik yapılmadı."
+                          : strcmp(hcode, "H175") == 0
+                              ? "Kaydı olmayan bir izin geri alınamaz; değişiklik yapılmadı."
+                          : strcmp(hcode, "H178") == 0
+                              ? "Bu izin az önce değişti; lütfen birkaç saniye sonra tekrar "
+                                "deneyin."
+                              : NULL;
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s (%s%s%s)", why ? why : "Değişiklik kaydedilemedi.", hcode,
+                 hc ? ": " : "", hc ? iz_html(r, hc->tr) : "");
+        portal_page(r, sim, chg.recipient[0] ? chg.recipient : c.recipient, iz_hcode_http(hcode),
+                    "err", msg);
+        return;
+    }
+    if (rc != 0) {
+        portal_page(r, sim, c.recipient, 500, "err",
+                    "Değişiklik şu anda kaydedilemedi. Lütfen daha sonra tekrar deneyin.");
+        return;
+    }
+    char loc[IZ_RECIPIENT_MAX * 3 + 64];
+    snprintf(loc, sizeof loc, "/vatandas?alici=%s&sonuc=%s", iz__sim_urlenc(r, c.recipient),
+             c.status == IZ_ONAY ? "onay" : "ret");
+    iz_reply_header(r, "Location", loc);
+    iz__sim_page_t p;
+    iz__sim_page_begin(&p, "Kaydedildi · İYS");
+    fprintf(p.f, "<p>Değişikliğiniz kaydedildi. <a href=\"%s\">İzinlerinize dönün</a>.</p>",
+            iz_html(r, loc));
+    iz__sim_page_end(&p, r, 303);
+}

@@ -1,0 +1,1189 @@
+/*
+ * iys_api.c - the İYS API as the emulator answers it: /oauth2/token and the
+ * consent calls under /sps/{iysCode}/brands/{brandCode}/... and /v2/sps/...
+ * with İYS's statuses, H-codes and answer shapes (spec/IYS.md and the
+ * official OpenAPI document).
+ *
+ * Every call but the token call goes through authorize(): bearer token,
+ * integer path codes, the token's own provider, its subscription state and
+ * the brand. Consent writes are judged by iz__sim_rule inside the store's
+ * write transaction. Async bulk requests are only checked and stored here;
+ * bulk.c applies them later. Where İYS's documents are silent the choices
+ * are written next to the code and in docs/DECISIONS.md.
+ */
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/consent.h"
+#include "core/hcode.h"
+#include "core/iz.h"
+#include "net/form.h"
+#include "net/secret.h"
+#include "sim/sim_int.h"
+
+#define ACCESS_TTL 7200
+#define REFRESH_TTL 14400
+#define BULK_MAX 1000    /* items in one async bulk request (H091) */
+#define MULTI_MAX 1000   /* recipients in one multi-status query */
+#define HISTORY_MAX 100  /* page size of the history (H186) */
+#define CHANGES_MAX 1000 /* page size of the change pull (H507) */
+#define CHANGES_WINDOW (7 * 86400)
+#define RETAILER_ACCESS_MAX 100
+#define CRED_MAX 256 /* username, password, tokens */
+#define REQUEST_ID_MAX 36
+#define PUSH_URL_MAX 2048
+#define PUSH_PER_TYPE 2  /* active connections per consent type */
+#define PUSH_CONN_MAX 16 /* connections in one registration body */
+
+/* ---- small helpers -------------------------------------------------------- */
+
+/* Fill one raw field from a JSON value. */
+static void raw_field(iz_field_t *f, json_t *v)
+{
+    if (!v) {
+        f->kind = IZ_FIELD_ABSENT;
+    } else if (json_is_null(v)) {
+        f->kind = IZ_FIELD_NULL;
+    } else if (json_is_string(v)) {
+        f->kind = IZ_FIELD_STRING;
+        f->s = json_string_value(v);
+        f->len = json_string_length(v);
+    } else {
+        f->kind = IZ_FIELD_NOT_STRING;
+    }
+}
+
+static json_t *field_value(json_t *body, const char *field)
+{
+    return field && json_is_object(body) ? json_object_get(body, field) : NULL;
+}
+
+static void random_hex(char *out, size_t nbytes)
+{
+    unsigned char b[64];
+    if (nbytes > sizeof b || RAND_bytes(b, (int)nbytes) != 1) iz_oom();
+    for (size_t i = 0; i < nbytes; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+    iz_wipe(b, sizeof b);
+}
+
+/* A random (version 4) UUID in its text form. */
+static void uuid4(char out[37])
+{
+    unsigned char b[16];
+    if (RAND_bytes(b, sizeof b) != 1) iz_oom();
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
+
+static json_t *tr_date(int64_t t)
+{
+    char buf[IZ_DATETIME_LEN];
+    iz_tr_format(t, buf);
+    return json_string(buf);
+}
+
+/* An error with a location and the offending value (borrowed). */
+static void reply_field_error(iz_req_t *r, const char *code, const char *message,
+                              const char *location, json_t *value)
+{
+    iz_error_t e = {
+        .code = code, .message = message, .location = location, .value = value, .index = -1};
+    iz_reply_errors(r, iz_hcode_http(code), &e, 1);
+}
+
+static void reply_field_error_str(iz_req_t *r, const char *code, const char *message,
+                                  const char *location, const char *value)
+{
+    json_t *v = value ? json_string(value) : NULL;
+    reply_field_error(r, code, message, location, v);
+    json_decref(v);
+}
+
+static void reply_verrs(iz_req_t *r, json_t *body, const iz_verrs_t *errs)
+{
+    iz_error_t out[IZ_VERR_MAX];
+    for (int i = 0; i < errs->n; i++)
+        out[i] = (iz_error_t){.code = errs->e[i].code,
+                              .location = errs->e[i].field,
+                              .value = field_value(body, errs->e[i].field),
+                              .index = -1};
+    iz_reply_errors(r, iz_hcode_http(errs->e[0].code), out, (size_t)errs->n);
+}
+
+/* True when a raw phone is exactly the E.164 form izin normalized it to:
+ * İYS takes only numbers written as "+905321234567", not the many ways of
+ * writing one that izin's own API forgives. */
+static bool phone_is_e164(const iz_field_t *f, const char *norm)
+{
+    return f->kind == IZ_FIELD_STRING && f->len == strlen(norm) && memcmp(f->s, norm, f->len) == 0;
+}
+
+static void verr_prepend(iz_verrs_t *errs, const char *code, const char *field)
+{
+    if (errs->n == IZ_VERR_MAX) errs->n--;
+    memmove(&errs->e[1], &errs->e[0], (size_t)errs->n * sizeof errs->e[0]);
+    errs->e[0] = (iz_verr_t){.code = code, .field = field};
+    errs->n++;
+}
+
+static void verr_append(iz_verrs_t *errs, const char *code, const char *field)
+{
+    if (errs->n < IZ_VERR_MAX) errs->e[errs->n++] = (iz_verr_t){.code = code, .field = field};
+}
+
+static const char *const consent_fields[] = {"recipient",    "type",          "status",
+                                             "source",       "consentDate",   "recipientType",
+                                             "retailerCode", "retailerAccess"};
+
+int iz__sim_consent_parse(json_t *item, int64_t now, iz_consent_t *out, iz_verrs_t *errs)
+{
+    iz_consent_raw_t raw = {0};
+    raw_field(&raw.recipient, json_object_get(item, "recipient"));
+    raw_field(&raw.type, json_object_get(item, "type"));
+    raw_field(&raw.status, json_object_get(item, "status"));
+    raw_field(&raw.source, json_object_get(item, "source"));
+    raw_field(&raw.consent_date, json_object_get(item, "consentDate"));
+    raw_field(&raw.recipient_type, json_object_get(item, "recipientType"));
+    const char *key;
+    json_t *val;
+    json_object_foreach(item, key, val)
+    {
+        bool known = false;
+        for (size_t i = 0; i < IZ_ARRAY_LEN(consent_fields); i++)
+            if (strcmp(key, consent_fields[i]) == 0) known = true;
+        if (!known) {
+            raw.unknown_field = key;
+            break;
+        }
+    }
+    iz_validate_opts_t vo = {.now = now, .allow_iys_sources = false};
+    iz_consent_validate(&raw, &vo, out, errs);
+
+    bool recipient_err = false;
+    for (int i = 0; i < errs->n; i++)
+        if (errs->e[i].field && strcmp(errs->e[i].field, "recipient") == 0) recipient_err = true;
+    if (!recipient_err && (out->type == IZ_MESAJ || out->type == IZ_ARAMA) &&
+        !phone_is_e164(&raw.recipient, out->recipient))
+        verr_prepend(errs, "H121", "recipient");
+
+    /* İYS's retailer fields: accepted when well-formed, never stored (the
+     * emulator has no retailers). */
+    json_t *rc = json_object_get(item, "retailerCode");
+    if (rc && !json_is_integer(rc) &&
+        !(json_is_string(rc) && json_string_length(rc) > 0 && json_string_length(rc) <= 32))
+        verr_append(errs, "H085", "retailerCode");
+    json_t *ra = json_object_get(item, "retailerAccess");
+    if (ra && (!json_is_array(ra) || json_array_size(ra) > RETAILER_ACCESS_MAX))
+        verr_append(errs, "H085", "retailerAccess");
+    return errs->n ? IZ_ERULE : 0;
+}
+
+json_t *iz__sim_change_json(const iz_sim_change_t *c)
+{
+    json_t *o = json_object();
+    if (c->consent_date) json_object_set_new(o, "consentDate", tr_date(c->consent_date));
+    json_object_set_new(o, "creationDate", tr_date(c->creation));
+    if (c->source != IZ_SOURCE_NONE)
+        json_object_set_new(o, "source", json_string(iz_source_name(c->source)));
+    json_object_set_new(o, "recipient", json_string(c->recipient));
+    json_object_set_new(o, "recipientType", json_string(iz_rtype_name(c->rtype)));
+    json_object_set_new(o, "status", json_string(iz_status_name(c->status)));
+    json_object_set_new(o, "type", json_string(iz_type_name(c->type)));
+    json_object_set_new(o, "transactionId", json_string(c->txid));
+    if (c->citizen_name[0]) {
+        json_t *n = json_string(c->citizen_name);
+        if (n) json_object_set_new(o, "citizenName", n);
+    }
+    return o;
+}
+
+static void reply_store_error(iz_req_t *r)
+{
+    iz_reply_error(r, "H015", NULL);
+}
+
+/* ---- authorization ---------------------------------------------------------- */
+
+typedef struct sim_auth {
+    int64_t iys, brand;
+    iz_sim_provider_t prov;
+} sim_auth_t;
+
+/* True when some provider other than iys has a brand with this code. */
+static bool brand_elsewhere(iz_sim_store_t *st, int64_t iys, int64_t brand)
+{
+    iz_sim_provider_t *list = NULL;
+    size_t n = 0;
+    bool found = false;
+    if (iz_sim_provider_list(st, &list, &n) != 0) return false;
+    for (size_t i = 0; i < n && !found; i++)
+        if (list[i].iys_code != iys && iz_sim_brand_get(st, list[i].iys_code, brand, NULL) == 0)
+            found = true;
+    free(list);
+    return found;
+}
+
+/* Check what İYS checks before any consent call, in its order: the bearer
+ * token (401 H351), integer path codes (H190/H191), the token's provider
+ * (403 H353), its subscription (H524 H520 H521) and the brand (403 H353
+ * when it is another provider's, else 404 H018). Answers the error itself
+ * and returns non-zero. */
+static int authorize(iz_req_t *r, iz_sim_t *sim, sim_auth_t *a)
+{
+    const char *h = iz_req_header(r, "Authorization");
+    const char *tok = NULL;
+    if (h && strncasecmp(h, "Bearer ", 7) == 0) {
+        tok = h + 7;
+        while (*tok == ' ')
+            tok++;
+    }
+    int64_t owner = 0;
+    size_t tlen = tok ? strlen(tok) : 0;
+    if (tlen == 0 || tlen > CRED_MAX) {
+        iz_reply_error(r, "H351", NULL);
+        return -1;
+    }
+    char hash[IZ_SHA256_HEX];
+    iz_sha256_hex(tok, tlen, hash);
+    int rc = iz_sim_token_access(sim->st, hash, time(NULL), &owner);
+    if (rc == IZ_ENOTFOUND) {
+        iz_reply_error(r, "H351", NULL);
+        return -1;
+    }
+    if (rc != 0) {
+        reply_store_error(r);
+        return -1;
+    }
+    const char *ic = iz_req_param(r, "iysCode"), *bc = iz_req_param(r, "brandCode");
+    if (!ic || iz_parse_i64(ic, INT64_MIN, INT64_MAX, &a->iys) != 0) {
+        reply_field_error_str(r, "H190", NULL, "iysCode", ic);
+        return -1;
+    }
+    if (!bc || iz_parse_i64(bc, INT64_MIN, INT64_MAX, &a->brand) != 0) {
+        reply_field_error_str(r, "H191", NULL, "brandCode", bc);
+        return -1;
+    }
+    if (a->iys != owner) {
+        iz_reply_error(r, "H353", "iysCode, kullanıcı izinleriyle eşleştirilemiyor");
+        return -1;
+    }
+    rc = iz_sim_provider_get(sim->st, a->iys, &a->prov);
+    if (rc != 0 && rc != IZ_ENOTFOUND) {
+        reply_store_error(r);
+        return -1;
+    }
+    char msg[160];
+    iz_sub_t sub = rc == 0 ? a->prov.subscription : IZ_SUB_NONE;
+    if (rc == IZ_ENOTFOUND) memset(&a->prov, 0, sizeof a->prov);
+    if (sub == IZ_SUB_NONE) {
+        snprintf(msg, sizeof msg, "%lld için ait abonelik kaydı bulunamadı.", (long long)a->iys);
+        iz_reply_error(r, "H524", msg);
+        return -1;
+    }
+    if (sub == IZ_SUB_PAUSED || sub == IZ_SUB_EXPIRED) {
+        snprintf(msg, sizeof msg,
+                 "Abonelik durumu %s iken sadece HS abonelik sorgulama servisine istek "
+                 "atılabilir.",
+                 iz_sub_name(sub));
+        iz_reply_error(r, "H520", msg);
+        return -1;
+    }
+    if (sub == IZ_SUB_CLOSED) {
+        iz_reply_error(r, "H521", NULL);
+        return -1;
+    }
+    rc = iz_sim_brand_get(sim->st, a->iys, a->brand, NULL);
+    if (rc == 0) return 0;
+    if (rc != IZ_ENOTFOUND) {
+        reply_store_error(r);
+        return -1;
+    }
+    if (brand_elsewhere(sim->st, a->iys, a->brand))
+        iz_reply_error(r, "H353", "brandCode, kullanıcı izinleriyle eşleştirilemiyor");
+    else
+        iz_reply_error(r, "H018", NULL);
+    return -1;
+}
+
+/* ---- POST /oauth2/token -------------------------------------------------- */
+
+static void reply_oauth_error(iz_req_t *r, const char *error, const char *description)
+{
+    iz_reply_json(r, 400,
+                  json_pack("{s:s, s:s}", "error", error, "error_description", description));
+}
+
+/* A field of the token request from a form or a JSON object. */
+static void token_field(const iz_form_t *form, json_t *obj, const char *name, iz_field_t *f)
+{
+    memset(f, 0, sizeof *f);
+    if (obj) {
+        raw_field(f, json_object_get(obj, name));
+        return;
+    }
+    for (size_t i = 0; i < form->n; i++) {
+        if (strcmp(form->name[i], name) == 0) {
+            f->kind = IZ_FIELD_STRING;
+            f->s = form->value[i];
+            f->len = form->value_len[i];
+            return;
+        }
+    }
+}
+
+/* Check one required credential field: 0 when usable, else answers the
+ * error İYS gives (missing / wrong type / empty) and returns -1. */
+static int token_required(iz_req_t *r, const iz_field_t *f, const char *missing,
+                          const char *badtype, const char *empty)
+{
+    if (f->kind == IZ_FIELD_ABSENT) {
+        reply_oauth_error(r, "invalid_request", missing);
+        return -1;
+    }
+    if (f->kind != IZ_FIELD_STRING || f->len > CRED_MAX || memchr(f->s, '\0', f->len)) {
+        reply_oauth_error(r, "invalid_request", badtype);
+        return -1;
+    }
+    if (f->len == 0) {
+        reply_oauth_error(r, "invalid_grant", empty);
+        return -1;
+    }
+    return 0;
+}
+
+/* Issue a new access and refresh token pair for a provider. */
+static void issue_tokens(iz_req_t *r, iz_sim_t *sim, int64_t iys)
+{
+    char access[65], refresh[65], ah[IZ_SHA256_HEX], rh[IZ_SHA256_HEX];
+    random_hex(access, 32);
+    random_hex(refresh, 32);
+    iz_sha256_hex(access, 64, ah);
+    iz_sha256_hex(refresh, 64, rh);
+    int64_t now = time(NULL);
+    if (iz_sim_token_put(sim->st, ah, now + ACCESS_TTL, rh, now + REFRESH_TTL, iys) != 0) {
+        reply_store_error(r);
+    } else {
+        iz_reply_json(r, 200,
+                      json_pack("{s:s, s:s, s:i, s:i, s:s}", "access_token", access,
+                                "refresh_token", refresh, "expires_in", ACCESS_TTL,
+                                "refresh_expires_in", REFRESH_TTL, "token_type", "bearer"));
+    }
+    iz_wipe(access, sizeof access);
+    iz_wipe(refresh, sizeof refresh);
+}
+
+void iz__sim_h_token(iz_req_t *r, void *app)
+{
+    iz_sim_t *sim = app;
+    size_t len = 0;
+    const char *body = iz_req_body(r, &len);
+    iz_form_t form = {0};
+    json_t *obj = NULL;
+    if (iz_req_content_type_is(r, "application/x-www-form-urlencoded")) {
+        if (iz_form_parse(r, body ? body : "", len, &form) != 0) {
+            reply_oauth_error(r, "invalid_request", "İstek gövdesi çözümlenemedi.");
+            return;
+        }
+    } else {
+        obj = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, NULL);
+        if (!json_is_object(obj)) {
+            json_decref(obj);
+            reply_oauth_error(r, "invalid_request", "İstek gövdesi çözümlenemedi.");
+            return;
+        }
+    }
+
+    iz_field_t grant, user, pass, refresh;
+    token_field(&form, obj, "grant_type", &grant);
+    token_field(&form, obj, "username", &user);
+    token_field(&form, obj, "password", &pass);
+    token_field(&form, obj, "refresh_token", &refresh);
+    int64_t iys = 0;
+
+    if (grant.kind == IZ_FIELD_ABSENT || grant.kind == IZ_FIELD_NULL) {
+        reply_oauth_error(r, "invalid_request", "Giriş yöntemi belirtilmemiş.");
+    } else if (grant.kind == IZ_FIELD_STRING && grant.len == 0) {
+        reply_oauth_error(r, "invalid_grant", "Giriş yöntemi boş olamaz.");
+    } else if (grant.kind == IZ_FIELD_STRING && grant.len == 8 &&
+               memcmp(grant.s, "password", 8) == 0) {
+        if (token_required(r, &user, "Kullanıcı adı verilmemiş.",
+                           "Desteklenmeyen kullanıcı adı türü.",
+                           "Kullanıcı adı boş bırakılamaz.") == 0 &&
+            token_required(r, &pass, "Şifre verilmemiş.", "Desteklenmeyen şifre türü.",
+                           "Şifre boş bırakılamaz.") == 0) {
+            int rc = iz_sim_provider_login(sim->st, user.s, pass.s, &iys);
+            if (rc == 0)
+                issue_tokens(r, sim, iys);
+            else if (rc == IZ_ENOTFOUND)
+                /* İYS's own example answers bad credentials invalid_request. */
+                reply_oauth_error(r, "invalid_request", "Kullanıcı kimlik bilgileri geçersiz.");
+            else
+                reply_store_error(r);
+        }
+    } else if (grant.kind == IZ_FIELD_STRING && grant.len == 13 &&
+               memcmp(grant.s, "refresh_token", 13) == 0) {
+        if (token_required(r, &refresh, "Yenileme jetonu verilmemiş.",
+                           "Desteklenmeyen yenileme jetonu türü.",
+                           "Yenileme jetonu boş olamaz.") == 0) {
+            char rh[IZ_SHA256_HEX];
+            iz_sha256_hex(refresh.s, refresh.len, rh);
+            int rc = iz_sim_token_refresh(sim->st, rh, time(NULL), &iys);
+            if (rc == 0)
+                issue_tokens(r, sim, iys);
+            else if (rc == IZ_ENOTFOUND)
+                reply_oauth_error(r, "invalid_grant",
+                                  "Yenileme jetonu geçersiz, kullanılmış ya da süresi dolmuş.");
+            else
+                reply_store_error(r);
+        }
+    } else {
+        reply_oauth_error(r, "invalid_request", "Bilinmeyen giriş yöntemi.");
+    }
+    json_decref(obj);
+}
+
+/* ---- single add ------------------------------------------------------------ */
+
+static bool is_v2(const iz_req_t *r)
+{
+    return strncmp(iz_req_path(r), "/v2/", 4) == 0;
+}
+
+void iz__sim_h_consent_add(iz_req_t *r, void *app)
+{
+    iz_sim_t *sim = app;
+    sim_auth_t a;
+    if (authorize(r, sim, &a) != 0) return;
+    json_t *body = iz_req_json(r);
+    if (!body) return;
+    if (!json_is_object(body)) {
+        iz_reply_error(r, "H085", NULL);
+        json_decref(body);
+        return;
+    }
+    int64_t now = time(NULL);
+    iz_consent_t c;
+    iz_verrs_t errs = {0};
+    if (iz__sim_consent_parse(body, now, &c, &errs) != 0) {
+        reply_verrs(r, body, &errs);
+        json_decref(body);
+        return;
+    }
+    json_decref(body);
+
+    iz_sim_change_t chg = {.iys_code = a.iys,
+                           .brand_code = a.brand,
+                           .rtype = c.rtype,
+                           .type = c.type,
+                           .status = c.status,
+                           .source = c.source,
+                           .consent_date = c.consent_date};
+    memcpy(chg.recipient, c.recipient, sizeof chg.recipient);
+    iz__sim_rule_ctx_t ctx = {.c = &c, .quota = a.prov.quota};
+    ctx.rules.now = now;
+    ctx.rules.holidays = sim->cfg.holidays;
+    const char *hcode = NULL;
+    int rc = iz_sim_consent_apply(sim->st, &chg, is_v2(r), iz__sim_rule, &ctx, &hcode);
+    if (rc == IZ_ERULE && hcode) {
+        iz_reply_error(r, hcode, NULL);
+        return;
+    }
+    if (rc != 0 && rc != IZ_REPEAT) {
+        reply_store_error(r);
+        return;
+    }
+    json_t *out = json_object();
+    json_object_set_new(out, "transactionId", json_string(chg.txid));
+    json_object_set_new(out, "creationDate", tr_date(chg.creation));
+    iz_reply_json(r, 200, out);
+}
+
+/* ---- async bulk: POST .../consents/request ------------------------------- */
+
+/* The item as stored and echoed: the normalized fields only. */
+static json_t *normalized_item(const iz_consent_t *c)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "type", json_string(iz_type_name(c->type)));
+    if (c->source != IZ_SOURCE_NONE)
+        json_object_set_new(o, "source", json_string(iz_source_name(c->source)));
+    json_object_set_new(o, "recipient", json_string(c->recipient));
+    json_object_set_new(o, "status", json_string(iz_status_name(c->status)));
+    if (c->consent_date) json_object_set_new(o, "consentDate", tr_date(c->consent_date));
+    json_object_set_new(o, "recipientType", json_string(iz_rtype_name(c->rtype)));
+    return o;
+}
+
+void iz__sim_h_bulk_add(iz_req_t *r, void *app)
+{
+    iz_sim_t *sim = app;
+    sim_auth_t a;
+    if (authorize(r, sim, &a) != 0) return;
+    json_t *body = iz_req_json(r);
+    if (!body) return;
+    size_t n = json_is_array(body) ? json_array_size(body) : 0;
+    if (n == 0) {
+        /* İYS has no code for an empty list; it is not a valid request. */
+        iz_reply_error(r, "H092", NULL);
+        json_decref(body);
+        return;
+    }
+    if (n > BULK_MAX) {
+        iz_reply_error(r, "H091", NULL);
+        json_decref(body);
+        return;
+    }
+
+    int64_t now = time(NULL);
+    bool v2 = is_v2(r);
+    iz_error_t *errs = iz_req_alloc(r, n * IZ_VERR_MAX * sizeof *errs);
+    size_t nerr = 0;
+    json_t *items = json_array(); /* normalized items, in order */
+    json_t *seen = json_object(); /* "rtype|type|recipient" of every valid item */
+    for (size_t i = 0; i < n; i++) {
+        json_t *item = json_array_get(body, i);
+        if (!json_is_object(item)) {
+            errs[nerr++] = (iz_error_t){.code = "H092", .index = (int)i};
+            json_array_append_new(items, json_null());
+            continue;
+        }
+        iz_consent_t c;
+        iz_verrs_t ve = {0};
+        if (iz__sim_consent_parse(item, now, &c, &ve) != 0) {
+            for (int k = 0; k < ve.n; k++)
+                errs[nerr++] = (iz_error_t){.code = ve.e[k].code,
+                                            .location = ve.e[k].field,
+                                            .value = field_value(item, ve.e[k].field),
+                                            .index = (int)i};
+            json_array_append_new(items, json_null());
+            continue;
+        }
+        char key[IZ_RECIPIENT_MAX + 32];
+        snprintf(key, sizeof key, "%s|%s|%s", iz_rtype_name(c.rtype), iz_type_name(c.type),
+                 c.recipient);
+        if (json_object_get(seen, key)) {
+            errs[nerr++] = (iz_error_t){.code = "H194",
+                                        .location = "recipient",
+                                        .value = json_object_get(item, "recipient"),
+                                        .index = (int)i};
+            json_array_append_new(items, json_null());
+            continue;
+        }
+        json_object_set_new(seen, key, json_true());
+        json_array_append_new(items, normalized_item(&c));
+    }
+    json_decref(seen);
+    if (nerr) {
+        iz_reply_errors(r, 422, errs, nerr);
+        json_decref(items);
+        json_decref(body);
+        return;
+    }
+    json_decref(body);
+
+    iz_sim_bulk_t b = {.iys_code = a.iys,
+                       .brand_code = a.brand,
+                       .created = now,
+                       .process_after = now + sim->cfg.bulk_delay};
+    uuid4(b.request_id);
+    char **bodies = iz_req_alloc(r, n * sizeof *bodies);
+    char **subs = iz_req_alloc(r, n * sizeof *subs);
+    for (size_t i = 0; i < n; i++) {
+        json_t *item = json_array_get(items, i);
+        /* The stored copy says whether v2's idempotent resend applies. */
+        json_t *stored = json_copy(item);
+        if (v2) json_object_set_new(stored, "idempotent", json_true());
+        bodies[i] = json_dumps(stored, JSON_COMPACT);
+        json_decref(stored);
+        if (!bodies[i]) iz_oom();
+        subs[i] = iz_req_alloc(r, 37);
+        uuid4(subs[i]);
+    }
+    int rc =
+        iz_sim_bulk_create(sim->st, &b, (const char *const *)bodies, (const char *const *)subs, n);
+    for (size_t i = 0; i < n; i++)
+        free(bodies[i]);
+    if (rc != 0) {
+        json_decref(items);
+        reply_store_error(r);
+        return;
+    }
+    iz__sim_bulk_wake(sim);
+
+    json_t *created = tr_date(now);
+    for (size_t i = 0; i < n; i++) {
+        json_t *item = json_array_get(items, i);
+        json_object_set_new(item, "subRequestId", json_string(subs[i]));
+        json_object_set(item, "creationDate", created);
+    }
+    json_decref(created);
+    iz_reply_json(r, 202, json_pack("{s:s, s:o}", "requestId", b.request_id, "subRequests", items));
+}
+
+/* ---- GET .../consents/request/{requestId} ---------------------------------- */
+
+void iz__sim_h_bulk_status(iz_req_t *r, void *app)
+{
+    iz_sim_t *sim = app;
+    sim_auth_t a;
+    if (authorize(r, sim, &a) != 0) return;
+    const char *id = iz_req_param(r, "requestId");
+    size_t len = strlen(id);
+    size_t letters = 0, digits = 0, other = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)id[i];
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'))
+            letters++;
+        else if (ch >= '0' && ch <= '9')
+            digits++;
+        else
+            other++;
+    }
+    if (len > REQUEST_ID_MAX) {
+        reply_field_error_str(r, "H198", NULL, "requestId", id);
+        return;
+    }
+    if (letters == len) {
+        reply_field_error_str(r, "H199", NULL, "requestId", id);
+        return;
+    }
+    if (digits == len) {
+        reply_field_error_str(r, "H400", NULL, "requestId", id);
+        return;
+    }
+
+    /* İYS answers an empty list for a request it does not know (or no
+     * longer keeps) and for one polled too early. */
+    iz_sim_bulk_t b;
+    iz_sim_bulk_item_t *items = NULL;
+    size_t n = 0;
+    int rc = iz_sim_bulk_get(sim->st, id, &b, &items, &n);
+    if (rc == IZ_ENOTFOUND || (rc == 0 && (b.iys_code != a.iys || b.brand_code != a.brand)) ||
+        (rc == 0 && time(NULL) < b.created + sim->cfg.min_poll)) {
+        iz_sim_bulk_items_free(items, n);
+        iz_reply_json(r, 200, json_array());
+        return;
+    }
+    if (rc != 0) {
+        reply_store_error(r);
+        return;
+    }
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const iz_sim_bulk_item_t *it = &items[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "index", json_integer(it->idx));
+        json_object_set_new(o, "status", json_string(it->status));
+        json_object_set_new(o, "subRequestId", json_string(it->sub_request_id));
+        if (strcmp(it->status, "success") == 0) {
+            json_object_set_new(o, "requestId", json_string(b.request_id));
+            json_object_set_new(o, "transactionId", json_string(it->txid));
+            json_object_set_new(o, "creationDate", tr_date(it->creation));
+        } else if (strcmp(it->status, "failure") == 0) {
+            json_object_set_new(
+                o, "error",
+                json_pack("{s:s, s:s}", "code", it->error_code, "message", it->error_message));
+        }
+        json_array_append_new(out, o);
+    }
+    iz_sim_bulk_items_free(items, n);
+    iz_reply_json(r, 200, out);
+}
+
+/* ---- queries ------------------------------------------------------------------ */
+
+typedef struct key_query {
+    iz_type_t type;
+    iz_rtype_t rtype;
+    char recipient[IZ_RECIPIENT_MAX];
+} key_query_t;
+
+/* Normalize one queried recipient for a type: 0, or the H-code. */
+static const char *query_recipient(json_t *v, iz_type_t type, char out[IZ_RECIPIENT_MAX])
+{
+    const char *code = NULL;
+    if (!json_is_string(v)) return type == IZ_EPOSTA ? "H120" : "H121";
+    iz_field_t f = {0};
+    raw_field(&f, v);
+    if (f.len > IZ_INPUT_MAX) return type == IZ_EPOSTA ? "H120" : "H166";
+    if (iz_recipient_normalize(f.s, f.len, type, out, &code) != 0)
+        return strcmp(code, "H160") == 0 ? "H166" : code;
+    if (type != IZ_EPOSTA && !phone_is_e164(&f, out)) return "H121";
+    return NULL;
+}
+
+/* Parse the {recipient, recipientType, type} body of the status and
+ * history queries (İYS: all three required); answers the errors itself and
+ * returns non-zero. */
+static int parse_key_query(iz_req_t *r, json_t *body, key_query_t *q)
+{
+    iz_verrs_t errs = {0};
+    char buf[32];
+    json_t *t = json_object_get(body, "type"), *rt = json_object_get(body, "recipientType");
+    json_t *rc = json_object_get(body, "recipient");
+    bool type_ok = false;
+    if (!json_is_string(t) || json_string_length(t) == 0) {
+        verr_append(&errs, t && !json_is_null(t) && !json_is_string(t) ? "H117" : "H111", "type");
+    } else if (iz_strlcpy(buf, json_string_value(t), sizeof buf) != 0 ||
+               iz_type_parse(buf, &q->type) != 0) {
+        verr_append(&errs, "H117", "type");
+    } else {
+        type_ok = true;
+    }
+    if (!rc || json_is_null(rc) || (json_is_string(rc) && json_string_length(rc) == 0)) {
+        verr_append(&errs, "H114", "recipient");
+    } else if (type_ok) {
+        const char *code = query_recipient(rc, q->type, q->recipient);
+        if (code) verr_append(&errs, code, "recipient");
+    }
+    if (!json_is_string(rt) || json_string_length(rt) == 0) {
+        verr_append(&errs, rt && !json_is_null(rt) && !json_is_string(rt) ? "H116" : "H170",
+                    "recipientType");
+    } else if (iz_strlcpy(buf, json_string_value(rt), sizeof buf) != 0 ||
+               iz_rtype_parse(buf, &q->rtype) != 0) {
+        verr_append(&errs, "H116", "recipientType");
+    }
+    if (errs.n) {
+        reply_verrs(r, body, &errs);
+        return -1;
+    }
+    return 0;
+}
+
+void iz__sim_h_status(iz_req_t *r, void *app)
+{
+    iz_sim_t *sim = app;
+    sim_auth_t a;
+    if (authorize(r, sim, &a) != 0) return;
+    json_t *body = iz_req_json(r);
+    if (!body) return;
+    if (!json_is_object(body)) {
+        iz_reply_error(r, "H097", NULL);
+        json_decref(body);
+        return;
+    }
+    key_query_t q;
+    int bad = parse_key_query(r, body, &q);
+    json_decref(body);
+    if (bad) return;
+    iz_sim_change_t cur;
+    int rc = iz_sim_consent_get(sim->st, a.iys, a.brand, q.rtype, q.type, q.recipient, &cur);
+    if (rc == IZ_ENOTFOUND) {
+        iz_reply_error(r, "IZ404", "İzin kaydı bulunamadı.");
+        return;
+    }
+    if (rc != 0) {
+        reply_store_error(r);
+        return;
+    }
+    json_t *out = iz__sim_change_json(&cur);
+    json_object_del(out, "citizenName");
+    iz_reply_json(r, 200, out);
+}
+
+void iz__sim_h_multi_status(iz_req_t *r, void *app)
+{
+    iz_sim_t *sim = app;
+    sim_auth_t a;
+    if (authorize(r, sim, &a) != 0) return;
+    iz_type_t type;
+    iz_rtype_t rtype;
+    const char *pt = iz_req_param(r, "type"), *prt = iz_req_param(r, "recipientType");
+    if (strlen(prt) > 16 || iz_rtype_parse(prt, &rtype) != 0) {
+        reply_field_error_str(r, "H116", NULL, "recipientType", prt);
+        return;
+    }
+    if (strlen(pt) > 16 || iz_type_parse(pt, &type) != 0) {
+        reply_field_error_str(r, "H117", NULL, "type", pt);
+        return;
+    }
+    json_t *body = iz_req_json(r);
+    if (!body) return;
+    json_t *list = json_is_object(body) ? json_object_get(body, "recipients") : NULL;
+    if (!list || json_is_null(list)) {
+        reply_field_error(r, "H168", NULL, "recipients", NULL);
+    } else if (!json_is_array(list)) {
+        reply_field_error(r, "H478", NULL, "recipients", list);
+    } else if (json_array_size(list) == 0) {
+        reply_field_error(r, "H164", NULL, "recipients", list);
+    } else if (json_array_size(list) > MULTI_MAX) {
+        reply_field_error(r, "H127", "Alıcı listesi (recipients) uzunluğu en fazla 1000 olmalıdır.",
+                          "recipients", NULL);
+    } else {
+        size_t n = json_array_size(list);
+        char(*norm)[IZ_RECIPIENT_MAX] = iz_req_alloc(r, n * sizeof *norm);
+        iz_error_t *errs = iz_req_alloc(r, n * sizeof *errs);
+        size_t nerr = 0;
+        json_t *seen = json_object();
+        for (size_t i = 0; i < n; i++) {
+            json_t *v = json_array_get(list, i);
+            const char *code = query_recipient(v, type, norm[i]);
+            if (!code && json_object_get(seen, norm[i])) code = "H193";
+            if (code) {
+                errs[nerr++] = (iz_error_t){.code = code,
+                                            .message = strcmp(code, "H193") == 0
+                                                           ? "Alıcı (recipient) değeri liste "
+                                                             "içinde tekrarlanamaz."
+                                                           : NULL,
+                                            .location = "recipients",
+                                            .value = v,
+                                            .index = (int)i};
+                norm[i][0] = '\0';
+                continue;
+            }
+            json_object_set_new(seen, norm[i], json_true());
+        }
+        json_decref(seen);
+        if (nerr) {
+            iz_reply_errors(r, 422, errs, nerr);
+            json_decref(body);
+            return;
+        }
+        json_t *out = json_array();
+        for (size_t i = 0; i < n; i++) {
+            iz_sim_change_t cur;
+            int rc = iz_sim_consent_get(sim->st, a.iys, a.brand, rtype, type, norm[i], &cur);
+            if (rc == 0 && cur.status == IZ_ONAY) {
+                json_array_append_new(out, json_string(norm[i]));
+            } else if (rc != 0 && rc != IZ_ENOTFOUND) {
+                json_decref(out);
+                json_decref(body);
+                reply_store_error(r);
+                return;
+            }
+        }
+        char rid[37];
+        uuid4(rid);
+        iz_reply_json(r, 200, json_pack("{s:s, s:o}", "requestId", rid, "list", out));
+    }
+    json_decref(body);
+}
+
+/* Parse an optional non-negative integer query argument: 0 ok (def when
+ * absent), -1 when it is not one. */
+static int query_int(iz_req_t *r, const char *name, int64_t def, int64_t *out)
+{
+    const char *s = iz_req_query(r, name);
+    if (!s) {
+        *out = def;
+        return 0;
+    }
+    return iz_parse_i64(s, 0, INT32_MAX, out) == 0 ? 0 : -1;
+}
+
+void iz__sim_h_history(iz_req_t *r, void *app)
+{
+    iz_sim_t *sim = app;
+    sim_auth_t a;
+    if (authorize(r, sim, &a) != 0) return;
+    int64_t limit, offset;
+    if (query_int(r, "limit", HISTORY_MAX, &limit) != 0) {
+        reply_field_error_str(r, "H183", NULL, "limit", iz_req_query(r, "limit"));
+        return;
+    }
+    if (limit == 0) {
+        reply_field_error(r, "H187", NULL, "limit", NULL);
+        return;
+    }
+    if (limit > HISTORY_MAX) {
+        reply_field_error_str(r, "H186", NULL, "limit", iz_req_query(r, "limit"));
+        return;
+    }
+    if (query_int(r, "offset", 0, &offset) != 0) {
+        reply_field_error_str(r, "H182", NULL, "offset", iz_req_query(r, "offset"));
+        return;
+    }
+    json_t *body = iz_req_json(r);
+    if (!body) return;
+    if (!json_is_object(body)) {
+        iz_reply_error(r, "H097", NULL);
+        json_decref(body);
+        return;
+    }
+    key_query_t q;
+    int bad = parse_key_query(r, body, &q);
+    json_decref(body);
+    if (bad) return;
+    iz_sim_change_t *list = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    if (iz_sim_consent_history(sim->st, a.iys, a.brand, q.rtype, q.type, q.recipient, offset, limit,
+                               &list, &n, &total) != 0) {
+        reply_store_error(r);
+        return;
+    }
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = iz__sim_change_json(&list[i]);
+        json_object_del(o, "citizenName");
+        json_array_append_new(out, o);
+    }
+    free(list);
+    iz_reply_json(r, 200,
+                  json_pack("{s:o, s:{s:I, s:I, s:I}}", "list", out, "pagination", "totalCount",
+                            (json_int_t)total, "pageSize", (json_int_t)n, "offset",
+                            (json_int_t)offset));
+}
+
+/* ---- GET .../consents/changes ----------------------------------------------- */
+
+/* Resolve an `after` cursor "<creation epoch>_<transactionId>" to a log id;
+ * -1 when it is malformed or names no change of this brand. */
+static int resolve_cursor(iz_sim_t *sim, const sim_auth_t *a, const char *after, int64_t *id)
+{
+    const char *us = strchr(after, '_');
+    if (!us || us == after || us - after > 19 || strlen(us + 1) != 64) return -1;
+    char num[20];
+    memcpy(num, after, (size_t)(us - after));
+    num[us - after] = '\0';
+    int64_t creation;
+    if (iz_parse_i64(num, 0, INT64_MAX, &creation) != 0) return -1;
+    for (const char *p = us + 1; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) return -1;
+    return iz_sim_change_id(sim->st, a->iys, a->brand, us + 1, creation, id) == 0 ? 0 : -1;
+}
+
+void iz__sim_h_changes(iz_req_t *r, void *app)
+{
+    iz_sim_t *sim = app;
+    sim_auth_t a;
+    if (authorize(r, sim, &a) != 0) return;
+    /* İYS's default source is IYS. */
+    const char *source = iz_req_query(r, "source");
+    bool iys_sources;
+    if (!source || strcmp(source, "IYS") == 0) {
+        iys_sources = true;
+    } else if (strcmp(source, "HS") == 0) {
+        iys_sources = false;
+    } else {
+        reply_field_error_str(r, "H506", NULL, "source", source);
+        return;
+    }
+    int64_t limit;
+    if (query_int(r, "limit", CHANGES_MAX, &limit) != 0 || limit < 1 || limit > CHANGES_MAX) {
+        reply_field_error_str(r, "H507", NULL, "limit", iz_req_query(r, "limit"));
+        return;
+    }
+    int64_t after_id = 0;
+    const char *after = iz_req_query(r, "after");
+    if (after && after[0] && resolve_cursor(sim, &a, after, &after_id) != 0) {
+        /* İYS documents no code for a bad cursor; izin's IZ400 says so. */
+        reply_field_error_str(r, "IZ400", "after değeri geçerli bir gösterge olmalıdır.", "after",
+                              after);
+        return;
+    }
+    int64_t now = time(NULL);
+    iz_sim_change_t *list = NULL;
+    size_t n = 0;
+    if (iz_sim_changes(sim->st, a.iys, a.brand, iys_sources, after_id, now - CHANGES_WINDOW,
+                       now - sim->cfg.pull_lag, (size_t)limit, &list, &n) != 0) {
+        reply_store_error(r);
+        return;
+    }
+    if (n == 0) {
+        free(list);
+        iz_reply_bytes(r, 204, NULL, "", 0);
+        return;
+    }
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(out, iz__sim_change_json(&list[i]));
+    char cursor[96];
+    snprintf(cursor, sizeof cursor, "%lld_%s", (long long)list[n - 1].creation, list[n - 1].txid);
+    free(list);
+    iz_reply_json(r, 200, json_pack("{s:s, s:o}", "after", cursor, "list", out));
+}
+
+/* ---- POST .../push/registration --------------------------------------------- */
+
+/* The test payload İYS sends to a new connection (its documented sample). */
+static const char push_test_body[] =
+    "{\"list\":[{\"iysCode\":121212,\"brandCode\":121212,"
+    "\"consentDate\":\"2015-05-01 15:00:00\",\"creationDate\":\"2015-05-01 15:00:00\","
+    "\"source\":\"IYS_MOBIL\",\"recipient\":\"pushtest@iys.org.tr\","
+    "\"recipientType\":\"BIREYSEL\",\"status\":\"ONAY\",\"type\":\"EPOSTA\","
+    "\"transactionId\":\"e52ee30512adfcd2a41fb3b4682f5bd61eee5b1c92bda665fc0b7e56644d429d\"}]}";
+
+static bool str_field_ok(json_t *v, size_t max)
+{
+    return json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) <= max &&
+           !memchr(json_string_value(v), '\0', json_string_length(v));
+}
+
+/* Check one connection object; NULL when valid, else the error (code,
+ * location, message) through the out-parameters. */
+static const char *check_connection(json_t *c, const char **loc, const char **msg)
+{
+    *msg = NULL;
+    if (!json_is_object(c)) {
+        *loc = "connection";
+        *msg = "Bağlantı oluşturulamadı.";
+        return "H530";
+    }
+    json_t *url = json_object_get(c, "url"), *type = json_object_get(c, "type");
+    *loc = "url";
+    /* İYS demands https; the emulator also takes http, so that tests and
+     * demos can receive pushes on loopback without certificates. */
+    if (!str_field_ok(url, PUSH_URL_MAX) || (strncmp(json_string_value(url), "https://", 8) != 0 &&
+                                             strncmp(json_string_value(url), "http://", 7) != 0)) {
+        *msg = "Bağlantı linki (url) https ile başlamalıdır.";
+        return "H531";
+    }
+    *loc = "type";
+    iz_type_t t;
+    if (!type || json_is_null(type)) return "H111";
+    if (!json_is_string(type) || json_string_length(type) > 16 ||
+        iz_type_parse(json_string_value(type), &t) != 0)
+        return "H117";
+    *loc = "username";
+    if (!str_field_ok(json_object_get(c, "username"), CRED_MAX)) {
+        *msg = "Kullanıcı adı (username) bulunamadı.";
+        return "H093";
+    }
+    *loc = "password";
+    if (!str_field_ok(json_object_get(c, "password"), CRED_MAX)) {
+        *msg = "Şifre (password) bulunamadı.";
+        return "H093";
+    }
+    return NULL;
+}
+
+/* The brand's registered connections (a new reference; an empty array
+ * when none). */
+static json_t *current_connections(iz_sim_t *sim, int64_t iys, int64_t brand)
+{
+    iz_sim_push_t *list = NULL;
+    size_t n = 0;
+    json_t *out = NULL;
+    if (iz_sim_push_list(sim->st, &list, &n) == 0) {
+        for (size_t i = 0; i < n && !out; i++)
+            if (list[i].iys_code == iys && list[i].brand_code == brand && list[i].connections)
+                out = json_loads(list[i].connections, 0, NULL);
+        iz_sim_push_list_free(list, n);
+    }
+    if (!json_is_array(out)) {
+        json_decref(out);
+        out = json_array();
+    }
+    return out;
+}
+
+static bool same_connection(json_t *a, json_t *b)
+{
+    return json_equal(json_object_get(a, "url"), json_object_get(b, "url")) &&
+           json_equal(json_object_get(a, "type"), json_object_get(b, "type"));
+}
+
+void iz__sim_h_push_register(iz_req_t *r, void *app)
+{
+    iz_sim_t *sim = app;
+    sim_auth_t a;
+    if (authorize(r, sim, &a) != 0) return;
+    json_t *body = iz_req_json(r);
+    if (!body) return;
+    json_t *conns = json_is_object(body) ? json_object_get(body, "connection") : NULL;
+    if (!json_is_array(conns) || json_array_size(conns) == 0 ||
+        json_array_size(conns) > PUSH_CONN_MAX) {
+        reply_field_error(r, "H530", "Bağlantı oluşturulamadı.", "connection", NULL);
+        json_decref(body);
+        return;
+    }
+    size_t i;
+    json_t *c;
+    json_array_foreach(conns, i, c)
+    {
+        const char *loc, *msg;
+        const char *code = check_connection(c, &loc, &msg);
+        if (code) {
+            iz_error_t e = {.code = code,
+                            .message = msg,
+                            .location = loc,
+                            .value = json_is_object(c) ? json_object_get(c, loc) : NULL,
+                            .index = (int)i};
+            iz_reply_errors(r, 422, &e, 1);
+            json_decref(body);
+            return;
+        }
+    }
+
+    /* Merge with the brand's connections: the same (url, type) is replaced,
+     * others are added; at most PUSH_PER_TYPE per type. */
+    json_t *merged = current_connections(sim, a.iys, a.brand);
+    json_array_foreach(conns, i, c)
+    {
+        json_t *clean =
+            json_pack("{s:O, s:O, s:O, s:O}", "url", json_object_get(c, "url"), "type",
+                      json_object_get(c, "type"), "username", json_object_get(c, "username"),
+                      "password", json_object_get(c, "password"));
+        size_t k;
+        json_t *old;
+        bool replaced = false;
+        json_array_foreach(merged, k, old)
+        {
+            if (same_connection(old, clean)) {
+                json_array_set(merged, k, clean);
+                replaced = true;
+                break;
+            }
+        }
+        if (!replaced) json_array_append(merged, clean);
+        json_decref(clean);
+    }
+    static const char *const types[] = {"ARAMA", "MESAJ", "EPOSTA"};
+    for (size_t t = 0; t < IZ_ARRAY_LEN(types); t++) {
+        size_t count = 0, k;
+        json_t *old;
+        json_array_foreach(merged, k, old)
+        {
+            if (strcmp(json_string_value(json_object_get(old, "type")), types[t]) == 0) count++;
+        }
+        if (count > PUSH_PER_TYPE) {
+            json_decref(merged);
+            json_decref(body);
+            reply_field_error_str(r, "H530",
+                                  "Bağlantı oluşturulamadı: her izin tipi için en fazla iki "
+                                  "bağlantı olabilir.",
+                                  "type", types[t]);
+            return;
+        }
+    }
+
+    /* Like İYS, send the test payload to each new connection first; a
+     * connection that does not answer 2xx in 5 s is not created. */
+    json_array_foreach(conns, i, c)
+    {
+        int rc =
+            iz__sim_push_post(sim, json_string_value(json_object_get(c, "url")),
+                              json_string_value(json_object_get(c, "username")),
+                              json_string_value(json_object_get(c, "password")), push_test_body);
+        if (rc != 0) {
+            json_decref(merged);
+            json_decref(body);
+            iz_error_t e = {.code = rc == IZ_EBUSY ? "H191" : "H530",
+                            .message = rc == IZ_EBUSY ? "Bağlantı zaman aşımına uğradı."
+                                                      : "Bağlantı oluşturulamadı.",
+                            .index = (int)i};
+            iz_reply_errors(r, 422, &e, 1);
+            return;
+        }
+    }
+    json_decref(body);
+    char *text = json_dumps(merged, JSON_COMPACT);
+    json_decref(merged);
+    if (!text) iz_oom();
+    int rc = iz_sim_push_set(sim->st, a.iys, a.brand, text);
+    free(text);
+    if (rc != 0) {
+        reply_store_error(r);
+        return;
+    }
+    iz_reply_json(r, 200, json_pack("{s:s}", "message", "Bağlantı oluşturuldu"));
+}

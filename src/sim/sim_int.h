@@ -1,0 +1,149 @@
+/*
+ * sim_int.h - what the emulator's files share; private to src/sim/.
+ *
+ * Files:
+ *   sim.c        open/close, the route table, config defaults
+ *   iys_api.c    /oauth2/token and the consent calls under /sps/... and /v2/sps/...
+ *   bulk.c       the worker that processes async bulk requests
+ *   push.c       the worker that delivers IYS_* changes to registered push URLs
+ *   gate.c       rate limits, injected faults, statistics, the 70% watch
+ *   admin.c      /_sim/providers, /_sim/faults, /_sim/stats
+ *   citizen.c    /vatandas (web page) and /_sim/citizen/... (JSON)
+ *   complaints.c /_sim/complaints and the authority view
+ *   simstore.c   the persistent store (simstore.h)
+ */
+#ifndef IZ_SIM_INT_H
+#define IZ_SIM_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "sim/sim.h"
+#include "sim/simstore.h"
+
+/* In-memory state of gate.c (rate limits, faults, statistics); opaque to
+ * the other files. */
+typedef struct iz_sim_ops iz_sim_ops_t;
+
+struct iz_sim {
+    iz_sim_config_t cfg;
+    iz_sim_store_t *st;
+    iz_sim_ops_t *ops;
+
+    /* workers */
+    pthread_mutex_t mu;
+    pthread_cond_t wake;
+    bool stopping;
+    pthread_t bulk_thread, push_thread;
+    bool bulk_started, push_started;
+};
+
+/* gate.c */
+iz_sim_ops_t *iz__sim_ops_new(void);
+void iz__sim_ops_free(iz_sim_ops_t *ops);
+
+/* Injected faults (PUT /_sim/faults): each 0 is off. The two windows are
+ * absolute epoch seconds. */
+typedef struct iz__sim_faults {
+    int latency_ms;
+    double error_rate; /* 0..1 of İYS API answers become 500 H015 / 503 H192 */
+    int64_t until_429; /* 429 H124 to every İYS API call until then */
+    int64_t outage_until;
+} iz__sim_faults_t;
+/* Replace the active faults. */
+void iz__sim_faults_set(iz_sim_ops_t *ops, const iz__sim_faults_t *f);
+/* The active faults as JSON (windows as seconds left); new reference. */
+json_t *iz__sim_faults_json(iz_sim_ops_t *ops);
+/* GET /_sim/stats's body; new reference. */
+json_t *iz__sim_stats_json(iz_sim_t *sim);
+
+/* citizen.c: what the Turkish pages share (complaints.c uses them too). A
+ * page is written to a memory stream and sent whole by iz__sim_page_end,
+ * with the security headers every page carries. */
+typedef struct iz__sim_page {
+    FILE *f;
+    char *buf;
+    size_t len;
+} iz__sim_page_t;
+void iz__sim_page_begin(iz__sim_page_t *p, const char *title);
+void iz__sim_page_end(iz__sim_page_t *p, iz_req_t *r, int status);
+/* The request's CSRF token: the cookie's when it is well formed, else a new
+ * one set as a cookie on the answer. Arena string. */
+const char *iz__sim_csrf(iz_req_t *r);
+/* Double submit: the form's token equals the cookie's (constant time). */
+bool iz__sim_csrf_ok(iz_req_t *r, const char *sent);
+/* Answer 403 with a Turkish page: the form's token did not match. */
+void iz__sim_csrf_refuse(iz_req_t *r);
+/* "SMS", "Arama", "E-posta". */
+const char *iz__sim_channel(iz_type_t t);
+/* A urlencoded form's value with no NUL byte and at most max bytes, else
+ * NULL. */
+struct iz_form;
+const char *iz__sim_form_value(const struct iz_form *f, const char *name, size_t max);
+/* Percent-encode text for a URL query value, in r's arena. */
+const char *iz__sim_urlenc(iz_req_t *r, const char *text);
+
+/* bulk.c: start/stop the worker; wake it when a request was stored. */
+int iz__sim_bulk_start(iz_sim_t *sim);
+void iz__sim_bulk_wake(iz_sim_t *sim);
+/* Process one stored request now (used by the worker; also at start-up for
+ * requests left unprocessed by a restart). */
+int iz__sim_bulk_process(iz_sim_t *sim, const char *request_id);
+
+/* push.c */
+int iz__sim_push_start(iz_sim_t *sim);
+/* POST a JSON body to url with HTTP Basic auth and a 5 s timeout: 0 on a
+ * 2xx answer, IZ_EBUSY on a timeout, IZ_EIO on anything else. */
+int iz__sim_push_post(iz_sim_t *sim, const char *url, const char *user, const char *pass,
+                      const char *body);
+
+/* iys_api.c, shared with bulk.c and push.c */
+/* Parse and validate one consent object as İYS does (retailerCode and
+ * retailerAccess accepted and ignored; phones only in E.164 form): 0, or
+ * IZ_ERULE with every failure in errs. */
+int iz__sim_consent_parse(json_t *item, int64_t now, iz_consent_t *out, iz_verrs_t *errs);
+/* A change as İYS's change pull shows it (new reference). */
+json_t *iz__sim_change_json(const iz_sim_change_t *c);
+
+/* The İYS consent rules as the emulator applies them (İYS refuses H175,
+ * unlike the module): an iz_sim_rule_fn whose ctx is an iz__sim_rule_ctx. */
+typedef struct iz__sim_rule_ctx {
+    const iz_consent_t *c;
+    iz_rules_ctx_t rules;
+    int64_t quota; /* provider's quota, 0 = none (H525 for a new record over it) */
+} iz__sim_rule_ctx_t;
+int iz__sim_rule(void *ctx, const iz_current_t *cur, int64_t provider_records,
+                 const char **hcode);
+
+/* ---- handlers (route table in sim.c) ---- */
+/* iys_api.c */
+void iz__sim_h_token(iz_req_t *r, void *app);
+void iz__sim_h_consent_add(iz_req_t *r, void *app);    /* v1 and v2 (path tells) */
+void iz__sim_h_bulk_add(iz_req_t *r, void *app);
+void iz__sim_h_bulk_status(iz_req_t *r, void *app);
+void iz__sim_h_status(iz_req_t *r, void *app);
+void iz__sim_h_multi_status(iz_req_t *r, void *app);
+void iz__sim_h_history(iz_req_t *r, void *app);
+void iz__sim_h_changes(iz_req_t *r, void *app);
+void iz__sim_h_push_register(iz_req_t *r, void *app);
+/* admin.c */
+void iz__sim_h_providers_add(iz_req_t *r, void *app);
+void iz__sim_h_providers_list(iz_req_t *r, void *app);
+void iz__sim_h_provider_update(iz_req_t *r, void *app);
+void iz__sim_h_faults(iz_req_t *r, void *app);
+void iz__sim_h_stats(iz_req_t *r, void *app);
+void iz__sim_h_healthz(iz_req_t *r, void *app);
+/* citizen.c */
+void iz__sim_h_citizen_post(iz_req_t *r, void *app);
+void iz__sim_h_citizen_get(iz_req_t *r, void *app);
+void iz__sim_h_portal(iz_req_t *r, void *app);        /* GET /vatandas */
+void iz__sim_h_portal_post(iz_req_t *r, void *app);   /* POST /vatandas (change/withdraw) */
+/* complaints.c */
+void iz__sim_h_complaint_post(iz_req_t *r, void *app);
+void iz__sim_h_complaint_list(iz_req_t *r, void *app);
+void iz__sim_h_complaint_page(iz_req_t *r, void *app); /* GET /vatandas/sikayet (form) */
+void iz__sim_h_complaint_form(iz_req_t *r, void *app); /* POST /vatandas/sikayet */
+void iz__sim_h_authority(iz_req_t *r, void *app);      /* GET /yetkili/sikayetler */
+
+#endif

@@ -1,0 +1,274 @@
+/*
+ * simstore.h - the İYS emulator's own persistent store (SQLite, one file
+ * DIR/iys-sim.db), separate from the module's store: the emulator plays
+ * another organization's system and shares nothing with the module.
+ *
+ * Schema (version 1)
+ * ------------------
+ *   meta(key PK, value)                                  schema_version
+ *   providers(iys_code PK, name, username UNIQUE, pw_salt, pw_hash
+ *             (hex PBKDF2-HMAC-SHA256), subscription TEXT
+ *             ACTIVE|PAUSED|EXPIRED|CLOSED|NONE, quota INT (0 = none),
+ *             created)
+ *   brands(iys_code -> providers, brand_code, name, PK(iys_code, brand_code))
+ *   tokens(hash PK (hex SHA-256 of the token), kind 'access'|'refresh',
+ *          iys_code, expires)
+ *   consent_log(id PK AUTOINCREMENT, iys_code, brand_code, recipient, rtype,
+ *          type, status, source, consent_date, creation, txid, request_id,
+ *          citizen_name, prev_hash, hash)
+ *   consent_state(iys_code, brand_code, rtype, type, recipient) PK -> log_id,
+ *          status, source, consent_date, creation, txid
+ *   bulk_requests(request_id PK, iys_code, brand_code, created,
+ *          process_after, processed_at NULL)
+ *   bulk_items(request_id, idx, sub_request_id, body (JSON of the item),
+ *          status enqueue|success|failure, txid, creation, error_code,
+ *          error_message, PK(request_id, idx))
+ *   push(iys_code, brand_code, connections (JSON text), cursor (consent_log
+ *          id delivered up to), PK(iys_code, brand_code))
+ *   complaints(id PK, iys_code, brand_code, recipient, type, message_time,
+ *          text, created)
+ *
+ * Invariants
+ * ----------
+ *   - consent_log is append-only and hash-chained exactly like the module's
+ *     (hash = SHA-256 of prev_hash and the row's fields); consent_state and
+ *     the log row are written in one transaction.
+ *   - A transactionId is SHA-256 (64 hex) of iys_code|brand_code|rtype|type|
+ *     recipient|creation (seconds): two changes of one address in the same
+ *     second get the same transactionId, as in İYS.
+ *   - Times are epoch seconds (UTC); İYS's text form is made by the caller.
+ *   - Passwords and tokens are stored only as hashes.
+ *
+ * Threads: one handle serves many threads (a mutex serializes calls).
+ * Every write is durable (WAL, synchronous=FULL) when the call returns.
+ * Lists returned through `**list` are allocated with iz_xmalloc and freed by
+ * the caller with free().
+ */
+#ifndef IZ_SIMSTORE_H
+#define IZ_SIMSTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/consent.h"
+#include "core/enums.h"
+#include "core/recipient.h"
+
+typedef struct iz_sim_store iz_sim_store_t;
+
+/* Open (creating) DIR/iys-sim.db, running migrations. */
+int iz_sim_store_open(const char *dir, iz_sim_store_t **out, const char **err);
+void iz_sim_store_close(iz_sim_store_t *st);
+
+/* ---- providers and brands ------------------------------------------------ */
+
+typedef enum {
+    IZ_SUB_NONE = 0, /* no subscription record: H524 */
+    IZ_SUB_ACTIVE,
+    IZ_SUB_PAUSED,  /* H520 */
+    IZ_SUB_EXPIRED, /* H520 */
+    IZ_SUB_CLOSED   /* H521 */
+} iz_sub_t;
+
+/* The stored spelling (ACTIVE, PAUSED, EXPIRED, CLOSED, NONE); NULL when
+ * out of range. */
+const char *iz_sub_name(iz_sub_t s);
+int iz_sub_parse(const char *s, iz_sub_t *out);
+
+typedef struct iz_sim_provider {
+    int64_t iys_code;
+    char name[128];
+    char username[128];
+    iz_sub_t subscription;
+    int64_t quota; /* consents (records) allowed; 0 = unlimited */
+    int64_t created;
+} iz_sim_provider_t;
+
+/* Add a provider with its API user (password hashed with a random salt;
+ * created 0 means now). IZ_EEXIST when the iysCode or the username is
+ * taken. */
+int iz_sim_provider_add(iz_sim_store_t *st, const iz_sim_provider_t *p, const char *password);
+int iz_sim_provider_get(iz_sim_store_t *st, int64_t iys_code, iz_sim_provider_t *out);
+/* Change subscription and/or quota (NULL keeps the current value). */
+int iz_sim_provider_update(iz_sim_store_t *st, int64_t iys_code, const iz_sub_t *sub,
+                           const int64_t *quota);
+/* Check a username and password; IZ_ENOTFOUND when they do not match. */
+int iz_sim_provider_login(iz_sim_store_t *st, const char *username, const char *password,
+                          int64_t *iys_code);
+/* Every provider (for the admin view). */
+int iz_sim_provider_list(iz_sim_store_t *st, iz_sim_provider_t **list, size_t *n);
+
+/* IZ_EEXIST when the provider already has that brand, IZ_ENOTFOUND for an
+ * unknown provider. */
+int iz_sim_brand_add(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, const char *name);
+/* 0 when the provider has the brand (name copied when name is not NULL). */
+int iz_sim_brand_get(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, char name[128]);
+
+/* ---- tokens ----------------------------------------------------------- */
+
+/* Store a token pair (hex SHA-256 hashes). */
+int iz_sim_token_put(iz_sim_store_t *st, const char *access_hash, int64_t access_expires,
+                     const char *refresh_hash, int64_t refresh_expires, int64_t iys_code);
+/* The provider of a valid (unexpired) access token; IZ_ENOTFOUND otherwise. */
+int iz_sim_token_access(iz_sim_store_t *st, const char *access_hash, int64_t now,
+                        int64_t *iys_code);
+/* Consume a valid refresh token (it is deleted: each refresh rotates it);
+ * IZ_ENOTFOUND when unknown, expired or already used. */
+int iz_sim_token_refresh(iz_sim_store_t *st, const char *refresh_hash, int64_t now,
+                         int64_t *iys_code);
+/* Drop expired tokens. */
+int iz_sim_token_purge(iz_sim_store_t *st, int64_t now);
+
+/* ---- consents ----------------------------------------------------------- */
+
+typedef struct iz_sim_change {
+    int64_t id;
+    int64_t iys_code, brand_code;
+    char recipient[IZ_RECIPIENT_MAX];
+    iz_rtype_t rtype;
+    iz_type_t type;
+    iz_status_t status;
+    iz_source_t source;   /* IZ_SOURCE_NONE: omitted (TACIR) */
+    int64_t consent_date; /* 0: omitted (TACIR) */
+    int64_t creation;     /* when İYS recorded it, epoch seconds */
+    char txid[65];
+    char request_id[37];   /* the bulk request it came from, or "" */
+    char citizen_name[64]; /* for IYS_* changes: who made it (may be "") */
+} iz_sim_change_t;
+
+/* Judges a change inside the write transaction: cur is the key's current
+ * record, provider_records the number of keys (consent_state rows) the
+ * provider has (for the quota). Returns 0 to write, else an H-code string
+ * through *hcode and non-zero. It runs with the store's lock held and must
+ * not call the store. */
+typedef int (*iz_sim_rule_fn)(void *ctx, const iz_current_t *cur, int64_t provider_records,
+                              const char **hcode);
+
+/* Apply one change: when idempotent is true and a change identical to chg
+ * (same key, status, source, consent_date) exists, *chg is filled from it
+ * and IZ_REPEAT returned. Otherwise rule (may be NULL) decides: on refusal
+ * IZ_ERULE is returned with *hcode set. On success chg->creation (the
+ * clock when 0), chg->txid and chg->id are set and the change is durable. */
+int iz_sim_consent_apply(iz_sim_store_t *st, iz_sim_change_t *chg, bool idempotent,
+                         iz_sim_rule_fn rule, void *ctx, const char **hcode);
+
+/* The current record of a key; IZ_ENOTFOUND when none. */
+int iz_sim_consent_get(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, iz_rtype_t rtype,
+                       iz_type_t type, const char *recipient, iz_sim_change_t *out);
+
+/* One page of a key's history, newest consentDate first (an omitted one
+ * counts as its creation; ties: newest id first); *total is the count of
+ * all its changes. limit 0 gives no rows but the total; a negative offset or
+ * limit is IZ_EINVAL. */
+int iz_sim_consent_history(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code,
+                           iz_rtype_t rtype, iz_type_t type, const char *recipient, int64_t offset,
+                           int64_t limit, iz_sim_change_t **list, size_t *n, int64_t *total);
+
+/* Changes of a brand in log order with id > after_id and min_creation <=
+ * creation <= max_creation, whose source is IYS_* (iys_sources) or not
+ * (HS_* and omitted); at most limit. */
+int iz_sim_changes(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, bool iys_sources,
+                   int64_t after_id, int64_t min_creation, int64_t max_creation, size_t limit,
+                   iz_sim_change_t **list, size_t *n);
+
+/* Resolve a pull cursor: the newest log id of the brand with this txid and
+ * creation second; IZ_ENOTFOUND when none. */
+int iz_sim_change_id(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, const char *txid,
+                     int64_t creation, int64_t *id);
+
+/* A citizen's view: every brand's current record for a recipient (any
+ * type), with the provider's and brand's names. */
+typedef struct iz_sim_citizen_rec {
+    iz_sim_change_t cur;
+    char provider_name[128];
+    char brand_name[128];
+} iz_sim_citizen_rec_t;
+int iz_sim_citizen_records(iz_sim_store_t *st, const char *recipient, iz_sim_citizen_rec_t **list,
+                           size_t *n);
+
+/* The change of a key that held at time t: the newest change whose
+ * consent_date (creation when omitted) is <= t; IZ_ENOTFOUND when none. */
+int iz_sim_consent_at(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, iz_rtype_t rtype,
+                      iz_type_t type, const char *recipient, int64_t t, iz_sim_change_t *out);
+
+/* Walk the hash chain; 0 when intact, IZ_ERULE with *bad_id the first row
+ * that does not match (a changed row, or the row after a missing one). */
+int iz_sim_verify(iz_sim_store_t *st, int64_t *bad_id);
+
+/* ---- async bulk requests ---------------------------------------------- */
+
+typedef struct iz_sim_bulk_item {
+    int idx;
+    char sub_request_id[37];
+    char *body;     /* the item's JSON text (owned by the list) */
+    char status[8]; /* "enqueue", "success", "failure" */
+    char txid[65];
+    int64_t creation;
+    char error_code[8];
+    char error_message[256];
+} iz_sim_bulk_item_t;
+
+typedef struct iz_sim_bulk {
+    char request_id[37];
+    int64_t iys_code, brand_code;
+    int64_t created, process_after, processed_at; /* processed_at 0: not yet */
+} iz_sim_bulk_t;
+
+/* Record a request and its items (bodies are JSON texts) in one transaction.
+ * created 0 means now, process_after 0 means created; sub_request_ids may be
+ * NULL. IZ_EEXIST when the requestId is taken. */
+int iz_sim_bulk_create(iz_sim_store_t *st, const iz_sim_bulk_t *b, const char *const *bodies,
+                       const char *const *sub_request_ids, size_t n);
+/* The request and its items (free with iz_sim_bulk_items_free); items and n
+ * may both be NULL when only the request is wanted. */
+int iz_sim_bulk_get(iz_sim_store_t *st, const char *request_id, iz_sim_bulk_t *b,
+                    iz_sim_bulk_item_t **items, size_t *n);
+void iz_sim_bulk_items_free(iz_sim_bulk_item_t *items, size_t n);
+/* The oldest unprocessed request due at now; IZ_ENOTFOUND when none. */
+int iz_sim_bulk_next_due(iz_sim_store_t *st, int64_t now, char request_id[37]);
+/* Record one item's result. */
+int iz_sim_bulk_item_result(iz_sim_store_t *st, const char *request_id, int idx, const char *status,
+                            const char *txid, int64_t creation, const char *error_code,
+                            const char *error_message);
+/* Mark a request processed. */
+int iz_sim_bulk_done(iz_sim_store_t *st, const char *request_id, int64_t now);
+/* Drop requests created before `before` (İYS keeps results 60 days). */
+int iz_sim_bulk_purge(iz_sim_store_t *st, int64_t before);
+
+/* ---- push ----------------------------------------------------------------- */
+
+/* Register (replace) a brand's push connections (JSON array text). The
+ * delivery cursor starts at the current end of the log. */
+int iz_sim_push_set(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code,
+                    const char *connections_json);
+typedef struct iz_sim_push {
+    int64_t iys_code, brand_code;
+    char *connections; /* JSON text, owned by the list */
+    int64_t cursor;
+} iz_sim_push_t;
+int iz_sim_push_list(iz_sim_store_t *st, iz_sim_push_t **list, size_t *n);
+void iz_sim_push_list_free(iz_sim_push_t *list, size_t n);
+/* Move the delivery cursor forward (a smaller value is ignored);
+ * IZ_ENOTFOUND when the brand has no registration. */
+int iz_sim_push_advance(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, int64_t cursor);
+
+/* ---- complaints ------------------------------------------------------------ */
+
+typedef struct iz_sim_complaint {
+    int64_t id;
+    int64_t iys_code, brand_code;
+    char recipient[IZ_RECIPIENT_MAX];
+    iz_type_t type;
+    int64_t message_time;
+    char text[1024];
+    int64_t created;
+} iz_sim_complaint_t;
+
+/* Record a complaint; sets c->id, and c->created when it was 0 (now). */
+int iz_sim_complaint_add(iz_sim_store_t *st, iz_sim_complaint_t *c);
+/* All complaints, newest first; iys_code 0 = every provider. */
+int iz_sim_complaint_list(iz_sim_store_t *st, int64_t iys_code, iz_sim_complaint_t **list,
+                          size_t *n);
+
+#endif

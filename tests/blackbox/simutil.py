@@ -1,0 +1,73 @@
+"""Helpers for black-box tests of the İYS emulator (`izin iys-sim`).
+
+start_sim() runs the real binary on a loopback port with test-friendly
+limits; Provider wraps one service provider's API user.
+"""
+import itertools
+
+import requests
+
+from conftest import Server
+
+_codes = itertools.count(710000)
+
+
+def start_sim(data, *extra, pull_lag=0, bulk_delay=0, rate=0, token_limit=0):
+    """Start an emulator with its store in `data`. Limits are off unless a
+    test turns them on (rate=10 etc.); pull lag and bulk delay are 0."""
+    args = ["iys-sim", "--listen", "127.0.0.1:0", "--data", str(data),
+            "--pull-lag", str(pull_lag), "--bulk-delay", str(bulk_delay),
+            "--rate", str(rate), "--token-limit", str(token_limit), *extra]
+    return Server(args, data).start()
+
+
+class Provider:
+    """A service provider created through /_sim/providers, with a token."""
+
+    def __init__(self, sim, iys_code=None, brands=None, quota=None, login=True):
+        self.sim = sim
+        self.iys_code = iys_code or next(_codes)
+        self.brand = self.iys_code  # as in İYS's sandbox: the main brand's code is the iysCode
+        self.username = f"user{self.iys_code}"
+        self.password = f"pw-{self.iys_code}-secret"
+        body = {"iysCode": self.iys_code, "name": f"Sağlayıcı {self.iys_code}",
+                "username": self.username, "password": self.password,
+                "brands": brands or [{"brandCode": self.brand, "name": f"Marka {self.iys_code}"}]}
+        if quota is not None:
+            body["quota"] = quota
+        r = requests.post(sim.base + "/_sim/providers", json=body, timeout=10)
+        assert r.status_code == 201, r.text
+        self.session = requests.Session()
+        self.token = None
+        if login:
+            self.login()
+
+    def login(self):
+        r = requests.post(self.sim.base + "/oauth2/token", timeout=10,
+                          json={"username": self.username, "password": self.password,
+                                "grant_type": "password"})
+        assert r.status_code == 200, r.text
+        self.tokens = r.json()
+        self.token = self.tokens["access_token"]
+        self.session.headers["Authorization"] = "Bearer " + self.token
+        return self.tokens
+
+    def url(self, path, brand=None, v2=False):
+        b = brand or self.brand
+        return f"{self.sim.base}{'/v2' if v2 else ''}/sps/{self.iys_code}/brands/{b}{path}"
+
+    def post(self, path, body, **kw):
+        return self.session.post(self.url(path, kw.pop("brand", None), kw.pop("v2", False)),
+                                 json=body, timeout=30, **kw)
+
+    def get(self, path, **kw):
+        return self.session.get(self.url(path, kw.pop("brand", None), kw.pop("v2", False)),
+                                timeout=30, **kw)
+
+
+def consent(recipient, status="ONAY", type="MESAJ", source="HS_WEB", date=None, **kw):
+    from conftest import tr_now
+    body = {"recipient": recipient, "type": type, "status": status, "source": source,
+            "consentDate": date or tr_now(-3600)}
+    body.update(kw)
+    return body

@@ -16,28 +16,7 @@
 #include "core/consent.h"
 #include "core/hcode.h"
 #include "core/iz.h"
-
-/* Fill one raw field from a JSON value. */
-static void raw_field(iz_field_t *f, json_t *v)
-{
-    if (!v) {
-        f->kind = IZ_FIELD_ABSENT;
-    } else if (json_is_null(v)) {
-        f->kind = IZ_FIELD_NULL;
-    } else if (json_is_string(v)) {
-        f->kind = IZ_FIELD_STRING;
-        f->s = json_string_value(v);
-        f->len = json_string_length(v);
-    } else {
-        f->kind = IZ_FIELD_NOT_STRING;
-    }
-}
-
-/* The JSON value a validation error's field had (borrowed), for "value". */
-static json_t *field_value(json_t *body, const char *field)
-{
-    return field ? json_object_get(body, field) : NULL;
-}
+#include "net/jsonconsent.h"
 
 typedef struct rule_ctx {
     const iz_consent_t *c;
@@ -82,9 +61,6 @@ static void put_evidence(iz_req_t *r, iz_change_t *chg)
     free(text);
 }
 
-static const char *const known_fields[] = {"recipient", "type",        "status",
-                                           "source",    "consentDate", "recipientType"};
-
 void iz__h_consent_post(iz_req_t *r, void *vapp)
 {
     iz_app_t *app = vapp;
@@ -98,38 +74,13 @@ void iz__h_consent_post(iz_req_t *r, void *vapp)
         return;
     }
 
-    iz_consent_raw_t raw = {0};
-    raw_field(&raw.recipient, json_object_get(body, "recipient"));
-    raw_field(&raw.type, json_object_get(body, "type"));
-    raw_field(&raw.status, json_object_get(body, "status"));
-    raw_field(&raw.source, json_object_get(body, "source"));
-    raw_field(&raw.consent_date, json_object_get(body, "consentDate"));
-    raw_field(&raw.recipient_type, json_object_get(body, "recipientType"));
-    const char *key;
-    json_t *val;
-    json_object_foreach(body, key, val)
-    {
-        bool known = false;
-        for (size_t i = 0; i < IZ_ARRAY_LEN(known_fields); i++)
-            if (strcmp(key, known_fields[i]) == 0) known = true;
-        if (!known) {
-            raw.unknown_field = key;
-            break;
-        }
-    }
-
+    iz_consent_raw_t raw;
+    iz_consent_raw_from_json(body, NULL, &raw);
     iz_validate_opts_t vo = {.now = time(NULL), .allow_iys_sources = false};
     iz_consent_t c;
     iz_verrs_t errs = {0};
     if (iz_consent_validate(&raw, &vo, &c, &errs) != 0) {
-        iz_error_t out[IZ_VERR_MAX];
-        for (int i = 0; i < errs.n; i++) {
-            out[i] = (iz_error_t){.code = errs.e[i].code,
-                                  .location = errs.e[i].field,
-                                  .value = field_value(body, errs.e[i].field),
-                                  .index = -1};
-        }
-        iz_reply_errors(r, iz_hcode_http(errs.e[0].code), out, (size_t)errs.n);
+        iz_reply_verrs(r, body, &errs);
         json_decref(body);
         return;
     }
@@ -171,7 +122,7 @@ void iz__h_consent_post(iz_req_t *r, void *vapp)
             e.location = "source";
         else
             e.location = "status";
-        e.value = field_value(body, e.location);
+        e.value = json_object_get(body, e.location);
         iz_reply_errors(r, iz_hcode_http(ctx.hcode), &e, 1);
         json_decref(body);
         return;

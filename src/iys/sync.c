@@ -306,8 +306,9 @@ static void do_bulk(iz_sync_t *s)
     free(list);
 }
 
-/* Poll the bulk requests whose time has come. The items of a request are its
- * outbox rows in log order, which is the order they were posted in. */
+/* Poll the bulk requests whose time has come. Each SENT row keeps its index
+ * in its request, so results map back even when some of the request's rows
+ * were finished before (a partial result, or a crash between two finishes). */
 static void do_poll(iz_sync_t *s)
 {
     iz_outbox_item_t *list = NULL;
@@ -317,16 +318,18 @@ static void do_poll(iz_sync_t *s)
     bool *done = iz_xcalloc(n ? n : 1, sizeof *done);
     for (size_t i = 0; i < n && !stopping(s); i++) {
         if (done[i] || strcmp(list[i].state, "SENT") != 0) continue;
-        size_t *idx = iz_xmalloc(n * sizeof *idx), m = 0;
+        /* by_index[k]: the row posted at index k that is still waiting */
+        const iz_outbox_item_t **by_index = iz_xcalloc(BULK_MAX, sizeof *by_index);
         for (size_t j = i; j < n; j++)
             if (!done[j] && strcmp(list[j].state, "SENT") == 0 &&
                 strcmp(list[j].request_id, list[i].request_id) == 0) {
                 done[j] = true;
-                idx[m++] = j;
+                if (list[j].req_index >= 0 && list[j].req_index < BULK_MAX)
+                    by_index[list[j].req_index] = &list[j];
             }
         acct_t *ac = account(s, list[i].account_id);
         if (!ac || !ac->cli || list[i].sent_ms + delay > now_ms() || ac->pause_ms > now_ms()) {
-            free(idx);
+            free(by_index);
             continue;
         }
         iz_iys_res_t res = {0};
@@ -335,43 +338,42 @@ static void do_poll(iz_sync_t *s)
             ac->streak = 0;
             size_t k;
             json_t *item;
-            bool *seen = iz_xcalloc(m, sizeof *seen);
+            bool waiting = false;
             json_array_foreach(res.body, k, item)
             {
                 json_t *jix = json_object_get(item, "index");
                 const char *st = json_string_value(json_object_get(item, "status"));
                 if (!json_is_integer(jix) || !st) continue;
                 json_int_t ix = json_integer_value(jix);
-                if (ix < 0 || (size_t)ix >= m || seen[ix]) continue;
-                const iz_outbox_item_t *it = &list[idx[ix]];
+                if (ix < 0 || ix >= BULK_MAX || !by_index[ix]) continue;
+                const iz_outbox_item_t *it = by_index[ix];
                 if (strcmp(st, "success") == 0) {
                     const char *tx = json_string_value(json_object_get(item, "transactionId"));
                     finish(s, it->chg.id, true, tx ? tx : "", "");
-                    seen[ix] = true;
+                    by_index[ix] = NULL;
                 } else if (strcmp(st, "failure") == 0) {
                     const char *code =
                         json_string_value(json_object_get(json_object_get(item, "error"), "code"));
                     finish(s, it->chg.id, false, "", code ? code : "failure");
-                    seen[ix] = true;
+                    by_index[ix] = NULL;
                 }
             }
+            for (size_t q = 0; q < BULK_MAX; q++)
+                if (by_index[q]) waiting = true;
             /* Not processed yet: ask again after the poll delay. */
-            for (size_t q = 0; q < m; q++)
-                if (!seen[q])
-                    iz_store_outbox_mark(s->st, &list[idx[q]].chg.id, 1, "SENT",
-                                         list[idx[q]].request_id, now_ms());
-            free(seen);
+            if (waiting) iz_store_outbox_touch(s->st, list[i].request_id, now_ms());
         } else if (res.cls == IZ_IYS_PERMANENT) {
             /* İYS does not know the request (expired, or lost): resend the
              * changes idempotently. */
             ac->streak = 0;
-            for (size_t q = 0; q < m; q++)
-                iz_store_outbox_mark(s->st, &list[idx[q]].chg.id, 1, "SENDING", NULL, now_ms());
+            for (size_t q = 0; q < BULK_MAX; q++)
+                if (by_index[q])
+                    iz_store_outbox_mark(s->st, &by_index[q]->chg.id, 1, "SENDING", NULL, now_ms());
         } else {
             backoff(s, ac, &res);
         }
         iz_iys_res_clear(&res);
-        free(idx);
+        free(by_index);
     }
     free(done);
     free(list);

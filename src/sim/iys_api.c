@@ -22,6 +22,7 @@
 #include "core/hcode.h"
 #include "core/iz.h"
 #include "net/form.h"
+#include "net/jsonconsent.h"
 #include "net/secret.h"
 #include "sim/sim_int.h"
 
@@ -41,25 +42,22 @@
 
 /* ---- small helpers -------------------------------------------------------- */
 
-/* Fill one raw field from a JSON value. */
-static void raw_field(iz_field_t *f, json_t *v)
-{
-    if (!v) {
-        f->kind = IZ_FIELD_ABSENT;
-    } else if (json_is_null(v)) {
-        f->kind = IZ_FIELD_NULL;
-    } else if (json_is_string(v)) {
-        f->kind = IZ_FIELD_STRING;
-        f->s = json_string_value(v);
-        f->len = json_string_length(v);
-    } else {
-        f->kind = IZ_FIELD_NOT_STRING;
-    }
-}
-
 static json_t *field_value(json_t *body, const char *field)
 {
     return field && json_is_object(body) ? json_object_get(body, field) : NULL;
+}
+
+/* The request's JSON body when it is an object (a new reference); else
+ * answers code (or what iz_req_json answered) and returns NULL. */
+static json_t *object_body(iz_req_t *r, const char *code)
+{
+    json_t *body = iz_req_json(r);
+    if (body && !json_is_object(body)) {
+        iz_reply_error(r, code, NULL);
+        json_decref(body);
+        body = NULL;
+    }
+    return body;
 }
 
 static void random_hex(char *out, size_t nbytes)
@@ -107,17 +105,6 @@ static void reply_field_error_str(iz_req_t *r, const char *code, const char *mes
     json_decref(v);
 }
 
-static void reply_verrs(iz_req_t *r, json_t *body, const iz_verrs_t *errs)
-{
-    iz_error_t out[IZ_VERR_MAX];
-    for (int i = 0; i < errs->n; i++)
-        out[i] = (iz_error_t){.code = errs->e[i].code,
-                              .location = errs->e[i].field,
-                              .value = field_value(body, errs->e[i].field),
-                              .index = -1};
-    iz_reply_errors(r, iz_hcode_http(errs->e[0].code), out, (size_t)errs->n);
-}
-
 /* True when a raw phone is exactly the E.164 form izin normalized it to:
  * İYS takes only numbers written as "+905321234567", not the many ways of
  * writing one that izin's own API forgives. */
@@ -139,31 +126,13 @@ static void verr_append(iz_verrs_t *errs, const char *code, const char *field)
     if (errs->n < IZ_VERR_MAX) errs->e[errs->n++] = (iz_verr_t){.code = code, .field = field};
 }
 
-static const char *const consent_fields[] = {"recipient",    "type",          "status",
-                                             "source",       "consentDate",   "recipientType",
-                                             "retailerCode", "retailerAccess"};
+/* İYS's consent fields beyond the ones izin's own API takes. */
+static const char *const retailer_fields[] = {"retailerCode", "retailerAccess", NULL};
 
 int iz__sim_consent_parse(json_t *item, int64_t now, iz_consent_t *out, iz_verrs_t *errs)
 {
-    iz_consent_raw_t raw = {0};
-    raw_field(&raw.recipient, json_object_get(item, "recipient"));
-    raw_field(&raw.type, json_object_get(item, "type"));
-    raw_field(&raw.status, json_object_get(item, "status"));
-    raw_field(&raw.source, json_object_get(item, "source"));
-    raw_field(&raw.consent_date, json_object_get(item, "consentDate"));
-    raw_field(&raw.recipient_type, json_object_get(item, "recipientType"));
-    const char *key;
-    json_t *val;
-    json_object_foreach(item, key, val)
-    {
-        bool known = false;
-        for (size_t i = 0; i < IZ_ARRAY_LEN(consent_fields); i++)
-            if (strcmp(key, consent_fields[i]) == 0) known = true;
-        if (!known) {
-            raw.unknown_field = key;
-            break;
-        }
-    }
+    iz_consent_raw_t raw;
+    iz_consent_raw_from_json(item, retailer_fields, &raw);
     iz_validate_opts_t vo = {.now = now, .allow_iys_sources = false};
     iz_consent_validate(&raw, &vo, out, errs);
 
@@ -326,7 +295,7 @@ static void token_field(const iz_form_t *form, json_t *obj, const char *name, iz
 {
     memset(f, 0, sizeof *f);
     if (obj) {
-        raw_field(f, json_object_get(obj, name));
+        iz_field_from_json(f, json_object_get(obj, name));
         return;
     }
     for (size_t i = 0; i < form->n; i++) {
@@ -462,18 +431,13 @@ void iz__sim_h_consent_add(iz_req_t *r, void *app)
     iz_sim_t *sim = app;
     sim_auth_t a;
     if (authorize(r, sim, &a) != 0) return;
-    json_t *body = iz_req_json(r);
+    json_t *body = object_body(r, "H085");
     if (!body) return;
-    if (!json_is_object(body)) {
-        iz_reply_error(r, "H085", NULL);
-        json_decref(body);
-        return;
-    }
     int64_t now = time(NULL);
     iz_consent_t c;
     iz_verrs_t errs = {0};
     if (iz__sim_consent_parse(body, now, &c, &errs) != 0) {
-        reply_verrs(r, body, &errs);
+        iz_reply_verrs(r, body, &errs);
         json_decref(body);
         return;
     }
@@ -711,8 +675,8 @@ static const char *query_recipient(json_t *v, iz_type_t type, char out[IZ_RECIPI
 {
     const char *code = NULL;
     if (!json_is_string(v)) return type == IZ_EPOSTA ? "H120" : "H121";
-    iz_field_t f = {0};
-    raw_field(&f, v);
+    iz_field_t f;
+    iz_field_from_json(&f, v);
     if (f.len > IZ_INPUT_MAX) return type == IZ_EPOSTA ? "H120" : "H166";
     if (iz_recipient_normalize(f.s, f.len, type, out, &code) != 0)
         return strcmp(code, "H160") == 0 ? "H166" : code;
@@ -752,10 +716,21 @@ static int parse_key_query(iz_req_t *r, json_t *body, key_query_t *q)
         verr_append(&errs, "H116", "recipientType");
     }
     if (errs.n) {
-        reply_verrs(r, body, &errs);
+        iz_reply_verrs(r, body, &errs);
         return -1;
     }
     return 0;
+}
+
+/* The object body of the status and history queries, parsed; answers the
+ * errors itself and returns non-zero. */
+static int key_query_body(iz_req_t *r, key_query_t *q)
+{
+    json_t *body = object_body(r, "H097");
+    if (!body) return -1;
+    int bad = parse_key_query(r, body, q);
+    json_decref(body);
+    return bad;
 }
 
 void iz__sim_h_status(iz_req_t *r, void *app)
@@ -763,17 +738,8 @@ void iz__sim_h_status(iz_req_t *r, void *app)
     iz_sim_t *sim = app;
     sim_auth_t a;
     if (authorize(r, sim, &a) != 0) return;
-    json_t *body = iz_req_json(r);
-    if (!body) return;
-    if (!json_is_object(body)) {
-        iz_reply_error(r, "H097", NULL);
-        json_decref(body);
-        return;
-    }
     key_query_t q;
-    int bad = parse_key_query(r, body, &q);
-    json_decref(body);
-    if (bad) return;
+    if (key_query_body(r, &q) != 0) return;
     iz_sim_change_t cur;
     int rc = iz_sim_consent_get(sim->st, a.iys, a.brand, q.rtype, q.type, q.recipient, &cur);
     if (rc == IZ_ENOTFOUND) {
@@ -901,17 +867,8 @@ void iz__sim_h_history(iz_req_t *r, void *app)
         reply_field_error_str(r, "H182", NULL, "offset", iz_req_query(r, "offset"));
         return;
     }
-    json_t *body = iz_req_json(r);
-    if (!body) return;
-    if (!json_is_object(body)) {
-        iz_reply_error(r, "H097", NULL);
-        json_decref(body);
-        return;
-    }
     key_query_t q;
-    int bad = parse_key_query(r, body, &q);
-    json_decref(body);
-    if (bad) return;
+    if (key_query_body(r, &q) != 0) return;
     iz_sim_change_t *list = NULL;
     size_t n = 0;
     int64_t total = 0;

@@ -5,26 +5,23 @@
  * current state of every key, async bulk requests, push registrations and
  * citizens' complaints (schema and invariants at the top of simstore.h).
  *
- * It follows the module's own store (src/store/store_sqlite.c): one sqlite3
- * connection behind a mutex, statements prepared on first use and cached,
- * WAL with synchronous=FULL so that a call returning 0 is on disk, an
- * ordered list of migrations, BEGIN IMMEDIATE around every multi-statement
- * write, and no transaction left open on any way out of a function. The
- * chain check (iz_sim_verify) reads through a read-only connection of its
- * own, so a long walk does not hold writers up.
+ * It runs on the module's SQLite plumbing (store/sqlite_util.h), as the
+ * module's own store does: one sqlite3 connection behind a mutex,
+ * statements prepared on first use and cached, WAL with synchronous=FULL so
+ * that a call returning 0 is on disk, an ordered list of migrations, BEGIN
+ * IMMEDIATE around every multi-statement write, and no transaction left
+ * open on any way out of a function. The chain check (iz_sim_verify) reads
+ * through a read-only connection of its own, so a long walk does not hold
+ * writers up. The schema, the statements and the logic are this file's.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -33,8 +30,8 @@
 #include "core/iz.h"
 #include "net/secret.h"
 #include "sim/simstore.h"
+#include "store/sqlite_util.h"
 
-#define SS_BUSY_TIMEOUT_MS 5000
 #define SS_PBKDF2_ITER 10000 /* the emulator guards test accounts, not real ones */
 #define SS_SALT_LEN 16
 #define SS_DK_LEN 32
@@ -151,8 +148,6 @@ static const char *const migrations[] = {
     "CREATE INDEX complaints_provider ON complaints(iys_code, created);",
 };
 
-#define SS_SCHEMA_VERSION ((int)IZ_ARRAY_LEN(migrations))
-
 /* ---- prepared statements ------------------------------------------------ */
 
 #define PROV_COLS "iys_code, name, username, subscription, quota, created"
@@ -165,11 +160,7 @@ static const char *const migrations[] = {
 #define COMPLAINT_COLS "id, iys_code, brand_code, recipient, type, message_time, text, created"
 
 enum {
-    ST_BEGIN,
-    ST_BEGIN_READ,
-    ST_COMMIT,
-    ST_ROLLBACK,
-    ST_PROV_ADD,
+    ST_PROV_ADD = IZ_SQ_FIRST,
     ST_PROV_GET,
     ST_PROV_UPDATE,
     ST_PROV_SECRET,
@@ -211,10 +202,6 @@ enum {
 };
 
 static const char *const ss_sql[ST_COUNT_] = {
-    [ST_BEGIN] = "BEGIN IMMEDIATE",
-    [ST_BEGIN_READ] = "BEGIN",
-    [ST_COMMIT] = "COMMIT",
-    [ST_ROLLBACK] = "ROLLBACK",
     [ST_PROV_ADD] = "INSERT INTO providers(iys_code, name, username, pw_salt, pw_hash,"
                     " subscription, quota, created) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_PROV_GET] = "SELECT " PROV_COLS " FROM providers WHERE iys_code = ?1",
@@ -296,213 +283,23 @@ static const char *const ss_sql[ST_COUNT_] = {
                           " WHERE ?1 = 0 OR iys_code = ?1 ORDER BY created DESC, id DESC",
 };
 
-struct iz_sim_store {
-    sqlite3 *db;
-    pthread_mutex_t mu;
-    char *path;
-    sqlite3_stmt *stmt[ST_COUNT_];
+static const iz_sq_def_t ss_def = {
+    .who = "sim store",
+    .migrations = migrations,
+    .nmigrations = (int)IZ_ARRAY_LEN(migrations),
+    .sql = ss_sql,
+    .nstmt = ST_COUNT_,
 };
 
-/* The message behind the last failed open of this thread. */
-static _Thread_local char ss_err[512];
+struct iz_sim_store {
+    iz_sq_t q;
+};
 
-static const char *ss_errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static const char *ss_errf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(ss_err, sizeof ss_err, fmt, ap);
-    va_end(ap);
-    return ss_err;
-}
-
-/* Log an SQLite failure and map it: a lock still held after the busy
- * timeout is IZ_EBUSY, anything else IZ_EIO. */
-static int ss_fail(sqlite3 *db, int rc, const char *what)
-{
-    fprintf(stderr, "izin: sim store: %s: %s (%d)\n", what, sqlite3_errmsg(db),
-            sqlite3_extended_errcode(db));
-    rc &= 0xff;
-    return rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? IZ_EBUSY : IZ_EIO;
-}
-
-/* A unique violation is IZ_EEXIST, a foreign key one IZ_ENOTFOUND (the row
- * referred to does not exist). */
-static int ss_write_fail(sqlite3 *db, int rc, const char *what)
-{
-    int ext = sqlite3_extended_errcode(db);
-    if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY) return IZ_EEXIST;
-    if (ext == SQLITE_CONSTRAINT_FOREIGNKEY) return IZ_ENOTFOUND;
-    return ss_fail(db, rc, what);
-}
-
-/* The cached statement id, prepared on first use; NULL on failure. */
-static sqlite3_stmt *ss_stmt(iz_sim_store_t *s, int id)
-{
-    if (!s->stmt[id]) {
-        int rc = sqlite3_prepare_v3(s->db, ss_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[id],
-                                    NULL);
-        if (rc != SQLITE_OK) {
-            ss_fail(s->db, rc, "prepare");
-            s->stmt[id] = NULL;
-        }
-    }
-    return s->stmt[id];
-}
-
-/* Make a cached statement ready for its next use. */
-static void ss_done(sqlite3_stmt *stmt)
-{
-    if (stmt) {
-        (void)sqlite3_reset(stmt);
-        (void)sqlite3_clear_bindings(stmt);
-    }
-}
-
-/* Run a cached statement that returns no rows. */
-static int ss_exec(iz_sim_store_t *s, int id, const char *what)
-{
-    sqlite3_stmt *stmt = ss_stmt(s, id);
-    if (!stmt) return IZ_EIO;
-    int rc = sqlite3_step(stmt);
-    int ret = rc == SQLITE_DONE ? 0 : ss_fail(s->db, rc, what);
-    ss_done(stmt);
-    return ret;
-}
-
-/* Roll back the open transaction, if any: called on every way out. */
-static void ss_end(iz_sim_store_t *s)
-{
-    if (sqlite3_get_autocommit(s->db)) return;
-    if (ss_exec(s, ST_ROLLBACK, "rollback") != 0 && !sqlite3_get_autocommit(s->db))
-        fprintf(stderr, "izin: sim store: transaction still open after a failed rollback\n");
-}
-
-static void ss_lock(iz_sim_store_t *s)
-{
-    if (pthread_mutex_lock(&s->mu) != 0) abort();
-}
-
-static void ss_unlock(iz_sim_store_t *s)
-{
-    ss_end(s);
-    if (pthread_mutex_unlock(&s->mu) != 0) abort();
-}
-
-/* ---- binding and reading helpers ---------------------------------------- */
-
-static int b_i64(sqlite3_stmt *stmt, int i, int64_t v)
-{
-    return sqlite3_bind_int64(stmt, i, v);
-}
-
-static int b_txt(sqlite3_stmt *stmt, int i, const char *v)
-{
-    return sqlite3_bind_text(stmt, i, v, -1, SQLITE_STATIC);
-}
-
-/* Bind v, or NULL when v is NULL or empty. */
-static int b_opt(sqlite3_stmt *stmt, int i, const char *v)
-{
-    if (!v || !*v) return sqlite3_bind_null(stmt, i);
-    return b_txt(stmt, i, v);
-}
-
-/* Bind v, or NULL when it is 0. */
-static int b_opt_i64(sqlite3_stmt *stmt, int i, int64_t v)
-{
-    return v ? b_i64(stmt, i, v) : sqlite3_bind_null(stmt, i);
-}
-
-static const char *c_txt(sqlite3_stmt *stmt, int i)
-{
-    return (const char *)sqlite3_column_text(stmt, i);
-}
-
-/* Copy a text column into a buffer; NULL reads as "". */
-static void c_str(sqlite3_stmt *stmt, int i, char *dst, size_t size)
-{
-    const char *t = c_txt(stmt, i);
-    (void)iz_strlcpy(dst, t ? t : "", size);
-}
-
-/* IZ_ETOOBIG when s has no room for its NUL in a buffer of size bytes. */
-static int fits(const char *s, size_t size)
-{
-    return strnlen(s, size) < size ? 0 : IZ_ETOOBIG;
-}
+/* ---- helpers ------------------------------------------------------------ */
 
 static int64_t now_s(void)
 {
     return (int64_t)time(NULL);
-}
-
-static int is_hex64(const char *h)
-{
-    size_t i;
-    for (i = 0; i < 64; i++) {
-        char ch = h[i];
-        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'))) return 0;
-    }
-    return h[i] == '\0';
-}
-
-/* Run a one-row statement (bind_rc is the result of binding) and read the
- * row with read(); IZ_ENOTFOUND when there is none. */
-static int ss_get_row(iz_sim_store_t *s, sqlite3_stmt *stmt, int bind_rc, const char *what,
-                      void (*read)(sqlite3_stmt *, void *), void *out)
-{
-    int rc;
-    int r = bind_rc == SQLITE_OK ? sqlite3_step(stmt) : bind_rc;
-    if (r == SQLITE_ROW) {
-        read(stmt, out);
-        rc = 0;
-    } else if (r == SQLITE_DONE) {
-        rc = IZ_ENOTFOUND;
-    } else {
-        rc = ss_fail(s->db, r, what);
-    }
-    ss_done(stmt);
-    return rc;
-}
-
-/* Run a statement and read every row into a growing array of elements of
- * elsize bytes. On failure the rows read so far are released with drop
- * (NULL: plain free) and nothing is returned. */
-static int ss_rows(iz_sim_store_t *s, sqlite3_stmt *stmt, int bind_rc, const char *what,
-                   size_t elsize, void (*read)(sqlite3_stmt *, void *),
-                   void (*drop)(void *, size_t), void **list, size_t *n)
-{
-    char *v = NULL;
-    size_t len = 0, cap = 0;
-    int r = bind_rc;
-    while (r == SQLITE_OK && (r = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 8;
-            v = iz_xrealloc(v, cap * elsize);
-        }
-        read(stmt, v + len * elsize);
-        len++;
-        r = SQLITE_OK;
-    }
-    int rc = r == SQLITE_DONE ? 0 : ss_fail(s->db, r, what);
-    ss_done(stmt);
-    if (rc != 0) {
-        if (drop)
-            drop(v, len);
-        else
-            free(v);
-        return rc;
-    }
-    *list = v;
-    *n = len;
-    return 0;
-}
-
-static void i64_read_v(sqlite3_stmt *stmt, void *out)
-{
-    *(int64_t *)out = sqlite3_column_int64(stmt, 0);
 }
 
 /* Hex SHA-256 of fields joined with '|' (NULL counts as ""). */
@@ -522,90 +319,7 @@ static void hash_join(const char *const *f, size_t nf, char out[SS_HEX])
     free(buf);
 }
 
-/* ---- open, migrate, close ----------------------------------------------- */
-
-static int ss_exec_sql(sqlite3 *db, const char *sql, const char **err)
-{
-    char *msg = NULL;
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-    if (rc != SQLITE_OK) {
-        *err = ss_errf("sim store: %s", msg ? msg : sqlite3_errstr(rc));
-        sqlite3_free(msg);
-        return (rc & 0xff) == SQLITE_BUSY ? IZ_EBUSY : IZ_EIO;
-    }
-    return 0;
-}
-
-/* Read the schema version: 0 for a new file (no meta table yet). */
-static int ss_read_version(sqlite3 *db, int *version, const char **err)
-{
-    sqlite3_stmt *stmt = NULL;
-    *version = 0;
-    int rc = sqlite3_prepare_v2(
-        db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'", -1, &stmt,
-        NULL);
-    if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        int has_meta = sqlite3_column_int(stmt, 0);
-        (void)sqlite3_finalize(stmt);
-        stmt = NULL;
-        if (!has_meta) return 0;
-        rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1,
-                                &stmt, NULL);
-        if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-            int64_t v = 0;
-            const char *t = c_txt(stmt, 0);
-            if (!t || iz_parse_i64(t, 0, INT_MAX, &v) != 0) {
-                (void)sqlite3_finalize(stmt);
-                *err = "sim store has a malformed schema_version";
-                return IZ_EIO;
-            }
-            *version = (int)v;
-            rc = SQLITE_DONE;
-        }
-    }
-    if (rc != SQLITE_DONE) {
-        *err = ss_errf("cannot read the sim store's schema version: %s", sqlite3_errmsg(db));
-        (void)sqlite3_finalize(stmt);
-        return (rc & 0xff) == SQLITE_BUSY ? IZ_EBUSY : IZ_EIO;
-    }
-    (void)sqlite3_finalize(stmt);
-    return 0;
-}
-
-/* Bring the schema up to SS_SCHEMA_VERSION; refuse a newer one. */
-static int ss_migrate(sqlite3 *db, const char **err)
-{
-    int v, rc = ss_read_version(db, &v, err);
-    if (rc == 0 && v < SS_SCHEMA_VERSION) {
-        rc = ss_exec_sql(db, "BEGIN IMMEDIATE", err);
-        if (rc != 0) return rc;
-        /* Another process may have migrated while we waited for the lock. */
-        rc = ss_read_version(db, &v, err);
-        int from = v;
-        for (; rc == 0 && v < SS_SCHEMA_VERSION; v++)
-            rc = ss_exec_sql(db, migrations[v], err);
-        if (rc == 0 && v != from) {
-            char sql[128];
-            snprintf(sql, sizeof sql,
-                     "INSERT INTO meta(key, value) VALUES('schema_version', '%d')"
-                     " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                     v);
-            rc = ss_exec_sql(db, sql, err);
-        }
-        if (rc == 0) rc = ss_exec_sql(db, "COMMIT", err);
-        if (!sqlite3_get_autocommit(db)) {
-            const char *ignored;
-            (void)ss_exec_sql(db, "ROLLBACK", &ignored);
-        }
-    }
-    if (rc != 0) return rc;
-    if (v > SS_SCHEMA_VERSION) {
-        *err = ss_errf("sim store schema version %d is newer than this izin knows (%d)", v,
-                       SS_SCHEMA_VERSION);
-        return IZ_EUNSUPPORTED;
-    }
-    return 0;
-}
+/* ---- open, close ----------------------------------------------- */
 
 /* Create dir and its missing parents with mode 0700 (mkdir -p). */
 static int make_dirs(const char *dir, const char **err)
@@ -627,77 +341,19 @@ static int make_dirs(const char *dir, const char **err)
     if (mkdir(buf, 0700) != 0 && errno != EEXIST) goto fail;
     struct stat sb;
     if (stat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        *err = ss_errf("sim store location '%s' is not a directory", dir);
+        *err = iz__sq_errf("sim store location '%s' is not a directory", dir);
         return IZ_EINVAL;
     }
     return 0;
 fail:
-    *err = ss_errf("cannot create directory '%s': %s", buf, strerror(errno));
+    *err = iz__sq_errf("cannot create directory '%s': %s", buf, strerror(errno));
     return IZ_EIO;
-}
-
-/* Create the database file with mode 0600 when missing (it holds password
- * hashes) and make its directory entry durable. */
-static int create_file(const char *dir, const char *path, const char **err)
-{
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        if (errno == EEXIST) return 0;
-        *err = ss_errf("cannot create sim store file '%s': %s", path, strerror(errno));
-        return IZ_EIO;
-    }
-    int rc = fsync(fd);
-    close(fd);
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        if (fsync(dfd) != 0) rc = -1;
-        close(dfd);
-    }
-    if (rc != 0) {
-        *err = ss_errf("cannot sync sim store file '%s': %s", path, strerror(errno));
-        return IZ_EIO;
-    }
-    return 0;
-}
-
-/* Set a pragma and check the value it answers with when want is given. */
-static int ss_pragma(sqlite3 *db, const char *sql, const char *want, const char **err)
-{
-    sqlite3_stmt *stmt = NULL;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(stmt);
-        if (rc == SQLITE_ROW && want) {
-            const char *got = c_txt(stmt, 0);
-            if (!got || strcmp(got, want) != 0) {
-                *err =
-                    ss_errf("sim store: '%s' answered '%s', not '%s'", sql, got ? got : "", want);
-                (void)sqlite3_finalize(stmt);
-                return IZ_EIO;
-            }
-            rc = SQLITE_DONE;
-        }
-    }
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        *err = ss_errf("sim store: '%s': %s", sql, sqlite3_errmsg(db));
-        (void)sqlite3_finalize(stmt);
-        return (rc & 0xff) == SQLITE_BUSY ? IZ_EBUSY : IZ_EIO;
-    }
-    (void)sqlite3_finalize(stmt);
-    return 0;
 }
 
 void iz_sim_store_close(iz_sim_store_t *st)
 {
     if (!st) return;
-    for (int i = 0; i < ST_COUNT_; i++)
-        (void)sqlite3_finalize(st->stmt[i]);
-    if (st->db) {
-        int rc = sqlite3_close(st->db);
-        if (rc != SQLITE_OK) fprintf(stderr, "izin: sim store: close: %s\n", sqlite3_errstr(rc));
-    }
-    pthread_mutex_destroy(&st->mu);
-    free(st->path);
+    iz__sq_close(&st->q);
     free(st);
 }
 
@@ -711,10 +367,6 @@ int iz_sim_store_open(const char *dir, iz_sim_store_t **out, const char **err)
         return IZ_EINVAL;
     }
     *out = NULL;
-    if (!sqlite3_threadsafe()) {
-        *err = "the SQLite library was built without thread support";
-        return IZ_EUNSUPPORTED;
-    }
     int rc = make_dirs(dir, err);
     if (rc != 0) return rc;
     char path[PATH_MAX];
@@ -723,32 +375,9 @@ int iz_sim_store_open(const char *dir, iz_sim_store_t **out, const char **err)
         *err = "sim store directory path is too long";
         return IZ_ETOOBIG;
     }
-    if ((rc = create_file(dir, path, err)) != 0) return rc;
-
     iz_sim_store_t *s = iz_xcalloc(1, sizeof *s);
-    s->path = iz_xstrdup(path);
-    if (pthread_mutex_init(&s->mu, NULL) != 0) iz_oom();
-    int src = sqlite3_open_v2(
-        path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL);
-    if (src != SQLITE_OK) {
-        *err = ss_errf("cannot open sim store '%s': %s", path,
-                       s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(src));
-        iz_sim_store_close(s);
-        return IZ_EIO;
-    }
-    if (sqlite3_extended_result_codes(s->db, 1) != SQLITE_OK ||
-        sqlite3_busy_timeout(s->db, SS_BUSY_TIMEOUT_MS) != SQLITE_OK ||
-        sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL) != SQLITE_OK) {
-        *err = ss_errf("cannot configure sim store '%s': %s", path, sqlite3_errmsg(s->db));
-        iz_sim_store_close(s);
-        return IZ_EIO;
-    }
-    rc = ss_pragma(s->db, "PRAGMA journal_mode = WAL", "wal", err);
-    if (rc == 0) rc = ss_pragma(s->db, "PRAGMA synchronous = FULL", NULL, err);
-    if (rc == 0) rc = ss_pragma(s->db, "PRAGMA foreign_keys = ON", NULL, err);
-    if (rc == 0) rc = ss_migrate(s->db, err);
-    if (rc != 0) {
-        iz_sim_store_close(s);
+    if ((rc = iz__sq_open(&s->q, &ss_def, path, err)) != 0) {
+        free(s);
         return rc;
     }
     *out = s;
@@ -829,9 +458,9 @@ static void provider_read_v(sqlite3_stmt *stmt, void *out)
     const char *t;
     memset(p, 0, sizeof *p);
     p->iys_code = sqlite3_column_int64(stmt, 0);
-    c_str(stmt, 1, p->name, sizeof p->name);
-    c_str(stmt, 2, p->username, sizeof p->username);
-    if ((t = c_txt(stmt, 3))) (void)iz_sub_parse(t, &p->subscription);
+    iz__sq_col_str(stmt, 1, p->name, sizeof p->name);
+    iz__sq_col_str(stmt, 2, p->username, sizeof p->username);
+    if ((t = iz__sq_col_text(stmt, 3))) (void)iz_sub_parse(t, &p->subscription);
     p->quota = sqlite3_column_int64(stmt, 4);
     p->created = sqlite3_column_int64(stmt, 5);
 }
@@ -839,7 +468,7 @@ static void provider_read_v(sqlite3_stmt *stmt, void *out)
 int iz_sim_provider_add(iz_sim_store_t *st, const iz_sim_provider_t *p, const char *password)
 {
     if (!st || !p || !password) return IZ_EINVAL;
-    if (fits(p->name, sizeof p->name) || fits(p->username, sizeof p->username) ||
+    if (iz__sq_fits(p->name, sizeof p->name) || iz__sq_fits(p->username, sizeof p->username) ||
         strnlen(password, SS_PASSWORD_MAX + 1) > SS_PASSWORD_MAX)
         return IZ_ETOOBIG;
     const char *sub = iz_sub_name(p->subscription);
@@ -856,23 +485,21 @@ int iz_sim_provider_add(iz_sim_store_t *st, const iz_sim_provider_t *p, const ch
     int rc = pw_derive(password, salt, hash);
     if (rc != 0) return rc;
 
-    ss_lock(st);
-    sqlite3_stmt *stmt = ss_stmt(st, ST_PROV_ADD);
+    iz__sq_lock(&st->q);
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_PROV_ADD);
     rc = IZ_EIO;
     if (stmt) {
-        int r = b_i64(stmt, 1, p->iys_code);
-        if (r == SQLITE_OK) r = b_txt(stmt, 2, p->name);
-        if (r == SQLITE_OK) r = b_txt(stmt, 3, p->username);
-        if (r == SQLITE_OK) r = b_txt(stmt, 4, salt_hex);
-        if (r == SQLITE_OK) r = b_txt(stmt, 5, hash);
-        if (r == SQLITE_OK) r = b_txt(stmt, 6, sub);
-        if (r == SQLITE_OK) r = b_i64(stmt, 7, p->quota);
-        if (r == SQLITE_OK) r = b_i64(stmt, 8, p->created ? p->created : now_s());
-        if (r == SQLITE_OK) r = sqlite3_step(stmt);
-        rc = r == SQLITE_DONE ? 0 : ss_write_fail(st->db, r, "provider add");
-        ss_done(stmt);
+        int r = iz__sq_bind_i64(stmt, 1, p->iys_code);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 2, p->name);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 3, p->username);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 4, salt_hex);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 5, hash);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 6, sub);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 7, p->quota);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 8, p->created ? p->created : now_s());
+        rc = iz__sq_write(&st->q, stmt, r, "provider add");
     }
-    ss_unlock(st);
+    iz__sq_unlock(&st->q);
     iz_wipe(hash, sizeof hash);
     return rc;
 }
@@ -880,12 +507,12 @@ int iz_sim_provider_add(iz_sim_store_t *st, const iz_sim_provider_t *p, const ch
 int iz_sim_provider_get(iz_sim_store_t *st, int64_t iys_code, iz_sim_provider_t *out)
 {
     if (!st || !out) return IZ_EINVAL;
-    ss_lock(st);
-    sqlite3_stmt *stmt = ss_stmt(st, ST_PROV_GET);
-    int rc =
-        stmt ? ss_get_row(st, stmt, b_i64(stmt, 1, iys_code), "provider get", provider_read_v, out)
-             : IZ_EIO;
-    ss_unlock(st);
+    iz__sq_lock(&st->q);
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_PROV_GET);
+    int rc = stmt ? iz__sq_get_row(&st->q, stmt, iz__sq_bind_i64(stmt, 1, iys_code), "provider get",
+                                   provider_read_v, out)
+                  : IZ_EIO;
+    iz__sq_unlock(&st->q);
     return rc;
 }
 
@@ -896,21 +523,17 @@ int iz_sim_provider_update(iz_sim_store_t *st, int64_t iys_code, const iz_sub_t 
     const char *name = NULL;
     if (sub && !(name = iz_sub_name(*sub))) return IZ_EINVAL;
     if (quota && *quota < 0) return IZ_EINVAL;
-    ss_lock(st);
-    sqlite3_stmt *stmt = ss_stmt(st, ST_PROV_UPDATE);
+    iz__sq_lock(&st->q);
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_PROV_UPDATE);
     int rc = IZ_EIO;
     if (stmt) {
-        int r = b_i64(stmt, 1, iys_code);
-        if (r == SQLITE_OK) r = name ? b_txt(stmt, 2, name) : sqlite3_bind_null(stmt, 2);
-        if (r == SQLITE_OK) r = quota ? b_i64(stmt, 3, *quota) : sqlite3_bind_null(stmt, 3);
-        if (r == SQLITE_OK) r = sqlite3_step(stmt);
-        if (r == SQLITE_DONE)
-            rc = sqlite3_changes(st->db) > 0 ? 0 : IZ_ENOTFOUND;
-        else
-            rc = ss_fail(st->db, r, "provider update");
-        ss_done(stmt);
+        int r = iz__sq_bind_i64(stmt, 1, iys_code);
+        if (r == SQLITE_OK) r = name ? iz__sq_bind_text(stmt, 2, name) : sqlite3_bind_null(stmt, 2);
+        if (r == SQLITE_OK)
+            r = quota ? iz__sq_bind_i64(stmt, 3, *quota) : sqlite3_bind_null(stmt, 3);
+        rc = iz__sq_update(&st->q, stmt, r, "provider update");
     }
-    ss_unlock(st);
+    iz__sq_unlock(&st->q);
     return rc;
 }
 
@@ -924,8 +547,8 @@ static void pw_read_v(sqlite3_stmt *stmt, void *out)
 {
     pw_row_t *row = out;
     row->iys_code = sqlite3_column_int64(stmt, 0);
-    c_str(stmt, 1, row->salt, sizeof row->salt);
-    c_str(stmt, 2, row->hash, sizeof row->hash);
+    iz__sq_col_str(stmt, 1, row->salt, sizeof row->salt);
+    iz__sq_col_str(stmt, 2, row->hash, sizeof row->hash);
 }
 
 /* The password is derived outside the mutex (it is the slow part), and an
@@ -938,13 +561,14 @@ int iz_sim_provider_login(iz_sim_store_t *st, const char *username, const char *
     pw_row_t row;
     memset(&row, 0, sizeof row);
     int rc = IZ_ENOTFOUND;
-    if (!fits(username, SS_NAME_MAX) && strnlen(password, SS_PASSWORD_MAX + 1) <= SS_PASSWORD_MAX) {
-        ss_lock(st);
-        sqlite3_stmt *stmt = ss_stmt(st, ST_PROV_SECRET);
-        rc = stmt
-                 ? ss_get_row(st, stmt, b_txt(stmt, 1, username), "provider login", pw_read_v, &row)
-                 : IZ_EIO;
-        ss_unlock(st);
+    if (!iz__sq_fits(username, SS_NAME_MAX) &&
+        strnlen(password, SS_PASSWORD_MAX + 1) <= SS_PASSWORD_MAX) {
+        iz__sq_lock(&st->q);
+        sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_PROV_SECRET);
+        rc = stmt ? iz__sq_get_row(&st->q, stmt, iz__sq_bind_text(stmt, 1, username),
+                                   "provider login", pw_read_v, &row)
+                  : IZ_EIO;
+        iz__sq_unlock(&st->q);
     }
     if (rc != 0 && rc != IZ_ENOTFOUND) return rc;
 
@@ -965,53 +589,47 @@ int iz_sim_provider_list(iz_sim_store_t *st, iz_sim_provider_t **list, size_t *n
     void *v = NULL;
     if (!st || !list || !n) return IZ_EINVAL;
     *n = 0;
-    ss_lock(st);
-    sqlite3_stmt *stmt = ss_stmt(st, ST_PROV_LIST);
-    int rc = stmt ? ss_rows(st, stmt, SQLITE_OK, "provider list", sizeof **list, provider_read_v,
-                            NULL, &v, n)
+    iz__sq_lock(&st->q);
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_PROV_LIST);
+    int rc = stmt ? iz__sq_rows(&st->q, stmt, SQLITE_OK, "provider list", sizeof **list,
+                                provider_read_v, NULL, &v, n)
                   : IZ_EIO;
     *list = v;
-    ss_unlock(st);
+    iz__sq_unlock(&st->q);
     return rc;
 }
 
 int iz_sim_brand_add(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, const char *name)
 {
     if (!st || !name) return IZ_EINVAL;
-    if (fits(name, SS_NAME_MAX)) return IZ_ETOOBIG;
+    if (iz__sq_fits(name, SS_NAME_MAX)) return IZ_ETOOBIG;
     if (brand_code <= 0) return IZ_EINVAL;
-    ss_lock(st);
-    sqlite3_stmt *stmt = ss_stmt(st, ST_BRAND_ADD);
+    iz__sq_lock(&st->q);
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_BRAND_ADD);
     int rc = IZ_EIO;
     if (stmt) {
-        int r = b_i64(stmt, 1, iys_code);
-        if (r == SQLITE_OK) r = b_i64(stmt, 2, brand_code);
-        if (r == SQLITE_OK) r = b_txt(stmt, 3, name);
-        if (r == SQLITE_OK) r = sqlite3_step(stmt);
-        rc = r == SQLITE_DONE ? 0 : ss_write_fail(st->db, r, "brand add");
-        ss_done(stmt);
+        int r = iz__sq_bind_i64(stmt, 1, iys_code);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, brand_code);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 3, name);
+        rc = iz__sq_write(&st->q, stmt, r, "brand add");
     }
-    ss_unlock(st);
+    iz__sq_unlock(&st->q);
     return rc;
-}
-
-static void name_read_v(sqlite3_stmt *stmt, void *out)
-{
-    if (out) c_str(stmt, 0, out, SS_NAME_MAX);
 }
 
 int iz_sim_brand_get(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, char name[128])
 {
     if (!st) return IZ_EINVAL;
-    ss_lock(st);
-    sqlite3_stmt *stmt = ss_stmt(st, ST_BRAND_GET);
+    iz_sq_buf_t b = {name, SS_NAME_MAX};
+    iz__sq_lock(&st->q);
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_BRAND_GET);
     int rc = IZ_EIO;
     if (stmt) {
-        int r = b_i64(stmt, 1, iys_code);
-        if (r == SQLITE_OK) r = b_i64(stmt, 2, brand_code);
-        rc = ss_get_row(st, stmt, r, "brand get", name_read_v, name);
+        int r = iz__sq_bind_i64(stmt, 1, iys_code);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, brand_code);
+        rc = iz__sq_get_row(&st->q, stmt, r, "brand get", iz__sq_read_text, &b);
     }
-    ss_unlock(st);
+    iz__sq_unlock(&st->q);
     return rc;
 }
 
@@ -1020,15 +638,13 @@ int iz_sim_brand_get(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, c
 static int token_insert(iz_sim_store_t *st, const char *hash, const char *kind, int64_t iys_code,
                         int64_t expires)
 {
-    sqlite3_stmt *stmt = ss_stmt(st, ST_TOKEN_ADD);
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_TOKEN_ADD);
     if (!stmt) return IZ_EIO;
-    int r = b_txt(stmt, 1, hash);
-    if (r == SQLITE_OK) r = b_txt(stmt, 2, kind);
-    if (r == SQLITE_OK) r = b_i64(stmt, 3, iys_code);
-    if (r == SQLITE_OK) r = b_i64(stmt, 4, expires);
-    if (r == SQLITE_OK) r = sqlite3_step(stmt);
-    int rc = r == SQLITE_DONE ? 0 : ss_write_fail(st->db, r, "token add");
-    ss_done(stmt);
+    int r = iz__sq_bind_text(stmt, 1, hash);
+    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 2, kind);
+    if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 3, iys_code);
+    if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 4, expires);
+    int rc = iz__sq_write(&st->q, stmt, r, "token add");
     return rc;
 }
 
@@ -1036,29 +652,29 @@ int iz_sim_token_put(iz_sim_store_t *st, const char *access_hash, int64_t access
                      const char *refresh_hash, int64_t refresh_expires, int64_t iys_code)
 {
     if (!st || !access_hash || !refresh_hash) return IZ_EINVAL;
-    if (!is_hex64(access_hash) || !is_hex64(refresh_hash)) return IZ_EINVAL;
-    ss_lock(st);
-    int rc = ss_exec(st, ST_BEGIN, "begin");
+    if (!iz__sq_is_hex64(access_hash) || !iz__sq_is_hex64(refresh_hash)) return IZ_EINVAL;
+    iz__sq_lock(&st->q);
+    int rc = iz__sq_begin(&st->q);
     if (rc == 0) rc = token_insert(st, access_hash, "access", iys_code, access_expires);
     if (rc == 0) rc = token_insert(st, refresh_hash, "refresh", iys_code, refresh_expires);
-    if (rc == 0) rc = ss_exec(st, ST_COMMIT, "commit");
-    ss_unlock(st);
+    if (rc == 0) rc = iz__sq_commit(&st->q);
+    iz__sq_unlock(&st->q);
     return rc;
 }
 
 int iz_sim_token_access(iz_sim_store_t *st, const char *access_hash, int64_t now, int64_t *iys_code)
 {
     if (!st || !access_hash || !iys_code) return IZ_EINVAL;
-    if (!is_hex64(access_hash)) return IZ_ENOTFOUND;
-    ss_lock(st);
-    sqlite3_stmt *stmt = ss_stmt(st, ST_TOKEN_ACCESS);
+    if (!iz__sq_is_hex64(access_hash)) return IZ_ENOTFOUND;
+    iz__sq_lock(&st->q);
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_TOKEN_ACCESS);
     int rc = IZ_EIO;
     if (stmt) {
-        int r = b_txt(stmt, 1, access_hash);
-        if (r == SQLITE_OK) r = b_i64(stmt, 2, now);
-        rc = ss_get_row(st, stmt, r, "token access", i64_read_v, iys_code);
+        int r = iz__sq_bind_text(stmt, 1, access_hash);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, now);
+        rc = iz__sq_get_row(&st->q, stmt, r, "token access", iz__sq_read_i64, iys_code);
     }
-    ss_unlock(st);
+    iz__sq_unlock(&st->q);
     return rc;
 }
 
@@ -1069,49 +685,49 @@ int iz_sim_token_refresh(iz_sim_store_t *st, const char *refresh_hash, int64_t n
                          int64_t *iys_code)
 {
     if (!st || !refresh_hash || !iys_code) return IZ_EINVAL;
-    if (!is_hex64(refresh_hash)) return IZ_ENOTFOUND;
+    if (!iz__sq_is_hex64(refresh_hash)) return IZ_ENOTFOUND;
     int64_t code = 0;
-    ss_lock(st);
-    int rc = ss_exec(st, ST_BEGIN, "begin");
+    iz__sq_lock(&st->q);
+    int rc = iz__sq_begin(&st->q);
     if (rc == 0) {
-        sqlite3_stmt *stmt = ss_stmt(st, ST_TOKEN_CONSUME);
+        sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_TOKEN_CONSUME);
         rc = IZ_EIO;
         if (stmt) {
-            int r = b_txt(stmt, 1, refresh_hash);
-            if (r == SQLITE_OK) r = b_i64(stmt, 2, now);
+            int r = iz__sq_bind_text(stmt, 1, refresh_hash);
+            if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, now);
             if (r == SQLITE_OK) r = sqlite3_step(stmt);
             if (r == SQLITE_ROW) {
                 code = sqlite3_column_int64(stmt, 0);
                 r = sqlite3_step(stmt);
-                rc = r == SQLITE_DONE ? 0 : ss_fail(st->db, r, "token refresh");
+                rc = r == SQLITE_DONE ? 0 : iz__sq_fail(&st->q, r, "token refresh");
             } else if (r == SQLITE_DONE) {
                 rc = IZ_ENOTFOUND;
             } else {
-                rc = ss_fail(st->db, r, "token refresh");
+                rc = iz__sq_fail(&st->q, r, "token refresh");
             }
-            ss_done(stmt);
+            iz__sq_done(stmt);
         }
     }
-    if (rc == 0) rc = ss_exec(st, ST_COMMIT, "commit");
-    ss_unlock(st);
+    if (rc == 0) rc = iz__sq_commit(&st->q);
+    iz__sq_unlock(&st->q);
     if (rc == 0) *iys_code = code;
+    return rc;
+}
+
+/* Run the cached statement id, whose one parameter is v, under the lock. */
+static int run_i64(iz_sim_store_t *st, int id, int64_t v, const char *what)
+{
+    iz__sq_lock(&st->q);
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, id);
+    int rc = stmt ? iz__sq_run(&st->q, stmt, iz__sq_bind_i64(stmt, 1, v), what) : IZ_EIO;
+    iz__sq_unlock(&st->q);
     return rc;
 }
 
 int iz_sim_token_purge(iz_sim_store_t *st, int64_t now)
 {
     if (!st) return IZ_EINVAL;
-    ss_lock(st);
-    sqlite3_stmt *stmt = ss_stmt(st, ST_TOKEN_PURGE);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = b_i64(stmt, 1, now);
-        if (r == SQLITE_OK) r = sqlite3_step(stmt);
-        rc = r == SQLITE_DONE ? 0 : ss_fail(st->db, r, "token purge");
-        ss_done(stmt);
-    }
-    ss_unlock(st);
-    return rc;
+    return run_i64(st, ST_TOKEN_PURGE, now, "token purge");
 }
 
 /* ---- consents ----------------------------------------------------------- */
@@ -1130,14 +746,15 @@ static int key_names(iz_rtype_t rtype, iz_type_t type, const char *recipient, co
     *rt = iz_rtype_name(rtype);
     *ty = iz_type_name(type);
     if (!*rt || !*ty) return IZ_EINVAL;
-    if (!recipient[0] || fits(recipient, IZ_RECIPIENT_MAX)) return IZ_ENOTFOUND;
+    if (!recipient[0] || iz__sq_fits(recipient, IZ_RECIPIENT_MAX)) return IZ_ENOTFOUND;
     return 0;
 }
 
 static int change_check(const iz_sim_change_t *c, chg_names_t *nm)
 {
-    if (fits(c->recipient, sizeof c->recipient) || fits(c->request_id, sizeof c->request_id) ||
-        fits(c->citizen_name, sizeof c->citizen_name))
+    if (iz__sq_fits(c->recipient, sizeof c->recipient) ||
+        iz__sq_fits(c->request_id, sizeof c->request_id) ||
+        iz__sq_fits(c->citizen_name, sizeof c->citizen_name))
         return IZ_ETOOBIG;
     nm->rtype = iz_rtype_name(c->rtype);
     nm->type = iz_type_name(c->type);
@@ -1153,11 +770,11 @@ static int change_check(const iz_sim_change_t *c, chg_names_t *nm)
 static int bind_key(sqlite3_stmt *stmt, int64_t iys_code, int64_t brand_code, const char *rt,
                     const char *ty, const char *recipient)
 {
-    int r = b_i64(stmt, 1, iys_code);
-    if (r == SQLITE_OK) r = b_i64(stmt, 2, brand_code);
-    if (r == SQLITE_OK) r = b_txt(stmt, 3, rt);
-    if (r == SQLITE_OK) r = b_txt(stmt, 4, ty);
-    if (r == SQLITE_OK) r = b_txt(stmt, 5, recipient);
+    int r = iz__sq_bind_i64(stmt, 1, iys_code);
+    if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, brand_code);
+    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 3, rt);
+    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 4, ty);
+    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 5, recipient);
     return r;
 }
 
@@ -1170,16 +787,16 @@ static void change_read(sqlite3_stmt *stmt, iz_sim_change_t *c)
     c->id = sqlite3_column_int64(stmt, 0);
     c->iys_code = sqlite3_column_int64(stmt, 1);
     c->brand_code = sqlite3_column_int64(stmt, 2);
-    c_str(stmt, 3, c->recipient, sizeof c->recipient);
-    if ((t = c_txt(stmt, 4))) (void)iz_rtype_parse(t, &c->rtype);
-    if ((t = c_txt(stmt, 5))) (void)iz_type_parse(t, &c->type);
-    if ((t = c_txt(stmt, 6))) (void)iz_status_parse(t, &c->status);
-    if ((t = c_txt(stmt, 7))) (void)iz_source_parse(t, &c->source);
+    iz__sq_col_str(stmt, 3, c->recipient, sizeof c->recipient);
+    if ((t = iz__sq_col_text(stmt, 4))) (void)iz_rtype_parse(t, &c->rtype);
+    if ((t = iz__sq_col_text(stmt, 5))) (void)iz_type_parse(t, &c->type);
+    if ((t = iz__sq_col_text(stmt, 6))) (void)iz_status_parse(t, &c->status);
+    if ((t = iz__sq_col_text(stmt, 7))) (void)iz_source_parse(t, &c->source);
     c->consent_date = sqlite3_column_int64(stmt, 8);
     c->creation = sqlite3_column_int64(stmt, 9);
-    c_str(stmt, 10, c->txid, sizeof c->txid);
-    c_str(stmt, 11, c->request_id, sizeof c->request_id);
-    c_str(stmt, 12, c->citizen_name, sizeof c->citizen_name);
+    iz__sq_col_str(stmt, 10, c->txid, sizeof c->txid);
+    iz__sq_col_str(stmt, 11, c->request_id, sizeof c->request_id);
+    iz__sq_col_str(stmt, 12, c->citizen_name, sizeof c->citizen_name);
 }
 
 static void change_read_v(sqlite3_stmt *stmt, void *out)
@@ -1192,24 +809,14 @@ static void change_read_v(sqlite3_stmt *stmt, void *out)
 static int find_repeat(iz_sim_store_t *st, const iz_sim_change_t *c, const chg_names_t *nm,
                        iz_sim_change_t *old)
 {
-    sqlite3_stmt *stmt = ss_stmt(st, ST_LOG_REPEAT);
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_LOG_REPEAT);
     if (!stmt) return IZ_EIO;
     int r = bind_key(stmt, c->iys_code, c->brand_code, nm->rtype, nm->type, c->recipient);
-    if (r == SQLITE_OK) r = b_txt(stmt, 6, nm->status);
-    if (r == SQLITE_OK) r = b_opt(stmt, 7, nm->source);
-    if (r == SQLITE_OK) r = b_opt_i64(stmt, 8, c->consent_date);
-    int rc = ss_get_row(st, stmt, r, "repeat lookup", change_read_v, old);
+    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 6, nm->status);
+    if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 7, nm->source);
+    if (r == SQLITE_OK) r = iz__sq_bind_opt_i64(stmt, 8, c->consent_date);
+    int rc = iz__sq_get_row(&st->q, stmt, r, "repeat lookup", change_read_v, old);
     return rc == 0 ? 1 : rc == IZ_ENOTFOUND ? 0 : rc;
-}
-
-static void current_read_v(sqlite3_stmt *stmt, void *out)
-{
-    iz_current_t *cur = out;
-    const char *t;
-    cur->exists = true;
-    if ((t = c_txt(stmt, 0))) (void)iz_status_parse(t, &cur->status);
-    if ((t = c_txt(stmt, 1))) (void)iz_source_parse(t, &cur->source);
-    cur->consent_date = sqlite3_column_int64(stmt, 2);
 }
 
 /* The key's current record and the provider's number of keys. */
@@ -1217,31 +824,22 @@ static int read_current(iz_sim_store_t *st, const iz_sim_change_t *c, const chg_
                         iz_current_t *cur, int64_t *records)
 {
     memset(cur, 0, sizeof *cur);
-    sqlite3_stmt *stmt = ss_stmt(st, ST_STATE_CUR);
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_STATE_CUR);
     if (!stmt) return IZ_EIO;
-    int rc = ss_get_row(
-        st, stmt, bind_key(stmt, c->iys_code, c->brand_code, nm->rtype, nm->type, c->recipient),
-        "state lookup", current_read_v, cur);
+    int rc = iz__sq_get_row(
+        &st->q, stmt, bind_key(stmt, c->iys_code, c->brand_code, nm->rtype, nm->type, c->recipient),
+        "state lookup", iz__sq_read_current, cur);
     if (rc != 0 && rc != IZ_ENOTFOUND) return rc;
-    if (!(stmt = ss_stmt(st, ST_STATE_COUNT))) return IZ_EIO;
-    return ss_get_row(st, stmt, b_i64(stmt, 1, c->iys_code), "state count", i64_read_v, records);
+    if (!(stmt = iz__sq_stmt(&st->q, ST_STATE_COUNT))) return IZ_EIO;
+    return iz__sq_get_row(&st->q, stmt, iz__sq_bind_i64(stmt, 1, c->iys_code), "state count",
+                          iz__sq_read_i64, records);
 }
 
 /* The hash of the newest log row, "" for an empty log; read inside the
  * write transaction, as another process may append to the same file. */
 static int read_last_hash(iz_sim_store_t *st, char out[SS_HEX])
 {
-    sqlite3_stmt *stmt = ss_stmt(st, ST_LOG_LAST);
-    if (!stmt) return IZ_EIO;
-    out[0] = '\0';
-    int r = sqlite3_step(stmt);
-    int rc = 0;
-    if (r == SQLITE_ROW)
-        c_str(stmt, 0, out, SS_HEX);
-    else if (r != SQLITE_DONE)
-        rc = ss_fail(st->db, r, "last hash");
-    ss_done(stmt);
-    return rc;
+    return iz__sq_get_text(&st->q, ST_LOG_LAST, "last hash", out, SS_HEX);
 }
 
 /* The transactionId: SHA-256 of iys_code|brand_code|rtype|type|recipient|
@@ -1283,45 +881,39 @@ static int write_change(iz_sim_store_t *st, const iz_sim_change_t *c, const chg_
     int rc = read_last_hash(st, prev);
     if (rc != 0) return rc;
 
-    sqlite3_stmt *stmt = ss_stmt(st, ST_LOG_INSERT);
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_LOG_INSERT);
     if (!stmt) return IZ_EIO;
     int r = bind_key(stmt, c->iys_code, c->brand_code, nm->rtype, nm->type, c->recipient);
-    if (r == SQLITE_OK) r = b_txt(stmt, 6, nm->status);
-    if (r == SQLITE_OK) r = b_opt(stmt, 7, nm->source);
-    if (r == SQLITE_OK) r = b_opt_i64(stmt, 8, c->consent_date);
-    if (r == SQLITE_OK) r = b_i64(stmt, 9, creation);
-    if (r == SQLITE_OK) r = b_txt(stmt, 10, txid);
-    if (r == SQLITE_OK) r = b_opt(stmt, 11, c->request_id);
-    if (r == SQLITE_OK) r = b_opt(stmt, 12, c->citizen_name);
-    if (r == SQLITE_OK) r = b_txt(stmt, 13, prev);
-    if (r == SQLITE_OK) r = sqlite3_step(stmt);
-    ss_done(stmt);
-    if (r != SQLITE_DONE) return ss_fail(st->db, r, "log insert");
-    int64_t id = sqlite3_last_insert_rowid(st->db);
+    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 6, nm->status);
+    if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 7, nm->source);
+    if (r == SQLITE_OK) r = iz__sq_bind_opt_i64(stmt, 8, c->consent_date);
+    if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 9, creation);
+    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 10, txid);
+    if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 11, c->request_id);
+    if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 12, c->citizen_name);
+    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 13, prev);
+    if ((rc = iz__sq_run(&st->q, stmt, r, "log insert")) != 0) return rc;
+    int64_t id = sqlite3_last_insert_rowid(st->q.db);
 
     row_hash(prev, id, c, nm, creation, txid, hash);
-    if (!(stmt = ss_stmt(st, ST_LOG_SET_HASH))) return IZ_EIO;
-    r = b_i64(stmt, 1, id);
-    if (r == SQLITE_OK) r = b_txt(stmt, 2, hash);
-    if (r == SQLITE_OK) r = sqlite3_step(stmt);
-    ss_done(stmt);
-    if (r != SQLITE_DONE) return ss_fail(st->db, r, "log hash");
-    if (sqlite3_changes(st->db) != 1) {
+    if (!(stmt = iz__sq_stmt(&st->q, ST_LOG_SET_HASH))) return IZ_EIO;
+    r = iz__sq_bind_i64(stmt, 1, id);
+    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 2, hash);
+    if ((rc = iz__sq_run(&st->q, stmt, r, "log hash")) != 0) return rc;
+    if (sqlite3_changes(st->q.db) != 1) {
         fprintf(stderr, "izin: sim store: log row %" PRId64 " lost its hash slot\n", id);
         return IZ_EIO;
     }
 
-    if (!(stmt = ss_stmt(st, ST_STATE_UPSERT))) return IZ_EIO;
+    if (!(stmt = iz__sq_stmt(&st->q, ST_STATE_UPSERT))) return IZ_EIO;
     r = bind_key(stmt, c->iys_code, c->brand_code, nm->rtype, nm->type, c->recipient);
-    if (r == SQLITE_OK) r = b_i64(stmt, 6, id);
-    if (r == SQLITE_OK) r = b_txt(stmt, 7, nm->status);
-    if (r == SQLITE_OK) r = b_opt(stmt, 8, nm->source);
-    if (r == SQLITE_OK) r = b_opt_i64(stmt, 9, c->consent_date);
-    if (r == SQLITE_OK) r = b_i64(stmt, 10, creation);
-    if (r == SQLITE_OK) r = b_txt(stmt, 11, txid);
-    if (r == SQLITE_OK) r = sqlite3_step(stmt);
-    ss_done(stmt);
-    if (r != SQLITE_DONE) return ss_fail(st->db, r, "state upsert");
+    if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 6, id);
+    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 7, nm->status);
+    if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 8, nm->source);
+    if (r == SQLITE_OK) r = iz__sq_bind_opt_i64(stmt, 9, c->consent_date);
+    if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 10, creation);
+    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 11, txid);
+    if ((rc = iz__sq_run(&st->q, stmt, r, "state upsert")) != 0) return rc;
     *id_out = id;
     return 0;
 }
@@ -1341,8 +933,8 @@ int iz_sim_consent_apply(iz_sim_store_t *st, iz_sim_change_t *chg, bool idempote
     int64_t records = 0, id = 0;
     char txid[SS_HEX];
 
-    ss_lock(st);
-    if ((rc = ss_exec(st, ST_BEGIN, "begin")) != 0) goto out;
+    iz__sq_lock(&st->q);
+    if ((rc = iz__sq_begin(&st->q)) != 0) goto out;
     if (idempotent) {
         rc = find_repeat(st, chg, &nm, &old);
         if (rc == 1) {
@@ -1364,12 +956,12 @@ int iz_sim_consent_apply(iz_sim_store_t *st, iz_sim_change_t *chg, bool idempote
     int64_t creation = chg->creation ? chg->creation : now_s();
     make_txid(chg, &nm, creation, txid);
     if ((rc = write_change(st, chg, &nm, creation, txid, &id)) != 0) goto out;
-    if ((rc = ss_exec(st, ST_COMMIT, "commit")) != 0) goto out;
+    if ((rc = iz__sq_commit(&st->q)) != 0) goto out;
     chg->id = id;
     chg->creation = creation;
     memcpy(chg->txid, txid, sizeof chg->txid);
 out:
-    ss_unlock(st); /* rolls back whatever is still open */
+    iz__sq_unlock(&st->q); /* rolls back whatever is still open */
     return rc;
 }
 
@@ -1380,12 +972,13 @@ int iz_sim_consent_get(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code,
     const char *rt, *ty;
     int rc = key_names(rtype, type, recipient, &rt, &ty);
     if (rc != 0) return rc;
-    ss_lock(st);
-    sqlite3_stmt *stmt = ss_stmt(st, ST_CONSENT_GET);
-    rc = stmt ? ss_get_row(st, stmt, bind_key(stmt, iys_code, brand_code, rt, ty, recipient),
-                           "consent get", change_read_v, out)
-              : IZ_EIO;
-    ss_unlock(st);
+    iz__sq_lock(&st->q);
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_CONSENT_GET);
+    rc = stmt
+             ? iz__sq_get_row(&st->q, stmt, bind_key(stmt, iys_code, brand_code, rt, ty, recipient),
+                              "consent get", change_read_v, out)
+             : IZ_EIO;
+    iz__sq_unlock(&st->q);
     return rc;
 }
 
@@ -1404,24 +997,25 @@ int iz_sim_consent_history(iz_sim_store_t *st, int64_t iys_code, int64_t brand_c
     int rc = key_names(rtype, type, recipient, &rt, &ty);
     if (rc == IZ_ENOTFOUND) return 0;
     if (rc != 0) return rc;
-    ss_lock(st);
-    if ((rc = ss_exec(st, ST_BEGIN_READ, "begin")) != 0) goto out;
-    sqlite3_stmt *stmt = ss_stmt(st, ST_HISTORY_COUNT);
-    rc = stmt ? ss_get_row(st, stmt, bind_key(stmt, iys_code, brand_code, rt, ty, recipient),
-                           "history count", i64_read_v, total)
-              : IZ_EIO;
+    iz__sq_lock(&st->q);
+    if ((rc = iz__sq_begin_read(&st->q)) != 0) goto out;
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_HISTORY_COUNT);
+    rc = stmt
+             ? iz__sq_get_row(&st->q, stmt, bind_key(stmt, iys_code, brand_code, rt, ty, recipient),
+                              "history count", iz__sq_read_i64, total)
+             : IZ_EIO;
     if (rc != 0) goto out;
-    if (!(stmt = ss_stmt(st, ST_HISTORY))) {
+    if (!(stmt = iz__sq_stmt(&st->q, ST_HISTORY))) {
         rc = IZ_EIO;
         goto out;
     }
     int r = bind_key(stmt, iys_code, brand_code, rt, ty, recipient);
-    if (r == SQLITE_OK) r = b_i64(stmt, 6, limit);
-    if (r == SQLITE_OK) r = b_i64(stmt, 7, offset);
-    rc = ss_rows(st, stmt, r, "history", sizeof **list, change_read_v, NULL, &v, n);
+    if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 6, limit);
+    if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 7, offset);
+    rc = iz__sq_rows(&st->q, stmt, r, "history", sizeof **list, change_read_v, NULL, &v, n);
 out:
     *list = v;
-    ss_unlock(st);
+    iz__sq_unlock(&st->q);
     return rc;
 }
 
@@ -1435,21 +1029,21 @@ int iz_sim_changes(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, boo
     *n = 0;
     if (limit == 0) return 0;
     int64_t lim = limit > (size_t)INT64_MAX ? INT64_MAX : (int64_t)limit;
-    ss_lock(st);
-    sqlite3_stmt *stmt = ss_stmt(st, ST_CHANGES);
+    iz__sq_lock(&st->q);
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_CHANGES);
     int rc = IZ_EIO;
     if (stmt) {
-        int r = b_i64(stmt, 1, iys_code);
-        if (r == SQLITE_OK) r = b_i64(stmt, 2, brand_code);
-        if (r == SQLITE_OK) r = b_i64(stmt, 3, after_id);
-        if (r == SQLITE_OK) r = b_i64(stmt, 4, min_creation);
-        if (r == SQLITE_OK) r = b_i64(stmt, 5, max_creation);
+        int r = iz__sq_bind_i64(stmt, 1, iys_code);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, brand_code);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 3, after_id);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 4, min_creation);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 5, max_creation);
         if (r == SQLITE_OK) r = sqlite3_bind_int(stmt, 6, iys_sources ? 1 : 0);
-        if (r == SQLITE_OK) r = b_i64(stmt, 7, lim);
-        rc = ss_rows(st, stmt, r, "changes", sizeof **list, change_read_v, NULL, &v, n);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 7, lim);
+        rc = iz__sq_rows(&st->q, stmt, r, "changes", sizeof **list, change_read_v, NULL, &v, n);
     }
     *list = v;
-    ss_unlock(st);
+    iz__sq_unlock(&st->q);
     return rc;
 }
 
@@ -1457,18 +1051,18 @@ int iz_sim_change_id(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, c
                      int64_t creation, int64_t *id)
 {
     if (!st || !txid || !id) return IZ_EINVAL;
-    if (fits(txid, SS_HEX)) return IZ_ENOTFOUND;
-    ss_lock(st);
-    sqlite3_stmt *stmt = ss_stmt(st, ST_CHANGE_ID);
+    if (iz__sq_fits(txid, SS_HEX)) return IZ_ENOTFOUND;
+    iz__sq_lock(&st->q);
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_CHANGE_ID);
     int rc = IZ_EIO;
     if (stmt) {
-        int r = b_i64(stmt, 1, iys_code);
-        if (r == SQLITE_OK) r = b_i64(stmt, 2, brand_code);
-        if (r == SQLITE_OK) r = b_txt(stmt, 3, txid);
-        if (r == SQLITE_OK) r = b_i64(stmt, 4, creation);
-        rc = ss_get_row(st, stmt, r, "change id", i64_read_v, id);
+        int r = iz__sq_bind_i64(stmt, 1, iys_code);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, brand_code);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 3, txid);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 4, creation);
+        rc = iz__sq_get_row(&st->q, stmt, r, "change id", iz__sq_read_i64, id);
     }
-    ss_unlock(st);
+    iz__sq_unlock(&st->q);
     return rc;
 }
 
@@ -1476,8 +1070,8 @@ static void citizen_read_v(sqlite3_stmt *stmt, void *out)
 {
     iz_sim_citizen_rec_t *rec = out;
     change_read(stmt, &rec->cur);
-    c_str(stmt, 13, rec->provider_name, sizeof rec->provider_name);
-    c_str(stmt, 14, rec->brand_name, sizeof rec->brand_name);
+    iz__sq_col_str(stmt, 13, rec->provider_name, sizeof rec->provider_name);
+    iz__sq_col_str(stmt, 14, rec->brand_name, sizeof rec->brand_name);
 }
 
 int iz_sim_citizen_records(iz_sim_store_t *st, const char *recipient, iz_sim_citizen_rec_t **list,
@@ -1487,14 +1081,14 @@ int iz_sim_citizen_records(iz_sim_store_t *st, const char *recipient, iz_sim_cit
     if (!st || !recipient || !list || !n) return IZ_EINVAL;
     *list = NULL;
     *n = 0;
-    if (fits(recipient, IZ_RECIPIENT_MAX)) return 0;
-    ss_lock(st);
-    sqlite3_stmt *stmt = ss_stmt(st, ST_CITIZEN);
-    int rc = stmt ? ss_rows(st, stmt, b_txt(stmt, 1, recipient), "citizen records", sizeof **list,
-                            citizen_read_v, NULL, &v, n)
+    if (iz__sq_fits(recipient, IZ_RECIPIENT_MAX)) return 0;
+    iz__sq_lock(&st->q);
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_CITIZEN);
+    int rc = stmt ? iz__sq_rows(&st->q, stmt, iz__sq_bind_text(stmt, 1, recipient),
+                                "citizen records", sizeof **list, citizen_read_v, NULL, &v, n)
                   : IZ_EIO;
     *list = v;
-    ss_unlock(st);
+    iz__sq_unlock(&st->q);
     return rc;
 }
 
@@ -1505,67 +1099,34 @@ int iz_sim_consent_at(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, 
     const char *rt, *ty;
     int rc = key_names(rtype, type, recipient, &rt, &ty);
     if (rc != 0) return rc;
-    ss_lock(st);
-    sqlite3_stmt *stmt = ss_stmt(st, ST_CONSENT_AT);
+    iz__sq_lock(&st->q);
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_CONSENT_AT);
     rc = IZ_EIO;
     if (stmt) {
         int r = bind_key(stmt, iys_code, brand_code, rt, ty, recipient);
-        if (r == SQLITE_OK) r = b_i64(stmt, 6, t);
-        rc = ss_get_row(st, stmt, r, "consent at", change_read_v, out);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 6, t);
+        rc = iz__sq_get_row(&st->q, stmt, r, "consent at", change_read_v, out);
     }
-    ss_unlock(st);
+    iz__sq_unlock(&st->q);
     return rc;
 }
 
-/* Walk the chain through a read-only connection of its own, in one read
- * transaction (a snapshot) while writers go on. Every field is taken as the
- * text SQLite holds, so a value changed by hand to something no enum spells
- * still breaks the hash. */
+/* A row's chain hash for the walk of iz_sim_verify. */
+static int chain_hash(const char *const *f, char out[SS_HEX])
+{
+    hash_join(f, SS_HASH_FIELDS, out);
+    return 0;
+}
+
+/* The walk runs on a read-only connection of its own (sqlite_util.c). */
 int iz_sim_verify(iz_sim_store_t *st, int64_t *bad_id)
 {
     if (!st || !bad_id) return IZ_EINVAL;
-    sqlite3 *db = NULL;
-    sqlite3_stmt *stmt = NULL;
-    int rc = IZ_EIO;
-    int r = sqlite3_open_v2(st->path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-    if (r == SQLITE_OK) r = sqlite3_busy_timeout(db, SS_BUSY_TIMEOUT_MS);
-    if (r == SQLITE_OK) r = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-    if (r == SQLITE_OK)
-        r = sqlite3_prepare_v2(db,
+    return iz__sq_verify_chain(&st->q,
                                "SELECT prev_hash, id, iys_code, brand_code, recipient, rtype,"
                                " type, status, source, consent_date, creation, txid, hash"
                                " FROM consent_log ORDER BY id",
-                               -1, &stmt, NULL);
-    if (r != SQLITE_OK) {
-        rc = db ? ss_fail(db, r, "verify") : IZ_EIO;
-        goto out;
-    }
-    char prev[SS_HEX] = "", hash[SS_HEX];
-    while ((r = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *f[SS_HASH_FIELDS];
-        for (int i = 0; i < SS_HASH_FIELDS; i++)
-            f[i] = c_txt(stmt, i);
-        const char *stored_prev = f[0] ? f[0] : "";
-        const char *stored = c_txt(stmt, SS_HASH_FIELDS);
-        f[0] = prev;
-        hash_join(f, SS_HASH_FIELDS, hash);
-        if (strcmp(stored_prev, prev) != 0 || !stored || strcmp(stored, hash) != 0) {
-            *bad_id = sqlite3_column_int64(stmt, 1);
-            rc = IZ_ERULE;
-            goto out;
-        }
-        memcpy(prev, hash, sizeof prev);
-    }
-    rc = r == SQLITE_DONE ? 0 : ss_fail(db, r, "verify");
-out:
-    (void)sqlite3_finalize(stmt);
-    if (db) {
-        if (!sqlite3_get_autocommit(db)) (void)sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-        r = sqlite3_close(db);
-        if (r != SQLITE_OK)
-            fprintf(stderr, "izin: sim store: verify close: %s\n", sqlite3_errstr(r));
-    }
-    return rc;
+                               SS_HASH_FIELDS, chain_hash, bad_id);
 }
 
 /* ---- async bulk requests ------------------------------------------------ */
@@ -1576,43 +1137,39 @@ int iz_sim_bulk_create(iz_sim_store_t *st, const iz_sim_bulk_t *b, const char *c
                        const char *const *sub_request_ids, size_t n)
 {
     if (!st || !b || (n && !bodies) || n > INT_MAX) return IZ_EINVAL;
-    if (fits(b->request_id, sizeof b->request_id)) return IZ_ETOOBIG;
+    if (iz__sq_fits(b->request_id, sizeof b->request_id)) return IZ_ETOOBIG;
     if (!b->request_id[0]) return IZ_EINVAL;
     for (size_t i = 0; i < n; i++) {
         if (!bodies[i]) return IZ_EINVAL;
-        if (sub_request_ids && sub_request_ids[i] && fits(sub_request_ids[i], SS_REQID))
+        if (sub_request_ids && sub_request_ids[i] && iz__sq_fits(sub_request_ids[i], SS_REQID))
             return IZ_ETOOBIG;
     }
     int64_t created = b->created ? b->created : now_s();
     int64_t after = b->process_after ? b->process_after : created;
 
-    ss_lock(st);
-    int rc = ss_exec(st, ST_BEGIN, "begin");
-    sqlite3_stmt *stmt = rc == 0 ? ss_stmt(st, ST_BULK_ADD) : NULL;
+    iz__sq_lock(&st->q);
+    int rc = iz__sq_begin(&st->q);
+    sqlite3_stmt *stmt = rc == 0 ? iz__sq_stmt(&st->q, ST_BULK_ADD) : NULL;
     if (rc == 0 && !stmt) rc = IZ_EIO;
     if (rc == 0) {
-        int r = b_txt(stmt, 1, b->request_id);
-        if (r == SQLITE_OK) r = b_i64(stmt, 2, b->iys_code);
-        if (r == SQLITE_OK) r = b_i64(stmt, 3, b->brand_code);
-        if (r == SQLITE_OK) r = b_i64(stmt, 4, created);
-        if (r == SQLITE_OK) r = b_i64(stmt, 5, after);
-        if (r == SQLITE_OK) r = sqlite3_step(stmt);
-        rc = r == SQLITE_DONE ? 0 : ss_write_fail(st->db, r, "bulk add");
-        ss_done(stmt);
+        int r = iz__sq_bind_text(stmt, 1, b->request_id);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, b->iys_code);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 3, b->brand_code);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 4, created);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 5, after);
+        rc = iz__sq_write(&st->q, stmt, r, "bulk add");
     }
-    if (rc == 0 && !(stmt = ss_stmt(st, ST_BULK_ITEM_ADD))) rc = IZ_EIO;
+    if (rc == 0 && !(stmt = iz__sq_stmt(&st->q, ST_BULK_ITEM_ADD))) rc = IZ_EIO;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const char *sub = sub_request_ids && sub_request_ids[i] ? sub_request_ids[i] : "";
-        int r = b_txt(stmt, 1, b->request_id);
-        if (r == SQLITE_OK) r = b_i64(stmt, 2, (int64_t)i);
-        if (r == SQLITE_OK) r = b_txt(stmt, 3, sub);
-        if (r == SQLITE_OK) r = b_txt(stmt, 4, bodies[i]);
-        if (r == SQLITE_OK) r = sqlite3_step(stmt);
-        rc = r == SQLITE_DONE ? 0 : ss_write_fail(st->db, r, "bulk item add");
-        ss_done(stmt);
+        int r = iz__sq_bind_text(stmt, 1, b->request_id);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, (int64_t)i);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 3, sub);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 4, bodies[i]);
+        rc = iz__sq_write(&st->q, stmt, r, "bulk item add");
     }
-    if (rc == 0) rc = ss_exec(st, ST_COMMIT, "commit");
-    ss_unlock(st);
+    if (rc == 0) rc = iz__sq_commit(&st->q);
+    iz__sq_unlock(&st->q);
     return rc;
 }
 
@@ -1620,7 +1177,7 @@ static void bulk_read_v(sqlite3_stmt *stmt, void *out)
 {
     iz_sim_bulk_t *b = out;
     memset(b, 0, sizeof *b);
-    c_str(stmt, 0, b->request_id, sizeof b->request_id);
+    iz__sq_col_str(stmt, 0, b->request_id, sizeof b->request_id);
     b->iys_code = sqlite3_column_int64(stmt, 1);
     b->brand_code = sqlite3_column_int64(stmt, 2);
     b->created = sqlite3_column_int64(stmt, 3);
@@ -1631,16 +1188,16 @@ static void bulk_read_v(sqlite3_stmt *stmt, void *out)
 static void item_read_v(sqlite3_stmt *stmt, void *out)
 {
     iz_sim_bulk_item_t *it = out;
-    const char *body = c_txt(stmt, 2);
+    const char *body = iz__sq_col_text(stmt, 2);
     memset(it, 0, sizeof *it);
     it->idx = sqlite3_column_int(stmt, 0);
-    c_str(stmt, 1, it->sub_request_id, sizeof it->sub_request_id);
+    iz__sq_col_str(stmt, 1, it->sub_request_id, sizeof it->sub_request_id);
     it->body = iz_xstrdup(body ? body : "");
-    c_str(stmt, 3, it->status, sizeof it->status);
-    c_str(stmt, 4, it->txid, sizeof it->txid);
+    iz__sq_col_str(stmt, 3, it->status, sizeof it->status);
+    iz__sq_col_str(stmt, 4, it->txid, sizeof it->txid);
     it->creation = sqlite3_column_int64(stmt, 5);
-    c_str(stmt, 6, it->error_code, sizeof it->error_code);
-    c_str(stmt, 7, it->error_message, sizeof it->error_message);
+    iz__sq_col_str(stmt, 6, it->error_code, sizeof it->error_code);
+    iz__sq_col_str(stmt, 7, it->error_message, sizeof it->error_message);
 }
 
 void iz_sim_bulk_items_free(iz_sim_bulk_item_t *items, size_t n)
@@ -1666,37 +1223,35 @@ int iz_sim_bulk_get(iz_sim_store_t *st, const char *request_id, iz_sim_bulk_t *b
         *items = NULL;
         *n = 0;
     }
-    if (fits(request_id, SS_REQID)) return IZ_ENOTFOUND;
-    ss_lock(st);
-    int rc = ss_exec(st, ST_BEGIN_READ, "begin");
-    sqlite3_stmt *stmt = rc == 0 ? ss_stmt(st, ST_BULK_GET) : NULL;
+    if (iz__sq_fits(request_id, SS_REQID)) return IZ_ENOTFOUND;
+    iz__sq_lock(&st->q);
+    int rc = iz__sq_begin_read(&st->q);
+    sqlite3_stmt *stmt = rc == 0 ? iz__sq_stmt(&st->q, ST_BULK_GET) : NULL;
     if (rc == 0)
-        rc = stmt ? ss_get_row(st, stmt, b_txt(stmt, 1, request_id), "bulk get", bulk_read_v, b)
+        rc = stmt ? iz__sq_get_row(&st->q, stmt, iz__sq_bind_text(stmt, 1, request_id), "bulk get",
+                                   bulk_read_v, b)
                   : IZ_EIO;
     if (rc == 0 && items) {
-        stmt = ss_stmt(st, ST_BULK_ITEMS);
-        rc = stmt ? ss_rows(st, stmt, b_txt(stmt, 1, request_id), "bulk items", sizeof **items,
-                            item_read_v, items_drop, &v, n)
+        stmt = iz__sq_stmt(&st->q, ST_BULK_ITEMS);
+        rc = stmt ? iz__sq_rows(&st->q, stmt, iz__sq_bind_text(stmt, 1, request_id), "bulk items",
+                                sizeof **items, item_read_v, items_drop, &v, n)
                   : IZ_EIO;
     }
     if (items) *items = v;
-    ss_unlock(st);
+    iz__sq_unlock(&st->q);
     return rc;
-}
-
-static void reqid_read_v(sqlite3_stmt *stmt, void *out)
-{
-    c_str(stmt, 0, out, SS_REQID);
 }
 
 int iz_sim_bulk_next_due(iz_sim_store_t *st, int64_t now, char request_id[37])
 {
     if (!st || !request_id) return IZ_EINVAL;
-    ss_lock(st);
-    sqlite3_stmt *stmt = ss_stmt(st, ST_BULK_DUE);
-    int rc = stmt ? ss_get_row(st, stmt, b_i64(stmt, 1, now), "bulk due", reqid_read_v, request_id)
+    iz_sq_buf_t b = {request_id, SS_REQID};
+    iz__sq_lock(&st->q);
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_BULK_DUE);
+    int rc = stmt ? iz__sq_get_row(&st->q, stmt, iz__sq_bind_i64(stmt, 1, now), "bulk due",
+                                   iz__sq_read_text, &b)
                   : IZ_EIO;
-    ss_unlock(st);
+    iz__sq_unlock(&st->q);
     return rc;
 }
 
@@ -1709,51 +1264,41 @@ int iz_sim_bulk_item_result(iz_sim_store_t *st, const char *request_id, int idx,
         strcmp(status, "failure") != 0)
         return IZ_EINVAL;
     const iz_sim_bulk_item_t *proto = NULL;
-    if ((txid && fits(txid, sizeof proto->txid)) ||
-        (error_code && fits(error_code, sizeof proto->error_code)) ||
-        (error_message && fits(error_message, sizeof proto->error_message)))
+    if ((txid && iz__sq_fits(txid, sizeof proto->txid)) ||
+        (error_code && iz__sq_fits(error_code, sizeof proto->error_code)) ||
+        (error_message && iz__sq_fits(error_message, sizeof proto->error_message)))
         return IZ_ETOOBIG;
-    if (fits(request_id, SS_REQID)) return IZ_ENOTFOUND;
-    ss_lock(st);
-    sqlite3_stmt *stmt = ss_stmt(st, ST_BULK_RESULT);
+    if (iz__sq_fits(request_id, SS_REQID)) return IZ_ENOTFOUND;
+    iz__sq_lock(&st->q);
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_BULK_RESULT);
     int rc = IZ_EIO;
     if (stmt) {
-        int r = b_txt(stmt, 1, request_id);
+        int r = iz__sq_bind_text(stmt, 1, request_id);
         if (r == SQLITE_OK) r = sqlite3_bind_int(stmt, 2, idx);
-        if (r == SQLITE_OK) r = b_txt(stmt, 3, status);
-        if (r == SQLITE_OK) r = b_opt(stmt, 4, txid);
-        if (r == SQLITE_OK) r = b_opt_i64(stmt, 5, creation);
-        if (r == SQLITE_OK) r = b_opt(stmt, 6, error_code);
-        if (r == SQLITE_OK) r = b_opt(stmt, 7, error_message);
-        if (r == SQLITE_OK) r = sqlite3_step(stmt);
-        if (r == SQLITE_DONE)
-            rc = sqlite3_changes(st->db) > 0 ? 0 : IZ_ENOTFOUND;
-        else
-            rc = ss_fail(st->db, r, "bulk item result");
-        ss_done(stmt);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 3, status);
+        if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 4, txid);
+        if (r == SQLITE_OK) r = iz__sq_bind_opt_i64(stmt, 5, creation);
+        if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 6, error_code);
+        if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 7, error_message);
+        rc = iz__sq_update(&st->q, stmt, r, "bulk item result");
     }
-    ss_unlock(st);
+    iz__sq_unlock(&st->q);
     return rc;
 }
 
 int iz_sim_bulk_done(iz_sim_store_t *st, const char *request_id, int64_t now)
 {
     if (!st || !request_id) return IZ_EINVAL;
-    if (fits(request_id, SS_REQID)) return IZ_ENOTFOUND;
-    ss_lock(st);
-    sqlite3_stmt *stmt = ss_stmt(st, ST_BULK_DONE);
+    if (iz__sq_fits(request_id, SS_REQID)) return IZ_ENOTFOUND;
+    iz__sq_lock(&st->q);
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_BULK_DONE);
     int rc = IZ_EIO;
     if (stmt) {
-        int r = b_txt(stmt, 1, request_id);
-        if (r == SQLITE_OK) r = b_i64(stmt, 2, now);
-        if (r == SQLITE_OK) r = sqlite3_step(stmt);
-        if (r == SQLITE_DONE)
-            rc = sqlite3_changes(st->db) > 0 ? 0 : IZ_ENOTFOUND;
-        else
-            rc = ss_fail(st->db, r, "bulk done");
-        ss_done(stmt);
+        int r = iz__sq_bind_text(stmt, 1, request_id);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, now);
+        rc = iz__sq_update(&st->q, stmt, r, "bulk done");
     }
-    ss_unlock(st);
+    iz__sq_unlock(&st->q);
     return rc;
 }
 
@@ -1761,17 +1306,7 @@ int iz_sim_bulk_done(iz_sim_store_t *st, const char *request_id, int64_t now)
 int iz_sim_bulk_purge(iz_sim_store_t *st, int64_t before)
 {
     if (!st) return IZ_EINVAL;
-    ss_lock(st);
-    sqlite3_stmt *stmt = ss_stmt(st, ST_BULK_PURGE);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = b_i64(stmt, 1, before);
-        if (r == SQLITE_OK) r = sqlite3_step(stmt);
-        rc = r == SQLITE_DONE ? 0 : ss_fail(st->db, r, "bulk purge");
-        ss_done(stmt);
-    }
-    ss_unlock(st);
-    return rc;
+    return run_i64(st, ST_BULK_PURGE, before, "bulk purge");
 }
 
 /* ---- push --------------------------------------------------------------- */
@@ -1781,25 +1316,23 @@ int iz_sim_push_set(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code,
 {
     if (!st || !connections_json) return IZ_EINVAL;
     if (strnlen(connections_json, SS_PUSH_MAX + 1) > SS_PUSH_MAX) return IZ_ETOOBIG;
-    ss_lock(st);
-    sqlite3_stmt *stmt = ss_stmt(st, ST_PUSH_SET);
+    iz__sq_lock(&st->q);
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_PUSH_SET);
     int rc = IZ_EIO;
     if (stmt) {
-        int r = b_i64(stmt, 1, iys_code);
-        if (r == SQLITE_OK) r = b_i64(stmt, 2, brand_code);
-        if (r == SQLITE_OK) r = b_txt(stmt, 3, connections_json);
-        if (r == SQLITE_OK) r = sqlite3_step(stmt);
-        rc = r == SQLITE_DONE ? 0 : ss_fail(st->db, r, "push set");
-        ss_done(stmt);
+        int r = iz__sq_bind_i64(stmt, 1, iys_code);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, brand_code);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 3, connections_json);
+        rc = iz__sq_run(&st->q, stmt, r, "push set");
     }
-    ss_unlock(st);
+    iz__sq_unlock(&st->q);
     return rc;
 }
 
 static void push_read_v(sqlite3_stmt *stmt, void *out)
 {
     iz_sim_push_t *p = out;
-    const char *t = c_txt(stmt, 2);
+    const char *t = iz__sq_col_text(stmt, 2);
     p->iys_code = sqlite3_column_int64(stmt, 0);
     p->brand_code = sqlite3_column_int64(stmt, 1);
     p->connections = iz_xstrdup(t ? t : "");
@@ -1825,13 +1358,13 @@ int iz_sim_push_list(iz_sim_store_t *st, iz_sim_push_t **list, size_t *n)
     if (!st || !list || !n) return IZ_EINVAL;
     *list = NULL;
     *n = 0;
-    ss_lock(st);
-    sqlite3_stmt *stmt = ss_stmt(st, ST_PUSH_LIST);
-    int rc = stmt ? ss_rows(st, stmt, SQLITE_OK, "push list", sizeof **list, push_read_v, push_drop,
-                            &v, n)
+    iz__sq_lock(&st->q);
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_PUSH_LIST);
+    int rc = stmt ? iz__sq_rows(&st->q, stmt, SQLITE_OK, "push list", sizeof **list, push_read_v,
+                                push_drop, &v, n)
                   : IZ_EIO;
     *list = v;
-    ss_unlock(st);
+    iz__sq_unlock(&st->q);
     return rc;
 }
 
@@ -1839,21 +1372,16 @@ int iz_sim_push_list(iz_sim_store_t *st, iz_sim_push_t **list, size_t *n)
 int iz_sim_push_advance(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, int64_t cursor)
 {
     if (!st) return IZ_EINVAL;
-    ss_lock(st);
-    sqlite3_stmt *stmt = ss_stmt(st, ST_PUSH_ADVANCE);
+    iz__sq_lock(&st->q);
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_PUSH_ADVANCE);
     int rc = IZ_EIO;
     if (stmt) {
-        int r = b_i64(stmt, 1, iys_code);
-        if (r == SQLITE_OK) r = b_i64(stmt, 2, brand_code);
-        if (r == SQLITE_OK) r = b_i64(stmt, 3, cursor);
-        if (r == SQLITE_OK) r = sqlite3_step(stmt);
-        if (r == SQLITE_DONE)
-            rc = sqlite3_changes(st->db) > 0 ? 0 : IZ_ENOTFOUND;
-        else
-            rc = ss_fail(st->db, r, "push advance");
-        ss_done(stmt);
+        int r = iz__sq_bind_i64(stmt, 1, iys_code);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, brand_code);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 3, cursor);
+        rc = iz__sq_update(&st->q, stmt, r, "push advance");
     }
-    ss_unlock(st);
+    iz__sq_unlock(&st->q);
     return rc;
 }
 
@@ -1862,32 +1390,29 @@ int iz_sim_push_advance(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code
 int iz_sim_complaint_add(iz_sim_store_t *st, iz_sim_complaint_t *c)
 {
     if (!st || !c) return IZ_EINVAL;
-    if (fits(c->recipient, sizeof c->recipient) || fits(c->text, sizeof c->text)) return IZ_ETOOBIG;
+    if (iz__sq_fits(c->recipient, sizeof c->recipient) || iz__sq_fits(c->text, sizeof c->text))
+        return IZ_ETOOBIG;
     const char *ty = iz_type_name(c->type);
     if (!ty || !c->recipient[0]) return IZ_EINVAL;
     int64_t created = c->created ? c->created : now_s();
-    ss_lock(st);
-    sqlite3_stmt *stmt = ss_stmt(st, ST_COMPLAINT_ADD);
+    iz__sq_lock(&st->q);
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_COMPLAINT_ADD);
     int rc = IZ_EIO;
     if (stmt) {
-        int r = b_i64(stmt, 1, c->iys_code);
-        if (r == SQLITE_OK) r = b_i64(stmt, 2, c->brand_code);
-        if (r == SQLITE_OK) r = b_txt(stmt, 3, c->recipient);
-        if (r == SQLITE_OK) r = b_txt(stmt, 4, ty);
-        if (r == SQLITE_OK) r = b_i64(stmt, 5, c->message_time);
-        if (r == SQLITE_OK) r = b_txt(stmt, 6, c->text);
-        if (r == SQLITE_OK) r = b_i64(stmt, 7, created);
-        if (r == SQLITE_OK) r = sqlite3_step(stmt);
-        if (r == SQLITE_DONE) {
-            c->id = sqlite3_last_insert_rowid(st->db);
+        int r = iz__sq_bind_i64(stmt, 1, c->iys_code);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, c->brand_code);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 3, c->recipient);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 4, ty);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 5, c->message_time);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 6, c->text);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 7, created);
+        rc = iz__sq_run(&st->q, stmt, r, "complaint add");
+        if (rc == 0) {
+            c->id = sqlite3_last_insert_rowid(st->q.db);
             c->created = created;
-            rc = 0;
-        } else {
-            rc = ss_fail(st->db, r, "complaint add");
         }
-        ss_done(stmt);
     }
-    ss_unlock(st);
+    iz__sq_unlock(&st->q);
     return rc;
 }
 
@@ -1899,10 +1424,10 @@ static void complaint_read_v(sqlite3_stmt *stmt, void *out)
     c->id = sqlite3_column_int64(stmt, 0);
     c->iys_code = sqlite3_column_int64(stmt, 1);
     c->brand_code = sqlite3_column_int64(stmt, 2);
-    c_str(stmt, 3, c->recipient, sizeof c->recipient);
-    if ((t = c_txt(stmt, 4))) (void)iz_type_parse(t, &c->type);
+    iz__sq_col_str(stmt, 3, c->recipient, sizeof c->recipient);
+    if ((t = iz__sq_col_text(stmt, 4))) (void)iz_type_parse(t, &c->type);
     c->message_time = sqlite3_column_int64(stmt, 5);
-    c_str(stmt, 6, c->text, sizeof c->text);
+    iz__sq_col_str(stmt, 6, c->text, sizeof c->text);
     c->created = sqlite3_column_int64(stmt, 7);
 }
 
@@ -1913,12 +1438,12 @@ int iz_sim_complaint_list(iz_sim_store_t *st, int64_t iys_code, iz_sim_complaint
     if (!st || !list || !n) return IZ_EINVAL;
     *list = NULL;
     *n = 0;
-    ss_lock(st);
-    sqlite3_stmt *stmt = ss_stmt(st, ST_COMPLAINT_LIST);
-    int rc = stmt ? ss_rows(st, stmt, b_i64(stmt, 1, iys_code), "complaint list", sizeof **list,
-                            complaint_read_v, NULL, &v, n)
+    iz__sq_lock(&st->q);
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_COMPLAINT_LIST);
+    int rc = stmt ? iz__sq_rows(&st->q, stmt, iz__sq_bind_i64(stmt, 1, iys_code), "complaint list",
+                                sizeof **list, complaint_read_v, NULL, &v, n)
                   : IZ_EIO;
     *list = v;
-    ss_unlock(st);
+    iz__sq_unlock(&st->q);
     return rc;
 }

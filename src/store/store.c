@@ -249,6 +249,12 @@ int iz_store_outbox_mark(iz_store_t *st, const int64_t *log_ids, size_t n, const
     return st->ops->outbox_mark(st, log_ids, n, state, request_id, sent_ms);
 }
 
+int iz_store_outbox_touch(iz_store_t *st, const char *request_id, int64_t sent_ms)
+{
+    return st && request_id && *request_id ? st->ops->outbox_touch(st, request_id, sent_ms)
+                                           : IZ_EINVAL;
+}
+
 int iz_store_outbox_retry(iz_store_t *st, int64_t log_id, int64_t next_ms, const char *error)
 {
     return st ? st->ops->outbox_retry(st, log_id, next_ms, error ? error : "") : IZ_EINVAL;

@@ -23,7 +23,7 @@
  *          current change, status, source, consent_date
  *   outbox(id PK, log_id UNIQUE -> consent_log, created_ms, state PENDING|
  *          SENDING|SENT, bulk, attempts, next_ms, request_id, sent_ms,
- *          last_error)                                   (v2: scheduling)
+ *          last_error, req_index)                        (v2: scheduling)
  *   iys_cursor(brand_id, source HS|IYS) PK, cursor, updated_ms   (v2)
  *   ret_deadlines(log_id PK -> consent_log, deadline (epoch s), done_ms)  (v2)
  *
@@ -229,7 +229,8 @@ typedef struct iz_outbox_item {
     bool bulk;           /* origin BULK: goes in bulk requests */
     char state[8];       /* PENDING, SENDING (bulk POST in flight), SENT (awaiting status) */
     char request_id[40]; /* bulk requestId once İYS answered 202 */
-    int64_t sent_ms;     /* when the bulk request was accepted */
+    int64_t sent_ms;     /* when the bulk request was accepted, or last polled */
+    int req_index;       /* SENT: its index in the bulk request; else -1 */
 } iz_outbox_item_t;
 
 /* Up to max PENDING rows due at now_ms (next attempt time reached), bulk or
@@ -243,9 +244,12 @@ int iz_store_outbox_inflight(iz_store_t *st, iz_outbox_item_t **list, size_t *n)
 
 /* Move rows to state (SENDING, SENT or PENDING) with request_id (may be NULL)
  * and sent_ms, in one transaction; the changes' iys_state becomes SENT for
- * SENT. */
+ * SENT, and log_ids[i] keeps i as its index in the bulk request. */
 int iz_store_outbox_mark(iz_store_t *st, const int64_t *log_ids, size_t n, const char *state,
                          const char *request_id, int64_t sent_ms);
+
+/* Note that a bulk request was polled (its SENT rows' sent_ms = sent_ms). */
+int iz_store_outbox_touch(iz_store_t *st, const char *request_id, int64_t sent_ms);
 
 /* A transient failure: back to PENDING, attempts + 1, next try at next_ms. */
 int iz_store_outbox_retry(iz_store_t *st, int64_t log_id, int64_t next_ms, const char *error);

@@ -40,6 +40,7 @@ typedef struct iz_store_ops {
     int (*outbox_inflight)(iz_store_t *st, iz_outbox_item_t **list, size_t *n);
     int (*outbox_mark)(iz_store_t *st, const int64_t *log_ids, size_t n, const char *state,
                        const char *request_id, int64_t sent_ms);
+    int (*outbox_touch)(iz_store_t *st, const char *request_id, int64_t sent_ms);
     int (*outbox_retry)(iz_store_t *st, int64_t log_id, int64_t next_ms, const char *error);
     int (*outbox_finish)(iz_store_t *st, int64_t log_id, iz_iys_state_t state, const char *txid,
                          const char *error, int64_t now_ms);

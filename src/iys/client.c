@@ -243,9 +243,10 @@ static int token_request(iz_iys_t *c, bool use_refresh, iz_iys_res_t *res)
     iz_wipe(text, strlen(text));
     free(text);
     if (res->cls != IZ_IYS_OK) {
-        if (res->http == 429) {
-            /* H084: the hourly token limit; a request inside the blocked
-             * hour restarts it, so ask for nothing for an hour. */
+        if (res->http == 429 && strcmp(res->code, "H084") == 0) {
+            /* The hourly token limit; a request inside the blocked hour
+             * restarts it, so ask for nothing for an hour. Other 429s (the
+             * per-second limit) are ordinary transient failures. */
             c->token_blocked_until = now_s() + TOKEN_BLOCK_S;
         }
         return -1;

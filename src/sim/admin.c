@@ -179,6 +179,24 @@ static int check_subscription(iz_req_t *r, json_t *v, iz_sub_t *out)
     return 0;
 }
 
+/* activationDate: "YYYY-MM-DD" (a real date) or "" / null to clear. */
+static int check_activation(iz_req_t *r, json_t *v, char out[11])
+{
+    int64_t e;
+    if (json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0)) {
+        out[0] = '\0';
+        return 0;
+    }
+    if (!json_is_string(v) || json_string_length(v) != 10 ||
+        iz_tr_parse_date(json_string_value(v), &e) != 0) {
+        field_error(r, "activationDate", "activationDate YYYY-MM-DD biçiminde bir tarih olmalıdır.",
+                    "activationDate must be a date as YYYY-MM-DD.");
+        return -1;
+    }
+    memcpy(out, json_string_value(v), 11);
+    return 0;
+}
+
 static json_t *provider_json(const iz_sim_provider_t *p)
 {
     char created[IZ_DATETIME_LEN];
@@ -188,6 +206,8 @@ static json_t *provider_json(const iz_sim_provider_t *p)
                   p->name, "username", p->username, "subscription", iz_sub_name(p->subscription),
                   "quota", (json_int_t)p->quota, "created", created);
     if (!j) iz_oom();
+    if (p->activation_date[0])
+        json_object_set_new(j, "activationDate", json_string(p->activation_date));
     return j;
 }
 
@@ -222,8 +242,8 @@ void iz__sim_h_providers_add(iz_req_t *r, void *app)
     iz_sim_t *sim = app;
     json_t *body = body_object(r);
     if (!body) return;
-    static const char *const allowed[] = {"iysCode", "name",  "username",    "password",
-                                          "brands",  "quota", "subscription"};
+    static const char *const allowed[] = {"iysCode", "name",  "username",     "password",
+                                          "brands",  "quota", "subscription", "activationDate"};
     const char *unk = unknown_key(body, allowed, IZ_ARRAY_LEN(allowed));
     iz_sim_provider_t p = {0};
     json_t *pw = json_object_get(body, "password");
@@ -252,6 +272,9 @@ void iz__sim_h_providers_add(iz_req_t *r, void *app)
         /* answered */
     } else if ((v = json_object_get(body, "subscription")) &&
                check_subscription(r, v, &p.subscription) != 0) {
+        /* answered */
+    } else if ((v = json_object_get(body, "activationDate")) &&
+               check_activation(r, v, p.activation_date) != 0) {
         /* answered */
     } else {
         if (!json_object_get(body, "subscription")) p.subscription = IZ_SUB_ACTIVE;
@@ -323,15 +346,19 @@ void iz__sim_h_provider_update(iz_req_t *r, void *app)
     }
     json_t *body = body_object(r);
     if (!body) return;
-    static const char *const allowed[] = {"subscription", "quota", "brands"};
+    static const char *const allowed[] = {"subscription", "quota", "brands", "activationDate"};
     const char *unk = unknown_key(body, allowed, IZ_ARRAY_LEN(allowed));
     iz_sub_t sub;
     int64_t quota;
+    char act[11];
     json_t *vs = json_object_get(body, "subscription");
     json_t *vq = json_object_get(body, "quota");
+    json_t *va = json_object_get(body, "activationDate");
     json_t *brands = json_object_get(body, "brands");
     if (unk) {
         field_error(r, unk, "Bilinmeyen alan.", "Unknown field.");
+    } else if (va && check_activation(r, va, act) != 0) {
+        /* answered */
     } else if (vs && check_subscription(r, vs, &sub) != 0) {
         /* answered */
     } else if (vq && check_quota(r, vq, &quota) != 0) {
@@ -358,6 +385,8 @@ void iz__sim_h_provider_update(iz_req_t *r, void *app)
                      "The provider already has this brandCode.");
         } else if ((vs || vq) && (rc = iz_sim_provider_update(sim->st, code, vs ? &sub : NULL,
                                                               vq ? &quota : NULL)) != 0) {
+            store_error(r, rc);
+        } else if (va && (rc = iz_sim_provider_set_activation(sim->st, code, act)) != 0) {
             store_error(r, rc);
         } else if ((rc = iz_sim_provider_get(sim->st, code, &p)) != 0) {
             store_error(r, rc);

@@ -30,7 +30,7 @@ static bool stopping(iz_sim_t *sim)
 }
 
 /* Apply one stored item; fills the result fields of *it. */
-static void process_item(iz_sim_t *sim, const iz_sim_bulk_t *b, int64_t quota,
+static void process_item(iz_sim_t *sim, const iz_sim_bulk_t *b, const iz_sim_provider_t *prov,
                          iz_sim_bulk_item_t *it)
 {
     int64_t now = time(NULL);
@@ -55,9 +55,8 @@ static void process_item(iz_sim_t *sim, const iz_sim_bulk_t *b, int64_t quota,
                                    .consent_date = c.consent_date};
             memcpy(chg.recipient, c.recipient, sizeof chg.recipient);
             iz_strlcpy(chg.request_id, b->request_id, sizeof chg.request_id);
-            iz__sim_rule_ctx_t ctx = {.c = &c, .quota = quota};
-            ctx.rules.now = now;
-            ctx.rules.holidays = sim->cfg.holidays;
+            iz__sim_rule_ctx_t ctx;
+            iz__sim_rule_init(&ctx, sim, prov, &c, now);
             int rc = iz_sim_consent_apply(sim->st, &chg, idempotent, iz__sim_rule, &ctx, &code);
             if (rc == 0 || rc == IZ_REPEAT) {
                 code = NULL;
@@ -88,7 +87,7 @@ int iz__sim_bulk_process(iz_sim_t *sim, const char *request_id)
     int rc = iz_sim_bulk_get(sim->st, request_id, &b, &items, &n);
     if (rc != 0) return rc;
     iz_sim_provider_t prov;
-    int64_t quota = iz_sim_provider_get(sim->st, b.iys_code, &prov) == 0 ? prov.quota : 0;
+    bool have_prov = iz_sim_provider_get(sim->st, b.iys_code, &prov) == 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         iz_sim_bulk_item_t *it = &items[i];
         if (strcmp(it->status, "enqueue") != 0) continue;
@@ -97,7 +96,7 @@ int iz__sim_bulk_process(iz_sim_t *sim, const char *request_id)
             rc = IZ_EBUSY;
             break;
         }
-        process_item(sim, &b, quota, it);
+        process_item(sim, &b, have_prov ? &prov : NULL, it);
         rc = iz_sim_bulk_item_result(sim->st, request_id, it->idx, it->status,
                                      it->txid[0] ? it->txid : NULL, it->creation,
                                      it->error_code[0] ? it->error_code : NULL,

@@ -32,6 +32,7 @@
 #include "core/iz.h"
 #include "core/trtime.h"
 #include "net/form.h"
+#include "net/jsonconsent.h"
 #include "net/secret.h"
 #include "sim/sim_int.h"
 
@@ -222,9 +223,9 @@ static int apply_change(iz_sim_t *sim, int64_t iys_code, int64_t brand_code, con
     if (citizen_name) iz_strlcpy(chg->citizen_name, citizen_name, sizeof chg->citizen_name);
     /* A citizen's change is judged by İYS's state rules only: no quota, and
      * no 3-business-day limit (its consentDate is now). */
-    iz__sim_rule_ctx_t ctx = {.c = c, .quota = 0};
-    ctx.rules.now = now;
-    ctx.rules.holidays = sim->cfg.holidays;
+    /* A citizen's change is dated now: neither the quota nor H467 apply. */
+    iz__sim_rule_ctx_t ctx;
+    iz__sim_rule_init(&ctx, sim, NULL, c, now);
     return iz_sim_consent_apply(sim->st, chg, false, iz__sim_rule, &ctx, hcode);
 }
 
@@ -237,21 +238,6 @@ static void set_field(iz_field_t *f, const char *s)
     f->kind = IZ_FIELD_STRING;
     f->s = s;
     f->len = strlen(s);
-}
-
-static void json_field(iz_field_t *f, json_t *v)
-{
-    if (!v) {
-        f->kind = IZ_FIELD_ABSENT;
-    } else if (json_is_null(v)) {
-        f->kind = IZ_FIELD_NULL;
-    } else if (json_is_string(v)) {
-        f->kind = IZ_FIELD_STRING;
-        f->s = json_string_value(v);
-        f->len = json_string_length(v);
-    } else {
-        f->kind = IZ_FIELD_NOT_STRING;
-    }
 }
 
 /* The location an İYS rule's refusal concerns. */
@@ -323,11 +309,11 @@ void iz__sim_h_citizen_post(iz_req_t *r, void *app)
     char date[IZ_DATETIME_LEN];
     iz_tr_format(now, date);
     iz_consent_raw_t raw = {0};
-    json_field(&raw.recipient, json_object_get(body, "recipient"));
-    json_field(&raw.type, json_object_get(body, "type"));
-    json_field(&raw.status, json_object_get(body, "status"));
-    json_field(&raw.source, json_object_get(body, "source"));
-    json_field(&raw.recipient_type, json_object_get(body, "recipientType"));
+    iz_field_from_json(&raw.recipient, json_object_get(body, "recipient"));
+    iz_field_from_json(&raw.type, json_object_get(body, "type"));
+    iz_field_from_json(&raw.status, json_object_get(body, "status"));
+    iz_field_from_json(&raw.source, json_object_get(body, "source"));
+    iz_field_from_json(&raw.recipient_type, json_object_get(body, "recipientType"));
     set_field(&raw.consent_date, date);
     const char *key;
     json_t *val;

@@ -451,9 +451,8 @@ void iz__sim_h_consent_add(iz_req_t *r, void *app)
                            .source = c.source,
                            .consent_date = c.consent_date};
     memcpy(chg.recipient, c.recipient, sizeof chg.recipient);
-    iz__sim_rule_ctx_t ctx = {.c = &c, .quota = a.prov.quota};
-    ctx.rules.now = now;
-    ctx.rules.holidays = sim->cfg.holidays;
+    iz__sim_rule_ctx_t ctx;
+    iz__sim_rule_init(&ctx, sim, &a.prov, &c, now);
     const char *hcode = NULL;
     int rc = iz_sim_consent_apply(sim->st, &chg, is_v2(r), iz__sim_rule, &ctx, &hcode);
     if (rc == IZ_ERULE && hcode) {

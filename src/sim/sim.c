@@ -68,8 +68,7 @@ const iz_route_t *iz_sim_routes(size_t *n)
     return routes;
 }
 
-int iz__sim_rule(void *vctx, const iz_current_t *cur, int64_t provider_records,
-                 const char **hcode)
+int iz__sim_rule(void *vctx, const iz_current_t *cur, int64_t provider_records, const char **hcode)
 {
     iz__sim_rule_ctx_t *ctx = vctx;
     const char *code = iz_consent_rules(ctx->c, cur, &ctx->rules);
@@ -79,6 +78,20 @@ int iz__sim_rule(void *vctx, const iz_current_t *cur, int64_t provider_records,
         return IZ_ERULE;
     }
     return 0;
+}
+
+void iz__sim_rule_init(iz__sim_rule_ctx_t *ctx, const iz_sim_t *sim, const iz_sim_provider_t *prov,
+                       const iz_consent_t *c, int64_t now)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->c = c;
+    ctx->rules.now = now;
+    ctx->rules.holidays = sim->cfg.holidays;
+    if (prov) {
+        ctx->quota = prov->quota;
+        if (prov->activation_date[0])
+            (void)iz_tr_parse_date(prov->activation_date, &ctx->rules.activation);
+    }
 }
 
 int iz_sim_open(const iz_sim_config_t *cfg, iz_sim_t **out, const char **err)

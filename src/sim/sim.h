@@ -18,16 +18,16 @@
 #include "net/http.h"
 
 typedef struct iz_sim_config {
-    const char *data_dir;     /* the emulator's store: DIR/iys-sim.db */
-    int bulk_delay;           /* s before a bulk request is processed (2) */
-    int min_poll;             /* s before a bulk status may be polled (0; İYS: 300) */
-    int rate;                 /* requests a second per client address (10; 0 = off) */
-    int token_limit;          /* token requests an hour per client (100; 0 = off) */
-    int status_limit;         /* single status queries an hour per client (1000; 0 = off) */
-    int history_limit;        /* history queries an hour per client (100; 0 = off) */
-    int pull_lag;             /* s: the change pull leaves out younger changes (3600) */
-    int watch_min;            /* requests in 24 h before the 70% watch judges (20000) */
-    int push_interval_ms;     /* how often push deliveries are attempted (1000) */
+    const char *data_dir;          /* the emulator's store: DIR/iys-sim.db */
+    int bulk_delay;                /* s before a bulk request is processed (2) */
+    int min_poll;                  /* s before a bulk status may be polled (0; İYS: 300) */
+    int rate;                      /* requests a second per client address (10; 0 = off) */
+    int token_limit;               /* token requests an hour per client (100; 0 = off) */
+    int status_limit;              /* single status queries an hour per client (1000; 0 = off) */
+    int history_limit;             /* history queries an hour per client (100; 0 = off) */
+    int pull_lag;                  /* s: the change pull leaves out younger changes (3600) */
+    int watch_min;                 /* requests in 24 h before the 70% watch judges (20000) */
+    int push_interval_ms;          /* how often push deliveries are attempted (1000) */
     const iz_holidays_t *holidays; /* not owned; never NULL */
 } iz_sim_config_t;
 

@@ -113,13 +113,16 @@ typedef struct iz__sim_rule_ctx {
     iz_rules_ctx_t rules;
     int64_t quota; /* provider's quota, 0 = none (H525 for a new record over it) */
 } iz__sim_rule_ctx_t;
-int iz__sim_rule(void *ctx, const iz_current_t *cur, int64_t provider_records,
-                 const char **hcode);
+int iz__sim_rule(void *ctx, const iz_current_t *cur, int64_t provider_records, const char **hcode);
+/* Set up a rule context for provider prov (its quota and activation date;
+ * NULL = neither) judging c at time now. */
+void iz__sim_rule_init(iz__sim_rule_ctx_t *ctx, const iz_sim_t *sim, const iz_sim_provider_t *prov,
+                       const iz_consent_t *c, int64_t now);
 
 /* ---- handlers (route table in sim.c) ---- */
 /* iys_api.c */
 void iz__sim_h_token(iz_req_t *r, void *app);
-void iz__sim_h_consent_add(iz_req_t *r, void *app);    /* v1 and v2 (path tells) */
+void iz__sim_h_consent_add(iz_req_t *r, void *app); /* v1 and v2 (path tells) */
 void iz__sim_h_bulk_add(iz_req_t *r, void *app);
 void iz__sim_h_bulk_status(iz_req_t *r, void *app);
 void iz__sim_h_status(iz_req_t *r, void *app);
@@ -137,8 +140,8 @@ void iz__sim_h_healthz(iz_req_t *r, void *app);
 /* citizen.c */
 void iz__sim_h_citizen_post(iz_req_t *r, void *app);
 void iz__sim_h_citizen_get(iz_req_t *r, void *app);
-void iz__sim_h_portal(iz_req_t *r, void *app);        /* GET /vatandas */
-void iz__sim_h_portal_post(iz_req_t *r, void *app);   /* POST /vatandas (change/withdraw) */
+void iz__sim_h_portal(iz_req_t *r, void *app);      /* GET /vatandas */
+void iz__sim_h_portal_post(iz_req_t *r, void *app); /* POST /vatandas (change/withdraw) */
 /* complaints.c */
 void iz__sim_h_complaint_post(iz_req_t *r, void *app);
 void iz__sim_h_complaint_list(iz_req_t *r, void *app);

@@ -146,11 +146,13 @@ static const char *const migrations[] = {
     " text TEXT NOT NULL,"
     " created INTEGER NOT NULL);"
     "CREATE INDEX complaints_provider ON complaints(iys_code, created);",
+    /* 2: a provider's İYS activation date (H467 applies after it). */
+    "ALTER TABLE providers ADD COLUMN activation_date TEXT;",
 };
 
 /* ---- prepared statements ------------------------------------------------ */
 
-#define PROV_COLS "iys_code, name, username, subscription, quota, created"
+#define PROV_COLS "iys_code, name, username, subscription, quota, created, activation_date"
 #define LOG_COLS                                                                                   \
     "l.id, l.iys_code, l.brand_code, l.recipient, l.rtype, l.type, l.status, l.source,"            \
     " l.consent_date, l.creation, l.txid, l.request_id, l.citizen_name"
@@ -163,6 +165,7 @@ enum {
     ST_PROV_ADD = IZ_SQ_FIRST,
     ST_PROV_GET,
     ST_PROV_UPDATE,
+    ST_PROV_ACTIVATION,
     ST_PROV_SECRET,
     ST_PROV_LIST,
     ST_BRAND_ADD,
@@ -203,7 +206,9 @@ enum {
 
 static const char *const ss_sql[ST_COUNT_] = {
     [ST_PROV_ADD] = "INSERT INTO providers(iys_code, name, username, pw_salt, pw_hash,"
-                    " subscription, quota, created) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    " subscription, quota, created, activation_date)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [ST_PROV_ACTIVATION] = "UPDATE providers SET activation_date = ?2 WHERE iys_code = ?1",
     [ST_PROV_GET] = "SELECT " PROV_COLS " FROM providers WHERE iys_code = ?1",
     [ST_PROV_UPDATE] = "UPDATE providers SET subscription = coalesce(?2, subscription),"
                        " quota = coalesce(?3, quota) WHERE iys_code = ?1",
@@ -452,6 +457,14 @@ static int pw_derive(const char *password, const unsigned char salt[SS_SALT_LEN]
     return 0;
 }
 
+/* "YYYY-MM-DD" with digits in place (the calendar is checked by callers). */
+static bool date_shape(const char *d)
+{
+    for (int i = 0; i < 10; i++)
+        if ((i == 4 || i == 7) ? d[i] != '-' : (d[i] < '0' || d[i] > '9')) return false;
+    return d[10] == '\0';
+}
+
 static void provider_read_v(sqlite3_stmt *stmt, void *out)
 {
     iz_sim_provider_t *p = out;
@@ -463,6 +476,7 @@ static void provider_read_v(sqlite3_stmt *stmt, void *out)
     if ((t = iz__sq_col_text(stmt, 3))) (void)iz_sub_parse(t, &p->subscription);
     p->quota = sqlite3_column_int64(stmt, 4);
     p->created = sqlite3_column_int64(stmt, 5);
+    iz__sq_col_str(stmt, 6, p->activation_date, sizeof p->activation_date);
 }
 
 int iz_sim_provider_add(iz_sim_store_t *st, const iz_sim_provider_t *p, const char *password)
@@ -472,7 +486,8 @@ int iz_sim_provider_add(iz_sim_store_t *st, const iz_sim_provider_t *p, const ch
         strnlen(password, SS_PASSWORD_MAX + 1) > SS_PASSWORD_MAX)
         return IZ_ETOOBIG;
     const char *sub = iz_sub_name(p->subscription);
-    if (p->iys_code <= 0 || !p->username[0] || !password[0] || !sub || p->quota < 0)
+    if (p->iys_code <= 0 || !p->username[0] || !password[0] || !sub || p->quota < 0 ||
+        (p->activation_date[0] && !date_shape(p->activation_date)))
         return IZ_EINVAL;
 
     unsigned char salt[SS_SALT_LEN];
@@ -497,6 +512,7 @@ int iz_sim_provider_add(iz_sim_store_t *st, const iz_sim_provider_t *p, const ch
         if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 6, sub);
         if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 7, p->quota);
         if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 8, p->created ? p->created : now_s());
+        if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 9, p->activation_date);
         rc = iz__sq_write(&st->q, stmt, r, "provider add");
     }
     iz__sq_unlock(&st->q);
@@ -532,6 +548,21 @@ int iz_sim_provider_update(iz_sim_store_t *st, int64_t iys_code, const iz_sub_t 
         if (r == SQLITE_OK)
             r = quota ? iz__sq_bind_i64(stmt, 3, *quota) : sqlite3_bind_null(stmt, 3);
         rc = iz__sq_update(&st->q, stmt, r, "provider update");
+    }
+    iz__sq_unlock(&st->q);
+    return rc;
+}
+
+int iz_sim_provider_set_activation(iz_sim_store_t *st, int64_t iys_code, const char *date)
+{
+    if (!st || !date || (date[0] && !date_shape(date))) return IZ_EINVAL;
+    iz__sq_lock(&st->q);
+    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_PROV_ACTIVATION);
+    int rc = IZ_EIO;
+    if (stmt) {
+        int r = iz__sq_bind_i64(stmt, 1, iys_code);
+        if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 2, date);
+        rc = iz__sq_update(&st->q, stmt, r, "provider activation");
     }
     iz__sq_unlock(&st->q);
     return rc;

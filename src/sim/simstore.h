@@ -3,13 +3,13 @@
  * DIR/iys-sim.db), separate from the module's store: the emulator plays
  * another organization's system and shares nothing with the module.
  *
- * Schema (version 1)
+ * Schema (version 2)
  * ------------------
  *   meta(key PK, value)                                  schema_version
  *   providers(iys_code PK, name, username UNIQUE, pw_salt, pw_hash
  *             (hex PBKDF2-HMAC-SHA256), subscription TEXT
  *             ACTIVE|PAUSED|EXPIRED|CLOSED|NONE, quota INT (0 = none),
- *             created)
+ *             created, activation_date TEXT NULL (v2))
  *   brands(iys_code -> providers, brand_code, name, PK(iys_code, brand_code))
  *   tokens(hash PK (hex SHA-256 of the token), kind 'access'|'refresh',
  *          iys_code, expires)
@@ -83,6 +83,7 @@ typedef struct iz_sim_provider {
     iz_sub_t subscription;
     int64_t quota; /* consents (records) allowed; 0 = unlimited */
     int64_t created;
+    char activation_date[11]; /* "YYYY-MM-DD": İYS activation (H467 after it); "" = none */
 } iz_sim_provider_t;
 
 /* Add a provider with its API user (password hashed with a random salt;
@@ -93,6 +94,8 @@ int iz_sim_provider_get(iz_sim_store_t *st, int64_t iys_code, iz_sim_provider_t 
 /* Change subscription and/or quota (NULL keeps the current value). */
 int iz_sim_provider_update(iz_sim_store_t *st, int64_t iys_code, const iz_sub_t *sub,
                            const int64_t *quota);
+/* Set ("YYYY-MM-DD") or clear ("") a provider's activation date. */
+int iz_sim_provider_set_activation(iz_sim_store_t *st, int64_t iys_code, const char *date);
 /* Check a username and password; IZ_ENOTFOUND when they do not match. */
 int iz_sim_provider_login(iz_sim_store_t *st, const char *username, const char *password,
                           int64_t *iys_code);

@@ -68,7 +68,9 @@ static int setup(void **state)
     assert_int_equal(iz_sim_brand_add(ss, IYS_CODE, IYS_CODE, "Marka"), 0);
     iz_sim_store_close(ss);
     assert_int_equal(iz_sim_open(&cfg, &f->sim, &err), 0);
-    iz_http_config_t hc = {.listen = "127.0.0.1:0", .app = f->sim, .gate = iz_sim_gate,
+    iz_http_config_t hc = {.listen = "127.0.0.1:0",
+                           .app = f->sim,
+                           .gate = iz_sim_gate,
                            .on_complete = iz_sim_complete};
     hc.routes = iz_sim_routes(&hc.nroutes);
     assert_int_equal(iz_http_start(&hc, &f->http, &err), 0);
@@ -122,8 +124,12 @@ static int64_t add(fx_t *f, int i, iz_status_t status, iz_origin_t origin, iz_iy
 
 static iz_sync_t *start_sync(fx_t *f)
 {
-    iz_sync_conf_t sc = {.pull_interval = 3600, .rate = 1000, .bulk_poll_delay = 0,
-                         .timeout_ms = 5000, .retry_max = 1, .holidays = NULL};
+    iz_sync_conf_t sc = {.pull_interval = 3600,
+                         .rate = 1000,
+                         .bulk_poll_delay = 0,
+                         .timeout_ms = 5000,
+                         .retry_max = 1,
+                         .holidays = NULL};
     iz_sync_t *s = NULL;
     assert_int_equal(iz_sync_start(f->st, &sc, &s), 0);
     return s;
@@ -177,9 +183,8 @@ static void test_bulk_in_requests_of_1000(void **state)
         1000);
     assert_int_equal(sim_count(f, "SELECT count(*) FROM consent_log"), 2500);
     iz_change_t c;
-    assert_int_equal(iz_store_consent_get(f->st, f->brand.id, IZ_BIREYSEL, IZ_MESAJ,
-                                          "+905360001234", &c),
-                     0);
+    assert_int_equal(
+        iz_store_consent_get(f->st, f->brand.id, IZ_BIREYSEL, IZ_MESAJ, "+905360001234", &c), 0);
     assert_int_equal(c.iys_state, IZ_IYS_ACCEPTED);
     assert_int_equal(strlen(c.iys_txid), 64);
 }
@@ -207,9 +212,8 @@ static void test_business_failure_is_rejected_with_its_code(void **state)
     assert_string_equal(h[0].iys_error, "H175");
     free(h);
     iz_change_t c;
-    assert_int_equal(iz_store_consent_get(f->st, f->brand.id, IZ_BIREYSEL, IZ_MESAJ,
-                                          "+905360000002", &c),
-                     0);
+    assert_int_equal(
+        iz_store_consent_get(f->st, f->brand.id, IZ_BIREYSEL, IZ_MESAJ, "+905360000002", &c), 0);
     assert_int_equal(c.iys_state, IZ_IYS_ACCEPTED);
 }
 
@@ -248,9 +252,8 @@ static void test_rows_left_sending_are_reconciled_once(void **state)
     assert_int_equal(sim_count(f, "SELECT count(*) FROM consent_log"), 100);
     assert_int_equal(sim_count(f, "SELECT count(DISTINCT recipient) FROM consent_log"), 100);
     iz_change_t c;
-    assert_int_equal(iz_store_consent_get(f->st, f->brand.id, IZ_BIREYSEL, IZ_MESAJ,
-                                          "+905360000210", &c),
-                     0);
+    assert_int_equal(
+        iz_store_consent_get(f->st, f->brand.id, IZ_BIREYSEL, IZ_MESAJ, "+905360000210", &c), 0);
     assert_int_equal(c.iys_state, IZ_IYS_ACCEPTED);
     assert_int_equal(strlen(c.iys_txid), 64);
 }

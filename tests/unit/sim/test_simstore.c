@@ -157,10 +157,10 @@ static void hash_of(const char *s, char out[IZ_SHA256_HEX])
 static void test_migrations_idempotent(void **state)
 {
     fx_t *f = *state;
-    assert_int_equal(raw_i64(f, "SELECT value FROM meta WHERE key = 'schema_version'"), 1);
+    assert_int_equal(raw_i64(f, "SELECT value FROM meta WHERE key = 'schema_version'"), 2);
     fx_reopen(f);
     fx_reopen(f);
-    assert_int_equal(raw_i64(f, "SELECT value FROM meta WHERE key = 'schema_version'"), 1);
+    assert_int_equal(raw_i64(f, "SELECT value FROM meta WHERE key = 'schema_version'"), 2);
     assert_int_equal(raw_i64(f, "SELECT count(*) FROM meta"), 1);
 
     struct stat sb;

@@ -134,7 +134,22 @@ void iz__h_iys_push(iz_req_t *r, void *vapp)
         iz_error_t e = {.code = "H478", .location = "list", .index = -1};
         iz_reply_errors(r, 422, &e, 1);
     } else {
-        int n = iz_sync_apply_remote(app->store, brand, list);
+        /* İYS names the brand in each item; an item for another brand (such
+         * as İYS's test payload at registration, iysCode 121212) is not
+         * this brand's change and is acknowledged without being applied. */
+        json_t *mine = json_array();
+        size_t i;
+        json_t *it;
+        json_array_foreach(list, i, it)
+        {
+            json_t *ic = json_object_get(it, "iysCode"), *bc = json_object_get(it, "brandCode");
+            if ((ic && json_integer_value(ic) != iys_code) ||
+                (bc && json_integer_value(bc) != brand_code))
+                continue;
+            json_array_append(mine, it);
+        }
+        int n = iz_sync_apply_remote(app->store, brand, mine);
+        json_decref(mine);
         if (n < 0)
             iz__reply_store_error(r, n);
         else

@@ -276,3 +276,105 @@ def test_kill_9_during_a_10000_change_backlog(tmp_path):
     finally:
         m.srv.stop()
         sim.stop()
+
+
+def test_iys_push_reaches_the_module_before_any_pull(tmp_path):
+    sim = start_sim(tmp_path / "sim")
+    p = Provider(sim)
+    m = Module(tmp_path, sim, p, "--iys-pull-interval", "3600", "--iys-push-user", "pushuser",
+               "--iys-push-password", "push-secret-1")
+    try:
+        phone = fresh_phone()
+        m.post(phone)
+        assert wait_for(lambda: m.get(phone).json()["iys"]["state"] == "ACCEPTED")
+        push_url = f"{m.srv.base}/v1/iys/push/{p.iys_code}/{p.brand}"
+        # wrong credentials are refused and change nothing
+        r = requests.post(push_url, auth=("pushuser", "nope"), json={"list": []})
+        assert r.status_code == 401
+        r = requests.post(push_url, json={"list": []})
+        assert r.status_code == 401
+        # registration at İYS: its test payload (another brand's sample) is acknowledged only
+        reg = p.post("/push/registration", {"connection": [
+            {"url": push_url, "type": "MESAJ", "username": "pushuser",
+             "password": "push-secret-1"}]})
+        assert reg.status_code == 200, reg.text
+        feed = m.s.get(m.srv.base + f"/v1/brands/{m.brand}/changes").json()
+        assert all(c["recipient"] != "pushtest@iys.org.tr" for c in feed["list"])
+        # the citizen withdraws; the push brings it within seconds, with no pull for an hour
+        r = requests.post(sim.base + "/_sim/citizen/consents",
+                          json={"iysCode": p.iys_code, "brandCode": p.brand, "recipient": phone,
+                                "type": "MESAJ", "status": "RET", "source": "IYS_KISAMESAJ"})
+        assert r.status_code == 201, r.text
+        blocked = wait_for(lambda: m.check([phone])["blocked"], timeout=10)
+        assert blocked == [{"recipient": phone, "reason": "RET"}]
+        g = m.get(phone).json()
+        assert g["origin"] == "IYS" and g["iys"]["transactionId"] == r.json()["transactionId"]
+        # a push delivered twice is applied once
+        item = {"recipient": phone, "type": "MESAJ", "status": "RET", "recipientType": "BIREYSEL",
+                "source": "IYS_KISAMESAJ", "consentDate": g["consentDate"],
+                "transactionId": g["iys"]["transactionId"], "iysCode": p.iys_code,
+                "brandCode": p.brand}
+        again = requests.post(push_url, auth=("pushuser", "push-secret-1"), json={"list": [item]})
+        assert again.status_code == 200 and again.json() == {"applied": 0}
+        assert len(m.get(phone).json()["history"]) == 2
+    finally:
+        m.srv.stop()
+        sim.stop()
+
+
+def _holidays():
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "data", "tr-holidays.csv")
+    import csv
+    with open(path, encoding="utf-8") as f:
+        return {row["date"] for row in csv.DictReader(f) if row["kind"] == "full"}
+
+
+def _business(day, hol):
+    return day.weekday() < 5 and day.isoformat() not in hol
+
+
+def _deadline_day(day, hol):
+    """The day of a change's deadline: the 3rd business day after it."""
+    import datetime
+    n = 0
+    while n < 3:
+        day += datetime.timedelta(days=1)
+        if _business(day, hol):
+            n += 1
+    return day
+
+
+def test_ret_at_risk_and_missed(tmp_path):
+    import datetime
+    hol = _holidays()
+    today = (datetime.datetime.utcnow() + datetime.timedelta(hours=3)).date()
+    # a day whose RET deadline has passed, and (on a business day) one whose deadline is today
+    missed_day = today - datetime.timedelta(days=12)
+    risk_day = None
+    d = today
+    for _ in range(10):
+        d -= datetime.timedelta(days=1)
+        if _deadline_day(d, hol) == today:
+            risk_day = d
+            break
+    sim = start_sim(tmp_path / "sim")
+    p = Provider(sim)
+    m = Module(tmp_path, sim, p)
+    try:
+        requests.put(sim.base + "/_sim/faults", json={"outageSeconds": 60})
+        a, b = fresh_phone(), fresh_phone()
+        m.post(a, date=f"{missed_day - datetime.timedelta(days=1)} 09:00:00")
+        m.post(a, status="RET", date=f"{missed_day} 10:00:00")
+        if risk_day:
+            m.post(b, date=f"{risk_day - datetime.timedelta(days=1)} 09:00:00")
+            m.post(b, status="RET", date=f"{risk_day} 10:00:00")
+        mt = wait_for(lambda: (lambda x: x if x['izin_ret_deadlines{state="missed"}'] >= 1
+                               else None)(m.metrics()), timeout=10)
+        assert mt and mt['izin_ret_deadlines{state="missed"}'] == 1
+        if risk_day:
+            assert mt['izin_ret_deadlines{state="at_risk"}'] == 1
+            assert mt['izin_ret_deadlines{state="pending"}'] == 1
+            assert "has not reached İYS" in m.srv.stderr()
+    finally:
+        m.srv.stop()
+        sim.stop()

@@ -31,6 +31,16 @@ void iz__h_metrics(iz_req_t *r, void *app);
 void iz__h_changes(iz_req_t *r, void *app);
 void iz__h_iys_push(iz_req_t *r, void *app);
 
+/* The send filter's verdict for one recipient as written (len bytes): NULL
+ * when a message may go to it, else the reason "NO_CONSENT", "RET" or
+ * "INVALID". norm receives the E.164 / lower-case form (also for the
+ * refused ones, except INVALID). With commercial false every valid
+ * recipient is allowed. *rc is non-zero when the store failed (the
+ * verdict is then NULL and must not be used). */
+const char *iz__filter(iz_app_t *app, int64_t brand_id, iz_type_t type, iz_rtype_t rtype,
+                       bool commercial, const char *raw, size_t len, char norm[IZ_RECIPIENT_MAX],
+                       int *rc);
+
 /* Whether an account's changes go to İYS (its own URL or the default). */
 bool iz__iys_configured(const iz_app_t *app, const iz_account_t *acct);
 

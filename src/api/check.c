@@ -30,6 +30,16 @@ static const char *decide(iz_app_t *app, int64_t brand_id, iz_type_t type, iz_rt
     return st == IZ_RET ? "RET" : "NO_CONSENT";
 }
 
+const char *iz__filter(iz_app_t *app, int64_t brand_id, iz_type_t type, iz_rtype_t rtype,
+                       bool commercial, const char *raw, size_t len, char norm[IZ_RECIPIENT_MAX],
+                       int *rc)
+{
+    const char *hcode = NULL;
+    *rc = 0;
+    if (iz_recipient_normalize(raw, len, type, norm, &hcode) != 0) return "INVALID";
+    return decide(app, brand_id, type, rtype, commercial, norm, rc);
+}
+
 /* A small open-addressing set of strings, to drop repeats. */
 typedef struct strset {
     const char **slot;

@@ -312,3 +312,39 @@ int iz_store_ret_late(iz_store_t *st, int64_t *n)
 {
     return st && n ? st->ops->ret_late(st, n) : IZ_EINVAL;
 }
+
+void iz_store_on_change(iz_store_t *st, iz_store_change_fn fn, void *ctx)
+{
+    if (!st) return;
+    st->on_change = fn;
+    st->on_change_ctx = ctx;
+}
+
+int iz_store_state_scan(iz_store_t *st, iz_store_state_fn fn, void *ctx)
+{
+    return st && fn ? st->ops->state_scan(st, fn, ctx) : IZ_EINVAL;
+}
+
+int iz_store_sms_record(iz_store_t *st, iz_sms_msg_t *msg, const iz_sms_rcpt_t *rcpts, size_t n)
+{
+    if (!st || !msg || !msg->text || (n && !rcpts)) return IZ_EINVAL;
+    return st->ops->sms_record(st, msg, rcpts, n);
+}
+
+int iz_store_voice_add(iz_store_t *st, iz_voice_campaign_t *c, const iz_voice_number_t *nums,
+                       size_t n)
+{
+    if (!st || !c || (n && !nums)) return IZ_EINVAL;
+    return st->ops->voice_add(st, c, nums, n);
+}
+
+int iz_store_voice_get(iz_store_t *st, int64_t id, iz_voice_campaign_t *out)
+{
+    return st && out ? st->ops->voice_get(st, id, out) : IZ_EINVAL;
+}
+
+int iz_store_voice_numbers(iz_store_t *st, int64_t id, bool allowed_only, iz_voice_number_t **list,
+                           size_t *n)
+{
+    return st && list && n ? st->ops->voice_numbers(st, id, allowed_only, list, n) : IZ_EINVAL;
+}

@@ -26,6 +26,14 @@
  *          last_error, req_index)                        (v2: scheduling)
  *   iys_cursor(brand_id, source HS|IYS) PK, cursor, updated_ms   (v2)
  *   ret_deadlines(log_id PK -> consent_log, deadline (epoch s), done_ms)  (v2)
+ *   sms_messages(id PK, brand_id, created_ms, sender, text, commercial,
+ *          encoding, parts, accepted, blocked)                         (v3)
+ *   sms_recipients(message_id -> sms_messages, seq, recipient, outcome
+ *          SENT|FAILED|NO_CONSENT|RET|INVALID, gateway_id) PK(message_id, seq)
+ *   voice_campaigns(id PK, brand_id, account_id, name, commercial, rtype,
+ *          created_ms, allowed, blocked)                               (v3)
+ *   voice_numbers(campaign_id -> voice_campaigns, seq, recipient, outcome
+ *          ALLOWED|NO_CONSENT|RET|INVALID) PK(campaign_id, seq)
  *
  * Invariants
  * ----------
@@ -75,7 +83,7 @@
 #include "core/recipient.h"
 
 /* The schema version this build creates (see the migrations). */
-#define IZ_STORE_SCHEMA_VERSION 2
+#define IZ_STORE_SCHEMA_VERSION 3
 
 typedef struct iz_store iz_store_t;
 
@@ -284,5 +292,78 @@ typedef struct iz_ret_open {
 } iz_ret_open_t;
 int iz_store_ret_open(iz_store_t *st, iz_ret_open_t **list, size_t *n);
 int iz_store_ret_late(iz_store_t *st, int64_t *n);
+
+/* ---- the send filter's feed --------------------------------------------- */
+
+/* Called for each committed change (every origin), in commit order, with
+ * the store locked: it must be quick and must not call the store. */
+typedef void (*iz_store_change_fn)(void *ctx, const iz_change_t *chg);
+
+/* Install the commit hook (one per store; NULL removes it). Set it before
+ * the store is used from several threads. */
+void iz_store_on_change(iz_store_t *st, iz_store_change_fn fn, void *ctx);
+
+/* One row of the current state. recipient is valid during the call only. */
+typedef struct iz_state_row {
+    int64_t brand_id;
+    const char *recipient;
+    iz_rtype_t rtype;
+    iz_type_t type;
+    iz_status_t status;
+} iz_state_row_t;
+
+/* Returns 0 to go on, non-zero to stop the scan (which then returns it). */
+typedef int (*iz_store_state_fn)(void *ctx, const iz_state_row_t *row);
+
+/* Walk every current record (to build the filter index at start-up). */
+int iz_store_state_scan(iz_store_t *st, iz_store_state_fn fn, void *ctx);
+
+/* ---- SMS sent through izin ----------------------------------------------- */
+
+typedef struct iz_sms_msg {
+    int64_t id; /* set by iz_store_sms_record */
+    int64_t brand_id;
+    int64_t created_ms; /* 0: now */
+    char sender[16];    /* originator (alphanumeric title or number) */
+    const char *text;   /* the text as sent (opt-out appended), not owned */
+    bool commercial;
+    char encoding[16]; /* GSM7, GSM7_TR, UCS2 */
+    int parts;
+    int64_t accepted, blocked;
+} iz_sms_msg_t;
+
+typedef struct iz_sms_rcpt {
+    char recipient[IZ_RECIPIENT_MAX]; /* E.164, or the input as given when INVALID */
+    char outcome[12];                 /* SENT, FAILED, NO_CONSENT, RET, INVALID */
+    char gateway_id[64];              /* the gateway's message id, or "" */
+} iz_sms_rcpt_t;
+
+/* Record a message and what became of each recipient, in one transaction. */
+int iz_store_sms_record(iz_store_t *st, iz_sms_msg_t *msg, const iz_sms_rcpt_t *rcpts, size_t n);
+
+/* ---- voice campaigns ----------------------------------------------------- */
+
+typedef struct iz_voice_campaign {
+    int64_t id; /* set by add */
+    int64_t brand_id, account_id;
+    char name[IZ_NAME_MAX];
+    bool commercial;
+    iz_rtype_t rtype;
+    int64_t created_ms; /* 0: now */
+    int64_t allowed, blocked;
+} iz_voice_campaign_t;
+
+typedef struct iz_voice_number {
+    char recipient[IZ_RECIPIENT_MAX]; /* E.164, or the input as given when INVALID */
+    char outcome[12];                 /* ALLOWED, NO_CONSENT, RET, INVALID */
+} iz_voice_number_t;
+
+int iz_store_voice_add(iz_store_t *st, iz_voice_campaign_t *c, const iz_voice_number_t *nums,
+                       size_t n);
+int iz_store_voice_get(iz_store_t *st, int64_t id, iz_voice_campaign_t *out);
+/* A campaign's numbers in input order (only the ALLOWED ones when
+ * allowed_only). */
+int iz_store_voice_numbers(iz_store_t *st, int64_t id, bool allowed_only, iz_voice_number_t **list,
+                           size_t *n);
 
 #endif

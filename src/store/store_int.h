@@ -53,10 +53,22 @@ typedef struct iz_store_ops {
     int (*cursor_set)(iz_store_t *st, int64_t brand_id, const char *source, const char *cursor);
     int (*ret_open)(iz_store_t *st, iz_ret_open_t **list, size_t *n);
     int (*ret_late)(iz_store_t *st, int64_t *n);
+    int (*state_scan)(iz_store_t *st, iz_store_state_fn fn, void *ctx);
+    int (*sms_record)(iz_store_t *st, iz_sms_msg_t *msg, const iz_sms_rcpt_t *rcpts, size_t n);
+    int (*voice_add)(iz_store_t *st, iz_voice_campaign_t *c, const iz_voice_number_t *nums,
+                     size_t n);
+    int (*voice_get)(iz_store_t *st, int64_t id, iz_voice_campaign_t *out);
+    int (*voice_numbers)(iz_store_t *st, int64_t id, bool allowed_only, iz_voice_number_t **list,
+                         size_t *n);
 } iz_store_ops_t;
 
 struct iz_store {
     const iz_store_ops_t *ops;
+    /* Called by the backend for each committed change, after the commit and
+     * before the store's lock is released: changes reach it in commit
+     * order. Set once, before the store is shared between threads. */
+    iz_store_change_fn on_change;
+    void *on_change_ctx;
 };
 
 /* Open the SQLite store in the file at path (created 0600 when missing). */

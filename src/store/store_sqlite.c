@@ -129,6 +129,42 @@ static const char *const migrations[] = {
     " deadline INTEGER NOT NULL,"
     " done_ms INTEGER);"
     "CREATE INDEX ret_open ON ret_deadlines(done_ms, deadline);",
+    /* 3: what the send filter let through: SMS messages, voice campaigns. */
+    "CREATE TABLE sms_messages("
+    " id INTEGER PRIMARY KEY,"
+    " brand_id INTEGER NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " sender TEXT NOT NULL,"
+    " text TEXT NOT NULL,"
+    " commercial INTEGER NOT NULL,"
+    " encoding TEXT NOT NULL,"
+    " parts INTEGER NOT NULL,"
+    " accepted INTEGER NOT NULL,"
+    " blocked INTEGER NOT NULL);"
+    "CREATE INDEX sms_messages_brand ON sms_messages(brand_id, id);"
+    "CREATE TABLE sms_recipients("
+    " message_id INTEGER NOT NULL REFERENCES sms_messages(id),"
+    " seq INTEGER NOT NULL,"
+    " recipient TEXT NOT NULL,"
+    " outcome TEXT NOT NULL,"
+    " gateway_id TEXT,"
+    " PRIMARY KEY(message_id, seq)) WITHOUT ROWID;"
+    "CREATE TABLE voice_campaigns("
+    " id INTEGER PRIMARY KEY,"
+    " brand_id INTEGER NOT NULL,"
+    " account_id INTEGER NOT NULL,"
+    " name TEXT NOT NULL,"
+    " commercial INTEGER NOT NULL,"
+    " rtype TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " allowed INTEGER NOT NULL,"
+    " blocked INTEGER NOT NULL);"
+    "CREATE TABLE voice_numbers("
+    " campaign_id INTEGER NOT NULL REFERENCES voice_campaigns(id),"
+    " seq INTEGER NOT NULL,"
+    " recipient TEXT NOT NULL,"
+    " outcome TEXT NOT NULL,"
+    " PRIMARY KEY(campaign_id, seq)) WITHOUT ROWID;",
 };
 
 _Static_assert(IZ_ARRAY_LEN(migrations) == IZ_STORE_SCHEMA_VERSION,
@@ -183,6 +219,14 @@ enum {
     ST_CURSOR_SET,
     ST_RET_OPEN,
     ST_RET_LATE,
+    ST_STATE_SCAN,
+    ST_SMS_ADD,
+    ST_SMS_RCPT,
+    ST_VOICE_ADD,
+    ST_VOICE_NUM,
+    ST_VOICE_GET,
+    ST_VOICE_NUMS,
+    ST_VOICE_NUMS_ALLOWED,
     ST_COUNT_
 };
 
@@ -260,6 +304,22 @@ static const char *const sq_sql[ST_COUNT_] = {
     [ST_RET_OPEN] = "SELECT log_id, deadline FROM ret_deadlines WHERE done_ms IS NULL"
                     " ORDER BY deadline",
     [ST_RET_LATE] = "SELECT count(*) FROM ret_deadlines WHERE done_ms > deadline * 1000",
+    [ST_STATE_SCAN] = "SELECT brand_id, recipient, rtype, type, status FROM consent_state",
+    [ST_SMS_ADD] =
+        "INSERT INTO sms_messages(brand_id, created_ms, sender, text, commercial,"
+        " encoding, parts, accepted, blocked) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [ST_SMS_RCPT] = "INSERT INTO sms_recipients(message_id, seq, recipient, outcome, gateway_id)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5)",
+    [ST_VOICE_ADD] = "INSERT INTO voice_campaigns(brand_id, account_id, name, commercial, rtype,"
+                     " created_ms, allowed, blocked) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_VOICE_NUM] = "INSERT INTO voice_numbers(campaign_id, seq, recipient, outcome)"
+                     " VALUES(?1, ?2, ?3, ?4)",
+    [ST_VOICE_GET] = "SELECT id, brand_id, account_id, name, commercial, rtype, created_ms,"
+                     " allowed, blocked FROM voice_campaigns WHERE id = ?1",
+    [ST_VOICE_NUMS] = "SELECT recipient, outcome FROM voice_numbers WHERE campaign_id = ?1"
+                      " ORDER BY seq",
+    [ST_VOICE_NUMS_ALLOWED] = "SELECT recipient, outcome FROM voice_numbers"
+                              " WHERE campaign_id = ?1 AND outcome = 'ALLOWED' ORDER BY seq",
 };
 
 static const iz_sq_def_t sq_def = {
@@ -793,6 +853,8 @@ static int sq_consent_apply(iz_store_t *st, iz_change_t *chg, iz_store_rule_fn r
     if ((rc = iz__sq_commit(s)) != 0) goto out;
     chg->id = id;
     chg->creation_ms = creation_ms;
+    /* Still under the lock: the hook sees changes in commit order. */
+    if (st->on_change) st->on_change(st->on_change_ctx, chg);
 out:
     iz__sq_unlock(s); /* rolls back whatever is still open */
     return rc;
@@ -1124,6 +1186,155 @@ static int sq_ret_late(iz_store_t *st, int64_t *n)
     return rc;
 }
 
+/* ---- the send filter's feed, SMS and voice records ------------------------ */
+
+static int sq_state_scan(iz_store_t *st, iz_store_state_fn fn, void *ctx)
+{
+    iz_sq_t *s = sq(st);
+    iz__sq_lock(s);
+    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_STATE_SCAN);
+    int rc = stmt ? 0 : IZ_EIO, r = SQLITE_OK;
+    while (rc == 0 && (r = sqlite3_step(stmt)) == SQLITE_ROW) {
+        iz_state_row_t row = {.brand_id = sqlite3_column_int64(stmt, 0),
+                              .recipient = iz__sq_col_text(stmt, 1)};
+        const char *t;
+        if ((t = iz__sq_col_text(stmt, 2))) (void)iz_rtype_parse(t, &row.rtype);
+        if ((t = iz__sq_col_text(stmt, 3))) (void)iz_type_parse(t, &row.type);
+        if ((t = iz__sq_col_text(stmt, 4))) (void)iz_status_parse(t, &row.status);
+        if (!row.recipient || !row.rtype || !row.type || !row.status) continue;
+        rc = fn(ctx, &row);
+    }
+    if (rc == 0 && r != SQLITE_DONE) rc = iz__sq_fail(s, r, "state scan");
+    if (stmt) iz__sq_done(stmt);
+    iz__sq_unlock(s);
+    return rc;
+}
+
+static int sq_sms_record(iz_store_t *st, iz_sms_msg_t *m, const iz_sms_rcpt_t *rc_list, size_t n)
+{
+    iz_sq_t *s = sq(st);
+    int64_t created = m->created_ms ? m->created_ms : now_ms();
+    iz__sq_lock(s);
+    int rc = iz__sq_begin(s);
+    sqlite3_stmt *a = iz__sq_stmt(s, ST_SMS_ADD), *b = iz__sq_stmt(s, ST_SMS_RCPT);
+    if (rc == 0 && (!a || !b)) rc = IZ_EIO;
+    if (rc == 0) {
+        int r = iz__sq_bind_i64(a, 1, m->brand_id);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(a, 2, created);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(a, 3, m->sender);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(a, 4, m->text);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(a, 5, m->commercial);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(a, 6, m->encoding);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(a, 7, m->parts);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(a, 8, m->accepted);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(a, 9, m->blocked);
+        rc = iz__sq_run(s, a, r, "sms add");
+    }
+    int64_t id = rc == 0 ? sqlite3_last_insert_rowid(s->db) : 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        int r = iz__sq_bind_i64(b, 1, id);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(b, 2, (int64_t)i);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(b, 3, rc_list[i].recipient);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(b, 4, rc_list[i].outcome);
+        if (r == SQLITE_OK) r = iz__sq_bind_opt(b, 5, rc_list[i].gateway_id);
+        rc = iz__sq_run(s, b, r, "sms recipient");
+    }
+    if (rc == 0) rc = iz__sq_commit(s);
+    iz__sq_unlock(s);
+    if (rc == 0) {
+        m->id = id;
+        m->created_ms = created;
+    }
+    return rc;
+}
+
+static int sq_voice_add(iz_store_t *st, iz_voice_campaign_t *c, const iz_voice_number_t *nums,
+                        size_t n)
+{
+    const char *rt = iz_rtype_name(c->rtype);
+    if (!rt || iz__sq_fits(c->name, sizeof c->name)) return IZ_EINVAL;
+    iz_sq_t *s = sq(st);
+    int64_t created = c->created_ms ? c->created_ms : now_ms();
+    iz__sq_lock(s);
+    int rc = iz__sq_begin(s);
+    sqlite3_stmt *a = iz__sq_stmt(s, ST_VOICE_ADD), *b = iz__sq_stmt(s, ST_VOICE_NUM);
+    if (rc == 0 && (!a || !b)) rc = IZ_EIO;
+    if (rc == 0) {
+        int r = iz__sq_bind_i64(a, 1, c->brand_id);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(a, 2, c->account_id);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(a, 3, c->name);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(a, 4, c->commercial);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(a, 5, rt);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(a, 6, created);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(a, 7, c->allowed);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(a, 8, c->blocked);
+        rc = iz__sq_run(s, a, r, "voice add");
+    }
+    int64_t id = rc == 0 ? sqlite3_last_insert_rowid(s->db) : 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        int r = iz__sq_bind_i64(b, 1, id);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(b, 2, (int64_t)i);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(b, 3, nums[i].recipient);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(b, 4, nums[i].outcome);
+        rc = iz__sq_run(s, b, r, "voice number");
+    }
+    if (rc == 0) rc = iz__sq_commit(s);
+    iz__sq_unlock(s);
+    if (rc == 0) {
+        c->id = id;
+        c->created_ms = created;
+    }
+    return rc;
+}
+
+static void voice_read_v(sqlite3_stmt *stmt, void *out)
+{
+    iz_voice_campaign_t *c = out;
+    const char *t;
+    memset(c, 0, sizeof *c);
+    c->id = sqlite3_column_int64(stmt, 0);
+    c->brand_id = sqlite3_column_int64(stmt, 1);
+    c->account_id = sqlite3_column_int64(stmt, 2);
+    iz__sq_col_str(stmt, 3, c->name, sizeof c->name);
+    c->commercial = sqlite3_column_int(stmt, 4) != 0;
+    if ((t = iz__sq_col_text(stmt, 5))) (void)iz_rtype_parse(t, &c->rtype);
+    c->created_ms = sqlite3_column_int64(stmt, 6);
+    c->allowed = sqlite3_column_int64(stmt, 7);
+    c->blocked = sqlite3_column_int64(stmt, 8);
+}
+
+static int sq_voice_get(iz_store_t *st, int64_t id, iz_voice_campaign_t *out)
+{
+    iz_sq_t *s = sq(st);
+    iz__sq_lock(s);
+    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_VOICE_GET);
+    int rc =
+        stmt ? iz__sq_get_row(s, stmt, iz__sq_bind_i64(stmt, 1, id), "voice get", voice_read_v, out)
+             : IZ_EIO;
+    iz__sq_unlock(s);
+    return rc;
+}
+
+static void number_read_v(sqlite3_stmt *stmt, void *out)
+{
+    iz_voice_number_t *v = out;
+    iz__sq_col_str(stmt, 0, v->recipient, sizeof v->recipient);
+    iz__sq_col_str(stmt, 1, v->outcome, sizeof v->outcome);
+}
+
+static int sq_voice_numbers(iz_store_t *st, int64_t id, bool allowed_only, iz_voice_number_t **list,
+                            size_t *n)
+{
+    iz_sq_t *s = sq(st);
+    iz__sq_lock(s);
+    sqlite3_stmt *stmt = iz__sq_stmt(s, allowed_only ? ST_VOICE_NUMS_ALLOWED : ST_VOICE_NUMS);
+    int rc = stmt ? iz__sq_rows(s, stmt, iz__sq_bind_i64(stmt, 1, id), "voice numbers",
+                                sizeof **list, number_read_v, NULL, (void **)list, n)
+                  : IZ_EIO;
+    iz__sq_unlock(s);
+    return rc;
+}
+
 static const iz_store_ops_t sq_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -1156,4 +1367,9 @@ static const iz_store_ops_t sq_ops = {
     .cursor_set = sq_cursor_set,
     .ret_open = sq_ret_open,
     .ret_late = sq_ret_late,
+    .state_scan = sq_state_scan,
+    .sms_record = sq_sms_record,
+    .voice_add = sq_voice_add,
+    .voice_get = sq_voice_get,
+    .voice_numbers = sq_voice_numbers,
 };

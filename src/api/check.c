@@ -9,7 +9,10 @@
  * recipient is answered once: repeats of an address (after normalization)
  * are dropped, so a list never makes a message go twice to one person.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/api_int.h"
 #include "core/hcode.h"
@@ -66,9 +69,233 @@ static bool strset_add(strset_t *set, const char *s)
     return true;
 }
 
+/* ---- the streaming text/plain check ---------------------------------------- */
+
+/* One recipient a line comes in, the allowed ones (or with ?blocked=1 the
+ * blocked ones as "recipient,reason") go out, one a line. The body is taken
+ * chunk by chunk as libmicrohttpd hands it over and judged in batches; the
+ * answer is spooled to an unlinked temporary file and sent from it once the
+ * body has ended (libmicrohttpd answers only after the whole body), so
+ * memory stays flat whatever the list's length. Lines are answered as they
+ * come: a repeated line is answered again (deduplicating 10M lines would
+ * need memory in proportion to the list). */
+
+#define STREAM_BATCH 4096
+#define STREAM_OUTBUF (1u << 20)
+
+typedef struct tstream {
+    iz_app_t *app;
+    int64_t brand_id;
+    iz_type_t type;
+    iz_rtype_t rtype;
+    bool commercial, want_blocked;
+    FILE *out;
+    char *outbuf;
+    int store_rc;
+    uint64_t allowed, blocked;
+    char line[IZ_INPUT_MAX + 1];
+    size_t linelen;
+    bool overlong;
+    /* the batch being collected: raw lines (for INVALID) and their forms */
+    size_t n;
+    char (*raw)[IZ_INPUT_MAX + 1];
+    char (*norm)[IZ_RECIPIENT_MAX];
+    const char **reason;
+} tstream_t;
+
+static void tstream_free(void *v)
+{
+    tstream_t *t = v;
+    if (t->out) fclose(t->out);
+    free(t->outbuf);
+    free(t->raw);
+    free(t->norm);
+    free(t->reason);
+    free(t);
+}
+
+/* Write a CSV field, quoted when it holds a comma, a quote or a newline. */
+static void csv_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void tstream_flush(tstream_t *t)
+{
+    for (size_t i = 0; i < t->n && t->store_rc == 0; i++) {
+        int rc = 0;
+        t->reason[i] = iz__filter(t->app, t->brand_id, t->type, t->rtype, t->commercial, t->raw[i],
+                                  strlen(t->raw[i]), t->norm[i], &rc);
+        if (rc != 0) t->store_rc = rc;
+    }
+    for (size_t i = 0; i < t->n && t->store_rc == 0; i++) {
+        const char *why = t->reason[i];
+        if (!why) {
+            t->allowed++;
+            if (!t->want_blocked) {
+                fputs(t->norm[i], t->out);
+                fputc('\n', t->out);
+            }
+        } else {
+            t->blocked++;
+            if (t->want_blocked) {
+                csv_field(t->out, strcmp(why, "INVALID") == 0 ? t->raw[i] : t->norm[i]);
+                fputc(',', t->out);
+                fputs(why, t->out);
+                fputc('\n', t->out);
+            }
+        }
+    }
+    t->n = 0;
+}
+
+/* One complete line (without its newline). */
+static void tstream_line(tstream_t *t, const char *s, size_t len, bool overlong)
+{
+    while (len && (s[len - 1] == '\r' || s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    while (len && (*s == ' ' || *s == '\t')) {
+        s++;
+        len--;
+    }
+    if (len == 0 && !overlong) return;
+    char *dst = t->raw[t->n];
+    if (overlong) {
+        /* Too long to be any address: answered INVALID, echoed cut short. */
+        memcpy(dst, s, len < 64 ? len : 64);
+        dst[len < 64 ? len : 64] = '\0';
+        strcat(dst, "...");
+    } else {
+        memcpy(dst, s, len);
+        dst[len] = '\0';
+    }
+    t->n++;
+    if (t->n == STREAM_BATCH) tstream_flush(t);
+}
+
+static void tstream_chunk(iz_req_t *r, void *v, const char *data, size_t len)
+{
+    (void)r;
+    tstream_t *t = v;
+    if (t->store_rc != 0) return;
+    while (len > 0) {
+        const char *nl = memchr(data, '\n', len);
+        size_t take = nl ? (size_t)(nl - data) : len;
+        if (!t->overlong) {
+            if (t->linelen + take > IZ_INPUT_MAX) {
+                t->overlong = true;
+                size_t room = IZ_INPUT_MAX - t->linelen;
+                memcpy(t->line + t->linelen, data, room);
+                t->linelen += room;
+            } else {
+                memcpy(t->line + t->linelen, data, take);
+                t->linelen += take;
+            }
+        }
+        if (!nl) return;
+        tstream_line(t, t->line, t->linelen, t->overlong);
+        t->linelen = 0;
+        t->overlong = false;
+        data = nl + 1;
+        len -= take + 1;
+    }
+}
+
+static void tstream_done(iz_req_t *r, void *v)
+{
+    tstream_t *t = v;
+    if (t->linelen || t->overlong) tstream_line(t, t->line, t->linelen, t->overlong);
+    tstream_flush(t);
+    if (t->store_rc != 0) {
+        iz__reply_store_error(r, t->store_rc);
+        return;
+    }
+    if (fflush(t->out) != 0) {
+        iz_reply_error(r, "IZ500", "cannot spool the answer");
+        return;
+    }
+    long size = ftell(t->out);
+    int fd = dup(fileno(t->out));
+    if (size < 0 || fd < 0 || lseek(fd, 0, SEEK_SET) != 0) {
+        if (fd >= 0) close(fd);
+        iz_reply_error(r, "IZ500", "cannot spool the answer");
+        return;
+    }
+    char num[32];
+    snprintf(num, sizeof num, "%llu", (unsigned long long)t->allowed);
+    iz_reply_header(r, "X-Izin-Allowed", num);
+    snprintf(num, sizeof num, "%llu", (unsigned long long)t->blocked);
+    iz_reply_header(r, "X-Izin-Blocked", num);
+    iz_reply_fd(r, 200, "text/plain; charset=utf-8", fd, (uint64_t)size);
+}
+
+/* The query parameters of a text/plain check (the JSON check has them in
+ * its body); answers 422 and returns non-zero on a bad one. */
+static int stream_params(iz_req_t *r, tstream_t *t)
+{
+    if (iz__query_type(r, &t->type, &t->rtype) != 0) return -1;
+    const char *cm = iz_req_query(r, "commercial");
+    const char *bl = iz_req_query(r, "blocked");
+    t->commercial = true;
+    if (cm && (strcmp(cm, "false") == 0 || strcmp(cm, "0") == 0))
+        t->commercial = false;
+    else if (cm && strcmp(cm, "true") != 0 && strcmp(cm, "1") != 0) {
+        iz_error_t e = {.code = "IZ400",
+                        .location = "commercial",
+                        .index = -1,
+                        .message = iz_req_english(r) ? "commercial must be true or false"
+                                                     : "commercial true ya da false olmalıdır."};
+        iz_reply_errors(r, 422, &e, 1);
+        return -1;
+    }
+    t->want_blocked = bl && (strcmp(bl, "1") == 0 || strcmp(bl, "true") == 0);
+    return 0;
+}
+
+static void check_stream_begin(iz_req_t *r, iz_app_t *app)
+{
+    iz_brand_t brand;
+    if (iz__api_brand(r, app, &brand) != 0) return;
+    tstream_t *t = iz_xcalloc(1, sizeof *t);
+    t->app = app;
+    t->brand_id = brand.id;
+    if (stream_params(r, t) != 0) {
+        free(t);
+        return;
+    }
+    t->out = tmpfile();
+    if (!t->out) {
+        free(t);
+        iz_reply_error(r, "IZ503", "cannot create a spool file");
+        return;
+    }
+    t->outbuf = iz_xmalloc(STREAM_OUTBUF);
+    setvbuf(t->out, t->outbuf, _IOFBF, STREAM_OUTBUF);
+    t->raw = iz_xmalloc(STREAM_BATCH * sizeof *t->raw);
+    t->norm = iz_xmalloc(STREAM_BATCH * sizeof *t->norm);
+    t->reason = iz_xmalloc(STREAM_BATCH * sizeof *t->reason);
+    iz_req_stream(r, tstream_chunk, tstream_done, tstream_free, t);
+}
+
 void iz__h_check_post(iz_req_t *r, void *vapp)
 {
     iz_app_t *app = vapp;
+    if (iz_req_streaming(r)) {
+        if (iz_req_content_type_is(r, "text/plain"))
+            check_stream_begin(r, app);
+        else
+            iz_req_buffer(r);
+        return;
+    }
     iz_brand_t brand;
     if (iz__api_brand(r, app, &brand) != 0) return;
     json_t *body = iz_req_json(r);

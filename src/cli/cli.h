@@ -58,5 +58,6 @@ int iz_cmd_key(int argc, char **argv);
 int iz_cmd_serve(int argc, char **argv);
 int iz_cmd_demo(int argc, char **argv);
 int iz_cmd_iys_sim(int argc, char **argv);
+int iz_cmd_check(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ static const struct {
     {"account", iz_cmd_account, "account add: add a service-provider account"},
     {"brand", iz_cmd_brand, "brand add: add a brand to an account"},
     {"key", iz_cmd_key, "key add: create an API key for an account"},
+    {"check", iz_cmd_check, "print the recipients of a file or pipe that may be sent to"},
 };
 
 static void usage(FILE *f)

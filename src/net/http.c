@@ -60,6 +60,15 @@ struct iz_req {
     int64_t account;
     int status;
     const iz_route_t *route;
+    /* streaming (IZ_ROUTE_STREAM) */
+    bool stream_begin, streaming, buffered;
+    iz_chunk_fn chunk;
+    iz_done_fn done;
+    iz_state_free_fn state_free;
+    void *state;
+    uint64_t streamed;
+    /* an answer given while the body is still coming, queued at its end */
+    struct MHD_Response *pending;
     struct timespec start;
     size_t nparams;
     const char *pname[IZ_MAX_PARAMS];
@@ -101,6 +110,8 @@ char *iz_req_strdup(iz_req_t *r, const char *s)
 
 static void req_free(iz_req_t *r)
 {
+    if (r->state_free && r->state) r->state_free(r->state);
+    if (r->pending) MHD_destroy_response(r->pending);
     arena_block_t *b = r->arena;
     while (b) {
         arena_block_t *next = b->next;
@@ -194,22 +205,65 @@ void iz_reply_header(iz_req_t *r, const char *name, const char *value)
     r->nextra++;
 }
 
-void iz_reply_bytes(iz_req_t *r, int status, const char *content_type, const char *body,
-                    size_t len)
+/* Queue resp now, or keep it for the end of the body when the body is
+ * still coming (libmicrohttpd takes an answer only before the body or after
+ * it). */
+static void queue(iz_req_t *r, int status, const char *content_type, struct MHD_Response *resp)
 {
-    if (r->replied) return;
     r->replied = true;
     r->status = status;
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-    if (!resp) iz_oom();
     if (content_type) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     for (size_t i = 0; i < r->nextra; i++)
         MHD_add_response_header(resp, r->extra_name[i], r->extra_val[i]);
+    if (r->streaming) {
+        r->pending = resp;
+        return;
+    }
     MHD_queue_response(r->c, (unsigned)status, resp);
     MHD_destroy_response(resp);
+}
+
+void iz_reply_bytes(iz_req_t *r, int status, const char *content_type, const char *body, size_t len)
+{
+    if (r->replied) return;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!resp) iz_oom();
+    queue(r, status, content_type, resp);
+}
+
+void iz_reply_fd(iz_req_t *r, int status, const char *content_type, int fd, uint64_t size)
+{
+    if (r->replied) {
+        close(fd);
+        return;
+    }
+    off_t off = lseek(fd, 0, SEEK_CUR);
+    struct MHD_Response *resp =
+        MHD_create_response_from_fd_at_offset64(size, fd, off < 0 ? 0 : (uint64_t)off);
+    if (!resp) iz_oom();
+    queue(r, status, content_type, resp);
+}
+
+void iz_req_stream(iz_req_t *r, iz_chunk_fn chunk, iz_done_fn done, iz_state_free_fn free_state,
+                   void *state)
+{
+    r->chunk = chunk;
+    r->done = done;
+    r->state_free = free_state;
+    r->state = state;
+}
+
+void iz_req_buffer(iz_req_t *r)
+{
+    r->buffered = true;
+}
+
+bool iz_req_streaming(const iz_req_t *r)
+{
+    return r->stream_begin;
 }
 
 void iz_reply_json(iz_req_t *r, int status, json_t *body)
@@ -311,6 +365,36 @@ static bool route_match(iz_req_t *r, const char *pattern, const char *path)
     return true;
 }
 
+/* The gate and the bearer key of route rt; false when the request has been
+ * answered (refused). */
+static bool admit(iz_req_t *r, const iz_route_t *rt)
+{
+    const iz_http_config_t *cfg = &r->h->cfg;
+    r->route = rt;
+    if (cfg->gate && cfg->gate(cfg->app, r)) {
+        if (!r->replied) iz_reply_error(r, "IZ500", NULL);
+        return false;
+    }
+    if (rt->flags & IZ_ROUTE_AUTH) {
+        const char *a = iz_req_header(r, "Authorization");
+        int64_t acct = 0;
+        if (!a || strncasecmp(a, "Bearer ", 7) != 0 || strlen(a + 7) > 256 || !cfg->auth ||
+            cfg->auth(cfg->app, a + 7, &acct) != 0 || acct <= 0) {
+            iz_reply_header(r, "WWW-Authenticate", "Bearer");
+            iz_reply_error(r, "IZ401", NULL);
+            return false;
+        }
+        r->account = acct;
+    }
+    return true;
+}
+
+static bool method_ok(const iz_req_t *r, const iz_route_t *rt)
+{
+    return strcmp(rt->method, r->method) == 0 ||
+           (strcmp(r->method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0);
+}
+
 static void dispatch(iz_req_t *r)
 {
     const iz_http_config_t *cfg = &r->h->cfg;
@@ -319,30 +403,39 @@ static void dispatch(iz_req_t *r)
         const iz_route_t *rt = &cfg->routes[i];
         if (!route_match(r, rt->pattern, r->path)) continue;
         path_known = true;
-        if (strcmp(rt->method, r->method) != 0 &&
-            !(strcmp(r->method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0))
-            continue;
-        r->route = rt;
-        if (cfg->gate && cfg->gate(cfg->app, r)) {
-            if (!r->replied) iz_reply_error(r, "IZ500", NULL);
-            return;
-        }
-        if (rt->flags & IZ_ROUTE_AUTH) {
-            const char *a = iz_req_header(r, "Authorization");
-            int64_t acct = 0;
-            if (!a || strncasecmp(a, "Bearer ", 7) != 0 || strlen(a + 7) > 256 || !cfg->auth ||
-                cfg->auth(cfg->app, a + 7, &acct) != 0 || acct <= 0) {
-                iz_reply_header(r, "WWW-Authenticate", "Bearer");
-                iz_reply_error(r, "IZ401", NULL);
-                return;
-            }
-            r->account = acct;
-        }
+        if (!method_ok(r, rt)) continue;
+        if (!admit(r, rt)) return;
         rt->fn(r, cfg->app);
         if (!r->replied) iz_reply_error(r, "IZ500", NULL);
         return;
     }
     iz_reply_error(r, path_known ? "IZ405" : "IZ404", NULL);
+}
+
+/* A stream route is decided before its body: match, admit and let its fn
+ * choose. Returns false when this is no stream route (normal dispatch at the
+ * end of the body). */
+static bool stream_begin(iz_req_t *r)
+{
+    const iz_http_config_t *cfg = &r->h->cfg;
+    for (size_t i = 0; i < cfg->nroutes; i++) {
+        const iz_route_t *rt = &cfg->routes[i];
+        if (!(rt->flags & IZ_ROUTE_STREAM) || !method_ok(r, rt) ||
+            !route_match(r, rt->pattern, r->path))
+            continue;
+        if (!admit(r, rt)) return true;
+        r->stream_begin = true;
+        rt->fn(r, cfg->app);
+        r->stream_begin = false;
+        if (r->replied) return true;
+        if (r->chunk && r->done) {
+            r->streaming = true;
+        } else if (!r->buffered) {
+            iz_reply_error(r, "IZ500", NULL);
+        }
+        return true;
+    }
+    return false;
 }
 
 /* ---- libmicrohttpd callbacks ---------------------------------------------- */
@@ -376,9 +469,8 @@ static void fill_remote(iz_req_t *r)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     iz_http_t *h = cls;
@@ -398,6 +490,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             iz_reply_error(r, "IZ413", "request headers too large");
             return MHD_YES;
         }
+        if (stream_begin(r) && (r->replied || r->streaming)) return MHD_YES;
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl) {
             int64_t n;
@@ -416,6 +509,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         size_t n = *upload_data_size;
         *upload_data_size = 0;
         r->seen += n;
+        if (r->streaming) {
+            if (r->replied) return MHD_YES;
+            r->streamed += n;
+            if (r->streamed > h->cfg.max_stream) {
+                r->too_big = true;
+                iz_reply_error(r, "IZ413", NULL); /* kept for the end of the body */
+                return r->streamed > h->cfg.max_stream + (64u << 20) ? MHD_NO : MHD_YES;
+            }
+            r->chunk(r, r->state, upload_data, n);
+            return MHD_YES;
+        }
         if (r->replied) return MHD_YES;
         if (r->too_big || r->body_len + n > h->cfg.max_body) {
             r->too_big = true;
@@ -437,9 +541,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r->body_len += n;
         return MHD_YES;
     }
+    if (r->pending) {
+        /* An answer given while the body was coming goes out now. */
+        MHD_queue_response(r->c, (unsigned)r->status, r->pending);
+        MHD_destroy_response(r->pending);
+        r->pending = NULL;
+        return MHD_YES;
+    }
     if (r->replied) return MHD_YES;
     if (r->too_big) {
         iz_reply_error(r, "IZ413", NULL);
+        return MHD_YES;
+    }
+    if (r->streaming) {
+        r->streaming = false; /* answers from done() are queued at once */
+        r->done(r, r->state);
+        if (!r->replied) iz_reply_error(r, "IZ500", NULL);
+        return MHD_YES;
+    }
+    if (r->buffered) {
+        r->route->fn(r, r->h->cfg.app);
+        if (!r->replied) iz_reply_error(r, "IZ500", NULL);
         return MHD_YES;
     }
     dispatch(r);
@@ -460,8 +582,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         clock_gettime(CLOCK_MONOTONIC, &now);
         double ms = (double)(now.tv_sec - r->start.tv_sec) * 1e3 +
                     (double)(now.tv_nsec - r->start.tv_nsec) / 1e6;
-        fprintf(stderr, "http %s %s %s %d %.1fms\n", r->remote, r->method, r->path, r->status,
-                ms);
+        fprintf(stderr, "http %s %s %s %d %.1fms\n", r->remote, r->method, r->path, r->status, ms);
     }
     req_free(r);
     *con_cls = NULL;
@@ -470,8 +591,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 /* ---- start / stop --------------------------------------------------------- */
 
 /* Split "host:port" or "[v6]:port" and bind a listening socket to it. */
-static int open_listener(const char *listen_addr, int *fd_out, uint16_t *port_out,
-                         const char **err)
+static int open_listener(const char *listen_addr, int *fd_out, uint16_t *port_out, const char **err)
 {
     char host[256];
     const char *port;
@@ -490,7 +610,8 @@ static int open_listener(const char *listen_addr, int *fd_out, uint16_t *port_ou
     }
     int64_t pn;
     if (iz_parse_i64(port, 0, 65535, &pn) != 0) goto bad;
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
     if (getaddrinfo(host[0] ? host : NULL, port, &hints, &ai) != 0 || !ai) {
@@ -508,7 +629,8 @@ static int open_listener(const char *listen_addr, int *fd_out, uint16_t *port_ou
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 512) != 0) {
         freeaddrinfo(ai);
         close(fd);
-        *err = errno == EADDRINUSE ? "the listen address is in use" : "cannot bind the listen address";
+        *err =
+            errno == EADDRINUSE ? "the listen address is in use" : "cannot bind the listen address";
         return IZ_EIO;
     }
     freeaddrinfo(ai);
@@ -532,6 +654,7 @@ int iz_http_start(const iz_http_config_t *cfg, iz_http_t **out, const char **err
     h->cfg = *cfg;
     if (!h->cfg.max_body) h->cfg.max_body = IZ_DEFAULT_MAX_BODY;
     if (!h->cfg.max_header) h->cfg.max_header = IZ_DEFAULT_MAX_HEADER;
+    if (!h->cfg.max_stream) h->cfg.max_stream = (uint64_t)4 << 30;
     if (!h->cfg.threads) h->cfg.threads = 4;
     int rc = open_listener(cfg->listen ? cfg->listen : "127.0.0.1:8080", &h->fd, &h->port, err);
     if (rc != 0) {
@@ -541,8 +664,8 @@ int iz_http_start(const iz_http_config_t *cfg, iz_http_t **out, const char **err
     h->d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, on_request, h,
         MHD_OPTION_LISTEN_SOCKET, h->fd, MHD_OPTION_THREAD_POOL_SIZE, h->cfg.threads,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(h->cfg.max_header * 4 + 65536),
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(h->cfg.max_header * 4 + 65536),
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_END);
     if (!h->d) {
         close(h->fd);

@@ -29,7 +29,10 @@ typedef void (*iz_handler_fn)(iz_req_t *req, void *app);
 typedef int (*iz_auth_fn)(void *app, const char *token, int64_t *account_id);
 
 enum {
-    IZ_ROUTE_AUTH = 1u << 0, /* a valid bearer key is required */
+    IZ_ROUTE_AUTH = 1u << 0,   /* a valid bearer key is required */
+    IZ_ROUTE_STREAM = 1u << 1, /* fn runs when the headers are in, before the body: it either
+                                  answers, takes the body as a stream (iz_req_stream) or asks
+                                  for it whole (iz_req_buffer) */
 };
 
 typedef struct iz_route {
@@ -37,7 +40,7 @@ typedef struct iz_route {
     const char *pattern; /* "/v1/brands/{brandCode}/consents": {x} matches one segment */
     iz_handler_fn fn;
     unsigned flags;
-    const char *tag;     /* a name for statistics (optional) */
+    const char *tag; /* a name for statistics (optional) */
 } iz_route_t;
 
 /* Called once per request after its answer is queued (also for requests
@@ -52,14 +55,15 @@ typedef struct iz_http_config {
     const char *listen;  /* "127.0.0.1:8080", "127.0.0.1:0" for any free port */
     size_t max_body;     /* bytes; default 1 MiB */
     size_t max_header;   /* bytes of all request headers; default 16 KiB */
+    uint64_t max_stream; /* bytes of a streamed body (IZ_ROUTE_STREAM); default 4 GiB */
     unsigned threads;    /* worker threads; default 4 */
     const iz_route_t *routes;
     size_t nroutes;
-    void *app;           /* passed to handlers and auth */
+    void *app; /* passed to handlers and auth */
     iz_auth_fn auth;
-    bool access_log;     /* one line per request on stderr (never headers) */
+    bool access_log;            /* one line per request on stderr (never headers) */
     iz_complete_fn on_complete; /* optional */
-    iz_gate_fn gate;     /* optional */
+    iz_gate_fn gate;            /* optional */
 } iz_http_config_t;
 
 /* Start serving. On failure *err gets a static message. */
@@ -95,6 +99,30 @@ const char *iz_req_remote(const iz_req_t *r);
 bool iz_req_content_type_is(const iz_req_t *r, const char *type);
 /* True when the client prefers English (Accept-Language starts with "en"). */
 bool iz_req_english(const iz_req_t *r);
+
+/* ---- streaming bodies (IZ_ROUTE_STREAM routes) -------------------------- */
+
+typedef void (*iz_chunk_fn)(iz_req_t *r, void *state, const char *data, size_t len);
+typedef void (*iz_done_fn)(iz_req_t *r, void *state);
+typedef void (*iz_state_free_fn)(void *state);
+
+/* Take the body as it arrives: chunk for each piece (no answer may be given
+ * there), done once it is complete (done must answer). free_state (may be
+ * NULL) runs when the request ends, also when the client went away
+ * midway. Bodies of stream routes are bounded by max_stream, not max_body. */
+void iz_req_stream(iz_req_t *r, iz_chunk_fn chunk, iz_done_fn done, iz_state_free_fn free_state,
+                   void *state);
+
+/* Read the body whole (bounded by max_body) and call the route's fn again
+ * when it is complete; iz_req_streaming() is false in that second call. */
+void iz_req_buffer(iz_req_t *r);
+
+/* True in the first call of a stream route's fn (before the body). */
+bool iz_req_streaming(const iz_req_t *r);
+
+/* Answer with the content of an open file (from its current offset, size
+ * bytes); the server closes fd when the answer has been sent. */
+void iz_reply_fd(iz_req_t *r, int status, const char *content_type, int fd, uint64_t size);
 
 /* Arena allocation, freed with the request. */
 void *iz_req_alloc(iz_req_t *r, size_t n);

@@ -3,8 +3,9 @@
  * application state the handlers share and the route table that
  * cli/serve passes to the HTTP server.
  *
- * One file per handler group: consents.c, check.c, ops.c; app.c holds what
- * they share (auth, brand resolution, the change's JSON form).
+ * One file per handler group: consents.c, check.c, ops.c, sms.c, voice.c;
+ * app.c holds what they share (auth, brand resolution, the change's JSON
+ * form).
  */
 #ifndef IZ_API_H
 #define IZ_API_H
@@ -13,8 +14,10 @@
 #include <stdint.h>
 
 #include "core/trtime.h"
+#include "index/index.h"
 #include "iys/sync.h"
 #include "net/http.h"
+#include "sms/gateway.h"
 #include "store/store.h"
 
 typedef struct iz_app {
@@ -24,6 +27,8 @@ typedef struct iz_app {
     iz_sync_t *sync;               /* the sync engine, woken after each change; may be NULL */
     const char *push_user;         /* HTTP Basic credentials İYS's push must carry; */
     const char *push_password;     /* NULL = the push endpoint answers 401 */
+    iz_sms_gateway_t *gateway;     /* outbound SMS (not owned); NULL: sms/send answers 503 */
+    iz_index_t *index;             /* the send filter's index (not owned); NULL: the store */
 } iz_app_t;
 
 /* The module's routes (static table). */

@@ -30,6 +30,52 @@ void iz__h_healthz(iz_req_t *r, void *app);
 void iz__h_metrics(iz_req_t *r, void *app);
 void iz__h_changes(iz_req_t *r, void *app);
 void iz__h_iys_push(iz_req_t *r, void *app);
+void iz__h_sms_send(iz_req_t *r, void *app);
+void iz__h_voice_campaign_post(iz_req_t *r, void *app);
+void iz__h_voice_numbers(iz_req_t *r, void *app);
+void iz__h_voice_optout(iz_req_t *r, void *app);
+
+/* Record a validated change c of brand (consents.c): the İYS state rules
+ * are judged against the current record inside the store's transaction; a
+ * first RET is kept LOCAL with warning H175; otherwise the change is
+ * PENDING for İYS (LOCAL when the account has no İYS) and the sync engine
+ * is woken. now is the registration time (epoch s), evidence a JSON object
+ * text or NULL. Returns 0 (chg is the stored change), IZ_REPEAT (an
+ * identical change existed; chg is it), IZ_ERULE with *hcode the refusing
+ * H-code, or a store error. */
+int iz__consent_commit(iz_app_t *app, const iz_brand_t *brand, const iz_consent_t *c, int64_t now,
+                       iz_origin_t origin, const char *evidence, iz_change_t *chg,
+                       const char **hcode);
+
+/* Answer a committed change: 201 (200 for IZ_REPEAT) with its JSON and,
+ * for a first RET, warnings:[{code:"H175", note}]. */
+void iz__reply_change(iz_req_t *r, const iz_change_t *chg, int rc);
+
+/* Answer 422 with one error of izin's code IZ422 on field (may be NULL),
+ * echoing value (may be NULL), in the client's language. */
+void iz__reply_field(iz_req_t *r, const char *field, json_t *value, const char *tr, const char *en);
+
+/* The send filter's request flags: commercial (default true) and
+ * recipientType (default BIREYSEL, H170 when empty, H116 when wrong).
+ * Answers 422 and returns non-zero when either is wrong. */
+int iz__send_flags(iz_req_t *r, json_t *body, bool *commercial, iz_rtype_t *rtype);
+
+/* A recipient as the client wrote it (a non-string as its JSON text), cut
+ * at a character boundary to fit a stored record. */
+void iz__raw_recipient(json_t *item, char out[IZ_RECIPIENT_MAX]);
+
+/* A set of strings for dropping repeated recipients within one request;
+ * the slots live in the request's arena, the strings are not copied. */
+typedef struct iz__seen {
+    const char **slot;
+    size_t cap;
+} iz__seen_t;
+
+/* Room for n strings. */
+void iz__seen_init(iz_req_t *r, iz__seen_t *set, size_t n);
+
+/* True when s was added, false when it was already there. */
+bool iz__seen_add(iz__seen_t *set, const char *s);
 
 /* The send filter's verdict for one recipient as written (len bytes): NULL
  * when a message may go to it, else the reason "NO_CONSENT", "RET" or

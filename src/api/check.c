@@ -27,8 +27,10 @@ static const char *decide(iz_app_t *app, int64_t brand_id, iz_type_t type, iz_rt
     *rc = 0;
     if (!commercial) return NULL;
     iz_status_t st = IZ_STATUS_NONE;
-    *rc = iz_store_consent_status(app->store, brand_id, rtype, type, norm, &st);
-    if (*rc != 0) return NULL;
+    if (app->index)
+        st = iz_index_get(app->index, brand_id, type, rtype, norm);
+    else if ((*rc = iz_store_consent_status(app->store, brand_id, rtype, type, norm, &st)) != 0)
+        return NULL;
     if (st == IZ_ONAY) return NULL;
     return st == IZ_RET ? "RET" : "NO_CONSENT";
 }
@@ -101,6 +103,11 @@ typedef struct tstream {
     char (*raw)[IZ_INPUT_MAX + 1];
     char (*norm)[IZ_RECIPIENT_MAX];
     const char **reason;
+    /* index look-ups of a batch: packed phones and texts, with positions */
+    uint64_t *keys;
+    uint32_t *kpos, *tpos;
+    const char **texts;
+    uint8_t *st;
 } tstream_t;
 
 static void tstream_free(void *v)
@@ -111,6 +118,11 @@ static void tstream_free(void *v)
     free(t->raw);
     free(t->norm);
     free(t->reason);
+    free(t->keys);
+    free(t->kpos);
+    free(t->tpos);
+    free(t->texts);
+    free(t->st);
     free(t);
 }
 
@@ -283,6 +295,11 @@ static void check_stream_begin(iz_req_t *r, iz_app_t *app)
     t->raw = iz_xmalloc(STREAM_BATCH * sizeof *t->raw);
     t->norm = iz_xmalloc(STREAM_BATCH * sizeof *t->norm);
     t->reason = iz_xmalloc(STREAM_BATCH * sizeof *t->reason);
+    t->keys = iz_xmalloc(STREAM_BATCH * sizeof *t->keys);
+    t->kpos = iz_xmalloc(STREAM_BATCH * sizeof *t->kpos);
+    t->tpos = iz_xmalloc(STREAM_BATCH * sizeof *t->tpos);
+    t->texts = iz_xmalloc(STREAM_BATCH * sizeof *t->texts);
+    t->st = iz_xmalloc(STREAM_BATCH * sizeof *t->st);
     iz_req_stream(r, tstream_chunk, tstream_done, tstream_free, t);
 }
 

@@ -44,7 +44,8 @@ static int apply_rule(void *vctx, const iz_current_t *cur, iz_change_t *chg)
     return 0;
 }
 
-static void put_evidence(iz_req_t *r, iz_change_t *chg)
+/* The evidence of an API change: the client's address and user agent. */
+static void put_evidence(iz_req_t *r, char out[IZ_EVIDENCE_MAX])
 {
     json_t *ev = json_object();
     json_object_set_new(ev, "ip", json_string(iz_req_remote(r)));
@@ -57,8 +58,58 @@ static void put_evidence(iz_req_t *r, iz_change_t *chg)
     }
     char *text = json_dumps(ev, JSON_COMPACT);
     json_decref(ev);
-    if (text) iz_strlcpy(chg->evidence, text, sizeof chg->evidence);
+    out[0] = '\0';
+    if (text) iz_strlcpy(out, text, IZ_EVIDENCE_MAX);
     free(text);
+}
+
+int iz__consent_commit(iz_app_t *app, const iz_brand_t *brand, const iz_consent_t *c, int64_t now,
+                       iz_origin_t origin, const char *evidence, iz_change_t *chg,
+                       const char **hcode)
+{
+    *hcode = NULL;
+    iz_account_t acct;
+    int rc = iz_store_account_get(app->store, brand->account_id, &acct);
+    if (rc != 0) return rc;
+    rule_ctx_t ctx = {.c = c, .iys_configured = iz__iys_configured(app, &acct)};
+    ctx.rules.now = now;
+    ctx.rules.holidays = app->holidays;
+    if (acct.activation_date[0]) iz_tr_parse_date(acct.activation_date, &ctx.rules.activation);
+    iz_wipe(acct.iys_password, sizeof acct.iys_password);
+
+    memset(chg, 0, sizeof *chg);
+    chg->brand_id = brand->id;
+    memcpy(chg->recipient, c->recipient, sizeof chg->recipient);
+    chg->rtype = c->rtype;
+    chg->type = c->type;
+    chg->status = c->status;
+    chg->source = c->source;
+    chg->consent_date = c->consent_date;
+    chg->origin = origin;
+    /* A RET must reach İYS within 3 business days of its date. */
+    if (c->status == IZ_RET)
+        chg->ret_deadline =
+            iz_bizday_deadline(app->holidays, c->consent_date ? c->consent_date : now);
+    if (evidence) iz_strlcpy(chg->evidence, evidence, sizeof chg->evidence);
+
+    rc = iz_store_consent_apply(app->store, chg, apply_rule, &ctx);
+    if (rc == IZ_ERULE) *hcode = ctx.hcode;
+    if (rc == 0 && chg->iys_state == IZ_IYS_PENDING) iz_sync_wake(app->sync);
+    return rc;
+}
+
+void iz__reply_change(iz_req_t *r, const iz_change_t *chg, int rc)
+{
+    json_t *out = iz__change_json(chg);
+    if (chg->warning[0]) {
+        iz_error_t w = {.code = chg->warning, .index = -1};
+        json_t *warn = iz_error_json(r, &w);
+        const char *note = iz_req_english(r) ? "kept locally as an opt-out; not sent to İYS"
+                                             : "ret yerel olarak saklandı; İYS'ye gönderilmedi";
+        json_object_set_new(warn, "note", json_string(note));
+        json_object_set_new(out, "warnings", json_pack("[o]", warn));
+    }
+    iz_reply_json(r, rc == IZ_REPEAT ? 200 : 201, out);
 }
 
 void iz__h_consent_post(iz_req_t *r, void *vapp)
@@ -85,45 +136,21 @@ void iz__h_consent_post(iz_req_t *r, void *vapp)
         return;
     }
 
-    iz_account_t acct;
-    int rc = iz_store_account_get(app->store, brand.account_id, &acct);
-    if (rc != 0) {
-        json_decref(body);
-        iz__reply_store_error(r, rc);
-        return;
-    }
-    rule_ctx_t ctx = {.c = &c, .iys_configured = iz__iys_configured(app, &acct)};
-    ctx.rules.now = vo.now;
-    ctx.rules.holidays = app->holidays;
-    if (acct.activation_date[0]) iz_tr_parse_date(acct.activation_date, &ctx.rules.activation);
-
+    char *ev = iz_req_alloc(r, IZ_EVIDENCE_MAX);
+    put_evidence(r, ev);
     iz_change_t *chg = iz_req_alloc(r, sizeof *chg);
-    chg->brand_id = brand.id;
-    memcpy(chg->recipient, c.recipient, sizeof chg->recipient);
-    chg->rtype = c.rtype;
-    chg->type = c.type;
-    chg->status = c.status;
-    chg->source = c.source;
-    chg->consent_date = c.consent_date;
-    chg->origin = IZ_ORIGIN_API;
-    /* A RET must reach İYS within 3 business days of its date. */
-    if (c.status == IZ_RET)
-        chg->ret_deadline =
-            iz_bizday_deadline(app->holidays, c.consent_date ? c.consent_date : vo.now);
-    put_evidence(r, chg);
-
-    rc = iz_store_consent_apply(app->store, chg, apply_rule, &ctx);
-    if (rc == IZ_ERULE && ctx.hcode) {
-        iz_error_t e = {.code = ctx.hcode, .index = -1};
-        if (strcmp(ctx.hcode, "H462") == 0 || strcmp(ctx.hcode, "H178") == 0 ||
-            strcmp(ctx.hcode, "H467") == 0)
+    const char *hcode = NULL;
+    int rc = iz__consent_commit(app, &brand, &c, vo.now, IZ_ORIGIN_API, ev, chg, &hcode);
+    if (rc == IZ_ERULE && hcode) {
+        iz_error_t e = {.code = hcode, .index = -1};
+        if (strcmp(hcode, "H462") == 0 || strcmp(hcode, "H178") == 0 || strcmp(hcode, "H467") == 0)
             e.location = "consentDate";
-        else if (strcmp(ctx.hcode, "H463") == 0 || strcmp(ctx.hcode, "H408") == 0)
+        else if (strcmp(hcode, "H463") == 0 || strcmp(hcode, "H408") == 0)
             e.location = "source";
         else
             e.location = "status";
         e.value = json_object_get(body, e.location);
-        iz_reply_errors(r, iz_hcode_http(ctx.hcode), &e, 1);
+        iz_reply_errors(r, iz_hcode_http(hcode), &e, 1);
         json_decref(body);
         return;
     }
@@ -132,17 +159,7 @@ void iz__h_consent_post(iz_req_t *r, void *vapp)
         iz__reply_store_error(r, rc);
         return;
     }
-    if (rc == 0 && chg->iys_state == IZ_IYS_PENDING) iz_sync_wake(app->sync);
-    json_t *out = iz__change_json(chg);
-    if (chg->warning[0]) {
-        iz_error_t w = {.code = chg->warning, .index = -1};
-        json_t *warn = iz_error_json(r, &w);
-        const char *note = iz_req_english(r) ? "kept locally as an opt-out; not sent to İYS"
-                                             : "ret yerel olarak saklandı; İYS'ye gönderilmedi";
-        json_object_set_new(warn, "note", json_string(note));
-        json_object_set_new(out, "warnings", json_pack("[o]", warn));
-    }
-    iz_reply_json(r, rc == IZ_REPEAT ? 200 : 201, out);
+    iz__reply_change(r, chg, rc);
 }
 
 void iz__h_consent_get(iz_req_t *r, void *vapp)

@@ -18,10 +18,12 @@
 #include "cli/cli.h"
 #include "core/holidays_data.h"
 #include "core/iz.h"
+#include "index/index.h"
 #include "iys/sync.h"
 #include "net/secret.h"
 #include "sim/sim.h"
 #include "sim/simstore.h"
+#include "sms/gateway.h"
 
 static const iz_optdef_t serve_defs[] = {
     {"listen", true},
@@ -74,7 +76,48 @@ typedef struct server {
     iz_app_t app;
     iz_http_t *http;
     iz_sync_t *sync;
+    iz_sms_gateway_t *gateway;
+    iz_index_t *index;
 } server_t;
+
+/* The data directory the default SMS log goes in: --data (IZIN_DATA), else
+ * the directory of a --db location that is one, else ./izin-data. */
+static void sms_data_dir(const iz_opts_t *o, char *out, size_t outsz)
+{
+    const char *d = iz_cli_get(o, "data");
+    const char *db = iz_cli_get(o, "db");
+    if (!d && db) {
+        if (strncmp(db, "sqlite:", 7) == 0 || strncmp(db, "file:", 5) == 0) {
+            const char *path = strchr(db, ':') + 1;
+            const char *slash = strrchr(path, '/');
+            if (slash)
+                snprintf(out, outsz, "%.*s", (int)(slash - path), path);
+            else
+                snprintf(out, outsz, ".");
+            if (!out[0]) snprintf(out, outsz, "/");
+            return;
+        }
+        if (!strstr(db, "://")) d = db;
+    }
+    snprintf(out, outsz, "%s", d ? d : (db ? "." : "izin-data"));
+}
+
+/* Open the SMS gateway of --sms-gateway (default log:DATA/sms.log). */
+static int open_gateway(server_t *s, const iz_opts_t *o)
+{
+    char dir[4096];
+    sms_data_dir(o, dir, sizeof dir);
+    const char *err = NULL;
+    if (iz_sms_gateway_open(iz_cli_get(o, "sms-gateway"), dir, &s->gateway, &err) != 0) {
+        iz_cli_fail("--sms-gateway: %s", err ? err : "cannot open the gateway");
+        return -1;
+    }
+    char shown[1024];
+    iz_sms_gateway_describe(s->gateway, shown, sizeof shown);
+    fprintf(stderr, "izin: SMS gateway %s\n", shown);
+    s->app.gateway = s->gateway;
+    return 0;
+}
 
 /* An integer setting in [min, max], or def when not given. */
 static int num_opt(const iz_opts_t *o, const char *name, int64_t min, int64_t max, int64_t def,
@@ -99,6 +142,19 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
     memset(s, 0, sizeof *s);
     if (load_holidays(o, &s->holidays) != 0) return 1;
     if (iz_cli_open_store(o, &s->store) != 0) return 1;
+    if (open_gateway(s, o) != 0) return 2;
+    /* The send filter's index: the commit hook goes in first, so no change
+     * committed during the build is missed (the build replays them). */
+    s->index = iz_index_new();
+    iz_store_on_change(s->store, iz_index_on_change, s->index);
+    int brc = iz_index_build(s->index, s->store);
+    if (brc != 0) {
+        iz_cli_fail("cannot build the filter index: %s", iz_strerror(brc));
+        return 1;
+    }
+    fprintf(stderr, "izin: filter index: %zu consents, %zu bytes\n", iz_index_count(s->index),
+            iz_index_bytes(s->index));
+    s->app.index = s->index;
     s->app.store = s->store;
     s->app.holidays = s->holidays;
     s->app.default_iys_url = default_iys_url ? default_iys_url : iz_cli_get(o, "iys-url");
@@ -154,7 +210,12 @@ static void server_stop(server_t *s)
 {
     iz_http_stop(s->http);
     iz_sync_stop(s->sync);
-    if (s->store) iz_store_close(s->store);
+    iz_sms_gateway_close(s->gateway);
+    if (s->store) {
+        iz_store_on_change(s->store, NULL, NULL);
+        iz_store_close(s->store);
+    }
+    iz_index_free(s->index);
     if (s->holidays) iz_holidays_free(s->holidays);
 }
 

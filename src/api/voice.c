@@ -1,0 +1,364 @@
+/*
+ * voice.c - the voice / IVR filter (F7):
+ *
+ *   POST /v1/brands/{b}/voice/campaigns           filter a call list on ARAMA and keep it
+ *   GET  /v1/voice/campaigns/{id}/numbers         the numbers the dialer may call (CSV, JSON)
+ *   POST /v1/brands/{b}/voice/optout              the IVR's opt-out key: RET on ARAMA
+ *
+ * A campaign keeps every number with its verdict at creation. The numbers
+ * endpoint gives only the allowed ones, each judged again when it is asked
+ * for, so a consent withdrawn after the campaign was made is not dialled;
+ * the dialer can still look once more right before a call with
+ * GET /v1/brands/{b}/check/{recipient}?type=ARAMA. A campaign belongs to
+ * the account whose key made it; any other key gets 404.
+ *
+ * The opt-out is recorded like any API change (iz__consent_commit): source
+ * HS_CAGRI_MERKEZI, origin API, consentDate now, the call as evidence, on
+ * its way to İYS at once; a first RET is kept LOCAL with warning H175. A
+ * second press by someone already opted out changes nothing and answers 200
+ * with the record.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/api_int.h"
+#include "core/consent.h"
+#include "core/hcode.h"
+#include "core/iz.h"
+#include "net/jsonconsent.h"
+
+#define VOICE_MAX 100000 /* numbers in one campaign */
+#define CALL_ID_MAX 128  /* bytes of a call id */
+
+/* The first key of body not in known, or NULL. */
+static const char *unknown_key(json_t *body, const char *const *known, size_t n)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v)
+    {
+        bool ok = false;
+        for (size_t i = 0; i < n && !ok; i++)
+            ok = strcmp(k, known[i]) == 0;
+        if (!ok) return k;
+    }
+    return NULL;
+}
+
+static bool printable(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7F) return false;
+    return true;
+}
+
+/* Check a campaign body; answers and returns non-zero when it is wrong. */
+static int read_campaign(iz_req_t *r, json_t *body, bool *commercial, iz_rtype_t *rtype)
+{
+    static const char *const known[] = {"name", "commercial", "recipientType", "recipients"};
+    if (!json_is_object(body)) {
+        iz__reply_field(r, NULL, NULL, "İstek gövdesi bir JSON nesnesi olmalıdır.",
+                        "The body must be a JSON object.");
+        return -1;
+    }
+    const char *unk = unknown_key(body, known, IZ_ARRAY_LEN(known));
+    if (unk) {
+        iz__reply_field(r, unk, NULL,
+                        "Bilinmeyen alan. Kullanılabilecek alanlar: name, commercial, "
+                        "recipientType, recipients.",
+                        "Unknown field. The body may contain: name, commercial, recipientType, "
+                        "recipients.");
+        return -1;
+    }
+    if (iz__send_flags(r, body, commercial, rtype) != 0) return -1;
+    json_t *jn = json_object_get(body, "name");
+    json_t *list = json_object_get(body, "recipients");
+    if (!jn || json_is_null(jn) || (json_is_string(jn) && !*json_string_value(jn))) {
+        iz__reply_field(r, "name", NULL, "Kampanya adı (name) bulunamadı.",
+                        "The name field is missing.");
+    } else if (!json_is_string(jn) || json_string_length(jn) >= IZ_NAME_MAX ||
+               !printable(json_string_value(jn), json_string_length(jn))) {
+        iz__reply_field(r, "name", jn,
+                        "Kampanya adı (name) en çok 127 bayt, denetim karakteri içermeyen bir "
+                        "metin olmalıdır.",
+                        "name must be text of at most 127 bytes without control characters.");
+    } else if (!list || json_is_null(list)) {
+        iz_error_t e = {.code = "H168", .location = "recipients", .index = -1};
+        iz_reply_errors(r, iz_hcode_http("H168"), &e, 1);
+    } else if (!json_is_array(list)) {
+        iz_error_t e = {.code = "H478", .location = "recipients", .index = -1};
+        iz_reply_errors(r, iz_hcode_http("H478"), &e, 1);
+    } else if (json_array_size(list) > VOICE_MAX) {
+        iz__reply_field(r, "recipients", NULL, "Bir kampanyada en çok 100000 numara olabilir.",
+                        "At most 100000 numbers in one campaign.");
+    } else {
+        return 0;
+    }
+    return -1;
+}
+
+void iz__h_voice_campaign_post(iz_req_t *r, void *vapp)
+{
+    iz_app_t *app = vapp;
+    iz_brand_t brand;
+    if (iz__api_brand(r, app, &brand) != 0) return;
+    json_t *body = iz_req_json(r);
+    if (!body) return;
+    bool commercial;
+    iz_rtype_t rtype;
+    if (read_campaign(r, body, &commercial, &rtype) != 0) {
+        json_decref(body);
+        return;
+    }
+    json_t *jn = json_object_get(body, "name");
+    json_t *list = json_object_get(body, "recipients");
+
+    size_t n = json_array_size(list);
+    iz_voice_number_t *nums = iz_req_alloc(r, (n ? n : 1) * sizeof *nums);
+    size_t nn = 0, nallowed = 0, nblocked = 0;
+    iz__seen_t seen;
+    iz__seen_init(r, &seen, n);
+    json_t *blocked = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *item = json_array_get(list, i);
+        const char *s = json_string_value(item);
+        char norm[IZ_RECIPIENT_MAX];
+        int rc = 0;
+        const char *reason = s ? iz__filter(app, brand.id, IZ_ARAMA, rtype, commercial, s,
+                                            json_string_length(item), norm, &rc)
+                               : "INVALID";
+        if (rc != 0) {
+            json_decref(blocked);
+            json_decref(body);
+            iz__reply_store_error(r, rc);
+            return;
+        }
+        iz_voice_number_t *x = &nums[nn];
+        if (reason && strcmp(reason, "INVALID") == 0) {
+            iz__raw_recipient(item, x->recipient);
+            json_array_append_new(blocked,
+                                  json_pack("{s:O, s:s}", "recipient", item, "reason", "INVALID"));
+        } else {
+            memcpy(x->recipient, norm, sizeof x->recipient);
+            if (!iz__seen_add(&seen, x->recipient)) continue; /* a repeat: called once */
+            if (reason)
+                json_array_append_new(blocked,
+                                      json_pack("{s:s, s:s}", "recipient", norm, "reason", reason));
+        }
+        iz_strlcpy(x->outcome, reason ? reason : "ALLOWED", sizeof x->outcome);
+        if (reason)
+            nblocked++;
+        else
+            nallowed++;
+        nn++;
+    }
+    iz_voice_campaign_t c = {.brand_id = brand.id,
+                             .account_id = brand.account_id,
+                             .commercial = commercial,
+                             .rtype = rtype,
+                             .allowed = (int64_t)nallowed,
+                             .blocked = (int64_t)nblocked};
+    iz_strlcpy(c.name, json_string_value(jn), sizeof c.name);
+    json_decref(body);
+    int rc = iz_store_voice_add(app->store, &c, nums, nn);
+    if (rc != 0) {
+        json_decref(blocked);
+        iz__reply_store_error(r, rc);
+        return;
+    }
+    iz_reply_json(r, 201,
+                  json_pack("{s:I, s:s, s:b, s:s, s:I, s:I, s:o}", "campaignId", (json_int_t)c.id,
+                            "name", c.name, "commercial", commercial, "recipientType",
+                            iz_rtype_name(rtype), "allowed", (json_int_t)nallowed, "blocked",
+                            (json_int_t)nblocked, "blockedRecipients", blocked));
+}
+
+/* Append s to a growing buffer. */
+static void buf_add(char **b, size_t *len, size_t *cap, const char *s)
+{
+    size_t n = strlen(s);
+    if (*len + n + 1 > *cap) {
+        while (*len + n + 1 > *cap)
+            *cap = *cap ? *cap * 2 : 4096;
+        *b = iz_xrealloc(*b, *cap);
+    }
+    memcpy(*b + *len, s, n + 1);
+    *len += n;
+}
+
+void iz__h_voice_numbers(iz_req_t *r, void *vapp)
+{
+    iz_app_t *app = vapp;
+    int64_t id;
+    const char *sid = iz_req_param(r, "campaignId");
+    const char *nf = iz_req_english(r) ? "campaign not found" : "Kampanya bulunamadı.";
+    if (!sid || iz_parse_i64(sid, 1, INT64_MAX, &id) != 0) {
+        iz_reply_error(r, "IZ404", nf);
+        return;
+    }
+    const char *fmt = iz_req_query(r, "format");
+    bool csv = false;
+    if (fmt && strcmp(fmt, "csv") == 0) {
+        csv = true;
+    } else if (fmt && strcmp(fmt, "json") != 0) {
+        json_t *v = json_string(fmt);
+        iz__reply_field(r, "format", v, "format csv ya da json olmalıdır.",
+                        "format must be csv or json.");
+        json_decref(v);
+        return;
+    } else if (!fmt) {
+        const char *acc = iz_req_header(r, "Accept");
+        csv = acc && strncmp(acc, "text/csv", 8) == 0;
+    }
+    iz_voice_campaign_t c;
+    int rc = iz_store_voice_get(app->store, id, &c);
+    if (rc == IZ_ENOTFOUND || (rc == 0 && c.account_id != iz_req_account(r))) {
+        iz_reply_error(r, "IZ404", nf);
+        return;
+    }
+    if (rc != 0) {
+        iz__reply_store_error(r, rc);
+        return;
+    }
+    iz_voice_number_t *list = NULL;
+    size_t n = 0;
+    if ((rc = iz_store_voice_numbers(app->store, id, true, &list, &n)) != 0) {
+        iz__reply_store_error(r, rc);
+        return;
+    }
+    /* Each number judged again now: a consent withdrawn since the campaign
+     * was made must not be dialled. */
+    char *out = NULL;
+    size_t len = 0, cap = 0;
+    json_t *arr = csv ? NULL : json_array();
+    if (csv) buf_add(&out, &len, &cap, "recipient\n");
+    for (size_t i = 0; i < n; i++) {
+        char norm[IZ_RECIPIENT_MAX];
+        const char *reason = iz__filter(app, c.brand_id, IZ_ARAMA, c.rtype, c.commercial,
+                                        list[i].recipient, strlen(list[i].recipient), norm, &rc);
+        if (rc != 0) break;
+        if (reason) continue;
+        if (csv) {
+            buf_add(&out, &len, &cap, norm);
+            buf_add(&out, &len, &cap, "\n");
+        } else {
+            json_array_append_new(arr, json_string(norm));
+        }
+    }
+    free(list);
+    if (rc != 0) {
+        free(out);
+        json_decref(arr);
+        iz__reply_store_error(r, rc);
+        return;
+    }
+    if (csv) {
+        iz_reply_bytes(r, 200, "text/csv; charset=utf-8", out, len);
+        free(out);
+        return;
+    }
+    iz_reply_json(r, 200,
+                  json_pack("{s:I, s:s, s:o}", "campaignId", (json_int_t)c.id, "name", c.name,
+                            "numbers", arr));
+}
+
+void iz__h_voice_optout(iz_req_t *r, void *vapp)
+{
+    static const char *const known[] = {"recipient", "callId", "recipientType"};
+    iz_app_t *app = vapp;
+    iz_brand_t brand;
+    if (iz__api_brand(r, app, &brand) != 0) return;
+    json_t *body = iz_req_json(r);
+    if (!body) return;
+    if (!json_is_object(body)) {
+        iz_reply_error(r, "H085", NULL);
+        json_decref(body);
+        return;
+    }
+    const char *unk = unknown_key(body, known, IZ_ARRAY_LEN(known));
+    if (unk) {
+        iz__reply_field(r, unk, NULL,
+                        "Bilinmeyen alan. Kullanılabilecek alanlar: recipient, callId, "
+                        "recipientType (ret ARAMA kanalına, HS_CAGRI_MERKEZI kaynağıyla ve şimdiki "
+                        "zamanla kaydedilir).",
+                        "Unknown field. The body may contain: recipient, callId, recipientType "
+                        "(the RET is recorded on ARAMA, source HS_CAGRI_MERKEZI, dated now).");
+        json_decref(body);
+        return;
+    }
+    json_t *jcall = json_object_get(body, "callId");
+    char call[CALL_ID_MAX + 1];
+    if (json_is_integer(jcall)) {
+        snprintf(call, sizeof call, "%" JSON_INTEGER_FORMAT, json_integer_value(jcall));
+    } else if (json_is_string(jcall) && json_string_length(jcall) > 0 &&
+               json_string_length(jcall) <= CALL_ID_MAX &&
+               printable(json_string_value(jcall), json_string_length(jcall))) {
+        memcpy(call, json_string_value(jcall), json_string_length(jcall) + 1);
+    } else {
+        bool missing = !jcall || json_is_null(jcall) ||
+                       (json_is_string(jcall) && json_string_length(jcall) == 0);
+        if (missing)
+            iz__reply_field(r, "callId", NULL, "Çağrı kimliği (callId) bulunamadı.",
+                            "The callId field is missing.");
+        else
+            iz__reply_field(r, "callId", jcall,
+                            "Çağrı kimliği (callId) en çok 128 bayt, denetim karakteri "
+                            "içermeyen bir metin ya da tam sayı olmalıdır.",
+                            "callId must be text of at most 128 bytes without control "
+                            "characters, or an integer.");
+        json_decref(body);
+        return;
+    }
+
+    /* The change the opt-out key means, validated like any other. */
+    int64_t now = (int64_t)time(NULL);
+    char date[IZ_DATETIME_LEN];
+    iz_tr_format(now, date);
+    static const char *const extra[] = {"callId", NULL};
+    iz_consent_raw_t raw;
+    iz_consent_raw_from_json(body, extra, &raw);
+    raw.type = (iz_field_t){IZ_FIELD_STRING, "ARAMA", 5};
+    raw.status = (iz_field_t){IZ_FIELD_STRING, "RET", 3};
+    raw.source = (iz_field_t){IZ_FIELD_STRING, "HS_CAGRI_MERKEZI", 16};
+    raw.consent_date = (iz_field_t){IZ_FIELD_STRING, date, strlen(date)};
+    iz_validate_opts_t vo = {.now = now, .allow_iys_sources = false};
+    iz_consent_t c;
+    iz_verrs_t errs = {0};
+    if (iz_consent_validate(&raw, &vo, &c, &errs) != 0) {
+        iz_reply_verrs(r, body, &errs);
+        json_decref(body);
+        return;
+    }
+    json_t *ev = json_pack("{s:s, s:s}", "callId", call, "ip", iz_req_remote(r));
+    char *evidence = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+    json_decref(ev);
+    iz_change_t *chg = iz_req_alloc(r, sizeof *chg);
+    const char *hcode = NULL;
+    int rc = iz__consent_commit(app, &brand, &c, now, IZ_ORIGIN_API, evidence, chg, &hcode);
+    free(evidence);
+    if (rc == IZ_ERULE && hcode && strcmp(hcode, "H174") == 0) {
+        /* Already opted out: nothing to record; the record is the answer. */
+        rc = iz_store_consent_get(app->store, brand.id, c.rtype, IZ_ARAMA, c.recipient, chg);
+        json_decref(body);
+        if (rc != 0) {
+            iz__reply_store_error(r, rc);
+            return;
+        }
+        iz_reply_json(r, 200, iz__change_json(chg));
+        return;
+    }
+    if (rc == IZ_ERULE && hcode) {
+        iz_error_t e = {.code = hcode, .location = "recipient", .index = -1};
+        e.value = json_object_get(body, "recipient");
+        iz_reply_errors(r, iz_hcode_http(hcode), &e, 1);
+        json_decref(body);
+        return;
+    }
+    json_decref(body);
+    if (rc != 0 && rc != IZ_REPEAT) {
+        iz__reply_store_error(r, rc);
+        return;
+    }
+    iz__reply_change(r, chg, rc);
+}

@@ -1,0 +1,310 @@
+/*
+ * smstext.c - SMS encodings and parts, keyword folding, and the opt-out
+ * instruction of a commercial text (see smstext.h for the rules).
+ *
+ * The character sets are written out as code points from 3GPP TS 23.038:
+ * section 6.2.1 (default alphabet), 6.2.1.1 (its extension table) and
+ * annex A.2.1 (the Turkish national language single shift table). Only
+ * membership matters here, not the septet values, since izin hands text to
+ * gateways as UTF-8 and they do the packing.
+ */
+#include "core/smstext.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "core/iz.h"
+
+/* Non-ASCII characters of the default alphabet. */
+static const uint16_t gsm_default_high[] = {
+    0x00A1, 0x00A3, 0x00A4, 0x00A5, 0x00A7, 0x00BF, 0x00C4, 0x00C5, 0x00C6, 0x00C7,
+    0x00C9, 0x00D1, 0x00D6, 0x00D8, 0x00DC, 0x00DF, 0x00E0, 0x00E4, 0x00E5, 0x00E6,
+    0x00E8, 0x00E9, 0x00EC, 0x00F1, 0x00F2, 0x00F6, 0x00F8, 0x00F9, 0x00FC, 0x0393,
+    0x0394, 0x0398, 0x039B, 0x039E, 0x03A0, 0x03A3, 0x03A6, 0x03A8, 0x03A9,
+};
+
+/* The default extension table: form feed ^ { } \ [ ~ ] | €. The Turkish
+ * single shift table holds all of these too. */
+static const uint16_t gsm_ext[] = {0x000C, '^', '{', '}', '\\', '[', '~', ']', '|', 0x20AC};
+
+/* What the Turkish single shift table adds: Ğ İ Ş ç ğ ı ş. */
+static const uint16_t gsm_tr[] = {0x011E, 0x0130, 0x015E, 0x00E7, 0x011F, 0x0131, 0x015F};
+
+static bool in_list(const uint16_t *list, size_t n, uint32_t cp)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == cp) return true;
+    return false;
+}
+
+static bool gsm_default(uint32_t cp)
+{
+    if (cp == '\n' || cp == '\r') return true;
+    if (cp >= 0x20 && cp < 0x7F) return !in_list(gsm_ext, IZ_ARRAY_LEN(gsm_ext), cp) && cp != '`';
+    return in_list(gsm_default_high, IZ_ARRAY_LEN(gsm_default_high), cp);
+}
+
+/* Decode the code point at s[*i] (len bytes in all), advancing *i. Returns
+ * 0, or IZ_EINVAL for an invalid sequence. */
+static int utf8_next(const unsigned char *s, size_t len, size_t *i, uint32_t *cp)
+{
+    unsigned char c = s[*i];
+    size_t n;
+    uint32_t v, min;
+    if (c < 0x80) {
+        *cp = c;
+        (*i)++;
+        return 0;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+        n = 1;
+        v = c & 0x1F;
+        min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 2;
+        v = c & 0x0F;
+        min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 3;
+        v = c & 0x07;
+        min = 0x10000;
+    } else {
+        return IZ_EINVAL;
+    }
+    if (len - *i <= n) return IZ_EINVAL;
+    for (size_t k = 1; k <= n; k++) {
+        unsigned char d = s[*i + k];
+        if ((d & 0xC0) != 0x80) return IZ_EINVAL;
+        v = (v << 6) | (d & 0x3F);
+    }
+    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return IZ_EINVAL;
+    *cp = v;
+    *i += n + 1;
+    return 0;
+}
+
+/* Units of one character in an encoding: 1 or 2 (0: not representable). */
+static unsigned char_units(iz_sms_enc_t enc, uint32_t cp)
+{
+    if (enc == IZ_SMS_UCS2) return cp > 0xFFFF ? 2 : 1;
+    if (gsm_default(cp)) return 1;
+    if (in_list(gsm_ext, IZ_ARRAY_LEN(gsm_ext), cp)) return 2;
+    if (enc == IZ_SMS_GSM7_TR && in_list(gsm_tr, IZ_ARRAY_LEN(gsm_tr), cp)) return 2;
+    return 0;
+}
+
+const char *iz_sms_enc_name(iz_sms_enc_t e)
+{
+    switch (e) {
+    case IZ_SMS_GSM7:
+        return "GSM7";
+    case IZ_SMS_GSM7_TR:
+        return "GSM7_TR";
+    case IZ_SMS_UCS2:
+        return "UCS2";
+    default:
+        return NULL;
+    }
+}
+
+int iz_smstext_analyze(const char *text, size_t len, unsigned flags, iz_smstext_info_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (len > IZ_SMSTEXT_MAX_BYTES) return IZ_ETOOBIG;
+    const unsigned char *s = (const unsigned char *)text;
+    bool gsm = true, tr = !(flags & IZ_SMSTEXT_NO_TR_SHIFT);
+    size_t chars = 0;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        if (utf8_next(s, len, &i, &cp) != 0) return IZ_EINVAL;
+        chars++;
+        if (gsm && char_units(IZ_SMS_GSM7, cp) == 0) gsm = false;
+        if (tr && char_units(IZ_SMS_GSM7_TR, cp) == 0) tr = false;
+    }
+    iz_sms_enc_t enc = gsm ? IZ_SMS_GSM7 : tr ? IZ_SMS_GSM7_TR : IZ_SMS_UCS2;
+    size_t single = enc == IZ_SMS_GSM7      ? IZ_SMS_GSM7_SINGLE
+                    : enc == IZ_SMS_GSM7_TR ? IZ_SMS_GSM7_TR_SINGLE
+                                            : IZ_SMS_UCS2_SINGLE;
+    size_t concat = enc == IZ_SMS_GSM7      ? IZ_SMS_GSM7_CONCAT
+                    : enc == IZ_SMS_GSM7_TR ? IZ_SMS_GSM7_TR_CONCAT
+                                            : IZ_SMS_UCS2_CONCAT;
+    /* Second pass: the total, and the greedy split that never cuts a
+     * character in two. */
+    size_t units = 0, parts = 1, fill = 0;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        utf8_next(s, len, &i, &cp);
+        unsigned u = char_units(enc, cp);
+        units += u;
+        if (fill + u > concat) {
+            parts++;
+            fill = 0;
+        }
+        fill += u;
+    }
+    out->encoding = enc;
+    out->chars = chars;
+    out->units = units;
+    if (units <= single) {
+        out->parts = 1;
+        out->part_units = single;
+    } else {
+        out->parts = parts;
+        out->part_units = concat;
+    }
+    return 0;
+}
+
+/* The folded form of one code point, as at most one ASCII byte: 0 when the
+ * character is kept as it is, ' ' for a separator, '\1' to drop it. */
+static char fold_cp(uint32_t cp)
+{
+    if (cp < 0x80) {
+        if (cp >= 'A' && cp <= 'Z') return (char)(cp - 'A' + 'a');
+        if ((cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9')) return (char)cp;
+        return ' ';
+    }
+    switch (cp) {
+    case 0x0130: /* İ */
+    case 0x0131: /* ı */
+    case 0x00CE: /* Î */
+    case 0x00EE: /* î */
+        return 'i';
+    case 0x015E: /* Ş */
+    case 0x015F: /* ş */
+        return 's';
+    case 0x011E: /* Ğ */
+    case 0x011F: /* ğ */
+        return 'g';
+    case 0x00C7: /* Ç */
+    case 0x00E7: /* ç */
+        return 'c';
+    case 0x00D6: /* Ö */
+    case 0x00F6: /* ö */
+        return 'o';
+    case 0x00DC: /* Ü */
+    case 0x00FC: /* ü */
+    case 0x00DB: /* Û */
+    case 0x00FB: /* û */
+        return 'u';
+    case 0x00C2: /* Â */
+    case 0x00E2: /* â */
+        return 'a';
+    case 0x0307: /* combining dot above ("i̇" from lower-casing İ) */
+        return '\1';
+    case 0x00A0: /* no-break space */
+        return ' ';
+    default:
+        return 0;
+    }
+}
+
+int iz_smstext_fold(const char *in, size_t len, char *out, size_t outsz)
+{
+    if (outsz < len + 1) {
+        if (outsz) out[0] = '\0';
+        return IZ_ETOOBIG;
+    }
+    const unsigned char *s = (const unsigned char *)in;
+    size_t o = 0;
+    bool space = true; /* drops leading spaces */
+    for (size_t i = 0; i < len;) {
+        size_t start = i;
+        uint32_t cp;
+        if (utf8_next(s, len, &i, &cp) != 0) {
+            out[0] = '\0';
+            return IZ_EINVAL;
+        }
+        char f = fold_cp(cp);
+        if (f == '\1') continue;
+        if (f == ' ') {
+            if (!space) out[o++] = ' ';
+            space = true;
+            continue;
+        }
+        if (f) {
+            out[o++] = f;
+        } else {
+            memcpy(out + o, in + start, i - start);
+            o += i - start;
+        }
+        space = false;
+    }
+    if (o > 0 && out[o - 1] == ' ') o--;
+    out[o] = '\0';
+    return 0;
+}
+
+/* True when s has a byte below 0x20 or DEL. */
+static bool has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7F) return true;
+    return false;
+}
+
+int iz_smstext_optout(const char *keyword, const char *short_number, const char *subscriber_number,
+                      char out[IZ_OPTOUT_MAX])
+{
+    out[0] = '\0';
+    bool kw = keyword && *keyword;
+    const char *number = NULL;
+    if (kw && short_number && *short_number)
+        number = short_number;
+    else if (subscriber_number && *subscriber_number)
+        number = subscriber_number;
+    if (!number) return IZ_ENOTFOUND;
+    if ((kw && has_control(keyword)) || has_control(number)) return IZ_EINVAL;
+    size_t need = strlen("Ret için RET  yazıp  numarasına gönderin.") + (kw ? strlen(keyword) : 0) +
+                  strlen(number) + 1;
+    if (need > IZ_OPTOUT_MAX) return IZ_ETOOBIG;
+    /* Assembled piece by piece: the lengths were checked above. */
+    strcpy(out, "Ret için RET ");
+    if (kw) {
+        strcat(out, keyword);
+        strcat(out, " ");
+    }
+    strcat(out, "yazıp ");
+    strcat(out, number);
+    strcat(out, " numarasına gönderin.");
+    return 0;
+}
+
+/* Keep only the ASCII digits of s (len bytes) in out (outsz >= len + 1). */
+static void digits_only(const char *s, size_t len, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] >= '0' && s[i] <= '9') out[o++] = s[i];
+    out[o] = '\0';
+}
+
+bool iz_smstext_has_optout(const char *text, size_t len, const char *keyword, const char *number,
+                           const char *instruction)
+{
+    if (len > IZ_SMSTEXT_MAX_BYTES) return false;
+    if (instruction && *instruction && len >= strlen(instruction) &&
+        memmem(text, len, instruction, strlen(instruction)))
+        return true;
+    /* " " + folded text + " ", so that whole words can be looked for. */
+    char folded[IZ_SMSTEXT_MAX_BYTES + 3];
+    folded[0] = ' ';
+    if (iz_smstext_fold(text, len, folded + 1, sizeof folded - 2) != 0) return false;
+    strcat(folded, " ");
+    if (keyword && *keyword) {
+        size_t kl = strlen(keyword);
+        if (kl > 64) return false;
+        char kf[64 + 1], needle[64 + 8];
+        if (iz_smstext_fold(keyword, kl, kf, sizeof kf) != 0 || !kf[0]) return false;
+        strcpy(needle, " ret ");
+        strcat(needle, kf);
+        strcat(needle, " ");
+        return strstr(folded, needle) != NULL;
+    }
+    if (!strstr(folded, " ret ") || !number) return false;
+    size_t nl = strlen(number);
+    if (nl == 0 || nl > 32) return false;
+    char nd[32 + 1], td[IZ_SMSTEXT_MAX_BYTES + 1];
+    digits_only(number, nl, nd);
+    digits_only(text, len, td);
+    return nd[0] && strstr(td, nd) != NULL;
+}

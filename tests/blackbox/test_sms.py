@@ -1,0 +1,457 @@
+"""POST /v1/brands/{b}/sms/send: only allowed recipients reach the SMS gateway.
+
+A stand-in gateway runs in the test on loopback and records every request;
+`izin serve` is pointed at it with --sms-gateway json:URL or kannel:URL, or
+left on its default log sink (DATA/sms.log).
+"""
+import json
+import os
+import sqlite3
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from conftest import Server, fresh_phone, izin, make_store, tr_now
+
+OPTOUT = "Ret için RET ACME yazıp 4607 numarasına gönderin."
+SUB_OPTOUT = "Ret için RET yazıp 08501234567 numarasına gönderin."
+
+# brands beside make_store's: keyword + short number, subscriber number only,
+# and one with no number at all
+SMS_BRAND, SUB_BRAND, BARE_BRAND = 700011, 700012, 700013
+
+
+class Gateway:
+    """A recording SMS gateway: Kannel's GET sendsms and a JSON POST."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.calls = []
+        self.fail = set()  # recipients answered with 500
+        gw = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def answer(self, to, ok_status, ok_body):
+                status = 500 if to in gw.fail else ok_status
+                body = (b"temporary failure" if status == 500 else ok_body)
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                u = urlsplit(self.path)
+                q = {k: v[0] for k, v in parse_qs(u.query, keep_blank_values=True).items()}
+                with gw.lock:
+                    gw.calls.append({"method": "GET", "path": u.path, **q})
+                self.answer(q.get("to"), 202, b"0: Accepted for delivery")
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(n))
+                with gw.lock:
+                    gw.calls.append({"method": "POST", "path": self.path,
+                                     "contentType": self.headers.get("Content-Type"), **body})
+                self.answer(body.get("to"), 200, b'{"ok":true}')
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def take(self):
+        with self.lock:
+            out, self.calls = self.calls, []
+        return out
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def prepare(data):
+    acme, other = make_store(data)
+    izin("brand", "add", "--account", "acme", "--code", str(SMS_BRAND), "--name", "ACME SMS",
+         "--keyword", "ACME", "--short-number", "4607", data=data)
+    izin("brand", "add", "--account", "acme", "--code", str(SUB_BRAND), "--name", "ACME 0850",
+         "--subscriber-number", "08501234567", data=data)
+    izin("brand", "add", "--account", "acme", "--code", str(BARE_BRAND), "--name", "ACME Yalın",
+         data=data)
+    return acme, other
+
+
+class Env:
+    def __init__(self, server, acme, other, gw, data):
+        self.server, self.acme, self.other, self.gw, self.data = server, acme, other, gw, data
+
+    def send(self, body, brand=SMS_BRAND, tenant=None):
+        t = tenant or self.acme
+        return requests.post(self.server.base + f"/v1/brands/{brand}/sms/send", json=body,
+                             headers=t.headers, timeout=30)
+
+    def consent(self, phone, status="ONAY", type="MESAJ", rtype=None, date=None,
+                brand=SMS_BRAND):
+        body = {"recipient": phone, "type": type, "status": status, "source": "HS_WEB",
+                "consentDate": date or tr_now(-3600)}
+        if rtype:
+            body["recipientType"] = rtype
+        r = requests.post(self.server.base + f"/v1/brands/{brand}/consents", json=body,
+                          headers=self.acme.headers, timeout=10)
+        assert r.status_code == 201, r.text
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    data = tmp_path_factory.mktemp("sms")
+    acme, other = prepare(data)
+    gw = Gateway()
+    srv = Server(["serve", "--listen", "127.0.0.1:0", "--data", str(data),
+                  "--sms-gateway", f"json:http://127.0.0.1:{gw.port}/sms"], data).start()
+    yield Env(srv, acme, other, gw, data)
+    srv.stop()
+    gw.stop()
+
+
+def sent_to(calls):
+    return sorted(c["to"] for c in calls)
+
+
+def test_every_reason_and_the_gateway_gets_exactly_the_allowed(env):
+    yes, yes2, ret, none = fresh_phone(), fresh_phone(), fresh_phone(), fresh_phone()
+    env.consent(yes)
+    env.consent(yes2)
+    env.consent(ret, date=tr_now(-7200))
+    env.consent(ret, status="RET")
+    env.gw.take()
+    r = env.send({"from": "ACME", "text": "Kış indirimi başladı!",
+                  "to": [yes.replace("+90", "0"), ret, none, "12ab", 42, yes, yes2,
+                         "ali@example.com"]})
+    assert r.status_code == 202, r.text
+    j = r.json()
+    assert j["accepted"] == 2
+    assert {"recipient": ret, "reason": "RET"} in j["blocked"]
+    assert {"recipient": none, "reason": "NO_CONSENT"} in j["blocked"]
+    assert {"recipient": "12ab", "reason": "INVALID"} in j["blocked"]
+    assert {"recipient": 42, "reason": "INVALID"} in j["blocked"]
+    assert {"recipient": "ali@example.com", "reason": "INVALID"} in j["blocked"]
+    assert len(j["blocked"]) == 5
+    assert j["failed"] == []
+    assert len(j["messageIds"]) == 2 and len(set(j["messageIds"])) == 2
+    assert [s["recipient"] for s in j["sent"]] == [yes, yes2]
+    calls = env.gw.take()
+    assert sent_to(calls) == sorted([yes, yes2])  # the repeat of yes went once
+    assert {c["id"] for c in calls} == set(j["messageIds"])
+    for c in calls:
+        assert c["method"] == "POST" and c["path"] == "/sms"
+        assert c["contentType"].startswith("application/json")
+        assert c["from"] == "ACME"
+        assert c["text"] == "Kış indirimi başladı! " + OPTOUT
+        assert set(c) == {"method", "path", "contentType", "from", "to", "text", "id"}
+    assert j["optOutAppended"] is True and j["text"] == "Kış indirimi başladı! " + OPTOUT
+
+    # what was sent and what was blocked, and why, is on record
+    con = sqlite3.connect(f"file:{env.data}/izin.db?mode=ro", uri=True)
+    try:
+        msg = con.execute("select sender, text, commercial, encoding, parts, accepted, blocked "
+                          "from sms_messages where id = ?", (j["id"],)).fetchone()
+        rows = con.execute("select recipient, outcome, gateway_id from sms_recipients "
+                           "where message_id = ? order by seq", (j["id"],)).fetchall()
+    finally:
+        con.close()
+    assert msg == ("ACME", j["text"], 1, "GSM7_TR", 1, 2, 5)
+    outcomes = {(rcp, out) for rcp, out, _ in rows}
+    assert outcomes == {(yes, "SENT"), (yes2, "SENT"), (ret, "RET"), (none, "NO_CONSENT"),
+                        ("12ab", "INVALID"), ("42", "INVALID"), ("ali@example.com", "INVALID")}
+    assert {g for _, out, g in rows if out == "SENT"} == set(j["messageIds"])
+
+
+def test_every_recipient_format_reaches_one_address(env):
+    p = fresh_phone()
+    env.consent(p)
+    national = p[3:]
+    forms = ["0" + national, national, f"+90 {national[:3]} {national[3:6]} {national[6:8]} "
+             f"{national[8:]}", "0090" + national, f"(0{national[:3]}) {national[3:6]}-"
+             f"{national[6:]}", "90" + national, p]
+    env.gw.take()
+    j = env.send({"from": "ACME", "text": "Merhaba", "to": forms}).json()
+    assert j["accepted"] == 1 and j["blocked"] == []
+    assert sent_to(env.gw.take()) == [p]
+
+
+def test_informational_goes_to_every_valid_recipient_unchanged(env):
+    none, ret = fresh_phone(), fresh_phone()
+    env.consent(ret, date=tr_now(-7200))
+    env.consent(ret, status="RET")
+    env.gw.take()
+    text = "Siparişiniz kargoya verildi."
+    j = env.send({"commercial": False, "from": "ACME", "text": text,
+                  "to": [none, ret, "nope"]}).json()
+    assert j["accepted"] == 2
+    assert j["blocked"] == [{"recipient": "nope", "reason": "INVALID"}]
+    assert j["optOutAppended"] is False and j["text"] == text
+    calls = env.gw.take()
+    assert sent_to(calls) == sorted([none, ret])
+    assert all(c["text"] == text for c in calls)
+    # a brand with no opt-out number may still send informational messages
+    j = env.send({"commercial": False, "from": "ACME", "text": text, "to": [none]},
+                 brand=BARE_BRAND)
+    assert j.status_code == 202 and j.json()["accepted"] == 1
+    assert sent_to(env.gw.take()) == [none]
+
+
+def test_tacir_and_bireysel_are_separate(env):
+    t, b = fresh_phone(), fresh_phone()
+    env.consent(t, rtype="TACIR")
+    env.consent(b)
+    env.gw.take()
+    j = env.send({"recipientType": "TACIR", "from": "ACME", "text": "Bayi fiyatları",
+                  "to": [t, b]}).json()
+    assert j["accepted"] == 1 and j["blocked"] == [{"recipient": b, "reason": "NO_CONSENT"}]
+    assert sent_to(env.gw.take()) == [t]
+    j = env.send({"from": "ACME", "text": "Bayi fiyatları", "to": [t, b]}).json()
+    assert j["accepted"] == 1 and j["blocked"] == [{"recipient": t, "reason": "NO_CONSENT"}]
+    assert sent_to(env.gw.take()) == [b]
+    # ARAMA consent does not allow MESAJ
+    a = fresh_phone()
+    env.consent(a, type="ARAMA")
+    j = env.send({"from": "ACME", "text": "x", "to": [a]}).json()
+    assert j["accepted"] == 0 and j["blocked"] == [{"recipient": a, "reason": "NO_CONSENT"}]
+    assert env.gw.take() == []
+
+
+def test_a_consent_withdrawn_a_moment_ago_is_blocked(env):
+    p = fresh_phone()
+    env.consent(p, date=tr_now(-7200))
+    env.gw.take()
+    assert env.send({"from": "ACME", "text": "Bir", "to": [p]}).json()["accepted"] == 1
+    assert sent_to(env.gw.take()) == [p]
+    env.consent(p, status="RET", date=tr_now(-1))
+    j = env.send({"from": "ACME", "text": "İki", "to": [p]}).json()
+    assert j["accepted"] == 0 and j["blocked"] == [{"recipient": p, "reason": "RET"}]
+    assert env.gw.take() == []
+
+
+def test_opt_out_appended_exactly_once(env):
+    p = fresh_phone()
+    env.consent(p)
+    env.gw.take()
+    cases = [
+        ("İndirim! " + OPTOUT, False, "İndirim! " + OPTOUT),
+        ("İndirim! RET ACME yazıp 4607'ye gönderin.", False,
+         "İndirim! RET ACME yazıp 4607'ye gönderin."),
+        ("İndirim! ret acme 4607", False, "İndirim! ret acme 4607"),
+        ("İndirim!   \n", True, "İndirim! " + OPTOUT),
+        ("İndirim! RET yazıp gönderin", True, "İndirim! RET yazıp gönderin " + OPTOUT),
+    ]
+    for text, appended, final in cases:
+        j = env.send({"from": "ACME", "text": text, "to": [p]}).json()
+        assert j["optOutAppended"] is appended, text
+        assert j["text"] == final
+        calls = env.gw.take()
+        assert [c["text"] for c in calls] == [final]
+        assert final.count("4607") == 1
+    # a brand with only a subscriber number names that number
+    env.consent(p, brand=SUB_BRAND)
+    j = env.send({"from": "ACME", "text": "Yeni sezon", "to": [p]}, brand=SUB_BRAND).json()
+    assert j["text"] == "Yeni sezon " + SUB_OPTOUT
+    env.gw.take()
+    # a brand with no number cannot send a commercial message at all
+    r = env.send({"from": "ACME", "text": "Yeni sezon", "to": [p]}, brand=BARE_BRAND)
+    assert r.status_code == 422
+    e = r.json()["errors"][0]
+    assert e["code"] == "IZ422" and "ret talimatı" in e["message"]
+    assert env.gw.take() == []
+
+
+def test_encodings_and_parts(env):
+    p = fresh_phone()
+    env.consent(p)
+    env.gw.take()
+
+    def info(text, commercial=False):
+        j = env.send({"commercial": commercial, "from": "ACME", "text": text, "to": [p]}).json()
+        return j["encoding"], j["parts"]
+
+    assert info("a" * 160) == ("GSM7", 1)
+    assert info("a" * 161) == ("GSM7", 2)
+    assert info("{" * 80) == ("GSM7", 1)
+    assert info("{" * 81) == ("GSM7", 2)
+    assert info("Ç" * 160) == ("GSM7", 1)
+    assert info("ş" + "a" * 153) == ("GSM7_TR", 1)
+    assert info("ş" + "a" * 154) == ("GSM7_TR", 2)
+    assert info("й" * 70) == ("UCS2", 1)
+    assert info("й" * 71) == ("UCS2", 2)
+    assert info("😀" * 35) == ("UCS2", 1)
+    assert info("😀" * 36) == ("UCS2", 2)
+    # a commercial text is counted with its opt-out instruction (49
+    # characters, 52 septets with the Turkish shift table): 102 + 1 + 52 = 155
+    # fits one part
+    assert len(OPTOUT) == 49
+    assert info("a" * 102, commercial=True) == ("GSM7_TR", 1)
+    assert info("a" * 103, commercial=True) == ("GSM7_TR", 2)
+    env.gw.take()
+
+
+def test_bad_requests_send_nothing(env):
+    p = fresh_phone()
+    env.consent(p)
+    env.gw.take()
+    ok = {"from": "ACME", "text": "x", "to": [p]}
+    cases = [
+        ({k: v for k, v in ok.items() if k != "from"}, "IZ422", "from"),
+        ({**ok, "from": ""}, "IZ422", "from"),
+        ({**ok, "from": "ACME_TOO_LONG"}, "IZ422", "from"),
+        ({**ok, "from": "AÇME"}, "IZ422", "from"),
+        ({**ok, "from": "1234567890123456"}, "IZ422", "from"),
+        ({**ok, "from": 4607}, "IZ422", "from"),
+        ({**ok, "text": ""}, "IZ422", "text"),
+        ({**ok, "text": " \n "}, "IZ422", "text"),
+        ({**ok, "text": 5}, "IZ422", "text"),
+        ({k: v for k, v in ok.items() if k != "text"}, "IZ422", "text"),
+        ({**ok, "text": "a" * 1531, "commercial": False}, "IZ422", "text"),
+        ({**ok, "text": "a" * 5000}, "IZ422", "text"),
+        ({**ok, "to": p}, "IZ422", "to"),
+        ({k: v for k, v in ok.items() if k != "to"}, "IZ422", "to"),
+        ({**ok, "to": [1] * 100001}, "IZ422", "to"),
+        ({**ok, "commercial": "yes"}, "IZ422", "commercial"),
+        ({**ok, "recipientType": "X"}, "H116", "recipientType"),
+        ({**ok, "recipientType": ""}, "H170", "recipientType"),
+        ({**ok, "comercial": False}, "IZ422", "comercial"),
+    ]
+    for body, code, field in cases:
+        r = env.send(body)
+        assert r.status_code == 422, (body, r.text)
+        e = r.json()["errors"][0]
+        assert e["code"] == code and e["location"] == [field], (body, e)
+    # ten parts are fine, eleven are not
+    r = env.send({**ok, "text": "a" * 1530, "commercial": False})
+    assert r.status_code == 202 and r.json()["parts"] == 10
+    env.gw.take()
+    r = requests.post(env.server.base + f"/v1/brands/{SMS_BRAND}/sms/send", data="[1,2]",
+                      headers={**env.acme.headers, "Content-Type": "application/json"},
+                      timeout=10)
+    assert r.status_code == 422
+    r = requests.post(env.server.base + f"/v1/brands/{SMS_BRAND}/sms/send", data="{",
+                      headers={**env.acme.headers, "Content-Type": "application/json"},
+                      timeout=10)
+    assert r.status_code == 400
+    assert env.gw.take() == []
+
+
+def test_tenant_isolation(env):
+    p = fresh_phone()
+    env.consent(p)
+    env.gw.take()
+    body = {"from": "ACME", "text": "x", "to": [p]}
+    r = env.send(body, tenant=env.other)
+    assert r.status_code == 404 and r.json()["errors"][0]["code"] == "IZ404"
+    r = env.send({**body, "commercial": False}, brand=env.other.brand)
+    assert r.status_code == 404
+    r = requests.post(env.server.base + f"/v1/brands/{SMS_BRAND}/sms/send", json=body,
+                      timeout=10)
+    assert r.status_code == 401
+    assert env.gw.take() == []
+
+
+def test_gateway_failures_are_reported_not_retried(env):
+    a, b = fresh_phone(), fresh_phone()
+    env.consent(a)
+    env.consent(b)
+    env.gw.take()
+    env.gw.fail.add(b)
+    try:
+        j = env.send({"from": "ACME", "text": "x", "to": [a, b]}).json()
+    finally:
+        env.gw.fail.discard(b)
+    assert j["accepted"] == 1 and len(j["messageIds"]) == 1
+    assert len(j["failed"]) == 1
+    f = j["failed"][0]
+    assert f["recipient"] == b and f["error"].startswith("HTTP 500")
+    assert sent_to(env.gw.take()) == sorted([a, b])  # b was tried exactly once
+    con = sqlite3.connect(f"file:{env.data}/izin.db?mode=ro", uri=True)
+    try:
+        rows = dict(con.execute("select recipient, outcome from sms_recipients where "
+                                "message_id = ?", (j["id"],)).fetchall())
+    finally:
+        con.close()
+    assert rows == {a: "SENT", b: "FAILED"}
+
+
+def test_kannel_gateway(tmp_path):
+    data = tmp_path / "kannel"
+    acme, other = prepare(data)
+    gw = Gateway()
+    spec = (f"kannel:http://127.0.0.1:{gw.port}/cgi-bin/sendsms"
+            "?username=izin&password=k%40nnel-s3cret&smsc=turk")
+    srv = Server(["serve", "--listen", "127.0.0.1:0", "--data", str(data),
+                  "--sms-gateway", spec], data).start()
+    try:
+        e = Env(srv, acme, other, gw, data)
+        p = fresh_phone()
+        e.consent(p)
+        j = e.send({"from": "ACME", "text": "Şubat indirimi & fırsatlar: %20 + hediye",
+                    "to": [p, fresh_phone()]}).json()
+        assert j["accepted"] == 1
+        # Kannel has no Turkish shift table: Turkish letters go as UCS-2
+        assert j["encoding"] == "UCS2"
+        calls = gw.take()
+        assert len(calls) == 1
+        c = calls[0]
+        assert c["method"] == "GET" and c["path"] == "/cgi-bin/sendsms"
+        assert c["username"] == "izin" and c["password"] == "k@nnel-s3cret"
+        assert c["smsc"] == "turk"
+        assert c["from"] == "ACME" and c["to"] == p
+        assert c["text"] == "Şubat indirimi & fırsatlar: %20 + hediye " + OPTOUT
+        assert c["charset"] == "UTF-8" and c["coding"] == "2"
+        j = e.send({"commercial": False, "from": "4607", "text": "Kargo yolda", "to": [p]})
+        assert j.json()["encoding"] == "GSM7"
+        c = gw.take()[0]
+        assert c["coding"] == "0" and c["from"] == "4607" and c["text"] == "Kargo yolda"
+        # the password is never written out
+        assert "s3cret" not in srv.stderr()
+        assert "(user izin)" in srv.stderr()
+    finally:
+        srv.stop()
+        gw.stop()
+    assert "s3cret" not in srv.stderr()
+
+
+def test_log_sink_is_the_default(tmp_path):
+    data = tmp_path / "log"
+    acme, other = prepare(data)
+    srv = Server(["serve", "--listen", "127.0.0.1:0", "--data", str(data)], data).start()
+    try:
+        e = Env(srv, acme, other, None, data)
+        p, q = fresh_phone(), fresh_phone()
+        e.consent(p)
+        e.consent(q)
+        j = e.send({"from": "ACME", "text": "Şubat indirimi", "to": [p, q]}).json()
+        assert j["accepted"] == 2 and j["encoding"] == "GSM7_TR"
+        with open(os.path.join(str(data), "sms.log"), encoding="utf-8") as f:
+            lines = [json.loads(line) for line in f]
+        assert len(lines) == 2
+        for line in lines:
+            assert list(line) == ["time", "from", "to", "text", "id"]
+            assert line["from"] == "ACME" and line["text"] == "Şubat indirimi " + OPTOUT
+        assert sorted(line["to"] for line in lines) == sorted([p, q])
+        assert sorted(line["id"] for line in lines) == sorted(j["messageIds"])
+    finally:
+        srv.stop()
+
+
+def test_bad_gateway_setting_stops_serve(tmp_path):
+    data = tmp_path / "bad"
+    izin("init", data=data)
+    for spec in ["smpp:127.0.0.1:2775", "kannel:http://127.0.0.1:1/cgi-bin/sendsms",
+                 "log:/nonexistent-izin-dir/x/sms.log"]:
+        p = izin("serve", "--listen", "127.0.0.1:0", "--sms-gateway", spec, data=data,
+                 check=False)
+        assert p.returncode == 2, p.stderr
+        assert "--sms-gateway" in p.stderr

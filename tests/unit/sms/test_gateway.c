@@ -1,0 +1,318 @@
+/*
+ * test_gateway.c - the SMS gateway adapters: spec parsing and its refusals,
+ * the log sink's lines, and Kannel's sendsms and the JSON POST against a
+ * stand-in gateway served on loopback by this process (what arrives, and
+ * how refusals and unreachable gateways are reported, without secrets).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <pthread.h>
+
+#include "core/iz.h"
+#include "net/http.h"
+#include "sms/gateway.h"
+
+/* ---- the stand-in gateway ---------------------------------------------- */
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static int hits;
+static char got[8][256]; /* username password from to text charset coding smsc */
+static char got_body[1024];
+static int answer_status = 202;
+
+static const char *const kannel_params[8] = {"username", "password", "from",   "to",
+                                             "text",     "charset",  "coding", "smsc"};
+
+static void h_sendsms(iz_req_t *r, void *app)
+{
+    (void)app;
+    pthread_mutex_lock(&mu);
+    hits++;
+    for (int i = 0; i < 8; i++) {
+        const char *v = iz_req_query(r, kannel_params[i]);
+        snprintf(got[i], sizeof got[i], "%s", v ? v : "(none)");
+    }
+    int st = answer_status;
+    pthread_mutex_unlock(&mu);
+    const char *body = st == 202 ? "0: Accepted for delivery" : "Authorization failed for sendsms";
+    iz_reply_bytes(r, st, "text/html", body, strlen(body));
+}
+
+static void h_json(iz_req_t *r, void *app)
+{
+    (void)app;
+    size_t len = 0;
+    const char *b = iz_req_body(r, &len);
+    pthread_mutex_lock(&mu);
+    hits++;
+    snprintf(got_body, sizeof got_body, "%.*s", (int)len, b ? b : "");
+    snprintf(got[0], sizeof got[0], "%s",
+             iz_req_header(r, "Content-Type") ? iz_req_header(r, "Content-Type") : "");
+    int st = answer_status;
+    pthread_mutex_unlock(&mu);
+    iz_reply_json(r, st == 202 ? 200 : st, json_pack("{s:b}", "ok", st == 202));
+}
+
+static const iz_route_t routes[] = {
+    {"GET", "/cgi-bin/sendsms", h_sendsms, 0, "sendsms"},
+    {"POST", "/sms", h_json, 0, "json"},
+};
+
+static iz_http_t *http;
+static unsigned port;
+static char dir[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(dir, "/tmp/izin-gw-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    iz_http_config_t hc = {.listen = "127.0.0.1:0", .routes = routes, .nroutes = 2};
+    const char *err = NULL;
+    assert_int_equal(iz_http_start(&hc, &http, &err), 0);
+    port = iz_http_port(http);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    iz_http_stop(http);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    return 0;
+}
+
+static bool is_hex32(const char *id)
+{
+    if (strlen(id) != 32) return false;
+    for (const char *p = id; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) return false;
+    return true;
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void test_bad_specs(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "foo:bar",
+        "log:",
+        "kannel:ftp://h/cgi-bin/sendsms?username=u&password=p",
+        "kannel:http://h/cgi-bin/sendsms",
+        "kannel:http://h/cgi-bin/sendsms?username=u",
+        "kannel:http://h/cgi-bin/sendsms?username=&password=p",
+        "kannel:http://h/cgi-bin/sendsms?username=u&password=p&to=123",
+        "kannel:http://h/cgi-bin/sendsms?username=u&password=p&coding=0",
+        "kannel:http:///cgi-bin/sendsms?username=u&password=p",
+        "json:http://",
+        "json:http://h/a b",
+        "json:h/sms",
+        "log:/nonexistent-dir-izin/sub/sms.log",
+    };
+    for (size_t i = 0; i < IZ_ARRAY_LEN(bad); i++) {
+        iz_sms_gateway_t *gw = (iz_sms_gateway_t *)1;
+        const char *err = NULL;
+        if (iz_sms_gateway_open(bad[i], dir, &gw, &err) == 0) fail_msg("accepted %s", bad[i]);
+        assert_null(gw);
+        assert_non_null(err);
+        assert_null(strstr(err, "password=p"));
+    }
+    char *big = malloc(3000);
+    memset(big, 'x', 2999);
+    memcpy(big, "json:http://h/", 14);
+    big[2999] = '\0';
+    iz_sms_gateway_t *gw;
+    assert_int_not_equal(iz_sms_gateway_open(big, dir, &gw, NULL), 0);
+    free(big);
+}
+
+static void test_log_sink(void **state)
+{
+    (void)state;
+    iz_sms_gateway_t *gw;
+    const char *err = NULL;
+    /* no spec: DATA/sms.log */
+    assert_int_equal(iz_sms_gateway_open(NULL, dir, &gw, &err), 0);
+    assert_int_equal(iz_sms_gateway_text_flags(gw), 0);
+    char shown[512], path[128];
+    snprintf(path, sizeof path, "%s/sms.log", dir);
+    iz_sms_gateway_describe(gw, shown, sizeof shown);
+    char want[160];
+    snprintf(want, sizeof want, "log:%s", path);
+    assert_string_equal(shown, want);
+    char id1[IZ_SMS_ID_MAX], id2[IZ_SMS_ID_MAX], e[128];
+    assert_int_equal(iz_sms_send(gw, "ACME", "+905321234567", "Merhaba \"dünya\"\nşğı",
+                                 IZ_SMS_GSM7_TR, id1, e, sizeof e),
+                     0);
+    assert_int_equal(iz_sms_send(gw, "4607", "+905329876543", "iki", IZ_SMS_GSM7, id2, e, sizeof e),
+                     0);
+    assert_true(is_hex32(id1));
+    assert_true(is_hex32(id2));
+    assert_string_not_equal(id1, id2);
+    assert_int_equal(iz_sms_send(gw, "", "+905321234567", "x", IZ_SMS_GSM7, id2, e, sizeof e),
+                     IZ_EINVAL);
+    assert_string_equal(id2, "");
+    iz_sms_gateway_close(gw);
+
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[1024];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        json_error_t je;
+        json_t *o = json_loads(line, 0, &je);
+        assert_non_null(o);
+        assert_int_equal(json_object_size(o), 5);
+        const char *t = json_string_value(json_object_get(o, "time"));
+        assert_non_null(t);
+        assert_int_equal(strlen(t), 19); /* YYYY-MM-DD HH:MM:SS */
+        if (n == 0) {
+            assert_string_equal(json_string_value(json_object_get(o, "from")), "ACME");
+            assert_string_equal(json_string_value(json_object_get(o, "to")), "+905321234567");
+            assert_string_equal(json_string_value(json_object_get(o, "text")),
+                                "Merhaba \"dünya\"\nşğı");
+            assert_string_equal(json_string_value(json_object_get(o, "id")), id1);
+        }
+        json_decref(o);
+        n++;
+    }
+    fclose(f);
+    assert_int_equal(n, 2);
+
+    /* an explicit file, appended to */
+    char spec[160];
+    snprintf(spec, sizeof spec, "log:%s", path);
+    assert_int_equal(iz_sms_gateway_open(spec, "/elsewhere", &gw, &err), 0);
+    assert_int_equal(
+        iz_sms_send(gw, "ACME", "+905321234567", "üç", IZ_SMS_GSM7_TR, id1, e, sizeof e), 0);
+    iz_sms_gateway_close(gw);
+    f = fopen(path, "r");
+    n = 0;
+    while (fgets(line, sizeof line, f))
+        n++;
+    fclose(f);
+    assert_int_equal(n, 3);
+    iz_sms_gateway_close(NULL);
+}
+
+static void test_kannel(void **state)
+{
+    (void)state;
+    char spec[256];
+    snprintf(spec, sizeof spec,
+             "kannel:http://127.0.0.1:%u/cgi-bin/sendsms?username=izin&password=s3cr%%26t&smsc=tr1",
+             port);
+    iz_sms_gateway_t *gw;
+    const char *err = NULL;
+    assert_int_equal(iz_sms_gateway_open(spec, dir, &gw, &err), 0);
+    assert_int_equal(iz_sms_gateway_text_flags(gw), IZ_SMSTEXT_NO_TR_SHIFT);
+    char shown[512];
+    iz_sms_gateway_describe(gw, shown, sizeof shown);
+    assert_null(strstr(shown, "s3cr"));
+    assert_non_null(strstr(shown, "(user izin)"));
+    assert_non_null(strstr(shown, "/cgi-bin/sendsms"));
+
+    pthread_mutex_lock(&mu);
+    hits = 0;
+    answer_status = 202;
+    pthread_mutex_unlock(&mu);
+    char id[IZ_SMS_ID_MAX], e[128];
+    const char *text = "İndirim %50 & fazlası + hediye; ret: RET ACME";
+    assert_int_equal(
+        iz_sms_send(gw, "ACME A.S.", "+905321234567", text, IZ_SMS_UCS2, id, e, sizeof e), 0);
+    assert_true(is_hex32(id));
+    pthread_mutex_lock(&mu);
+    assert_int_equal(hits, 1);
+    assert_string_equal(got[0], "izin");
+    assert_string_equal(got[1], "s3cr&t");
+    assert_string_equal(got[2], "ACME A.S.");
+    assert_string_equal(got[3], "+905321234567");
+    assert_string_equal(got[4], text);
+    assert_string_equal(got[5], "UTF-8");
+    assert_string_equal(got[6], "2");
+    assert_string_equal(got[7], "tr1");
+    pthread_mutex_unlock(&mu);
+
+    assert_int_equal(
+        iz_sms_send(gw, "ACME", "+905321234567", "plain", IZ_SMS_GSM7, id, e, sizeof e), 0);
+    pthread_mutex_lock(&mu);
+    assert_string_equal(got[6], "0");
+    answer_status = 403;
+    pthread_mutex_unlock(&mu);
+
+    assert_int_equal(iz_sms_send(gw, "ACME", "+905321234567", "x", IZ_SMS_GSM7, id, e, sizeof e),
+                     IZ_EIO);
+    assert_string_equal(id, "");
+    assert_string_equal(e, "HTTP 403: Authorization failed for sendsms");
+    pthread_mutex_lock(&mu);
+    answer_status = 202;
+    assert_int_equal(hits, 3);
+    pthread_mutex_unlock(&mu);
+    iz_sms_gateway_close(gw);
+}
+
+static void test_json(void **state)
+{
+    (void)state;
+    char spec[128];
+    snprintf(spec, sizeof spec, "json:http://127.0.0.1:%u/sms", port);
+    iz_sms_gateway_t *gw;
+    assert_int_equal(iz_sms_gateway_open(spec, dir, &gw, NULL), 0);
+    assert_int_equal(iz_sms_gateway_text_flags(gw), 0);
+    char id[IZ_SMS_ID_MAX], e[128];
+    assert_int_equal(
+        iz_sms_send(gw, "ACME", "+905321234567", "Şubat indirimi", IZ_SMS_GSM7_TR, id, e, sizeof e),
+        0);
+    pthread_mutex_lock(&mu);
+    json_t *o = json_loads(got_body, 0, NULL);
+    assert_string_equal(got[0], "application/json");
+    pthread_mutex_unlock(&mu);
+    assert_non_null(o);
+    assert_int_equal(json_object_size(o), 4);
+    assert_string_equal(json_string_value(json_object_get(o, "from")), "ACME");
+    assert_string_equal(json_string_value(json_object_get(o, "to")), "+905321234567");
+    assert_string_equal(json_string_value(json_object_get(o, "text")), "Şubat indirimi");
+    assert_string_equal(json_string_value(json_object_get(o, "id")), id);
+    json_decref(o);
+
+    pthread_mutex_lock(&mu);
+    answer_status = 500;
+    pthread_mutex_unlock(&mu);
+    assert_int_equal(iz_sms_send(gw, "ACME", "+905321234567", "x", IZ_SMS_GSM7, id, e, sizeof e),
+                     IZ_EIO);
+    assert_true(strncmp(e, "HTTP 500", 8) == 0);
+    pthread_mutex_lock(&mu);
+    answer_status = 202;
+    pthread_mutex_unlock(&mu);
+    iz_sms_gateway_close(gw);
+
+    /* nobody listening: reported, not retried */
+    assert_int_equal(iz_sms_gateway_open("json:http://127.0.0.1:1/sms", dir, &gw, NULL), 0);
+    assert_int_equal(iz_sms_send(gw, "ACME", "+905321234567", "x", IZ_SMS_GSM7, id, e, sizeof e),
+                     IZ_EIO);
+    assert_true(e[0] != '\0');
+    iz_sms_gateway_close(gw);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_specs),
+        cmocka_unit_test(test_log_sink),
+        cmocka_unit_test(test_kannel),
+        cmocka_unit_test(test_json),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -45,32 +45,6 @@ const char *iz__filter(iz_app_t *app, int64_t brand_id, iz_type_t type, iz_rtype
     return decide(app, brand_id, type, rtype, commercial, norm, rc);
 }
 
-/* A small open-addressing set of strings, to drop repeats. */
-typedef struct strset {
-    const char **slot;
-    size_t cap;
-} strset_t;
-
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-/* True when s was added, false when it was already there. */
-static bool strset_add(strset_t *set, const char *s)
-{
-    size_t i = fnv1a(s) & (set->cap - 1);
-    while (set->slot[i]) {
-        if (strcmp(set->slot[i], s) == 0) return false;
-        i = (i + 1) & (set->cap - 1);
-    }
-    set->slot[i] = s;
-    return true;
-}
-
 /* ---- the streaming text/plain check ---------------------------------------- */
 
 /* One recipient a line comes in, the allowed ones (or with ?blocked=1 the
@@ -369,10 +343,8 @@ void iz__h_check_post(iz_req_t *r, void *vapp)
     bool commercial = jc ? json_is_true(jc) : true;
 
     size_t n = json_array_size(list);
-    strset_t seen = {.cap = 16};
-    while (seen.cap < n * 2 + 16)
-        seen.cap *= 2;
-    seen.slot = iz_req_alloc(r, seen.cap * sizeof *seen.slot);
+    iz__seen_t seen;
+    iz__seen_init(r, &seen, n);
     json_t *allowed = json_array(), *blocked = json_array();
     size_t nallowed = 0, nblocked = 0;
     for (size_t i = 0; i < n; i++) {
@@ -387,7 +359,7 @@ void iz__h_check_post(iz_req_t *r, void *vapp)
             continue;
         }
         char *key = iz_req_strdup(r, norm);
-        if (!strset_add(&seen, key)) continue;
+        if (!iz__seen_add(&seen, key)) continue;
         int rc;
         const char *reason = decide(app, brand.id, type, rtype, commercial, norm, &rc);
         if (rc != 0) {

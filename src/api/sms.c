@@ -106,22 +106,6 @@ static bool blank(const char *s, size_t len)
     return true;
 }
 
-/* Keep the body's known fields and refuse any other (a typo must not pass
- * silently). Returns the first unknown key or NULL. */
-static const char *unknown_key(json_t *body, const char *const *known, size_t n)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach(body, k, v)
-    {
-        bool ok = false;
-        for (size_t i = 0; i < n && !ok; i++)
-            ok = strcmp(k, known[i]) == 0;
-        if (!ok) return k;
-    }
-    return NULL;
-}
-
 int iz__send_flags(iz_req_t *r, json_t *body, bool *commercial, iz_rtype_t *rtype)
 {
     json_t *jc = json_object_get(body, "commercial");
@@ -185,7 +169,7 @@ static int read_request(iz_req_t *r, iz_app_t *app, const iz_brand_t *brand, jso
                         "The body must be a JSON object.");
         return -1;
     }
-    const char *unk = unknown_key(body, known, IZ_ARRAY_LEN(known));
+    const char *unk = iz_json_unknown_key(body, known, IZ_ARRAY_LEN(known));
     if (unk) {
         iz__reply_field(r, unk, NULL,
                         "Bilinmeyen alan. Kullanılabilecek alanlar: commercial, recipientType, "

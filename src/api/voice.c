@@ -31,21 +31,6 @@
 #define VOICE_MAX 100000 /* numbers in one campaign */
 #define CALL_ID_MAX 128  /* bytes of a call id */
 
-/* The first key of body not in known, or NULL. */
-static const char *unknown_key(json_t *body, const char *const *known, size_t n)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach(body, k, v)
-    {
-        bool ok = false;
-        for (size_t i = 0; i < n && !ok; i++)
-            ok = strcmp(k, known[i]) == 0;
-        if (!ok) return k;
-    }
-    return NULL;
-}
-
 static bool printable(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++)
@@ -62,7 +47,7 @@ static int read_campaign(iz_req_t *r, json_t *body, bool *commercial, iz_rtype_t
                         "The body must be a JSON object.");
         return -1;
     }
-    const char *unk = unknown_key(body, known, IZ_ARRAY_LEN(known));
+    const char *unk = iz_json_unknown_key(body, known, IZ_ARRAY_LEN(known));
     if (unk) {
         iz__reply_field(r, unk, NULL,
                         "Bilinmeyen alan. Kullanılabilecek alanlar: name, commercial, "
@@ -276,7 +261,7 @@ void iz__h_voice_optout(iz_req_t *r, void *vapp)
         json_decref(body);
         return;
     }
-    const char *unk = unknown_key(body, known, IZ_ARRAY_LEN(known));
+    const char *unk = iz_json_unknown_key(body, known, IZ_ARRAY_LEN(known));
     if (unk) {
         iz__reply_field(r, unk, NULL,
                         "Bilinmeyen alan. Kullanılabilecek alanlar: recipient, callId, "

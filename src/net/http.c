@@ -329,6 +329,20 @@ json_t *iz_req_json(iz_req_t *r)
     return j;
 }
 
+const char *iz_json_unknown_key(json_t *obj, const char *const *known, size_t n)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v)
+    {
+        bool ok = false;
+        for (size_t i = 0; i < n && !ok; i++)
+            ok = strcmp(k, known[i]) == 0;
+        if (!ok) return k;
+    }
+    return NULL;
+}
+
 /* ---- routing -------------------------------------------------------------- */
 
 /* Match path against pattern, filling r's params. Segments are compared

@@ -134,6 +134,11 @@ char *iz_req_strdup(iz_req_t *r, const char *s);
  * (json_decref). */
 json_t *iz_req_json(iz_req_t *r);
 
+/* The first key of the JSON object obj that is not among known[0..n), or
+ * NULL: bodies with unknown fields are refused, a typo must not pass
+ * silently. */
+const char *iz_json_unknown_key(json_t *obj, const char *const *known, size_t n);
+
 /* ---- answers: call exactly one per request ------------------------------ */
 
 /* Answer JSON; steals the reference to body. */

@@ -56,21 +56,6 @@ static json_t *body_object(iz_req_t *r)
     return body;
 }
 
-/* The first key of obj not in allowed, or NULL. */
-static const char *unknown_key(json_t *obj, const char *const *allowed, size_t n)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach(obj, key, v)
-    {
-        bool ok = false;
-        for (size_t i = 0; i < n; i++)
-            if (strcmp(key, allowed[i]) == 0) ok = true;
-        if (!ok) return key;
-    }
-    return NULL;
-}
-
 static bool positive_code(json_t *v, int64_t *out)
 {
     if (!json_is_integer(v)) return false;
@@ -124,7 +109,7 @@ static int check_brands(iz_req_t *r, json_t *brands)
     json_array_foreach(brands, i, b)
     {
         int64_t code;
-        if (!json_is_object(b) || unknown_key(b, allowed, IZ_ARRAY_LEN(allowed)) ||
+        if (!json_is_object(b) || iz_json_unknown_key(b, allowed, IZ_ARRAY_LEN(allowed)) ||
             !positive_code(json_object_get(b, "brandCode"), &code) ||
             !good_name(json_object_get(b, "name"))) {
             iz_error_t e = {.code = "IZ422",
@@ -244,7 +229,7 @@ void iz__sim_h_providers_add(iz_req_t *r, void *app)
     if (!body) return;
     static const char *const allowed[] = {"iysCode", "name",  "username",     "password",
                                           "brands",  "quota", "subscription", "activationDate"};
-    const char *unk = unknown_key(body, allowed, IZ_ARRAY_LEN(allowed));
+    const char *unk = iz_json_unknown_key(body, allowed, IZ_ARRAY_LEN(allowed));
     iz_sim_provider_t p = {0};
     json_t *pw = json_object_get(body, "password");
     json_t *brands = json_object_get(body, "brands");
@@ -347,7 +332,7 @@ void iz__sim_h_provider_update(iz_req_t *r, void *app)
     json_t *body = body_object(r);
     if (!body) return;
     static const char *const allowed[] = {"subscription", "quota", "brands", "activationDate"};
-    const char *unk = unknown_key(body, allowed, IZ_ARRAY_LEN(allowed));
+    const char *unk = iz_json_unknown_key(body, allowed, IZ_ARRAY_LEN(allowed));
     iz_sub_t sub;
     int64_t quota;
     char act[11];
@@ -432,7 +417,7 @@ static int parse_faults(iz_req_t *r, json_t *body, int64_t now, iz__sim_faults_t
 {
     static const char *const allowed[] = {"latencyMs", "errorRate", "status429Seconds",
                                           "outageSeconds"};
-    const char *unk = unknown_key(body, allowed, IZ_ARRAY_LEN(allowed));
+    const char *unk = iz_json_unknown_key(body, allowed, IZ_ARRAY_LEN(allowed));
     if (unk) {
         field_error(r, unk, "Bilinmeyen alan.", "Unknown field.");
         return -1;

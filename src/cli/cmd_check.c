@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "core/holidays_data.h"
 #include "core/iz.h"
+#include "index/index.h"
 
 static const iz_optdef_t check_defs[] = {
     {"data", true},           {"db", true},       {"brand", true},
@@ -115,7 +116,14 @@ int iz_cmd_check(int argc, char **argv)
     if (rc == 0 && iz_holidays_parse(iz_holidays_csv,
                                      (size_t)(iz_holidays_csv_end - iz_holidays_csv), &hol) != 0)
         rc = -1;
-    iz_app_t app = {.store = st, .holidays = hol};
+    /* The same index the server uses: a list of millions is judged at
+     * memory speed, not one store query a line. */
+    iz_index_t *idx = iz_index_new();
+    if (rc == 0 && iz_index_build(idx, st) != 0) {
+        iz_cli_fail("cannot read the consents");
+        rc = -1;
+    }
+    iz_app_t app = {.store = st, .holidays = hol, .index = idx};
     bool commercial = !iz_cli_get(&o, "informational");
     bool blocked = iz_cli_get(&o, "blocked") != NULL;
     char line[IZ_INPUT_MAX + 2], norm[IZ_RECIPIENT_MAX];
@@ -155,6 +163,7 @@ int iz_cmd_check(int argc, char **argv)
     }
     if (in != stdin) fclose(in);
     iz_store_close(st);
+    iz_index_free(idx);
     iz_holidays_free(hol);
     if (fflush(stdout) != 0) return 1;
     return rc == 0 ? 0 : 1;

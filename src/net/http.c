@@ -669,7 +669,7 @@ int iz_http_start(const iz_http_config_t *cfg, iz_http_t **out, const char **err
     if (!h->cfg.max_body) h->cfg.max_body = IZ_DEFAULT_MAX_BODY;
     if (!h->cfg.max_header) h->cfg.max_header = IZ_DEFAULT_MAX_HEADER;
     if (!h->cfg.max_stream) h->cfg.max_stream = (uint64_t)4 << 30;
-    if (!h->cfg.threads) h->cfg.threads = 4;
+    if (!h->cfg.threads) h->cfg.threads = 8;
     int rc = open_listener(cfg->listen ? cfg->listen : "127.0.0.1:8080", &h->fd, &h->port, err);
     if (rc != 0) {
         free(h);

@@ -56,7 +56,7 @@ typedef struct iz_http_config {
     size_t max_body;     /* bytes; default 1 MiB */
     size_t max_header;   /* bytes of all request headers; default 16 KiB */
     uint64_t max_stream; /* bytes of a streamed body (IZ_ROUTE_STREAM); default 4 GiB */
-    unsigned threads;    /* worker threads; default 4 */
+    unsigned threads;    /* worker threads; default 8 (they mostly wait on fsync) */
     const iz_route_t *routes;
     size_t nroutes;
     void *app; /* passed to handlers and auth */

@@ -220,6 +220,9 @@ enum {
     ST_RET_OPEN,
     ST_RET_LATE,
     ST_STATE_SCAN,
+    ST_SAVEPOINT,
+    ST_RELEASE,
+    ST_ROLLBACK_TO,
     ST_SMS_ADD,
     ST_SMS_RCPT,
     ST_VOICE_ADD,
@@ -305,6 +308,9 @@ static const char *const sq_sql[ST_COUNT_] = {
                     " ORDER BY deadline",
     [ST_RET_LATE] = "SELECT count(*) FROM ret_deadlines WHERE done_ms > deadline * 1000",
     [ST_STATE_SCAN] = "SELECT brand_id, recipient, rtype, type, status FROM consent_state",
+    [ST_SAVEPOINT] = "SAVEPOINT one_change",
+    [ST_RELEASE] = "RELEASE one_change",
+    [ST_ROLLBACK_TO] = "ROLLBACK TO one_change",
     [ST_SMS_ADD] =
         "INSERT INTO sms_messages(brand_id, created_ms, sender, text, commercial,"
         " encoding, parts, accepted, blocked) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -330,9 +336,25 @@ static const iz_sq_def_t sq_def = {
     .nstmt = ST_COUNT_,
 };
 
+/* One consent_apply call waiting for a group commit. */
+typedef struct apply_req {
+    iz_change_t *chg;
+    iz_store_rule_fn rule;
+    void *ctx;
+    int rc;
+    bool done;
+    struct apply_req *next;
+} apply_req_t;
+
 typedef struct sq_store {
     iz_store_t base;
     iz_sq_t q;
+    /* Group commit: calls queue here; one of them (the leader) writes the
+     * whole queue in one transaction with one fsync and wakes the others. */
+    pthread_mutex_t gmu;
+    pthread_cond_t gcv;
+    apply_req_t *head, *tail;
+    bool leading;
 } sq_store_t;
 
 static iz_sq_t *sq(iz_store_t *st)
@@ -358,7 +380,10 @@ static int64_t now_ms(void)
 
 static void sq_close(iz_store_t *st)
 {
+    sq_store_t *ss = (sq_store_t *)st;
     iz__sq_close(sq(st));
+    pthread_cond_destroy(&ss->gcv);
+    pthread_mutex_destroy(&ss->gmu);
     free(st);
 }
 
@@ -373,6 +398,7 @@ int iz__sqlite_open(const char *path, iz_store_t **out, const char **err)
         free(s);
         return rc;
     }
+    if (pthread_mutex_init(&s->gmu, NULL) != 0 || pthread_cond_init(&s->gcv, NULL) != 0) iz_oom();
     *out = &s->base;
     return 0;
 }
@@ -818,20 +844,19 @@ static int same_key(const iz_change_t *a, const iz_change_t *b)
            strcmp(a->recipient, b->recipient) == 0;
 }
 
-/* The rule runs with the store's mutex held and inside the transaction; it
- * must not call the store. */
-static int sq_consent_apply(iz_store_t *st, iz_change_t *chg, iz_store_rule_fn rule, void *ctx)
+/* One change inside the batch's transaction, under a savepoint so that a
+ * refused or failed change leaves the others' writes in place. */
+static int apply_one(iz_sq_t *s, apply_req_t *q)
 {
+    iz_change_t *chg = q->chg;
     chg_names_t nm;
-    int rc = change_check(chg, &nm);
-    if (rc != 0) return rc;
-    iz_sq_t *s = sq(st);
     iz_change_t old, key;
     iz_current_t cur;
     int64_t id = 0;
-
-    iz__sq_lock(s);
-    if ((rc = iz__sq_begin(s)) != 0) goto out;
+    int rc = change_check(chg, &nm);
+    if (rc != 0) return rc;
+    if ((rc = iz__sq_run(s, iz__sq_stmt(s, ST_SAVEPOINT), SQLITE_OK, "savepoint")) != 0)
+        return rc;
     rc = find_repeat(s, chg, &nm, &old);
     if (rc == 1) {
         *chg = old;
@@ -839,9 +864,9 @@ static int sq_consent_apply(iz_store_t *st, iz_change_t *chg, iz_store_rule_fn r
         goto out;
     }
     if (rc != 0 || (rc = read_current(s, chg, &nm, &cur)) != 0) goto out;
-    if (rule) {
+    if (q->rule) {
         memcpy(&key, chg, sizeof key);
-        if ((rc = rule(ctx, &cur, chg)) != 0) goto out;
+        if ((rc = q->rule(q->ctx, &cur, chg)) != 0) goto out;
         if (!same_key(&key, chg)) {
             rc = IZ_EINVAL;
             goto out;
@@ -850,14 +875,88 @@ static int sq_consent_apply(iz_store_t *st, iz_change_t *chg, iz_store_rule_fn r
     }
     int64_t creation_ms = chg->creation_ms ? chg->creation_ms : now_ms();
     if ((rc = write_change(s, chg, &nm, creation_ms, &id)) != 0) goto out;
-    if ((rc = iz__sq_commit(s)) != 0) goto out;
     chg->id = id;
     chg->creation_ms = creation_ms;
-    /* Still under the lock: the hook sees changes in commit order. */
-    if (st->on_change) st->on_change(st->on_change_ctx, chg);
 out:
+    if (rc != 0 && rc != IZ_REPEAT)
+        (void)iz__sq_run(s, iz__sq_stmt(s, ST_ROLLBACK_TO), SQLITE_OK, "rollback to savepoint");
+    int rrc = iz__sq_run(s, iz__sq_stmt(s, ST_RELEASE), SQLITE_OK, "release savepoint");
+    return rc != 0 ? rc : rrc;
+}
+
+/* Write a batch of queued changes in one transaction: one fsync for all of
+ * them. A change that fails rolls back to its savepoint alone; a failed
+ * commit fails every change of the batch (none is on disk). The commit hook
+ * then sees the written ones in commit order. */
+static void run_batch(iz_store_t *st, apply_req_t *batch)
+{
+    iz_sq_t *s = sq(st);
+    iz__sq_lock(s);
+    int rc = iz__sq_begin(s);
+    for (apply_req_t *q = batch; q; q = q->next) {
+        q->rc = rc != 0 ? rc : apply_one(s, q);
+        if (rc == 0 && sqlite3_get_autocommit(s->db)) {
+            /* SQLite rolled the whole transaction back (I/O error, disk
+             * full): nothing of the batch is written. */
+            rc = IZ_EIO;
+            for (apply_req_t *p = batch; p != q->next; p = p->next)
+                if (p->rc == 0 || p->rc == IZ_REPEAT) p->rc = IZ_EIO;
+        }
+    }
+    if (rc == 0 && (rc = iz__sq_commit(s)) != 0)
+        for (apply_req_t *q = batch; q; q = q->next)
+            if (q->rc == 0) q->rc = rc;
+    if (rc == 0 && st->on_change)
+        for (apply_req_t *q = batch; q; q = q->next)
+            if (q->rc == 0) st->on_change(st->on_change_ctx, q->chg);
     iz__sq_unlock(s); /* rolls back whatever is still open */
-    return rc;
+}
+
+#define GROUP_MAX 512 /* changes in one transaction, at most */
+
+/* The rule runs with the store's mutex held and inside the transaction; it
+ * must not call the store. Calls from many threads are committed together
+ * (group commit): the first caller that finds no commit running writes
+ * every queued change in one transaction, the others wait for their
+ * result. Each call still returns only when its change is on disk. */
+static int sq_consent_apply(iz_store_t *st, iz_change_t *chg, iz_store_rule_fn rule, void *ctx)
+{
+    chg_names_t nm;
+    int rc = change_check(chg, &nm);
+    if (rc != 0) return rc;
+    sq_store_t *ss = (sq_store_t *)st;
+    apply_req_t me = {.chg = chg, .rule = rule, .ctx = ctx};
+    pthread_mutex_lock(&ss->gmu);
+    if (ss->tail)
+        ss->tail->next = &me;
+    else
+        ss->head = &me;
+    ss->tail = &me;
+    while (!me.done) {
+        if (ss->leading) {
+            pthread_cond_wait(&ss->gcv, &ss->gmu);
+            continue;
+        }
+        /* Lead: take up to GROUP_MAX queued calls (ours is among them). */
+        ss->leading = true;
+        apply_req_t *batch = ss->head, *last = batch;
+        for (int n = 1; n < GROUP_MAX && last->next; n++)
+            last = last->next;
+        ss->head = last->next;
+        if (!ss->head) ss->tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&ss->gmu);
+        run_batch(st, batch);
+        pthread_mutex_lock(&ss->gmu);
+        for (apply_req_t *q = batch, *nx; q; q = nx) {
+            nx = q->next;
+            q->done = true; /* q may be gone once done is seen: read next first */
+        }
+        ss->leading = false;
+        pthread_cond_broadcast(&ss->gcv);
+    }
+    pthread_mutex_unlock(&ss->gmu);
+    return me.rc;
 }
 
 static int sq_consent_get(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype, iz_type_t type,

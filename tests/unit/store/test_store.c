@@ -233,7 +233,8 @@ static void test_migrations_idempotent(void **state)
     assert_memory_equal(before, after, n1); /* opening changed nothing */
     free(before);
     free(after);
-    assert_int_equal(raw_count(f, "SELECT value FROM meta WHERE key = 'schema_version'"), IZ_STORE_SCHEMA_VERSION);
+    assert_int_equal(raw_count(f, "SELECT value FROM meta WHERE key = 'schema_version'"),
+                     IZ_STORE_SCHEMA_VERSION);
     fx_reopen(f);
 }
 
@@ -841,6 +842,87 @@ static void test_threads(void **state)
     verify_ok(f);
 }
 
+/* Group commit: changes of many threads share transactions, yet a change
+ * refused by its rule, or a repeat, touches nothing of the others in its
+ * batch, and the commit hook sees every written change once, in log order. */
+typedef struct hook_seen {
+    pthread_mutex_t mu;
+    int64_t last_id;
+    int n, out_of_order;
+} hook_seen_t;
+
+static void count_hook(void *ctx, const iz_change_t *c)
+{
+    hook_seen_t *h = ctx;
+    pthread_mutex_lock(&h->mu);
+    if (c->id <= h->last_id) h->out_of_order++;
+    h->last_id = c->id;
+    h->n++;
+    pthread_mutex_unlock(&h->mu);
+}
+
+static int refuse_odd(void *ctx, const iz_current_t *cur, iz_change_t *chg)
+{
+    (void)ctx;
+    (void)cur;
+    return chg->recipient[strlen(chg->recipient) - 1] % 2 ? IZ_ERULE : 0;
+}
+
+typedef struct gworker {
+    iz_store_t *st;
+    int n, refused, written, repeats, failures;
+} gworker_t;
+
+static void *gworker_main(void *arg)
+{
+    gworker_t *w = arg;
+    for (int i = 0; i < 200; i++) {
+        char r[32];
+        snprintf(r, sizeof r, "+90533%d%06d", w->n, i % 150); /* 50 repeats */
+        iz_change_t c = mk_change(200 + w->n, r, IZ_ONAY, 1700000000, IZ_IYS_PENDING);
+        int rc = iz_store_consent_apply(w->st, &c, refuse_odd, NULL);
+        if (rc == IZ_ERULE)
+            w->refused++;
+        else if (rc == IZ_REPEAT)
+            w->repeats++;
+        else if (rc == 0 && c.id > 0)
+            w->written++;
+        else
+            w->failures++;
+    }
+    return NULL;
+}
+
+static void test_group_commit(void **state)
+{
+    fx_t *f = *state;
+    hook_seen_t h = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    iz_store_on_change(f->st, count_hook, &h);
+    enum { T = 8 };
+    pthread_t t[T];
+    gworker_t w[T];
+    for (int i = 0; i < T; i++) {
+        w[i] = (gworker_t){.st = f->st, .n = i};
+        assert_int_equal(pthread_create(&t[i], NULL, gworker_main, &w[i]), 0);
+    }
+    int written = 0;
+    for (int i = 0; i < T; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(w[i].failures, 0);
+        assert_int_equal(w[i].written, 75);  /* the even ones of 150 */
+        assert_int_equal(w[i].refused, 100); /* odd ones, every time */
+        assert_int_equal(w[i].repeats, 25);  /* even ones sent again */
+        written += w[i].written;
+    }
+    iz_store_on_change(f->st, NULL, NULL);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM consent_log"), written);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM consent_state"), written);
+    assert_int_equal(outbox(f), written);
+    assert_int_equal(h.n, written);
+    assert_int_equal(h.out_of_order, 0);
+    verify_ok(f);
+}
+
 /* ---- crash ---------------------------------------------------------------- */
 
 /* A child applies changes and reports each acknowledged id on a pipe; it is
@@ -920,6 +1002,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_strings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigkill, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -51,6 +51,18 @@ int iz__consent_commit(iz_app_t *app, const iz_brand_t *brand, const iz_consent_
  * for a first RET, warnings:[{code:"H175", note}]. */
 void iz__reply_change(iz_req_t *r, const iz_change_t *chg, int rc);
 
+/* Answer the result of iz__consent_commit for a request whose body is
+ * body (released here): a refusal with its H-code, İYS's status for it and
+ * the field it concerns (rule_field, or when NULL the field the code is
+ * about), a store failure as 500, else the change (iz__reply_change). */
+void iz__reply_commit(iz_req_t *r, json_t *body, const iz_change_t *chg, int rc, const char *hcode,
+                      const char *rule_field);
+
+/* Check that body is a JSON object holding only the fields known[0..n);
+ * answers 422 IZ422 (naming the field and the ones allowed) and returns
+ * non-zero otherwise. */
+int iz__body_fields(iz_req_t *r, json_t *body, const char *const *known, size_t n);
+
 /* Answer 422 with one error of izin's code IZ422 on field (may be NULL),
  * echoing value (may be NULL), in the client's language. */
 void iz__reply_field(iz_req_t *r, const char *field, json_t *value, const char *tr, const char *en);

@@ -141,25 +141,31 @@ void iz__h_consent_post(iz_req_t *r, void *vapp)
     iz_change_t *chg = iz_req_alloc(r, sizeof *chg);
     const char *hcode = NULL;
     int rc = iz__consent_commit(app, &brand, &c, vo.now, IZ_ORIGIN_API, ev, chg, &hcode);
+    iz__reply_commit(r, body, chg, rc, hcode, NULL);
+}
+
+void iz__reply_commit(iz_req_t *r, json_t *body, const iz_change_t *chg, int rc, const char *hcode,
+                      const char *rule_field)
+{
     if (rc == IZ_ERULE && hcode) {
-        iz_error_t e = {.code = hcode, .index = -1};
-        if (strcmp(hcode, "H462") == 0 || strcmp(hcode, "H178") == 0 || strcmp(hcode, "H467") == 0)
-            e.location = "consentDate";
-        else if (strcmp(hcode, "H463") == 0 || strcmp(hcode, "H408") == 0)
-            e.location = "source";
-        else
-            e.location = "status";
+        iz_error_t e = {.code = hcode, .location = rule_field, .index = -1};
+        if (!e.location) {
+            if (strcmp(hcode, "H462") == 0 || strcmp(hcode, "H178") == 0 ||
+                strcmp(hcode, "H467") == 0)
+                e.location = "consentDate";
+            else if (strcmp(hcode, "H463") == 0 || strcmp(hcode, "H408") == 0)
+                e.location = "source";
+            else
+                e.location = "status";
+        }
         e.value = json_object_get(body, e.location);
         iz_reply_errors(r, iz_hcode_http(hcode), &e, 1);
-        json_decref(body);
-        return;
+    } else if (rc != 0 && rc != IZ_REPEAT) {
+        iz__reply_store_error(r, rc);
+    } else {
+        iz__reply_change(r, chg, rc);
     }
     json_decref(body);
-    if (rc != 0 && rc != IZ_REPEAT) {
-        iz__reply_store_error(r, rc);
-        return;
-    }
-    iz__reply_change(r, chg, rc);
 }
 
 void iz__h_consent_get(iz_req_t *r, void *vapp)

@@ -73,6 +73,26 @@ void iz__reply_field(iz_req_t *r, const char *field, json_t *value, const char *
     iz_reply_errors(r, 422, &e, 1);
 }
 
+int iz__body_fields(iz_req_t *r, json_t *body, const char *const *known, size_t n)
+{
+    if (!json_is_object(body)) {
+        iz__reply_field(r, NULL, NULL, "İstek gövdesi bir JSON nesnesi olmalıdır.",
+                        "The body must be a JSON object.");
+        return -1;
+    }
+    const char *unk = iz_json_unknown_key(body, known, n);
+    if (!unk) return 0;
+    char list[256] = "", tr[320], en[320];
+    for (size_t i = 0; i < n; i++) {
+        if (i) iz_strlcpy(list + strlen(list), ", ", sizeof list - strlen(list));
+        iz_strlcpy(list + strlen(list), known[i], sizeof list - strlen(list));
+    }
+    snprintf(tr, sizeof tr, "Bilinmeyen alan. Kullanılabilecek alanlar: %s.", list);
+    snprintf(en, sizeof en, "Unknown field. The body may contain: %s.", list);
+    iz__reply_field(r, unk, NULL, tr, en);
+    return -1;
+}
+
 /* An originator: a title of 1-11 characters (ASCII letters, digits, space,
  * '.', '-', '_', '&', at least one letter, no space at either end) or a
  * number of 1-15 digits with an optional leading '+'. */
@@ -164,20 +184,7 @@ static int read_request(iz_req_t *r, iz_app_t *app, const iz_brand_t *brand, jso
                         send_req_t *q)
 {
     static const char *const known[] = {"commercial", "recipientType", "from", "text", "to"};
-    if (!json_is_object(body)) {
-        iz__reply_field(r, NULL, NULL, "İstek gövdesi bir JSON nesnesi olmalıdır.",
-                        "The body must be a JSON object.");
-        return -1;
-    }
-    const char *unk = iz_json_unknown_key(body, known, IZ_ARRAY_LEN(known));
-    if (unk) {
-        iz__reply_field(r, unk, NULL,
-                        "Bilinmeyen alan. Kullanılabilecek alanlar: commercial, recipientType, "
-                        "from, text, to.",
-                        "Unknown field. The body may contain: commercial, recipientType, from, "
-                        "text, to.");
-        return -1;
-    }
+    if (iz__body_fields(r, body, known, IZ_ARRAY_LEN(known)) != 0) return -1;
     if (iz__send_flags(r, body, &q->commercial, &q->rtype) != 0) return -1;
     json_t *jf = json_object_get(body, "from");
     json_t *jt = json_object_get(body, "text");

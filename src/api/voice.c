@@ -42,20 +42,7 @@ static bool printable(const char *s, size_t len)
 static int read_campaign(iz_req_t *r, json_t *body, bool *commercial, iz_rtype_t *rtype)
 {
     static const char *const known[] = {"name", "commercial", "recipientType", "recipients"};
-    if (!json_is_object(body)) {
-        iz__reply_field(r, NULL, NULL, "İstek gövdesi bir JSON nesnesi olmalıdır.",
-                        "The body must be a JSON object.");
-        return -1;
-    }
-    const char *unk = iz_json_unknown_key(body, known, IZ_ARRAY_LEN(known));
-    if (unk) {
-        iz__reply_field(r, unk, NULL,
-                        "Bilinmeyen alan. Kullanılabilecek alanlar: name, commercial, "
-                        "recipientType, recipients.",
-                        "Unknown field. The body may contain: name, commercial, recipientType, "
-                        "recipients.");
-        return -1;
-    }
+    if (iz__body_fields(r, body, known, IZ_ARRAY_LEN(known)) != 0) return -1;
     if (iz__send_flags(r, body, commercial, rtype) != 0) return -1;
     json_t *jn = json_object_get(body, "name");
     json_t *list = json_object_get(body, "recipients");
@@ -333,17 +320,5 @@ void iz__h_voice_optout(iz_req_t *r, void *vapp)
         iz_reply_json(r, 200, iz__change_json(chg));
         return;
     }
-    if (rc == IZ_ERULE && hcode) {
-        iz_error_t e = {.code = hcode, .location = "recipient", .index = -1};
-        e.value = json_object_get(body, "recipient");
-        iz_reply_errors(r, iz_hcode_http(hcode), &e, 1);
-        json_decref(body);
-        return;
-    }
-    json_decref(body);
-    if (rc != 0 && rc != IZ_REPEAT) {
-        iz__reply_store_error(r, rc);
-        return;
-    }
-    iz__reply_change(r, chg, rc);
+    iz__reply_commit(r, body, chg, rc, hcode, "recipient");
 }

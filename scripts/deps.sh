@@ -5,7 +5,7 @@
 set -eu
 
 pkgs="build-essential pkg-config libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
-libsqlite3-dev libssl-dev libcmocka-dev python3-pytest python3-requests clang
+libsqlite3-dev libssl-dev libsodium-dev libcmocka-dev python3-pytest python3-requests clang
 libclang-rt-14-dev curl ca-certificates"
 [ "$#" -gt 0 ] && pkgs="$*"
 

@@ -8,7 +8,7 @@
 
 #include "api/api_int.h"
 #include "core/iz.h"
-#include "net/secret.h"
+#include "sys/crypto.h"
 
 static const iz_route_t routes[] = {
     {"GET", "/healthz", iz__h_healthz, 0, "healthz"},

@@ -11,7 +11,7 @@
 #include "cli/cli.h"
 #include "core/iz.h"
 #include "core/trtime.h"
-#include "net/secret.h"
+#include "sys/crypto.h"
 
 #define DATA_OPTS {"data", true}, {"db", true}, {"json", false}
 

@@ -20,7 +20,7 @@
 #include "core/iz.h"
 #include "index/index.h"
 #include "iys/sync.h"
-#include "net/secret.h"
+#include "sys/crypto.h"
 #include "sim/sim.h"
 #include "sim/simstore.h"
 #include "sms/gateway.h"

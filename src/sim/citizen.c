@@ -33,7 +33,7 @@
 #include "core/trtime.h"
 #include "net/form.h"
 #include "net/jsonconsent.h"
-#include "net/secret.h"
+#include "sys/crypto.h"
 #include "sim/sim_int.h"
 
 #define CSRF_COOKIE "iz_csrf"

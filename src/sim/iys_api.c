@@ -23,7 +23,7 @@
 #include "core/iz.h"
 #include "net/form.h"
 #include "net/jsonconsent.h"
-#include "net/secret.h"
+#include "sys/crypto.h"
 #include "sim/sim_int.h"
 
 #define ACCESS_TTL 7200

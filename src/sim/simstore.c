@@ -28,7 +28,7 @@
 #include <sqlite3.h>
 
 #include "core/iz.h"
-#include "net/secret.h"
+#include "sys/crypto.h"
 #include "sim/simstore.h"
 #include "store/sqlite_util.h"
 
@@ -305,23 +305,6 @@ struct iz_sim_store {
 static int64_t now_s(void)
 {
     return (int64_t)time(NULL);
-}
-
-/* Hex SHA-256 of fields joined with '|' (NULL counts as ""). */
-static void hash_join(const char *const *f, size_t nf, char out[SS_HEX])
-{
-    size_t len = 0;
-    for (size_t i = 0; i < nf; i++)
-        len += (f[i] ? strlen(f[i]) : 0) + 1;
-    char *buf = iz_xmalloc(len + 1), *p = buf;
-    for (size_t i = 0; i < nf; i++) {
-        size_t l = f[i] ? strlen(f[i]) : 0;
-        if (i > 0) *p++ = '|';
-        if (l) memcpy(p, f[i], l);
-        p += l;
-    }
-    iz_sha256_hex(buf, (size_t)(p - buf), out);
-    free(buf);
 }
 
 /* ---- open, close ----------------------------------------------- */
@@ -883,7 +866,7 @@ static void make_txid(const iz_sim_change_t *c, const chg_names_t *nm, int64_t c
     snprintf(brand, sizeof brand, "%" PRId64, c->brand_code);
     snprintf(cr, sizeof cr, "%" PRId64, creation);
     const char *f[] = {iys, brand, nm->rtype, nm->type, c->recipient, cr};
-    hash_join(f, IZ_ARRAY_LEN(f), out);
+    iz_sha256_join_hex(f, IZ_ARRAY_LEN(f), out);
 }
 
 /* The chain hash of a row, over its fields spelled as SQLite gives them
@@ -900,7 +883,7 @@ static void row_hash(const char *prev, int64_t id, const iz_sim_change_t *c, con
     const char *f[SS_HASH_FIELDS] = {prev,         ids,       iys,      brand,
                                      c->recipient, nm->rtype, nm->type, nm->status,
                                      nm->source,   cdate,     cr,       txid};
-    hash_join(f, SS_HASH_FIELDS, out);
+    iz_sha256_join_hex(f, SS_HASH_FIELDS, out);
 }
 
 /* Insert the log row, give it its hash and move the key's state to it; all
@@ -1145,7 +1128,7 @@ int iz_sim_consent_at(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, 
 /* A row's chain hash for the walk of iz_sim_verify. */
 static int chain_hash(const char *const *f, char out[SS_HEX])
 {
-    hash_join(f, SS_HASH_FIELDS, out);
+    iz_sha256_join_hex(f, SS_HASH_FIELDS, out);
     return 0;
 }
 

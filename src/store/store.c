@@ -11,9 +11,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <openssl/evp.h>
 
 #include "core/iz.h"
+#include "sys/crypto.h"
 #include "store/store_int.h"
 
 static _Thread_local char store_err[512];
@@ -29,28 +29,7 @@ const char *iz__store_errf(const char *fmt, ...)
 
 int iz__store_chain_hash(const char *const f[IZ_HASH_FIELDS], char out[IZ_HASH_HEX])
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    if (!c) iz_oom();
-    int ok = EVP_DigestInit_ex(c, EVP_sha256(), NULL);
-    for (int i = 0; ok && i < IZ_HASH_FIELDS; i++) {
-        const char *s = f[i] ? f[i] : "";
-        if (i > 0) ok = EVP_DigestUpdate(c, "|", 1);
-        if (ok) ok = EVP_DigestUpdate(c, s, strlen(s));
-    }
-    if (ok) ok = EVP_DigestFinal_ex(c, md, &mdlen);
-    EVP_MD_CTX_free(c);
-    if (!ok || mdlen != 32) {
-        out[0] = '\0';
-        return IZ_EIO;
-    }
-    for (unsigned int i = 0; i < mdlen; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = '\0';
+    iz_sha256_join_hex(f, IZ_HASH_FIELDS, out);
     return 0;
 }
 

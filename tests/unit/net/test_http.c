@@ -13,7 +13,7 @@
 
 #include "core/iz.h"
 #include "net/http.h"
-#include "net/secret.h"
+#include "sys/crypto.h"
 
 static void h_echo(iz_req_t *r, void *app)
 {

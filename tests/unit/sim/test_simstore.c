@@ -26,7 +26,7 @@
 #include <sqlite3.h>
 
 #include "core/iz.h"
-#include "net/secret.h"
+#include "sys/crypto.h"
 #include "sim/simstore.h"
 
 #define P1 700001

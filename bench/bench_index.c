@@ -237,7 +237,7 @@ static void bench_izin(const opts_t *o, int64_t brand, const lookups_t *l)
 {
     iz_store_t *st;
     const char *err = NULL;
-    if (iz_store_open(o->data, &st, &err) != 0) die("iz_store_open", err);
+    if (iz_store_open(o->data, NULL, &st, &err) != 0) die("iz_store_open", err);
     iz_index_t *ix = iz_index_new();
     double t0 = now_s();
     if (iz_index_build(ix, st) != 0) die("iz_index_build failed", NULL);

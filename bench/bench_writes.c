@@ -49,7 +49,7 @@ static double run(int threads, int total)
     if (!mkdtemp(dir)) return -1;
     iz_store_t *st;
     const char *err = NULL;
-    if (iz_store_open(dir, &st, &err) != 0) return -1;
+    if (iz_store_open(dir, NULL, &st, &err) != 0) return -1;
     iz_account_t a = {.iys_code = 1};
     strcpy(a.name, "bench");
     iz_brand_t b = {.code = 1};

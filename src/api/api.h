@@ -3,9 +3,11 @@
  * application state the handlers share and the route table that
  * cli/serve passes to the HTTP server.
  *
- * One file per handler group: consents.c, check.c, ops.c, sms.c, voice.c;
- * app.c holds what they share (auth, brand resolution, the change's JSON
- * form).
+ * One file per handler group: consents.c, check.c, changes.c (the changes
+ * feed, İYS's push, the quarantine), sms.c, voice.c, ops.c; app.c holds
+ * what they share (auth, brand resolution, the change's JSON form, field
+ * errors). Every consent a handler records and every verdict it gives
+ * come from the domain layer (domain/domain.h).
  */
 #ifndef IZ_API_H
 #define IZ_API_H
@@ -13,22 +15,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/trtime.h"
-#include "index/index.h"
+#include "domain/domain.h"
 #include "iys/sync.h"
 #include "net/http.h"
 #include "sms/gateway.h"
-#include "store/store.h"
 
 typedef struct iz_app {
-    iz_store_t *store;             /* not owned */
-    const iz_holidays_t *holidays; /* not owned; never NULL */
-    const char *default_iys_url;   /* İYS for accounts that set none; NULL = none */
-    iz_sync_t *sync;               /* the sync engine, woken after each change; may be NULL */
-    const char *push_user;         /* HTTP Basic credentials İYS's push must carry; */
-    const char *push_password;     /* NULL = the push endpoint answers 401 */
-    iz_sms_gateway_t *gateway;     /* outbound SMS (not owned); NULL: sms/send answers 503 */
-    iz_index_t *index;             /* the send filter's index (not owned); NULL: the store */
+    iz_domain_t *dom;          /* records and judges (not owned) */
+    iz_store_t *store;         /* reads: brands, history, feed (not owned; the domain's) */
+    iz_sync_t *sync;           /* the sync engine, for its figures; may be NULL */
+    const char *push_user;     /* HTTP Basic credentials İYS's push must carry; */
+    const char *push_password; /* NULL = the push endpoint answers 401 */
+    iz_sms_gateway_t *gateway; /* outbound SMS (not owned); NULL: sms/send answers 503 */
 } iz_app_t;
 
 /* The module's routes (static table). */

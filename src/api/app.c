@@ -1,14 +1,19 @@
 /*
  * app.c - what the module's handlers share: the route table, bearer-key
- * authentication, brand resolution scoped to the key's account, and the JSON
- * form of a change.
+ * authentication, brand resolution scoped to the key's account, the JSON
+ * form of a change, one answer for a recorded change, and the checks of
+ * fields every handler makes alike.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api_int.h"
+#include "core/hcode.h"
 #include "core/iz.h"
+#include "net/jsonconsent.h"
 #include "sys/crypto.h"
+#include "sys/log.h"
 
 static const iz_route_t routes[] = {
     {"GET", "/healthz", iz__h_healthz, 0, "healthz"},
@@ -20,6 +25,8 @@ static const iz_route_t routes[] = {
     {"GET", "/v1/brands/{brandCode}/check/{recipient}", iz__h_check_get, IZ_ROUTE_AUTH,
      "check_one"},
     {"GET", "/v1/brands/{brandCode}/changes", iz__h_changes, IZ_ROUTE_AUTH, "changes"},
+    {"GET", "/v1/brands/{brandCode}/iys/quarantine", iz__h_quarantine, IZ_ROUTE_AUTH,
+     "quarantine"},
     {"POST", "/v1/iys/push/{iysCode}/{brandCode}", iz__h_iys_push, 0, "iys_push"},
     {"POST", "/v1/brands/{brandCode}/sms/send", iz__h_sms_send, IZ_ROUTE_AUTH, "sms_send"},
     {"POST", "/v1/brands/{brandCode}/voice/campaigns", iz__h_voice_campaign_post, IZ_ROUTE_AUTH,
@@ -62,14 +69,10 @@ int iz__api_brand(iz_req_t *r, iz_app_t *app, iz_brand_t *b)
     return -1;
 }
 
-bool iz__iys_configured(const iz_app_t *app, const iz_account_t *acct)
-{
-    return acct->iys_url[0] != '\0' || (app->default_iys_url && app->default_iys_url[0]);
-}
-
 void iz__reply_store_error(iz_req_t *r, int rc)
 {
-    fprintf(stderr, "izin: store error: %s\n", iz_strerror(rc));
+    iz_logf(IZ_LOG_ERROR, "api", "store failure", "path=%s error=%s", iz_req_path(r),
+            iz_strerror(rc));
     iz_reply_error(r, rc == IZ_EBUSY ? "IZ503" : "IZ500", NULL);
 }
 
@@ -128,4 +131,189 @@ int iz__query_type(iz_req_t *r, iz_type_t *type, iz_rtype_t *rtype)
     iz_reply_errors(r, 422, &e, 1);
     json_decref(val);
     return -1;
+}
+
+int iz__query_bool(iz_req_t *r, const char *name, bool def, bool *out)
+{
+    const char *v = iz_req_query(r, name);
+    *out = def;
+    if (!v) return 0;
+    if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0) {
+        *out = true;
+        return 0;
+    }
+    if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0) {
+        *out = false;
+        return 0;
+    }
+    char tr[128], en[128];
+    snprintf(tr, sizeof tr, "%s true ya da false olmalıdır.", name);
+    snprintf(en, sizeof en, "%s must be true or false.", name);
+    json_t *jv = json_string(v);
+    iz__reply_field(r, name, jv, tr, en);
+    json_decref(jv);
+    return -1;
+}
+
+/* The field a state rule's refusal concerns. */
+static const char *rule_location(const char *hcode)
+{
+    if (strcmp(hcode, "H462") == 0 || strcmp(hcode, "H178") == 0 || strcmp(hcode, "H467") == 0)
+        return "consentDate";
+    if (strcmp(hcode, "H463") == 0 || strcmp(hcode, "H408") == 0) return "source";
+    return "status";
+}
+
+void iz__reply_record(iz_req_t *r, json_t *body, const iz_record_t *rec, const char *rule_field)
+{
+    if (rec->rc == IZ_EINVAL && rec->errs.n > 0) {
+        iz_reply_verrs(r, body, &rec->errs);
+    } else if (rec->rc == IZ_ERULE && rec->hcode) {
+        iz_error_t e = {.code = rec->hcode, .location = rule_field, .index = -1};
+        if (!e.location) e.location = rule_location(rec->hcode);
+        e.value = json_is_object(body) ? json_object_get(body, e.location) : NULL;
+        iz_reply_errors(r, iz_hcode_http(rec->hcode), &e, 1);
+    } else if (rec->rc == IZ_ETOOBIG) {
+        iz_reply_error(r, "IZ413",
+                       iz_req_english(r) ? "the evidence of this change is too large to keep"
+                                         : "Bu değişikliğin kanıtı saklanamayacak kadar büyük.");
+    } else if (rec->rc != 0 && rec->rc != IZ_REPEAT) {
+        iz__reply_store_error(r, rec->rc);
+    } else {
+        json_t *out = iz__change_json(&rec->chg);
+        if (rec->chg.warning[0]) {
+            iz_error_t w = {.code = rec->chg.warning, .index = -1};
+            json_t *warn = iz_error_json(r, &w);
+            const char *note = iz_req_english(r)
+                                   ? "kept locally as an opt-out; not sent to İYS"
+                                   : "ret yerel olarak saklandı; İYS'ye gönderilmedi";
+            json_object_set_new(warn, "note", json_string(note));
+            json_object_set_new(out, "warnings", json_pack("[o]", warn));
+        }
+        iz_reply_json(r, rec->rc == IZ_REPEAT ? 200 : 201, out);
+    }
+}
+
+void iz__reply_field(iz_req_t *r, const char *field, json_t *value, const char *tr, const char *en)
+{
+    iz_error_t e = {.code = "IZ422",
+                    .message = iz_req_english(r) ? en : tr,
+                    .location = field,
+                    .value = value,
+                    .index = -1};
+    iz_reply_errors(r, 422, &e, 1);
+}
+
+int iz__body_fields(iz_req_t *r, json_t *body, const char *const *known, size_t n)
+{
+    if (!json_is_object(body)) {
+        iz__reply_field(r, NULL, NULL, "İstek gövdesi bir JSON nesnesi olmalıdır.",
+                        "The body must be a JSON object.");
+        return -1;
+    }
+    const char *unk = iz_json_unknown_key(body, known, n);
+    if (!unk) return 0;
+    char list[256] = "", tr[320], en[320];
+    for (size_t i = 0; i < n; i++) {
+        if (i) iz_strlcpy(list + strlen(list), ", ", sizeof list - strlen(list));
+        iz_strlcpy(list + strlen(list), known[i], sizeof list - strlen(list));
+    }
+    snprintf(tr, sizeof tr, "Bilinmeyen alan. Kullanılabilecek alanlar: %s.", list);
+    snprintf(en, sizeof en, "Unknown field. The body may contain: %s.", list);
+    iz__reply_field(r, unk, NULL, tr, en);
+    return -1;
+}
+
+int iz__send_flags(iz_req_t *r, json_t *body, bool *commercial, iz_rtype_t *rtype)
+{
+    json_t *jc = json_object_get(body, "commercial");
+    json_t *jrt = json_object_get(body, "recipientType");
+    *commercial = true;
+    *rtype = IZ_BIREYSEL;
+    if (jc && !json_is_boolean(jc)) {
+        iz__reply_field(r, "commercial", jc, "commercial true ya da false olmalıdır.",
+                        "commercial must be true or false.");
+        return -1;
+    }
+    if (jc) *commercial = json_is_true(jc);
+    if (jrt && (json_is_null(jrt) || (json_is_string(jrt) && !*json_string_value(jrt)))) {
+        iz_error_t e = {.code = "H170", .location = "recipientType", .index = -1};
+        iz_reply_errors(r, iz_hcode_http("H170"), &e, 1);
+        return -1;
+    }
+    if (jrt && (!json_is_string(jrt) || iz_rtype_parse(json_string_value(jrt), rtype) != 0)) {
+        iz_error_t e = {.code = "H116", .location = "recipientType", .value = jrt, .index = -1};
+        iz_reply_errors(r, iz_hcode_http("H116"), &e, 1);
+        return -1;
+    }
+    return 0;
+}
+
+int iz__judge_json(iz_req_t *r, iz_app_t *app, const iz_judge_t *j, json_t *list,
+                   iz_judged_t **out)
+{
+    size_t n = json_array_size(list);
+    const char **raw = iz_req_alloc(r, (n ? n : 1) * sizeof *raw);
+    size_t *len = iz_req_alloc(r, (n ? n : 1) * sizeof *len);
+    *out = iz_req_alloc(r, (n ? n : 1) * sizeof **out);
+    for (size_t i = 0; i < n; i++) {
+        json_t *item = json_array_get(list, i);
+        raw[i] = json_string_value(item); /* NULL for a non-string: INVALID */
+        len[i] = raw[i] ? json_string_length(item) : 0;
+    }
+    int rc = iz_domain_judge_list(app->dom, j, raw, len, n, true, *out);
+    if (rc != 0) iz__reply_store_error(r, rc);
+    return rc;
+}
+
+void iz__raw_recipient(json_t *item, char out[IZ_RECIPIENT_MAX])
+{
+    char *dumped = NULL;
+    const char *s = json_string_value(item);
+    if (!s) s = dumped = json_dumps(item, JSON_ENCODE_ANY | JSON_COMPACT);
+    size_t n = s ? strlen(s) : 0;
+    if (n > IZ_RECIPIENT_MAX - 1) {
+        n = IZ_RECIPIENT_MAX - 4;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+        memcpy(out, s, n);
+        memcpy(out + n, "...", 4);
+    } else {
+        if (n) memcpy(out, s, n);
+        out[n] = '\0';
+    }
+    free(dumped);
+}
+
+#define UA_KEEP 256
+
+const char *iz__api_evidence(iz_req_t *r, json_t *extra)
+{
+    json_t *ev = json_object();
+    json_object_set_new(ev, "ip", json_string(iz_req_remote(r)));
+    const char *ua = iz_req_header(r, "User-Agent");
+    if (ua) {
+        char cut[UA_KEEP + 1];
+        size_t n = strlen(ua);
+        bool long_ua = n > UA_KEEP;
+        if (long_ua) {
+            n = UA_KEEP;
+            while (n > 0 && ((unsigned char)ua[n] & 0xC0) == 0x80)
+                n--;
+        }
+        memcpy(cut, ua, n);
+        cut[n] = '\0';
+        json_t *s = json_string(cut);
+        if (s) {
+            json_object_set_new(ev, "userAgent", s);
+            if (long_ua) json_object_set_new(ev, "userAgentCut", json_true());
+        }
+    }
+    if (extra) json_object_update(ev, extra);
+    char *text = json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+    if (!text) iz_oom();
+    char *out = iz_req_strdup(r, text);
+    free(text);
+    return out;
 }

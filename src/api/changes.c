@@ -7,6 +7,8 @@
  * its own. The cursor `after` is the last change's id as a string; clients
  * treat it as opaque.
  *
+ * GET .../iys/quarantine lists the İYS changes that could not be applied.
+ *
  * The push endpoint is what a brand registers at İYS: İYS POSTs {list:[...]}
  * of IYS_* changes with HTTP Basic credentials and wants an answer within
  * 5 s. The changes are applied at once (a few local writes) and answered
@@ -25,31 +27,35 @@
 #define FEED_DEFAULT 1000
 #define FEED_MAX 10000
 
+/* ?after= (a cursor: the last id seen) and ?limit= (1..FEED_MAX); answers
+ * 422 IZ422 and returns non-zero when either is wrong. */
+static int page_params(iz_req_t *r, int64_t *after, int64_t *limit)
+{
+    const char *a = iz_req_query(r, "after"), *l = iz_req_query(r, "limit");
+    if (a && *a && iz_parse_i64(a, 0, INT64_MAX, after) != 0) {
+        json_t *v = json_string(a);
+        iz__reply_field(r, "after", v, "after bu listeden alınmış bir imleç olmalıdır.",
+                        "after must be a cursor from this list.");
+        json_decref(v);
+        return -1;
+    }
+    if (l && iz_parse_i64(l, 1, FEED_MAX, limit) != 0) {
+        json_t *v = json_string(l);
+        iz__reply_field(r, "limit", v, "limit 1 ile 10000 arasında olmalıdır.",
+                        "limit must be 1..10000.");
+        json_decref(v);
+        return -1;
+    }
+    return 0;
+}
+
 void iz__h_changes(iz_req_t *r, void *vapp)
 {
     iz_app_t *app = vapp;
     iz_brand_t brand;
     if (iz__api_brand(r, app, &brand) != 0) return;
     int64_t after = 0, limit = FEED_DEFAULT;
-    const char *a = iz_req_query(r, "after"), *l = iz_req_query(r, "limit");
-    if (a && *a && iz_parse_i64(a, 0, INT64_MAX, &after) != 0) {
-        iz_error_t e = {.code = "IZ400",
-                        .location = "after",
-                        .index = -1,
-                        .message = iz_req_english(r) ? "after must be a cursor from this feed"
-                                                     : "after bu akıştan alınmış olmalıdır."};
-        iz_reply_errors(r, 400, &e, 1);
-        return;
-    }
-    if (l && iz_parse_i64(l, 1, FEED_MAX, &limit) != 0) {
-        iz_error_t e = {.code = "IZ400",
-                        .location = "limit",
-                        .index = -1,
-                        .message = iz_req_english(r) ? "limit must be 1..10000"
-                                                     : "limit 1 ile 10000 arasında olmalıdır."};
-        iz_reply_errors(r, 400, &e, 1);
-        return;
-    }
+    if (page_params(r, &after, &limit) != 0) return;
     iz_change_t *list = NULL;
     size_t n = 0;
     int rc = iz_store_changes(app->store, brand.id, after, (size_t)limit, &list, &n);
@@ -66,6 +72,39 @@ void iz__h_changes(iz_req_t *r, void *vapp)
     char next[24];
     snprintf(next, sizeof next, "%lld", (long long)(n ? list[n - 1].id : after));
     free(list);
+    iz_reply_json(r, 200, json_pack("{s:s, s:o}", "after", next, "list", arr));
+}
+
+/* GET /v1/brands/{b}/iys/quarantine: the İYS changes izin could not apply,
+ * with their raw JSON and the reason, oldest first, paged like the feed. */
+void iz__h_quarantine(iz_req_t *r, void *vapp)
+{
+    iz_app_t *app = vapp;
+    iz_brand_t brand;
+    if (iz__api_brand(r, app, &brand) != 0) return;
+    int64_t after = 0, limit = FEED_DEFAULT;
+    if (page_params(r, &after, &limit) != 0) return;
+    iz_quarantine_t *list = NULL;
+    size_t n = 0;
+    int rc = iz_store_quarantine_list(app->store, brand.id, after, (size_t)limit, &list, &n);
+    if (rc != 0) {
+        iz__reply_store_error(r, rc);
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char when[IZ_DATETIME_LEN];
+        iz_tr_format(list[i].created_ms / 1000, when);
+        json_t *raw = json_loads(list[i].raw, JSON_DECODE_ANY, NULL);
+        json_t *o = json_pack("{s:I, s:s, s:o, s:s, s:s}", "id", (json_int_t)list[i].id, "via",
+                              list[i].via, "raw", raw ? raw : json_string(list[i].raw), "reason",
+                              list[i].reason, "receivedAt", when);
+        if (list[i].source[0]) json_object_set_new(o, "source", json_string(list[i].source));
+        json_array_append_new(arr, o);
+    }
+    char next[24];
+    snprintf(next, sizeof next, "%lld", (long long)(n ? list[n - 1].id : after));
+    iz_store_quarantine_free(list, n);
     iz_reply_json(r, 200, json_pack("{s:s, s:o}", "after", next, "list", arr));
 }
 
@@ -148,12 +187,14 @@ void iz__h_iys_push(iz_req_t *r, void *vapp)
                 continue;
             json_array_append(mine, it);
         }
-        int n = iz_sync_apply_remote(app->store, brand, mine);
+        size_t applied = 0, kept = 0;
+        int rc2 = iz_domain_apply_remote(app->dom, brand, "push", NULL, mine, &applied, &kept);
         json_decref(mine);
-        if (n < 0)
-            iz__reply_store_error(r, n);
+        if (rc2 != 0)
+            iz__reply_store_error(r, rc2);
         else
-            iz_reply_json(r, 200, json_pack("{s:i}", "applied", n));
+            iz_reply_json(r, 200, json_pack("{s:I, s:I}", "applied", (json_int_t)applied,
+                                            "quarantined", (json_int_t)kept));
     }
     json_decref(body);
     free(brands);

@@ -1,7 +1,7 @@
 /*
  * sms.c - POST /v1/brands/{b}/sms/send: the SMS send filter (F6).
  *
- * Every recipient goes through the send filter (iz__filter, type MESAJ);
+ * Every recipient goes through the send filter (the domain's judge, MESAJ);
  * only the allowed ones are handed to the SMS gateway, each once however
  * often the list names it. Whatever the input, a commercial message never
  * reaches a recipient whose status is not ONAY: the verdict is taken again
@@ -26,72 +26,14 @@
 #include "core/hcode.h"
 #include "core/iz.h"
 #include "core/smstext.h"
+#include "sys/log.h"
 
 #define SMS_TO_MAX 100000 /* recipients in one request */
 #define SMS_PARTS_MAX 10  /* parts of one message, opt-out included */
 #define SENDER_ALNUM_MAX 11
 #define SENDER_DIGITS_MAX 15
 
-/* ---- the repeat filter shared with voice.c ----------------------------- */
-
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-void iz__seen_init(iz_req_t *r, iz__seen_t *set, size_t n)
-{
-    set->cap = 16;
-    while (set->cap < n * 2 + 16)
-        set->cap *= 2;
-    set->slot = iz_req_alloc(r, set->cap * sizeof *set->slot);
-}
-
-bool iz__seen_add(iz__seen_t *set, const char *s)
-{
-    size_t i = fnv1a(s) & (set->cap - 1);
-    while (set->slot[i]) {
-        if (strcmp(set->slot[i], s) == 0) return false;
-        i = (i + 1) & (set->cap - 1);
-    }
-    set->slot[i] = s;
-    return true;
-}
-
 /* ---- validation ---------------------------------------------------------- */
-
-void iz__reply_field(iz_req_t *r, const char *field, json_t *value, const char *tr, const char *en)
-{
-    iz_error_t e = {.code = "IZ422",
-                    .message = iz_req_english(r) ? en : tr,
-                    .location = field,
-                    .value = value,
-                    .index = -1};
-    iz_reply_errors(r, 422, &e, 1);
-}
-
-int iz__body_fields(iz_req_t *r, json_t *body, const char *const *known, size_t n)
-{
-    if (!json_is_object(body)) {
-        iz__reply_field(r, NULL, NULL, "İstek gövdesi bir JSON nesnesi olmalıdır.",
-                        "The body must be a JSON object.");
-        return -1;
-    }
-    const char *unk = iz_json_unknown_key(body, known, n);
-    if (!unk) return 0;
-    char list[256] = "", tr[320], en[320];
-    for (size_t i = 0; i < n; i++) {
-        if (i) iz_strlcpy(list + strlen(list), ", ", sizeof list - strlen(list));
-        iz_strlcpy(list + strlen(list), known[i], sizeof list - strlen(list));
-    }
-    snprintf(tr, sizeof tr, "Bilinmeyen alan. Kullanılabilecek alanlar: %s.", list);
-    snprintf(en, sizeof en, "Unknown field. The body may contain: %s.", list);
-    iz__reply_field(r, unk, NULL, tr, en);
-    return -1;
-}
 
 /* An originator: a title of 1-11 characters (ASCII letters, digits, space,
  * '.', '-', '_', '&', at least one letter, no space at either end) or a
@@ -124,47 +66,6 @@ static bool blank(const char *s, size_t len)
     for (size_t i = 0; i < len; i++)
         if (!(s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) return false;
     return true;
-}
-
-int iz__send_flags(iz_req_t *r, json_t *body, bool *commercial, iz_rtype_t *rtype)
-{
-    json_t *jc = json_object_get(body, "commercial");
-    json_t *jrt = json_object_get(body, "recipientType");
-    *commercial = true;
-    *rtype = IZ_BIREYSEL;
-    if (jc && !json_is_boolean(jc)) {
-        iz__reply_field(r, "commercial", jc, "commercial true ya da false olmalıdır.",
-                        "commercial must be true or false.");
-        return -1;
-    }
-    if (jc) *commercial = json_is_true(jc);
-    if (jrt && (json_is_null(jrt) || (json_is_string(jrt) && !*json_string_value(jrt)))) {
-        iz_error_t e = {.code = "H170", .location = "recipientType", .index = -1};
-        iz_reply_errors(r, iz_hcode_http("H170"), &e, 1);
-        return -1;
-    }
-    if (jrt && (!json_is_string(jrt) || iz_rtype_parse(json_string_value(jrt), rtype) != 0)) {
-        iz_error_t e = {.code = "H116", .location = "recipientType", .value = jrt, .index = -1};
-        iz_reply_errors(r, iz_hcode_http("H116"), &e, 1);
-        return -1;
-    }
-    return 0;
-}
-
-void iz__raw_recipient(json_t *item, char out[IZ_RECIPIENT_MAX])
-{
-    char *dumped = NULL;
-    const char *s = json_string_value(item);
-    if (!s) s = dumped = json_dumps(item, JSON_ENCODE_ANY | JSON_COMPACT);
-    size_t n = s ? strlen(s) : 0;
-    if (n > IZ_RECIPIENT_MAX - 1) {
-        n = IZ_RECIPIENT_MAX - 1;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--;
-    }
-    if (n) memcpy(out, s, n);
-    out[n] = '\0';
-    free(dumped);
 }
 
 /* ---- the handler --------------------------------------------------------- */
@@ -303,45 +204,36 @@ void iz__h_sms_send(iz_req_t *r, void *vapp)
     /* First every verdict, so that a store failure stops the request
      * before anything is sent. */
     size_t n = json_array_size(q.to);
+    iz_judge_t j = {.brand_id = brand.id, .type = IZ_MESAJ, .rtype = q.rtype,
+                    .commercial = q.commercial};
+    iz_judged_t *verdicts;
+    if (iz__judge_json(r, app, &j, q.to, &verdicts) != 0) {
+        json_decref(body);
+        return;
+    }
     iz_sms_rcpt_t *rc_list = iz_req_alloc(r, (n ? n : 1) * sizeof *rc_list);
     size_t nrc = 0;
-    iz__seen_t seen;
-    iz__seen_init(r, &seen, n);
     json_t *blocked = json_array();
     size_t nblocked = 0;
     for (size_t i = 0; i < n; i++) {
+        if (verdicts[i].repeat) continue; /* a repeat: sent once */
         json_t *item = json_array_get(q.to, i);
-        const char *s = json_string_value(item);
-        char norm[IZ_RECIPIENT_MAX];
-        int rc = 0;
-        const char *reason = s ? iz__filter(app, brand.id, IZ_MESAJ, q.rtype, q.commercial, s,
-                                            json_string_length(item), norm, &rc)
-                               : "INVALID";
-        if (rc != 0) {
-            json_decref(blocked);
-            json_decref(body);
-            iz__reply_store_error(r, rc);
-            return;
-        }
-        iz_sms_rcpt_t *x = &rc_list[nrc];
-        if (reason && strcmp(reason, "INVALID") == 0) {
+        iz_sms_rcpt_t *x = &rc_list[nrc++];
+        const char *reason = iz_verdict_reason(verdicts[i].v);
+        if (verdicts[i].v == IZ_VERDICT_INVALID) {
             iz__raw_recipient(item, x->recipient);
-            iz_strlcpy(x->outcome, "INVALID", sizeof x->outcome);
             json_array_append_new(blocked,
-                                  json_pack("{s:O, s:s}", "recipient", item, "reason", "INVALID"));
-            nblocked++;
-            nrc++;
-            continue;
+                                  json_pack("{s:O, s:s}", "recipient", item, "reason", reason));
+        } else {
+            memcpy(x->recipient, verdicts[i].norm, sizeof x->recipient);
+            if (reason)
+                json_array_append_new(blocked, json_pack("{s:s, s:s}", "recipient", x->recipient,
+                                                         "reason", reason));
         }
-        memcpy(x->recipient, norm, sizeof x->recipient);
-        if (!iz__seen_add(&seen, x->recipient)) continue; /* a repeat: sent once */
         if (reason) {
             iz_strlcpy(x->outcome, reason, sizeof x->outcome);
-            json_array_append_new(blocked,
-                                  json_pack("{s:s, s:s}", "recipient", norm, "reason", reason));
             nblocked++;
         }
-        nrc++;
     }
 
     /* Then the sends, each after a last look at the recipient's status. */
@@ -352,15 +244,15 @@ void iz__h_sms_send(iz_req_t *r, void *vapp)
         iz_sms_rcpt_t *x = &rc_list[i];
         if (x->outcome[0]) continue;
         char norm[IZ_RECIPIENT_MAX];
-        int rc = 0;
-        const char *reason = iz__filter(app, brand.id, IZ_MESAJ, q.rtype, q.commercial,
-                                        x->recipient, strlen(x->recipient), norm, &rc);
+        iz_verdict_t v;
+        int rc = iz_domain_judge(app->dom, &j, x->recipient, strlen(x->recipient), norm, &v);
         if (rc != 0) {
             iz_strlcpy(x->outcome, "FAILED", sizeof x->outcome);
             json_array_append_new(failed, json_pack("{s:s, s:s}", "recipient", x->recipient,
                                                     "error", "store unavailable; not sent"));
             continue;
         }
+        const char *reason = iz_verdict_reason(v);
         if (reason) {
             iz_strlcpy(x->outcome, reason, sizeof x->outcome);
             json_array_append_new(
@@ -401,7 +293,7 @@ void iz__h_sms_send(iz_req_t *r, void *vapp)
     } else {
         /* The messages went out; the answer must say so even though the
          * record of them could not be written. */
-        fprintf(stderr, "izin: cannot record an SMS send of brand %lld: %s\n",
+        iz_logf(IZ_LOG_ERROR, "api", "cannot record an SMS send", "brand=%lld error=%s",
                 (long long)brand.code, iz_strerror(src));
         iz_error_t w = {.code = "IZ500",
                         .message = iz_req_english(r) ? "sent, but the send could not be recorded"

@@ -12,7 +12,7 @@
  * GET /v1/brands/{b}/check/{recipient}?type=ARAMA. A campaign belongs to
  * the account whose key made it; any other key gets 404.
  *
- * The opt-out is recorded like any API change (iz__consent_commit): source
+ * The opt-out is recorded like any API change (the domain's record): source
  * HS_CAGRI_MERKEZI, origin API, consentDate now, the call as evidence, on
  * its way to İYS at once; a first RET is kept LOCAL with warning H175. A
  * second press by someone already opted out changes nothing and answers 200
@@ -87,43 +87,36 @@ void iz__h_voice_campaign_post(iz_req_t *r, void *vapp)
     json_t *list = json_object_get(body, "recipients");
 
     size_t n = json_array_size(list);
+    iz_judge_t j = {.brand_id = brand.id, .type = IZ_ARAMA, .rtype = rtype,
+                    .commercial = commercial};
+    iz_judged_t *verdicts;
+    if (iz__judge_json(r, app, &j, list, &verdicts) != 0) {
+        json_decref(body);
+        return;
+    }
     iz_voice_number_t *nums = iz_req_alloc(r, (n ? n : 1) * sizeof *nums);
     size_t nn = 0, nallowed = 0, nblocked = 0;
-    iz__seen_t seen;
-    iz__seen_init(r, &seen, n);
     json_t *blocked = json_array();
     for (size_t i = 0; i < n; i++) {
+        if (verdicts[i].repeat) continue; /* a repeat: called once */
         json_t *item = json_array_get(list, i);
-        const char *s = json_string_value(item);
-        char norm[IZ_RECIPIENT_MAX];
-        int rc = 0;
-        const char *reason = s ? iz__filter(app, brand.id, IZ_ARAMA, rtype, commercial, s,
-                                            json_string_length(item), norm, &rc)
-                               : "INVALID";
-        if (rc != 0) {
-            json_decref(blocked);
-            json_decref(body);
-            iz__reply_store_error(r, rc);
-            return;
-        }
-        iz_voice_number_t *x = &nums[nn];
-        if (reason && strcmp(reason, "INVALID") == 0) {
+        const char *reason = iz_verdict_reason(verdicts[i].v);
+        iz_voice_number_t *x = &nums[nn++];
+        if (verdicts[i].v == IZ_VERDICT_INVALID) {
             iz__raw_recipient(item, x->recipient);
             json_array_append_new(blocked,
-                                  json_pack("{s:O, s:s}", "recipient", item, "reason", "INVALID"));
+                                  json_pack("{s:O, s:s}", "recipient", item, "reason", reason));
         } else {
-            memcpy(x->recipient, norm, sizeof x->recipient);
-            if (!iz__seen_add(&seen, x->recipient)) continue; /* a repeat: called once */
+            memcpy(x->recipient, verdicts[i].norm, sizeof x->recipient);
             if (reason)
-                json_array_append_new(blocked,
-                                      json_pack("{s:s, s:s}", "recipient", norm, "reason", reason));
+                json_array_append_new(blocked, json_pack("{s:s, s:s}", "recipient", x->recipient,
+                                                         "reason", reason));
         }
         iz_strlcpy(x->outcome, reason ? reason : "ALLOWED", sizeof x->outcome);
         if (reason)
             nblocked++;
         else
             nallowed++;
-        nn++;
     }
     iz_voice_campaign_t c = {.brand_id = brand.id,
                              .account_id = brand.account_id,
@@ -201,23 +194,32 @@ void iz__h_voice_numbers(iz_req_t *r, void *vapp)
     }
     /* Each number judged again now: a consent withdrawn since the campaign
      * was made must not be dialled. */
+    iz_judge_t j = {.brand_id = c.brand_id, .type = IZ_ARAMA, .rtype = c.rtype,
+                    .commercial = c.commercial};
+    const char **raw = iz_xmalloc((n ? n : 1) * sizeof *raw);
+    size_t *lens = iz_xmalloc((n ? n : 1) * sizeof *lens);
+    iz_judged_t *verdicts = iz_xmalloc((n ? n : 1) * sizeof *verdicts);
+    for (size_t i = 0; i < n; i++) {
+        raw[i] = list[i].recipient;
+        lens[i] = strlen(list[i].recipient);
+    }
+    rc = iz_domain_judge_list(app->dom, &j, raw, lens, n, false, verdicts);
     char *out = NULL;
     size_t len = 0, cap = 0;
     json_t *arr = csv ? NULL : json_array();
     if (csv) buf_add(&out, &len, &cap, "recipient\n");
-    for (size_t i = 0; i < n; i++) {
-        char norm[IZ_RECIPIENT_MAX];
-        const char *reason = iz__filter(app, c.brand_id, IZ_ARAMA, c.rtype, c.commercial,
-                                        list[i].recipient, strlen(list[i].recipient), norm, &rc);
-        if (rc != 0) break;
-        if (reason) continue;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (verdicts[i].v != IZ_VERDICT_ALLOWED) continue;
         if (csv) {
-            buf_add(&out, &len, &cap, norm);
+            buf_add(&out, &len, &cap, verdicts[i].norm);
             buf_add(&out, &len, &cap, "\n");
         } else {
-            json_array_append_new(arr, json_string(norm));
+            json_array_append_new(arr, json_string(verdicts[i].norm));
         }
     }
+    free(verdicts);
+    free(lens);
+    free(raw);
     free(list);
     if (rc != 0) {
         free(out);
@@ -283,42 +285,37 @@ void iz__h_voice_optout(iz_req_t *r, void *vapp)
         return;
     }
 
-    /* The change the opt-out key means, validated like any other. */
+    /* The change the opt-out key means, recorded like any other: RET on
+     * ARAMA, source HS_CAGRI_MERKEZI, dated now, the call as evidence. */
     int64_t now = (int64_t)time(NULL);
     char date[IZ_DATETIME_LEN];
     iz_tr_format(now, date);
     static const char *const extra[] = {"callId", NULL};
-    iz_consent_raw_t raw;
-    iz_consent_raw_from_json(body, extra, &raw);
-    raw.type = (iz_field_t){IZ_FIELD_STRING, "ARAMA", 5};
-    raw.status = (iz_field_t){IZ_FIELD_STRING, "RET", 3};
-    raw.source = (iz_field_t){IZ_FIELD_STRING, "HS_CAGRI_MERKEZI", 16};
-    raw.consent_date = (iz_field_t){IZ_FIELD_STRING, date, strlen(date)};
-    iz_validate_opts_t vo = {.now = now, .allow_iys_sources = false};
-    iz_consent_t c;
-    iz_verrs_t errs = {0};
-    if (iz_consent_validate(&raw, &vo, &c, &errs) != 0) {
-        iz_reply_verrs(r, body, &errs);
-        json_decref(body);
-        return;
-    }
-    json_t *ev = json_pack("{s:s, s:s}", "callId", call, "ip", iz_req_remote(r));
-    char *evidence = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+    iz_record_t *rec = iz_req_alloc(r, sizeof *rec);
+    iz_consent_raw_from_json(body, extra, &rec->raw);
+    rec->raw.type = (iz_field_t){IZ_FIELD_STRING, "ARAMA", 5};
+    rec->raw.status = (iz_field_t){IZ_FIELD_STRING, "RET", 3};
+    rec->raw.source = (iz_field_t){IZ_FIELD_STRING, "HS_CAGRI_MERKEZI", 16};
+    rec->raw.consent_date = (iz_field_t){IZ_FIELD_STRING, date, strlen(date)};
+    rec->origin = IZ_ORIGIN_API;
+    json_t *ev = json_pack("{s:s}", "callId", call);
+    rec->evidence = iz__api_evidence(r, ev);
     json_decref(ev);
-    iz_change_t *chg = iz_req_alloc(r, sizeof *chg);
-    const char *hcode = NULL;
-    int rc = iz__consent_commit(app, &brand, &c, now, IZ_ORIGIN_API, evidence, chg, &hcode);
-    free(evidence);
-    if (rc == IZ_ERULE && hcode && strcmp(hcode, "H174") == 0) {
+    int rc = iz_domain_record(app->dom, &brand, now, rec, 1);
+    if (rc != 0) rec->rc = rc;
+    if (rec->rc == IZ_ERULE && rec->hcode && strcmp(rec->hcode, "H174") == 0) {
         /* Already opted out: nothing to record; the record is the answer. */
-        rc = iz_store_consent_get(app->store, brand.id, c.rtype, IZ_ARAMA, c.recipient, chg);
+        iz_change_t *cur = iz_req_alloc(r, sizeof *cur);
+        rc = iz_store_consent_get(app->store, brand.id, rec->chg.rtype, IZ_ARAMA,
+                                  rec->chg.recipient, cur);
         json_decref(body);
         if (rc != 0) {
             iz__reply_store_error(r, rc);
             return;
         }
-        iz_reply_json(r, 200, iz__change_json(chg));
+        iz_reply_json(r, 200, iz__change_json(cur));
         return;
     }
-    iz__reply_commit(r, body, chg, rc, hcode, "recipient");
+    iz__reply_record(r, body, rec, "recipient");
+    json_decref(body);
 }

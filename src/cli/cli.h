@@ -12,15 +12,34 @@
 #define IZ_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
+
+#include "core/iz.h"
 
 #include "store/store.h"
 
-#define IZ_CLI_MAX_OPTS 32
+#define IZ_CLI_MAX_OPTS 40
 
+/* One option of a command, with what `--help` shows of it. */
 typedef struct iz_optdef {
     const char *name; /* without "--" */
     bool has_arg;
+    const char *arg;  /* the value's name in --help ("ADDR"); NULL for a flag */
+    const char *def;  /* the default as --help shows it, or NULL */
+    const char *help; /* one line */
 } iz_optdef_t;
+
+/* A command: its name, what follows it on the usage line, one sentence on
+ * what it does, its options. */
+typedef struct iz_cmddef {
+    const char *name;    /* "izin serve" */
+    const char *args;    /* "[options]" */
+    const char *summary; /* a sentence or two */
+    const iz_optdef_t *opts;
+    int nopts;
+} iz_cmddef_t;
+
+#define IZ_CMD(name, args, summary, defs) {name, args, summary, defs, (int)IZ_ARRAY_LEN(defs)}
 
 typedef struct iz_opts {
     const iz_optdef_t *defs;
@@ -31,9 +50,20 @@ typedef struct iz_opts {
     char *file_vals[IZ_CLI_MAX_OPTS]; /* values read from --config (owned) */
 } iz_opts_t;
 
-/* Parse argv against defs (at most IZ_CLI_MAX_OPTS). Prints a message and
- * returns non-zero on an unknown option or a missing value. */
-int iz_cli_parse(iz_opts_t *o, const iz_optdef_t *defs, int ndefs, int argc, char **argv);
+#define IZ_CLI_HELP 1 /* iz_cli_parse printed --help: exit 0 */
+
+/* Parse argv against the command's options. --help (or -h) anywhere prints
+ * the usage, the summary and every option with its default on standard
+ * output and returns IZ_CLI_HELP. Prints a message and returns 2 on an
+ * unknown option or a missing value; 0 otherwise. */
+int iz_cli_parse(iz_opts_t *o, const iz_cmddef_t *cmd, int argc, char **argv);
+
+/* The exit code for a non-zero iz_cli_parse result: 0 after --help, 2 for a
+ * usage error. */
+#define IZ_CLI_EXIT(rc) ((rc) == IZ_CLI_HELP ? 0 : 2)
+
+/* Print a command's help on f. */
+void iz_cli_help(FILE *f, const iz_cmddef_t *cmd);
 
 /* The value of option name: flag, else IZIN_NAME from the environment, else
  * the --config file (when loaded), else NULL. */
@@ -43,6 +73,10 @@ const char *iz_cli_get(const iz_opts_t *o, const char *name);
 int iz_cli_load_config(iz_opts_t *o, const char *path);
 
 void iz_cli_free(iz_opts_t *o);
+
+/* The store location the options name: --db or --data, else IZIN_DB,
+ * else IZIN_DATA, else ./izin-data. */
+const char *iz_cli_store_location(const iz_opts_t *o);
 
 /* Open the store named by --db/--data (IZIN_DB/IZIN_DATA, else ./izin-data).
  * Prints the reason and returns non-zero on failure. */

@@ -13,7 +13,10 @@
 #include "core/trtime.h"
 #include "sys/crypto.h"
 
-#define DATA_OPTS {"data", true}, {"db", true}, {"json", false}
+#define DATA_OPTS                                                                                  \
+    {"data", true, "DIR", "./izin-data", "data directory (the SQLite store DIR/izin.db)"},          \
+        {"db", true, "URL", NULL, "store location instead of --data: sqlite:PATH"},                 \
+        {"json", false, NULL, NULL, "print the result as one JSON object"}
 
 static void print_json(json_t *o)
 {
@@ -32,8 +35,13 @@ static bool want_json(const iz_opts_t *o)
 int iz_cmd_init(int argc, char **argv)
 {
     static const iz_optdef_t defs[] = {DATA_OPTS};
+    static const iz_cmddef_t cmd = IZ_CMD("izin init", "[options]",
+                                          "Create the store, or bring it to the current schema; "
+                                          "running it again changes nothing.",
+                                          defs);
     iz_opts_t o;
-    if (iz_cli_parse(&o, defs, IZ_ARRAY_LEN(defs), argc, argv) != 0) return 2;
+    int prc = iz_cli_parse(&o, &cmd, argc, argv);
+    if (prc != 0) return IZ_CLI_EXIT(prc);
     iz_store_t *st;
     if (iz_cli_open_store(&o, &st) != 0) return 1;
     int v = iz_store_schema_version(st);
@@ -63,11 +71,23 @@ static int text_opt(const iz_opts_t *o, const char *name, char *dst, size_t n, b
 
 static int account_add(int argc, char **argv)
 {
-    static const iz_optdef_t defs[] = {DATA_OPTS,           {"name", true},         {"iys-code", true},
-                                       {"activation-date", true}, {"iys-url", true},
-                                       {"iys-user", true},  {"iys-password", true}, {"plan", true}};
+    static const iz_optdef_t defs[] = {
+        DATA_OPTS,
+        {"name", true, "NAME", NULL, "the account's name (required)"},
+        {"iys-code", true, "N", NULL, "İYS's code of the service provider (required)"},
+        {"activation-date", true, "YYYY-MM-DD", "none: upload period, H467 not applied",
+         "the account's İYS activation date"},
+        {"iys-url", true, "URL", "serve's --iys-url", "İYS base URL of this account"},
+        {"iys-user", true, "U", NULL, "İYS API user"},
+        {"iys-password", true, "P", NULL, "İYS API password (stored sealed, never printed)"},
+        {"plan", true, "NAME", NULL, "the account's plan"},
+    };
+    static const iz_cmddef_t cmd =
+        IZ_CMD("izin account add", "--name NAME --iys-code N [options]",
+               "Add a service-provider account.", defs);
     iz_opts_t o;
-    if (iz_cli_parse(&o, defs, IZ_ARRAY_LEN(defs), argc, argv) != 0) return 2;
+    int prc = iz_cli_parse(&o, &cmd, argc, argv);
+    if (prc != 0) return IZ_CLI_EXIT(prc);
     iz_account_t a = {0};
     if (text_opt(&o, "name", a.name, sizeof a.name, true) != 0) return 2;
     const char *code = iz_cli_get(&o, "iys-code");
@@ -130,12 +150,22 @@ static bool all_digits(const char *s, size_t min, size_t max)
 
 static int brand_add(int argc, char **argv)
 {
-    static const iz_optdef_t defs[] = {DATA_OPTS,          {"account", true},
-                                       {"code", true},     {"name", true},
-                                       {"keyword", true},  {"short-number", true},
-                                       {"subscriber-number", true}, {"slug", true}};
+    static const iz_optdef_t defs[] = {
+        DATA_OPTS,
+        {"account", true, "NAME", NULL, "the account the brand belongs to (required)"},
+        {"code", true, "N", NULL, "İYS's brand code (required)"},
+        {"name", true, "TEXT", NULL, "the brand's name (required)"},
+        {"keyword", true, "KW", NULL, "SMS keyword, letters A-Z and digits"},
+        {"short-number", true, "46XX", NULL, "the 4-digit short number of the keyword"},
+        {"subscriber-number", true, "0850XXXXXXX", NULL, "the brand's own 0850 number"},
+        {"slug", true, "SLUG", NULL, "the consent page's short name: a-z, 0-9, '-'"},
+    };
+    static const iz_cmddef_t cmd = IZ_CMD("izin brand add",
+                                          "--account NAME --code N --name TEXT [options]",
+                                          "Add a brand to an account.", defs);
     iz_opts_t o;
-    if (iz_cli_parse(&o, defs, IZ_ARRAY_LEN(defs), argc, argv) != 0) return 2;
+    int prc = iz_cli_parse(&o, &cmd, argc, argv);
+    if (prc != 0) return IZ_CLI_EXIT(prc);
     iz_brand_t b = {0};
     char account[IZ_NAME_MAX];
     if (text_opt(&o, "account", account, sizeof account, true) != 0 ||
@@ -210,9 +240,16 @@ static int brand_add(int argc, char **argv)
 
 static int key_add(int argc, char **argv)
 {
-    static const iz_optdef_t defs[] = {DATA_OPTS, {"account", true}};
+    static const iz_optdef_t defs[] = {
+        DATA_OPTS, {"account", true, "NAME", NULL, "the account the key opens (required)"}};
+    static const iz_cmddef_t cmd =
+        IZ_CMD("izin key add", "--account NAME [options]",
+               "Create an API key; it is printed once, alone on its line (only its hash is "
+               "stored).",
+               defs);
     iz_opts_t o;
-    if (iz_cli_parse(&o, defs, IZ_ARRAY_LEN(defs), argc, argv) != 0) return 2;
+    int prc = iz_cli_parse(&o, &cmd, argc, argv);
+    if (prc != 0) return IZ_CLI_EXIT(prc);
     char account[IZ_NAME_MAX];
     if (text_opt(&o, "account", account, sizeof account, true) != 0) return 2;
     iz_store_t *st;
@@ -247,8 +284,12 @@ static int key_add(int argc, char **argv)
 /* "izin account add ...": the sub-command word comes first. */
 static int subcommand(const char *group, int argc, char **argv, int (*add)(int, char **))
 {
+    if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+        printf("usage: izin %s add [options]\n\nSee izin %s add --help.\n", group, group);
+        return 0;
+    }
     if (argc < 1 || strcmp(argv[0], "add") != 0) {
-        iz_cli_fail("usage: izin %s add [options]", group);
+        iz_cli_fail("usage: izin %s add [options] (see izin %s add --help)", group, group);
         return 2;
     }
     return add(argc - 1, argv + 1);

@@ -2,25 +2,35 @@
  * cmd_check.c - `izin check`: the send filter for files and pipes. Reads
  * recipients one a line from FILE or standard input and prints the allowed
  * ones (E.164, one a line), or with --blocked the blocked ones as
- * "recipient,reason". Works on the local store, with the same filter as the
- * HTTP check.
+ * "recipient,reason". Works on the local store, through the same domain
+ * judge as the HTTP check.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api.h"
-#include "api/api_int.h"
 #include "cli/cli.h"
 #include "core/holidays_data.h"
 #include "core/iz.h"
+#include "domain/domain.h"
 #include "index/index.h"
 
 static const iz_optdef_t check_defs[] = {
-    {"data", true},           {"db", true},       {"brand", true},
-    {"account", true},        {"type", true},     {"recipient-type", true},
-    {"informational", false}, {"blocked", false},
+    {"data", true, "DIR", "./izin-data", "data directory (the SQLite store DIR/izin.db)"},
+    {"db", true, "URL", NULL, "store location instead of --data: sqlite:PATH"},
+    {"brand", true, "CODE", NULL, "the brand's İYS code (required)"},
+    {"account", true, "NAME", NULL, "the brand's account, when several have that code"},
+    {"type", true, "T", NULL, "MESAJ, ARAMA or EPOSTA (required)"},
+    {"recipient-type", true, "R", "BIREYSEL", "BIREYSEL or TACIR"},
+    {"informational", false, NULL, NULL, "not a commercial message: every valid recipient"},
+    {"blocked", false, NULL, NULL, "print the blocked ones as recipient,reason instead"},
 };
+
+static const iz_cmddef_t check_cmd =
+    IZ_CMD("izin check", "--brand CODE --type T [options] [FILE]",
+           "Read recipients, one a line, from FILE or standard input and print the ones a "
+           "commercial\nmessage may go to (E.164), judged on the local store.",
+           check_defs);
 
 /* The brand `code`; with --account, that account's; otherwise the only
  * brand with that code (an ambiguous code needs --account). */
@@ -58,43 +68,65 @@ static int find_brand(iz_store_t *st, const char *account, int64_t code, iz_bran
     return -1;
 }
 
-static void csv_out(const char *s)
+/* What the stream judge answers goes to standard output: the allowed
+ * recipients, or with --blocked the blocked ones as CSV. */
+typedef struct out_ctx {
+    bool blocked;
+} out_ctx_t;
+
+static void csv_out(const char *s, size_t n)
 {
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, stdout);
+    if (!memchr(s, ',', n) && !memchr(s, '"', n) && !memchr(s, '\r', n)) {
+        fwrite(s, 1, n, stdout);
         return;
     }
     putchar('"');
-    for (; *s; s++) {
-        if (*s == '"') putchar('"');
-        putchar(*s);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"') putchar('"');
+        putchar(s[i]);
     }
     putchar('"');
+}
+
+static void on_line(void *ctx, const char *line, size_t len, const char *norm, size_t normlen,
+                    iz_verdict_t v)
+{
+    out_ctx_t *o = ctx;
+    if (v == IZ_VERDICT_ALLOWED && !o->blocked) {
+        fwrite(norm, 1, normlen, stdout);
+        putchar('\n');
+    } else if (v != IZ_VERDICT_ALLOWED && o->blocked) {
+        if (norm)
+            csv_out(norm, normlen);
+        else
+            csv_out(line, len);
+        printf(",%s\n", iz_verdict_reason(v));
+    }
 }
 
 int iz_cmd_check(int argc, char **argv)
 {
     iz_opts_t o;
-    if (iz_cli_parse(&o, check_defs, IZ_ARRAY_LEN(check_defs), argc, argv) != 0) return 2;
+    int prc = iz_cli_parse(&o, &check_cmd, argc, argv);
+    if (prc != 0) return IZ_CLI_EXIT(prc);
     const char *bs = iz_cli_get(&o, "brand"), *ts = iz_cli_get(&o, "type");
     const char *rts = iz_cli_get(&o, "recipient-type");
     int64_t code;
-    iz_type_t type;
-    iz_rtype_t rtype = IZ_BIREYSEL;
+    iz_judge_t j = {.rtype = IZ_BIREYSEL};
     if (!bs || iz_parse_i64(bs, 1, INT64_MAX, &code) != 0) {
         iz_cli_fail("--brand must be the brand's numeric code");
         return 2;
     }
-    if (!ts || iz_type_parse(ts, &type) != 0) {
+    if (!ts || iz_type_parse(ts, &j.type) != 0) {
         iz_cli_fail("--type must be MESAJ, ARAMA or EPOSTA");
         return 2;
     }
-    if (rts && iz_rtype_parse(rts, &rtype) != 0) {
+    if (rts && iz_rtype_parse(rts, &j.rtype) != 0) {
         iz_cli_fail("--recipient-type must be BIREYSEL or TACIR");
         return 2;
     }
     if (o.npositional > 1) {
-        iz_cli_fail("usage: izin check --brand CODE --type T [FILE]");
+        iz_cli_fail("usage: izin check --brand CODE --type T [FILE] (see izin check --help)");
         return 2;
     }
     FILE *in = stdin;
@@ -116,52 +148,43 @@ int iz_cmd_check(int argc, char **argv)
     if (rc == 0 && iz_holidays_parse(iz_holidays_csv,
                                      (size_t)(iz_holidays_csv_end - iz_holidays_csv), &hol) != 0)
         rc = -1;
-    /* The same index the server uses: a list of millions is judged at
-     * memory speed, not one store query a line. */
+    /* The same domain and index the server uses: a list of millions is
+     * judged at memory speed, not one store query a line. */
     iz_index_t *idx = iz_index_new();
-    if (rc == 0 && iz_index_build(idx, st) != 0) {
-        iz_cli_fail("cannot read the consents");
-        rc = -1;
-    }
-    iz_app_t app = {.store = st, .holidays = hol, .index = idx};
-    bool commercial = !iz_cli_get(&o, "informational");
-    bool blocked = iz_cli_get(&o, "blocked") != NULL;
-    char line[IZ_INPUT_MAX + 2], norm[IZ_RECIPIENT_MAX];
-    while (rc == 0 && fgets(line, sizeof line, in)) {
-        size_t len = strlen(line);
-        bool overlong = len == sizeof line - 1 && line[len - 1] != '\n';
-        if (overlong) { /* drop the rest of an over-long line */
-            int ch;
-            while ((ch = fgetc(in)) != EOF && ch != '\n')
-                ;
+    iz_domain_t *dom = NULL;
+    if (rc == 0) {
+        iz_domain_conf_t dc = {.store = st, .holidays = hol, .index = idx};
+        const char *err = NULL;
+        if (iz_domain_open(&dc, &dom, &err) != 0) {
+            iz_cli_fail("cannot read the consents: %s", err ? err : "");
+            rc = -1;
         }
-        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' '))
-            line[--len] = '\0';
-        char *s = line;
-        while (*s == ' ' || *s == '\t')
-            s++;
-        if (!*s) continue;
-        int src = 0;
-        const char *why = overlong ? "INVALID"
-                                   : iz__filter(&app, brand.id, type, rtype, commercial, s,
-                                                strlen(s), norm, &src);
+    }
+    j.brand_id = brand.id;
+    j.commercial = !iz_cli_get(&o, "informational");
+    out_ctx_t oc = {.blocked = iz_cli_get(&o, "blocked") != NULL};
+    iz_judge_stream_t *js = rc == 0 ? iz_judge_stream_new(dom, &j, on_line, &oc) : NULL;
+    char *buf = iz_xmalloc(1 << 16);
+    size_t got;
+    while (rc == 0 && (got = fread(buf, 1, 1 << 16, in)) > 0) {
+        int src = iz_judge_stream_feed(js, buf, got);
         if (src != 0) {
             iz_cli_fail("store error: %s", iz_strerror(src));
             rc = -1;
-            break;
-        }
-        if (!why && !blocked) {
-            puts(norm);
-        } else if (why && blocked) {
-            csv_out(strcmp(why, "INVALID") == 0 ? s : norm);
-            printf(",%s\n", why);
         }
     }
     if (rc == 0 && ferror(in)) {
         iz_cli_fail("read error");
         rc = -1;
     }
+    if (rc == 0 && iz_judge_stream_end(js) != 0) {
+        iz_cli_fail("store error");
+        rc = -1;
+    }
+    free(buf);
+    iz_judge_stream_free(js);
     if (in != stdin) fclose(in);
+    iz_domain_close(dom);
     iz_store_close(st);
     iz_index_free(idx);
     iz_holidays_free(hol);

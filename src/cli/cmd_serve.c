@@ -24,29 +24,77 @@
 #include "sim/sim.h"
 #include "sim/simstore.h"
 #include "sms/gateway.h"
+#include "sys/log.h"
 
+/* The settings of serve and demo (API.md), each with its default. */
 static const iz_optdef_t serve_defs[] = {
-    {"listen", true},
-    {"data", true},
-    {"db", true},
-    {"config", true},
-    {"iys-url", true},
-    {"iys-pull-interval", true},
-    {"iys-rate", true},
-    {"sms-gateway", true},
-    {"gateway-token", true},
-    {"public-url", true},
-    {"allow-private-webhooks", false},
-    {"holidays", true},
-    {"threads", true},
-    {"access-log", false},
-    {"iys-bulk-poll", true},
-    {"iys-timeout-ms", true},
-    {"iys-push-user", true},
-    {"iys-push-password", true},
-    {"iys-listen", true},
-    {"iys-retry-max", true},
+    {"listen", true, "ADDR", "127.0.0.1:8080", "address and port to serve the API on"},
+    {"data", true, "DIR", "./izin-data", "data directory (the SQLite store DIR/izin.db)"},
+    {"db", true, "URL", NULL, "store location instead of --data: sqlite:PATH (postgresql:// not "
+                               "in this build)"},
+    {"config", true, "FILE", NULL, "read settings from FILE, one 'name = value' a line"},
+    {"iys-url", true, "URL", "none (demo: the built-in emulator)",
+     "İYS base URL for accounts that set none"},
+    {"iys-pull-interval", true, "S", "60 (demo: 5)", "seconds between İYS change pulls"},
+    {"iys-rate", true, "N", "10", "İYS requests a second, at most"},
+    {"iys-bulk-poll", true, "S", "300 (demo: 1)", "seconds before a bulk request's status is polled"},
+    {"iys-timeout-ms", true, "MS", "10000", "time limit of one İYS request"},
+    {"iys-retry-max", true, "S", "60", "longest pause between retries after İYS failures"},
+    {"iys-push-user", true, "U", NULL, "HTTP Basic user İYS's push must carry"},
+    {"iys-push-password", true, "P", NULL, "HTTP Basic password İYS's push must carry"},
+    {"iys-listen", true, "ADDR", "127.0.0.1:8090", "(demo) where the built-in emulator listens"},
+    {"sms-gateway", true, "SPEC", "log:DATA/sms.log",
+     "outbound SMS: log:FILE, kannel:http://host:port/cgi-bin/sendsms?username=U&password=P, "
+     "json:URL"},
+    {"gateway-token", true, "T", NULL,
+     "secret inbound SMS requests must carry (not available yet: refused)"},
+    {"public-url", true, "URL", NULL, "base of the consent page links (not available yet: refused)"},
+    {"allow-private-webhooks", false, NULL, NULL,
+     "let webhooks go to private addresses (not available yet: refused)"},
+    {"holidays", true, "FILE", "the built-in table", "Turkey's holidays (CSV) for business days"},
+    {"threads", true, "N", "8", "HTTP worker threads"},
+    {"access-log", false, NULL, "off", "one log line per request"},
+    {"log-level", true, "LEVEL", "info", "debug, info, warn or error"},
 };
+
+static const iz_cmddef_t serve_cmd =
+    IZ_CMD("izin serve", "[options]",
+           "Run the module server: the HTTP API, the send filter and the İYS sync engine.",
+           serve_defs);
+
+static const iz_cmddef_t demo_cmd =
+    IZ_CMD("izin demo", "[options]",
+           "Run everything on embedded defaults in one process: the store in --data, the İYS "
+           "emulator,\nthe SMS log sink, a demo account, brand and a new API key printed on "
+           "start.",
+           serve_defs);
+
+/* Settings whose feature does not exist yet: refused when given in any way
+ * (flag, IZIN_* environment, config file), never accepted and ignored. */
+static int refuse_unavailable(const iz_opts_t *o)
+{
+    static const char *const later[][2] = {
+        {"gateway-token", "inbound SMS is not available in this version"},
+        {"public-url", "the consent page is not available in this version"},
+        {"allow-private-webhooks", "webhooks are not available in this version"},
+    };
+    for (size_t i = 0; i < IZ_ARRAY_LEN(later); i++)
+        if (iz_cli_get(o, later[i][0])) {
+            iz_cli_fail("--%s: %s; the setting would do nothing, so it is refused", later[i][0],
+                        later[i][1]);
+            return -1;
+        }
+    const char *lv = iz_cli_get(o, "log-level");
+    iz_log_level_t level;
+    if (lv) {
+        if (iz_log_level_parse(lv, &level) != 0) {
+            iz_cli_fail("--log-level must be debug, info, warn or error");
+            return -1;
+        }
+        iz_log_set_level(level);
+    }
+    return 0;
+}
 
 /* The holiday table: --holidays FILE, else the built-in copy. */
 static int load_holidays(const iz_opts_t *o, iz_holidays_t **h)
@@ -73,40 +121,35 @@ static void block_signals(sigset_t *set)
 typedef struct server {
     iz_store_t *store;
     iz_holidays_t *holidays;
+    iz_index_t *index;
+    iz_domain_t *dom;
     iz_app_t app;
     iz_http_t *http;
     iz_sync_t *sync;
     iz_sms_gateway_t *gateway;
-    iz_index_t *index;
 } server_t;
 
-/* The data directory the default SMS log goes in: --data (IZIN_DATA), else
- * the directory of a --db location that is one, else ./izin-data. */
-static void sms_data_dir(const iz_opts_t *o, char *out, size_t outsz)
+/* The data directory of the store the options name (--db or --data, or
+ * their IZIN_* variables, else ./izin-data), from the one location parser:
+ * the default SMS log and the demo's emulator go there. */
+static int data_dir(const iz_opts_t *o, char *out, size_t outsz)
 {
-    const char *d = iz_cli_get(o, "data");
-    const char *db = iz_cli_get(o, "db");
-    if (!d && db) {
-        if (strncmp(db, "sqlite:", 7) == 0 || strncmp(db, "file:", 5) == 0) {
-            const char *path = strchr(db, ':') + 1;
-            const char *slash = strrchr(path, '/');
-            if (slash)
-                snprintf(out, outsz, "%.*s", (int)(slash - path), path);
-            else
-                snprintf(out, outsz, ".");
-            if (!out[0]) snprintf(out, outsz, "/");
-            return;
-        }
-        if (!strstr(db, "://")) d = db;
-    }
-    snprintf(out, outsz, "%s", d ? d : (db ? "." : "izin-data"));
+    const char *loc = iz_cli_store_location(o);
+    iz_store_loc_t *l = iz_xmalloc(sizeof *l);
+    const char *err = NULL;
+    int rc = iz_store_location_parse(loc, l, &err);
+    if (rc == 0 && !l->dir[0]) rc = IZ_EUNSUPPORTED;
+    if (rc == 0 && iz_strlcpy(out, l->dir, outsz) != 0) rc = IZ_ETOOBIG;
+    if (rc != 0) iz_cli_fail("store location %s: %s", loc, err ? err : iz_strerror(rc));
+    free(l);
+    return rc;
 }
 
 /* Open the SMS gateway of --sms-gateway (default log:DATA/sms.log). */
 static int open_gateway(server_t *s, const iz_opts_t *o)
 {
-    char dir[4096];
-    sms_data_dir(o, dir, sizeof dir);
+    char dir[IZ_PATH_MAX];
+    if (data_dir(o, dir, sizeof dir) != 0) return -1;
     const char *err = NULL;
     if (iz_sms_gateway_open(iz_cli_get(o, "sms-gateway"), dir, &s->gateway, &err) != 0) {
         iz_cli_fail("--sms-gateway: %s", err ? err : "cannot open the gateway");
@@ -114,7 +157,7 @@ static int open_gateway(server_t *s, const iz_opts_t *o)
     }
     char shown[1024];
     iz_sms_gateway_describe(s->gateway, shown, sizeof shown);
-    fprintf(stderr, "izin: SMS gateway %s\n", shown);
+    iz_logf(IZ_LOG_INFO, "serve", "SMS gateway", "gateway=%s", shown);
     s->app.gateway = s->gateway;
     return 0;
 }
@@ -143,28 +186,31 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
     if (load_holidays(o, &s->holidays) != 0) return 1;
     if (iz_cli_open_store(o, &s->store) != 0) return 1;
     if (open_gateway(s, o) != 0) return 2;
-    /* The send filter's index: the commit hook goes in first, so no change
-     * committed during the build is missed (the build replays them). */
-    s->index = iz_index_new();
-    iz_store_on_change(s->store, iz_index_on_change, s->index);
-    int brc = iz_index_build(s->index, s->store);
-    if (brc != 0) {
-        iz_cli_fail("cannot build the filter index: %s", iz_strerror(brc));
-        return 1;
-    }
-    fprintf(stderr, "izin: filter index: %zu consents, %zu bytes\n", iz_index_count(s->index),
-            iz_index_bytes(s->index));
-    s->app.index = s->index;
-    s->app.store = s->store;
-    s->app.holidays = s->holidays;
-    s->app.default_iys_url = default_iys_url ? default_iys_url : iz_cli_get(o, "iys-url");
-    s->app.push_user = iz_cli_get(o, "iys-push-user");
-    s->app.push_password = iz_cli_get(o, "iys-push-password");
-    if (s->app.default_iys_url && strncmp(s->app.default_iys_url, "http://", 7) != 0 &&
-        strncmp(s->app.default_iys_url, "https://", 8) != 0) {
+    const char *iys_url = default_iys_url ? default_iys_url : iz_cli_get(o, "iys-url");
+    if (iys_url && strncmp(iys_url, "http://", 7) != 0 && strncmp(iys_url, "https://", 8) != 0) {
         iz_cli_fail("--iys-url must start with https:// (or http:// for the emulator)");
         return 2;
     }
+    /* The domain layer: everything records and judges through it. Opening
+     * it subscribes the send filter's index to the store's commits and
+     * builds the index. */
+    s->index = iz_index_new();
+    iz_domain_conf_t dc = {.store = s->store,
+                           .holidays = s->holidays,
+                           .default_iys_url = iys_url,
+                           .index = s->index};
+    const char *derr = NULL;
+    int drc = iz_domain_open(&dc, &s->dom, &derr);
+    if (drc != 0) {
+        iz_cli_fail("%s: %s", derr ? derr : "cannot start", iz_strerror(drc));
+        return 1;
+    }
+    iz_logf(IZ_LOG_INFO, "serve", "filter index built", "consents=%zu bytes=%zu",
+            iz_index_count(s->index), iz_index_bytes(s->index));
+    s->app.dom = s->dom;
+    s->app.store = s->store;
+    s->app.push_user = iz_cli_get(o, "iys-push-user");
+    s->app.push_password = iz_cli_get(o, "iys-push-password");
     int64_t pull, rate, poll, timeout, retry_max;
     if (num_opt(o, "iys-pull-interval", 1, 86400, default_pull, &pull) ||
         num_opt(o, "iys-rate", 1, 1000, 10, &rate) ||
@@ -172,14 +218,14 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
         num_opt(o, "iys-timeout-ms", 100, 600000, 10000, &timeout) ||
         num_opt(o, "iys-retry-max", 1, 3600, 60, &retry_max))
         return 2;
-    iz_sync_conf_t sc = {.default_iys_url = s->app.default_iys_url,
+    iz_sync_conf_t sc = {.default_iys_url = iys_url,
                          .pull_interval = (int)pull,
                          .rate = (double)rate,
                          .bulk_poll_delay = (int)poll,
                          .timeout_ms = (long)timeout,
                          .retry_max = (int)retry_max,
                          .holidays = s->holidays};
-    if (iz_sync_start(s->store, &sc, &s->sync) != 0) {
+    if (iz_sync_start(s->dom, &sc, &s->sync) != 0) {
         iz_cli_fail("cannot start the İYS sync engine");
         return 1;
     }
@@ -211,10 +257,8 @@ static void server_stop(server_t *s)
     iz_http_stop(s->http);
     iz_sync_stop(s->sync);
     iz_sms_gateway_close(s->gateway);
-    if (s->store) {
-        iz_store_on_change(s->store, NULL, NULL);
-        iz_store_close(s->store);
-    }
+    iz_domain_close(s->dom);
+    iz_store_close(s->store);
     iz_index_free(s->index);
     if (s->holidays) iz_holidays_free(s->holidays);
 }
@@ -223,15 +267,16 @@ static void wait_for_stop(const sigset_t *set)
 {
     int sig = 0;
     sigwait(set, &sig);
-    fprintf(stderr, "izin: stopping (signal %d)\n", sig);
+    iz_logf(IZ_LOG_INFO, "serve", "stopping", "signal=%d", sig);
 }
 
 int iz_cmd_serve(int argc, char **argv)
 {
     iz_opts_t o;
-    if (iz_cli_parse(&o, serve_defs, IZ_ARRAY_LEN(serve_defs), argc, argv) != 0) return 2;
+    int prc = iz_cli_parse(&o, &serve_cmd, argc, argv);
+    if (prc != 0) return IZ_CLI_EXIT(prc);
     const char *cfgfile = iz_cli_get(&o, "config");
-    if (cfgfile && iz_cli_load_config(&o, cfgfile) != 0) {
+    if ((cfgfile && iz_cli_load_config(&o, cfgfile) != 0) || refuse_unavailable(&o) != 0) {
         iz_cli_free(&o);
         return 2;
     }
@@ -316,13 +361,17 @@ typedef struct demo_sim {
     iz_sim_t *sim;
     iz_http_t *http;
     char url[64];
-    char dir[4096];
+    char dir[IZ_PATH_MAX + 16];
 } demo_sim_t;
 
 static int demo_sim_start(demo_sim_t *d, const iz_opts_t *o, const iz_holidays_t *hol)
 {
-    const char *data = iz_cli_get(o, "data");
-    snprintf(d->dir, sizeof d->dir, "%s/iys-sim", data ? data : "izin-data");
+    char data[IZ_PATH_MAX];
+    if (data_dir(o, data, sizeof data) != 0) return 2;
+    if (snprintf(d->dir, sizeof d->dir, "%s/iys-sim", data) >= (int)sizeof d->dir) {
+        iz_cli_fail("the data directory's path is too long");
+        return 2;
+    }
     iz_sim_config_t cfg;
     iz_sim_config_defaults(&cfg);
     cfg.data_dir = d->dir;
@@ -363,7 +412,13 @@ static void demo_sim_stop(demo_sim_t *d)
 int iz_cmd_demo(int argc, char **argv)
 {
     iz_opts_t o;
-    if (iz_cli_parse(&o, serve_defs, IZ_ARRAY_LEN(serve_defs), argc, argv) != 0) return 2;
+    int prc = iz_cli_parse(&o, &demo_cmd, argc, argv);
+    if (prc != 0) return IZ_CLI_EXIT(prc);
+    const char *cfgfile = iz_cli_get(&o, "config");
+    if ((cfgfile && iz_cli_load_config(&o, cfgfile) != 0) || refuse_unavailable(&o) != 0) {
+        iz_cli_free(&o);
+        return 2;
+    }
     sigset_t set;
     block_signals(&set);
     iz_holidays_t *hol = NULL;

@@ -12,24 +12,32 @@
 #include "core/holidays_data.h"
 #include "core/iz.h"
 #include "sim/sim.h"
+#include "sys/log.h"
 
 static const iz_optdef_t sim_defs[] = {
-    {"listen", true},
-    {"data", true},
-    {"bulk-delay", true},
-    {"min-poll", true},
-    {"rate", true},
-    {"token-limit", true},
-    {"status-limit", true},
-    {"history-limit", true},
-    {"pull-lag", true},
-    {"watch-min", true},
-    {"push-interval-ms", true},
-    {"threads", true},
-    {"access-log", false},
-    {"holidays", true},
-    {"json", false},
+    {"listen", true, "ADDR", "127.0.0.1:8090", "address and port to serve İYS's API on"},
+    {"data", true, "DIR", "./iys-sim-data", "the emulator's data directory (DIR/iys-sim.db)"},
+    {"bulk-delay", true, "S", "2", "seconds before a bulk request is processed"},
+    {"min-poll", true, "S", "0 (İYS: 300)", "how soon a bulk status may be polled"},
+    {"rate", true, "N", "10", "requests a second per client address (0: off)"},
+    {"token-limit", true, "N", "100", "token requests an hour per client address (0: off)"},
+    {"status-limit", true, "N", "1000", "single status queries an hour per client (0: off)"},
+    {"history-limit", true, "N", "100", "history queries an hour per client (0: off)"},
+    {"pull-lag", true, "S", "3600", "the change pull leaves out changes younger than S seconds"},
+    {"watch-min", true, "N", "20000", "requests in 24 h before the 70% success watch judges"},
+    {"push-interval-ms", true, "MS", "1000", "how often push deliveries are attempted"},
+    {"threads", true, "N", "4", "HTTP worker threads"},
+    {"access-log", false, NULL, "off", "one log line per request"},
+    {"holidays", true, "FILE", "the built-in table", "Turkey's holidays (CSV)"},
+    {"json", false, NULL, NULL, "(verify) print the result as one JSON object"},
 };
+
+static const iz_cmddef_t sim_cmd =
+    IZ_CMD("izin iys-sim", "[verify] [options]",
+           "Run the İYS emulator: İYS's API under its real paths, rules and limits, with "
+           "/_sim/\nadministration and the citizen portal /vatandas. 'izin iys-sim verify' checks "
+           "its tamper-evident log.",
+           sim_defs);
 
 /* Read an integer setting in [0, max] into *out when it is given. */
 static int int_opt(const iz_opts_t *o, const char *name, int max, int *out)
@@ -54,7 +62,8 @@ static const char *sim_data_dir(const iz_opts_t *o)
 static int sim_verify(int argc, char **argv)
 {
     iz_opts_t o;
-    if (iz_cli_parse(&o, sim_defs, IZ_ARRAY_LEN(sim_defs), argc, argv) != 0) return 2;
+    int prc = iz_cli_parse(&o, &sim_cmd, argc, argv);
+    if (prc != 0) return IZ_CLI_EXIT(prc);
     const char *dir = sim_data_dir(&o);
     struct stat sb;
     if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
@@ -84,7 +93,8 @@ int iz_cmd_iys_sim(int argc, char **argv)
 {
     if (argc > 0 && strcmp(argv[0], "verify") == 0) return sim_verify(argc - 1, argv + 1);
     iz_opts_t o;
-    if (iz_cli_parse(&o, sim_defs, IZ_ARRAY_LEN(sim_defs), argc, argv) != 0) return 2;
+    int prc = iz_cli_parse(&o, &sim_cmd, argc, argv);
+    if (prc != 0) return IZ_CLI_EXIT(prc);
     iz_sim_config_t cfg;
     iz_sim_config_defaults(&cfg);
     cfg.data_dir = sim_data_dir(&o);
@@ -145,7 +155,7 @@ int iz_cmd_iys_sim(int argc, char **argv)
     fflush(stdout);
     int sig = 0;
     sigwait(&set, &sig);
-    fprintf(stderr, "izin iys-sim: stopping (signal %d)\n", sig);
+    iz_logf(IZ_LOG_INFO, "sim", "stopping", "signal=%d", sig);
     iz_http_stop(http);
     iz_sim_close(sim);
     iz_holidays_free(hol);

@@ -18,7 +18,7 @@ static const struct {
     {"init", iz_cmd_init, "create or migrate the store"},
     {"account", iz_cmd_account, "account add: add a service-provider account"},
     {"brand", iz_cmd_brand, "brand add: add a brand to an account"},
-    {"key", iz_cmd_key, "key add: create an API key for an account"},
+    {"key", iz_cmd_key, "key add: create an API key for an account (printed once)"},
     {"check", iz_cmd_check, "print the recipients of a file or pipe that may be sent to"},
 };
 
@@ -27,7 +27,7 @@ static void usage(FILE *f)
     fputs("usage: izin <command> [options]\n\ncommands:\n", f);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
-    fputs("\nSee README.md for every option.\n", f);
+    fputs("\n'izin <command> --help' lists a command's options and their defaults.\n", f);
 }
 
 int main(int argc, char **argv)

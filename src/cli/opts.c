@@ -28,17 +28,40 @@ static int find_def(const iz_opts_t *o, const char *name, size_t len)
     return -1;
 }
 
-int iz_cli_parse(iz_opts_t *o, const iz_optdef_t *defs, int ndefs, int argc, char **argv)
+void iz_cli_help(FILE *f, const iz_cmddef_t *cmd)
+{
+    fprintf(f, "usage: %s %s\n\n%s\n", cmd->name, cmd->args, cmd->summary);
+    if (cmd->nopts > 0) fputs("\noptions:\n", f);
+    for (int i = 0; i < cmd->nopts; i++) {
+        const iz_optdef_t *d = &cmd->opts[i];
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s%s", d->name, d->arg ? " " : "", d->arg ? d->arg : "");
+        fprintf(f, "  %-28s %s", left, d->help ? d->help : "");
+        if (d->def) fprintf(f, " (default: %s)", d->def);
+        fputc('\n', f);
+    }
+    fputs("\nEvery option may also be given as IZIN_NAME in the environment (IZIN_LISTEN for "
+          "--listen).\n",
+          f);
+}
+
+int iz_cli_parse(iz_opts_t *o, const iz_cmddef_t *cmd, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
-    o->defs = defs;
-    o->ndefs = ndefs < IZ_CLI_MAX_OPTS ? ndefs : IZ_CLI_MAX_OPTS;
+    o->defs = cmd->opts;
+    o->ndefs = cmd->nopts < IZ_CLI_MAX_OPTS ? cmd->nopts : IZ_CLI_MAX_OPTS;
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            iz_cli_help(stdout, cmd);
+            return IZ_CLI_HELP;
+        }
+    const iz_optdef_t *defs = cmd->opts;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
             if (o->npositional >= (int)IZ_ARRAY_LEN(o->positional)) {
-                iz_cli_fail("unexpected argument '%s'", a);
-                return -1;
+                iz_cli_fail("unexpected argument '%s' (see %s --help)", a, cmd->name);
+                return 2;
             }
             o->positional[o->npositional++] = a;
             continue;
@@ -48,13 +71,13 @@ int iz_cli_parse(iz_opts_t *o, const iz_optdef_t *defs, int ndefs, int argc, cha
         size_t nl = eq ? (size_t)(eq - name) : strlen(name);
         int d = find_def(o, name, nl);
         if (d < 0) {
-            iz_cli_fail("unknown option --%.*s", (int)nl, name);
-            return -1;
+            iz_cli_fail("unknown option --%.*s (see %s --help)", (int)nl, name, cmd->name);
+            return 2;
         }
         if (!defs[d].has_arg) {
             if (eq) {
                 iz_cli_fail("option --%s takes no value", defs[d].name);
-                return -1;
+                return 2;
             }
             o->val[d] = "1";
         } else if (eq) {
@@ -63,7 +86,7 @@ int iz_cli_parse(iz_opts_t *o, const iz_optdef_t *defs, int ndefs, int argc, cha
             o->val[d] = argv[++i];
         } else {
             iz_cli_fail("option --%s needs a value", defs[d].name);
-            return -1;
+            return 2;
         }
     }
     return 0;
@@ -141,22 +164,32 @@ void iz_cli_free(iz_opts_t *o)
     }
 }
 
-int iz_cli_open_store(const iz_opts_t *o, iz_store_t **st)
+const char *iz_cli_store_location(const iz_opts_t *o)
 {
     int ddb = find_def(o, "db", 2), ddata = find_def(o, "data", 4);
     const char *fdb = ddb >= 0 ? o->val[ddb] : NULL;
     const char *fdata = ddata >= 0 ? o->val[ddata] : NULL;
-    if (fdb && fdata) {
-        iz_cli_fail("give --data or --db, not both");
-        return -1;
-    }
     /* A flag wins; otherwise IZIN_DB, then IZIN_DATA, then the default. */
     const char *loc = fdb ? fdb : fdata;
     if (!loc) loc = iz_cli_get(o, "db");
     if (!loc) loc = iz_cli_get(o, "data");
-    if (!loc) loc = "izin-data";
+    return loc ? loc : "izin-data";
+}
+
+int iz_cli_open_store(const iz_opts_t *o, iz_store_t **st)
+{
+    int ddb = find_def(o, "db", 2), ddata = find_def(o, "data", 4);
+    if (ddb >= 0 && ddata >= 0 && o->val[ddb] && o->val[ddata]) {
+        iz_cli_fail("give --data or --db, not both");
+        return -1;
+    }
+    const char *loc = iz_cli_store_location(o);
     const char *err = NULL;
-    int rc = iz_store_open(loc, st, &err);
+    /* The key that seals stored secrets: IZIN_SECRET_KEY, else the key
+     * file beside the database. */
+    iz_store_opts_t so = {.secret_key_hex = getenv("IZIN_SECRET_KEY")};
+    if (so.secret_key_hex && !*so.secret_key_hex) so.secret_key_hex = NULL;
+    int rc = iz_store_open(loc, &so, st, &err);
     if (rc != 0) {
         iz_cli_fail("cannot open the store at %s: %s", loc, err ? err : iz_strerror(rc));
         return -1;

@@ -162,9 +162,9 @@ const char *iz_consent_rules(const iz_consent_t *c, const iz_current_t *cur,
     if (!c) return "H015";
     if (!cur) cur = &none;
 
-    /* HS_KARAR is the provider's own decision to stop: it can end a consent
-     * but never start a record. */
-    if (c->source == IZ_HS_KARAR && !cur->exists) return "H408";
+    /* HS_KARAR (the provider's own decision to stop) only ever carries RET
+     * (an ONAY is refused by validation with H408); a first RET from it is
+     * a first RET like any other: H175, which izin keeps locally. */
     /* TACIR may omit source and date only on its first record. */
     if (cur->exists && c->rtype == IZ_TACIR) {
         if (c->consent_date == 0) return "H462";

@@ -7,7 +7,7 @@
  *      bad recipient, bad date, unknown field). All failures are reported,
  *      each with its H-code and the field it concerns.
  *   2. iz_consent_rules(): the change against the current record of the same
- *      (brand, recipient, recipientType, type): H174 H175 H178 H408 H462
+ *      (brand, recipient, recipientType, type): H174 H175 H178 H462
  *      H463 and the 3-business-day rule H467.
  *
  * Pure: no I/O, no allocation, no global state.
@@ -93,8 +93,9 @@ typedef struct iz_rules_ctx {
     const iz_holidays_t *holidays;/* may be NULL (weekends only) */
 } iz_rules_ctx_t;
 
-/* Judge c against cur, in this order: H408 (HS_KARAR first), H462/H463
- * (TACIR update without consentDate/source), H175, H174, H178, H467.
+/* Judge c against cur, in this order: H462/H463 (TACIR update without
+ * consentDate/source), H175 (first record is RET, HS_KARAR included), H174,
+ * H178, H467.
  * Returns NULL when the change may be recorded, else the H-code that
  * refuses it. cur NULL means no record; ctx NULL skips H467. "H175" (first
  * record is RET) is returned like the others; izin's callers keep such a

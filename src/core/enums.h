@@ -55,7 +55,8 @@ typedef enum {
     IZ_ORIGIN_SMS,
     IZ_ORIGIN_URL,
     IZ_ORIGIN_PANEL,
-    IZ_ORIGIN_IYS
+    IZ_ORIGIN_IYS,
+    IZ_ORIGIN_COUNT_
 } iz_origin_t;
 
 /* Where a change stands with İYS. */

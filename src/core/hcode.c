@@ -7,8 +7,10 @@
  * Statuses and Turkish messages are copied from İYS's error table
  * (reference/iys-error-codes.md) word for word, İYS's own slips included
  * ("limitinine" in H083), because clients compare them with what İYS sends.
- * Four codes are not in that table and come from the examples of İYS's API
- * specification instead: H001, H018 (404), H506, H507 (422) and H520 (403).
+ * Some codes are not in that table and come from the examples of İYS's API
+ * specification instead: H001, H018 (404), H506, H507, H530, H531 (422) and
+ * H520 (403). Every code the source uses is here: test_hcode reads src/ and
+ * fails on a code this table lacks.
  * Where İYS's message holds a template ("Marka:{{brandCode}} bulunamadı.")
  * the table keeps the sentence without the placeholder.
  *
@@ -49,6 +51,7 @@ static const iz_hcode_t table[] = {
      "At most 1000 consents may be added."},
     {"H092", 400, "Çoklu izin ekleme isteği geçerli olmalıdır.",
      "The bulk consent add request must be valid."},
+    {"H093", 422, "transactionId bulunamadı.", "transactionId not found."},
     {"H097", 400, "İzin sorgulama isteği geçerli olmalıdır.",
      "The consent query request must be valid."},
     {"H110", 422, "Durum (status) bulunamadı.", "The status field is missing."},
@@ -92,6 +95,8 @@ static const iz_hcode_t table[] = {
      "The per-second request limit was reached. Please try again later."},
     {"H125", 422, "Tek seferde eklenecek izin sayısı en fazla 1000 olmalıdır.",
      "At most 1000 consents may be added at once."},
+    {"H127", 422, "Alıcı listesi (recipients) uzunluğu en fazla 100 olmalıdır.",
+     "The recipients list may hold at most 100 recipients."},
     {"H155", 422,
      "İzin kaynağı “1 Mayıs 2015 öncesi” olan izinler için, izin tarihi sadece 2015-05-01 "
      "00:00:00 olabilir.",
@@ -128,6 +133,7 @@ static const iz_hcode_t table[] = {
     {"H187", 422, "limit değerleri sıfır olmamalıdır.", "The limit must not be zero."},
     {"H190", 422, "iysCode integer bir değer olmalıdır.", "iysCode must be an integer."},
     {"H191", 422, "brandCode integer bir değer olmalıdır.", "brandCode must be an integer."},
+    {"H192", 503, "İstek zaman aşımına uğradı.", "The request timed out."},
     {"H193", 422, "Bayi İYS numarası ve alıcı değeri liste içinde tekrarlanamaz.",
      "A retailer İYS number and recipient may not repeat within the list."},
     {"H194", 422,
@@ -177,14 +183,19 @@ static const iz_hcode_t table[] = {
     {"H525", 422,
      "Kullanılan izin sayısı maksimum sayıya ulaştığı için yeni izin eklenememektedir.",
      "No new consent can be added because the consent quota is full."},
+    {"H530", 422, "Bağlantı oluşturulamadı.", "The connection could not be created."},
+    {"H531", 422, "Bağlantı linki (url) https ile başlamalıdır.",
+     "The connection link (url) must start with https."},
     /* izin's own codes, for failures of izin's API that İYS has no code for */
     {"IZ400", 400, "İstek geçersiz.", "Malformed request."},
     {"IZ401", 401, "API anahtarı eksik veya geçersiz.", "Missing or invalid API key."},
     {"IZ404", 404, "Kayıt bulunamadı.", "Not found."},
     {"IZ405", 405, "Bu kaynak için HTTP yöntemi desteklenmiyor.",
      "Method not allowed for this resource."},
+    {"IZ409", 409, "Bu değer zaten kullanılıyor.", "This value is already in use."},
     {"IZ413", 413, "İstek gövdesi izin verilen boyuttan büyük.", "Request body too large."},
     {"IZ415", 415, "Desteklenmeyen içerik türü.", "Unsupported content type."},
+    {"IZ422", 422, "Alan değeri geçersiz.", "A field has an invalid value."},
     {"IZ429", 429, "Çok fazla istek gönderildi. Lütfen daha sonra tekrar deneyiniz.",
      "Too many requests. Please try again later."},
     {"IZ500", 500, "Beklenmedik bir hata oluştu.", "Internal error."},
@@ -206,7 +217,9 @@ const iz_hcode_t *iz_hcode(const char *code)
 int iz_hcode_http(const char *code)
 {
     const iz_hcode_t *h = iz_hcode(code);
-    return h ? h->http : 422;
+    /* Every code the source uses is in the table (a unit test reads src/
+     * for them); an unknown one is a programming error and answers as one. */
+    return h ? h->http : 500;
 }
 
 const iz_hcode_t *iz_hcode_table(size_t *n)

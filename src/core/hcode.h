@@ -21,7 +21,8 @@ typedef struct iz_hcode {
 /* The table entry for code, or NULL when the code is unknown. */
 const iz_hcode_t *iz_hcode(const char *code);
 
-/* HTTP status for code; 422 for an unknown code. */
+/* HTTP status for code; 500 for an unknown code (a programming error: every
+ * code the source uses is in the table, which a unit test checks). */
 int iz_hcode_http(const char *code);
 
 /* The whole table, sorted by code (strcmp order); *n receives its length.

@@ -250,3 +250,31 @@ unsigned long long iz_phone_pack(const char *e164)
     }
     return e164[13] == '\0' ? v : 0;
 }
+
+unsigned long long iz_phone_pack_raw(const char *in, size_t len)
+{
+    size_t skip;
+    if (len == 10)
+        skip = 0;
+    else if (len == 11 && in[0] == '0')
+        skip = 1;
+    else if (len == 12 && in[0] == '9' && in[1] == '0')
+        skip = 2;
+    else if (len == 13 && in[0] == '+' && in[1] == '9' && in[2] == '0')
+        skip = 3;
+    else if (len == 14 && in[0] == '0' && in[1] == '0' && in[2] == '9' && in[3] == '0')
+        skip = 4;
+    else if (len == 14 && in[0] == '+' && in[1] == '9' && in[2] == '0' && in[3] == '0')
+        skip = 4;
+    else
+        return 0;
+    const char *d = in + skip;
+    if (!(d[0] == '2' || d[0] == '3' || d[0] == '4' || d[0] == '5' || d[0] == '8')) return 0;
+    unsigned long long v = 0;
+    for (int i = 0; i < 10; i++) {
+        unsigned c = (unsigned char)d[i] - '0';
+        if (c > 9) return 0;
+        v = v * 10u + c;
+    }
+    return v;
+}

@@ -72,7 +72,7 @@ int iz_index_build(iz_index_t *idx, iz_store_t *st);
 int iz_index_apply(iz_index_t *idx, const iz_change_t *chg);
 
 /* iz_index_apply shaped as an iz_store_change_fn, to install directly:
- *     iz_store_on_change(st, iz_index_on_change, idx);                    */
+ *     iz_store_subscribe(st, iz_index_on_change, idx);                    */
 void iz_index_on_change(void *idx, const iz_change_t *chg);
 
 /* The status of one normalized recipient (E.164 phone or lower-cased

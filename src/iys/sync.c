@@ -20,6 +20,7 @@
 #include "core/iz.h"
 #include "core/recipient.h"
 #include "iys/client.h"
+#include "sys/log.h"
 
 #define ROUND_MS 250
 #define REALTIME_BATCH 200
@@ -38,6 +39,7 @@ typedef struct acct {
 } acct_t;
 
 struct iz_sync {
+    iz_domain_t *dom;
     iz_store_t *st;
     iz_sync_conf_t conf;
     char default_url[IZ_URL_MAX];
@@ -51,7 +53,7 @@ struct iz_sync {
     int64_t ret_pending, ret_at_risk, ret_missed;
     int64_t warned[WARNED_MAX];
     size_t nwarned;
-    _Atomic uint64_t pulled, accepted, rejected;
+    _Atomic uint64_t pulled, accepted, rejected, quarantined;
     unsigned rnd;
 };
 
@@ -110,7 +112,7 @@ static int64_t backoff(iz_sync_t *s, acct_t *ac, const iz_iys_res_t *res)
 
 static void log_store_error(const char *what, int rc)
 {
-    fprintf(stderr, "izin: sync: %s: %s\n", what, iz_strerror(rc));
+    iz_logf(IZ_LOG_ERROR, "sync", "store failure", "op=%s error=%s", what, iz_strerror(rc));
 }
 
 static void finish(iz_sync_t *s, int64_t log_id, bool ok, const char *txid, const char *code)
@@ -130,8 +132,8 @@ static void single_result(iz_sync_t *s, acct_t *ac, const iz_outbox_item_t *it, 
         finish(s, it->chg.id, true, tx ? tx : "", "");
     } else if (res->cls == IZ_IYS_PERMANENT) {
         ac->streak = 0;
-        fprintf(stderr, "izin: sync: İYS refused change %lld: %s %s\n", (long long)it->chg.id,
-                res->code, res->message);
+        iz_logf(IZ_LOG_WARN, "sync", "İYS refused a change", "id=%lld code=%s message=%s",
+                (long long)it->chg.id, res->code, res->message);
         finish(s, it->chg.id, false, "", res->code);
     } else {
         int64_t next = backoff(s, ac, res);
@@ -379,65 +381,6 @@ static void do_poll(iz_sync_t *s)
     free(list);
 }
 
-static const char *str_field(json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
-int iz_sync_apply_remote(iz_store_t *st, const iz_brand_t *brand, json_t *list)
-{
-    if (!json_is_array(list)) return IZ_EINVAL;
-    int applied = 0;
-    size_t i;
-    json_t *it;
-    json_array_foreach(list, i, it)
-    {
-        iz_change_t c;
-        memset(&c, 0, sizeof c);
-        const char *rec = str_field(it, "recipient"), *ty = str_field(it, "type");
-        const char *rt = str_field(it, "recipientType"), *stt = str_field(it, "status");
-        const char *src = str_field(it, "source"), *cd = str_field(it, "consentDate");
-        const char *tx = str_field(it, "transactionId");
-        const char *hcode = NULL;
-        if (!rec || !ty || !stt || iz_type_parse(ty, &c.type) != 0 ||
-            iz_status_parse(stt, &c.status) != 0 ||
-            iz_recipient_normalize(rec, strlen(rec), c.type, c.recipient, &hcode) != 0) {
-            fprintf(stderr, "izin: sync: skipped an unreadable İYS change (item %zu)\n", i);
-            continue;
-        }
-        c.rtype = IZ_BIREYSEL;
-        if (rt && iz_rtype_parse(rt, &c.rtype) != 0) continue;
-        if (src && iz_source_parse(src, &c.source) != 0) continue;
-        if (cd && iz_tr_parse(cd, strlen(cd), &c.consent_date, &hcode) != 0) continue;
-        if (tx && *tx) {
-            iz_change_t old;
-            /* A change izin sent (or already applied) carries a known txid. */
-            if (iz_store_change_by_txid(st, brand->id, tx, &old) == 0 && old.status == c.status &&
-                old.type == c.type && strcmp(old.recipient, c.recipient) == 0)
-                continue;
-            iz_strlcpy(c.iys_txid, tx, sizeof c.iys_txid);
-        }
-        c.brand_id = brand->id;
-        c.origin = IZ_ORIGIN_IYS;
-        c.iys_state = IZ_IYS_ACCEPTED;
-        json_t *ev = json_object();
-        const char *created = str_field(it, "creationDate");
-        const char *who = str_field(it, "citizenName");
-        if (created) json_object_set_new(ev, "iysCreationDate", json_string(created));
-        if (who) json_object_set_new(ev, "citizenName", json_string(who));
-        char *evs = json_dumps(ev, JSON_COMPACT);
-        json_decref(ev);
-        if (evs) iz_strlcpy(c.evidence, evs, sizeof c.evidence);
-        free(evs);
-        int rc = iz_store_consent_apply(st, &c, NULL, NULL);
-        if (rc == 0)
-            applied++;
-        else if (rc != IZ_REPEAT)
-            return rc;
-    }
-    return applied;
-}
-
 static void do_pull(iz_sync_t *s)
 {
     if (now_ms() < s->next_pull_ms) return;
@@ -460,28 +403,33 @@ static void do_pull(iz_sync_t *s)
                     if (res.cls == IZ_IYS_TRANSIENT)
                         backoff(s, ac, &res);
                     else
-                        fprintf(stderr, "izin: sync: change pull refused: %s %s\n", res.code,
-                                res.message);
+                        iz_logf(IZ_LOG_WARN, "sync", "İYS refused the change pull",
+                                "brand=%lld source=%s code=%s message=%s",
+                                (long long)brands[b].code, sources[si], res.code, res.message);
                     iz_iys_res_clear(&res);
                     break;
                 }
                 ac->streak = 0;
                 json_t *list = json_object_get(res.body, "list");
-                const char *after = str_field(res.body, "after");
+                const char *after = json_string_value(json_object_get(res.body, "after"));
                 size_t got = json_array_size(list);
                 if (res.http == 204 || got == 0) {
                     iz_iys_res_clear(&res);
                     break;
                 }
-                int applied = iz_sync_apply_remote(s->st, &brands[b], list);
-                if (applied < 0) {
-                    log_store_error("apply pulled changes", applied);
+                size_t applied = 0, kept = 0;
+                int arc = iz_domain_apply_remote(s->dom, &brands[b], "pull", sources[si], list,
+                                                 &applied, &kept);
+                if (arc != 0) {
+                    log_store_error("apply pulled changes", arc);
                     iz_iys_res_clear(&res);
                     break;
                 }
                 atomic_fetch_add(&s->pulled, (uint64_t)applied);
-                /* The cursor moves only after the page is applied, so a crash
-                 * re-pulls it and the repeats are recognized. */
+                atomic_fetch_add(&s->quarantined, (uint64_t)kept);
+                /* The cursor moves only after the page is applied and what
+                 * could not be applied is quarantined, so a crash re-pulls it
+                 * and the repeats are recognized. */
                 if (after && strlen(after) < sizeof cursor) {
                     iz_strlcpy(cursor, after, sizeof cursor);
                     iz_store_cursor_set(s->st, brands[b].id, sources[si], cursor);
@@ -527,8 +475,8 @@ static void do_ret(iz_sync_t *s)
             if (!warned(s, list[i].log_id)) {
                 char d[IZ_DATETIME_LEN];
                 iz_tr_format(list[i].deadline, d);
-                fprintf(stderr, "izin: warning: RET change %lld has not reached İYS; deadline %s\n",
-                        (long long)list[i].log_id, d);
+                iz_logf(IZ_LOG_WARN, "sync", "a RET has not reached İYS and its deadline is near",
+                        "id=%lld deadline=%s", (long long)list[i].log_id, d);
             }
         }
     }
@@ -567,10 +515,17 @@ static void *worker(void *arg)
     return NULL;
 }
 
-int iz_sync_start(iz_store_t *st, const iz_sync_conf_t *conf, iz_sync_t **out)
+/* A commit subscriber: a change waiting for İYS wakes the worker at once. */
+static void on_commit(void *ctx, const iz_change_t *chg)
+{
+    if (chg->iys_state == IZ_IYS_PENDING) iz_sync_wake(ctx);
+}
+
+int iz_sync_start(iz_domain_t *dom, const iz_sync_conf_t *conf, iz_sync_t **out)
 {
     iz_sync_t *s = iz_xcalloc(1, sizeof *s);
-    s->st = st;
+    s->dom = dom;
+    s->st = iz_domain_store(dom);
     s->conf = *conf;
     if (conf->default_iys_url)
         iz_strlcpy(s->default_url, conf->default_iys_url, sizeof s->default_url);
@@ -592,6 +547,10 @@ int iz_sync_start(iz_store_t *st, const iz_sync_conf_t *conf, iz_sync_t **out)
         return IZ_EIO;
     }
     s->started = true;
+    if (iz_store_subscribe(s->st, on_commit, s) != 0) {
+        iz_sync_stop(s);
+        return IZ_ETOOBIG;
+    }
     *out = s;
     return 0;
 }
@@ -608,6 +567,7 @@ void iz_sync_wake(iz_sync_t *s)
 void iz_sync_stop(iz_sync_t *s)
 {
     if (!s) return;
+    iz_store_unsubscribe(s->st, on_commit, s);
     pthread_mutex_lock(&s->mu);
     s->stop = true;
     pthread_cond_signal(&s->cv);
@@ -647,6 +607,7 @@ void iz_sync_stats_get(iz_sync_t *s, iz_sync_stats_t *o)
     o->pulled = atomic_load(&s->pulled);
     o->accepted = atomic_load(&s->accepted);
     o->rejected = atomic_load(&s->rejected);
+    o->quarantined = atomic_load(&s->quarantined);
     o->success_rate =
         o->ok + o->client_error ? (double)o->ok / (double)(o->ok + o->client_error) : 1;
     iz_store_outbox_count(s->st, &o->outbox);

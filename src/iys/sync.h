@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "core/trtime.h"
+#include "domain/domain.h"
 #include "store/store.h"
 
 typedef struct iz_sync_conf {
@@ -41,27 +42,24 @@ typedef struct iz_sync_conf {
 
 typedef struct iz_sync iz_sync_t;
 
-/* Start the worker. The store and holidays must outlive it. */
-int iz_sync_start(iz_store_t *st, const iz_sync_conf_t *conf, iz_sync_t **out);
+/* Start the worker. It subscribes to the store's commits (a PENDING change
+ * wakes it at once) and applies what İYS reports through the domain layer.
+ * The domain, its store and the holidays must outlive it. */
+int iz_sync_start(iz_domain_t *dom, const iz_sync_conf_t *conf, iz_sync_t **out);
 
 /* Stop the worker (it finishes the request in flight) and free it. */
 void iz_sync_stop(iz_sync_t *s);
 
-/* Tell the worker there is something new in the outbox. */
+/* Tell the worker there is something new in the outbox (committed PENDING
+ * changes wake it by themselves). */
 void iz_sync_wake(iz_sync_t *s);
-
-/* Apply changes İYS reports (a pull page or a push body's list) to a brand,
- * with origin IYS. Changes izin sent itself are recognized by their
- * transactionId and skipped. Returns the number applied, or a negative
- * IZ_E* code. Thread-safe (used by the push endpoint too). */
-int iz_sync_apply_remote(iz_store_t *st, const iz_brand_t *brand, json_t *list);
 
 typedef struct iz_sync_stats {
     uint64_t ok, client_error, rate_limited, server_error, transport, token_blocked;
     double success_rate; /* ok / (ok + client_error), 1 when nothing was sent */
     int64_t outbox;
     int64_t ret_pending, ret_at_risk, ret_missed;
-    uint64_t pulled, accepted, rejected;
+    uint64_t pulled, accepted, rejected, quarantined;
 } iz_sync_stats_t;
 
 void iz_sync_stats_get(iz_sync_t *s, iz_sync_stats_t *out);

@@ -24,11 +24,11 @@
 #include <time.h>
 
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <sqlite3.h>
 
 #include "core/iz.h"
 #include "sys/crypto.h"
+#include "sys/log.h"
 #include "sim/simstore.h"
 #include "store/sqlite_util.h"
 
@@ -432,7 +432,7 @@ static int pw_derive(const char *password, const unsigned char salt[SS_SALT_LEN]
     unsigned char dk[SS_DK_LEN];
     if (PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, SS_SALT_LEN, SS_PBKDF2_ITER,
                           EVP_sha256(), SS_DK_LEN, dk) != 1) {
-        fprintf(stderr, "izin: sim store: PBKDF2 failed\n");
+        iz_logf(IZ_LOG_ERROR, "sim store", "PBKDF2 failed", NULL);
         return IZ_EIO;
     }
     hex_encode(dk, sizeof dk, out);
@@ -475,8 +475,8 @@ int iz_sim_provider_add(iz_sim_store_t *st, const iz_sim_provider_t *p, const ch
 
     unsigned char salt[SS_SALT_LEN];
     char salt_hex[2 * SS_SALT_LEN + 1], hash[2 * SS_DK_LEN + 1];
-    if (RAND_bytes(salt, sizeof salt) != 1) {
-        fprintf(stderr, "izin: sim store: no randomness for a password salt\n");
+    if (iz_random(salt, sizeof salt) != 0) {
+        iz_logf(IZ_LOG_ERROR, "sim store", "no randomness for a password salt", NULL);
         return IZ_EIO;
     }
     hex_encode(salt, sizeof salt, salt_hex);
@@ -849,13 +849,6 @@ static int read_current(iz_sim_store_t *st, const iz_sim_change_t *c, const chg_
                           iz__sq_read_i64, records);
 }
 
-/* The hash of the newest log row, "" for an empty log; read inside the
- * write transaction, as another process may append to the same file. */
-static int read_last_hash(iz_sim_store_t *st, char out[SS_HEX])
-{
-    return iz__sq_get_text(&st->q, ST_LOG_LAST, "last hash", out, SS_HEX);
-}
-
 /* The transactionId: SHA-256 of iys_code|brand_code|rtype|type|recipient|
  * creation, so that two changes of one address in one second share it. */
 static void make_txid(const iz_sim_change_t *c, const chg_names_t *nm, int64_t creation,
@@ -869,32 +862,13 @@ static void make_txid(const iz_sim_change_t *c, const chg_names_t *nm, int64_t c
     iz_sha256_join_hex(f, IZ_ARRAY_LEN(f), out);
 }
 
-/* The chain hash of a row, over its fields spelled as SQLite gives them
- * back as text (absent values as ""), so that verify can recompute it. */
-static void row_hash(const char *prev, int64_t id, const iz_sim_change_t *c, const chg_names_t *nm,
-                     int64_t creation, const char *txid, char out[SS_HEX])
-{
-    char ids[24], iys[24], brand[24], cdate[24] = "", cr[24];
-    snprintf(ids, sizeof ids, "%" PRId64, id);
-    snprintf(iys, sizeof iys, "%" PRId64, c->iys_code);
-    snprintf(brand, sizeof brand, "%" PRId64, c->brand_code);
-    if (c->consent_date) snprintf(cdate, sizeof cdate, "%" PRId64, c->consent_date);
-    snprintf(cr, sizeof cr, "%" PRId64, creation);
-    const char *f[SS_HASH_FIELDS] = {prev,         ids,       iys,      brand,
-                                     c->recipient, nm->rtype, nm->type, nm->status,
-                                     nm->source,   cdate,     cr,       txid};
-    iz_sha256_join_hex(f, SS_HASH_FIELDS, out);
-}
-
-/* Insert the log row, give it its hash and move the key's state to it; all
- * inside the caller's transaction. */
+/* Insert the log row (the one chain writer of store/sqlite_util.c gives it
+ * its hash, over its fields spelled as SQLite gives them back as text,
+ * absent values as "", so that verify can recompute it) and move the key's
+ * state to it; all inside the caller's transaction. */
 static int write_change(iz_sim_store_t *st, const iz_sim_change_t *c, const chg_names_t *nm,
                         int64_t creation, const char *txid, int64_t *id_out)
 {
-    char prev[SS_HEX], hash[SS_HEX];
-    int rc = read_last_hash(st, prev);
-    if (rc != 0) return rc;
-
     sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_LOG_INSERT);
     if (!stmt) return IZ_EIO;
     int r = bind_key(stmt, c->iys_code, c->brand_code, nm->rtype, nm->type, c->recipient);
@@ -905,19 +879,22 @@ static int write_change(iz_sim_store_t *st, const iz_sim_change_t *c, const chg_
     if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 10, txid);
     if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 11, c->request_id);
     if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 12, c->citizen_name);
-    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 13, prev);
-    if ((rc = iz__sq_run(&st->q, stmt, r, "log insert")) != 0) return rc;
-    int64_t id = sqlite3_last_insert_rowid(st->q.db);
-
-    row_hash(prev, id, c, nm, creation, txid, hash);
-    if (!(stmt = iz__sq_stmt(&st->q, ST_LOG_SET_HASH))) return IZ_EIO;
-    r = iz__sq_bind_i64(stmt, 1, id);
-    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 2, hash);
-    if ((rc = iz__sq_run(&st->q, stmt, r, "log hash")) != 0) return rc;
-    if (sqlite3_changes(st->q.db) != 1) {
-        fprintf(stderr, "izin: sim store: log row %" PRId64 " lost its hash slot\n", id);
-        return IZ_EIO;
+    if (r != SQLITE_OK) {
+        iz__sq_done(stmt);
+        return iz__sq_fail(&st->q, r, "log bind");
     }
+    char iys[24], brand[24], cdate[24] = "", cr[24];
+    snprintf(iys, sizeof iys, "%" PRId64, c->iys_code);
+    snprintf(brand, sizeof brand, "%" PRId64, c->brand_code);
+    if (c->consent_date) snprintf(cdate, sizeof cdate, "%" PRId64, c->consent_date);
+    snprintf(cr, sizeof cr, "%" PRId64, creation);
+    const char *f[SS_HASH_FIELDS] = {NULL,         NULL,      iys,      brand,
+                                     c->recipient, nm->rtype, nm->type, nm->status,
+                                     nm->source,   cdate,     cr,       txid};
+    int64_t id = 0;
+    int rc = iz__sq_chain_append(&st->q, ST_LOG_LAST, stmt, 13, ST_LOG_SET_HASH, f, SS_HASH_FIELDS,
+                                 &id);
+    if (rc != 0) return rc;
 
     if (!(stmt = iz__sq_stmt(&st->q, ST_STATE_UPSERT))) return IZ_EIO;
     r = bind_key(stmt, c->iys_code, c->brand_code, nm->rtype, nm->type, c->recipient);
@@ -1125,13 +1102,6 @@ int iz_sim_consent_at(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, 
     return rc;
 }
 
-/* A row's chain hash for the walk of iz_sim_verify. */
-static int chain_hash(const char *const *f, char out[SS_HEX])
-{
-    iz_sha256_join_hex(f, SS_HASH_FIELDS, out);
-    return 0;
-}
-
 /* The walk runs on a read-only connection of its own (sqlite_util.c). */
 int iz_sim_verify(iz_sim_store_t *st, int64_t *bad_id)
 {
@@ -1140,7 +1110,7 @@ int iz_sim_verify(iz_sim_store_t *st, int64_t *bad_id)
                                "SELECT prev_hash, id, iys_code, brand_code, recipient, rtype,"
                                " type, status, source, consent_date, creation, txid, hash"
                                " FROM consent_log ORDER BY id",
-                               SS_HASH_FIELDS, chain_hash, bad_id);
+                               SS_HASH_FIELDS, bad_id);
 }
 
 /* ---- async bulk requests ------------------------------------------------ */

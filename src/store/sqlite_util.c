@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
@@ -19,6 +20,8 @@
 
 #include "core/iz.h"
 #include "store/sqlite_util.h"
+#include "sys/crypto.h"
+#include "sys/log.h"
 
 #define SQ_BUSY_TIMEOUT_MS 5000
 
@@ -36,8 +39,8 @@ const char *iz__sq_errf(const char *fmt, ...)
 /* Log an SQLite failure of db and map it to an IZ_* code. */
 static int db_fail(const char *who, sqlite3 *db, int rc, const char *what)
 {
-    fprintf(stderr, "izin: %s: %s: %s (%d)\n", who, what, sqlite3_errmsg(db),
-            sqlite3_extended_errcode(db));
+    iz_logf(IZ_LOG_ERROR, who, "database failure", "op=%s error=%s code=%d", what,
+            sqlite3_errmsg(db), sqlite3_extended_errcode(db));
     rc &= 0xff;
     return rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? IZ_EBUSY : IZ_EIO;
 }
@@ -146,7 +149,7 @@ void iz__sq_unlock(iz_sq_t *q)
 {
     if (!sqlite3_get_autocommit(q->db) && exec_id(q, IZ_SQ_ROLLBACK, "rollback") != 0 &&
         !sqlite3_get_autocommit(q->db))
-        fprintf(stderr, "izin: %s: transaction still open after a failed rollback\n", q->def->who);
+        iz_logf(IZ_LOG_ERROR, q->def->who, "transaction still open after a failed rollback", NULL);
     if (pthread_mutex_unlock(&q->mu) != 0) abort();
 }
 
@@ -430,7 +433,7 @@ void iz__sq_close(iz_sq_t *q)
     if (q->db) {
         int rc = sqlite3_close(q->db);
         if (rc != SQLITE_OK)
-            fprintf(stderr, "izin: %s: close: %s\n", q->def->who, sqlite3_errstr(rc));
+            iz_logf(IZ_LOG_ERROR, q->def->who, "cannot close", "error=%s", sqlite3_errstr(rc));
     }
     pthread_mutex_destroy(&q->mu);
     free(q->path);
@@ -479,7 +482,44 @@ int iz__sq_open(iz_sq_t *q, const iz_sq_def_t *def, const char *path, const char
 
 /* ---- the hash chain ----------------------------------------------------- */
 
-int iz__sq_verify_chain(iz_sq_t *q, const char *sql, int nf, iz_sq_hash_fn hash, int64_t *bad_id)
+int iz__sq_chain_append(iz_sq_t *q, int last_id, sqlite3_stmt *insert, int prev_param,
+                        int set_hash_id, const char **f, int nf, int64_t *id_out)
+{
+    char prev[IZ_SHA256_HEX], ids[24], hash[IZ_SHA256_HEX];
+    if (nf < 2 || nf > IZ_SQ_CHAIN_MAX) {
+        iz__sq_done(insert);
+        return IZ_EINVAL;
+    }
+    /* Read inside the write transaction on every append rather than cached:
+     * another process (the CLI) may append to the same file, and this is one
+     * b-tree descent to the last row, a page that is already in the cache. */
+    int rc = iz__sq_get_text(q, last_id, "last hash", prev, sizeof prev);
+    if (rc != 0) {
+        iz__sq_done(insert);
+        return rc;
+    }
+    rc = iz__sq_run(q, insert, iz__sq_bind_text(insert, prev_param, prev), "log insert");
+    if (rc != 0) return rc;
+    int64_t id = sqlite3_last_insert_rowid(q->db);
+    snprintf(ids, sizeof ids, "%" PRId64, id);
+    f[0] = prev;
+    f[1] = ids;
+    iz_sha256_join_hex(f, (size_t)nf, hash);
+    sqlite3_stmt *set = iz__sq_stmt(q, set_hash_id);
+    if (!set) return IZ_EIO;
+    int r = iz__sq_bind_i64(set, 1, id);
+    if (r == SQLITE_OK) r = iz__sq_bind_text(set, 2, hash);
+    if ((rc = iz__sq_run(q, set, r, "log hash")) != 0) return rc;
+    if (sqlite3_changes(q->db) != 1) {
+        iz_logf(IZ_LOG_ERROR, q->def->who, "log row lost its hash slot", "id=%lld",
+                (long long)id);
+        return IZ_EIO;
+    }
+    *id_out = id;
+    return 0;
+}
+
+int iz__sq_verify_chain(iz_sq_t *q, const char *sql, int nf, int64_t *bad_id)
 {
     if (nf < 2 || nf > IZ_SQ_CHAIN_MAX) return IZ_EINVAL;
     const char *who = q->def->who;
@@ -502,7 +542,7 @@ int iz__sq_verify_chain(iz_sq_t *q, const char *sql, int nf, iz_sq_hash_fn hash,
         const char *stored_prev = f[0] ? f[0] : "";
         const char *stored = iz__sq_col_text(stmt, nf);
         f[0] = prev;
-        if ((rc = hash(f, h)) != 0) goto out;
+        iz_sha256_join_hex(f, (size_t)nf, h);
         if (strcmp(stored_prev, prev) != 0 || !stored || strcmp(stored, h) != 0) {
             *bad_id = sqlite3_column_int64(stmt, 1);
             rc = IZ_ERULE;
@@ -517,7 +557,8 @@ out:
         if (!sqlite3_get_autocommit(db))
             (void)sqlite3_exec(db, "COMMIT", NULL, NULL, NULL); /* read-only: nothing to lose */
         r = sqlite3_close(db);
-        if (r != SQLITE_OK) fprintf(stderr, "izin: %s: verify close: %s\n", who, sqlite3_errstr(r));
+        if (r != SQLITE_OK)
+            iz_logf(IZ_LOG_ERROR, who, "verify: cannot close", "error=%s", sqlite3_errstr(r));
     }
     return rc;
 }

@@ -164,11 +164,20 @@ int iz__sq_fits(const char *s, size_t size);
 /* True for exactly 64 lower-case hex digits (a stored SHA-256). */
 int iz__sq_is_hex64(const char *h);
 
-/* The hash of one log row from its nf fields as text (NULL counts as "");
- * 0 or an IZ_E* code. */
-typedef int (*iz_sq_hash_fn)(const char *const *f, char out[65]);
-
 #define IZ_SQ_CHAIN_MAX 32 /* hashed fields of one row, at most */
+
+/* The one writer of a hash-chained log, inside the caller's transaction.
+ * A row's hash is the hex SHA-256 of its nf fields as text joined with '|'
+ * (sys/crypto.h iz_sha256_join_hex): the previous row's hash, the row's id,
+ * then the row's own fields. Reads the newest row's hash (statement last_id:
+ * one text column, "" when the log is empty), binds it as parameter
+ * prev_param of insert - whose other parameters the caller has bound, and
+ * which writes the row with hash '' - and runs it; then fills f[0] (the
+ * previous hash) and f[1] (the new id) and stores the row's hash with
+ * statement set_hash_id (?1 id, ?2 hash; it must only fill an empty hash).
+ * *id_out gets the new row's id. insert is reset in every case. */
+int iz__sq_chain_append(iz_sq_t *q, int last_id, sqlite3_stmt *insert, int prev_param,
+                        int set_hash_id, const char **f, int nf, int64_t *id_out);
 
 /* Walk a hash chain through a read-only connection of its own, in one read
  * transaction (a snapshot) while writers go on. sql selects, in chain
@@ -176,6 +185,6 @@ typedef int (*iz_sq_hash_fn)(const char *const *f, char out[65]);
  * second - and then the stored hash. Every field is taken as the text
  * SQLite holds, so a value changed by hand still breaks the hash. 0 when
  * the chain holds, IZ_ERULE with the first bad row in *bad_id. */
-int iz__sq_verify_chain(iz_sq_t *q, const char *sql, int nf, iz_sq_hash_fn hash, int64_t *bad_id);
+int iz__sq_verify_chain(iz_sq_t *q, const char *sql, int nf, int64_t *bad_id);
 
 #endif

@@ -2,14 +2,17 @@
  * store.c - the storage front door: picks the backend from the location
  * string, checks the arguments of every public call and forwards it to the
  * backend's ops table (store_int.h). Also holds what all backends share:
- * the consent log's hash function and the thread-local error message.
+ * the location parser, the secret key, the commit subscribers, the consent
+ * log's hash function and the thread-local error message.
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 
 #include "core/iz.h"
@@ -25,12 +28,6 @@ const char *iz__store_errf(const char *fmt, ...)
     vsnprintf(store_err, sizeof store_err, fmt, ap);
     va_end(ap);
     return store_err;
-}
-
-int iz__store_chain_hash(const char *const f[IZ_HASH_FIELDS], char out[IZ_HASH_HEX])
-{
-    iz_sha256_join_hex(f, IZ_HASH_FIELDS, out);
-    return 0;
 }
 
 /* Create dir and its missing parents with mode 0700 (mkdir -p). */
@@ -58,55 +55,156 @@ static int has_prefix(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-int iz_store_open(const char *location, iz_store_t **out, const char **err)
+/* The length of a URI scheme at the start of s ("postgresql" of
+ * "postgresql:/x"), or 0 when s does not start with "scheme:". */
+static size_t scheme_len(const char *s)
+{
+    size_t n = 0;
+    if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z'))) return 0;
+    while ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
+           (s[n] >= '0' && s[n] <= '9') || s[n] == '+' || s[n] == '-' || s[n] == '.')
+        n++;
+    return s[n] == ':' ? n : 0;
+}
+
+/* Copy a formatted path into dst; IZ_ETOOBIG when it does not fit. */
+static int put_path(char *dst, const char *a, const char *b)
+{
+    int n = snprintf(dst, IZ_PATH_MAX, "%s%s", a, b);
+    return n < 0 || n >= IZ_PATH_MAX ? IZ_ETOOBIG : 0;
+}
+
+int iz_store_location_parse(const char *location, iz_store_loc_t *out, const char **err)
 {
     const char *dummy;
     if (!err) err = &dummy;
     *err = NULL;
-    if (!out || !location || !*location) {
+    memset(out, 0, sizeof *out);
+    if (!location || !*location) {
         *err = "store location is empty";
         return IZ_EINVAL;
     }
-    *out = NULL;
-    if (strnlen(location, PATH_MAX) >= PATH_MAX) {
+    if (strnlen(location, IZ_PATH_MAX) >= IZ_PATH_MAX - 8) {
         *err = "store location is too long";
         return IZ_ETOOBIG;
     }
+    for (const unsigned char *p = (const unsigned char *)location; *p; p++)
+        if (*p < 0x20 || *p == 0x7F) {
+            *err = "store location holds a control character";
+            return IZ_EINVAL;
+        }
     if (has_prefix(location, "postgres://") || has_prefix(location, "postgresql://")) {
-        *err = "PostgreSQL backend not available in this build";
-        return IZ_EUNSUPPORTED;
+        out->kind = IZ_STORE_POSTGRES;
+        return put_path(out->db, location, "");
     }
     const char *file = NULL;
     if (has_prefix(location, "sqlite:"))
         file = location + strlen("sqlite:");
     else if (has_prefix(location, "file:"))
         file = location + strlen("file:");
+    else if (scheme_len(location) > 0) {
+        size_t sl = scheme_len(location);
+        if ((sl == 8 && strncmp(location, "postgres", 8) == 0) ||
+            (sl == 10 && strncmp(location, "postgresql", 10) == 0))
+            *err = iz__store_errf("store location '%s': a PostgreSQL location is written "
+                                  "postgresql://user@host/db",
+                                  location);
+        else
+            *err = iz__store_errf("store location '%s': unknown scheme '%.*s:' (use a directory, "
+                                  "sqlite:PATH or postgresql://...; a directory whose name has "
+                                  "a colon is written ./NAME)",
+                                  location, (int)sl, location);
+        return IZ_EINVAL;
+    }
+    int rc;
     if (file) {
-        if (!*file) {
+        if (!*file || file[strlen(file) - 1] == '/') {
             *err = iz__store_errf("store location '%s' names no file", location);
             return IZ_EINVAL;
         }
-        return iz__sqlite_open(file, out, err);
+        out->kind = IZ_STORE_SQLITE;
+        if ((rc = put_path(out->db, file, "")) != 0) return rc;
+        const char *slash = strrchr(file, '/');
+        if (!slash)
+            rc = put_path(out->dir, ".", "");
+        else if (slash == file)
+            rc = put_path(out->dir, "/", "");
+        else
+            rc = snprintf(out->dir, IZ_PATH_MAX, "%.*s", (int)(slash - file), file) < 0 ? IZ_EIO : 0;
+    } else {
+        /* A plain path is the data directory; the database is izin.db in it. */
+        out->kind = IZ_STORE_DIR;
+        rc = put_path(out->dir, location, "");
+        if (rc == 0) rc = put_path(out->db, location, "/izin.db");
     }
+    if (rc == 0) rc = put_path(out->key_file, out->db, ".key");
+    if (rc != 0) *err = "store location is too long";
+    return rc;
+}
 
-    /* A plain path is the data directory; the database is izin.db in it. */
-    int rc = make_dirs(location);
-    if (rc == IZ_EINVAL) {
-        *err = iz__store_errf("store location '%s' is not a directory", location);
-        return rc;
+/* The key that seals the store's secrets: the given one, else the key
+ * file beside the database (made on first use; *created says so). */
+static int load_key(const iz_store_loc_t *loc, const iz_store_opts_t *opts, iz_seal_key_t *key,
+                    bool *created, const char **err)
+{
+    *created = false;
+    if (opts && opts->secret_key_hex) {
+        if (iz_seal_key_parse(opts->secret_key_hex, key) != 0) {
+            *err = "IZIN_SECRET_KEY must be 64 hex digits";
+            return IZ_EINVAL;
+        }
+        return 0;
     }
-    if (rc != 0) {
-        *err = iz__store_errf("cannot create data directory '%s': %s", location,
-                              rc == IZ_ETOOBIG ? "path too long" : strerror(errno));
-        return rc;
+    const char *why = NULL;
+    int rc = iz_seal_key_load(loc->key_file, false, key, &why);
+    if (rc == IZ_ENOTFOUND) {
+        rc = iz_seal_key_load(loc->key_file, true, key, &why);
+        *created = rc == 0;
     }
-    char path[PATH_MAX];
-    int n = snprintf(path, sizeof path, "%s/izin.db", location);
-    if (n < 0 || (size_t)n >= sizeof path) {
-        *err = "store location is too long";
-        return IZ_ETOOBIG;
+    if (rc != 0) *err = iz__store_errf("%s: %s", loc->key_file, why ? why : iz_strerror(rc));
+    return rc;
+}
+
+int iz_store_open(const char *location, const iz_store_opts_t *opts, iz_store_t **out,
+                  const char **err)
+{
+    const char *dummy;
+    if (!err) err = &dummy;
+    *err = NULL;
+    if (!out) return IZ_EINVAL;
+    *out = NULL;
+    iz_store_loc_t *loc = iz_xmalloc(sizeof *loc);
+    int rc = iz_store_location_parse(location, loc, err);
+    if (rc == 0 && loc->kind == IZ_STORE_POSTGRES) {
+        *err = "PostgreSQL backend not available in this build";
+        rc = IZ_EUNSUPPORTED;
     }
-    return iz__sqlite_open(path, out, err);
+    if (rc == 0 && loc->kind == IZ_STORE_DIR) {
+        rc = make_dirs(loc->dir);
+        if (rc == IZ_EINVAL)
+            *err = iz__store_errf("store location '%s' is not a directory", location);
+        else if (rc != 0)
+            *err = iz__store_errf("cannot create data directory '%s': %s", location,
+                                  rc == IZ_ETOOBIG ? "path too long" : strerror(errno));
+    }
+    iz_seal_key_t key;
+    bool created = false;
+    if (rc == 0) rc = load_key(loc, opts, &key, &created, err);
+    if (rc == 0) {
+        rc = iz__sqlite_open(loc->db, &key, out, err);
+        if (rc != 0 && created) {
+            /* A key made for a store that already holds secrets sealed
+             * under another one: do not leave the wrong key behind. */
+            unlink(loc->key_file);
+            if (rc == IZ_ERULE)
+                *err = iz__store_errf("the secret key file %s is missing: the stored secrets "
+                                      "cannot be opened without it (or set IZIN_SECRET_KEY)",
+                                      loc->key_file);
+        }
+        iz_seal_key_wipe(&key);
+    }
+    free(loc);
+    return rc;
 }
 
 void iz_store_close(iz_store_t *st)
@@ -165,9 +263,19 @@ int iz_store_key_revoke(iz_store_t *st, int64_t account_id, const char *hash_hex
     return st && hash_hex ? st->ops->key_revoke(st, account_id, hash_hex) : IZ_EINVAL;
 }
 
+int iz_store_consent_apply_batch(iz_store_t *st, iz_store_apply_t *items, size_t n)
+{
+    if (!st || !items || n == 0 || n > IZ_STORE_BATCH_MAX) return IZ_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!items[i].chg) return IZ_EINVAL;
+    return st->ops->consent_apply_batch(st, items, n);
+}
+
 int iz_store_consent_apply(iz_store_t *st, iz_change_t *chg, iz_store_rule_fn rule, void *ctx)
 {
-    return st && chg ? st->ops->consent_apply(st, chg, rule, ctx) : IZ_EINVAL;
+    iz_store_apply_t one = {.chg = chg, .rule = rule, .ctx = ctx};
+    int rc = iz_store_consent_apply_batch(st, &one, 1);
+    return rc != 0 ? rc : one.rc;
 }
 
 int iz_store_consent_get(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype, iz_type_t type,
@@ -292,11 +400,66 @@ int iz_store_ret_late(iz_store_t *st, int64_t *n)
     return st && n ? st->ops->ret_late(st, n) : IZ_EINVAL;
 }
 
-void iz_store_on_change(iz_store_t *st, iz_store_change_fn fn, void *ctx)
+int iz_store_subscribe(iz_store_t *st, iz_store_change_fn fn, void *ctx)
+{
+    if (!st || !fn) return IZ_EINVAL;
+    if (st->nsubs >= IZ_STORE_SUBSCRIBERS_MAX) return IZ_ETOOBIG;
+    st->subs[st->nsubs++] = (iz_store_sub_t){fn, ctx};
+    return 0;
+}
+
+void iz_store_unsubscribe(iz_store_t *st, iz_store_change_fn fn, void *ctx)
 {
     if (!st) return;
-    st->on_change = fn;
-    st->on_change_ctx = ctx;
+    for (size_t i = 0; i < st->nsubs; i++)
+        if (st->subs[i].fn == fn && st->subs[i].ctx == ctx) {
+            memmove(&st->subs[i], &st->subs[i + 1], (st->nsubs - i - 1) * sizeof st->subs[0]);
+            st->nsubs--;
+            return;
+        }
+}
+
+void iz__store_publish(iz_store_t *st, const iz_change_t *chg)
+{
+    for (size_t i = 0; i < st->nsubs; i++)
+        st->subs[i].fn(st->subs[i].ctx, chg);
+}
+
+static bool via_ok(const char *via)
+{
+    return via && (strcmp(via, "pull") == 0 || strcmp(via, "push") == 0);
+}
+
+int iz_store_quarantine_add(iz_store_t *st, int64_t brand_id, const char *via, const char *source,
+                            const char *raw, const char *reason)
+{
+    if (!st || !via_ok(via) || !raw || !reason) return IZ_EINVAL;
+    if (source && *source && !cursor_source_ok(source)) return IZ_EINVAL;
+    if (strlen(raw) > IZ_QUARANTINE_RAW_MAX ||
+        strlen(reason) >= sizeof((iz_quarantine_t *)0)->reason)
+        return IZ_ETOOBIG;
+    return st->ops->quarantine_add(st, brand_id, via, source ? source : "", raw, reason);
+}
+
+int iz_store_quarantine_list(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t limit,
+                             iz_quarantine_t **list, size_t *n)
+{
+    if (!st || !list || !n) return IZ_EINVAL;
+    *list = NULL;
+    *n = 0;
+    return st->ops->quarantine_list(st, brand_id, after_id, limit, list, n);
+}
+
+void iz_store_quarantine_free(iz_quarantine_t *list, size_t n)
+{
+    for (size_t i = 0; list && i < n; i++)
+        free(list[i].raw);
+    free(list);
+}
+
+int iz_store_quarantine_count(iz_store_t *st, int64_t *n)
+{
+    return st && n ? st->ops->quarantine_count(st, n) : IZ_EINVAL;
 }
 
 int iz_store_state_scan(iz_store_t *st, iz_store_state_fn fn, void *ctx)

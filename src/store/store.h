@@ -3,13 +3,17 @@
  *
  * Callers see only this header; the backend (SQLite, the embedded default,
  * in store_sqlite.c; PostgreSQL later) is chosen by iz_store_open()'s
- * location and hidden behind the opaque iz_store_t.
+ * location and hidden behind the opaque iz_store_t. Only the domain layer
+ * (src/domain/) writes consents through it; the other calls serve the
+ * sync engine, the send records and the administration commands.
  *
- * Schema (version 2)
- * ------------------
+ * Schema (version 4; the version each table or column came in is named)
+ * -------------------------------------------------------------------
  *   meta(key TEXT PK, value TEXT)                    schema_version, ...
  *   accounts(id PK, name UNIQUE, iys_code, activation_date TEXT NULL
- *            "YYYY-MM-DD", iys_url, iys_user, iys_password, plan, created_at)
+ *            "YYYY-MM-DD", iys_url, iys_user, iys_password (sealed: "sb1:"
+ *            + base64 secretbox, see sys/crypto.h; v4 seals the older clear
+ *            ones), plan, created_at)
  *   brands(id PK, account_id -> accounts, code, name, keyword, short_number,
  *          subscriber_number, slug UNIQUE NULL, created_at,
  *          UNIQUE(account_id, code))
@@ -23,17 +27,20 @@
  *          current change, status, source, consent_date
  *   outbox(id PK, log_id UNIQUE -> consent_log, created_ms, state PENDING|
  *          SENDING|SENT, bulk, attempts, next_ms, request_id, sent_ms,
- *          last_error, req_index)                        (v2: scheduling)
- *   iys_cursor(brand_id, source HS|IYS) PK, cursor, updated_ms   (v2)
- *   ret_deadlines(log_id PK -> consent_log, deadline (epoch s), done_ms)  (v2)
+ *          last_error, req_index)                         (v2: scheduling)
+ *   iys_cursor(brand_id, source HS|IYS) PK, cursor, updated_ms    (v2)
+ *   ret_deadlines(log_id PK -> consent_log, deadline (epoch s), done_ms) (v2)
  *   sms_messages(id PK, brand_id, created_ms, sender, text, commercial,
- *          encoding, parts, accepted, blocked)                         (v3)
+ *          encoding, parts, accepted, blocked)                          (v3)
  *   sms_recipients(message_id -> sms_messages, seq, recipient, outcome
  *          SENT|FAILED|NO_CONSENT|RET|INVALID, gateway_id) PK(message_id, seq)
  *   voice_campaigns(id PK, brand_id, account_id, name, commercial, rtype,
- *          created_ms, allowed, blocked)                               (v3)
+ *          created_ms, allowed, blocked)                                (v3)
  *   voice_numbers(campaign_id -> voice_campaigns, seq, recipient, outcome
  *          ALLOWED|NO_CONSENT|RET|INVALID) PK(campaign_id, seq)
+ *   iys_quarantine(id PK, brand_id, via pull|push, source IYS|HS|NULL,
+ *          raw (the item's JSON as İYS sent it), raw_hash (hex SHA-256),
+ *          reason, created_ms, UNIQUE(brand_id, raw_hash))               (v4)
  *
  * Invariants
  * ----------
@@ -62,6 +69,12 @@
  *     stored as NULL and read back as absent.
  *   - Strings that do not fit their struct buffer are refused on write
  *     (IZ_ETOOBIG), never truncated.
+ *   - Secrets (accounts.iys_password) are stored only sealed, under a key
+ *     kept outside the database; opening the store checks that the key
+ *     opens every stored secret, and refuses to go on otherwise.
+ *   - An İYS change that cannot be applied is written to iys_quarantine
+ *     (with its raw JSON and the reason) before the pull cursor moves past
+ *     it: nothing İYS reports is dropped.
  *
  * Threads: one iz_store_t may be used from many threads; the backend
  * serializes access. Writes are durable when a call returns 0 (SQLite: WAL,
@@ -83,15 +96,48 @@
 #include "core/recipient.h"
 
 /* The schema version this build creates (see the migrations). */
-#define IZ_STORE_SCHEMA_VERSION 3
+#define IZ_STORE_SCHEMA_VERSION 4
 
 typedef struct iz_store iz_store_t;
 
-/* Open (creating when missing) the store at location: a directory (the
- * SQLite file DIR/izin.db), "sqlite:PATH" or "file:PATH". "postgres://..."
- * answers IZ_EUNSUPPORTED until that backend exists. Runs the migrations.
- * On failure *err (when not NULL) gets a static or thread-local message. */
-int iz_store_open(const char *location, iz_store_t **out, const char **err);
+/* Where a store lives, parsed from a location string in one place:
+ *   DIR                      a data directory: the SQLite file DIR/izin.db
+ *   sqlite:PATH, file:PATH   the SQLite file PATH (its folder is the data
+ *                            directory)
+ *   postgres://..., postgresql://...   PostgreSQL (not in this build)
+ * Anything else that starts with a scheme ("name:") is refused, so a typo
+ * such as "postgresql:/x" never becomes a folder of that name. A directory
+ * whose name holds a colon is written "./name". The data directory holds
+ * the store's companions: the secret key file, the SMS log, the emulator's
+ * store in the demo. */
+typedef enum { IZ_STORE_DIR = 1, IZ_STORE_SQLITE, IZ_STORE_POSTGRES } iz_store_kind_t;
+
+#define IZ_PATH_MAX 4096
+
+typedef struct iz_store_loc {
+    iz_store_kind_t kind;
+    char db[IZ_PATH_MAX];       /* SQLite file; for PostgreSQL the URL */
+    char dir[IZ_PATH_MAX];      /* data directory ("" for PostgreSQL) */
+    char key_file[IZ_PATH_MAX]; /* the secret key beside the database: DB.key */
+} iz_store_loc_t;
+
+/* Parse location into *out. 0, or IZ_EINVAL / IZ_ETOOBIG with *err (static
+ * or thread-local text) saying why. */
+int iz_store_location_parse(const char *location, iz_store_loc_t *out, const char **err);
+
+typedef struct iz_store_opts {
+    /* The key that seals secrets, as 64 hex digits (IZIN_SECRET_KEY); NULL:
+     * the key file beside the database, created 0600 on first use. */
+    const char *secret_key_hex;
+} iz_store_opts_t;
+
+/* Open (creating when missing) the store at location (see above); opts may
+ * be NULL. Runs the migrations, loads the secret key, seals any secret
+ * still stored in clear and checks that the key opens every sealed one.
+ * PostgreSQL answers IZ_EUNSUPPORTED until that backend exists. On failure
+ * *err (when not NULL) gets a static or thread-local message. */
+int iz_store_open(const char *location, const iz_store_opts_t *opts, iz_store_t **out,
+                  const char **err);
 void iz_store_close(iz_store_t *st);
 
 /* Current schema version of an open store. */
@@ -187,22 +233,44 @@ typedef struct iz_change {
 
 /* Called inside the write transaction with the key's current record; returns
  * 0 to let the change be written (it may adjust chg->iys_state and
- * chg->warning), or any non-zero value to abort, which apply returns. */
+ * chg->warning), or any non-zero value to refuse it, which becomes the
+ * change's result. */
 typedef int (*iz_store_rule_fn)(void *ctx, const iz_current_t *cur, iz_change_t *chg);
 
-/* Append chg to the log and update the current state, in one durable
- * transaction. Before the rule runs, an identical change already in the
- * key's history (same status, source, consent_date) is looked for: when
- * there is one, nothing is written, *chg is replaced by the stored change and
- * IZ_REPEAT is returned. Otherwise rule(ctx, &current, chg) decides; on 0 the
- * change is written, chg->id and chg->creation_ms are set (creation_ms is
- * taken from chg when non-zero, else the clock) and an outbox row is added
- * when chg->iys_state is IZ_IYS_PENDING. rule may be NULL (accept). The rule
- * runs inside the transaction with the store locked, so it must not call the
- * store; a rule that changes the key (brand, recipient, rtype, type) gets
- * IZ_EINVAL. IZ_EINVAL also for an absent or unknown rtype/type/status or an
- * unknown source/origin/iys_state, IZ_ETOOBIG for a string without room for
- * its NUL. On any failure nothing is written. */
+/* One change of a batch and what became of it. */
+typedef struct iz_store_apply {
+    iz_change_t *chg;      /* in: the change; out: as stored, or the identical one found */
+    iz_store_rule_fn rule; /* may be NULL: accept */
+    void *ctx;             /* the rule's */
+    int rc;                /* out: 0 written, IZ_REPEAT, the rule's refusal, IZ_EINVAL,
+                              IZ_ETOOBIG, or the store's failure */
+} iz_store_apply_t;
+
+#define IZ_STORE_BATCH_MAX 10000 /* changes in one batch call, at most */
+
+/* Apply n changes in one durable transaction, in order. For each: an
+ * identical change already in the key's history (same status, source,
+ * consent_date) makes it IZ_REPEAT, *chg replaced by the stored change and
+ * nothing written; otherwise rule(ctx, &current, chg) decides, and on 0 the
+ * change is appended to the log, the key's state moves to it, chg->id and
+ * chg->creation_ms are set (creation_ms kept when non-zero, else the clock)
+ * and an outbox row (and a RET deadline) is added when chg->iys_state is
+ * IZ_IYS_PENDING. Each change runs under its own savepoint, so a refused or
+ * invalid one does not undo the others, and a later change of the same key
+ * sees the earlier one. The rule runs inside the transaction with the store
+ * locked, so it must not call the store; a rule that changes the key
+ * (brand, recipient, rtype, type) gets IZ_EINVAL. IZ_EINVAL also for an
+ * absent or unknown rtype/type/status or an unknown source/origin/iys_state,
+ * IZ_ETOOBIG for a string without room for its NUL.
+ * Concurrent callers share transactions (group commit): every call returns
+ * only when its changes are on disk. Returns 0 when the batch was committed
+ * (each item's rc tells its fate), IZ_EINVAL for n == 0 or n >
+ * IZ_STORE_BATCH_MAX, or the store's failure (nothing of the batch is
+ * written; every item's rc is that failure). The subscribers (below) see the
+ * written changes after the commit, in commit order. */
+int iz_store_consent_apply_batch(iz_store_t *st, iz_store_apply_t *items, size_t n);
+
+/* iz_store_consent_apply_batch for one change: returns the item's rc. */
 int iz_store_consent_apply(iz_store_t *st, iz_change_t *chg, iz_store_rule_fn rule, void *ctx);
 
 /* The current change of a key; IZ_ENOTFOUND when the key has no record. */
@@ -293,15 +361,22 @@ typedef struct iz_ret_open {
 int iz_store_ret_open(iz_store_t *st, iz_ret_open_t **list, size_t *n);
 int iz_store_ret_late(iz_store_t *st, int64_t *n);
 
-/* ---- the send filter's feed --------------------------------------------- */
+/* ---- commit subscribers ------------------------------------------------ */
 
-/* Called for each committed change (every origin), in commit order, with
- * the store locked: it must be quick and must not call the store. */
+/* Called for each committed change (every origin), in commit order, right
+ * after its transaction commits and before the store's lock is released:
+ * it must be quick and must not call the store. The filter index, the
+ * change counters of /metrics and the sync engine's wake-up subscribe;
+ * later webhooks and other nodes will. */
 typedef void (*iz_store_change_fn)(void *ctx, const iz_change_t *chg);
 
-/* Install the commit hook (one per store; NULL removes it). Set it before
- * the store is used from several threads. */
-void iz_store_on_change(iz_store_t *st, iz_store_change_fn fn, void *ctx);
+#define IZ_STORE_SUBSCRIBERS_MAX 8
+
+/* Add a subscriber: 0, or IZ_ETOOBIG when IZ_STORE_SUBSCRIBERS_MAX are
+ * already there. Subscribe before the store is shared between threads, and
+ * unsubscribe (same fn and ctx) before what ctx points to goes away. */
+int iz_store_subscribe(iz_store_t *st, iz_store_change_fn fn, void *ctx);
+void iz_store_unsubscribe(iz_store_t *st, iz_store_change_fn fn, void *ctx);
 
 /* One row of the current state. recipient is valid during the call only. */
 typedef struct iz_state_row {
@@ -317,6 +392,37 @@ typedef int (*iz_store_state_fn)(void *ctx, const iz_state_row_t *row);
 
 /* Walk every current record (to build the filter index at start-up). */
 int iz_store_state_scan(iz_store_t *st, iz_store_state_fn fn, void *ctx);
+
+/* ---- İYS changes izin could not apply ----------------------------------- */
+
+typedef struct iz_quarantine {
+    int64_t id;
+    int64_t brand_id;
+    char via[8];      /* "pull" or "push" */
+    char source[8];   /* the pull's source "IYS" or "HS"; "" for a push */
+    char *raw;        /* the item's JSON as İYS sent it (owned by the list) */
+    char reason[256]; /* why it could not be applied */
+    int64_t created_ms;
+} iz_quarantine_t;
+
+#define IZ_QUARANTINE_RAW_MAX 65536 /* bytes of one item's JSON */
+
+/* Keep an item İYS reported that could not be applied: 0, or IZ_REPEAT
+ * when the brand already has that very item (a page pulled again after a
+ * crash). IZ_ETOOBIG when raw is over IZ_QUARANTINE_RAW_MAX or reason over
+ * its buffer: the caller then keeps a shortened raw that says so, never a
+ * silent cut. */
+int iz_store_quarantine_add(iz_store_t *st, int64_t brand_id, const char *via, const char *source,
+                            const char *raw, const char *reason);
+
+/* A brand's quarantined items with id > after_id, oldest first, at most
+ * limit; free with iz_store_quarantine_free. */
+int iz_store_quarantine_list(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t limit,
+                             iz_quarantine_t **list, size_t *n);
+void iz_store_quarantine_free(iz_quarantine_t *list, size_t n);
+
+/* How many items are quarantined, over all brands. */
+int iz_store_quarantine_count(iz_store_t *st, int64_t *n);
 
 /* ---- SMS sent through izin ----------------------------------------------- */
 

@@ -12,6 +12,7 @@
 #define IZ_STORE_INT_H
 
 #include "store/store.h"
+#include "sys/crypto.h"
 
 typedef struct iz_store_ops {
     const char *name; /* "sqlite" */
@@ -26,7 +27,7 @@ typedef struct iz_store_ops {
     int (*key_add)(iz_store_t *st, int64_t account_id, const char *hash_hex, const char *prefix);
     int (*key_lookup)(iz_store_t *st, const char *hash_hex, int64_t *account_id);
     int (*key_revoke)(iz_store_t *st, int64_t account_id, const char *hash_hex);
-    int (*consent_apply)(iz_store_t *st, iz_change_t *chg, iz_store_rule_fn rule, void *ctx);
+    int (*consent_apply_batch)(iz_store_t *st, iz_store_apply_t *items, size_t n);
     int (*consent_get)(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype, iz_type_t type,
                        const char *recipient, iz_change_t *out);
     int (*consent_history)(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype, iz_type_t type,
@@ -54,6 +55,11 @@ typedef struct iz_store_ops {
     int (*ret_open)(iz_store_t *st, iz_ret_open_t **list, size_t *n);
     int (*ret_late)(iz_store_t *st, int64_t *n);
     int (*state_scan)(iz_store_t *st, iz_store_state_fn fn, void *ctx);
+    int (*quarantine_add)(iz_store_t *st, int64_t brand_id, const char *via, const char *source,
+                          const char *raw, const char *reason);
+    int (*quarantine_list)(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t limit,
+                           iz_quarantine_t **list, size_t *n);
+    int (*quarantine_count)(iz_store_t *st, int64_t *n);
     int (*sms_record)(iz_store_t *st, iz_sms_msg_t *msg, const iz_sms_rcpt_t *rcpts, size_t n);
     int (*voice_add)(iz_store_t *st, iz_voice_campaign_t *c, const iz_voice_number_t *nums,
                      size_t n);
@@ -62,27 +68,36 @@ typedef struct iz_store_ops {
                          size_t *n);
 } iz_store_ops_t;
 
+typedef struct iz_store_sub {
+    iz_store_change_fn fn;
+    void *ctx;
+} iz_store_sub_t;
+
 struct iz_store {
     const iz_store_ops_t *ops;
-    /* Called by the backend for each committed change, after the commit and
-     * before the store's lock is released: changes reach it in commit
-     * order. Set once, before the store is shared between threads. */
-    iz_store_change_fn on_change;
-    void *on_change_ctx;
+    /* The commit subscribers: the backend calls each for every committed
+     * change, after the commit and before the store's lock is released, so
+     * changes reach them in commit order. Set before the store is shared
+     * between threads (iz_store_subscribe). */
+    iz_store_sub_t subs[IZ_STORE_SUBSCRIBERS_MAX];
+    size_t nsubs;
 };
 
-/* Open the SQLite store in the file at path (created 0600 when missing). */
-int iz__sqlite_open(const char *path, iz_store_t **out, const char **err);
+/* Call every subscriber for chg (the backends' commit path). */
+void iz__store_publish(iz_store_t *st, const iz_change_t *chg);
+
+/* Open the SQLite store in the file at path (created 0600 when missing),
+ * with the key that seals its secrets. */
+int iz__sqlite_open(const char *path, const iz_seal_key_t *key, iz_store_t **out,
+                    const char **err);
 
 /* Format a message into this thread's error buffer and return it; the text
  * stays valid until the thread's next call. */
 const char *iz__store_errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* The consent log's hash: hex SHA-256 of the 12 fields joined with '|'
- * (prev_hash, id, brand_id, recipient, rtype, type, status, source,
- * consent_date, creation_ms, origin, evidence); NULL fields count as "". */
+/* The consent log's hash covers 12 fields (see store.h): prev_hash, id,
+ * brand_id, recipient, rtype, type, status, source, consent_date,
+ * creation_ms, origin, evidence. */
 #define IZ_HASH_FIELDS 12
-#define IZ_HASH_HEX 65
-int iz__store_chain_hash(const char *const f[IZ_HASH_FIELDS], char out[IZ_HASH_HEX]);
 
 #endif

@@ -27,6 +27,8 @@
 #include "core/iz.h"
 #include "store/sqlite_util.h"
 #include "store/store_int.h"
+#include "sys/crypto.h"
+#include "sys/log.h"
 
 /* ---- schema ------------------------------------------------------------- */
 
@@ -165,6 +167,20 @@ static const char *const migrations[] = {
     " recipient TEXT NOT NULL,"
     " outcome TEXT NOT NULL,"
     " PRIMARY KEY(campaign_id, seq)) WITHOUT ROWID;",
+    /* 4: İYS changes that could not be applied, kept instead of skipped.
+     * (The same version seals accounts.iys_password; that is done in C at
+     * open, since SQL cannot encrypt.) */
+    "CREATE TABLE iys_quarantine("
+    " id INTEGER PRIMARY KEY,"
+    " brand_id INTEGER NOT NULL,"
+    " via TEXT NOT NULL,"
+    " source TEXT,"
+    " raw TEXT NOT NULL,"
+    " raw_hash TEXT NOT NULL,"
+    " reason TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " UNIQUE(brand_id, raw_hash));"
+    "CREATE INDEX iys_quarantine_brand ON iys_quarantine(brand_id, id);",
 };
 
 _Static_assert(IZ_ARRAY_LEN(migrations) == IZ_STORE_SCHEMA_VERSION,
@@ -230,6 +246,11 @@ enum {
     ST_VOICE_GET,
     ST_VOICE_NUMS,
     ST_VOICE_NUMS_ALLOWED,
+    ST_Q_ADD,
+    ST_Q_LIST,
+    ST_Q_COUNT,
+    ST_ACC_SECRETS,
+    ST_ACC_SET_SECRET,
     ST_COUNT_
 };
 
@@ -326,6 +347,13 @@ static const char *const sq_sql[ST_COUNT_] = {
                       " ORDER BY seq",
     [ST_VOICE_NUMS_ALLOWED] = "SELECT recipient, outcome FROM voice_numbers"
                               " WHERE campaign_id = ?1 AND outcome = 'ALLOWED' ORDER BY seq",
+    [ST_Q_ADD] = "INSERT OR IGNORE INTO iys_quarantine(brand_id, via, source, raw, raw_hash,"
+                 " reason, created_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_Q_LIST] = "SELECT id, brand_id, via, source, raw, reason, created_ms FROM iys_quarantine"
+                  " WHERE brand_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+    [ST_Q_COUNT] = "SELECT count(*) FROM iys_quarantine",
+    [ST_ACC_SECRETS] = "SELECT id, iys_password FROM accounts WHERE iys_password <> ''",
+    [ST_ACC_SET_SECRET] = "UPDATE accounts SET iys_password = ?2 WHERE id = ?1",
 };
 
 static const iz_sq_def_t sq_def = {
@@ -336,12 +364,11 @@ static const iz_sq_def_t sq_def = {
     .nstmt = ST_COUNT_,
 };
 
-/* One consent_apply call waiting for a group commit. */
+/* One caller's batch waiting for a group commit. */
 typedef struct apply_req {
-    iz_change_t *chg;
-    iz_store_rule_fn rule;
-    void *ctx;
-    int rc;
+    iz_store_apply_t *items;
+    size_t n;
+    int rc; /* the transaction's failure, 0 when it committed */
     bool done;
     struct apply_req *next;
 } apply_req_t;
@@ -349,6 +376,7 @@ typedef struct apply_req {
 typedef struct sq_store {
     iz_store_t base;
     iz_sq_t q;
+    iz_seal_key_t key; /* seals accounts.iys_password */
     /* Group commit: calls queue here; one of them (the leader) writes the
      * whole queue in one transaction with one fsync and wakes the others. */
     pthread_mutex_t gmu;
@@ -382,6 +410,7 @@ static void sq_close(iz_store_t *st)
 {
     sq_store_t *ss = (sq_store_t *)st;
     iz__sq_close(sq(st));
+    iz_seal_key_wipe(&ss->key);
     pthread_cond_destroy(&ss->gcv);
     pthread_mutex_destroy(&ss->gmu);
     free(st);
@@ -389,16 +418,88 @@ static void sq_close(iz_store_t *st)
 
 static const iz_store_ops_t sq_ops;
 
-int iz__sqlite_open(const char *path, iz_store_t **out, const char **err)
+/* Seal every secret still stored in clear (stores made before schema 4)
+ * and check that the key opens every sealed one: a wrong key is found at
+ * open, not when İYS is called. IZ_ERULE when a sealed value does not open. */
+static int seal_secrets(sq_store_t *ss, const char **err)
+{
+    iz_sq_t *s = &ss->q;
+    iz__sq_lock(s);
+    int rc = iz__sq_begin(s);
+    sqlite3_stmt *sel = rc == 0 ? iz__sq_stmt(s, ST_ACC_SECRETS) : NULL;
+    if (rc == 0 && !sel) rc = IZ_EIO;
+    int r = SQLITE_ROW;
+    /* Collected first: the table is not updated while it is being read. */
+    int64_t *ids = NULL;
+    char **clear = NULL;
+    size_t n = 0;
+    while (rc == 0 && (r = sqlite3_step(sel)) == SQLITE_ROW) {
+        const char *v = iz__sq_col_text(sel, 1);
+        if (!v) continue;
+        if (iz_is_sealed(v)) {
+            char tmp[IZ_NAME_MAX];
+            int u = iz_unseal(&ss->key, v, tmp, sizeof tmp);
+            iz_wipe(tmp, sizeof tmp);
+            if (u != 0) {
+                *err = u == IZ_ERULE ? "the secret key does not open the stored secrets (wrong "
+                                       "key file or IZIN_SECRET_KEY?)"
+                                     : "a stored secret is damaged";
+                rc = IZ_ERULE;
+            }
+            continue;
+        }
+        ids = iz_xrealloc(ids, (n + 1) * sizeof *ids);
+        clear = iz_xrealloc(clear, (n + 1) * sizeof *clear);
+        ids[n] = sqlite3_column_int64(sel, 0);
+        clear[n++] = iz_xstrdup(v);
+    }
+    if (rc == 0 && r != SQLITE_DONE) rc = iz__sq_fail(s, r, "secrets");
+    if (sel) iz__sq_done(sel);
+    sqlite3_stmt *upd = n && rc == 0 ? iz__sq_stmt(s, ST_ACC_SET_SECRET) : NULL;
+    if (n && rc == 0 && !upd) rc = IZ_EIO;
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0) {
+            char *sealed = iz_seal(&ss->key, clear[i], strlen(clear[i]));
+            if (!sealed) {
+                rc = IZ_EIO;
+                *err = "no randomness to seal a secret";
+            } else {
+                int b = iz__sq_bind_i64(upd, 1, ids[i]);
+                if (b == SQLITE_OK) b = iz__sq_bind_text(upd, 2, sealed);
+                rc = iz__sq_run(s, upd, b, "seal secret");
+                free(sealed);
+            }
+        }
+        iz_wipe(clear[i], strlen(clear[i]));
+        free(clear[i]);
+    }
+    free(ids);
+    free(clear);
+    if (rc == 0) rc = iz__sq_commit(s);
+    iz__sq_unlock(s);
+    if (rc == 0 && n)
+        iz_logf(IZ_LOG_INFO, "store", "sealed secrets that were stored in clear", "accounts=%zu",
+                n);
+    return rc;
+}
+
+int iz__sqlite_open(const char *path, const iz_seal_key_t *key, iz_store_t **out,
+                    const char **err)
 {
     sq_store_t *s = iz_xcalloc(1, sizeof *s);
     s->base.ops = &sq_ops;
+    s->key = *key;
     int rc = iz__sq_open(&s->q, &sq_def, path, err);
     if (rc != 0) {
+        iz_seal_key_wipe(&s->key);
         free(s);
         return rc;
     }
     if (pthread_mutex_init(&s->gmu, NULL) != 0 || pthread_cond_init(&s->gcv, NULL) != 0) iz_oom();
+    if ((rc = seal_secrets(s, err)) != 0) {
+        sq_close(&s->base);
+        return rc;
+    }
     *out = &s->base;
     return 0;
 }
@@ -451,8 +552,18 @@ static int account_check(const iz_account_t *a)
     return 0;
 }
 
-static void account_read(sqlite3_stmt *stmt, iz_account_t *a)
+/* An account row as read: the account and its sealed password, opened
+ * after the read (the reader has no key). */
+typedef struct acc_row {
+    iz_account_t *a;
+    char sealed[512];
+    bool too_long;
+} acc_row_t;
+
+static void account_read_v(sqlite3_stmt *stmt, void *out)
 {
+    acc_row_t *row = out;
+    iz_account_t *a = row->a;
     memset(a, 0, sizeof *a);
     a->id = sqlite3_column_int64(stmt, 0);
     iz__sq_col_str(stmt, 1, a->name, sizeof a->name);
@@ -460,16 +571,43 @@ static void account_read(sqlite3_stmt *stmt, iz_account_t *a)
     iz__sq_col_str(stmt, 3, a->activation_date, sizeof a->activation_date);
     iz__sq_col_str(stmt, 4, a->iys_url, sizeof a->iys_url);
     iz__sq_col_str(stmt, 5, a->iys_user, sizeof a->iys_user);
-    iz__sq_col_str(stmt, 6, a->iys_password, sizeof a->iys_password);
+    const char *pw = iz__sq_col_text(stmt, 6);
+    row->sealed[0] = '\0';
+    if (pw && iz_strlcpy(row->sealed, pw, sizeof row->sealed) != 0) row->too_long = true;
     iz__sq_col_str(stmt, 7, a->plan, sizeof a->plan);
     a->created_at = sqlite3_column_int64(stmt, 8);
+}
+
+/* Read one account with stmt (bound by bind_rc) and open its password. */
+static int account_fetch(sq_store_t *ss, sqlite3_stmt *stmt, int bind_rc, const char *what,
+                         iz_account_t *out)
+{
+    acc_row_t row = {.a = out};
+    int rc = iz__sq_get_row(&ss->q, stmt, bind_rc, what, account_read_v, &row);
+    if (rc == 0 && row.too_long) rc = IZ_EIO;
+    if (rc == 0 && row.sealed[0]) {
+        rc = iz_unseal(&ss->key, row.sealed, out->iys_password, sizeof out->iys_password);
+        if (rc != 0) {
+            iz_logf(IZ_LOG_ERROR, "store", "cannot open an account's İYS password",
+                    "account=%lld", (long long)out->id);
+            rc = IZ_EIO;
+        }
+    }
+    iz_wipe(row.sealed, sizeof row.sealed);
+    if (rc != 0) iz_wipe(out->iys_password, sizeof out->iys_password);
+    return rc;
 }
 
 static int sq_account_add(iz_store_t *st, iz_account_t *a)
 {
     int rc = account_check(a);
     if (rc != 0) return rc;
+    sq_store_t *ss = (sq_store_t *)st;
     iz_sq_t *s = sq(st);
+    char *sealed = NULL;
+    if (a->iys_password[0] &&
+        !(sealed = iz_seal(&ss->key, a->iys_password, strlen(a->iys_password))))
+        return IZ_EIO;
     int64_t created = a->created_at ? a->created_at : now_s();
     iz__sq_lock(s);
     sqlite3_stmt *stmt = iz__sq_stmt(s, ST_ACC_ADD);
@@ -480,7 +618,7 @@ static int sq_account_add(iz_store_t *st, iz_account_t *a)
         if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 3, a->activation_date);
         if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 4, a->iys_url);
         if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 5, a->iys_user);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 6, a->iys_password);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 6, sealed ? sealed : "");
         if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 7, a->plan);
         if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 8, created);
         rc = iz__sq_write(s, stmt, r, "account add");
@@ -490,12 +628,8 @@ static int sq_account_add(iz_store_t *st, iz_account_t *a)
         }
     }
     iz__sq_unlock(s);
+    free(sealed);
     return rc;
-}
-
-static void account_read_v(sqlite3_stmt *stmt, void *out)
-{
-    account_read(stmt, out);
 }
 
 static int sq_account_by_name(iz_store_t *st, const char *name, iz_account_t *out)
@@ -504,8 +638,8 @@ static int sq_account_by_name(iz_store_t *st, const char *name, iz_account_t *ou
     if (strnlen(name, IZ_NAME_MAX) >= IZ_NAME_MAX) return IZ_ENOTFOUND;
     iz__sq_lock(s);
     sqlite3_stmt *stmt = iz__sq_stmt(s, ST_ACC_BY_NAME);
-    int rc = stmt ? iz__sq_get_row(s, stmt, iz__sq_bind_text(stmt, 1, name), "account by name",
-                                   account_read_v, out)
+    int rc = stmt ? account_fetch((sq_store_t *)st, stmt, iz__sq_bind_text(stmt, 1, name),
+                                  "account by name", out)
                   : IZ_EIO;
     iz__sq_unlock(s);
     return rc;
@@ -516,8 +650,8 @@ static int sq_account_get(iz_store_t *st, int64_t id, iz_account_t *out)
     iz_sq_t *s = sq(st);
     iz__sq_lock(s);
     sqlite3_stmt *stmt = iz__sq_stmt(s, ST_ACC_GET);
-    int rc = stmt ? iz__sq_get_row(s, stmt, iz__sq_bind_i64(stmt, 1, id), "account get",
-                                   account_read_v, out)
+    int rc = stmt ? account_fetch((sq_store_t *)st, stmt, iz__sq_bind_i64(stmt, 1, id),
+                                  "account get", out)
                   : IZ_EIO;
     iz__sq_unlock(s);
     return rc;
@@ -748,44 +882,14 @@ static int read_current(iz_sq_t *s, const iz_change_t *c, const chg_names_t *nm,
     return rc == IZ_ENOTFOUND ? 0 : rc;
 }
 
-/* The hash of the newest log row, "" when the log is empty. Read inside the
- * write transaction on every append rather than cached: another process
- * (the CLI) may append to the same file, and this is one b-tree descent to
- * the last row, a page that is already in the cache. */
-static int read_last_hash(iz_sq_t *s, char out[IZ_HASH_HEX])
-{
-    return iz__sq_get_text(s, ST_LOG_LAST, "last hash", out, IZ_HASH_HEX);
-}
-
-/* Hash of a change being written, with the fields spelled as they are
- * stored (absent values as ""), so that verify can recompute it from the
- * row's text. */
-static int change_hash(const char *prev, int64_t id, const iz_change_t *c, const chg_names_t *nm,
-                       int64_t creation_ms, char out[IZ_HASH_HEX])
-{
-    char ids[24], brand[24], cdate[24], cms[24];
-    snprintf(ids, sizeof ids, "%" PRId64, id);
-    snprintf(brand, sizeof brand, "%" PRId64, c->brand_id);
-    if (c->consent_date)
-        snprintf(cdate, sizeof cdate, "%" PRId64, c->consent_date);
-    else
-        cdate[0] = '\0';
-    snprintf(cms, sizeof cms, "%" PRId64, creation_ms);
-    const char *f[IZ_HASH_FIELDS] = {prev,      ids,      brand,      c->recipient,
-                                     nm->rtype, nm->type, nm->status, nm->source,
-                                     cdate,     cms,      nm->origin, c->evidence};
-    return iz__store_chain_hash(f, out);
-}
-
-/* Insert the log row, give it its hash, move the key's state to it and queue
- * it for İYS when pending; all inside the caller's transaction. */
+/* Insert the log row (the one chain writer of sqlite_util.c gives it its
+ * hash), move the key's state to it and queue it for İYS when pending; all
+ * inside the caller's transaction. The hashed fields are spelled as the
+ * columns hold them (absent values as ""), so that verify can recompute
+ * the hash from the row's text. */
 static int write_change(iz_sq_t *s, const iz_change_t *c, const chg_names_t *nm,
                         int64_t creation_ms, int64_t *id_out)
 {
-    char prev[IZ_HASH_HEX], hash[IZ_HASH_HEX];
-    int rc = read_last_hash(s, prev);
-    if (rc != 0) return rc;
-
     sqlite3_stmt *stmt = iz__sq_stmt(s, ST_LOG_INSERT);
     if (!stmt) return IZ_EIO;
     int r = bind_key(stmt, c->brand_id, c->recipient, nm->rtype, nm->type);
@@ -799,19 +903,20 @@ static int write_change(iz_sq_t *s, const iz_change_t *c, const chg_names_t *nm,
     if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 12, c->iys_error);
     if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 13, c->warning);
     if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 14, c->evidence);
-    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 15, prev);
-    if ((rc = iz__sq_run(s, stmt, r, "log insert")) != 0) return rc;
-    int64_t id = sqlite3_last_insert_rowid(s->db);
-
-    if ((rc = change_hash(prev, id, c, nm, creation_ms, hash)) != 0) return rc;
-    if (!(stmt = iz__sq_stmt(s, ST_LOG_SET_HASH))) return IZ_EIO;
-    r = iz__sq_bind_i64(stmt, 1, id);
-    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 2, hash);
-    if ((rc = iz__sq_run(s, stmt, r, "log hash")) != 0) return rc;
-    if (sqlite3_changes(s->db) != 1) {
-        fprintf(stderr, "izin: store: log row %" PRId64 " lost its hash slot\n", id);
-        return IZ_EIO;
+    if (r != SQLITE_OK) {
+        iz__sq_done(stmt);
+        return iz__sq_fail(s, r, "log bind");
     }
+    char brand[24], cdate[24] = "", cms[24];
+    snprintf(brand, sizeof brand, "%" PRId64, c->brand_id);
+    if (c->consent_date) snprintf(cdate, sizeof cdate, "%" PRId64, c->consent_date);
+    snprintf(cms, sizeof cms, "%" PRId64, creation_ms);
+    const char *f[IZ_HASH_FIELDS] = {NULL,      NULL,     brand,      c->recipient,
+                                     nm->rtype, nm->type, nm->status, nm->source,
+                                     cdate,     cms,      nm->origin, c->evidence};
+    int64_t id = 0;
+    int rc = iz__sq_chain_append(s, ST_LOG_LAST, stmt, 15, ST_LOG_SET_HASH, f, IZ_HASH_FIELDS, &id);
+    if (rc != 0) return rc;
 
     if (!(stmt = iz__sq_stmt(s, ST_STATE_UPSERT))) return IZ_EIO;
     r = bind_key(stmt, c->brand_id, c->recipient, nm->rtype, nm->type);
@@ -846,9 +951,9 @@ static int same_key(const iz_change_t *a, const iz_change_t *b)
 
 /* One change inside the batch's transaction, under a savepoint so that a
  * refused or failed change leaves the others' writes in place. */
-static int apply_one(iz_sq_t *s, apply_req_t *q)
+static int apply_one(iz_sq_t *s, iz_store_apply_t *it)
 {
-    iz_change_t *chg = q->chg;
+    iz_change_t *chg = it->chg;
     chg_names_t nm;
     iz_change_t old, key;
     iz_current_t cur;
@@ -864,9 +969,9 @@ static int apply_one(iz_sq_t *s, apply_req_t *q)
         goto out;
     }
     if (rc != 0 || (rc = read_current(s, chg, &nm, &cur)) != 0) goto out;
-    if (q->rule) {
+    if (it->rule) {
         memcpy(&key, chg, sizeof key);
-        if ((rc = q->rule(q->ctx, &cur, chg)) != 0) goto out;
+        if ((rc = it->rule(it->ctx, &cur, chg)) != 0) goto out;
         if (!same_key(&key, chg)) {
             rc = IZ_EINVAL;
             goto out;
@@ -884,48 +989,65 @@ out:
     return rc != 0 ? rc : rrc;
 }
 
-/* Write a batch of queued changes in one transaction: one fsync for all of
- * them. A change that fails rolls back to its savepoint alone; a failed
- * commit fails every change of the batch (none is on disk). The commit hook
- * then sees the written ones in commit order. */
+/* Mark every item of the queued requests from..to_end that has not failed
+ * on its own with the store's failure rc: none of them is on disk. */
+static void fail_written(apply_req_t *batch, int rc)
+{
+    for (apply_req_t *q = batch; q; q = q->next) {
+        q->rc = rc;
+        for (size_t i = 0; i < q->n; i++)
+            if (q->items[i].rc == 0 || q->items[i].rc == IZ_REPEAT) q->items[i].rc = rc;
+    }
+}
+
+/* Write the queued batches in one transaction: one fsync for all of them.
+ * A change that fails rolls back to its savepoint alone; a failed commit
+ * fails every change (none is on disk). The subscribers then see the
+ * written ones in commit order. */
 static void run_batch(iz_store_t *st, apply_req_t *batch)
 {
     iz_sq_t *s = sq(st);
     iz__sq_lock(s);
     int rc = iz__sq_begin(s);
-    for (apply_req_t *q = batch; q; q = q->next) {
-        q->rc = rc != 0 ? rc : apply_one(s, q);
-        if (rc == 0 && sqlite3_get_autocommit(s->db)) {
-            /* SQLite rolled the whole transaction back (I/O error, disk
-             * full): nothing of the batch is written. */
-            rc = IZ_EIO;
-            for (apply_req_t *p = batch; p != q->next; p = p->next)
-                if (p->rc == 0 || p->rc == IZ_REPEAT) p->rc = IZ_EIO;
+    if (rc != 0) fail_written(batch, rc);
+    for (apply_req_t *q = batch; q; q = q->next)
+        for (size_t i = 0; i < q->n; i++) {
+            iz_store_apply_t *it = &q->items[i];
+            if (it->rc != 0) continue; /* refused before it was queued */
+            it->rc = rc != 0 ? rc : apply_one(s, it);
+            if (rc == 0 && sqlite3_get_autocommit(s->db)) {
+                /* SQLite rolled the whole transaction back (I/O error, disk
+                 * full): nothing of the batch is written. */
+                rc = IZ_EIO;
+                fail_written(batch, rc);
+            }
         }
-    }
-    if (rc == 0 && (rc = iz__sq_commit(s)) != 0)
+    if (rc == 0 && (rc = iz__sq_commit(s)) != 0) fail_written(batch, rc);
+    if (rc == 0)
         for (apply_req_t *q = batch; q; q = q->next)
-            if (q->rc == 0) q->rc = rc;
-    if (rc == 0 && st->on_change)
-        for (apply_req_t *q = batch; q; q = q->next)
-            if (q->rc == 0) st->on_change(st->on_change_ctx, q->chg);
+            for (size_t i = 0; i < q->n; i++)
+                if (q->items[i].rc == 0) iz__store_publish(st, q->items[i].chg);
     iz__sq_unlock(s); /* rolls back whatever is still open */
 }
 
-#define GROUP_MAX 512 /* changes in one transaction, at most */
+#define GROUP_MAX 512 /* changes in one shared transaction, at most (one batch may be larger) */
 
-/* The rule runs with the store's mutex held and inside the transaction; it
- * must not call the store. Calls from many threads are committed together
- * (group commit): the first caller that finds no commit running writes
- * every queued change in one transaction, the others wait for their
- * result. Each call still returns only when its change is on disk. */
-static int sq_consent_apply(iz_store_t *st, iz_change_t *chg, iz_store_rule_fn rule, void *ctx)
+/* Calls from many threads are committed together (group commit): the first
+ * caller that finds no commit running writes every queued batch (up to
+ * GROUP_MAX changes, and always the first batch whole) in one transaction,
+ * the others wait for their result. Each call still returns only when its
+ * changes are on disk. */
+static int sq_consent_apply_batch(iz_store_t *st, iz_store_apply_t *items, size_t n)
 {
-    chg_names_t nm;
-    int rc = change_check(chg, &nm);
-    if (rc != 0) return rc;
+    size_t queued = 0;
+    for (size_t i = 0; i < n; i++) {
+        chg_names_t nm;
+        items[i].rc = change_check(items[i].chg, &nm);
+        if (items[i].rc == 0) queued++;
+    }
+    if (queued == 0) return 0;
     sq_store_t *ss = (sq_store_t *)st;
-    apply_req_t me = {.chg = chg, .rule = rule, .ctx = ctx};
+    apply_req_t me = {.items = items, .n = n};
     pthread_mutex_lock(&ss->gmu);
     if (ss->tail)
         ss->tail->next = &me;
@@ -937,11 +1059,15 @@ static int sq_consent_apply(iz_store_t *st, iz_change_t *chg, iz_store_rule_fn r
             pthread_cond_wait(&ss->gcv, &ss->gmu);
             continue;
         }
-        /* Lead: take up to GROUP_MAX queued calls (ours is among them). */
+        /* Lead: take queued batches up to GROUP_MAX changes (ours is among
+         * them, or comes in a later round). */
         ss->leading = true;
         apply_req_t *batch = ss->head, *last = batch;
-        for (int n = 1; n < GROUP_MAX && last->next; n++)
+        size_t total = batch->n;
+        while (last->next && total + last->next->n <= GROUP_MAX) {
             last = last->next;
+            total += last->n;
+        }
         ss->head = last->next;
         if (!ss->head) ss->tail = NULL;
         last->next = NULL;
@@ -1023,7 +1149,7 @@ static int sq_verify_log(iz_store_t *st, int64_t *bad_id)
                                "SELECT prev_hash, id, brand_id, recipient, rtype, type, status,"
                                " source, consent_date, creation_ms, origin, evidence, hash"
                                " FROM consent_log ORDER BY id",
-                               IZ_HASH_FIELDS, iz__store_chain_hash, bad_id);
+                               IZ_HASH_FIELDS, bad_id);
 }
 
 static int sq_outbox_count(iz_store_t *st, int64_t *n)
@@ -1434,6 +1560,82 @@ static int sq_voice_numbers(iz_store_t *st, int64_t id, bool allowed_only, iz_vo
     return rc;
 }
 
+/* ---- İYS changes that could not be applied -------------------------------- */
+
+static int sq_quarantine_add(iz_store_t *st, int64_t brand_id, const char *via, const char *source,
+                             const char *raw, const char *reason)
+{
+    iz_sq_t *s = sq(st);
+    char hash[IZ_SHA256_HEX];
+    iz_sha256_hex(raw, strlen(raw), hash);
+    iz__sq_lock(s);
+    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_Q_ADD);
+    int rc = IZ_EIO;
+    if (stmt) {
+        int r = iz__sq_bind_i64(stmt, 1, brand_id);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 2, via);
+        if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 3, source);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 4, raw);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 5, hash);
+        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 6, reason);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 7, now_ms());
+        rc = iz__sq_run(s, stmt, r, "quarantine add");
+        /* The same item again (a page pulled again after a crash) is kept
+         * once. */
+        if (rc == 0 && sqlite3_changes(s->db) == 0) rc = IZ_REPEAT;
+    }
+    iz__sq_unlock(s);
+    return rc;
+}
+
+static void quarantine_read_v(sqlite3_stmt *stmt, void *out)
+{
+    iz_quarantine_t *q = out;
+    q->id = sqlite3_column_int64(stmt, 0);
+    q->brand_id = sqlite3_column_int64(stmt, 1);
+    iz__sq_col_str(stmt, 2, q->via, sizeof q->via);
+    iz__sq_col_str(stmt, 3, q->source, sizeof q->source);
+    const char *raw = iz__sq_col_text(stmt, 4);
+    q->raw = iz_xstrdup(raw ? raw : "");
+    iz__sq_col_str(stmt, 5, q->reason, sizeof q->reason);
+    q->created_ms = sqlite3_column_int64(stmt, 6);
+}
+
+static void quarantine_drop(void *list, size_t n)
+{
+    iz_store_quarantine_free(list, n);
+}
+
+static int sq_quarantine_list(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t limit,
+                              iz_quarantine_t **list, size_t *n)
+{
+    iz_sq_t *s = sq(st);
+    iz__sq_lock(s);
+    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_Q_LIST);
+    int rc = IZ_EIO;
+    if (stmt) {
+        int r = iz__sq_bind_i64(stmt, 1, brand_id);
+        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, after_id);
+        if (r == SQLITE_OK)
+            r = iz__sq_bind_i64(stmt, 3, (int64_t)(limit > 10000 ? 10000 : limit));
+        rc = iz__sq_rows(s, stmt, r, "quarantine list", sizeof **list, quarantine_read_v,
+                         quarantine_drop, (void **)list, n);
+    }
+    iz__sq_unlock(s);
+    return rc;
+}
+
+static int sq_quarantine_count(iz_store_t *st, int64_t *n)
+{
+    iz_sq_t *s = sq(st);
+    iz__sq_lock(s);
+    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_Q_COUNT);
+    int rc = stmt ? iz__sq_get_row(s, stmt, SQLITE_OK, "quarantine count", iz__sq_read_i64, n)
+                  : IZ_EIO;
+    iz__sq_unlock(s);
+    return rc;
+}
+
 static const iz_store_ops_t sq_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -1447,7 +1649,7 @@ static const iz_store_ops_t sq_ops = {
     .key_add = sq_key_add,
     .key_lookup = sq_key_lookup,
     .key_revoke = sq_key_revoke,
-    .consent_apply = sq_consent_apply,
+    .consent_apply_batch = sq_consent_apply_batch,
     .consent_get = sq_consent_get,
     .consent_history = sq_consent_history,
     .consent_status = sq_consent_status,
@@ -1467,6 +1669,9 @@ static const iz_store_ops_t sq_ops = {
     .ret_open = sq_ret_open,
     .ret_late = sq_ret_late,
     .state_scan = sq_state_scan,
+    .quarantine_add = sq_quarantine_add,
+    .quarantine_list = sq_quarantine_list,
+    .quarantine_count = sq_quarantine_count,
     .sms_record = sq_sms_record,
     .voice_add = sq_voice_add,
     .voice_get = sq_voice_get,

@@ -84,11 +84,20 @@ def test_hs_karar(env):
     p = fresh_phone()
     r = env.api.post_consent(consent(p, source="HS_KARAR", status="ONAY"))
     assert r.status_code == 422 and "H408" in codes(r)
-    r = env.api.post_consent(consent(p, source="HS_KARAR", status="RET"))
-    assert r.status_code == 422 and codes(r) == ["H408"]  # never a first record
+    # A first RET from HS_KARAR is an opt-out like any other: kept LOCAL,
+    # with İYS's H175 as a warning, and it blocks sending.
+    first = fresh_phone()
+    r = env.api.post_consent(consent(first, source="HS_KARAR", status="RET"))
+    assert r.status_code == 201, r.text
+    j = r.json()
+    assert j["iys"]["state"] == "LOCAL" and j["source"] == "HS_KARAR"
+    assert [w["code"] for w in j["warnings"]] == ["H175"]
+    c = env.api.check({"type": "MESAJ", "recipients": [first]}).json()
+    assert c["blocked"] == [{"recipient": first, "reason": "RET"}]
     env.api.post_consent(consent(p, consentDate=tr_now(-7200)))
     r = env.api.post_consent(consent(p, source="HS_KARAR", status="RET"))
     assert r.status_code == 201, r.text
+    assert r.json()["iys"]["state"] in ("PENDING", "SENT", "ACCEPTED", "LOCAL")
 
 
 def test_hs_2015(env):

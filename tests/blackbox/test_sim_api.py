@@ -224,9 +224,9 @@ def test_single_add_rules(sim, prov):
     assert r.status_code == 400 and codes(r) == ["H178"]
     assert prov.post("/consents", consent(a, "RET", source="HS_KARAR",
                                           date=tr_now(-60))).status_code == 200
-    # HS_KARAR never starts a record
+    # a first RET from HS_KARAR is refused like any first RET
     r = prov.post("/consents", consent(phone(), "RET", source="HS_KARAR"))
-    assert r.status_code == 422 and codes(r) == ["H408"]
+    assert r.status_code == 400 and codes(r) == ["H175"]
 
 
 def test_single_add_tacir(sim, prov):
@@ -326,9 +326,9 @@ def test_bulk_1000_mixed_outcomes(sim):
         elif k == 6:    # HS_KARAR on an existing record
             items.append(consent(next(seed), "RET", source="HS_KARAR"))
             expect.append(None)
-        else:           # HS_KARAR as a first record
+        else:           # HS_KARAR as a first record: a first RET
             items.append(consent(phone(), "RET", source="HS_KARAR"))
-            expect.append("H408")
+            expect.append("H175")
     r = p.post("/consents/request", items)
     assert r.status_code == 202, r.text
     out = r.json()

@@ -315,8 +315,31 @@ def test_iys_push_reaches_the_module_before_any_pull(tmp_path):
                 "transactionId": g["iys"]["transactionId"], "iysCode": p.iys_code,
                 "brandCode": p.brand}
         again = requests.post(push_url, auth=("pushuser", "push-secret-1"), json={"list": [item]})
-        assert again.status_code == 200 and again.json() == {"applied": 0}
+        assert again.status_code == 200 and again.json() == {"applied": 0, "quarantined": 0}
         assert len(m.get(phone).json()["history"]) == 2
+        # what cannot be applied is kept, never skipped: listed with its raw JSON
+        bad = [{**item, "recipientType": "KURUM", "transactionId": "t1"},
+               {**item, "status": "BELKI", "transactionId": "t2"},
+               {**item, "consentDate": "dün", "transactionId": "t3"},
+               "not an object"]
+        r = requests.post(push_url, auth=("pushuser", "push-secret-1"), json={"list": bad})
+        assert r.status_code == 200 and r.json() == {"applied": 0, "quarantined": 4}, r.text
+        # the same items again (İYS retries) are kept once
+        r = requests.post(push_url, auth=("pushuser", "push-secret-1"), json={"list": bad})
+        assert r.status_code == 200, r.text
+        q = m.s.get(m.srv.base + f"/v1/brands/{m.brand}/iys/quarantine").json()
+        assert [x["raw"] for x in q["list"]] == bad
+        assert [x["via"] for x in q["list"]] == ["push"] * 4
+        assert "recipientType" in q["list"][0]["reason"]
+        assert "status" in q["list"][1]["reason"]
+        assert "consentDate" in q["list"][2]["reason"]
+        page = m.s.get(m.srv.base + f"/v1/brands/{m.brand}/iys/quarantine",
+                       params={"after": q["list"][1]["id"], "limit": 1}).json()
+        assert [x["raw"] for x in page["list"]] == [bad[2]]
+        metrics = requests.get(m.srv.base + "/metrics").text
+        assert "izin_iys_quarantine 4" in metrics
+        # nothing of it changed the consent
+        assert m.check([phone])["blocked"] == [{"recipient": phone, "reason": "RET"}]
     finally:
         m.srv.stop()
         sim.stop()

@@ -2,7 +2,7 @@
  * test_consent.c - the two steps of judging a consent change: field
  * validation (every missing and bad-value code, in field order, TACIR's
  * relaxations, İYS sources) and the state rules against the current record
- * (H408 H462 H463 H175 H174 H178 H467, in İYS's order).
+ * (H462 H463 H175 H174 H178 H467, in İYS's order).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -308,9 +308,9 @@ static void test_rules_order(void **state)
     RULE(&c, NULL, &ctx, NULL);
     c = mk(IZ_RET, IZ_HS_WEB, IZ_BIREYSEL, "2026-01-14 10:00:00");
     RULE(&c, &none, &ctx, "H175");
-    /* HS_KARAR is never first, and that is checked before H175 */
+    /* a first RET from HS_KARAR is a first RET like any other */
     c = mk(IZ_RET, IZ_HS_KARAR, IZ_BIREYSEL, "2026-01-14 10:00:00");
-    RULE(&c, &none, &ctx, "H408");
+    RULE(&c, &none, &ctx, "H175");
     RULE(&c, &onay, &ctx, NULL);
     RULE(&c, &ret, &ctx, "H174");
 

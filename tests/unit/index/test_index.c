@@ -301,7 +301,7 @@ static int setup(void **state)
     strcpy(f->dir, "/tmp/izin-index-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     const char *err = NULL;
-    if (iz_store_open(f->dir, &f->st, &err) != 0) fail_msg("open: %s", err ? err : "");
+    if (iz_store_open(f->dir, NULL, &f->st, &err) != 0) fail_msg("open: %s", err ? err : "");
     *state = f;
     return 0;
 }
@@ -348,7 +348,7 @@ static void test_build_from_store(void **state)
 {
     fx_t *f = *state;
     iz_index_t *live = iz_index_new();
-    iz_store_on_change(f->st, iz_index_on_change, live);
+    assert_int_equal(iz_store_subscribe(f->st, iz_index_on_change, live), 0);
     for (int64_t b = 1; b <= 2; b++)
         for (size_t i = 0; i < IZ_ARRAY_LEN(store_keys); i++)
             store_put(f, b, key_type(store_keys[i]), store_keys[i], i % 2 ? IZ_RET : IZ_ONAY);
@@ -369,7 +369,7 @@ static void test_build_from_store(void **state)
     assert_int_equal(iz_index_get(built, 3, IZ_MESAJ, IZ_BIREYSEL, "+905321110001"),
                      IZ_STATUS_NONE);
     compare(f, built);
-    iz_store_on_change(f->st, NULL, NULL);
+    iz_store_unsubscribe(f->st, iz_index_on_change, live);
     iz_index_free(built);
     iz_index_free(live);
 }
@@ -422,14 +422,14 @@ static void test_build_while_committing(void **state)
         store_put(f, 1, IZ_MESAJ, p, IZ_ONAY);
     }
     iz_index_t *ix = iz_index_new();
-    iz_store_on_change(f->st, iz_index_on_change, ix);
+    assert_int_equal(iz_store_subscribe(f->st, iz_index_on_change, ix), 0);
     committer_t c = {.f = f, .n = 60};
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, commit_thread, &c), 0);
     for (int i = 0; i < 20; i++)
         assert_int_equal(iz_index_build(ix, f->st), 0);
     pthread_join(th, NULL);
-    iz_store_on_change(f->st, NULL, NULL);
+    iz_store_unsubscribe(f->st, iz_index_on_change, ix);
     compare(f, ix);
     assert_int_equal(iz_index_count(ix), 300 + IZ_ARRAY_LEN(store_keys));
     iz_index_free(ix);

@@ -35,6 +35,7 @@ typedef struct fx {
     iz_sim_t *sim;
     iz_http_t *http;
     iz_store_t *st;
+    iz_domain_t *dom;
     iz_brand_t brand;
     char url[64];
 } fx_t;
@@ -76,7 +77,7 @@ static int setup(void **state)
     assert_int_equal(iz_http_start(&hc, &f->http, &err), 0);
     snprintf(f->url, sizeof f->url, "http://127.0.0.1:%u", (unsigned)iz_http_port(f->http));
 
-    assert_int_equal(iz_store_open(f->moddir, &f->st, &err), 0);
+    assert_int_equal(iz_store_open(f->moddir, NULL, &f->st, &err), 0);
     iz_account_t a = {.iys_code = IYS_CODE};
     strcpy(a.name, "acme");
     strcpy(a.iys_url, f->url);
@@ -87,6 +88,8 @@ static int setup(void **state)
     f->brand.code = IYS_CODE;
     strcpy(f->brand.name, "Marka");
     assert_int_equal(iz_store_brand_add(f->st, &f->brand), 0);
+    iz_domain_conf_t dc = {.store = f->st, .holidays = hol};
+    assert_int_equal(iz_domain_open(&dc, &f->dom, &err), 0);
     *state = f;
     return 0;
 }
@@ -94,6 +97,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx_t *f = *state;
+    iz_domain_close(f->dom);
     iz_store_close(f->st);
     iz_http_stop(f->http);
     iz_sim_close(f->sim);
@@ -131,7 +135,7 @@ static iz_sync_t *start_sync(fx_t *f)
                          .retry_max = 1,
                          .holidays = NULL};
     iz_sync_t *s = NULL;
-    assert_int_equal(iz_sync_start(f->st, &sc, &s), 0);
+    assert_int_equal(iz_sync_start(f->dom, &sc, &s), 0);
     return s;
 }
 

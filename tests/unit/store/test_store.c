@@ -46,7 +46,7 @@ static void fx_reopen(fx_t *f)
     const char *err = NULL;
     if (f->st) iz_store_close(f->st);
     f->st = NULL;
-    int rc = iz_store_open(f->dir, &f->st, &err);
+    int rc = iz_store_open(f->dir, NULL, &f->st, &err);
     if (rc != 0) fail_msg("open %s: %d %s", f->dir, rc, err ? err : "");
 }
 
@@ -156,7 +156,7 @@ static void test_locations(void **state)
 
     /* A missing nested data directory is created, mode 0700. */
     snprintf(loc, sizeof loc, "%s/a/b", f->dir);
-    assert_int_equal(iz_store_open(loc, &st, &err), 0);
+    assert_int_equal(iz_store_open(loc, NULL, &st, &err), 0);
     assert_int_equal(iz_store_ping(st), 0);
     iz_store_close(st);
     assert_int_equal(stat(loc, &sb), 0);
@@ -166,27 +166,27 @@ static void test_locations(void **state)
     assert_int_equal(sb.st_mode & 0077, 0); /* holds İYS credentials */
 
     snprintf(loc, sizeof loc, "sqlite:%s/x.db", f->dir);
-    assert_int_equal(iz_store_open(loc, &st, &err), 0);
+    assert_int_equal(iz_store_open(loc, NULL, &st, &err), 0);
     assert_int_equal(iz_store_schema_version(st), IZ_STORE_SCHEMA_VERSION);
     iz_store_close(st);
     snprintf(loc, sizeof loc, "file:%s/x.db", f->dir);
-    assert_int_equal(iz_store_open(loc, &st, &err), 0);
+    assert_int_equal(iz_store_open(loc, NULL, &st, &err), 0);
     iz_store_close(st);
 
     st = NULL;
-    assert_int_equal(iz_store_open("postgres://u@h/db", &st, &err), IZ_EUNSUPPORTED);
+    assert_int_equal(iz_store_open("postgres://u@h/db", NULL, &st, &err), IZ_EUNSUPPORTED);
     assert_null(st);
     assert_non_null(strstr(err, "PostgreSQL"));
-    assert_int_equal(iz_store_open("postgresql://h/db", &st, &err), IZ_EUNSUPPORTED);
+    assert_int_equal(iz_store_open("postgresql://h/db", NULL, &st, &err), IZ_EUNSUPPORTED);
 
     /* A regular file is not a data directory; a file in a missing dir fails. */
     snprintf(loc, sizeof loc, "%s/x.db", f->dir);
-    assert_int_equal(iz_store_open(loc, &st, &err), IZ_EINVAL);
+    assert_int_equal(iz_store_open(loc, NULL, &st, &err), IZ_EINVAL);
     snprintf(loc, sizeof loc, "sqlite:%s/nodir/x.db", f->dir);
-    assert_int_equal(iz_store_open(loc, &st, &err), IZ_EIO);
+    assert_int_equal(iz_store_open(loc, NULL, &st, &err), IZ_EIO);
     assert_non_null(err);
-    assert_int_equal(iz_store_open("sqlite:", &st, &err), IZ_EINVAL);
-    assert_int_equal(iz_store_open("", &st, &err), IZ_EINVAL);
+    assert_int_equal(iz_store_open("sqlite:", NULL, &st, &err), IZ_EINVAL);
+    assert_int_equal(iz_store_open("", NULL, &st, &err), IZ_EINVAL);
 
     /* A file that is not a database is refused, not overwritten. */
     snprintf(loc, sizeof loc, "%s/junk.db", f->dir);
@@ -196,7 +196,121 @@ static void test_locations(void **state)
         fputs("this is not an SQLite database\n", fp);
     fclose(fp);
     snprintf(loc, sizeof loc, "sqlite:%s/junk.db", f->dir);
-    assert_int_equal(iz_store_open(loc, &st, &err), IZ_EIO);
+    assert_int_equal(iz_store_open(loc, NULL, &st, &err), IZ_EIO);
+}
+
+static unsigned char *slurp(const char *path, size_t *len);
+
+/* The location parser: one place, and an unknown scheme is an error, so
+ * "postgresql:/x" (one slash) never becomes a folder of that name. */
+static void test_location_parse(void **state)
+{
+    (void)state;
+    iz_store_loc_t l;
+    const char *err = NULL;
+    assert_int_equal(iz_store_location_parse("data", &l, &err), 0);
+    assert_int_equal(l.kind, IZ_STORE_DIR);
+    assert_string_equal(l.db, "data/izin.db");
+    assert_string_equal(l.dir, "data");
+    assert_string_equal(l.key_file, "data/izin.db.key");
+    assert_int_equal(iz_store_location_parse("sqlite:/var/x/a.db", &l, &err), 0);
+    assert_int_equal(l.kind, IZ_STORE_SQLITE);
+    assert_string_equal(l.db, "/var/x/a.db");
+    assert_string_equal(l.dir, "/var/x");
+    assert_string_equal(l.key_file, "/var/x/a.db.key");
+    assert_int_equal(iz_store_location_parse("file:a.db", &l, &err), 0);
+    assert_string_equal(l.dir, ".");
+    assert_int_equal(iz_store_location_parse("postgresql://u@h/db", &l, &err), 0);
+    assert_int_equal(l.kind, IZ_STORE_POSTGRES);
+    assert_int_equal(iz_store_location_parse("./a:b", &l, &err), 0);
+    assert_int_equal(l.kind, IZ_STORE_DIR);
+    assert_int_equal(iz_store_location_parse("postgresql:/x", &l, &err), IZ_EINVAL);
+    assert_non_null(strstr(err, "postgresql://"));
+    assert_int_equal(iz_store_location_parse("postgres:x", &l, &err), IZ_EINVAL);
+    assert_int_equal(iz_store_location_parse("mysql://h/db", &l, &err), IZ_EINVAL);
+    assert_non_null(strstr(err, "unknown scheme"));
+    assert_int_equal(iz_store_location_parse("a:b", &l, &err), IZ_EINVAL);
+    assert_int_equal(iz_store_location_parse("sqlite:dir/", &l, &err), IZ_EINVAL);
+    assert_int_equal(iz_store_location_parse("da\nta", &l, &err), IZ_EINVAL);
+    assert_int_equal(iz_store_location_parse("", &l, &err), IZ_EINVAL);
+}
+
+/* İYS passwords are stored sealed under the key beside the database; the
+ * store refuses to open with another key, and with none, without leaving a
+ * wrong key file behind; a password stored in clear by an older version is
+ * sealed at open. */
+static void test_secrets_sealed(void **state)
+{
+    fx_t *f = *state;
+    iz_account_t a = {.iys_code = 1};
+    strcpy(a.name, "sealed");
+    strcpy(a.iys_password, "çok-gizli-şifre");
+    assert_int_equal(iz_store_account_add(f->st, &a), 0);
+    iz_account_t b;
+    assert_int_equal(iz_store_account_get(f->st, a.id, &b), 0);
+    assert_string_equal(b.iys_password, "çok-gizli-şifre");
+    char key[300];
+    snprintf(key, sizeof key, "%s.key", f->db);
+    struct stat sb;
+    assert_int_equal(stat(key, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    iz_store_close(f->st);
+    f->st = NULL;
+    /* not in the file in clear */
+    size_t n;
+    unsigned char *all = slurp(f->db, &n);
+    assert_null(memmem(all, n, "çok-gizli", strlen("çok-gizli")));
+    free(all);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM accounts WHERE iys_password LIKE 'sb1:%'"),
+                     1);
+    /* another key: refused */
+    const char *err = NULL;
+    iz_store_t *st = NULL;
+    iz_store_opts_t other = {
+        .secret_key_hex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"};
+    assert_int_equal(iz_store_open(f->dir, &other, &st, &err), IZ_ERULE);
+    assert_null(st);
+    assert_non_null(strstr(err, "key"));
+    /* the key file gone: refused, and no new (wrong) key file left */
+    char moved[320];
+    snprintf(moved, sizeof moved, "%s.moved", key);
+    assert_int_equal(rename(key, moved), 0);
+    assert_int_equal(iz_store_open(f->dir, NULL, &st, &err), IZ_ERULE);
+    assert_non_null(strstr(err, "missing"));
+    assert_int_not_equal(stat(key, &sb), 0);
+    assert_int_equal(rename(moved, key), 0);
+    /* a password in clear (an older store) is sealed at open */
+    assert_int_equal(raw_sql(f, "UPDATE accounts SET iys_password = 'eski' WHERE name = 'sealed'"),
+                     SQLITE_OK);
+    fx_reopen(f);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM accounts WHERE iys_password LIKE 'sb1:%'"),
+                     1);
+    assert_int_equal(iz_store_account_by_name(f->st, "sealed", &b), 0);
+    assert_string_equal(b.iys_password, "eski");
+}
+
+/* A batch: one call, one transaction, each change's own result. */
+static void test_batch_apply(void **state)
+{
+    fx_t *f = *state;
+    int64_t brand = 1;
+    iz_change_t c[4];
+    c[0] = mk_change(brand, "+905370000001", IZ_ONAY, 1700000000, IZ_IYS_PENDING);
+    c[1] = mk_change(brand, "+905370000001", IZ_RET, 1700000100, IZ_IYS_PENDING);
+    c[2] = mk_change(brand, "+905370000001", IZ_RET, 1700000100, IZ_IYS_PENDING); /* repeat */
+    c[3] = mk_change(brand, "", IZ_ONAY, 1700000000, IZ_IYS_PENDING);             /* invalid */
+    iz_store_apply_t it[4];
+    for (int i = 0; i < 4; i++)
+        it[i] = (iz_store_apply_t){.chg = &c[i]};
+    assert_int_equal(iz_store_consent_apply_batch(f->st, it, 4), 0);
+    assert_int_equal(it[0].rc, 0);
+    assert_int_equal(it[1].rc, 0);
+    assert_int_equal(it[2].rc, IZ_REPEAT);
+    assert_int_equal(c[2].id, c[1].id);
+    assert_int_equal(it[3].rc, IZ_EINVAL);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM consent_log"), 2);
+    assert_int_equal(iz_store_consent_apply_batch(f->st, it, 0), IZ_EINVAL);
+    verify_ok(f);
 }
 
 static unsigned char *slurp(const char *path, size_t *len)
@@ -247,7 +361,7 @@ static void test_newer_version_refused(void **state)
                      SQLITE_OK);
     const char *err = NULL;
     iz_store_t *st = NULL;
-    assert_int_equal(iz_store_open(f->dir, &st, &err), IZ_EUNSUPPORTED);
+    assert_int_equal(iz_store_open(f->dir, NULL, &st, &err), IZ_EUNSUPPORTED);
     assert_null(st);
     assert_non_null(err);
     assert_non_null(strstr(err, "999"));
@@ -897,7 +1011,7 @@ static void test_group_commit(void **state)
 {
     fx_t *f = *state;
     hook_seen_t h = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    iz_store_on_change(f->st, count_hook, &h);
+    assert_int_equal(iz_store_subscribe(f->st, count_hook, &h), 0);
     enum { T = 8 };
     pthread_t t[T];
     gworker_t w[T];
@@ -914,7 +1028,7 @@ static void test_group_commit(void **state)
         assert_int_equal(w[i].repeats, 25);  /* even ones sent again */
         written += w[i].written;
     }
-    iz_store_on_change(f->st, NULL, NULL);
+    iz_store_unsubscribe(f->st, count_hook, &h);
     assert_int_equal(raw_count(f, "SELECT count(*) FROM consent_log"), written);
     assert_int_equal(raw_count(f, "SELECT count(*) FROM consent_state"), written);
     assert_int_equal(outbox(f), written);
@@ -940,7 +1054,7 @@ static void test_sigkill(void **state)
     if (pid == 0) {
         close(fds[0]);
         iz_store_t *st = NULL;
-        if (iz_store_open(f->dir, &st, NULL) != 0) _exit(2);
+        if (iz_store_open(f->dir, NULL, &st, NULL) != 0) _exit(2);
         for (int i = 0;; i++) {
             char r[32];
             snprintf(r, sizeof r, "+90533%07d", i);
@@ -986,6 +1100,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_locations, setup, teardown),
+        cmocka_unit_test(test_location_parse),
+        cmocka_unit_test_setup_teardown(test_secrets_sealed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_apply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrations_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_version_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accounts, setup, teardown),

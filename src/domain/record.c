@@ -1,0 +1,192 @@
+/*
+ * record.c - recording consent changes, from every origin (see domain.h).
+ *
+ * A call validates each change's fields (core/consent.c), reads the
+ * account once (its İYS activation date and whether it has an İYS), and
+ * hands the valid changes to the store as one batch; the İYS state rules
+ * run inside the store's transaction through rule(), so they are judged
+ * against the record as it is at that moment.
+ */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/iz.h"
+#include "domain/domain_int.h"
+#include "sys/log.h"
+
+/* ---- opening ---------------------------------------------------------------- */
+
+/* Counts committed changes by origin: a commit subscriber. */
+static void count_change(void *ctx, const iz_change_t *chg)
+{
+    iz_domain_t *d = ctx;
+    if (chg->origin >= 0 && chg->origin < IZ_ORIGIN_COUNT_)
+        atomic_fetch_add(&d->changes[chg->origin], 1);
+    if (chg->warning[0] && strcmp(chg->warning, "H175") == 0) atomic_fetch_add(&d->local_ret, 1);
+}
+
+int iz_domain_open(const iz_domain_conf_t *conf, iz_domain_t **out, const char **err)
+{
+    const char *dummy;
+    if (!err) err = &dummy;
+    *err = NULL;
+    if (!conf || !conf->store || !out) {
+        *err = "the domain needs a store";
+        return IZ_EINVAL;
+    }
+    iz_domain_t *d = iz_xcalloc(1, sizeof *d);
+    d->st = conf->store;
+    d->holidays = conf->holidays;
+    d->index = conf->index;
+    if (conf->default_iys_url && *conf->default_iys_url)
+        d->default_iys_url = iz_xstrdup(conf->default_iys_url);
+    /* The index subscribes before it is built: a change committed during
+     * the build is replayed onto the new contents (index.h), never lost. */
+    int rc = iz_store_subscribe(d->st, count_change, d);
+    if (rc == 0 && d->index) {
+        rc = iz_store_subscribe(d->st, iz_index_on_change, d->index);
+        if (rc == 0) d->index_subscribed = true;
+    }
+    if (rc != 0) {
+        *err = "the store has no room for another commit subscriber";
+        iz_domain_close(d);
+        return rc;
+    }
+    if (d->index && (rc = iz_index_build(d->index, d->st)) != 0) {
+        *err = "cannot build the filter index from the store";
+        iz_domain_close(d);
+        return rc;
+    }
+    *out = d;
+    return 0;
+}
+
+void iz_domain_close(iz_domain_t *d)
+{
+    if (!d) return;
+    iz_store_unsubscribe(d->st, count_change, d);
+    if (d->index_subscribed) iz_store_unsubscribe(d->st, iz_index_on_change, d->index);
+    free(d->default_iys_url);
+    free(d);
+}
+
+iz_store_t *iz_domain_store(const iz_domain_t *d)
+{
+    return d->st;
+}
+
+bool iz_domain_iys_configured(const iz_domain_t *d, const iz_account_t *acct)
+{
+    return acct->iys_url[0] != '\0' || d->default_iys_url != NULL;
+}
+
+void iz_domain_stats(const iz_domain_t *d, iz_domain_stats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < IZ_ORIGIN_COUNT_; i++)
+        out->changes[i] = atomic_load(&d->changes[i]);
+    out->local_ret = atomic_load(&d->local_ret);
+    out->quarantined = atomic_load(&d->quarantined);
+}
+
+/* ---- the rules, inside the store's transaction --------------------------- */
+
+typedef struct rule_ctx {
+    iz_record_t *rec;
+    const iz_consent_t *c;
+    const iz_rules_ctx_t *rules;
+    bool iys_configured;
+} rule_ctx_t;
+
+static int rule(void *vctx, const iz_current_t *cur, iz_change_t *chg)
+{
+    rule_ctx_t *ctx = vctx;
+    const char *code = iz_consent_rules(ctx->c, cur, ctx->rules);
+    if (code && strcmp(code, "H175") == 0) {
+        /* İYS refuses a first RET; izin keeps the opt-out locally, from
+         * every origin: it blocks sending and is never sent to İYS. */
+        chg->iys_state = IZ_IYS_LOCAL;
+        iz_strlcpy(chg->warning, "H175", sizeof chg->warning);
+        chg->ret_deadline = 0;
+        return 0;
+    }
+    if (code) {
+        ctx->rec->hcode = code;
+        return IZ_ERULE;
+    }
+    chg->iys_state = ctx->iys_configured ? IZ_IYS_PENDING : IZ_IYS_LOCAL;
+    return 0;
+}
+
+/* ---- recording ------------------------------------------------------------- */
+
+int iz_domain_record(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz_record_t *recs,
+                     size_t n)
+{
+    if (!d || !brand || !recs || n == 0 || n > IZ_DOMAIN_BATCH_MAX) return IZ_EINVAL;
+    iz_account_t acct;
+    int rc = iz_store_account_get(d->st, brand->account_id, &acct);
+    iz_wipe(acct.iys_password, sizeof acct.iys_password);
+    if (rc != 0) {
+        for (size_t i = 0; i < n; i++)
+            recs[i].rc = rc;
+        return rc;
+    }
+    iz_rules_ctx_t rules = {.now = now, .holidays = d->holidays};
+    if (acct.activation_date[0]) iz_tr_parse_date(acct.activation_date, &rules.activation);
+    bool iys = iz_domain_iys_configured(d, &acct);
+
+    iz_consent_t *cs = iz_xcalloc(n, sizeof *cs);
+    rule_ctx_t *ctxs = iz_xcalloc(n, sizeof *ctxs);
+    iz_store_apply_t *items = iz_xcalloc(n, sizeof *items);
+    size_t k = 0;
+    iz_validate_opts_t vo = {.now = now, .allow_iys_sources = false};
+    for (size_t i = 0; i < n; i++) {
+        iz_record_t *r = &recs[i];
+        r->rc = 0;
+        r->hcode = NULL;
+        memset(&r->errs, 0, sizeof r->errs);
+        memset(&r->chg, 0, sizeof r->chg);
+        if (r->origin == IZ_ORIGIN_NONE || r->origin == IZ_ORIGIN_IYS ||
+            r->origin >= IZ_ORIGIN_COUNT_) {
+            r->rc = IZ_EINVAL; /* İYS's own changes come through apply_remote */
+            continue;
+        }
+        if (iz_consent_validate(&r->raw, &vo, &cs[i], &r->errs) != 0) {
+            r->rc = IZ_EINVAL;
+            continue;
+        }
+        if (r->evidence && iz_strlcpy(r->chg.evidence, r->evidence, sizeof r->chg.evidence) != 0) {
+            /* Evidence is proof: cut, it would prove something else. */
+            r->chg.evidence[0] = '\0';
+            r->rc = IZ_ETOOBIG;
+            continue;
+        }
+        iz_change_t *c = &r->chg;
+        c->brand_id = brand->id;
+        memcpy(c->recipient, cs[i].recipient, sizeof c->recipient);
+        c->rtype = cs[i].rtype;
+        c->type = cs[i].type;
+        c->status = cs[i].status;
+        c->source = cs[i].source;
+        c->consent_date = cs[i].consent_date;
+        c->origin = r->origin;
+        /* A RET must reach İYS within 3 business days of its date. */
+        if (c->status == IZ_RET)
+            c->ret_deadline =
+                iz_bizday_deadline(d->holidays, c->consent_date ? c->consent_date : now);
+        ctxs[i] = (rule_ctx_t){.rec = r, .c = &cs[i], .rules = &rules, .iys_configured = iys};
+        items[k++] = (iz_store_apply_t){.chg = c, .rule = rule, .ctx = &ctxs[i]};
+    }
+    rc = k ? iz_store_consent_apply_batch(d->st, items, k) : 0;
+    for (size_t i = 0; i < k; i++) {
+        iz_record_t *r = ((rule_ctx_t *)items[i].ctx)->rec;
+        r->rc = rc != 0 ? rc : items[i].rc;
+        if (r->rc != IZ_ERULE) r->hcode = NULL;
+    }
+    free(items);
+    free(ctxs);
+    free(cs);
+    return rc;
+}

@@ -73,6 +73,8 @@ void iz_httpc_free(iz_httpc_t *c)
 
 void iz_httpc_res_clear(iz_httpc_res_t *res)
 {
+    /* An answer may hold secrets (a token answer does). */
+    if (res->body) iz_wipe(res->body, res->body_len);
     free(res->body);
     memset(res, 0, sizeof *res);
 }
@@ -274,7 +276,13 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
         while (cap < x->len + k + 1)
             cap *= 2;
         if (cap > x->max + 1) cap = x->max + 1;
-        x->body = iz_xrealloc(x->body, cap);
+        /* Not realloc: the old block, which may hold part of a token
+         * answer, is wiped before it is freed. */
+        char *grown = iz_xmalloc(cap);
+        if (x->len) memcpy(grown, x->body, x->len);
+        if (x->body) iz_wipe(x->body, x->len);
+        free(x->body);
+        x->body = grown;
         x->cap = cap;
     }
     memcpy(x->body + x->len, data, k);
@@ -419,13 +427,6 @@ static void free_lines(struct curl_slist *l)
     curl_slist_free_all(l);
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int iz_httpc_do(iz_httpc_t *c, const iz_httpc_req_t *req, iz_httpc_res_t *res)
 {
     memset(res, 0, sizeof *res);
@@ -438,7 +439,6 @@ int iz_httpc_do(iz_httpc_t *c, const iz_httpc_req_t *req, iz_httpc_res_t *res)
                 .abort = req->abort,
                 .abort_ud = req->abort_ud};
     struct curl_slist *lines = request_lines(req);
-    int64_t t0 = mono_ms();
 
     CURL *h = take_handle(c);
     CURLcode cc = curl_easy_setopt(h, CURLOPT_URL, req->url);
@@ -470,7 +470,9 @@ int iz_httpc_do(iz_httpc_t *c, const iz_httpc_req_t *req, iz_httpc_res_t *res)
     }
     if (cc == CURLE_OK) cc = curl_easy_perform(h);
     long status = 0;
+    curl_off_t us = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &us);
     give_handle(c, h);
     free_lines(lines);
 
@@ -489,10 +491,7 @@ int iz_httpc_do(iz_httpc_t *c, const iz_httpc_req_t *req, iz_httpc_res_t *res)
         rc = IZ_ETOOBIG;
     } else {
         /* Half an answer is no answer: nothing of it is kept. */
-        free(x.body);
-        res->body = NULL;
-        res->body_len = 0;
-        res->retry_after_s = 0;
+        iz_httpc_res_clear(res);
         res->cls = IZ_HTTPC_TRANSIENT;
         res->timed_out = cc == CURLE_OPERATION_TIMEDOUT;
         res->aborted = x.aborted;
@@ -505,6 +504,6 @@ int iz_httpc_do(iz_httpc_t *c, const iz_httpc_req_t *req, iz_httpc_res_t *res)
     char host[128];
     shown_host(req->url, host, sizeof host);
     iz_logf(IZ_LOG_DEBUG, "httpc", "exchange", "method=%s host=%s status=%ld ms=%lld err=%s",
-            method, host, res->status, (long long)(mono_ms() - t0), res->error);
+            method, host, res->status, (long long)(us / 1000), res->error);
     return rc;
 }

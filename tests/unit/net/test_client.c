@@ -48,6 +48,7 @@ static int target_hits; /* requests for /target (where /redirect points) */
 static int lfd = -1;
 static unsigned port;
 static pthread_t acceptor;
+static iz_httpc_t *cli; /* the client of the tests that need no pool of their own */
 
 static void send_all(int fd, const char *p, size_t n)
 {
@@ -233,12 +234,14 @@ static int setup(void **state)
     assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &al), 0);
     port = ntohs(a.sin_port);
     assert_int_equal(pthread_create(&acceptor, NULL, accept_main, NULL), 0);
+    assert_int_equal(iz_httpc_new(NULL, &cli), 0);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
+    iz_httpc_free(cli);
     shutdown(lfd, SHUT_RDWR);
     close(lfd);
     pthread_join(acceptor, NULL);
@@ -279,8 +282,6 @@ static int get(iz_httpc_t *c, const char *path, iz_httpc_res_t *res)
 static void test_classes(void **state)
 {
     (void)state;
-    iz_httpc_t *c;
-    assert_int_equal(iz_httpc_new(NULL, &c), 0);
     static const struct {
         int status;
         iz_httpc_class_t cls;
@@ -294,7 +295,7 @@ static void test_classes(void **state)
         char path[32];
         snprintf(path, sizeof path, "/status/%d", cases[i].status);
         iz_httpc_res_t res = {0};
-        assert_int_equal(get(c, path, &res), 0);
+        assert_int_equal(get(cli, path, &res), 0);
         assert_int_equal(res.status, cases[i].status);
         assert_int_equal(res.cls, cases[i].cls);
         assert_string_equal(res.error, "");
@@ -309,101 +310,80 @@ static void test_classes(void **state)
         }
         iz_httpc_res_clear(&res);
     }
-    iz_httpc_free(c);
 }
 
 static void test_retry_after_answers(void **state)
 {
     (void)state;
-    iz_httpc_t *c;
-    assert_int_equal(iz_httpc_new(NULL, &c), 0);
     iz_httpc_res_t res = {0};
-    assert_int_equal(get(c, "/retry-delta", &res), 0);
+    assert_int_equal(get(cli, "/retry-delta", &res), 0);
     assert_int_equal(res.status, 429);
     assert_int_equal(res.cls, IZ_HTTPC_TRANSIENT);
     assert_int_equal(res.retry_after_s, 7);
     iz_httpc_res_clear(&res);
 
-    assert_int_equal(get(c, "/retry-date", &res), 0);
+    assert_int_equal(get(cli, "/retry-date", &res), 0);
     assert_int_equal(res.status, 503);
     assert_in_range(res.retry_after_s, 28, 31);
     iz_httpc_res_clear(&res);
 
     /* only the final answer's headers count */
-    assert_int_equal(get(c, "/interim", &res), 0);
+    assert_int_equal(get(cli, "/interim", &res), 0);
     assert_int_equal(res.status, 200);
     assert_string_equal(res.body, "final");
     assert_int_equal(res.retry_after_s, 0);
     iz_httpc_res_clear(&res);
 
     /* the next answer on the same handle has none */
-    assert_int_equal(get(c, "/status/503", &res), 0);
+    assert_int_equal(get(cli, "/status/503", &res), 0);
     assert_int_equal(res.retry_after_s, 0);
     iz_httpc_res_clear(&res);
-    iz_httpc_free(c);
 }
 
 static void test_answer_limit(void **state)
 {
     (void)state;
-    iz_httpc_t *c;
-    assert_int_equal(iz_httpc_new(NULL, &c), 0);
-    char url[256];
-    iz_httpc_res_t res = {0};
-
-    /* exactly at the limit: fine */
-    url_of(url, sizeof url, "/big/1000");
-    iz_httpc_req_t rq = {.url = url, .max_body = 1000};
-    assert_int_equal(iz_httpc_do(c, &rq, &res), 0);
-    assert_int_equal(res.cls, IZ_HTTPC_OK);
-    assert_int_equal(res.body_len, 1000);
-    assert_false(res.too_big);
-    iz_httpc_res_clear(&res);
-
-    /* one byte over: refused, with the status and the first 1000 bytes */
-    url_of(url, sizeof url, "/big/1001");
-    assert_int_equal(iz_httpc_do(c, &rq, &res), IZ_ETOOBIG);
-    assert_true(res.too_big);
-    assert_int_equal(res.status, 200);
-    assert_int_equal(res.cls, IZ_HTTPC_TRANSIENT);
-    assert_int_equal(res.body_len, 1000);
-    assert_int_equal(strlen(res.body), 1000);
-    assert_string_equal(res.error, "answer too large");
-    iz_httpc_res_clear(&res);
-
-    /* chunked, no length known in advance */
-    url_of(url, sizeof url, "/chunked/100000");
-    rq.max_body = 5000;
-    assert_int_equal(iz_httpc_do(c, &rq, &res), IZ_ETOOBIG);
-    assert_int_equal(res.body_len, 5000);
-    iz_httpc_res_clear(&res);
-    url_of(url, sizeof url, "/chunked/4500");
-    assert_int_equal(iz_httpc_do(c, &rq, &res), 0);
-    assert_int_equal(res.body_len, 4500);
-    assert_int_equal(res.body[4499], 'y');
-    iz_httpc_res_clear(&res);
-
-    /* the default limit is 64 KiB */
-    url_of(url, sizeof url, "/big/70000");
-    rq.max_body = 0;
-    assert_int_equal(iz_httpc_do(c, &rq, &res), IZ_ETOOBIG);
-    assert_int_equal(res.body_len, IZ_HTTPC_BODY_DEFAULT);
-    iz_httpc_res_clear(&res);
-    iz_httpc_free(c);
+    /* Over the limit: refused, with the status and the first max_body
+     * bytes; chunked answers (no length known in advance) alike. */
+    static const struct {
+        const char *path;
+        size_t max_body;
+        int rc;
+        size_t kept;
+    } cases[] = {
+        {"/big/1000", 1000, 0, 1000},
+        {"/big/1001", 1000, IZ_ETOOBIG, 1000},
+        {"/chunked/4500", 5000, 0, 4500},
+        {"/chunked/100000", 5000, IZ_ETOOBIG, 5000},
+        {"/big/70000", 0, IZ_ETOOBIG, IZ_HTTPC_BODY_DEFAULT}, /* the default: 64 KiB */
+    };
+    for (size_t i = 0; i < IZ_ARRAY_LEN(cases); i++) {
+        char url[256];
+        url_of(url, sizeof url, cases[i].path);
+        iz_httpc_req_t rq = {.url = url, .max_body = cases[i].max_body};
+        iz_httpc_res_t res = {0};
+        assert_int_equal(iz_httpc_do(cli, &rq, &res), cases[i].rc);
+        bool over = cases[i].rc != 0;
+        assert_int_equal(res.status, 200);
+        assert_int_equal(res.cls, over ? IZ_HTTPC_TRANSIENT : IZ_HTTPC_OK);
+        assert_int_equal(res.too_big, over);
+        assert_int_equal(res.body_len, cases[i].kept);
+        assert_int_equal(strlen(res.body), cases[i].kept);
+        assert_string_equal(res.error, over ? "answer too large" : "");
+        iz_httpc_res_clear(&res);
+    }
 }
 
 static void test_timeout_refused_abort(void **state)
 {
     (void)state;
-    iz_httpc_t *c;
-    assert_int_equal(iz_httpc_new(NULL, &c), 0);
     char url[256];
     iz_httpc_res_t res = {0};
 
     url_of(url, sizeof url, "/slow");
     iz_httpc_req_t rq = {.url = url, .timeout_ms = 300};
     int64_t t0 = mono_ms();
-    assert_int_equal(iz_httpc_do(c, &rq, &res), IZ_EIO);
+    assert_int_equal(iz_httpc_do(cli, &rq, &res), IZ_EIO);
     assert_true(mono_ms() - t0 < 1500);
     assert_true(res.timed_out);
     assert_false(res.aborted);
@@ -421,14 +401,13 @@ static void test_timeout_refused_abort(void **state)
     close(s);
     snprintf(url, sizeof url, "http://127.0.0.1:%u/", (unsigned)ntohs(a.sin_port));
     rq.timeout_ms = 2000;
-    assert_int_equal(iz_httpc_do(c, &rq, &res), IZ_EIO);
+    assert_int_equal(iz_httpc_do(cli, &rq, &res), IZ_EIO);
     assert_false(res.timed_out);
     assert_int_equal(res.status, 0);
     assert_int_equal(res.cls, IZ_HTTPC_TRANSIENT);
     assert_true(res.error[0] != '\0');
     assert_null(res.body);
     iz_httpc_res_clear(&res);
-    iz_httpc_free(c);
 }
 
 static bool stop_now(void *ud)
@@ -441,15 +420,13 @@ static bool stop_now(void *ud)
 static void test_abort(void **state)
 {
     (void)state;
-    iz_httpc_t *c;
-    assert_int_equal(iz_httpc_new(NULL, &c), 0);
     char url[256];
     url_of(url, sizeof url, "/slow");
     int calls = 0;
     iz_httpc_req_t rq = {.url = url, .timeout_ms = 5000, .abort = stop_now, .abort_ud = &calls};
     iz_httpc_res_t res = {0};
     int64_t t0 = mono_ms();
-    assert_int_equal(iz_httpc_do(c, &rq, &res), IZ_EIO);
+    assert_int_equal(iz_httpc_do(cli, &rq, &res), IZ_EIO);
     assert_true(mono_ms() - t0 < 2500); /* polled about once a second; the answer takes 3 s */
     assert_true(res.aborted);
     assert_false(res.timed_out);
@@ -460,18 +437,15 @@ static void test_abort(void **state)
     /* a callback that never stops does not disturb an exchange */
     url_of(url, sizeof url, "/status/200");
     calls = -1000000;
-    assert_int_equal(iz_httpc_do(c, &rq, &res), 0);
+    assert_int_equal(iz_httpc_do(cli, &rq, &res), 0);
     assert_int_equal(res.status, 200);
     assert_true(calls > -1000000);
     iz_httpc_res_clear(&res);
-    iz_httpc_free(c);
 }
 
 static void test_what_arrives(void **state)
 {
     (void)state;
-    iz_httpc_t *c;
-    assert_int_equal(iz_httpc_new(NULL, &c), 0);
     char url[256];
     url_of(url, sizeof url, "/echo");
     iz_httpc_res_t res = {0};
@@ -484,7 +458,7 @@ static void test_what_arrives(void **state)
                          .content_type = "application/json",
                          .user = "izin",
                          .password = "s3cr:et"};
-    assert_int_equal(iz_httpc_do(c, &rq, &res), 0);
+    assert_int_equal(iz_httpc_do(cli, &rq, &res), 0);
     iz_httpc_res_clear(&res);
     pthread_mutex_lock(&mu);
     assert_string_equal(last.method, "POST");
@@ -502,7 +476,7 @@ static void test_what_arrives(void **state)
                           .body = "x",
                           .body_len = 1,
                           .bearer = "tok-123"};
-    assert_int_equal(iz_httpc_do(c, &rq2, &res), 0);
+    assert_int_equal(iz_httpc_do(cli, &rq2, &res), 0);
     iz_httpc_res_clear(&res);
     pthread_mutex_lock(&mu);
     assert_string_equal(last.method, "PUT");
@@ -513,7 +487,7 @@ static void test_what_arrives(void **state)
 
     /* nothing of the last request stays on the reused handle */
     iz_httpc_req_t rq3 = {.url = url};
-    assert_int_equal(iz_httpc_do(c, &rq3, &res), 0);
+    assert_int_equal(iz_httpc_do(cli, &rq3, &res), 0);
     iz_httpc_res_clear(&res);
     pthread_mutex_lock(&mu);
     assert_string_equal(last.method, "GET");
@@ -522,34 +496,28 @@ static void test_what_arrives(void **state)
     pthread_mutex_unlock(&mu);
 
     iz_httpc_req_t rq4 = {.method = "DELETE", .url = url};
-    assert_int_equal(iz_httpc_do(c, &rq4, &res), 0);
+    assert_int_equal(iz_httpc_do(cli, &rq4, &res), 0);
     iz_httpc_res_clear(&res);
     pthread_mutex_lock(&mu);
     assert_string_equal(last.method, "DELETE");
     pthread_mutex_unlock(&mu);
-    iz_httpc_free(c);
 }
 
 static void test_no_redirect(void **state)
 {
     (void)state;
-    iz_httpc_t *c;
-    assert_int_equal(iz_httpc_new(NULL, &c), 0);
     iz_httpc_res_t res = {0};
     int before = counter(&target_hits);
-    assert_int_equal(get(c, "/redirect", &res), 0);
+    assert_int_equal(get(cli, "/redirect", &res), 0);
     assert_int_equal(res.status, 302);
     assert_int_equal(res.cls, IZ_HTTPC_CLIENT);
     assert_int_equal(counter(&target_hits), before);
     iz_httpc_res_clear(&res);
-    iz_httpc_free(c);
 }
 
 static void test_refused_requests(void **state)
 {
     (void)state;
-    iz_httpc_t *c;
-    assert_int_equal(iz_httpc_new(NULL, &c), 0);
     char url[256];
     url_of(url, sizeof url, "/echo");
     const char *crlf[] = {"X-A: 1\r\nX-Injected: 2"};
@@ -582,7 +550,7 @@ static void test_refused_requests(void **state)
     int before = counter(&served);
     for (size_t i = 0; i < IZ_ARRAY_LEN(bad); i++) {
         iz_httpc_res_t res = {0};
-        if (iz_httpc_do(c, &bad[i], &res) != IZ_EINVAL) fail_msg("request %zu accepted", i);
+        if (iz_httpc_do(cli, &bad[i], &res) != IZ_EINVAL) fail_msg("request %zu accepted", i);
         assert_int_equal(res.cls, IZ_HTTPC_CLIENT);
         assert_true(res.error[0] != '\0');
         iz_httpc_res_clear(&res);
@@ -594,9 +562,8 @@ static void test_refused_requests(void **state)
     char up[256];
     snprintf(up, sizeof up, "HTTP://127.0.0.1:%u/echo", port);
     iz_httpc_req_t ok = {.url = up};
-    assert_int_equal(iz_httpc_do(c, &ok, &res), 0);
+    assert_int_equal(iz_httpc_do(cli, &ok, &res), 0);
     iz_httpc_res_clear(&res);
-    iz_httpc_free(c);
 }
 
 static void test_keepalive(void **state)
@@ -666,20 +633,17 @@ static void test_secrets_not_logged(void **state)
     assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
     iz_log_set_level(IZ_LOG_DEBUG);
 
-    iz_httpc_t *c;
-    assert_int_equal(iz_httpc_new(NULL, &c), 0);
     char url[256];
     snprintf(url, sizeof url, "http://someone:URLPW@127.0.0.1:%u/hook/PATHSECRET?password=QPW",
              port);
     iz_httpc_req_t rq = {.url = url, .bearer = "BEARERTOK"};
     iz_httpc_res_t res = {0};
-    assert_int_equal(iz_httpc_do(c, &rq, &res), 0);
+    assert_int_equal(iz_httpc_do(cli, &rq, &res), 0);
     iz_httpc_res_clear(&res);
     url_of(url, sizeof url, "/echo");
     iz_httpc_req_t rq2 = {.url = url, .user = "u", .password = "BASICPW"};
-    assert_int_equal(iz_httpc_do(c, &rq2, &res), 0);
+    assert_int_equal(iz_httpc_do(cli, &rq2, &res), 0);
     iz_httpc_res_clear(&res);
-    iz_httpc_free(c);
 
     iz_log_set_level(IZ_LOG_INFO);
     dup2(saved, STDERR_FILENO);

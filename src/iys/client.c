@@ -1,23 +1,23 @@
 /*
  * client.c - the İYS client (see client.h for the token and rate rules).
  *
- * One curl easy handle per client, reused so that connections are kept
- * alive. Bodies are read into a buffer capped at 16 MiB: a change pull of
- * 1000 items is far below that, and a hostile or broken server cannot make
- * izin allocate without bound.
+ * The HTTP exchange itself is net/client's: one client per iz_iys_t, whose
+ * kept handle keeps the connection to İYS alive. Answers are accepted up to
+ * 16 MiB: a change pull of 1000 items is far below that, and a hostile or
+ * broken server cannot make izin allocate without bound. What stays here is
+ * İYS's own: the rate bucket, the tokens and the answer classes.
  */
 #include "iys/client.h"
 
-#include <curl/curl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "core/iz.h"
 #include "core/trtime.h"
+#include "net/client.h"
 
 #define IZ_IYS_MAX_BODY (16u << 20)
 #define TOKEN_MARGIN_S 300
@@ -25,7 +25,7 @@
 
 struct iz_iys {
     iz_iys_conf_t conf;
-    CURL *curl;
+    iz_httpc_t *http; /* one thread at a time uses it, so one kept handle */
     char access[512], refresh[512];
     int64_t access_exp, refresh_exp; /* epoch seconds */
     int64_t token_blocked_until;     /* after H084: no token request before this */
@@ -33,42 +33,6 @@ struct iz_iys {
     struct timespec bucket_t;
     _Atomic uint64_t n_ok, n_client, n_rate, n_server, n_transport, n_token_blocked;
 };
-
-typedef struct buf {
-    char *p;
-    size_t len;
-    bool too_big;
-} buf_t;
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
-{
-    buf_t *b = ud;
-    size_t n = size * nmemb;
-    if (b->len + n > IZ_IYS_MAX_BODY) {
-        b->too_big = true;
-        return 0; /* aborts the transfer */
-    }
-    b->p = iz_xrealloc(b->p, b->len + n + 1);
-    memcpy(b->p + b->len, data, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return n;
-}
-
-static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
-{
-    long *retry_after = ud;
-    size_t n = size * nmemb;
-    if (n > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
-        char tmp[32];
-        size_t k = n - 12 < sizeof tmp - 1 ? n - 12 : sizeof tmp - 1;
-        memcpy(tmp, data + 12, k);
-        tmp[k] = '\0';
-        long v = strtol(tmp, NULL, 10);
-        if (v > 0 && v < 86400) *retry_after = v;
-    }
-    return n;
-}
 
 int iz_iys_new(const iz_iys_conf_t *conf, iz_iys_t **out)
 {
@@ -81,10 +45,12 @@ int iz_iys_new(const iz_iys_conf_t *conf, iz_iys_t **out)
     if (c->conf.rate <= 0) c->conf.rate = 10;
     c->bucket = c->conf.rate;
     clock_gettime(CLOCK_MONOTONIC, &c->bucket_t);
-    c->curl = curl_easy_init();
-    if (!c->curl) {
+    iz_httpc_conf_t hc = {.pool = 1};
+    int rc = iz_httpc_new(&hc, &c->http);
+    if (rc != 0) {
+        iz_wipe(c->conf.password, sizeof c->conf.password);
         free(c);
-        return IZ_ENOMEM;
+        return rc;
     }
     *out = c;
     return 0;
@@ -93,7 +59,7 @@ int iz_iys_new(const iz_iys_conf_t *conf, iz_iys_t **out)
 void iz_iys_free(iz_iys_t *c)
 {
     if (!c) return;
-    curl_easy_cleanup(c->curl);
+    iz_httpc_free(c->http);
     iz_wipe(c->conf.password, sizeof c->conf.password);
     iz_wipe(c->access, sizeof c->access);
     iz_wipe(c->refresh, sizeof c->refresh);
@@ -151,7 +117,8 @@ static void read_error(iz_iys_res_t *res)
     if (msg) iz_strlcpy(res->message, msg, sizeof res->message);
 }
 
-/* One HTTP exchange. body_json may be NULL (GET). auth adds the bearer. */
+/* One HTTP exchange, after a token from the rate bucket. body may be NULL
+ * (GET); auth adds the access token as the bearer. */
 static void http(iz_iys_t *c, const char *method, const char *path, const char *body,
                  const char *content_type, bool auth, iz_iys_res_t *res)
 {
@@ -159,51 +126,32 @@ static void http(iz_iys_t *c, const char *method, const char *path, const char *
     char url[IZ_URL_MAX + 512];
     snprintf(url, sizeof url, "%s%s", c->conf.base_url, path);
     rate_wait(c);
-    CURL *h = c->curl;
-    curl_easy_reset(h);
-    buf_t b = {0};
-    struct curl_slist *hdr = NULL;
-    char authz[600];
-    if (auth) {
-        snprintf(authz, sizeof authz, "Authorization: Bearer %s", c->access);
-        hdr = curl_slist_append(hdr, authz);
-    }
-    if (content_type) {
-        char ct[128];
-        snprintf(ct, sizeof ct, "Content-Type: %s", content_type);
-        hdr = curl_slist_append(hdr, ct);
-    }
-    hdr = curl_slist_append(hdr, "Accept: application/json");
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &res->retry_after_s);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->conf.timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->conf.timeout_ms);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    if (body) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    }
-    CURLcode cc = curl_easy_perform(h);
-    curl_slist_free_all(hdr);
-    iz_wipe(authz, sizeof authz);
-    if (cc != CURLE_OK) {
+    static const char *const accept[] = {"Accept: application/json"};
+    iz_httpc_req_t rq = {.method = method,
+                         .url = url,
+                         .headers = accept,
+                         .nheaders = 1,
+                         .body = body,
+                         .body_len = body ? strlen(body) : 0,
+                         .content_type = content_type,
+                         .bearer = auth ? c->access : NULL,
+                         .timeout_ms = c->conf.timeout_ms,
+                         .max_body = IZ_IYS_MAX_BODY};
+    iz_httpc_res_t hr = {0};
+    int rc = iz_httpc_do(c->http, &rq, &hr);
+    if (rc != 0) {
+        /* No usable answer (none, cut, too large, or a request the client
+         * refused, such as a base URL that is not http): try again later. */
         res->cls = IZ_IYS_TRANSIENT;
-        snprintf(res->message, sizeof res->message, "%s",
-                 b.too_big ? "answer too large" : curl_easy_strerror(cc));
+        iz_strlcpy(res->message, hr.error, sizeof res->message);
         atomic_fetch_add(&c->n_transport, 1);
-        free(b.p);
+        iz_httpc_res_clear(&hr);
         return;
     }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->http);
-    if (b.len) res->body = json_loadb(b.p, b.len, 0, NULL);
-    free(b.p);
+    res->http = hr.status;
+    res->retry_after_s = hr.retry_after_s;
+    if (hr.body_len) res->body = json_loadb(hr.body, hr.body_len, 0, NULL);
+    iz_httpc_res_clear(&hr);
     if (res->http >= 200 && res->http < 300) {
         res->cls = IZ_IYS_OK;
         atomic_fetch_add(&c->n_ok, 1);
@@ -405,10 +353,10 @@ int iz_iys_changes(iz_iys_t *c, int64_t brand_code, const char *source, const ch
                    int limit, iz_iys_res_t *res)
 {
     char tail[512], path[640];
-    char *esc = after && *after ? curl_easy_escape(c->curl, after, 0) : NULL;
+    char *esc = after && *after ? iz_httpc_escape(after) : NULL;
     snprintf(tail, sizeof tail, "/consents/changes?source=%s&limit=%d%s%s", source, limit,
              esc ? "&after=" : "", esc ? esc : "");
-    curl_free(esc);
+    free(esc);
     sps_path(c, path, sizeof path, false, brand_code, tail);
     return call(c, "GET", path, NULL, res);
 }

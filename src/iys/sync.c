@@ -20,6 +20,7 @@
 #include "core/iz.h"
 #include "core/recipient.h"
 #include "iys/client.h"
+#include "net/client.h"
 #include "sys/log.h"
 
 #define ROUND_MS 250
@@ -96,16 +97,17 @@ static acct_t *account(iz_sync_t *s, int64_t account_id)
     return ac;
 }
 
-/* Pause an account after a transient failure: exponential, capped, with
- * jitter so that many izin nodes do not retry in step. */
+/* Pause an account after a transient failure: the shared backoff
+ * (exponential with jitter, so that many izin nodes do not retry in step;
+ * İYS's Retry-After honoured up to the configured longest pause). As
+ * before, the growth stops at the 8th failure in a row (64 s), below
+ * retry_max when that is longer. */
 static int64_t backoff(iz_sync_t *s, acct_t *ac, const iz_iys_res_t *res)
 {
     if (ac->streak < 20) ac->streak++;
-    int64_t d = BACKOFF_BASE_MS << (ac->streak - 1 < 7 ? ac->streak - 1 : 7);
-    /* İYS's Retry-After is honoured, up to the configured longest pause. */
-    if (res->retry_after_s > 0 && res->retry_after_s * 1000 > d) d = res->retry_after_s * 1000;
-    if (d > (int64_t)s->conf.retry_max * 1000) d = (int64_t)s->conf.retry_max * 1000;
-    d = d * 3 / 4 + (int64_t)(rand_r(&s->rnd) % (unsigned)(d / 2 + 1));
+    int64_t d = iz_backoff_ms(ac->streak < 8 ? ac->streak : 8, BACKOFF_BASE_MS,
+                              (int64_t)s->conf.retry_max * 1000, res->retry_after_s,
+                              (uint64_t)rand_r(&s->rnd));
     ac->pause_ms = now_ms() + d;
     return ac->pause_ms;
 }

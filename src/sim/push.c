@@ -9,17 +9,21 @@
  * changes, with HTTP Basic auth and a 5 s timeout. The cursor advances only
  * when every such connection answered 2xx; otherwise the same changes are
  * sent again on the next round, so delivery is at least once and in order.
+ *
+ * The POSTs go through the emulator's one net/client (sim->push_http), which
+ * the worker and the registration handler (its test POST) share.
  */
-#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/iz.h"
+#include "net/client.h"
 #include "sim/sim_int.h"
 
 #define PUSH_TIMEOUT_MS 5000
 #define PUSH_BATCH 1000
+#define PUSH_ANSWER_MAX 4096 /* answer bytes read: only the status matters */
 
 static bool stopping(iz_sim_t *sim)
 {
@@ -29,51 +33,35 @@ static bool stopping(iz_sim_t *sim)
     return s;
 }
 
-static size_t discard(char *data, size_t size, size_t nmemb, void *ud)
+/* The abort check of a push: the emulator is stopping. */
+static bool abort_push(void *ud)
 {
-    (void)data;
-    (void)ud;
-    return size * nmemb;
-}
-
-/* Abort a transfer when the emulator is stopping. */
-static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
-{
-    (void)dt;
-    (void)dn;
-    (void)ut;
-    (void)un;
-    return stopping(ud) ? 1 : 0;
+    return stopping(ud);
 }
 
 int iz__sim_push_post(iz_sim_t *sim, const char *url, const char *user, const char *pass,
                       const char *body)
 {
-    CURL *h = curl_easy_init();
-    if (!h) return IZ_EIO;
-    struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-    curl_easy_setopt(h, CURLOPT_USERNAME, user);
-    curl_easy_setopt(h, CURLOPT_PASSWORD, pass);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)PUSH_TIMEOUT_MS);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, sim);
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    CURLcode cc = curl_easy_perform(h);
-    long status = 0;
-    if (cc == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(hdr);
-    curl_easy_cleanup(h);
-    if (cc == CURLE_OPERATION_TIMEDOUT) return IZ_EBUSY;
-    return cc == CURLE_OK && status >= 200 && status < 300 ? 0 : IZ_EIO;
+    iz_httpc_req_t rq = {.method = "POST",
+                         .url = url,
+                         .body = body,
+                         .body_len = strlen(body),
+                         .content_type = "application/json",
+                         .user = user,
+                         .password = pass,
+                         .timeout_ms = PUSH_TIMEOUT_MS,
+                         .max_body = PUSH_ANSWER_MAX,
+                         .abort = abort_push,
+                         .abort_ud = sim};
+    iz_httpc_res_t res = {0};
+    int rc = iz_httpc_do(sim->push_http, &rq, &res);
+    bool timed_out = res.timed_out;
+    /* A longer answer than anyone needs is still an answer: its status
+     * decides. */
+    bool ok = (rc == 0 || rc == IZ_ETOOBIG) && res.status >= 200 && res.status < 300;
+    iz_httpc_res_clear(&res);
+    if (timed_out) return IZ_EBUSY;
+    return ok ? 0 : IZ_EIO;
 }
 
 /* Deliver one brand's pending changes; true when its cursor may advance
@@ -159,7 +147,8 @@ static void *push_main(void *arg)
 
 int iz__sim_push_start(iz_sim_t *sim)
 {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return IZ_EIO;
+    int rc = iz_httpc_new(NULL, &sim->push_http);
+    if (rc != 0) return rc;
     if (pthread_create(&sim->push_thread, NULL, push_main, sim) != 0) return IZ_EIO;
     sim->push_started = true;
     return 0;

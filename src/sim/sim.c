@@ -124,6 +124,7 @@ void iz_sim_close(iz_sim_t *sim)
     pthread_mutex_unlock(&sim->mu);
     if (sim->bulk_started) pthread_join(sim->bulk_thread, NULL);
     if (sim->push_started) pthread_join(sim->push_thread, NULL);
+    iz_httpc_free(sim->push_http);
     if (sim->ops) iz__sim_ops_free(sim->ops);
     if (sim->st) iz_sim_store_close(sim->st);
     pthread_cond_destroy(&sim->wake);

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "net/client.h"
 #include "sim/sim.h"
 #include "sim/simstore.h"
 
@@ -37,6 +38,7 @@ struct iz_sim {
     bool stopping;
     pthread_t bulk_thread, push_thread;
     bool bulk_started, push_started;
+    iz_httpc_t *push_http; /* push.c's outbound client; freed by iz_sim_close */
 };
 
 /* gate.c */

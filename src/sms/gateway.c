@@ -2,20 +2,18 @@
  * gateway.c - the outbound SMS adapters: the log sink, Kannel's sendsms
  * and a JSON POST (see gateway.h for the contract).
  *
- * The HTTP adapters share one libcurl setup: a handle is taken from a small
- * pool for each send and put back after it, so concurrent sends do not wait
- * for each other and consecutive ones reuse the connection. The answer body
- * is read into a 4 KiB buffer and the rest is dropped: izin needs the
- * status, and a line of the body for the reason of a refusal.
+ * The HTTP adapters send through one net/client per gateway, whose pool of
+ * handles lets concurrent sends go without waiting for each other and
+ * consecutive ones reuse the connection. Answers are accepted up to 4 KiB:
+ * izin needs the status, and a line of the body for the reason of a
+ * refusal; a longer answer still counts by its status.
  */
 #include "sms/gateway.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <openssl/rand.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +23,13 @@
 
 #include "core/iz.h"
 #include "core/trtime.h"
+#include "net/client.h"
 
 #define SPEC_MAX 2048       /* longest --sms-gateway value */
 #define POOL_MAX 8          /* idle HTTP handles kept */
 #define TIMEOUT_MS 10000L   /* a whole HTTP send */
 #define CONNECT_MS 5000L    /* connecting to the gateway */
-#define ANSWER_KEEP 4096    /* bytes of an answer kept for the reason */
+#define ANSWER_MAX 4096     /* bytes of an answer read (for the reason) */
 #define SMS_TEXT_MAX 65536u /* longest text a send accepts (the API bounds it far lower) */
 
 typedef enum { GW_LOG = 1, GW_KANNEL, GW_JSON } gw_kind_t;
@@ -45,9 +44,7 @@ struct iz_sms_gateway {
     char *url;
     size_t url_len;
     char *shown;
-    pthread_mutex_t mu; /* the pool */
-    CURL *idle[POOL_MAX];
-    size_t nidle;
+    iz_httpc_t *http;
 };
 
 static int fail(const char **err, const char *msg, int rc)
@@ -136,12 +133,11 @@ static int open_http(iz_sms_gateway_t *gw, const char *kind, const char *url, co
                             "leave them out of the URL",
                             IZ_EINVAL);
     }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return fail(err, "cannot initialize libcurl", IZ_EIO);
+    iz_httpc_conf_t hc = {.pool = POOL_MAX};
+    if (iz_httpc_new(&hc, &gw->http) != 0) return fail(err, "cannot initialize libcurl", IZ_EIO);
     gw->url = iz_xstrdup(url);
     gw->url_len = strlen(url);
     gw->shown = shown_url(kind, url);
-    pthread_mutex_init(&gw->mu, NULL);
     return 0;
 }
 
@@ -187,13 +183,10 @@ void iz_sms_gateway_close(iz_sms_gateway_t *gw)
     if (gw->fd >= 0) close(gw->fd);
     free(gw->path);
     if (gw->url) {
-        for (size_t i = 0; i < gw->nidle; i++)
-            curl_easy_cleanup(gw->idle[i]);
-        pthread_mutex_destroy(&gw->mu);
+        iz_httpc_free(gw->http);
         iz_wipe(gw->url, gw->url_len);
         free(gw->url);
         free(gw->shown);
-        curl_global_cleanup();
     }
     free(gw);
 }
@@ -262,62 +255,23 @@ static int send_log(iz_sms_gateway_t *gw, const char *from, const char *to, cons
     return rc;
 }
 
-typedef struct answer {
-    char buf[ANSWER_KEEP];
-    size_t len;
-} answer_t;
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
-{
-    answer_t *a = ud;
-    size_t n = size * nmemb;
-    size_t room = sizeof a->buf - 1 - a->len;
-    size_t k = n < room ? n : room;
-    memcpy(a->buf + a->len, data, k);
-    a->len += k;
-    a->buf[a->len] = '\0';
-    return n; /* the rest is read and dropped */
-}
-
-static CURL *take_handle(iz_sms_gateway_t *gw)
-{
-    pthread_mutex_lock(&gw->mu);
-    CURL *h = gw->nidle ? gw->idle[--gw->nidle] : NULL;
-    pthread_mutex_unlock(&gw->mu);
-    if (!h) h = curl_easy_init();
-    if (!h) iz_oom();
-    return h;
-}
-
-static void give_handle(iz_sms_gateway_t *gw, CURL *h)
-{
-    pthread_mutex_lock(&gw->mu);
-    if (gw->nidle < POOL_MAX) {
-        gw->idle[gw->nidle++] = h;
-        h = NULL;
-    }
-    pthread_mutex_unlock(&gw->mu);
-    if (h) curl_easy_cleanup(h);
-}
-
 /* Append "&name=<escaped value>" to *url (a growing malloc'd string). */
-static void add_param(CURL *h, char **url, size_t *len, const char *name, const char *value)
+static void add_param(char **url, size_t *len, const char *name, const char *value)
 {
-    char *esc = curl_easy_escape(h, value, 0);
-    if (!esc) iz_oom();
+    char *esc = iz_httpc_escape(value);
     size_t add = 1 + strlen(name) + 1 + strlen(esc);
     *url = iz_xrealloc(*url, *len + add + 1);
     snprintf(*url + *len, add + 1, "&%s=%s", name, esc);
     *len += add;
-    curl_free(esc);
+    free(esc);
 }
 
 /* The first line of an answer, printable ASCII only, for a reason. */
-static void first_line(const answer_t *a, char *out, size_t outsz)
+static void first_line(const iz_httpc_res_t *a, char *out, size_t outsz)
 {
     size_t o = 0;
-    for (size_t i = 0; i < a->len && o + 1 < outsz && o < 80; i++) {
-        unsigned char c = (unsigned char)a->buf[i];
+    for (size_t i = 0; i < a->body_len && o + 1 < outsz && o < 80; i++) {
+        unsigned char c = (unsigned char)a->body[i];
         if (c == '\n' || c == '\r') break;
         out[o++] = c >= 0x20 && c < 0x7F ? (char)c : '?';
     }
@@ -327,86 +281,74 @@ static void first_line(const answer_t *a, char *out, size_t outsz)
 static int send_http(iz_sms_gateway_t *gw, const char *from, const char *to, const char *text,
                      iz_sms_enc_t enc, const char *id, char *err, size_t errsz)
 {
-    CURL *h = take_handle(gw);
-    curl_easy_reset(h);
-    answer_t ans = {.len = 0};
-    struct curl_slist *hdr = NULL;
+    iz_httpc_req_t rq = {
+        .timeout_ms = TIMEOUT_MS, .connect_timeout_ms = CONNECT_MS, .max_body = ANSWER_MAX};
     char *url = NULL, *body = NULL;
     if (gw->kind == GW_KANNEL) {
         /* GET sendsms: the configured URL and its credentials, then ours. */
         size_t len = gw->url_len;
-        url = iz_xmalloc(len + 1);
+        url = iz_xmalloc(len + 2);
         memcpy(url, gw->url, len + 1);
         if (!strchr(url, '?')) {
-            url = iz_xrealloc(url, len + 2);
             url[len++] = '?';
             url[len] = '\0';
         }
-        add_param(h, &url, &len, "from", from);
-        add_param(h, &url, &len, "to", to);
-        add_param(h, &url, &len, "text", text);
-        add_param(h, &url, &len, "charset", "UTF-8");
+        add_param(&url, &len, "from", from);
+        add_param(&url, &len, "to", to);
+        add_param(&url, &len, "text", text);
+        add_param(&url, &len, "charset", "UTF-8");
         /* Kannel's GSM-7 has no Turkish shift table: such texts were
          * analyzed as UCS-2 already (iz_sms_gateway_text_flags). */
-        add_param(h, &url, &len, "coding", enc == IZ_SMS_GSM7 ? "0" : "2");
-        curl_easy_setopt(h, CURLOPT_URL, url);
-        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+        add_param(&url, &len, "coding", enc == IZ_SMS_GSM7 ? "0" : "2");
+        rq.method = "GET";
+        rq.url = url;
     } else {
         json_t *o =
             json_pack("{s:s, s:s, s:s, s:s}", "from", from, "to", to, "text", text, "id", id);
         if (!o) {
-            give_handle(gw, h);
             set_err(err, errsz, "text is not valid UTF-8");
             return IZ_EINVAL;
         }
         body = json_dumps(o, JSON_COMPACT);
         json_decref(o);
         if (!body) iz_oom();
-        hdr = curl_slist_append(hdr, "Content-Type: application/json");
-        curl_easy_setopt(h, CURLOPT_URL, gw->url);
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+        rq.method = "POST";
+        rq.url = gw->url;
+        rq.body = body;
+        rq.body_len = strlen(body);
+        rq.content_type = "application/json";
     }
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &ans);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, TIMEOUT_MS);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_MS);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    CURLcode cc = curl_easy_perform(h);
-    long status = 0;
-    if (cc == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    /* Drop the URL (it holds the password) before the handle is reused. */
-    curl_easy_setopt(h, CURLOPT_URL, "");
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
-    give_handle(gw, h);
-    curl_slist_free_all(hdr);
+    iz_httpc_res_t res = {0};
+    int rc = iz_httpc_do(gw->http, &rq, &res);
     if (url) {
+        /* It holds the password. */
         iz_wipe(url, strlen(url));
         free(url);
     }
     free(body);
-    if (cc != CURLE_OK) {
+    /* An answer over the limit still has its status: a 2xx means the
+     * message went, and reporting it as failed could make it go twice. */
+    if (rc != 0 && !(rc == IZ_ETOOBIG && res.status != 0)) {
         /* A timeout after the request went out may still have been sent;
          * it is reported, not retried, so it can never go twice. */
-        set_err(err, errsz, cc == CURLE_OPERATION_TIMEDOUT ? "timeout" : curl_easy_strerror(cc));
+        set_err(err, errsz, res.error);
+        iz_httpc_res_clear(&res);
         return IZ_EIO;
     }
-    if (status < 200 || status >= 300) {
+    rc = 0;
+    if (res.status < 200 || res.status >= 300) {
         char line[96];
-        first_line(&ans, line, sizeof line);
+        first_line(&res, line, sizeof line);
         if (err && errsz) {
             if (line[0])
-                snprintf(err, errsz, "HTTP %ld: %s", status, line);
+                snprintf(err, errsz, "HTTP %ld: %s", res.status, line);
             else
-                snprintf(err, errsz, "HTTP %ld", status);
+                snprintf(err, errsz, "HTTP %ld", res.status);
         }
-        return IZ_EIO;
+        rc = IZ_EIO;
     }
-    return 0;
+    iz_httpc_res_clear(&res);
+    return rc;
 }
 
 int iz_sms_send(iz_sms_gateway_t *gw, const char *from, const char *to, const char *text,

@@ -23,6 +23,8 @@ BUILD   := build/rel
 endif
 
 DEPS_OK := build/.deps-ok
+GEN     := build/gen
+CFLAGS  += -I$(GEN)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
@@ -53,6 +55,16 @@ $(DEPS_OK): scripts/deps.sh
 $(BUILD)/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+# The error table is data (data/hcodes.tsv): turned into a sorted C array.
+$(GEN)/hcode_table.inc: data/hcodes.tsv
+	@mkdir -p $(@D)
+	LC_ALL=C grep -v '^#' $< | LC_ALL=C sort -t '	' -k1,1 | awk -F'\t' \
+	  'NF != 4 { print "hcodes.tsv: bad line " NR > "/dev/stderr"; exit 1 } \
+	   function q(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" } \
+	   { printf "    {%s, %d, %s, %s},\n", q($$1), $$2, q($$3), q($$4) }' > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/src/core/hcode.o: $(GEN)/hcode_table.inc
 
 $(BUILD)/src/core/holidays_data.o: src/core/holidays_data.S data/tr-holidays.csv
 	@mkdir -p $(@D)
@@ -113,11 +125,11 @@ bench: $(BIN) $(BENCH_BIN) $(BUILD)/bench/bench_writes
 	$(BUILD)/bench/bench_writes
 
 # libFuzzer builds need clang; run e.g. build/fuzz/fuzz_recipient fuzz/corpus/recipient
-fuzz: $(DEPS_OK)
+fuzz: $(DEPS_OK) $(GEN)/hcode_table.inc
 	@mkdir -p build/fuzz
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  echo "clang $$n"; \
-	  clang -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -I$(GEN) -fsanitize=fuzzer,address,undefined \
 	    -o build/fuzz/$$n $$f $(filter src/core/%,$(LIB_SRC)) || exit 1; done
 
 format:

@@ -12,6 +12,12 @@
  * answers 404 IZ404 (also for another account's brand) and returns non-zero. */
 int iz__api_brand(iz_req_t *r, iz_app_t *app, iz_brand_t *b);
 
+/* The prologue of a handler with a JSON body: resolve {brandCode} (as
+ * iz__api_brand) and parse the body (iz_req_json). With object_code, a body
+ * that is not a JSON object is answered with that code (İYS's H085, H097).
+ * Returns the body (the caller releases it), or NULL when answered. */
+json_t *iz__api_body(iz_req_t *r, iz_app_t *app, iz_brand_t *b, const char *object_code);
+
 /* The JSON form of a stored change (new reference). */
 json_t *iz__change_json(const iz_change_t *c);
 
@@ -55,6 +61,14 @@ int iz__send_flags(iz_req_t *r, json_t *body, bool *commercial, iz_rtype_t *rtyp
 int iz__judge_json(iz_req_t *r, iz_app_t *app, const iz_judge_t *j, json_t *list,
                    iz_judged_t **out);
 
+/* One judged item of a send's list (not a repeat): out gets the recipient
+ * to keep on record (the normalized address, or the item as written when
+ * INVALID) and, when it is blocked, its entry {recipient, reason} is
+ * appended to blocked (the item as sent for INVALID). Returns the reason,
+ * or NULL when the item is allowed. */
+const char *iz__judged_entry(json_t *item, const iz_judged_t *jd, char out[IZ_RECIPIENT_MAX],
+                             json_t *blocked);
+
 /* A recipient as the client wrote it (a non-string as its JSON text) for a
  * record of what was refused: at most IZ_RECIPIENT_MAX - 1 bytes, a longer
  * one cut at a character boundary and ended with "..." so that the cut
@@ -67,18 +81,13 @@ void iz__raw_recipient(json_t *item, char out[IZ_RECIPIENT_MAX]);
  * text in r's arena. */
 const char *iz__api_evidence(iz_req_t *r, json_t *extra);
 
-void iz__h_consent_post(iz_req_t *r, void *app);
-void iz__h_consent_get(iz_req_t *r, void *app);
-void iz__h_check_post(iz_req_t *r, void *app);
-void iz__h_check_get(iz_req_t *r, void *app);
-void iz__h_healthz(iz_req_t *r, void *app);
-void iz__h_metrics(iz_req_t *r, void *app);
-void iz__h_changes(iz_req_t *r, void *app);
-void iz__h_quarantine(iz_req_t *r, void *app);
-void iz__h_iys_push(iz_req_t *r, void *app);
-void iz__h_sms_send(iz_req_t *r, void *app);
-void iz__h_voice_campaign_post(iz_req_t *r, void *app);
-void iz__h_voice_numbers(iz_req_t *r, void *app);
-void iz__h_voice_optout(iz_req_t *r, void *app);
+/* The handlers, by file (the route table is in app.c). */
+typedef void iz__handler_t(iz_req_t *r, void *app);
+extern iz__handler_t iz__h_consent_post, iz__h_consent_get,       /* consents.c */
+    iz__h_check_post, iz__h_check_get,                           /* check.c */
+    iz__h_changes, iz__h_quarantine, iz__h_iys_push,             /* changes.c */
+    iz__h_sms_send,                                              /* sms.c */
+    iz__h_voice_campaign_post, iz__h_voice_numbers, iz__h_voice_optout, /* voice.c */
+    iz__h_healthz, iz__h_metrics;                                /* ops.c */
 
 #endif

@@ -69,6 +69,18 @@ int iz__api_brand(iz_req_t *r, iz_app_t *app, iz_brand_t *b)
     return -1;
 }
 
+json_t *iz__api_body(iz_req_t *r, iz_app_t *app, iz_brand_t *b, const char *object_code)
+{
+    if (iz__api_brand(r, app, b) != 0) return NULL;
+    json_t *body = iz_req_json(r);
+    if (body && object_code && !json_is_object(body)) {
+        iz_reply_error(r, object_code, NULL);
+        json_decref(body);
+        return NULL;
+    }
+    return body;
+}
+
 void iz__reply_store_error(iz_req_t *r, int rc)
 {
     iz_logf(IZ_LOG_ERROR, "api", "store failure", "path=%s error=%s", iz_req_path(r),
@@ -264,6 +276,22 @@ int iz__judge_json(iz_req_t *r, iz_app_t *app, const iz_judge_t *j, json_t *list
     int rc = iz_domain_judge_list(app->dom, j, raw, len, n, true, *out);
     if (rc != 0) iz__reply_store_error(r, rc);
     return rc;
+}
+
+const char *iz__judged_entry(json_t *item, const iz_judged_t *jd, char out[IZ_RECIPIENT_MAX],
+                             json_t *blocked)
+{
+    const char *reason = iz_verdict_reason(jd->v);
+    if (jd->v == IZ_VERDICT_INVALID) {
+        iz__raw_recipient(item, out);
+        json_array_append_new(blocked, json_pack("{s:O, s:s}", "recipient", item, "reason", reason));
+        return reason;
+    }
+    memcpy(out, jd->norm, IZ_RECIPIENT_MAX);
+    if (reason)
+        json_array_append_new(blocked,
+                              json_pack("{s:s, s:s}", "recipient", jd->norm, "reason", reason));
+    return reason;
 }
 
 void iz__raw_recipient(json_t *item, char out[IZ_RECIPIENT_MAX])

@@ -27,85 +27,106 @@
 #define FEED_DEFAULT 1000
 #define FEED_MAX 10000
 
-/* ?after= (a cursor: the last id seen) and ?limit= (1..FEED_MAX); answers
- * 422 IZ422 and returns non-zero when either is wrong. */
-static int page_params(iz_req_t *r, int64_t *after, int64_t *limit)
+/* A paged list of a brand: resolve {brandCode}, read ?after= (a cursor:
+ * the last id seen) and ?limit= (1..FEED_MAX, default FEED_DEFAULT); answers
+ * 422 IZ422 (or the brand's 404) and returns non-zero when one is wrong. */
+static int page_begin(iz_req_t *r, iz_app_t *app, iz_brand_t *brand, int64_t *after,
+                      int64_t *limit)
 {
+    if (iz__api_brand(r, app, brand) != 0) return -1;
     const char *a = iz_req_query(r, "after"), *l = iz_req_query(r, "limit");
-    if (a && *a && iz_parse_i64(a, 0, INT64_MAX, after) != 0) {
-        json_t *v = json_string(a);
+    *after = 0;
+    *limit = FEED_DEFAULT;
+    const char *bad = NULL;
+    if (a && *a && iz_parse_i64(a, 0, INT64_MAX, after) != 0)
+        bad = "after";
+    else if (l && iz_parse_i64(l, 1, FEED_MAX, limit) != 0)
+        bad = "limit";
+    if (!bad) return 0;
+    json_t *v = json_string(bad[0] == 'a' ? a : l);
+    if (bad[0] == 'a')
         iz__reply_field(r, "after", v, "after bu listeden alınmış bir imleç olmalıdır.",
                         "after must be a cursor from this list.");
-        json_decref(v);
-        return -1;
-    }
-    if (l && iz_parse_i64(l, 1, FEED_MAX, limit) != 0) {
-        json_t *v = json_string(l);
+    else
         iz__reply_field(r, "limit", v, "limit 1 ile 10000 arasında olmalıdır.",
                         "limit must be 1..10000.");
-        json_decref(v);
-        return -1;
-    }
-    return 0;
+    json_decref(v);
+    return -1;
 }
 
-void iz__h_changes(iz_req_t *r, void *vapp)
+/* The changes feed's page into arr; *last gets the last id. */
+static int feed_page(iz_store_t *st, int64_t brand_id, int64_t after, size_t limit, json_t *arr,
+                     int64_t *last)
 {
-    iz_app_t *app = vapp;
-    iz_brand_t brand;
-    if (iz__api_brand(r, app, &brand) != 0) return;
-    int64_t after = 0, limit = FEED_DEFAULT;
-    if (page_params(r, &after, &limit) != 0) return;
     iz_change_t *list = NULL;
     size_t n = 0;
-    int rc = iz_store_changes(app->store, brand.id, after, (size_t)limit, &list, &n);
-    if (rc != 0) {
-        iz__reply_store_error(r, rc);
-        return;
-    }
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
+    int rc = iz_store_changes(st, brand_id, after, limit, &list, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
         json_t *c = iz__change_json(&list[i]);
         json_object_del(c, "iys");
         json_array_append_new(arr, c);
+        *last = list[i].id;
     }
-    char next[24];
-    snprintf(next, sizeof next, "%lld", (long long)(n ? list[n - 1].id : after));
     free(list);
-    iz_reply_json(r, 200, json_pack("{s:s, s:o}", "after", next, "list", arr));
+    return rc;
 }
 
-/* GET /v1/brands/{b}/iys/quarantine: the İYS changes izin could not apply,
- * with their raw JSON and the reason, oldest first, paged like the feed. */
-void iz__h_quarantine(iz_req_t *r, void *vapp)
+/* The quarantine's page into arr: each item with its raw JSON as İYS sent
+ * it, the reason, how and when it came. */
+static int quarantine_page(iz_store_t *st, int64_t brand_id, int64_t after, size_t limit,
+                           json_t *arr, int64_t *last)
 {
-    iz_app_t *app = vapp;
-    iz_brand_t brand;
-    if (iz__api_brand(r, app, &brand) != 0) return;
-    int64_t after = 0, limit = FEED_DEFAULT;
-    if (page_params(r, &after, &limit) != 0) return;
-    iz_quarantine_t *list = NULL;
+    iz_quarantine_t *q = NULL;
     size_t n = 0;
-    int rc = iz_store_quarantine_list(app->store, brand.id, after, (size_t)limit, &list, &n);
+    int rc = iz_store_quarantine_list(st, brand_id, after, limit, &q, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        char when[IZ_DATETIME_LEN];
+        iz_tr_format(q[i].created_ms / 1000, when);
+        json_t *raw = json_loads(q[i].raw, JSON_DECODE_ANY, NULL);
+        json_t *o = json_pack("{s:I, s:s, s:o, s:s, s:s}", "id", (json_int_t)q[i].id, "via",
+                              q[i].via, "raw", raw ? raw : json_string(q[i].raw), "reason",
+                              q[i].reason, "receivedAt", when);
+        if (q[i].source[0]) json_object_set_new(o, "source", json_string(q[i].source));
+        json_array_append_new(arr, o);
+        *last = q[i].id;
+    }
+    iz_store_quarantine_free(q, n);
+    return rc;
+}
+
+typedef int (*page_fn)(iz_store_t *st, int64_t brand_id, int64_t after, size_t limit, json_t *arr,
+                       int64_t *last);
+
+/* Answer one page of a brand's list: {after: the last id of the page (the
+ * cursor given when the page is empty), list}. */
+static void paged(iz_req_t *r, iz_app_t *app, page_fn fill)
+{
+    iz_brand_t brand;
+    int64_t after, limit;
+    if (page_begin(r, app, &brand, &after, &limit) != 0) return;
+    json_t *arr = json_array();
+    int64_t last = after;
+    int rc = fill(app->store, brand.id, after, (size_t)limit, arr, &last);
     if (rc != 0) {
+        json_decref(arr);
         iz__reply_store_error(r, rc);
         return;
     }
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        char when[IZ_DATETIME_LEN];
-        iz_tr_format(list[i].created_ms / 1000, when);
-        json_t *raw = json_loads(list[i].raw, JSON_DECODE_ANY, NULL);
-        json_t *o = json_pack("{s:I, s:s, s:o, s:s, s:s}", "id", (json_int_t)list[i].id, "via",
-                              list[i].via, "raw", raw ? raw : json_string(list[i].raw), "reason",
-                              list[i].reason, "receivedAt", when);
-        if (list[i].source[0]) json_object_set_new(o, "source", json_string(list[i].source));
-        json_array_append_new(arr, o);
-    }
     char next[24];
-    snprintf(next, sizeof next, "%lld", (long long)(n ? list[n - 1].id : after));
-    iz_store_quarantine_free(list, n);
+    snprintf(next, sizeof next, "%lld", (long long)last);
     iz_reply_json(r, 200, json_pack("{s:s, s:o}", "after", next, "list", arr));
+}
+
+void iz__h_changes(iz_req_t *r, void *app)
+{
+    paged(r, app, feed_page);
+}
+
+/* GET /v1/brands/{b}/iys/quarantine: the İYS changes izin could not apply,
+ * oldest first, paged like the feed. */
+void iz__h_quarantine(iz_req_t *r, void *app)
+{
+    paged(r, app, quarantine_page);
 }
 
 /* Check "Authorization: Basic base64(user:password)" in constant time. */

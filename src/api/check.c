@@ -177,17 +177,14 @@ void iz__h_check_post(iz_req_t *r, void *vapp)
         return;
     }
     iz_brand_t brand;
-    if (iz__api_brand(r, app, &brand) != 0) return;
-    json_t *body = iz_req_json(r);
+    json_t *body = iz__api_body(r, app, &brand, "H097");
     if (!body) return;
     iz_error_t e = {.index = -1};
     json_t *jt = json_object_get(body, "type");
     json_t *jrt = json_object_get(body, "recipientType");
     json_t *list = json_object_get(body, "recipients");
     iz_judge_t j = {.brand_id = brand.id, .rtype = IZ_BIREYSEL};
-    if (!json_is_object(body)) {
-        e.code = "H097";
-    } else if (!jt || json_is_null(jt) || (json_is_string(jt) && !*json_string_value(jt))) {
+    if (!jt || json_is_null(jt) || (json_is_string(jt) && !*json_string_value(jt))) {
         e.code = "H111";
         e.location = "type";
     } else if (!json_is_string(jt) || iz_type_parse(json_string_value(jt), &j.type) != 0) {

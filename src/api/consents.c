@@ -22,14 +22,8 @@ void iz__h_consent_post(iz_req_t *r, void *vapp)
 {
     iz_app_t *app = vapp;
     iz_brand_t brand;
-    if (iz__api_brand(r, app, &brand) != 0) return;
-    json_t *body = iz_req_json(r);
+    json_t *body = iz__api_body(r, app, &brand, "H085");
     if (!body) return;
-    if (!json_is_object(body)) {
-        iz_reply_error(r, "H085", NULL);
-        json_decref(body);
-        return;
-    }
     iz_record_t *rec = iz_req_alloc(r, sizeof *rec);
     iz_consent_raw_from_json(body, NULL, &rec->raw);
     rec->origin = IZ_ORIGIN_API;
@@ -44,10 +38,9 @@ void iz__h_consent_get(iz_req_t *r, void *vapp)
 {
     iz_app_t *app = vapp;
     iz_brand_t brand;
-    if (iz__api_brand(r, app, &brand) != 0) return;
     iz_type_t type;
     iz_rtype_t rtype;
-    if (iz__query_type(r, &type, &rtype) != 0) return;
+    if (iz__api_brand(r, app, &brand) != 0 || iz__query_type(r, &type, &rtype) != 0) return;
     const char *in = iz_req_param(r, "recipient");
     char norm[IZ_RECIPIENT_MAX];
     const char *hcode = NULL;

@@ -217,19 +217,9 @@ void iz__h_sms_send(iz_req_t *r, void *vapp)
     size_t nblocked = 0;
     for (size_t i = 0; i < n; i++) {
         if (verdicts[i].repeat) continue; /* a repeat: sent once */
-        json_t *item = json_array_get(q.to, i);
         iz_sms_rcpt_t *x = &rc_list[nrc++];
-        const char *reason = iz_verdict_reason(verdicts[i].v);
-        if (verdicts[i].v == IZ_VERDICT_INVALID) {
-            iz__raw_recipient(item, x->recipient);
-            json_array_append_new(blocked,
-                                  json_pack("{s:O, s:s}", "recipient", item, "reason", reason));
-        } else {
-            memcpy(x->recipient, verdicts[i].norm, sizeof x->recipient);
-            if (reason)
-                json_array_append_new(blocked, json_pack("{s:s, s:s}", "recipient", x->recipient,
-                                                         "reason", reason));
-        }
+        const char *reason = iz__judged_entry(json_array_get(q.to, i), &verdicts[i],
+                                              x->recipient, blocked);
         if (reason) {
             iz_strlcpy(x->outcome, reason, sizeof x->outcome);
             nblocked++;

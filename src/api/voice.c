@@ -74,8 +74,7 @@ void iz__h_voice_campaign_post(iz_req_t *r, void *vapp)
 {
     iz_app_t *app = vapp;
     iz_brand_t brand;
-    if (iz__api_brand(r, app, &brand) != 0) return;
-    json_t *body = iz_req_json(r);
+    json_t *body = iz__api_body(r, app, &brand, NULL);
     if (!body) return;
     bool commercial;
     iz_rtype_t rtype;
@@ -99,19 +98,9 @@ void iz__h_voice_campaign_post(iz_req_t *r, void *vapp)
     json_t *blocked = json_array();
     for (size_t i = 0; i < n; i++) {
         if (verdicts[i].repeat) continue; /* a repeat: called once */
-        json_t *item = json_array_get(list, i);
-        const char *reason = iz_verdict_reason(verdicts[i].v);
         iz_voice_number_t *x = &nums[nn++];
-        if (verdicts[i].v == IZ_VERDICT_INVALID) {
-            iz__raw_recipient(item, x->recipient);
-            json_array_append_new(blocked,
-                                  json_pack("{s:O, s:s}", "recipient", item, "reason", reason));
-        } else {
-            memcpy(x->recipient, verdicts[i].norm, sizeof x->recipient);
-            if (reason)
-                json_array_append_new(blocked, json_pack("{s:s, s:s}", "recipient", x->recipient,
-                                                         "reason", reason));
-        }
+        const char *reason =
+            iz__judged_entry(json_array_get(list, i), &verdicts[i], x->recipient, blocked);
         iz_strlcpy(x->outcome, reason ? reason : "ALLOWED", sizeof x->outcome);
         if (reason)
             nblocked++;
@@ -242,14 +231,8 @@ void iz__h_voice_optout(iz_req_t *r, void *vapp)
     static const char *const known[] = {"recipient", "callId", "recipientType"};
     iz_app_t *app = vapp;
     iz_brand_t brand;
-    if (iz__api_brand(r, app, &brand) != 0) return;
-    json_t *body = iz_req_json(r);
+    json_t *body = iz__api_body(r, app, &brand, "H085");
     if (!body) return;
-    if (!json_is_object(body)) {
-        iz_reply_error(r, "H085", NULL);
-        json_decref(body);
-        return;
-    }
     const char *unk = iz_json_unknown_key(body, known, IZ_ARRAY_LEN(known));
     if (unk) {
         iz__reply_field(r, unk, NULL,

@@ -32,25 +32,41 @@ static bool want_json(const iz_opts_t *o)
     return iz_cli_get(o, "json") != NULL;
 }
 
-int iz_cmd_init(int argc, char **argv)
+/* Parse a command's options and run it: the parsing every admin command
+ * shares, written once. */
+static int run(const iz_cmddef_t *cmd, int (*fn)(const iz_opts_t *o), int argc, char **argv)
 {
-    static const iz_optdef_t defs[] = {DATA_OPTS};
-    static const iz_cmddef_t cmd = IZ_CMD("izin init", "[options]",
-                                          "Create the store, or bring it to the current schema; "
-                                          "running it again changes nothing.",
-                                          defs);
     iz_opts_t o;
-    int prc = iz_cli_parse(&o, &cmd, argc, argv);
+    int prc = iz_cli_parse(&o, cmd, argc, argv);
     if (prc != 0) return IZ_CLI_EXIT(prc);
+    int rc = fn(&o);
+    iz_cli_free(&o);
+    return rc;
+}
+
+static const iz_optdef_t init_defs[] = {DATA_OPTS};
+static const iz_cmddef_t init_cmd =
+    IZ_CMD("izin init", "[options]",
+           "Create the store, or bring it to the current schema; running it again changes "
+           "nothing.",
+           init_defs);
+
+static int init_run(const iz_opts_t *o)
+{
     iz_store_t *st;
-    if (iz_cli_open_store(&o, &st) != 0) return 1;
+    if (iz_cli_open_store(o, &st) != 0) return 1;
     int v = iz_store_schema_version(st);
     iz_store_close(st);
-    if (want_json(&o))
+    if (want_json(o))
         print_json(json_pack("{s:b, s:i}", "ok", 1, "schemaVersion", v));
     else
         printf("store ready (schema version %d)\n", v);
     return 0;
+}
+
+int iz_cmd_init(int argc, char **argv)
+{
+    return run(&init_cmd, init_run, argc, argv);
 }
 
 /* Copy a required text option into dst, refusing empty or too long values. */
@@ -69,9 +85,7 @@ static int text_opt(const iz_opts_t *o, const char *name, char *dst, size_t n, b
     return 0;
 }
 
-static int account_add(int argc, char **argv)
-{
-    static const iz_optdef_t defs[] = {
+static const iz_optdef_t account_defs[] = {
         DATA_OPTS,
         {"name", true, "NAME", NULL, "the account's name (required)"},
         {"iys-code", true, "N", NULL, "İYS's code of the service provider (required)"},
@@ -81,21 +95,21 @@ static int account_add(int argc, char **argv)
         {"iys-user", true, "U", NULL, "İYS API user"},
         {"iys-password", true, "P", NULL, "İYS API password (stored sealed, never printed)"},
         {"plan", true, "NAME", NULL, "the account's plan"},
-    };
-    static const iz_cmddef_t cmd =
-        IZ_CMD("izin account add", "--name NAME --iys-code N [options]",
-               "Add a service-provider account.", defs);
-    iz_opts_t o;
-    int prc = iz_cli_parse(&o, &cmd, argc, argv);
-    if (prc != 0) return IZ_CLI_EXIT(prc);
+};
+static const iz_cmddef_t account_cmd =
+    IZ_CMD("izin account add", "--name NAME --iys-code N [options]",
+           "Add a service-provider account.", account_defs);
+
+static int account_add(const iz_opts_t *o)
+{
     iz_account_t a = {0};
-    if (text_opt(&o, "name", a.name, sizeof a.name, true) != 0) return 2;
-    const char *code = iz_cli_get(&o, "iys-code");
+    if (text_opt(o, "name", a.name, sizeof a.name, true) != 0) return 2;
+    const char *code = iz_cli_get(o, "iys-code");
     if (!code || iz_parse_i64(code, 1, 999999999999, &a.iys_code) != 0) {
         iz_cli_fail("--iys-code must be İYS's numeric code of the service provider");
         return 2;
     }
-    const char *ad = iz_cli_get(&o, "activation-date");
+    const char *ad = iz_cli_get(o, "activation-date");
     if (ad) {
         int64_t e;
         if (iz_tr_parse_date(ad, &e) != 0) {
@@ -104,10 +118,10 @@ static int account_add(int argc, char **argv)
         }
         iz_strlcpy(a.activation_date, ad, sizeof a.activation_date);
     }
-    if (text_opt(&o, "iys-url", a.iys_url, sizeof a.iys_url, false) != 0 ||
-        text_opt(&o, "iys-user", a.iys_user, sizeof a.iys_user, false) != 0 ||
-        text_opt(&o, "iys-password", a.iys_password, sizeof a.iys_password, false) != 0 ||
-        text_opt(&o, "plan", a.plan, sizeof a.plan, false) != 0)
+    if (text_opt(o, "iys-url", a.iys_url, sizeof a.iys_url, false) != 0 ||
+        text_opt(o, "iys-user", a.iys_user, sizeof a.iys_user, false) != 0 ||
+        text_opt(o, "iys-password", a.iys_password, sizeof a.iys_password, false) != 0 ||
+        text_opt(o, "plan", a.plan, sizeof a.plan, false) != 0)
         return 2;
     if (a.iys_url[0] && strncmp(a.iys_url, "http://", 7) != 0 &&
         strncmp(a.iys_url, "https://", 8) != 0) {
@@ -115,7 +129,7 @@ static int account_add(int argc, char **argv)
         return 2;
     }
     iz_store_t *st;
-    if (iz_cli_open_store(&o, &st) != 0) return 1;
+    if (iz_cli_open_store(o, &st) != 0) return 1;
     int rc = iz_store_account_add(st, &a);
     iz_wipe(a.iys_password, sizeof a.iys_password);
     iz_store_close(st);
@@ -127,7 +141,7 @@ static int account_add(int argc, char **argv)
         iz_cli_fail("cannot add the account: %s", iz_strerror(rc));
         return 1;
     }
-    if (want_json(&o)) {
+    if (want_json(o)) {
         json_t *j = json_pack("{s:I, s:s, s:I}", "id", (json_int_t)a.id, "name", a.name,
                               "iysCode", (json_int_t)a.iys_code);
         if (a.activation_date[0])
@@ -148,9 +162,7 @@ static bool all_digits(const char *s, size_t min, size_t max)
     return true;
 }
 
-static int brand_add(int argc, char **argv)
-{
-    static const iz_optdef_t defs[] = {
+static const iz_optdef_t brand_defs[] = {
         DATA_OPTS,
         {"account", true, "NAME", NULL, "the account the brand belongs to (required)"},
         {"code", true, "N", NULL, "İYS's brand code (required)"},
@@ -159,24 +171,24 @@ static int brand_add(int argc, char **argv)
         {"short-number", true, "46XX", NULL, "the 4-digit short number of the keyword"},
         {"subscriber-number", true, "0850XXXXXXX", NULL, "the brand's own 0850 number"},
         {"slug", true, "SLUG", NULL, "the consent page's short name: a-z, 0-9, '-'"},
-    };
-    static const iz_cmddef_t cmd = IZ_CMD("izin brand add",
-                                          "--account NAME --code N --name TEXT [options]",
-                                          "Add a brand to an account.", defs);
-    iz_opts_t o;
-    int prc = iz_cli_parse(&o, &cmd, argc, argv);
-    if (prc != 0) return IZ_CLI_EXIT(prc);
+};
+static const iz_cmddef_t brand_cmd =
+    IZ_CMD("izin brand add", "--account NAME --code N --name TEXT [options]",
+           "Add a brand to an account.", brand_defs);
+
+static int brand_add(const iz_opts_t *o)
+{
     iz_brand_t b = {0};
     char account[IZ_NAME_MAX];
-    if (text_opt(&o, "account", account, sizeof account, true) != 0 ||
-        text_opt(&o, "name", b.name, sizeof b.name, true) != 0 ||
-        text_opt(&o, "keyword", b.keyword, sizeof b.keyword, false) != 0 ||
-        text_opt(&o, "short-number", b.short_number, sizeof b.short_number, false) != 0 ||
-        text_opt(&o, "subscriber-number", b.subscriber_number, sizeof b.subscriber_number,
+    if (text_opt(o, "account", account, sizeof account, true) != 0 ||
+        text_opt(o, "name", b.name, sizeof b.name, true) != 0 ||
+        text_opt(o, "keyword", b.keyword, sizeof b.keyword, false) != 0 ||
+        text_opt(o, "short-number", b.short_number, sizeof b.short_number, false) != 0 ||
+        text_opt(o, "subscriber-number", b.subscriber_number, sizeof b.subscriber_number,
                  false) != 0 ||
-        text_opt(&o, "slug", b.slug, sizeof b.slug, false) != 0)
+        text_opt(o, "slug", b.slug, sizeof b.slug, false) != 0)
         return 2;
-    const char *code = iz_cli_get(&o, "code");
+    const char *code = iz_cli_get(o, "code");
     if (!code || iz_parse_i64(code, 1, 999999999999, &b.code) != 0) {
         iz_cli_fail("--code must be İYS's numeric brand code");
         return 2;
@@ -203,7 +215,7 @@ static int brand_add(int argc, char **argv)
         *p = (char)toupper((unsigned char)*p);
     }
     iz_store_t *st;
-    if (iz_cli_open_store(&o, &st) != 0) return 1;
+    if (iz_cli_open_store(o, &st) != 0) return 1;
     iz_account_t a;
     int rc = iz_store_account_by_name(st, account, &a);
     if (rc == 0) {
@@ -223,7 +235,7 @@ static int brand_add(int argc, char **argv)
         iz_cli_fail("cannot add the brand: %s", iz_strerror(rc));
         return 1;
     }
-    if (want_json(&o)) {
+    if (want_json(o)) {
         json_t *j = json_pack("{s:I, s:s, s:I, s:s}", "id", (json_int_t)b.id, "account", account,
                               "code", (json_int_t)b.code, "name", b.name);
         if (b.keyword[0]) json_object_set_new(j, "keyword", json_string(b.keyword));
@@ -238,22 +250,19 @@ static int brand_add(int argc, char **argv)
     return 0;
 }
 
-static int key_add(int argc, char **argv)
+static const iz_optdef_t key_defs[] = {
+    DATA_OPTS, {"account", true, "NAME", NULL, "the account the key opens (required)"}};
+static const iz_cmddef_t key_cmd =
+    IZ_CMD("izin key add", "--account NAME [options]",
+           "Create an API key; it is printed once, alone on its line (only its hash is stored).",
+           key_defs);
+
+static int key_add(const iz_opts_t *o)
 {
-    static const iz_optdef_t defs[] = {
-        DATA_OPTS, {"account", true, "NAME", NULL, "the account the key opens (required)"}};
-    static const iz_cmddef_t cmd =
-        IZ_CMD("izin key add", "--account NAME [options]",
-               "Create an API key; it is printed once, alone on its line (only its hash is "
-               "stored).",
-               defs);
-    iz_opts_t o;
-    int prc = iz_cli_parse(&o, &cmd, argc, argv);
-    if (prc != 0) return IZ_CLI_EXIT(prc);
     char account[IZ_NAME_MAX];
-    if (text_opt(&o, "account", account, sizeof account, true) != 0) return 2;
+    if (text_opt(o, "account", account, sizeof account, true) != 0) return 2;
     iz_store_t *st;
-    if (iz_cli_open_store(&o, &st) != 0) return 1;
+    if (iz_cli_open_store(o, &st) != 0) return 1;
     iz_account_t a;
     int rc = iz_store_account_by_name(st, account, &a);
     char key[IZ_KEY_LEN + 1], hex[IZ_SHA256_HEX], prefix[9];
@@ -273,7 +282,7 @@ static int key_add(int argc, char **argv)
         iz_cli_fail("cannot add the key: %s", iz_strerror(rc));
         return 1;
     }
-    if (want_json(&o))
+    if (want_json(o))
         print_json(json_pack("{s:s, s:s}", "account", account, "key", key));
     else
         puts(key);
@@ -282,7 +291,8 @@ static int key_add(int argc, char **argv)
 }
 
 /* "izin account add ...": the sub-command word comes first. */
-static int subcommand(const char *group, int argc, char **argv, int (*add)(int, char **))
+static int subcommand(const char *group, int argc, char **argv, const iz_cmddef_t *cmd,
+                      int (*add)(const iz_opts_t *o))
 {
     if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
         printf("usage: izin %s add [options]\n\nSee izin %s add --help.\n", group, group);
@@ -292,20 +302,20 @@ static int subcommand(const char *group, int argc, char **argv, int (*add)(int, 
         iz_cli_fail("usage: izin %s add [options] (see izin %s add --help)", group, group);
         return 2;
     }
-    return add(argc - 1, argv + 1);
+    return run(cmd, add, argc - 1, argv + 1);
 }
 
 int iz_cmd_account(int argc, char **argv)
 {
-    return subcommand("account", argc, argv, account_add);
+    return subcommand("account", argc, argv, &account_cmd, account_add);
 }
 
 int iz_cmd_brand(int argc, char **argv)
 {
-    return subcommand("brand", argc, argv, brand_add);
+    return subcommand("brand", argc, argv, &brand_cmd, brand_add);
 }
 
 int iz_cmd_key(int argc, char **argv)
 {
-    return subcommand("key", argc, argv, key_add);
+    return subcommand("key", argc, argv, &key_cmd, key_add);
 }

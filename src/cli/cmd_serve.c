@@ -71,6 +71,8 @@ static const iz_cmddef_t demo_cmd =
 
 /* Settings whose feature does not exist yet: refused when given in any way
  * (flag, IZIN_* environment, config file), never accepted and ignored. */
+static int refuse_unavailable(const iz_opts_t *o);
+
 static int refuse_unavailable(const iz_opts_t *o)
 {
     static const char *const later[][2] = {
@@ -117,6 +119,28 @@ static void block_signals(sigset_t *set)
     pthread_sigmask(SIG_BLOCK, set, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
+
+/* Read the settings of serve or demo: flags, then the --config file, then
+ * the checks every setting gets; blocks the stop signals into *set. 0, or
+ * the exit code (0 after --help). */
+static int settings(iz_opts_t *o, const iz_cmddef_t *cmd, int argc, char **argv, sigset_t *set,
+                    int *exit_code)
+{
+    int prc = iz_cli_parse(o, cmd, argc, argv);
+    if (prc != 0) {
+        *exit_code = IZ_CLI_EXIT(prc);
+        return -1;
+    }
+    const char *cfgfile = iz_cli_get(o, "config");
+    if ((cfgfile && iz_cli_load_config(o, cfgfile) != 0) || refuse_unavailable(o) != 0) {
+        iz_cli_free(o);
+        *exit_code = 2;
+        return -1;
+    }
+    block_signals(set);
+    return 0;
+}
+
 
 typedef struct server {
     iz_store_t *store;
@@ -273,15 +297,9 @@ static void wait_for_stop(const sigset_t *set)
 int iz_cmd_serve(int argc, char **argv)
 {
     iz_opts_t o;
-    int prc = iz_cli_parse(&o, &serve_cmd, argc, argv);
-    if (prc != 0) return IZ_CLI_EXIT(prc);
-    const char *cfgfile = iz_cli_get(&o, "config");
-    if ((cfgfile && iz_cli_load_config(&o, cfgfile) != 0) || refuse_unavailable(&o) != 0) {
-        iz_cli_free(&o);
-        return 2;
-    }
     sigset_t set;
-    block_signals(&set);
+    int code;
+    if (settings(&o, &serve_cmd, argc, argv, &set, &code) != 0) return code;
     server_t s;
     int rc = server_start(&s, &o, "127.0.0.1:8080", NULL, 60, 300);
     if (rc != 0) {
@@ -412,15 +430,9 @@ static void demo_sim_stop(demo_sim_t *d)
 int iz_cmd_demo(int argc, char **argv)
 {
     iz_opts_t o;
-    int prc = iz_cli_parse(&o, &demo_cmd, argc, argv);
-    if (prc != 0) return IZ_CLI_EXIT(prc);
-    const char *cfgfile = iz_cli_get(&o, "config");
-    if ((cfgfile && iz_cli_load_config(&o, cfgfile) != 0) || refuse_unavailable(&o) != 0) {
-        iz_cli_free(&o);
-        return 2;
-    }
     sigset_t set;
-    block_signals(&set);
+    int code;
+    if (settings(&o, &demo_cmd, argc, argv, &set, &code) != 0) return code;
     iz_holidays_t *hol = NULL;
     if (load_holidays(&o, &hol) != 0) return 1;
     demo_sim_t d = {0};

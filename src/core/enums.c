@@ -65,83 +65,27 @@ static int value_of(const char *const *names, size_t n, const char *s)
     return 0;
 }
 
-const char *iz_type_name(iz_type_t v)
-{
-    return name_of(type_names, IZ_ARRAY_LEN(type_names), (int)v);
-}
+/* The name and parse functions of one enum, from its table: written once,
+ * so the six enums cannot drift apart in how they are read. */
+#define ENUM_FUNCS(prefix, type, table)                                                            \
+    const char *iz_##prefix##_name(type v)                                                         \
+    {                                                                                              \
+        return name_of(table, IZ_ARRAY_LEN(table), (int)v);                                        \
+    }                                                                                              \
+    int iz_##prefix##_parse(const char *s, type *out)                                              \
+    {                                                                                              \
+        int v = value_of(table, IZ_ARRAY_LEN(table), s);                                           \
+        if (!v) return IZ_EINVAL;                                                                  \
+        *out = (type)v;                                                                            \
+        return IZ_OK;                                                                              \
+    }
 
-const char *iz_status_name(iz_status_t v)
-{
-    return name_of(status_names, IZ_ARRAY_LEN(status_names), (int)v);
-}
-
-const char *iz_rtype_name(iz_rtype_t v)
-{
-    return name_of(rtype_names, IZ_ARRAY_LEN(rtype_names), (int)v);
-}
-
-const char *iz_source_name(iz_source_t v)
-{
-    return name_of(source_names, IZ_ARRAY_LEN(source_names), (int)v);
-}
-
-const char *iz_origin_name(iz_origin_t v)
-{
-    return name_of(origin_names, IZ_ARRAY_LEN(origin_names), (int)v);
-}
-
-const char *iz_iys_state_name(iz_iys_state_t v)
-{
-    return name_of(iys_state_names, IZ_ARRAY_LEN(iys_state_names), (int)v);
-}
-
-int iz_type_parse(const char *s, iz_type_t *out)
-{
-    int v = value_of(type_names, IZ_ARRAY_LEN(type_names), s);
-    if (!v) return IZ_EINVAL;
-    *out = (iz_type_t)v;
-    return IZ_OK;
-}
-
-int iz_status_parse(const char *s, iz_status_t *out)
-{
-    int v = value_of(status_names, IZ_ARRAY_LEN(status_names), s);
-    if (!v) return IZ_EINVAL;
-    *out = (iz_status_t)v;
-    return IZ_OK;
-}
-
-int iz_rtype_parse(const char *s, iz_rtype_t *out)
-{
-    int v = value_of(rtype_names, IZ_ARRAY_LEN(rtype_names), s);
-    if (!v) return IZ_EINVAL;
-    *out = (iz_rtype_t)v;
-    return IZ_OK;
-}
-
-int iz_source_parse(const char *s, iz_source_t *out)
-{
-    int v = value_of(source_names, IZ_ARRAY_LEN(source_names), s);
-    if (!v) return IZ_EINVAL;
-    *out = (iz_source_t)v;
-    return IZ_OK;
-}
-
-int iz_origin_parse(const char *s, iz_origin_t *out)
-{
-    int v = value_of(origin_names, IZ_ARRAY_LEN(origin_names), s);
-    if (!v) return IZ_EINVAL;
-    *out = (iz_origin_t)v;
-    return IZ_OK;
-}
-
-int iz_iys_state_parse(const char *s, iz_iys_state_t *out)
-{
-    int v = value_of(iys_state_names, IZ_ARRAY_LEN(iys_state_names), s);
-    if (!v) return IZ_EINVAL;
-    *out = (iz_iys_state_t)v;
-    return IZ_OK;
-}
+ENUM_FUNCS(type, iz_type_t, type_names)
+ENUM_FUNCS(status, iz_status_t, status_names)
+ENUM_FUNCS(rtype, iz_rtype_t, rtype_names)
+ENUM_FUNCS(source, iz_source_t, source_names)
+ENUM_FUNCS(origin, iz_origin_t, origin_names)
+ENUM_FUNCS(iys_state, iz_iys_state_t, iys_state_names)
 
 bool iz_source_is_hs(iz_source_t v)
 {

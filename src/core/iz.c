@@ -17,32 +17,22 @@
 
 const char *iz_strerror(int rc)
 {
-    switch (rc) {
-    case IZ_OK:
-        return "ok";
-    case IZ_REPEAT:
-        return "identical change already recorded";
-    case IZ_ENOMEM:
-        return "out of memory";
-    case IZ_EINVAL:
-        return "invalid argument or input";
-    case IZ_ENOTFOUND:
-        return "not found";
-    case IZ_EEXIST:
-        return "already exists";
-    case IZ_EIO:
-        return "input/output error";
-    case IZ_ERULE:
-        return "refused by an IYS rule";
-    case IZ_EBUSY:
-        return "busy, try again later";
-    case IZ_ETOOBIG:
-        return "input over its limit";
-    case IZ_EUNSUPPORTED:
-        return "not supported";
-    default:
-        return "unknown error";
-    }
+    /* Indexed by -rc for the errors; the two non-negative codes first. */
+    static const char *const errors[] = {
+        "ok",
+        "out of memory",
+        "invalid argument or input",
+        "not found",
+        "already exists",
+        "input/output error",
+        "refused by an IYS rule",
+        "busy, try again later",
+        "input over its limit",
+        "not supported",
+    };
+    if (rc == IZ_REPEAT) return "identical change already recorded";
+    if (rc > 0 || (size_t)-rc >= IZ_ARRAY_LEN(errors)) return "unknown error";
+    return errors[-rc];
 }
 
 void iz_oom(void)

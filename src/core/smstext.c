@@ -94,16 +94,10 @@ static unsigned char_units(iz_sms_enc_t enc, uint32_t cp)
 
 const char *iz_sms_enc_name(iz_sms_enc_t e)
 {
-    switch (e) {
-    case IZ_SMS_GSM7:
-        return "GSM7";
-    case IZ_SMS_GSM7_TR:
-        return "GSM7_TR";
-    case IZ_SMS_UCS2:
-        return "UCS2";
-    default:
-        return NULL;
-    }
+    static const char *const names[] = {[IZ_SMS_GSM7] = "GSM7",
+                                        [IZ_SMS_GSM7_TR] = "GSM7_TR",
+                                        [IZ_SMS_UCS2] = "UCS2"};
+    return (int)e >= 0 && (size_t)e < IZ_ARRAY_LEN(names) ? names[e] : NULL;
 }
 
 int iz_smstext_analyze(const char *text, size_t len, unsigned flags, iz_smstext_info_t *out)
@@ -163,39 +157,35 @@ static char fold_cp(uint32_t cp)
         if ((cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9')) return (char)cp;
         return ' ';
     }
-    switch (cp) {
-    case 0x0130: /* İ */
-    case 0x0131: /* ı */
-    case 0x00CE: /* Î */
-    case 0x00EE: /* î */
-        return 'i';
-    case 0x015E: /* Ş */
-    case 0x015F: /* ş */
-        return 's';
-    case 0x011E: /* Ğ */
-    case 0x011F: /* ğ */
-        return 'g';
-    case 0x00C7: /* Ç */
-    case 0x00E7: /* ç */
-        return 'c';
-    case 0x00D6: /* Ö */
-    case 0x00F6: /* ö */
-        return 'o';
-    case 0x00DC: /* Ü */
-    case 0x00FC: /* ü */
-    case 0x00DB: /* Û */
-    case 0x00FB: /* û */
-        return 'u';
-    case 0x00C2: /* Â */
-    case 0x00E2: /* â */
-        return 'a';
-    case 0x0307: /* combining dot above ("i̇" from lower-casing İ) */
-        return '\1';
-    case 0x00A0: /* no-break space */
-        return ' ';
-    default:
-        return 0;
-    }
+    /* The explicit Turkish folding table of SMS.md (never the locale). */
+    static const struct {
+        uint16_t cp;
+        char to;
+    } fold[] = {
+        {0x0130, 'i'}, /* İ */
+        {0x0131, 'i'}, /* ı */
+        {0x00CE, 'i'}, /* Î */
+        {0x00EE, 'i'}, /* î */
+        {0x015E, 's'}, /* Ş */
+        {0x015F, 's'}, /* ş */
+        {0x011E, 'g'}, /* Ğ */
+        {0x011F, 'g'}, /* ğ */
+        {0x00C7, 'c'}, /* Ç */
+        {0x00E7, 'c'}, /* ç */
+        {0x00D6, 'o'}, /* Ö */
+        {0x00F6, 'o'}, /* ö */
+        {0x00DC, 'u'}, /* Ü */
+        {0x00FC, 'u'}, /* ü */
+        {0x00DB, 'u'}, /* Û */
+        {0x00FB, 'u'}, /* û */
+        {0x00C2, 'a'}, /* Â */
+        {0x00E2, 'a'}, /* â */
+        {0x0307, '\1'}, /* combining dot above ("i̇" from lower-casing İ): dropped */
+        {0x00A0, ' '},  /* no-break space */
+    };
+    for (size_t i = 0; i < IZ_ARRAY_LEN(fold); i++)
+        if (fold[i].cp == cp) return fold[i].to;
+    return 0;
 }
 
 int iz_smstext_fold(const char *in, size_t len, char *out, size_t outsz)

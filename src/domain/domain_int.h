@@ -8,9 +8,22 @@
 #ifndef IZ_DOMAIN_INT_H
 #define IZ_DOMAIN_INT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "domain/domain.h"
+
+/* What recording needs of an account, cached for a moment so that a busy
+ * API does not read the account under the store's lock for every change. */
+typedef struct acct_cache {
+    int64_t id;
+    int64_t activation; /* epoch of the activation day's 00:00 TR, 0: upload period */
+    bool iys;           /* İYS configured */
+    int64_t until_ms;   /* valid until */
+} acct_cache_t;
+
+#define ACCT_CACHE 64      /* accounts kept */
+#define ACCT_CACHE_MS 1000 /* how long an entry is trusted */
 
 struct iz_domain {
     iz_store_t *st;
@@ -21,6 +34,8 @@ struct iz_domain {
     _Atomic uint64_t changes[IZ_ORIGIN_COUNT_];
     _Atomic uint64_t local_ret;
     _Atomic uint64_t quarantined;
+    pthread_mutex_t cache_mu;
+    acct_cache_t cache[ACCT_CACHE];
 };
 
 #endif

@@ -21,16 +21,11 @@
 
 const char *iz_verdict_reason(iz_verdict_t v)
 {
-    switch (v) {
-    case IZ_VERDICT_NO_CONSENT:
-        return "NO_CONSENT";
-    case IZ_VERDICT_RET:
-        return "RET";
-    case IZ_VERDICT_INVALID:
-        return "INVALID";
-    default:
-        return NULL;
-    }
+    static const char *const reasons[] = {[IZ_VERDICT_ALLOWED] = NULL,
+                                          [IZ_VERDICT_NO_CONSENT] = "NO_CONSENT",
+                                          [IZ_VERDICT_RET] = "RET",
+                                          [IZ_VERDICT_INVALID] = "INVALID"};
+    return (int)v >= 0 && (size_t)v < IZ_ARRAY_LEN(reasons) ? reasons[v] : NULL;
 }
 
 static iz_verdict_t of_status(const iz_judge_t *j, iz_status_t st)

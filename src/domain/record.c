@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/iz.h"
 #include "domain/domain_int.h"
@@ -36,6 +37,7 @@ int iz_domain_open(const iz_domain_conf_t *conf, iz_domain_t **out, const char *
         return IZ_EINVAL;
     }
     iz_domain_t *d = iz_xcalloc(1, sizeof *d);
+    if (pthread_mutex_init(&d->cache_mu, NULL) != 0) iz_oom();
     d->st = conf->store;
     d->holidays = conf->holidays;
     d->index = conf->index;
@@ -68,6 +70,7 @@ void iz_domain_close(iz_domain_t *d)
     iz_store_unsubscribe(d->st, count_change, d);
     if (d->index_subscribed) iz_store_unsubscribe(d->st, iz_index_on_change, d->index);
     free(d->default_iys_url);
+    pthread_mutex_destroy(&d->cache_mu);
     free(d);
 }
 
@@ -88,6 +91,45 @@ void iz_domain_stats(const iz_domain_t *d, iz_domain_stats_t *out)
         out->changes[i] = atomic_load(&d->changes[i]);
     out->local_ret = atomic_load(&d->local_ret);
     out->quarantined = atomic_load(&d->quarantined);
+}
+
+/* ---- what recording needs of an account -------------------------------- */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The account's activation (for H467) and whether its changes go to İYS:
+ * from the cache when read in the last ACCT_CACHE_MS, else from the store.
+ * A change of an account's settings (the CLI, another node) is seen within
+ * that time. */
+static int account_of(iz_domain_t *d, int64_t account_id, acct_cache_t *out)
+{
+    int64_t t = now_ms();
+    size_t slot = (size_t)account_id % ACCT_CACHE;
+    pthread_mutex_lock(&d->cache_mu);
+    acct_cache_t c = d->cache[slot];
+    pthread_mutex_unlock(&d->cache_mu);
+    if (c.id == account_id && c.until_ms > t) {
+        *out = c;
+        return 0;
+    }
+    iz_account_t acct;
+    int rc = iz_store_account_get(d->st, account_id, &acct);
+    iz_wipe(acct.iys_password, sizeof acct.iys_password);
+    if (rc != 0) return rc;
+    c = (acct_cache_t){.id = account_id,
+                       .iys = iz_domain_iys_configured(d, &acct),
+                       .until_ms = t + ACCT_CACHE_MS};
+    if (acct.activation_date[0]) iz_tr_parse_date(acct.activation_date, &c.activation);
+    pthread_mutex_lock(&d->cache_mu);
+    d->cache[slot] = c;
+    pthread_mutex_unlock(&d->cache_mu);
+    *out = c;
+    return 0;
 }
 
 /* ---- the rules, inside the store's transaction --------------------------- */
@@ -125,17 +167,15 @@ int iz_domain_record(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz_re
                      size_t n)
 {
     if (!d || !brand || !recs || n == 0 || n > IZ_DOMAIN_BATCH_MAX) return IZ_EINVAL;
-    iz_account_t acct;
-    int rc = iz_store_account_get(d->st, brand->account_id, &acct);
-    iz_wipe(acct.iys_password, sizeof acct.iys_password);
+    acct_cache_t acct;
+    int rc = account_of(d, brand->account_id, &acct);
     if (rc != 0) {
         for (size_t i = 0; i < n; i++)
             recs[i].rc = rc;
         return rc;
     }
-    iz_rules_ctx_t rules = {.now = now, .holidays = d->holidays};
-    if (acct.activation_date[0]) iz_tr_parse_date(acct.activation_date, &rules.activation);
-    bool iys = iz_domain_iys_configured(d, &acct);
+    iz_rules_ctx_t rules = {.now = now, .activation = acct.activation, .holidays = d->holidays};
+    bool iys = acct.iys;
 
     iz_consent_t *cs = iz_xcalloc(n, sizeof *cs);
     rule_ctx_t *ctxs = iz_xcalloc(n, sizeof *ctxs);

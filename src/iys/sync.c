@@ -169,25 +169,37 @@ static void no_iys(iz_sync_t *s, const iz_outbox_item_t *it)
     iz_store_outbox_retry(s->st, it->chg.id, now_ms() + 60000, "no İYS configured");
 }
 
+/* Send each item of list (for which want() holds) as a v2 single add, as
+ * its account allows: not while it is paused, queued again when it has no
+ * İYS. Frees list. */
+static void send_each(iz_sync_t *s, iz_outbox_item_t *list, size_t n,
+                      bool (*want)(const iz_outbox_item_t *))
+{
+    for (size_t i = 0; i < n && !stopping(s); i++) {
+        if (want && !want(&list[i])) continue;
+        acct_t *ac = account(s, list[i].account_id);
+        if (!ac || !ac->cli)
+            no_iys(s, &list[i]);
+        else if (ac->pause_ms <= now_ms())
+            send_single(s, ac, &list[i]);
+    }
+    free(list);
+}
+
 static void do_realtime(iz_sync_t *s)
 {
     iz_outbox_item_t *list = NULL;
     size_t n = 0;
     int rc = iz_store_outbox_due(s->st, now_ms(), false, REALTIME_BATCH, &list, &n);
-    if (rc != 0) {
+    if (rc != 0)
         log_store_error("outbox", rc);
-        return;
-    }
-    for (size_t i = 0; i < n && !stopping(s); i++) {
-        acct_t *ac = account(s, list[i].account_id);
-        if (!ac || !ac->cli) {
-            no_iys(s, &list[i]);
-            continue;
-        }
-        if (ac->pause_ms > now_ms()) continue;
-        send_single(s, ac, &list[i]);
-    }
-    free(list);
+    else
+        send_each(s, list, n, NULL);
+}
+
+static bool is_sending(const iz_outbox_item_t *it)
+{
+    return strcmp(it->state, "SENDING") == 0;
 }
 
 /* Rows left SENDING are uncertain: the bulk POST may or may not have reached
@@ -197,18 +209,7 @@ static void do_reconcile(iz_sync_t *s)
 {
     iz_outbox_item_t *list = NULL;
     size_t n = 0;
-    if (iz_store_outbox_inflight(s->st, &list, &n) != 0) return;
-    for (size_t i = 0; i < n && !stopping(s); i++) {
-        if (strcmp(list[i].state, "SENDING") != 0) continue;
-        acct_t *ac = account(s, list[i].account_id);
-        if (!ac || !ac->cli) {
-            no_iys(s, &list[i]);
-            continue;
-        }
-        if (ac->pause_ms > now_ms()) continue;
-        send_single(s, ac, &list[i]);
-    }
-    free(list);
+    if (iz_store_outbox_inflight(s->st, &list, &n) == 0) send_each(s, list, n, is_sending);
 }
 
 /* Post one batch (one account and brand, distinct addresses, <= 1000). */

@@ -422,17 +422,32 @@ static int parse_faults(iz_req_t *r, json_t *body, int64_t now, iz__sim_faults_t
         field_error(r, unk, "Bilinmeyen alan.", "Unknown field.");
         return -1;
     }
-    int64_t n;
-    json_t *v = json_object_get(body, "latencyMs");
-    if (v) {
-        if (!whole(v, MAX_LATENCY_MS, &n)) {
-            field_error(r, "latencyMs", "latencyMs 0 ile 60000 arasında bir tam sayı olmalıdır.",
-                        "latencyMs must be a whole number from 0 to 60000.");
+    /* The whole-number fields: their bound and where they go. */
+    struct {
+        const char *name;
+        int64_t max, *out;
+    } whole_fields[] = {{"latencyMs", MAX_LATENCY_MS, NULL},
+                        {"status429Seconds", MAX_WINDOW, &f->until_429},
+                        {"outageSeconds", MAX_WINDOW, &f->outage_until}};
+    for (size_t i = 0; i < IZ_ARRAY_LEN(whole_fields); i++) {
+        json_t *v = json_object_get(body, whole_fields[i].name);
+        int64_t n;
+        if (!v) continue;
+        if (!whole(v, whole_fields[i].max, &n)) {
+            char tr[128], en[128];
+            snprintf(tr, sizeof tr, "%s 0 ile %lld arasında bir tam sayı olmalıdır.",
+                     whole_fields[i].name, (long long)whole_fields[i].max);
+            snprintf(en, sizeof en, "%s must be a whole number from 0 to %lld.",
+                     whole_fields[i].name, (long long)whole_fields[i].max);
+            field_error(r, whole_fields[i].name, tr, en);
             return -1;
         }
-        f->latency_ms = (int)n;
+        if (whole_fields[i].out)
+            *whole_fields[i].out = n ? now + n : 0; /* a window from now */
+        else
+            f->latency_ms = (int)n;
     }
-    v = json_object_get(body, "errorRate");
+    json_t *v = json_object_get(body, "errorRate");
     if (v) {
         if (!json_is_number(v) || !(json_number_value(v) >= 0.0) || json_number_value(v) > 1.0) {
             field_error(r, "errorRate", "errorRate 0 ile 1 arasında bir sayı olmalıdır.",
@@ -440,26 +455,6 @@ static int parse_faults(iz_req_t *r, json_t *body, int64_t now, iz__sim_faults_t
             return -1;
         }
         f->error_rate = json_number_value(v);
-    }
-    v = json_object_get(body, "status429Seconds");
-    if (v) {
-        if (!whole(v, MAX_WINDOW, &n)) {
-            field_error(r, "status429Seconds",
-                        "status429Seconds 0 ile 86400 arasında bir tam sayı olmalıdır.",
-                        "status429Seconds must be a whole number from 0 to 86400.");
-            return -1;
-        }
-        f->until_429 = n ? now + n : 0;
-    }
-    v = json_object_get(body, "outageSeconds");
-    if (v) {
-        if (!whole(v, MAX_WINDOW, &n)) {
-            field_error(r, "outageSeconds",
-                        "outageSeconds 0 ile 86400 arasında bir tam sayı olmalıdır.",
-                        "outageSeconds must be a whole number from 0 to 86400.");
-            return -1;
-        }
-        f->outage_until = n ? now + n : 0;
     }
     return 0;
 }

@@ -11,7 +11,6 @@
  * bulk.c applies them later. Where İYS's documents are silent the choices
  * are written next to the code and in docs/DECISIONS.md.
  */
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,20 +59,21 @@ static json_t *object_body(iz_req_t *r, const char *code)
     return body;
 }
 
+/* nbytes random bytes as hex (2 * nbytes + 1 bytes of out): a token.
+ * Without randomness nothing safe can be handed out: stop. */
 static void random_hex(char *out, size_t nbytes)
 {
-    unsigned char b[64];
-    if (nbytes > sizeof b || RAND_bytes(b, (int)nbytes) != 1) iz_oom();
-    for (size_t i = 0; i < nbytes; i++)
-        snprintf(out + 2 * i, 3, "%02x", b[i]);
+    uint8_t b[64];
+    if (nbytes > sizeof b || iz_random(b, nbytes) != 0) iz_oom();
+    iz_hex(b, nbytes, out);
     iz_wipe(b, sizeof b);
 }
 
 /* A random (version 4) UUID in its text form. */
 static void uuid4(char out[37])
 {
-    unsigned char b[16];
-    if (RAND_bytes(b, sizeof b) != 1) iz_oom();
+    uint8_t b[16];
+    if (iz_random(b, sizeof b) != 0) iz_oom();
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
     snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
@@ -426,6 +426,24 @@ static bool is_v2(const iz_req_t *r)
     return strncmp(iz_req_path(r), "/v2/", 4) == 0;
 }
 
+int iz__sim_record(iz_sim_t *sim, const iz_sim_provider_t *prov, int64_t iys_code,
+                   int64_t brand_code, const iz_consent_t *c, const char *request_id, int64_t now,
+                   bool idempotent, iz_sim_change_t *chg, const char **hcode)
+{
+    *chg = (iz_sim_change_t){.iys_code = iys_code,
+                             .brand_code = brand_code,
+                             .rtype = c->rtype,
+                             .type = c->type,
+                             .status = c->status,
+                             .source = c->source,
+                             .consent_date = c->consent_date};
+    memcpy(chg->recipient, c->recipient, sizeof chg->recipient);
+    if (request_id) iz_strlcpy(chg->request_id, request_id, sizeof chg->request_id);
+    iz__sim_rule_ctx_t ctx;
+    iz__sim_rule_init(&ctx, sim, prov, c, now);
+    return iz_sim_consent_apply(sim->st, chg, idempotent, iz__sim_rule, &ctx, hcode);
+}
+
 void iz__sim_h_consent_add(iz_req_t *r, void *app)
 {
     iz_sim_t *sim = app;
@@ -443,18 +461,9 @@ void iz__sim_h_consent_add(iz_req_t *r, void *app)
     }
     json_decref(body);
 
-    iz_sim_change_t chg = {.iys_code = a.iys,
-                           .brand_code = a.brand,
-                           .rtype = c.rtype,
-                           .type = c.type,
-                           .status = c.status,
-                           .source = c.source,
-                           .consent_date = c.consent_date};
-    memcpy(chg.recipient, c.recipient, sizeof chg.recipient);
-    iz__sim_rule_ctx_t ctx;
-    iz__sim_rule_init(&ctx, sim, &a.prov, &c, now);
+    iz_sim_change_t chg;
     const char *hcode = NULL;
-    int rc = iz_sim_consent_apply(sim->st, &chg, is_v2(r), iz__sim_rule, &ctx, &hcode);
+    int rc = iz__sim_record(sim, &a.prov, a.iys, a.brand, &c, NULL, now, is_v2(r), &chg, &hcode);
     if (rc == IZ_ERULE && hcode) {
         iz_reply_error(r, hcode, NULL);
         return;

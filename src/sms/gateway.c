@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <openssl/rand.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/iz.h"
+#include "sys/crypto.h"
 #include "core/trtime.h"
 #include "net/client.h"
 
@@ -212,10 +212,9 @@ static void set_err(char *err, size_t errsz, const char *msg)
 /* A fresh message id: 32 hex digits from 128 random bits. */
 static int new_id(char id[IZ_SMS_ID_MAX])
 {
-    unsigned char b[16];
-    if (RAND_bytes(b, sizeof b) != 1) return IZ_EIO;
-    for (size_t i = 0; i < sizeof b; i++)
-        snprintf(id + 2 * i, 3, "%02x", b[i]);
+    uint8_t b[16];
+    if (iz_random(b, sizeof b) != 0) return IZ_EIO;
+    iz_hex(b, sizeof b, id);
     return 0;
 }
 

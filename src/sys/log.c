@@ -81,30 +81,19 @@ static void put_value(out_t *o, const char *s)
     }
     putc_(o, '"');
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        char esc[5];
-        switch (*p) {
-        case '"':
-            put(o, "\\\"", 2);
-            break;
-        case '\\':
-            put(o, "\\\\", 2);
-            break;
-        case '\n':
-            put(o, "\\n", 2);
-            break;
-        case '\r':
-            put(o, "\\r", 2);
-            break;
-        case '\t':
-            put(o, "\\t", 2);
-            break;
-        default:
-            if (*p < 0x20 || *p == 0x7F) {
-                snprintf(esc, sizeof esc, "\\x%02x", *p);
-                put(o, esc, 4);
-            } else {
-                putc_(o, (char)*p);
-            }
+        /* The escapes of JSON and logfmt readers: \" \\ \n \r \t, and
+         * \xNN for any other control byte. */
+        static const char raw[] = "\"\\\n\r\t", shown[] = "\"\\nrt";
+        const char *named = strchr(raw, *p);
+        if (named) {
+            char esc[2] = {'\\', shown[named - raw]};
+            put(o, esc, 2);
+        } else if (*p < 0x20 || *p == 0x7F) {
+            char esc[5];
+            snprintf(esc, sizeof esc, "\\x%02x", *p);
+            put(o, esc, 4);
+        } else {
+            putc_(o, (char)*p);
         }
     }
     putc_(o, '"');
@@ -119,35 +108,38 @@ static void put_conv(out_t *o, const char *spec, char conv, const char *len, va_
 {
     char tmp[128];
     int n = 0;
+    /* An integer is read at the width its length modifier says, then
+     * written as an intmax_t: the spec's modifier becomes "j". */
+    char jspec[40];
+    size_t sl = strlen(spec) - 1 - strlen(len);
+    snprintf(jspec, sizeof jspec, "%.*sj%c", (int)sl, spec, conv);
+    bool ll = strcmp(len, "ll") == 0, l = strcmp(len, "l") == 0, j = strcmp(len, "j") == 0;
+    bool z = strcmp(len, "z") == 0 || strcmp(len, "t") == 0;
     switch (conv) {
     case 'd':
     case 'i':
-        if (strcmp(len, "ll") == 0)
-            n = snprintf(tmp, sizeof tmp, spec, va_arg(*ap, long long));
-        else if (strcmp(len, "l") == 0)
-            n = snprintf(tmp, sizeof tmp, spec, va_arg(*ap, long));
-        else if (strcmp(len, "z") == 0 || strcmp(len, "t") == 0)
-            n = snprintf(tmp, sizeof tmp, spec, va_arg(*ap, ptrdiff_t));
-        else if (strcmp(len, "j") == 0)
-            n = snprintf(tmp, sizeof tmp, spec, va_arg(*ap, intmax_t));
-        else
-            n = snprintf(tmp, sizeof tmp, spec, va_arg(*ap, int));
-        break;
     case 'u':
     case 'x':
     case 'X':
-    case 'o':
-        if (strcmp(len, "ll") == 0)
-            n = snprintf(tmp, sizeof tmp, spec, va_arg(*ap, unsigned long long));
-        else if (strcmp(len, "l") == 0)
-            n = snprintf(tmp, sizeof tmp, spec, va_arg(*ap, unsigned long));
-        else if (strcmp(len, "z") == 0 || strcmp(len, "t") == 0)
-            n = snprintf(tmp, sizeof tmp, spec, va_arg(*ap, size_t));
-        else if (strcmp(len, "j") == 0)
-            n = snprintf(tmp, sizeof tmp, spec, va_arg(*ap, uintmax_t));
+    case 'o': {
+        /* Signed values keep their two's-complement bits in v and are cast
+         * back to intmax_t to be written. */
+        bool sign = conv == 'd' || conv == 'i';
+        uintmax_t v;
+        if (ll)
+            v = sign ? (uintmax_t)va_arg(*ap, long long) : va_arg(*ap, unsigned long long);
+        else if (l)
+            v = sign ? (uintmax_t)va_arg(*ap, long) : va_arg(*ap, unsigned long);
+        else if (z)
+            v = sign ? (uintmax_t)va_arg(*ap, ptrdiff_t) : va_arg(*ap, size_t);
+        else if (j)
+            v = sign ? (uintmax_t)va_arg(*ap, intmax_t) : va_arg(*ap, uintmax_t);
         else
-            n = snprintf(tmp, sizeof tmp, spec, va_arg(*ap, unsigned));
+            v = sign ? (uintmax_t)va_arg(*ap, int) : va_arg(*ap, unsigned);
+        n = sign ? snprintf(tmp, sizeof tmp, jspec, (intmax_t)v)
+                 : snprintf(tmp, sizeof tmp, jspec, v);
         break;
+    }
     case 'f':
     case 'F':
     case 'g':

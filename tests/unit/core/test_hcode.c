@@ -125,7 +125,7 @@ static void test_every_code_in_src(void **state)
     }
     pclose(p);
     assert_true(files > 50); /* it did read the tree */
-    assert_true(seen > 300);
+    assert_true(seen > 150); /* the codes the handlers and rules use */
     assert_int_equal(missing, 0);
 }
 

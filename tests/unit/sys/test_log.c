@@ -32,6 +32,9 @@ static void test_shape(void **state)
                              "id=%lld code=%s n=%zu ratio=%.2f", 42LL, "H174", (size_t)7, 0.5);
     assert_string_equal(l, "time=2025-12-02T03:47:44.123Z level=warn comp=sync "
                            "msg=\"İYS refused a change\" id=42 code=H174 n=7 ratio=0.50");
+    l = fmt_line(sizeof line, IZ_LOG_INFO, "x", NULL, "a=%d b=%ld c=%u d=%x e=%05lld f=%zu g=%c",
+                 -5, -70000L, 3000000000u, 255u, -42LL, (size_t)18446744073709551615ull, 'q');
+    assert_non_null(strstr(l, "a=-5 b=-70000 c=3000000000 d=ff e=-0042 f=18446744073709551615 g=q"));
 }
 
 static void test_escaping(void **state)

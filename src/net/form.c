@@ -102,28 +102,3 @@ const char *iz_form_urlencode(iz_req_t *r, const char *text)
     *d = '\0';
     return o;
 }
-
-const char *iz_html(iz_req_t *r, const char *text)
-{
-    if (!text) return "";
-    size_t n = 0;
-    for (const char *p = text; *p; p++)
-        n += (*p == '&' || *p == '<' || *p == '>' || *p == '"' || *p == '\'') ? 6 : 1;
-    char *o = iz_req_alloc(r, n + 1), *d = o;
-    for (const char *p = text; *p; p++) {
-        const char *rep = NULL;
-        switch (*p) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&#39;"; break;
-        default: *d++ = *p; continue;
-        }
-        size_t l = strlen(rep);
-        memcpy(d, rep, l);
-        d += l;
-    }
-    *d = '\0';
-    return o;
-}

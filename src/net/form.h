@@ -31,10 +31,6 @@ const char *iz_form_get(const iz_form_t *f, const char *name);
  * else NULL: what a page handler reads, every field bounded. */
 const char *iz_form_value(const iz_form_t *f, const char *name, size_t max);
 
-/* Text escaped for HTML element content and quoted attribute values
- * (& < > " ' replaced), in r's arena. */
-const char *iz_html(iz_req_t *r, const char *text);
-
 /* Text percent-encoded for a URL query value (every byte but A-Z a-z 0-9
  * - _ . ~ as %XX), in r's arena. */
 const char *iz_form_urlencode(iz_req_t *r, const char *text);

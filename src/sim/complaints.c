@@ -313,8 +313,10 @@ static void complaint_form(iz_req_t *r, iz_sim_t *sim, int status, const char *e
         "<option value=\"MESAJ\"%s>SMS</option><option value=\"ARAMA\"%s>Arama</option>"
         "<option value=\"EPOSTA\"%s>E-posta</option></select>"
         "<label for=\"messageTime\">İletinin geldiği tarih ve saat</label>"
+        "<p class=\"meta\" id=\"messageTime-ipucu\">Türkiye saatiyle; örneğin 1 Aralık 2026, "
+        "14:30</p>"
         "<input id=\"messageTime\" name=\"messageTime\" type=\"datetime-local\" "
-        "step=\"1\" value=\"%s\" required>"
+        "step=\"1\" value=\"%s\" aria-describedby=\"messageTime-ipucu\" required>"
         "<label for=\"text\">İletinin metni ve açıklamanız</label>"
         "<textarea id=\"text\" name=\"text\" rows=\"5\" maxlength=\"1000\" "
         "required>%s</textarea>"
@@ -408,7 +410,7 @@ static bool authority_card(iz_page_t *p, iz_sim_t *sim, const iz_sim_complaint_t
     if (iz_sim_brand_get(sim->st, c->iys_code, c->brand_code, bname) != 0) bname[0] = '\0';
     iz_page_printf(p,
                    "<div class=\"card\"><b>Şikâyet no. %lld</b>"
-                   "<p class=\"meta\">Başvuru: %s · Kanal: %s · İleti zamanı: %s</p>"
+                   "<p class=\"meta\">Başvuru: %s<br>Kanal: %s<br>İleti zamanı: %s</p>"
                    "<p>Alıcı: %s<br>Marka: %s (marka kodu %lld)<br>Hizmet sağlayıcı: %s (İYS "
                    "no. %lld)</p><p class=\"meta\">Metin: %s</p>",
                    (long long)c->id, created, iz__sim_channel(c->type), mt,

@@ -135,6 +135,16 @@ static void test_bounded_memory(void **state)
     iz_ratelimit_free(rl);
 }
 
+/* n keys named prefix0, prefix1, ... each counted once at now. */
+static void fill(iz_ratelimit_t *rl, const char *prefix, int n, int64_t now)
+{
+    char key[32];
+    for (int i = 0; i < n; i++) {
+        snprintf(key, sizeof key, "%s%d", prefix, i);
+        assert_int_equal(iz_ratelimit_hit(rl, key, now, NULL), 0);
+    }
+}
+
 /* With a set full of live windows, the key seen longest ago is forgotten,
  * never one that was just refused; ended windows go first. */
 static void test_eviction_order(void **state)
@@ -143,14 +153,11 @@ static void test_eviction_order(void **state)
     iz_ratelimit_t *rl = make(IZ_RATELIMIT_WAYS, 1, 60); /* one set */
     assert_int_equal(iz_ratelimit_slots(rl), IZ_RATELIMIT_WAYS);
     assert_int_equal(iz_ratelimit_hit(rl, "victim", 0, NULL), 0);
-    char key[16];
-    for (int i = 0; i < IZ_RATELIMIT_WAYS - 1; i++) {
-        snprintf(key, sizeof key, "k%d", i);
-        assert_int_equal(iz_ratelimit_hit(rl, key, 1, NULL), 0);
-    }
+    fill(rl, "k", IZ_RATELIMIT_WAYS - 1, 1);
     assert_int_equal(iz_ratelimit_count(rl), IZ_RATELIMIT_WAYS);
     assert_int_equal(iz_ratelimit_hit(rl, "victim", 5, NULL), IZ_EBUSY); /* seen at 5 */
     /* newcomers at 6..: each forgets the oldest of k0..k6, never victim */
+    char key[16];
     for (int i = 0; i < IZ_RATELIMIT_WAYS - 1; i++) {
         snprintf(key, sizeof key, "n%d", i);
         assert_int_equal(iz_ratelimit_hit(rl, key, 6 + i, NULL), 0);
@@ -167,16 +174,13 @@ static void test_ended_window_goes_first(void **state)
 {
     (void)state;
     iz_ratelimit_t *rl = make(IZ_RATELIMIT_WAYS, 1, 60); /* one set */
-    assert_int_equal(iz_ratelimit_hit(rl, "old", 0, NULL), 0);     /* window 0..60 */
-    char key[16];
-    for (int i = 0; i < IZ_RATELIMIT_WAYS - 1; i++) {
-        snprintf(key, sizeof key, "k%d", i);
-        assert_int_equal(iz_ratelimit_hit(rl, key, 30, NULL), 0); /* windows 30..90 */
-    }
+    assert_int_equal(iz_ratelimit_hit(rl, "old", 0, NULL), 0); /* window 0..60 */
+    fill(rl, "k", IZ_RATELIMIT_WAYS - 1, 30);                    /* windows 30..90 */
     assert_int_equal(iz_ratelimit_hit(rl, "old", 59, NULL), IZ_EBUSY); /* seen last */
     /* at 61 "old"'s window has ended: the newcomer takes its slot rather
      * than that of a live window seen longer ago */
     assert_int_equal(iz_ratelimit_hit(rl, "new", 61, NULL), 0);
+    char key[16];
     for (int i = 0; i < IZ_RATELIMIT_WAYS - 1; i++) {
         snprintf(key, sizeof key, "k%d", i);
         assert_int_equal(iz_ratelimit_hit(rl, key, 62, NULL), IZ_EBUSY);

@@ -104,16 +104,30 @@ size_t iz_page_escape(char *out, size_t outsz, const char *text)
     for (const char *p = text ? text : ""; *p; p++) {
         const char *rep;
         switch (*p) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&#39;"; break;
-        default: rep = NULL; break;
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        case '\'':
+            rep = "&#39;";
+            break;
+        default:
+            rep = NULL;
+            break;
         }
         size_t l = rep ? strlen(rep) : 1;
-        if (n + l < outsz) memcpy(out + n, rep ? rep : p, l);
-        else if (n < outsz) outsz = n + 1; /* full: stop writing, keep counting */
+        if (n + l < outsz)
+            memcpy(out + n, rep ? rep : p, l);
+        else if (n < outsz)
+            outsz = n + 1; /* full: stop writing, keep counting */
         n += l;
     }
     if (outsz > 0) out[n < outsz ? n : outsz - 1] = '\0';
@@ -266,8 +280,7 @@ void iz_page_see_other(iz_req_t *r, const iz_page_site_t *site, const char *loca
 {
     if (!is_local_path(location)) {
         /* A programming error; never send a browser elsewhere. */
-        iz_logf(IZ_LOG_ERROR, "page", "refused a redirect off this site", "location=%s",
-                location);
+        iz_logf(IZ_LOG_ERROR, "page", "refused a redirect off this site", "location=%s", location);
         iz_page_refuse(r, site, 500, "Bir hata oluştu",
                        "İsteğiniz işlendi ancak sonraki sayfa gösterilemiyor.");
         return;
@@ -356,8 +369,8 @@ bool iz_page_csrf_ok(iz_req_t *r, const iz_page_site_t *site, const char *sent)
 
 static bool is_value_byte(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '~';
 }
 
 /* A cookie name the kit sets and reads: letters, digits, '-' and '_'. */
@@ -426,14 +439,16 @@ const char *iz_page_cookie(iz_req_t *r, const iz_page_site_t *site, const char *
 }
 
 /* One Set-Cookie header with the kit's attributes; max_age < 0 clears. */
-static int set_cookie(iz_req_t *r, const iz_page_site_t *site, const char *name,
-                      const char *value, int64_t max_age)
+static int set_cookie(iz_req_t *r, const iz_page_site_t *site, const char *name, const char *value,
+                      int64_t max_age)
 {
     char full[sizeof HOST_PREFIX + IZ_PAGE_COOKIE_NAME_MAX];
     if (full_name(site, name, full) != 0) return IZ_EINVAL;
     char age[40] = "";
-    if (max_age < 0) snprintf(age, sizeof age, "; Max-Age=0");
-    else if (max_age > 0) snprintf(age, sizeof age, "; Max-Age=%lld", (long long)max_age);
+    if (max_age < 0)
+        snprintf(age, sizeof age, "; Max-Age=0");
+    else if (max_age > 0)
+        snprintf(age, sizeof age, "; Max-Age=%lld", (long long)max_age);
     char line[sizeof full + IZ_PAGE_COOKIE_MAX + 128];
     snprintf(line, sizeof line, "%s=%s; Path=/%s; HttpOnly; SameSite=Strict%s", full, value, age,
              site->cfg.https ? "; Secure" : "");
@@ -441,8 +456,8 @@ static int set_cookie(iz_req_t *r, const iz_page_site_t *site, const char *name,
     return 0;
 }
 
-int iz_page_cookie_set(iz_req_t *r, const iz_page_site_t *site, const char *name,
-                       const char *value, int64_t max_age)
+int iz_page_cookie_set(iz_req_t *r, const iz_page_site_t *site, const char *name, const char *value,
+                       int64_t max_age)
 {
     size_t n = strlen(value);
     if (n == 0 || n > IZ_PAGE_COOKIE_MAX) return IZ_EINVAL;

@@ -51,13 +51,13 @@
 #include "net/http.h"
 #include "net/ratelimit.h"
 
-#define IZ_PAGE_CSS_MAX 16384     /* bytes of a site's whole stylesheet */
-#define IZ_PAGE_CSP_MAX 256       /* bytes of the CSP header */
-#define IZ_PAGE_COOKIE_MAX 256    /* bytes of a cookie value the kit reads or sets */
+#define IZ_PAGE_CSS_MAX 16384  /* bytes of a site's whole stylesheet */
+#define IZ_PAGE_CSP_MAX 256    /* bytes of the CSP header */
+#define IZ_PAGE_COOKIE_MAX 256 /* bytes of a cookie value the kit reads or sets */
 #define IZ_PAGE_COOKIE_NAME_MAX 64
 #define IZ_PAGE_COOKIE_HEADER_MAX 8192 /* a longer Cookie header is not read */
-#define IZ_PAGE_CSRF_FIELD "csrf" /* the hidden field of every POST form */
-#define IZ_PAGE_CSRF_LEN 48       /* hex digits: 192 random bits */
+#define IZ_PAGE_CSRF_FIELD "csrf"      /* the hidden field of every POST form */
+#define IZ_PAGE_CSRF_LEN 48            /* hex digits: 192 random bits */
 
 /* What a site tells the kit. Every string is plain text (the kit escapes
  * it) except css; NULL leaves a part out. */
@@ -197,8 +197,8 @@ const char *iz_page_cookie(iz_req_t *r, const iz_page_site_t *site, const char *
  * SameSite=Strict, and Secure with the __Host- prefix over https; Max-Age
  * when max_age > 0, else it lasts the browser session. Returns 0, or
  * IZ_EINVAL for a name or value the reader would not accept. */
-int iz_page_cookie_set(iz_req_t *r, const iz_page_site_t *site, const char *name,
-                       const char *value, int64_t max_age);
+int iz_page_cookie_set(iz_req_t *r, const iz_page_site_t *site, const char *name, const char *value,
+                       int64_t max_age);
 
 /* Clear cookie name (an expired empty value); 0 or IZ_EINVAL. */
 int iz_page_cookie_clear(iz_req_t *r, const iz_page_site_t *site, const char *name);

@@ -15,10 +15,10 @@
 #include "sys/crypto.h"
 
 typedef struct slot {
-    uint64_t hash;  /* SipHash of the key */
-    int64_t start;  /* when the key's window opened */
-    int64_t last;   /* the key's latest request, for eviction */
-    int64_t count;  /* requests passed in the window */
+    uint64_t hash; /* SipHash of the key */
+    int64_t start; /* when the key's window opened */
+    int64_t last;  /* the key's latest request, for eviction */
+    int64_t count; /* requests passed in the window */
     bool used;
 } slot_t;
 

@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IZ_RATELIMIT_WAYS 8               /* slots a key may use */
+#define IZ_RATELIMIT_WAYS 8                  /* slots a key may use */
 #define IZ_RATELIMIT_MAX_CAPACITY (1u << 24) /* slots of one limiter */
 
 typedef struct iz_ratelimit iz_ratelimit_t;

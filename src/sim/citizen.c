@@ -481,8 +481,9 @@ static int portal_records(iz_page_t *p, iz_sim_t *sim, const char *alici, int st
                 if (list[i].cur.status == IZ_ONAY) reach++;
             }
         if (total == 0) continue;
-        iz_page_printf(p, "<h2>%s</h2><p class=\"meta\">%zu markanın izni var, %zu marka "
-                          "reddedildi.</p>",
+        iz_page_printf(p,
+                       "<h2>%s</h2><p class=\"meta\">%zu markanın izni var, %zu marka "
+                       "reddedildi.</p>",
                        iz__sim_channel(order[t]), reach, total - reach);
         for (size_t i = 0; i < n; i++)
             if (list[i].cur.type == order[t]) record_card(p, &list[i]);
@@ -527,8 +528,7 @@ void iz__sim_h_portal(iz_req_t *r, void *app)
 static void rule_message(const char *hcode, char *out, size_t outsz)
 {
     const iz_hcode_t *hc = iz_hcode(hcode);
-    const char *why = strcmp(hcode, "H174") == 0
-                          ? "Bu izin zaten bu durumda; değişiklik yapılmadı."
+    const char *why = strcmp(hcode, "H174") == 0 ? "Bu izin zaten bu durumda; değişiklik yapılmadı."
                       : strcmp(hcode, "H175") == 0
                           ? "Kaydı olmayan bir izin geri alınamaz; değişiklik yapılmadı."
                       : strcmp(hcode, "H178") == 0

@@ -323,8 +323,7 @@ static void complaint_form(iz_req_t *r, iz_sim_t *sim, int status, const char *e
         "<button type=\"submit\">Şikâyeti gönder</button></form>",
         iz_page_esc(r, alici), iz_page_esc(r, iys), iz_page_esc(r, brand),
         strcmp(sel, "MESAJ") == 0 ? " selected" : "", strcmp(sel, "ARAMA") == 0 ? " selected" : "",
-        strcmp(sel, "EPOSTA") == 0 ? " selected" : "", iz_page_esc(r, mtime),
-        iz_page_esc(r, text));
+        strcmp(sel, "EPOSTA") == 0 ? " selected" : "", iz_page_esc(r, mtime), iz_page_esc(r, text));
     iz_page_puts(&p, "<p><a href=\"/vatandas\">İzinlerim sayfasına dön</a></p>");
     iz_page_end(&p, status);
 }

@@ -75,9 +75,8 @@ static void test_cookie_parse(void **state)
     assert_int_equal(iz_page_cookie_parse("  iz_s=x  ;", "iz_s", v, sizeof v), 0);
     assert_string_equal(v, "x");
     /* other cookies are skipped however they look */
-    assert_int_equal(iz_page_cookie_parse("junk; =; ;;\"q\"; iz_s=ok; x=\"y z\"", "iz_s", v,
-                                          sizeof v),
-                     0);
+    assert_int_equal(
+        iz_page_cookie_parse("junk; =; ;;\"q\"; iz_s=ok; x=\"y z\"", "iz_s", v, sizeof v), 0);
     assert_string_equal(v, "ok");
 }
 
@@ -90,19 +89,19 @@ static void test_cookie_parse_hostile(void **state)
     } cases[] = {
         {"", IZ_ENOTFOUND},
         {";;; ;", IZ_ENOTFOUND},
-        {"xiz_s=abc", IZ_ENOTFOUND},     /* a longer name that ends in ours */
-        {"iz_sx=abc", IZ_ENOTFOUND},     /* a longer name that starts with ours */
-        {"IZ_S=abc", IZ_ENOTFOUND},      /* names are case-sensitive */
-        {"iz_s =abc", IZ_ENOTFOUND},     /* not our name */
-        {"iz_s", IZ_EINVAL},             /* our name, no value at all */
-        {"iz_s=", IZ_EINVAL},            /* empty */
-        {"iz_s=  ", IZ_EINVAL},          /* blank */
-        {"iz_s=\"abc\"", IZ_EINVAL},     /* quoted */
-        {"iz_s=a b", IZ_EINVAL},         /* a space inside */
-        {"iz_s=a=b", IZ_EINVAL},         /* '=' inside */
-        {"iz_s=a%00b", IZ_EINVAL},       /* an escape is not decoded, and '%' is refused */
+        {"xiz_s=abc", IZ_ENOTFOUND}, /* a longer name that ends in ours */
+        {"iz_sx=abc", IZ_ENOTFOUND}, /* a longer name that starts with ours */
+        {"IZ_S=abc", IZ_ENOTFOUND},  /* names are case-sensitive */
+        {"iz_s =abc", IZ_ENOTFOUND}, /* not our name */
+        {"iz_s", IZ_EINVAL},         /* our name, no value at all */
+        {"iz_s=", IZ_EINVAL},        /* empty */
+        {"iz_s=  ", IZ_EINVAL},      /* blank */
+        {"iz_s=\"abc\"", IZ_EINVAL}, /* quoted */
+        {"iz_s=a b", IZ_EINVAL},     /* a space inside */
+        {"iz_s=a=b", IZ_EINVAL},     /* '=' inside */
+        {"iz_s=a%00b", IZ_EINVAL},   /* an escape is not decoded, and '%' is refused */
         {"iz_s=ab\r\nSet-Cookie: x=1", IZ_EINVAL},
-        {"iz_s=\xc4\xb0z", IZ_EINVAL},   /* non-ASCII */
+        {"iz_s=\xc4\xb0z", IZ_EINVAL},     /* non-ASCII */
         {"iz_s=abc; iz_s=abc", IZ_EINVAL}, /* twice, even the same: a planted cookie */
         {"iz_s=abc; iz_s=def", IZ_EINVAL},
         {"iz_s=abc; iz_s", IZ_EINVAL},
@@ -275,11 +274,11 @@ static void h_whoami(iz_req_t *r, void *app)
 }
 
 static const iz_route_t routes[] = {
-    {"GET", "/form", h_form, 0, "t"},       {"POST", "/post", h_post, 0, "t"},
-    {"GET", "/s/form", h_form, 0, "t"},     {"POST", "/s/post", h_post, 0, "t"},
+    {"GET", "/form", h_form, 0, "t"},        {"POST", "/post", h_post, 0, "t"},
+    {"GET", "/s/form", h_form, 0, "t"},      {"POST", "/s/post", h_post, 0, "t"},
     {"POST", "/limited", h_limited, 0, "t"}, {"GET", "/login", h_login, 0, "t"},
-    {"GET", "/s/login", h_login, 0, "t"},   {"GET", "/logout", h_logout, 0, "t"},
-    {"GET", "/whoami", h_whoami, 0, "t"},   {"GET", "/s/whoami", h_whoami, 0, "t"},
+    {"GET", "/s/login", h_login, 0, "t"},    {"GET", "/logout", h_logout, 0, "t"},
+    {"GET", "/whoami", h_whoami, 0, "t"},    {"GET", "/s/whoami", h_whoami, 0, "t"},
 };
 
 typedef struct buf {
@@ -388,8 +387,8 @@ static int setup(void **state)
     cfg.https = true;
     assert_int_equal(iz_page_site_init(&site_https, &cfg), 0);
     assert_int_equal(iz_ratelimit_new(64, 2, 60, &limit2), 0);
-    iz_http_config_t hc = {.listen = "127.0.0.1:0", .routes = routes,
-                           .nroutes = IZ_ARRAY_LEN(routes)};
+    iz_http_config_t hc = {
+        .listen = "127.0.0.1:0", .routes = routes, .nroutes = IZ_ARRAY_LEN(routes)};
     const char *err = NULL;
     assert_int_equal(iz_http_start(&hc, &srv, &err), 0);
     return 0;
@@ -487,15 +486,15 @@ static void test_csrf_accept_and_refuse(void **state)
     struct {
         const char *h1, *h2, *body;
     } bad[] = {
-        {NULL, form, body},                              /* no cookie */
-        {cookie, form, "a=1"},                           /* no field */
-        {cookie, form, wrong},                           /* another token */
-        {cookie, form, upper},                           /* not hex */
-        {cookie, form, longer},                          /* a token and more */
-        {cookie, form, nul},                             /* NUL inside */
-        {cookie, "Content-Type: text/plain", body},      /* not a form */
+        {NULL, form, body},                         /* no cookie */
+        {cookie, form, "a=1"},                      /* no field */
+        {cookie, form, wrong},                      /* another token */
+        {cookie, form, upper},                      /* not hex */
+        {cookie, form, longer},                     /* a token and more */
+        {cookie, form, nul},                        /* NUL inside */
+        {cookie, "Content-Type: text/plain", body}, /* not a form */
         {cookie, "Content-Type: application/json", body},
-        {cookie, form, "csrf=%zz"},                      /* a broken escape */
+        {cookie, form, "csrf=%zz"}, /* a broken escape */
     };
     for (size_t i = 0; i < IZ_ARRAY_LEN(bad); i++) {
         request("POST", "/post", bad[i].h1, bad[i].h2, bad[i].body, &a);
@@ -536,7 +535,8 @@ static void test_fetch_metadata(void **state)
         const char *const hdrs[3] = {cookie, line,
                                      "Content-Type: application/x-www-form-urlencoded"};
         request_with("POST", "/post", hdrs, body, &a);
-        if (a.status != cases[i].status) fail_msg("Sec-Fetch-Site %s: %ld", cases[i].site, a.status);
+        if (a.status != cases[i].status)
+            fail_msg("Sec-Fetch-Site %s: %ld", cases[i].site, a.status);
     }
 }
 

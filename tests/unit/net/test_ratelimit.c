@@ -33,8 +33,7 @@ static void test_bad_arguments(void **state)
     assert_int_equal(iz_ratelimit_new(8, 0, 1, &rl), IZ_EINVAL);
     assert_int_equal(iz_ratelimit_new(8, 1, 0, &rl), IZ_EINVAL);
     assert_int_equal(iz_ratelimit_new(8, -1, 60, &rl), IZ_EINVAL);
-    assert_int_equal(iz_ratelimit_new((size_t)IZ_RATELIMIT_MAX_CAPACITY + 1, 1, 1, &rl),
-                     IZ_EINVAL);
+    assert_int_equal(iz_ratelimit_new((size_t)IZ_RATELIMIT_MAX_CAPACITY + 1, 1, 1, &rl), IZ_EINVAL);
     assert_null(rl);
     iz_ratelimit_free(NULL);
 }
@@ -173,9 +172,9 @@ static void test_eviction_order(void **state)
 static void test_ended_window_goes_first(void **state)
 {
     (void)state;
-    iz_ratelimit_t *rl = make(IZ_RATELIMIT_WAYS, 1, 60); /* one set */
-    assert_int_equal(iz_ratelimit_hit(rl, "old", 0, NULL), 0); /* window 0..60 */
-    fill(rl, "k", IZ_RATELIMIT_WAYS - 1, 30);                    /* windows 30..90 */
+    iz_ratelimit_t *rl = make(IZ_RATELIMIT_WAYS, 1, 60);               /* one set */
+    assert_int_equal(iz_ratelimit_hit(rl, "old", 0, NULL), 0);         /* window 0..60 */
+    fill(rl, "k", IZ_RATELIMIT_WAYS - 1, 30);                          /* windows 30..90 */
     assert_int_equal(iz_ratelimit_hit(rl, "old", 59, NULL), IZ_EBUSY); /* seen last */
     /* at 61 "old"'s window has ended: the newcomer takes its slot rather
      * than that of a live window seen longer ago */

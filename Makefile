@@ -1,7 +1,8 @@
 # izin - one build for the server, the CLI, the tests and the fuzz drivers.
 #
 #   make            build bin/izin
-#   make test       install missing packages, build, run unit + fuzz-replay + black-box tests
+#   make test       install missing packages, build, run unit + fuzz-replay + black-box +
+#                   browser tests
 #   make demo       build and start `izin demo`
 #   make SANITIZE=address,undefined test    the same under ASan/UBSan
 #   make fuzz       build libFuzzer drivers (clang) into build/fuzz/
@@ -43,7 +44,7 @@ FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%-replay)
 
 PYTEST := /usr/bin/python3 -m pytest
 
-.PHONY: all deps test unit fuzz-replay blackbox demo fuzz format clean bench
+.PHONY: all deps test unit fuzz-replay blackbox browser demo fuzz format clean bench
 all: $(BIN)
 	@mkdir -p bin && cp $(BIN) bin/izin
 
@@ -100,7 +101,16 @@ fuzz-replay: $(FUZZ_REPLAY)
 blackbox: $(BIN)
 	IZIN_BIN=$(CURDIR)/$(BIN) $(PYTEST) -q -p no:cacheprovider tests/blackbox
 
-test: deps unit fuzz-replay blackbox
+# The pages in Debian's Chromium driven by playwright-core (tests/browser);
+# screenshots land in build/browser/. deps.sh --browser installs what is
+# missing (quick when nothing is).
+BROWSER_TESTS := $(notdir $(wildcard tests/browser/*.test.mjs))
+browser: $(BIN)
+	@sh scripts/deps.sh --browser
+	cd tests/browser && IZIN_BIN=$(CURDIR)/$(BIN) IZIN_SCREENSHOTS=$(CURDIR)/build/browser \
+	  node --test $(BROWSER_TESTS)
+
+test: deps unit fuzz-replay blackbox browser
 
 demo: $(BIN)
 	./$(BIN) demo

@@ -2,24 +2,54 @@
 # Install the Debian packages izin needs to build and test, only those that
 # are missing. Called by the Makefile targets that need them; safe to run
 # again. Needs root (or sudo) only when something is missing.
+#
+#   deps.sh              the build and the unit, fuzz-replay and black-box tests
+#   deps.sh PKG...       these Debian packages (make bench)
+#   deps.sh --browser    the browser tests: Debian's Chromium, Node.js and npm
+#                        when there is no node at all, and playwright-core from
+#                        the npm registry into tests/browser/node_modules, as
+#                        tests/browser/package-lock.json pins it (no browser is
+#                        downloaded: the tests drive /usr/bin/chromium)
 set -eu
 
 pkgs="build-essential pkg-config libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
 libsqlite3-dev libssl-dev libsodium-dev libcmocka-dev python3-pytest python3-requests clang
 libclang-rt-14-dev curl ca-certificates"
-[ "$#" -gt 0 ] && pkgs="$*"
+browser=false
+if [ "${1:-}" = "--browser" ]; then
+    browser=true
+    pkgs="chromium"
+    command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
+    command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
+elif [ "$#" -gt 0 ]; then
+    pkgs="$*"
+fi
 
 missing=""
 for p in $pkgs; do
     st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
     case "$st" in *" installed") ;; *) missing="$missing $p" ;; esac
 done
-[ -z "$missing" ] && exit 0
+if [ -n "$missing" ]; then
+    echo "deps: installing$missing" >&2
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi
 
-echo "deps: installing$missing" >&2
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-# shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing
+$browser || exit 0
+if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 18 ? 0 : 1)'; then
+    echo "deps: the browser tests need Node.js 18 or later; found $(node --version)" >&2
+    exit 1
+fi
+# npm ci installs exactly the lock file's versions; again only when the lock
+# file is newer than what node_modules holds.
+dir="$(cd "$(dirname "$0")/../tests/browser" && pwd)"
+stamp="$dir/node_modules/.package-lock.json"
+if [ ! -f "$stamp" ] || [ "$dir/package-lock.json" -nt "$stamp" ]; then
+    echo "deps: npm ci in tests/browser" >&2
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -1,5 +1,5 @@
 /*
- * form.c - urlencoded form parsing and HTML escaping.
+ * form.c - urlencoded form parsing, bounded field reads and URL encoding.
  *
  * Decoded values live in the request's arena. A value may legally contain
  * %00; its true length is kept in value_len so a handler can refuse it
@@ -74,26 +74,30 @@ const char *iz_form_get(const iz_form_t *f, const char *name)
     return NULL;
 }
 
-const char *iz_html(iz_req_t *r, const char *text)
+const char *iz_form_value(const iz_form_t *f, const char *name, size_t max)
 {
-    if (!text) return "";
-    size_t n = 0;
-    for (const char *p = text; *p; p++)
-        n += (*p == '&' || *p == '<' || *p == '>' || *p == '"' || *p == '\'') ? 6 : 1;
-    char *o = iz_req_alloc(r, n + 1), *d = o;
-    for (const char *p = text; *p; p++) {
-        const char *rep = NULL;
-        switch (*p) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&#39;"; break;
-        default: *d++ = *p; continue;
+    for (size_t i = 0; i < f->n; i++)
+        if (strcmp(f->name[i], name) == 0) {
+            if (strlen(f->value[i]) != f->value_len[i] || f->value_len[i] > max) return NULL;
+            return f->value[i];
         }
-        size_t l = strlen(rep);
-        memcpy(d, rep, l);
-        d += l;
+    return NULL;
+}
+
+const char *iz_form_urlencode(iz_req_t *r, const char *text)
+{
+    static const char hexd[] = "0123456789ABCDEF";
+    size_t n = strlen(text);
+    char *o = iz_req_alloc(r, 3 * n + 1), *d = o;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+            *d++ = (char)*p;
+        } else {
+            *d++ = '%';
+            *d++ = hexd[*p >> 4];
+            *d++ = hexd[*p & 15];
+        }
     }
     *d = '\0';
     return o;

@@ -1,6 +1,7 @@
 /*
- * form.h - application/x-www-form-urlencoded bodies and query strings, and
- * HTML escaping, for the handlers that serve forms and pages.
+ * form.h - application/x-www-form-urlencoded bodies and query strings, for
+ * the handlers that serve forms and pages (HTML escaping is the page kit's,
+ * net/page.h).
  */
 #ifndef IZ_FORM_H
 #define IZ_FORM_H
@@ -26,8 +27,12 @@ int iz_form_parse(iz_req_t *r, const char *text, size_t len, iz_form_t *out);
 /* The first value of name, or NULL. */
 const char *iz_form_get(const iz_form_t *f, const char *name);
 
-/* Text escaped for HTML element content and quoted attribute values
- * (& < > " ' replaced), in r's arena. */
-const char *iz_html(iz_req_t *r, const char *text);
+/* The first value of name when it holds no NUL byte and at most max bytes,
+ * else NULL: what a page handler reads, every field bounded. */
+const char *iz_form_value(const iz_form_t *f, const char *name, size_t max);
+
+/* Text percent-encoded for a URL query value (every byte but A-Z a-z 0-9
+ * - _ . ~ as %XX), in r's arena. */
+const char *iz_form_urlencode(iz_req_t *r, const char *text);
 
 #endif

@@ -16,11 +16,11 @@
  * except the provider's quota and subscription, which bind the provider's
  * API, not the citizen.
  *
- * The page is a plain form that works without JavaScript. Its POSTs carry a
- * double-submit CSRF token: a random value in an HttpOnly, SameSite=Strict
- * cookie and the same value in a hidden field, compared in constant time.
- * Every value printed is HTML-escaped, and every page carries a CSP that
- * allows no script and no other origin.
+ * The page is a plain form that works without JavaScript, built with the
+ * page kit (net/page.h): the layout, escaping, the double-submit CSRF token
+ * of every POST, the security headers with a CSP that allows no script and
+ * no other origin, and a per-IP limit on POSTs. This file also sets up the
+ * emulator's site of the kit, which complaints.c's pages share.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,131 +33,42 @@
 #include "core/trtime.h"
 #include "net/form.h"
 #include "net/jsonconsent.h"
-#include "sys/crypto.h"
+#include "net/page.h"
 #include "sim/sim_int.h"
 
-#define CSRF_COOKIE "iz_csrf"
-#define CSRF_LEN 48 /* hex digits: 192 random bits */
 #define CITIZEN_NAME_MAX 63
+#define PAGE_POSTS_PER_MINUTE 60 /* a page's POSTs from one address (form spam) */
+#define PAGE_CLIENTS 4096        /* addresses the POST limit remembers */
 
-/* ---- what the pages share ------------------------------------------------ */
+/* ---- the emulator's site ---------------------------------------------------- */
 
-static const char page_css[] =
-    "*{box-sizing:border-box}"
-    "body{margin:0;font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;"
-    "background:#f3f5f7;color:#1c2126;line-height:1.5;font-size:16px}"
-    "header{background:#0d4a80;color:#fff;padding:.9rem 1rem}"
-    "header b{font-size:1.1rem}header small{display:block;opacity:.85}"
-    "main{max-width:42rem;margin:0 auto;padding:1rem}"
-    "h1{font-size:1.35rem;margin:.5rem 0 1rem}h2{font-size:1.1rem;margin:1.25rem 0 .5rem}"
-    ".card{background:#fff;border-radius:.6rem;padding:1rem;margin:.75rem 0;"
-    "box-shadow:0 1px 3px rgba(0,0,0,.12)}"
-    "label{display:block;font-weight:600;margin-top:.5rem}"
-    "input,select,textarea,button{font:inherit;width:100%;padding:.7rem;margin:.3rem 0;"
-    "border:1px solid #aab4be;border-radius:.45rem;background:#fff}"
-    "button{background:#0d4a80;color:#fff;border:0;font-weight:600;cursor:pointer}"
-    "button.ret{background:#b3261e}"
-    ".msg{padding:.8rem 1rem;border-radius:.5rem;margin:.75rem 0}"
-    ".ok{background:#e3f3e7;border:1px solid #8cc79b}.err{background:#fbe9e7;"
-    "border:1px solid #e59b92}"
-    ".onay{color:#1b7a36;font-weight:700}.red{color:#b3261e;font-weight:700}"
-    ".meta{color:#55606b;font-size:.92rem;margin:.2rem 0}"
-    "a{color:#0d4a80}footer{color:#6b7580;font-size:.85rem;text-align:center;padding:1.5rem}"
-    "@media(min-width:40rem){button{width:auto;padding:.6rem 1.2rem}}";
+/* What the emulator adds to the kit's stylesheet: the colours of a
+ * consent's state and of the withdraw button (WCAG AA on white). */
+static const char sim_css[] = ".onay{color:#1b7a36;font-weight:700}"
+                              ".red{color:#b3261e;font-weight:700}"
+                              "button.ret{background:#b3261e;border-color:#b3261e}"
+                              "button.ret:hover{background:#8f1f18}";
 
-void iz__sim_page_begin(iz__sim_page_t *p, const char *title)
+int iz__sim_pages_open(iz_sim_t *sim)
 {
-    p->buf = NULL;
-    p->len = 0;
-    p->f = open_memstream(&p->buf, &p->len);
-    if (!p->f) iz_oom();
-    fprintf(p->f,
-            "<!DOCTYPE html>\n<html lang=\"tr\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-            "<title>%s</title><style>%s</style></head><body>"
-            "<header><b>İleti Yönetim Sistemi</b><small>İYS emülatörü</small></header><main>",
-            title, page_css);
+    const iz_page_site_cfg_t cfg = {
+        .title = "İleti Yönetim Sistemi",
+        .subtitle = "İYS emülatörü",
+        .footer = "Bu sayfa izin'in İYS emülatörüdür; gerçek İYS değildir.",
+        .home = "/vatandas",
+        .home_label = "Vatandaş sayfasına dön",
+        .css = sim_css,
+        .https = false, /* the emulator listens on plain http, on loopback */
+    };
+    int rc = iz_page_site_init(&sim->site, &cfg);
+    if (rc == 0) rc = iz_ratelimit_new(PAGE_CLIENTS, PAGE_POSTS_PER_MINUTE, 60, &sim->page_posts);
+    return rc;
 }
 
-void iz__sim_page_end(iz__sim_page_t *p, iz_req_t *r, int status)
+void iz__sim_pages_close(iz_sim_t *sim)
 {
-    fputs("</main><footer>Bu sayfa izin'in İYS emülatörüdür; gerçek İYS değildir."
-          "</footer></body></html>\n",
-          p->f);
-    if (fclose(p->f) != 0) iz_oom();
-    p->f = NULL;
-    iz_reply_header(r, "Content-Security-Policy",
-                    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
-    iz_reply_header(r, "X-Frame-Options", "DENY");
-    iz_reply_header(r, "Referrer-Policy", "no-referrer");
-    iz_reply_bytes(r, status, "text/html; charset=utf-8", p->buf, p->len);
-    free(p->buf);
-    p->buf = NULL;
-}
-
-static bool is_hex(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-    }
-    return true;
-}
-
-/* The CSRF cookie's value when well formed, else NULL. */
-static const char *csrf_cookie(iz_req_t *r)
-{
-    const char *h = iz_req_header(r, "Cookie");
-    if (!h || strlen(h) > 8192) return NULL;
-    const size_t nl = strlen(CSRF_COOKIE);
-    for (const char *p = h; *p;) {
-        while (*p == ' ' || *p == ';')
-            p++;
-        const char *end = strchr(p, ';');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == nl + 1 + CSRF_LEN && strncmp(p, CSRF_COOKIE "=", nl + 1) == 0 &&
-            is_hex(p + nl + 1, CSRF_LEN)) {
-            char *v = iz_req_alloc(r, CSRF_LEN + 1);
-            memcpy(v, p + nl + 1, CSRF_LEN);
-            v[CSRF_LEN] = '\0';
-            return v;
-        }
-        p += len;
-    }
-    return NULL;
-}
-
-const char *iz__sim_csrf(iz_req_t *r)
-{
-    const char *have = csrf_cookie(r);
-    if (have) return have;
-    char key[IZ_KEY_LEN + 1];
-    if (iz_key_generate(key) != 0) iz_oom(); /* no randomness: nothing safe to serve */
-    char *tok = iz_req_strdup(r, key + 4);   /* the 48 hex digits after "izk_" */
-    iz_wipe(key, sizeof key);
-    char cookie[128];
-    snprintf(cookie, sizeof cookie, "%s=%s; Path=/; HttpOnly; SameSite=Strict", CSRF_COOKIE, tok);
-    iz_reply_header(r, "Set-Cookie", cookie);
-    return tok;
-}
-
-bool iz__sim_csrf_ok(iz_req_t *r, const char *sent)
-{
-    const char *have = csrf_cookie(r);
-    if (!have || !sent || strlen(sent) != CSRF_LEN) return false;
-    return iz_secret_equal(have, sent);
-}
-
-void iz__sim_csrf_refuse(iz_req_t *r)
-{
-    iz__sim_page_t p;
-    iz__sim_page_begin(&p, "İstek reddedildi · İYS");
-    fputs("<h1>İstek reddedildi</h1><div class=\"msg err\">Güvenlik doğrulaması başarısız "
-          "oldu: form süresi dolmuş ya da başka bir siteden gönderilmiş olabilir. Hiçbir "
-          "değişiklik yapılmadı. Lütfen sayfayı yeniden açıp tekrar deneyin.</div>"
-          "<p><a href=\"/vatandas\">Vatandaş sayfasına dön</a></p>",
-          p.f);
-    iz__sim_page_end(&p, r, 403);
+    iz_ratelimit_free(sim->page_posts);
+    sim->page_posts = NULL;
 }
 
 const char *iz__sim_channel(iz_type_t t)
@@ -172,25 +83,6 @@ const char *iz__sim_channel(iz_type_t t)
     default:
         return "?";
     }
-}
-
-const char *iz__sim_urlenc(iz_req_t *r, const char *text)
-{
-    static const char hexd[] = "0123456789ABCDEF";
-    size_t n = strlen(text);
-    char *o = iz_req_alloc(r, 3 * n + 1), *d = o;
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-            *d++ = (char)*p;
-        } else {
-            *d++ = '%';
-            *d++ = hexd[*p >> 4];
-            *d++ = hexd[*p & 15];
-        }
-    }
-    *d = '\0';
-    return o;
 }
 
 /* ---- applying a citizen's change ---------------------------------------- */
@@ -503,116 +395,119 @@ static const char *source_label(iz_source_t s)
     }
 }
 
-static void lookup_form(FILE *f, iz_req_t *r, const char *value)
+static void lookup_form(iz_page_t *p, const char *value)
 {
-    fprintf(f,
-            "<form class=\"card\" method=\"get\" action=\"/vatandas\">"
-            "<label for=\"alici\">Cep telefonu numaranız veya e-posta adresiniz</label>"
-            "<input id=\"alici\" name=\"alici\" value=\"%s\" maxlength=\"265\" required "
-            "autocomplete=\"tel\" placeholder=\"0532 123 45 67 veya ad@ornek.com\">"
-            "<button type=\"submit\">İzinlerimi göster</button></form>",
-            iz_html(r, value ? value : ""));
+    iz_page_printf(p,
+                   "<form class=\"card\" method=\"get\" action=\"/vatandas\">"
+                   "<label for=\"alici\">Cep telefonu numaranız veya e-posta adresiniz</label>"
+                   "<input id=\"alici\" name=\"alici\" value=\"%s\" maxlength=\"265\" required "
+                   "autocomplete=\"tel\" placeholder=\"0532 123 45 67 veya ad@ornek.com\">"
+                   "<button type=\"submit\">İzinlerimi göster</button></form>",
+                   iz_page_esc(p->r, value));
 }
 
 /* One record with its button. */
-static void record_card(FILE *f, iz_req_t *r, const iz_sim_citizen_rec_t *rec, const char *csrf)
+static void record_card(iz_page_t *p, const iz_sim_citizen_rec_t *rec)
 {
+    iz_req_t *r = p->r;
     const iz_sim_change_t *c = &rec->cur;
     char since[IZ_DATETIME_LEN];
     iz_tr_format(c->consent_date ? c->consent_date : c->creation, since);
     bool onay = c->status == IZ_ONAY;
-    fprintf(f,
-            "<div class=\"card\"><b>%s</b>"
-            "<p class=\"meta\">%s · İYS no. %lld · marka kodu %lld · %s</p>"
-            "<p class=\"%s\">%s</p>"
-            "<p class=\"meta\">%s: %s<br>Kaynak: %s</p>",
-            iz_html(r, rec->brand_name), iz_html(r, rec->provider_name), (long long)c->iys_code,
-            (long long)c->brand_code, c->rtype == IZ_TACIR ? "Tacir/esnaf kaydı" : "Bireysel",
-            onay ? "onay" : "red",
-            onay ? "İzin var: bu marka size ulaşabilir (ONAY)"
-                 : "İzin yok: bu marka size ulaşamaz (RET)",
-            onay ? "İzin tarihi" : "Ret tarihi", since, iz_html(r, source_label(c->source)));
-    fprintf(f,
-            "<form method=\"post\" action=\"/vatandas\">"
-            "<input type=\"hidden\" name=\"alici\" value=\"%s\">"
-            "<input type=\"hidden\" name=\"iysCode\" value=\"%lld\">"
-            "<input type=\"hidden\" name=\"brandCode\" value=\"%lld\">"
-            "<input type=\"hidden\" name=\"type\" value=\"%s\">"
-            "<input type=\"hidden\" name=\"recipientType\" value=\"%s\">"
-            "<input type=\"hidden\" name=\"status\" value=\"%s\">"
-            "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
-            "<button type=\"submit\"%s>%s</button></form>",
-            iz_html(r, c->recipient), (long long)c->iys_code, (long long)c->brand_code,
-            iz_type_name(c->type), iz_rtype_name(c->rtype), onay ? "RET" : "ONAY", iz_html(r, csrf),
-            onay ? " class=\"ret\"" : "", onay ? "İzni geri al (RET)" : "İzin ver (ONAY)");
-    fprintf(f,
-            "<p class=\"meta\"><a href=\"/vatandas/sikayet?alici=%s&amp;iysCode=%lld&amp;"
-            "brandCode=%lld&amp;type=%s\">Bu markadan izinsiz ileti mi aldınız? Şikâyet "
-            "edin</a></p></div>",
-            iz__sim_urlenc(r, c->recipient), (long long)c->iys_code, (long long)c->brand_code,
-            iz_type_name(c->type));
+    iz_page_printf(p,
+                   "<div class=\"card\"><b>%s</b>"
+                   "<p class=\"meta\">%s · İYS no. %lld · marka kodu %lld · %s</p>"
+                   "<p class=\"%s\">%s</p>"
+                   "<p class=\"meta\">%s: %s<br>Kaynak: %s</p>",
+                   iz_page_esc(r, rec->brand_name), iz_page_esc(r, rec->provider_name),
+                   (long long)c->iys_code, (long long)c->brand_code,
+                   c->rtype == IZ_TACIR ? "Tacir/esnaf kaydı" : "Bireysel", onay ? "onay" : "red",
+                   onay ? "İzin var: bu marka size ulaşabilir (ONAY)"
+                        : "İzin yok: bu marka size ulaşamaz (RET)",
+                   onay ? "İzin tarihi" : "Ret tarihi", since,
+                   iz_page_esc(r, source_label(c->source)));
+    iz_page_form_post(p, NULL, "/vatandas");
+    iz_page_printf(p,
+                   "<input type=\"hidden\" name=\"alici\" value=\"%s\">"
+                   "<input type=\"hidden\" name=\"iysCode\" value=\"%lld\">"
+                   "<input type=\"hidden\" name=\"brandCode\" value=\"%lld\">"
+                   "<input type=\"hidden\" name=\"type\" value=\"%s\">"
+                   "<input type=\"hidden\" name=\"recipientType\" value=\"%s\">"
+                   "<input type=\"hidden\" name=\"status\" value=\"%s\">"
+                   "<button type=\"submit\"%s>%s</button></form>",
+                   iz_page_esc(r, c->recipient), (long long)c->iys_code, (long long)c->brand_code,
+                   iz_type_name(c->type), iz_rtype_name(c->rtype), onay ? "RET" : "ONAY",
+                   onay ? " class=\"ret\"" : "", onay ? "İzni geri al (RET)" : "İzin ver (ONAY)");
+    iz_page_printf(p,
+                   "<p class=\"meta\"><a href=\"/vatandas/sikayet?alici=%s&amp;iysCode=%lld&amp;"
+                   "brandCode=%lld&amp;type=%s\">Bu markadan izinsiz ileti mi aldınız? Şikâyet "
+                   "edin</a></p></div>",
+                   iz_form_urlencode(r, c->recipient), (long long)c->iys_code,
+                   (long long)c->brand_code, iz_type_name(c->type));
 }
 
-/* The portal page, with an optional message box (already HTML). */
-static void portal_page(iz_req_t *r, iz_sim_t *sim, const char *alici, int status,
-                        const char *msg_class, const char *msg)
+/* The records of one address, grouped by channel. Returns the page's
+ * status: status, 422 for an address that is neither a phone nor an
+ * e-mail, 500 when the store cannot be read. */
+static int portal_records(iz_page_t *p, iz_sim_t *sim, const char *alici, int status)
 {
-    const char *csrf = iz__sim_csrf(r);
-    iz__sim_page_t p;
-    iz__sim_page_begin(&p, "İzinlerim · İYS");
-    FILE *f = p.f;
-    fputs("<h1>Ticari ileti izinlerim</h1>"
-          "<p>Hangi markanın size hangi kanaldan (SMS, arama, e-posta) ticari ileti "
-          "gönderebileceğini görün; izin verin ya da izninizi geri alın.</p>",
-          f);
-    if (msg) fprintf(f, "<div class=\"msg %s\">%s</div>", msg_class, msg);
-    lookup_form(f, r, alici);
-    if (alici && *alici) {
-        char norm[IZ_RECIPIENT_MAX];
-        iz_sim_citizen_rec_t *list = NULL;
-        size_t n = 0;
-        const char *hcode = "H122";
-        int rc = load_records(sim, alici, norm, &list, &n, &hcode);
-        if (rc == IZ_EINVAL) {
-            fputs("<div class=\"msg err\">Girdiğiniz değer geçerli bir cep telefonu numarası "
-                  "veya e-posta adresi değil. Örnek: 0532 123 45 67 ya da "
-                  "ad@ornek.com</div>",
-                  f);
-            if (status == 200) status = 422;
-        } else if (rc != 0) {
-            fputs("<div class=\"msg err\">Kayıtlar şu anda okunamıyor. Lütfen daha sonra "
-                  "tekrar deneyin.</div>",
-                  f);
-            status = 500;
-        } else {
-            fprintf(f, "<h2>%s için kayıtlar</h2>", iz_html(r, norm));
-            if (n == 0)
-                fputs("<div class=\"card\">Bu adres için hiçbir markada kayıt yok: hiçbir marka "
-                      "size ticari ileti gönderemez.</div>",
-                      f);
-            static const iz_type_t order[] = {IZ_MESAJ, IZ_ARAMA, IZ_EPOSTA};
-            for (size_t t = 0; t < IZ_ARRAY_LEN(order); t++) {
-                size_t total = 0, reach = 0;
-                for (size_t i = 0; i < n; i++)
-                    if (list[i].cur.type == order[t]) {
-                        total++;
-                        if (list[i].cur.status == IZ_ONAY) reach++;
-                    }
-                if (total == 0) continue;
-                fprintf(f,
-                        "<h2>%s</h2><p class=\"meta\">%zu markanın izni var, %zu marka "
-                        "reddedildi.</p>",
-                        iz__sim_channel(order[t]), reach, total - reach);
-                for (size_t i = 0; i < n; i++)
-                    if (list[i].cur.type == order[t]) record_card(f, r, &list[i], csrf);
-            }
-        }
-        free(list);
+    char norm[IZ_RECIPIENT_MAX];
+    iz_sim_citizen_rec_t *list = NULL;
+    size_t n = 0;
+    const char *hcode = "H122";
+    int rc = load_records(sim, alici, norm, &list, &n, &hcode);
+    if (rc == IZ_EINVAL) {
+        iz_page_msg(p, "err",
+                    "Girdiğiniz değer geçerli bir cep telefonu numarası veya e-posta adresi "
+                    "değil. Örnek: 0532 123 45 67 ya da ad@ornek.com",
+                    NULL);
+        return status == 200 ? 422 : status;
     }
-    fputs("<p><a href=\"/vatandas/sikayet\">İzniniz olmadan gelen bir ileti için şikâyet "
-          "başvurusu</a></p>",
-          f);
-    iz__sim_page_end(&p, r, status);
+    if (rc != 0) {
+        iz_page_msg(p, "err", "Kayıtlar şu anda okunamıyor. Lütfen daha sonra tekrar deneyin.",
+                    NULL);
+        return 500;
+    }
+    iz_page_printf(p, "<h2>%s için kayıtlar</h2>", iz_page_esc(p->r, norm));
+    if (n == 0)
+        iz_page_puts(p, "<div class=\"card\">Bu adres için hiçbir markada kayıt yok: hiçbir "
+                        "marka size ticari ileti gönderemez.</div>");
+    static const iz_type_t order[] = {IZ_MESAJ, IZ_ARAMA, IZ_EPOSTA};
+    for (size_t t = 0; t < IZ_ARRAY_LEN(order); t++) {
+        size_t total = 0, reach = 0;
+        for (size_t i = 0; i < n; i++)
+            if (list[i].cur.type == order[t]) {
+                total++;
+                if (list[i].cur.status == IZ_ONAY) reach++;
+            }
+        if (total == 0) continue;
+        iz_page_printf(p,
+                       "<h2>%s</h2><p class=\"meta\">%zu markanın izni var, %zu marka "
+                       "reddedildi.</p>",
+                       iz__sim_channel(order[t]), reach, total - reach);
+        for (size_t i = 0; i < n; i++)
+            if (list[i].cur.type == order[t]) record_card(p, &list[i]);
+    }
+    free(list);
+    return status;
+}
+
+/* The portal page, with an optional message box (kind "ok" or "err",
+ * plain text). */
+static void portal_page(iz_req_t *r, iz_sim_t *sim, const char *alici, int status,
+                        const char *msg_kind, const char *msg)
+{
+    iz_page_t p;
+    iz_page_begin(&p, &sim->site, r, "İzinlerim · İYS");
+    iz_page_puts(&p, "<h1>Ticari ileti izinlerim</h1>"
+                     "<p>Hangi markanın size hangi kanaldan (SMS, arama, e-posta) ticari ileti "
+                     "gönderebileceğini görün; izin verin ya da izninizi geri alın.</p>");
+    if (msg) iz_page_msg(&p, msg_kind, msg, NULL);
+    lookup_form(&p, alici);
+    if (alici && *alici) status = portal_records(&p, sim, alici, status);
+    iz_page_puts(&p, "<p><a href=\"/vatandas/sikayet\">İzniniz olmadan gelen bir ileti için "
+                     "şikâyet başvurusu</a></p>");
+    iz_page_end(&p, status);
 }
 
 void iz__sim_h_portal(iz_req_t *r, void *app)
@@ -629,35 +524,27 @@ void iz__sim_h_portal(iz_req_t *r, void *app)
     portal_page(r, sim, alici, 200, "ok", msg);
 }
 
-/* A form's value without embedded NUL bytes and at most max bytes, or NULL. */
-const char *iz__sim_form_value(const struct iz_form *f, const char *name, size_t max)
+/* The Turkish sentence for an İYS rule's refusal of a citizen's change. */
+static void rule_message(const char *hcode, char *out, size_t outsz)
 {
-    for (size_t i = 0; i < f->n; i++)
-        if (strcmp(f->name[i], name) == 0) {
-            if (strlen(f->value[i]) != f->value_len[i] || f->value_len[i] > max) return NULL;
-            return f->value[i];
-        }
-    return NULL;
+    const iz_hcode_t *hc = iz_hcode(hcode);
+    const char *why = strcmp(hcode, "H174") == 0 ? "Bu izin zaten bu durumda; değişiklik yapılmadı."
+                      : strcmp(hcode, "H175") == 0
+                          ? "Kaydı olmayan bir izin geri alınamaz; değişiklik yapılmadı."
+                      : strcmp(hcode, "H178") == 0
+                          ? "Bu izin az önce değişti; lütfen birkaç saniye sonra tekrar deneyin."
+                          : "Değişiklik kaydedilemedi.";
+    snprintf(out, outsz, "%s (%s%s%s)", why, hcode, hc ? ": " : "", hc ? hc->tr : "");
 }
 
 void iz__sim_h_portal_post(iz_req_t *r, void *app)
 {
     iz_sim_t *sim = app;
-    size_t len;
-    const char *body = iz_req_body(r, &len);
     iz_form_t form;
-    if (!iz_req_content_type_is(r, "application/x-www-form-urlencoded") ||
-        iz_form_parse(r, body, len, &form) != 0) {
-        iz__sim_csrf_refuse(r);
-        return;
-    }
-    if (!iz__sim_csrf_ok(r, iz__sim_form_value(&form, "csrf", 64))) {
-        iz__sim_csrf_refuse(r);
-        return;
-    }
-    const char *alici = iz__sim_form_value(&form, "alici", IZ_INPUT_MAX);
-    const char *siys = iz__sim_form_value(&form, "iysCode", 20);
-    const char *sbrand = iz__sim_form_value(&form, "brandCode", 20);
+    if (iz_page_post_form(r, &sim->site, sim->page_posts, &form) != 0) return;
+    const char *alici = iz_form_value(&form, "alici", IZ_INPUT_MAX);
+    const char *siys = iz_form_value(&form, "iysCode", 20);
+    const char *sbrand = iz_form_value(&form, "brandCode", 20);
     int64_t iys_code = 0, brand_code = 0;
     if (!alici || !siys || !sbrand || iz_parse_i64(siys, 1, INT64_MAX, &iys_code) != 0 ||
         iz_parse_i64(sbrand, 1, INT64_MAX, &brand_code) != 0 ||
@@ -670,9 +557,9 @@ void iz__sim_h_portal_post(iz_req_t *r, void *app)
     iz_tr_format(now, date);
     iz_consent_raw_t raw = {0};
     set_field(&raw.recipient, alici);
-    set_field(&raw.type, iz__sim_form_value(&form, "type", 16));
-    set_field(&raw.status, iz__sim_form_value(&form, "status", 16));
-    set_field(&raw.recipient_type, iz__sim_form_value(&form, "recipientType", 16));
+    set_field(&raw.type, iz_form_value(&form, "type", 16));
+    set_field(&raw.status, iz_form_value(&form, "status", 16));
+    set_field(&raw.recipient_type, iz_form_value(&form, "recipientType", 16));
     set_field(&raw.source, "IYS_WEB");
     set_field(&raw.consent_date, date);
     iz_validate_opts_t vo = {.now = now, .allow_iys_sources = true};
@@ -688,18 +575,8 @@ void iz__sim_h_portal_post(iz_req_t *r, void *app)
     const char *hcode = NULL;
     int rc = apply_change(sim, iys_code, brand_code, &c, NULL, now, &chg, &hcode);
     if (rc == IZ_ERULE && hcode) {
-        const iz_hcode_t *hc = iz_hcode(hcode);
-        const char *why = strcmp(hcode, "H174") == 0
-                              ? "Bu izin zaten bu durumda; değişiklik yapılmadı."
-                          : strcmp(hcode, "H175") == 0
-                              ? "Kaydı olmayan bir izin geri alınamaz; değişiklik yapılmadı."
-                          : strcmp(hcode, "H178") == 0
-                              ? "Bu izin az önce değişti; lütfen birkaç saniye sonra tekrar "
-                                "deneyin."
-                              : NULL;
         char msg[512];
-        snprintf(msg, sizeof msg, "%s (%s%s%s)", why ? why : "Değişiklik kaydedilemedi.", hcode,
-                 hc ? ": " : "", hc ? iz_html(r, hc->tr) : "");
+        rule_message(hcode, msg, sizeof msg);
         portal_page(r, sim, chg.recipient[0] ? chg.recipient : c.recipient, iz_hcode_http(hcode),
                     "err", msg);
         return;
@@ -710,12 +587,7 @@ void iz__sim_h_portal_post(iz_req_t *r, void *app)
         return;
     }
     char loc[IZ_RECIPIENT_MAX * 3 + 64];
-    snprintf(loc, sizeof loc, "/vatandas?alici=%s&sonuc=%s", iz__sim_urlenc(r, c.recipient),
+    snprintf(loc, sizeof loc, "/vatandas?alici=%s&sonuc=%s", iz_form_urlencode(r, c.recipient),
              c.status == IZ_ONAY ? "onay" : "ret");
-    iz_reply_header(r, "Location", loc);
-    iz__sim_page_t p;
-    iz__sim_page_begin(&p, "Kaydedildi · İYS");
-    fprintf(p.f, "<p>Değişikliğiniz kaydedildi. <a href=\"%s\">İzinlerinize dönün</a>.</p>",
-            iz_html(r, loc));
-    iz__sim_page_end(&p, r, 303);
+    iz_page_see_other(r, &sim->site, loc, "Değişikliğiniz kaydedildi.");
 }

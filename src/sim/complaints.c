@@ -6,7 +6,7 @@
  *                              messageTime, text} -> 201 {id, ...}
  *   GET  /_sim/complaints      every complaint, newest first (?iysCode= filters)
  *   GET  /vatandas/sikayet     the citizen's Turkish form
- *   POST /vatandas/sikayet     file one (CSRF-protected like /vatandas)
+ *   POST /vatandas/sikayet     file one (CSRF-protected and limited like /vatandas)
  *   GET  /yetkili/sikayetler   the authority's Turkish view
  *
  * A complaint is judged by the consent that held at the message's time: the
@@ -25,6 +25,7 @@
 #include "core/iz.h"
 #include "core/trtime.h"
 #include "net/form.h"
+#include "net/page.h"
 #include "sim/sim_int.h"
 
 #define TEXT_MAX 1000 /* bytes; the store keeps 1023 */
@@ -285,65 +286,64 @@ void iz__sim_h_complaint_list(iz_req_t *r, void *app)
 
 /* ---- pages --------------------------------------------------------------- */
 
-static void complaint_form(iz_req_t *r, int status, const char *err, const char *alici,
-                           const char *iys, const char *brand, const char *type, const char *mtime,
-                           const char *text)
+static void complaint_form(iz_req_t *r, iz_sim_t *sim, int status, const char *err,
+                           const char *alici, const char *iys, const char *brand, const char *type,
+                           const char *mtime, const char *text)
 {
-    const char *csrf = iz__sim_csrf(r);
-    iz__sim_page_t p;
-    iz__sim_page_begin(&p, "Şikâyet başvurusu · İYS");
-    FILE *f = p.f;
-    fputs("<h1>İzinsiz ileti şikâyeti</h1>"
-          "<p>İzniniz olmadan size SMS, arama veya e-posta ile ticari ileti gönderildiyse "
-          "buradan şikâyet edebilirsiniz. Şikâyetiniz, iletinin geldiği andaki izin "
-          "kaydıyla birlikte yetkili kuruma iletilir.</p>",
-          f);
-    if (err) fprintf(f, "<div class=\"msg err\">%s</div>", iz_html(r, err));
+    iz_page_t p;
+    iz_page_begin(&p, &sim->site, r, "Şikâyet başvurusu · İYS");
+    iz_page_puts(&p, "<h1>İzinsiz ileti şikâyeti</h1>"
+                     "<p>İzniniz olmadan size SMS, arama veya e-posta ile ticari ileti "
+                     "gönderildiyse buradan şikâyet edebilirsiniz. Şikâyetiniz, iletinin geldiği "
+                     "andaki izin kaydıyla birlikte yetkili kuruma iletilir.</p>");
+    if (err) iz_page_msg(&p, "err", err, NULL);
     const char *sel = type ? type : "MESAJ";
-    fprintf(f,
-            "<form class=\"card\" method=\"post\" action=\"/vatandas/sikayet\">"
-            "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
-            "<label for=\"alici\">İletinin geldiği telefon numarası veya e-posta adresi</label>"
-            "<input id=\"alici\" name=\"alici\" value=\"%s\" maxlength=\"265\" required>"
-            "<label for=\"iysCode\">Firmanın İYS numarası</label>"
-            "<input id=\"iysCode\" name=\"iysCode\" value=\"%s\" inputmode=\"numeric\" "
-            "maxlength=\"18\" required>"
-            "<label for=\"brandCode\">Marka kodu</label>"
-            "<input id=\"brandCode\" name=\"brandCode\" value=\"%s\" inputmode=\"numeric\" "
-            "maxlength=\"18\" required>"
-            "<label for=\"type\">Kanal</label><select id=\"type\" name=\"type\">"
-            "<option value=\"MESAJ\"%s>SMS</option><option value=\"ARAMA\"%s>Arama</option>"
-            "<option value=\"EPOSTA\"%s>E-posta</option></select>"
-            "<label for=\"messageTime\">İletinin geldiği tarih ve saat</label>"
-            "<input id=\"messageTime\" name=\"messageTime\" type=\"datetime-local\" "
-            "step=\"1\" value=\"%s\" required>"
-            "<label for=\"text\">İletinin metni ve açıklamanız</label>"
-            "<textarea id=\"text\" name=\"text\" rows=\"5\" maxlength=\"1000\" "
-            "required>%s</textarea>"
-            "<button type=\"submit\">Şikâyeti gönder</button></form>",
-            iz_html(r, csrf), iz_html(r, alici ? alici : ""), iz_html(r, iys ? iys : ""),
-            iz_html(r, brand ? brand : ""), strcmp(sel, "MESAJ") == 0 ? " selected" : "",
-            strcmp(sel, "ARAMA") == 0 ? " selected" : "",
-            strcmp(sel, "EPOSTA") == 0 ? " selected" : "", iz_html(r, mtime ? mtime : ""),
-            iz_html(r, text ? text : ""));
-    fputs("<p><a href=\"/vatandas\">İzinlerim sayfasına dön</a></p>", f);
-    iz__sim_page_end(&p, r, status);
+    iz_page_form_post(&p, "card", "/vatandas/sikayet");
+    iz_page_printf(
+        &p,
+        "<label for=\"alici\">İletinin geldiği telefon numarası veya e-posta adresi</label>"
+        "<input id=\"alici\" name=\"alici\" value=\"%s\" maxlength=\"265\" required>"
+        "<label for=\"iysCode\">Firmanın İYS numarası</label>"
+        "<input id=\"iysCode\" name=\"iysCode\" value=\"%s\" inputmode=\"numeric\" "
+        "maxlength=\"18\" required>"
+        "<label for=\"brandCode\">Marka kodu</label>"
+        "<input id=\"brandCode\" name=\"brandCode\" value=\"%s\" inputmode=\"numeric\" "
+        "maxlength=\"18\" required>"
+        "<label for=\"type\">Kanal</label><select id=\"type\" name=\"type\">"
+        "<option value=\"MESAJ\"%s>SMS</option><option value=\"ARAMA\"%s>Arama</option>"
+        "<option value=\"EPOSTA\"%s>E-posta</option></select>"
+        "<label for=\"messageTime\">İletinin geldiği tarih ve saat</label>"
+        "<p class=\"meta\" id=\"messageTime-ipucu\">Türkiye saatiyle; örneğin 1 Aralık 2026, "
+        "14:30</p>"
+        "<input id=\"messageTime\" name=\"messageTime\" type=\"datetime-local\" "
+        "step=\"1\" value=\"%s\" aria-describedby=\"messageTime-ipucu\" required>"
+        "<label for=\"text\">İletinin metni ve açıklamanız</label>"
+        "<textarea id=\"text\" name=\"text\" rows=\"5\" maxlength=\"1000\" "
+        "required>%s</textarea>"
+        "<button type=\"submit\">Şikâyeti gönder</button></form>",
+        iz_page_esc(r, alici), iz_page_esc(r, iys), iz_page_esc(r, brand),
+        strcmp(sel, "MESAJ") == 0 ? " selected" : "", strcmp(sel, "ARAMA") == 0 ? " selected" : "",
+        strcmp(sel, "EPOSTA") == 0 ? " selected" : "", iz_page_esc(r, mtime), iz_page_esc(r, text));
+    iz_page_puts(&p, "<p><a href=\"/vatandas\">İzinlerim sayfasına dön</a></p>");
+    iz_page_end(&p, status);
 }
 
 void iz__sim_h_complaint_page(iz_req_t *r, void *app)
 {
-    (void)app;
+    iz_sim_t *sim = app;
     const char *done = iz_req_query(r, "tamam");
     int64_t id;
     if (done && iz_parse_i64(done, 1, INT64_MAX, &id) == 0) {
-        iz__sim_page_t p;
-        iz__sim_page_begin(&p, "Şikâyetiniz alındı · İYS");
-        fprintf(p.f,
-                "<h1>Şikâyetiniz alındı</h1><div class=\"msg ok\">Başvuru numaranız: "
-                "<b>%lld</b>. Şikâyetiniz, iletinin geldiği andaki izin kaydıyla birlikte "
-                "incelenecektir.</div><p><a href=\"/vatandas\">İzinlerim sayfasına dön</a></p>",
-                (long long)id);
-        iz__sim_page_end(&p, r, 200);
+        iz_page_t p;
+        iz_page_begin(&p, &sim->site, r, "Şikâyetiniz alındı · İYS");
+        iz_page_puts(&p, "<h1>Şikâyetiniz alındı</h1>");
+        iz_page_printf(&p,
+                       "<div class=\"msg ok\" role=\"status\">Başvuru numaranız: <b>%lld</b>. "
+                       "Şikâyetiniz, iletinin geldiği andaki izin kaydıyla birlikte "
+                       "incelenecektir.</div>",
+                       (long long)id);
+        iz_page_puts(&p, "<p><a href=\"/vatandas\">İzinlerim sayfasına dön</a></p>");
+        iz_page_end(&p, 200);
         return;
     }
     const char *q[4] = {iz_req_query(r, "alici"), iz_req_query(r, "iysCode"),
@@ -353,27 +353,20 @@ void iz__sim_h_complaint_page(iz_req_t *r, void *app)
     if (q[3] && strcmp(q[3], "MESAJ") != 0 && strcmp(q[3], "ARAMA") != 0 &&
         strcmp(q[3], "EPOSTA") != 0)
         q[3] = NULL;
-    complaint_form(r, 200, NULL, q[0], q[1], q[2], q[3], NULL, NULL);
+    complaint_form(r, sim, 200, NULL, q[0], q[1], q[2], q[3], NULL, NULL);
 }
 
 void iz__sim_h_complaint_form(iz_req_t *r, void *app)
 {
     iz_sim_t *sim = app;
-    size_t len;
-    const char *body = iz_req_body(r, &len);
     iz_form_t form;
-    if (!iz_req_content_type_is(r, "application/x-www-form-urlencoded") ||
-        iz_form_parse(r, body, len, &form) != 0 ||
-        !iz__sim_csrf_ok(r, iz__sim_form_value(&form, "csrf", 64))) {
-        iz__sim_csrf_refuse(r);
-        return;
-    }
-    const char *alici = iz__sim_form_value(&form, "alici", IZ_INPUT_MAX);
-    const char *siys = iz__sim_form_value(&form, "iysCode", 20);
-    const char *sbrand = iz__sim_form_value(&form, "brandCode", 20);
-    const char *type = iz__sim_form_value(&form, "type", 16);
-    const char *mtime = iz__sim_form_value(&form, "messageTime", 32);
-    const char *text = iz__sim_form_value(&form, "text", TEXT_MAX);
+    if (iz_page_post_form(r, &sim->site, sim->page_posts, &form) != 0) return;
+    const char *alici = iz_form_value(&form, "alici", IZ_INPUT_MAX);
+    const char *siys = iz_form_value(&form, "iysCode", 20);
+    const char *sbrand = iz_form_value(&form, "brandCode", 20);
+    const char *type = iz_form_value(&form, "type", 16);
+    const char *mtime = iz_form_value(&form, "messageTime", 32);
+    const char *text = iz_form_value(&form, "text", TEXT_MAX);
     int64_t iys_code = 0, brand_code = 0;
     iz_sim_complaint_t c;
     cerr_t err = {0};
@@ -393,17 +386,57 @@ void iz__sim_h_complaint_form(iz_req_t *r, void *app)
         } else {
             char loc[64];
             snprintf(loc, sizeof loc, "/vatandas/sikayet?tamam=%lld", (long long)c.id);
-            iz_reply_header(r, "Location", loc);
-            iz__sim_page_t p;
-            iz__sim_page_begin(&p, "Şikâyetiniz alındı · İYS");
-            fprintf(p.f, "<p>Şikâyetiniz alındı. <a href=\"%s\">Devam edin</a>.</p>", loc);
-            iz__sim_page_end(&p, r, 303);
+            iz_page_see_other(r, &sim->site, loc, "Şikâyetiniz alındı.");
             return;
         }
     } else if (strcmp(err.code, "H001") == 0 || strcmp(err.code, "H018") == 0) {
         status = 404;
     }
-    complaint_form(r, status, err.tr, alici, siys, sbrand, type, mtime, text);
+    complaint_form(r, sim, status, err.tr, alici, siys, sbrand, type, mtime, text);
+}
+
+/* One complaint on the authority's page, with the consent that held at its
+ * message's time; true when that consent was ONAY. */
+static bool authority_card(iz_page_t *p, iz_sim_t *sim, const iz_sim_complaint_t *c)
+{
+    iz_req_t *r = p->r;
+    char mt[IZ_DATETIME_LEN], created[IZ_DATETIME_LEN];
+    iz_tr_format(c->message_time, mt);
+    iz_tr_format(c->created, created);
+    iz_sim_provider_t prov;
+    char bname[128] = "";
+    if (iz_sim_provider_get(sim->st, c->iys_code, &prov) != 0) prov.name[0] = '\0';
+    if (iz_sim_brand_get(sim->st, c->iys_code, c->brand_code, bname) != 0) bname[0] = '\0';
+    iz_page_printf(p,
+                   "<div class=\"card\"><b>Şikâyet no. %lld</b>"
+                   "<p class=\"meta\">Başvuru: %s<br>Kanal: %s<br>İleti zamanı: %s</p>"
+                   "<p>Alıcı: %s<br>Marka: %s (marka kodu %lld)<br>Hizmet sağlayıcı: %s (İYS "
+                   "no. %lld)</p><p class=\"meta\">Metin: %s</p>",
+                   (long long)c->id, created, iz__sim_channel(c->type), mt,
+                   iz_page_esc(r, c->recipient), iz_page_esc(r, bname), (long long)c->brand_code,
+                   iz_page_esc(r, prov.name), (long long)c->iys_code, iz_page_esc(r, c->text));
+    iz_sim_change_t at;
+    bool onay = false;
+    if (consent_at(sim, c, &at)) {
+        char since[IZ_DATETIME_LEN];
+        iz_tr_format(at.consent_date ? at.consent_date : at.creation, since);
+        onay = at.status == IZ_ONAY;
+        iz_page_printf(p,
+                       "<p class=\"%s\">İleti zamanındaki izin: %s</p>"
+                       "<p class=\"meta\">Kayıt: %s, %s tarihli, kaynak %s, alıcı tipi %s<br>"
+                       "İşlem no.: %s</p>",
+                       onay ? "onay" : "red",
+                       onay ? "ONAY: izin vardı, ileti izinliydi"
+                            : "RET: izin geri alınmıştı, ileti izinsizdi",
+                       iz_status_name(at.status), since,
+                       at.source != IZ_SOURCE_NONE ? iz_source_name(at.source) : "belirtilmemiş",
+                       iz_rtype_name(at.rtype), iz_page_esc(r, at.txid));
+    } else {
+        iz_page_puts(p, "<p class=\"red\">İleti zamanındaki izin: kayıt yok (NO_CONSENT), ileti "
+                        "izinsizdi</p>");
+    }
+    iz_page_puts(p, "</div>");
+    return onay;
 }
 
 void iz__sim_h_authority(iz_req_t *r, void *app)
@@ -412,67 +445,27 @@ void iz__sim_h_authority(iz_req_t *r, void *app)
     iz_sim_complaint_t *list = NULL;
     size_t n = 0;
     int rc = iz_sim_complaint_list(sim->st, 0, &list, &n);
-    iz__sim_page_t p;
-    iz__sim_page_begin(&p, "Şikâyetler · Yetkili kurum · İYS");
-    FILE *f = p.f;
-    fputs("<h1>Şikâyetler</h1><p>Vatandaşların izinsiz ileti şikâyetleri, iletinin geldiği "
-          "andaki İYS izin kaydıyla birlikte (en yenisi önce).</p>",
-          f);
+    iz_page_t p;
+    iz_page_begin(&p, &sim->site, r, "Şikâyetler · Yetkili kurum · İYS");
+    iz_page_puts(&p, "<h1>Şikâyetler</h1><p>Vatandaşların izinsiz ileti şikâyetleri, iletinin "
+                     "geldiği andaki İYS izin kaydıyla birlikte (en yenisi önce).</p>");
     if (rc != 0) {
-        fputs("<div class=\"msg err\">Şikâyetler okunamadı.</div>", f);
-        iz__sim_page_end(&p, r, 500);
+        iz_page_msg(&p, "err", "Şikâyetler okunamadı.", NULL);
+        iz_page_end(&p, 500);
         return;
     }
     size_t held = 0;
-    for (size_t i = 0; i < n && i < PAGE_MAX; i++) {
-        const iz_sim_complaint_t *c = &list[i];
-        char mt[IZ_DATETIME_LEN], created[IZ_DATETIME_LEN];
-        iz_tr_format(c->message_time, mt);
-        iz_tr_format(c->created, created);
-        iz_sim_provider_t prov;
-        char bname[128] = "";
-        if (iz_sim_provider_get(sim->st, c->iys_code, &prov) != 0) prov.name[0] = '\0';
-        if (iz_sim_brand_get(sim->st, c->iys_code, c->brand_code, bname) != 0) bname[0] = '\0';
-        fprintf(f,
-                "<div class=\"card\"><b>Şikâyet no. %lld</b>"
-                "<p class=\"meta\">Başvuru: %s · Kanal: %s · İleti zamanı: %s</p>"
-                "<p>Alıcı: %s<br>Marka: %s (marka kodu %lld)<br>Hizmet sağlayıcı: %s (İYS no. "
-                "%lld)</p><p class=\"meta\">Metin: %s</p>",
-                (long long)c->id, created, iz__sim_channel(c->type), mt, iz_html(r, c->recipient),
-                iz_html(r, bname), (long long)c->brand_code, iz_html(r, prov.name),
-                (long long)c->iys_code, iz_html(r, c->text));
-        iz_sim_change_t at;
-        if (consent_at(sim, c, &at)) {
-            char since[IZ_DATETIME_LEN];
-            iz_tr_format(at.consent_date ? at.consent_date : at.creation, since);
-            bool onay = at.status == IZ_ONAY;
-            if (onay) held++;
-            fprintf(f,
-                    "<p class=\"%s\">İleti zamanındaki izin: %s</p>"
-                    "<p class=\"meta\">Kayıt: %s, %s tarihli, kaynak %s, alıcı tipi %s<br>"
-                    "İşlem no.: %s</p>",
-                    onay ? "onay" : "red",
-                    onay ? "ONAY: izin vardı, ileti izinliydi"
-                         : "RET: izin geri alınmıştı, ileti izinsizdi",
-                    iz_status_name(at.status), since,
-                    at.source != IZ_SOURCE_NONE ? iz_source_name(at.source) : "belirtilmemiş",
-                    iz_rtype_name(at.rtype), at.txid);
-        } else {
-            fputs("<p class=\"red\">İleti zamanındaki izin: kayıt yok (NO_CONSENT), ileti "
-                  "izinsizdi</p>",
-                  f);
-        }
-        fputs("</div>", f);
-    }
-    if (n == 0) fputs("<div class=\"card\">Henüz şikâyet yok.</div>", f);
+    for (size_t i = 0; i < n && i < PAGE_MAX; i++)
+        if (authority_card(&p, sim, &list[i])) held++;
+    if (n == 0) iz_page_puts(&p, "<div class=\"card\">Henüz şikâyet yok.</div>");
     if (n > PAGE_MAX)
-        fprintf(f, "<p class=\"meta\">En yeni %d şikâyet gösteriliyor (toplam %zu).</p>", PAGE_MAX,
-                n);
+        iz_page_printf(&p, "<p class=\"meta\">En yeni %d şikâyet gösteriliyor (toplam %zu).</p>",
+                       PAGE_MAX, n);
     else if (n > 0)
-        fprintf(f,
-                "<p class=\"meta\">Toplam %zu şikâyet; %zu tanesinde ileti zamanında izin "
-                "vardı.</p>",
-                n, held);
+        iz_page_printf(&p,
+                       "<p class=\"meta\">Toplam %zu şikâyet; %zu tanesinde ileti zamanında izin "
+                       "vardı.</p>",
+                       n, held);
     free(list);
-    iz__sim_page_end(&p, r, 200);
+    iz_page_end(&p, 200);
 }

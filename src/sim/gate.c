@@ -12,7 +12,9 @@
  *
  * State is in memory behind one mutex and is lost on restart, as İYS's own
  * counters would be to a client. The per-client table is bounded: beyond
- * MAX_CLIENTS addresses the one seen longest ago is forgotten.
+ * MAX_CLIENTS addresses the one seen longest ago is forgotten. The
+ * per-second limit is the page kit's keyed counter (net/ratelimit.h) with a
+ * window of one second, bounded the same way.
  *
  * The watch: per client, requests and failures in hourly buckets over the
  * last 24 hours. Every 4xx but 429 is a failure (İYS names 400, 401, 403,
@@ -32,7 +34,9 @@
 #include "core/hcode.h"
 #include "core/iz.h"
 #include "core/trtime.h"
+#include "net/ratelimit.h"
 #include "sim/sim_int.h"
+#include "sys/log.h"
 
 #define MAX_CLIENTS 10000
 #define CLIENT_BUCKETS 4096
@@ -55,8 +59,6 @@ typedef struct client {
     char addr[64];
     struct client *next; /* hash chain */
     int64_t last_seen;
-    int64_t sec; /* the second sec_count counts */
-    int64_t sec_count;
     window_t token, status, history;
     struct {
         int64_t hour; /* epoch / 3600 */
@@ -83,13 +85,22 @@ struct iz_sim_ops {
     size_t nep;
     client_t *table[CLIENT_BUCKETS];
     size_t nclients;
+    iz_ratelimit_t *per_second; /* cfg.rate a second per address; NULL when off */
 };
 
-iz_sim_ops_t *iz__sim_ops_new(void)
+int iz__sim_ops_new(const iz_sim_config_t *cfg, iz_sim_ops_t **out)
 {
     iz_sim_ops_t *ops = iz_xcalloc(1, sizeof *ops);
+    if (cfg->rate > 0) {
+        int rc = iz_ratelimit_new(MAX_CLIENTS, cfg->rate, 1, &ops->per_second);
+        if (rc != 0) {
+            free(ops);
+            return rc;
+        }
+    }
     pthread_mutex_init(&ops->mu, NULL);
-    return ops;
+    *out = ops;
+    return 0;
 }
 
 void iz__sim_ops_free(iz_sim_ops_t *ops)
@@ -103,6 +114,7 @@ void iz__sim_ops_free(iz_sim_ops_t *ops)
             c = next;
         }
     }
+    iz_ratelimit_free(ops->per_second);
     pthread_mutex_destroy(&ops->mu);
     free(ops);
 }
@@ -246,17 +258,11 @@ bool iz_sim_gate(void *app, iz_req_t *r)
         retry = ops->faults.until_429 - now;
         ops->injected_429++;
     }
-    if (v == PASS && cfg->rate > 0) {
-        if (c->sec != now) {
-            c->sec = now;
-            c->sec_count = 0;
-        }
-        if (++c->sec_count > cfg->rate) {
-            v = LIMIT;
-            code = "H124";
-            retry = 1;
-            ops->hits[HIT_H124]++;
-        }
+    if (v == PASS && ops->per_second &&
+        iz_ratelimit_hit(ops->per_second, c->addr, now, &retry) != 0) {
+        v = LIMIT;
+        code = "H124";
+        ops->hits[HIT_H124]++;
     }
     if (v == PASS) {
         window_t *w = NULL;
@@ -381,14 +387,16 @@ void iz_sim_complete(void *app, const iz_req_t *r)
         if (below && !c->warning) {
             c->warning = true;
             c->below_since = now;
-            fprintf(stderr,
-                    "izin iys-sim: client %s below 70%% success (%lld of %lld requests failed "
-                    "in 24 h): warned; İYS removes it from the whitelist after %d hours\n",
-                    c->addr, (long long)fail, (long long)req, REMOVE_AFTER_HOURS);
+            iz_logf(IZ_LOG_WARN, "sim",
+                    "client below 70% success in 24 h: warned; İYS removes such a client "
+                    "from its whitelist",
+                    "client=%s failed=%lld requests=%lld remove_after_hours=%d", c->addr,
+                    (long long)fail, (long long)req, REMOVE_AFTER_HOURS);
         } else if (!below && c->warning) {
             c->warning = false;
             c->below_since = 0;
-            fprintf(stderr, "izin iys-sim: client %s back at or above 70%% success\n", c->addr);
+            iz_logf(IZ_LOG_INFO, "sim", "client back at or above 70% success", "client=%s",
+                    c->addr);
         }
     }
     pthread_mutex_unlock(&ops->mu);

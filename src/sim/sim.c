@@ -105,7 +105,11 @@ int iz_sim_open(const iz_sim_config_t *cfg, iz_sim_t **out, const char **err)
         iz_sim_close(sim);
         return rc;
     }
-    sim->ops = iz__sim_ops_new();
+    if ((rc = iz__sim_ops_new(cfg, &sim->ops)) != 0 || (rc = iz__sim_pages_open(sim)) != 0) {
+        if (err) *err = "cannot set up the emulator's limits and pages";
+        iz_sim_close(sim);
+        return rc;
+    }
     if ((rc = iz__sim_bulk_start(sim)) != 0 || (rc = iz__sim_push_start(sim)) != 0) {
         if (err) *err = "cannot start the emulator's workers";
         iz_sim_close(sim);
@@ -126,6 +130,7 @@ void iz_sim_close(iz_sim_t *sim)
     if (sim->push_started) pthread_join(sim->push_thread, NULL);
     iz_httpc_free(sim->push_http);
     if (sim->ops) iz__sim_ops_free(sim->ops);
+    iz__sim_pages_close(sim);
     if (sim->st) iz_sim_store_close(sim->st);
     pthread_cond_destroy(&sim->wake);
     pthread_mutex_destroy(&sim->mu);

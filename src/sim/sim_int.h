@@ -20,6 +20,8 @@
 #include <stdio.h>
 
 #include "net/client.h"
+#include "net/page.h"
+#include "net/ratelimit.h"
 #include "sim/sim.h"
 #include "sim/simstore.h"
 
@@ -32,6 +34,10 @@ struct iz_sim {
     iz_sim_store_t *st;
     iz_sim_ops_t *ops;
 
+    /* the citizen's and the authority's pages (citizen.c) */
+    iz_page_site_t site;
+    iz_ratelimit_t *page_posts;
+
     /* workers */
     pthread_mutex_t mu;
     pthread_cond_t wake;
@@ -41,8 +47,10 @@ struct iz_sim {
     iz_httpc_t *push_http; /* push.c's outbound client; freed by iz_sim_close */
 };
 
-/* gate.c */
-iz_sim_ops_t *iz__sim_ops_new(void);
+/* gate.c: the gate's state for the limits in cfg (read once: they do not
+ * change while the emulator runs). 0 with *out, or IZ_EIO when there is no
+ * randomness for the per-second limiter's hash key. */
+int iz__sim_ops_new(const iz_sim_config_t *cfg, iz_sim_ops_t **out);
 void iz__sim_ops_free(iz_sim_ops_t *ops);
 
 /* Injected faults (PUT /_sim/faults): each 0 is off. The two windows are
@@ -60,31 +68,13 @@ json_t *iz__sim_faults_json(iz_sim_ops_t *ops);
 /* GET /_sim/stats's body; new reference. */
 json_t *iz__sim_stats_json(iz_sim_t *sim);
 
-/* citizen.c: what the Turkish pages share (complaints.c uses them too). A
- * page is written to a memory stream and sent whole by iz__sim_page_end,
- * with the security headers every page carries. */
-typedef struct iz__sim_page {
-    FILE *f;
-    char *buf;
-    size_t len;
-} iz__sim_page_t;
-void iz__sim_page_begin(iz__sim_page_t *p, const char *title);
-void iz__sim_page_end(iz__sim_page_t *p, iz_req_t *r, int status);
-/* The request's CSRF token: the cookie's when it is well formed, else a new
- * one set as a cookie on the answer. Arena string. */
-const char *iz__sim_csrf(iz_req_t *r);
-/* Double submit: the form's token equals the cookie's (constant time). */
-bool iz__sim_csrf_ok(iz_req_t *r, const char *sent);
-/* Answer 403 with a Turkish page: the form's token did not match. */
-void iz__sim_csrf_refuse(iz_req_t *r);
+/* citizen.c: the emulator's Turkish pages are one site of the page kit
+ * (net/page.h): its brand text and CSS, and a per-IP limit on the pages'
+ * POSTs (sim->page_posts). Set up by iz_sim_open, freed by iz_sim_close. */
+int iz__sim_pages_open(iz_sim_t *sim);
+void iz__sim_pages_close(iz_sim_t *sim);
 /* "SMS", "Arama", "E-posta". */
 const char *iz__sim_channel(iz_type_t t);
-/* A urlencoded form's value with no NUL byte and at most max bytes, else
- * NULL. */
-struct iz_form;
-const char *iz__sim_form_value(const struct iz_form *f, const char *name, size_t max);
-/* Percent-encode text for a URL query value, in r's arena. */
-const char *iz__sim_urlenc(iz_req_t *r, const char *text);
 
 /* bulk.c: start/stop the worker; wake it when a request was stored. */
 int iz__sim_bulk_start(iz_sim_t *sim);

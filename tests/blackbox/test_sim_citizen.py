@@ -1,8 +1,14 @@
 """Black-box tests of the İYS emulator's citizen side: İYS-side changes
 through /_sim/citizen/consents and the /vatandas page (CSRF, escaping,
-security headers), and complaints with the consent state that held at the
-message's time, in JSON and on the authority's page.
+security headers, the per-IP POST limit), and complaints with the consent
+state that held at the message's time, in JSON and on the authority's page.
+
+Every page fetched here goes through page_ok(): the page kit's headers, a
+CSP naming the page's one <style> block by its SHA-256, and no script or
+style attribute anywhere (the CSP would block them).
 """
+import base64
+import hashlib
 import html
 import re
 import time
@@ -138,6 +144,28 @@ def test_citizen_records_across_brands_and_channels(sim):
 
 # ---- the page ------------------------------------------------------------------------
 
+def page_ok(r):
+    """The page kit's promises about one answer; returns it."""
+    assert r.headers["Content-Type"] == "text/html; charset=utf-8"
+    styles = re.findall(r"<style>(.*?)</style>", r.text, re.S)
+    assert len(styles) == 1, r.text
+    digest = base64.b64encode(hashlib.sha256(styles[0].encode()).digest()).decode()
+    assert r.headers["Content-Security-Policy"] == (
+        f"default-src 'none'; style-src 'sha256-{digest}'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+    assert "unsafe-inline" not in r.headers["Content-Security-Policy"]
+    assert r.headers["X-Frame-Options"] == "DENY"
+    assert r.headers["Referrer-Policy"] == "no-referrer"
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["Cache-Control"] == "no-store"
+    t = r.text
+    assert t.startswith("<!DOCTYPE html>") and '<html lang="tr">' in t
+    assert "<script" not in t.lower() and " style=" not in t.lower()
+    assert not re.search(r"<[^>]*\son[a-z]+=", t, re.I), "an event handler attribute"
+    assert "http://" not in t and "https://" not in t
+    return r
+
+
 def csrf_of(page):
     m = re.search(r'name="csrf" value="([0-9a-f]{48})"', page)
     assert m, page
@@ -154,19 +182,32 @@ def page_forms(page):
 
 
 def test_page_renders_in_turkish_with_headers(sim):
-    r = requests.get(sim.base + "/vatandas", timeout=10)
+    r = page_ok(requests.get(sim.base + "/vatandas", timeout=10))
     assert r.status_code == 200
-    assert r.headers["Content-Type"].startswith("text/html")
-    assert r.headers["Content-Security-Policy"] == (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
-    assert r.headers["X-Frame-Options"] == "DENY"
-    cookie = r.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    # the lookup form has no POST: no CSRF cookie is needed yet
+    assert "Set-Cookie" not in r.headers
     t = r.text
-    assert '<html lang="tr">' in t and "İzinlerimi göster" in t and "ticari ileti" in t
-    assert "<script" not in t and "http://" not in t and "https://" not in t
-    r = requests.get(sim.base + "/vatandas", params={"alici": "abc"}, timeout=10)
+    assert "İzinlerimi göster" in t and "ticari ileti" in t
+    assert '<label for="alici">' in t and '<main id="main"' in t
+    assert '<a class="skip" href="#main">' in t
+    assert "İYS emülatörü" in t and "gerçek İYS değildir" in t
+    r = page_ok(requests.get(sim.base + "/vatandas", params={"alici": "abc"}, timeout=10))
     assert r.status_code == 422 and "geçerli bir cep telefonu" in r.text
+    assert 'role="alert"' in r.text
+
+
+def test_every_page_carries_the_kit(sim, prov):
+    rcp = phone()
+    assert citizen(sim, prov, rcp, "ONAY").status_code == 201
+    s = requests.Session()
+    r = page_ok(s.get(sim.base + "/vatandas", params={"alici": rcp}, timeout=10))
+    cookie = r.headers["Set-Cookie"]
+    assert re.fullmatch(r"iz_csrf=[0-9a-f]{48}; Path=/; HttpOnly; SameSite=Strict", cookie)
+    page_ok(s.get(sim.base + "/vatandas/sikayet", timeout=10))
+    page_ok(s.get(sim.base + "/vatandas/sikayet", params={"tamam": "1"}, timeout=10))
+    page_ok(s.get(sim.base + "/yetkili/sikayetler", timeout=10))
+    r = page_ok(s.post(sim.base + "/vatandas", data={"csrf": "x"}, timeout=10))
+    assert r.status_code == 403
 
 
 def test_page_lists_and_changes_with_csrf(sim, prov):
@@ -228,14 +269,26 @@ def test_page_csrf_refusals_change_nothing(sim, prov):
     attempts.append(other.post(sim.base + "/vatandas", data=f, timeout=10))
     # JSON instead of a form
     attempts.append(s.post(sim.base + "/vatandas", json=f, timeout=10))
+    # a browser says the form came from another site: refused, token or not
+    attempts.append(s.post(sim.base + "/vatandas", data=f, timeout=10,
+                           headers={"Sec-Fetch-Site": "cross-site"}))
+    # a second, planted cookie of the same name makes the token ambiguous
+    attempts.append(requests.post(sim.base + "/vatandas", data=f, timeout=10,
+                                  headers={"Cookie": f"iz_csrf={good}; iz_csrf={good}"}))
+    # a malformed cookie value
+    attempts.append(requests.post(sim.base + "/vatandas", data=f, timeout=10,
+                                  headers={"Cookie": f'iz_csrf="{good}"'}))
     for r in attempts:
         assert r.status_code == 403, r.text
+        page_ok(r)
         assert "Güvenlik doğrulaması başarısız" in r.text
         assert "Hiçbir değişiklik yapılmadı" in r.text
     assert records(sim, rcp)[0]["status"] == "ONAY"
-    # the right token still works
-    r = s.post(sim.base + "/vatandas", data=f, timeout=10, allow_redirects=False)
+    # the right token still works, also when the browser says it is this site's form
+    r = s.post(sim.base + "/vatandas", data=f, timeout=10, allow_redirects=False,
+               headers={"Sec-Fetch-Site": "same-origin"})
     assert r.status_code == 303
+    page_ok(r)
 
 
 def test_page_escapes_names(sim):
@@ -250,7 +303,7 @@ def test_page_escapes_names(sim):
         "iysCode": code, "brandCode": code, "recipient": rcp, "type": "MESAJ",
         "status": "ONAY", "source": "IYS_WEB"})
     assert r.status_code == 201, r.text
-    t = requests.get(sim.base + "/vatandas", params={"alici": rcp}, timeout=10).text
+    t = page_ok(requests.get(sim.base + "/vatandas", params={"alici": rcp}, timeout=10)).text
     assert "<script>" not in t and "<img" not in t
     assert html.escape(evil, quote=True).replace("&#x27;", "&#39;") in t
     # the looked-up value is escaped in the form too
@@ -340,19 +393,47 @@ def test_complaint_form_and_authority_page(sim, prov):
     assert r.status_code == 403 and "Güvenlik doğrulaması başarısız" in r.text
     r = s.post(sim.base + "/vatandas/sikayet", data=dict(form, messageTime="dün"), timeout=10)
     assert r.status_code == 422 and "İleti zamanı" in r.text
+    # the refused form keeps what was typed, escaped
+    page_ok(r)
+    assert "Kampanya &lt;b&gt;SMS&lt;/b&gt; geldi</textarea>" in r.text
     r = s.post(sim.base + "/vatandas/sikayet", data=form, timeout=10, allow_redirects=False)
     assert r.status_code == 303, r.text
     assert r.headers["Location"].startswith("/vatandas/sikayet?tamam=")
     cid = int(r.headers["Location"].split("=")[1])
-    r = s.get(sim.base + r.headers["Location"], timeout=10)
+    r = page_ok(s.get(sim.base + r.headers["Location"], timeout=10))
     assert "Şikâyetiniz alındı" in r.text and f"<b>{cid}</b>" in r.text
     mine = [c for c in requests.get(sim.base + "/_sim/complaints", timeout=10).json()["list"]
             if c["id"] == cid]
     assert len(mine) == 1 and mine[0]["recipient"] == rcp and mine[0]["state"] == "NO_CONSENT"
     assert mine[0]["messageTime"].endswith(":00")
-    r = requests.get(sim.base + "/yetkili/sikayetler", timeout=10)
+    r = page_ok(requests.get(sim.base + "/yetkili/sikayetler", timeout=10))
     assert r.status_code == 200
     t = r.text
     assert f"Şikâyet no. {cid}" in t and "kayıt yok (NO_CONSENT)" in t
     assert "Kampanya &lt;b&gt;SMS&lt;/b&gt; geldi" in t and "<b>SMS</b>" not in t
     assert r.headers["Content-Security-Policy"].startswith("default-src 'none'")
+
+
+def test_page_posts_are_limited_per_address(tmp_path):
+    """At most 60 page POSTs a minute from one address, refused ones
+    included; the 61st gets the Turkish 429 page with Retry-After, and the
+    JSON and GET side is not limited."""
+    s = start_sim(tmp_path)
+    try:
+        sess = requests.Session()
+        f = csrf_of(sess.get(s.base + "/vatandas/sikayet", timeout=10).text)
+        got = [sess.post(s.base + "/vatandas/sikayet", data={"csrf": f}, timeout=10).status_code
+               for _ in range(60)]
+        assert got == [422] * 60
+        r = sess.post(s.base + "/vatandas/sikayet", data={"csrf": f}, timeout=10)
+        assert r.status_code == 429
+        page_ok(r)
+        assert "Çok fazla istek" in r.text and "saniye sonra tekrar deneyin" in r.text
+        assert 1 <= int(r.headers["Retry-After"]) <= 60
+        # the limit is per address over all the pages' POSTs
+        r = sess.post(s.base + "/vatandas", data={"csrf": f}, timeout=10)
+        assert r.status_code == 429
+        assert page_ok(sess.get(s.base + "/vatandas", timeout=10)).status_code == 200
+        assert requests.get(s.base + "/_sim/complaints", timeout=10).status_code == 200
+    finally:
+        s.stop()

@@ -10,7 +10,8 @@ half present):
      redis-server on a free loopback port, no persistence, stopped at the
      end);
   3. end to end: `izin serve` on that store and N recipients posted as
-     text/plain to /v1/brands/{b}/check with curl.
+     text/plain to /v1/brands/{b}/check with curl (the domain layer's
+     stream judge: normalized, packed and looked up a batch at a time).
 Every step has a time limit, and everything it started is stopped and the
 temporary directory removed (unless --keep), also on failure or Ctrl-C.
 """
@@ -32,7 +33,8 @@ BRAND = 700001
 T_RATE = 25e6        # look-ups a second, one core
 T_BYTES = 32.0       # index bytes a consent
 T_BUILD = 5.0        # rebuild of 10M at start-up, seconds
-T_E2E = 3.0          # 10M recipients over HTTP, seconds
+T_E2E = 1.5          # 10M recipients over HTTP, seconds (issue: the domain layer)
+E2E_BEFORE = 2.70    # the same figure before the batched look-up ran in production
 
 
 def log(msg):
@@ -208,11 +210,15 @@ def table(args, r, e):
                 None)
         if "e2e_error" in e:
             shown = ("%.2f s: " % e["e2e_s"] if "e2e_s" in e else "") + e["e2e_error"]
-            row("HTTP check, %d recipients text/plain" % args.lookups, shown[:60], "<= 3 s",
+            row("HTTP check, %d recipients text/plain" % args.lookups, shown[:60], "<= 1.5 s",
                 False)
         else:
             row("HTTP check, %d recipients text/plain" % args.lookups, "%.2f s" % e["e2e_s"],
-                "<= 3 s", e["e2e_s"] <= T_E2E)
+                "<= 1.5 s", e["e2e_s"] <= T_E2E)
+            if args.lookups == 10_000_000:
+                row("  before the batched look-up ran in production", "%.2f s" % E2E_BEFORE,
+                    "", None)
+                row("  now / before", "%.2fx" % (e["e2e_s"] / E2E_BEFORE), "", None)
     w0 = max(len(x[0]) for x in rows)
     w1 = max(len(x[1]) for x in rows)
     print()

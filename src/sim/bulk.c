@@ -46,9 +46,9 @@ static void process_item(iz_sim_t *sim, const iz_sim_bulk_t *b, const iz_sim_pro
         if (iz__sim_consent_parse(item, now, &c, &errs) != 0) {
             code = errs.e[0].code;
         } else {
-            iz_sim_change_t chg;
-            int rc = iz__sim_record(sim, prov, b->iys_code, b->brand_code, &c, b->request_id, now,
-                                    idempotent, &chg, &code);
+            iz_sim_change_t chg = {.iys_code = b->iys_code, .brand_code = b->brand_code};
+            iz_strlcpy(chg.request_id, b->request_id, sizeof chg.request_id);
+            int rc = iz__sim_record(sim, prov, &c, now, idempotent, &chg, &code);
             if (rc == 0 || rc == IZ_REPEAT) {
                 code = NULL;
                 iz_strlcpy(it->status, "success", sizeof it->status);

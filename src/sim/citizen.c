@@ -96,29 +96,27 @@ static const char *check_brand(iz_sim_t *sim, int64_t iys_code, int64_t brand_co
     return NULL;
 }
 
+const char *iz__sim_form_codes(const iz_form_t *f, const char **siys, const char **sbrand,
+                               int64_t *iys, int64_t *brand)
+{
+    *siys = iz_form_value(f, "iysCode", 20);
+    *sbrand = iz_form_value(f, "brandCode", 20);
+    if (!*siys || iz_parse_i64(*siys, 1, INT64_MAX, iys) != 0) return "H190";
+    if (!*sbrand || iz_parse_i64(*sbrand, 1, INT64_MAX, brand) != 0) return "H191";
+    return NULL;
+}
+
 /* Record a validated change c of brand (iys_code, brand_code). Returns 0
  * with chg filled, IZ_ERULE with *hcode, or a store error. */
 static int apply_change(iz_sim_t *sim, int64_t iys_code, int64_t brand_code, const iz_consent_t *c,
                         const char *citizen_name, int64_t now, iz_sim_change_t *chg,
                         const char **hcode)
 {
-    memset(chg, 0, sizeof *chg);
-    chg->iys_code = iys_code;
-    chg->brand_code = brand_code;
-    memcpy(chg->recipient, c->recipient, sizeof chg->recipient);
-    chg->rtype = c->rtype;
-    chg->type = c->type;
-    chg->status = c->status;
-    chg->source = c->source;
-    chg->consent_date = c->consent_date;
-    chg->creation = now;
+    *chg = (iz_sim_change_t){.iys_code = iys_code, .brand_code = brand_code, .creation = now};
     if (citizen_name) iz_strlcpy(chg->citizen_name, citizen_name, sizeof chg->citizen_name);
-    /* A citizen's change is judged by İYS's state rules only: no quota, and
-     * no 3-business-day limit (its consentDate is now). */
-    /* A citizen's change is dated now: neither the quota nor H467 apply. */
-    iz__sim_rule_ctx_t ctx;
-    iz__sim_rule_init(&ctx, sim, NULL, c, now);
-    return iz_sim_consent_apply(sim->st, chg, false, iz__sim_rule, &ctx, hcode);
+    /* A citizen's change is judged by İYS's state rules only (no provider):
+     * no quota, and no 3-business-day limit (its consentDate is now). */
+    return iz__sim_record(sim, NULL, c, now, false, chg, hcode);
 }
 
 static void set_field(iz_field_t *f, const char *s)
@@ -150,8 +148,6 @@ static bool json_code(json_t *v, int64_t *out)
     return true;
 }
 
-static const char *const citizen_fields[] = {"iysCode", "brandCode", "recipient", "recipientType",
-                                             "type",    "status",    "source",    "citizenName"};
 
 void iz__sim_h_citizen_post(iz_req_t *r, void *app)
 {
@@ -200,25 +196,13 @@ void iz__sim_h_citizen_post(iz_req_t *r, void *app)
     int64_t now = (int64_t)time(NULL);
     char date[IZ_DATETIME_LEN];
     iz_tr_format(now, date);
-    iz_consent_raw_t raw = {0};
-    iz_field_from_json(&raw.recipient, json_object_get(body, "recipient"));
-    iz_field_from_json(&raw.type, json_object_get(body, "type"));
-    iz_field_from_json(&raw.status, json_object_get(body, "status"));
-    iz_field_from_json(&raw.source, json_object_get(body, "source"));
-    iz_field_from_json(&raw.recipient_type, json_object_get(body, "recipientType"));
+    /* The consent's fields and the citizen's own; consentDate is İYS's to
+     * set, so a body that sends one names an unknown field (H118). */
+    static const char *const extra[] = {"iysCode", "brandCode", "citizenName", NULL};
+    iz_consent_raw_t raw;
+    iz_consent_raw_from_json(body, extra, &raw);
+    if (!raw.unknown_field && json_object_get(body, "consentDate")) raw.unknown_field = "consentDate";
     set_field(&raw.consent_date, date);
-    const char *key;
-    json_t *val;
-    json_object_foreach(body, key, val)
-    {
-        bool known = false;
-        for (size_t i = 0; i < IZ_ARRAY_LEN(citizen_fields); i++)
-            if (strcmp(key, citizen_fields[i]) == 0) known = true;
-        if (!known) {
-            raw.unknown_field = key;
-            break;
-        }
-    }
     iz_validate_opts_t vo = {.now = now, .allow_iys_sources = true};
     iz_consent_t c;
     iz_verrs_t errs = {0};
@@ -542,12 +526,9 @@ void iz__sim_h_portal_post(iz_req_t *r, void *app)
     iz_sim_t *sim = app;
     iz_form_t form;
     if (iz_page_post_form(r, &sim->site, sim->page_posts, &form) != 0) return;
-    const char *alici = iz_form_value(&form, "alici", IZ_INPUT_MAX);
-    const char *siys = iz_form_value(&form, "iysCode", 20);
-    const char *sbrand = iz_form_value(&form, "brandCode", 20);
+    const char *alici = iz_form_value(&form, "alici", IZ_INPUT_MAX), *siys, *sbrand;
     int64_t iys_code = 0, brand_code = 0;
-    if (!alici || !siys || !sbrand || iz_parse_i64(siys, 1, INT64_MAX, &iys_code) != 0 ||
-        iz_parse_i64(sbrand, 1, INT64_MAX, &brand_code) != 0 ||
+    if (!alici || iz__sim_form_codes(&form, &siys, &sbrand, &iys_code, &brand_code) ||
         check_brand(sim, iys_code, brand_code)) {
         portal_page(r, sim, alici, 422, "err", "Marka bulunamadı. Lütfen listeden seçin.");
         return;

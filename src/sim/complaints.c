@@ -201,22 +201,16 @@ void iz__sim_h_complaint_post(iz_req_t *r, void *app)
         json_decref(body);
         return;
     }
-    const char *key;
-    json_t *val;
-    json_object_foreach(body, key, val)
-    {
-        bool known = false;
-        for (size_t i = 0; i < IZ_ARRAY_LEN(complaint_fields); i++)
-            if (strcmp(key, complaint_fields[i]) == 0) known = true;
-        if (!known) {
-            iz_error_t e = {.code = "IZ422",
-                            .message = iz_req_english(r) ? "Unknown field." : "Bilinmeyen alan.",
-                            .location = key,
-                            .index = -1};
-            iz_reply_errors(r, 422, &e, 1);
-            json_decref(body);
-            return;
-        }
+    const char *key =
+        iz_json_unknown_key(body, complaint_fields, IZ_ARRAY_LEN(complaint_fields));
+    if (key) {
+        iz_error_t e = {.code = "IZ422",
+                        .message = iz_req_english(r) ? "Unknown field." : "Bilinmeyen alan.",
+                        .location = key,
+                        .index = -1};
+        iz_reply_errors(r, 422, &e, 1);
+        json_decref(body);
+        return;
     }
     json_t *vi = json_object_get(body, "iysCode"), *vb = json_object_get(body, "brandCode");
     if (!json_is_integer(vi) || json_integer_value(vi) <= 0) {
@@ -361,20 +355,20 @@ void iz__sim_h_complaint_form(iz_req_t *r, void *app)
     iz_sim_t *sim = app;
     iz_form_t form;
     if (iz_page_post_form(r, &sim->site, sim->page_posts, &form) != 0) return;
+    const char *siys, *sbrand;
+    int64_t iys_code = 0, brand_code = 0;
+    const char *bad = iz__sim_form_codes(&form, &siys, &sbrand, &iys_code, &brand_code);
     const char *alici = iz_form_value(&form, "alici", IZ_INPUT_MAX);
-    const char *siys = iz_form_value(&form, "iysCode", 20);
-    const char *sbrand = iz_form_value(&form, "brandCode", 20);
     const char *type = iz_form_value(&form, "type", 16);
     const char *mtime = iz_form_value(&form, "messageTime", 32);
     const char *text = iz_form_value(&form, "text", TEXT_MAX);
-    int64_t iys_code = 0, brand_code = 0;
     iz_sim_complaint_t c;
     cerr_t err = {0};
     int64_t now = (int64_t)time(NULL);
     int status = 422;
-    if (!siys || iz_parse_i64(siys, 1, INT64_MAX, &iys_code) != 0) {
+    if (bad && strcmp(bad, "H190") == 0) {
         err = (cerr_t){"H190", "iysCode", "Firmanın İYS numarası bir sayı olmalıdır."};
-    } else if (!sbrand || iz_parse_i64(sbrand, 1, INT64_MAX, &brand_code) != 0) {
+    } else if (bad) {
         err = (cerr_t){"H191", "brandCode", "Marka kodu bir sayı olmalıdır."};
     } else if (complaint_check(sim, iys_code, brand_code, alici, type, mtime, text, now, &c,
                                &err) == 0) {

@@ -282,6 +282,15 @@ static int authorize(iz_req_t *r, iz_sim_t *sim, sim_auth_t *a)
     return -1;
 }
 
+/* authorize(), then the JSON body: an object when object_code is given
+ * (answered with that code otherwise), else any JSON value. NULL when the
+ * request has been answered. */
+static json_t *authorized_body(iz_req_t *r, iz_sim_t *sim, sim_auth_t *a, const char *object_code)
+{
+    if (authorize(r, sim, a) != 0) return NULL;
+    return object_code ? object_body(r, object_code) : iz_req_json(r);
+}
+
 /* ---- POST /oauth2/token -------------------------------------------------- */
 
 static void reply_oauth_error(iz_req_t *r, const char *error, const char *description)
@@ -426,19 +435,15 @@ static bool is_v2(const iz_req_t *r)
     return strncmp(iz_req_path(r), "/v2/", 4) == 0;
 }
 
-int iz__sim_record(iz_sim_t *sim, const iz_sim_provider_t *prov, int64_t iys_code,
-                   int64_t brand_code, const iz_consent_t *c, const char *request_id, int64_t now,
-                   bool idempotent, iz_sim_change_t *chg, const char **hcode)
+int iz__sim_record(iz_sim_t *sim, const iz_sim_provider_t *prov, const iz_consent_t *c,
+                   int64_t now, bool idempotent, iz_sim_change_t *chg, const char **hcode)
 {
-    *chg = (iz_sim_change_t){.iys_code = iys_code,
-                             .brand_code = brand_code,
-                             .rtype = c->rtype,
-                             .type = c->type,
-                             .status = c->status,
-                             .source = c->source,
-                             .consent_date = c->consent_date};
     memcpy(chg->recipient, c->recipient, sizeof chg->recipient);
-    if (request_id) iz_strlcpy(chg->request_id, request_id, sizeof chg->request_id);
+    chg->rtype = c->rtype;
+    chg->type = c->type;
+    chg->status = c->status;
+    chg->source = c->source;
+    chg->consent_date = c->consent_date;
     iz__sim_rule_ctx_t ctx;
     iz__sim_rule_init(&ctx, sim, prov, c, now);
     return iz_sim_consent_apply(sim->st, chg, idempotent, iz__sim_rule, &ctx, hcode);
@@ -448,8 +453,7 @@ void iz__sim_h_consent_add(iz_req_t *r, void *app)
 {
     iz_sim_t *sim = app;
     sim_auth_t a;
-    if (authorize(r, sim, &a) != 0) return;
-    json_t *body = object_body(r, "H085");
+    json_t *body = authorized_body(r, sim, &a, "H085");
     if (!body) return;
     int64_t now = time(NULL);
     iz_consent_t c;
@@ -461,9 +465,9 @@ void iz__sim_h_consent_add(iz_req_t *r, void *app)
     }
     json_decref(body);
 
-    iz_sim_change_t chg;
+    iz_sim_change_t chg = {.iys_code = a.iys, .brand_code = a.brand};
     const char *hcode = NULL;
-    int rc = iz__sim_record(sim, &a.prov, a.iys, a.brand, &c, NULL, now, is_v2(r), &chg, &hcode);
+    int rc = iz__sim_record(sim, &a.prov, &c, now, is_v2(r), &chg, &hcode);
     if (rc == IZ_ERULE && hcode) {
         iz_reply_error(r, hcode, NULL);
         return;
@@ -498,8 +502,7 @@ void iz__sim_h_bulk_add(iz_req_t *r, void *app)
 {
     iz_sim_t *sim = app;
     sim_auth_t a;
-    if (authorize(r, sim, &a) != 0) return;
-    json_t *body = iz_req_json(r);
+    json_t *body = authorized_body(r, sim, &a, NULL);
     if (!body) return;
     size_t n = json_is_array(body) ? json_array_size(body) : 0;
     if (n == 0) {
@@ -1051,8 +1054,7 @@ void iz__sim_h_push_register(iz_req_t *r, void *app)
 {
     iz_sim_t *sim = app;
     sim_auth_t a;
-    if (authorize(r, sim, &a) != 0) return;
-    json_t *body = iz_req_json(r);
+    json_t *body = authorized_body(r, sim, &a, NULL);
     if (!body) return;
     json_t *conns = json_is_object(body) ? json_object_get(body, "connection") : NULL;
     if (!json_is_array(conns) || json_array_size(conns) == 0 ||

@@ -106,14 +106,22 @@ typedef struct iz__sim_rule_ctx {
     int64_t quota; /* provider's quota, 0 = none (H525 for a new record over it) */
 } iz__sim_rule_ctx_t;
 int iz__sim_rule(void *ctx, const iz_current_t *cur, int64_t provider_records, const char **hcode);
-/* Record the validated consent c as a change of brand (iys_code,
- * brand_code), judged by İYS's rules for provider prov (NULL: a citizen's
- * change: no quota, no H467) at time now; request_id is the bulk request it
- * came in, or NULL. Returns iz_sim_consent_apply's result; chg is the
- * change as stored (or the one repeated). */
-int iz__sim_record(iz_sim_t *sim, const iz_sim_provider_t *prov, int64_t iys_code,
-                   int64_t brand_code, const iz_consent_t *c, const char *request_id, int64_t now,
-                   bool idempotent, iz_sim_change_t *chg, const char **hcode);
+/* The brand a citizen's page form names: its iysCode and brandCode fields
+ * (*siys and *sbrand get them as sent, NULL when absent) as positive
+ * integers into *iys and *brand. NULL when both are, else the H-code of the
+ * first that is not ("H190", "H191"). */
+struct iz_form;
+const char *iz__sim_form_codes(const struct iz_form *f, const char **siys, const char **sbrand,
+                               int64_t *iys, int64_t *brand);
+
+/* Record the validated consent c as a change of the brand chg names
+ * (chg->iys_code, chg->brand_code; the caller may also set request_id and
+ * citizen_name, the rest is filled from c), judged by İYS's rules for
+ * provider prov (NULL: a citizen's change: no quota, no H467) at time now.
+ * Returns iz_sim_consent_apply's result; chg is the change as stored (or
+ * the one repeated). */
+int iz__sim_record(iz_sim_t *sim, const iz_sim_provider_t *prov, const iz_consent_t *c,
+                   int64_t now, bool idempotent, iz_sim_change_t *chg, const char **hcode);
 /* Set up a rule context for provider prov (its quota and activation date;
  * NULL = neither) judging c at time now. */
 void iz__sim_rule_init(iz__sim_rule_ctx_t *ctx, const iz_sim_t *sim, const iz_sim_provider_t *prov,

@@ -85,3 +85,73 @@ def test_bad_arguments(tmp_path):
         p = izin(*args, check=False, data=tmp_path)
         assert p.returncode != 0, args
         assert p.stderr.strip(), args
+
+
+def test_every_command_answers_help():
+    # Every command lists its options and their defaults, and exits 0.
+    for cmd, wants in [(["serve"], ["--listen ADDR", "default: 127.0.0.1:8080", "--iys-rate N",
+                                    "default: 10", "--log-level"]),
+                       (["demo"], ["--iys-listen ADDR", "default: 127.0.0.1:8090"]),
+                       (["iys-sim"], ["--bulk-delay S", "default: 2", "--pull-lag S"]),
+                       (["init"], ["--data DIR", "default: ./izin-data"]),
+                       (["account", "add"], ["--iys-code N", "--activation-date YYYY-MM-DD"]),
+                       (["brand", "add"], ["--keyword KW", "--short-number 46XX"]),
+                       (["key", "add"], ["--account NAME"]),
+                       (["check"], ["--recipient-type R", "default: BIREYSEL", "--blocked"])]:
+        for flag in ("--help", "-h"):
+            p = izin(*cmd, flag, check=False)
+            assert p.returncode == 0, (cmd, p.stderr)
+            assert p.stdout.startswith("usage: izin " + " ".join(cmd)), p.stdout
+            for w in wants:
+                assert w in p.stdout, (cmd, w)
+    top = izin("--help")
+    assert "--help" in top.stdout and "serve" in top.stdout
+
+
+def test_settings_that_would_do_nothing_are_refused(tmp_path):
+    izin("init", data=tmp_path)
+    cfg = tmp_path / "izin.conf"
+    cfg.write_text("public-url = https://izin.example\n")
+    for args, env in [(["--gateway-token", "s3cret"], None),
+                      (["--allow-private-webhooks"], None),
+                      ([], {"IZIN_PUBLIC_URL": "https://izin.example"}),
+                      (["--config", str(cfg)], None)]:
+        p = izin("serve", "--listen", "127.0.0.1:0", *args, data=tmp_path, env=env, check=False)
+        assert p.returncode == 2, (args, p.stderr)
+        assert "refused" in p.stderr and "s3cret" not in p.stderr
+    p = izin("serve", "--log-level", "loud", data=tmp_path, check=False)
+    assert p.returncode == 2 and "--log-level" in p.stderr
+
+
+def test_store_locations_are_parsed_in_one_place(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for loc in ["postgresql:/x", "mysql://h/db", "c:/data"]:
+        p = izin("init", "--db", loc, check=False)
+        assert p.returncode == 1 and "store location" in p.stderr, (loc, p.stderr)
+    assert not any(tmp_path.iterdir()), list(tmp_path.iterdir())  # no folder made
+    izin("init", "--data", "./a:b")
+    assert (tmp_path / "a:b" / "izin.db").exists()
+
+
+def test_iys_passwords_are_sealed_at_rest(tmp_path):
+    izin("init", data=tmp_path)
+    izin("account", "add", "--name", "acme", "--iys-code", "1", "--iys-user", "u",
+         "--iys-password", "çok-gizli-parola", data=tmp_path)
+    key = tmp_path / "izin.db.key"
+    assert key.exists() and (key.stat().st_mode & 0o777) == 0o600
+    raw = b"".join(f.read_bytes() for f in tmp_path.glob("izin.db*") if f != key)
+    assert "çok-gizli-parola".encode() not in raw
+    con = sqlite3.connect(tmp_path / "izin.db")
+    (pw,) = con.execute("select iys_password from accounts").fetchone()
+    con.close()
+    assert pw.startswith("sb1:")
+    # another key does not open the store; the right one in the environment does
+    wrong = izin("init", data=tmp_path, env={"IZIN_SECRET_KEY": "ab" * 32}, check=False)
+    assert wrong.returncode == 1 and "key" in wrong.stderr
+    right = izin("init", data=tmp_path, env={"IZIN_SECRET_KEY": key.read_text().strip()})
+    assert right.returncode == 0
+    # without its key file the store is refused, and no new key is left behind
+    key.rename(tmp_path / "moved.key")
+    p = izin("init", data=tmp_path, check=False)
+    assert p.returncode == 1 and "missing" in p.stderr
+    assert not key.exists()

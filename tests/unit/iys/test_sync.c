@@ -262,6 +262,91 @@ static void test_rows_left_sending_are_reconciled_once(void **state)
     assert_int_equal(strlen(c.iys_txid), 64);
 }
 
+/* ---- a pull page izin cannot fully read ----------------------------------- */
+
+/* A hand-made İYS that answers a token and one change page: one readable
+ * change, two that cannot be applied, then nothing more (204). */
+static int pulls;
+
+static void fake_token(iz_req_t *r, void *app)
+{
+    (void)app;
+    iz_reply_json(r, 200,
+                  json_pack("{s:s, s:s, s:i, s:i, s:s}", "access_token", "a", "refresh_token", "r",
+                            "expires_in", 7200, "refresh_expires_in", 14400, "token_type",
+                            "bearer"));
+}
+
+static void fake_changes(iz_req_t *r, void *app)
+{
+    (void)app;
+    const char *after = iz_req_query(r, "after"), *source = iz_req_query(r, "source");
+    if (after || !source || strcmp(source, "IYS") != 0) {
+        iz_reply_bytes(r, 204, NULL, "", 0);
+        return;
+    }
+    __atomic_add_fetch(&pulls, 1, __ATOMIC_SEQ_CST);
+    char date[IZ_DATETIME_LEN];
+    iz_tr_format((int64_t)time(NULL) - 60, date);
+    iz_reply_json(r, 200,
+                  json_pack("{s:s, s:[{s:s, s:s, s:s, s:s, s:s, s:s}, {s:s, s:s, s:s}, s]}",
+                            "after", "1767600000_abc", "list", "recipient", "+905360009999",
+                            "type", "MESAJ", "status", "RET", "source", "IYS_WEB", "consentDate",
+                            date, "transactionId", "t-ok", "recipient", "+905360009998", "type",
+                            "FAKS", "status", "RET", "garbage"));
+}
+
+static void test_unreadable_changes_quarantined_before_the_cursor_moves(void **state)
+{
+    fx_t *f = *state;
+    static const iz_route_t routes[] = {
+        {"POST", "/oauth2/token", fake_token, 0, NULL},
+        {"GET", "/sps/{iysCode}/brands/{brandCode}/consents/changes", fake_changes, 0, NULL},
+    };
+    iz_http_config_t hc = {.listen = "127.0.0.1:0", .routes = routes, .nroutes = 2};
+    iz_http_t *fake = NULL;
+    const char *err = NULL;
+    assert_int_equal(iz_http_start(&hc, &fake, &err), 0);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", (unsigned)iz_http_port(fake));
+    /* the account's İYS is the fake one (as a default URL for a new account) */
+    iz_account_t a = {.iys_code = 777002};
+    strcpy(a.name, "fake");
+    strcpy(a.iys_url, url);
+    strcpy(a.iys_user, "u");
+    strcpy(a.iys_password, "p");
+    assert_int_equal(iz_store_account_add(f->st, &a), 0);
+    iz_brand_t b = {.account_id = a.id, .code = 777002};
+    strcpy(b.name, "Sahte");
+    assert_int_equal(iz_store_brand_add(f->st, &b), 0);
+    iz_sync_t *s = start_sync(f);
+    char cursor[300] = "";
+    for (int i = 0; i < 200 && !cursor[0]; i++) {
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+        assert_int_equal(iz_store_cursor_get(f->st, b.id, "IYS", cursor, sizeof cursor), 0);
+    }
+    iz_sync_stop(s);
+    iz_http_stop(fake);
+    /* the cursor moved past the page only with every item applied or kept */
+    assert_string_equal(cursor, "1767600000_abc");
+    assert_int_equal(__atomic_load_n(&pulls, __ATOMIC_SEQ_CST), 1);
+    iz_quarantine_t *q = NULL;
+    size_t n = 0;
+    assert_int_equal(iz_store_quarantine_list(f->st, b.id, 0, 10, &q, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(q[0].via, "pull");
+    assert_string_equal(q[0].source, "IYS");
+    assert_non_null(strstr(q[0].raw, "FAKS"));
+    assert_string_equal(q[1].raw, "\"garbage\"");
+    iz_store_quarantine_free(q, n);
+    iz_change_t c;
+    assert_int_equal(
+        iz_store_consent_get(f->st, b.id, IZ_BIREYSEL, IZ_MESAJ, "+905360009999", &c), 0);
+    assert_int_equal(c.origin, IZ_ORIGIN_IYS);
+    assert_int_equal(c.status, IZ_RET);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +355,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rows_left_sending_are_reconciled_once, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_unreadable_changes_quarantined_before_the_cursor_moves,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

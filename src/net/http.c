@@ -27,6 +27,7 @@
 
 #include "core/hcode.h"
 #include "core/iz.h"
+#include "sys/log.h"
 
 #define IZ_DEFAULT_MAX_BODY (1u << 20)
 #define IZ_DEFAULT_MAX_HEADER (16u << 10)
@@ -596,7 +597,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         clock_gettime(CLOCK_MONOTONIC, &now);
         double ms = (double)(now.tv_sec - r->start.tv_sec) * 1e3 +
                     (double)(now.tv_nsec - r->start.tv_nsec) / 1e6;
-        fprintf(stderr, "http %s %s %s %d %.1fms\n", r->remote, r->method, r->path, r->status, ms);
+        iz_logf(IZ_LOG_INFO, "http", "request", "remote=%s method=%s path=%s status=%d ms=%.1f",
+                r->remote, r->method, r->path, r->status, ms);
     }
     req_free(r);
     *con_cls = NULL;

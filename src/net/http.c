@@ -5,10 +5,31 @@
  *
  * Body handling: libmicrohttpd hands the body over in chunks; they are
  * appended to a buffer that never grows past cfg->max_body. A request whose
- * Content-Length is over the limit is answered 413 before its body is read;
- * a chunked body that grows past it is read and dropped (up to a hard cap,
- * after which the connection is closed) and then answered 413, so nothing
- * oversized ever reaches a handler.
+ * Content-Length is over the limit, or whose chunked body grows past it, is
+ * answered 413 at once, so nothing oversized ever reaches a handler.
+ *
+ * Answers given before the end of the body: libmicrohttpd 0.9.75 takes an
+ * answer only in the first call of the access handler (before the body) or
+ * in the last (after it); one taken in the first call makes it skip the
+ * body and close the connection right after the answer, with the body still
+ * unread, so the kernel resets the connection and a client that sends its
+ * whole body before reading (Python requests, most scripts) sees a reset
+ * instead of the answer. Such answers are therefore written to the socket
+ * here (answer_raw), the sending side is shut down, and the rest of the body
+ * is read and dropped for at most cfg->linger_ms and cfg->linger_max bytes
+ * before the connection closes: the lingering close of nginx and Apache.
+ * The exception is a client waiting for "100 Continue": it has sent no
+ * body, so libmicrohttpd may answer in its own way.
+ *
+ * Connection limits: every connection is registered in a table from
+ * libmicrohttpd's STARTED notification to its CLOSED one (which 0.9.75
+ * sends before it closes the socket, so the table never holds a reused
+ * descriptor). The accept policy callback counts connections per client
+ * address; the access handler and the completion callback move a
+ * connection through its phases (headers, body, work, linger); a reaper
+ * thread shuts down the connections past their phase's deadline, which
+ * libmicrohttpd's own timeout cannot do: it is an inactivity timeout, and a
+ * client sending one byte a second is never inactive.
  */
 #include "net/http.h"
 
@@ -17,10 +38,15 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,17 +57,65 @@
 
 #define IZ_DEFAULT_MAX_BODY (1u << 20)
 #define IZ_DEFAULT_MAX_HEADER (16u << 10)
+#define IZ_DEFAULT_PER_IP 128
+#define IZ_DEFAULT_HEADER_TIMEOUT_MS 10000
+#define IZ_DEFAULT_BODY_GRACE_MS 10000
+#define IZ_DEFAULT_BODY_MIN_RATE 1024
+#define IZ_DEFAULT_LINGER_MS 10000
+#define IZ_DEFAULT_LINGER_MAX ((uint64_t)256 << 20)
+#define IZ_MAX_CONNECTIONS 65536
 #define IZ_MAX_PARAMS 4
 #define IZ_MAX_SEGMENTS 16
 #define IZ_MAX_EXTRA_HEADERS 8
-#define IZ_DISCARD_FACTOR 4 /* read at most this many times max_body of an oversized body */
 #define IZ_ARENA_BLOCK 4096
+#define IZ_IP_BUCKETS 1024
+
+/* What a connection is doing, for its deadline. */
+typedef enum conn_phase {
+    PH_HEADERS, /* waiting for complete request headers: header_timeout_ms */
+    PH_BODY,    /* receiving a body: body_grace_ms plus body_min_rate */
+    PH_WORK,    /* a handler runs or the answer goes out: no deadline of ours */
+    PH_LINGER,  /* answered early, dropping the rest of the body: linger_ms */
+} conn_phase_t;
+
+/* Open connections of one client address. */
+typedef struct ipcount {
+    struct ipcount *next;
+    unsigned char addr[16]; /* IPv6, or IPv4 as ::ffff:a.b.c.d */
+    unsigned count;
+} ipcount_t;
+
+/* One connection, from libmicrohttpd's STARTED notification to its CLOSED
+ * one (its socket context). Its fields are guarded by the server's mutex. */
+typedef struct conn {
+    struct conn *prev, *next;
+    int fd;
+    ipcount_t *ip; /* NULL for a non-IP client */
+    conn_phase_t phase;
+    int64_t since;   /* monotonic ms: start of the phase (see reaper_verdict) */
+    uint64_t bytes;  /* body bytes read in the phase */
+    unsigned served; /* requests finished on this connection */
+    bool started;    /* kept-alive: the next request has begun arriving */
+    bool reaped;
+} conn_t;
 
 struct iz_http {
     struct MHD_Daemon *d;
     int fd;
     uint16_t port;
     iz_http_config_t cfg;
+    uint64_t nofile;    /* RLIMIT_NOFILE in force */
+    pthread_mutex_t mu; /* guards everything below, and conn_t's shared fields */
+    pthread_cond_t wake;
+    pthread_t reaper;
+    bool reaper_running, stopping;
+    conn_t *conns;
+    ipcount_t *ips[IZ_IP_BUCKETS];
+    iz_http_stats_t stats;
+    /* Counts not yet logged: the reaper writes one line a tick at most, so
+     * that a flood cannot flood the log too. */
+    uint64_t unlogged_refused, unlogged_headers, unlogged_body, unlogged_linger;
+    char unlogged_remote[INET6_ADDRSTRLEN];
 };
 
 typedef struct arena_block {
@@ -50,17 +124,31 @@ typedef struct arena_block {
     max_align_t data[];
 } arena_block_t;
 
+/* Where a request is in libmicrohttpd's calls of the access handler. */
+typedef enum req_stage {
+    STAGE_FIRST, /* the first call: headers complete, body not read */
+    STAGE_BODY,  /* between the first and the last call: the body arrives */
+    STAGE_FINAL, /* the last call: the body is complete */
+} req_stage_t;
+
 struct iz_req {
     iz_http_t *h;
     struct MHD_Connection *c;
+    conn_t *conn; /* NULL only if libmicrohttpd gave no socket context */
     const char *method;
     const char *path;
     char *body;
-    size_t body_len, body_cap, seen;
-    bool too_big, replied, header_too_big;
+    size_t body_len, body_cap;
+    bool replied;
     int64_t account;
     int status;
     const iz_route_t *route;
+    req_stage_t stage;
+    bool has_body;        /* Content-Length over 0, or a Transfer-Encoding */
+    bool expect_continue; /* the client waits for "100 Continue" before its body */
+    bool lingering;       /* answered early; the rest of the body is dropped */
+    bool close_now;       /* the early answer could not be written: close */
+    uint64_t dropped;     /* body bytes dropped while lingering */
     /* streaming (IZ_ROUTE_STREAM) */
     bool stream_begin, streaming, buffered;
     iz_chunk_fn chunk;
@@ -68,8 +156,6 @@ struct iz_req {
     iz_state_free_fn state_free;
     void *state;
     uint64_t streamed;
-    /* an answer given while the body is still coming, queued at its end */
-    struct MHD_Response *pending;
     struct timespec start;
     size_t nparams;
     const char *pname[IZ_MAX_PARAMS];
@@ -112,7 +198,6 @@ char *iz_req_strdup(iz_req_t *r, const char *s)
 static void req_free(iz_req_t *r)
 {
     if (r->state_free && r->state) r->state_free(r->state);
-    if (r->pending) MHD_destroy_response(r->pending);
     arena_block_t *b = r->arena;
     while (b) {
         arena_block_t *next = b->next;
@@ -206,22 +291,146 @@ void iz_reply_header(iz_req_t *r, const char *name, const char *value)
     r->nextra++;
 }
 
-/* Queue resp now, or keep it for the end of the body when the body is
- * still coming (libmicrohttpd takes an answer only before the body or after
- * it). */
+/* The headers every answer carries, besides its content type and the
+ * handler's own. */
+static const char *const std_headers[][2] = {
+    {"X-Content-Type-Options", "nosniff"},
+    {MHD_HTTP_HEADER_CACHE_CONTROL, "no-store"},
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Move c to phase ph, starting its clock; bytes counts again from 0. */
+static void set_phase(iz_http_t *h, conn_t *c, conn_phase_t ph)
+{
+    if (!c) return;
+    pthread_mutex_lock(&h->mu);
+    c->phase = ph;
+    c->since = now_ms();
+    c->bytes = 0;
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* Whether an answer given now must bypass libmicrohttpd (see the top of
+ * this file): it is given while the body arrives, or before a body that the
+ * client sends without waiting for "100 Continue". */
+static bool answer_early(const iz_req_t *r)
+{
+    if (r->stage == STAGE_BODY) return true;
+    return r->stage == STAGE_FIRST && r->has_body && !r->expect_continue;
+}
+
+/* The date of an HTTP answer (RFC 9110 IMF-fixdate), in English whatever
+ * the locale. */
+static void http_date(char out[32])
+{
+    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(out, 32, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7], tm.tm_mday,
+             months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* Write all of buf to the non-blocking socket fd; 0, or -1 when it cannot
+ * take it within about 100 ms (it never should: nothing else is being sent
+ * while a request body arrives). */
+static int send_all(int fd, const char *buf, size_t len)
+{
+    int waits = 0;
+    while (len > 0) {
+        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+        if (n > 0) {
+            buf += n;
+            len -= (size_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && waits++ < 10) {
+            struct pollfd p = {.fd = fd, .events = POLLOUT};
+            poll(&p, 1, 10);
+        } else {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Append "name: value\r\n" to buf (cap bytes, sized by the caller so that
+ * everything fits; a header that would not is left out, never cut). */
+static void put_header(char *buf, size_t cap, size_t *len, const char *name, const char *value)
+{
+    int n = snprintf(buf + *len, cap - *len, "%s: %s\r\n", name, value);
+    if (n > 0 && (size_t)n < cap - *len) *len += (size_t)n;
+}
+
+/* Answer now on the socket itself and start the lingering close (see the
+ * top of this file): the connection will close once the body has been read
+ * and dropped, or at the linger bound. */
+static void answer_raw(iz_req_t *r, int status, const char *content_type, const char *body,
+                       size_t len)
+{
+    bool head = strcmp(r->method, "HEAD") == 0;
+    size_t cap = 256 + (content_type ? strlen(content_type) : 0) + (head ? 0 : len);
+    for (size_t i = 0; i < IZ_ARRAY_LEN(std_headers); i++)
+        cap += strlen(std_headers[i][0]) + strlen(std_headers[i][1]) + 4;
+    for (size_t i = 0; i < r->nextra; i++)
+        cap += strlen(r->extra_name[i]) + strlen(r->extra_val[i]) + 4;
+    char *buf = iz_req_alloc(r, cap);
+    const char *reason = MHD_get_reason_phrase_for((unsigned)status);
+    char date[32], clen[24];
+    http_date(date);
+    snprintf(clen, sizeof clen, "%zu", len);
+    size_t n = (size_t)snprintf(buf, cap, "HTTP/1.1 %d %s\r\n", status, reason ? reason : "");
+    put_header(buf, cap, &n, MHD_HTTP_HEADER_DATE, date);
+    put_header(buf, cap, &n, MHD_HTTP_HEADER_CONNECTION, "close");
+    put_header(buf, cap, &n, MHD_HTTP_HEADER_CONTENT_LENGTH, clen);
+    if (content_type) put_header(buf, cap, &n, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    for (size_t i = 0; i < IZ_ARRAY_LEN(std_headers); i++)
+        put_header(buf, cap, &n, std_headers[i][0], std_headers[i][1]);
+    for (size_t i = 0; i < r->nextra; i++)
+        put_header(buf, cap, &n, r->extra_name[i], r->extra_val[i]);
+    r->replied = true;
+    r->status = status;
+    r->lingering = true;
+    if (n + 2 + (head ? 0 : len) > cap) { /* cap counts every byte; never reached */
+        r->close_now = true;
+        return;
+    }
+    memcpy(buf + n, "\r\n", 2);
+    n += 2;
+    if (!head) {
+        memcpy(buf + n, body, len);
+        n += len;
+    }
+    int fd = r->conn ? r->conn->fd : -1;
+    if (fd < 0 || send_all(fd, buf, n) != 0) {
+        r->close_now = true;
+        return;
+    }
+    /* The FIN follows the answer, so the client sees a complete answer
+     * whatever it does next; its sending side stays open for the rest of
+     * its body. */
+    shutdown(fd, SHUT_WR);
+    set_phase(r->h, r->conn, PH_LINGER);
+}
+
+/* Queue resp with libmicrohttpd (before the body or after it). */
 static void queue(iz_req_t *r, int status, const char *content_type, struct MHD_Response *resp)
 {
     r->replied = true;
     r->status = status;
     if (content_type) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    for (size_t i = 0; i < IZ_ARRAY_LEN(std_headers); i++)
+        MHD_add_response_header(resp, std_headers[i][0], std_headers[i][1]);
     for (size_t i = 0; i < r->nextra; i++)
         MHD_add_response_header(resp, r->extra_name[i], r->extra_val[i]);
-    if (r->streaming) {
-        r->pending = resp;
-        return;
-    }
     MHD_queue_response(r->c, (unsigned)status, resp);
     MHD_destroy_response(resp);
 }
@@ -229,6 +438,10 @@ static void queue(iz_req_t *r, int status, const char *content_type, struct MHD_
 void iz_reply_bytes(iz_req_t *r, int status, const char *content_type, const char *body, size_t len)
 {
     if (r->replied) return;
+    if (answer_early(r)) {
+        answer_raw(r, status, content_type, body, len);
+        return;
+    }
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!resp) iz_oom();
@@ -237,8 +450,11 @@ void iz_reply_bytes(iz_req_t *r, int status, const char *content_type, const cha
 
 void iz_reply_fd(iz_req_t *r, int status, const char *content_type, int fd, uint64_t size)
 {
-    if (r->replied) {
+    if (r->replied || answer_early(r)) {
+        /* A file answer is meant for the end of the body (a stream route's
+         * done); given earlier, it cannot be written on the raw socket. */
         close(fd);
+        iz_reply_error(r, "IZ500", NULL);
         return;
     }
     off_t off = lseek(fd, 0, SEEK_CUR);
@@ -453,6 +669,294 @@ static bool stream_begin(iz_req_t *r)
     return false;
 }
 
+/* ---- connection table and per-address counts ------------------------------ */
+
+/* The 16-byte key of a client address (IPv4 as ::ffff:a.b.c.d, so that a
+ * v4-mapped client counts with its IPv4 self); -1 for a non-IP address. */
+static int addr_key(const struct sockaddr *sa, socklen_t len, unsigned char key[16])
+{
+    if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        memcpy(key, mapped, 12);
+        memcpy(key + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        return 0;
+    }
+    if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+        memcpy(key, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+        return 0;
+    }
+    return -1;
+}
+
+static void key_text(const unsigned char key[16], char out[INET6_ADDRSTRLEN])
+{
+    struct in6_addr a;
+    memcpy(&a, key, 16);
+    if (IN6_IS_ADDR_V4MAPPED(&a))
+        inet_ntop(AF_INET, key + 12, out, INET6_ADDRSTRLEN);
+    else
+        inet_ntop(AF_INET6, key, out, INET6_ADDRSTRLEN);
+}
+
+static size_t key_bucket(const unsigned char key[16])
+{
+    uint32_t x = 2166136261u; /* FNV-1a */
+    for (int i = 0; i < 16; i++)
+        x = (x ^ key[i]) * 16777619u;
+    return x % IZ_IP_BUCKETS;
+}
+
+/* One count less for ip, freed at zero. Called with h->mu held. */
+static void ip_release(iz_http_t *h, ipcount_t *ip)
+{
+    if (--ip->count > 0) return;
+    ipcount_t **pp = &h->ips[key_bucket(ip->addr)];
+    while (*pp != ip)
+        pp = &(*pp)->next;
+    *pp = ip->next;
+    free(ip);
+}
+
+/* The count an accepted connection holds between the accept policy callback
+ * and the STARTED notification. libmicrohttpd runs both in the worker thread
+ * that accepted, one right after the other, so a thread-local slot carries
+ * it; one left behind (libmicrohttpd failed in between, out of memory) is
+ * given back at that thread's next accept. */
+static _Thread_local struct {
+    iz_http_t *h;
+    ipcount_t *ip;
+} reserved;
+
+/* Accept policy: refuse a client address that already has max_per_ip
+ * connections open. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    iz_http_t *h = cls;
+    unsigned char key[16];
+    if (addr_key(addr, addrlen, key) != 0) return MHD_YES;
+    pthread_mutex_lock(&h->mu);
+    if (reserved.h == h && reserved.ip) ip_release(h, reserved.ip);
+    reserved.h = NULL;
+    reserved.ip = NULL;
+    size_t b = key_bucket(key);
+    ipcount_t *ip = h->ips[b];
+    while (ip && memcmp(ip->addr, key, 16) != 0)
+        ip = ip->next;
+    if (ip && ip->count >= h->cfg.max_per_ip) {
+        h->stats.refused_per_ip++;
+        h->unlogged_refused++;
+        key_text(key, h->unlogged_remote);
+        pthread_mutex_unlock(&h->mu);
+        return MHD_NO;
+    }
+    if (!ip) {
+        ip = iz_xcalloc(1, sizeof *ip);
+        memcpy(ip->addr, key, 16);
+        ip->next = h->ips[b];
+        h->ips[b] = ip;
+    }
+    ip->count++;
+    reserved.h = h;
+    reserved.ip = ip;
+    pthread_mutex_unlock(&h->mu);
+    return MHD_YES;
+}
+
+/* Register a connection when it starts and remove it when it closes.
+ * libmicrohttpd 0.9.75 sends CLOSED before it closes the socket, so the
+ * reaper, which only touches sockets of registered connections under the
+ * same mutex, never shuts down a descriptor that was closed and reused. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    iz_http_t *h = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        conn_t *cn = iz_xcalloc(1, sizeof *cn);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        cn->fd = ci ? ci->connect_fd : -1;
+        cn->phase = PH_HEADERS;
+        cn->since = now_ms();
+        pthread_mutex_lock(&h->mu);
+        if (reserved.h == h) {
+            cn->ip = reserved.ip;
+            reserved.h = NULL;
+            reserved.ip = NULL;
+        }
+        cn->next = h->conns;
+        if (h->conns) h->conns->prev = cn;
+        h->conns = cn;
+        h->stats.open++;
+        pthread_mutex_unlock(&h->mu);
+        *socket_context = cn;
+        return;
+    }
+    conn_t *cn = *socket_context;
+    if (!cn) return;
+    pthread_mutex_lock(&h->mu);
+    if (cn->prev)
+        cn->prev->next = cn->next;
+    else
+        h->conns = cn->next;
+    if (cn->next) cn->next->prev = cn->prev;
+    if (cn->ip) ip_release(h, cn->ip);
+    h->stats.open--;
+    pthread_mutex_unlock(&h->mu);
+    free(cn);
+    *socket_context = NULL;
+}
+
+static conn_t *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* ---- the reaper --------------------------------------------------------------- */
+
+enum { REAP_NONE, REAP_HEADERS, REAP_BODY, REAP_LINGER };
+
+/* Bytes the kernel holds for fd that nobody has read yet. */
+static int unread(int fd)
+{
+    int n = 0;
+    return ioctl(fd, FIONREAD, &n) == 0 ? n : 0;
+}
+
+/* Whether no data has arrived on fd for the last ms milliseconds. The
+ * kernel keeps that time in jiffies (4 or 10 ms), so 25 ms of slack keep a
+ * connection quiet since exactly then from looking busy. */
+static bool quiet_for(int fd, int64_t ms)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0) return false;
+    return (int64_t)ti.tcpi_last_data_recv + 25 >= ms;
+}
+
+/* Whether c is past its phase's deadline. Called with h->mu held.
+ *
+ * Headers: header_timeout_ms from accept. On a kept-alive connection the
+ * wait for the next request is no fault, so the clock restarts while the
+ * connection stays quiet (libmicrohttpd's inactivity timeout ends idle
+ * ones) and runs from the first data of the next request, give or take a
+ * quarter of the timeout. Body: body_grace_ms plus 1 s for every
+ * body_min_rate bytes that came. Neither counts against a connection whose
+ * data waits unread in the kernel: then this server is the slow one (its
+ * worker thread is busy). Linger: linger_ms. */
+static int reaper_verdict(const iz_http_t *h, conn_t *c, int64_t now)
+{
+    const iz_http_config_t *cfg = &h->cfg;
+    int64_t age = now - c->since;
+    switch (c->phase) {
+    case PH_HEADERS:
+        if (c->served > 0 && !c->started) {
+            if (age < cfg->header_timeout_ms / 4) return REAP_NONE;
+            if (quiet_for(c->fd, age)) {
+                c->since = now;
+                return REAP_NONE;
+            }
+            c->started = true;
+        }
+        if (age <= (int64_t)cfg->header_timeout_ms || unread(c->fd) > 0) return REAP_NONE;
+        return REAP_HEADERS;
+    case PH_BODY: {
+        /* Capped so that the product cannot overflow: 2^40 bytes earn
+         * years at any rate. */
+        uint64_t bytes = c->bytes < ((uint64_t)1 << 40) ? c->bytes : ((uint64_t)1 << 40);
+        int64_t allowed =
+            (int64_t)cfg->body_grace_ms + (int64_t)(bytes * 1000 / cfg->body_min_rate);
+        if (age <= allowed || unread(c->fd) > 0) return REAP_NONE;
+        return REAP_BODY;
+    }
+    case PH_LINGER:
+        return age > (int64_t)cfg->linger_ms ? REAP_LINGER : REAP_NONE;
+    case PH_WORK:
+        break;
+    }
+    return REAP_NONE;
+}
+
+/* Log what the limits did since the last line; called without h->mu. */
+static void log_limits(uint64_t refused, uint64_t headers, uint64_t body, uint64_t linger,
+                       const char *remote, unsigned per_ip)
+{
+    if (refused)
+        iz_logf(IZ_LOG_WARN, "http", "connections refused: too many from one address",
+                "count=%llu limit=%u remote=%s", (unsigned long long)refused, per_ip, remote);
+    if (headers || body)
+        iz_logf(IZ_LOG_WARN, "http", "slow connections closed", "headers=%llu body=%llu remote=%s",
+                (unsigned long long)headers, (unsigned long long)body, remote);
+    if (linger)
+        iz_logf(IZ_LOG_INFO, "http", "lingering connections closed at their bound",
+                "count=%llu remote=%s", (unsigned long long)linger, remote);
+}
+
+/* The reaper thread: a few times a second, shut down the connections past
+ * their deadline. shutdown() rather than close(): the descriptor stays
+ * libmicrohttpd's, which sees the connection end and cleans up as usual. */
+static void *reaper_main(void *arg)
+{
+    iz_http_t *h = arg;
+    const iz_http_config_t *cfg = &h->cfg;
+    unsigned shortest = cfg->header_timeout_ms;
+    if (cfg->body_grace_ms < shortest) shortest = cfg->body_grace_ms;
+    if (cfg->linger_ms < shortest) shortest = cfg->linger_ms;
+    int64_t tick = shortest / 8;
+    if (tick < 10) tick = 10;
+    if (tick > 250) tick = 250;
+    pthread_mutex_lock(&h->mu);
+    while (!h->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t ns = ts.tv_nsec + tick * 1000000;
+        ts.tv_sec += ns / 1000000000;
+        ts.tv_nsec = ns % 1000000000;
+        pthread_cond_timedwait(&h->wake, &h->mu, &ts);
+        if (h->stopping) break;
+        int64_t now = now_ms();
+        for (conn_t *c = h->conns; c; c = c->next) {
+            if (c->reaped) continue;
+            int v = reaper_verdict(h, c, now);
+            if (v == REAP_NONE) continue;
+            shutdown(c->fd, SHUT_RDWR);
+            c->reaped = true;
+            if (c->ip) key_text(c->ip->addr, h->unlogged_remote);
+            if (v == REAP_HEADERS) {
+                h->stats.reaped_headers++;
+                h->unlogged_headers++;
+            } else if (v == REAP_BODY) {
+                h->stats.reaped_body++;
+                h->unlogged_body++;
+            } else {
+                h->stats.linger_cut++;
+                h->unlogged_linger++;
+            }
+        }
+        if (h->unlogged_refused || h->unlogged_headers || h->unlogged_body || h->unlogged_linger) {
+            uint64_t rf = h->unlogged_refused, hd = h->unlogged_headers, bd = h->unlogged_body,
+                     lg = h->unlogged_linger;
+            char remote[INET6_ADDRSTRLEN];
+            memcpy(remote, h->unlogged_remote, sizeof remote);
+            h->unlogged_refused = h->unlogged_headers = h->unlogged_body = h->unlogged_linger = 0;
+            pthread_mutex_unlock(&h->mu);
+            log_limits(rf, hd, bd, lg, remote, cfg->max_per_ip);
+            pthread_mutex_lock(&h->mu);
+        }
+    }
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+void iz_http_stats(iz_http_t *h, iz_http_stats_t *out)
+{
+    pthread_mutex_lock(&h->mu);
+    *out = h->stats;
+    out->max_connections = h->cfg.max_connections;
+    pthread_mutex_unlock(&h->mu);
+}
+
 /* ---- libmicrohttpd callbacks ---------------------------------------------- */
 
 struct header_sum {
@@ -483,104 +987,135 @@ static void fill_remote(iz_req_t *r)
                   sizeof r->remote);
 }
 
+/* The checks of a request's first call (headers complete, body not read):
+ * header size, a stream route's decision, Content-Length.
+ * Answers when one fails. */
+static void first_checks(iz_req_t *r, const char *version)
+{
+    iz_http_t *h = r->h;
+    struct header_sum hs = {0};
+    MHD_get_connection_values(r->c, MHD_HEADER_KIND, sum_header, &hs);
+    const char *cl = iz_req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = iz_req_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    const char *expect = iz_req_header(r, MHD_HTTP_HEADER_EXPECT);
+    int64_t clen = 0;
+    bool cl_ok = !cl || iz_parse_i64(cl, 0, INT64_MAX, &clen) == 0;
+    r->has_body = te != NULL || clen > 0;
+    r->expect_continue = expect && strcasecmp(expect, "100-continue") == 0 &&
+                         strcmp(version, MHD_HTTP_VERSION_1_1) == 0;
+    if (hs.total + strlen(r->path) > h->cfg.max_header) {
+        iz_reply_error(r, "IZ413", "request headers too large");
+        return;
+    }
+    if (stream_begin(r) && (r->replied || r->streaming)) return;
+    if (!cl_ok) {
+        iz_reply_error(r, "IZ400", "bad Content-Length");
+        return;
+    }
+    if ((uint64_t)clen > h->cfg.max_body) iz_reply_error(r, "IZ413", NULL);
+}
+
+/* A piece of the body: kept (bounded by max_body), streamed to the route
+ * (bounded by max_stream), or dropped after an early answer. */
+static enum MHD_Result body_piece(iz_req_t *r, const char *data, size_t n)
+{
+    iz_http_t *h = r->h;
+    if (r->close_now) return MHD_NO;
+    if (r->lingering) {
+        r->dropped += n;
+        if (r->dropped <= h->cfg.linger_max) return MHD_YES;
+        pthread_mutex_lock(&h->mu);
+        h->stats.linger_cut++;
+        h->unlogged_linger++;
+        pthread_mutex_unlock(&h->mu);
+        return MHD_NO;
+    }
+    if (r->conn) {
+        pthread_mutex_lock(&h->mu);
+        r->conn->bytes += n;
+        pthread_mutex_unlock(&h->mu);
+    }
+    if (r->replied) return MHD_YES; /* libmicrohttpd skips such bodies; just in case */
+    if (r->streaming) {
+        r->streamed += n;
+        if (r->streamed > h->cfg.max_stream) {
+            iz_reply_error(r, "IZ413", NULL);
+            return MHD_YES;
+        }
+        r->chunk(r, r->state, data, n);
+        return MHD_YES;
+    }
+    if (r->body_len + n > h->cfg.max_body) {
+        free(r->body);
+        r->body = NULL;
+        r->body_len = r->body_cap = 0;
+        iz_reply_error(r, "IZ413", NULL);
+        return MHD_YES;
+    }
+    if (r->body_len + n > r->body_cap) {
+        size_t cap = r->body_cap ? r->body_cap : 4096;
+        while (cap < r->body_len + n)
+            cap *= 2;
+        if (cap > h->cfg.max_body) cap = h->cfg.max_body;
+        r->body = iz_xrealloc(r->body, cap);
+        r->body_cap = cap;
+    }
+    memcpy(r->body + r->body_len, data, n);
+    r->body_len += n;
+    return MHD_YES;
+}
+
+/* The last call: the body is complete; run the handler. */
+static enum MHD_Result body_done(iz_req_t *r)
+{
+    /* An early answer went out; all of the body has been read, so closing
+     * now ends the connection cleanly. */
+    if (r->lingering) return MHD_NO;
+    r->stage = STAGE_FINAL;
+    set_phase(r->h, r->conn, PH_WORK);
+    if (r->replied) return MHD_YES;
+    if (r->streaming) {
+        r->streaming = false;
+        r->done(r, r->state);
+    } else if (r->buffered) {
+        r->route->fn(r, r->h->cfg.app);
+    } else {
+        dispatch(r);
+        return MHD_YES;
+    }
+    if (!r->replied) iz_reply_error(r, "IZ500", NULL);
+    return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
-    (void)version;
     iz_http_t *h = cls;
     iz_req_t *r = *con_cls;
     if (!r) {
         r = iz_xcalloc(1, sizeof *r);
         r->h = h;
         r->c = c;
+        r->conn = conn_of(c);
         r->method = method;
         r->path = url;
+        r->stage = STAGE_FIRST;
         clock_gettime(CLOCK_MONOTONIC, &r->start);
         fill_remote(r);
         *con_cls = r;
-        struct header_sum hs = {0};
-        MHD_get_connection_values(c, MHD_HEADER_KIND, sum_header, &hs);
-        if (hs.total + strlen(url) > h->cfg.max_header) {
-            iz_reply_error(r, "IZ413", "request headers too large");
-            return MHD_YES;
-        }
-        if (stream_begin(r) && (r->replied || r->streaming)) return MHD_YES;
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-        if (cl) {
-            int64_t n;
-            if (iz_parse_i64(cl, 0, INT64_MAX, &n) != 0) {
-                iz_reply_error(r, "IZ400", "bad Content-Length");
-                return MHD_YES;
-            }
-            if ((uint64_t)n > h->cfg.max_body) {
-                iz_reply_error(r, "IZ413", NULL);
-                return MHD_YES;
-            }
-        }
+        first_checks(r, version);
+        r->stage = STAGE_BODY;
+        if (r->close_now) return MHD_NO;
+        if (!r->lingering) set_phase(h, r->conn, r->replied ? PH_WORK : PH_BODY);
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        r->seen += n;
-        if (r->streaming) {
-            if (r->replied) return MHD_YES;
-            r->streamed += n;
-            if (r->streamed > h->cfg.max_stream) {
-                r->too_big = true;
-                iz_reply_error(r, "IZ413", NULL); /* kept for the end of the body */
-                return r->streamed > h->cfg.max_stream + (64u << 20) ? MHD_NO : MHD_YES;
-            }
-            r->chunk(r, r->state, upload_data, n);
-            return MHD_YES;
-        }
-        if (r->replied) return MHD_YES;
-        if (r->too_big || r->body_len + n > h->cfg.max_body) {
-            r->too_big = true;
-            free(r->body);
-            r->body = NULL;
-            r->body_len = r->body_cap = 0;
-            /* Stop reading a hostile stream, but let a modest overrun get its 413. */
-            return r->seen > (size_t)IZ_DISCARD_FACTOR * h->cfg.max_body ? MHD_NO : MHD_YES;
-        }
-        if (r->body_len + n > r->body_cap) {
-            size_t cap = r->body_cap ? r->body_cap : 4096;
-            while (cap < r->body_len + n)
-                cap *= 2;
-            if (cap > h->cfg.max_body) cap = h->cfg.max_body;
-            r->body = iz_xrealloc(r->body, cap);
-            r->body_cap = cap;
-        }
-        memcpy(r->body + r->body_len, upload_data, n);
-        r->body_len += n;
-        return MHD_YES;
+        return body_piece(r, upload_data, n);
     }
-    if (r->pending) {
-        /* An answer given while the body was coming goes out now. */
-        MHD_queue_response(r->c, (unsigned)r->status, r->pending);
-        MHD_destroy_response(r->pending);
-        r->pending = NULL;
-        return MHD_YES;
-    }
-    if (r->replied) return MHD_YES;
-    if (r->too_big) {
-        iz_reply_error(r, "IZ413", NULL);
-        return MHD_YES;
-    }
-    if (r->streaming) {
-        r->streaming = false; /* answers from done() are queued at once */
-        r->done(r, r->state);
-        if (!r->replied) iz_reply_error(r, "IZ500", NULL);
-        return MHD_YES;
-    }
-    if (r->buffered) {
-        r->route->fn(r, r->h->cfg.app);
-        if (!r->replied) iz_reply_error(r, "IZ500", NULL);
-        return MHD_YES;
-    }
-    dispatch(r);
-    return MHD_YES;
+    return body_done(r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -591,6 +1126,15 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     iz_http_t *h = cls;
     iz_req_t *r = *con_cls;
     if (!r) return;
+    if (r->conn) {
+        /* The connection waits for its next request now. */
+        pthread_mutex_lock(&h->mu);
+        r->conn->phase = PH_HEADERS;
+        r->conn->since = now_ms();
+        r->conn->served++;
+        r->conn->started = false;
+        pthread_mutex_unlock(&h->mu);
+    }
     if (h->cfg.on_complete) h->cfg.on_complete(h->cfg.app, r);
     if (h->cfg.access_log) {
         struct timespec now;
@@ -642,7 +1186,7 @@ static int open_listener(const char *listen_addr, int *fd_out, uint16_t *port_ou
     }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 512) != 0) {
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
         freeaddrinfo(ai);
         close(fd);
         *err =
@@ -662,33 +1206,106 @@ bad:
     return IZ_EINVAL;
 }
 
+/* Raise the soft RLIMIT_NOFILE to the hard one (every connection is a
+ * descriptor, and the usual soft default of 1024 would cap the server far
+ * below what the system allows); returns the limit in force. */
+static uint64_t raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+    rlim_t want = rl.rlim_max;
+    if (want == RLIM_INFINITY || want > ((rlim_t)1 << 20)) want = (rlim_t)1 << 20;
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want) return (uint64_t)want;
+    rlim_t old = rl.rlim_cur;
+    rl.rlim_cur = want;
+    return setrlimit(RLIMIT_NOFILE, &rl) == 0 ? (uint64_t)want : (uint64_t)old;
+}
+
+/* The total connection limit from the descriptor limit: an eighth of it
+ * (at least 256) stays for the store, spool files, logs and outgoing
+ * connections. */
+static unsigned connections_for(uint64_t nofile)
+{
+    uint64_t reserve = nofile / 8 > 256 ? nofile / 8 : 256;
+    uint64_t n = nofile > reserve + 64 ? nofile - reserve : nofile / 2;
+    if (n > IZ_MAX_CONNECTIONS) n = IZ_MAX_CONNECTIONS;
+    return n < 16 ? 16 : (unsigned)n;
+}
+
+static void config_defaults(iz_http_config_t *c, uint64_t nofile)
+{
+    if (!c->max_body) c->max_body = IZ_DEFAULT_MAX_BODY;
+    if (!c->max_header) c->max_header = IZ_DEFAULT_MAX_HEADER;
+    if (!c->max_stream) c->max_stream = (uint64_t)4 << 30;
+    if (!c->threads) c->threads = 8;
+    if (!c->max_connections) c->max_connections = connections_for(nofile);
+    /* libmicrohttpd splits the limit between its threads; each needs one. */
+    if (c->max_connections < c->threads) c->max_connections = c->threads;
+    if (!c->max_per_ip) c->max_per_ip = IZ_DEFAULT_PER_IP;
+    if (!c->header_timeout_ms) c->header_timeout_ms = IZ_DEFAULT_HEADER_TIMEOUT_MS;
+    if (!c->body_grace_ms) c->body_grace_ms = IZ_DEFAULT_BODY_GRACE_MS;
+    if (!c->body_min_rate) c->body_min_rate = IZ_DEFAULT_BODY_MIN_RATE;
+    if (!c->linger_ms) c->linger_ms = IZ_DEFAULT_LINGER_MS;
+    if (!c->linger_max) c->linger_max = IZ_DEFAULT_LINGER_MAX;
+}
+
+/* Free h and what start made of it so far (the daemon is stopped by then). */
+static void http_free(iz_http_t *h)
+{
+    /* Counts left by a thread's reservation that never became a connection. */
+    for (size_t i = 0; i < IZ_IP_BUCKETS; i++)
+        for (ipcount_t *ip = h->ips[i], *next; ip; ip = next) {
+            next = ip->next;
+            free(ip);
+        }
+    pthread_cond_destroy(&h->wake);
+    pthread_mutex_destroy(&h->mu);
+    close(h->fd);
+    free(h);
+}
+
 int iz_http_start(const iz_http_config_t *cfg, iz_http_t **out, const char **err)
 {
     const char *dummy;
     if (!err) err = &dummy;
     iz_http_t *h = iz_xcalloc(1, sizeof *h);
     h->cfg = *cfg;
-    if (!h->cfg.max_body) h->cfg.max_body = IZ_DEFAULT_MAX_BODY;
-    if (!h->cfg.max_header) h->cfg.max_header = IZ_DEFAULT_MAX_HEADER;
-    if (!h->cfg.max_stream) h->cfg.max_stream = (uint64_t)4 << 30;
-    if (!h->cfg.threads) h->cfg.threads = 8;
+    h->nofile = raise_nofile();
+    config_defaults(&h->cfg, h->nofile);
     int rc = open_listener(cfg->listen ? cfg->listen : "127.0.0.1:8080", &h->fd, &h->port, err);
     if (rc != 0) {
         free(h);
         return rc;
     }
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&h->wake, &ca);
+    pthread_condattr_destroy(&ca);
     h->d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, on_request, h,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, on_accept, h, on_request, h,
         MHD_OPTION_LISTEN_SOCKET, h->fd, MHD_OPTION_THREAD_POOL_SIZE, h->cfg.threads,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(h->cfg.max_header * 4 + 65536),
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        h, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(h->cfg.max_header * 4 + 65536), MHD_OPTION_CONNECTION_LIMIT,
+        h->cfg.max_connections, MHD_OPTION_END);
     if (!h->d) {
-        close(h->fd);
-        free(h);
+        http_free(h);
         *err = "cannot start the HTTP server";
         return IZ_EIO;
     }
+    if (pthread_create(&h->reaper, NULL, reaper_main, h) != 0) {
+        MHD_stop_daemon(h->d);
+        http_free(h);
+        *err = "cannot start the connection reaper";
+        return IZ_EIO;
+    }
+    h->reaper_running = true;
+    iz_logf(IZ_LOG_INFO, "http", "listening",
+            "port=%u max_connections=%u max_per_ip=%u header_timeout_ms=%u nofile=%llu",
+            (unsigned)h->port, h->cfg.max_connections, h->cfg.max_per_ip, h->cfg.header_timeout_ms,
+            (unsigned long long)h->nofile);
     *out = h;
     return 0;
 }
@@ -701,7 +1318,11 @@ uint16_t iz_http_port(const iz_http_t *h)
 void iz_http_stop(iz_http_t *h)
 {
     if (!h) return;
+    pthread_mutex_lock(&h->mu);
+    h->stopping = true;
+    pthread_cond_signal(&h->wake);
+    pthread_mutex_unlock(&h->mu);
+    if (h->reaper_running) pthread_join(h->reaper, NULL);
     MHD_stop_daemon(h->d);
-    close(h->fd);
-    free(h);
+    http_free(h);
 }

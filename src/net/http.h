@@ -11,6 +11,19 @@
  * by Content-Length or as a chunked body grows (413), unknown path (404),
  * known path with another method (405), missing or bad bearer key on an
  * authenticated route (401 IZ401).
+ *
+ * Limits on connections, so that slow or greedy clients cannot starve the
+ * others: open connections in all (sized from RLIMIT_NOFILE, whose soft
+ * limit is raised to the hard one) and per client address (more are closed
+ * at accept); a deadline for the request headers; a minimum average rate
+ * for a body after a grace period. A connection past its deadline is shut
+ * down by a reaper thread.
+ *
+ * An answer given before the body has been read (413 for a body that grows
+ * past its limit, or an early refusal) is written at once, the connection
+ * is half-closed and the rest of the body is read and dropped for a bounded
+ * time and amount (a lingering close), so that a client that sends its
+ * whole body before reading gets the answer instead of a reset.
  */
 #ifndef IZ_HTTP_H
 #define IZ_HTTP_H
@@ -64,6 +77,19 @@ typedef struct iz_http_config {
     bool access_log;            /* one line per request on stderr (never headers) */
     iz_complete_fn on_complete; /* optional */
     iz_gate_fn gate;            /* optional */
+    /* Connection limits; 0 takes the default. */
+    unsigned max_connections;   /* open connections in all; default RLIMIT_NOFILE less a
+                                   reserve for files and outgoing connections, at most 65536 */
+    unsigned max_per_ip;        /* open connections of one client address; default 128 */
+    unsigned header_timeout_ms; /* from accept, or on a kept-alive connection from the first
+                                   byte of the next request, to its complete headers;
+                                   default 10000 */
+    unsigned body_grace_ms;     /* a body may take this long plus 1 s for every body_min_rate
+                                   bytes it brings (time in handlers not counted); default 10000 */
+    unsigned body_min_rate;     /* bytes a second; default 1024 */
+    unsigned linger_ms;         /* after an answer given before the end of the body: how long the
+                                   rest is read and dropped before closing; default 10000 */
+    uint64_t linger_max;        /* ... and how many bytes of it at most; default 256 MiB */
 } iz_http_config_t;
 
 /* Start serving. On failure *err gets a static message. */
@@ -74,6 +100,18 @@ uint16_t iz_http_port(const iz_http_t *h);
 
 /* Stop accepting, finish running requests, free everything. */
 void iz_http_stop(iz_http_t *h);
+
+/* What the connection limits did since the start (for /metrics). */
+typedef struct iz_http_stats {
+    uint64_t refused_per_ip;  /* closed at accept: the address had max_per_ip open */
+    uint64_t reaped_headers;  /* shut down: headers not complete within header_timeout_ms */
+    uint64_t reaped_body;     /* shut down: body slower than body_min_rate after the grace */
+    uint64_t linger_cut;      /* lingering closes that reached linger_ms or linger_max */
+    unsigned open;            /* connections open now */
+    unsigned max_connections; /* the limit in force */
+} iz_http_stats_t;
+
+void iz_http_stats(iz_http_t *h, iz_http_stats_t *out);
 
 /* ---- request accessors (valid until the handler returns) ---------------- */
 

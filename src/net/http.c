@@ -30,6 +30,15 @@
  * thread shuts down the connections past their phase's deadline, which
  * libmicrohttpd's own timeout cannot do: it is an inactivity timeout, and a
  * client sending one byte a second is never inactive.
+ *
+ * Control bytes: libmicrohttpd percent-decodes the path and the query
+ * arguments (through the unescape callback here) into C strings, so "%00"
+ * would silently cut a value and "%0A" would put a line break into a path.
+ * The unescape callback flags a connection whose request target decodes to
+ * a control byte, and its request is answered 400 before routing, as is one
+ * with a control byte other than tab in a header. (A raw NUL byte in a
+ * header or the request line is beyond reach: libmicrohttpd 0.9.75 stores
+ * those lines as C strings, cut at the NUL, before any callback runs.)
  */
 #include "net/http.h"
 
@@ -86,7 +95,8 @@ typedef struct ipcount {
 } ipcount_t;
 
 /* One connection, from libmicrohttpd's STARTED notification to its CLOSED
- * one (its socket context). Its fields are guarded by the server's mutex. */
+ * one (its socket context). The fields up to `reaped` are guarded by the
+ * server's mutex; bad_target is only touched by the connection's thread. */
 typedef struct conn {
     struct conn *prev, *next;
     int fd;
@@ -97,6 +107,7 @@ typedef struct conn {
     unsigned served; /* requests finished on this connection */
     bool started;    /* kept-alive: the next request has begun arriving */
     bool reaped;
+    bool bad_target; /* the path or query decoded to a control byte */
 } conn_t;
 
 struct iz_http {
@@ -957,18 +968,48 @@ void iz_http_stats(iz_http_t *h, iz_http_stats_t *out)
     pthread_mutex_unlock(&h->mu);
 }
 
+/* ---- control bytes ---------------------------------------------------------- */
+
+/* Whether s[0..n) holds a control byte (below 0x20, or DEL); tab allowed
+ * when tab_ok. Bytes from 0x80 (UTF-8) are fine. */
+static bool has_control(const char *s, size_t n, bool tab_ok)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char b = (unsigned char)s[i];
+        if ((b < 0x20 && !(tab_ok && b == '\t')) || b == 0x7F) return true;
+    }
+    return false;
+}
+
+/* libmicrohttpd's own percent-decoding of the path and of each query key
+ * and value, which also flags the connection when the result holds a
+ * control byte (its request is refused before routing). */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    size_t n = MHD_http_unescape(s);
+    if (has_control(s, n, false)) {
+        conn_t *cn = conn_of(c);
+        if (cn) cn->bad_target = true;
+    }
+    return n;
+}
+
 /* ---- libmicrohttpd callbacks ---------------------------------------------- */
 
-struct header_sum {
+struct header_scan {
     size_t total;
+    bool control;
 };
 
-static enum MHD_Result sum_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                  const char *value)
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
 {
     (void)kind;
-    struct header_sum *s = cls;
-    s->total += strlen(key) + (value ? strlen(value) : 0) + 4;
+    struct header_scan *s = cls;
+    size_t kl = strlen(key), vl = value ? strlen(value) : 0;
+    s->total += kl + vl + 4;
+    if (has_control(key, kl, false) || (value && has_control(value, vl, true))) s->control = true;
     return MHD_YES;
 }
 
@@ -988,13 +1029,13 @@ static void fill_remote(iz_req_t *r)
 }
 
 /* The checks of a request's first call (headers complete, body not read):
- * header size, a stream route's decision, Content-Length.
+ * control bytes, header size, a stream route's decision, Content-Length.
  * Answers when one fails. */
-static void first_checks(iz_req_t *r, const char *version)
+static void first_checks(iz_req_t *r, bool bad_target, const char *version)
 {
     iz_http_t *h = r->h;
-    struct header_sum hs = {0};
-    MHD_get_connection_values(r->c, MHD_HEADER_KIND, sum_header, &hs);
+    struct header_scan hs = {0};
+    MHD_get_connection_values(r->c, MHD_HEADER_KIND, scan_header, &hs);
     const char *cl = iz_req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
     const char *te = iz_req_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING);
     const char *expect = iz_req_header(r, MHD_HTTP_HEADER_EXPECT);
@@ -1003,6 +1044,18 @@ static void first_checks(iz_req_t *r, const char *version)
     r->has_body = te != NULL || clen > 0;
     r->expect_continue = expect && strcasecmp(expect, "100-continue") == 0 &&
                          strcmp(version, MHD_HTTP_VERSION_1_1) == 0;
+    if (bad_target || hs.control) {
+        pthread_mutex_lock(&h->mu);
+        h->stats.refused_control++;
+        pthread_mutex_unlock(&h->mu);
+        iz_reply_error(r, "IZ400",
+                       iz_req_english(r)
+                           ? (bad_target ? "control character in the path or query"
+                                         : "control character in a header")
+                           : (bad_target ? "Yolda ya da sorguda denetim karakteri var."
+                                         : "Bir başlıkta denetim karakteri var."));
+        return;
+    }
     if (hs.total + strlen(r->path) > h->cfg.max_header) {
         iz_reply_error(r, "IZ413", "request headers too large");
         return;
@@ -1104,7 +1157,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         clock_gettime(CLOCK_MONOTONIC, &r->start);
         fill_remote(r);
         *con_cls = r;
-        first_checks(r, version);
+        bool bad_target = r->conn && r->conn->bad_target;
+        if (r->conn) r->conn->bad_target = false;
+        first_checks(r, bad_target, version);
         r->stage = STAGE_BODY;
         if (r->close_now) return MHD_NO;
         if (!r->lingering) set_phase(h, r->conn, r->replied ? PH_WORK : PH_BODY);
@@ -1287,9 +1342,9 @@ int iz_http_start(const iz_http_config_t *cfg, iz_http_t **out, const char **err
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, on_accept, h, on_request, h,
         MHD_OPTION_LISTEN_SOCKET, h->fd, MHD_OPTION_THREAD_POOL_SIZE, h->cfg.threads,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
-        h, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(h->cfg.max_header * 4 + 65536), MHD_OPTION_CONNECTION_LIMIT,
-        h->cfg.max_connections, MHD_OPTION_END);
+        h, MHD_OPTION_UNESCAPE_CALLBACK, unescape, h, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(h->cfg.max_header * 4 + 65536),
+        MHD_OPTION_CONNECTION_LIMIT, h->cfg.max_connections, MHD_OPTION_END);
     if (!h->d) {
         http_free(h);
         *err = "cannot start the HTTP server";

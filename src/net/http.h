@@ -7,9 +7,10 @@
  * allocates with iz_req_alloc()/iz_req_strdup() lives in the request's arena
  * and is freed when the answer has been sent, so handlers rarely free().
  *
- * Limits enforced before a handler runs: total header size (413), body size
- * by Content-Length or as a chunked body grows (413), unknown path (404),
- * known path with another method (405), missing or bad bearer key on an
+ * Limits enforced before a handler runs: control bytes in the path, the
+ * query or a header (400 IZ400), total header size (413), body size by
+ * Content-Length or as a chunked body grows (413), unknown path (404), known
+ * path with another method (405), missing or bad bearer key on an
  * authenticated route (401 IZ401).
  *
  * Limits on connections, so that slow or greedy clients cannot starve the
@@ -107,6 +108,7 @@ typedef struct iz_http_stats {
     uint64_t reaped_headers;  /* shut down: headers not complete within header_timeout_ms */
     uint64_t reaped_body;     /* shut down: body slower than body_min_rate after the grace */
     uint64_t linger_cut;      /* lingering closes that reached linger_ms or linger_max */
+    uint64_t refused_control; /* requests answered 400 for a control byte */
     unsigned open;            /* connections open now */
     unsigned max_connections; /* the limit in force */
 } iz_http_stats_t;

@@ -2,8 +2,8 @@
  * test_http.c - the HTTP plumbing against a real server on a loopback port:
  * routing with {params}, 404/405, bearer auth, body limits, JSON errors;
  * and the connection limits against a second server with short deadlines:
- * the per-address limit, the header and body deadlines, the 413 of an
- * oversized chunked or streamed body and its lingering close.
+ * control bytes, the per-address limit, the header and body deadlines, the
+ * 413 of an oversized chunked or streamed body and its lingering close.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -341,6 +341,33 @@ static void wait_idle(iz_http_t *s)
 
 /* ---- the limits --------------------------------------------------------- */
 
+static void test_control_bytes_refused(void **state)
+{
+    (void)state;
+    buf_t b;
+    uint64_t before = stats_of(srv).refused_control;
+    /* %00 would cut the value to "a", %0A would split a log line */
+    assert_int_equal(request("GET", "/x/one/y/two?q=a%00b", NULL, NULL, NULL, 0, &b), 400);
+    assert_non_null(strstr(b.data, "\"IZ400\""));
+    assert_int_equal(request("GET", "/x/one%0Aforged/y/two", NULL, NULL, NULL, 0, &b), 400);
+    assert_int_equal(request("GET", "/x/one/y/two?q%0D=1", NULL, NULL, NULL, 0, &b), 400);
+    assert_int_equal(request("GET", "/x/one/y/two?q=%7F", NULL, NULL, NULL, 0, &b), 400);
+    assert_int_equal(request("GET", "/x/one/y/two", "X-Note: a\x01z", NULL, NULL, 0, &b), 400);
+    assert_int_equal(request("GET", "/x/one/y/two", "X-Note: \x1b[2J", NULL, NULL, 0, &b), 400);
+    assert_int_equal(stats_of(srv).refused_control, before + 6);
+    /* tab and UTF-8 in a header, UTF-8 in a query are fine */
+    assert_int_equal(
+        request("GET", "/x/one/y/two?q=%C3%BC", "X-Note: a\tb \xc3\xbc", NULL, NULL, 0, &b), 200);
+    assert_non_null(strstr(b.data, "\"q\":\"\xc3\xbc\""));
+    /* the refusal comes before routing: also on an unknown path */
+    assert_int_equal(request("GET", "/nowhere%00", NULL, NULL, NULL, 0, &b), 400);
+    /* a raw control byte in the request line */
+    int fd = dial(srv);
+    send_str(fd, "GET /x/o\x02ne/y/two HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_int_equal(read_answer(fd, &b), 400);
+    close(fd);
+}
+
 static void test_per_address_limit(void **state)
 {
     (void)state;
@@ -560,6 +587,7 @@ int main(void)
         cmocka_unit_test(test_auth),
         cmocka_unit_test(test_json_body),
         cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_control_bytes_refused),
         cmocka_unit_test(test_per_address_limit),
         cmocka_unit_test(test_header_deadline),
         cmocka_unit_test(test_keepalive_idle_then_trickle),

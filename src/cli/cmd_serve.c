@@ -54,6 +54,9 @@ static const iz_optdef_t serve_defs[] = {
     {"holidays", true, "FILE", "the built-in table", "Turkey's holidays (CSV) for business days"},
     {"threads", true, "N", "8", "HTTP worker threads"},
     {"access-log", false, NULL, "off", "one log line per request"},
+    {"max-conns-per-ip", true, "N", "128",
+     "open connections one client address may hold (raise it behind a proxy)"},
+    {"header-timeout", true, "S", "10", "seconds a client has to send its request headers"},
     {"log-level", true, "LEVEL", "info", "debug, info, warn or error"},
 };
 
@@ -268,6 +271,12 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
     cfg.app = &s->app;
     cfg.auth = iz_api_auth;
     cfg.access_log = iz_cli_get(o, "access-log") != NULL;
+    int64_t per_ip, header_timeout;
+    if (num_opt(o, "max-conns-per-ip", 1, 65536, 128, &per_ip) ||
+        num_opt(o, "header-timeout", 1, 3600, 10, &header_timeout))
+        return 2;
+    cfg.max_per_ip = (unsigned)per_ip;
+    cfg.header_timeout_ms = (unsigned)header_timeout * 1000;
     const char *err = NULL;
     if (iz_http_start(&cfg, &s->http, &err) != 0) {
         iz_cli_fail("cannot listen on %s: %s", cfg.listen, err);

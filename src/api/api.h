@@ -12,6 +12,7 @@
 #ifndef IZ_API_H
 #define IZ_API_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,9 @@ typedef struct iz_app {
     const char *push_user;     /* HTTP Basic credentials İYS's push must carry; */
     const char *push_password; /* NULL = the push endpoint answers 401 */
     iz_sms_gateway_t *gateway; /* outbound SMS (not owned); NULL: sms/send answers 503 */
+    /* The server answering, for its connection figures: set once it has
+     * started, while requests may already run (hence atomic); NULL before. */
+    _Atomic(iz_http_t *) http;
 } iz_app_t;
 
 /* The module's routes (static table). */

@@ -72,13 +72,7 @@ int iz__api_brand(iz_req_t *r, iz_app_t *app, iz_brand_t *b)
 json_t *iz__api_body(iz_req_t *r, iz_app_t *app, iz_brand_t *b, const char *object_code)
 {
     if (iz__api_brand(r, app, b) != 0) return NULL;
-    json_t *body = iz_req_json(r);
-    if (body && object_code && !json_is_object(body)) {
-        iz_reply_error(r, object_code, NULL);
-        json_decref(body);
-        return NULL;
-    }
-    return body;
+    return object_code ? iz_req_json_object(r, object_code) : iz_req_json(r);
 }
 
 void iz__reply_store_error(iz_req_t *r, int rc)

@@ -78,6 +78,26 @@ void iz__h_metrics(iz_req_t *r, void *vapp)
             "# TYPE izin_iys_quarantined_total counter\n"
             "izin_iys_quarantined_total %llu\n",
             (unsigned long long)d.local_ret, (unsigned long long)d.quarantined);
+    iz_http_t *http = atomic_load(&app->http);
+    if (http) {
+        iz_http_stats_t h;
+        iz_http_stats(http, &h);
+        fprintf(f,
+                "# HELP izin_http_connections Open HTTP connections and the limit.\n"
+                "# TYPE izin_http_connections gauge\n"
+                "izin_http_connections{state=\"open\"} %u\n"
+                "izin_http_connections{state=\"limit\"} %u\n"
+                "# HELP izin_http_refused_total Connections and requests refused or cut by the "
+                "server's limits.\n# TYPE izin_http_refused_total counter\n"
+                "izin_http_refused_total{why=\"per_ip\"} %llu\n"
+                "izin_http_refused_total{why=\"header_deadline\"} %llu\n"
+                "izin_http_refused_total{why=\"body_too_slow\"} %llu\n"
+                "izin_http_refused_total{why=\"linger_cut\"} %llu\n"
+                "izin_http_refused_total{why=\"control_byte\"} %llu\n",
+                h.open, h.max_connections, (unsigned long long)h.refused_per_ip,
+                (unsigned long long)h.reaped_headers, (unsigned long long)h.reaped_body,
+                (unsigned long long)h.linger_cut, (unsigned long long)h.refused_control);
+    }
     if (qrc == 0)
         fprintf(f,
                 "# HELP izin_iys_quarantine İYS changes in quarantine (not applied), all "

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,6 +283,7 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
         iz_cli_fail("cannot listen on %s: %s", cfg.listen, err);
         return 1;
     }
+    atomic_store(&s->app.http, s->http);
     return 0;
 }
 

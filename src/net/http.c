@@ -75,7 +75,7 @@
 #define IZ_MAX_CONNECTIONS 65536
 #define IZ_MAX_PARAMS 4
 #define IZ_MAX_SEGMENTS 16
-#define IZ_MAX_EXTRA_HEADERS 8
+#define IZ_MAX_EXTRA_HEADERS 16
 #define IZ_ARENA_BLOCK 4096
 #define IZ_IP_BUCKETS 1024
 
@@ -296,7 +296,13 @@ bool iz_req_english(const iz_req_t *r)
 
 void iz_reply_header(iz_req_t *r, const char *name, const char *value)
 {
-    if (r->nextra >= IZ_MAX_EXTRA_HEADERS) return;
+    if (r->nextra >= IZ_MAX_EXTRA_HEADERS) {
+        /* A handler that sets this many headers is wrong; say so rather
+         * than send an answer without one of them. */
+        iz_logf(IZ_LOG_ERROR, "http", "too many answer headers: one dropped",
+                "path=%s header=%s", r->path, name);
+        return;
+    }
     r->extra_name[r->nextra] = iz_req_strdup(r, name);
     r->extra_val[r->nextra] = iz_req_strdup(r, value);
     r->nextra++;
@@ -555,6 +561,17 @@ json_t *iz_req_json(iz_req_t *r)
         return NULL;
     }
     return j;
+}
+
+json_t *iz_req_json_object(iz_req_t *r, const char *code)
+{
+    json_t *body = iz_req_json(r);
+    if (body && !json_is_object(body)) {
+        iz_reply_error(r, code, NULL);
+        json_decref(body);
+        body = NULL;
+    }
+    return body;
 }
 
 const char *iz_json_unknown_key(json_t *obj, const char *const *known, size_t n)

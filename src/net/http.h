@@ -174,6 +174,11 @@ char *iz_req_strdup(iz_req_t *r, const char *s);
  * (json_decref). */
 json_t *iz_req_json(iz_req_t *r);
 
+/* iz_req_json for a body that must be a JSON object: any other JSON value
+ * is answered with code (İYS's H085 for a consent, H097 for a query) and
+ * NULL returned. */
+json_t *iz_req_json_object(iz_req_t *r, const char *code);
+
 /* The first key of the JSON object obj that is not among known[0..n), or
  * NULL: bodies with unknown fields are refused, a typo must not pass
  * silently. */

@@ -46,19 +46,6 @@ static json_t *field_value(json_t *body, const char *field)
     return field && json_is_object(body) ? json_object_get(body, field) : NULL;
 }
 
-/* The request's JSON body when it is an object (a new reference); else
- * answers code (or what iz_req_json answered) and returns NULL. */
-static json_t *object_body(iz_req_t *r, const char *code)
-{
-    json_t *body = iz_req_json(r);
-    if (body && !json_is_object(body)) {
-        iz_reply_error(r, code, NULL);
-        json_decref(body);
-        body = NULL;
-    }
-    return body;
-}
-
 /* nbytes random bytes as hex (2 * nbytes + 1 bytes of out): a token.
  * Without randomness nothing safe can be handed out: stop. */
 static void random_hex(char *out, size_t nbytes)
@@ -288,7 +275,7 @@ static int authorize(iz_req_t *r, iz_sim_t *sim, sim_auth_t *a)
 static json_t *authorized_body(iz_req_t *r, iz_sim_t *sim, sim_auth_t *a, const char *object_code)
 {
     if (authorize(r, sim, a) != 0) return NULL;
-    return object_code ? object_body(r, object_code) : iz_req_json(r);
+    return object_code ? iz_req_json_object(r, object_code) : iz_req_json(r);
 }
 
 /* ---- POST /oauth2/token -------------------------------------------------- */
@@ -737,7 +724,7 @@ static int parse_key_query(iz_req_t *r, json_t *body, key_query_t *q)
  * errors itself and returns non-zero. */
 static int key_query_body(iz_req_t *r, key_query_t *q)
 {
-    json_t *body = object_body(r, "H097");
+    json_t *body = iz_req_json_object(r, "H097");
     if (!body) return -1;
     int bad = parse_key_query(r, body, q);
     json_decref(body);

@@ -3,6 +3,7 @@ cannot starve the others, control bytes are refused before routing, and an
 oversized chunked body gets its 413 instead of a reset."""
 import json
 import resource
+import re
 import selectors
 import socket
 import threading
@@ -163,6 +164,11 @@ def test_connections_over_the_per_address_limit_are_closed_at_once(srv):
             s.close()
     time.sleep(1.2)  # the reaper logs once a tick
     assert "connections refused: too many from one address" in srv.stderr()
+    # and counts it where an operator looks
+    metrics = requests.get(srv.base + "/metrics", timeout=5).text
+    refused = re.search(r'izin_http_refused_total\{why="per_ip"\} (\d+)', metrics)
+    assert refused and int(refused.group(1)) >= 1, metrics
+    assert re.search(r'izin_http_connections\{state="limit"\} [1-9]', metrics)
 
 
 FORGED = b"time=2026-01-01T00:00:00.000Z%20level=error%20comp=http%20msg=FORGED"

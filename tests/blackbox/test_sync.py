@@ -391,8 +391,12 @@ def test_ret_at_risk_and_missed(tmp_path):
         if risk_day:
             m.post(b, date=f"{risk_day - datetime.timedelta(days=1)} 09:00:00")
             m.post(b, status="RET", date=f"{risk_day} 10:00:00")
-        mt = wait_for(lambda: (lambda x: x if x['izin_ret_deadlines{state="missed"}'] >= 1
-                               else None)(m.metrics()), timeout=10)
+        # The RET figures are refreshed every few seconds: wait for every one this
+        # test expects, not only the first (a refresh can fall between the posts).
+        def ready(x):
+            return x if x['izin_ret_deadlines{state="missed"}'] >= 1 and (
+                not risk_day or x['izin_ret_deadlines{state="at_risk"}'] >= 1) else None
+        mt = wait_for(lambda: ready(m.metrics()), timeout=15)
         assert mt and mt['izin_ret_deadlines{state="missed"}'] == 1
         if risk_day:
             assert mt['izin_ret_deadlines{state="at_risk"}'] == 1

@@ -14,13 +14,11 @@
  * through a read-only connection of its own, so a long walk does not hold
  * writers up. The schema, the statements and the logic are this file's.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <openssl/evp.h>
@@ -28,6 +26,7 @@
 
 #include "core/iz.h"
 #include "sys/crypto.h"
+#include "sys/fs.h"
 #include "sys/log.h"
 #include "sim/simstore.h"
 #include "store/sqlite_util.h"
@@ -309,35 +308,6 @@ static int64_t now_s(void)
 
 /* ---- open, close ----------------------------------------------- */
 
-/* Create dir and its missing parents with mode 0700 (mkdir -p). */
-static int make_dirs(const char *dir, const char **err)
-{
-    char buf[PATH_MAX];
-    if (iz_strlcpy(buf, dir, sizeof buf) != 0) {
-        *err = "sim store directory path is too long";
-        return IZ_ETOOBIG;
-    }
-    size_t len = strlen(buf);
-    while (len > 1 && buf[len - 1] == '/')
-        buf[--len] = '\0';
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0700) != 0 && errno != EEXIST) goto fail;
-        *p = '/';
-    }
-    if (mkdir(buf, 0700) != 0 && errno != EEXIST) goto fail;
-    struct stat sb;
-    if (stat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        *err = iz__sq_errf("sim store location '%s' is not a directory", dir);
-        return IZ_EINVAL;
-    }
-    return 0;
-fail:
-    *err = iz__sq_errf("cannot create directory '%s': %s", buf, strerror(errno));
-    return IZ_EIO;
-}
-
 void iz_sim_store_close(iz_sim_store_t *st)
 {
     if (!st) return;
@@ -355,7 +325,7 @@ int iz_sim_store_open(const char *dir, iz_sim_store_t **out, const char **err)
         return IZ_EINVAL;
     }
     *out = NULL;
-    int rc = make_dirs(dir, err);
+    int rc = iz_mkdirs(dir, err);
     if (rc != 0) return rc;
     char path[PATH_MAX];
     int len = snprintf(path, sizeof path, "%s/iys-sim.db", dir);

@@ -10,7 +10,6 @@
 #include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,20 +20,10 @@
 #include "core/iz.h"
 #include "store/sqlite_util.h"
 #include "sys/crypto.h"
+#include "sys/fs.h"
 #include "sys/log.h"
 
 #define SQ_BUSY_TIMEOUT_MS 5000
-
-static _Thread_local char sq_err[512];
-
-const char *iz__sq_errf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sq_err, sizeof sq_err, fmt, ap);
-    va_end(ap);
-    return sq_err;
-}
 
 /* Log an SQLite failure of db and map it to an IZ_* code. */
 static int db_fail(const char *who, sqlite3 *db, int rc, const char *what)
@@ -288,7 +277,7 @@ static int exec_sql(const iz_sq_t *q, const char *sql, const char **err)
     char *msg = NULL;
     int rc = sqlite3_exec(q->db, sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
-        *err = iz__sq_errf("%s: %s", q->def->who, msg ? msg : sqlite3_errstr(rc));
+        *err = iz_errf("%s: %s", q->def->who, msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
         return (rc & 0xff) == SQLITE_BUSY ? IZ_EBUSY : IZ_EIO;
     }
@@ -315,7 +304,7 @@ static int read_version(const iz_sq_t *q, int *version, const char **err)
             const char *t = iz__sq_col_text(stmt, 0);
             if (!t || iz_parse_i64(t, 0, INT_MAX, &v) != 0) {
                 (void)sqlite3_finalize(stmt);
-                *err = iz__sq_errf("%s has a malformed schema_version", q->def->who);
+                *err = iz_errf("%s has a malformed schema_version", q->def->who);
                 return IZ_EIO;
             }
             *version = (int)v;
@@ -323,8 +312,8 @@ static int read_version(const iz_sq_t *q, int *version, const char **err)
         }
     }
     if (rc != SQLITE_DONE) {
-        *err = iz__sq_errf("cannot read the %s's schema version: %s", q->def->who,
-                           sqlite3_errmsg(q->db));
+        *err =
+            iz_errf("cannot read the %s's schema version: %s", q->def->who, sqlite3_errmsg(q->db));
         (void)sqlite3_finalize(stmt);
         return (rc & 0xff) == SQLITE_BUSY ? IZ_EBUSY : IZ_EIO;
     }
@@ -362,9 +351,9 @@ static int migrate(iz_sq_t *q, const char **err)
     }
     if (rc != 0) return rc;
     if (v > want) {
-        *err = iz__sq_errf("%s schema version %d is newer than this izin knows (%d);"
-                           " upgrade izin",
-                           q->def->who, v, want);
+        *err = iz_errf("%s schema version %d is newer than this izin knows (%d);"
+                       " upgrade izin",
+                       q->def->who, v, want);
         return IZ_EUNSUPPORTED;
     }
     q->version = v;
@@ -378,7 +367,7 @@ static int create_file(const char *who, const char *path, const char **err)
     int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         if (errno == EEXIST) return 0;
-        *err = iz__sq_errf("cannot create %s file '%s': %s", who, path, strerror(errno));
+        *err = iz_errf("cannot create %s file '%s': %s", who, path, strerror(errno));
         return IZ_EIO;
     }
     int rc = fsync(fd);
@@ -391,7 +380,7 @@ static int create_file(const char *who, const char *path, const char **err)
         close(dfd);
     }
     if (rc != 0) {
-        *err = iz__sq_errf("cannot sync %s file '%s': %s", who, path, strerror(errno));
+        *err = iz_errf("cannot sync %s file '%s': %s", who, path, strerror(errno));
         return IZ_EIO;
     }
     return 0;
@@ -408,8 +397,8 @@ static int pragma(const iz_sq_t *q, const char *sql, const char *want, const cha
         if (rc == SQLITE_ROW && want) {
             const char *got = iz__sq_col_text(stmt, 0);
             if (!got || strcmp(got, want) != 0) {
-                *err = iz__sq_errf("%s: '%s' answered '%s', not '%s'", q->def->who, sql,
-                                   got ? got : "", want);
+                *err = iz_errf("%s: '%s' answered '%s', not '%s'", q->def->who, sql, got ? got : "",
+                               want);
                 (void)sqlite3_finalize(stmt);
                 return IZ_EIO;
             }
@@ -417,7 +406,7 @@ static int pragma(const iz_sq_t *q, const char *sql, const char *want, const cha
         }
     }
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        *err = iz__sq_errf("%s: '%s': %s", q->def->who, sql, sqlite3_errmsg(q->db));
+        *err = iz_errf("%s: '%s': %s", q->def->who, sql, sqlite3_errmsg(q->db));
         (void)sqlite3_finalize(stmt);
         return (rc & 0xff) == SQLITE_BUSY ? IZ_EBUSY : IZ_EIO;
     }
@@ -457,15 +446,15 @@ int iz__sq_open(iz_sq_t *q, const iz_sq_def_t *def, const char *path, const char
     int src = sqlite3_open_v2(
         path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL);
     if (src != SQLITE_OK) {
-        *err = iz__sq_errf("cannot open %s '%s': %s", def->who, path,
-                           q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(src));
+        *err = iz_errf("cannot open %s '%s': %s", def->who, path,
+                       q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(src));
         iz__sq_close(q);
         return IZ_EIO;
     }
     if (sqlite3_extended_result_codes(q->db, 1) != SQLITE_OK ||
         sqlite3_busy_timeout(q->db, SQ_BUSY_TIMEOUT_MS) != SQLITE_OK ||
         sqlite3_db_config(q->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL) != SQLITE_OK) {
-        *err = iz__sq_errf("cannot configure %s '%s': %s", def->who, path, sqlite3_errmsg(q->db));
+        *err = iz_errf("cannot configure %s '%s': %s", def->who, path, sqlite3_errmsg(q->db));
         iz__sq_close(q);
         return IZ_EIO;
     }

@@ -67,7 +67,7 @@ typedef struct iz_sq {
 } iz_sq_t;
 
 /* Open (creating it 0600) the database file at path into *q, configure it
- * and run the migrations. On failure *err says why (thread-local text) and
+ * and run the migrations. On failure *err says why (sys/fs.h iz_errf text) and
  * q holds nothing that needs closing. */
 int iz__sq_open(iz_sq_t *q, const iz_sq_def_t *def, const char *path, const char **err);
 
@@ -152,10 +152,6 @@ void iz__sq_read_text(sqlite3_stmt *stmt, void *buf);
  * text column of at most one row, into out (size bytes); "" when there is
  * no row. */
 int iz__sq_get_text(iz_sq_t *q, int id, const char *what, char *out, size_t size);
-
-/* Format a message into this thread's error buffer and return it; the text
- * stays valid until the thread's next call. The *err of iz__sq_open. */
-const char *iz__sq_errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* 0 when s (in a buffer of size bytes) has room for its NUL, else
  * IZ_ETOOBIG. */

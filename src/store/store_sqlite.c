@@ -1069,32 +1069,58 @@ static int sq_state_scan(iz_store_t *st, iz_store_state_fn fn, void *ctx)
                        NULL, state_row, &(state_walk_t){fn, ctx});
 }
 
+/* Write a record of what the send filter let through - an SMS message or a
+ * voice campaign - and its recipients in one transaction: head_sql with
+ * head (the record; its id goes to *id), then item(s, *id, i, items) for
+ * each of the n recipients in input order. */
+static int record_send(iz_sq_t *s, const char *head_sql, const iz_sq_arg_t *head, size_t n,
+                       int (*item)(iz_sq_t *s, int64_t id, size_t i, const void *items),
+                       const void *items, int64_t *id)
+{
+    int rc = iz__sq_begin(s);
+    if (rc == 0) rc = iz__sq_write(s, head_sql, head, id);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = item(s, *id, i, items);
+    return iz__sq_end(s, rc);
+}
+
+static int sms_recipient(iz_sq_t *s, int64_t id, size_t i, const void *items)
+{
+    const iz_sms_rcpt_t *r = (const iz_sms_rcpt_t *)items + i;
+    return iz__sq_run(s,
+                      "INSERT INTO sms_recipients(message_id, seq, recipient, outcome, gateway_id)"
+                      " VALUES(?1, ?2, ?3, ?4, ?5)",
+                      IZ_SQ_ARGS(IZ_SQ_I64(id), IZ_SQ_I64(i), IZ_SQ_TEXT(r->recipient),
+                                 IZ_SQ_TEXT(r->outcome), IZ_SQ_OPT(r->gateway_id)));
+}
+
 static int sq_sms_record(iz_store_t *st, iz_sms_msg_t *m, const iz_sms_rcpt_t *rcpts, size_t n)
 {
-    iz_sq_t *s = sq(st);
     int64_t created = m->created_ms ? m->created_ms : now_ms(), id = 0;
-    int rc = iz__sq_begin(s);
-    if (rc == 0)
-        rc = iz__sq_write(
-            s,
-            "INSERT INTO sms_messages(brand_id, created_ms, sender, text, commercial,"
-            " encoding, parts, accepted, blocked)"
-            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            IZ_SQ_ARGS(IZ_SQ_I64(m->brand_id), IZ_SQ_I64(created), IZ_SQ_TEXT(m->sender),
-                       IZ_SQ_TEXT(m->text), IZ_SQ_I64(m->commercial), IZ_SQ_TEXT(m->encoding),
-                       IZ_SQ_I64(m->parts), IZ_SQ_I64(m->accepted), IZ_SQ_I64(m->blocked)),
-            &id);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = iz__sq_run(s,
-                        "INSERT INTO sms_recipients(message_id, seq, recipient, outcome,"
-                        " gateway_id) VALUES(?1, ?2, ?3, ?4, ?5)",
-                        IZ_SQ_ARGS(IZ_SQ_I64(id), IZ_SQ_I64(i), IZ_SQ_TEXT(rcpts[i].recipient),
-                                   IZ_SQ_TEXT(rcpts[i].outcome), IZ_SQ_OPT(rcpts[i].gateway_id)));
-    if ((rc = iz__sq_end(s, rc)) == 0) {
+    int rc = record_send(
+        sq(st),
+        "INSERT INTO sms_messages(brand_id, created_ms, sender, text, commercial,"
+        " encoding, parts, accepted, blocked)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        IZ_SQ_ARGS(IZ_SQ_I64(m->brand_id), IZ_SQ_I64(created), IZ_SQ_TEXT(m->sender),
+                   IZ_SQ_TEXT(m->text), IZ_SQ_I64(m->commercial), IZ_SQ_TEXT(m->encoding),
+                   IZ_SQ_I64(m->parts), IZ_SQ_I64(m->accepted), IZ_SQ_I64(m->blocked)),
+        n, sms_recipient, rcpts, &id);
+    if (rc == 0) {
         m->id = id;
         m->created_ms = created;
     }
     return rc;
+}
+
+static int voice_number(iz_sq_t *s, int64_t id, size_t i, const void *items)
+{
+    const iz_voice_number_t *v = (const iz_voice_number_t *)items + i;
+    return iz__sq_run(
+        s,
+        "INSERT INTO voice_numbers(campaign_id, seq, recipient, outcome)"
+        " VALUES(?1, ?2, ?3, ?4)",
+        IZ_SQ_ARGS(IZ_SQ_I64(id), IZ_SQ_I64(i), IZ_SQ_TEXT(v->recipient), IZ_SQ_TEXT(v->outcome)));
 }
 
 static int sq_voice_add(iz_store_t *st, iz_voice_campaign_t *c, const iz_voice_number_t *nums,
@@ -1102,26 +1128,17 @@ static int sq_voice_add(iz_store_t *st, iz_voice_campaign_t *c, const iz_voice_n
 {
     const char *rt = iz_rtype_name(c->rtype);
     if (!rt || iz__sq_fits(c->name, sizeof c->name)) return IZ_EINVAL;
-    iz_sq_t *s = sq(st);
     int64_t created = c->created_ms ? c->created_ms : now_ms(), id = 0;
-    int rc = iz__sq_begin(s);
-    if (rc == 0)
-        rc = iz__sq_write(s,
-                          "INSERT INTO voice_campaigns(brand_id, account_id, name, commercial,"
-                          " rtype, created_ms, allowed, blocked)"
-                          " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                          IZ_SQ_ARGS(IZ_SQ_I64(c->brand_id), IZ_SQ_I64(c->account_id),
-                                     IZ_SQ_TEXT(c->name), IZ_SQ_I64(c->commercial), IZ_SQ_TEXT(rt),
-                                     IZ_SQ_I64(created), IZ_SQ_I64(c->allowed),
-                                     IZ_SQ_I64(c->blocked)),
-                          &id);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = iz__sq_run(s,
-                        "INSERT INTO voice_numbers(campaign_id, seq, recipient, outcome)"
-                        " VALUES(?1, ?2, ?3, ?4)",
-                        IZ_SQ_ARGS(IZ_SQ_I64(id), IZ_SQ_I64(i), IZ_SQ_TEXT(nums[i].recipient),
-                                   IZ_SQ_TEXT(nums[i].outcome)));
-    if ((rc = iz__sq_end(s, rc)) == 0) {
+    int rc =
+        record_send(sq(st),
+                    "INSERT INTO voice_campaigns(brand_id, account_id, name, commercial,"
+                    " rtype, created_ms, allowed, blocked)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    IZ_SQ_ARGS(IZ_SQ_I64(c->brand_id), IZ_SQ_I64(c->account_id),
+                               IZ_SQ_TEXT(c->name), IZ_SQ_I64(c->commercial), IZ_SQ_TEXT(rt),
+                               IZ_SQ_I64(created), IZ_SQ_I64(c->allowed), IZ_SQ_I64(c->blocked)),
+                    n, voice_number, nums, &id);
+    if (rc == 0) {
         c->id = id;
         c->created_ms = created;
     }

@@ -241,16 +241,6 @@ int iz_sub_parse(const char *s, iz_sub_t *out)
     return IZ_EINVAL;
 }
 
-static void hex_encode(const unsigned char *b, size_t n, char *out)
-{
-    static const char hexd[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hexd[b[i] >> 4];
-        out[2 * i + 1] = hexd[b[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 static int hex_val(char c)
 {
     if (c >= '0' && c <= '9') return c - '0';
@@ -280,7 +270,7 @@ static int pw_derive(const char *password, const unsigned char salt[SS_SALT_LEN]
         iz_logf(IZ_LOG_ERROR, "sim store", "PBKDF2 failed", NULL);
         return IZ_EIO;
     }
-    hex_encode(dk, sizeof dk, out);
+    iz_hex(dk, sizeof dk, out);
     iz_wipe(dk, sizeof dk);
     return 0;
 }
@@ -325,7 +315,7 @@ int iz_sim_provider_add(iz_sim_store_t *st, const iz_sim_provider_t *p, const ch
         iz_logf(IZ_LOG_ERROR, "sim store", "no randomness for a password salt", NULL);
         return IZ_EIO;
     }
-    hex_encode(salt, sizeof salt, salt_hex);
+    iz_hex(salt, sizeof salt, salt_hex);
     int rc = pw_derive(password, salt, hash);
     if (rc == 0)
         rc = iz__sq_write(

@@ -6,21 +6,20 @@
  * citizens' complaints (schema and invariants at the top of simstore.h).
  *
  * It runs on the module's SQLite plumbing (store/sqlite_util.h), as the
- * module's own store does: one sqlite3 connection behind a mutex,
- * statements prepared on first use and cached, WAL with synchronous=FULL so
- * that a call returning 0 is on disk, an ordered list of migrations, BEGIN
- * IMMEDIATE around every multi-statement write, and no transaction left
- * open on any way out of a function. The chain check (iz_sim_verify) reads
+ * module's own store does: one sqlite3 connection behind a lock, each
+ * statement written where it runs and run in one call (prepared on first
+ * use and cached), WAL with synchronous=FULL so that a call returning 0 is
+ * on disk, an ordered list of migrations, BEGIN IMMEDIATE around every
+ * multi-statement write, and no transaction left open on any way out of a
+ * function. The chain check (iz_sim_verify) reads
  * through a read-only connection of its own, so a long walk does not hold
  * writers up. The schema, the statements and the logic are this file's.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <openssl/evp.h>
@@ -28,6 +27,7 @@
 
 #include "core/iz.h"
 #include "sys/crypto.h"
+#include "sys/fs.h"
 #include "sys/log.h"
 #include "sim/simstore.h"
 #include "store/sqlite_util.h"
@@ -150,7 +150,10 @@ static const char *const migrations[] = {
     "ALTER TABLE providers ADD COLUMN activation_date TEXT;",
 };
 
-/* ---- prepared statements ------------------------------------------------ */
+/* ---- statements ---------------------------------------------------------- */
+
+/* Each statement is written where it runs (sqlite_util.h caches it by its
+ * address); these are the column lists and conditions several share. */
 
 #define PROV_COLS "iys_code, name, username, subscription, quota, created, activation_date"
 #define LOG_COLS                                                                                   \
@@ -161,139 +164,10 @@ static const char *const migrations[] = {
 #define BULK_COLS "request_id, iys_code, brand_code, created, process_after, processed_at"
 #define COMPLAINT_COLS "id, iys_code, brand_code, recipient, type, message_time, text, created"
 
-enum {
-    ST_PROV_ADD = IZ_SQ_FIRST,
-    ST_PROV_GET,
-    ST_PROV_UPDATE,
-    ST_PROV_ACTIVATION,
-    ST_PROV_SECRET,
-    ST_PROV_LIST,
-    ST_BRAND_ADD,
-    ST_BRAND_GET,
-    ST_TOKEN_ADD,
-    ST_TOKEN_ACCESS,
-    ST_TOKEN_CONSUME,
-    ST_TOKEN_PURGE,
-    ST_LOG_REPEAT,
-    ST_STATE_CUR,
-    ST_STATE_COUNT,
-    ST_LOG_LAST,
-    ST_LOG_INSERT,
-    ST_LOG_SET_HASH,
-    ST_STATE_UPSERT,
-    ST_CONSENT_GET,
-    ST_HISTORY_COUNT,
-    ST_HISTORY,
-    ST_CHANGES,
-    ST_CHANGE_ID,
-    ST_CITIZEN,
-    ST_CONSENT_AT,
-    ST_BULK_ADD,
-    ST_BULK_ITEM_ADD,
-    ST_BULK_GET,
-    ST_BULK_ITEMS,
-    ST_BULK_DUE,
-    ST_BULK_RESULT,
-    ST_BULK_DONE,
-    ST_BULK_PURGE,
-    ST_PUSH_SET,
-    ST_PUSH_LIST,
-    ST_PUSH_ADVANCE,
-    ST_COMPLAINT_ADD,
-    ST_COMPLAINT_LIST,
-    ST_COUNT_
-};
-
-static const char *const ss_sql[ST_COUNT_] = {
-    [ST_PROV_ADD] = "INSERT INTO providers(iys_code, name, username, pw_salt, pw_hash,"
-                    " subscription, quota, created, activation_date)"
-                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    [ST_PROV_ACTIVATION] = "UPDATE providers SET activation_date = ?2 WHERE iys_code = ?1",
-    [ST_PROV_GET] = "SELECT " PROV_COLS " FROM providers WHERE iys_code = ?1",
-    [ST_PROV_UPDATE] = "UPDATE providers SET subscription = coalesce(?2, subscription),"
-                       " quota = coalesce(?3, quota) WHERE iys_code = ?1",
-    [ST_PROV_SECRET] = "SELECT iys_code, pw_salt, pw_hash FROM providers WHERE username = ?1",
-    [ST_PROV_LIST] = "SELECT " PROV_COLS " FROM providers ORDER BY iys_code",
-    [ST_BRAND_ADD] = "INSERT INTO brands(iys_code, brand_code, name) VALUES(?1, ?2, ?3)",
-    [ST_BRAND_GET] = "SELECT name FROM brands WHERE iys_code = ?1 AND brand_code = ?2",
-    [ST_TOKEN_ADD] = "INSERT INTO tokens(hash, kind, iys_code, expires) VALUES(?1, ?2, ?3, ?4)",
-    [ST_TOKEN_ACCESS] = "SELECT iys_code FROM tokens WHERE hash = ?1 AND kind = 'access'"
-                        " AND expires > ?2",
-    [ST_TOKEN_CONSUME] = "DELETE FROM tokens WHERE hash = ?1 AND kind = 'refresh'"
-                         " AND expires > ?2 RETURNING iys_code",
-    [ST_TOKEN_PURGE] = "DELETE FROM tokens WHERE expires <= ?1",
-    [ST_LOG_REPEAT] = "SELECT " LOG_COLS " FROM consent_log l WHERE " KEY_WHERE
-                      " AND status = ?6 AND source IS ?7 AND consent_date IS ?8"
-                      " ORDER BY id DESC LIMIT 1",
-    [ST_STATE_CUR] = "SELECT status, source, consent_date FROM consent_state WHERE " KEY_WHERE,
-    [ST_STATE_COUNT] = "SELECT count(*) FROM consent_state WHERE iys_code = ?1",
-    [ST_LOG_LAST] = "SELECT hash FROM consent_log ORDER BY id DESC LIMIT 1",
-    [ST_LOG_INSERT] = "INSERT INTO consent_log(iys_code, brand_code, rtype, type, recipient,"
-                      " status, source, consent_date, creation, txid, request_id, citizen_name,"
-                      " prev_hash, hash) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-                      " ?12, ?13, '')",
-    [ST_LOG_SET_HASH] = "UPDATE consent_log SET hash = ?2 WHERE id = ?1 AND hash = ''",
-    [ST_STATE_UPSERT] = "INSERT INTO consent_state(iys_code, brand_code, rtype, type, recipient,"
-                        " log_id, status, source, consent_date, creation, txid)"
-                        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-                        " ON CONFLICT(iys_code, brand_code, rtype, type, recipient) DO UPDATE"
-                        " SET log_id = excluded.log_id, status = excluded.status,"
-                        " source = excluded.source, consent_date = excluded.consent_date,"
-                        " creation = excluded.creation, txid = excluded.txid",
-    [ST_CONSENT_GET] = "SELECT " LOG_COLS " FROM consent_state s JOIN consent_log l"
-                       " ON l.id = s.log_id WHERE s.iys_code = ?1 AND s.brand_code = ?2"
-                       " AND s.rtype = ?3 AND s.type = ?4 AND s.recipient = ?5",
-    [ST_HISTORY_COUNT] = "SELECT count(*) FROM consent_log WHERE " KEY_WHERE,
-    [ST_HISTORY] = "SELECT " LOG_COLS " FROM consent_log l WHERE " KEY_WHERE
-                   " ORDER BY coalesce(consent_date, creation) DESC, id DESC LIMIT ?6 OFFSET ?7",
-    [ST_CHANGES] = "SELECT " LOG_COLS " FROM consent_log l WHERE iys_code = ?1"
-                   " AND brand_code = ?2 AND id > ?3 AND creation >= ?4 AND creation <= ?5"
-                   " AND CASE WHEN ?6 THEN source LIKE 'IYS\\_%' ESCAPE '\\'"
-                   " ELSE source IS NULL OR source LIKE 'HS\\_%' ESCAPE '\\' END"
-                   " ORDER BY id LIMIT ?7",
-    [ST_CHANGE_ID] = "SELECT id FROM consent_log WHERE iys_code = ?1 AND brand_code = ?2"
-                     " AND txid = ?3 AND creation = ?4 ORDER BY id DESC LIMIT 1",
-    [ST_CITIZEN] = "SELECT " LOG_COLS ", p.name, b.name FROM consent_state s"
-                   " JOIN consent_log l ON l.id = s.log_id"
-                   " LEFT JOIN providers p ON p.iys_code = s.iys_code"
-                   " LEFT JOIN brands b ON b.iys_code = s.iys_code AND b.brand_code = s.brand_code"
-                   " WHERE s.recipient = ?1"
-                   " ORDER BY s.iys_code, s.brand_code, s.type, s.rtype",
-    [ST_CONSENT_AT] = "SELECT " LOG_COLS " FROM consent_log l WHERE " KEY_WHERE
-                      " AND coalesce(consent_date, creation) <= ?6"
-                      " ORDER BY coalesce(consent_date, creation) DESC, id DESC LIMIT 1",
-    [ST_BULK_ADD] = "INSERT INTO bulk_requests(" BULK_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, NULL)",
-    [ST_BULK_ITEM_ADD] = "INSERT INTO bulk_items(request_id, idx, sub_request_id, body)"
-                         " VALUES(?1, ?2, ?3, ?4)",
-    [ST_BULK_GET] = "SELECT " BULK_COLS " FROM bulk_requests WHERE request_id = ?1",
-    [ST_BULK_ITEMS] = "SELECT idx, sub_request_id, body, status, txid, creation, error_code,"
-                      " error_message FROM bulk_items WHERE request_id = ?1 ORDER BY idx",
-    [ST_BULK_DUE] = "SELECT request_id FROM bulk_requests WHERE processed_at IS NULL"
-                    " AND process_after <= ?1 ORDER BY created, rowid LIMIT 1",
-    [ST_BULK_RESULT] = "UPDATE bulk_items SET status = ?3, txid = ?4, creation = ?5,"
-                       " error_code = ?6, error_message = ?7 WHERE request_id = ?1 AND idx = ?2",
-    [ST_BULK_DONE] = "UPDATE bulk_requests SET processed_at = ?2 WHERE request_id = ?1",
-    [ST_BULK_PURGE] = "DELETE FROM bulk_requests WHERE created < ?1",
-    [ST_PUSH_SET] = "INSERT INTO push(iys_code, brand_code, connections, cursor)"
-                    " VALUES(?1, ?2, ?3, (SELECT coalesce(max(id), 0) FROM consent_log))"
-                    " ON CONFLICT(iys_code, brand_code) DO UPDATE SET"
-                    " connections = excluded.connections, cursor = excluded.cursor",
-    [ST_PUSH_LIST] = "SELECT iys_code, brand_code, connections, cursor FROM push"
-                     " ORDER BY iys_code, brand_code",
-    [ST_PUSH_ADVANCE] = "UPDATE push SET cursor = max(cursor, ?3)"
-                        " WHERE iys_code = ?1 AND brand_code = ?2",
-    [ST_COMPLAINT_ADD] = "INSERT INTO complaints(iys_code, brand_code, recipient, type,"
-                         " message_time, text, created) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [ST_COMPLAINT_LIST] = "SELECT " COMPLAINT_COLS " FROM complaints"
-                          " WHERE ?1 = 0 OR iys_code = ?1 ORDER BY created DESC, id DESC",
-};
-
 static const iz_sq_def_t ss_def = {
     .who = "sim store",
     .migrations = migrations,
     .nmigrations = (int)IZ_ARRAY_LEN(migrations),
-    .sql = ss_sql,
-    .nstmt = ST_COUNT_,
 };
 
 struct iz_sim_store {
@@ -308,35 +182,6 @@ static int64_t now_s(void)
 }
 
 /* ---- open, close ----------------------------------------------- */
-
-/* Create dir and its missing parents with mode 0700 (mkdir -p). */
-static int make_dirs(const char *dir, const char **err)
-{
-    char buf[PATH_MAX];
-    if (iz_strlcpy(buf, dir, sizeof buf) != 0) {
-        *err = "sim store directory path is too long";
-        return IZ_ETOOBIG;
-    }
-    size_t len = strlen(buf);
-    while (len > 1 && buf[len - 1] == '/')
-        buf[--len] = '\0';
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0700) != 0 && errno != EEXIST) goto fail;
-        *p = '/';
-    }
-    if (mkdir(buf, 0700) != 0 && errno != EEXIST) goto fail;
-    struct stat sb;
-    if (stat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        *err = iz__sq_errf("sim store location '%s' is not a directory", dir);
-        return IZ_EINVAL;
-    }
-    return 0;
-fail:
-    *err = iz__sq_errf("cannot create directory '%s': %s", buf, strerror(errno));
-    return IZ_EIO;
-}
 
 void iz_sim_store_close(iz_sim_store_t *st)
 {
@@ -355,7 +200,7 @@ int iz_sim_store_open(const char *dir, iz_sim_store_t **out, const char **err)
         return IZ_EINVAL;
     }
     *out = NULL;
-    int rc = make_dirs(dir, err);
+    int rc = iz_mkdirs(dir, err);
     if (rc != 0) return rc;
     char path[PATH_MAX];
     int len = snprintf(path, sizeof path, "%s/iys-sim.db", dir);
@@ -396,16 +241,6 @@ int iz_sub_parse(const char *s, iz_sub_t *out)
     return IZ_EINVAL;
 }
 
-static void hex_encode(const unsigned char *b, size_t n, char *out)
-{
-    static const char hexd[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hexd[b[i] >> 4];
-        out[2 * i + 1] = hexd[b[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 static int hex_val(char c)
 {
     if (c >= '0' && c <= '9') return c - '0';
@@ -435,7 +270,7 @@ static int pw_derive(const char *password, const unsigned char salt[SS_SALT_LEN]
         iz_logf(IZ_LOG_ERROR, "sim store", "PBKDF2 failed", NULL);
         return IZ_EIO;
     }
-    hex_encode(dk, sizeof dk, out);
+    iz_hex(dk, sizeof dk, out);
     iz_wipe(dk, sizeof dk);
     return 0;
 }
@@ -448,11 +283,10 @@ static bool date_shape(const char *d)
     return d[10] == '\0';
 }
 
-static void provider_read_v(sqlite3_stmt *stmt, void *out)
+static void provider_read(sqlite3_stmt *stmt, void *out)
 {
     iz_sim_provider_t *p = out;
     const char *t;
-    memset(p, 0, sizeof *p);
     p->iys_code = sqlite3_column_int64(stmt, 0);
     iz__sq_col_str(stmt, 1, p->name, sizeof p->name);
     iz__sq_col_str(stmt, 2, p->username, sizeof p->username);
@@ -461,6 +295,8 @@ static void provider_read_v(sqlite3_stmt *stmt, void *out)
     p->created = sqlite3_column_int64(stmt, 5);
     iz__sq_col_str(stmt, 6, p->activation_date, sizeof p->activation_date);
 }
+
+static const iz_sq_row_t provider_row = IZ_SQ_ROW(iz_sim_provider_t, provider_read);
 
 int iz_sim_provider_add(iz_sim_store_t *st, const iz_sim_provider_t *p, const char *password)
 {
@@ -479,26 +315,18 @@ int iz_sim_provider_add(iz_sim_store_t *st, const iz_sim_provider_t *p, const ch
         iz_logf(IZ_LOG_ERROR, "sim store", "no randomness for a password salt", NULL);
         return IZ_EIO;
     }
-    hex_encode(salt, sizeof salt, salt_hex);
+    iz_hex(salt, sizeof salt, salt_hex);
     int rc = pw_derive(password, salt, hash);
-    if (rc != 0) return rc;
-
-    iz__sq_lock(&st->q);
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_PROV_ADD);
-    rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_i64(stmt, 1, p->iys_code);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 2, p->name);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 3, p->username);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 4, salt_hex);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 5, hash);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 6, sub);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 7, p->quota);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 8, p->created ? p->created : now_s());
-        if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 9, p->activation_date);
-        rc = iz__sq_write(&st->q, stmt, r, "provider add");
-    }
-    iz__sq_unlock(&st->q);
+    if (rc == 0)
+        rc = iz__sq_write(
+            &st->q,
+            "INSERT INTO providers(iys_code, name, username, pw_salt, pw_hash,"
+            " subscription, quota, created, activation_date)"
+            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            IZ_SQ_ARGS(IZ_SQ_I64(p->iys_code), IZ_SQ_TEXT(p->name), IZ_SQ_TEXT(p->username),
+                       IZ_SQ_TEXT(salt_hex), IZ_SQ_TEXT(hash), IZ_SQ_TEXT(sub), IZ_SQ_I64(p->quota),
+                       IZ_SQ_I64(p->created ? p->created : now_s()), IZ_SQ_OPT(p->activation_date)),
+            NULL);
     iz_wipe(hash, sizeof hash);
     return rc;
 }
@@ -506,13 +334,8 @@ int iz_sim_provider_add(iz_sim_store_t *st, const iz_sim_provider_t *p, const ch
 int iz_sim_provider_get(iz_sim_store_t *st, int64_t iys_code, iz_sim_provider_t *out)
 {
     if (!st || !out) return IZ_EINVAL;
-    iz__sq_lock(&st->q);
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_PROV_GET);
-    int rc = stmt ? iz__sq_get_row(&st->q, stmt, iz__sq_bind_i64(stmt, 1, iys_code), "provider get",
-                                   provider_read_v, out)
-                  : IZ_EIO;
-    iz__sq_unlock(&st->q);
-    return rc;
+    return iz__sq_get(&st->q, "SELECT " PROV_COLS " FROM providers WHERE iys_code = ?1",
+                      IZ_SQ_ARGS(IZ_SQ_I64(iys_code)), &provider_row, out);
 }
 
 int iz_sim_provider_update(iz_sim_store_t *st, int64_t iys_code, const iz_sub_t *sub,
@@ -522,33 +345,19 @@ int iz_sim_provider_update(iz_sim_store_t *st, int64_t iys_code, const iz_sub_t 
     const char *name = NULL;
     if (sub && !(name = iz_sub_name(*sub))) return IZ_EINVAL;
     if (quota && *quota < 0) return IZ_EINVAL;
-    iz__sq_lock(&st->q);
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_PROV_UPDATE);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_i64(stmt, 1, iys_code);
-        if (r == SQLITE_OK) r = name ? iz__sq_bind_text(stmt, 2, name) : sqlite3_bind_null(stmt, 2);
-        if (r == SQLITE_OK)
-            r = quota ? iz__sq_bind_i64(stmt, 3, *quota) : sqlite3_bind_null(stmt, 3);
-        rc = iz__sq_update(&st->q, stmt, r, "provider update");
-    }
-    iz__sq_unlock(&st->q);
-    return rc;
+    /* NULL keeps the column's value (coalesce in the statement). */
+    return iz__sq_update(
+        &st->q,
+        "UPDATE providers SET subscription = coalesce(?2, subscription),"
+        " quota = coalesce(?3, quota) WHERE iys_code = ?1",
+        IZ_SQ_ARGS(IZ_SQ_I64(iys_code), IZ_SQ_TEXT(name), quota ? IZ_SQ_I64(*quota) : IZ_SQ_NULL));
 }
 
 int iz_sim_provider_set_activation(iz_sim_store_t *st, int64_t iys_code, const char *date)
 {
     if (!st || !date || (date[0] && !date_shape(date))) return IZ_EINVAL;
-    iz__sq_lock(&st->q);
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_PROV_ACTIVATION);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_i64(stmt, 1, iys_code);
-        if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 2, date);
-        rc = iz__sq_update(&st->q, stmt, r, "provider activation");
-    }
-    iz__sq_unlock(&st->q);
-    return rc;
+    return iz__sq_update(&st->q, "UPDATE providers SET activation_date = ?2 WHERE iys_code = ?1",
+                         IZ_SQ_ARGS(IZ_SQ_I64(iys_code), IZ_SQ_OPT(date)));
 }
 
 typedef struct pw_row {
@@ -557,7 +366,7 @@ typedef struct pw_row {
     char hash[2 * SS_DK_LEN + 2];
 } pw_row_t;
 
-static void pw_read_v(sqlite3_stmt *stmt, void *out)
+static void pw_read(sqlite3_stmt *stmt, void *out)
 {
     pw_row_t *row = out;
     row->iys_code = sqlite3_column_int64(stmt, 0);
@@ -565,7 +374,9 @@ static void pw_read_v(sqlite3_stmt *stmt, void *out)
     iz__sq_col_str(stmt, 2, row->hash, sizeof row->hash);
 }
 
-/* The password is derived outside the mutex (it is the slow part), and an
+static const iz_sq_row_t pw_row = IZ_SQ_ROW(pw_row_t, pw_read);
+
+/* The password is derived outside the lock (it is the slow part), and an
  * unknown username costs the same derivation as a known one, so the answer
  * time does not tell which usernames exist. */
 int iz_sim_provider_login(iz_sim_store_t *st, const char *username, const char *password,
@@ -576,14 +387,10 @@ int iz_sim_provider_login(iz_sim_store_t *st, const char *username, const char *
     memset(&row, 0, sizeof row);
     int rc = IZ_ENOTFOUND;
     if (!iz__sq_fits(username, SS_NAME_MAX) &&
-        strnlen(password, SS_PASSWORD_MAX + 1) <= SS_PASSWORD_MAX) {
-        iz__sq_lock(&st->q);
-        sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_PROV_SECRET);
-        rc = stmt ? iz__sq_get_row(&st->q, stmt, iz__sq_bind_text(stmt, 1, username),
-                                   "provider login", pw_read_v, &row)
-                  : IZ_EIO;
-        iz__sq_unlock(&st->q);
-    }
+        strnlen(password, SS_PASSWORD_MAX + 1) <= SS_PASSWORD_MAX)
+        rc = iz__sq_get(&st->q,
+                        "SELECT iys_code, pw_salt, pw_hash FROM providers WHERE username = ?1",
+                        IZ_SQ_ARGS(IZ_SQ_TEXT(username)), &pw_row, &row);
     if (rc != 0 && rc != IZ_ENOTFOUND) return rc;
 
     unsigned char salt[SS_SALT_LEN] = {0};
@@ -600,17 +407,11 @@ int iz_sim_provider_login(iz_sim_store_t *st, const char *username, const char *
 
 int iz_sim_provider_list(iz_sim_store_t *st, iz_sim_provider_t **list, size_t *n)
 {
-    void *v = NULL;
     if (!st || !list || !n) return IZ_EINVAL;
+    *list = NULL;
     *n = 0;
-    iz__sq_lock(&st->q);
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_PROV_LIST);
-    int rc = stmt ? iz__sq_rows(&st->q, stmt, SQLITE_OK, "provider list", sizeof **list,
-                                provider_read_v, NULL, &v, n)
-                  : IZ_EIO;
-    *list = v;
-    iz__sq_unlock(&st->q);
-    return rc;
+    return iz__sq_list(&st->q, "SELECT " PROV_COLS " FROM providers ORDER BY iys_code", NULL,
+                       &provider_row, list, n);
 }
 
 int iz_sim_brand_add(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, const char *name)
@@ -618,33 +419,17 @@ int iz_sim_brand_add(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, c
     if (!st || !name) return IZ_EINVAL;
     if (iz__sq_fits(name, SS_NAME_MAX)) return IZ_ETOOBIG;
     if (brand_code <= 0) return IZ_EINVAL;
-    iz__sq_lock(&st->q);
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_BRAND_ADD);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_i64(stmt, 1, iys_code);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, brand_code);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 3, name);
-        rc = iz__sq_write(&st->q, stmt, r, "brand add");
-    }
-    iz__sq_unlock(&st->q);
-    return rc;
+    return iz__sq_write(&st->q, "INSERT INTO brands(iys_code, brand_code, name) VALUES(?1, ?2, ?3)",
+                        IZ_SQ_ARGS(IZ_SQ_I64(iys_code), IZ_SQ_I64(brand_code), IZ_SQ_TEXT(name)),
+                        NULL);
 }
 
 int iz_sim_brand_get(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, char name[128])
 {
     if (!st) return IZ_EINVAL;
-    iz_sq_buf_t b = {name, SS_NAME_MAX};
-    iz__sq_lock(&st->q);
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_BRAND_GET);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_i64(stmt, 1, iys_code);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, brand_code);
-        rc = iz__sq_get_row(&st->q, stmt, r, "brand get", iz__sq_read_text, &b);
-    }
-    iz__sq_unlock(&st->q);
-    return rc;
+    return iz__sq_get_text(
+        &st->q, "SELECT name FROM brands WHERE iys_code = ?1 AND brand_code = ?2",
+        IZ_SQ_ARGS(IZ_SQ_I64(iys_code), IZ_SQ_I64(brand_code)), name, SS_NAME_MAX);
 }
 
 /* ---- tokens ------------------------------------------------------------- */
@@ -652,14 +437,10 @@ int iz_sim_brand_get(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, c
 static int token_insert(iz_sim_store_t *st, const char *hash, const char *kind, int64_t iys_code,
                         int64_t expires)
 {
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_TOKEN_ADD);
-    if (!stmt) return IZ_EIO;
-    int r = iz__sq_bind_text(stmt, 1, hash);
-    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 2, kind);
-    if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 3, iys_code);
-    if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 4, expires);
-    int rc = iz__sq_write(&st->q, stmt, r, "token add");
-    return rc;
+    return iz__sq_write(
+        &st->q, "INSERT INTO tokens(hash, kind, iys_code, expires) VALUES(?1, ?2, ?3, ?4)",
+        IZ_SQ_ARGS(IZ_SQ_TEXT(hash), IZ_SQ_TEXT(kind), IZ_SQ_I64(iys_code), IZ_SQ_I64(expires)),
+        NULL);
 }
 
 int iz_sim_token_put(iz_sim_store_t *st, const char *access_hash, int64_t access_expires,
@@ -667,191 +448,118 @@ int iz_sim_token_put(iz_sim_store_t *st, const char *access_hash, int64_t access
 {
     if (!st || !access_hash || !refresh_hash) return IZ_EINVAL;
     if (!iz__sq_is_hex64(access_hash) || !iz__sq_is_hex64(refresh_hash)) return IZ_EINVAL;
-    iz__sq_lock(&st->q);
     int rc = iz__sq_begin(&st->q);
     if (rc == 0) rc = token_insert(st, access_hash, "access", iys_code, access_expires);
     if (rc == 0) rc = token_insert(st, refresh_hash, "refresh", iys_code, refresh_expires);
-    if (rc == 0) rc = iz__sq_commit(&st->q);
-    iz__sq_unlock(&st->q);
-    return rc;
+    return iz__sq_end(&st->q, rc);
 }
 
 int iz_sim_token_access(iz_sim_store_t *st, const char *access_hash, int64_t now, int64_t *iys_code)
 {
     if (!st || !access_hash || !iys_code) return IZ_EINVAL;
     if (!iz__sq_is_hex64(access_hash)) return IZ_ENOTFOUND;
-    iz__sq_lock(&st->q);
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_TOKEN_ACCESS);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_text(stmt, 1, access_hash);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, now);
-        rc = iz__sq_get_row(&st->q, stmt, r, "token access", iz__sq_read_i64, iys_code);
-    }
-    iz__sq_unlock(&st->q);
-    return rc;
+    return iz__sq_get(&st->q,
+                      "SELECT iys_code FROM tokens WHERE hash = ?1 AND kind = 'access'"
+                      " AND expires > ?2",
+                      IZ_SQ_ARGS(IZ_SQ_TEXT(access_hash), IZ_SQ_I64(now)), &iz__sq_i64_row,
+                      iys_code);
 }
 
 /* The delete is the consumption: of two callers racing with one token (on
  * this handle or another process's), only the one whose DELETE removed the
- * row gets the provider back. */
+ * row gets the provider back. SQLite makes a RETURNING statement's changes
+ * on its first step, so reading the one row is the whole delete. */
 int iz_sim_token_refresh(iz_sim_store_t *st, const char *refresh_hash, int64_t now,
                          int64_t *iys_code)
 {
     if (!st || !refresh_hash || !iys_code) return IZ_EINVAL;
     if (!iz__sq_is_hex64(refresh_hash)) return IZ_ENOTFOUND;
     int64_t code = 0;
-    iz__sq_lock(&st->q);
     int rc = iz__sq_begin(&st->q);
-    if (rc == 0) {
-        sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_TOKEN_CONSUME);
-        rc = IZ_EIO;
-        if (stmt) {
-            int r = iz__sq_bind_text(stmt, 1, refresh_hash);
-            if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, now);
-            if (r == SQLITE_OK) r = sqlite3_step(stmt);
-            if (r == SQLITE_ROW) {
-                code = sqlite3_column_int64(stmt, 0);
-                r = sqlite3_step(stmt);
-                rc = r == SQLITE_DONE ? 0 : iz__sq_fail(&st->q, r, "token refresh");
-            } else if (r == SQLITE_DONE) {
-                rc = IZ_ENOTFOUND;
-            } else {
-                rc = iz__sq_fail(&st->q, r, "token refresh");
-            }
-            iz__sq_done(stmt);
-        }
-    }
-    if (rc == 0) rc = iz__sq_commit(&st->q);
-    iz__sq_unlock(&st->q);
-    if (rc == 0) *iys_code = code;
-    return rc;
-}
-
-/* Run the cached statement id, whose one parameter is v, under the lock. */
-static int run_i64(iz_sim_store_t *st, int id, int64_t v, const char *what)
-{
-    iz__sq_lock(&st->q);
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, id);
-    int rc = stmt ? iz__sq_run(&st->q, stmt, iz__sq_bind_i64(stmt, 1, v), what) : IZ_EIO;
-    iz__sq_unlock(&st->q);
+    if (rc == 0)
+        rc = iz__sq_get(&st->q,
+                        "DELETE FROM tokens WHERE hash = ?1 AND kind = 'refresh'"
+                        " AND expires > ?2 RETURNING iys_code",
+                        IZ_SQ_ARGS(IZ_SQ_TEXT(refresh_hash), IZ_SQ_I64(now)), &iz__sq_i64_row,
+                        &code);
+    if ((rc = iz__sq_end(&st->q, rc)) == 0) *iys_code = code;
     return rc;
 }
 
 int iz_sim_token_purge(iz_sim_store_t *st, int64_t now)
 {
     if (!st) return IZ_EINVAL;
-    return run_i64(st, ST_TOKEN_PURGE, now, "token purge");
+    return iz__sq_run(&st->q, "DELETE FROM tokens WHERE expires <= ?1", IZ_SQ_ARGS(IZ_SQ_I64(now)));
 }
 
 /* ---- consents ----------------------------------------------------------- */
 
-/* The İYS spellings of a change's enum fields; source NULL when omitted. */
-typedef struct chg_names {
-    const char *rtype, *type, *status, *source;
-} chg_names_t;
+/* The parameters ?1..?5 of a statement on one consent key (KEY_WHERE). */
+#define KEY_ARGS(iys_code, brand_code, rt, ty, recipient)                                          \
+    IZ_SQ_I64(iys_code), IZ_SQ_I64(brand_code), IZ_SQ_TEXT(rt), IZ_SQ_TEXT(ty),                    \
+        IZ_SQ_TEXT(recipient)
 
-/* The key of a lookup: IZ_EINVAL for an absent or unknown enum,
- * IZ_ENOTFOUND when the recipient cannot be in the store. */
-static int key_names(iz_rtype_t rtype, iz_type_t type, const char *recipient, const char **rt,
-                     const char **ty)
+static int change_check(const iz_sim_change_t *c, iz_sq_names_t *nm)
 {
-    if (!recipient) return IZ_EINVAL;
-    *rt = iz_rtype_name(rtype);
-    *ty = iz_type_name(type);
-    if (!*rt || !*ty) return IZ_EINVAL;
-    if (!recipient[0] || iz__sq_fits(recipient, IZ_RECIPIENT_MAX)) return IZ_ENOTFOUND;
-    return 0;
-}
-
-static int change_check(const iz_sim_change_t *c, chg_names_t *nm)
-{
-    if (iz__sq_fits(c->recipient, sizeof c->recipient) ||
-        iz__sq_fits(c->request_id, sizeof c->request_id) ||
+    if (iz__sq_fits(c->request_id, sizeof c->request_id) ||
         iz__sq_fits(c->citizen_name, sizeof c->citizen_name))
         return IZ_ETOOBIG;
-    nm->rtype = iz_rtype_name(c->rtype);
-    nm->type = iz_type_name(c->type);
-    nm->status = iz_status_name(c->status);
-    nm->source = iz_source_name(c->source);
-    if (c->iys_code <= 0 || c->brand_code <= 0 || !c->recipient[0] || !nm->rtype || !nm->type ||
-        !nm->status || (c->source != IZ_SOURCE_NONE && !nm->source) || c->consent_date < 0 ||
-        c->creation < 0)
-        return IZ_EINVAL;
-    return 0;
-}
-
-static int bind_key(sqlite3_stmt *stmt, int64_t iys_code, int64_t brand_code, const char *rt,
-                    const char *ty, const char *recipient)
-{
-    int r = iz__sq_bind_i64(stmt, 1, iys_code);
-    if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, brand_code);
-    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 3, rt);
-    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 4, ty);
-    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 5, recipient);
-    return r;
+    int rc =
+        iz__sq_names(c->recipient, c->rtype, c->type, c->status, c->source, c->consent_date, nm);
+    if (rc != 0) return rc;
+    return c->iys_code <= 0 || c->brand_code <= 0 || c->creation < 0 ? IZ_EINVAL : 0;
 }
 
 /* Read a LOG_COLS row. Unknown spellings (a row written by hand) read as
  * the enum's NONE. */
-static void change_read(sqlite3_stmt *stmt, iz_sim_change_t *c)
+static void change_read(sqlite3_stmt *stmt, void *out)
 {
-    const char *t;
-    memset(c, 0, sizeof *c);
+    iz_sim_change_t *c = out;
     c->id = sqlite3_column_int64(stmt, 0);
     c->iys_code = sqlite3_column_int64(stmt, 1);
     c->brand_code = sqlite3_column_int64(stmt, 2);
-    iz__sq_col_str(stmt, 3, c->recipient, sizeof c->recipient);
-    if ((t = iz__sq_col_text(stmt, 4))) (void)iz_rtype_parse(t, &c->rtype);
-    if ((t = iz__sq_col_text(stmt, 5))) (void)iz_type_parse(t, &c->type);
-    if ((t = iz__sq_col_text(stmt, 6))) (void)iz_status_parse(t, &c->status);
-    if ((t = iz__sq_col_text(stmt, 7))) (void)iz_source_parse(t, &c->source);
-    c->consent_date = sqlite3_column_int64(stmt, 8);
+    iz__sq_col_consent(stmt, 3, c->recipient, &c->rtype, &c->type, &c->status, &c->source,
+                       &c->consent_date);
     c->creation = sqlite3_column_int64(stmt, 9);
     iz__sq_col_str(stmt, 10, c->txid, sizeof c->txid);
     iz__sq_col_str(stmt, 11, c->request_id, sizeof c->request_id);
     iz__sq_col_str(stmt, 12, c->citizen_name, sizeof c->citizen_name);
 }
 
-static void change_read_v(sqlite3_stmt *stmt, void *out)
-{
-    change_read(stmt, out);
-}
+static const iz_sq_row_t change_row = IZ_SQ_ROW(iz_sim_change_t, change_read);
 
 /* 1 with the stored change in *old when an identical change (same key,
  * status, source and consent_date) exists, 0 when not. */
-static int find_repeat(iz_sim_store_t *st, const iz_sim_change_t *c, const chg_names_t *nm,
+static int find_repeat(iz_sim_store_t *st, const iz_sim_change_t *c, const iz_sq_names_t *nm,
                        iz_sim_change_t *old)
 {
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_LOG_REPEAT);
-    if (!stmt) return IZ_EIO;
-    int r = bind_key(stmt, c->iys_code, c->brand_code, nm->rtype, nm->type, c->recipient);
-    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 6, nm->status);
-    if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 7, nm->source);
-    if (r == SQLITE_OK) r = iz__sq_bind_opt_i64(stmt, 8, c->consent_date);
-    int rc = iz__sq_get_row(&st->q, stmt, r, "repeat lookup", change_read_v, old);
-    return rc == 0 ? 1 : rc == IZ_ENOTFOUND ? 0 : rc;
+    return iz__sq_find(
+        &st->q,
+        "SELECT " LOG_COLS " FROM consent_log l WHERE " KEY_WHERE
+        " AND status = ?6 AND source IS ?7 AND consent_date IS ?8"
+        " ORDER BY id DESC LIMIT 1",
+        IZ_SQ_ARGS(KEY_ARGS(c->iys_code, c->brand_code, nm->rtype, nm->type, c->recipient),
+                   IZ_SQ_STATE_ARGS(nm, c->consent_date)),
+        &change_row, old);
 }
 
 /* The key's current record and the provider's number of keys. */
-static int read_current(iz_sim_store_t *st, const iz_sim_change_t *c, const chg_names_t *nm,
+static int read_current(iz_sim_store_t *st, const iz_sim_change_t *c, const iz_sq_names_t *nm,
                         iz_current_t *cur, int64_t *records)
 {
     memset(cur, 0, sizeof *cur);
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_STATE_CUR);
-    if (!stmt) return IZ_EIO;
-    int rc = iz__sq_get_row(
-        &st->q, stmt, bind_key(stmt, c->iys_code, c->brand_code, nm->rtype, nm->type, c->recipient),
-        "state lookup", iz__sq_read_current, cur);
-    if (rc != 0 && rc != IZ_ENOTFOUND) return rc;
-    if (!(stmt = iz__sq_stmt(&st->q, ST_STATE_COUNT))) return IZ_EIO;
-    return iz__sq_get_row(&st->q, stmt, iz__sq_bind_i64(stmt, 1, c->iys_code), "state count",
-                          iz__sq_read_i64, records);
+    int rc = iz__sq_find(
+        &st->q, "SELECT status, source, consent_date FROM consent_state WHERE " KEY_WHERE,
+        IZ_SQ_ARGS(KEY_ARGS(c->iys_code, c->brand_code, nm->rtype, nm->type, c->recipient)),
+        &iz__sq_current_row, cur);
+    if (rc < 0) return rc;
+    return iz__sq_get(&st->q, "SELECT count(*) FROM consent_state WHERE iys_code = ?1",
+                      IZ_SQ_ARGS(IZ_SQ_I64(c->iys_code)), &iz__sq_i64_row, records);
 }
 
 /* The transactionId: SHA-256 of iys_code|brand_code|rtype|type|recipient|
  * creation, so that two changes of one address in one second share it. */
-static void make_txid(const iz_sim_change_t *c, const chg_names_t *nm, int64_t creation,
+static void make_txid(const iz_sim_change_t *c, const iz_sq_names_t *nm, int64_t creation,
                       char out[SS_HEX])
 {
     char iys[24], brand[24], cr[24];
@@ -863,96 +571,79 @@ static void make_txid(const iz_sim_change_t *c, const chg_names_t *nm, int64_t c
 }
 
 /* Insert the log row (the one chain writer of store/sqlite_util.c gives it
- * its hash, over its fields spelled as SQLite gives them back as text,
- * absent values as "", so that verify can recompute it) and move the key's
- * state to it; all inside the caller's transaction. */
-static int write_change(iz_sim_store_t *st, const iz_sim_change_t *c, const chg_names_t *nm,
+ * its hash over the fields simstore.h names) and move the key's state to
+ * it; both inside the caller's transaction. */
+static int write_change(iz_sim_store_t *st, const iz_sim_change_t *c, const iz_sq_names_t *nm,
                         int64_t creation, const char *txid, int64_t *id_out)
 {
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_LOG_INSERT);
-    if (!stmt) return IZ_EIO;
-    int r = bind_key(stmt, c->iys_code, c->brand_code, nm->rtype, nm->type, c->recipient);
-    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 6, nm->status);
-    if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 7, nm->source);
-    if (r == SQLITE_OK) r = iz__sq_bind_opt_i64(stmt, 8, c->consent_date);
-    if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 9, creation);
-    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 10, txid);
-    if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 11, c->request_id);
-    if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 12, c->citizen_name);
-    if (r != SQLITE_OK) {
-        iz__sq_done(stmt);
-        return iz__sq_fail(&st->q, r, "log bind");
-    }
-    char iys[24], brand[24], cdate[24] = "", cr[24];
-    snprintf(iys, sizeof iys, "%" PRId64, c->iys_code);
-    snprintf(brand, sizeof brand, "%" PRId64, c->brand_code);
-    if (c->consent_date) snprintf(cdate, sizeof cdate, "%" PRId64, c->consent_date);
-    snprintf(cr, sizeof cr, "%" PRId64, creation);
-    const char *f[SS_HASH_FIELDS] = {NULL,         NULL,      iys,      brand,
-                                     c->recipient, nm->rtype, nm->type, nm->status,
-                                     nm->source,   cdate,     cr,       txid};
     int64_t id = 0;
-    int rc = iz__sq_chain_append(&st->q, ST_LOG_LAST, stmt, 13, ST_LOG_SET_HASH, f, SS_HASH_FIELDS,
-                                 &id);
-    if (rc != 0) return rc;
-
-    if (!(stmt = iz__sq_stmt(&st->q, ST_STATE_UPSERT))) return IZ_EIO;
-    r = bind_key(stmt, c->iys_code, c->brand_code, nm->rtype, nm->type, c->recipient);
-    if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 6, id);
-    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 7, nm->status);
-    if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 8, nm->source);
-    if (r == SQLITE_OK) r = iz__sq_bind_opt_i64(stmt, 9, c->consent_date);
-    if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 10, creation);
-    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 11, txid);
-    if ((rc = iz__sq_run(&st->q, stmt, r, "state upsert")) != 0) return rc;
-    *id_out = id;
-    return 0;
+    int rc = iz__sq_chain_append(
+        &st->q,
+        "INSERT INTO consent_log(iys_code, brand_code, rtype, type, recipient,"
+        " status, source, consent_date, creation, txid, request_id, citizen_name,"
+        " prev_hash, hash) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+        " ?12, ?13, '')",
+        IZ_SQ_ARGS(KEY_ARGS(c->iys_code, c->brand_code, nm->rtype, nm->type, c->recipient),
+                   IZ_SQ_STATE_ARGS(nm, c->consent_date), IZ_SQ_I64(creation), IZ_SQ_TEXT(txid),
+                   IZ_SQ_OPT(c->request_id), IZ_SQ_OPT(c->citizen_name)),
+        IZ_SQ_ARGS(IZ_SQ_I64(c->iys_code), IZ_SQ_I64(c->brand_code), IZ_SQ_TEXT(c->recipient),
+                   IZ_SQ_TEXT(nm->rtype), IZ_SQ_TEXT(nm->type),
+                   IZ_SQ_STATE_ARGS(nm, c->consent_date), IZ_SQ_I64(creation), IZ_SQ_TEXT(txid)),
+        &id);
+    if (rc == 0)
+        rc = iz__sq_run(
+            &st->q,
+            "INSERT INTO consent_state(iys_code, brand_code, rtype, type, recipient,"
+            " log_id, status, source, consent_date, creation, txid)"
+            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            " ON CONFLICT(iys_code, brand_code, rtype, type, recipient) DO UPDATE"
+            " SET log_id = excluded.log_id, status = excluded.status,"
+            " source = excluded.source, consent_date = excluded.consent_date,"
+            " creation = excluded.creation, txid = excluded.txid",
+            IZ_SQ_ARGS(KEY_ARGS(c->iys_code, c->brand_code, nm->rtype, nm->type, c->recipient),
+                       IZ_SQ_I64(id), IZ_SQ_STATE_ARGS(nm, c->consent_date), IZ_SQ_I64(creation),
+                       IZ_SQ_TEXT(txid)));
+    if (rc == 0) *id_out = id;
+    return rc;
 }
 
-/* The rule runs with the store's mutex held and inside the transaction; it
+/* The rule runs with the store's lock held and inside the transaction; it
  * must not call the store. */
 int iz_sim_consent_apply(iz_sim_store_t *st, iz_sim_change_t *chg, bool idempotent,
                          iz_sim_rule_fn rule, void *ctx, const char **hcode)
 {
     if (hcode) *hcode = NULL;
     if (!st || !chg) return IZ_EINVAL;
-    chg_names_t nm;
+    iz_sq_names_t nm;
     int rc = change_check(chg, &nm);
     if (rc != 0) return rc;
     iz_sim_change_t old;
     iz_current_t cur;
-    int64_t records = 0, id = 0;
+    int64_t records = 0, id = 0, creation = 0;
     char txid[SS_HEX];
+    const char *h = NULL;
 
-    iz__sq_lock(&st->q);
-    if ((rc = iz__sq_begin(&st->q)) != 0) goto out;
-    if (idempotent) {
-        rc = find_repeat(st, chg, &nm, &old);
-        if (rc == 1) {
-            *chg = old;
-            rc = IZ_REPEAT;
-            goto out;
-        }
-        if (rc != 0) goto out;
+    rc = iz__sq_begin(&st->q);
+    if (rc == 0 && idempotent) rc = find_repeat(st, chg, &nm, &old); /* 1: found */
+    if (rc == 0) rc = read_current(st, chg, &nm, &cur, &records);
+    if (rc == 0 && rule && rule(ctx, &cur, records, &h) != 0) {
+        if (hcode) *hcode = h;
+        rc = IZ_ERULE;
     }
-    if ((rc = read_current(st, chg, &nm, &cur, &records)) != 0) goto out;
-    if (rule) {
-        const char *h = NULL;
-        if (rule(ctx, &cur, records, &h) != 0) {
-            if (hcode) *hcode = h;
-            rc = IZ_ERULE;
-            goto out;
-        }
+    if (rc == 0) {
+        creation = chg->creation ? chg->creation : now_s();
+        make_txid(chg, &nm, creation, txid);
+        rc = write_change(st, chg, &nm, creation, txid, &id);
     }
-    int64_t creation = chg->creation ? chg->creation : now_s();
-    make_txid(chg, &nm, creation, txid);
-    if ((rc = write_change(st, chg, &nm, creation, txid, &id)) != 0) goto out;
-    if ((rc = iz__sq_commit(&st->q)) != 0) goto out;
-    chg->id = id;
-    chg->creation = creation;
-    memcpy(chg->txid, txid, sizeof chg->txid);
-out:
-    iz__sq_unlock(&st->q); /* rolls back whatever is still open */
+    if ((rc = iz__sq_end(&st->q, rc)) == 1) {
+        *chg = old; /* an identical change: nothing was written */
+        return IZ_REPEAT;
+    }
+    if (rc == 0) {
+        chg->id = id;
+        chg->creation = creation;
+        memcpy(chg->txid, txid, sizeof chg->txid);
+    }
     return rc;
 }
 
@@ -961,16 +652,14 @@ int iz_sim_consent_get(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code,
 {
     if (!st || !out) return IZ_EINVAL;
     const char *rt, *ty;
-    int rc = key_names(rtype, type, recipient, &rt, &ty);
+    int rc = iz__sq_key_names(rtype, type, recipient, &rt, &ty);
     if (rc != 0) return rc;
-    iz__sq_lock(&st->q);
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_CONSENT_GET);
-    rc = stmt
-             ? iz__sq_get_row(&st->q, stmt, bind_key(stmt, iys_code, brand_code, rt, ty, recipient),
-                              "consent get", change_read_v, out)
-             : IZ_EIO;
-    iz__sq_unlock(&st->q);
-    return rc;
+    return iz__sq_get(&st->q,
+                      "SELECT " LOG_COLS " FROM consent_state s JOIN consent_log l"
+                      " ON l.id = s.log_id WHERE s.iys_code = ?1 AND s.brand_code = ?2"
+                      " AND s.rtype = ?3 AND s.type = ?4 AND s.recipient = ?5",
+                      IZ_SQ_ARGS(KEY_ARGS(iys_code, brand_code, rt, ty, recipient)), &change_row,
+                      out);
 }
 
 /* The count and the page are read in one read transaction, so the total
@@ -979,63 +668,48 @@ int iz_sim_consent_history(iz_sim_store_t *st, int64_t iys_code, int64_t brand_c
                            iz_rtype_t rtype, iz_type_t type, const char *recipient, int64_t offset,
                            int64_t limit, iz_sim_change_t **list, size_t *n, int64_t *total)
 {
-    void *v = NULL;
     if (!st || !list || !n || !total || offset < 0 || limit < 0) return IZ_EINVAL;
     *list = NULL;
     *n = 0;
     *total = 0;
     const char *rt, *ty;
-    int rc = key_names(rtype, type, recipient, &rt, &ty);
-    if (rc == IZ_ENOTFOUND) return 0;
-    if (rc != 0) return rc;
-    iz__sq_lock(&st->q);
-    if ((rc = iz__sq_begin_read(&st->q)) != 0) goto out;
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_HISTORY_COUNT);
-    rc = stmt
-             ? iz__sq_get_row(&st->q, stmt, bind_key(stmt, iys_code, brand_code, rt, ty, recipient),
-                              "history count", iz__sq_read_i64, total)
-             : IZ_EIO;
-    if (rc != 0) goto out;
-    if (!(stmt = iz__sq_stmt(&st->q, ST_HISTORY))) {
-        rc = IZ_EIO;
-        goto out;
-    }
-    int r = bind_key(stmt, iys_code, brand_code, rt, ty, recipient);
-    if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 6, limit);
-    if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 7, offset);
-    rc = iz__sq_rows(&st->q, stmt, r, "history", sizeof **list, change_read_v, NULL, &v, n);
-out:
-    *list = v;
-    iz__sq_unlock(&st->q);
-    return rc;
+    int rc = iz__sq_key_names(rtype, type, recipient, &rt, &ty);
+    if (rc != 0) return rc == IZ_ENOTFOUND ? 0 : rc;
+    rc = iz__sq_begin_read(&st->q);
+    if (rc == 0)
+        rc = iz__sq_get(&st->q, "SELECT count(*) FROM consent_log WHERE " KEY_WHERE,
+                        IZ_SQ_ARGS(KEY_ARGS(iys_code, brand_code, rt, ty, recipient)),
+                        &iz__sq_i64_row, total);
+    if (rc == 0)
+        rc = iz__sq_list(
+            &st->q,
+            "SELECT " LOG_COLS " FROM consent_log l WHERE " KEY_WHERE
+            " ORDER BY coalesce(consent_date, creation) DESC, id DESC LIMIT ?6 OFFSET ?7",
+            IZ_SQ_ARGS(KEY_ARGS(iys_code, brand_code, rt, ty, recipient), IZ_SQ_I64(limit),
+                       IZ_SQ_I64(offset)),
+            &change_row, list, n);
+    return iz__sq_end(&st->q, rc);
 }
 
 int iz_sim_changes(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, bool iys_sources,
                    int64_t after_id, int64_t min_creation, int64_t max_creation, size_t limit,
                    iz_sim_change_t **list, size_t *n)
 {
-    void *v = NULL;
     if (!st || !list || !n) return IZ_EINVAL;
     *list = NULL;
     *n = 0;
     if (limit == 0) return 0;
-    int64_t lim = limit > (size_t)INT64_MAX ? INT64_MAX : (int64_t)limit;
-    iz__sq_lock(&st->q);
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_CHANGES);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_i64(stmt, 1, iys_code);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, brand_code);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 3, after_id);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 4, min_creation);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 5, max_creation);
-        if (r == SQLITE_OK) r = sqlite3_bind_int(stmt, 6, iys_sources ? 1 : 0);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 7, lim);
-        rc = iz__sq_rows(&st->q, stmt, r, "changes", sizeof **list, change_read_v, NULL, &v, n);
-    }
-    *list = v;
-    iz__sq_unlock(&st->q);
-    return rc;
+    return iz__sq_list(&st->q,
+                       "SELECT " LOG_COLS " FROM consent_log l WHERE iys_code = ?1"
+                       " AND brand_code = ?2 AND id > ?3 AND creation >= ?4 AND creation <= ?5"
+                       " AND CASE WHEN ?6 THEN source LIKE 'IYS\\_%' ESCAPE '\\'"
+                       " ELSE source IS NULL OR source LIKE 'HS\\_%' ESCAPE '\\' END"
+                       " ORDER BY id LIMIT ?7",
+                       IZ_SQ_ARGS(IZ_SQ_I64(iys_code), IZ_SQ_I64(brand_code), IZ_SQ_I64(after_id),
+                                  IZ_SQ_I64(min_creation), IZ_SQ_I64(max_creation),
+                                  IZ_SQ_I64(iys_sources),
+                                  IZ_SQ_I64(limit > (size_t)INT64_MAX ? INT64_MAX : limit)),
+                       &change_row, list, n);
 }
 
 int iz_sim_change_id(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, const char *txid,
@@ -1043,21 +717,15 @@ int iz_sim_change_id(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, c
 {
     if (!st || !txid || !id) return IZ_EINVAL;
     if (iz__sq_fits(txid, SS_HEX)) return IZ_ENOTFOUND;
-    iz__sq_lock(&st->q);
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_CHANGE_ID);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_i64(stmt, 1, iys_code);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, brand_code);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 3, txid);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 4, creation);
-        rc = iz__sq_get_row(&st->q, stmt, r, "change id", iz__sq_read_i64, id);
-    }
-    iz__sq_unlock(&st->q);
-    return rc;
+    return iz__sq_get(&st->q,
+                      "SELECT id FROM consent_log WHERE iys_code = ?1 AND brand_code = ?2"
+                      " AND txid = ?3 AND creation = ?4 ORDER BY id DESC LIMIT 1",
+                      IZ_SQ_ARGS(IZ_SQ_I64(iys_code), IZ_SQ_I64(brand_code), IZ_SQ_TEXT(txid),
+                                 IZ_SQ_I64(creation)),
+                      &iz__sq_i64_row, id);
 }
 
-static void citizen_read_v(sqlite3_stmt *stmt, void *out)
+static void citizen_read(sqlite3_stmt *stmt, void *out)
 {
     iz_sim_citizen_rec_t *rec = out;
     change_read(stmt, &rec->cur);
@@ -1068,19 +736,20 @@ static void citizen_read_v(sqlite3_stmt *stmt, void *out)
 int iz_sim_citizen_records(iz_sim_store_t *st, const char *recipient, iz_sim_citizen_rec_t **list,
                            size_t *n)
 {
-    void *v = NULL;
+    static const iz_sq_row_t citizen_row = IZ_SQ_ROW(iz_sim_citizen_rec_t, citizen_read);
     if (!st || !recipient || !list || !n) return IZ_EINVAL;
     *list = NULL;
     *n = 0;
     if (iz__sq_fits(recipient, IZ_RECIPIENT_MAX)) return 0;
-    iz__sq_lock(&st->q);
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_CITIZEN);
-    int rc = stmt ? iz__sq_rows(&st->q, stmt, iz__sq_bind_text(stmt, 1, recipient),
-                                "citizen records", sizeof **list, citizen_read_v, NULL, &v, n)
-                  : IZ_EIO;
-    *list = v;
-    iz__sq_unlock(&st->q);
-    return rc;
+    return iz__sq_list(
+        &st->q,
+        "SELECT " LOG_COLS ", p.name, b.name FROM consent_state s"
+        " JOIN consent_log l ON l.id = s.log_id"
+        " LEFT JOIN providers p ON p.iys_code = s.iys_code"
+        " LEFT JOIN brands b ON b.iys_code = s.iys_code AND b.brand_code = s.brand_code"
+        " WHERE s.recipient = ?1"
+        " ORDER BY s.iys_code, s.brand_code, s.type, s.rtype",
+        IZ_SQ_ARGS(IZ_SQ_TEXT(recipient)), &citizen_row, list, n);
 }
 
 int iz_sim_consent_at(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, iz_rtype_t rtype,
@@ -1088,18 +757,14 @@ int iz_sim_consent_at(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, 
 {
     if (!st || !out) return IZ_EINVAL;
     const char *rt, *ty;
-    int rc = key_names(rtype, type, recipient, &rt, &ty);
+    int rc = iz__sq_key_names(rtype, type, recipient, &rt, &ty);
     if (rc != 0) return rc;
-    iz__sq_lock(&st->q);
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_CONSENT_AT);
-    rc = IZ_EIO;
-    if (stmt) {
-        int r = bind_key(stmt, iys_code, brand_code, rt, ty, recipient);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 6, t);
-        rc = iz__sq_get_row(&st->q, stmt, r, "consent at", change_read_v, out);
-    }
-    iz__sq_unlock(&st->q);
-    return rc;
+    return iz__sq_get(&st->q,
+                      "SELECT " LOG_COLS " FROM consent_log l WHERE " KEY_WHERE
+                      " AND coalesce(consent_date, creation) <= ?6"
+                      " ORDER BY coalesce(consent_date, creation) DESC, id DESC LIMIT 1",
+                      IZ_SQ_ARGS(KEY_ARGS(iys_code, brand_code, rt, ty, recipient), IZ_SQ_I64(t)),
+                      &change_row, out);
 }
 
 /* The walk runs on a read-only connection of its own (sqlite_util.c). */
@@ -1131,36 +796,28 @@ int iz_sim_bulk_create(iz_sim_store_t *st, const iz_sim_bulk_t *b, const char *c
     int64_t created = b->created ? b->created : now_s();
     int64_t after = b->process_after ? b->process_after : created;
 
-    iz__sq_lock(&st->q);
     int rc = iz__sq_begin(&st->q);
-    sqlite3_stmt *stmt = rc == 0 ? iz__sq_stmt(&st->q, ST_BULK_ADD) : NULL;
-    if (rc == 0 && !stmt) rc = IZ_EIO;
-    if (rc == 0) {
-        int r = iz__sq_bind_text(stmt, 1, b->request_id);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, b->iys_code);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 3, b->brand_code);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 4, created);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 5, after);
-        rc = iz__sq_write(&st->q, stmt, r, "bulk add");
-    }
-    if (rc == 0 && !(stmt = iz__sq_stmt(&st->q, ST_BULK_ITEM_ADD))) rc = IZ_EIO;
+    if (rc == 0)
+        rc = iz__sq_write(
+            &st->q, "INSERT INTO bulk_requests(" BULK_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, NULL)",
+            IZ_SQ_ARGS(IZ_SQ_TEXT(b->request_id), IZ_SQ_I64(b->iys_code), IZ_SQ_I64(b->brand_code),
+                       IZ_SQ_I64(created), IZ_SQ_I64(after)),
+            NULL);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const char *sub = sub_request_ids && sub_request_ids[i] ? sub_request_ids[i] : "";
-        int r = iz__sq_bind_text(stmt, 1, b->request_id);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, (int64_t)i);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 3, sub);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 4, bodies[i]);
-        rc = iz__sq_write(&st->q, stmt, r, "bulk item add");
+        rc = iz__sq_write(&st->q,
+                          "INSERT INTO bulk_items(request_id, idx, sub_request_id, body)"
+                          " VALUES(?1, ?2, ?3, ?4)",
+                          IZ_SQ_ARGS(IZ_SQ_TEXT(b->request_id), IZ_SQ_I64(i), IZ_SQ_TEXT(sub),
+                                     IZ_SQ_TEXT(bodies[i])),
+                          NULL);
     }
-    if (rc == 0) rc = iz__sq_commit(&st->q);
-    iz__sq_unlock(&st->q);
-    return rc;
+    return iz__sq_end(&st->q, rc);
 }
 
-static void bulk_read_v(sqlite3_stmt *stmt, void *out)
+static void bulk_read(sqlite3_stmt *stmt, void *out)
 {
     iz_sim_bulk_t *b = out;
-    memset(b, 0, sizeof *b);
     iz__sq_col_str(stmt, 0, b->request_id, sizeof b->request_id);
     b->iys_code = sqlite3_column_int64(stmt, 1);
     b->brand_code = sqlite3_column_int64(stmt, 2);
@@ -1169,11 +826,12 @@ static void bulk_read_v(sqlite3_stmt *stmt, void *out)
     b->processed_at = sqlite3_column_int64(stmt, 5);
 }
 
-static void item_read_v(sqlite3_stmt *stmt, void *out)
+static const iz_sq_row_t bulk_row = IZ_SQ_ROW(iz_sim_bulk_t, bulk_read);
+
+static void item_read(sqlite3_stmt *stmt, void *out)
 {
     iz_sim_bulk_item_t *it = out;
     const char *body = iz__sq_col_text(stmt, 2);
-    memset(it, 0, sizeof *it);
     it->idx = sqlite3_column_int(stmt, 0);
     iz__sq_col_str(stmt, 1, it->sub_request_id, sizeof it->sub_request_id);
     it->body = iz_xstrdup(body ? body : "");
@@ -1184,59 +842,42 @@ static void item_read_v(sqlite3_stmt *stmt, void *out)
     iz__sq_col_str(stmt, 7, it->error_message, sizeof it->error_message);
 }
 
+static const iz_sq_row_t item_row = IZ_SQ_ROW_OWNING(iz_sim_bulk_item_t, item_read, body);
+
 void iz_sim_bulk_items_free(iz_sim_bulk_item_t *items, size_t n)
 {
-    if (!items) return;
-    for (size_t i = 0; i < n; i++)
-        free(items[i].body);
-    free(items);
+    iz__sq_free_rows(&item_row, items, n);
 }
 
-static void items_drop(void *list, size_t n)
-{
-    iz_sim_bulk_items_free(list, n);
-}
-
-/* items and n may be NULL when only the request is wanted. */
+/* The request and its items are read in one read transaction. */
 int iz_sim_bulk_get(iz_sim_store_t *st, const char *request_id, iz_sim_bulk_t *b,
                     iz_sim_bulk_item_t **items, size_t *n)
 {
-    void *v = NULL;
     if (!st || !request_id || !b || (items && !n) || (!items && n)) return IZ_EINVAL;
     if (items) {
         *items = NULL;
         *n = 0;
     }
     if (iz__sq_fits(request_id, SS_REQID)) return IZ_ENOTFOUND;
-    iz__sq_lock(&st->q);
     int rc = iz__sq_begin_read(&st->q);
-    sqlite3_stmt *stmt = rc == 0 ? iz__sq_stmt(&st->q, ST_BULK_GET) : NULL;
     if (rc == 0)
-        rc = stmt ? iz__sq_get_row(&st->q, stmt, iz__sq_bind_text(stmt, 1, request_id), "bulk get",
-                                   bulk_read_v, b)
-                  : IZ_EIO;
-    if (rc == 0 && items) {
-        stmt = iz__sq_stmt(&st->q, ST_BULK_ITEMS);
-        rc = stmt ? iz__sq_rows(&st->q, stmt, iz__sq_bind_text(stmt, 1, request_id), "bulk items",
-                                sizeof **items, item_read_v, items_drop, &v, n)
-                  : IZ_EIO;
-    }
-    if (items) *items = v;
-    iz__sq_unlock(&st->q);
-    return rc;
+        rc = iz__sq_get(&st->q, "SELECT " BULK_COLS " FROM bulk_requests WHERE request_id = ?1",
+                        IZ_SQ_ARGS(IZ_SQ_TEXT(request_id)), &bulk_row, b);
+    if (rc == 0 && items)
+        rc = iz__sq_list(&st->q,
+                         "SELECT idx, sub_request_id, body, status, txid, creation, error_code,"
+                         " error_message FROM bulk_items WHERE request_id = ?1 ORDER BY idx",
+                         IZ_SQ_ARGS(IZ_SQ_TEXT(request_id)), &item_row, items, n);
+    return iz__sq_end(&st->q, rc);
 }
 
 int iz_sim_bulk_next_due(iz_sim_store_t *st, int64_t now, char request_id[37])
 {
     if (!st || !request_id) return IZ_EINVAL;
-    iz_sq_buf_t b = {request_id, SS_REQID};
-    iz__sq_lock(&st->q);
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_BULK_DUE);
-    int rc = stmt ? iz__sq_get_row(&st->q, stmt, iz__sq_bind_i64(stmt, 1, now), "bulk due",
-                                   iz__sq_read_text, &b)
-                  : IZ_EIO;
-    iz__sq_unlock(&st->q);
-    return rc;
+    return iz__sq_get_text(&st->q,
+                           "SELECT request_id FROM bulk_requests WHERE processed_at IS NULL"
+                           " AND process_after <= ?1 ORDER BY created, rowid LIMIT 1",
+                           IZ_SQ_ARGS(IZ_SQ_I64(now)), request_id, SS_REQID);
 }
 
 int iz_sim_bulk_item_result(iz_sim_store_t *st, const char *request_id, int idx, const char *status,
@@ -1253,44 +894,28 @@ int iz_sim_bulk_item_result(iz_sim_store_t *st, const char *request_id, int idx,
         (error_message && iz__sq_fits(error_message, sizeof proto->error_message)))
         return IZ_ETOOBIG;
     if (iz__sq_fits(request_id, SS_REQID)) return IZ_ENOTFOUND;
-    iz__sq_lock(&st->q);
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_BULK_RESULT);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_text(stmt, 1, request_id);
-        if (r == SQLITE_OK) r = sqlite3_bind_int(stmt, 2, idx);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 3, status);
-        if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 4, txid);
-        if (r == SQLITE_OK) r = iz__sq_bind_opt_i64(stmt, 5, creation);
-        if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 6, error_code);
-        if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 7, error_message);
-        rc = iz__sq_update(&st->q, stmt, r, "bulk item result");
-    }
-    iz__sq_unlock(&st->q);
-    return rc;
+    return iz__sq_update(&st->q,
+                         "UPDATE bulk_items SET status = ?3, txid = ?4, creation = ?5,"
+                         " error_code = ?6, error_message = ?7 WHERE request_id = ?1 AND idx = ?2",
+                         IZ_SQ_ARGS(IZ_SQ_TEXT(request_id), IZ_SQ_I64(idx), IZ_SQ_TEXT(status),
+                                    IZ_SQ_OPT(txid), IZ_SQ_OPT_I64(creation), IZ_SQ_OPT(error_code),
+                                    IZ_SQ_OPT(error_message)));
 }
 
 int iz_sim_bulk_done(iz_sim_store_t *st, const char *request_id, int64_t now)
 {
     if (!st || !request_id) return IZ_EINVAL;
     if (iz__sq_fits(request_id, SS_REQID)) return IZ_ENOTFOUND;
-    iz__sq_lock(&st->q);
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_BULK_DONE);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_text(stmt, 1, request_id);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, now);
-        rc = iz__sq_update(&st->q, stmt, r, "bulk done");
-    }
-    iz__sq_unlock(&st->q);
-    return rc;
+    return iz__sq_update(&st->q, "UPDATE bulk_requests SET processed_at = ?2 WHERE request_id = ?1",
+                         IZ_SQ_ARGS(IZ_SQ_TEXT(request_id), IZ_SQ_I64(now)));
 }
 
 /* The items go with their request (ON DELETE CASCADE). */
 int iz_sim_bulk_purge(iz_sim_store_t *st, int64_t before)
 {
     if (!st) return IZ_EINVAL;
-    return run_i64(st, ST_BULK_PURGE, before, "bulk purge");
+    return iz__sq_run(&st->q, "DELETE FROM bulk_requests WHERE created < ?1",
+                      IZ_SQ_ARGS(IZ_SQ_I64(before)));
 }
 
 /* ---- push --------------------------------------------------------------- */
@@ -1300,20 +925,16 @@ int iz_sim_push_set(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code,
 {
     if (!st || !connections_json) return IZ_EINVAL;
     if (strnlen(connections_json, SS_PUSH_MAX + 1) > SS_PUSH_MAX) return IZ_ETOOBIG;
-    iz__sq_lock(&st->q);
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_PUSH_SET);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_i64(stmt, 1, iys_code);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, brand_code);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 3, connections_json);
-        rc = iz__sq_run(&st->q, stmt, r, "push set");
-    }
-    iz__sq_unlock(&st->q);
-    return rc;
+    return iz__sq_run(
+        &st->q,
+        "INSERT INTO push(iys_code, brand_code, connections, cursor)"
+        " VALUES(?1, ?2, ?3, (SELECT coalesce(max(id), 0) FROM consent_log))"
+        " ON CONFLICT(iys_code, brand_code) DO UPDATE SET"
+        " connections = excluded.connections, cursor = excluded.cursor",
+        IZ_SQ_ARGS(IZ_SQ_I64(iys_code), IZ_SQ_I64(brand_code), IZ_SQ_TEXT(connections_json)));
 }
 
-static void push_read_v(sqlite3_stmt *stmt, void *out)
+static void push_read(sqlite3_stmt *stmt, void *out)
 {
     iz_sim_push_t *p = out;
     const char *t = iz__sq_col_text(stmt, 2);
@@ -1323,50 +944,32 @@ static void push_read_v(sqlite3_stmt *stmt, void *out)
     p->cursor = sqlite3_column_int64(stmt, 3);
 }
 
+static const iz_sq_row_t push_row = IZ_SQ_ROW_OWNING(iz_sim_push_t, push_read, connections);
+
 void iz_sim_push_list_free(iz_sim_push_t *list, size_t n)
 {
-    if (!list) return;
-    for (size_t i = 0; i < n; i++)
-        free(list[i].connections);
-    free(list);
-}
-
-static void push_drop(void *list, size_t n)
-{
-    iz_sim_push_list_free(list, n);
+    iz__sq_free_rows(&push_row, list, n);
 }
 
 int iz_sim_push_list(iz_sim_store_t *st, iz_sim_push_t **list, size_t *n)
 {
-    void *v = NULL;
     if (!st || !list || !n) return IZ_EINVAL;
     *list = NULL;
     *n = 0;
-    iz__sq_lock(&st->q);
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_PUSH_LIST);
-    int rc = stmt ? iz__sq_rows(&st->q, stmt, SQLITE_OK, "push list", sizeof **list, push_read_v,
-                                push_drop, &v, n)
-                  : IZ_EIO;
-    *list = v;
-    iz__sq_unlock(&st->q);
-    return rc;
+    return iz__sq_list(&st->q,
+                       "SELECT iys_code, brand_code, connections, cursor FROM push"
+                       " ORDER BY iys_code, brand_code",
+                       NULL, &push_row, list, n);
 }
 
 /* The cursor only moves forward: a late, smaller value is ignored. */
 int iz_sim_push_advance(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, int64_t cursor)
 {
     if (!st) return IZ_EINVAL;
-    iz__sq_lock(&st->q);
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_PUSH_ADVANCE);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_i64(stmt, 1, iys_code);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, brand_code);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 3, cursor);
-        rc = iz__sq_update(&st->q, stmt, r, "push advance");
-    }
-    iz__sq_unlock(&st->q);
-    return rc;
+    return iz__sq_update(&st->q,
+                         "UPDATE push SET cursor = max(cursor, ?3)"
+                         " WHERE iys_code = ?1 AND brand_code = ?2",
+                         IZ_SQ_ARGS(IZ_SQ_I64(iys_code), IZ_SQ_I64(brand_code), IZ_SQ_I64(cursor)));
 }
 
 /* ---- complaints --------------------------------------------------------- */
@@ -1379,32 +982,22 @@ int iz_sim_complaint_add(iz_sim_store_t *st, iz_sim_complaint_t *c)
     const char *ty = iz_type_name(c->type);
     if (!ty || !c->recipient[0]) return IZ_EINVAL;
     int64_t created = c->created ? c->created : now_s();
-    iz__sq_lock(&st->q);
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_COMPLAINT_ADD);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_i64(stmt, 1, c->iys_code);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, c->brand_code);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 3, c->recipient);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 4, ty);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 5, c->message_time);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 6, c->text);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 7, created);
-        rc = iz__sq_run(&st->q, stmt, r, "complaint add");
-        if (rc == 0) {
-            c->id = sqlite3_last_insert_rowid(st->q.db);
-            c->created = created;
-        }
-    }
-    iz__sq_unlock(&st->q);
+    int rc = iz__sq_write(&st->q,
+                          "INSERT INTO complaints(iys_code, brand_code, recipient, type,"
+                          " message_time, text, created) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                          IZ_SQ_ARGS(IZ_SQ_I64(c->iys_code), IZ_SQ_I64(c->brand_code),
+                                     IZ_SQ_TEXT(c->recipient), IZ_SQ_TEXT(ty),
+                                     IZ_SQ_I64(c->message_time), IZ_SQ_TEXT(c->text),
+                                     IZ_SQ_I64(created)),
+                          &c->id);
+    if (rc == 0) c->created = created;
     return rc;
 }
 
-static void complaint_read_v(sqlite3_stmt *stmt, void *out)
+static void complaint_read(sqlite3_stmt *stmt, void *out)
 {
     iz_sim_complaint_t *c = out;
     const char *t;
-    memset(c, 0, sizeof *c);
     c->id = sqlite3_column_int64(stmt, 0);
     c->iys_code = sqlite3_column_int64(stmt, 1);
     c->brand_code = sqlite3_column_int64(stmt, 2);
@@ -1418,16 +1011,12 @@ static void complaint_read_v(sqlite3_stmt *stmt, void *out)
 int iz_sim_complaint_list(iz_sim_store_t *st, int64_t iys_code, iz_sim_complaint_t **list,
                           size_t *n)
 {
-    void *v = NULL;
+    static const iz_sq_row_t complaint_row = IZ_SQ_ROW(iz_sim_complaint_t, complaint_read);
     if (!st || !list || !n) return IZ_EINVAL;
     *list = NULL;
     *n = 0;
-    iz__sq_lock(&st->q);
-    sqlite3_stmt *stmt = iz__sq_stmt(&st->q, ST_COMPLAINT_LIST);
-    int rc = stmt ? iz__sq_rows(&st->q, stmt, iz__sq_bind_i64(stmt, 1, iys_code), "complaint list",
-                                sizeof **list, complaint_read_v, NULL, &v, n)
-                  : IZ_EIO;
-    *list = v;
-    iz__sq_unlock(&st->q);
-    return rc;
+    return iz__sq_list(&st->q,
+                       "SELECT " COMPLAINT_COLS " FROM complaints"
+                       " WHERE ?1 = 0 OR iys_code = ?1 ORDER BY created DESC, id DESC",
+                       IZ_SQ_ARGS(IZ_SQ_I64(iys_code)), &complaint_row, list, n);
 }

@@ -1,8 +1,9 @@
 /*
  * sqlite_util.c - the SQLite plumbing the module's store and the emulator's
- * store share: opening and migrating a database file, the mutex and the
- * statement cache, the error mapping, bind and column helpers, and the hash
- * chain walk (see sqlite_util.h).
+ * store share: opening and migrating a database file, the lock and the
+ * statement cache, a statement run in one call, the error mapping, the
+ * consent fields both stores hold alike, and the hash chain's writer and
+ * walk (see sqlite_util.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +11,6 @@
 #include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,20 +21,11 @@
 #include "core/iz.h"
 #include "store/sqlite_util.h"
 #include "sys/crypto.h"
+#include "sys/fs.h"
 #include "sys/log.h"
 
 #define SQ_BUSY_TIMEOUT_MS 5000
-
-static _Thread_local char sq_err[512];
-
-const char *iz__sq_errf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sq_err, sizeof sq_err, fmt, ap);
-    va_end(ap);
-    return sq_err;
-}
+#define SQ_CACHE_MIN 64 /* statement slots at first; the cache doubles at half full */
 
 /* Log an SQLite failure of db and map it to an IZ_* code. */
 static int db_fail(const char *who, sqlite3 *db, int rc, const char *what)
@@ -45,183 +36,276 @@ static int db_fail(const char *who, sqlite3 *db, int rc, const char *what)
     return rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? IZ_EBUSY : IZ_EIO;
 }
 
-int iz__sq_fail(iz_sq_t *q, int rc, const char *what)
+/* The same for q's connection; what is the statement that failed. */
+static int sq_fail(iz_sq_t *q, int rc, const char *what)
 {
     return db_fail(q->def->who, q->db, rc, what);
 }
 
-/* iz__sq_fail, with a unique violation IZ_EEXIST and a foreign-key one
+/* sq_fail, with a unique violation IZ_EEXIST and a foreign-key one
  * IZ_ENOTFOUND. */
 static int write_fail(iz_sq_t *q, int rc, const char *what)
 {
     int ext = sqlite3_extended_errcode(q->db);
     if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY) return IZ_EEXIST;
     if (ext == SQLITE_CONSTRAINT_FOREIGNKEY) return IZ_ENOTFOUND;
-    return iz__sq_fail(q, rc, what);
+    return sq_fail(q, rc, what);
 }
 
-/* ---- statements and transactions ---------------------------------------- */
+/* ---- the statement cache ------------------------------------------------ */
 
-static const char *const txn_sql[IZ_SQ_FIRST] = {
-    [IZ_SQ_BEGIN] = "BEGIN IMMEDIATE",
-    [IZ_SQ_BEGIN_READ] = "BEGIN",
-    [IZ_SQ_COMMIT] = "COMMIT",
-    [IZ_SQ_ROLLBACK] = "ROLLBACK",
-};
-
-sqlite3_stmt *iz__sq_stmt(iz_sq_t *q, int id)
+/* The slot of sql in a cache of cap slots (a power of two): its own, or
+ * the empty one where it goes. The key is the statement's address (a
+ * string literal of the store), so a lookup hashes one pointer, not the
+ * SQL text. */
+static iz_sq_cached_t *cache_slot(iz_sq_cached_t *cache, size_t cap, const char *sql)
 {
-    if (!q->stmt[id]) {
-        const char *sql = id < IZ_SQ_FIRST ? txn_sql[id] : q->def->sql[id];
-        int rc = sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q->stmt[id], NULL);
-        if (rc != SQLITE_OK) {
-            iz__sq_fail(q, rc, "prepare");
-            q->stmt[id] = NULL;
-        }
+    uintptr_t h = (uintptr_t)sql;
+    size_t i = (size_t)(h ^ h >> 4 ^ h >> 12) & (cap - 1);
+    while (cache[i].sql && cache[i].sql != sql)
+        i = (i + 1) & (cap - 1);
+    return &cache[i];
+}
+
+/* The prepared statement of sql, prepared on first use; NULL (logged) on
+ * failure. Called with the lock held. */
+static sqlite3_stmt *stmt_get(iz_sq_t *q, const char *sql)
+{
+    iz_sq_cached_t *slot = cache_slot(q->cache, q->cap, sql);
+    if (slot->sql) return slot->stmt;
+    if (2 * (q->ncached + 1) > q->cap) {
+        size_t cap = 2 * q->cap;
+        iz_sq_cached_t *cache = iz_xcalloc(cap, sizeof *cache);
+        for (size_t i = 0; i < q->cap; i++)
+            if (q->cache[i].sql) *cache_slot(cache, cap, q->cache[i].sql) = q->cache[i];
+        free(q->cache);
+        q->cache = cache;
+        q->cap = cap;
+        slot = cache_slot(q->cache, q->cap, sql);
     }
-    return q->stmt[id];
-}
-
-void iz__sq_done(sqlite3_stmt *stmt)
-{
-    if (stmt) {
-        (void)sqlite3_reset(stmt);
-        (void)sqlite3_clear_bindings(stmt);
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+    if (rc != SQLITE_OK) {
+        (void)sq_fail(q, rc, sql);
+        (void)sqlite3_finalize(stmt);
+        return NULL;
     }
+    *slot = (iz_sq_cached_t){sql, stmt};
+    q->ncached++;
+    return stmt;
 }
 
-int iz__sq_run(iz_sq_t *q, sqlite3_stmt *stmt, int bind_rc, const char *what)
+/* Bind a list of parameters from ?*next on; the first failure's SQLite
+ * code, or SQLITE_OK. */
+static int bind_list(sqlite3_stmt *stmt, const iz_sq_arg_t *a, int *next)
 {
-    int r = bind_rc == SQLITE_OK ? sqlite3_step(stmt) : bind_rc;
-    int rc = r == SQLITE_DONE ? 0 : iz__sq_fail(q, r, what);
-    iz__sq_done(stmt);
-    return rc;
+    int r = SQLITE_OK;
+    for (; a && a->kind != IZ_SQ_K_END && r == SQLITE_OK; a++) {
+        int i = (*next)++;
+        if (a->kind == IZ_SQ_K_I64 || (a->kind == IZ_SQ_K_OPT_I64 && a->i != 0))
+            r = sqlite3_bind_int64(stmt, i, a->i);
+        else if (a->kind == IZ_SQ_K_TEXT || (a->kind == IZ_SQ_K_OPT && a->t && a->t[0]))
+            r = sqlite3_bind_text(stmt, i, a->t, -1, SQLITE_STATIC);
+        else
+            r = sqlite3_bind_null(stmt, i);
+    }
+    return r;
 }
 
-int iz__sq_write(iz_sq_t *q, sqlite3_stmt *stmt, int bind_rc, const char *what)
-{
-    int r = bind_rc == SQLITE_OK ? sqlite3_step(stmt) : bind_rc;
-    int rc = r == SQLITE_DONE ? 0 : write_fail(q, r, what);
-    iz__sq_done(stmt);
-    return rc;
-}
+/* ---- the lock and transactions ------------------------------------------ */
 
-int iz__sq_update(iz_sq_t *q, sqlite3_stmt *stmt, int bind_rc, const char *what)
-{
-    int r = bind_rc == SQLITE_OK ? sqlite3_step(stmt) : bind_rc;
-    int rc;
-    if (r == SQLITE_DONE)
-        rc = sqlite3_changes(q->db) > 0 ? 0 : IZ_ENOTFOUND;
-    else
-        rc = iz__sq_fail(q, r, what);
-    iz__sq_done(stmt);
-    return rc;
-}
-
-/* Run a cached statement that returns no rows. */
-static int exec_id(iz_sq_t *q, int id, const char *what)
-{
-    sqlite3_stmt *stmt = iz__sq_stmt(q, id);
-    return stmt ? iz__sq_run(q, stmt, SQLITE_OK, what) : IZ_EIO;
-}
-
-int iz__sq_begin(iz_sq_t *q)
-{
-    return exec_id(q, IZ_SQ_BEGIN, "begin");
-}
-
-int iz__sq_begin_read(iz_sq_t *q)
-{
-    return exec_id(q, IZ_SQ_BEGIN_READ, "begin");
-}
-
-int iz__sq_commit(iz_sq_t *q)
-{
-    return exec_id(q, IZ_SQ_COMMIT, "commit");
-}
+static const char sql_begin[] = "BEGIN IMMEDIATE", sql_begin_read[] = "BEGIN",
+                  sql_commit[] = "COMMIT", sql_rollback[] = "ROLLBACK",
+                  sql_savepoint[] = "SAVEPOINT item", sql_release[] = "RELEASE item",
+                  sql_rollback_to[] = "ROLLBACK TO item";
 
 void iz__sq_lock(iz_sq_t *q)
 {
     if (pthread_mutex_lock(&q->mu) != 0) abort();
+    q->depth++;
 }
 
 void iz__sq_unlock(iz_sq_t *q)
 {
-    if (!sqlite3_get_autocommit(q->db) && exec_id(q, IZ_SQ_ROLLBACK, "rollback") != 0 &&
+    if (q->depth == 1 && !sqlite3_get_autocommit(q->db) && iz__sq_run(q, sql_rollback, NULL) != 0 &&
         !sqlite3_get_autocommit(q->db))
         iz_logf(IZ_LOG_ERROR, q->def->who, "transaction still open after a failed rollback", NULL);
+    q->depth--;
     if (pthread_mutex_unlock(&q->mu) != 0) abort();
 }
 
-/* ---- rows --------------------------------------------------------------- */
-
-int iz__sq_get_row(iz_sq_t *q, sqlite3_stmt *stmt, int bind_rc, const char *what,
-                   iz_sq_read_fn read, void *out)
+int iz__sq_begin(iz_sq_t *q)
 {
-    int rc;
-    int r = bind_rc == SQLITE_OK ? sqlite3_step(stmt) : bind_rc;
-    if (r == SQLITE_ROW) {
-        read(stmt, out);
-        rc = 0;
-    } else if (r == SQLITE_DONE) {
-        rc = IZ_ENOTFOUND;
-    } else {
-        rc = iz__sq_fail(q, r, what);
-    }
-    iz__sq_done(stmt);
+    iz__sq_lock(q);
+    return iz__sq_run(q, sql_begin, NULL);
+}
+
+int iz__sq_begin_read(iz_sq_t *q)
+{
+    iz__sq_lock(q);
+    return iz__sq_run(q, sql_begin_read, NULL);
+}
+
+int iz__sq_commit(iz_sq_t *q)
+{
+    return iz__sq_run(q, sql_commit, NULL);
+}
+
+int iz__sq_end(iz_sq_t *q, int rc)
+{
+    if (rc == 0) rc = iz__sq_commit(q);
+    iz__sq_unlock(q);
     return rc;
 }
 
-int iz__sq_rows(iz_sq_t *q, sqlite3_stmt *stmt, int bind_rc, const char *what, size_t elsize,
-                iz_sq_read_fn read, void (*drop)(void *list, size_t n), void **list, size_t *n)
+int iz__sq_savepoint(iz_sq_t *q)
 {
-    char *v = NULL;
-    size_t len = 0, cap = 0;
-    int r = bind_rc;
-    while (r == SQLITE_OK && (r = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 16;
-            v = iz_xrealloc(v, cap * elsize);
+    return iz__sq_run(q, sql_savepoint, NULL);
+}
+
+int iz__sq_release(iz_sq_t *q, bool undo)
+{
+    if (undo) (void)iz__sq_run(q, sql_rollback_to, NULL);
+    return iz__sq_run(q, sql_release, NULL);
+}
+
+/* ---- a statement in one call -------------------------------------------- */
+
+/* How the end of a statement that returns no rows is judged. */
+typedef enum { SQ_RUN, SQ_WRITE, SQ_UPDATE } sq_mode_t;
+
+/* One run of a statement: its parameters (args, then more), what its rows
+ * are handed to, and how its end is judged. */
+typedef struct sq_call {
+    const char *sql;
+    const iz_sq_arg_t *args, *more;
+    bool one;               /* the first row is the answer: read into out, and stop */
+    const iz_sq_row_t *row; /* may be NULL: the row's presence is the answer */
+    void *out;
+    iz_sq_each_fn each; /* every row; NULL (and not one): the statement returns none */
+    void *ctx;
+    sq_mode_t mode;
+    int64_t *rowid; /* when not NULL: the inserted row's id */
+} sq_call_t;
+
+/* Fill a zeroed element of row type row from the current row. */
+static void read_row(const iz_sq_row_t *row, sqlite3_stmt *stmt, void *out)
+{
+    memset(out, 0, row->size);
+    row->read(stmt, out);
+}
+
+/* The one loop every call of this file runs, under the lock: bind, step
+ * to the end (or to the first row when c->one; 1 then says it was there)
+ * handing rows over, judge the end, reset. */
+static int run_call(iz_sq_t *q, const sq_call_t *c)
+{
+    iz__sq_lock(q);
+    sqlite3_stmt *stmt = stmt_get(q, c->sql);
+    int rc = stmt ? 0 : IZ_EIO, r = SQLITE_OK, next = 1;
+    if (stmt) r = bind_list(stmt, c->args, &next);
+    if (stmt && r == SQLITE_OK) r = bind_list(stmt, c->more, &next);
+    while (rc == 0 && r == SQLITE_OK && (r = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (c->one) {
+            if (c->row) read_row(c->row, stmt, c->out);
+            rc = 1;
+        } else if (c->each) {
+            rc = c->each(c->ctx, stmt);
+            r = SQLITE_OK;
         }
-        memset(v + len * elsize, 0, elsize);
-        read(stmt, v + len * elsize);
-        len++;
-        r = SQLITE_OK;
     }
-    int rc = r == SQLITE_DONE ? 0 : iz__sq_fail(q, r, what);
-    iz__sq_done(stmt);
-    if (rc != 0) {
-        if (drop)
-            drop(v, len);
-        else
-            free(v);
-        return rc;
+    if (rc == 0 && r != SQLITE_DONE)
+        rc = c->mode == SQ_WRITE ? write_fail(q, r, c->sql) : sq_fail(q, r, c->sql);
+    else if (rc == 0 && c->mode == SQ_UPDATE && sqlite3_changes(q->db) == 0)
+        rc = IZ_ENOTFOUND;
+    else if (rc == 0 && c->rowid)
+        *c->rowid = sqlite3_last_insert_rowid(q->db);
+    if (stmt) {
+        /* The result of reset repeats the error of the last step, which
+         * has been judged above. */
+        (void)sqlite3_reset(stmt);
+        (void)sqlite3_clear_bindings(stmt);
     }
-    *list = v;
-    *n = len;
+    iz__sq_unlock(q);
+    return rc;
+}
+
+int iz__sq_run(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args)
+{
+    return run_call(q, &(sq_call_t){.sql = sql, .args = args, .mode = SQ_RUN});
+}
+
+int iz__sq_write(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, int64_t *rowid)
+{
+    return run_call(q, &(sq_call_t){.sql = sql, .args = args, .mode = SQ_WRITE, .rowid = rowid});
+}
+
+int iz__sq_update(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args)
+{
+    return run_call(q, &(sq_call_t){.sql = sql, .args = args, .mode = SQ_UPDATE});
+}
+
+int iz__sq_each(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, iz_sq_each_fn fn, void *ctx)
+{
+    return run_call(q, &(sq_call_t){.sql = sql, .args = args, .each = fn, .ctx = ctx});
+}
+
+int iz__sq_find(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, const iz_sq_row_t *row,
+                void *out)
+{
+    return run_call(q, &(sq_call_t){.sql = sql, .args = args, .one = true, .row = row, .out = out});
+}
+
+int iz__sq_get(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, const iz_sq_row_t *row,
+               void *out)
+{
+    int rc = iz__sq_find(q, sql, args, row, out);
+    return rc == 1 ? 0 : rc == 0 ? IZ_ENOTFOUND : rc;
+}
+
+/* An array being read. */
+typedef struct row_list {
+    const iz_sq_row_t *row;
+    char *v;
+    size_t len, cap;
+} row_list_t;
+
+static int read_into_list(void *ctx, sqlite3_stmt *stmt)
+{
+    row_list_t *l = ctx;
+    if (l->len == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        l->v = iz_xrealloc(l->v, l->cap * l->row->size);
+    }
+    read_row(l->row, stmt, l->v + l->len++ * l->row->size);
     return 0;
 }
 
-int iz__sq_bind_i64(sqlite3_stmt *stmt, int i, int64_t v)
+int iz__sq_list(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, const iz_sq_row_t *row,
+                void *list, size_t *n)
 {
-    return sqlite3_bind_int64(stmt, i, v);
+    row_list_t l = {.row = row};
+    int rc = iz__sq_each(q, sql, args, read_into_list, &l);
+    if (rc != 0) {
+        iz__sq_free_rows(row, l.v, l.len);
+        return rc;
+    }
+    /* list is a T ** of the caller's; copied as bytes, so that no T * is
+     * written through a char **. */
+    memcpy(list, &l.v, sizeof l.v);
+    *n = l.len;
+    return 0;
 }
 
-int iz__sq_bind_text(sqlite3_stmt *stmt, int i, const char *v)
+void iz__sq_free_rows(const iz_sq_row_t *row, void *list, size_t n)
 {
-    return sqlite3_bind_text(stmt, i, v, -1, SQLITE_STATIC);
+    char *v = list;
+    for (size_t i = 0; v && row->owns_text && i < n; i++)
+        free(*(char **)(v + i * row->size + row->text_at));
+    free(v);
 }
 
-int iz__sq_bind_opt(sqlite3_stmt *stmt, int i, const char *v)
-{
-    if (!v || !*v) return sqlite3_bind_null(stmt, i);
-    return iz__sq_bind_text(stmt, i, v);
-}
-
-int iz__sq_bind_opt_i64(sqlite3_stmt *stmt, int i, int64_t v)
-{
-    return v ? iz__sq_bind_i64(stmt, i, v) : sqlite3_bind_null(stmt, i);
-}
+/* ---- reading columns ---------------------------------------------------- */
 
 const char *iz__sq_col_text(sqlite3_stmt *stmt, int i)
 {
@@ -234,36 +318,88 @@ void iz__sq_col_str(sqlite3_stmt *stmt, int i, char *dst, size_t size)
     (void)iz_strlcpy(dst, t ? t : "", size);
 }
 
-void iz__sq_read_i64(sqlite3_stmt *stmt, void *out)
+static void read_i64(sqlite3_stmt *stmt, void *out)
 {
     *(int64_t *)out = sqlite3_column_int64(stmt, 0);
 }
 
-void iz__sq_read_current(sqlite3_stmt *stmt, void *out)
+const iz_sq_row_t iz__sq_i64_row = IZ_SQ_ROW(int64_t, read_i64);
+
+/* The columns status, source, consent_date from column i. */
+static void col_state(sqlite3_stmt *stmt, int i, iz_status_t *status, iz_source_t *source,
+                      int64_t *consent_date)
 {
-    iz_current_t *cur = out;
     const char *t;
-    cur->exists = true;
-    if ((t = iz__sq_col_text(stmt, 0))) (void)iz_status_parse(t, &cur->status);
-    if ((t = iz__sq_col_text(stmt, 1))) (void)iz_source_parse(t, &cur->source);
-    cur->consent_date = sqlite3_column_int64(stmt, 2);
+    if ((t = iz__sq_col_text(stmt, i))) (void)iz_status_parse(t, status);
+    if ((t = iz__sq_col_text(stmt, i + 1))) (void)iz_source_parse(t, source);
+    *consent_date = sqlite3_column_int64(stmt, i + 2);
 }
 
-void iz__sq_read_text(sqlite3_stmt *stmt, void *buf)
+static void read_current(sqlite3_stmt *stmt, void *out)
 {
-    iz_sq_buf_t *b = buf;
+    iz_current_t *cur = out;
+    cur->exists = true;
+    col_state(stmt, 0, &cur->status, &cur->source, &cur->consent_date);
+}
+
+const iz_sq_row_t iz__sq_current_row = IZ_SQ_ROW(iz_current_t, read_current);
+
+/* A text buffer being read by iz__sq_get_text. */
+typedef struct text_buf {
+    char *p;
+    size_t size;
+} text_buf_t;
+
+static void read_text(sqlite3_stmt *stmt, void *out)
+{
+    const text_buf_t *b = out;
     if (b->p) iz__sq_col_str(stmt, 0, b->p, b->size);
 }
 
-int iz__sq_get_text(iz_sq_t *q, int id, const char *what, char *out, size_t size)
+int iz__sq_get_text(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, char *out, size_t size)
 {
-    sqlite3_stmt *stmt = iz__sq_stmt(q, id);
-    if (!stmt) return IZ_EIO;
-    iz_sq_buf_t b = {out, size};
-    out[0] = '\0';
-    int rc = iz__sq_get_row(q, stmt, SQLITE_OK, what, iz__sq_read_text, &b);
-    return rc == IZ_ENOTFOUND ? 0 : rc;
+    /* Not a zeroed element: the buffer description is the out. */
+    static const iz_sq_row_t text_row = {.read = read_text};
+    return iz__sq_get(q, sql, args, &text_row, &(text_buf_t){out, size});
 }
+
+void iz__sq_col_consent(sqlite3_stmt *stmt, int i, char *recipient, iz_rtype_t *rtype,
+                        iz_type_t *type, iz_status_t *status, iz_source_t *source,
+                        int64_t *consent_date)
+{
+    const char *t;
+    iz__sq_col_str(stmt, i, recipient, IZ_RECIPIENT_MAX);
+    if ((t = iz__sq_col_text(stmt, i + 1))) (void)iz_rtype_parse(t, rtype);
+    if ((t = iz__sq_col_text(stmt, i + 2))) (void)iz_type_parse(t, type);
+    col_state(stmt, i + 3, status, source, consent_date);
+}
+
+/* ---- the consent fields ------------------------------------------------- */
+
+int iz__sq_names(const char *recipient, iz_rtype_t rtype, iz_type_t type, iz_status_t status,
+                 iz_source_t source, int64_t consent_date, iz_sq_names_t *nm)
+{
+    if (iz__sq_fits(recipient, IZ_RECIPIENT_MAX)) return IZ_ETOOBIG;
+    nm->rtype = iz_rtype_name(rtype);
+    nm->type = iz_type_name(type);
+    nm->status = iz_status_name(status);
+    nm->source = iz_source_name(source);
+    if (!recipient[0] || !nm->rtype || !nm->type || !nm->status ||
+        (source != IZ_SOURCE_NONE && !nm->source) || consent_date < 0)
+        return IZ_EINVAL;
+    return 0;
+}
+
+int iz__sq_key_names(iz_rtype_t rtype, iz_type_t type, const char *recipient, const char **rt,
+                     const char **ty)
+{
+    *rt = iz_rtype_name(rtype);
+    *ty = iz_type_name(type);
+    if (!recipient || !*rt || !*ty) return IZ_EINVAL;
+    return !recipient[0] || iz__sq_fits(recipient, IZ_RECIPIENT_MAX) ? IZ_ENOTFOUND : 0;
+}
+
+/* ---- checks ------------------------------------------------------------- */
 
 int iz__sq_fits(const char *s, size_t size)
 {
@@ -288,7 +424,7 @@ static int exec_sql(const iz_sq_t *q, const char *sql, const char **err)
     char *msg = NULL;
     int rc = sqlite3_exec(q->db, sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
-        *err = iz__sq_errf("%s: %s", q->def->who, msg ? msg : sqlite3_errstr(rc));
+        *err = iz_errf("%s: %s", q->def->who, msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
         return (rc & 0xff) == SQLITE_BUSY ? IZ_EBUSY : IZ_EIO;
     }
@@ -315,7 +451,7 @@ static int read_version(const iz_sq_t *q, int *version, const char **err)
             const char *t = iz__sq_col_text(stmt, 0);
             if (!t || iz_parse_i64(t, 0, INT_MAX, &v) != 0) {
                 (void)sqlite3_finalize(stmt);
-                *err = iz__sq_errf("%s has a malformed schema_version", q->def->who);
+                *err = iz_errf("%s has a malformed schema_version", q->def->who);
                 return IZ_EIO;
             }
             *version = (int)v;
@@ -323,8 +459,8 @@ static int read_version(const iz_sq_t *q, int *version, const char **err)
         }
     }
     if (rc != SQLITE_DONE) {
-        *err = iz__sq_errf("cannot read the %s's schema version: %s", q->def->who,
-                           sqlite3_errmsg(q->db));
+        *err =
+            iz_errf("cannot read the %s's schema version: %s", q->def->who, sqlite3_errmsg(q->db));
         (void)sqlite3_finalize(stmt);
         return (rc & 0xff) == SQLITE_BUSY ? IZ_EBUSY : IZ_EIO;
     }
@@ -362,9 +498,9 @@ static int migrate(iz_sq_t *q, const char **err)
     }
     if (rc != 0) return rc;
     if (v > want) {
-        *err = iz__sq_errf("%s schema version %d is newer than this izin knows (%d);"
-                           " upgrade izin",
-                           q->def->who, v, want);
+        *err = iz_errf("%s schema version %d is newer than this izin knows (%d);"
+                       " upgrade izin",
+                       q->def->who, v, want);
         return IZ_EUNSUPPORTED;
     }
     q->version = v;
@@ -378,7 +514,7 @@ static int create_file(const char *who, const char *path, const char **err)
     int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         if (errno == EEXIST) return 0;
-        *err = iz__sq_errf("cannot create %s file '%s': %s", who, path, strerror(errno));
+        *err = iz_errf("cannot create %s file '%s': %s", who, path, strerror(errno));
         return IZ_EIO;
     }
     int rc = fsync(fd);
@@ -391,7 +527,7 @@ static int create_file(const char *who, const char *path, const char **err)
         close(dfd);
     }
     if (rc != 0) {
-        *err = iz__sq_errf("cannot sync %s file '%s': %s", who, path, strerror(errno));
+        *err = iz_errf("cannot sync %s file '%s': %s", who, path, strerror(errno));
         return IZ_EIO;
     }
     return 0;
@@ -408,8 +544,8 @@ static int pragma(const iz_sq_t *q, const char *sql, const char *want, const cha
         if (rc == SQLITE_ROW && want) {
             const char *got = iz__sq_col_text(stmt, 0);
             if (!got || strcmp(got, want) != 0) {
-                *err = iz__sq_errf("%s: '%s' answered '%s', not '%s'", q->def->who, sql,
-                                   got ? got : "", want);
+                *err = iz_errf("%s: '%s' answered '%s', not '%s'", q->def->who, sql, got ? got : "",
+                               want);
                 (void)sqlite3_finalize(stmt);
                 return IZ_EIO;
             }
@@ -417,7 +553,7 @@ static int pragma(const iz_sq_t *q, const char *sql, const char *want, const cha
         }
     }
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        *err = iz__sq_errf("%s: '%s': %s", q->def->who, sql, sqlite3_errmsg(q->db));
+        *err = iz_errf("%s: '%s': %s", q->def->who, sql, sqlite3_errmsg(q->db));
         (void)sqlite3_finalize(stmt);
         return (rc & 0xff) == SQLITE_BUSY ? IZ_EBUSY : IZ_EIO;
     }
@@ -427,9 +563,9 @@ static int pragma(const iz_sq_t *q, const char *sql, const char *want, const cha
 
 void iz__sq_close(iz_sq_t *q)
 {
-    for (int i = 0; q->stmt && i < q->def->nstmt; i++)
-        (void)sqlite3_finalize(q->stmt[i]);
-    free(q->stmt);
+    for (size_t i = 0; q->cache && i < q->cap; i++)
+        (void)sqlite3_finalize(q->cache[i].stmt);
+    free(q->cache);
     if (q->db) {
         int rc = sqlite3_close(q->db);
         if (rc != SQLITE_OK)
@@ -452,20 +588,26 @@ int iz__sq_open(iz_sq_t *q, const iz_sq_def_t *def, const char *path, const char
     if (rc != 0) return rc;
 
     q->path = iz_xstrdup(path);
-    q->stmt = iz_xcalloc((size_t)def->nstmt, sizeof *q->stmt);
-    if (pthread_mutex_init(&q->mu, NULL) != 0) iz_oom();
+    q->cap = SQ_CACHE_MIN;
+    q->cache = iz_xcalloc(q->cap, sizeof *q->cache);
+    pthread_mutexattr_t attr;
+    if (pthread_mutexattr_init(&attr) != 0 ||
+        pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE) != 0 ||
+        pthread_mutex_init(&q->mu, &attr) != 0)
+        iz_oom();
+    (void)pthread_mutexattr_destroy(&attr);
     int src = sqlite3_open_v2(
         path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL);
     if (src != SQLITE_OK) {
-        *err = iz__sq_errf("cannot open %s '%s': %s", def->who, path,
-                           q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(src));
+        *err = iz_errf("cannot open %s '%s': %s", def->who, path,
+                       q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(src));
         iz__sq_close(q);
         return IZ_EIO;
     }
     if (sqlite3_extended_result_codes(q->db, 1) != SQLITE_OK ||
         sqlite3_busy_timeout(q->db, SQ_BUSY_TIMEOUT_MS) != SQLITE_OK ||
         sqlite3_db_config(q->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL) != SQLITE_OK) {
-        *err = iz__sq_errf("cannot configure %s '%s': %s", def->who, path, sqlite3_errmsg(q->db));
+        *err = iz_errf("cannot configure %s '%s': %s", def->who, path, sqlite3_errmsg(q->db));
         iz__sq_close(q);
         return IZ_EIO;
     }
@@ -482,41 +624,45 @@ int iz__sq_open(iz_sq_t *q, const iz_sq_def_t *def, const char *path, const char
 
 /* ---- the hash chain ----------------------------------------------------- */
 
-int iz__sq_chain_append(iz_sq_t *q, int last_id, sqlite3_stmt *insert, int prev_param,
-                        int set_hash_id, const char **f, int nf, int64_t *id_out)
+int iz__sq_chain_append(iz_sq_t *q, const char *insert_sql, const iz_sq_arg_t *args,
+                        const iz_sq_arg_t *hashed, int64_t *id_out)
 {
-    char prev[IZ_SHA256_HEX], ids[24], hash[IZ_SHA256_HEX];
-    if (nf < 2 || nf > IZ_SQ_CHAIN_MAX) {
-        iz__sq_done(insert);
-        return IZ_EINVAL;
+    char prev[IZ_SHA256_HEX] = "", hash[IZ_SHA256_HEX];
+    char num[IZ_SQ_CHAIN_MAX][24]; /* the integers' decimal text */
+    const char *f[IZ_SQ_CHAIN_MAX] = {prev, num[1]};
+    int nf = 2;
+    /* The row's own fields as the text its columns will hold (bind_list's
+     * rules: an optional 0 or a NULL text is NULL, hashed as ""). */
+    for (const iz_sq_arg_t *a = hashed; a->kind != IZ_SQ_K_END; a++, nf++) {
+        if (nf == IZ_SQ_CHAIN_MAX) return IZ_EINVAL;
+        f[nf] = a->kind == IZ_SQ_K_TEXT || a->kind == IZ_SQ_K_OPT ? a->t : NULL;
+        if (a->kind == IZ_SQ_K_I64 || (a->kind == IZ_SQ_K_OPT_I64 && a->i != 0)) {
+            snprintf(num[nf], sizeof num[nf], "%" PRId64, a->i);
+            f[nf] = num[nf];
+        }
     }
     /* Read inside the write transaction on every append rather than cached:
      * another process (the CLI) may append to the same file, and this is one
      * b-tree descent to the last row, a page that is already in the cache. */
-    int rc = iz__sq_get_text(q, last_id, "last hash", prev, sizeof prev);
-    if (rc != 0) {
-        iz__sq_done(insert);
-        return rc;
-    }
-    rc = iz__sq_run(q, insert, iz__sq_bind_text(insert, prev_param, prev), "log insert");
+    int rc = iz__sq_get_text(q, "SELECT hash FROM consent_log ORDER BY id DESC LIMIT 1", NULL, prev,
+                             sizeof prev);
+    if (rc != 0 && rc != IZ_ENOTFOUND) return rc;
+    int64_t id = 0;
+    rc = run_call(q, &(sq_call_t){.sql = insert_sql,
+                                  .args = args,
+                                  .more = IZ_SQ_ARGS(IZ_SQ_TEXT(prev)),
+                                  .rowid = &id});
     if (rc != 0) return rc;
-    int64_t id = sqlite3_last_insert_rowid(q->db);
-    snprintf(ids, sizeof ids, "%" PRId64, id);
-    f[0] = prev;
-    f[1] = ids;
+    snprintf(num[1], sizeof num[1], "%" PRId64, id);
     iz_sha256_join_hex(f, (size_t)nf, hash);
-    sqlite3_stmt *set = iz__sq_stmt(q, set_hash_id);
-    if (!set) return IZ_EIO;
-    int r = iz__sq_bind_i64(set, 1, id);
-    if (r == SQLITE_OK) r = iz__sq_bind_text(set, 2, hash);
-    if ((rc = iz__sq_run(q, set, r, "log hash")) != 0) return rc;
-    if (sqlite3_changes(q->db) != 1) {
-        iz_logf(IZ_LOG_ERROR, q->def->who, "log row lost its hash slot", "id=%lld",
-                (long long)id);
-        return IZ_EIO;
+    rc = iz__sq_update(q, "UPDATE consent_log SET hash = ?2 WHERE id = ?1 AND hash = ''",
+                       IZ_SQ_ARGS(IZ_SQ_I64(id), IZ_SQ_TEXT(hash)));
+    if (rc == IZ_ENOTFOUND) {
+        iz_logf(IZ_LOG_ERROR, q->def->who, "log row lost its hash slot", "id=%lld", (long long)id);
+        rc = IZ_EIO;
     }
-    *id_out = id;
-    return 0;
+    if (rc == 0) *id_out = id;
+    return rc;
 }
 
 int iz__sq_verify_chain(iz_sq_t *q, const char *sql, int nf, int64_t *bad_id)

@@ -11,16 +11,25 @@
  *   - bring the schema up to date from an ordered list of migrations (the
  *     version in meta.schema_version) in one transaction, and refuse a file
  *     whose schema is newer than the binary;
- *   - one connection behind a mutex: iz__sq_lock / iz__sq_unlock around
- *     every call, and the unlock rolls back whatever transaction is still
- *     open, so no way out of a function leaves one;
- *   - statements prepared on first use and cached by id, reset and cleared
- *     after each use;
- *   - SQLite failures logged and mapped to IZ_EIO / IZ_EBUSY, and on writes
- *     a unique violation to IZ_EEXIST and a foreign-key one to
- *     IZ_ENOTFOUND;
- *   - the walk that checks a hash-chained log through a read-only
- *     connection of its own.
+ *   - one connection behind one lock, taken by every call below and held
+ *     by a transaction from its begin to its end; the outermost release
+ *     rolls back whatever transaction is still open, so no way out of a
+ *     function leaves one;
+ *   - a statement run in one call: its SQL, written where it is used,
+ *     prepared on first use and cached by the connection, its parameters
+ *     bound from a list of typed values, stepped, then reset and cleared,
+ *     reading no row, one row or every row into an array;
+ *   - SQLite failures logged with the statement and mapped to IZ_EIO /
+ *     IZ_EBUSY, and on writes a unique violation to IZ_EEXIST and a
+ *     foreign-key one to IZ_ENOTFOUND;
+ *   - the consent fields both stores hold alike, and the hash-chained
+ *     consent log: its one writer, and the walk that checks it through a
+ *     read-only connection of its own.
+ *
+ * A store's function is then mostly one call, for example
+ *
+ *   return iz__sq_get(q, "SELECT " BRAND_COLS " FROM brands WHERE account_id = ?1 AND code = ?2",
+ *                     IZ_SQ_ARGS(IZ_SQ_I64(account_id), IZ_SQ_I64(code)), &brand_row, out);
  *
  * Internal to izin: store/ and the emulator (a layer above it) use it.
  */
@@ -28,6 +37,7 @@
 #define IZ_SQLITE_UTIL_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,127 +45,218 @@
 
 #include "core/consent.h"
 
-/* Statement ids below IZ_SQ_FIRST are the transaction statements this file
- * provides; a store numbers its own statements from IZ_SQ_FIRST and leaves
- * those slots of its table empty. */
-enum {
-    IZ_SQ_BEGIN,      /* BEGIN IMMEDIATE: every write */
-    IZ_SQ_BEGIN_READ, /* BEGIN: a read that needs one snapshot */
-    IZ_SQ_COMMIT,
-    IZ_SQ_ROLLBACK,
-    IZ_SQ_FIRST
-};
-
 /* What tells one store's database from another's (a static constant). */
 typedef struct iz_sq_def {
     const char *who;               /* "store", "sim store": names log lines and messages */
     const char *const *migrations; /* migrations[i] brings the schema from i to i + 1 */
     int nmigrations;               /* = the schema version this binary writes */
-    const char *const *sql;        /* the store's statements by id (from IZ_SQ_FIRST) */
-    int nstmt;                     /* entries of sql, IZ_SQ_FIRST included */
 } iz_sq_def_t;
 
+/* A prepared statement and the SQL it was prepared from (its cache key). */
+typedef struct iz_sq_cached {
+    const char *sql;
+    sqlite3_stmt *stmt;
+} iz_sq_cached_t;
+
 /* One open database. Owned by the store that embeds it; every field is
- * read-only outside this file, and db and the cache only under mu. */
+ * read-only outside this file, and db, the cache and depth only under mu. */
 typedef struct iz_sq {
     const iz_sq_def_t *def;
     sqlite3 *db;
-    pthread_mutex_t mu;
+    pthread_mutex_t mu; /* recursive: a transaction's calls take it again */
+    int depth;          /* how many times the holder has taken mu */
     char *path;
-    sqlite3_stmt **stmt; /* def->nstmt cached statements, NULL until first use */
-    int version;         /* the schema version after open */
+    iz_sq_cached_t *cache; /* open addressing by SQL address, cap slots */
+    size_t ncached, cap;
+    int version; /* the schema version after open */
 } iz_sq_t;
 
 /* Open (creating it 0600) the database file at path into *q, configure it
- * and run the migrations. On failure *err says why (thread-local text) and
- * q holds nothing that needs closing. */
+ * and run the migrations. On failure *err says why (sys/fs.h iz_errf text)
+ * and q holds nothing that needs closing. */
 int iz__sq_open(iz_sq_t *q, const iz_sq_def_t *def, const char *path, const char **err);
 
 /* Finalize the statements, close the connection and free what an opened q
  * holds (not q itself). */
 void iz__sq_close(iz_sq_t *q);
 
-/* Take the connection's mutex; abort if the mutex is broken. */
-void iz__sq_lock(iz_sq_t *q);
+/* ---- the lock and transactions ------------------------------------------ */
 
-/* Roll back the open transaction, if any, and release the mutex. */
+/* Take and release the connection's lock (abort if the mutex is broken).
+ * It is recursive, as SQLite's own connection mutex is: every call of this
+ * file takes it, so that a call made alone is serialized and the same call
+ * made inside a transaction joins it. The outermost release rolls back the
+ * transaction still open, if any. */
+void iz__sq_lock(iz_sq_t *q);
 void iz__sq_unlock(iz_sq_t *q);
 
-/* Log an SQLite failure of q's connection and map it: a lock still held
- * after the busy timeout is IZ_EBUSY, anything else IZ_EIO. */
-int iz__sq_fail(iz_sq_t *q, int rc, const char *what);
-
-/* The cached statement id, prepared on first use; NULL on failure. */
-sqlite3_stmt *iz__sq_stmt(iz_sq_t *q, int id);
-
-/* Make a cached statement ready for its next use (NULL is ignored). The
- * result of reset repeats the error of the last step, which the caller has
- * already seen. */
-void iz__sq_done(sqlite3_stmt *stmt);
-
-/* BEGIN IMMEDIATE, BEGIN (deferred, for a read snapshot) and COMMIT. */
+/* Take the lock and open a write transaction (BEGIN IMMEDIATE), or a read
+ * transaction (BEGIN: one snapshot for several reads). The lock is taken
+ * even when the BEGIN fails: every begin is paired with one iz__sq_end. */
 int iz__sq_begin(iz_sq_t *q);
 int iz__sq_begin_read(iz_sq_t *q);
+
+/* Commit when rc is 0 and release the lock (which rolls back whatever was
+ * not committed); returns rc, or the commit's failure. A caller that must
+ * act between the commit and the release calls iz__sq_commit and then
+ * iz__sq_unlock instead. */
+int iz__sq_end(iz_sq_t *q, int rc);
 int iz__sq_commit(iz_sq_t *q);
 
-/* Step a statement that returns no rows, once bound (bind_rc is the result
- * of binding), and make it ready again; a failure is mapped by
- * iz__sq_fail. iz__sq_write also maps a unique violation to IZ_EEXIST and
- * a foreign-key one to IZ_ENOTFOUND (the row referred to does not exist);
- * iz__sq_update answers IZ_ENOTFOUND when no row changed. */
-int iz__sq_run(iz_sq_t *q, sqlite3_stmt *stmt, int bind_rc, const char *what);
-int iz__sq_write(iz_sq_t *q, sqlite3_stmt *stmt, int bind_rc, const char *what);
-int iz__sq_update(iz_sq_t *q, sqlite3_stmt *stmt, int bind_rc, const char *what);
+/* A savepoint around one item of a larger transaction, and its end: undo
+ * rolls the item's writes back first. iz__sq_release returns the release's
+ * result. */
+int iz__sq_savepoint(iz_sq_t *q);
+int iz__sq_release(iz_sq_t *q, bool undo);
 
-/* A reader of the current row of stmt into out. */
+/* ---- a statement in one call -------------------------------------------- */
+
+/* One parameter of a statement, made with the IZ_SQ_* macros below. */
+typedef struct iz_sq_arg {
+    enum {
+        IZ_SQ_K_END,
+        IZ_SQ_K_I64,
+        IZ_SQ_K_OPT_I64,
+        IZ_SQ_K_TEXT,
+        IZ_SQ_K_OPT,
+        IZ_SQ_K_NULL
+    } kind;
+    int64_t i;
+    const char *t; /* not copied: it must stay alive until the call returns */
+} iz_sq_arg_t;
+
+/* An integer; text (NULL binds NULL); optional text, bound NULL when NULL
+ * or ""; an optional integer, bound NULL when 0; NULL. Absent values are
+ * stored as NULL (store.h), so the optional forms are the usual ones for
+ * the columns that may be absent. */
+#define IZ_SQ_I64(v) ((iz_sq_arg_t){.kind = IZ_SQ_K_I64, .i = (v)})
+#define IZ_SQ_TEXT(v) ((iz_sq_arg_t){.kind = IZ_SQ_K_TEXT, .t = (v)})
+#define IZ_SQ_OPT(v) ((iz_sq_arg_t){.kind = IZ_SQ_K_OPT, .t = (v)})
+#define IZ_SQ_OPT_I64(v) ((iz_sq_arg_t){.kind = IZ_SQ_K_OPT_I64, .i = (v)})
+#define IZ_SQ_NULL ((iz_sq_arg_t){.kind = IZ_SQ_K_NULL})
+
+/* The parameters ?1, ?2, ... of a statement, in order (a statement with
+ * none takes NULL). The list lives until the end of the enclosing block. */
+#define IZ_SQ_ARGS(...) ((const iz_sq_arg_t[]){__VA_ARGS__, {.kind = IZ_SQ_K_END}})
+
+/* A reader of the current row of stmt into out; a walker of every row,
+ * returning 0 to go on or any other value to stop the walk with it. */
 typedef void (*iz_sq_read_fn)(sqlite3_stmt *stmt, void *out);
+typedef int (*iz_sq_each_fn)(void *ctx, sqlite3_stmt *stmt);
 
-/* Run a one-row statement once bound and read the row with read();
- * IZ_ENOTFOUND when there is none. */
-int iz__sq_get_row(iz_sq_t *q, sqlite3_stmt *stmt, int bind_rc, const char *what,
-                   iz_sq_read_fn read, void *out);
+/* A row type: what one row is read into, an element of size bytes that is
+ * zeroed and then filled by read. When owns_text, read allocates the
+ * element's char * member at offset text_at (a column of any length),
+ * which goes with the element. Made with IZ_SQ_ROW(T, read) or
+ * IZ_SQ_ROW_OWNING(T, read, member). */
+typedef struct iz_sq_row {
+    size_t size;
+    iz_sq_read_fn read;
+    bool owns_text;
+    size_t text_at;
+} iz_sq_row_t;
 
-/* Run a statement once bound and read every row, with read() into zeroed
- * memory, into a growing array of elsize-byte elements: *list (free() it)
- * and *n. On failure the rows read so far are released with drop (NULL:
- * plain free) and *list and *n are left alone. */
-int iz__sq_rows(iz_sq_t *q, sqlite3_stmt *stmt, int bind_rc, const char *what, size_t elsize,
-                iz_sq_read_fn read, void (*drop)(void *list, size_t n), void **list, size_t *n);
+/* (Kept from clang-format, which would give each brace a line of its own.) */
+/* clang-format off */
+#define IZ_SQ_ROW(T, fn) {.size = sizeof(T), .read = (fn)}
+#define IZ_SQ_ROW_OWNING(T, fn, member) \
+    {.size = sizeof(T), .read = (fn), .owns_text = true, .text_at = offsetof(T, member)}
+/* clang-format on */
 
-/* Bind helpers: text is bound SQLITE_STATIC (it must outlive the step);
- * the _opt forms bind NULL for NULL or "" text and for a 0 integer. */
-int iz__sq_bind_i64(sqlite3_stmt *stmt, int i, int64_t v);
-int iz__sq_bind_text(sqlite3_stmt *stmt, int i, const char *v);
-int iz__sq_bind_opt(sqlite3_stmt *stmt, int i, const char *v);
-int iz__sq_bind_opt_i64(sqlite3_stmt *stmt, int i, int64_t v);
+/* Row types of every store: column 0 as an int64_t; and the (status,
+ * source, consent_date) columns of a consent_state row as an iz_current_t
+ * (exists set, unknown spellings left NONE). */
+extern const iz_sq_row_t iz__sq_i64_row;
+extern const iz_sq_row_t iz__sq_current_row;
+
+/* Free a list of n elements of row type row: each one's owned text, then
+ * the array (list may be NULL). */
+void iz__sq_free_rows(const iz_sq_row_t *row, void *list, size_t n);
+
+/* Every call below runs the statement sql with args bound, under the lock,
+ * and makes it ready again. sql must live as long as q (a string literal):
+ * it is prepared on its first use on q's connection and kept, found again
+ * by its address. A failure's log line names the statement. */
+
+/* A statement that returns no rows. iz__sq_write also answers IZ_EEXIST for
+ * a unique violation and IZ_ENOTFOUND for a foreign-key one (the row
+ * referred to does not exist), and sets *rowid (when not NULL) to the
+ * inserted row's id; iz__sq_update answers IZ_ENOTFOUND when no row
+ * changed. */
+int iz__sq_run(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args);
+int iz__sq_write(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, int64_t *rowid);
+int iz__sq_update(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args);
+
+/* The first row, read as row type row into out (row NULL: only whether
+ * there is one); IZ_ENOTFOUND when there is none, out then untouched.
+ * iz__sq_find answers 1 when a row was read and 0 when there was none, for
+ * the lookups where "none" is an answer. */
+int iz__sq_get(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, const iz_sq_row_t *row,
+               void *out);
+int iz__sq_find(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, const iz_sq_row_t *row,
+                void *out);
+
+/* The first row's column 0 as text copied into out (size bytes, longer
+ * text cut; NULL reads as ""); IZ_ENOTFOUND when there is no row, out then
+ * untouched. out may be NULL when only the row's presence matters. */
+int iz__sq_get_text(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, char *out, size_t size);
+
+/* Every row into a growing array: list is the address of the caller's
+ * array pointer (T **, T of row->size bytes), which gets the array (free
+ * it with iz__sq_free_rows, or free() when the rows own no text), and *n
+ * its length (may be 0). On failure the rows read so far are freed and
+ * *list and *n are left alone. */
+int iz__sq_list(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, const iz_sq_row_t *row,
+                void *list, size_t *n);
+
+/* Hand every row to fn(ctx, stmt) in turn; fn's non-zero value stops the
+ * walk and is returned. The row's text is valid during the call only. */
+int iz__sq_each(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, iz_sq_each_fn fn, void *ctx);
+
+/* ---- reading columns ---------------------------------------------------- */
 
 /* A text column (NULL for NULL), and a text column copied into a buffer of
  * size bytes (NULL reads as "", longer text is cut). */
 const char *iz__sq_col_text(sqlite3_stmt *stmt, int i);
 void iz__sq_col_str(sqlite3_stmt *stmt, int i, char *dst, size_t size);
 
-/* Row readers for iz__sq_get_row: column 0 as an int64_t; and the
- * (status, source, consent_date) columns of a consent_state row as an
- * iz_current_t (exists set, unknown spellings left NONE). */
-void iz__sq_read_i64(sqlite3_stmt *stmt, void *out);
-void iz__sq_read_current(sqlite3_stmt *stmt, void *out);
+/* ---- the consent fields both stores hold alike -------------------------- */
 
-/* A text buffer for iz__sq_read_text, which copies column 0 into p (size
- * bytes; NULL reads as "") and does nothing when p is NULL. */
-typedef struct iz_sq_buf {
-    char *p;
-    size_t size;
-} iz_sq_buf_t;
-void iz__sq_read_text(sqlite3_stmt *stmt, void *buf);
+/* Both stores key a consent by its owner, recipient, rtype and type and
+ * keep its status, source and consent_date, in İYS's spellings, an absent
+ * source or consent_date as NULL (store.h). What follows is that much,
+ * written once. */
 
-/* Run the cached statement id, which takes no parameters and selects one
- * text column of at most one row, into out (size bytes); "" when there is
- * no row. */
-int iz__sq_get_text(iz_sq_t *q, int id, const char *what, char *out, size_t size);
+/* The spellings of a change's consent fields; source NULL when omitted. */
+typedef struct iz_sq_names {
+    const char *rtype, *type, *status, *source;
+} iz_sq_names_t;
 
-/* Format a message into this thread's error buffer and return it; the text
- * stays valid until the thread's next call. The *err of iz__sq_open. */
-const char *iz__sq_errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Spell and check the consent fields of a change about to be written:
+ * IZ_ETOOBIG when recipient has no room for its NUL in IZ_RECIPIENT_MAX
+ * bytes; IZ_EINVAL for an empty recipient, an absent or unknown rtype, type
+ * or status, an unknown source, or a negative consent_date. */
+int iz__sq_names(const char *recipient, iz_rtype_t rtype, iz_type_t type, iz_status_t status,
+                 iz_source_t source, int64_t consent_date, iz_sq_names_t *nm);
+
+/* The spelled key of a lookup: IZ_EINVAL for a NULL recipient or an absent
+ * or unknown rtype or type; IZ_ENOTFOUND when the recipient ("" or longer
+ * than IZ_RECIPIENT_MAX allows) cannot be in a store. */
+int iz__sq_key_names(iz_rtype_t rtype, iz_type_t type, const char *recipient, const char **rt,
+                     const char **ty);
+
+/* The parameters status, source, consent_date of a spelled change. */
+#define IZ_SQ_STATE_ARGS(nm, consent_date)                                                         \
+    IZ_SQ_TEXT((nm)->status), IZ_SQ_OPT((nm)->source), IZ_SQ_OPT_I64(consent_date)
+
+/* Read the columns recipient (into a buffer of IZ_RECIPIENT_MAX bytes),
+ * rtype, type, status, source, consent_date, in that order from column i.
+ * NULL or an unknown spelling (a row written by hand) reads as NONE. */
+void iz__sq_col_consent(sqlite3_stmt *stmt, int i, char *recipient, iz_rtype_t *rtype,
+                        iz_type_t *type, iz_status_t *status, iz_source_t *source,
+                        int64_t *consent_date);
+
+/* ---- checks ------------------------------------------------------------- */
 
 /* 0 when s (in a buffer of size bytes) has room for its NUL, else
  * IZ_ETOOBIG. */
@@ -164,20 +265,22 @@ int iz__sq_fits(const char *s, size_t size);
 /* True for exactly 64 lower-case hex digits (a stored SHA-256). */
 int iz__sq_is_hex64(const char *h);
 
+/* ---- the hash chain ----------------------------------------------------- */
+
 #define IZ_SQ_CHAIN_MAX 32 /* hashed fields of one row, at most */
 
 /* The one writer of a hash-chained log, inside the caller's transaction.
- * A row's hash is the hex SHA-256 of its nf fields as text joined with '|'
- * (sys/crypto.h iz_sha256_join_hex): the previous row's hash, the row's id,
- * then the row's own fields. Reads the newest row's hash (statement last_id:
- * one text column, "" when the log is empty), binds it as parameter
- * prev_param of insert - whose other parameters the caller has bound, and
- * which writes the row with hash '' - and runs it; then fills f[0] (the
- * previous hash) and f[1] (the new id) and stores the row's hash with
- * statement set_hash_id (?1 id, ?2 hash; it must only fill an empty hash).
- * *id_out gets the new row's id. insert is reset in every case. */
-int iz__sq_chain_append(iz_sq_t *q, int last_id, sqlite3_stmt *insert, int prev_param,
-                        int set_hash_id, const char **f, int nf, int64_t *id_out);
+ * The log is the store's table consent_log(id INTEGER PRIMARY KEY, ...,
+ * prev_hash, hash). A row's hash is the hex SHA-256 of its fields as text
+ * joined with '|' (sys/crypto.h iz_sha256_join_hex): the previous row's
+ * hash, the row's id, then the row's own fields, hashed - each as the text
+ * its column holds: an integer in decimal, an absent value (NULL) as "".
+ * Runs insert_sql - which writes the row with hash '' - with args and then
+ * the newest row's hash ("" for an empty log) as its parameters, and
+ * stores the new row's hash; *id_out gets the row's id. IZ_EINVAL when
+ * hashed holds more than IZ_SQ_CHAIN_MAX - 2 fields. */
+int iz__sq_chain_append(iz_sq_t *q, const char *insert_sql, const iz_sq_arg_t *args,
+                        const iz_sq_arg_t *hashed, int64_t *id_out);
 
 /* Walk a hash chain through a read-only connection of its own, in one read
  * transaction (a snapshot) while writers go on. sql selects, in chain

@@ -2,53 +2,18 @@
  * store.c - the storage front door: picks the backend from the location
  * string, checks the arguments of every public call and forwards it to the
  * backend's ops table (store_int.h). Also holds what all backends share:
- * the location parser, the secret key, the commit subscribers, the consent
- * log's hash function and the thread-local error message.
+ * the location parser, the secret key, the commit subscribers and the
+ * consent log's hash function.
  */
-#include <errno.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-
 #include "core/iz.h"
-#include "sys/crypto.h"
 #include "store/store_int.h"
-
-static _Thread_local char store_err[512];
-
-const char *iz__store_errf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(store_err, sizeof store_err, fmt, ap);
-    va_end(ap);
-    return store_err;
-}
-
-/* Create dir and its missing parents with mode 0700 (mkdir -p). */
-static int make_dirs(const char *dir)
-{
-    char buf[PATH_MAX];
-    if (iz_strlcpy(buf, dir, sizeof buf) != 0) return IZ_ETOOBIG;
-    size_t len = strlen(buf);
-    while (len > 1 && buf[len - 1] == '/')
-        buf[--len] = '\0';
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0700) != 0 && errno != EEXIST) return IZ_EIO;
-        *p = '/';
-    }
-    if (mkdir(buf, 0700) != 0 && errno != EEXIST) return IZ_EIO;
-    struct stat sb;
-    if (stat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode)) return IZ_EINVAL;
-    return 0;
-}
+#include "sys/crypto.h"
+#include "sys/fs.h"
 
 static int has_prefix(const char *s, const char *prefix)
 {
@@ -106,20 +71,20 @@ int iz_store_location_parse(const char *location, iz_store_loc_t *out, const cha
         size_t sl = scheme_len(location);
         if ((sl == 8 && strncmp(location, "postgres", 8) == 0) ||
             (sl == 10 && strncmp(location, "postgresql", 10) == 0))
-            *err = iz__store_errf("store location '%s': a PostgreSQL location is written "
-                                  "postgresql://user@host/db",
-                                  location);
+            *err = iz_errf("store location '%s': a PostgreSQL location is written "
+                           "postgresql://user@host/db",
+                           location);
         else
-            *err = iz__store_errf("store location '%s': unknown scheme '%.*s:' (use a directory, "
-                                  "sqlite:PATH or postgresql://...; a directory whose name has "
-                                  "a colon is written ./NAME)",
-                                  location, (int)sl, location);
+            *err = iz_errf("store location '%s': unknown scheme '%.*s:' (use a directory, "
+                           "sqlite:PATH or postgresql://...; a directory whose name has "
+                           "a colon is written ./NAME)",
+                           location, (int)sl, location);
         return IZ_EINVAL;
     }
     int rc;
     if (file) {
         if (!*file || file[strlen(file) - 1] == '/') {
-            *err = iz__store_errf("store location '%s' names no file", location);
+            *err = iz_errf("store location '%s' names no file", location);
             return IZ_EINVAL;
         }
         out->kind = IZ_STORE_SQLITE;
@@ -161,7 +126,7 @@ static int load_key(const iz_store_loc_t *loc, const iz_store_opts_t *opts, iz_s
         rc = iz_seal_key_load(loc->key_file, true, key, &why);
         *created = rc == 0;
     }
-    if (rc != 0) *err = iz__store_errf("%s: %s", loc->key_file, why ? why : iz_strerror(rc));
+    if (rc != 0) *err = iz_errf("%s: %s", loc->key_file, why ? why : iz_strerror(rc));
     return rc;
 }
 
@@ -179,14 +144,7 @@ int iz_store_open(const char *location, const iz_store_opts_t *opts, iz_store_t 
         *err = "PostgreSQL backend not available in this build";
         rc = IZ_EUNSUPPORTED;
     }
-    if (rc == 0 && loc->kind == IZ_STORE_DIR) {
-        rc = make_dirs(loc->dir);
-        if (rc == IZ_EINVAL)
-            *err = iz__store_errf("store location '%s' is not a directory", location);
-        else if (rc != 0)
-            *err = iz__store_errf("cannot create data directory '%s': %s", location,
-                                  rc == IZ_ETOOBIG ? "path too long" : strerror(errno));
-    }
+    if (rc == 0 && loc->kind == IZ_STORE_DIR) rc = iz_mkdirs(loc->dir, err);
     iz_seal_key_t key;
     bool created = false;
     if (rc == 0) rc = load_key(loc, opts, &key, &created, err);
@@ -197,9 +155,9 @@ int iz_store_open(const char *location, const iz_store_opts_t *opts, iz_store_t 
              * under another one: do not leave the wrong key behind. */
             unlink(loc->key_file);
             if (rc == IZ_ERULE)
-                *err = iz__store_errf("the secret key file %s is missing: the stored secrets "
-                                      "cannot be opened without it (or set IZIN_SECRET_KEY)",
-                                      loc->key_file);
+                *err = iz_errf("the secret key file %s is missing: the stored secrets "
+                               "cannot be opened without it (or set IZIN_SECRET_KEY)",
+                               loc->key_file);
         }
         iz_seal_key_wipe(&key);
     }

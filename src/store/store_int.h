@@ -91,10 +91,6 @@ void iz__store_publish(iz_store_t *st, const iz_change_t *chg);
 int iz__sqlite_open(const char *path, const iz_seal_key_t *key, iz_store_t **out,
                     const char **err);
 
-/* Format a message into this thread's error buffer and return it; the text
- * stays valid until the thread's next call. */
-const char *iz__store_errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 /* The consent log's hash covers 12 fields (see store.h): prev_hash, id,
  * brand_id, recipient, rtype, type, status, source, consent_date,
  * creation_ms, origin, evidence. */

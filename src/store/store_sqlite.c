@@ -4,17 +4,18 @@
  * disk, the schema kept by an ordered list of migrations, and the consent
  * log written as a hash chain (see the invariants at the top of store.h).
  *
- * One sqlite3 connection per store, guarded by a mutex: every call takes the
- * mutex, so calls from many threads serialize and the connection's prepared
- * statements (cached in the store, prepared on first use) are never shared
- * between two running calls. Every write runs in a BEGIN IMMEDIATE
- * transaction, and every path out of a function leaves no transaction open.
+ * One sqlite3 connection per store, guarded by a lock: every call takes it,
+ * so calls from many threads serialize and the connection's prepared
+ * statements (cached by the connection, prepared on first use) are never
+ * shared between two running calls. Every write of more than one statement
+ * runs in a BEGIN IMMEDIATE transaction, and every path out of a function
+ * leaves no transaction open.
  * The log check (iz_store_verify_log) reads through its own read-only
  * connection, so a long walk does not hold writers up (WAL readers see a
  * snapshot and never block the writer). The plumbing for all of this -
- * open, migrations, the mutex, the statement cache, error mapping - is
- * shared with the emulator's store in sqlite_util.c; the schema, the
- * statements and the logic are this file's.
+ * open, migrations, the lock, running a statement in one call, the error
+ * mapping, the hash chain - is shared with the emulator's store in
+ * sqlite_util.c; the schema, the statements and the logic are this file's.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -186,8 +187,10 @@ static const char *const migrations[] = {
 _Static_assert(IZ_ARRAY_LEN(migrations) == IZ_STORE_SCHEMA_VERSION,
                "store.h names the schema version");
 
-/* ---- prepared statements ------------------------------------------------ */
+/* ---- statements ---------------------------------------------------------- */
 
+/* Each statement is written where it runs (sqlite_util.h caches it by its
+ * address); these are the column lists and conditions several share. */
 #define ACC_COLS                                                                                   \
     "id, name, iys_code, activation_date, iys_url, iys_user, iys_password, plan, created_at"
 #define BRAND_COLS                                                                                 \
@@ -196,172 +199,19 @@ _Static_assert(IZ_ARRAY_LEN(migrations) == IZ_STORE_SCHEMA_VERSION,
     "l.id, l.brand_id, l.recipient, l.rtype, l.type, l.status, l.source, l.consent_date,"          \
     " l.creation_ms, l.origin, l.iys_state, l.iys_txid, l.iys_error, l.warning, l.evidence"
 #define KEY_WHERE "brand_id = ?1 AND recipient = ?2 AND rtype = ?3 AND type = ?4"
-
-enum {
-    ST_PING = IZ_SQ_FIRST,
-    ST_ACC_ADD,
-    ST_ACC_BY_NAME,
-    ST_ACC_GET,
-    ST_BRAND_ADD,
-    ST_BRAND_GET,
-    ST_KEY_ADD,
-    ST_KEY_LOOKUP,
-    ST_KEY_REVOKE,
-    ST_LOG_REPEAT,
-    ST_STATE_CUR,
-    ST_LOG_LAST,
-    ST_LOG_INSERT,
-    ST_LOG_SET_HASH,
-    ST_STATE_UPSERT,
-    ST_OUTBOX_ADD,
-    ST_CONSENT_GET,
-    ST_HISTORY,
-    ST_STATUS,
-    ST_OUTBOX_COUNT,
-    ST_RET_ADD,
-    ST_OUTBOX_DUE,
-    ST_OUTBOX_INFLIGHT,
-    ST_OUTBOX_MARK,
-    ST_OUTBOX_TOUCH,
-    ST_LOG_MARK_SENT,
-    ST_OUTBOX_RETRY,
-    ST_LOG_IYS,
-    ST_OUTBOX_DEL,
-    ST_RET_DONE,
-    ST_BY_TXID,
-    ST_CHANGES,
-    ST_BRANDS_ALL,
-    ST_CURSOR_GET,
-    ST_CURSOR_SET,
-    ST_RET_OPEN,
-    ST_RET_LATE,
-    ST_STATE_SCAN,
-    ST_SAVEPOINT,
-    ST_RELEASE,
-    ST_ROLLBACK_TO,
-    ST_SMS_ADD,
-    ST_SMS_RCPT,
-    ST_VOICE_ADD,
-    ST_VOICE_NUM,
-    ST_VOICE_GET,
-    ST_VOICE_NUMS,
-    ST_VOICE_NUMS_ALLOWED,
-    ST_Q_ADD,
-    ST_Q_LIST,
-    ST_Q_COUNT,
-    ST_ACC_SECRETS,
-    ST_ACC_SET_SECRET,
-    ST_COUNT_
-};
-
 #define OUTBOX_SELECT                                                                              \
     "SELECT " CHG_COLS ", b.account_id, b.code, o.attempts, o.bulk, o.state, o.request_id,"        \
     " o.sent_ms, o.req_index FROM outbox o JOIN consent_log l ON l.id = o.log_id"                  \
     " JOIN brands b ON b.id = l.brand_id"
 
-static const char *const sq_sql[ST_COUNT_] = {
-    [ST_PING] = "SELECT 1",
-    [ST_ACC_ADD] = "INSERT INTO accounts(name, iys_code, activation_date, iys_url, iys_user,"
-                   " iys_password, plan, created_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
-    [ST_ACC_BY_NAME] = "SELECT " ACC_COLS " FROM accounts WHERE name = ?",
-    [ST_ACC_GET] = "SELECT " ACC_COLS " FROM accounts WHERE id = ?",
-    [ST_BRAND_ADD] = "INSERT INTO brands(account_id, code, name, keyword, short_number,"
-                     " subscriber_number, slug, created_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
-    [ST_BRAND_GET] = "SELECT " BRAND_COLS " FROM brands WHERE account_id = ? AND code = ?",
-    [ST_KEY_ADD] = "INSERT INTO api_keys(account_id, hash, prefix, created_at)"
-                   " VALUES(?, ?, ?, ?)",
-    [ST_KEY_LOOKUP] = "SELECT account_id FROM api_keys WHERE hash = ? AND revoked_at IS NULL",
-    [ST_KEY_REVOKE] = "UPDATE api_keys SET revoked_at = ? WHERE account_id = ? AND hash = ?"
-                      " AND revoked_at IS NULL",
-    [ST_LOG_REPEAT] = "SELECT " CHG_COLS " FROM consent_log l WHERE " KEY_WHERE
-                      " AND status = ?5 AND source IS ?6 AND consent_date IS ?7"
-                      " ORDER BY id DESC LIMIT 1",
-    [ST_STATE_CUR] = "SELECT status, source, consent_date FROM consent_state WHERE " KEY_WHERE,
-    [ST_LOG_LAST] = "SELECT hash FROM consent_log ORDER BY id DESC LIMIT 1",
-    [ST_LOG_INSERT] = "INSERT INTO consent_log(brand_id, recipient, rtype, type, status, source,"
-                      " consent_date, creation_ms, origin, iys_state, iys_txid, iys_error,"
-                      " warning, evidence, prev_hash, hash)"
-                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-                      " '')",
-    [ST_LOG_SET_HASH] = "UPDATE consent_log SET hash = ?2 WHERE id = ?1 AND hash = ''",
-    [ST_STATE_UPSERT] = "INSERT INTO consent_state(brand_id, recipient, rtype, type, log_id,"
-                        " status, source, consent_date) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-                        " ON CONFLICT(brand_id, recipient, rtype, type) DO UPDATE SET"
-                        " log_id = excluded.log_id, status = excluded.status,"
-                        " source = excluded.source, consent_date = excluded.consent_date",
-    [ST_OUTBOX_ADD] = "INSERT INTO outbox(log_id, created_ms, state, bulk)"
-                      " VALUES(?, ?, 'PENDING', ?)",
-    [ST_CONSENT_GET] = "SELECT " CHG_COLS " FROM consent_state s JOIN consent_log l"
-                       " ON l.id = s.log_id WHERE s.brand_id = ?1 AND s.recipient = ?2"
-                       " AND s.rtype = ?3 AND s.type = ?4",
-    [ST_HISTORY] = "SELECT " CHG_COLS " FROM consent_log l WHERE " KEY_WHERE " ORDER BY id DESC",
-    [ST_STATUS] = "SELECT status FROM consent_state WHERE " KEY_WHERE,
-    [ST_OUTBOX_COUNT] = "SELECT count(*) FROM outbox",
-    [ST_RET_ADD] = "INSERT INTO ret_deadlines(log_id, deadline) VALUES(?, ?)",
-    /* Only the oldest outbox row of each key is eligible: one address's
-     * changes reach İYS one by one, in order. */
-    [ST_OUTBOX_DUE] = OUTBOX_SELECT
-    " WHERE o.state = 'PENDING' AND o.bulk = ?2 AND o.next_ms <= ?1 AND NOT EXISTS("
-    "SELECT 1 FROM consent_log l2 JOIN outbox o2 ON o2.log_id = l2.id"
-    " WHERE l2.brand_id = l.brand_id AND l2.recipient = l.recipient AND l2.rtype = l.rtype"
-    " AND l2.type = l.type AND l2.id < l.id) ORDER BY o.log_id LIMIT ?3",
-    [ST_OUTBOX_INFLIGHT] = OUTBOX_SELECT " WHERE o.state IN ('SENDING', 'SENT') ORDER BY o.log_id",
-    [ST_OUTBOX_MARK] = "UPDATE outbox SET state = ?2, request_id = ?3, sent_ms = ?4,"
-                       " req_index = ?5 WHERE log_id = ?1",
-    [ST_OUTBOX_TOUCH] = "UPDATE outbox SET sent_ms = ?2 WHERE request_id = ?1 AND state = 'SENT'",
-    [ST_LOG_MARK_SENT] = "UPDATE consent_log SET iys_state = 'SENT' WHERE id = ?1",
-    [ST_OUTBOX_RETRY] = "UPDATE outbox SET state = 'PENDING', request_id = NULL, sent_ms = NULL,"
-                        " attempts = attempts + 1, next_ms = ?2, last_error = ?3 WHERE log_id = ?1",
-    [ST_LOG_IYS] = "UPDATE consent_log SET iys_state = ?2, iys_txid = ?3, iys_error = ?4"
-                   " WHERE id = ?1",
-    [ST_OUTBOX_DEL] = "DELETE FROM outbox WHERE log_id = ?1",
-    [ST_RET_DONE] = "UPDATE ret_deadlines SET done_ms = ?2 WHERE log_id = ?1 AND done_ms IS NULL",
-    [ST_BY_TXID] = "SELECT " CHG_COLS " FROM consent_log l WHERE l.iys_txid = ?2"
-                   " AND l.brand_id = ?1 ORDER BY l.id DESC LIMIT 1",
-    [ST_CHANGES] = "SELECT " CHG_COLS " FROM consent_log l WHERE l.brand_id = ?1 AND l.id > ?2"
-                   " ORDER BY l.id LIMIT ?3",
-    [ST_BRANDS_ALL] = "SELECT " BRAND_COLS " FROM brands ORDER BY id",
-    [ST_CURSOR_GET] = "SELECT cursor FROM iys_cursor WHERE brand_id = ?1 AND source = ?2",
-    [ST_CURSOR_SET] = "INSERT INTO iys_cursor(brand_id, source, cursor, updated_ms)"
-                      " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(brand_id, source) DO UPDATE SET"
-                      " cursor = excluded.cursor, updated_ms = excluded.updated_ms",
-    [ST_RET_OPEN] = "SELECT log_id, deadline FROM ret_deadlines WHERE done_ms IS NULL"
-                    " ORDER BY deadline",
-    [ST_RET_LATE] = "SELECT count(*) FROM ret_deadlines WHERE done_ms > deadline * 1000",
-    [ST_STATE_SCAN] = "SELECT brand_id, recipient, rtype, type, status FROM consent_state",
-    [ST_SAVEPOINT] = "SAVEPOINT one_change",
-    [ST_RELEASE] = "RELEASE one_change",
-    [ST_ROLLBACK_TO] = "ROLLBACK TO one_change",
-    [ST_SMS_ADD] =
-        "INSERT INTO sms_messages(brand_id, created_ms, sender, text, commercial,"
-        " encoding, parts, accepted, blocked) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    [ST_SMS_RCPT] = "INSERT INTO sms_recipients(message_id, seq, recipient, outcome, gateway_id)"
-                    " VALUES(?1, ?2, ?3, ?4, ?5)",
-    [ST_VOICE_ADD] = "INSERT INTO voice_campaigns(brand_id, account_id, name, commercial, rtype,"
-                     " created_ms, allowed, blocked) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    [ST_VOICE_NUM] = "INSERT INTO voice_numbers(campaign_id, seq, recipient, outcome)"
-                     " VALUES(?1, ?2, ?3, ?4)",
-    [ST_VOICE_GET] = "SELECT id, brand_id, account_id, name, commercial, rtype, created_ms,"
-                     " allowed, blocked FROM voice_campaigns WHERE id = ?1",
-    [ST_VOICE_NUMS] = "SELECT recipient, outcome FROM voice_numbers WHERE campaign_id = ?1"
-                      " ORDER BY seq",
-    [ST_VOICE_NUMS_ALLOWED] = "SELECT recipient, outcome FROM voice_numbers"
-                              " WHERE campaign_id = ?1 AND outcome = 'ALLOWED' ORDER BY seq",
-    [ST_Q_ADD] = "INSERT OR IGNORE INTO iys_quarantine(brand_id, via, source, raw, raw_hash,"
-                 " reason, created_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [ST_Q_LIST] = "SELECT id, brand_id, via, source, raw, reason, created_ms FROM iys_quarantine"
-                  " WHERE brand_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
-    [ST_Q_COUNT] = "SELECT count(*) FROM iys_quarantine",
-    [ST_ACC_SECRETS] = "SELECT id, iys_password FROM accounts WHERE iys_password <> ''",
-    [ST_ACC_SET_SECRET] = "UPDATE accounts SET iys_password = ?2 WHERE id = ?1",
-};
+/* The parameters ?1..?4 of a statement on one consent key (KEY_WHERE). */
+#define KEY_ARGS(brand_id, recipient, rt, ty)                                                      \
+    IZ_SQ_I64(brand_id), IZ_SQ_TEXT(recipient), IZ_SQ_TEXT(rt), IZ_SQ_TEXT(ty)
 
 static const iz_sq_def_t sq_def = {
     .who = "store",
     .migrations = migrations,
     .nmigrations = (int)IZ_ARRAY_LEN(migrations),
-    .sql = sq_sql,
-    .nstmt = ST_COUNT_,
 };
 
 /* One caller's batch waiting for a group commit. */
@@ -418,73 +268,75 @@ static void sq_close(iz_store_t *st)
 
 static const iz_store_ops_t sq_ops;
 
+/* The secrets found stored in clear, collected before any is sealed: the
+ * table is not updated while it is being read. */
+typedef struct clear_secrets {
+    const iz_seal_key_t *key;
+    int64_t *ids;
+    char **clear;
+    size_t n;
+    const char *why; /* why a sealed one did not open */
+} clear_secrets_t;
+
+/* One accounts row (id, iys_password): a sealed value must open with the
+ * key (IZ_ERULE stops the walk otherwise); a clear one is kept for sealing. */
+static int secret_row(void *ctx, sqlite3_stmt *stmt)
+{
+    clear_secrets_t *cs = ctx;
+    const char *v = iz__sq_col_text(stmt, 1);
+    if (!v) return 0;
+    if (iz_is_sealed(v)) {
+        char tmp[IZ_NAME_MAX];
+        int u = iz_unseal(cs->key, v, tmp, sizeof tmp);
+        iz_wipe(tmp, sizeof tmp);
+        if (u == 0) return 0;
+        cs->why = u == IZ_ERULE ? "the secret key does not open the stored secrets (wrong "
+                                  "key file or IZIN_SECRET_KEY?)"
+                                : "a stored secret is damaged";
+        return IZ_ERULE;
+    }
+    cs->ids = iz_xrealloc(cs->ids, (cs->n + 1) * sizeof *cs->ids);
+    cs->clear = iz_xrealloc(cs->clear, (cs->n + 1) * sizeof *cs->clear);
+    cs->ids[cs->n] = sqlite3_column_int64(stmt, 0);
+    cs->clear[cs->n++] = iz_xstrdup(v);
+    return 0;
+}
+
 /* Seal every secret still stored in clear (stores made before schema 4)
  * and check that the key opens every sealed one: a wrong key is found at
  * open, not when İYS is called. IZ_ERULE when a sealed value does not open. */
 static int seal_secrets(sq_store_t *ss, const char **err)
 {
     iz_sq_t *s = &ss->q;
-    iz__sq_lock(s);
+    clear_secrets_t cs = {.key = &ss->key};
     int rc = iz__sq_begin(s);
-    sqlite3_stmt *sel = rc == 0 ? iz__sq_stmt(s, ST_ACC_SECRETS) : NULL;
-    if (rc == 0 && !sel) rc = IZ_EIO;
-    int r = SQLITE_ROW;
-    /* Collected first: the table is not updated while it is being read. */
-    int64_t *ids = NULL;
-    char **clear = NULL;
-    size_t n = 0;
-    while (rc == 0 && (r = sqlite3_step(sel)) == SQLITE_ROW) {
-        const char *v = iz__sq_col_text(sel, 1);
-        if (!v) continue;
-        if (iz_is_sealed(v)) {
-            char tmp[IZ_NAME_MAX];
-            int u = iz_unseal(&ss->key, v, tmp, sizeof tmp);
-            iz_wipe(tmp, sizeof tmp);
-            if (u != 0) {
-                *err = u == IZ_ERULE ? "the secret key does not open the stored secrets (wrong "
-                                       "key file or IZIN_SECRET_KEY?)"
-                                     : "a stored secret is damaged";
-                rc = IZ_ERULE;
-            }
-            continue;
+    if (rc == 0)
+        rc = iz__sq_each(s, "SELECT id, iys_password FROM accounts WHERE iys_password <> ''", NULL,
+                         secret_row, &cs);
+    if (rc == IZ_ERULE) *err = cs.why;
+    for (size_t i = 0; i < cs.n; i++) {
+        char *sealed = rc == 0 ? iz_seal(&ss->key, cs.clear[i], strlen(cs.clear[i])) : NULL;
+        if (rc == 0 && !sealed) {
+            rc = IZ_EIO;
+            *err = "no randomness to seal a secret";
+        } else if (rc == 0) {
+            rc = iz__sq_run(s, "UPDATE accounts SET iys_password = ?2 WHERE id = ?1",
+                            IZ_SQ_ARGS(IZ_SQ_I64(cs.ids[i]), IZ_SQ_TEXT(sealed)));
         }
-        ids = iz_xrealloc(ids, (n + 1) * sizeof *ids);
-        clear = iz_xrealloc(clear, (n + 1) * sizeof *clear);
-        ids[n] = sqlite3_column_int64(sel, 0);
-        clear[n++] = iz_xstrdup(v);
+        free(sealed);
+        iz_wipe(cs.clear[i], strlen(cs.clear[i]));
+        free(cs.clear[i]);
     }
-    if (rc == 0 && r != SQLITE_DONE) rc = iz__sq_fail(s, r, "secrets");
-    if (sel) iz__sq_done(sel);
-    sqlite3_stmt *upd = n && rc == 0 ? iz__sq_stmt(s, ST_ACC_SET_SECRET) : NULL;
-    if (n && rc == 0 && !upd) rc = IZ_EIO;
-    for (size_t i = 0; i < n; i++) {
-        if (rc == 0) {
-            char *sealed = iz_seal(&ss->key, clear[i], strlen(clear[i]));
-            if (!sealed) {
-                rc = IZ_EIO;
-                *err = "no randomness to seal a secret";
-            } else {
-                int b = iz__sq_bind_i64(upd, 1, ids[i]);
-                if (b == SQLITE_OK) b = iz__sq_bind_text(upd, 2, sealed);
-                rc = iz__sq_run(s, upd, b, "seal secret");
-                free(sealed);
-            }
-        }
-        iz_wipe(clear[i], strlen(clear[i]));
-        free(clear[i]);
-    }
-    free(ids);
-    free(clear);
-    if (rc == 0) rc = iz__sq_commit(s);
-    iz__sq_unlock(s);
-    if (rc == 0 && n)
+    free(cs.ids);
+    free(cs.clear);
+    rc = iz__sq_end(s, rc);
+    if (rc == 0 && cs.n)
         iz_logf(IZ_LOG_INFO, "store", "sealed secrets that were stored in clear", "accounts=%zu",
-                n);
+                cs.n);
     return rc;
 }
 
-int iz__sqlite_open(const char *path, const iz_seal_key_t *key, iz_store_t **out,
-                    const char **err)
+int iz__sqlite_open(const char *path, const iz_seal_key_t *key, iz_store_t **out, const char **err)
 {
     sq_store_t *s = iz_xcalloc(1, sizeof *s);
     s->base.ops = &sq_ops;
@@ -511,17 +363,7 @@ static int sq_schema_version(iz_store_t *st)
 
 static int sq_ping(iz_store_t *st)
 {
-    iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_PING);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = sqlite3_step(stmt);
-        rc = r == SQLITE_ROW ? 0 : iz__sq_fail(s, r, "ping");
-        iz__sq_done(stmt);
-    }
-    iz__sq_unlock(s);
-    return rc;
+    return iz__sq_get(sq(st), "SELECT 1", NULL, NULL, NULL);
 }
 
 /* ---- accounts, brands, keys --------------------------------------------- */
@@ -555,16 +397,15 @@ static int account_check(const iz_account_t *a)
 /* An account row as read: the account and its sealed password, opened
  * after the read (the reader has no key). */
 typedef struct acc_row {
-    iz_account_t *a;
+    iz_account_t a;
     char sealed[512];
     bool too_long;
 } acc_row_t;
 
-static void account_read_v(sqlite3_stmt *stmt, void *out)
+static void account_read(sqlite3_stmt *stmt, void *out)
 {
     acc_row_t *row = out;
-    iz_account_t *a = row->a;
-    memset(a, 0, sizeof *a);
+    iz_account_t *a = &row->a;
     a->id = sqlite3_column_int64(stmt, 0);
     iz__sq_col_str(stmt, 1, a->name, sizeof a->name);
     a->iys_code = sqlite3_column_int64(stmt, 2);
@@ -572,29 +413,31 @@ static void account_read_v(sqlite3_stmt *stmt, void *out)
     iz__sq_col_str(stmt, 4, a->iys_url, sizeof a->iys_url);
     iz__sq_col_str(stmt, 5, a->iys_user, sizeof a->iys_user);
     const char *pw = iz__sq_col_text(stmt, 6);
-    row->sealed[0] = '\0';
     if (pw && iz_strlcpy(row->sealed, pw, sizeof row->sealed) != 0) row->too_long = true;
     iz__sq_col_str(stmt, 7, a->plan, sizeof a->plan);
     a->created_at = sqlite3_column_int64(stmt, 8);
 }
 
-/* Read one account with stmt (bound by bind_rc) and open its password. */
-static int account_fetch(sq_store_t *ss, sqlite3_stmt *stmt, int bind_rc, const char *what,
+/* Read one account with sql and open its password. */
+static int account_fetch(iz_store_t *st, const char *sql, const iz_sq_arg_t *args,
                          iz_account_t *out)
 {
-    acc_row_t row = {.a = out};
-    int rc = iz__sq_get_row(&ss->q, stmt, bind_rc, what, account_read_v, &row);
+    static const iz_sq_row_t account_row = IZ_SQ_ROW(acc_row_t, account_read);
+    sq_store_t *ss = (sq_store_t *)st;
+    acc_row_t row;
+    int rc = iz__sq_get(&ss->q, sql, args, &account_row, &row);
     if (rc == 0 && row.too_long) rc = IZ_EIO;
-    if (rc == 0 && row.sealed[0]) {
-        rc = iz_unseal(&ss->key, row.sealed, out->iys_password, sizeof out->iys_password);
-        if (rc != 0) {
-            iz_logf(IZ_LOG_ERROR, "store", "cannot open an account's İYS password",
-                    "account=%lld", (long long)out->id);
+    if (rc == 0) {
+        *out = row.a;
+        if (row.sealed[0] &&
+            iz_unseal(&ss->key, row.sealed, out->iys_password, sizeof out->iys_password) != 0) {
+            iz_logf(IZ_LOG_ERROR, "store", "cannot open an account's İYS password", "account=%lld",
+                    (long long)out->id);
+            iz_wipe(out->iys_password, sizeof out->iys_password);
             rc = IZ_EIO;
         }
     }
-    iz_wipe(row.sealed, sizeof row.sealed);
-    if (rc != 0) iz_wipe(out->iys_password, sizeof out->iys_password);
+    iz_wipe(&row, sizeof row);
     return rc;
 }
 
@@ -603,58 +446,35 @@ static int sq_account_add(iz_store_t *st, iz_account_t *a)
     int rc = account_check(a);
     if (rc != 0) return rc;
     sq_store_t *ss = (sq_store_t *)st;
-    iz_sq_t *s = sq(st);
     char *sealed = NULL;
     if (a->iys_password[0] &&
         !(sealed = iz_seal(&ss->key, a->iys_password, strlen(a->iys_password))))
         return IZ_EIO;
     int64_t created = a->created_at ? a->created_at : now_s();
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_ACC_ADD);
-    rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_text(stmt, 1, a->name);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, a->iys_code);
-        if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 3, a->activation_date);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 4, a->iys_url);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 5, a->iys_user);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 6, sealed ? sealed : "");
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 7, a->plan);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 8, created);
-        rc = iz__sq_write(s, stmt, r, "account add");
-        if (rc == 0) {
-            a->id = sqlite3_last_insert_rowid(s->db);
-            a->created_at = created;
-        }
-    }
-    iz__sq_unlock(s);
+    rc = iz__sq_write(&ss->q,
+                      "INSERT INTO accounts(name, iys_code, activation_date, iys_url, iys_user,"
+                      " iys_password, plan, created_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+                      IZ_SQ_ARGS(IZ_SQ_TEXT(a->name), IZ_SQ_I64(a->iys_code),
+                                 IZ_SQ_OPT(a->activation_date), IZ_SQ_TEXT(a->iys_url),
+                                 IZ_SQ_TEXT(a->iys_user), IZ_SQ_TEXT(sealed ? sealed : ""),
+                                 IZ_SQ_TEXT(a->plan), IZ_SQ_I64(created)),
+                      &a->id);
+    if (rc == 0) a->created_at = created;
     free(sealed);
     return rc;
 }
 
 static int sq_account_by_name(iz_store_t *st, const char *name, iz_account_t *out)
 {
-    iz_sq_t *s = sq(st);
     if (strnlen(name, IZ_NAME_MAX) >= IZ_NAME_MAX) return IZ_ENOTFOUND;
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_ACC_BY_NAME);
-    int rc = stmt ? account_fetch((sq_store_t *)st, stmt, iz__sq_bind_text(stmt, 1, name),
-                                  "account by name", out)
-                  : IZ_EIO;
-    iz__sq_unlock(s);
-    return rc;
+    return account_fetch(st, "SELECT " ACC_COLS " FROM accounts WHERE name = ?",
+                         IZ_SQ_ARGS(IZ_SQ_TEXT(name)), out);
 }
 
 static int sq_account_get(iz_store_t *st, int64_t id, iz_account_t *out)
 {
-    iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_ACC_GET);
-    int rc = stmt ? account_fetch((sq_store_t *)st, stmt, iz__sq_bind_i64(stmt, 1, id),
-                                  "account get", out)
-                  : IZ_EIO;
-    iz__sq_unlock(s);
-    return rc;
+    return account_fetch(st, "SELECT " ACC_COLS " FROM accounts WHERE id = ?",
+                         IZ_SQ_ARGS(IZ_SQ_I64(id)), out);
 }
 
 static int brand_check(const iz_brand_t *b)
@@ -668,10 +488,9 @@ static int brand_check(const iz_brand_t *b)
     return 0;
 }
 
-static void brand_read_v(sqlite3_stmt *stmt, void *out)
+static void brand_read(sqlite3_stmt *stmt, void *out)
 {
     iz_brand_t *b = out;
-    memset(b, 0, sizeof *b);
     b->id = sqlite3_column_int64(stmt, 0);
     b->account_id = sqlite3_column_int64(stmt, 1);
     b->code = sqlite3_column_int64(stmt, 2);
@@ -683,47 +502,29 @@ static void brand_read_v(sqlite3_stmt *stmt, void *out)
     b->created_at = sqlite3_column_int64(stmt, 8);
 }
 
+static const iz_sq_row_t brand_row = IZ_SQ_ROW(iz_brand_t, brand_read);
+
 static int sq_brand_add(iz_store_t *st, iz_brand_t *b)
 {
     int rc = brand_check(b);
     if (rc != 0) return rc;
-    iz_sq_t *s = sq(st);
     int64_t created = b->created_at ? b->created_at : now_s();
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_BRAND_ADD);
-    rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_i64(stmt, 1, b->account_id);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, b->code);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 3, b->name);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 4, b->keyword);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 5, b->short_number);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 6, b->subscriber_number);
-        if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 7, b->slug);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 8, created);
-        rc = iz__sq_write(s, stmt, r, "brand add");
-        if (rc == 0) {
-            b->id = sqlite3_last_insert_rowid(s->db);
-            b->created_at = created;
-        }
-    }
-    iz__sq_unlock(s);
+    rc = iz__sq_write(sq(st),
+                      "INSERT INTO brands(account_id, code, name, keyword, short_number,"
+                      " subscriber_number, slug, created_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+                      IZ_SQ_ARGS(IZ_SQ_I64(b->account_id), IZ_SQ_I64(b->code), IZ_SQ_TEXT(b->name),
+                                 IZ_SQ_TEXT(b->keyword), IZ_SQ_TEXT(b->short_number),
+                                 IZ_SQ_TEXT(b->subscriber_number), IZ_SQ_OPT(b->slug),
+                                 IZ_SQ_I64(created)),
+                      &b->id);
+    if (rc == 0) b->created_at = created;
     return rc;
 }
 
 static int sq_brand_get(iz_store_t *st, int64_t account_id, int64_t code, iz_brand_t *out)
 {
-    iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_BRAND_GET);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_i64(stmt, 1, account_id);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, code);
-        rc = iz__sq_get_row(s, stmt, r, "brand get", brand_read_v, out);
-    }
-    iz__sq_unlock(s);
-    return rc;
+    return iz__sq_get(sq(st), "SELECT " BRAND_COLS " FROM brands WHERE account_id = ? AND code = ?",
+                      IZ_SQ_ARGS(IZ_SQ_I64(account_id), IZ_SQ_I64(code)), &brand_row, out);
 }
 
 #define IZ_KEY_PREFIX_MAX 32
@@ -732,108 +533,61 @@ static int sq_key_add(iz_store_t *st, int64_t account_id, const char *hash_hex, 
 {
     if (!iz__sq_is_hex64(hash_hex)) return IZ_EINVAL;
     if (strnlen(prefix, IZ_KEY_PREFIX_MAX + 1) > IZ_KEY_PREFIX_MAX) return IZ_ETOOBIG;
-    iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_KEY_ADD);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_i64(stmt, 1, account_id);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 2, hash_hex);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 3, prefix);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 4, now_s());
-        rc = iz__sq_write(s, stmt, r, "key add");
-    }
-    iz__sq_unlock(s);
-    return rc;
+    return iz__sq_write(sq(st),
+                        "INSERT INTO api_keys(account_id, hash, prefix, created_at)"
+                        " VALUES(?, ?, ?, ?)",
+                        IZ_SQ_ARGS(IZ_SQ_I64(account_id), IZ_SQ_TEXT(hash_hex), IZ_SQ_TEXT(prefix),
+                                   IZ_SQ_I64(now_s())),
+                        NULL);
 }
 
 static int sq_key_lookup(iz_store_t *st, const char *hash_hex, int64_t *account_id)
 {
     if (!iz__sq_is_hex64(hash_hex)) return IZ_EINVAL;
-    iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_KEY_LOOKUP);
-    int rc = stmt ? iz__sq_get_row(s, stmt, iz__sq_bind_text(stmt, 1, hash_hex), "key lookup",
-                                   iz__sq_read_i64, account_id)
-                  : IZ_EIO;
-    iz__sq_unlock(s);
-    return rc;
+    return iz__sq_get(sq(st),
+                      "SELECT account_id FROM api_keys WHERE hash = ? AND revoked_at IS NULL",
+                      IZ_SQ_ARGS(IZ_SQ_TEXT(hash_hex)), &iz__sq_i64_row, account_id);
 }
 
 static int sq_key_revoke(iz_store_t *st, int64_t account_id, const char *hash_hex)
 {
     if (!iz__sq_is_hex64(hash_hex)) return IZ_EINVAL;
-    iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_KEY_REVOKE);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_i64(stmt, 1, now_s());
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, account_id);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 3, hash_hex);
-        rc = iz__sq_update(s, stmt, r, "key revoke");
-    }
-    iz__sq_unlock(s);
-    return rc;
+    return iz__sq_update(
+        sq(st),
+        "UPDATE api_keys SET revoked_at = ? WHERE account_id = ? AND hash = ?"
+        " AND revoked_at IS NULL",
+        IZ_SQ_ARGS(IZ_SQ_I64(now_s()), IZ_SQ_I64(account_id), IZ_SQ_TEXT(hash_hex)));
 }
 
 /* ---- consents ----------------------------------------------------------- */
 
-/* The İYS spellings of a change's enum fields; NULL for an absent value. */
-typedef struct chg_names {
-    const char *rtype, *type, *status, *source, *origin, *iys_state;
-} chg_names_t;
-
-/* The key columns of a consent: IZ_EINVAL when an enum is absent or out of
- * range, IZ_ENOTFOUND when the recipient cannot be in the store. */
-static int key_names(iz_rtype_t rtype, iz_type_t type, const char *recipient, const char **rt,
-                     const char **ty)
-{
-    *rt = iz_rtype_name(rtype);
-    *ty = iz_type_name(type);
-    if (!*rt || !*ty) return IZ_EINVAL;
-    size_t len = strnlen(recipient, IZ_RECIPIENT_MAX);
-    return len == 0 || len >= IZ_RECIPIENT_MAX ? IZ_ENOTFOUND : 0;
-}
-
 /* Check a change before it is written: every string fits its buffer (so
  * nothing is truncated on the way in) and every enum has a spelling. */
-static int change_check(const iz_change_t *c, chg_names_t *nm)
+static int change_check(const iz_change_t *c, iz_sq_names_t *nm)
 {
-    if (iz__sq_fits(c->recipient, sizeof c->recipient) ||
-        iz__sq_fits(c->iys_txid, sizeof c->iys_txid) ||
+    if (iz__sq_fits(c->iys_txid, sizeof c->iys_txid) ||
         iz__sq_fits(c->iys_error, sizeof c->iys_error) ||
         iz__sq_fits(c->warning, sizeof c->warning) || iz__sq_fits(c->evidence, sizeof c->evidence))
         return IZ_ETOOBIG;
-    nm->rtype = iz_rtype_name(c->rtype);
-    nm->type = iz_type_name(c->type);
-    nm->status = iz_status_name(c->status);
-    nm->source = iz_source_name(c->source);
-    nm->origin = iz_origin_name(c->origin);
-    nm->iys_state = iz_iys_state_name(c->iys_state);
-    if (!c->recipient[0] || !nm->rtype || !nm->type || !nm->status ||
-        (c->source != IZ_SOURCE_NONE && !nm->source) ||
-        (c->origin != IZ_ORIGIN_NONE && !nm->origin) ||
-        (c->iys_state != IZ_IYS_NONE && !nm->iys_state) || c->consent_date < 0 ||
-        c->creation_ms < 0)
+    int rc =
+        iz__sq_names(c->recipient, c->rtype, c->type, c->status, c->source, c->consent_date, nm);
+    if (rc != 0) return rc;
+    if ((c->origin != IZ_ORIGIN_NONE && !iz_origin_name(c->origin)) ||
+        (c->iys_state != IZ_IYS_NONE && !iz_iys_state_name(c->iys_state)) || c->creation_ms < 0)
         return IZ_EINVAL;
     return 0;
 }
 
 /* Read a CHG_COLS row. Unknown spellings (a row written by hand) read as
  * the enum's NONE. */
-static void change_read(sqlite3_stmt *stmt, iz_change_t *c)
+static void change_read(sqlite3_stmt *stmt, void *out)
 {
+    iz_change_t *c = out;
     const char *t;
-    memset(c, 0, sizeof *c);
     c->id = sqlite3_column_int64(stmt, 0);
     c->brand_id = sqlite3_column_int64(stmt, 1);
-    iz__sq_col_str(stmt, 2, c->recipient, sizeof c->recipient);
-    if ((t = iz__sq_col_text(stmt, 3))) (void)iz_rtype_parse(t, &c->rtype);
-    if ((t = iz__sq_col_text(stmt, 4))) (void)iz_type_parse(t, &c->type);
-    if ((t = iz__sq_col_text(stmt, 5))) (void)iz_status_parse(t, &c->status);
-    if ((t = iz__sq_col_text(stmt, 6))) (void)iz_source_parse(t, &c->source);
-    c->consent_date = sqlite3_column_int64(stmt, 7);
+    iz__sq_col_consent(stmt, 2, c->recipient, &c->rtype, &c->type, &c->status, &c->source,
+                       &c->consent_date);
     c->creation_ms = sqlite3_column_int64(stmt, 8);
     if ((t = iz__sq_col_text(stmt, 9))) (void)iz_origin_parse(t, &c->origin);
     if ((t = iz__sq_col_text(stmt, 10))) (void)iz_iys_state_parse(t, &c->iys_state);
@@ -843,104 +597,76 @@ static void change_read(sqlite3_stmt *stmt, iz_change_t *c)
     iz__sq_col_str(stmt, 14, c->evidence, sizeof c->evidence);
 }
 
-static void change_read_v(sqlite3_stmt *stmt, void *out)
-{
-    change_read(stmt, out);
-}
-
-static int bind_key(sqlite3_stmt *stmt, int64_t brand_id, const char *recipient, const char *rt,
-                    const char *ty)
-{
-    int r = iz__sq_bind_i64(stmt, 1, brand_id);
-    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 2, recipient);
-    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 3, rt);
-    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 4, ty);
-    return r;
-}
+static const iz_sq_row_t change_row = IZ_SQ_ROW(iz_change_t, change_read);
 
 /* Look for an identical change (same status, source, consent_date) in the
  * key's history: 1 and the stored change in *old when found, 0 when not. */
-static int find_repeat(iz_sq_t *s, const iz_change_t *c, const chg_names_t *nm, iz_change_t *old)
+static int find_repeat(iz_sq_t *s, const iz_change_t *c, const iz_sq_names_t *nm, iz_change_t *old)
 {
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_LOG_REPEAT);
-    if (!stmt) return IZ_EIO;
-    int r = bind_key(stmt, c->brand_id, c->recipient, nm->rtype, nm->type);
-    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 5, nm->status);
-    if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 6, nm->source);
-    if (r == SQLITE_OK) r = iz__sq_bind_opt_i64(stmt, 7, c->consent_date);
-    int rc = iz__sq_get_row(s, stmt, r, "repeat lookup", change_read_v, old);
-    return rc == 0 ? 1 : rc == IZ_ENOTFOUND ? 0 : rc;
+    return iz__sq_find(s,
+                       "SELECT " CHG_COLS " FROM consent_log l WHERE " KEY_WHERE
+                       " AND status = ?5 AND source IS ?6 AND consent_date IS ?7"
+                       " ORDER BY id DESC LIMIT 1",
+                       IZ_SQ_ARGS(KEY_ARGS(c->brand_id, c->recipient, nm->rtype, nm->type),
+                                  IZ_SQ_STATE_ARGS(nm, c->consent_date)),
+                       &change_row, old);
 }
 
-static int read_current(iz_sq_t *s, const iz_change_t *c, const chg_names_t *nm, iz_current_t *cur)
+/* The key's current record; cur->exists false when it has none. */
+static int read_current(iz_sq_t *s, const iz_change_t *c, const iz_sq_names_t *nm,
+                        iz_current_t *cur)
 {
     memset(cur, 0, sizeof *cur);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_STATE_CUR);
-    if (!stmt) return IZ_EIO;
-    int rc = iz__sq_get_row(s, stmt, bind_key(stmt, c->brand_id, c->recipient, nm->rtype, nm->type),
-                            "state lookup", iz__sq_read_current, cur);
-    return rc == IZ_ENOTFOUND ? 0 : rc;
+    int rc =
+        iz__sq_find(s, "SELECT status, source, consent_date FROM consent_state WHERE " KEY_WHERE,
+                    IZ_SQ_ARGS(KEY_ARGS(c->brand_id, c->recipient, nm->rtype, nm->type)),
+                    &iz__sq_current_row, cur);
+    return rc < 0 ? rc : 0;
 }
 
 /* Insert the log row (the one chain writer of sqlite_util.c gives it its
- * hash), move the key's state to it and queue it for İYS when pending; all
- * inside the caller's transaction. The hashed fields are spelled as the
- * columns hold them (absent values as ""), so that verify can recompute
- * the hash from the row's text. */
-static int write_change(iz_sq_t *s, const iz_change_t *c, const chg_names_t *nm,
+ * hash over the fields store.h names), move the key's state to it and queue
+ * it for İYS when pending; all inside the caller's transaction. */
+static int write_change(iz_sq_t *s, const iz_change_t *c, const iz_sq_names_t *nm,
                         int64_t creation_ms, int64_t *id_out)
 {
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_LOG_INSERT);
-    if (!stmt) return IZ_EIO;
-    int r = bind_key(stmt, c->brand_id, c->recipient, nm->rtype, nm->type);
-    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 5, nm->status);
-    if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 6, nm->source);
-    if (r == SQLITE_OK) r = iz__sq_bind_opt_i64(stmt, 7, c->consent_date);
-    if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 8, creation_ms);
-    if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 9, nm->origin);
-    if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 10, nm->iys_state);
-    if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 11, c->iys_txid);
-    if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 12, c->iys_error);
-    if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 13, c->warning);
-    if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 14, c->evidence);
-    if (r != SQLITE_OK) {
-        iz__sq_done(stmt);
-        return iz__sq_fail(s, r, "log bind");
-    }
-    char brand[24], cdate[24] = "", cms[24];
-    snprintf(brand, sizeof brand, "%" PRId64, c->brand_id);
-    if (c->consent_date) snprintf(cdate, sizeof cdate, "%" PRId64, c->consent_date);
-    snprintf(cms, sizeof cms, "%" PRId64, creation_ms);
-    const char *f[IZ_HASH_FIELDS] = {NULL,      NULL,     brand,      c->recipient,
-                                     nm->rtype, nm->type, nm->status, nm->source,
-                                     cdate,     cms,      nm->origin, c->evidence};
+    const char *origin = iz_origin_name(c->origin);
     int64_t id = 0;
-    int rc = iz__sq_chain_append(s, ST_LOG_LAST, stmt, 15, ST_LOG_SET_HASH, f, IZ_HASH_FIELDS, &id);
-    if (rc != 0) return rc;
-
-    if (!(stmt = iz__sq_stmt(s, ST_STATE_UPSERT))) return IZ_EIO;
-    r = bind_key(stmt, c->brand_id, c->recipient, nm->rtype, nm->type);
-    if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 5, id);
-    if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 6, nm->status);
-    if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 7, nm->source);
-    if (r == SQLITE_OK) r = iz__sq_bind_opt_i64(stmt, 8, c->consent_date);
-    if ((rc = iz__sq_run(s, stmt, r, "state upsert")) != 0) return rc;
-
-    if (c->iys_state == IZ_IYS_PENDING) {
-        if (!(stmt = iz__sq_stmt(s, ST_OUTBOX_ADD))) return IZ_EIO;
-        r = iz__sq_bind_i64(stmt, 1, id);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, creation_ms);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 3, c->origin == IZ_ORIGIN_BULK);
-        if ((rc = iz__sq_run(s, stmt, r, "outbox insert")) != 0) return rc;
-        if (c->status == IZ_RET && c->ret_deadline > 0) {
-            if (!(stmt = iz__sq_stmt(s, ST_RET_ADD))) return IZ_EIO;
-            r = iz__sq_bind_i64(stmt, 1, id);
-            if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, c->ret_deadline);
-            if ((rc = iz__sq_run(s, stmt, r, "ret deadline insert")) != 0) return rc;
-        }
-    }
-    *id_out = id;
-    return 0;
+    int rc = iz__sq_chain_append(
+        s,
+        "INSERT INTO consent_log(brand_id, recipient, rtype, type, status, source,"
+        " consent_date, creation_ms, origin, iys_state, iys_txid, iys_error,"
+        " warning, evidence, prev_hash, hash)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, '')",
+        IZ_SQ_ARGS(KEY_ARGS(c->brand_id, c->recipient, nm->rtype, nm->type),
+                   IZ_SQ_STATE_ARGS(nm, c->consent_date), IZ_SQ_I64(creation_ms), IZ_SQ_OPT(origin),
+                   IZ_SQ_OPT(iz_iys_state_name(c->iys_state)), IZ_SQ_OPT(c->iys_txid),
+                   IZ_SQ_OPT(c->iys_error), IZ_SQ_OPT(c->warning), IZ_SQ_OPT(c->evidence)),
+        IZ_SQ_ARGS(IZ_SQ_I64(c->brand_id), IZ_SQ_TEXT(c->recipient), IZ_SQ_TEXT(nm->rtype),
+                   IZ_SQ_TEXT(nm->type), IZ_SQ_STATE_ARGS(nm, c->consent_date),
+                   IZ_SQ_I64(creation_ms), IZ_SQ_OPT(origin), IZ_SQ_OPT(c->evidence)),
+        &id);
+    if (rc == 0)
+        rc = iz__sq_run(s,
+                        "INSERT INTO consent_state(brand_id, recipient, rtype, type, log_id,"
+                        " status, source, consent_date) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                        " ON CONFLICT(brand_id, recipient, rtype, type) DO UPDATE SET"
+                        " log_id = excluded.log_id, status = excluded.status,"
+                        " source = excluded.source, consent_date = excluded.consent_date",
+                        IZ_SQ_ARGS(KEY_ARGS(c->brand_id, c->recipient, nm->rtype, nm->type),
+                                   IZ_SQ_I64(id), IZ_SQ_STATE_ARGS(nm, c->consent_date)));
+    bool pending = c->iys_state == IZ_IYS_PENDING;
+    if (rc == 0 && pending)
+        rc = iz__sq_run(s,
+                        "INSERT INTO outbox(log_id, created_ms, state, bulk)"
+                        " VALUES(?, ?, 'PENDING', ?)",
+                        IZ_SQ_ARGS(IZ_SQ_I64(id), IZ_SQ_I64(creation_ms),
+                                   IZ_SQ_I64(c->origin == IZ_ORIGIN_BULK)));
+    if (rc == 0 && pending && c->status == IZ_RET && c->ret_deadline > 0)
+        rc = iz__sq_run(s, "INSERT INTO ret_deadlines(log_id, deadline) VALUES(?, ?)",
+                        IZ_SQ_ARGS(IZ_SQ_I64(id), IZ_SQ_I64(c->ret_deadline)));
+    if (rc == 0) *id_out = id;
+    return rc;
 }
 
 static int same_key(const iz_change_t *a, const iz_change_t *b)
@@ -954,14 +680,13 @@ static int same_key(const iz_change_t *a, const iz_change_t *b)
 static int apply_one(iz_sq_t *s, iz_store_apply_t *it)
 {
     iz_change_t *chg = it->chg;
-    chg_names_t nm;
+    iz_sq_names_t nm;
     iz_change_t old, key;
     iz_current_t cur;
     int64_t id = 0;
-    int rc = change_check(chg, &nm);
+    int rc = change_check(chg, &nm), rrc;
     if (rc != 0) return rc;
-    if ((rc = iz__sq_run(s, iz__sq_stmt(s, ST_SAVEPOINT), SQLITE_OK, "savepoint")) != 0)
-        return rc;
+    if ((rc = iz__sq_savepoint(s)) != 0) return rc;
     rc = find_repeat(s, chg, &nm, &old);
     if (rc == 1) {
         *chg = old;
@@ -983,14 +708,12 @@ static int apply_one(iz_sq_t *s, iz_store_apply_t *it)
     chg->id = id;
     chg->creation_ms = creation_ms;
 out:
-    if (rc != 0 && rc != IZ_REPEAT)
-        (void)iz__sq_run(s, iz__sq_stmt(s, ST_ROLLBACK_TO), SQLITE_OK, "rollback to savepoint");
-    int rrc = iz__sq_run(s, iz__sq_stmt(s, ST_RELEASE), SQLITE_OK, "release savepoint");
+    rrc = iz__sq_release(s, rc != 0 && rc != IZ_REPEAT);
     return rc != 0 ? rc : rrc;
 }
 
-/* Mark every item of the queued requests from..to_end that has not failed
- * on its own with the store's failure rc: none of them is on disk. */
+/* Mark every item of the queued requests that has not failed on its own
+ * with the store's failure rc: none of them is on disk. */
 static void fail_written(apply_req_t *batch, int rc)
 {
     for (apply_req_t *q = batch; q; q = q->next) {
@@ -1003,11 +726,10 @@ static void fail_written(apply_req_t *batch, int rc)
 /* Write the queued batches in one transaction: one fsync for all of them.
  * A change that fails rolls back to its savepoint alone; a failed commit
  * fails every change (none is on disk). The subscribers then see the
- * written ones in commit order. */
+ * written ones in commit order, before the lock is released. */
 static void run_batch(iz_store_t *st, apply_req_t *batch)
 {
     iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
     int rc = iz__sq_begin(s);
     if (rc != 0) fail_written(batch, rc);
     for (apply_req_t *q = batch; q; q = q->next)
@@ -1041,7 +763,7 @@ static int sq_consent_apply_batch(iz_store_t *st, iz_store_apply_t *items, size_
 {
     size_t queued = 0;
     for (size_t i = 0; i < n; i++) {
-        chg_names_t nm;
+        iz_sq_names_t nm;
         items[i].rc = change_check(items[i].chg, &nm);
         if (items[i].rc == 0) queued++;
     }
@@ -1089,57 +811,44 @@ static int sq_consent_get(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype, iz
                           const char *recipient, iz_change_t *out)
 {
     const char *rt, *ty;
-    int rc = key_names(rtype, type, recipient, &rt, &ty);
+    int rc = iz__sq_key_names(rtype, type, recipient, &rt, &ty);
     if (rc != 0) return rc;
-    iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_CONSENT_GET);
-    rc = stmt ? iz__sq_get_row(s, stmt, bind_key(stmt, brand_id, recipient, rt, ty), "consent get",
-                               change_read_v, out)
-              : IZ_EIO;
-    iz__sq_unlock(s);
-    return rc;
+    return iz__sq_get(sq(st),
+                      "SELECT " CHG_COLS " FROM consent_state s JOIN consent_log l"
+                      " ON l.id = s.log_id WHERE s.brand_id = ?1 AND s.recipient = ?2"
+                      " AND s.rtype = ?3 AND s.type = ?4",
+                      IZ_SQ_ARGS(KEY_ARGS(brand_id, recipient, rt, ty)), &change_row, out);
 }
 
 static int sq_consent_history(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype, iz_type_t type,
                               const char *recipient, iz_change_t **list, size_t *n)
 {
     const char *rt, *ty;
-    int rc = key_names(rtype, type, recipient, &rt, &ty);
-    if (rc == IZ_ENOTFOUND) return 0;
-    if (rc != 0) return rc;
-    iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_HISTORY);
-    rc = stmt ? iz__sq_rows(s, stmt, bind_key(stmt, brand_id, recipient, rt, ty), "history",
-                            sizeof **list, change_read_v, NULL, (void **)list, n)
-              : IZ_EIO;
-    iz__sq_unlock(s);
-    return rc;
+    int rc = iz__sq_key_names(rtype, type, recipient, &rt, &ty);
+    if (rc != 0) return rc == IZ_ENOTFOUND ? 0 : rc;
+    return iz__sq_list(
+        sq(st), "SELECT " CHG_COLS " FROM consent_log l WHERE " KEY_WHERE " ORDER BY id DESC",
+        IZ_SQ_ARGS(KEY_ARGS(brand_id, recipient, rt, ty)), &change_row, list, n);
 }
 
-static void status_read_v(sqlite3_stmt *stmt, void *out)
+static void status_read(sqlite3_stmt *stmt, void *out)
 {
     const char *t = iz__sq_col_text(stmt, 0);
     if (t) (void)iz_status_parse(t, out);
 }
 
+/* IZ_STATUS_NONE for a key without a record (or one izin cannot hold). */
 static int sq_consent_status(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype, iz_type_t type,
                              const char *recipient, iz_status_t *out)
 {
+    static const iz_sq_row_t status_row = IZ_SQ_ROW(iz_status_t, status_read);
     const char *rt, *ty;
     *out = IZ_STATUS_NONE;
-    int rc = key_names(rtype, type, recipient, &rt, &ty);
-    if (rc == IZ_ENOTFOUND) return 0;
-    if (rc != 0) return rc;
-    iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_STATUS);
-    rc = stmt ? iz__sq_get_row(s, stmt, bind_key(stmt, brand_id, recipient, rt, ty), "status",
-                               status_read_v, out)
-              : IZ_EIO;
-    iz__sq_unlock(s);
-    return rc == IZ_ENOTFOUND ? 0 : rc;
+    int rc = iz__sq_key_names(rtype, type, recipient, &rt, &ty);
+    if (rc == 0)
+        rc = iz__sq_find(sq(st), "SELECT status FROM consent_state WHERE " KEY_WHERE,
+                         IZ_SQ_ARGS(KEY_ARGS(brand_id, recipient, rt, ty)), &status_row, out);
+    return rc == IZ_ENOTFOUND || rc == 1 ? 0 : rc;
 }
 
 /* The log check walks its own read-only connection (sqlite_util.c). */
@@ -1154,18 +863,14 @@ static int sq_verify_log(iz_store_t *st, int64_t *bad_id)
 
 static int sq_outbox_count(iz_store_t *st, int64_t *n)
 {
-    iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_OUTBOX_COUNT);
-    int rc = stmt ? iz__sq_get_row(s, stmt, SQLITE_OK, "outbox count", iz__sq_read_i64, n) : IZ_EIO;
-    iz__sq_unlock(s);
-    return rc;
+    return iz__sq_get(sq(st), "SELECT count(*) FROM outbox", NULL, &iz__sq_i64_row, n);
 }
 
 /* ---- the sync engine's queries ------------------------------------------- */
 
-static void outbox_read(sqlite3_stmt *stmt, iz_outbox_item_t *it)
+static void outbox_read(sqlite3_stmt *stmt, void *out)
 {
+    iz_outbox_item_t *it = out;
     change_read(stmt, &it->chg);
     it->account_id = sqlite3_column_int64(stmt, 15);
     it->brand_code = sqlite3_column_int64(stmt, 16);
@@ -1178,39 +883,31 @@ static void outbox_read(sqlite3_stmt *stmt, iz_outbox_item_t *it)
         sqlite3_column_type(stmt, 22) == SQLITE_NULL ? -1 : sqlite3_column_int(stmt, 22);
 }
 
-static void outbox_read_v(sqlite3_stmt *stmt, void *out)
-{
-    outbox_read(stmt, out);
-}
+static const iz_sq_row_t outbox_row = IZ_SQ_ROW(iz_outbox_item_t, outbox_read);
 
 static int sq_outbox_due(iz_store_t *st, int64_t now, bool bulk, size_t max,
                          iz_outbox_item_t **list, size_t *n)
 {
-    iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_OUTBOX_DUE);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_i64(stmt, 1, now);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, bulk ? 1 : 0);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 3, (int64_t)(max > 100000 ? 100000 : max));
-        rc = iz__sq_rows(s, stmt, r, "outbox due", sizeof **list, outbox_read_v, NULL,
-                         (void **)list, n);
-    }
-    iz__sq_unlock(s);
-    return rc;
+    /* Only the oldest outbox row of each key is eligible: one address's
+     * changes reach İYS one by one, in order. */
+    return iz__sq_list(
+        sq(st),
+        OUTBOX_SELECT " WHERE o.state = 'PENDING' AND o.bulk = ?2 AND o.next_ms <= ?1"
+                      " AND NOT EXISTS(SELECT 1 FROM consent_log l2"
+                      " JOIN outbox o2 ON o2.log_id = l2.id"
+                      " WHERE l2.brand_id = l.brand_id"
+                      " AND l2.recipient = l.recipient AND l2.rtype = l.rtype"
+                      " AND l2.type = l.type AND l2.id < l.id)"
+                      " ORDER BY o.log_id LIMIT ?3",
+        IZ_SQ_ARGS(IZ_SQ_I64(now), IZ_SQ_I64(bulk), IZ_SQ_I64(max > 100000 ? 100000 : max)),
+        &outbox_row, list, n);
 }
 
 static int sq_outbox_inflight(iz_store_t *st, iz_outbox_item_t **list, size_t *n)
 {
-    iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_OUTBOX_INFLIGHT);
-    int rc = stmt ? iz__sq_rows(s, stmt, SQLITE_OK, "outbox inflight", sizeof **list, outbox_read_v,
-                                NULL, (void **)list, n)
-                  : IZ_EIO;
-    iz__sq_unlock(s);
-    return rc;
+    return iz__sq_list(sq(st),
+                       OUTBOX_SELECT " WHERE o.state IN ('SENDING', 'SENT') ORDER BY o.log_id",
+                       NULL, &outbox_row, list, n);
 }
 
 static int sq_outbox_mark(iz_store_t *st, const int64_t *ids, size_t n, const char *state,
@@ -1218,57 +915,37 @@ static int sq_outbox_mark(iz_store_t *st, const int64_t *ids, size_t n, const ch
 {
     iz_sq_t *s = sq(st);
     bool sent = strcmp(state, "SENT") == 0;
-    iz__sq_lock(s);
     int rc = iz__sq_begin(s);
-    sqlite3_stmt *mark = iz__sq_stmt(s, ST_OUTBOX_MARK), *log = iz__sq_stmt(s, ST_LOG_MARK_SENT);
-    if (rc == 0 && (!mark || !log)) rc = IZ_EIO;
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        int r = iz__sq_bind_i64(mark, 1, ids[i]);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(mark, 2, state);
-        if (r == SQLITE_OK) r = iz__sq_bind_opt(mark, 3, request_id);
-        if (r == SQLITE_OK) r = iz__sq_bind_opt_i64(mark, 4, sent_ms);
-        /* A SENT row keeps its place in the bulk request: İYS answers by index. */
-        if (r == SQLITE_OK)
-            r = sent ? iz__sq_bind_i64(mark, 5, (int64_t)i) : sqlite3_bind_null(mark, 5);
-        rc = iz__sq_run(s, mark, r, "outbox mark");
-        if (rc == 0 && sent) rc = iz__sq_run(s, log, iz__sq_bind_i64(log, 1, ids[i]), "log sent");
+        /* A SENT row keeps its place in the bulk request: İYS answers by
+         * index. */
+        rc = iz__sq_run(s,
+                        "UPDATE outbox SET state = ?2, request_id = ?3, sent_ms = ?4,"
+                        " req_index = ?5 WHERE log_id = ?1",
+                        IZ_SQ_ARGS(IZ_SQ_I64(ids[i]), IZ_SQ_TEXT(state), IZ_SQ_OPT(request_id),
+                                   IZ_SQ_OPT_I64(sent_ms), sent ? IZ_SQ_I64(i) : IZ_SQ_NULL));
+        if (rc == 0 && sent)
+            rc = iz__sq_run(s, "UPDATE consent_log SET iys_state = 'SENT' WHERE id = ?1",
+                            IZ_SQ_ARGS(IZ_SQ_I64(ids[i])));
     }
-    if (rc == 0) rc = iz__sq_commit(s);
-    iz__sq_unlock(s);
-    return rc;
+    return iz__sq_end(s, rc);
 }
 
 static int sq_outbox_touch(iz_store_t *st, const char *request_id, int64_t sent_ms)
 {
-    iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_OUTBOX_TOUCH);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_text(stmt, 1, request_id);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, sent_ms);
-        rc = iz__sq_run(s, stmt, r, "outbox touch");
-    }
-    iz__sq_unlock(s);
-    return rc;
+    return iz__sq_run(sq(st),
+                      "UPDATE outbox SET sent_ms = ?2 WHERE request_id = ?1 AND state = 'SENT'",
+                      IZ_SQ_ARGS(IZ_SQ_TEXT(request_id), IZ_SQ_I64(sent_ms)));
 }
 
 static int sq_outbox_retry(iz_store_t *st, int64_t log_id, int64_t next_ms, const char *error)
 {
-    iz_sq_t *s = sq(st);
     char err[256];
     (void)iz_strlcpy(err, error, sizeof err);
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_OUTBOX_RETRY);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_i64(stmt, 1, log_id);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, next_ms);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 3, err);
-        rc = iz__sq_run(s, stmt, r, "outbox retry");
-    }
-    iz__sq_unlock(s);
-    return rc;
+    return iz__sq_run(sq(st),
+                      "UPDATE outbox SET state = 'PENDING', request_id = NULL, sent_ms = NULL,"
+                      " attempts = attempts + 1, next_ms = ?2, last_error = ?3 WHERE log_id = ?1",
+                      IZ_SQ_ARGS(IZ_SQ_I64(log_id), IZ_SQ_I64(next_ms), IZ_SQ_TEXT(err)));
 }
 
 static int sq_outbox_finish(iz_store_t *st, int64_t log_id, iz_iys_state_t state, const char *txid,
@@ -1278,111 +955,70 @@ static int sq_outbox_finish(iz_store_t *st, int64_t log_id, iz_iys_state_t state
     char tx[72], err[16];
     if (iz_strlcpy(tx, txid, sizeof tx) != 0) return IZ_ETOOBIG;
     (void)iz_strlcpy(err, error, sizeof err);
-    iz__sq_lock(s);
     int rc = iz__sq_begin(s);
-    sqlite3_stmt *a = iz__sq_stmt(s, ST_LOG_IYS), *b = iz__sq_stmt(s, ST_OUTBOX_DEL),
-                 *c = iz__sq_stmt(s, ST_RET_DONE);
-    if (rc == 0 && (!a || !b || !c)) rc = IZ_EIO;
-    if (rc == 0) {
-        int r = iz__sq_bind_i64(a, 1, log_id);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(a, 2, iz_iys_state_name(state));
-        if (r == SQLITE_OK) r = iz__sq_bind_opt(a, 3, tx);
-        if (r == SQLITE_OK) r = iz__sq_bind_opt(a, 4, err);
-        rc = iz__sq_run(s, a, r, "log iys state");
-    }
-    if (rc == 0) rc = iz__sq_run(s, b, iz__sq_bind_i64(b, 1, log_id), "outbox delete");
-    if (rc == 0) {
-        int r = iz__sq_bind_i64(c, 1, log_id);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(c, 2, now);
-        rc = iz__sq_run(s, c, r, "ret done");
-    }
-    if (rc == 0) rc = iz__sq_commit(s);
-    iz__sq_unlock(s);
-    return rc;
+    if (rc == 0)
+        rc = iz__sq_run(s,
+                        "UPDATE consent_log SET iys_state = ?2, iys_txid = ?3, iys_error = ?4"
+                        " WHERE id = ?1",
+                        IZ_SQ_ARGS(IZ_SQ_I64(log_id), IZ_SQ_TEXT(iz_iys_state_name(state)),
+                                   IZ_SQ_OPT(tx), IZ_SQ_OPT(err)));
+    if (rc == 0)
+        rc = iz__sq_run(s, "DELETE FROM outbox WHERE log_id = ?1", IZ_SQ_ARGS(IZ_SQ_I64(log_id)));
+    if (rc == 0)
+        rc = iz__sq_run(s,
+                        "UPDATE ret_deadlines SET done_ms = ?2 WHERE log_id = ?1"
+                        " AND done_ms IS NULL",
+                        IZ_SQ_ARGS(IZ_SQ_I64(log_id), IZ_SQ_I64(now)));
+    return iz__sq_end(s, rc);
 }
 
 static int sq_change_by_txid(iz_store_t *st, int64_t brand_id, const char *txid, iz_change_t *out)
 {
-    iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_BY_TXID);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_i64(stmt, 1, brand_id);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 2, txid);
-        rc = iz__sq_get_row(s, stmt, r, "change by txid", change_read_v, out);
-    }
-    iz__sq_unlock(s);
-    return rc;
+    return iz__sq_get(sq(st),
+                      "SELECT " CHG_COLS " FROM consent_log l WHERE l.iys_txid = ?2"
+                      " AND l.brand_id = ?1 ORDER BY l.id DESC LIMIT 1",
+                      IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_TEXT(txid)), &change_row, out);
 }
 
 static int sq_changes(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t limit,
                       iz_change_t **list, size_t *n)
 {
-    iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_CHANGES);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_i64(stmt, 1, brand_id);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, after_id);
-        if (r == SQLITE_OK)
-            r = iz__sq_bind_i64(stmt, 3, (int64_t)(limit > 100000 ? 100000 : limit));
-        rc = iz__sq_rows(s, stmt, r, "changes", sizeof **list, change_read_v, NULL, (void **)list,
-                         n);
-    }
-    iz__sq_unlock(s);
-    return rc;
+    return iz__sq_list(sq(st),
+                       "SELECT " CHG_COLS " FROM consent_log l WHERE l.brand_id = ?1 AND l.id > ?2"
+                       " ORDER BY l.id LIMIT ?3",
+                       IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_I64(after_id),
+                                  IZ_SQ_I64(limit > 100000 ? 100000 : limit)),
+                       &change_row, list, n);
 }
 
 static int sq_brands_all(iz_store_t *st, iz_brand_t **list, size_t *n)
 {
-    iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_BRANDS_ALL);
-    int rc = stmt ? iz__sq_rows(s, stmt, SQLITE_OK, "brands", sizeof **list, brand_read_v, NULL,
-                                (void **)list, n)
-                  : IZ_EIO;
-    iz__sq_unlock(s);
-    return rc;
+    return iz__sq_list(sq(st), "SELECT " BRAND_COLS " FROM brands ORDER BY id", NULL, &brand_row,
+                       list, n);
 }
 
+/* "" when the brand has no cursor for source yet. */
 static int sq_cursor_get(iz_store_t *st, int64_t brand_id, const char *source, char *out,
                          size_t outsz)
 {
-    iz_sq_t *s = sq(st);
-    iz_sq_buf_t b = {out, outsz};
     out[0] = '\0';
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_CURSOR_GET);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_i64(stmt, 1, brand_id);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 2, source);
-        rc = iz__sq_get_row(s, stmt, r, "cursor get", iz__sq_read_text, &b);
-    }
-    iz__sq_unlock(s);
+    int rc =
+        iz__sq_get_text(sq(st), "SELECT cursor FROM iys_cursor WHERE brand_id = ?1 AND source = ?2",
+                        IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_TEXT(source)), out, outsz);
     return rc == IZ_ENOTFOUND ? 0 : rc;
 }
 
 static int sq_cursor_set(iz_store_t *st, int64_t brand_id, const char *source, const char *cursor)
 {
-    iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_CURSOR_SET);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_i64(stmt, 1, brand_id);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 2, source);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 3, cursor);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 4, now_ms());
-        rc = iz__sq_run(s, stmt, r, "cursor set");
-    }
-    iz__sq_unlock(s);
-    return rc;
+    return iz__sq_run(sq(st),
+                      "INSERT INTO iys_cursor(brand_id, source, cursor, updated_ms)"
+                      " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(brand_id, source) DO UPDATE SET"
+                      " cursor = excluded.cursor, updated_ms = excluded.updated_ms",
+                      IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_TEXT(source), IZ_SQ_TEXT(cursor),
+                                 IZ_SQ_I64(now_ms())));
 }
 
-static void ret_read_v(sqlite3_stmt *stmt, void *out)
+static void ret_read(sqlite3_stmt *stmt, void *out)
 {
     iz_ret_open_t *r = out;
     r->log_id = sqlite3_column_int64(stmt, 0);
@@ -1391,81 +1027,85 @@ static void ret_read_v(sqlite3_stmt *stmt, void *out)
 
 static int sq_ret_open(iz_store_t *st, iz_ret_open_t **list, size_t *n)
 {
-    iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_RET_OPEN);
-    int rc = stmt ? iz__sq_rows(s, stmt, SQLITE_OK, "ret open", sizeof **list, ret_read_v, NULL,
-                                (void **)list, n)
-                  : IZ_EIO;
-    iz__sq_unlock(s);
-    return rc;
+    static const iz_sq_row_t ret_row = IZ_SQ_ROW(iz_ret_open_t, ret_read);
+    return iz__sq_list(sq(st),
+                       "SELECT log_id, deadline FROM ret_deadlines WHERE done_ms IS NULL"
+                       " ORDER BY deadline",
+                       NULL, &ret_row, list, n);
 }
 
 static int sq_ret_late(iz_store_t *st, int64_t *n)
 {
-    iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_RET_LATE);
-    int rc = stmt ? iz__sq_get_row(s, stmt, SQLITE_OK, "ret late", iz__sq_read_i64, n) : IZ_EIO;
-    iz__sq_unlock(s);
-    return rc;
+    return iz__sq_get(sq(st), "SELECT count(*) FROM ret_deadlines WHERE done_ms > deadline * 1000",
+                      NULL, &iz__sq_i64_row, n);
 }
 
 /* ---- the send filter's feed, SMS and voice records ------------------------ */
 
-static int sq_state_scan(iz_store_t *st, iz_store_state_fn fn, void *ctx)
+/* The caller's walker and its context, for state_row. */
+typedef struct state_walk {
+    iz_store_state_fn fn;
+    void *ctx;
+} state_walk_t;
+
+/* One consent_state row for iz_store_state_scan; a row with a spelling
+ * izin does not know (written by hand) is passed over. */
+static int state_row(void *ctx, sqlite3_stmt *stmt)
 {
-    iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_STATE_SCAN);
-    int rc = stmt ? 0 : IZ_EIO, r = SQLITE_OK;
-    while (rc == 0 && (r = sqlite3_step(stmt)) == SQLITE_ROW) {
-        iz_state_row_t row = {.brand_id = sqlite3_column_int64(stmt, 0),
-                              .recipient = iz__sq_col_text(stmt, 1)};
-        const char *t;
-        if ((t = iz__sq_col_text(stmt, 2))) (void)iz_rtype_parse(t, &row.rtype);
-        if ((t = iz__sq_col_text(stmt, 3))) (void)iz_type_parse(t, &row.type);
-        if ((t = iz__sq_col_text(stmt, 4))) (void)iz_status_parse(t, &row.status);
-        if (!row.recipient || !row.rtype || !row.type || !row.status) continue;
-        rc = fn(ctx, &row);
-    }
-    if (rc == 0 && r != SQLITE_DONE) rc = iz__sq_fail(s, r, "state scan");
-    if (stmt) iz__sq_done(stmt);
-    iz__sq_unlock(s);
-    return rc;
+    state_walk_t *w = ctx;
+    iz_state_row_t row = {.brand_id = sqlite3_column_int64(stmt, 0),
+                          .recipient = iz__sq_col_text(stmt, 1)};
+    const char *t;
+    if ((t = iz__sq_col_text(stmt, 2))) (void)iz_rtype_parse(t, &row.rtype);
+    if ((t = iz__sq_col_text(stmt, 3))) (void)iz_type_parse(t, &row.type);
+    if ((t = iz__sq_col_text(stmt, 4))) (void)iz_status_parse(t, &row.status);
+    if (!row.recipient || !row.rtype || !row.type || !row.status) return 0;
+    return w->fn(w->ctx, &row);
 }
 
-static int sq_sms_record(iz_store_t *st, iz_sms_msg_t *m, const iz_sms_rcpt_t *rc_list, size_t n)
+static int sq_state_scan(iz_store_t *st, iz_store_state_fn fn, void *ctx)
 {
-    iz_sq_t *s = sq(st);
-    int64_t created = m->created_ms ? m->created_ms : now_ms();
-    iz__sq_lock(s);
+    return iz__sq_each(sq(st), "SELECT brand_id, recipient, rtype, type, status FROM consent_state",
+                       NULL, state_row, &(state_walk_t){fn, ctx});
+}
+
+/* Write a record of what the send filter let through - an SMS message or a
+ * voice campaign - and its recipients in one transaction: head_sql with
+ * head (the record; its id goes to *id), then item(s, *id, i, items) for
+ * each of the n recipients in input order. */
+static int record_send(iz_sq_t *s, const char *head_sql, const iz_sq_arg_t *head, size_t n,
+                       int (*item)(iz_sq_t *s, int64_t id, size_t i, const void *items),
+                       const void *items, int64_t *id)
+{
     int rc = iz__sq_begin(s);
-    sqlite3_stmt *a = iz__sq_stmt(s, ST_SMS_ADD), *b = iz__sq_stmt(s, ST_SMS_RCPT);
-    if (rc == 0 && (!a || !b)) rc = IZ_EIO;
-    if (rc == 0) {
-        int r = iz__sq_bind_i64(a, 1, m->brand_id);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(a, 2, created);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(a, 3, m->sender);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(a, 4, m->text);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(a, 5, m->commercial);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(a, 6, m->encoding);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(a, 7, m->parts);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(a, 8, m->accepted);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(a, 9, m->blocked);
-        rc = iz__sq_run(s, a, r, "sms add");
-    }
-    int64_t id = rc == 0 ? sqlite3_last_insert_rowid(s->db) : 0;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        int r = iz__sq_bind_i64(b, 1, id);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(b, 2, (int64_t)i);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(b, 3, rc_list[i].recipient);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(b, 4, rc_list[i].outcome);
-        if (r == SQLITE_OK) r = iz__sq_bind_opt(b, 5, rc_list[i].gateway_id);
-        rc = iz__sq_run(s, b, r, "sms recipient");
-    }
-    if (rc == 0) rc = iz__sq_commit(s);
-    iz__sq_unlock(s);
+    if (rc == 0) rc = iz__sq_write(s, head_sql, head, id);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = item(s, *id, i, items);
+    return iz__sq_end(s, rc);
+}
+
+static int sms_recipient(iz_sq_t *s, int64_t id, size_t i, const void *items)
+{
+    const iz_sms_rcpt_t *r = (const iz_sms_rcpt_t *)items + i;
+    return iz__sq_run(s,
+                      "INSERT INTO sms_recipients(message_id, seq, recipient, outcome, gateway_id)"
+                      " VALUES(?1, ?2, ?3, ?4, ?5)",
+                      IZ_SQ_ARGS(IZ_SQ_I64(id), IZ_SQ_I64(i), IZ_SQ_TEXT(r->recipient),
+                                 IZ_SQ_TEXT(r->outcome), IZ_SQ_OPT(r->gateway_id)));
+}
+
+static int sq_sms_record(iz_store_t *st, iz_sms_msg_t *m, const iz_sms_rcpt_t *rcpts, size_t n)
+{
+    int64_t created = m->created_ms ? m->created_ms : now_ms(), id = 0;
+    int rc = record_send(
+        sq(st),
+        "INSERT INTO sms_messages(brand_id, created_ms, sender, text, commercial,"
+        " encoding, parts, accepted, blocked)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        IZ_SQ_ARGS(IZ_SQ_I64(m->brand_id), IZ_SQ_I64(created), IZ_SQ_TEXT(m->sender),
+                   IZ_SQ_TEXT(m->text), IZ_SQ_I64(m->commercial), IZ_SQ_TEXT(m->encoding),
+                   IZ_SQ_I64(m->parts), IZ_SQ_I64(m->accepted), IZ_SQ_I64(m->blocked)),
+        n, sms_recipient, rcpts, &id);
     if (rc == 0) {
         m->id = id;
         m->created_ms = created;
@@ -1473,38 +1113,31 @@ static int sq_sms_record(iz_store_t *st, iz_sms_msg_t *m, const iz_sms_rcpt_t *r
     return rc;
 }
 
+static int voice_number(iz_sq_t *s, int64_t id, size_t i, const void *items)
+{
+    const iz_voice_number_t *v = (const iz_voice_number_t *)items + i;
+    return iz__sq_run(
+        s,
+        "INSERT INTO voice_numbers(campaign_id, seq, recipient, outcome)"
+        " VALUES(?1, ?2, ?3, ?4)",
+        IZ_SQ_ARGS(IZ_SQ_I64(id), IZ_SQ_I64(i), IZ_SQ_TEXT(v->recipient), IZ_SQ_TEXT(v->outcome)));
+}
+
 static int sq_voice_add(iz_store_t *st, iz_voice_campaign_t *c, const iz_voice_number_t *nums,
                         size_t n)
 {
     const char *rt = iz_rtype_name(c->rtype);
     if (!rt || iz__sq_fits(c->name, sizeof c->name)) return IZ_EINVAL;
-    iz_sq_t *s = sq(st);
-    int64_t created = c->created_ms ? c->created_ms : now_ms();
-    iz__sq_lock(s);
-    int rc = iz__sq_begin(s);
-    sqlite3_stmt *a = iz__sq_stmt(s, ST_VOICE_ADD), *b = iz__sq_stmt(s, ST_VOICE_NUM);
-    if (rc == 0 && (!a || !b)) rc = IZ_EIO;
-    if (rc == 0) {
-        int r = iz__sq_bind_i64(a, 1, c->brand_id);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(a, 2, c->account_id);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(a, 3, c->name);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(a, 4, c->commercial);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(a, 5, rt);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(a, 6, created);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(a, 7, c->allowed);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(a, 8, c->blocked);
-        rc = iz__sq_run(s, a, r, "voice add");
-    }
-    int64_t id = rc == 0 ? sqlite3_last_insert_rowid(s->db) : 0;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        int r = iz__sq_bind_i64(b, 1, id);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(b, 2, (int64_t)i);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(b, 3, nums[i].recipient);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(b, 4, nums[i].outcome);
-        rc = iz__sq_run(s, b, r, "voice number");
-    }
-    if (rc == 0) rc = iz__sq_commit(s);
-    iz__sq_unlock(s);
+    int64_t created = c->created_ms ? c->created_ms : now_ms(), id = 0;
+    int rc =
+        record_send(sq(st),
+                    "INSERT INTO voice_campaigns(brand_id, account_id, name, commercial,"
+                    " rtype, created_ms, allowed, blocked)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    IZ_SQ_ARGS(IZ_SQ_I64(c->brand_id), IZ_SQ_I64(c->account_id),
+                               IZ_SQ_TEXT(c->name), IZ_SQ_I64(c->commercial), IZ_SQ_TEXT(rt),
+                               IZ_SQ_I64(created), IZ_SQ_I64(c->allowed), IZ_SQ_I64(c->blocked)),
+                    n, voice_number, nums, &id);
     if (rc == 0) {
         c->id = id;
         c->created_ms = created;
@@ -1512,11 +1145,10 @@ static int sq_voice_add(iz_store_t *st, iz_voice_campaign_t *c, const iz_voice_n
     return rc;
 }
 
-static void voice_read_v(sqlite3_stmt *stmt, void *out)
+static void voice_read(sqlite3_stmt *stmt, void *out)
 {
     iz_voice_campaign_t *c = out;
     const char *t;
-    memset(c, 0, sizeof *c);
     c->id = sqlite3_column_int64(stmt, 0);
     c->brand_id = sqlite3_column_int64(stmt, 1);
     c->account_id = sqlite3_column_int64(stmt, 2);
@@ -1530,17 +1162,14 @@ static void voice_read_v(sqlite3_stmt *stmt, void *out)
 
 static int sq_voice_get(iz_store_t *st, int64_t id, iz_voice_campaign_t *out)
 {
-    iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_VOICE_GET);
-    int rc =
-        stmt ? iz__sq_get_row(s, stmt, iz__sq_bind_i64(stmt, 1, id), "voice get", voice_read_v, out)
-             : IZ_EIO;
-    iz__sq_unlock(s);
-    return rc;
+    static const iz_sq_row_t voice_row = IZ_SQ_ROW(iz_voice_campaign_t, voice_read);
+    return iz__sq_get(sq(st),
+                      "SELECT id, brand_id, account_id, name, commercial, rtype, created_ms,"
+                      " allowed, blocked FROM voice_campaigns WHERE id = ?1",
+                      IZ_SQ_ARGS(IZ_SQ_I64(id)), &voice_row, out);
 }
 
-static void number_read_v(sqlite3_stmt *stmt, void *out)
+static void number_read(sqlite3_stmt *stmt, void *out)
 {
     iz_voice_number_t *v = out;
     iz__sq_col_str(stmt, 0, v->recipient, sizeof v->recipient);
@@ -1550,14 +1179,11 @@ static void number_read_v(sqlite3_stmt *stmt, void *out)
 static int sq_voice_numbers(iz_store_t *st, int64_t id, bool allowed_only, iz_voice_number_t **list,
                             size_t *n)
 {
-    iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, allowed_only ? ST_VOICE_NUMS_ALLOWED : ST_VOICE_NUMS);
-    int rc = stmt ? iz__sq_rows(s, stmt, iz__sq_bind_i64(stmt, 1, id), "voice numbers",
-                                sizeof **list, number_read_v, NULL, (void **)list, n)
-                  : IZ_EIO;
-    iz__sq_unlock(s);
-    return rc;
+    static const iz_sq_row_t number_row = IZ_SQ_ROW(iz_voice_number_t, number_read);
+    return iz__sq_list(sq(st),
+                       "SELECT recipient, outcome FROM voice_numbers WHERE campaign_id = ?1"
+                       " AND (?2 = 0 OR outcome = 'ALLOWED') ORDER BY seq",
+                       IZ_SQ_ARGS(IZ_SQ_I64(id), IZ_SQ_I64(allowed_only)), &number_row, list, n);
 }
 
 /* ---- İYS changes that could not be applied -------------------------------- */
@@ -1565,75 +1191,48 @@ static int sq_voice_numbers(iz_store_t *st, int64_t id, bool allowed_only, iz_vo
 static int sq_quarantine_add(iz_store_t *st, int64_t brand_id, const char *via, const char *source,
                              const char *raw, const char *reason)
 {
-    iz_sq_t *s = sq(st);
     char hash[IZ_SHA256_HEX];
     iz_sha256_hex(raw, strlen(raw), hash);
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_Q_ADD);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_i64(stmt, 1, brand_id);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 2, via);
-        if (r == SQLITE_OK) r = iz__sq_bind_opt(stmt, 3, source);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 4, raw);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 5, hash);
-        if (r == SQLITE_OK) r = iz__sq_bind_text(stmt, 6, reason);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 7, now_ms());
-        rc = iz__sq_run(s, stmt, r, "quarantine add");
-        /* The same item again (a page pulled again after a crash) is kept
-         * once. */
-        if (rc == 0 && sqlite3_changes(s->db) == 0) rc = IZ_REPEAT;
-    }
-    iz__sq_unlock(s);
-    return rc;
+    /* The same item again (a page pulled again after a crash) is kept once:
+     * the INSERT OR IGNORE then changes no row. */
+    int rc = iz__sq_update(sq(st),
+                           "INSERT OR IGNORE INTO iys_quarantine(brand_id, via, source, raw,"
+                           " raw_hash, reason, created_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                           IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_TEXT(via), IZ_SQ_OPT(source),
+                                      IZ_SQ_TEXT(raw), IZ_SQ_TEXT(hash), IZ_SQ_TEXT(reason),
+                                      IZ_SQ_I64(now_ms())));
+    return rc == IZ_ENOTFOUND ? IZ_REPEAT : rc;
 }
 
-static void quarantine_read_v(sqlite3_stmt *stmt, void *out)
+static void quarantine_read(sqlite3_stmt *stmt, void *out)
 {
     iz_quarantine_t *q = out;
+    const char *raw = iz__sq_col_text(stmt, 4);
     q->id = sqlite3_column_int64(stmt, 0);
     q->brand_id = sqlite3_column_int64(stmt, 1);
     iz__sq_col_str(stmt, 2, q->via, sizeof q->via);
     iz__sq_col_str(stmt, 3, q->source, sizeof q->source);
-    const char *raw = iz__sq_col_text(stmt, 4);
     q->raw = iz_xstrdup(raw ? raw : "");
     iz__sq_col_str(stmt, 5, q->reason, sizeof q->reason);
     q->created_ms = sqlite3_column_int64(stmt, 6);
 }
 
-static void quarantine_drop(void *list, size_t n)
-{
-    iz_store_quarantine_free(list, n);
-}
-
 static int sq_quarantine_list(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t limit,
                               iz_quarantine_t **list, size_t *n)
 {
-    iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_Q_LIST);
-    int rc = IZ_EIO;
-    if (stmt) {
-        int r = iz__sq_bind_i64(stmt, 1, brand_id);
-        if (r == SQLITE_OK) r = iz__sq_bind_i64(stmt, 2, after_id);
-        if (r == SQLITE_OK)
-            r = iz__sq_bind_i64(stmt, 3, (int64_t)(limit > 10000 ? 10000 : limit));
-        rc = iz__sq_rows(s, stmt, r, "quarantine list", sizeof **list, quarantine_read_v,
-                         quarantine_drop, (void **)list, n);
-    }
-    iz__sq_unlock(s);
-    return rc;
+    static const iz_sq_row_t quarantine_row =
+        IZ_SQ_ROW_OWNING(iz_quarantine_t, quarantine_read, raw);
+    return iz__sq_list(sq(st),
+                       "SELECT id, brand_id, via, source, raw, reason, created_ms"
+                       " FROM iys_quarantine WHERE brand_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+                       IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_I64(after_id),
+                                  IZ_SQ_I64(limit > 10000 ? 10000 : limit)),
+                       &quarantine_row, list, n);
 }
 
 static int sq_quarantine_count(iz_store_t *st, int64_t *n)
 {
-    iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
-    sqlite3_stmt *stmt = iz__sq_stmt(s, ST_Q_COUNT);
-    int rc = stmt ? iz__sq_get_row(s, stmt, SQLITE_OK, "quarantine count", iz__sq_read_i64, n)
-                  : IZ_EIO;
-    iz__sq_unlock(s);
-    return rc;
+    return iz__sq_get(sq(st), "SELECT count(*) FROM iys_quarantine", NULL, &iz__sq_i64_row, n);
 }
 
 static const iz_store_ops_t sq_ops = {

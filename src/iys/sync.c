@@ -119,6 +119,13 @@ static void log_store_error(const char *what, int rc)
 
 static void finish(iz_sync_t *s, int64_t log_id, bool ok, const char *txid, const char *code)
 {
+    /* İYS's codes are short ("H174"); anything longer than the record
+     * keeps is logged whole and recorded as what it is: not an İYS code. */
+    if (code && strlen(code) > 15) {
+        iz_logf(IZ_LOG_WARN, "sync", "İYS answered an error code izin does not know",
+                "id=%lld code=%s", (long long)log_id, code);
+        code = "UNKNOWN";
+    }
     int rc = iz_store_outbox_finish(s->st, log_id, ok ? IZ_IYS_ACCEPTED : IZ_IYS_REJECTED, txid,
                                     code, now_ms());
     if (rc != 0) log_store_error("record İYS answer", rc);

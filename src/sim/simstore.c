@@ -275,12 +275,11 @@ static int pw_derive(const char *password, const unsigned char salt[SS_SALT_LEN]
     return 0;
 }
 
-/* "YYYY-MM-DD" with digits in place (the calendar is checked by callers). */
+/* A real calendar date "YYYY-MM-DD" (core/trtime.h checks it). */
 static bool date_shape(const char *d)
 {
-    for (int i = 0; i < 10; i++)
-        if ((i == 4 || i == 7) ? d[i] != '-' : (d[i] < '0' || d[i] > '9')) return false;
-    return d[10] == '\0';
+    int64_t e;
+    return iz_tr_parse_date(d, &e) == 0;
 }
 
 static void provider_read(sqlite3_stmt *stmt, void *out)

@@ -327,12 +327,14 @@ int iz_store_outbox_mark(iz_store_t *st, const int64_t *log_ids, size_t n, const
 /* Note that a bulk request was polled (its SENT rows' sent_ms = sent_ms). */
 int iz_store_outbox_touch(iz_store_t *st, const char *request_id, int64_t sent_ms);
 
-/* A transient failure: back to PENDING, attempts + 1, next try at next_ms. */
+/* A transient failure: back to PENDING, attempts + 1, next try at next_ms;
+ * error (a diagnostic) is kept up to 511 bytes, a longer one ending "...". */
 int iz_store_outbox_retry(iz_store_t *st, int64_t log_id, int64_t next_ms, const char *error);
 
 /* The final answer for a change: its iys_state (ACCEPTED or REJECTED),
- * transactionId and error are recorded, its outbox row removed and its RET
- * deadline (if any) closed, in one transaction. */
+ * transactionId (at most 71 bytes) and error code (at most 15; longer ones
+ * are refused with IZ_ETOOBIG, never cut) are recorded, its outbox row
+ * removed and its RET deadline (if any) closed, in one transaction. */
 int iz_store_outbox_finish(iz_store_t *st, int64_t log_id, iz_iys_state_t state, const char *txid,
                            const char *error, int64_t now_ms);
 

@@ -15,7 +15,6 @@
 #include "sys/crypto.h"
 
 typedef struct iz_store_ops {
-    const char *name; /* "sqlite" */
     void (*close)(iz_store_t *st);
     int (*schema_version)(iz_store_t *st);
     int (*ping)(iz_store_t *st);

@@ -368,17 +368,11 @@ static int sq_ping(iz_store_t *st)
 
 /* ---- accounts, brands, keys --------------------------------------------- */
 
-/* "YYYY-MM-DD" (digits and dashes in place; the calendar is the caller's). */
+/* A real calendar date "YYYY-MM-DD" (core/trtime.h checks it). */
 static int is_date(const char *d)
 {
-    for (int i = 0; i < 10; i++) {
-        if (i == 4 || i == 7) {
-            if (d[i] != '-') return 0;
-        } else if (d[i] < '0' || d[i] > '9') {
-            return 0;
-        }
-    }
-    return d[10] == '\0';
+    int64_t e;
+    return iz_tr_parse_date(d, &e) == 0;
 }
 
 static int account_check(const iz_account_t *a)
@@ -940,8 +934,15 @@ static int sq_outbox_touch(iz_store_t *st, const char *request_id, int64_t sent_
 
 static int sq_outbox_retry(iz_store_t *st, int64_t log_id, int64_t next_ms, const char *error)
 {
-    char err[256];
-    (void)iz_strlcpy(err, error, sizeof err);
+    /* A diagnostic for the operator: kept up to 512 bytes, and a longer one
+     * ends with "..." so the cut shows. */
+    char err[512];
+    if (iz_strlcpy(err, error, sizeof err) != 0) {
+        size_t n = sizeof err - 4;
+        while (n > 0 && ((unsigned char)err[n] & 0xC0) == 0x80)
+            n--;
+        memcpy(err + n, "...", 4);
+    }
     return iz__sq_run(sq(st),
                       "UPDATE outbox SET state = 'PENDING', request_id = NULL, sent_ms = NULL,"
                       " attempts = attempts + 1, next_ms = ?2, last_error = ?3 WHERE log_id = ?1",
@@ -953,8 +954,8 @@ static int sq_outbox_finish(iz_store_t *st, int64_t log_id, iz_iys_state_t state
 {
     iz_sq_t *s = sq(st);
     char tx[72], err[16];
-    if (iz_strlcpy(tx, txid, sizeof tx) != 0) return IZ_ETOOBIG;
-    (void)iz_strlcpy(err, error, sizeof err);
+    if (iz_strlcpy(tx, txid, sizeof tx) != 0 || iz_strlcpy(err, error, sizeof err) != 0)
+        return IZ_ETOOBIG; /* read back into iz_change_t: never cut */
     int rc = iz__sq_begin(s);
     if (rc == 0)
         rc = iz__sq_run(s,
@@ -1236,7 +1237,6 @@ static int sq_quarantine_count(iz_store_t *st, int64_t *n)
 }
 
 static const iz_store_ops_t sq_ops = {
-    .name = "sqlite",
     .close = sq_close,
     .schema_version = sq_schema_version,
     .ping = sq_ping,

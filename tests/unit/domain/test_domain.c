@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include "../testutil.h"
+
 #include "core/iz.h"
 #include "core/trtime.h"
 #include "domain/domain.h"
@@ -33,14 +35,6 @@ typedef struct fx {
     iz_brand_t brand;
     iz_holidays_t *hol;
 } fx_t;
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static int setup(void **state)
 {
@@ -72,7 +66,7 @@ static int teardown(void **state)
     iz_store_close(f->st);
     iz_index_free(f->ix);
     iz_holidays_free(f->hol);
-    nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    iz_test_rmtree(f->dir);
     free(f);
     return 0;
 }

@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "../testutil.h"
+
 #include "core/iz.h"
 #include "core/recipient.h"
 #include "index/index.h"
@@ -281,14 +283,6 @@ static void test_growth_texts(void **state)
 
 /* ---- with a real store ----------------------------------------------------------- */
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 typedef struct fx {
     char dir[64];
     iz_store_t *st;
@@ -310,7 +304,7 @@ static int teardown(void **state)
 {
     fx_t *f = *state;
     iz_store_close(f->st);
-    nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    iz_test_rmtree(f->dir);
     free(f);
     return 0;
 }

@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "../testutil.h"
 #include <sqlite3.h>
 
 #include "core/iz.h"
@@ -32,14 +34,6 @@ typedef struct fx {
     char db[128];
     iz_store_t *st;
 } fx_t;
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static void fx_reopen(fx_t *f)
 {
@@ -66,7 +60,7 @@ static int teardown(void **state)
 {
     fx_t *f = *state;
     iz_store_close(f->st);
-    nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    iz_test_rmtree(f->dir);
     free(f);
     return 0;
 }

@@ -190,6 +190,11 @@ def table(args, r, e):
     row("izin index look-ups, 1 core (%d, batched)" % r["izin_lookups"],
         fmt_rate(r["izin_rate"]), ">= 25 M/s", r["izin_rate"] >= T_RATE and bad == 0)
     row("  same, from E.164 text (packing included)", fmt_rate(r["izin_text_rate"]), "", None)
+    if "izin_single_rate" in r:
+        row("  one key a call, from text (the path before)", fmt_rate(r["izin_single_rate"]),
+            "baseline", r.get("izin_single_mismatch", 1) == 0)
+        row("  batched text / one at a time", "%.1fx" % (r["izin_text_rate"] / r["izin_single_rate"]),
+            "", None)
     if "sqlite_rate" in r:
         row("SQLite indexed table, prepared stmt (%d)" % r["sqlite_lookups"],
             fmt_rate(r["sqlite_rate"]), "baseline", r.get("sqlite_mismatch", 1) == 0)

@@ -550,17 +550,15 @@ int iz_sync_start(iz_domain_t *dom, const iz_sync_conf_t *conf, iz_sync_t **out)
     pthread_condattr_init(&ca);
     pthread_cond_init(&s->cv, &ca);
     pthread_condattr_destroy(&ca);
-    if (pthread_create(&s->th, NULL, worker, s) != 0) {
-        pthread_cond_destroy(&s->cv);
-        pthread_mutex_destroy(&s->mu);
-        free(s);
-        return IZ_EIO;
+    /* Subscribed before the worker runs: the list must not change under a
+     * commit, and the worker's own pulls commit. */
+    int rc = iz_store_subscribe(s->st, on_commit, s);
+    if (rc == 0 && pthread_create(&s->th, NULL, worker, s) != 0) rc = IZ_EIO;
+    if (rc != 0) {
+        iz_sync_stop(s); /* not started: unsubscribes and frees */
+        return rc;
     }
     s->started = true;
-    if (iz_store_subscribe(s->st, on_commit, s) != 0) {
-        iz_sync_stop(s);
-        return IZ_ETOOBIG;
-    }
     *out = s;
     return 0;
 }
@@ -577,12 +575,14 @@ void iz_sync_wake(iz_sync_t *s)
 void iz_sync_stop(iz_sync_t *s)
 {
     if (!s) return;
-    iz_store_unsubscribe(s->st, on_commit, s);
     pthread_mutex_lock(&s->mu);
     s->stop = true;
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
     if (s->started) pthread_join(s->th, NULL);
+    /* Only once the worker has stopped: its own pulls commit changes, and
+     * the subscriber list must not change under a commit. */
+    iz_store_unsubscribe(s->st, on_commit, s);
     for (size_t i = 0; i < s->naccts; i++)
         iz_iys_free(s->accts[i].cli);
     free(s->accts);

@@ -89,7 +89,11 @@ function record(list, brand) {
 /** Now minus `ago` seconds in Turkish time (UTC+3), as a datetime-local
  * input takes it: YYYY-MM-DDTHH:MM:SS. */
 function trLocal(ago) {
-  return new Date(Date.now() + 3 * 3600e3 - ago * 1000).toISOString().slice(0, 19);
+  // Chromium writes a datetime-local value without ":00" seconds, and
+  // playwright's fill() insists on reading back what it wrote: leave the
+  // seconds out when they are zero.
+  const v = new Date(Date.now() + 3 * 3600e3 - ago * 1000).toISOString().slice(0, 19);
+  return v.endsWith(':00') ? v.slice(0, 16) : v;
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -172,6 +176,9 @@ before(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+  // The first withdrawal must fall in a later second than these ONAYs, or
+  // İYS refuses it (H178: a consentDate not later than the stored one).
+  await sleep(1100);
 });
 
 after(async () => {

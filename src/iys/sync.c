@@ -563,22 +563,27 @@ int iz_sync_start(iz_domain_t *dom, const iz_sync_conf_t *conf, iz_sync_t **out)
     return 0;
 }
 
-void iz_sync_wake(iz_sync_t *s)
+/* Wake the worker; with stop, for good. */
+static void signal_worker(iz_sync_t *s, bool stop)
 {
-    if (!s) return;
     pthread_mutex_lock(&s->mu);
-    s->woken = true;
+    if (stop)
+        s->stop = true;
+    else
+        s->woken = true;
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
+}
+
+void iz_sync_wake(iz_sync_t *s)
+{
+    if (s) signal_worker(s, false);
 }
 
 void iz_sync_stop(iz_sync_t *s)
 {
     if (!s) return;
-    pthread_mutex_lock(&s->mu);
-    s->stop = true;
-    pthread_cond_signal(&s->cv);
-    pthread_mutex_unlock(&s->mu);
+    signal_worker(s, true);
     if (s->started) pthread_join(s->th, NULL);
     /* Only once the worker has stopped: its own pulls commit changes, and
      * the subscriber list must not change under a commit. */

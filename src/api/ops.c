@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "core/iz.h"
 
@@ -16,6 +17,88 @@ void iz__h_healthz(iz_req_t *r, void *vapp)
         iz_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
     else
         iz_reply_json(r, 503, json_pack("{s:s}", "status", "store unavailable"));
+}
+
+/* A Prometheus label value: backslash, quote and newline escaped. */
+static void put_label(FILE *f, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"')
+            fputc('\\', f);
+        if (*v == '\n')
+            fputs("\\n", f);
+        else
+            fputc(*v, f);
+    }
+}
+
+/* The İYS delivery figures: queue depth per account and origin, the
+ * oldest queued change's age, requests and consents a second, 429s and the
+ * time from a change's creation to İYS's final answer. */
+static void iys_delivery_metrics(FILE *f, iz_app_t *app, const iz_sync_stats_t *s)
+{
+    iz_outbox_depth_t *d = NULL;
+    size_t n = 0;
+    int64_t oldest = 0;
+    if (iz_store_outbox_depth(app->store, &d, &n, &oldest) == 0) {
+        fputs("# HELP izin_iys_queue Changes waiting for İYS, by account and origin.\n"
+              "# TYPE izin_iys_queue gauge\n",
+              f);
+        int64_t last_id = 0;
+        iz_account_t a = {0};
+        for (size_t i = 0; i < n; i++) {
+            if (d[i].account_id != last_id) {
+                last_id = d[i].account_id;
+                if (iz_store_account_get(app->store, last_id, &a) != 0)
+                    snprintf(a.name, sizeof a.name, "%lld", (long long)last_id);
+                iz_wipe(a.iys_password, sizeof a.iys_password);
+            }
+            fputs("izin_iys_queue{account=\"", f);
+            put_label(f, a.name);
+            fprintf(f, "\",origin=\"%s\"} %lld\n", iz_origin_name(d[i].origin),
+                    (long long)d[i].rows);
+        }
+        int64_t age = oldest ? (int64_t)time(NULL) * 1000 - oldest : 0;
+        fprintf(f,
+                "# HELP izin_iys_oldest_queued_seconds Age of the oldest change waiting for "
+                "İYS.\n# TYPE izin_iys_oldest_queued_seconds gauge\n"
+                "izin_iys_oldest_queued_seconds %.3f\n",
+                age > 0 ? (double)age / 1000.0 : 0.0);
+    }
+    free(d);
+    fputs("# HELP izin_iys_requests_total Requests made to İYS, by kind.\n"
+          "# TYPE izin_iys_requests_total counter\n",
+          f);
+    for (int k = 0; k < IZ_REQ_KINDS; k++)
+        fprintf(f, "izin_iys_requests_total{kind=\"%s\"} %llu\n",
+                iz_req_kind_name((iz_req_kind_t)k), (unsigned long long)s->requests[k]);
+    fprintf(f, "izin_iys_requests_total{kind=\"token\"} %llu\n", (unsigned long long)s->tokens);
+    fputs("# HELP izin_iys_requests_per_second Requests made to İYS a second over the last 10 s.\n"
+          "# TYPE izin_iys_requests_per_second gauge\n",
+          f);
+    for (int k = 0; k < IZ_REQ_KINDS; k++)
+        fprintf(f, "izin_iys_requests_per_second{kind=\"%s\"} %.1f\n",
+                iz_req_kind_name((iz_req_kind_t)k), s->requests_per_s[k]);
+    fprintf(f,
+            "# HELP izin_iys_consents_sent_total Changes in requests İYS took (single and bulk).\n"
+            "# TYPE izin_iys_consents_sent_total counter\n"
+            "izin_iys_consents_sent_total %llu\n"
+            "# HELP izin_iys_consents_sent_per_second The same a second over the last 10 s.\n"
+            "# TYPE izin_iys_consents_sent_per_second gauge\n"
+            "izin_iys_consents_sent_per_second %.1f\n"
+            "# HELP izin_iys_429_total 429 answers from İYS (rate limits) since start.\n"
+            "# TYPE izin_iys_429_total counter\n"
+            "izin_iys_429_total %llu\n"
+            "# HELP izin_iys_seconds_to_iys From a change's creation to İYS's final answer "
+            "(the last 4096 changes).\n# TYPE izin_iys_seconds_to_iys summary\n"
+            "izin_iys_seconds_to_iys{quantile=\"0.5\"} %.3f\n"
+            "izin_iys_seconds_to_iys{quantile=\"0.99\"} %.3f\n"
+            "# HELP izin_iys_urls_down İYS base URLs that do not answer now (probed every "
+            "second).\n# TYPE izin_iys_urls_down gauge\n"
+            "izin_iys_urls_down %d\n",
+            (unsigned long long)s->consents_sent, s->consents_per_s,
+            (unsigned long long)s->rate_limited, (double)s->to_iys_p50_ms / 1000.0,
+            (double)s->to_iys_p99_ms / 1000.0, s->budgets_down);
 }
 
 /* GET /metrics: Prometheus text format. The İYS answer classes give the
@@ -64,6 +147,7 @@ void iz__h_metrics(iz_req_t *r, void *vapp)
             s.success_rate, (long long)s.outbox, (unsigned long long)s.accepted,
             (unsigned long long)s.rejected, (unsigned long long)s.pulled,
             (long long)s.ret_pending, (long long)s.ret_at_risk, (long long)s.ret_missed);
+    iys_delivery_metrics(f, app, &s);
     fputs("# HELP izin_consent_changes_total Consent changes committed since start, by "
           "origin.\n# TYPE izin_consent_changes_total counter\n",
           f);

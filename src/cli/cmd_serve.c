@@ -37,7 +37,10 @@ static const iz_optdef_t serve_defs[] = {
     {"iys-url", true, "URL", "none (demo: the built-in emulator)",
      "İYS base URL for accounts that set none"},
     {"iys-pull-interval", true, "S", "60 (demo: 5)", "seconds between İYS change pulls"},
-    {"iys-rate", true, "N", "10", "İYS requests a second, at most"},
+    {"iys-rate", true, "N", "10",
+     "İYS requests a second, at most, to one İYS URL (every account behind this address)"},
+    {"iys-bulk-after", true, "N", "3 x --iys-rate",
+     "an account with more than N changes due sends them in bulk requests of up to 1000"},
     {"iys-bulk-poll", true, "S", "300 (demo: 1)", "seconds before a bulk request's status is polled"},
     {"iys-timeout-ms", true, "MS", "10000", "time limit of one İYS request"},
     {"iys-retry-max", true, "S", "60", "longest pause between retries after İYS failures"},
@@ -239,9 +242,10 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
     s->app.store = s->store;
     s->app.push_user = iz_cli_get(o, "iys-push-user");
     s->app.push_password = iz_cli_get(o, "iys-push-password");
-    int64_t pull, rate, poll, timeout, retry_max;
+    int64_t pull, rate, poll, timeout, retry_max, bulk_after;
     if (num_opt(o, "iys-pull-interval", 1, 86400, default_pull, &pull) ||
         num_opt(o, "iys-rate", 1, 1000, 10, &rate) ||
+        num_opt(o, "iys-bulk-after", 1, 100000000, 0, &bulk_after) ||
         num_opt(o, "iys-bulk-poll", 0, 86400, default_poll, &poll) ||
         num_opt(o, "iys-timeout-ms", 100, 600000, 10000, &timeout) ||
         num_opt(o, "iys-retry-max", 1, 3600, 60, &retry_max))
@@ -249,6 +253,7 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
     iz_sync_conf_t sc = {.default_iys_url = iys_url,
                          .pull_interval = (int)pull,
                          .rate = (double)rate,
+                         .bulk_after = bulk_after ? (int)bulk_after : (int)(3 * rate),
                          .bulk_poll_delay = (int)poll,
                          .timeout_ms = (long)timeout,
                          .retry_max = (int)retry_max,

@@ -5,10 +5,11 @@
  * kept handle keeps the connection to İYS alive. Answers are accepted up to
  * 16 MiB: a change pull of 1000 items is far below that, and a hostile or
  * broken server cannot make izin allocate without bound. What stays here is
- * İYS's own: the rate bucket, the tokens and the answer classes.
+ * İYS's own: the budget slot, the tokens and the answer classes.
  */
 #include "iys/client.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 
 #include "core/iz.h"
 #include "core/trtime.h"
+#include "iys/budget.h"
 #include "net/client.h"
 
 #define IZ_IYS_MAX_BODY (16u << 20)
@@ -25,13 +27,13 @@
 
 struct iz_iys {
     iz_iys_conf_t conf;
-    iz_httpc_t *http; /* one thread at a time uses it, so one kept handle */
+    iz_iys_budget_t *budget, *own_budget; /* own_budget: made here when conf gave none */
+    iz_httpc_t *http;
+    pthread_mutex_t tok_mu; /* the token fields below */
     char access[512], refresh[512];
     int64_t access_exp, refresh_exp; /* epoch seconds */
     int64_t token_blocked_until;     /* after H084: no token request before this */
-    double bucket;                   /* tokens in the rate bucket */
-    struct timespec bucket_t;
-    _Atomic uint64_t n_ok, n_client, n_rate, n_server, n_transport, n_token_blocked;
+    _Atomic uint64_t n_ok, n_client, n_rate, n_server, n_transport, n_token_blocked, n_tokens;
 };
 
 int iz_iys_new(const iz_iys_conf_t *conf, iz_iys_t **out)
@@ -43,15 +45,17 @@ int iz_iys_new(const iz_iys_conf_t *conf, iz_iys_t **out)
         c->conf.base_url[--bl] = '\0';
     if (c->conf.timeout_ms <= 0) c->conf.timeout_ms = 10000;
     if (c->conf.rate <= 0) c->conf.rate = 10;
-    c->bucket = c->conf.rate;
-    clock_gettime(CLOCK_MONOTONIC, &c->bucket_t);
-    iz_httpc_conf_t hc = {.pool = 1};
+    c->budget = conf->budget;
+    if (!c->budget) c->budget = c->own_budget = iz_iys_budget_new(c->conf.rate);
+    iz_httpc_conf_t hc = {.pool = 4};
     int rc = iz_httpc_new(&hc, &c->http);
     if (rc != 0) {
         iz_wipe(c->conf.password, sizeof c->conf.password);
+        iz_iys_budget_free(c->own_budget);
         free(c);
         return rc;
     }
+    pthread_mutex_init(&c->tok_mu, NULL);
     *out = c;
     return 0;
 }
@@ -60,6 +64,8 @@ void iz_iys_free(iz_iys_t *c)
 {
     if (!c) return;
     iz_httpc_free(c->http);
+    iz_iys_budget_free(c->own_budget);
+    pthread_mutex_destroy(&c->tok_mu);
     iz_wipe(c->conf.password, sizeof c->conf.password);
     iz_wipe(c->access, sizeof c->access);
     iz_wipe(c->refresh, sizeof c->refresh);
@@ -80,27 +86,23 @@ void iz_iys_counts_get(const iz_iys_t *c, iz_iys_counts_t *o)
     o->server_error = atomic_load(&c->n_server);
     o->transport = atomic_load(&c->n_transport);
     o->token_blocked = atomic_load(&c->n_token_blocked);
+    o->tokens = atomic_load(&c->n_tokens);
 }
 
-/* Wait until the rate bucket has a token, then take it. */
-static void rate_wait(iz_iys_t *c)
+/* Set by iz_iys_prepaid() on this thread: the next request's budget slot
+ * was taken by the caller. */
+static _Thread_local bool prepaid;
+
+void iz_iys_prepaid(void)
 {
-    for (;;) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        double dt = (double)(now.tv_sec - c->bucket_t.tv_sec) +
-                    (double)(now.tv_nsec - c->bucket_t.tv_nsec) / 1e9;
-        c->bucket_t = now;
-        c->bucket += dt * c->conf.rate;
-        if (c->bucket > c->conf.rate) c->bucket = c->conf.rate;
-        if (c->bucket >= 1.0) {
-            c->bucket -= 1.0;
-            return;
-        }
-        double wait = (1.0 - c->bucket) / c->conf.rate;
-        struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9) + 1000};
-        nanosleep(&ts, NULL);
-    }
+    prepaid = true;
+}
+
+bool iz_iys_prepaid_unused(void)
+{
+    bool was = prepaid;
+    prepaid = false;
+    return was;
 }
 
 /* Take the first error's code and message out of an İYS error body, or the
@@ -117,15 +119,20 @@ static void read_error(iz_iys_res_t *res)
     if (msg) iz_strlcpy(res->message, msg, sizeof res->message);
 }
 
-/* One HTTP exchange, after a token from the rate bucket. body may be NULL
- * (GET); auth adds the access token as the bearer. */
+/* One HTTP exchange, after a slot of the URL's budget. body may be NULL
+ * (GET); bearer, when not NULL, is the access token. */
 static void http(iz_iys_t *c, const char *method, const char *path, const char *body,
-                 const char *content_type, bool auth, iz_iys_res_t *res)
+                 const char *content_type, const char *bearer, iz_iys_res_t *res)
 {
     memset(res, 0, sizeof *res);
     char url[IZ_URL_MAX + 512];
     snprintf(url, sizeof url, "%s%s", c->conf.base_url, path);
-    rate_wait(c);
+    if (prepaid) {
+        prepaid = false;
+        iz_iys_budget_use(c->budget);
+    } else {
+        iz_iys_budget_take(c->budget);
+    }
     static const char *const accept[] = {"Accept: application/json"};
     iz_httpc_req_t rq = {.method = method,
                          .url = url,
@@ -134,11 +141,12 @@ static void http(iz_iys_t *c, const char *method, const char *path, const char *
                          .body = body,
                          .body_len = body ? strlen(body) : 0,
                          .content_type = content_type,
-                         .bearer = auth ? c->access : NULL,
+                         .bearer = bearer,
                          .timeout_ms = c->conf.timeout_ms,
                          .max_body = IZ_IYS_MAX_BODY};
     iz_httpc_res_t hr = {0};
     int rc = iz_httpc_do(c->http, &rq, &hr);
+    iz_iys_budget_answer(c->budget, rc != 0 ? 0 : hr.status, hr.retry_after_s);
     if (rc != 0) {
         /* No usable answer (none, cut, too large, or a request the client
          * refused, such as a base URL that is not http): try again later. */
@@ -187,7 +195,8 @@ static int token_request(iz_iys_t *c, bool use_refresh, iz_iys_res_t *res)
     char *text = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     if (!text) iz_oom();
-    http(c, "POST", "/oauth2/token", text, "application/json", false, res);
+    atomic_fetch_add(&c->n_tokens, 1);
+    http(c, "POST", "/oauth2/token", text, "application/json", NULL, res);
     iz_wipe(text, strlen(text));
     free(text);
     if (res->cls != IZ_IYS_OK) {
@@ -256,15 +265,24 @@ static int call(iz_iys_t *c, const char *method, const char *path, json_t *body,
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     if (body && !text) iz_oom();
     int rc = 0;
+    char bearer[sizeof c->access];
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (ensure_token(c, attempt > 0, res) != 0) {
+        /* Requests of one account may run on several threads: one of them
+         * gets a new token while the others wait for it. */
+        pthread_mutex_lock(&c->tok_mu);
+        int trc = ensure_token(c, attempt > 0, res);
+        memcpy(bearer, c->access, sizeof bearer);
+        pthread_mutex_unlock(&c->tok_mu);
+        if (trc != 0) {
+            res->token_failed = true;
             rc = -1;
             break;
         }
-        http(c, method, path, text, text ? "application/json" : NULL, true, res);
+        http(c, method, path, text, text ? "application/json" : NULL, bearer, res);
         if (res->http != 401) break;
         if (attempt == 0) iz_iys_res_clear(res);
     }
+    iz_wipe(bearer, sizeof bearer);
     free(text);
     return rc;
 }
@@ -308,7 +326,7 @@ int iz_iys_bulk_add(iz_iys_t *c, int64_t brand_code, const iz_change_t *const *c
 {
     if (n == 0 || n > 1000) return IZ_EINVAL;
     char path[256];
-    sps_path(c, path, sizeof path, false, brand_code, "/consents/request");
+    sps_path(c, path, sizeof path, true, brand_code, "/consents/request");
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, iz_iys_consent_json(chgs[i]));
@@ -333,8 +351,13 @@ int iz_iys_bulk_status(iz_iys_t *c, int64_t brand_code, const char *request_id, 
     if (!safe_id(request_id)) return IZ_EINVAL;
     char tail[96], path[256];
     snprintf(tail, sizeof tail, "/consents/request/%s", request_id);
-    sps_path(c, path, sizeof path, false, brand_code, tail);
+    sps_path(c, path, sizeof path, true, brand_code, tail);
     return call(c, "GET", path, NULL, res);
+}
+
+int iz_iys_probe(iz_iys_t *c, int64_t brand_code, iz_iys_res_t *res)
+{
+    return iz_iys_bulk_status(c, brand_code, "00000000-0000-4000-8000-000000000000", res);
 }
 
 int iz_iys_status(iz_iys_t *c, int64_t brand_code, const char *recipient, iz_rtype_t rtype,

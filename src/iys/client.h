@@ -8,15 +8,17 @@
  * an H084 (hourly token limit) it asks for no token for an hour. A call that
  * answers 401 gets one new token and one retry.
  *
- * Rate: every HTTP request, token requests included, takes a token from a
- * bucket filled at `rate` a second, so izin never exceeds İYS's per-second
- * limit however much is queued.
+ * Rate: every HTTP request, token requests included, takes a slot of the
+ * base URL's budget (iys/budget.h), shared by every account on that URL, so
+ * izin never exceeds İYS's per-IP limit however much is queued; the
+ * answer's status goes back to the budget (429s, outages).
  *
  * Each answer is classified: OK (2xx), PERMANENT (a 4xx with an H-code: the
  * change itself is refused; never retried), TRANSIENT (no answer, timeout,
  * 5xx, 429, 401 after a new token, no token to be had: retried later).
  *
- * One iz_iys_t is used by one thread at a time (the sync worker).
+ * An iz_iys_t may be used from several threads at once (the sync engine's
+ * senders): token renewal is serialized, requests are not.
  */
 #ifndef IZ_IYS_CLIENT_H
 #define IZ_IYS_CLIENT_H
@@ -24,6 +26,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "iys/budget.h"
 #include "store/store.h"
 
 typedef struct iz_iys_conf {
@@ -32,7 +35,8 @@ typedef struct iz_iys_conf {
     char password[IZ_NAME_MAX];
     int64_t iys_code;
     long timeout_ms; /* per request; default 10000 */
-    double rate;     /* requests a second; default 10 */
+    double rate;     /* requests a second when budget is NULL; default 10 */
+    iz_iys_budget_t *budget; /* the URL's shared budget (borrowed), or NULL: one of its own */
 } iz_iys_conf_t;
 
 typedef struct iz_iys iz_iys_t;
@@ -49,6 +53,7 @@ typedef struct iz_iys_res {
     char message[256];  /* its message, or a transport error */
     json_t *body;       /* the parsed answer or NULL; freed by iz_iys_res_clear */
     long retry_after_s; /* from a Retry-After header, 0 when none */
+    bool token_failed;  /* no token could be had (the account's credentials, H084) */
 } iz_iys_res_t;
 
 void iz_iys_res_clear(iz_iys_res_t *res);
@@ -56,12 +61,27 @@ void iz_iys_res_clear(iz_iys_res_t *res);
 /* POST /v2/sps/{iysCode}/brands/{brandCode}/consents (idempotent add). */
 int iz_iys_consent_add(iz_iys_t *c, int64_t brand_code, const iz_change_t *chg, iz_iys_res_t *res);
 
-/* POST /sps/.../consents/request with n changes (n <= 1000). */
+/* POST /v2/sps/.../consents/request with n changes (n <= 1000): the
+ * idempotent bulk add, so a request whose answer was lost can be sent
+ * again and İYS answers the transactionIds it already gave. */
 int iz_iys_bulk_add(iz_iys_t *c, int64_t brand_code, const iz_change_t *const *chgs, size_t n,
                     iz_iys_res_t *res);
 
-/* GET /sps/.../consents/request/{requestId}. */
+/* GET /v2/sps/.../consents/request/{requestId}. */
 int iz_iys_bulk_status(iz_iys_t *c, int64_t brand_code, const char *request_id, iz_iys_res_t *res);
+
+/* A cheap probe of whether İYS answers: the status of a request that does
+ * not exist (İYS answers an empty list). No change is made, and the call
+ * has no hourly limit. */
+int iz_iys_probe(iz_iys_t *c, int64_t brand_code, iz_iys_res_t *res);
+
+/* The next İYS request made on this thread has its budget slot already
+ * (the caller reserved it with iz_iys_budget_try). */
+void iz_iys_prepaid(void);
+
+/* After a call: true (and forgotten) when the reserved slot was not used
+ * because no request was made; the caller then releases it. */
+bool iz_iys_prepaid_unused(void);
 
 /* POST /sps/.../consents/status for one address. */
 int iz_iys_status(iz_iys_t *c, int64_t brand_code, const char *recipient, iz_rtype_t rtype,
@@ -74,6 +94,7 @@ int iz_iys_changes(iz_iys_t *c, int64_t brand_code, const char *source, const ch
 /* Counts of answers by class since start (for the success-rate watch). */
 typedef struct iz_iys_counts {
     uint64_t ok, client_error, rate_limited, server_error, transport, token_blocked;
+    uint64_t tokens; /* token requests made */
 } iz_iys_counts_t;
 void iz_iys_counts_get(const iz_iys_t *c, iz_iys_counts_t *out);
 

@@ -2,23 +2,36 @@
  * sync.h - the İYS sync engine: delivers the outbox to İYS and brings
  * İYS-side changes back.
  *
- * One worker thread does everything in turn, so every İYS request of a
- * process goes through one rate bucket per account:
- *   - realtime changes (API, SMS, URL, PANEL) as v2 single adds, at once;
- *   - BULK changes in async bulk requests of up to 1000 (one change per
- *     address per request), their status polled no sooner than allowed;
- *   - the change pull (source IYS and HS) per brand on a schedule;
- *   - the RET deadline watch.
- * Transient failures (no answer, 5xx, 429) are retried with exponential
- * backoff and jitter, and pause the account's sending; permanent ones (a 4xx
- * with an H-code) are recorded as REJECTED and never retried.
+ * Every request to one İYS base URL takes a slot of that URL's one rate
+ * budget (iys/budget.h: `rate` a second for the whole process, whatever the
+ * number of accounts), handed out by one dispatcher thread in priority
+ * order, and among accounts of equal priority to the one served least
+ * recently:
+ *   1. RETs, earliest deadline first (alone or in a bulk request);
+ *   2. v2 single adds: an account's realtime change goes at once, alone;
+ *   3. bulk sends: when more than bulk_after of an account's changes are
+ *      due (a few seconds' worth of single adds), or for BULK-origin
+ *      changes, up to 1000 changes of one brand a request, filled greedily;
+ *   4. bulk status polls: each request once bulk_poll_delay has passed
+ *      since it was posted (again after a quarter of that delay, at least
+ *      0.5 s, while İYS answers "enqueue");
+ *   5. change pulls (sources IYS and HS) per brand every pull_interval.
+ * Several senders run the requests, so many are in flight at once; per
+ * address order holds because only the oldest outbox row of an address is
+ * ever sent, and the next one only after İYS's answer to it is recorded.
+ *
+ * Failures: no answer or a 5xx marks the URL down; then only a cheap probe
+ * goes out, once a second, and the first answer brings everything back. A
+ * 429 pauses the URL for its Retry-After and lowers its rate. A failed token
+ * request or a 401 pauses the account alone, with exponential backoff up to
+ * retry_max. A 4xx with an H-code refuses the change for good (REJECTED).
  *
  * Crash safety: a change leaves the outbox only in the transaction that
- * records İYS's final answer. Single adds use İYS's idempotent v2 call, so a
- * resend after a crash gets the same transactionId. A bulk request is marked
- * SENDING before it is posted and SENT with its requestId after; at start-up
- * SENT requests are polled by requestId and SENDING ones (posted or not,
- * nobody knows) are reconciled address by address with a status query.
+ * records İYS's final answer. Single and bulk adds are İYS's idempotent v2
+ * calls, so whatever was in flight at a crash is sent again and İYS answers
+ * the transactionIds it already gave. A bulk request is marked SENDING
+ * before it is posted and SENT with its requestId after; SENT requests are
+ * polled after a restart, and rows left SENDING go back to the queue.
  */
 #ifndef IZ_IYS_SYNC_H
 #define IZ_IYS_SYNC_H
@@ -33,7 +46,8 @@
 typedef struct iz_sync_conf {
     const char *default_iys_url; /* for accounts that set none; NULL = none */
     int pull_interval;           /* s between change pulls (60) */
-    double rate;                 /* İYS requests a second per account (10) */
+    double rate;                 /* İYS requests a second per base URL, all accounts (10) */
+    int bulk_after;              /* due changes of an account that switch it to bulk (3 * rate) */
     int bulk_poll_delay;         /* s before a bulk request's status is polled (300) */
     long timeout_ms;             /* per İYS request (10000) */
     int retry_max;               /* s: the longest pause between retries (60) */
@@ -54,10 +68,21 @@ void iz_sync_stop(iz_sync_t *s);
  * changes wake it by themselves). */
 void iz_sync_wake(iz_sync_t *s);
 
+/* What a request was for (the /metrics labels). */
+typedef enum { IZ_REQ_SINGLE, IZ_REQ_BULK, IZ_REQ_POLL, IZ_REQ_PULL, IZ_REQ_PROBE, IZ_REQ_KINDS } iz_req_kind_t;
+
+const char *iz_req_kind_name(iz_req_kind_t k);
+
 typedef struct iz_sync_stats {
-    uint64_t ok, client_error, rate_limited, server_error, transport, token_blocked;
+    uint64_t ok, client_error, rate_limited, server_error, transport, token_blocked, tokens;
     double success_rate; /* ok / (ok + client_error), 1 when nothing was sent */
     int64_t outbox;
+    uint64_t requests[IZ_REQ_KINDS]; /* requests made, by kind */
+    double requests_per_s[IZ_REQ_KINDS]; /* over the last 10 s */
+    uint64_t consents_sent;          /* changes in requests İYS took (single and bulk) */
+    double consents_per_s;           /* over the last 10 s */
+    int64_t to_iys_p50_ms, to_iys_p99_ms; /* creation to İYS's final answer, last 4096 */
+    int budgets_down;                /* İYS base URLs that do not answer now */
     int64_t ret_pending, ret_at_risk, ret_missed;
     uint64_t pulled, accepted, rejected, quarantined;
 } iz_sync_stats_t;

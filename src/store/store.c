@@ -273,15 +273,16 @@ int iz_store_outbox_count(iz_store_t *st, int64_t *n)
     return st && n ? st->ops->outbox_count(st, n) : IZ_EINVAL;
 }
 
-int iz_store_outbox_due(iz_store_t *st, int64_t now_ms, bool bulk, size_t max,
-                        iz_outbox_item_t **list, size_t *n)
+int iz_store_outbox_due(iz_store_t *st, int64_t now_ms, int64_t account_id, bool rets,
+                        size_t max, iz_outbox_item_t **list, size_t *n)
 {
-    return st && list && n ? st->ops->outbox_due(st, now_ms, bulk, max, list, n) : IZ_EINVAL;
+    return st && list && n ? st->ops->outbox_due(st, now_ms, account_id, rets, max, list, n)
+                           : IZ_EINVAL;
 }
 
-int iz_store_outbox_inflight(iz_store_t *st, iz_outbox_item_t **list, size_t *n)
+int iz_store_outbox_reset_sending(iz_store_t *st)
 {
-    return st && list && n ? st->ops->outbox_inflight(st, list, n) : IZ_EINVAL;
+    return st ? st->ops->outbox_reset_sending(st) : IZ_EINVAL;
 }
 
 int iz_store_outbox_mark(iz_store_t *st, const int64_t *log_ids, size_t n, const char *state,
@@ -303,6 +304,41 @@ int iz_store_outbox_touch(iz_store_t *st, const char *request_id, int64_t sent_m
 int iz_store_outbox_retry(iz_store_t *st, int64_t log_id, int64_t next_ms, const char *error)
 {
     return st ? st->ops->outbox_retry(st, log_id, next_ms, error ? error : "") : IZ_EINVAL;
+}
+
+int iz_store_outbox_retry_many(iz_store_t *st, const int64_t *log_ids, size_t n, int64_t next_ms,
+                               const char *error)
+{
+    if (!st || (n && !log_ids)) return IZ_EINVAL;
+    return st->ops->outbox_retry_many(st, log_ids, n, next_ms, error ? error : "");
+}
+
+int iz_store_outbox_finish_many(iz_store_t *st, const iz_outbox_done_t *done, size_t n,
+                                int64_t now_ms)
+{
+    if (!st || (n && !done)) return IZ_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (done[i].state != IZ_IYS_ACCEPTED && done[i].state != IZ_IYS_REJECTED)
+            return IZ_EINVAL;
+    return st->ops->outbox_finish_many(st, done, n, now_ms);
+}
+
+int iz_store_outbox_requests(iz_store_t *st, iz_outbox_req_t **list, size_t *n)
+{
+    return st && list && n ? st->ops->outbox_requests(st, list, n) : IZ_EINVAL;
+}
+
+int iz_store_outbox_request_rows(iz_store_t *st, const char *request_id, iz_outbox_row_t **list,
+                                 size_t *n)
+{
+    return st && request_id && list && n ? st->ops->outbox_request_rows(st, request_id, list, n)
+                                         : IZ_EINVAL;
+}
+
+int iz_store_outbox_depth(iz_store_t *st, iz_outbox_depth_t **list, size_t *n, int64_t *oldest_ms)
+{
+    return st && list && n && oldest_ms ? st->ops->outbox_depth(st, list, n, oldest_ms)
+                                        : IZ_EINVAL;
 }
 
 int iz_store_outbox_finish(iz_store_t *st, int64_t log_id, iz_iys_state_t state, const char *txid,

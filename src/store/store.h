@@ -7,7 +7,7 @@
  * (src/domain/) writes consents through it; the other calls serve the
  * sync engine, the send records and the administration commands.
  *
- * Schema (version 4; the version each table or column came in is named)
+ * Schema (version 5; the version each table or column came in is named)
  * -------------------------------------------------------------------
  *   meta(key TEXT PK, value TEXT)                    schema_version, ...
  *   accounts(id PK, name UNIQUE, iys_code, activation_date TEXT NULL
@@ -28,6 +28,8 @@
  *   outbox(id PK, log_id UNIQUE -> consent_log, created_ms, state PENDING|
  *          SENDING|SENT, bulk, attempts, next_ms, request_id, sent_ms,
  *          last_error, req_index)                         (v2: scheduling)
+ *          account_id (the brand's), posted_ms (when İYS took its bulk
+ *          request)                                  (v5: the shared budget)
  *   iys_cursor(brand_id, source HS|IYS) PK, cursor, updated_ms    (v2)
  *   ret_deadlines(log_id PK -> consent_log, deadline (epoch s), done_ms) (v2)
  *   sms_messages(id PK, brand_id, created_ms, sender, text, commercial,
@@ -96,7 +98,7 @@
 #include "core/recipient.h"
 
 /* The schema version this build creates (see the migrations). */
-#define IZ_STORE_SCHEMA_VERSION 4
+#define IZ_STORE_SCHEMA_VERSION 5
 
 typedef struct iz_store iz_store_t;
 
@@ -227,7 +229,7 @@ typedef struct iz_change {
     char evidence[IZ_EVIDENCE_MAX]; /* JSON object text, or "" */
     /* For a PENDING RET: the last second (epoch) by which it must reach İYS
      * (3 business days); written to ret_deadlines with the change. 0: none.
-     * Not read back from the log. */
+     * Read back only with an outbox row (iz_store_outbox_due). */
     int64_t ret_deadline;
 } iz_change_t;
 
@@ -309,18 +311,23 @@ typedef struct iz_outbox_item {
     int req_index;       /* SENT: its index in the bulk request; else -1 */
 } iz_outbox_item_t;
 
-/* Up to max PENDING rows due at now_ms (next attempt time reached), bulk or
- * realtime, oldest first, each the oldest outbox row of its key: changes of
- * one address go to İYS one by one, in order. */
-int iz_store_outbox_due(iz_store_t *st, int64_t now_ms, bool bulk, size_t max,
-                        iz_outbox_item_t **list, size_t *n);
+/* Up to max PENDING rows of one account due at now_ms (next attempt time
+ * reached), oldest first, each the oldest outbox row of its key: changes of
+ * one address go to İYS one by one, in order. With rets, only RETs that
+ * have an open deadline, earliest deadline first. */
+int iz_store_outbox_due(iz_store_t *st, int64_t now_ms, int64_t account_id, bool rets,
+                        size_t max, iz_outbox_item_t **list, size_t *n);
 
-/* Every row in state SENDING or SENT. */
-int iz_store_outbox_inflight(iz_store_t *st, iz_outbox_item_t **list, size_t *n);
+/* At start: rows left SENDING by a process that stopped between marking a
+ * bulk request and recording İYS's answer go back to PENDING (izin's bulk
+ * and single adds are İYS's idempotent v2 calls, so sending them again is
+ * safe). */
+int iz_store_outbox_reset_sending(iz_store_t *st);
 
 /* Move rows to state (SENDING, SENT or PENDING) with request_id (may be NULL)
  * and sent_ms, in one transaction; the changes' iys_state becomes SENT for
- * SENT, and log_ids[i] keeps i as its index in the bulk request. */
+ * SENT, log_ids[i] keeps i as its index in the bulk request and sent_ms is
+ * also kept as the request's posting time. */
 int iz_store_outbox_mark(iz_store_t *st, const int64_t *log_ids, size_t n, const char *state,
                          const char *request_id, int64_t sent_ms);
 
@@ -331,12 +338,60 @@ int iz_store_outbox_touch(iz_store_t *st, const char *request_id, int64_t sent_m
  * error (a diagnostic) is kept up to 511 bytes, a longer one ending "...". */
 int iz_store_outbox_retry(iz_store_t *st, int64_t log_id, int64_t next_ms, const char *error);
 
+/* The same for n rows, in one transaction. */
+int iz_store_outbox_retry_many(iz_store_t *st, const int64_t *log_ids, size_t n, int64_t next_ms,
+                               const char *error);
+
 /* The final answer for a change: its iys_state (ACCEPTED or REJECTED),
  * transactionId (at most 71 bytes) and error code (at most 15; longer ones
  * are refused with IZ_ETOOBIG, never cut) are recorded, its outbox row
  * removed and its RET deadline (if any) closed, in one transaction. */
 int iz_store_outbox_finish(iz_store_t *st, int64_t log_id, iz_iys_state_t state, const char *txid,
                            const char *error, int64_t now_ms);
+
+/* One final answer of a batch. */
+typedef struct iz_outbox_done {
+    int64_t log_id;
+    iz_iys_state_t state; /* ACCEPTED or REJECTED */
+    const char *txid;     /* may be NULL */
+    const char *error;    /* may be NULL */
+} iz_outbox_done_t;
+
+/* n final answers in one transaction (a bulk request's results): all are
+ * recorded or none. */
+int iz_store_outbox_finish_many(iz_store_t *st, const iz_outbox_done_t *done, size_t n,
+                                int64_t now_ms);
+
+/* A bulk request İYS took and izin still waits on (its SENT rows). */
+typedef struct iz_outbox_req {
+    char request_id[40];
+    int64_t account_id, brand_code;
+    int64_t posted_ms; /* when İYS took it */
+    int64_t sent_ms;   /* when it was posted or last polled */
+    int64_t rows;      /* its rows still waiting */
+} iz_outbox_req_t;
+
+int iz_store_outbox_requests(iz_store_t *st, iz_outbox_req_t **list, size_t *n);
+
+/* The waiting rows of one bulk request. */
+typedef struct iz_outbox_row {
+    int64_t log_id;
+    int req_index;       /* its index in the request */
+    int64_t creation_ms; /* when izin recorded the change */
+} iz_outbox_row_t;
+
+int iz_store_outbox_request_rows(iz_store_t *st, const char *request_id, iz_outbox_row_t **list,
+                                 size_t *n);
+
+/* The queue's depth: rows per account and origin, and the oldest row's
+ * creation time (0 when the outbox is empty). */
+typedef struct iz_outbox_depth {
+    int64_t account_id;
+    iz_origin_t origin;
+    int64_t rows;
+} iz_outbox_depth_t;
+
+int iz_store_outbox_depth(iz_store_t *st, iz_outbox_depth_t **list, size_t *n, int64_t *oldest_ms);
 
 /* The change with this İYS transactionId in a brand; IZ_ENOTFOUND if none. */
 int iz_store_change_by_txid(iz_store_t *st, int64_t brand_id, const char *txid, iz_change_t *out);

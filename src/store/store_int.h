@@ -35,12 +35,20 @@ typedef struct iz_store_ops {
                           const char *recipient, iz_status_t *out);
     int (*verify_log)(iz_store_t *st, int64_t *bad_id);
     int (*outbox_count)(iz_store_t *st, int64_t *n);
-    int (*outbox_due)(iz_store_t *st, int64_t now_ms, bool bulk, size_t max,
+    int (*outbox_due)(iz_store_t *st, int64_t now_ms, int64_t account_id, bool rets, size_t max,
                       iz_outbox_item_t **list, size_t *n);
-    int (*outbox_inflight)(iz_store_t *st, iz_outbox_item_t **list, size_t *n);
+    int (*outbox_reset_sending)(iz_store_t *st);
     int (*outbox_mark)(iz_store_t *st, const int64_t *log_ids, size_t n, const char *state,
                        const char *request_id, int64_t sent_ms);
     int (*outbox_touch)(iz_store_t *st, const char *request_id, int64_t sent_ms);
+    int (*outbox_retry_many)(iz_store_t *st, const int64_t *log_ids, size_t n, int64_t next_ms,
+                             const char *error);
+    int (*outbox_finish_many)(iz_store_t *st, const iz_outbox_done_t *done, size_t n,
+                              int64_t now_ms);
+    int (*outbox_requests)(iz_store_t *st, iz_outbox_req_t **list, size_t *n);
+    int (*outbox_request_rows)(iz_store_t *st, const char *request_id, iz_outbox_row_t **list,
+                               size_t *n);
+    int (*outbox_depth)(iz_store_t *st, iz_outbox_depth_t **list, size_t *n, int64_t *oldest_ms);
     int (*outbox_retry)(iz_store_t *st, int64_t log_id, int64_t next_ms, const char *error);
     int (*outbox_finish)(iz_store_t *st, int64_t log_id, iz_iys_state_t state, const char *txid,
                          const char *error, int64_t now_ms);

@@ -182,6 +182,15 @@ static const char *const migrations[] = {
     " created_ms INTEGER NOT NULL,"
     " UNIQUE(brand_id, raw_hash));"
     "CREATE INDEX iys_quarantine_brand ON iys_quarantine(brand_id, id);",
+    /* 5: one rate budget for every account: the outbox is read an account
+     * at a time, and bulk requests are found by their id. */
+    "ALTER TABLE outbox ADD COLUMN account_id INTEGER;"
+    "ALTER TABLE outbox ADD COLUMN posted_ms INTEGER;"
+    "UPDATE outbox SET account_id = (SELECT b.account_id FROM consent_log l"
+    " JOIN brands b ON b.id = l.brand_id WHERE l.id = outbox.log_id);"
+    "UPDATE outbox SET posted_ms = sent_ms WHERE state = 'SENT';"
+    "CREATE INDEX outbox_account ON outbox(account_id, state, log_id);"
+    "CREATE INDEX outbox_request ON outbox(request_id);",
 };
 
 _Static_assert(IZ_ARRAY_LEN(migrations) == IZ_STORE_SCHEMA_VERSION,
@@ -201,7 +210,8 @@ _Static_assert(IZ_ARRAY_LEN(migrations) == IZ_STORE_SCHEMA_VERSION,
 #define KEY_WHERE "brand_id = ?1 AND recipient = ?2 AND rtype = ?3 AND type = ?4"
 #define OUTBOX_SELECT                                                                              \
     "SELECT " CHG_COLS ", b.account_id, b.code, o.attempts, o.bulk, o.state, o.request_id,"        \
-    " o.sent_ms, o.req_index FROM outbox o JOIN consent_log l ON l.id = o.log_id"                  \
+    " o.sent_ms, o.req_index, (SELECT deadline FROM ret_deadlines rd WHERE rd.log_id = o.log_id"   \
+    " AND rd.done_ms IS NULL) FROM outbox o JOIN consent_log l ON l.id = o.log_id"                 \
     " JOIN brands b ON b.id = l.brand_id"
 
 /* The parameters ?1..?4 of a statement on one consent key (KEY_WHERE). */
@@ -652,10 +662,12 @@ static int write_change(iz_sq_t *s, const iz_change_t *c, const iz_sq_names_t *n
     bool pending = c->iys_state == IZ_IYS_PENDING;
     if (rc == 0 && pending)
         rc = iz__sq_run(s,
-                        "INSERT INTO outbox(log_id, created_ms, state, bulk)"
-                        " VALUES(?, ?, 'PENDING', ?)",
+                        "INSERT INTO outbox(log_id, created_ms, state, bulk, account_id)"
+                        " VALUES(?1, ?2, 'PENDING', ?3,"
+                        " (SELECT account_id FROM brands WHERE id = ?4))",
                         IZ_SQ_ARGS(IZ_SQ_I64(id), IZ_SQ_I64(creation_ms),
-                                   IZ_SQ_I64(c->origin == IZ_ORIGIN_BULK)));
+                                   IZ_SQ_I64(c->origin == IZ_ORIGIN_BULK),
+                                   IZ_SQ_I64(c->brand_id)));
     if (rc == 0 && pending && c->status == IZ_RET && c->ret_deadline > 0)
         rc = iz__sq_run(s, "INSERT INTO ret_deadlines(log_id, deadline) VALUES(?, ?)",
                         IZ_SQ_ARGS(IZ_SQ_I64(id), IZ_SQ_I64(c->ret_deadline)));
@@ -875,33 +887,43 @@ static void outbox_read(sqlite3_stmt *stmt, void *out)
     it->sent_ms = sqlite3_column_int64(stmt, 21);
     it->req_index =
         sqlite3_column_type(stmt, 22) == SQLITE_NULL ? -1 : sqlite3_column_int(stmt, 22);
+    it->chg.ret_deadline = sqlite3_column_int64(stmt, 23);
 }
 
 static const iz_sq_row_t outbox_row = IZ_SQ_ROW(iz_outbox_item_t, outbox_read);
 
-static int sq_outbox_due(iz_store_t *st, int64_t now, bool bulk, size_t max,
+/* Only the oldest outbox row of each key is eligible: one address's
+ * changes reach İYS one by one, in order. */
+#define OLDEST_OF_KEY                                                                              \
+    " AND NOT EXISTS(SELECT 1 FROM consent_log l2 JOIN outbox o2 ON o2.log_id = l2.id"             \
+    " WHERE l2.brand_id = l.brand_id AND l2.recipient = l.recipient AND l2.rtype = l.rtype"        \
+    " AND l2.type = l.type AND l2.id < l.id)"
+
+static int sq_outbox_due(iz_store_t *st, int64_t now, int64_t account_id, bool rets, size_t max,
                          iz_outbox_item_t **list, size_t *n)
 {
-    /* Only the oldest outbox row of each key is eligible: one address's
-     * changes reach İYS one by one, in order. */
-    return iz__sq_list(
-        sq(st),
-        OUTBOX_SELECT " WHERE o.state = 'PENDING' AND o.bulk = ?2 AND o.next_ms <= ?1"
-                      " AND NOT EXISTS(SELECT 1 FROM consent_log l2"
-                      " JOIN outbox o2 ON o2.log_id = l2.id"
-                      " WHERE l2.brand_id = l.brand_id"
-                      " AND l2.recipient = l.recipient AND l2.rtype = l.rtype"
-                      " AND l2.type = l.type AND l2.id < l.id)"
-                      " ORDER BY o.log_id LIMIT ?3",
-        IZ_SQ_ARGS(IZ_SQ_I64(now), IZ_SQ_I64(bulk), IZ_SQ_I64(max > 100000 ? 100000 : max)),
-        &outbox_row, list, n);
+    const iz_sq_arg_t *args = IZ_SQ_ARGS(IZ_SQ_I64(now), IZ_SQ_I64(account_id),
+                                         IZ_SQ_I64(max > 100000 ? 100000 : max));
+    if (rets)
+        return iz__sq_list(sq(st),
+                           OUTBOX_SELECT " JOIN ret_deadlines r ON r.log_id = o.log_id"
+                                         " WHERE r.done_ms IS NULL AND o.account_id = ?2"
+                                         " AND o.state = 'PENDING' AND o.next_ms <= ?1" OLDEST_OF_KEY
+                                         " ORDER BY r.deadline, o.log_id LIMIT ?3",
+                           args, &outbox_row, list, n);
+    return iz__sq_list(sq(st),
+                       OUTBOX_SELECT " WHERE o.account_id = ?2 AND o.state = 'PENDING'"
+                                     " AND o.next_ms <= ?1" OLDEST_OF_KEY
+                                     " ORDER BY o.log_id LIMIT ?3",
+                       args, &outbox_row, list, n);
 }
 
-static int sq_outbox_inflight(iz_store_t *st, iz_outbox_item_t **list, size_t *n)
+static int sq_outbox_reset_sending(iz_store_t *st)
 {
-    return iz__sq_list(sq(st),
-                       OUTBOX_SELECT " WHERE o.state IN ('SENDING', 'SENT') ORDER BY o.log_id",
-                       NULL, &outbox_row, list, n);
+    return iz__sq_run(sq(st),
+                      "UPDATE outbox SET state = 'PENDING', request_id = NULL, sent_ms = NULL,"
+                      " req_index = NULL WHERE state = 'SENDING'",
+                      NULL);
 }
 
 static int sq_outbox_mark(iz_store_t *st, const int64_t *ids, size_t n, const char *state,
@@ -915,7 +937,7 @@ static int sq_outbox_mark(iz_store_t *st, const int64_t *ids, size_t n, const ch
          * index. */
         rc = iz__sq_run(s,
                         "UPDATE outbox SET state = ?2, request_id = ?3, sent_ms = ?4,"
-                        " req_index = ?5 WHERE log_id = ?1",
+                        " posted_ms = ?4, req_index = ?5 WHERE log_id = ?1",
                         IZ_SQ_ARGS(IZ_SQ_I64(ids[i]), IZ_SQ_TEXT(state), IZ_SQ_OPT(request_id),
                                    IZ_SQ_OPT_I64(sent_ms), sent ? IZ_SQ_I64(i) : IZ_SQ_NULL));
         if (rc == 0 && sent)
@@ -932,33 +954,55 @@ static int sq_outbox_touch(iz_store_t *st, const char *request_id, int64_t sent_
                       IZ_SQ_ARGS(IZ_SQ_TEXT(request_id), IZ_SQ_I64(sent_ms)));
 }
 
-static int sq_outbox_retry(iz_store_t *st, int64_t log_id, int64_t next_ms, const char *error)
+/* A diagnostic for the operator: kept up to 512 bytes, and a longer one
+ * ends with "..." so the cut shows. */
+static void cut_error(const char *error, char err[512])
 {
-    /* A diagnostic for the operator: kept up to 512 bytes, and a longer one
-     * ends with "..." so the cut shows. */
-    char err[512];
-    if (iz_strlcpy(err, error, sizeof err) != 0) {
-        size_t n = sizeof err - 4;
+    if (iz_strlcpy(err, error, 512) != 0) {
+        size_t n = 512 - 4;
         while (n > 0 && ((unsigned char)err[n] & 0xC0) == 0x80)
             n--;
         memcpy(err + n, "...", 4);
     }
-    return iz__sq_run(sq(st),
+}
+
+static int retry_row(iz_sq_t *s, int64_t log_id, int64_t next_ms, const char *err)
+{
+    return iz__sq_run(s,
                       "UPDATE outbox SET state = 'PENDING', request_id = NULL, sent_ms = NULL,"
-                      " attempts = attempts + 1, next_ms = ?2, last_error = ?3 WHERE log_id = ?1",
+                      " posted_ms = NULL, req_index = NULL, attempts = attempts + 1,"
+                      " next_ms = ?2, last_error = ?3 WHERE log_id = ?1",
                       IZ_SQ_ARGS(IZ_SQ_I64(log_id), IZ_SQ_I64(next_ms), IZ_SQ_TEXT(err)));
 }
 
-static int sq_outbox_finish(iz_store_t *st, int64_t log_id, iz_iys_state_t state, const char *txid,
-                            const char *error, int64_t now)
+static int sq_outbox_retry(iz_store_t *st, int64_t log_id, int64_t next_ms, const char *error)
+{
+    char err[512];
+    cut_error(error, err);
+    return retry_row(sq(st), log_id, next_ms, err);
+}
+
+static int sq_outbox_retry_many(iz_store_t *st, const int64_t *ids, size_t n, int64_t next_ms,
+                                const char *error)
 {
     iz_sq_t *s = sq(st);
-    char tx[72], err[16];
-    if (iz_strlcpy(tx, txid, sizeof tx) != 0 || iz_strlcpy(err, error, sizeof err) != 0)
-        return IZ_ETOOBIG; /* read back into iz_change_t: never cut */
+    char err[512];
+    cut_error(error, err);
     int rc = iz__sq_begin(s);
-    if (rc == 0)
-        rc = iz__sq_run(s,
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = retry_row(s, ids[i], next_ms, err);
+    return iz__sq_end(s, rc);
+}
+
+/* Record one final answer; inside a transaction. */
+static int finish_row(iz_sq_t *s, int64_t log_id, iz_iys_state_t state, const char *txid,
+                      const char *error, int64_t now)
+{
+    char tx[72], err[16];
+    if (iz_strlcpy(tx, txid ? txid : "", sizeof tx) != 0 ||
+        iz_strlcpy(err, error ? error : "", sizeof err) != 0)
+        return IZ_ETOOBIG; /* read back into iz_change_t: never cut */
+    int rc = iz__sq_run(s,
                         "UPDATE consent_log SET iys_state = ?2, iys_txid = ?3, iys_error = ?4"
                         " WHERE id = ?1",
                         IZ_SQ_ARGS(IZ_SQ_I64(log_id), IZ_SQ_TEXT(iz_iys_state_name(state)),
@@ -970,6 +1014,93 @@ static int sq_outbox_finish(iz_store_t *st, int64_t log_id, iz_iys_state_t state
                         "UPDATE ret_deadlines SET done_ms = ?2 WHERE log_id = ?1"
                         " AND done_ms IS NULL",
                         IZ_SQ_ARGS(IZ_SQ_I64(log_id), IZ_SQ_I64(now)));
+    return rc;
+}
+
+static int sq_outbox_finish(iz_store_t *st, int64_t log_id, iz_iys_state_t state, const char *txid,
+                            const char *error, int64_t now)
+{
+    iz_outbox_done_t d = {.log_id = log_id, .state = state, .txid = txid, .error = error};
+    return st->ops->outbox_finish_many(st, &d, 1, now);
+}
+
+static int sq_outbox_finish_many(iz_store_t *st, const iz_outbox_done_t *d, size_t n, int64_t now)
+{
+    iz_sq_t *s = sq(st);
+    int rc = iz__sq_begin(s);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = finish_row(s, d[i].log_id, d[i].state, d[i].txid, d[i].error, now);
+    return iz__sq_end(s, rc);
+}
+
+static void req_read(sqlite3_stmt *stmt, void *out)
+{
+    iz_outbox_req_t *q = out;
+    iz__sq_col_str(stmt, 0, q->request_id, sizeof q->request_id);
+    q->account_id = sqlite3_column_int64(stmt, 1);
+    q->brand_code = sqlite3_column_int64(stmt, 2);
+    q->posted_ms = sqlite3_column_int64(stmt, 3);
+    q->sent_ms = sqlite3_column_int64(stmt, 4);
+    q->rows = sqlite3_column_int64(stmt, 5);
+}
+
+static const iz_sq_row_t req_row = IZ_SQ_ROW(iz_outbox_req_t, req_read);
+
+static int sq_outbox_requests(iz_store_t *st, iz_outbox_req_t **list, size_t *n)
+{
+    return iz__sq_list(sq(st),
+                       "SELECT o.request_id, o.account_id, b.code, min(o.posted_ms),"
+                       " min(o.sent_ms), count(*) FROM outbox o"
+                       " JOIN consent_log l ON l.id = o.log_id JOIN brands b ON b.id = l.brand_id"
+                       " WHERE o.state = 'SENT' GROUP BY o.request_id ORDER BY min(o.sent_ms)",
+                       NULL, &req_row, list, n);
+}
+
+static void reqrow_read(sqlite3_stmt *stmt, void *out)
+{
+    iz_outbox_row_t *r = out;
+    r->log_id = sqlite3_column_int64(stmt, 0);
+    r->req_index = sqlite3_column_type(stmt, 1) == SQLITE_NULL ? -1 : sqlite3_column_int(stmt, 1);
+    r->creation_ms = sqlite3_column_int64(stmt, 2);
+}
+
+static const iz_sq_row_t reqrow_row = IZ_SQ_ROW(iz_outbox_row_t, reqrow_read);
+
+static int sq_outbox_request_rows(iz_store_t *st, const char *request_id, iz_outbox_row_t **list,
+                                  size_t *n)
+{
+    return iz__sq_list(sq(st),
+                       "SELECT o.log_id, o.req_index, l.creation_ms FROM outbox o"
+                       " JOIN consent_log l ON l.id = o.log_id"
+                       " WHERE o.request_id = ?1 AND o.state = 'SENT' ORDER BY o.req_index",
+                       IZ_SQ_ARGS(IZ_SQ_TEXT(request_id)), &reqrow_row, list, n);
+}
+
+static void depth_read(sqlite3_stmt *stmt, void *out)
+{
+    iz_outbox_depth_t *d = out;
+    d->account_id = sqlite3_column_int64(stmt, 0);
+    char o[16];
+    iz__sq_col_str(stmt, 1, o, sizeof o);
+    if (iz_origin_parse(o, &d->origin) != 0) d->origin = IZ_ORIGIN_NONE;
+    d->rows = sqlite3_column_int64(stmt, 2);
+}
+
+static const iz_sq_row_t depth_row = IZ_SQ_ROW(iz_outbox_depth_t, depth_read);
+
+static int sq_outbox_depth(iz_store_t *st, iz_outbox_depth_t **list, size_t *n, int64_t *oldest)
+{
+    iz_sq_t *s = sq(st);
+    int rc = iz__sq_begin_read(s);
+    if (rc == 0)
+        rc = iz__sq_list(s,
+                         "SELECT o.account_id, l.origin, count(*) FROM outbox o"
+                         " JOIN consent_log l ON l.id = o.log_id"
+                         " GROUP BY o.account_id, l.origin ORDER BY o.account_id, l.origin",
+                         NULL, &depth_row, list, n);
+    if (rc == 0)
+        rc = iz__sq_get(s, "SELECT coalesce(min(created_ms), 0) FROM outbox", NULL,
+                        &iz__sq_i64_row, oldest);
     return iz__sq_end(s, rc);
 }
 
@@ -1255,7 +1386,12 @@ static const iz_store_ops_t sq_ops = {
     .verify_log = sq_verify_log,
     .outbox_count = sq_outbox_count,
     .outbox_due = sq_outbox_due,
-    .outbox_inflight = sq_outbox_inflight,
+    .outbox_reset_sending = sq_outbox_reset_sending,
+    .outbox_retry_many = sq_outbox_retry_many,
+    .outbox_finish_many = sq_outbox_finish_many,
+    .outbox_requests = sq_outbox_requests,
+    .outbox_request_rows = sq_outbox_request_rows,
+    .outbox_depth = sq_outbox_depth,
     .outbox_mark = sq_outbox_mark,
     .outbox_touch = sq_outbox_touch,
     .outbox_retry = sq_outbox_retry,

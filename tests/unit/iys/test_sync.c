@@ -241,7 +241,7 @@ static void test_rows_left_sending_are_reconciled_once(void **state)
     /* rows 200..249 are marked SENDING without being posted */
     iz_outbox_item_t *list = NULL;
     size_t n = 0;
-    assert_int_equal(iz_store_outbox_due(f->st, INT64_MAX, true, 1000, &list, &n), 0);
+    assert_int_equal(iz_store_outbox_due(f->st, INT64_MAX, f->brand.account_id, false, 1000, &list, &n), 0);
     assert_int_equal(n, 50);
     int64_t pend[50];
     for (size_t i = 0; i < n; i++)

@@ -1,0 +1,68 @@
+/*
+ * budget.h - one İYS rate budget: how many requests may go to one İYS base
+ * URL, shared by every account (every provider code, every token) behind
+ * this process's address.
+ *
+ * İYS limits requests per client IP (10 a second), not per account, so
+ * every request izin makes to one base URL takes a slot from the URL's one
+ * budget. The budget is a sliding window: at most `cap` request starts in
+ * any window of cap/rate seconds plus a margin (IZ_IYS_BUDGET_MARGIN_MS),
+ * so however İYS aligns its own windows, and with some jitter between a
+ * start here and the arrival there, no window of İYS's holds more than its
+ * limit.
+ *
+ * Answers feed back:
+ *   - a 429 stops every start until its Retry-After (at least a second) and
+ *     lowers the cap by a fifth; it comes back by one every 10 s without a
+ *     429, up to the configured rate;
+ *   - no answer or a 5xx marks the URL down: the sync engine then sends
+ *     only one probe a second through it, and the first answer that is
+ *     neither marks it up again, so delivery resumes within about a second
+ *     of İYS answering again.
+ *
+ * Thread-safe.
+ */
+#ifndef IZ_IYS_BUDGET_H
+#define IZ_IYS_BUDGET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define IZ_IYS_BUDGET_MARGIN_MS 50
+
+typedef struct iz_iys_budget iz_iys_budget_t;
+
+/* A budget of rate requests a second (rate > 0). */
+iz_iys_budget_t *iz_iys_budget_new(double rate);
+void iz_iys_budget_free(iz_iys_budget_t *b);
+
+/* Milliseconds (>= 0) until a request may start. */
+int64_t iz_iys_budget_wait_ms(iz_iys_budget_t *b);
+
+/* Reserve a slot when one is free at once: true, and the slot is kept for
+ * the caller, who then uses it when the request really starts (the window
+ * counts actual starts, so the time between reserving and sending does
+ * not squeeze requests together) or releases it when no request is made. */
+bool iz_iys_budget_try(iz_iys_budget_t *b);
+void iz_iys_budget_use(iz_iys_budget_t *b);
+void iz_iys_budget_release(iz_iys_budget_t *b);
+
+/* Wait for a slot and take it. */
+void iz_iys_budget_take(iz_iys_budget_t *b);
+
+/* Feed an answer back: http is its status, 0 when none came. */
+void iz_iys_budget_answer(iz_iys_budget_t *b, long http, long retry_after_s);
+
+/* Whether the URL is down (no answer or a 5xx last). */
+bool iz_iys_budget_down(iz_iys_budget_t *b);
+
+typedef struct iz_iys_budget_stats {
+    uint64_t started; /* requests started */
+    uint64_t limited; /* 429 answers */
+    int cap;          /* requests a window now (lowered after a 429) */
+    bool down;
+} iz_iys_budget_stats_t;
+
+void iz_iys_budget_stats(iz_iys_budget_t *b, iz_iys_budget_stats_t *out);
+
+#endif

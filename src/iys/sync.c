@@ -83,6 +83,8 @@ static acct_t *account(iz_sync_t *s, int64_t account_id)
         c.iys_code = a.iys_code;
         c.timeout_ms = s->conf.timeout_ms;
         c.rate = s->conf.rate;
+        c.store = s->st; /* the account's tokens outlive a restart */
+        c.account_id = account_id;
         if (iz_iys_new(&c, &cli) != 0) cli = NULL;
         iz_wipe(c.password, sizeof c.password);
     }

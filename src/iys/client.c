@@ -20,6 +20,7 @@
 #include "core/trtime.h"
 #include "iys/budget.h"
 #include "net/client.h"
+#include "sys/log.h"
 
 #define IZ_IYS_MAX_BODY (16u << 20)
 #define TOKEN_MARGIN_S 300
@@ -30,11 +31,56 @@ struct iz_iys {
     iz_iys_budget_t *budget, *own_budget; /* own_budget: made here when conf gave none */
     iz_httpc_t *http;
     pthread_mutex_t tok_mu; /* the token fields below */
-    char access[512], refresh[512];
+    char access[IZ_IYS_TOKEN_MAX], refresh[IZ_IYS_TOKEN_MAX];
     int64_t access_exp, refresh_exp; /* epoch seconds */
     int64_t token_blocked_until;     /* after H084: no token request before this */
     _Atomic uint64_t n_ok, n_client, n_rate, n_server, n_transport, n_token_blocked, n_tokens;
 };
+
+/* Start from the token state kept in the store for this İYS and user (when
+ * there is a store): what is still valid of the pair, and an H084 hour that
+ * is not over yet. */
+static void token_load(iz_iys_t *c)
+{
+    if (!c->conf.store) return;
+    iz_iys_token_t *t = iz_xmalloc(sizeof *t);
+    if (iz_store_iys_token_get(c->conf.store, c->conf.account_id, c->conf.base_url,
+                               c->conf.username, t) == 0) {
+        int64_t now = (int64_t)time(NULL);
+        if (t->access[0] && t->access_exp > now) {
+            iz_strlcpy(c->access, t->access, sizeof c->access);
+            c->access_exp = t->access_exp;
+        }
+        if (t->refresh[0] && t->refresh_exp > now) {
+            iz_strlcpy(c->refresh, t->refresh, sizeof c->refresh);
+            c->refresh_exp = t->refresh_exp;
+        }
+        if (t->blocked_until > now) c->token_blocked_until = t->blocked_until;
+    }
+    iz_wipe(t, sizeof *t);
+    free(t);
+}
+
+/* Keep the token state in the store (when there is one) for the next
+ * start. A failure is logged and costs at most a token request later. */
+static void token_save(iz_iys_t *c)
+{
+    if (!c->conf.store) return;
+    iz_iys_token_t *t = iz_xcalloc(1, sizeof *t);
+    iz_strlcpy(t->base_url, c->conf.base_url, sizeof t->base_url);
+    iz_strlcpy(t->username, c->conf.username, sizeof t->username);
+    iz_strlcpy(t->access, c->access, sizeof t->access);
+    iz_strlcpy(t->refresh, c->refresh, sizeof t->refresh);
+    t->access_exp = c->access[0] ? c->access_exp : 0;
+    t->refresh_exp = c->refresh[0] ? c->refresh_exp : 0;
+    t->blocked_until = c->token_blocked_until;
+    int rc = iz_store_iys_token_put(c->conf.store, c->conf.account_id, t);
+    if (rc != 0)
+        iz_logf(IZ_LOG_WARN, "iys", "cannot keep the İYS tokens in the store",
+                "account=%lld error=%s", (long long)c->conf.account_id, iz_strerror(rc));
+    iz_wipe(t, sizeof *t);
+    free(t);
+}
 
 int iz_iys_new(const iz_iys_conf_t *conf, iz_iys_t **out)
 {
@@ -56,6 +102,7 @@ int iz_iys_new(const iz_iys_conf_t *conf, iz_iys_t **out)
         return rc;
     }
     pthread_mutex_init(&c->tok_mu, NULL);
+    token_load(c);
     *out = c;
     return 0;
 }
@@ -185,7 +232,11 @@ static int64_t now_s(void)
     return (int64_t)time(NULL);
 }
 
-/* Ask /oauth2/token for a pair (refresh grant when refresh is not NULL). */
+/* Ask /oauth2/token for a pair (the refresh grant when use_refresh). What
+ * İYS answered - a new pair, an H084 hour, a refusal - is kept in the
+ * store: a later start goes on with the pair, waits out the hour, and does
+ * not offer a refused token again. A 5xx, a per-second 429 or no answer
+ * changes nothing worth keeping. */
 static int token_request(iz_iys_t *c, bool use_refresh, iz_iys_res_t *res)
 {
     json_t *req = use_refresh ? json_pack("{s:s, s:s}", "grant_type", "refresh_token",
@@ -205,6 +256,12 @@ static int token_request(iz_iys_t *c, bool use_refresh, iz_iys_res_t *res)
              * restarts it, so ask for nothing for an hour. Other 429s (the
              * per-second limit) are ordinary transient failures. */
             c->token_blocked_until = now_s() + TOKEN_BLOCK_S;
+            token_save(c);
+        } else if (res->http >= 400 && res->http < 500 && res->http != 429) {
+            /* Refused: a refresh token İYS will not take is spent, and the
+             * stored pair must not be offered again at the next start. */
+            if (use_refresh) c->refresh[0] = '\0';
+            token_save(c);
         }
         return -1;
     }
@@ -223,6 +280,7 @@ static int token_request(iz_iys_t *c, bool use_refresh, iz_iys_res_t *res)
         c->refresh_exp = now_s() + (re > 0 ? re : 14400);
     else
         c->refresh[0] = '\0';
+    token_save(c);
     return 0;
 }
 

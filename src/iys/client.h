@@ -6,7 +6,10 @@
  * Tokens: an access token is refreshed when less than 5 minutes of it
  * remain; when the refresh fails the client logs in with the password; after
  * an H084 (hourly token limit) it asks for no token for an hour. A call that
- * answers 401 gets one new token and one retry.
+ * answers 401 gets one new token and one retry. Given a store, the client
+ * keeps its token state there (sealed) and starts from it: a restart, even
+ * a crash loop, asks İYS for no new token while the stored one is good, and
+ * an H084 hour outlives the process too.
  *
  * Rate: every HTTP request, token requests included, takes a slot of the
  * base URL's budget (iys/budget.h), shared by every account on that URL, so
@@ -37,6 +40,13 @@ typedef struct iz_iys_conf {
     long timeout_ms; /* per request; default 10000 */
     double rate;     /* requests a second when budget is NULL; default 10 */
     iz_iys_budget_t *budget; /* the URL's shared budget (borrowed), or NULL: one of its own */
+    /* Optional: where the token state outlives the process (not owned; it
+     * must outlive the client). NULL: tokens are kept in memory only. The
+     * state is account_id's, good only for this base_url and username
+     * (iz_store_iys_token_get): it is read at iz_iys_new and written after
+     * every token request that changed it (a new pair, H084, a refusal). */
+    iz_store_t *store;
+    int64_t account_id;
 } iz_iys_conf_t;
 
 typedef struct iz_iys iz_iys_t;

@@ -192,6 +192,8 @@ static acct_t *account(iz_sync_t *s, int64_t account_id)
             c.timeout_ms = s->conf.timeout_ms;
             c.rate = s->conf.rate;
             c.budget = ac->ub->b;
+            c.store = s->st; /* the account's tokens outlive a restart */
+            c.account_id = account_id;
             if (iz_iys_new(&c, &ac->cli) != 0) ac->cli = NULL;
             iz_wipe(c.password, sizeof c.password);
         }

@@ -461,6 +461,18 @@ int iz_store_state_scan(iz_store_t *st, iz_store_state_fn fn, void *ctx)
     return st && fn ? st->ops->state_scan(st, fn, ctx) : IZ_EINVAL;
 }
 
+int iz_store_iys_token_get(iz_store_t *st, int64_t account_id, const char *base_url,
+                           const char *username, iz_iys_token_t *out)
+{
+    if (!st || !base_url || !username || !out) return IZ_EINVAL;
+    return st->ops->iys_token_get(st, account_id, base_url, username, out);
+}
+
+int iz_store_iys_token_put(iz_store_t *st, int64_t account_id, const iz_iys_token_t *tok)
+{
+    return st && tok ? st->ops->iys_token_put(st, account_id, tok) : IZ_EINVAL;
+}
+
 int iz_store_sms_record(iz_store_t *st, iz_sms_msg_t *msg, const iz_sms_rcpt_t *rcpts, size_t n)
 {
     if (!st || !msg || !msg->text || (n && !rcpts)) return IZ_EINVAL;

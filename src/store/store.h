@@ -7,7 +7,7 @@
  * (src/domain/) writes consents through it; the other calls serve the
  * sync engine, the send records and the administration commands.
  *
- * Schema (version 5; the version each table or column came in is named)
+ * Schema (version 6; the version each table or column came in is named)
  * -------------------------------------------------------------------
  *   meta(key TEXT PK, value TEXT)                    schema_version, ...
  *   accounts(id PK, name UNIQUE, iys_code, activation_date TEXT NULL
@@ -29,7 +29,7 @@
  *          SENDING|SENT, bulk, attempts, next_ms, request_id, sent_ms,
  *          last_error, req_index)                         (v2: scheduling)
  *          account_id (the brand's), posted_ms (when İYS took its bulk
- *          request)                                  (v5: the shared budget)
+ *          request)                                  (v6: the shared budget)
  *   iys_cursor(brand_id, source HS|IYS) PK, cursor, updated_ms    (v2)
  *   ret_deadlines(log_id PK -> consent_log, deadline (epoch s), done_ms) (v2)
  *   sms_messages(id PK, brand_id, created_ms, sender, text, commercial,
@@ -43,6 +43,11 @@
  *   iys_quarantine(id PK, brand_id, via pull|push, source IYS|HS|NULL,
  *          raw (the item's JSON as İYS sent it), raw_hash (hex SHA-256),
  *          reason, created_ms, UNIQUE(brand_id, raw_hash))               (v4)
+ *   iys_tokens(account_id PK -> accounts, base_url, username (what the
+ *          pair was issued for), access, refresh (sealed, as iys_password;
+ *          "" when none), access_exp, refresh_exp, blocked_until (epoch s,
+ *          0 none; blocked_until: no token request before it, after H084),
+ *          updated_ms)                                                  (v5)
  *
  * Invariants
  * ----------
@@ -71,9 +76,12 @@
  *     stored as NULL and read back as absent.
  *   - Strings that do not fit their struct buffer are refused on write
  *     (IZ_ETOOBIG), never truncated.
- *   - Secrets (accounts.iys_password) are stored only sealed, under a key
- *     kept outside the database; opening the store checks that the key
- *     opens every stored secret, and refuses to go on otherwise.
+ *   - Secrets (accounts.iys_password, iys_tokens.access and .refresh) are
+ *     stored only sealed, under a key kept outside the database; opening
+ *     the store checks that the key opens every stored password, and
+ *     refuses to go on otherwise.
+ *   - An iys_tokens row is good only for the base URL and user it names:
+ *     read for another (the account's İYS settings changed), it is none.
  *   - An İYS change that cannot be applied is written to iys_quarantine
  *     (with its raw JSON and the reason) before the pull cursor moves past
  *     it: nothing İYS reports is dropped.
@@ -98,7 +106,7 @@
 #include "core/recipient.h"
 
 /* The schema version this build creates (see the migrations). */
-#define IZ_STORE_SCHEMA_VERSION 5
+#define IZ_STORE_SCHEMA_VERSION 6
 
 typedef struct iz_store iz_store_t;
 
@@ -480,6 +488,41 @@ void iz_store_quarantine_free(iz_quarantine_t *list, size_t n);
 
 /* How many items are quarantined, over all brands. */
 int iz_store_quarantine_count(iz_store_t *st, int64_t *n);
+
+/* ---- İYS tokens ---------------------------------------------------------- */
+
+/* Every token request counts against İYS's hourly limit (H084), so the İYS
+ * client's tokens are kept across restarts: a crash loop must not log in
+ * again at each start. */
+
+#define IZ_IYS_TOKEN_MAX 512 /* bytes of a token, its NUL included */
+
+/* An account's İYS token state. The secrets are the caller's to wipe
+ * (iz_wipe) once used. */
+typedef struct iz_iys_token {
+    char base_url[IZ_URL_MAX];       /* the İYS it was issued by */
+    char username[IZ_NAME_MAX];      /* and the user it was issued to */
+    char access[IZ_IYS_TOKEN_MAX];   /* "" = none */
+    char refresh[IZ_IYS_TOKEN_MAX];  /* "" = none */
+    int64_t access_exp, refresh_exp; /* epoch seconds; 0 = none */
+    int64_t blocked_until;           /* after H084: no token request before it (epoch s) */
+    int64_t updated_ms;              /* when it was put (epoch ms); get sets it */
+} iz_iys_token_t;
+
+/* The token state last put for account_id, when it was put for this
+ * base_url and username: 0 with *out filled (the secrets opened), or
+ * IZ_ENOTFOUND when there is none, it was issued for another URL or user
+ * (the account's İYS settings changed since), or a stored secret does not
+ * open (tokens are a cache: the password gets new ones). */
+int iz_store_iys_token_get(iz_store_t *st, int64_t account_id, const char *base_url,
+                           const char *username, iz_iys_token_t *out);
+
+/* Keep tok as account_id's token state, replacing the one before, the
+ * secrets sealed (tok->updated_ms is ignored: the store takes the clock).
+ * IZ_ENOTFOUND for an unknown account,
+ * IZ_ETOOBIG for a string without room for its NUL, IZ_EIO when there is
+ * no randomness to seal with. */
+int iz_store_iys_token_put(iz_store_t *st, int64_t account_id, const iz_iys_token_t *tok);
 
 /* ---- SMS sent through izin ----------------------------------------------- */
 

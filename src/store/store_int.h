@@ -67,6 +67,9 @@ typedef struct iz_store_ops {
     int (*quarantine_list)(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t limit,
                            iz_quarantine_t **list, size_t *n);
     int (*quarantine_count)(iz_store_t *st, int64_t *n);
+    int (*iys_token_get)(iz_store_t *st, int64_t account_id, const char *base_url,
+                         const char *username, iz_iys_token_t *out);
+    int (*iys_token_put)(iz_store_t *st, int64_t account_id, const iz_iys_token_t *tok);
     int (*sms_record)(iz_store_t *st, iz_sms_msg_t *msg, const iz_sms_rcpt_t *rcpts, size_t n);
     int (*voice_add)(iz_store_t *st, iz_voice_campaign_t *c, const iz_voice_number_t *nums,
                      size_t n);

@@ -182,7 +182,19 @@ static const char *const migrations[] = {
     " created_ms INTEGER NOT NULL,"
     " UNIQUE(brand_id, raw_hash));"
     "CREATE INDEX iys_quarantine_brand ON iys_quarantine(brand_id, id);",
-    /* 5: one rate budget for every account: the outbox is read an account
+    /* 5: the İYS client's tokens, kept across restarts; access and refresh
+     * are sealed in C, as iys_password is. */
+    "CREATE TABLE iys_tokens("
+    " account_id INTEGER PRIMARY KEY REFERENCES accounts(id),"
+    " base_url TEXT NOT NULL,"
+    " username TEXT NOT NULL,"
+    " access TEXT NOT NULL DEFAULT '',"
+    " refresh TEXT NOT NULL DEFAULT '',"
+    " access_exp INTEGER NOT NULL DEFAULT 0,"
+    " refresh_exp INTEGER NOT NULL DEFAULT 0,"
+    " blocked_until INTEGER NOT NULL DEFAULT 0,"
+    " updated_ms INTEGER NOT NULL);",
+    /* 6: one rate budget for every account: the outbox is read an account
      * at a time, and bulk requests are found by their id. */
     "ALTER TABLE outbox ADD COLUMN account_id INTEGER;"
     "ALTER TABLE outbox ADD COLUMN posted_ms INTEGER;"
@@ -236,7 +248,7 @@ typedef struct apply_req {
 typedef struct sq_store {
     iz_store_t base;
     iz_sq_t q;
-    iz_seal_key_t key; /* seals accounts.iys_password */
+    iz_seal_key_t key; /* seals accounts.iys_password and iys_tokens' tokens */
     /* Group commit: calls queue here; one of them (the leader) writes the
      * whole queue in one transaction with one fsync and wakes the others. */
     pthread_mutex_t gmu;
@@ -1367,6 +1379,106 @@ static int sq_quarantine_count(iz_store_t *st, int64_t *n)
     return iz__sq_get(sq(st), "SELECT count(*) FROM iys_quarantine", NULL, &iz__sq_i64_row, n);
 }
 
+/* ---- İYS tokens ----------------------------------------------------------- */
+
+/* A sealed token: "sb1:" + base64 of nonce, MAC and up to
+ * IZ_IYS_TOKEN_MAX - 1 bytes (740 bytes at most), with room to spare. */
+#define SEALED_TOKEN_MAX 1024
+
+/* An iys_tokens row as read: the state and its sealed tokens, opened after
+ * the read (the reader has no key). */
+typedef struct token_row {
+    iz_iys_token_t t;
+    char access[SEALED_TOKEN_MAX], refresh[SEALED_TOKEN_MAX];
+    bool too_long;
+} token_row_t;
+
+static void token_read(sqlite3_stmt *stmt, void *out)
+{
+    token_row_t *row = out;
+    const char *a = iz__sq_col_text(stmt, 0), *r = iz__sq_col_text(stmt, 1);
+    if ((a && iz_strlcpy(row->access, a, sizeof row->access) != 0) ||
+        (r && iz_strlcpy(row->refresh, r, sizeof row->refresh) != 0))
+        row->too_long = true;
+    row->t.access_exp = sqlite3_column_int64(stmt, 2);
+    row->t.refresh_exp = sqlite3_column_int64(stmt, 3);
+    row->t.blocked_until = sqlite3_column_int64(stmt, 4);
+    row->t.updated_ms = sqlite3_column_int64(stmt, 5);
+}
+
+/* Open a sealed token into out ("" stays ""). */
+static int token_open(const iz_seal_key_t *k, const char *sealed, char *out, size_t outsz)
+{
+    out[0] = '\0';
+    return sealed[0] ? iz_unseal(k, sealed, out, outsz) : 0;
+}
+
+static int sq_iys_token_get(iz_store_t *st, int64_t account_id, const char *base_url,
+                            const char *username, iz_iys_token_t *out)
+{
+    static const iz_sq_row_t token_row = IZ_SQ_ROW(token_row_t, token_read);
+    sq_store_t *ss = (sq_store_t *)st;
+    token_row_t row;
+    /* Only a pair issued by this İYS to this user will do: after the
+     * account's settings change, the stored one is none. */
+    if (iz__sq_fits(base_url, sizeof row.t.base_url) ||
+        iz__sq_fits(username, sizeof row.t.username))
+        return IZ_ENOTFOUND;
+    int rc =
+        iz__sq_get(&ss->q,
+                   "SELECT access, refresh, access_exp, refresh_exp, blocked_until,"
+                   " updated_ms FROM iys_tokens WHERE account_id = ?1 AND base_url = ?2"
+                   " AND username = ?3",
+                   IZ_SQ_ARGS(IZ_SQ_I64(account_id), IZ_SQ_TEXT(base_url), IZ_SQ_TEXT(username)),
+                   &token_row, &row);
+    if (rc == 0) {
+        iz_strlcpy(row.t.base_url, base_url, sizeof row.t.base_url);
+        iz_strlcpy(row.t.username, username, sizeof row.t.username);
+        if (row.too_long ||
+            token_open(&ss->key, row.access, row.t.access, sizeof row.t.access) != 0 ||
+            token_open(&ss->key, row.refresh, row.t.refresh, sizeof row.t.refresh) != 0) {
+            iz_logf(IZ_LOG_WARN, "store", "cannot open an account's stored İYS tokens",
+                    "account=%lld", (long long)account_id);
+            rc = IZ_ENOTFOUND;
+        } else {
+            *out = row.t;
+        }
+    }
+    iz_wipe(&row, sizeof row);
+    return rc;
+}
+
+static int sq_iys_token_put(iz_store_t *st, int64_t account_id, const iz_iys_token_t *t)
+{
+    if (iz__sq_fits(t->base_url, sizeof t->base_url) ||
+        iz__sq_fits(t->username, sizeof t->username) || iz__sq_fits(t->access, sizeof t->access) ||
+        iz__sq_fits(t->refresh, sizeof t->refresh))
+        return IZ_ETOOBIG;
+    sq_store_t *ss = (sq_store_t *)st;
+    char *a = NULL, *r = NULL;
+    int rc = 0;
+    if ((t->access[0] && !(a = iz_seal(&ss->key, t->access, strlen(t->access)))) ||
+        (t->refresh[0] && !(r = iz_seal(&ss->key, t->refresh, strlen(t->refresh)))))
+        rc = IZ_EIO; /* no randomness: nothing is written in clear instead */
+    if (rc == 0)
+        rc = iz__sq_write(
+            &ss->q,
+            "INSERT INTO iys_tokens(account_id, base_url, username, access, refresh, access_exp,"
+            " refresh_exp, blocked_until, updated_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+            " ON CONFLICT(account_id) DO UPDATE SET base_url = excluded.base_url,"
+            " username = excluded.username, access = excluded.access,"
+            " refresh = excluded.refresh, access_exp = excluded.access_exp,"
+            " refresh_exp = excluded.refresh_exp, blocked_until = excluded.blocked_until,"
+            " updated_ms = excluded.updated_ms",
+            IZ_SQ_ARGS(IZ_SQ_I64(account_id), IZ_SQ_TEXT(t->base_url), IZ_SQ_TEXT(t->username),
+                       IZ_SQ_TEXT(a ? a : ""), IZ_SQ_TEXT(r ? r : ""), IZ_SQ_I64(t->access_exp),
+                       IZ_SQ_I64(t->refresh_exp), IZ_SQ_I64(t->blocked_until), IZ_SQ_I64(now_ms())),
+            NULL);
+    free(a);
+    free(r);
+    return rc;
+}
+
 static const iz_store_ops_t sq_ops = {
     .close = sq_close,
     .schema_version = sq_schema_version,
@@ -1407,6 +1519,8 @@ static const iz_store_ops_t sq_ops = {
     .quarantine_add = sq_quarantine_add,
     .quarantine_list = sq_quarantine_list,
     .quarantine_count = sq_quarantine_count,
+    .iys_token_get = sq_iys_token_get,
+    .iys_token_put = sq_iys_token_put,
     .sms_record = sq_sms_record,
     .voice_add = sq_voice_add,
     .voice_get = sq_voice_get,

@@ -1,6 +1,9 @@
 /*
  * test_client.c - the İYS client against the emulator in this process:
- * tokens, answer classes, and the hour without token requests after H084.
+ * tokens, answer classes, and the hour without token requests after H084;
+ * tokens kept in the store across clients (restarts). Each test has an
+ * emulator of its own, so the hourly token limit of one does not reach the
+ * next.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +16,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
+#include "../testutil.h"
 #include "core/iz.h"
 #include "iys/client.h"
 #include "net/http.h"
@@ -65,9 +70,7 @@ static int teardown(void **state)
     iz_http_stop(http);
     iz_sim_close(sim);
     iz_holidays_free(hol);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(iz_test_rmtree(dir), 0);
     return 0;
 }
 
@@ -193,11 +196,229 @@ static void test_no_answer_is_transient(void **state)
     iz_iys_free(cl);
 }
 
+/* ---- tokens kept in the store ------------------------------------------- */
+
+/* The module's store in the test's directory, with one account (the
+ * tokens' owner). */
+static iz_store_t *module_store(int64_t *account_id)
+{
+    char mod[96];
+    snprintf(mod, sizeof mod, "%s/mod", dir);
+    iz_store_t *st = NULL;
+    const char *err = NULL;
+    assert_int_equal(iz_store_open(mod, NULL, &st, &err), 0);
+    iz_account_t a = {.iys_code = IYS_CODE};
+    strcpy(a.name, "acme");
+    assert_int_equal(iz_store_account_add(st, &a), 0);
+    *account_id = a.id;
+    return st;
+}
+
+/* A client as `izin serve` makes one at each start: the store keeps its
+ * tokens. base is the URL as the account gives it. */
+static iz_iys_t *stored_client(iz_store_t *st, int64_t account_id, const char *base,
+                               const char *user, const char *password)
+{
+    iz_iys_conf_t c = {.iys_code = IYS_CODE,
+                       .timeout_ms = 5000,
+                       .rate = 100,
+                       .store = st,
+                       .account_id = account_id};
+    snprintf(c.base_url, sizeof c.base_url, "%s", base);
+    strcpy(c.username, user);
+    strcpy(c.password, password);
+    iz_iys_t *cl = NULL;
+    assert_int_equal(iz_iys_new(&c, &cl), 0);
+    return cl;
+}
+
+/* How many token pairs the emulator has issued (it keeps each access
+ * token's hash until it expires). */
+static int64_t issued(void)
+{
+    char path[128];
+    snprintf(path, sizeof path, "file:%s/iys-sim.db?mode=ro", dir);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    int64_t n = -1;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_busy_timeout(db, 5000), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM tokens WHERE kind = 'access'", -1,
+                                        &stmt, NULL),
+                     SQLITE_OK);
+    if (sqlite3_step(stmt) == SQLITE_ROW) n = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return n;
+}
+
+/* One v2 add of a fresh address; returns its class, the answer in *res. */
+static iz_iys_class_t add_one(iz_iys_t *cl, const char *recipient, iz_iys_res_t *res)
+{
+    iz_change_t c;
+    change(&c, recipient, IZ_ONAY);
+    iz_iys_res_clear(res);
+    iz_iys_consent_add(cl, IYS_CODE, &c, res);
+    return res->cls;
+}
+
+/* A new client (a restart) goes on with the pair the last one kept, for the
+ * same İYS and user only; an H084 hour outlives the client too. The
+ * emulator allows 2 token requests an hour here. */
+static void test_tokens_outlive_the_client(void **state)
+{
+    (void)state;
+    int64_t acc;
+    iz_store_t *st = module_store(&acc);
+    iz_iys_res_t res = {0};
+    int64_t now = (int64_t)time(NULL);
+
+    /* the first start logs in (token request 1) and keeps the pair */
+    iz_iys_t *a = stored_client(st, acc, url, "client", "client-password");
+    assert_int_equal(add_one(a, "+905370000101", &res), IZ_IYS_OK);
+    assert_int_equal(issued(), 1);
+    iz_iys_token_t t;
+    assert_int_equal(iz_store_iys_token_get(st, acc, url, "client", &t), 0);
+    assert_int_equal(strlen(t.access), 64);
+    assert_int_equal(strlen(t.refresh), 64);
+    assert_true(t.access_exp >= now + 7200 - 5 && t.access_exp <= now + 7200 + 5);
+    assert_true(t.refresh_exp > t.access_exp);
+    assert_int_equal(t.blocked_until, 0);
+    iz_iys_free(a);
+
+    /* restarts, with the URL written with a trailing slash too: no token
+     * request, the kept access token does */
+    for (int i = 0; i < 5; i++) {
+        char u[80], rcp[16];
+        snprintf(u, sizeof u, "%s%s", url, i % 2 ? "/" : "");
+        snprintf(rcp, sizeof rcp, "+90537000011%d", i);
+        iz_iys_t *b = stored_client(st, acc, u, "client", "client-password");
+        assert_int_equal(add_one(b, rcp, &res), IZ_IYS_OK);
+        iz_iys_free(b);
+    }
+    assert_int_equal(issued(), 1);
+
+    /* another user of the account (its settings changed): the pair is not
+     * theirs, so it is not offered; this one asks (request 2, refused) */
+    iz_iys_t *c = stored_client(st, acc, url, "nobody", "not-the-password");
+    assert_int_equal(add_one(c, "+905370000120", &res), IZ_IYS_TRANSIENT);
+    assert_int_equal(res.http, 400);
+    iz_iys_free(c);
+    assert_int_equal(iz_store_iys_token_get(st, acc, url, "client", &t), IZ_ENOTFOUND);
+    assert_int_equal(iz_store_iys_token_get(st, acc, url, "nobody", &t), 0);
+    assert_string_equal(t.access, "");
+    assert_string_equal(t.refresh, "");
+
+    /* back to the first user: its pair went with the change, so a new
+     * login (request 3) - over the limit: H084, kept */
+    iz_iys_t *d = stored_client(st, acc, url, "client", "client-password");
+    assert_int_equal(add_one(d, "+905370000121", &res), IZ_IYS_TRANSIENT);
+    assert_string_equal(res.code, "H084");
+    assert_int_equal(res.http, 429);
+    iz_iys_free(d);
+    assert_int_equal(iz_store_iys_token_get(st, acc, url, "client", &t), 0);
+    assert_true(t.blocked_until >= now + 3600 - 5);
+
+    /* the next start asks for nothing inside the hour (a request there
+     * would restart it) */
+    iz_iys_t *e = stored_client(st, acc, url, "client", "client-password");
+    assert_int_equal(add_one(e, "+905370000122", &res), IZ_IYS_TRANSIENT);
+    assert_string_equal(res.code, "H084");
+    assert_int_equal(res.http, 0);
+    iz_iys_counts_t n;
+    iz_iys_counts_get(e, &n);
+    assert_int_equal(n.token_blocked, 1);
+    assert_int_equal(n.rate_limited, 0);
+    iz_iys_free(e);
+    assert_int_equal(issued(), 1);
+
+    /* without a store nothing is kept: the client starts empty (here: it
+     * asks, and is refused within the hour) */
+    iz_iys_t *m = client("client-password");
+    assert_int_equal(add_one(m, "+905370000123", &res), IZ_IYS_TRANSIENT);
+    assert_int_equal(res.http, 429);
+    iz_iys_free(m);
+    iz_iys_res_clear(&res);
+    iz_wipe(&t, sizeof t);
+    iz_store_close(st);
+}
+
+/* A kept pair İYS no longer takes (its store was reset, the tokens
+ * revoked): the call's 401 gets one new pair - the refresh token refused,
+ * then the password - and the new pair replaces the dead one. */
+static void test_a_dead_stored_token_is_replaced(void **state)
+{
+    (void)state;
+    int64_t acc;
+    iz_store_t *st = module_store(&acc);
+    iz_iys_token_t t = {.access_exp = (int64_t)time(NULL) + 3600,
+                        .refresh_exp = (int64_t)time(NULL) + 7200};
+    strcpy(t.base_url, url);
+    strcpy(t.username, "client");
+    strcpy(t.access, "0000000000000000000000000000000000000000000000000000000000000000");
+    strcpy(t.refresh, "1111111111111111111111111111111111111111111111111111111111111111");
+    assert_int_equal(iz_store_iys_token_put(st, acc, &t), 0);
+    iz_iys_res_t res = {0};
+    iz_iys_t *a = stored_client(st, acc, url, "client", "client-password");
+    assert_int_equal(add_one(a, "+905370000201", &res), IZ_IYS_OK);
+    iz_iys_free(a);
+    assert_int_equal(issued(), 1);
+    iz_iys_token_t g;
+    assert_int_equal(iz_store_iys_token_get(st, acc, url, "client", &g), 0);
+    assert_int_equal(strlen(g.access), 64);
+    assert_string_not_equal(g.access, t.access);
+    assert_string_not_equal(g.refresh, t.refresh);
+    /* and the next start goes on with it */
+    iz_iys_t *b = stored_client(st, acc, url, "client", "client-password");
+    assert_int_equal(add_one(b, "+905370000202", &res), IZ_IYS_OK);
+    iz_iys_free(b);
+    assert_int_equal(issued(), 1);
+    iz_iys_res_clear(&res);
+    iz_wipe(&g, sizeof g);
+    iz_store_close(st);
+}
+
+/* An access token near its end is refreshed with the kept refresh token
+ * (not the password), and the new pair is kept. */
+static void test_a_stored_refresh_token_is_used(void **state)
+{
+    (void)state;
+    int64_t acc;
+    iz_store_t *st = module_store(&acc);
+    iz_iys_res_t res = {0};
+    iz_iys_t *a = stored_client(st, acc, url, "client", "client-password");
+    assert_int_equal(add_one(a, "+905370000301", &res), IZ_IYS_OK);
+    iz_iys_free(a);
+    /* the kept access token about to end (inside the 5-minute margin) */
+    iz_iys_token_t t;
+    assert_int_equal(iz_store_iys_token_get(st, acc, url, "client", &t), 0);
+    char old_refresh[IZ_IYS_TOKEN_MAX];
+    strcpy(old_refresh, t.refresh);
+    t.access_exp = (int64_t)time(NULL) + 60;
+    assert_int_equal(iz_store_iys_token_put(st, acc, &t), 0);
+    /* a wrong password: only the refresh grant can succeed */
+    iz_iys_t *b = stored_client(st, acc, url, "client", "wrong-password");
+    assert_int_equal(add_one(b, "+905370000302", &res), IZ_IYS_OK);
+    iz_iys_free(b);
+    assert_int_equal(issued(), 2);
+    assert_int_equal(iz_store_iys_token_get(st, acc, url, "client", &t), 0);
+    assert_string_not_equal(t.refresh, old_refresh); /* İYS rotates it */
+    assert_true(t.access_exp > (int64_t)time(NULL) + 7000);
+    iz_iys_res_clear(&res);
+    iz_wipe(&t, sizeof t);
+    iz_wipe(old_refresh, sizeof old_refresh);
+    iz_store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_classes_and_tokens),
-        cmocka_unit_test(test_no_answer_is_transient),
+        cmocka_unit_test_setup_teardown(test_classes_and_tokens, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_answer_is_transient, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tokens_outlive_the_client, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_dead_stored_token_is_replaced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_stored_refresh_token_is_used, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /*
  * test_store.c - unit tests of the store (SQLite backend): locations and
- * migrations, accounts/brands/keys with tenant scoping, consent apply with
+ * migrations, accounts/brands/keys with tenant scoping, the İYS tokens
+ * (sealed, good for one URL and user), consent apply with
  * its rule callback, repeats and outbox, the hash chain and its tamper
  * detection, persistence, bounded strings, and concurrent writers.
  *
@@ -281,6 +282,188 @@ static void test_secrets_sealed(void **state)
                      1);
     assert_int_equal(iz_store_account_by_name(f->st, "sealed", &b), 0);
     assert_string_equal(b.iys_password, "eski");
+}
+
+/* Column 0 of the first row of sql, as text, through the test's own
+ * connection ("" when there is no row or it is NULL). */
+static void raw_text(const fx_t *f, const char *sql, char *out, size_t outsz)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    out[0] = '\0';
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0))
+        snprintf(out, outsz, "%s", (const char *)sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+}
+
+static int64_t add_account(fx_t *f, const char *name);
+
+#define TOK_URL "https://api.iys.org.tr"
+#define TOK_ACCESS "3f9a0c1d2e4b5a6978877665544332211ffeeddccbbaa99887766554433221100"
+#define TOK_REFRESH "refresh-0123456789abcdef0123456789abcdef0123456789abcdef01234567"
+
+static iz_iys_token_t mk_token(const char *url, const char *user)
+{
+    iz_iys_token_t t;
+    memset(&t, 0, sizeof t);
+    snprintf(t.base_url, sizeof t.base_url, "%s", url);
+    snprintf(t.username, sizeof t.username, "%s", user);
+    strcpy(t.access, TOK_ACCESS);
+    strcpy(t.refresh, TOK_REFRESH);
+    t.access_exp = 1900000000;
+    t.refresh_exp = 1900007200;
+    return t;
+}
+
+/* A new account holding the token state mk_token(TOK_URL, "API_USER"). */
+static int64_t account_with_token(fx_t *f, const char *name)
+{
+    int64_t acc = add_account(f, name);
+    iz_iys_token_t t = mk_token(TOK_URL, "API_USER");
+    assert_int_equal(iz_store_iys_token_put(f->st, acc, &t), 0);
+    return acc;
+}
+
+/* The İYS client's tokens: kept per account, read back whole (across a
+ * reopen too), only for the URL and user they were issued for. */
+static void test_iys_tokens_round_trip(void **state)
+{
+    fx_t *f = *state;
+    int64_t acc = add_account(f, "tokens"), other = add_account(f, "other");
+    iz_iys_token_t t = mk_token(TOK_URL, "API_USER"), g;
+    assert_int_equal(iz_store_iys_token_get(f->st, acc, TOK_URL, "API_USER", &g), IZ_ENOTFOUND);
+    assert_int_equal(iz_store_iys_token_put(f->st, 9999, &t), IZ_ENOTFOUND); /* no such account */
+    assert_int_equal(iz_store_iys_token_put(f->st, acc, &t), 0);
+    fx_reopen(f);
+    memset(&g, 0x55, sizeof g);
+    assert_int_equal(iz_store_iys_token_get(f->st, acc, TOK_URL, "API_USER", &g), 0);
+    assert_string_equal(g.base_url, TOK_URL);
+    assert_string_equal(g.username, "API_USER");
+    assert_string_equal(g.access, TOK_ACCESS);
+    assert_string_equal(g.refresh, TOK_REFRESH);
+    assert_int_equal(g.access_exp, 1900000000);
+    assert_int_equal(g.refresh_exp, 1900007200);
+    assert_int_equal(g.blocked_until, 0);
+    assert_true(g.updated_ms > 1700000000000);
+    /* another account has none */
+    assert_int_equal(iz_store_iys_token_get(f->st, other, TOK_URL, "API_USER", &g), IZ_ENOTFOUND);
+
+    /* a put replaces: no refresh token, an H084 hour */
+    t.refresh[0] = '\0';
+    t.refresh_exp = 0;
+    t.blocked_until = 1900003600;
+    assert_int_equal(iz_store_iys_token_put(f->st, acc, &t), 0);
+    assert_int_equal(iz_store_iys_token_get(f->st, acc, TOK_URL, "API_USER", &g), 0);
+    assert_string_equal(g.access, TOK_ACCESS);
+    assert_string_equal(g.refresh, "");
+    assert_int_equal(g.blocked_until, 1900003600);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM iys_tokens"), 1);
+
+    /* a state with no token at all (blocked before any was issued) */
+    iz_iys_token_t none = mk_token(TOK_URL, "API_USER");
+    none.access[0] = none.refresh[0] = '\0';
+    none.blocked_until = 1900003600;
+    assert_int_equal(iz_store_iys_token_put(f->st, acc, &none), 0);
+    assert_int_equal(iz_store_iys_token_get(f->st, acc, TOK_URL, "API_USER", &g), 0);
+    assert_string_equal(g.access, "");
+    assert_string_equal(g.refresh, "");
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM iys_tokens WHERE access = ''"), 1);
+
+    /* a token without room for its NUL is refused, never cut */
+    iz_iys_token_t big = mk_token(TOK_URL, "API_USER");
+    memset(big.access, 'a', sizeof big.access);
+    assert_int_equal(iz_store_iys_token_put(f->st, acc, &big), IZ_ETOOBIG);
+    assert_int_equal(iz_store_iys_token_put(NULL, acc, &t), IZ_EINVAL);
+    assert_int_equal(iz_store_iys_token_get(f->st, acc, NULL, "API_USER", &g), IZ_EINVAL);
+}
+
+/* The tokens are sealed at rest as the İYS password is: the column is not
+ * the token, the file holds it nowhere, and a changed column reads as none
+ * (the password then gets a new pair). */
+static void test_iys_tokens_sealed(void **state)
+{
+    fx_t *f = *state;
+    int64_t acc = account_with_token(f, "sealed-tokens");
+    iz_iys_token_t g;
+    char col[2048];
+    raw_text(f, "SELECT access FROM iys_tokens", col, sizeof col);
+    assert_true(strncmp(col, "sb1:", 4) == 0);
+    assert_null(strstr(col, TOK_ACCESS));
+    raw_text(f, "SELECT refresh FROM iys_tokens", col, sizeof col);
+    assert_true(strncmp(col, "sb1:", 4) == 0);
+    assert_null(strstr(col, TOK_REFRESH));
+    iz_store_close(f->st);
+    f->st = NULL;
+    size_t n;
+    unsigned char *all = slurp(f->db, &n);
+    assert_null(memmem(all, n, TOK_ACCESS, strlen(TOK_ACCESS)));
+    assert_null(memmem(all, n, TOK_REFRESH, strlen(TOK_REFRESH)));
+    assert_null(memmem(all, n, TOK_ACCESS + 8, 16)); /* not even a piece of it */
+    free(all);
+    fx_reopen(f);
+    assert_int_equal(iz_store_iys_token_get(f->st, acc, TOK_URL, "API_USER", &g), 0);
+    assert_string_equal(g.access, TOK_ACCESS);
+    /* a changed byte: the value does not open, and reads as none */
+    assert_int_equal(raw_sql(f, "UPDATE iys_tokens SET access = substr(access, 1, 10) ||"
+                                " (CASE substr(access, 11, 1) WHEN 'A' THEN 'B' ELSE 'A' END) ||"
+                                " substr(access, 12)"),
+                     SQLITE_OK);
+    assert_int_equal(iz_store_iys_token_get(f->st, acc, TOK_URL, "API_USER", &g), IZ_ENOTFOUND);
+    /* a token stored in clear (written by hand) is not a sealed value: none */
+    assert_int_equal(raw_sql(f, "UPDATE iys_tokens SET access = 'in-clear'"), SQLITE_OK);
+    assert_int_equal(iz_store_iys_token_get(f->st, acc, TOK_URL, "API_USER", &g), IZ_ENOTFOUND);
+}
+
+/* A pair issued by one İYS to one user is none for another: the account's
+ * İYS URL or user changed since (or the default URL of `serve` did). */
+static void test_iys_tokens_url_or_user_changed(void **state)
+{
+    fx_t *f = *state;
+    int64_t acc = account_with_token(f, "moved");
+    iz_iys_token_t g;
+    assert_int_equal(iz_store_iys_token_get(f->st, acc, TOK_URL, "API_USER", &g), 0);
+    assert_int_equal(
+        iz_store_iys_token_get(f->st, acc, "https://api.sandbox.iys.org.tr", "API_USER", &g),
+        IZ_ENOTFOUND);
+    assert_int_equal(iz_store_iys_token_get(f->st, acc, TOK_URL, "NEW_USER", &g), IZ_ENOTFOUND);
+    assert_int_equal(iz_store_iys_token_get(f->st, acc, TOK_URL, "api_user", &g), IZ_ENOTFOUND);
+    assert_int_equal(iz_store_iys_token_get(f->st, acc, TOK_URL "/x", "API_USER", &g),
+                     IZ_ENOTFOUND);
+    /* a URL or user that could never be stored is none too */
+    char longurl[IZ_URL_MAX + 10];
+    memset(longurl, 'u', sizeof longurl - 1);
+    longurl[sizeof longurl - 1] = '\0';
+    assert_int_equal(iz_store_iys_token_get(f->st, acc, longurl, "API_USER", &g), IZ_ENOTFOUND);
+    /* the pair put for the new settings replaces the old one */
+    iz_iys_token_t n2 = mk_token("https://api.sandbox.iys.org.tr", "API_USER");
+    assert_int_equal(iz_store_iys_token_put(f->st, acc, &n2), 0);
+    assert_int_equal(iz_store_iys_token_get(f->st, acc, TOK_URL, "API_USER", &g), IZ_ENOTFOUND);
+    assert_int_equal(
+        iz_store_iys_token_get(f->st, acc, "https://api.sandbox.iys.org.tr", "API_USER", &g), 0);
+}
+
+/* A store of schema 4 (before the tokens) gains the table when opened. */
+static void test_iys_tokens_migration(void **state)
+{
+    fx_t *f = *state;
+    int64_t acc = add_account(f, "old");
+    iz_store_close(f->st);
+    f->st = NULL;
+    /* A version 4 store: without v5's tokens and v6's outbox columns. */
+    assert_int_equal(raw_sql(f, "DROP TABLE iys_tokens;"
+                                "DROP INDEX outbox_account; DROP INDEX outbox_request;"
+                                "ALTER TABLE outbox DROP COLUMN account_id;"
+                                "ALTER TABLE outbox DROP COLUMN posted_ms;"
+                                "UPDATE meta SET value = '4' WHERE key = 'schema_version'"),
+                     SQLITE_OK);
+    fx_reopen(f);
+    assert_int_equal(iz_store_schema_version(f->st), IZ_STORE_SCHEMA_VERSION);
+    iz_iys_token_t t = mk_token(TOK_URL, "API_USER"), g;
+    assert_int_equal(iz_store_iys_token_put(f->st, acc, &t), 0);
+    assert_int_equal(iz_store_iys_token_get(f->st, acc, TOK_URL, "API_USER", &g), 0);
 }
 
 /* A batch: one call, one transaction, each change's own result. */
@@ -1096,6 +1279,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_locations, setup, teardown),
         cmocka_unit_test(test_location_parse),
         cmocka_unit_test_setup_teardown(test_secrets_sealed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_iys_tokens_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_iys_tokens_sealed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_iys_tokens_url_or_user_changed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_iys_tokens_migration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_apply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrations_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_version_refused, setup, teardown),

@@ -28,6 +28,8 @@ struct iz_iys_budget {
     int64_t last_429, last_raise;
     bool down;
     uint64_t started, limited;
+    int64_t tokens[IZ_IYS_TOKENS_PER_HOUR]; /* the last token requests, ms */
+    int token_head;
 };
 
 static int64_t mono_ms(void)
@@ -177,6 +179,20 @@ void iz_iys_budget_answer(iz_iys_budget_t *b, long http, long retry_after_s)
     }
     pthread_cond_broadcast(&b->cv);
     pthread_mutex_unlock(&b->mu);
+}
+
+bool iz_iys_budget_token(iz_iys_budget_t *b)
+{
+    pthread_mutex_lock(&b->mu);
+    int64_t now = mono_ms();
+    /* The oldest of the last IZ_IYS_TOKENS_PER_HOUR must be an hour old. */
+    bool ok = b->tokens[b->token_head] == 0 || now - b->tokens[b->token_head] >= 3600 * 1000;
+    if (ok) {
+        b->tokens[b->token_head] = now;
+        b->token_head = (b->token_head + 1) % IZ_IYS_TOKENS_PER_HOUR;
+    }
+    pthread_mutex_unlock(&b->mu);
+    return ok;
 }
 
 bool iz_iys_budget_down(iz_iys_budget_t *b)

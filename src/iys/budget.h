@@ -53,6 +53,13 @@ void iz_iys_budget_take(iz_iys_budget_t *b);
 /* Feed an answer back: http is its status, 0 when none came. */
 void iz_iys_budget_answer(iz_iys_budget_t *b, long http, long retry_after_s);
 
+/* Count a token request when fewer than IZ_IYS_TOKENS_PER_HOUR were made
+ * to this URL in the last hour (İYS allows 100 an hour per IP, and a
+ * request inside a blocked hour restarts the block): true, and it is
+ * counted; false, and no token request may be made now. */
+#define IZ_IYS_TOKENS_PER_HOUR 90
+bool iz_iys_budget_token(iz_iys_budget_t *b);
+
 /* Whether the URL is down (no answer or a 5xx last). */
 bool iz_iys_budget_down(iz_iys_budget_t *b);
 

@@ -284,6 +284,19 @@ static int token_request(iz_iys_t *c, bool use_refresh, iz_iys_res_t *res)
     return 0;
 }
 
+/* Whether the URL's hourly token allowance has room for one more request;
+ * when not, res says so (TRANSIENT). */
+static bool token_allowed(iz_iys_t *c, iz_iys_res_t *res)
+{
+    if (iz_iys_budget_token(c->budget)) return true;
+    memset(res, 0, sizeof *res);
+    res->cls = IZ_IYS_TRANSIENT;
+    snprintf(res->message, sizeof res->message,
+             "this hour's %d token requests to this İYS are used", IZ_IYS_TOKENS_PER_HOUR);
+    atomic_fetch_add(&c->n_token_blocked, 1);
+    return false;
+}
+
 /* Make sure an access token with at least TOKEN_MARGIN_S left is held. On
  * failure res holds the reason (TRANSIENT). */
 static int ensure_token(iz_iys_t *c, bool force, iz_iys_res_t *res)
@@ -299,6 +312,7 @@ static int ensure_token(iz_iys_t *c, bool force, iz_iys_res_t *res)
         return -1;
     }
     c->access[0] = '\0';
+    if (!token_allowed(c, res)) return -1;
     if (c->refresh[0] && c->refresh_exp > now) {
         if (token_request(c, true, res) == 0) {
             iz_iys_res_clear(res);
@@ -307,6 +321,7 @@ static int ensure_token(iz_iys_t *c, bool force, iz_iys_res_t *res)
         if (c->token_blocked_until > now_s()) return -1;
         iz_iys_res_clear(res);
         c->refresh[0] = '\0';
+        if (!token_allowed(c, res)) return -1;
     }
     if (token_request(c, false, res) == 0) {
         iz_iys_res_clear(res);

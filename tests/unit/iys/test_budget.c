@@ -108,6 +108,17 @@ static void test_fractional_rate(void **state)
     iz_iys_budget_free(b);
 }
 
+/* Token requests: at most IZ_IYS_TOKENS_PER_HOUR an hour to one URL. */
+static void test_token_requests_an_hour(void **state)
+{
+    (void)state;
+    iz_iys_budget_t *b = iz_iys_budget_new(10);
+    for (int i = 0; i < IZ_IYS_TOKENS_PER_HOUR; i++)
+        assert_true(iz_iys_budget_token(b));
+    assert_false(iz_iys_budget_token(b));
+    iz_iys_budget_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -116,6 +127,7 @@ int main(void)
         cmocka_unit_test(test_a_429_pauses_and_slows_down),
         cmocka_unit_test(test_down_and_up),
         cmocka_unit_test(test_fractional_rate),
+        cmocka_unit_test(test_token_requests_an_hour),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

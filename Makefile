@@ -118,8 +118,9 @@ demo: $(BIN)
 # The send filter's figures (not part of `make test`: it takes minutes and
 # gigabytes): the index, SQLite and Redis side by side on 10M consents, then
 # 10M recipients through the HTTP check; then durable writes a second with
-# group commit (bench_writes). BENCH_ARGS passes options to
-# bench/run.py, e.g. make bench BENCH_ARGS="--n 1000000".
+# group commit (bench_writes); then the İYS emulator's bulk processing, 30
+# requests of 1000 consents end to end (bench_sim_bulk.py). BENCH_ARGS
+# passes options to bench/run.py, e.g. make bench BENCH_ARGS="--n 1000000".
 BENCH_DEPS := build/.bench-deps-ok
 BENCH_BIN  := $(BUILD)/bench/bench_index
 $(BENCH_DEPS): scripts/deps.sh
@@ -133,6 +134,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB) | $(DEPS_OK) $(BENCH_DEPS)
 bench: $(BIN) $(BENCH_BIN) $(BUILD)/bench/bench_writes
 	/usr/bin/python3 bench/run.py --izin $(BIN) --bench-bin $(BENCH_BIN) $(BENCH_ARGS)
 	$(BUILD)/bench/bench_writes
+	/usr/bin/python3 bench/bench_sim_bulk.py --izin $(BIN)
 
 # libFuzzer builds need clang; run e.g. build/fuzz/fuzz_recipient fuzz/corpus/recipient
 fuzz: $(DEPS_OK) $(GEN)/hcode_table.inc

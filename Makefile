@@ -118,10 +118,11 @@ demo: $(BIN)
 # The send filter's figures (not part of `make test`: it takes minutes and
 # gigabytes): the index, SQLite and Redis side by side on 10M consents, then
 # 10M recipients through the HTTP check; then durable writes a second with
-# group commit (bench_writes); then İYS delivery against the emulator at
-# İYS's live limits (bench/delivery.py: a drain after an outage, the lone
-# change, the one-request-per-change baseline; about 5 minutes at most).
-# BENCH_ARGS passes options to bench/run.py, e.g. make bench
+# group commit (bench_writes); then the İYS emulator's bulk processing, 30
+# requests of 1000 consents end to end (bench_sim_bulk.py); then İYS delivery
+# against the emulator at İYS's live limits (bench/delivery.py: a drain after
+# an outage, the lone change, the one-request-per-change baseline; about 5
+# minutes at most). BENCH_ARGS passes options to bench/run.py, e.g. make bench
 # BENCH_ARGS="--n 1000000"; DELIVERY_ARGS to bench/delivery.py, e.g.
 # DELIVERY_ARGS="--n 1000" (--strict: exit 1 when a target is missed).
 BENCH_DEPS := build/.bench-deps-ok
@@ -137,6 +138,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB) | $(DEPS_OK) $(BENCH_DEPS)
 bench: $(BIN) $(BENCH_BIN) $(BUILD)/bench/bench_writes
 	/usr/bin/python3 bench/run.py --izin $(BIN) --bench-bin $(BENCH_BIN) $(BENCH_ARGS)
 	$(BUILD)/bench/bench_writes
+	/usr/bin/python3 bench/bench_sim_bulk.py --izin $(BIN)
 	/usr/bin/python3 bench/delivery.py --izin $(BIN) $(DELIVERY_ARGS)
 
 # libFuzzer builds need clang; run e.g. build/fuzz/fuzz_recipient fuzz/corpus/recipient

@@ -107,9 +107,9 @@ def run_bench_index(args, data, check_file, redis_port):
     return res
 
 
-def read_port(proc, timeout):
-    """The port `izin serve` prints once it listens (its start-up includes
-    building the index)."""
+def read_port(proc, timeout, pattern=rb"serving on http://127\.0\.0\.1:(\d+)"):
+    """The port a server prints once it listens: by default `izin serve`'s
+    (its start-up includes building the index)."""
     deadline = time.time() + timeout
     buf = b""
     while time.time() < deadline:
@@ -119,7 +119,7 @@ def read_port(proc, timeout):
         if ready:
             chunk = os.read(proc.stdout.fileno(), 4096)
             buf += chunk
-            m = re.search(rb"serving on http://127\.0\.0\.1:(\d+)", buf)
+            m = re.search(pattern, buf)
             if m:
                 return int(m.group(1))
     return None

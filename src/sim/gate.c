@@ -14,7 +14,10 @@
  * counters would be to a client. The per-client table is bounded: beyond
  * MAX_CLIENTS addresses the one seen longest ago is forgotten. The
  * per-second limit is the page kit's keyed counter (net/ratelimit.h) with a
- * window of one second, bounded the same way.
+ * window of one second, bounded the same way. Every limit is keyed by the
+ * client's address alone (the connection's peer), as İYS counts a client
+ * IP: all the providers and tokens calling from one address share one
+ * budget.
  *
  * The watch: per client, requests and failures in hourly buckets over the
  * last 24 hours. Every 4xx but 429 is a failure (İYS names 400, 401, 403,

@@ -3,7 +3,7 @@
  * DIR/iys-sim.db), separate from the module's store: the emulator plays
  * another organization's system and shares nothing with the module.
  *
- * Schema (version 2)
+ * Schema (version 3)
  * ------------------
  *   meta(key PK, value)                                  schema_version
  *   providers(iys_code PK, name, username UNIQUE, pw_salt, pw_hash
@@ -16,8 +16,11 @@
  *   consent_log(id PK AUTOINCREMENT, iys_code, brand_code, recipient, rtype,
  *          type, status, source, consent_date, creation, txid, request_id,
  *          citizen_name, prev_hash, hash)
- *   consent_state(iys_code, brand_code, rtype, type, recipient) PK -> log_id,
+ *   consent_state(recipient, iys_code, brand_code, rtype, type) PK (v3:
+ *          recipient first, which serves the citizen's view) -> log_id,
  *          status, source, consent_date, creation, txid
+ *   provider_records(iys_code PK, records) (v3): consent_state rows of each
+ *          iysCode, kept by triggers on consent_state (the quota's count)
  *   bulk_requests(request_id PK, iys_code, brand_code, created,
  *          process_after, processed_at NULL)
  *   bulk_items(request_id, idx, sub_request_id, body (JSON of the item),
@@ -36,11 +39,18 @@
  *   - A transactionId is SHA-256 (64 hex) of iys_code|brand_code|rtype|type|
  *     recipient|creation (seconds): two changes of one address in the same
  *     second get the same transactionId, as in İYS.
+ *   - provider_records.records is the number of consent_state rows of its
+ *     iys_code (no row: none).
+ *   - A bulk item's change and its result are committed together (the bulk
+ *     worker writes them in one batch), so an item still "enqueue" has no
+ *     change in the log.
  *   - Times are epoch seconds (UTC); İYS's text form is made by the caller.
  *   - Passwords and tokens are stored only as hashes.
  *
  * Threads: one handle serves many threads (a mutex serializes calls).
- * Every write is durable (WAL, synchronous=FULL) when the call returns.
+ * Every write is durable (WAL, synchronous=FULL) when the call returns -
+ * except inside a batch (below), whose writes are durable together when
+ * iz_sim_batch_end returns 0.
  * Lists returned through `**list` are allocated with iz_xmalloc and freed by
  * the caller with free().
  */
@@ -60,6 +70,23 @@ typedef struct iz_sim_store iz_sim_store_t;
 /* Open (creating) DIR/iys-sim.db, running migrations. */
 int iz_sim_store_open(const char *dir, iz_sim_store_t **out, const char **err);
 void iz_sim_store_close(iz_sim_store_t *st);
+
+/* A batch: many calls of one thread in one transaction, so one fsync.
+ * Between iz_sim_batch_begin and iz_sim_batch_end every call the thread
+ * makes on st joins the batch, and other threads' calls wait for its end.
+ * A refusal that writes nothing (iz_sim_consent_apply's IZ_ERULE and
+ * IZ_REPEAT, a lookup that finds nothing) leaves the batch as it was; any
+ * other failure may have written part of a call and spoils the batch:
+ * iz_sim_consent_apply, the token calls and the bulk calls fail in it with
+ * that error from then on, and iz_sim_batch_end rolls the whole batch back
+ * and returns it. iz_sim_batch_end commits when rc is
+ * 0 and the batch is unspoiled, else rolls back; it returns rc, the
+ * batch's failure or the commit's. Every begin is paired with one end, also
+ * when the begin failed; batches do not nest. While in a batch the thread
+ * must not wait for anything that another thread holds while calling the
+ * store. */
+int iz_sim_batch_begin(iz_sim_store_t *st);
+int iz_sim_batch_end(iz_sim_store_t *st, int rc);
 
 /* ---- providers and brands ------------------------------------------------ */
 

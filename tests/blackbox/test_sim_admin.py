@@ -1,9 +1,13 @@
 """Black-box tests of the İYS emulator's operations side: /_sim/providers,
-injected faults, İYS's rate limits (per second H124, tokens H084 with the
-restart rule, status H086, history H089), the statistics and the 70%
-success-rate watch.
+injected faults, İYS's rate limits (per second H124, one budget per client
+address whatever the provider or token; tokens H084 with the restart rule,
+status H086, history H089), the statistics and the 70% success-rate watch.
 """
+import http.client
+import json
 import time
+from types import SimpleNamespace
+from urllib.parse import urlparse
 
 import pytest
 import requests
@@ -270,6 +274,97 @@ def test_rate_limit_per_second(fresh):
     st = stats(s)
     assert st["rateLimitHits"]["H124"] == got.count(429)
     assert st["endpoints"]["token"]["429"] == got.count(429)
+
+
+def at_second_start():
+    """Sleep until just after the clock enters a new second: a burst sent
+    now falls in one second of the per-second limit (its window is the
+    second of an address's first request in it)."""
+    time.sleep(1 - time.time() % 1 + 0.005)
+
+
+def burst(calls, refused):
+    """Send the calls (functions returning a response) within one second;
+    returns their status codes, or None when the burst crossed into the
+    next second (the caller tries again). Every 429 is counted in
+    refused[0]."""
+    at_second_start()
+    second = int(time.time())
+    got = []
+    for call in calls:
+        r = call()
+        if r.status_code == 429:
+            assert codes(r) == ["H124"] and int(r.headers["Retry-After"]) >= 1
+            refused[0] += 1
+        got.append(r.status_code)
+    return got if int(time.time()) == second else None
+
+
+def until_one_second(calls, refused):
+    for _ in range(5):
+        got = burst(calls, refused)
+        if got is not None:
+            return got
+    raise AssertionError("no burst fitted in one second")
+
+
+def from_address(source, url, token, body):
+    """POST from another loopback source address (127.0.0.2): another client
+    to the emulator. The answer has a response's status_code, headers and
+    json()."""
+    u = urlparse(url)
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=10, source_address=(source, 0))
+    try:
+        c.request("POST", u.path, body=json.dumps(body),
+                  headers={"Authorization": "Bearer " + token,
+                           "Content-Type": "application/json"})
+        r = c.getresponse()
+        data = r.read()
+        return SimpleNamespace(status_code=r.status, headers=dict(r.getheaders()),
+                               json=lambda: json.loads(data))
+    finally:
+        c.close()
+
+
+def test_rate_limit_one_budget_per_address(fresh):
+    """İYS allows 10 requests a second per client IP: every provider and
+    every token from that address share the one budget. Two providers under
+    it alone go over it together (H124), while another address keeps its
+    own."""
+    s = fresh(rate=10)
+    a, b = Provider(s), Provider(s)
+    r = token(s, a)  # a second token of provider a, used beside the first
+    assert r.status_code == 200
+    a2 = requests.Session()
+    a2.headers["Authorization"] = "Bearer " + r.json()["access_token"]
+    q = {"recipients": ["+905320000001"]}
+    path = "/consents/BIREYSEL/status/MESAJ"
+    refused = [0]
+
+    def call(p, session=None):
+        return lambda: (session or p.session).post(p.url(path), json=q, timeout=10)
+
+    # each alone, 6 in a second: under the limit
+    assert until_one_second([call(a)] * 6, refused) == [200] * 6
+    assert until_one_second([call(b)] * 6, refused) == [200] * 6
+    assert refused[0] == 0
+    # together, 12 in a second from one address: the 11th and 12th are refused,
+    # whichever provider or token sends them
+    got = until_one_second([call(a), call(b), call(a, a2)] * 4, refused)
+    assert got == [200] * 10 + [429] * 2, got
+    # another address has a budget of its own, in the same second as well
+    got = None
+    for _ in range(5):
+        got = burst([call(a), call(b)] * 5 + [
+            lambda: from_address("127.0.0.2", a.url(path), a.token, q),
+            call(b)], refused)
+        if got is not None:
+            break
+    assert got == [200] * 11 + [429], got
+    st = stats(s)
+    assert st["rateLimitHits"]["H124"] == refused[0]
+    assert st["endpoints"]["multi_status"]["429"] == refused[0]
+    assert set(st["clients"]) == {"127.0.0.1", "127.0.0.2"}
 
 
 def test_token_limit_and_restart_rule(fresh):

@@ -4,14 +4,17 @@ queries, the change pull and restart persistence.
 
 Push delivery is in test_sim_push.py.
 """
+import random
 import re
+import signal
+import sqlite3
 import time
 import uuid
 
 import pytest
 import requests
 
-from conftest import tr_now
+from conftest import izin, tr_now
 from simutil import Provider, consent, start_sim
 
 _phone = [0]
@@ -688,3 +691,53 @@ def test_restart_keeps_everything(tmp_path):
         assert r.status_code == 200, r.text
     finally:
         s.stop()
+
+
+def test_bulk_killed_midway_loses_nothing(tmp_path):
+    """SIGKILL while the worker applies bulk requests: on disk every item is
+    either applied with its result or still "enqueue" with no change of its
+    own (the change and the result commit together), every answer a status
+    poll gave before the kill stands, and after a restart the rest is
+    applied once, all successes, the log intact."""
+    s = start_sim(tmp_path, bulk_delay=1)  # all due together, after the posts
+    p = Provider(s)
+    rng = random.Random(9)
+    nums = rng.sample(range(10 ** 7), 20 * 1000)
+    rids = []
+    for r in range(20):
+        items = [consent("+90535%07d" % n) for n in nums[r * 1000:(r + 1) * 1000]]
+        res = p.post("/consents/request", items)
+        assert res.status_code == 202, res.text
+        rids.append(res.json()["requestId"])
+    seen = wait_processed(p, rids[0])
+    s.stop(signal.SIGKILL)
+
+    db = sqlite3.connect(str(tmp_path / "iys-sim.db"))
+    try:
+        rows = db.execute(
+            "SELECT r.request_id, sum(i.status = 'success'), sum(i.status = 'enqueue'),"
+            " (SELECT count(*) FROM consent_log l WHERE l.request_id = r.request_id)"
+            " FROM bulk_requests r JOIN bulk_items i USING (request_id)"
+            " GROUP BY r.request_id").fetchall()
+    finally:
+        db.close()
+    assert len(rows) == 20
+    for rid, success, enqueue, changes in rows:
+        assert changes == success, rid  # no change without its result, no result without its change
+        assert success + enqueue == 1000, rid
+    assert sum(r[2] for r in rows) > 0, "the kill came after the last item"
+
+    s = start_sim(tmp_path, bulk_delay=0)
+    try:
+        p.sim = s
+        assert p.get(f"/consents/request/{rids[0]}").json() == seen
+        for rid in rids:
+            res = wait_processed(p, rid, timeout=60)
+            assert [i["status"] for i in res] == ["success"] * 1000, rid
+        st = p.post("/consents/status", {"recipient": "+90535%07d" % nums[-1],
+                                         "recipientType": "BIREYSEL", "type": "MESAJ"}).json()
+        assert st["transactionId"] == res[-1]["transactionId"]
+    finally:
+        s.stop()
+    ok = izin("iys-sim", "verify", "--data", str(tmp_path), check=False)
+    assert ok.returncode == 0, ok.stdout + ok.stderr

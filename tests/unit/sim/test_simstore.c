@@ -5,7 +5,8 @@
  * callback and idempotent repeats, history ordering and paging, the change
  * pull with its filters and cursor, the citizen view, the state at a past
  * time, the hash chain and its tamper detection, persistence, async bulk
- * requests, push registrations and complaints.
+ * requests, batches (many calls in one transaction), push registrations and
+ * complaints.
  *
  * Each test opens a fresh store in its own mkdtemp directory and removes the
  * directory afterwards.
@@ -151,10 +152,10 @@ static void hash_of(const char *s, char out[IZ_SHA256_HEX])
 static void test_migrations_idempotent(void **state)
 {
     fx_t *f = *state;
-    assert_int_equal(raw_i64(f, "SELECT value FROM meta WHERE key = 'schema_version'"), 2);
+    assert_int_equal(raw_i64(f, "SELECT value FROM meta WHERE key = 'schema_version'"), 3);
     fx_reopen(f);
     fx_reopen(f);
-    assert_int_equal(raw_i64(f, "SELECT value FROM meta WHERE key = 'schema_version'"), 2);
+    assert_int_equal(raw_i64(f, "SELECT value FROM meta WHERE key = 'schema_version'"), 3);
     assert_int_equal(raw_i64(f, "SELECT count(*) FROM meta"), 1);
 
     struct stat sb;
@@ -620,6 +621,244 @@ static void test_provider_records(void **state)
     assert_int_equal(probe.records, 4);
 }
 
+/* A version 2 file: its keys are counted when it is opened, and the
+ * count goes on from there. */
+static void test_provider_records_migration(void **state)
+{
+    fx_t *f = *state;
+    const char *h = NULL;
+    const char *rcpts[] = {"+905320000001", "+905320000002", "+905320000003"};
+    for (size_t i = 0; i < IZ_ARRAY_LEN(rcpts); i++) {
+        iz_sim_change_t c = change(B1, rcpts[i], IZ_ONAY, IZ_HS_WEB, 1000, 5000);
+        c.iys_code = i == 2 ? P2 : P1;
+        assert_int_equal(iz_sim_consent_apply(f->st, &c, false, NULL, NULL, &h), 0);
+    }
+    iz_sim_store_close(f->st);
+    f->st = NULL;
+    /* Back to version 2's layout, keys and all. */
+    assert_int_equal(raw_sql(f, "DROP TRIGGER consent_state_added;"
+                                "DROP TRIGGER consent_state_removed;"
+                                "DROP TABLE provider_records;"
+                                "CREATE TABLE v2(iys_code INTEGER NOT NULL,"
+                                " brand_code INTEGER NOT NULL, rtype TEXT NOT NULL,"
+                                " type TEXT NOT NULL, recipient TEXT NOT NULL,"
+                                " log_id INTEGER NOT NULL REFERENCES consent_log(id),"
+                                " status TEXT NOT NULL, source TEXT, consent_date INTEGER,"
+                                " creation INTEGER NOT NULL, txid TEXT NOT NULL,"
+                                " PRIMARY KEY(iys_code, brand_code, rtype, type, recipient))"
+                                " WITHOUT ROWID;"
+                                "INSERT INTO v2 SELECT * FROM consent_state;"
+                                "DROP TABLE consent_state;"
+                                "ALTER TABLE v2 RENAME TO consent_state;"
+                                "CREATE INDEX consent_state_recipient ON consent_state(recipient);"
+                                "DROP INDEX consent_log_txid;"
+                                "CREATE INDEX consent_log_txid ON consent_log(txid);"
+                                "UPDATE meta SET value = '2' WHERE key = 'schema_version'"),
+                     SQLITE_OK);
+    fx_reopen(f);
+    assert_int_equal(raw_i64(f, "SELECT value FROM meta WHERE key = 'schema_version'"), 3);
+    assert_int_equal(raw_i64(f, "SELECT count(*) FROM consent_state"), 3);
+    assert_int_equal(raw_i64(f, "SELECT count(*) FROM sqlite_master"
+                                " WHERE name = 'consent_state_recipient'"),
+                     0);
+    assert_int_equal(raw_i64(f, "SELECT instr(sql, 'PRIMARY KEY(recipient,') > 0"
+                                " FROM sqlite_master WHERE name = 'consent_state'"),
+                     1);
+    iz_sim_citizen_rec_t *list = NULL;
+    size_t n = 0;
+    assert_int_equal(iz_sim_citizen_records(f->st, rcpts[2], &list, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].cur.iys_code, P2);
+    free(list);
+    assert_int_equal(raw_i64(f, "SELECT records FROM provider_records WHERE iys_code = 700001"), 2);
+    assert_int_equal(raw_i64(f, "SELECT records FROM provider_records WHERE iys_code = 700002"), 1);
+    rule_probe_t probe = {0};
+    iz_sim_change_t c = change(B2, PHONE, IZ_ONAY, IZ_HS_WEB, 1000, 5000);
+    assert_int_equal(iz_sim_consent_apply(f->st, &c, false, probe_rule, &probe, &h), 0);
+    assert_int_equal(probe.records, 2);
+    assert_int_equal(raw_i64(f, "SELECT records FROM provider_records WHERE iys_code = 700001"), 3);
+    /* The change pull's cursor still resolves through the new index. */
+    int64_t id = 0;
+    assert_int_equal(iz_sim_change_id(f->st, P1, B2, c.txid, c.creation, &id), 0);
+    assert_int_equal(id, c.id);
+    int64_t bad = 0;
+    assert_int_equal(iz_sim_verify(f->st, &bad), 0);
+}
+
+/* ---- batches ---------------------------------------------------------------- */
+
+static const char REQ[] = "33333333-3333-3333-3333-333333333333";
+
+/* A request of n items for the batch tests. */
+static void batch_request(fx_t *f, size_t n)
+{
+    iz_sim_bulk_t b = {.iys_code = P1, .brand_code = B1, .created = 1000};
+    snprintf(b.request_id, sizeof b.request_id, "%s", REQ);
+    const char *bodies[8];
+    for (size_t i = 0; i < n; i++)
+        bodies[i] = "{}";
+    assert_int_equal(iz_sim_bulk_create(f->st, &b, bodies, NULL, n), 0);
+}
+
+/* Store item idx's success with change c's transactionId. */
+static void result_ok(fx_t *f, int idx, const iz_sim_change_t *c)
+{
+    assert_int_equal(
+        iz_sim_bulk_item_result(f->st, REQ, idx, "success", c->txid, c->creation, NULL, NULL), 0);
+}
+
+static void assert_item(fx_t *f, int idx, const char *status)
+{
+    iz_sim_bulk_t b;
+    iz_sim_bulk_item_t *items = NULL;
+    size_t n = 0;
+    assert_int_equal(iz_sim_bulk_get(f->st, REQ, &b, &items, &n), 0);
+    assert_true((size_t)idx < n);
+    assert_string_equal(items[idx].status, status);
+    iz_sim_bulk_items_free(items, n);
+}
+
+/* Changes and results in one batch: what an earlier change wrote is seen
+ * by a later one (the rule and the key count), nothing is on disk for
+ * another connection before the end, everything after it. */
+static void test_batch_commit(void **state)
+{
+    fx_t *f = *state;
+    batch_request(f, 3);
+    rule_probe_t probe = {0};
+    const char *h = NULL;
+    assert_int_equal(iz_sim_batch_begin(f->st), 0);
+    iz_sim_change_t a = change(B1, PHONE, IZ_ONAY, IZ_HS_WEB, 1000, 5000);
+    assert_int_equal(iz_sim_consent_apply(f->st, &a, false, probe_rule, &probe, &h), 0);
+    assert_int_equal(probe.records, 0);
+    result_ok(f, 0, &a);
+    iz_sim_change_t b = change(B1, PHONE, IZ_RET, IZ_HS_WEB, 2000, 5001);
+    assert_int_equal(iz_sim_consent_apply(f->st, &b, false, probe_rule, &probe, &h), 0);
+    assert_true(probe.cur.exists);
+    assert_int_equal(probe.cur.status, IZ_ONAY);
+    assert_int_equal(probe.records, 1);
+    result_ok(f, 1, &b);
+    iz_sim_change_t c = change(B1, PHONE2, IZ_ONAY, IZ_HS_WEB, 1000, 5001);
+    assert_int_equal(iz_sim_consent_apply(f->st, &c, false, probe_rule, &probe, &h), 0);
+    assert_int_equal(probe.records, 1);
+    assert_int_equal(iz_sim_bulk_done(f->st, REQ, 5002), 0);
+    assert_int_equal(log_rows(f), 0); /* another connection sees nothing yet */
+    assert_int_equal(iz_sim_batch_end(f->st, 0), 0);
+    assert_int_equal(log_rows(f), 3);
+    assert_int_equal(raw_i64(f, "SELECT records FROM provider_records WHERE iys_code = 700001"), 2);
+    assert_item(f, 0, "success");
+    assert_item(f, 1, "success");
+    assert_item(f, 2, "enqueue");
+    iz_sim_change_t cur;
+    assert_int_equal(iz_sim_consent_get(f->st, P1, B1, IZ_BIREYSEL, IZ_MESAJ, PHONE, &cur), 0);
+    assert_int_equal(cur.id, b.id);
+    int64_t bad = 0;
+    assert_int_equal(iz_sim_verify(f->st, &bad), 0);
+}
+
+/* A batch ended with a failure keeps nothing; a refusal inside a batch
+ * does not spoil it. */
+static void test_batch_rollback_and_refusal(void **state)
+{
+    fx_t *f = *state;
+    batch_request(f, 2);
+    const char *h = NULL;
+    assert_int_equal(iz_sim_batch_begin(f->st), 0);
+    iz_sim_change_t a = change(B1, PHONE, IZ_ONAY, IZ_HS_WEB, 1000, 5000);
+    apply_ok(f, &a);
+    result_ok(f, 0, &a);
+    assert_int_equal(iz_sim_batch_end(f->st, IZ_EBUSY), IZ_EBUSY);
+    assert_int_equal(log_rows(f), 0);
+    assert_int_equal(raw_i64(f, "SELECT count(*) FROM consent_state"), 0);
+    assert_item(f, 0, "enqueue");
+
+    rule_probe_t probe = {.refuse = "H175"};
+    assert_int_equal(iz_sim_batch_begin(f->st), 0);
+    iz_sim_change_t r = change(B1, PHONE, IZ_RET, IZ_HS_WEB, 1000, 5000);
+    assert_int_equal(iz_sim_consent_apply(f->st, &r, false, probe_rule, &probe, &h), IZ_ERULE);
+    assert_string_equal(h, "H175");
+    assert_int_equal(iz_sim_bulk_item_result(f->st, REQ, 0, "failure", NULL, 0, "H175", "ilk RET"),
+                     0);
+    apply_ok(f, &a);
+    iz_sim_change_t same = a;
+    assert_int_equal(iz_sim_consent_apply(f->st, &same, true, NULL, NULL, &h), IZ_REPEAT);
+    result_ok(f, 1, &a);
+    assert_int_equal(iz_sim_batch_end(f->st, 0), 0);
+    assert_int_equal(log_rows(f), 1);
+    assert_item(f, 0, "failure");
+    assert_item(f, 1, "success");
+}
+
+/* A change that fails after it has written part of itself spoils the
+ * batch: the results after it are refused and the end rolls everything
+ * back, so no change is kept without its result or half written. */
+static void test_batch_spoiled(void **state)
+{
+    fx_t *f = *state;
+    batch_request(f, 2);
+    /* The state row of PHONE2 cannot be written: its log row can. */
+    assert_int_equal(raw_sql(f, "CREATE TRIGGER test_fail BEFORE INSERT ON consent_state"
+                                " WHEN new.recipient = '" PHONE2 "'"
+                                " BEGIN SELECT RAISE(ABORT, 'test'); END"),
+                     SQLITE_OK);
+    const char *h = NULL;
+    assert_int_equal(iz_sim_batch_begin(f->st), 0);
+    iz_sim_change_t a = change(B1, PHONE, IZ_ONAY, IZ_HS_WEB, 1000, 5000);
+    apply_ok(f, &a);
+    result_ok(f, 0, &a);
+    iz_sim_change_t b = change(B1, PHONE2, IZ_ONAY, IZ_HS_WEB, 1000, 5000);
+    int rc = iz_sim_consent_apply(f->st, &b, false, NULL, NULL, &h);
+    assert_true(rc < 0 && rc != IZ_ERULE);
+    assert_int_equal(iz_sim_bulk_item_result(f->st, REQ, 1, "failure", NULL, 0, "H015", "x"), rc);
+    iz_sim_change_t c = change(B1, "+905320000009", IZ_ONAY, IZ_HS_WEB, 1000, 5000);
+    assert_int_equal(iz_sim_consent_apply(f->st, &c, false, NULL, NULL, &h), rc);
+    assert_int_equal(iz_sim_batch_end(f->st, 0), rc);
+    assert_int_equal(log_rows(f), 0);
+    assert_item(f, 0, "enqueue");
+    assert_item(f, 1, "enqueue");
+
+    /* The store goes on: outside a batch the same failure is the call's
+     * own, and the next batch starts clean. */
+    assert_int_equal(iz_sim_consent_apply(f->st, &b, false, NULL, NULL, &h), rc);
+    assert_int_equal(log_rows(f), 0);
+    assert_int_equal(iz_sim_batch_begin(f->st), 0);
+    apply_ok(f, &a);
+    assert_int_equal(iz_sim_batch_end(f->st, 0), 0);
+    assert_int_equal(log_rows(f), 1);
+    int64_t bad = 0;
+    assert_int_equal(iz_sim_verify(f->st, &bad), 0);
+}
+
+/* Another thread's call waits for the batch to end and then sees it. */
+typedef struct waiter {
+    iz_sim_store_t *st;
+    int rc;
+    iz_sim_change_t got;
+} waiter_t;
+
+static void *wait_get(void *arg)
+{
+    waiter_t *w = arg;
+    w->rc = iz_sim_consent_get(w->st, P1, B1, IZ_BIREYSEL, IZ_MESAJ, PHONE, &w->got);
+    return NULL;
+}
+
+static void test_batch_other_thread_waits(void **state)
+{
+    fx_t *f = *state;
+    assert_int_equal(iz_sim_batch_begin(f->st), 0);
+    iz_sim_change_t a = change(B1, PHONE, IZ_ONAY, IZ_HS_WEB, 1000, 5000);
+    apply_ok(f, &a);
+    waiter_t w = {.st = f->st, .rc = -100};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, wait_get, &w), 0);
+    usleep(50 * 1000);
+    assert_int_equal(iz_sim_batch_end(f->st, 0), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(w.rc, 0);
+    assert_int_equal(w.got.id, a.id);
+}
+
 static void test_changes_filter(void **state)
 {
     fx_t *f = *state;
@@ -1066,6 +1305,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_same_second_txid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rule_refusal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_provider_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_provider_records_migration, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_rollback_and_refusal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_spoiled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_other_thread_waits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changes_filter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_change_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_citizen_records, setup, teardown),

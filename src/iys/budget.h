@@ -16,9 +16,9 @@
  *     lowers the cap by a fifth; it comes back by one every 10 s without a
  *     429, up to the configured rate;
  *   - no answer or a 5xx marks the URL down: the sync engine then sends
- *     only one probe a second through it, and the first answer that is
- *     neither marks it up again, so delivery resumes within about a second
- *     of İYS answering again.
+ *     only probes through it (sync.h), and the first answer that is neither
+ *     marks it up again, so delivery resumes within a second of İYS
+ *     answering again.
  *
  * Thread-safe.
  */

@@ -293,6 +293,7 @@ static bool token_allowed(iz_iys_t *c, iz_iys_res_t *res)
     res->cls = IZ_IYS_TRANSIENT;
     snprintf(res->message, sizeof res->message,
              "this hour's %d token requests to this İYS are used", IZ_IYS_TOKENS_PER_HOUR);
+    res->token_failed = true;
     atomic_fetch_add(&c->n_token_blocked, 1);
     return false;
 }
@@ -308,7 +309,16 @@ static int ensure_token(iz_iys_t *c, bool force, iz_iys_res_t *res)
         res->cls = IZ_IYS_TRANSIENT;
         iz_strlcpy(res->code, "H084", sizeof res->code);
         snprintf(res->message, sizeof res->message, "token requests paused for an hour after H084");
+        res->token_failed = true;
         atomic_fetch_add(&c->n_token_blocked, 1);
+        return -1;
+    }
+    if (iz_iys_budget_down(c->budget)) {
+        /* İYS does not answer: a token request would fail too, and spend
+         * one of the hour's; the probe finds out when İYS is back. */
+        memset(res, 0, sizeof *res);
+        res->cls = IZ_IYS_TRANSIENT;
+        snprintf(res->message, sizeof res->message, "İYS does not answer; no token asked");
         return -1;
     }
     c->access[0] = '\0';
@@ -347,7 +357,12 @@ static int call(iz_iys_t *c, const char *method, const char *path, json_t *body,
         memcpy(bearer, c->access, sizeof bearer);
         pthread_mutex_unlock(&c->tok_mu);
         if (trc != 0) {
-            res->token_failed = true;
+            /* The account's own failure (a refused login, İYS's H084 hour,
+             * the hour's token requests used), as opposed to İYS not
+             * answering (no answer, 5xx, the per-second 429). */
+            if ((res->http >= 400 && res->http < 500 && res->http != 429) ||
+                strcmp(res->code, "H084") == 0)
+                res->token_failed = true;
             rc = -1;
             break;
         }
@@ -430,7 +445,20 @@ int iz_iys_bulk_status(iz_iys_t *c, int64_t brand_code, const char *request_id, 
 
 int iz_iys_probe(iz_iys_t *c, int64_t brand_code, iz_iys_res_t *res)
 {
-    return iz_iys_bulk_status(c, brand_code, "00000000-0000-4000-8000-000000000000", res);
+    char path[256];
+    sps_path(c, path, sizeof path, true, brand_code,
+             "/consents/request/00000000-0000-4000-8000-000000000000");
+    /* With the access token when one is held; without, İYS answers 401,
+     * which tells just as well that it is there, and no token request is
+     * spent while it may not be. */
+    char bearer[sizeof c->access];
+    pthread_mutex_lock(&c->tok_mu);
+    bool have = c->access[0] && c->access_exp - TOKEN_MARGIN_S > now_s();
+    memcpy(bearer, c->access, sizeof bearer);
+    pthread_mutex_unlock(&c->tok_mu);
+    http(c, "GET", path, NULL, NULL, have ? bearer : NULL, res);
+    iz_wipe(bearer, sizeof bearer);
+    return 0;
 }
 
 int iz_iys_status(iz_iys_t *c, int64_t brand_code, const char *recipient, iz_rtype_t rtype,

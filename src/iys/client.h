@@ -63,7 +63,8 @@ typedef struct iz_iys_res {
     char message[256];  /* its message, or a transport error */
     json_t *body;       /* the parsed answer or NULL; freed by iz_iys_res_clear */
     long retry_after_s; /* from a Retry-After header, 0 when none */
-    bool token_failed;  /* no token could be had (the account's credentials, H084) */
+    bool token_failed;  /* no token: the account's own failure (a refused login, H084,
+                         * the hour's token requests used), not İYS being down */
 } iz_iys_res_t;
 
 void iz_iys_res_clear(iz_iys_res_t *res);
@@ -81,8 +82,9 @@ int iz_iys_bulk_add(iz_iys_t *c, int64_t brand_code, const iz_change_t *const *c
 int iz_iys_bulk_status(iz_iys_t *c, int64_t brand_code, const char *request_id, iz_iys_res_t *res);
 
 /* A cheap probe of whether İYS answers: the status of a request that does
- * not exist (İYS answers an empty list). No change is made, and the call
- * has no hourly limit. */
+ * not exist (İYS answers an empty list, or 401 when no token is held: the
+ * probe never asks for one). No change is made, and the call has no hourly
+ * limit. Any HTTP answer but a 5xx means İYS is there. */
 int iz_iys_probe(iz_iys_t *c, int64_t brand_code, iz_iys_res_t *res);
 
 /* The next İYS request made on this thread has its budget slot already

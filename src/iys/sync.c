@@ -35,7 +35,9 @@
 #define REPLAN_MS 100         /* an account's plan is made again at most this often */
 #define POLLS_EVERY_MS 250    /* the SENT requests are looked at this often */
 #define BRANDS_EVERY_MS 5000  /* new accounts and brands are looked for this often */
-#define PROBE_MS 500          /* two probes a second to a URL that is down */
+#define PROBE_FAST_MS 250     /* probes of a URL down for less than PROBE_SLOW_AFTER_MS */
+#define PROBE_SLOW_MS 1000    /* then one a second */
+#define PROBE_SLOW_AFTER_MS 30000
 #define BULK_MAX 1000
 #define PLAN_FETCH 1000       /* due rows read for an account's plan */
 #define BACKOFF_BASE_MS 500
@@ -53,6 +55,7 @@ typedef struct ubudget {
     char url[IZ_URL_MAX];
     iz_iys_budget_t *b;
     int64_t next_probe_ms;
+    int64_t down_since_ms; /* when the dispatcher first saw it down; 0: up */
 } ubudget_t;
 
 typedef struct acct acct_t;
@@ -521,7 +524,10 @@ static int64_t dispatch(iz_sync_t *s, int64_t now)
             job_t *top = best_job(s, ub, now, false);
             if (!top) break;
             int64_t w = iz_iys_budget_wait_ms(ub->b);
-            if (iz_iys_budget_down(ub->b)) {
+            bool down = iz_iys_budget_down(ub->b);
+            if (!down) ub->down_since_ms = 0;
+            if (down) {
+                if (!ub->down_since_ms) ub->down_since_ms = now;
                 /* İYS does not answer: a cheap probe a second, nothing
                  * else, until it does. */
                 int64_t until = ub->next_probe_ms - now;
@@ -531,7 +537,11 @@ static int64_t dispatch(iz_sync_t *s, int64_t now)
                     break;
                 }
                 if (!iz_iys_budget_try(ub->b)) break;
-                ub->next_probe_ms = now + PROBE_MS;
+                /* A short outage is probed four times a second, a long one
+                 * once a second. */
+                ub->next_probe_ms = now + (now - ub->down_since_ms < PROBE_SLOW_AFTER_MS
+                                               ? PROBE_FAST_MS
+                                               : PROBE_SLOW_MS);
                 job_t *p = new_job(IZ_REQ_PROBE, P_RET);
                 p->ac = top->ac;
                 p->brand_code = top->kind == IZ_REQ_PULL ? top->brand.code

@@ -21,7 +21,8 @@
  * ever sent, and the next one only after İYS's answer to it is recorded.
  *
  * Failures: no answer or a 5xx marks the URL down; then only a cheap probe
- * goes out, once a second, and the first answer brings everything back. A
+ * goes out (four a second for the first 30 s, then one a second), and the
+ * first answer brings everything back. A
  * 429 pauses the URL for its Retry-After and lowers its rate. A failed token
  * request or a 401 pauses the account alone, with exponential backoff up to
  * retry_max. A 4xx with an H-code refuses the change for good (REJECTED).

@@ -28,6 +28,8 @@ typedef struct iz_app {
     const char *push_user;     /* HTTP Basic credentials İYS's push must carry; */
     const char *push_password; /* NULL = the push endpoint answers 401 */
     iz_sms_gateway_t *gateway; /* outbound SMS (not owned); NULL: sms/send answers 503 */
+    struct iz_jobs *jobs;      /* the bulk job runner (not owned); NULL: uploads answer 503 */
+    const char *spool_dir;     /* where uploads are spooled (DATA/uploads) */
     /* The server answering, for its connection figures: set once it has
      * started, while requests may already run (hence atomic); NULL before. */
     _Atomic(iz_http_t *) http;

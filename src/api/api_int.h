@@ -90,4 +90,9 @@ extern iz__handler_t iz__h_consent_post, iz__h_consent_get,       /* consents.c 
     iz__h_voice_campaign_post, iz__h_voice_numbers, iz__h_voice_optout, /* voice.c */
     iz__h_healthz, iz__h_metrics;                                /* ops.c */
 
+/* jobs.c: bulk upload and its jobs */
+void iz__h_bulk_post(iz_req_t *r, void *app);
+void iz__h_job_get(iz_req_t *r, void *app);
+void iz__h_job_errors_csv(iz_req_t *r, void *app);
+
 #endif

@@ -35,6 +35,10 @@ static const iz_route_t routes[] = {
      "voice_numbers"},
     {"POST", "/v1/brands/{brandCode}/voice/optout", iz__h_voice_optout, IZ_ROUTE_AUTH,
      "voice_optout"},
+    {"POST", "/v1/brands/{brandCode}/consents/bulk", iz__h_bulk_post,
+     IZ_ROUTE_AUTH | IZ_ROUTE_STREAM, "bulk_upload"},
+    {"GET", "/v1/jobs/{jobId}", iz__h_job_get, IZ_ROUTE_AUTH, "job"},
+    {"GET", "/v1/jobs/{jobId}/errors.csv", iz__h_job_errors_csv, IZ_ROUTE_AUTH, "job_errors"},
     {"GET", "/metrics", iz__h_metrics, 0, "metrics"},
 };
 

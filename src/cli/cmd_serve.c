@@ -16,7 +16,9 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "bulk/job.h"
 #include "cli/cli.h"
+#include "sys/fs.h"
 #include "core/holidays_data.h"
 #include "core/iz.h"
 #include "index/index.h"
@@ -151,6 +153,8 @@ static int settings(iz_opts_t *o, const iz_cmddef_t *cmd, int argc, char **argv,
 
 typedef struct server {
     iz_store_t *store;
+    iz_jobs_t *jobs;
+    char spool[IZ_PATH_MAX];
     iz_holidays_t *holidays;
     iz_index_t *index;
     iz_domain_t *dom;
@@ -263,6 +267,22 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
         return 1;
     }
     s->app.sync = s->sync;
+    /* Bulk uploads are spooled in DATA/uploads and run by the job runner,
+     * which first resumes the jobs a stopped server left. */
+    char dir[IZ_PATH_MAX];
+    if (data_dir(o, dir, sizeof dir) != 0) return 1;
+    const char *merr = NULL;
+    if (snprintf(s->spool, sizeof s->spool, "%s/uploads", dir) >= (int)sizeof s->spool ||
+        iz_mkdirs(s->spool, &merr) != 0) {
+        iz_cli_fail("cannot make the upload folder %s: %s", s->spool, merr ? merr : "too long");
+        return 1;
+    }
+    s->app.spool_dir = s->spool;
+    if (iz_jobs_start(s->dom, &s->jobs) != 0) {
+        iz_cli_fail("cannot start the bulk job runner");
+        return 1;
+    }
+    s->app.jobs = s->jobs;
     iz_http_config_t cfg = {0};
     cfg.listen = iz_cli_get(o, "listen");
     if (!cfg.listen) cfg.listen = default_listen;
@@ -295,6 +315,7 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
 static void server_stop(server_t *s)
 {
     iz_http_stop(s->http);
+    iz_jobs_stop(s->jobs);
     iz_sync_stop(s->sync);
     iz_sms_gateway_close(s->gateway);
     iz_domain_close(s->dom);

@@ -104,6 +104,14 @@ typedef struct iz_record {
 int iz_domain_record(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz_record_t *recs,
                      size_t n);
 
+/* iz_domain_record, and then(st, ctx) inside the same store transaction
+ * after the changes (each record's rc is known then, but for a refusal by
+ * a state rule only its store-level rc: the hcode is set too). A bulk job
+ * writes its progress and rejected rows there, so they commit with the
+ * rows they speak of. n may be 0 (then alone runs). */
+int iz_domain_record_then(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz_record_t *recs,
+                          size_t n, iz_store_then_fn then, void *ctx);
+
 /* Apply the changes İYS reports for brand (a change pull page or a push
  * body's list; via is "pull" or "push", source the pull's "IYS" or "HS", or
  * NULL), with origin IYS. A change izin sent itself, or already applied, is

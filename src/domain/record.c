@@ -163,10 +163,44 @@ static int rule(void *vctx, const iz_current_t *cur, iz_change_t *chg)
 
 /* ---- recording ------------------------------------------------------------- */
 
+/* Each record's fate from its store item (rc: the transaction's failure,
+ * or 0). */
+static void outcomes(iz_store_apply_t *items, size_t k, int rc)
+{
+    for (size_t i = 0; i < k; i++) {
+        iz_record_t *r = ((rule_ctx_t *)items[i].ctx)->rec;
+        r->rc = rc != 0 ? rc : items[i].rc;
+        if (r->rc != IZ_ERULE) r->hcode = NULL;
+    }
+}
+
+typedef struct then_ctx {
+    iz_store_apply_t *items;
+    size_t n;
+    iz_store_then_fn then;
+    void *ctx;
+} then_ctx_t;
+
+/* Inside the transaction: the records' fates as they stand, then the
+ * caller's work. */
+static int then_outcomes(iz_store_t *st, void *arg)
+{
+    then_ctx_t *tc = arg;
+    outcomes(tc->items, tc->n, 0);
+    return tc->then(st, tc->ctx);
+}
+
 int iz_domain_record(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz_record_t *recs,
                      size_t n)
 {
-    if (!d || !brand || !recs || n == 0 || n > IZ_DOMAIN_BATCH_MAX) return IZ_EINVAL;
+    return iz_domain_record_then(d, brand, now, recs, n, NULL, NULL);
+}
+
+int iz_domain_record_then(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz_record_t *recs,
+                          size_t n, iz_store_then_fn then, void *ctx)
+{
+    if (!d || !brand || (!recs && n) || (n == 0 && !then) || n > IZ_DOMAIN_BATCH_MAX)
+        return IZ_EINVAL;
     acct_cache_t acct;
     int rc = account_of(d, brand->account_id, &acct);
     if (rc != 0) {
@@ -177,9 +211,9 @@ int iz_domain_record(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz_re
     iz_rules_ctx_t rules = {.now = now, .activation = acct.activation, .holidays = d->holidays};
     bool iys = acct.iys;
 
-    iz_consent_t *cs = iz_xcalloc(n, sizeof *cs);
-    rule_ctx_t *ctxs = iz_xcalloc(n, sizeof *ctxs);
-    iz_store_apply_t *items = iz_xcalloc(n, sizeof *items);
+    iz_consent_t *cs = iz_xcalloc(n ? n : 1, sizeof *cs);
+    rule_ctx_t *ctxs = iz_xcalloc(n ? n : 1, sizeof *ctxs);
+    iz_store_apply_t *items = iz_xcalloc(n ? n : 1, sizeof *items);
     size_t k = 0;
     iz_validate_opts_t vo = {.now = now, .allow_iys_sources = false};
     for (size_t i = 0; i < n; i++) {
@@ -219,12 +253,13 @@ int iz_domain_record(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz_re
         ctxs[i] = (rule_ctx_t){.rec = r, .c = &cs[i], .rules = &rules, .iys_configured = iys};
         items[k++] = (iz_store_apply_t){.chg = c, .rule = rule, .ctx = &ctxs[i]};
     }
-    rc = k ? iz_store_consent_apply_batch(d->st, items, k) : 0;
-    for (size_t i = 0; i < k; i++) {
-        iz_record_t *r = ((rule_ctx_t *)items[i].ctx)->rec;
-        r->rc = rc != 0 ? rc : items[i].rc;
-        if (r->rc != IZ_ERULE) r->hcode = NULL;
+    if (then) {
+        then_ctx_t tc = {.items = items, .n = k, .then = then, .ctx = ctx};
+        rc = iz_store_consent_apply_batch_then(d->st, items, k, then_outcomes, &tc);
+    } else {
+        rc = k ? iz_store_consent_apply_batch(d->st, items, k) : 0;
     }
+    outcomes(items, k, rc);
     free(items);
     free(ctxs);
     free(cs);

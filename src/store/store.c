@@ -268,6 +268,40 @@ int iz_store_verify_log(iz_store_t *st, int64_t *bad_id)
     return st->ops->verify_log(st, bad_id);
 }
 
+int iz_store_consent_apply_batch_then(iz_store_t *st, iz_store_apply_t *items, size_t n,
+                                      iz_store_then_fn then, void *ctx)
+{
+    if (!st || (n && !items) || n > IZ_STORE_BATCH_MAX) return IZ_EINVAL;
+    return st->ops->apply_then(st, items, n, then, ctx);
+}
+
+int iz_store_job_add(iz_store_t *st, const iz_job_t *job)
+{
+    return st && job && job->id[0] ? st->ops->job_add(st, job) : IZ_EINVAL;
+}
+
+int iz_store_job_get(iz_store_t *st, const char *id, iz_job_t *out)
+{
+    return st && id && out ? st->ops->job_get(st, id, out) : IZ_EINVAL;
+}
+
+int iz_store_jobs_open(iz_store_t *st, iz_job_t **list, size_t *n)
+{
+    return st && list && n ? st->ops->jobs_open(st, list, n) : IZ_EINVAL;
+}
+
+int iz_store_job_step(iz_store_t *st, const iz_job_t *job, const iz_job_error_t *errs, size_t n)
+{
+    return st && job && (errs || n == 0) ? st->ops->job_step(st, job, errs, n) : IZ_EINVAL;
+}
+
+int iz_store_job_errors(iz_store_t *st, const char *id, int64_t after_line, size_t limit,
+                        iz_job_error_t **list, size_t *n)
+{
+    return st && id && list && n ? st->ops->job_errors(st, id, after_line, limit, list, n)
+                                 : IZ_EINVAL;
+}
+
 int iz_store_outbox_count(iz_store_t *st, int64_t *n)
 {
     return st && n ? st->ops->outbox_count(st, n) : IZ_EINVAL;

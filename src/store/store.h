@@ -7,7 +7,7 @@
  * (src/domain/) writes consents through it; the other calls serve the
  * sync engine, the send records and the administration commands.
  *
- * Schema (version 6; the version each table or column came in is named)
+ * Schema (version 7; the version each table or column came in is named)
  * -------------------------------------------------------------------
  *   meta(key TEXT PK, value TEXT)                    schema_version, ...
  *   accounts(id PK, name UNIQUE, iys_code, activation_date TEXT NULL
@@ -40,6 +40,10 @@
  *          created_ms, allowed, blocked)                                (v3)
  *   voice_numbers(campaign_id -> voice_campaigns, seq, recipient, outcome
  *          ALLOWED|NO_CONSENT|RET|INVALID) PK(campaign_id, seq)
+ *   jobs(id TEXT PK, account_id, brand_id, state QUEUED|RUNNING|DONE|FAILED,
+ *          format, path, total, processed, accepted, rejected, resume_line,
+ *          error, warnings, created_ms, started_ms, updated_ms, finished_ms)
+ *   job_errors(job_id, line, code, message, raw) PK(job_id, line)     (v7)
  *   iys_quarantine(id PK, brand_id, via pull|push, source IYS|HS|NULL,
  *          raw (the item's JSON as İYS sent it), raw_hash (hex SHA-256),
  *          reason, created_ms, UNIQUE(brand_id, raw_hash))               (v4)
@@ -106,7 +110,7 @@
 #include "core/recipient.h"
 
 /* The schema version this build creates (see the migrations). */
-#define IZ_STORE_SCHEMA_VERSION 6
+#define IZ_STORE_SCHEMA_VERSION 7
 
 typedef struct iz_store iz_store_t;
 
@@ -280,6 +284,17 @@ typedef struct iz_store_apply {
  * written changes after the commit, in commit order. */
 int iz_store_consent_apply_batch(iz_store_t *st, iz_store_apply_t *items, size_t n);
 
+/* Work that must commit with a batch of changes or not at all (a bulk
+ * job's progress and errors): called inside the batch's transaction after
+ * its changes (each item's rc is set); a non-zero return undoes the whole
+ * transaction. */
+typedef int (*iz_store_then_fn)(iz_store_t *st, void *ctx);
+
+/* iz_store_consent_apply_batch, then then(st, ctx) in the same transaction
+ * (also when every change was refused before it reached the store). */
+int iz_store_consent_apply_batch_then(iz_store_t *st, iz_store_apply_t *items, size_t n,
+                                      iz_store_then_fn then, void *ctx);
+
 /* iz_store_consent_apply_batch for one change: returns the item's rc. */
 int iz_store_consent_apply(iz_store_t *st, iz_change_t *chg, iz_store_rule_fn rule, void *ctx);
 
@@ -300,6 +315,52 @@ int iz_store_consent_status(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype, 
 /* Walk the hash chain of the consent log. Returns 0 when intact, IZ_ERULE
  * with *bad_id the first row whose hash does not match. */
 int iz_store_verify_log(iz_store_t *st, int64_t *bad_id);
+
+/* ---- bulk jobs (schema v7) -------------------------------------------------- */
+
+#define IZ_JOB_ID_LEN 33 /* 32 hex digits and the NUL */
+
+/* A bulk upload: the file is spooled at path, read by the job runner, each
+ * row recorded like a single consent. resume_line is the last row whose
+ * fate (stored or in job_errors) is committed: a resumed job goes on after
+ * it. */
+typedef struct iz_job {
+    char id[IZ_JOB_ID_LEN];
+    int64_t account_id, brand_id;
+    char state[8];  /* QUEUED, RUNNING, DONE, FAILED */
+    char format[8]; /* csv, xlsx, json */
+    char path[1024];
+    int64_t total; /* rows, -1 until known */
+    int64_t processed, accepted, rejected, resume_line;
+    char error[512];     /* FAILED: why */
+    char warnings[2048]; /* the reader's warnings, one a line */
+    int64_t created_ms, started_ms, updated_ms, finished_ms;
+} iz_job_t;
+
+int iz_store_job_add(iz_store_t *st, const iz_job_t *job);
+int iz_store_job_get(iz_store_t *st, const char *id, iz_job_t *out);
+
+/* The jobs still QUEUED or RUNNING, oldest first. */
+int iz_store_jobs_open(iz_store_t *st, iz_job_t **list, size_t *n);
+
+/* A rejected row of a job. */
+typedef struct iz_job_error {
+    int64_t line;
+    char code[16];
+    char message[256];
+    char raw[4096];
+} iz_job_error_t;
+
+/* Write a job's row (state, counters, resume_line, error, warnings) and
+ * its new rejected rows (a row already recorded for that line is kept
+ * once). Inside an iz_store_then_fn it joins the batch's transaction; alone
+ * it is its own. */
+int iz_store_job_step(iz_store_t *st, const iz_job_t *job, const iz_job_error_t *errs, size_t n);
+
+/* The rejected rows of a job with line > after_line, in line order, at most
+ * limit. */
+int iz_store_job_errors(iz_store_t *st, const char *id, int64_t after_line, size_t limit,
+                        iz_job_error_t **list, size_t *n);
 
 /* ---- outbox ------------------------------------------------------------- */
 

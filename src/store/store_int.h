@@ -34,6 +34,14 @@ typedef struct iz_store_ops {
     int (*consent_status)(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype, iz_type_t type,
                           const char *recipient, iz_status_t *out);
     int (*verify_log)(iz_store_t *st, int64_t *bad_id);
+    int (*apply_then)(iz_store_t *st, iz_store_apply_t *items, size_t n, iz_store_then_fn then,
+                      void *ctx);
+    int (*job_add)(iz_store_t *st, const iz_job_t *job);
+    int (*job_get)(iz_store_t *st, const char *id, iz_job_t *out);
+    int (*jobs_open)(iz_store_t *st, iz_job_t **list, size_t *n);
+    int (*job_step)(iz_store_t *st, const iz_job_t *job, const iz_job_error_t *errs, size_t n);
+    int (*job_errors)(iz_store_t *st, const char *id, int64_t after_line, size_t limit,
+                      iz_job_error_t **list, size_t *n);
     int (*outbox_count)(iz_store_t *st, int64_t *n);
     int (*outbox_due)(iz_store_t *st, int64_t now_ms, int64_t account_id, bool rets, size_t max,
                       iz_outbox_item_t **list, size_t *n);

@@ -203,6 +203,33 @@ static const char *const migrations[] = {
     "UPDATE outbox SET posted_ms = sent_ms WHERE state = 'SENT';"
     "CREATE INDEX outbox_account ON outbox(account_id, state, log_id);"
     "CREATE INDEX outbox_request ON outbox(request_id);",
+    /* 7: bulk upload jobs and their rejected rows. */
+    "CREATE TABLE jobs("
+    " id TEXT PRIMARY KEY,"
+    " account_id INTEGER NOT NULL REFERENCES accounts(id),"
+    " brand_id INTEGER NOT NULL REFERENCES brands(id),"
+    " state TEXT NOT NULL,"
+    " format TEXT NOT NULL,"
+    " path TEXT NOT NULL,"
+    " total INTEGER NOT NULL DEFAULT -1,"
+    " processed INTEGER NOT NULL DEFAULT 0,"
+    " accepted INTEGER NOT NULL DEFAULT 0,"
+    " rejected INTEGER NOT NULL DEFAULT 0,"
+    " resume_line INTEGER NOT NULL DEFAULT -1,"
+    " error TEXT,"
+    " warnings TEXT,"
+    " created_ms INTEGER NOT NULL,"
+    " started_ms INTEGER,"
+    " updated_ms INTEGER,"
+    " finished_ms INTEGER);"
+    "CREATE INDEX jobs_open ON jobs(state, created_ms);"
+    "CREATE TABLE job_errors("
+    " job_id TEXT NOT NULL REFERENCES jobs(id),"
+    " line INTEGER NOT NULL,"
+    " code TEXT NOT NULL,"
+    " message TEXT NOT NULL,"
+    " raw TEXT NOT NULL,"
+    " PRIMARY KEY(job_id, line)) WITHOUT ROWID;",
 };
 
 _Static_assert(IZ_ARRAY_LEN(migrations) == IZ_STORE_SCHEMA_VERSION,
@@ -240,6 +267,8 @@ static const iz_sq_def_t sq_def = {
 typedef struct apply_req {
     iz_store_apply_t *items;
     size_t n;
+    iz_store_then_fn then; /* runs in the transaction after the items, or NULL */
+    void *then_ctx;
     int rc; /* the transaction's failure, 0 when it committed */
     bool done;
     struct apply_req *next;
@@ -750,7 +779,7 @@ static void run_batch(iz_store_t *st, apply_req_t *batch)
     iz_sq_t *s = sq(st);
     int rc = iz__sq_begin(s);
     if (rc != 0) fail_written(batch, rc);
-    for (apply_req_t *q = batch; q; q = q->next)
+    for (apply_req_t *q = batch; q; q = q->next) {
         for (size_t i = 0; i < q->n; i++) {
             iz_store_apply_t *it = &q->items[i];
             if (it->rc != 0) continue; /* refused before it was queued */
@@ -762,6 +791,17 @@ static void run_batch(iz_store_t *st, apply_req_t *batch)
                 fail_written(batch, rc);
             }
         }
+        if (rc == 0 && q->then) {
+            int trc = q->then(st, q->then_ctx);
+            if (trc == 0 && sqlite3_get_autocommit(s->db)) trc = IZ_EIO;
+            if (trc != 0) {
+                /* What must commit with the changes cannot: none of them
+                 * does. */
+                rc = trc;
+                fail_written(batch, rc);
+            }
+        }
+    }
     if (rc == 0 && (rc = iz__sq_commit(s)) != 0) fail_written(batch, rc);
     if (rc == 0)
         for (apply_req_t *q = batch; q; q = q->next)
@@ -777,7 +817,8 @@ static void run_batch(iz_store_t *st, apply_req_t *batch)
  * GROUP_MAX changes, and always the first batch whole) in one transaction,
  * the others wait for their result. Each call still returns only when its
  * changes are on disk. */
-static int sq_consent_apply_batch(iz_store_t *st, iz_store_apply_t *items, size_t n)
+static int sq_apply_then(iz_store_t *st, iz_store_apply_t *items, size_t n, iz_store_then_fn then,
+                         void *ctx)
 {
     size_t queued = 0;
     for (size_t i = 0; i < n; i++) {
@@ -785,9 +826,9 @@ static int sq_consent_apply_batch(iz_store_t *st, iz_store_apply_t *items, size_
         items[i].rc = change_check(items[i].chg, &nm);
         if (items[i].rc == 0) queued++;
     }
-    if (queued == 0) return 0;
+    if (queued == 0 && !then) return 0;
     sq_store_t *ss = (sq_store_t *)st;
-    apply_req_t me = {.items = items, .n = n};
+    apply_req_t me = {.items = items, .n = n, .then = then, .then_ctx = ctx};
     pthread_mutex_lock(&ss->gmu);
     if (ss->tail)
         ss->tail->next = &me;
@@ -823,6 +864,11 @@ static int sq_consent_apply_batch(iz_store_t *st, iz_store_apply_t *items, size_
     }
     pthread_mutex_unlock(&ss->gmu);
     return me.rc;
+}
+
+static int sq_consent_apply_batch(iz_store_t *st, iz_store_apply_t *items, size_t n)
+{
+    return sq_apply_then(st, items, n, NULL, NULL);
 }
 
 static int sq_consent_get(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype, iz_type_t type,
@@ -1332,6 +1378,118 @@ static int sq_voice_numbers(iz_store_t *st, int64_t id, bool allowed_only, iz_vo
 
 /* ---- İYS changes that could not be applied -------------------------------- */
 
+/* ---- bulk jobs ---------------------------------------------------------------- */
+
+#define JOB_COLS                                                                                   \
+    "id, account_id, brand_id, state, format, path, total, processed, accepted, rejected,"         \
+    " resume_line, error, warnings, created_ms, started_ms, updated_ms, finished_ms"
+
+static void job_read(sqlite3_stmt *stmt, void *out)
+{
+    iz_job_t *j = out;
+    iz__sq_col_str(stmt, 0, j->id, sizeof j->id);
+    j->account_id = sqlite3_column_int64(stmt, 1);
+    j->brand_id = sqlite3_column_int64(stmt, 2);
+    iz__sq_col_str(stmt, 3, j->state, sizeof j->state);
+    iz__sq_col_str(stmt, 4, j->format, sizeof j->format);
+    iz__sq_col_str(stmt, 5, j->path, sizeof j->path);
+    j->total = sqlite3_column_int64(stmt, 6);
+    j->processed = sqlite3_column_int64(stmt, 7);
+    j->accepted = sqlite3_column_int64(stmt, 8);
+    j->rejected = sqlite3_column_int64(stmt, 9);
+    j->resume_line = sqlite3_column_int64(stmt, 10);
+    iz__sq_col_str(stmt, 11, j->error, sizeof j->error);
+    iz__sq_col_str(stmt, 12, j->warnings, sizeof j->warnings);
+    j->created_ms = sqlite3_column_int64(stmt, 13);
+    j->started_ms = sqlite3_column_int64(stmt, 14);
+    j->updated_ms = sqlite3_column_int64(stmt, 15);
+    j->finished_ms = sqlite3_column_int64(stmt, 16);
+}
+
+static const iz_sq_row_t job_row = IZ_SQ_ROW(iz_job_t, job_read);
+
+static int sq_job_add(iz_store_t *st, const iz_job_t *j)
+{
+    return iz__sq_run(sq(st),
+                      "INSERT INTO jobs(id, account_id, brand_id, state, format, path, total,"
+                      " created_ms, updated_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+                      IZ_SQ_ARGS(IZ_SQ_TEXT(j->id), IZ_SQ_I64(j->account_id),
+                                 IZ_SQ_I64(j->brand_id), IZ_SQ_TEXT(j->state),
+                                 IZ_SQ_TEXT(j->format), IZ_SQ_TEXT(j->path), IZ_SQ_I64(j->total),
+                                 IZ_SQ_I64(j->created_ms)));
+}
+
+static int sq_job_get(iz_store_t *st, const char *id, iz_job_t *out)
+{
+    return iz__sq_get(sq(st), "SELECT " JOB_COLS " FROM jobs WHERE id = ?1",
+                      IZ_SQ_ARGS(IZ_SQ_TEXT(id)), &job_row, out);
+}
+
+static int sq_jobs_open(iz_store_t *st, iz_job_t **list, size_t *n)
+{
+    return iz__sq_list(sq(st),
+                       "SELECT " JOB_COLS " FROM jobs WHERE state IN ('QUEUED', 'RUNNING')"
+                       " ORDER BY created_ms, id",
+                       NULL, &job_row, list, n);
+}
+
+static int job_write(iz_sq_t *s, const iz_job_t *j, const iz_job_error_t *errs, size_t n)
+{
+    int rc = iz__sq_run(s,
+                        "UPDATE jobs SET state = ?2, total = ?3, processed = ?4, accepted = ?5,"
+                        " rejected = ?6, resume_line = ?7, error = ?8, warnings = ?9,"
+                        " started_ms = ?10, updated_ms = ?11, finished_ms = ?12 WHERE id = ?1",
+                        IZ_SQ_ARGS(IZ_SQ_TEXT(j->id), IZ_SQ_TEXT(j->state), IZ_SQ_I64(j->total),
+                                   IZ_SQ_I64(j->processed), IZ_SQ_I64(j->accepted),
+                                   IZ_SQ_I64(j->rejected), IZ_SQ_I64(j->resume_line),
+                                   IZ_SQ_OPT(j->error), IZ_SQ_OPT(j->warnings),
+                                   IZ_SQ_OPT_I64(j->started_ms), IZ_SQ_I64(j->updated_ms),
+                                   IZ_SQ_OPT_I64(j->finished_ms)));
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = iz__sq_run(s,
+                        "INSERT OR IGNORE INTO job_errors(job_id, line, code, message, raw)"
+                        " VALUES(?1, ?2, ?3, ?4, ?5)",
+                        IZ_SQ_ARGS(IZ_SQ_TEXT(j->id), IZ_SQ_I64(errs[i].line),
+                                   IZ_SQ_TEXT(errs[i].code), IZ_SQ_TEXT(errs[i].message),
+                                   IZ_SQ_TEXT(errs[i].raw)));
+    return rc;
+}
+
+static int sq_job_step(iz_store_t *st, const iz_job_t *j, const iz_job_error_t *errs, size_t n)
+{
+    iz_sq_t *s = sq(st);
+    /* Inside a batch's transaction (iz_store_then_fn) it joins it. */
+    iz__sq_lock(s);
+    bool inside = !sqlite3_get_autocommit(s->db);
+    iz__sq_unlock(s);
+    if (inside) return job_write(s, j, errs, n);
+    int rc = iz__sq_begin(s);
+    if (rc == 0) rc = job_write(s, j, errs, n);
+    return iz__sq_end(s, rc);
+}
+
+static void job_error_read(sqlite3_stmt *stmt, void *out)
+{
+    iz_job_error_t *e = out;
+    e->line = sqlite3_column_int64(stmt, 0);
+    iz__sq_col_str(stmt, 1, e->code, sizeof e->code);
+    iz__sq_col_str(stmt, 2, e->message, sizeof e->message);
+    iz__sq_col_str(stmt, 3, e->raw, sizeof e->raw);
+}
+
+static const iz_sq_row_t job_error_row = IZ_SQ_ROW(iz_job_error_t, job_error_read);
+
+static int sq_job_errors(iz_store_t *st, const char *id, int64_t after, size_t limit,
+                         iz_job_error_t **list, size_t *n)
+{
+    return iz__sq_list(sq(st),
+                       "SELECT line, code, message, raw FROM job_errors WHERE job_id = ?1"
+                       " AND line > ?2 ORDER BY line LIMIT ?3",
+                       IZ_SQ_ARGS(IZ_SQ_TEXT(id), IZ_SQ_I64(after),
+                                  IZ_SQ_I64(limit > 100000 ? 100000 : (int64_t)limit)),
+                       &job_error_row, list, n);
+}
+
 static int sq_quarantine_add(iz_store_t *st, int64_t brand_id, const char *via, const char *source,
                              const char *raw, const char *reason)
 {
@@ -1517,6 +1675,12 @@ static const iz_store_ops_t sq_ops = {
     .ret_late = sq_ret_late,
     .state_scan = sq_state_scan,
     .quarantine_add = sq_quarantine_add,
+    .apply_then = sq_apply_then,
+    .job_add = sq_job_add,
+    .job_get = sq_job_get,
+    .jobs_open = sq_jobs_open,
+    .job_step = sq_job_step,
+    .job_errors = sq_job_errors,
     .quarantine_list = sq_quarantine_list,
     .quarantine_count = sq_quarantine_count,
     .iys_token_get = sq_iys_token_get,

@@ -9,7 +9,7 @@
 #   make format     apply .clang-format
 
 CC      ?= cc
-PKGS    := libmicrohttpd jansson libcurl sqlite3 libcrypto libsodium
+PKGS    := libmicrohttpd jansson libcurl sqlite3 libcrypto libsodium libzip expat
 WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
            -Wpointer-arith -Wformat=2 -Wvla
 CFLAGS  ?= -O2 -g
@@ -29,7 +29,7 @@ CFLAGS  += -I$(GEN)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
-LIB_SRC  := $(sort $(wildcard src/core/*.c src/sys/*.c src/store/*.c src/index/*.c src/domain/*.c src/net/*.c src/iys/*.c src/api/*.c src/sim/*.c src/sms/*.c))
+LIB_SRC  := $(sort $(wildcard src/core/*.c src/sys/*.c src/store/*.c src/index/*.c src/domain/*.c src/net/*.c src/iys/*.c src/api/*.c src/sim/*.c src/sms/*.c src/bulk/*.c))
 LIB_ASM  := src/core/holidays_data.S
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_ASM:%.S=$(BUILD)/%.o)
@@ -122,9 +122,14 @@ demo: $(BIN)
 # requests of 1000 consents end to end (bench_sim_bulk.py); then İYS delivery
 # against the emulator at İYS's live limits (bench/delivery.py: a drain after
 # an outage, the lone change, the one-request-per-change baseline; about 5
-# minutes at most). BENCH_ARGS passes options to bench/run.py, e.g. make bench
+# minutes at most); then the bulk file readers' rows a second (bench_readers:
+# 1M-row CSV, JSON and XLSX files written to TMPDIR and removed; about a
+# minute); last `izin import` beside sqlite3's .import (bench/import.py).
+# BENCH_ARGS passes options to bench/run.py, e.g. make bench
 # BENCH_ARGS="--n 1000000"; DELIVERY_ARGS to bench/delivery.py, e.g.
-# DELIVERY_ARGS="--n 1000" (--strict: exit 1 when a target is missed).
+# DELIVERY_ARGS="--n 1000" (--strict: exit 1 when a target is missed);
+# READERS_ARGS to bench_readers, e.g. READERS_ARGS="--rows 200000";
+# IMPORT_ARGS to bench/import.py, e.g. IMPORT_ARGS="--n 1000000".
 BENCH_DEPS := build/.bench-deps-ok
 BENCH_BIN  := $(BUILD)/bench/bench_index
 $(BENCH_DEPS): scripts/deps.sh
@@ -135,19 +140,23 @@ $(BUILD)/bench/%: bench/%.c $(LIB) | $(DEPS_OK) $(BENCH_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lhiredis
 
-bench: $(BIN) $(BENCH_BIN) $(BUILD)/bench/bench_writes
+bench: $(BIN) $(BENCH_BIN) $(BUILD)/bench/bench_writes $(BUILD)/bench/bench_readers
 	/usr/bin/python3 bench/run.py --izin $(BIN) --bench-bin $(BENCH_BIN) $(BENCH_ARGS)
 	$(BUILD)/bench/bench_writes
 	/usr/bin/python3 bench/bench_sim_bulk.py --izin $(BIN)
 	/usr/bin/python3 bench/delivery.py --izin $(BIN) $(DELIVERY_ARGS)
+	$(BUILD)/bench/bench_readers $(READERS_ARGS)
+	/usr/bin/python3 bench/import.py --izin $(BIN) $(IMPORT_ARGS)
 
 # libFuzzer builds need clang; run e.g. build/fuzz/fuzz_recipient fuzz/corpus/recipient
+# (the drivers use core/ and bulk/, which links libzip, expat and jansson)
 fuzz: $(DEPS_OK) $(GEN)/hcode_table.inc
 	@mkdir -p build/fuzz
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  echo "clang $$n"; \
-	  clang -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -I$(GEN) -fsanitize=fuzzer,address,undefined \
-	    -o build/fuzz/$$n $$f $(filter src/core/%,$(LIB_SRC)) || exit 1; done
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -I$(GEN) $(PKG_CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined \
+	    -o build/fuzz/$$n $$f $(filter src/core/% src/bulk/%,$(LIB_SRC)) $(PKG_LIBS) || exit 1; done
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/iz.h"
+#include "core/utf8.h"
 
 /* Non-ASCII characters of the default alphabet. */
 static const uint16_t gsm_default_high[] = {
@@ -44,44 +45,6 @@ static bool gsm_default(uint32_t cp)
     return in_list(gsm_default_high, IZ_ARRAY_LEN(gsm_default_high), cp);
 }
 
-/* Decode the code point at s[*i] (len bytes in all), advancing *i. Returns
- * 0, or IZ_EINVAL for an invalid sequence. */
-static int utf8_next(const unsigned char *s, size_t len, size_t *i, uint32_t *cp)
-{
-    unsigned char c = s[*i];
-    size_t n;
-    uint32_t v, min;
-    if (c < 0x80) {
-        *cp = c;
-        (*i)++;
-        return 0;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-        n = 1;
-        v = c & 0x1F;
-        min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 2;
-        v = c & 0x0F;
-        min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 3;
-        v = c & 0x07;
-        min = 0x10000;
-    } else {
-        return IZ_EINVAL;
-    }
-    if (len - *i <= n) return IZ_EINVAL;
-    for (size_t k = 1; k <= n; k++) {
-        unsigned char d = s[*i + k];
-        if ((d & 0xC0) != 0x80) return IZ_EINVAL;
-        v = (v << 6) | (d & 0x3F);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return IZ_EINVAL;
-    *cp = v;
-    *i += n + 1;
-    return 0;
-}
-
 /* Units of one character in an encoding: 1 or 2 (0: not representable). */
 static unsigned char_units(iz_sms_enc_t enc, uint32_t cp)
 {
@@ -109,7 +72,7 @@ int iz_smstext_analyze(const char *text, size_t len, unsigned flags, iz_smstext_
     size_t chars = 0;
     for (size_t i = 0; i < len;) {
         uint32_t cp;
-        if (utf8_next(s, len, &i, &cp) != 0) return IZ_EINVAL;
+        if (iz_utf8_next(s, len, &i, &cp) != 0) return IZ_EINVAL;
         chars++;
         if (gsm && char_units(IZ_SMS_GSM7, cp) == 0) gsm = false;
         if (tr && char_units(IZ_SMS_GSM7_TR, cp) == 0) tr = false;
@@ -126,7 +89,7 @@ int iz_smstext_analyze(const char *text, size_t len, unsigned flags, iz_smstext_
     size_t units = 0, parts = 1, fill = 0;
     for (size_t i = 0; i < len;) {
         uint32_t cp;
-        utf8_next(s, len, &i, &cp);
+        iz_utf8_next(s, len, &i, &cp);
         unsigned u = char_units(enc, cp);
         units += u;
         if (fill + u > concat) {
@@ -200,7 +163,7 @@ int iz_smstext_fold(const char *in, size_t len, char *out, size_t outsz)
     for (size_t i = 0; i < len;) {
         size_t start = i;
         uint32_t cp;
-        if (utf8_next(s, len, &i, &cp) != 0) {
+        if (iz_utf8_next(s, len, &i, &cp) != 0) {
             out[0] = '\0';
             return IZ_EINVAL;
         }

@@ -133,7 +133,7 @@ demo: $(BIN)
 BENCH_DEPS := build/.bench-deps-ok
 BENCH_BIN  := $(BUILD)/bench/bench_index
 $(BENCH_DEPS): scripts/deps.sh
-	@sh scripts/deps.sh redis-server libhiredis-dev
+	@sh scripts/deps.sh redis-server libhiredis-dev sqlite3
 	@mkdir -p $(@D) && touch $@
 
 $(BUILD)/bench/%: bench/%.c $(LIB) | $(DEPS_OK) $(BENCH_DEPS)

@@ -452,8 +452,10 @@ static void test_iys_tokens_migration(void **state)
     int64_t acc = add_account(f, "old");
     iz_store_close(f->st);
     f->st = NULL;
-    /* A version 4 store: without v5's tokens and v6's outbox columns. */
-    assert_int_equal(raw_sql(f, "DROP TABLE iys_tokens;"
+    /* A version 4 store: without v5's tokens, v6's outbox columns and v7's
+     * jobs. */
+    assert_int_equal(raw_sql(f, "DROP TABLE job_errors; DROP TABLE jobs;"
+                                "DROP TABLE iys_tokens;"
                                 "DROP INDEX outbox_account; DROP INDEX outbox_request;"
                                 "ALTER TABLE outbox DROP COLUMN account_id;"
                                 "ALTER TABLE outbox DROP COLUMN posted_ms;"

@@ -108,5 +108,13 @@ int iz_cmd_demo(int argc, char **argv);
 int iz_cmd_iys_sim(int argc, char **argv);
 int iz_cmd_check(int argc, char **argv);
 int iz_cmd_export(int argc, char **argv);
+int iz_cmd_import(int argc, char **argv);
+
+/* `izin import` without --server: import file into the brand (its code as
+ * given to --brand) of the local store named by o's --data/--db, with
+ * o's other options (--account, --json). Prints its result and returns
+ * the exit code: 0 every row accepted, 3 some rejected, 1 failed, 2 a
+ * usage error. (import_local.c) */
+int iz_cli_import_local(const iz_opts_t *o, const char *brand, const char *file);
 
 #endif

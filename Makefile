@@ -35,6 +35,8 @@ CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_ASM:%.S=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libizin.a
+# The command line's parts but main(), for the unit tests of src/cli/.
+CLI_LIB  := $(BUILD)/libizin-cli.a
 BIN      := $(BUILD)/izin
 
 UNIT_SRC := $(sort $(wildcard tests/unit/*/test_*.c))
@@ -75,14 +77,19 @@ $(LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
+$(CLI_LIB): $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJ))
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
 $(BIN): $(CLI_OBJ) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(PKG_LIBS)
 
-# A unit test is one file linking the library and cmocka.
-$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB) | $(DEPS_OK)
+# A unit test is one file linking the library (the command line's parts
+# too, for tests/unit/cli) and cmocka.
+$(BUILD)/tests/unit/%: tests/unit/%.c $(CLI_LIB) $(LIB) | $(DEPS_OK)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(CLI_LIB) $(LIB) $(PKG_LIBS) -lcmocka
 
 # Fuzz drivers built with a small main that replays the committed corpus.
 $(BUILD)/fuzz/%-replay: fuzz/%.c fuzz/replay_main.c $(LIB) | $(DEPS_OK)

@@ -62,6 +62,11 @@ int iz_cli_parse(iz_opts_t *o, const iz_cmddef_t *cmd, int argc, char **argv);
  * usage error. */
 #define IZ_CLI_EXIT(rc) ((rc) == IZ_CLI_HELP ? 0 : 2)
 
+/* Parse a command's options and run fn with them: fn's exit code, 0 after
+ * --help, 2 for a usage error. The parsing every command shares, written
+ * once. */
+int iz_cli_run(const iz_cmddef_t *cmd, int (*fn)(const iz_opts_t *o), int argc, char **argv);
+
 /* Print a command's help on f. */
 void iz_cli_help(FILE *f, const iz_cmddef_t *cmd);
 
@@ -82,6 +87,15 @@ const char *iz_cli_store_location(const iz_opts_t *o);
  * Prints the reason and returns non-zero on failure. */
 int iz_cli_open_store(const iz_opts_t *o, iz_store_t **st);
 
+/* The --brand option as a brand code (a positive integer); prints why not
+ * and returns -1 when it is missing or not one. */
+int iz_cli_brand_code(const iz_opts_t *o, int64_t *code);
+
+/* The brand `code` of the store: with account (a name, may be NULL) that
+ * account's, otherwise the only brand with that code. Prints why not (no
+ * such account or brand, a code in several accounts) and returns -1. */
+int iz_cli_find_brand(iz_store_t *st, const char *account, int64_t code, iz_brand_t *out);
+
 /* Print "izin: <message>" on stderr. */
 void iz_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -93,5 +107,14 @@ int iz_cmd_serve(int argc, char **argv);
 int iz_cmd_demo(int argc, char **argv);
 int iz_cmd_iys_sim(int argc, char **argv);
 int iz_cmd_check(int argc, char **argv);
+int iz_cmd_export(int argc, char **argv);
+int iz_cmd_import(int argc, char **argv);
+
+/* `izin import` without --server: import file into the brand (its code as
+ * given to --brand) of the local store named by o's --data/--db, with
+ * o's other options (--account, --json). Prints its result and returns
+ * the exit code: 0 every row accepted, 3 some rejected, 1 failed, 2 a
+ * usage error. (import_local.c) */
+int iz_cli_import_local(const iz_opts_t *o, const char *brand, const char *file);
 
 #endif

@@ -32,18 +32,6 @@ static bool want_json(const iz_opts_t *o)
     return iz_cli_get(o, "json") != NULL;
 }
 
-/* Parse a command's options and run it: the parsing every admin command
- * shares, written once. */
-static int run(const iz_cmddef_t *cmd, int (*fn)(const iz_opts_t *o), int argc, char **argv)
-{
-    iz_opts_t o;
-    int prc = iz_cli_parse(&o, cmd, argc, argv);
-    if (prc != 0) return IZ_CLI_EXIT(prc);
-    int rc = fn(&o);
-    iz_cli_free(&o);
-    return rc;
-}
-
 static const iz_optdef_t init_defs[] = {DATA_OPTS};
 static const iz_cmddef_t init_cmd =
     IZ_CMD("izin init", "[options]",
@@ -66,7 +54,7 @@ static int init_run(const iz_opts_t *o)
 
 int iz_cmd_init(int argc, char **argv)
 {
-    return run(&init_cmd, init_run, argc, argv);
+    return iz_cli_run(&init_cmd, init_run, argc, argv);
 }
 
 /* Copy a required text option into dst, refusing empty or too long values. */
@@ -302,7 +290,7 @@ static int subcommand(const char *group, int argc, char **argv, const iz_cmddef_
         iz_cli_fail("usage: izin %s add [options] (see izin %s add --help)", group, group);
         return 2;
     }
-    return run(cmd, add, argc - 1, argv + 1);
+    return iz_cli_run(cmd, add, argc - 1, argv + 1);
 }
 
 int iz_cmd_account(int argc, char **argv)

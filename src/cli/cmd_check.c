@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/csvout.h"
 #include "core/holidays_data.h"
 #include "core/iz.h"
 #include "domain/domain.h"
@@ -32,60 +33,19 @@ static const iz_cmddef_t check_cmd =
            "commercial\nmessage may go to (E.164), judged on the local store.",
            check_defs);
 
-/* The brand `code`; with --account, that account's; otherwise the only
- * brand with that code (an ambiguous code needs --account). */
-static int find_brand(iz_store_t *st, const char *account, int64_t code, iz_brand_t *out)
-{
-    if (account) {
-        iz_account_t a;
-        if (iz_store_account_by_name(st, account, &a) != 0) {
-            iz_cli_fail("no account named '%s'", account);
-            return -1;
-        }
-        if (iz_store_brand_get(st, a.id, code, out) != 0) {
-            iz_cli_fail("account '%s' has no brand %lld", account, (long long)code);
-            return -1;
-        }
-        return 0;
-    }
-    iz_brand_t *all = NULL;
-    size_t n = 0, found = 0;
-    if (iz_store_brands_all(st, &all, &n) != 0) {
-        iz_cli_fail("cannot read the brands");
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (all[i].code == code) {
-            *out = all[i];
-            found++;
-        }
-    free(all);
-    if (found == 1) return 0;
-    if (found == 0)
-        iz_cli_fail("no brand %lld", (long long)code);
-    else
-        iz_cli_fail("brand %lld exists in several accounts: give --account", (long long)code);
-    return -1;
-}
-
 /* What the stream judge answers goes to standard output: the allowed
  * recipients, or with --blocked the blocked ones as CSV. */
 typedef struct out_ctx {
     bool blocked;
 } out_ctx_t;
 
+/* A CSV field on standard output; line and norm are at most IZ_INPUT_MAX
+ * bytes (the stream judge cuts longer lines). */
 static void csv_out(const char *s, size_t n)
 {
-    if (!memchr(s, ',', n) && !memchr(s, '"', n) && !memchr(s, '\r', n)) {
-        fwrite(s, 1, n, stdout);
-        return;
-    }
-    putchar('"');
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"') putchar('"');
-        putchar(s[i]);
-    }
-    putchar('"');
+    char buf[IZ_CSV_FIELD_MAX(IZ_INPUT_MAX)];
+    if (n > IZ_INPUT_MAX) n = IZ_INPUT_MAX;
+    fwrite(buf, 1, iz_csv_field(buf, s, n), stdout);
 }
 
 static void on_line(void *ctx, const char *line, size_t len, const char *norm, size_t normlen,
@@ -109,14 +69,11 @@ int iz_cmd_check(int argc, char **argv)
     iz_opts_t o;
     int prc = iz_cli_parse(&o, &check_cmd, argc, argv);
     if (prc != 0) return IZ_CLI_EXIT(prc);
-    const char *bs = iz_cli_get(&o, "brand"), *ts = iz_cli_get(&o, "type");
+    const char *ts = iz_cli_get(&o, "type");
     const char *rts = iz_cli_get(&o, "recipient-type");
     int64_t code;
     iz_judge_t j = {.rtype = IZ_BIREYSEL};
-    if (!bs || iz_parse_i64(bs, 1, INT64_MAX, &code) != 0) {
-        iz_cli_fail("--brand must be the brand's numeric code");
-        return 2;
-    }
+    if (iz_cli_brand_code(&o, &code) != 0) return 2;
     if (!ts || iz_type_parse(ts, &j.type) != 0) {
         iz_cli_fail("--type must be MESAJ, ARAMA or EPOSTA");
         return 2;
@@ -143,7 +100,7 @@ int iz_cmd_check(int argc, char **argv)
         return 1;
     }
     iz_brand_t brand;
-    int rc = find_brand(st, iz_cli_get(&o, "account"), code, &brand);
+    int rc = iz_cli_find_brand(st, iz_cli_get(&o, "account"), code, &brand);
     iz_holidays_t *hol = NULL;
     if (rc == 0 && iz_holidays_parse(iz_holidays_csv,
                                      (size_t)(iz_holidays_csv_end - iz_holidays_csv), &hol) != 0)

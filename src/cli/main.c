@@ -20,6 +20,8 @@ static const struct {
     {"brand", iz_cmd_brand, "brand add: add a brand to an account"},
     {"key", iz_cmd_key, "key add: create an API key for an account (printed once)"},
     {"check", iz_cmd_check, "print the recipients of a file or pipe that may be sent to"},
+    {"import", iz_cmd_import, "import a CSV/XLSX/JSON file of consents (local, or --server)"},
+    {"export", iz_cmd_export, "write a brand's current consents as CSV"},
 };
 
 static void usage(FILE *f)

@@ -196,3 +196,59 @@ int iz_cli_open_store(const iz_opts_t *o, iz_store_t **st)
     }
     return 0;
 }
+
+int iz_cli_brand_code(const iz_opts_t *o, int64_t *code)
+{
+    const char *bs = iz_cli_get(o, "brand");
+    if (!bs || iz_parse_i64(bs, 1, INT64_MAX, code) != 0) {
+        iz_cli_fail("--brand must be the brand's numeric code");
+        return -1;
+    }
+    return 0;
+}
+
+/* The brand `code`; with --account, that account's; otherwise the only
+ * brand with that code (an ambiguous code needs --account). */
+int iz_cli_find_brand(iz_store_t *st, const char *account, int64_t code, iz_brand_t *out)
+{
+    if (account) {
+        iz_account_t a;
+        if (iz_store_account_by_name(st, account, &a) != 0) {
+            iz_cli_fail("no account named '%s'", account);
+            return -1;
+        }
+        if (iz_store_brand_get(st, a.id, code, out) != 0) {
+            iz_cli_fail("account '%s' has no brand %lld", account, (long long)code);
+            return -1;
+        }
+        return 0;
+    }
+    iz_brand_t *all = NULL;
+    size_t n = 0, found = 0;
+    if (iz_store_brands_all(st, &all, &n) != 0) {
+        iz_cli_fail("cannot read the brands");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (all[i].code == code) {
+            *out = all[i];
+            found++;
+        }
+    free(all);
+    if (found == 1) return 0;
+    if (found == 0)
+        iz_cli_fail("no brand %lld", (long long)code);
+    else
+        iz_cli_fail("brand %lld exists in several accounts: give --account", (long long)code);
+    return -1;
+}
+
+int iz_cli_run(const iz_cmddef_t *cmd, int (*fn)(const iz_opts_t *o), int argc, char **argv)
+{
+    iz_opts_t o;
+    int prc = iz_cli_parse(&o, cmd, argc, argv);
+    if (prc != 0) return IZ_CLI_EXIT(prc);
+    int rc = fn(&o);
+    iz_cli_free(&o);
+    return rc;
+}

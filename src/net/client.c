@@ -259,11 +259,36 @@ static void shown_host(const char *url, char *out, size_t outsz)
 typedef struct xfer {
     char *body;
     size_t len, cap, max;
-    bool too_big, aborted;
+    bool too_big, aborted, read_failed, stalled;
     long retry_after_s;
     iz_httpc_abort_fn abort;
     void *abort_ud;
+    const iz_httpc_req_t *req; /* for its body_read and body_rewind */
+    /* A streamed body's exchange ends after stall_ms without a byte moved
+     * either way (0: no such limit); moved and moved_ms track it. */
+    int64_t stall_ms, moved, moved_ms;
 } xfer_t;
+
+/* The request body, read as it is sent (req->body_read). */
+static size_t on_read(char *buf, size_t size, size_t nmemb, void *ud)
+{
+    xfer_t *x = ud;
+    long n = x->req->body_read(x->req->body_ud, buf, size * nmemb);
+    if (n < 0 || (size_t)n > size * nmemb) {
+        x->read_failed = true;
+        return CURL_READFUNC_ABORT;
+    }
+    return (size_t)n;
+}
+
+/* libcurl sends a request again on a fresh connection when a kept one
+ * turns out closed: the body then starts over. */
+static int on_seek(void *ud, curl_off_t offset, int origin)
+{
+    xfer_t *x = ud;
+    if (offset != 0 || origin != SEEK_SET || !x->req->body_rewind) return CURL_SEEKFUNC_CANTSEEK;
+    return x->req->body_rewind(x->req->body_ud) == 0 ? CURL_SEEKFUNC_OK : CURL_SEEKFUNC_FAIL;
+}
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
@@ -315,14 +340,32 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Called about once a second, and more often while data moves. libcurl's
+ * own low-speed limit averages over several seconds, so the stall of a
+ * streamed body is timed here instead. */
 static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
     (void)dt;
-    (void)dn;
     (void)ut;
-    (void)un;
     xfer_t *x = ud;
-    if (x->abort(x->abort_ud)) x->aborted = true;
+    if (x->stall_ms) {
+        int64_t now = mono_ms(), moved = (int64_t)dn + (int64_t)un;
+        if (moved != x->moved) {
+            x->moved = moved;
+            x->moved_ms = now;
+        } else if (now - x->moved_ms >= x->stall_ms) {
+            x->stalled = true;
+            return 1;
+        }
+    }
+    if (x->abort && x->abort(x->abort_ud)) x->aborted = true;
     return x->aborted ? 1 : 0;
 }
 
@@ -364,6 +407,8 @@ static const char *check_req(const iz_httpc_req_t *req)
         return "timeout out of range";
     if (req->max_body > IZ_HTTPC_BODY_MAX) return "answer limit out of range";
     if (req->body_len && !req->body) return "body length without a body";
+    if (req->body_read && req->body) return "two bodies";
+    if (req->body_read && req->body_size < -1) return "bad body size";
     return NULL;
 }
 
@@ -382,7 +427,7 @@ static struct curl_slist *request_lines(const iz_httpc_req_t *req)
     char line[IZ_HTTPC_HEADER_MAX + 64];
     for (size_t i = 0; i < req->nheaders; i++)
         l = add_line(l, req->headers[i]);
-    if (req->body) {
+    if (req->body || req->body_read) {
         /* Without a type, curl would claim a form; an empty value sends
          * none. */
         if (req->content_type) {
@@ -394,6 +439,7 @@ static struct curl_slist *request_lines(const iz_httpc_req_t *req)
         /* No "Expect: 100-continue" wait for larger bodies: servers that
          * do not know it would stall every such request by a second. */
         l = add_line(l, "Expect:");
+        if (req->body_read && req->body_size < 0) l = add_line(l, "Transfer-Encoding: chunked");
     }
     if (req->bearer) {
         snprintf(line, sizeof line, "Authorization: Bearer %s", req->bearer);
@@ -432,12 +478,14 @@ int iz_httpc_do(iz_httpc_t *c, const iz_httpc_req_t *req, iz_httpc_res_t *res)
     memset(res, 0, sizeof *res);
     const char *why = check_req(req);
     if (why) return refuse(res, why);
-    const char *method = req->method ? req->method : req->body ? "POST" : "GET";
+    bool has_body = req->body || req->body_read;
+    const char *method = req->method ? req->method : has_body ? "POST" : "GET";
     long timeout = req->timeout_ms ? req->timeout_ms : IZ_HTTPC_TIMEOUT_DEFAULT_MS;
     long connect = req->connect_timeout_ms ? req->connect_timeout_ms : timeout;
     xfer_t x = {.max = req->max_body ? req->max_body : IZ_HTTPC_BODY_DEFAULT,
                 .abort = req->abort,
-                .abort_ud = req->abort_ud};
+                .abort_ud = req->abort_ud,
+                .req = req};
     struct curl_slist *lines = request_lines(req);
 
     CURL *h = take_handle(c);
@@ -445,26 +493,40 @@ int iz_httpc_do(iz_httpc_t *c, const iz_httpc_req_t *req, iz_httpc_res_t *res)
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, lines);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
-    if (req->abort) {
+    if (req->body_read) {
+        /* A streamed upload is bounded by its stalls, not its length. */
+        x.stall_ms = timeout;
+        x.moved_ms = mono_ms();
+    } else {
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
+    }
+    if (req->abort || req->body_read) {
         curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
         curl_easy_setopt(h, CURLOPT_XFERINFODATA, &x);
         curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     }
     if (strcmp(method, "HEAD") == 0) {
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    } else if (strcmp(method, "GET") == 0 && !req->body) {
+    } else if (strcmp(method, "GET") == 0 && !has_body) {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     } else {
         if (req->body) {
             curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
             curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
+        } else if (req->body_read) {
+            curl_easy_setopt(h, CURLOPT_POST, 1L);
+            curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+            curl_easy_setopt(h, CURLOPT_READDATA, &x);
+            curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+            curl_easy_setopt(h, CURLOPT_SEEKDATA, &x);
+            if (req->body_size >= 0)
+                curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_size);
         }
         if (strcmp(method, "POST") != 0) curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     }
@@ -493,12 +555,13 @@ int iz_httpc_do(iz_httpc_t *c, const iz_httpc_req_t *req, iz_httpc_res_t *res)
         /* Half an answer is no answer: nothing of it is kept. */
         iz_httpc_res_clear(res);
         res->cls = IZ_HTTPC_TRANSIENT;
-        res->timed_out = cc == CURLE_OPERATION_TIMEDOUT;
+        res->timed_out = cc == CURLE_OPERATION_TIMEDOUT || x.stalled;
         res->aborted = x.aborted;
         snprintf(res->error, sizeof res->error, "%s",
-                 res->timed_out ? "timeout"
-                 : res->aborted ? "aborted"
-                                : curl_easy_strerror(cc));
+                 x.read_failed    ? "cannot read the body"
+                 : res->timed_out ? "timeout"
+                 : res->aborted   ? "aborted"
+                                  : curl_easy_strerror(cc));
         rc = IZ_EIO;
     }
     char host[128];

@@ -13,8 +13,9 @@
  *
  * What an exchange will do: only http:// and https:// URLs, redirects never
  * followed (a 3xx is the answer), a bounded answer body (a larger one is an
- * error, never silently cut), a timeout for the whole exchange and one for
- * connecting, and an optional abort callback polled while it runs.
+ * error, never silently cut), a timeout for the whole exchange (for a body
+ * streamed from a read callback: for its stalls) and one for connecting,
+ * and an optional abort callback polled while it runs.
  *
  * Secrets: a URL may carry credentials (user info, a password in the
  * query), and Authorization values are built here from a bearer token or a
@@ -61,6 +62,17 @@ void iz_httpc_free(iz_httpc_t *c);
  * res->aborted set. Called on the exchanging thread. */
 typedef bool (*iz_httpc_abort_fn)(void *ud);
 
+/* A body sent as it is read (a large upload streamed from a file): fill
+ * buf with up to n bytes and return how many, 0 at the end, or -1 on a
+ * failure, which stops the exchange (IZ_EIO, "cannot read the body").
+ * Called on the exchanging thread. */
+typedef long (*iz_httpc_read_fn)(void *ud, char *buf, size_t n);
+
+/* Start the body again from its first byte, when libcurl must send the
+ * request once more (a kept connection found closed); 0, or -1 when it
+ * cannot (the exchange then fails). */
+typedef int (*iz_httpc_rewind_fn)(void *ud);
+
 /* One request. Every pointer is borrowed for the duration of
  * iz_httpc_do() only; nothing is kept after it returns. */
 typedef struct iz_httpc_req {
@@ -74,6 +86,16 @@ typedef struct iz_httpc_req {
     size_t nheaders;            /* at most IZ_HTTPC_HEADERS_MAX */
     const char *body;           /* body_len bytes sent as the body; NULL: none */
     size_t body_len;
+    /* Instead of body: a body read by body_read(body_ud, ...) while it is
+     * sent, body_size bytes (Content-Length), or with body_size -1 of a
+     * length not known beforehand (sent chunked). body_rewind may be NULL.
+     * With body_read, timeout_ms is how long the exchange may go without
+     * moving a byte either way, not its whole length: an upload takes as
+     * long as it needs while it moves. */
+    iz_httpc_read_fn body_read;
+    iz_httpc_rewind_fn body_rewind;
+    void *body_ud;
+    int64_t body_size;
     const char *content_type; /* the body's Content-Type; NULL: none is sent */
     const char *user;         /* HTTP Basic when not NULL: no ':' (RFC 7617) */
     const char *password;     /* with user; NULL is "" */

@@ -495,6 +495,13 @@ int iz_store_state_scan(iz_store_t *st, iz_store_state_fn fn, void *ctx)
     return st && fn ? st->ops->state_scan(st, fn, ctx) : IZ_EINVAL;
 }
 
+int iz_store_consent_each(iz_store_t *st, int64_t brand_id, iz_type_t type, iz_store_consent_fn fn,
+                          void *ctx)
+{
+    if (!st || !fn || (type != IZ_TYPE_NONE && !iz_type_name(type))) return IZ_EINVAL;
+    return st->ops->consent_each(st, brand_id, type, fn, ctx);
+}
+
 int iz_store_iys_token_get(iz_store_t *st, int64_t account_id, const char *base_url,
                            const char *username, iz_iys_token_t *out)
 {

@@ -519,6 +519,22 @@ typedef int (*iz_store_state_fn)(void *ctx, const iz_state_row_t *row);
 /* Walk every current record (to build the filter index at start-up). */
 int iz_store_state_scan(iz_store_t *st, iz_store_state_fn fn, void *ctx);
 
+/* Called with one current consent of a brand; c is valid during the call
+ * only. Returns 0 to go on, non-zero to stop the walk (which then returns
+ * it). */
+typedef int (*iz_store_consent_fn)(void *ctx, const iz_consent_t *c);
+
+/* Walk the current consents of a brand - every type, or only `type` when it
+ * is not IZ_TYPE_NONE - in key order (recipient, then recipientType, then
+ * type, by their stored text), one row at a time: memory does not grow
+ * with the brand (izin export). The walk reads one consistent snapshot. fn
+ * runs with the store locked: it must not call the store, and other
+ * callers of this store wait until the walk ends (writers of other
+ * processes do not). A row with a spelling izin does not know (written by
+ * hand) is passed over. IZ_EINVAL for an unknown type. */
+int iz_store_consent_each(iz_store_t *st, int64_t brand_id, iz_type_t type, iz_store_consent_fn fn,
+                          void *ctx);
+
 /* ---- İYS changes izin could not apply ----------------------------------- */
 
 typedef struct iz_quarantine {

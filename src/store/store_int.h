@@ -70,6 +70,8 @@ typedef struct iz_store_ops {
     int (*ret_open)(iz_store_t *st, iz_ret_open_t **list, size_t *n);
     int (*ret_late)(iz_store_t *st, int64_t *n);
     int (*state_scan)(iz_store_t *st, iz_store_state_fn fn, void *ctx);
+    int (*consent_each)(iz_store_t *st, int64_t brand_id, iz_type_t type, iz_store_consent_fn fn,
+                        void *ctx);
     int (*quarantine_add)(iz_store_t *st, int64_t brand_id, const char *via, const char *source,
                           const char *raw, const char *reason);
     int (*quarantine_list)(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t limit,

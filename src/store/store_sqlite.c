@@ -1259,6 +1259,37 @@ static int sq_state_scan(iz_store_t *st, iz_store_state_fn fn, void *ctx)
                        NULL, state_row, &(state_walk_t){fn, ctx});
 }
 
+typedef struct consent_walk {
+    iz_store_consent_fn fn;
+    void *ctx;
+} consent_walk_t;
+
+/* One current consent for iz_store_consent_each; like state_row, a row with
+ * an unknown key or status spelling is passed over. */
+static int consent_row(void *ctx, sqlite3_stmt *stmt)
+{
+    consent_walk_t *w = ctx;
+    iz_consent_t c = {0};
+    iz__sq_col_consent(stmt, 0, c.recipient, &c.rtype, &c.type, &c.status, &c.source,
+                       &c.consent_date);
+    if (!c.recipient[0] || !c.rtype || !c.type || !c.status) return 0;
+    return w->fn(w->ctx, &c);
+}
+
+/* One statement over the primary key (brand_id, recipient, rtype, type):
+ * the rows come in key order without a sort, and SQLite steps through them
+ * one at a time, so nothing of the brand is held. */
+static int sq_consent_each(iz_store_t *st, int64_t brand_id, iz_type_t type, iz_store_consent_fn fn,
+                           void *ctx)
+{
+    return iz__sq_each(sq(st),
+                       "SELECT recipient, rtype, type, status, source, consent_date"
+                       " FROM consent_state WHERE brand_id = ?1 AND (?2 IS NULL OR type = ?2)"
+                       " ORDER BY recipient, rtype, type",
+                       IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_OPT(iz_type_name(type))), consent_row,
+                       &(consent_walk_t){fn, ctx});
+}
+
 /* Write a record of what the send filter let through - an SMS message or a
  * voice campaign - and its recipients in one transaction: head_sql with
  * head (the record; its id goes to *id), then item(s, *id, i, items) for
@@ -1674,6 +1705,7 @@ static const iz_store_ops_t sq_ops = {
     .ret_open = sq_ret_open,
     .ret_late = sq_ret_late,
     .state_scan = sq_state_scan,
+    .consent_each = sq_consent_each,
     .quarantine_add = sq_quarantine_add,
     .apply_then = sq_apply_then,
     .job_add = sq_job_add,

@@ -38,6 +38,9 @@ typedef struct seen {
     bool has_ctype;
     char body[4096];
     size_t body_len;
+    bool chunked;      /* the body came chunked */
+    size_t body_total; /* the whole body's length (body keeps its start) */
+    uint32_t body_fnv; /* FNV-1a of the whole body */
 } seen_t;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -153,6 +156,7 @@ static size_t parse_head(const char *buf, size_t head, seen_t *rq)
         if (strncasecmp(line, "Content-Length:", 15) == 0) cl = (size_t)atol(line + 15);
         if (strncasecmp(line, "Authorization: ", 15) == 0)
             snprintf(rq->authz, sizeof rq->authz, "%.*s", ll - 15, line + 15);
+        if (strncasecmp(line, "Transfer-Encoding: chunked", 26) == 0) rq->chunked = true;
         if (strncasecmp(line, "Content-Type:", 13) == 0) {
             rq->has_ctype = true;
             snprintf(rq->ctype, sizeof rq->ctype, "%.*s", ll - 14 > 0 ? ll - 14 : 0, line + 14);
@@ -160,6 +164,48 @@ static size_t parse_head(const char *buf, size_t head, seen_t *rq)
         line = eol + 2;
     }
     return cl;
+}
+
+/* Take n body bytes into rq: its start, its length and its hash. */
+static void body_bytes(seen_t *rq, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (rq->body_total + i < sizeof rq->body - 1) rq->body[rq->body_total + i] = p[i];
+        rq->body_fnv = (rq->body_fnv ^ (unsigned char)p[i]) * 16777619u;
+    }
+    rq->body_total += n;
+    rq->body_len = rq->body_total < sizeof rq->body - 1 ? rq->body_total : sizeof rq->body - 1;
+}
+
+/* Receive into buf (len bytes so far) until it holds at least want bytes;
+ * false when the connection ends or buf is full first. */
+static bool recv_until(int fd, char *buf, size_t cap, size_t *len, size_t want)
+{
+    while (*len < want) {
+        if (*len >= cap - 1) return false;
+        ssize_t n = recv(fd, buf + *len, cap - 1 - *len, 0);
+        if (n <= 0) return false;
+        *len += (size_t)n;
+        buf[*len] = '\0';
+    }
+    return true;
+}
+
+/* Read a chunked body that starts at buf + head, keeping buf small by
+ * dropping each chunk once taken; returns false on a broken body. */
+static bool read_chunked(int fd, char *buf, size_t cap, size_t *len, size_t head, seen_t *rq)
+{
+    for (;;) {
+        char *eol;
+        while (!(eol = memmem(buf + head, *len - head, "\r\n", 2)))
+            if (!recv_until(fd, buf, cap, len, *len + 1)) return false;
+        size_t k = strtoul(buf + head, NULL, 16), at = (size_t)(eol - buf) + 2;
+        if (!recv_until(fd, buf, cap, len, at + k + 2)) return false;
+        body_bytes(rq, buf + at, k);
+        memmove(buf + head, buf + at + k + 2, *len - at - k - 2);
+        *len -= at + k + 2 - head;
+        if (k == 0) return true;
+    }
 }
 
 /* One connection: requests one after another (keep-alive) until the client
@@ -181,14 +227,14 @@ static void *conn_main(void *arg)
         size_t head = (size_t)(end - buf) + 4;
         seen_t rq;
         size_t cl = parse_head(buf, head, &rq);
-        if (head + cl > sizeof buf - 1) goto out;
-        while (len < head + cl) {
-            ssize_t n = recv(fd, buf + len, sizeof buf - 1 - len, 0);
-            if (n <= 0) goto out;
-            len += (size_t)n;
+        rq.body_fnv = 2166136261u;
+        if (rq.chunked) {
+            if (!read_chunked(fd, buf, sizeof buf, &len, head, &rq)) goto out;
+        } else {
+            if (head + cl > sizeof buf - 1) goto out;
+            if (!recv_until(fd, buf, sizeof buf, &len, head + cl)) goto out;
+            body_bytes(&rq, buf + head, cl);
         }
-        rq.body_len = cl < sizeof rq.body ? cl : sizeof rq.body - 1;
-        memcpy(rq.body, buf + head, rq.body_len);
         pthread_mutex_lock(&mu);
         last = rq;
         served++;
@@ -503,6 +549,136 @@ static void test_what_arrives(void **state)
     pthread_mutex_unlock(&mu);
 }
 
+/* A body handed over by a read callback: bytes of a known pattern, n at
+ * most per call, with a pause before each call when slow_ms is set. */
+typedef struct src {
+    size_t size, pos, max_read;
+    long slow_ms;
+    bool fail_at_half;
+    int rewinds;
+} src_t;
+
+static char src_byte(size_t i)
+{
+    return (char)('a' + (i * 7 + i / 13) % 26);
+}
+
+static long src_read(void *ud, char *buf, size_t n)
+{
+    src_t *s = ud;
+    if (s->slow_ms) sleep_ms(s->slow_ms);
+    if (s->fail_at_half && s->pos >= s->size / 2) return -1;
+    size_t k = s->size - s->pos;
+    if (k > n) k = n;
+    if (s->max_read && k > s->max_read) k = s->max_read;
+    for (size_t i = 0; i < k; i++)
+        buf[i] = src_byte(s->pos + i);
+    s->pos += k;
+    return (long)k;
+}
+
+static int src_rewind(void *ud)
+{
+    src_t *s = ud;
+    s->pos = 0;
+    s->rewinds++;
+    return 0;
+}
+
+static uint32_t src_fnv(size_t size)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < size; i++)
+        h = (h ^ (unsigned char)src_byte(i)) * 16777619u;
+    return h;
+}
+
+static void test_body_read(void **state)
+{
+    (void)state;
+    char url[256];
+    url_of(url, sizeof url, "/echo");
+    iz_httpc_res_t res = {0};
+
+    /* a known length (Content-Length) and one unknown (chunked): the same
+     * bytes arrive, with the bearer and the type */
+    for (int chunked = 0; chunked < 2; chunked++) {
+        src_t src = {.size = 40000, .max_read = chunked ? 1000 : 0};
+        iz_httpc_req_t rq = {.url = url,
+                             .bearer = "tok-9",
+                             .content_type = "text/csv",
+                             .body_read = src_read,
+                             .body_rewind = src_rewind,
+                             .body_ud = &src,
+                             .body_size = chunked ? -1 : (int64_t)src.size,
+                             .timeout_ms = 5000};
+        assert_int_equal(iz_httpc_do(cli, &rq, &res), 0);
+        assert_int_equal(res.status, 200);
+        iz_httpc_res_clear(&res);
+        pthread_mutex_lock(&mu);
+        assert_string_equal(last.method, "POST");
+        assert_string_equal(last.authz, "Bearer tok-9");
+        assert_string_equal(last.ctype, "text/csv");
+        assert_int_equal(last.chunked, chunked);
+        assert_int_equal(last.body_total, 40000);
+        assert_int_equal(last.body_fnv, src_fnv(40000));
+        pthread_mutex_unlock(&mu);
+    }
+
+    /* an empty body */
+    src_t empty = {.size = 0};
+    iz_httpc_req_t rq0 = {.url = url, .body_read = src_read, .body_ud = &empty, .body_size = 0};
+    assert_int_equal(iz_httpc_do(cli, &rq0, &res), 0);
+    iz_httpc_res_clear(&res);
+    pthread_mutex_lock(&mu);
+    assert_string_equal(last.method, "POST");
+    assert_int_equal(last.body_total, 0);
+    pthread_mutex_unlock(&mu);
+
+    /* a failed read stops the exchange, and says so */
+    src_t bad = {.size = 20000, .max_read = 1000, .fail_at_half = true};
+    iz_httpc_req_t rq1 = {.url = url, .body_read = src_read, .body_ud = &bad, .body_size = -1};
+    int before = counter(&served);
+    assert_int_equal(iz_httpc_do(cli, &rq1, &res), IZ_EIO);
+    assert_string_equal(res.error, "cannot read the body");
+    assert_int_equal(res.cls, IZ_HTTPC_TRANSIENT);
+    iz_httpc_res_clear(&res);
+    assert_int_equal(counter(&served), before);
+
+    /* timeout_ms bounds the stalls, not the length: an upload moving a
+     * little every 250 ms for 2 s goes through a 1 s timeout... */
+    src_t slow = {.size = 800, .max_read = 100, .slow_ms = 250};
+    iz_httpc_req_t rq2 = {
+        .url = url, .body_read = src_read, .body_ud = &slow, .body_size = 800, .timeout_ms = 1000};
+    assert_int_equal(iz_httpc_do(cli, &rq2, &res), 0);
+    iz_httpc_res_clear(&res);
+    pthread_mutex_lock(&mu);
+    assert_int_equal(last.body_fnv, src_fnv(800));
+    pthread_mutex_unlock(&mu);
+
+    /* ...while a server that takes the body and then says nothing for
+     * longer is given up */
+    url_of(url, sizeof url, "/slow");
+    src_t quick = {.size = 10};
+    iz_httpc_req_t rq3 = {
+        .url = url, .body_read = src_read, .body_ud = &quick, .body_size = 10, .timeout_ms = 1000};
+    int64_t t0 = mono_ms();
+    assert_int_equal(iz_httpc_do(cli, &rq3, &res), IZ_EIO);
+    assert_true(mono_ms() - t0 < 2900);
+    assert_true(res.timed_out);
+    iz_httpc_res_clear(&res);
+
+    /* refused before sending: two bodies, a bad size */
+    src_t any = {.size = 1};
+    iz_httpc_req_t two = {
+        .url = url, .body = "x", .body_len = 1, .body_read = src_read, .body_ud = &any};
+    iz_httpc_req_t neg = {.url = url, .body_read = src_read, .body_ud = &any, .body_size = -2};
+    assert_int_equal(iz_httpc_do(cli, &two, &res), IZ_EINVAL);
+    iz_httpc_res_clear(&res);
+    assert_int_equal(iz_httpc_do(cli, &neg, &res), IZ_EINVAL);
+    iz_httpc_res_clear(&res);
+}
+
 static void test_no_redirect(void **state)
 {
     (void)state;
@@ -802,6 +978,7 @@ int main(void)
         cmocka_unit_test(test_timeout_refused_abort),
         cmocka_unit_test(test_abort),
         cmocka_unit_test(test_what_arrives),
+        cmocka_unit_test(test_body_read),
         cmocka_unit_test(test_no_redirect),
         cmocka_unit_test(test_refused_requests),
         cmocka_unit_test(test_keepalive),

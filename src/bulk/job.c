@@ -7,10 +7,13 @@
 #include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/hcode.h"
 #include "core/iz.h"
@@ -43,6 +46,31 @@ int iz_job_create(iz_store_t *st, const iz_brand_t *brand, const char *path,
     out->created_ms = now_ms();
     out->updated_ms = out->created_ms;
     return iz_store_job_add(st, out);
+}
+
+/* "host:pid" of this process. */
+static void self_owner(char *out, size_t n)
+{
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
+    snprintf(out, n, "%s:%ld", host, (long)getpid());
+}
+
+bool iz_job_owned_elsewhere(const iz_job_t *job)
+{
+    if (strcmp(job->state, "RUNNING") != 0 || !job->owner[0]) return false;
+    char me[96];
+    self_owner(me, sizeof me);
+    if (strcmp(me, job->owner) == 0) return false;
+    const char *colon = strrchr(job->owner, ':');
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
+    if (!colon || (size_t)(colon - job->owner) != strlen(host) ||
+        strncmp(job->owner, host, strlen(host)) != 0)
+        return true; /* another host's: not ours to judge (one node for now) */
+    long pid = strtol(colon + 1, NULL, 10);
+    if (pid <= 0) return false;
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
 /* ---- pass 1: the same address twice ------------------------------------------ */
@@ -153,6 +181,7 @@ static void addrs_free(addrs_t *a)
 /* ---- running a job --------------------------------------------------------------- */
 
 typedef struct run {
+    const atomic_bool *stop;
     iz_domain_t *dom;
     iz_store_t *st;
     iz_job_t *job;
@@ -321,8 +350,9 @@ static void reader_failed(run_t *r, iz_bulk_reader_t *rd)
     job_failed(r->job, "%s", why);
 }
 
-/* Pass 1: count the rows, find repeats, keep the warnings. Returns 0, or
- * -1 when the file cannot be read on (the job is FAILED). */
+/* Pass 1: count the rows, find repeats, keep the warnings. Returns 0, 1
+ * when told to stop (the job is as it was), or -1 when the file cannot be
+ * read on (the job is FAILED). */
 static int pass1(run_t *r)
 {
     iz_bulk_reader_t *rd = NULL;
@@ -343,6 +373,10 @@ static int pass1(run_t *r)
                 addrs_note(&r->addrs, &c, row.line, index);
         }
         index++;
+        if ((index & 0xFFFF) == 0 && r->stop && atomic_load(r->stop)) {
+            iz_bulk_close(rd);
+            return 1;
+        }
     }
     if (rc < 0) {
         reader_failed(r, rd);
@@ -430,7 +464,7 @@ static int pass2(run_t *r, iz_job_progress_fn progress, void *ctx, const atomic_
 int iz_job_run(iz_domain_t *dom, iz_job_t *job, iz_job_progress_fn progress, void *ctx,
                const atomic_bool *stop)
 {
-    run_t r = {.dom = dom, .st = iz_domain_store(dom), .job = job};
+    run_t r = {.stop = stop, .dom = dom, .st = iz_domain_store(dom), .job = job};
     iz_brand_t *brands = NULL;
     size_t nb = 0;
     int rc = iz_store_brands_all(r.st, &brands, &nb);
@@ -447,13 +481,15 @@ int iz_job_run(iz_domain_t *dom, iz_job_t *job, iz_job_progress_fn progress, voi
         return iz_store_job_step(r.st, job, NULL, 0);
     }
     iz_strlcpy(job->state, "RUNNING", sizeof job->state);
+    self_owner(job->owner, sizeof job->owner);
     if (!job->started_ms) job->started_ms = now_ms();
     job->updated_ms = now_ms();
     if ((rc = iz_store_job_step(r.st, job, NULL, 0)) != 0) return rc;
 
-    if (pass1(&r) != 0) {
+    int p1 = pass1(&r);
+    if (p1 != 0) {
         addrs_free(&r.addrs);
-        return iz_store_job_step(r.st, job, NULL, 0);
+        return p1 > 0 ? 0 : iz_store_job_step(r.st, job, NULL, 0);
     }
     /* The counters restart from what the store has (a resumed job). */
     iz_job_t stored;
@@ -509,6 +545,9 @@ static void *runner(void *arg)
         size_t n = 0;
         if (iz_store_jobs_open(iz_domain_store(j->dom), &open, &n) == 0) {
             for (size_t i = 0; i < n && !atomic_load(&j->stop); i++) {
+                /* A job `izin import` is running now is its own; one whose
+                 * process died is taken over from its last batch. */
+                if (iz_job_owned_elsewhere(&open[i])) continue;
                 int rc = iz_job_run(j->dom, &open[i], NULL, NULL, &j->stop);
                 if (rc != 0)
                     iz_logf(IZ_LOG_ERROR, "jobs", "a bulk job stopped on a store failure",

@@ -44,7 +44,12 @@ int iz_job_create(iz_store_t *st, const iz_brand_t *brand, const char *path,
  * stands. */
 typedef void (*iz_job_progress_fn)(void *ctx, const iz_job_t *job);
 
+/* Whether a RUNNING job is run by a process that is still alive (its owner
+ * is another live process of this host): then nobody else may run it. */
+bool iz_job_owned_elsewhere(const iz_job_t *job);
+
 /* Run a job to its end in this thread: resumes after job->resume_line.
+ * The job's owner becomes this process.
  * Returns 0 when the job ended (DONE or FAILED, in job->state, its reason
  * in job->error), or the store's failure (the job stays RUNNING and may be
  * run again). stop, when not NULL, is polled between batches. */

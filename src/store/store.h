@@ -42,7 +42,8 @@
  *          ALLOWED|NO_CONSENT|RET|INVALID) PK(campaign_id, seq)
  *   jobs(id TEXT PK, account_id, brand_id, state QUEUED|RUNNING|DONE|FAILED,
  *          format, path, total, processed, accepted, rejected, resume_line,
- *          error, warnings, created_ms, started_ms, updated_ms, finished_ms)
+ *          error, warnings, created_ms, started_ms, updated_ms, finished_ms,
+ *          owner "host:pid")
  *   job_errors(job_id, line, code, message, raw) PK(job_id, line)     (v7)
  *   iys_quarantine(id PK, brand_id, via pull|push, source IYS|HS|NULL,
  *          raw (the item's JSON as İYS sent it), raw_hash (hex SHA-256),
@@ -335,6 +336,7 @@ typedef struct iz_job {
     char error[512];     /* FAILED: why */
     char warnings[2048]; /* the reader's warnings, one a line */
     int64_t created_ms, started_ms, updated_ms, finished_ms;
+    char owner[96]; /* who runs it: "host:pid" (iz_job_run), "" when nobody has yet */
 } iz_job_t;
 
 int iz_store_job_add(iz_store_t *st, const iz_job_t *job);

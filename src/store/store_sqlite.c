@@ -216,6 +216,7 @@ static const char *const migrations[] = {
     " accepted INTEGER NOT NULL DEFAULT 0,"
     " rejected INTEGER NOT NULL DEFAULT 0,"
     " resume_line INTEGER NOT NULL DEFAULT -1,"
+    " owner TEXT,"
     " error TEXT,"
     " warnings TEXT,"
     " created_ms INTEGER NOT NULL,"
@@ -1413,7 +1414,7 @@ static int sq_voice_numbers(iz_store_t *st, int64_t id, bool allowed_only, iz_vo
 
 #define JOB_COLS                                                                                   \
     "id, account_id, brand_id, state, format, path, total, processed, accepted, rejected,"         \
-    " resume_line, error, warnings, created_ms, started_ms, updated_ms, finished_ms"
+    " resume_line, error, warnings, created_ms, started_ms, updated_ms, finished_ms, owner"
 
 static void job_read(sqlite3_stmt *stmt, void *out)
 {
@@ -1435,6 +1436,7 @@ static void job_read(sqlite3_stmt *stmt, void *out)
     j->started_ms = sqlite3_column_int64(stmt, 14);
     j->updated_ms = sqlite3_column_int64(stmt, 15);
     j->finished_ms = sqlite3_column_int64(stmt, 16);
+    iz__sq_col_str(stmt, 17, j->owner, sizeof j->owner);
 }
 
 static const iz_sq_row_t job_row = IZ_SQ_ROW(iz_job_t, job_read);
@@ -1469,13 +1471,14 @@ static int job_write(iz_sq_t *s, const iz_job_t *j, const iz_job_error_t *errs, 
     int rc = iz__sq_run(s,
                         "UPDATE jobs SET state = ?2, total = ?3, processed = ?4, accepted = ?5,"
                         " rejected = ?6, resume_line = ?7, error = ?8, warnings = ?9,"
-                        " started_ms = ?10, updated_ms = ?11, finished_ms = ?12 WHERE id = ?1",
+                        " started_ms = ?10, updated_ms = ?11, finished_ms = ?12, owner = ?13"
+                        " WHERE id = ?1",
                         IZ_SQ_ARGS(IZ_SQ_TEXT(j->id), IZ_SQ_TEXT(j->state), IZ_SQ_I64(j->total),
                                    IZ_SQ_I64(j->processed), IZ_SQ_I64(j->accepted),
                                    IZ_SQ_I64(j->rejected), IZ_SQ_I64(j->resume_line),
                                    IZ_SQ_OPT(j->error), IZ_SQ_OPT(j->warnings),
                                    IZ_SQ_OPT_I64(j->started_ms), IZ_SQ_I64(j->updated_ms),
-                                   IZ_SQ_OPT_I64(j->finished_ms)));
+                                   IZ_SQ_OPT_I64(j->finished_ms), IZ_SQ_OPT(j->owner)));
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = iz__sq_run(s,
                         "INSERT OR IGNORE INTO job_errors(job_id, line, code, message, raw)"

@@ -41,3 +41,74 @@ def test_import_exit_codes_and_the_round_trip(tmp_path):
     r = izin("import", "--brand", str(acme.brand), str(copy), data=tmp_path / "b", check=False)
     assert r.returncode == 0, r.stderr
     assert izin("export", "--brand", str(acme.brand), data=tmp_path / "b").stdout == out
+
+
+def _job(data):
+    import sqlite3
+    con = sqlite3.connect(f"file:{data}/izin.db?mode=ro", uri=True)
+    try:
+        return con.execute("select id, state, processed, accepted, owner from jobs").fetchone()
+    finally:
+        con.close()
+
+
+def _bulk_rows(data):
+    import sqlite3
+    con = sqlite3.connect(f"file:{data}/izin.db?mode=ro", uri=True)
+    try:
+        return con.execute("select count(*), count(distinct recipient) from consent_log"
+                           " where origin = 'BULK'").fetchone()
+    finally:
+        con.close()
+
+
+def test_a_server_leaves_a_running_import_alone_and_takes_over_a_dead_one(tmp_path):
+    import signal
+    import subprocess
+    from conftest import IZIN, Server
+    from test_sync import wait_for
+    acme, _ = make_store(tmp_path / "d")
+    data = tmp_path / "d"
+    n = 150000
+    f = tmp_path / "big.csv"
+    d = tr_now(-3600)
+    f.write_text("recipient,type,status,source,consentDate\n"
+                 + "".join(f"+90534{i:07d},MESAJ,ONAY,HS_WEB,{d}\n" for i in range(n)))
+    imp = subprocess.Popen([IZIN, "import", "--brand", str(acme.brand), "--data", str(data),
+                            str(f)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # the import runs; a server started on the same store must not run it too
+    assert wait_for(lambda: (_job(data) or (0, 0, 0))[2] > 0, timeout=60, step=0.02)
+    srv = Server(["serve", "--listen", "127.0.0.1:0", "--data", str(data)], data).start()
+    try:
+        assert imp.wait(timeout=120) == 0, imp.stderr.read()
+        _, state, processed, accepted, _ = _job(data)
+        assert (state, processed, accepted) == ("DONE", n, n)
+        assert _bulk_rows(data) == (n, n)
+    finally:
+        srv.stop()
+
+    # an import killed midway is finished by the next server, from its last batch
+    g = tmp_path / "big2.csv"
+    g.write_text("recipient,type,status,source,consentDate\n"
+                 + "".join(f"+90535{i:07d},MESAJ,ONAY,HS_WEB,{d}\n" for i in range(n)))
+    imp = subprocess.Popen([IZIN, "import", "--brand", str(acme.brand), "--data", str(data),
+                            str(g)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def second():
+        import sqlite3
+        con = sqlite3.connect(f"file:{data}/izin.db?mode=ro", uri=True)
+        try:
+            return con.execute("select processed from jobs where path like '%big2.csv'"
+                               ).fetchone()
+        finally:
+            con.close()
+    assert wait_for(lambda: (second() or (0,))[0] > 0, timeout=60, step=0.02)
+    imp.send_signal(signal.SIGKILL)
+    imp.wait()
+    assert 0 < second()[0] < n
+    srv = Server(["serve", "--listen", "127.0.0.1:0", "--data", str(data)], data).start()
+    try:
+        assert wait_for(lambda: second()[0] == n, timeout=120, step=0.2)
+        assert _bulk_rows(data) == (2 * n, 2 * n)
+    finally:
+        srv.stop()

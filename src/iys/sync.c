@@ -364,7 +364,14 @@ static void plan_sends(iz_sync_t *s, acct_t *ac, int64_t now)
     }
     free(rets);
     free(rows);
+    /* More due than a few seconds' worth of single adds: bulk. The plan
+     * reads at most PLAN_FETCH rows; past that the store counts them. */
     bool bulk_mode = n > (size_t)s->conf.bulk_after;
+    if (!bulk_mode && nn == PLAN_FETCH) {
+        int64_t due = 0;
+        if (iz_store_outbox_count_due(s->st, now, ac->account_id, &due) == 0)
+            bulk_mode = due > s->conf.bulk_after;
+    }
     /* Batches per brand, filled greedily in the list's order. */
     iz_outbox_item_t *batch = iz_xmalloc(BULK_MAX * sizeof *batch);
     bool *used = iz_xcalloc(n + 1, sizeof *used);

@@ -314,6 +314,11 @@ int iz_store_outbox_due(iz_store_t *st, int64_t now_ms, int64_t account_id, bool
                            : IZ_EINVAL;
 }
 
+int iz_store_outbox_count_due(iz_store_t *st, int64_t now_ms, int64_t account_id, int64_t *n)
+{
+    return st && n ? st->ops->outbox_count_due(st, now_ms, account_id, n) : IZ_EINVAL;
+}
+
 int iz_store_outbox_reset_sending(iz_store_t *st)
 {
     return st ? st->ops->outbox_reset_sending(st) : IZ_EINVAL;

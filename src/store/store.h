@@ -389,6 +389,10 @@ typedef struct iz_outbox_item {
 int iz_store_outbox_due(iz_store_t *st, int64_t now_ms, int64_t account_id, bool rets,
                         size_t max, iz_outbox_item_t **list, size_t *n);
 
+/* The number of PENDING rows of one account due at now_ms (every row, not
+ * only the oldest of each key). */
+int iz_store_outbox_count_due(iz_store_t *st, int64_t now_ms, int64_t account_id, int64_t *n);
+
 /* At start: rows left SENDING by a process that stopped between marking a
  * bulk request and recording İYS's answer go back to PENDING (izin's bulk
  * and single adds are İYS's idempotent v2 calls, so sending them again is

@@ -46,6 +46,7 @@ typedef struct iz_store_ops {
     int (*outbox_due)(iz_store_t *st, int64_t now_ms, int64_t account_id, bool rets, size_t max,
                       iz_outbox_item_t **list, size_t *n);
     int (*outbox_reset_sending)(iz_store_t *st);
+    int (*outbox_count_due)(iz_store_t *st, int64_t now_ms, int64_t account_id, int64_t *n);
     int (*outbox_mark)(iz_store_t *st, const int64_t *log_ids, size_t n, const char *state,
                        const char *request_id, int64_t sent_ms);
     int (*outbox_touch)(iz_store_t *st, const char *request_id, int64_t sent_ms);

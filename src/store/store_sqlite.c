@@ -977,6 +977,14 @@ static int sq_outbox_due(iz_store_t *st, int64_t now, int64_t account_id, bool r
                        args, &outbox_row, list, n);
 }
 
+static int sq_outbox_count_due(iz_store_t *st, int64_t now, int64_t account_id, int64_t *n)
+{
+    return iz__sq_get(sq(st),
+                      "SELECT count(*) FROM outbox WHERE account_id = ?1 AND state = 'PENDING'"
+                      " AND next_ms <= ?2",
+                      IZ_SQ_ARGS(IZ_SQ_I64(account_id), IZ_SQ_I64(now)), &iz__sq_i64_row, n);
+}
+
 static int sq_outbox_reset_sending(iz_store_t *st)
 {
     return iz__sq_run(sq(st),
@@ -1691,6 +1699,7 @@ static const iz_store_ops_t sq_ops = {
     .outbox_count = sq_outbox_count,
     .outbox_due = sq_outbox_due,
     .outbox_reset_sending = sq_outbox_reset_sending,
+    .outbox_count_due = sq_outbox_count_due,
     .outbox_retry_many = sq_outbox_retry_many,
     .outbox_finish_many = sq_outbox_finish_many,
     .outbox_requests = sq_outbox_requests,

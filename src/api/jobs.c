@@ -176,21 +176,6 @@ void iz__h_job_get(iz_req_t *r, void *vapp)
     iz_reply_json(r, 200, o);
 }
 
-/* One CSV field, quoted when it must be (RFC 4180). */
-static void csv_field(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 void iz__h_job_errors_csv(iz_req_t *r, void *vapp)
 {
     iz_app_t *app = vapp;
@@ -203,32 +188,13 @@ void iz__h_job_errors_csv(iz_req_t *r, void *vapp)
         iz_reply_error(r, "IZ500", NULL);
         return;
     }
-    fputs("line,code,message,raw\n", f);
-    int64_t after = -1;
-    int rc = 0;
-    for (;;) {
-        iz_job_error_t *errs = NULL;
-        size_t n = 0;
-        if ((rc = iz_store_job_errors(app->store, job.id, after, 10000, &errs, &n)) != 0) break;
-        for (size_t i = 0; i < n; i++) {
-            fprintf(f, "%lld,", (long long)errs[i].line);
-            csv_field(f, errs[i].code);
-            fputc(',', f);
-            csv_field(f, errs[i].message);
-            fputc(',', f);
-            csv_field(f, errs[i].raw);
-            fputc('\n', f);
-            after = errs[i].line;
-        }
-        free(errs);
-        if (n < 10000) break;
-    }
-    if (rc != 0 || fflush(f) != 0) {
+    int rc = iz_job_errors_csv(app->store, job.id, f);
+    if (rc != 0) {
         fclose(f);
-        if (rc != 0)
-            iz__reply_store_error(r, rc);
-        else
+        if (rc == IZ_EIO)
             iz_reply_error(r, "IZ500", NULL);
+        else
+            iz__reply_store_error(r, rc);
         return;
     }
     long size = ftell(f);

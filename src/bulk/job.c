@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/csvout.h"
 #include "core/hcode.h"
 #include "core/iz.h"
 #include "sys/crypto.h"
@@ -524,6 +525,41 @@ int iz_job_run(iz_domain_t *dom, iz_job_t *job, iz_job_progress_fn progress, voi
     free(r.vals);
     addrs_free(&r.addrs);
     return rc;
+}
+
+/* ---- errors.csv ------------------------------------------------------------------- */
+
+static void put_field(FILE *f, const char *s)
+{
+    size_t n = strlen(s);
+    char *buf = iz_xmalloc(IZ_CSV_FIELD_MAX(n));
+    fwrite(buf, 1, iz_csv_field(buf, s, n), f);
+    free(buf);
+}
+
+int iz_job_errors_csv(iz_store_t *st, const char *job_id, FILE *out)
+{
+    fputs("line,code,message,raw\n", out);
+    int64_t after = -1;
+    for (;;) {
+        iz_job_error_t *errs = NULL;
+        size_t n = 0;
+        int rc = iz_store_job_errors(st, job_id, after, 10000, &errs, &n);
+        if (rc != 0) return rc;
+        for (size_t i = 0; i < n; i++) {
+            fprintf(out, "%lld,", (long long)errs[i].line);
+            put_field(out, errs[i].code);
+            fputc(',', out);
+            put_field(out, errs[i].message);
+            fputc(',', out);
+            put_field(out, errs[i].raw);
+            fputc('\n', out);
+            after = errs[i].line;
+        }
+        free(errs);
+        if (n < 10000) break;
+    }
+    return ferror(out) || fflush(out) != 0 ? IZ_EIO : 0;
 }
 
 /* ---- the runner thread -------------------------------------------------------------- */

@@ -28,6 +28,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "bulk/bulk.h"
 #include "domain/domain.h"
@@ -55,6 +56,11 @@ bool iz_job_owned_elsewhere(const iz_job_t *job);
  * run again). stop, when not NULL, is polled between batches. */
 int iz_job_run(iz_domain_t *dom, iz_job_t *job, iz_job_progress_fn progress, void *ctx,
                const atomic_bool *stop);
+
+/* Write errors.csv of a job to out: the header "line,code,message,raw"
+ * and every rejected row in line order, fields quoted as RFC 4180 says.
+ * Returns 0, the store's failure, or IZ_EIO when out cannot be written. */
+int iz_job_errors_csv(iz_store_t *st, const char *job_id, FILE *out);
 
 /* The background runner of `izin serve`: runs the QUEUED and RUNNING jobs
  * of the store one after another, oldest first (those of an earlier run

@@ -41,6 +41,7 @@ static const iz_optdef_t import_defs[] = {
     {"data", true, "DIR", "./izin-data", "(local) data directory (the SQLite store DIR/izin.db)"},
     {"db", true, "URL", NULL, "(local) store location instead of --data: sqlite:PATH"},
     {"account", true, "NAME", NULL, "(local) the brand's account, when several have that code"},
+    {"errors", true, "FILE", NULL, "(local) write every rejected row to FILE as errors.csv"},
     {"json", false, NULL, NULL, "print the finished job as one JSON object"},
 };
 
@@ -475,7 +476,7 @@ static int import_run(const iz_opts_t *o)
     const char *file = o->positional[0];
     const char *server = iz_cli_get(o, "server");
     if (server) {
-        static const char *const local_only[] = {"data", "db", "account"};
+        static const char *const local_only[] = {"data", "db", "account", "errors"};
         for (size_t i = 0; i < IZ_ARRAY_LEN(local_only); i++)
             for (int d = 0; d < o->ndefs; d++)
                 if (strcmp(o->defs[d].name, local_only[i]) == 0 && o->val[d]) {

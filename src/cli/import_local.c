@@ -95,6 +95,16 @@ int iz_cli_import_local(const iz_opts_t *o, const char *brand_code, const char *
                 printf("job %s: %lld rows, %lld accepted, %lld rejected\n", job.id,
                        (long long)job.processed, (long long)job.accepted,
                        (long long)job.rejected);
+            const char *ef = iz_cli_get(o, "errors");
+            if (ef) {
+                FILE *f = fopen(ef, "w");
+                int erc = f ? iz_job_errors_csv(st, job.id, f) : IZ_EIO;
+                if (f && fclose(f) != 0) erc = IZ_EIO;
+                if (erc != 0) {
+                    iz_cli_fail("cannot write %s: %s", ef, iz_strerror(erc));
+                    exit_code = 1;
+                }
+            }
             if (job.rejected) {
                 /* The rejected rows, as errors.csv has them. */
                 iz_job_error_t *errs = NULL;

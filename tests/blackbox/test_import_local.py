@@ -20,10 +20,17 @@ def test_import_exit_codes_and_the_round_trip(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text(f"recipient,type,status,source,consentDate\n05325001000,MESAJ,ONAY,HS_WEB,{d}\n"
                    f"nope,MESAJ,ONAY,HS_WEB,{d}\n")
-    r = izin("import", "--brand", str(acme.brand), "--json", str(bad), data=tmp_path / "a",
-             check=False)
+    errs = tmp_path / "errors.csv"
+    r = izin("import", "--brand", str(acme.brand), "--json", "--errors", str(errs), str(bad),
+             data=tmp_path / "a", check=False)
     assert r.returncode == 3
     assert '"accepted":1' in r.stdout and '"rejected":1' in r.stdout
+    # every rejected row, as the server's errors.csv has it
+    assert errs.read_text().splitlines() == [
+        "line,code,message,raw",
+        errs.read_text().splitlines()[1]]
+    line = errs.read_text().splitlines()[1]
+    assert line.startswith("3,H121,") and line.endswith(f",\"nope,MESAJ,ONAY,HS_WEB,{d}\"")
 
     broken = tmp_path / "broken.csv"
     broken.write_text("recipient,type\n05325001001,MESAJ\n")

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "api/api_int.h"
+#include "core/csvout.h"
 #include "core/hcode.h"
 #include "core/iz.h"
 
@@ -64,16 +65,13 @@ static void spool(tstream_t *t, const char *s, size_t n)
 /* A CSV field, quoted when it holds a comma, a quote or a newline. */
 static void spool_csv(tstream_t *t, const char *s, size_t n)
 {
-    if (!memchr(s, ',', n) && !memchr(s, '"', n) && !memchr(s, '\r', n)) {
+    if (!iz_csv_needs_quotes(s, n)) {
         spool(t, s, n);
         return;
     }
-    spool(t, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"') spool(t, "\"", 1);
-        spool(t, &s[i], 1);
-    }
-    spool(t, "\"", 1);
+    char *buf = iz_xmalloc(IZ_CSV_FIELD_MAX(n));
+    spool(t, buf, iz_csv_field(buf, s, n));
+    free(buf);
 }
 
 static void on_line(void *ctx, const char *line, size_t len, const char *norm, size_t normlen,

@@ -349,8 +349,8 @@ int iz_store_jobs_open(iz_store_t *st, iz_job_t **list, size_t *n);
 typedef struct iz_job_error {
     int64_t line;
     char code[16];
-    char message[256];
-    char raw[4096];
+    char message[512];
+    char raw[4096]; /* the reader's raw row: at most IZ_BULK_RAW_MAX (4096) with its marker */
 } iz_job_error_t;
 
 /* Write a job's row (state, counters, resume_line, error, warnings) and

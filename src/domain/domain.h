@@ -86,6 +86,8 @@ typedef struct iz_record {
     iz_origin_t origin;   /* API, BULK, SMS, URL, PANEL (IYS: iz_domain_apply_remote) */
     const char *evidence; /* proof kept with the change: a JSON object's text (ip, userAgent,
                              callId, file and line, message id, ...), or NULL */
+    const iz_consent_t *valid; /* or NULL; else the fields as iz_consent_validate gave them
+                                  (same now, İYS sources not allowed): raw is not read */
     /* out */
     int rc;            /* 0 recorded; IZ_REPEAT an identical change existed (chg is it);
                           IZ_EINVAL a field is wrong (errs); IZ_ERULE a state rule refused
@@ -111,6 +113,17 @@ int iz_domain_record(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz_re
  * rows they speak of. n may be 0 (then alone runs). */
 int iz_domain_record_then(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz_record_t *recs,
                           size_t n, iz_store_then_fn then, void *ctx);
+
+/* A bulk load (a job's batch): iz_domain_record_then for records of origin
+ * BULK whose keys are believed new - the common case of a first load. The
+ * store keeps a new key's change compactly (store.h, iz_store_consent_load_then);
+ * any other record is judged and written exactly as iz_domain_record does.
+ * Record i's evidence must be {"job":"<job_id>","line":<lines[i]>}. n may be up
+ * to IZ_DOMAIN_LOAD_MAX. */
+#define IZ_DOMAIN_LOAD_MAX 50000
+int iz_domain_load_then(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz_record_t *recs,
+                        size_t n, const char *job_id, const int64_t *lines, iz_store_then_fn then,
+                        void *ctx);
 
 /* Apply the changes İYS reports for brand (a change pull page or a push
  * body's list; via is "pull" or "push", source the pull's "IYS" or "HS", or

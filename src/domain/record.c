@@ -196,10 +196,17 @@ int iz_domain_record(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz_re
     return iz_domain_record_then(d, brand, now, recs, n, NULL, NULL);
 }
 
-int iz_domain_record_then(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz_record_t *recs,
-                          size_t n, iz_store_then_fn then, void *ctx)
+/* A bulk load's job and the records' lines, or none. */
+typedef struct load {
+    const char *job_id;
+    const int64_t *lines;
+} load_t;
+
+static int record(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz_record_t *recs,
+                  size_t n, const load_t *load, iz_store_then_fn then, void *ctx)
 {
-    if (!d || !brand || (!recs && n) || (n == 0 && !then) || n > IZ_DOMAIN_BATCH_MAX)
+    if (!d || !brand || (!recs && n) || (n == 0 && !then) ||
+        n > (load ? IZ_DOMAIN_LOAD_MAX : IZ_DOMAIN_BATCH_MAX))
         return IZ_EINVAL;
     acct_cache_t acct;
     int rc = account_of(d, brand->account_id, &acct);
@@ -227,7 +234,13 @@ int iz_domain_record_then(iz_domain_t *d, const iz_brand_t *brand, int64_t now, 
             r->rc = IZ_EINVAL; /* İYS's own changes come through apply_remote */
             continue;
         }
-        if (iz_consent_validate(&r->raw, &vo, &cs[i], &r->errs) != 0) {
+        if (r->valid) {
+            cs[i] = *r->valid;
+        } else if (iz_consent_validate(&r->raw, &vo, &cs[i], &r->errs) != 0) {
+            r->rc = IZ_EINVAL;
+            continue;
+        }
+        if (load && r->origin != IZ_ORIGIN_BULK) {
             r->rc = IZ_EINVAL;
             continue;
         }
@@ -253,15 +266,42 @@ int iz_domain_record_then(iz_domain_t *d, const iz_brand_t *brand, int64_t now, 
         ctxs[i] = (rule_ctx_t){.rec = r, .c = &cs[i], .rules = &rules, .iys_configured = iys};
         items[k++] = (iz_store_apply_t){.chg = c, .rule = rule, .ctx = &ctxs[i]};
     }
-    if (then) {
+    int64_t *lines = NULL;
+    if (load) {
+        /* The lines of the records that reach the store. */
+        lines = iz_xcalloc(k ? k : 1, sizeof *lines);
+        for (size_t i = 0, j = 0; i < n; i++)
+            if (recs[i].rc == 0) lines[j++] = load->lines[i];
+    }
+    if (load) {
+        then_ctx_t tc = {.items = items, .n = k, .then = then, .ctx = ctx};
+        rc = iz_store_consent_load_then(d->st, load->job_id, lines, items, k,
+                                        then ? then_outcomes : NULL, then ? &tc : NULL);
+    } else if (then) {
         then_ctx_t tc = {.items = items, .n = k, .then = then, .ctx = ctx};
         rc = iz_store_consent_apply_batch_then(d->st, items, k, then_outcomes, &tc);
     } else {
         rc = k ? iz_store_consent_apply_batch(d->st, items, k) : 0;
     }
     outcomes(items, k, rc);
+    free(lines);
     free(items);
     free(ctxs);
     free(cs);
     return rc;
+}
+
+int iz_domain_record_then(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz_record_t *recs,
+                          size_t n, iz_store_then_fn then, void *ctx)
+{
+    return record(d, brand, now, recs, n, NULL, then, ctx);
+}
+
+int iz_domain_load_then(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz_record_t *recs,
+                        size_t n, const char *job_id, const int64_t *lines, iz_store_then_fn then,
+                        void *ctx)
+{
+    if (!job_id || (n && !lines)) return IZ_EINVAL;
+    load_t load = {.job_id = job_id, .lines = lines};
+    return record(d, brand, now, recs, n, &load, then, ctx);
 }

@@ -275,6 +275,15 @@ int iz_store_consent_apply_batch_then(iz_store_t *st, iz_store_apply_t *items, s
     return st->ops->apply_then(st, items, n, then, ctx);
 }
 
+int iz_store_consent_load_then(iz_store_t *st, const char *job_id, const int64_t *lines,
+                               iz_store_apply_t *items, size_t n, iz_store_then_fn then,
+                               void *ctx)
+{
+    if (!st || !job_id || (n && (!items || !lines)) || n > IZ_STORE_LOAD_MAX) return IZ_EINVAL;
+    if (strlen(job_id) > 64) return IZ_ETOOBIG;
+    return st->ops->load_then(st, job_id, lines, items, n, then, ctx);
+}
+
 int iz_store_job_add(iz_store_t *st, const iz_job_t *job)
 {
     return st && job && job->id[0] ? st->ops->job_add(st, job) : IZ_EINVAL;

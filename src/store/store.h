@@ -296,6 +296,22 @@ typedef int (*iz_store_then_fn)(iz_store_t *st, void *ctx);
 int iz_store_consent_apply_batch_then(iz_store_t *st, iz_store_apply_t *items, size_t n,
                                       iz_store_then_fn then, void *ctx);
 
+/* A bulk load: iz_store_consent_apply_batch_then for the changes of one
+ * bulk job's batch (one brand, origin BULK; change i's evidence exactly
+ * {"job":"<job_id>","line":<lines[i]>}). A change whose key has no record
+ * yet, that the rule lets through as PENDING or LOCAL without a warning
+ * or a RET deadline, is kept compactly: the batch's new keys share one
+ * log segment (hash-chained like log rows, ids from the same sequence)
+ * and their İYS queue entries wait in it until the sync takes them; each
+ * key still gets its state row, and every reader of the log (history,
+ * the current change, the feed, the outbox, the log check) sees such a
+ * change as it sees a log row. Every other change is applied as
+ * iz_store_consent_apply_batch does. n may be up to IZ_STORE_LOAD_MAX. */
+#define IZ_STORE_LOAD_MAX 50000
+int iz_store_consent_load_then(iz_store_t *st, const char *job_id, const int64_t *lines,
+                               iz_store_apply_t *items, size_t n, iz_store_then_fn then,
+                               void *ctx);
+
 /* iz_store_consent_apply_batch for one change: returns the item's rc. */
 int iz_store_consent_apply(iz_store_t *st, iz_change_t *chg, iz_store_rule_fn rule, void *ctx);
 

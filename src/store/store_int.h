@@ -36,6 +36,8 @@ typedef struct iz_store_ops {
     int (*verify_log)(iz_store_t *st, int64_t *bad_id);
     int (*apply_then)(iz_store_t *st, iz_store_apply_t *items, size_t n, iz_store_then_fn then,
                       void *ctx);
+    int (*load_then)(iz_store_t *st, const char *job_id, const int64_t *lines,
+                     iz_store_apply_t *items, size_t n, iz_store_then_fn then, void *ctx);
     int (*job_add)(iz_store_t *st, const iz_job_t *job);
     int (*job_get)(iz_store_t *st, const char *id, iz_job_t *out);
     int (*jobs_open)(iz_store_t *st, iz_job_t **list, size_t *n);

@@ -872,6 +872,14 @@ static int sq_consent_apply_batch(iz_store_t *st, iz_store_apply_t *items, size_
     return sq_apply_then(st, items, n, NULL, NULL);
 }
 
+static int sq_load_then(iz_store_t *st, const char *job_id, const int64_t *lines,
+                        iz_store_apply_t *items, size_t n, iz_store_then_fn then, void *ctx)
+{
+    (void)job_id;
+    (void)lines;
+    return sq_apply_then(st, items, n, then, ctx);
+}
+
 static int sq_consent_get(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype, iz_type_t type,
                           const char *recipient, iz_change_t *out)
 {
@@ -1720,6 +1728,7 @@ static const iz_store_ops_t sq_ops = {
     .consent_each = sq_consent_each,
     .quarantine_add = sq_quarantine_add,
     .apply_then = sq_apply_then,
+    .load_then = sq_load_then,
     .job_add = sq_job_add,
     .job_get = sq_job_get,
     .jobs_open = sq_jobs_open,

@@ -291,8 +291,8 @@ static int flush(run_t *r)
 {
     if (r->step_rows == 0) return 0;
     iz_job_t before = *r->job;
-    int rc = iz_domain_record_then(r->dom, &r->brand, (int64_t)time(NULL), r->recs, r->nrec,
-                                   write_step, r);
+    int rc = iz_domain_load_then(r->dom, &r->brand, (int64_t)time(NULL), r->recs, r->nrec,
+                                 r->job->id, r->rec_line, write_step, r);
     if (rc != 0) {
         *r->job = before;
         return rc;

@@ -888,7 +888,7 @@ int iz_sim_verify(iz_sim_store_t *st, int64_t *bad_id)
                                "SELECT prev_hash, id, iys_code, brand_code, recipient, rtype,"
                                " type, status, source, consent_date, creation, txid, hash"
                                " FROM consent_log ORDER BY id",
-                               SS_HASH_FIELDS, bad_id);
+                               SS_HASH_FIELDS, NULL, NULL, bad_id);
 }
 
 /* ---- async bulk requests ------------------------------------------------ */

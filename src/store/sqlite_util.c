@@ -106,6 +106,8 @@ static int bind_list(sqlite3_stmt *stmt, const iz_sq_arg_t *a, int *next)
             r = sqlite3_bind_int64(stmt, i, a->i);
         else if (a->kind == IZ_SQ_K_TEXT || (a->kind == IZ_SQ_K_OPT && a->t && a->t[0]))
             r = sqlite3_bind_text(stmt, i, a->t, -1, SQLITE_STATIC);
+        else if (a->kind == IZ_SQ_K_BLOB)
+            r = sqlite3_bind_blob64(stmt, i, a->t, (sqlite3_uint64)a->i, SQLITE_STATIC);
         else
             r = sqlite3_bind_null(stmt, i);
     }
@@ -644,8 +646,11 @@ int iz__sq_chain_append(iz_sq_t *q, const char *insert_sql, const iz_sq_arg_t *a
     /* Read inside the write transaction on every append rather than cached:
      * another process (the CLI) may append to the same file, and this is one
      * b-tree descent to the last row, a page that is already in the cache. */
-    int rc = iz__sq_get_text(q, "SELECT hash FROM consent_log ORDER BY id DESC LIMIT 1", NULL, prev,
-                             sizeof prev);
+    int rc = iz__sq_get_text(q,
+                             q->def->chain_head_sql
+                                 ? q->def->chain_head_sql
+                                 : "SELECT hash FROM consent_log ORDER BY id DESC LIMIT 1",
+                             NULL, prev, sizeof prev);
     if (rc != 0 && rc != IZ_ENOTFOUND) return rc;
     int64_t id = 0;
     rc = run_call(q, &(sq_call_t){.sql = insert_sql,
@@ -665,40 +670,59 @@ int iz__sq_chain_append(iz_sq_t *q, const char *insert_sql, const iz_sq_arg_t *a
     return rc;
 }
 
-int iz__sq_verify_chain(iz_sq_t *q, const char *sql, int nf, int64_t *bad_id)
+int iz__sq_verify_chain(iz_sq_t *q, const char *sql, int nf, const char *seg_sql,
+                        iz_sq_link_fn seg_link, int64_t *bad_id)
 {
-    if (nf < 2 || nf > IZ_SQ_CHAIN_MAX) return IZ_EINVAL;
+    if (nf < 2 || nf > IZ_SQ_CHAIN_MAX || (seg_sql && !seg_link)) return IZ_EINVAL;
     const char *who = q->def->who;
     sqlite3 *db = NULL;
-    sqlite3_stmt *stmt = NULL;
+    sqlite3_stmt *stmt = NULL, *seg = NULL;
     int rc = IZ_EIO;
     int r = sqlite3_open_v2(q->path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
     if (r == SQLITE_OK) r = sqlite3_busy_timeout(db, SQ_BUSY_TIMEOUT_MS);
     if (r == SQLITE_OK) r = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
     if (r == SQLITE_OK) r = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+    if (r == SQLITE_OK && seg_sql) r = sqlite3_prepare_v2(db, seg_sql, -1, &seg, NULL);
     if (r != SQLITE_OK) {
         rc = db ? db_fail(who, db, r, "verify") : IZ_EIO;
         goto out;
     }
     char prev[65] = "", h[65];
-    while ((r = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *f[IZ_SQ_CHAIN_MAX];
-        for (int i = 0; i < nf; i++)
-            f[i] = iz__sq_col_text(stmt, i);
-        const char *stored_prev = f[0] ? f[0] : "";
-        const char *stored = iz__sq_col_text(stmt, nf);
-        f[0] = prev;
-        iz_sha256_join_hex(f, (size_t)nf, h);
-        if (strcmp(stored_prev, prev) != 0 || !stored || strcmp(stored, h) != 0) {
-            *bad_id = sqlite3_column_int64(stmt, 1);
+    /* Rows and segments in one id order: step whichever comes first. */
+    int rr = sqlite3_step(stmt), rs = seg ? sqlite3_step(seg) : SQLITE_DONE;
+    while (rr == SQLITE_ROW || rs == SQLITE_ROW) {
+        bool take_seg = rs == SQLITE_ROW && (rr != SQLITE_ROW || sqlite3_column_int64(seg, 1) <
+                                                                     sqlite3_column_int64(stmt, 1));
+        sqlite3_stmt *cur = take_seg ? seg : stmt;
+        const char *stored_prev = iz__sq_col_text(cur, 0), *stored;
+        if (take_seg) {
+            seg_link(seg, prev, h);
+            stored = iz__sq_col_text(seg, 2);
+        } else {
+            const char *f[IZ_SQ_CHAIN_MAX];
+            for (int i = 0; i < nf; i++)
+                f[i] = iz__sq_col_text(stmt, i);
+            stored = iz__sq_col_text(stmt, nf);
+            f[0] = prev;
+            iz_sha256_join_hex(f, (size_t)nf, h);
+        }
+        if (strcmp(stored_prev ? stored_prev : "", prev) != 0 || !stored || strcmp(stored, h) != 0) {
+            *bad_id = sqlite3_column_int64(cur, 1);
             rc = IZ_ERULE;
             goto out;
         }
         memcpy(prev, h, sizeof prev);
+        if (take_seg)
+            rs = sqlite3_step(seg);
+        else
+            rr = sqlite3_step(stmt);
     }
-    rc = r == SQLITE_DONE ? 0 : db_fail(who, db, r, "verify");
+    rc = rr == SQLITE_DONE && rs == SQLITE_DONE
+             ? 0
+             : db_fail(who, db, rr != SQLITE_DONE ? rr : rs, "verify");
 out:
     (void)sqlite3_finalize(stmt);
+    (void)sqlite3_finalize(seg);
     if (db) {
         if (!sqlite3_get_autocommit(db))
             (void)sqlite3_exec(db, "COMMIT", NULL, NULL, NULL); /* read-only: nothing to lose */

@@ -50,6 +50,8 @@ typedef struct iz_sq_def {
     const char *who;               /* "store", "sim store": names log lines and messages */
     const char *const *migrations; /* migrations[i] brings the schema from i to i + 1 */
     int nmigrations;               /* = the schema version this binary writes */
+    const char *chain_head_sql;    /* the hash chain's last link (one text column), or NULL:
+                                      the last consent_log row's hash */
 } iz_sq_def_t;
 
 /* A prepared statement and the SQL it was prepared from (its cache key). */
@@ -119,7 +121,8 @@ typedef struct iz_sq_arg {
         IZ_SQ_K_OPT_I64,
         IZ_SQ_K_TEXT,
         IZ_SQ_K_OPT,
-        IZ_SQ_K_NULL
+        IZ_SQ_K_NULL,
+        IZ_SQ_K_BLOB
     } kind;
     int64_t i;
     const char *t; /* not copied: it must stay alive until the call returns */
@@ -134,6 +137,8 @@ typedef struct iz_sq_arg {
 #define IZ_SQ_OPT(v) ((iz_sq_arg_t){.kind = IZ_SQ_K_OPT, .t = (v)})
 #define IZ_SQ_OPT_I64(v) ((iz_sq_arg_t){.kind = IZ_SQ_K_OPT_I64, .i = (v)})
 #define IZ_SQ_NULL ((iz_sq_arg_t){.kind = IZ_SQ_K_NULL})
+/* n bytes at p (not copied), bound as a BLOB. */
+#define IZ_SQ_BLOB(p, n) ((iz_sq_arg_t){.kind = IZ_SQ_K_BLOB, .t = (const char *)(p), .i = (int64_t)(n)})
 
 /* The parameters ?1, ?2, ... of a statement, in order (a statement with
  * none takes NULL). The list lives until the end of the enclosing block. */
@@ -287,7 +292,13 @@ int iz__sq_chain_append(iz_sq_t *q, const char *insert_sql, const iz_sq_arg_t *a
  * order, the nf hashed fields of each row - prev_hash first, the row id
  * second - and then the stored hash. Every field is taken as the text
  * SQLite holds, so a value changed by hand still breaks the hash. 0 when
- * the chain holds, IZ_ERULE with the first bad row in *bad_id. */
-int iz__sq_verify_chain(iz_sq_t *q, const char *sql, int nf, int64_t *bad_id);
+ * the chain holds, IZ_ERULE with the first bad row in *bad_id.
+ * A chain with links of a second kind (the store's log segments) names
+ * them in seg_sql, in id order: prev_hash, id, stored hash, then what
+ * seg_link reads to compute the link's hash from the previous one; rows
+ * and links are walked in one id order. seg_sql may be NULL. */
+typedef void (*iz_sq_link_fn)(sqlite3_stmt *stmt, const char *prev, char out[65]);
+int iz__sq_verify_chain(iz_sq_t *q, const char *sql, int nf, const char *seg_sql,
+                        iz_sq_link_fn seg_link, int64_t *bad_id);
 
 #endif

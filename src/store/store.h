@@ -111,7 +111,7 @@
 #include "core/recipient.h"
 
 /* The schema version this build creates (see the migrations). */
-#define IZ_STORE_SCHEMA_VERSION 7
+#define IZ_STORE_SCHEMA_VERSION 8
 
 typedef struct iz_store iz_store_t;
 

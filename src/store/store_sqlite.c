@@ -27,6 +27,7 @@
 
 #include "core/iz.h"
 #include "store/sqlite_util.h"
+#include "store/segment.h"
 #include "store/store_int.h"
 #include "sys/crypto.h"
 #include "sys/log.h"
@@ -231,6 +232,74 @@ static const char *const migrations[] = {
     " message TEXT NOT NULL,"
     " raw TEXT NOT NULL,"
     " PRIMARY KEY(job_id, line)) WITHOUT ROWID;",
+    /* 8: log segments (segment.h): a bulk load's new keys, many changes to a
+     * row. A state or outbox row may now name a log id a segment holds, so
+     * both tables lose their foreign key to consent_log (rebuilt); a state
+     * row keeps the id of the key's segment entry, and the outbox its
+     * brand. */
+    "CREATE TABLE log_segments("
+    " first_id INTEGER PRIMARY KEY,"
+    " count INTEGER NOT NULL,"
+    " brand_id INTEGER NOT NULL REFERENCES brands(id),"
+    " creation_ms INTEGER NOT NULL,"
+    " origin TEXT NOT NULL,"
+    " job_id TEXT NOT NULL,"
+    " iys_state TEXT NOT NULL,"
+    " queued INTEGER NOT NULL,"
+    " data BLOB NOT NULL,"
+    " prev_hash TEXT NOT NULL,"
+    " hash TEXT NOT NULL);"
+    "CREATE INDEX log_segments_queued ON log_segments(queued, first_id) WHERE queued = 1;"
+    "CREATE INDEX log_segments_brand ON log_segments(brand_id, first_id);"
+    "CREATE TRIGGER log_segments_no_delete BEFORE DELETE ON log_segments"
+    " BEGIN SELECT RAISE(ABORT, 'log_segments is append-only'); END;"
+    "CREATE TRIGGER log_segments_no_update BEFORE UPDATE OF first_id, count, brand_id,"
+    " creation_ms, origin, job_id, iys_state, data, prev_hash, hash ON log_segments"
+    " BEGIN SELECT RAISE(ABORT, 'log_segments is append-only'); END;"
+    "CREATE TABLE segment_results("
+    " log_id INTEGER PRIMARY KEY,"
+    " iys_state TEXT NOT NULL,"
+    " iys_txid TEXT,"
+    " iys_error TEXT);"
+    "CREATE INDEX segment_results_txid ON segment_results(iys_txid) WHERE iys_txid IS NOT NULL;"
+    "CREATE TABLE consent_state_8("
+    " brand_id INTEGER NOT NULL,"
+    " recipient TEXT NOT NULL,"
+    " rtype TEXT NOT NULL,"
+    " type TEXT NOT NULL,"
+    " log_id INTEGER NOT NULL,"
+    " status TEXT NOT NULL,"
+    " source TEXT,"
+    " consent_date INTEGER,"
+    " seg_id INTEGER,"
+    " PRIMARY KEY(brand_id, recipient, rtype, type)) WITHOUT ROWID;"
+    "INSERT INTO consent_state_8 SELECT brand_id, recipient, rtype, type, log_id, status,"
+    " source, consent_date, NULL FROM consent_state;"
+    "DROP TABLE consent_state;"
+    "ALTER TABLE consent_state_8 RENAME TO consent_state;"
+    "CREATE TABLE outbox_8("
+    " id INTEGER PRIMARY KEY,"
+    " log_id INTEGER NOT NULL UNIQUE,"
+    " created_ms INTEGER NOT NULL,"
+    " state TEXT NOT NULL DEFAULT 'PENDING',"
+    " bulk INTEGER NOT NULL DEFAULT 0,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_ms INTEGER NOT NULL DEFAULT 0,"
+    " request_id TEXT,"
+    " sent_ms INTEGER,"
+    " last_error TEXT,"
+    " req_index INTEGER,"
+    " account_id INTEGER,"
+    " posted_ms INTEGER,"
+    " brand_id INTEGER NOT NULL);"
+    "INSERT INTO outbox_8 SELECT o.id, o.log_id, o.created_ms, o.state, o.bulk, o.attempts,"
+    " o.next_ms, o.request_id, o.sent_ms, o.last_error, o.req_index, o.account_id, o.posted_ms,"
+    " l.brand_id FROM outbox o JOIN consent_log l ON l.id = o.log_id;"
+    "DROP TABLE outbox;"
+    "ALTER TABLE outbox_8 RENAME TO outbox;"
+    "CREATE INDEX outbox_state ON outbox(state, bulk, next_ms);"
+    "CREATE INDEX outbox_account ON outbox(account_id, state, log_id);"
+    "CREATE INDEX outbox_request ON outbox(request_id);",
 };
 
 _Static_assert(IZ_ARRAY_LEN(migrations) == IZ_STORE_SCHEMA_VERSION,
@@ -251,8 +320,8 @@ _Static_assert(IZ_ARRAY_LEN(migrations) == IZ_STORE_SCHEMA_VERSION,
 #define OUTBOX_SELECT                                                                              \
     "SELECT " CHG_COLS ", b.account_id, b.code, o.attempts, o.bulk, o.state, o.request_id,"        \
     " o.sent_ms, o.req_index, (SELECT deadline FROM ret_deadlines rd WHERE rd.log_id = o.log_id"   \
-    " AND rd.done_ms IS NULL) FROM outbox o JOIN consent_log l ON l.id = o.log_id"                 \
-    " JOIN brands b ON b.id = l.brand_id"
+    " AND rd.done_ms IS NULL), o.log_id FROM outbox o LEFT JOIN consent_log l ON l.id = o.log_id"  \
+    " JOIN brands b ON b.id = o.brand_id"
 
 /* The parameters ?1..?4 of a statement on one consent key (KEY_WHERE). */
 #define KEY_ARGS(brand_id, recipient, rt, ty)                                                      \
@@ -262,12 +331,19 @@ static const iz_sq_def_t sq_def = {
     .who = "store",
     .migrations = migrations,
     .nmigrations = (int)IZ_ARRAY_LEN(migrations),
+    /* The chain runs through log rows and segments in id order. */
+    .chain_head_sql = "SELECT hash FROM (SELECT k, hash FROM (SELECT id AS k, hash FROM consent_log"
+                      " ORDER BY id DESC LIMIT 1) UNION ALL SELECT k, hash FROM (SELECT first_id"
+                      " AS k, hash FROM log_segments ORDER BY first_id DESC LIMIT 1))"
+                      " ORDER BY k DESC LIMIT 1",
 };
 
 /* One caller's batch waiting for a group commit. */
 typedef struct apply_req {
     iz_store_apply_t *items;
     size_t n;
+    const char *job_id;   /* a bulk load (iz_store_consent_load_then), or NULL */
+    const int64_t *lines; /* the load's items' lines */
     iz_store_then_fn then; /* runs in the transaction after the items, or NULL */
     void *then_ctx;
     int rc; /* the transaction's failure, 0 when it committed */
@@ -645,17 +721,142 @@ static void change_read(sqlite3_stmt *stmt, void *out)
 
 static const iz_sq_row_t change_row = IZ_SQ_ROW(iz_change_t, change_read);
 
+/* ---- log segments (segment.h) ---------------------------------------------- */
+
+/* The segment last read, kept across the lookups of one call. */
+typedef struct seg_buf {
+    iz_seg_t seg;
+    uint8_t *data;
+    size_t cap;
+    bool ok; /* seg holds a segment */
+    int rc;  /* a segment that did not decode: IZ_EIO */
+} seg_buf_t;
+
+#define SEG_COLS "first_id, count, brand_id, creation_ms, origin, job_id, iys_state, data"
+
+static int seg_row(void *ctx, sqlite3_stmt *stmt)
+{
+    seg_buf_t *b = ctx;
+    iz_seg_meta_t m = {.first_id = sqlite3_column_int64(stmt, 0),
+                       .count = sqlite3_column_int64(stmt, 1),
+                       .brand_id = sqlite3_column_int64(stmt, 2),
+                       .creation_ms = sqlite3_column_int64(stmt, 3)};
+    const char *t;
+    if ((t = iz__sq_col_text(stmt, 4))) (void)iz_origin_parse(t, &m.origin);
+    iz__sq_col_str(stmt, 5, m.job_id, sizeof m.job_id);
+    if ((t = iz__sq_col_text(stmt, 6))) (void)iz_iys_state_parse(t, &m.iys_state);
+    const void *blob = sqlite3_column_blob(stmt, 7);
+    size_t len = (size_t)sqlite3_column_bytes(stmt, 7);
+    if (len > b->cap) {
+        b->cap = len;
+        b->data = iz_xrealloc(b->data, len);
+    }
+    if (len) memcpy(b->data, blob, len);
+    b->rc = iz_seg_open(&b->seg, &m, b->data, len);
+    b->ok = b->rc == 0;
+    if (!b->ok)
+        iz_logf(IZ_LOG_ERROR, "store", "a log segment does not decode", "first_id=%lld",
+                (long long)m.first_id);
+    return 1;
+}
+
+static void seg_buf_free(seg_buf_t *b)
+{
+    free(b->data);
+}
+
+/* Find the segment holding log id into b (kept when it already does):
+ * 1 and the entry's index in *i, 0 when no segment holds it, or the
+ * store's failure (IZ_EIO for a segment that does not decode). */
+static int seg_at(iz_sq_t *s, int64_t id, seg_buf_t *b, size_t *i)
+{
+    if (!(b->ok && id >= b->seg.m.first_id && id < b->seg.m.first_id + b->seg.m.count)) {
+        b->ok = false;
+        b->rc = 0;
+        int rc = iz__sq_each(s,
+                             "SELECT " SEG_COLS " FROM log_segments WHERE first_id <= ?1"
+                             " ORDER BY first_id DESC LIMIT 1",
+                             IZ_SQ_ARGS(IZ_SQ_I64(id)), seg_row, b);
+        if (rc < 0) return rc;
+        if (b->rc != 0) return b->rc;
+        if (!b->ok || id >= b->seg.m.first_id + b->seg.m.count) return 0;
+    }
+    *i = (size_t)(id - b->seg.m.first_id);
+    return 1;
+}
+
+static void result_read(sqlite3_stmt *stmt, void *out)
+{
+    iz_change_t *c = out;
+    const char *t;
+    if ((t = iz__sq_col_text(stmt, 0))) (void)iz_iys_state_parse(t, &c->iys_state);
+    iz__sq_col_str(stmt, 1, c->iys_txid, sizeof c->iys_txid);
+    iz__sq_col_str(stmt, 2, c->iys_error, sizeof c->iys_error);
+}
+
+/* A segment entry as a change: its fields and İYS's answer, if any. */
+static int seg_change(iz_sq_t *s, const seg_buf_t *b, size_t i, iz_change_t *out)
+{
+    static const iz_sq_row_t result_row = {.size = 0, .read = result_read};
+    iz_seg_entry(&b->seg, i, out);
+    /* The row type's size 0 keeps read_row from zeroing *out. */
+    int rc = iz__sq_find(s,
+                         "SELECT iys_state, iys_txid, iys_error FROM segment_results"
+                         " WHERE log_id = ?1",
+                         IZ_SQ_ARGS(IZ_SQ_I64(out->id)), &result_row, out);
+    return rc < 0 ? rc : 0;
+}
+
+/* The change with log id id, from the log or a segment; IZ_ENOTFOUND when
+ * neither has it. */
+static int change_at(iz_sq_t *s, int64_t id, seg_buf_t *b, iz_change_t *out)
+{
+    int rc = iz__sq_find(s, "SELECT " CHG_COLS " FROM consent_log l WHERE l.id = ?1",
+                         IZ_SQ_ARGS(IZ_SQ_I64(id)), &change_row, out);
+    if (rc != 0) return rc < 0 ? rc : 0;
+    size_t i;
+    rc = seg_at(s, id, b, &i);
+    if (rc <= 0) return rc < 0 ? rc : IZ_ENOTFOUND;
+    return seg_change(s, b, i, out);
+}
+
+/* The key's segment entry (its first change, when a load brought it):
+ * 1 with it in *out, 0 when the key has none. */
+static int key_seg_change(iz_sq_t *s, int64_t brand_id, const char *recipient, const char *rt,
+                          const char *ty, seg_buf_t *b, iz_change_t *out)
+{
+    int64_t seg_id = 0;
+    int rc = iz__sq_find(s,
+                         "SELECT seg_id FROM consent_state WHERE " KEY_WHERE
+                         " AND seg_id IS NOT NULL",
+                         IZ_SQ_ARGS(KEY_ARGS(brand_id, recipient, rt, ty)), &iz__sq_i64_row,
+                         &seg_id);
+    if (rc <= 0) return rc;
+    size_t i;
+    if ((rc = seg_at(s, seg_id, b, &i)) <= 0) return rc < 0 ? rc : IZ_EIO;
+    if ((rc = seg_change(s, b, i, out)) != 0) return rc;
+    return 1;
+}
+
 /* Look for an identical change (same status, source, consent_date) in the
  * key's history: 1 and the stored change in *old when found, 0 when not. */
 static int find_repeat(iz_sq_t *s, const iz_change_t *c, const iz_sq_names_t *nm, iz_change_t *old)
 {
-    return iz__sq_find(s,
-                       "SELECT " CHG_COLS " FROM consent_log l WHERE " KEY_WHERE
-                       " AND status = ?5 AND source IS ?6 AND consent_date IS ?7"
-                       " ORDER BY id DESC LIMIT 1",
-                       IZ_SQ_ARGS(KEY_ARGS(c->brand_id, c->recipient, nm->rtype, nm->type),
-                                  IZ_SQ_STATE_ARGS(nm, c->consent_date)),
-                       &change_row, old);
+    int rc = iz__sq_find(s,
+                         "SELECT " CHG_COLS " FROM consent_log l WHERE " KEY_WHERE
+                         " AND status = ?5 AND source IS ?6 AND consent_date IS ?7"
+                         " ORDER BY id DESC LIMIT 1",
+                         IZ_SQ_ARGS(KEY_ARGS(c->brand_id, c->recipient, nm->rtype, nm->type),
+                                    IZ_SQ_STATE_ARGS(nm, c->consent_date)),
+                         &change_row, old);
+    if (rc != 0) return rc;
+    /* The key's first change may be a segment's entry. */
+    seg_buf_t b = {0};
+    rc = key_seg_change(s, c->brand_id, c->recipient, nm->rtype, nm->type, &b, old);
+    seg_buf_free(&b);
+    if (rc != 1) return rc;
+    return old->status == c->status && old->source == c->source &&
+           old->consent_date == c->consent_date;
 }
 
 /* The key's current record; cur->exists false when it has none. */
@@ -704,9 +905,9 @@ static int write_change(iz_sq_t *s, const iz_change_t *c, const iz_sq_names_t *n
     bool pending = c->iys_state == IZ_IYS_PENDING;
     if (rc == 0 && pending)
         rc = iz__sq_run(s,
-                        "INSERT INTO outbox(log_id, created_ms, state, bulk, account_id)"
+                        "INSERT INTO outbox(log_id, created_ms, state, bulk, account_id, brand_id)"
                         " VALUES(?1, ?2, 'PENDING', ?3,"
-                        " (SELECT account_id FROM brands WHERE id = ?4))",
+                        " (SELECT account_id FROM brands WHERE id = ?4), ?4)",
                         IZ_SQ_ARGS(IZ_SQ_I64(id), IZ_SQ_I64(creation_ms),
                                    IZ_SQ_I64(c->origin == IZ_ORIGIN_BULK),
                                    IZ_SQ_I64(c->brand_id)));
@@ -760,6 +961,212 @@ out:
     return rc != 0 ? rc : rrc;
 }
 
+/* ---- bulk loads (iz_store_consent_load_then) ---------------------------------- */
+
+/* The hashes of the keys (brand, rtype, type, recipient) of a load's items
+ * that took the ordinary path: a later item of such a key follows them
+ * there, so one key's changes stay in order. A hash shared by two keys
+ * only sends the second the ordinary way too. */
+typedef struct keyset {
+    uint64_t *h; /* 0: empty */
+    size_t cap;  /* a power of two, over twice the items */
+} keyset_t;
+
+static uint64_t key_hash(const iz_change_t *c)
+{
+    uint64_t h = 1469598103934665603ULL;
+    const unsigned char *p = (const unsigned char *)c->recipient;
+    for (; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    h ^= (uint64_t)c->brand_id * 0x9E3779B97F4A7C15ULL;
+    h = (h ^ (uint64_t)c->rtype) * 1099511628211ULL;
+    h = (h ^ (uint64_t)c->type) * 1099511628211ULL;
+    return h ? h : 1;
+}
+
+/* Look key up; with add, put it in. True when it was there. */
+static bool keyset_has(keyset_t *k, const iz_change_t *c, bool add)
+{
+    uint64_t h = key_hash(c);
+    size_t i = (size_t)h & (k->cap - 1);
+    while (k->h[i] && k->h[i] != h)
+        i = (i + 1) & (k->cap - 1);
+    bool had = k->h[i] == h;
+    if (add) k->h[i] = h;
+    return had;
+}
+
+/* The segment a load is filling. */
+typedef struct seg_out {
+    iz_seg_meta_t m;
+    uint8_t *buf;
+    size_t len;
+    char prefix[IZ_SEG_PREFIX_MAX]; /* of the entries' evidence */
+    size_t plen;
+} seg_out_t;
+
+/* Write the segment filled so far (if any) as the chain's next link. */
+static int seg_flush(iz_sq_t *s, seg_out_t *o)
+{
+    if (o->m.count == 0) return 0;
+    char prev[IZ_SHA256_HEX] = "", hash[IZ_SHA256_HEX];
+    int rc = iz__sq_get_text(s, sq_def.chain_head_sql, NULL, prev, sizeof prev);
+    if (rc != 0 && rc != IZ_ENOTFOUND) return rc;
+    iz_seg_hash(prev, &o->m, o->buf, o->len, hash);
+    rc = iz__sq_run(s,
+                    "INSERT INTO log_segments(first_id, count, brand_id, creation_ms, origin,"
+                    " job_id, iys_state, queued, data, prev_hash, hash)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    IZ_SQ_ARGS(IZ_SQ_I64(o->m.first_id), IZ_SQ_I64(o->m.count),
+                               IZ_SQ_I64(o->m.brand_id), IZ_SQ_I64(o->m.creation_ms),
+                               IZ_SQ_TEXT(iz_origin_name(o->m.origin)), IZ_SQ_TEXT(o->m.job_id),
+                               IZ_SQ_TEXT(iz_iys_state_name(o->m.iys_state)),
+                               IZ_SQ_I64(o->m.iys_state == IZ_IYS_PENDING),
+                               IZ_SQ_BLOB(o->buf, o->len), IZ_SQ_TEXT(prev), IZ_SQ_TEXT(hash)));
+    o->m.first_id += o->m.count;
+    o->m.count = 0;
+    o->len = 0;
+    return rc;
+}
+
+/* The log's next id: after the last one AUTOINCREMENT handed out (or a
+ * row holds) and the last segment's. */
+static int next_log_id(iz_sq_t *s, int64_t *next)
+{
+    int64_t a = 0, b = 0, c = 0;
+    int rc = iz__sq_find(s, "SELECT seq FROM sqlite_sequence WHERE name = 'consent_log'", NULL,
+                         &iz__sq_i64_row, &a);
+    if (rc >= 0)
+        rc = iz__sq_find(s, "SELECT id FROM consent_log ORDER BY id DESC LIMIT 1", NULL,
+                         &iz__sq_i64_row, &b);
+    if (rc >= 0)
+        rc = iz__sq_find(s,
+                         "SELECT first_id + count - 1 FROM log_segments"
+                         " ORDER BY first_id DESC LIMIT 1",
+                         NULL, &iz__sq_i64_row, &c);
+    if (rc < 0) return rc;
+    int64_t m = a > b ? a : b;
+    *next = (m > c ? m : c) + 1;
+    return 0;
+}
+
+/* Move AUTOINCREMENT's counter past the segments' ids, so that the next log
+ * row comes after them. */
+static int seq_past(iz_sq_t *s, int64_t last)
+{
+    int rc = iz__sq_update(s,
+                           "UPDATE sqlite_sequence SET seq = ?1 WHERE name = 'consent_log'"
+                           " AND seq < ?1",
+                           IZ_SQ_ARGS(IZ_SQ_I64(last)));
+    if (rc != IZ_ENOTFOUND) return rc;
+    int64_t have = 0;
+    rc = iz__sq_find(s, "SELECT count(*) FROM sqlite_sequence WHERE name = 'consent_log'", NULL,
+                     &iz__sq_i64_row, &have);
+    if (rc < 0 || have > 0) return rc < 0 ? rc : 0;
+    return iz__sq_run(s, "INSERT INTO sqlite_sequence(name, seq) VALUES('consent_log', ?1)",
+                      IZ_SQ_ARGS(IZ_SQ_I64(last)));
+}
+
+/* One item of a load tried as a new key: 1 when it went into the segment,
+ * 0 when it must take the ordinary path (with its fields as they came), or
+ * the store's failure. */
+static int load_one(iz_sq_t *s, iz_store_apply_t *it, int64_t line, seg_out_t *o)
+{
+    iz_change_t *chg = it->chg;
+    if (chg->origin != IZ_ORIGIN_BULK || chg->brand_id != o->m.brand_id ||
+        chg->iys_state != IZ_IYS_NONE || chg->creation_ms != 0 || chg->warning[0] ||
+        !iz_seg_fits(chg, o->prefix, o->plen, line))
+        return 0;
+    /* The rule, as for a key without a record. */
+    iz_current_t none = {0};
+    iz_rtype_t rtype = chg->rtype;
+    iz_type_t type = chg->type;
+    int64_t deadline = chg->ret_deadline;
+    int r = it->rule ? it->rule(it->ctx, &none, chg) : 0;
+    if (r != 0 || chg->rtype != rtype || chg->type != type || chg->warning[0] ||
+        chg->ret_deadline != 0 ||
+        (chg->iys_state != IZ_IYS_PENDING && chg->iys_state != IZ_IYS_LOCAL)) {
+        chg->iys_state = IZ_IYS_NONE;
+        chg->warning[0] = '\0';
+        chg->ret_deadline = deadline;
+        return 0;
+    }
+    if (o->m.count > 0 && chg->iys_state != o->m.iys_state) {
+        int rc = seg_flush(s, o);
+        if (rc != 0) return rc;
+    }
+    iz_sq_names_t nm;
+    int rc = iz__sq_names(chg->recipient, chg->rtype, chg->type, chg->status, chg->source,
+                          chg->consent_date, &nm);
+    int64_t id = o->m.first_id + o->m.count;
+    if (rc == 0)
+        rc = iz__sq_update(s,
+                           "INSERT INTO consent_state(brand_id, recipient, rtype, type, log_id,"
+                           " status, source, consent_date, seg_id)"
+                           " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?5) ON CONFLICT DO NOTHING",
+                           IZ_SQ_ARGS(KEY_ARGS(chg->brand_id, chg->recipient, nm.rtype, nm.type),
+                                      IZ_SQ_I64(id), IZ_SQ_STATE_ARGS(&nm, chg->consent_date)));
+    if (rc == IZ_ENOTFOUND) { /* the key has a record */
+        chg->iys_state = IZ_IYS_NONE;
+        chg->ret_deadline = deadline;
+        return 0;
+    }
+    if (rc != 0) return rc;
+    o->m.iys_state = chg->iys_state;
+    chg->id = id;
+    chg->creation_ms = o->m.creation_ms;
+    o->len += iz_seg_encode(chg, line, o->buf + o->len);
+    if (++o->m.count == IZ_SEG_MAX && (rc = seg_flush(s, o)) != 0) return rc;
+    return 1;
+}
+
+/* A load's items inside the batch's transaction: the new keys into
+ * segments, then the rest (and every later item of their keys) the
+ * ordinary way, in order. Returns 0, or the store's failure (the
+ * transaction must not commit). */
+static int load_items(iz_sq_t *s, apply_req_t *q)
+{
+    size_t n = q->n;
+    if (n == 0) return 0;
+    seg_out_t o = {.m = {.origin = IZ_ORIGIN_BULK, .creation_ms = now_ms()}};
+    if (iz_strlcpy(o.m.job_id, q->job_id, sizeof o.m.job_id) == 0)
+        o.plen = iz_seg_prefix(q->job_id, o.prefix);
+    for (size_t i = 0; i < n && !o.m.brand_id; i++)
+        if (q->items[i].rc == 0) o.m.brand_id = q->items[i].chg->brand_id;
+    int rc = next_log_id(s, &o.m.first_id);
+    if (rc != 0) return rc;
+    int64_t first = o.m.first_id;
+    keyset_t ks = {.cap = 64};
+    while (ks.cap < 2 * n)
+        ks.cap *= 2;
+    ks.h = iz_xcalloc(ks.cap, sizeof *ks.h);
+    bool *later = iz_xcalloc(n, sizeof *later);
+    o.buf = iz_xmalloc((size_t)IZ_SEG_MAX * IZ_SEG_ENTRY_MAX);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        iz_store_apply_t *it = &q->items[i];
+        if (it->rc != 0) continue; /* refused before it was queued */
+        int r = keyset_has(&ks, it->chg, false) ? 0
+                                                : load_one(s, it, q->lines[i], &o);
+        if (r < 0) rc = r;
+        if (r == 0) {
+            later[i] = true;
+            (void)keyset_has(&ks, it->chg, true);
+        }
+    }
+    int64_t last = o.m.first_id + o.m.count - 1;
+    if (rc == 0) rc = seg_flush(s, &o);
+    if (rc == 0 && last >= first) rc = seq_past(s, last);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (!later[i]) continue;
+        q->items[i].rc = apply_one(s, &q->items[i]);
+        if (sqlite3_get_autocommit(s->db)) rc = IZ_EIO; /* SQLite rolled it all back */
+    }
+    free(o.buf);
+    free(later);
+    free(ks.h);
+    return rc;
+}
+
 /* Mark every item of the queued requests that has not failed on its own
  * with the store's failure rc: none of them is on disk. */
 static void fail_written(apply_req_t *batch, int rc)
@@ -781,7 +1188,14 @@ static void run_batch(iz_store_t *st, apply_req_t *batch)
     int rc = iz__sq_begin(s);
     if (rc != 0) fail_written(batch, rc);
     for (apply_req_t *q = batch; q; q = q->next) {
-        for (size_t i = 0; i < q->n; i++) {
+        if (q->job_id && rc == 0) {
+            int lrc = load_items(s, q);
+            if (lrc != 0) {
+                rc = lrc;
+                fail_written(batch, rc);
+            }
+        }
+        for (size_t i = 0; !q->job_id && i < q->n; i++) {
             iz_store_apply_t *it = &q->items[i];
             if (it->rc != 0) continue; /* refused before it was queued */
             it->rc = rc != 0 ? rc : apply_one(s, it);
@@ -818,8 +1232,8 @@ static void run_batch(iz_store_t *st, apply_req_t *batch)
  * GROUP_MAX changes, and always the first batch whole) in one transaction,
  * the others wait for their result. Each call still returns only when its
  * changes are on disk. */
-static int sq_apply_then(iz_store_t *st, iz_store_apply_t *items, size_t n, iz_store_then_fn then,
-                         void *ctx)
+static int enqueue(iz_store_t *st, iz_store_apply_t *items, size_t n, const char *job_id,
+                   const int64_t *lines, iz_store_then_fn then, void *ctx)
 {
     size_t queued = 0;
     for (size_t i = 0; i < n; i++) {
@@ -829,7 +1243,8 @@ static int sq_apply_then(iz_store_t *st, iz_store_apply_t *items, size_t n, iz_s
     }
     if (queued == 0 && !then) return 0;
     sq_store_t *ss = (sq_store_t *)st;
-    apply_req_t me = {.items = items, .n = n, .then = then, .then_ctx = ctx};
+    apply_req_t me = {
+        .items = items, .n = n, .job_id = job_id, .lines = lines, .then = then, .then_ctx = ctx};
     pthread_mutex_lock(&ss->gmu);
     if (ss->tail)
         ss->tail->next = &me;
@@ -867,17 +1282,21 @@ static int sq_apply_then(iz_store_t *st, iz_store_apply_t *items, size_t n, iz_s
     return me.rc;
 }
 
-static int sq_consent_apply_batch(iz_store_t *st, iz_store_apply_t *items, size_t n)
+static int sq_apply_then(iz_store_t *st, iz_store_apply_t *items, size_t n, iz_store_then_fn then,
+                         void *ctx)
 {
-    return sq_apply_then(st, items, n, NULL, NULL);
+    return enqueue(st, items, n, NULL, NULL, then, ctx);
 }
 
 static int sq_load_then(iz_store_t *st, const char *job_id, const int64_t *lines,
                         iz_store_apply_t *items, size_t n, iz_store_then_fn then, void *ctx)
 {
-    (void)job_id;
-    (void)lines;
-    return sq_apply_then(st, items, n, then, ctx);
+    return enqueue(st, items, n, job_id, lines, then, ctx);
+}
+
+static int sq_consent_apply_batch(iz_store_t *st, iz_store_apply_t *items, size_t n)
+{
+    return sq_apply_then(st, items, n, NULL, NULL);
 }
 
 static int sq_consent_get(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype, iz_type_t type,
@@ -886,11 +1305,16 @@ static int sq_consent_get(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype, iz
     const char *rt, *ty;
     int rc = iz__sq_key_names(rtype, type, recipient, &rt, &ty);
     if (rc != 0) return rc;
-    return iz__sq_get(sq(st),
-                      "SELECT " CHG_COLS " FROM consent_state s JOIN consent_log l"
-                      " ON l.id = s.log_id WHERE s.brand_id = ?1 AND s.recipient = ?2"
-                      " AND s.rtype = ?3 AND s.type = ?4",
-                      IZ_SQ_ARGS(KEY_ARGS(brand_id, recipient, rt, ty)), &change_row, out);
+    iz_sq_t *s = sq(st);
+    int64_t log_id = 0;
+    seg_buf_t b = {0};
+    iz__sq_lock(s);
+    rc = iz__sq_get(s, "SELECT log_id FROM consent_state WHERE " KEY_WHERE,
+                    IZ_SQ_ARGS(KEY_ARGS(brand_id, recipient, rt, ty)), &iz__sq_i64_row, &log_id);
+    if (rc == 0) rc = change_at(s, log_id, &b, out);
+    iz__sq_unlock(s);
+    seg_buf_free(&b);
+    return rc;
 }
 
 static int sq_consent_history(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype, iz_type_t type,
@@ -899,9 +1323,33 @@ static int sq_consent_history(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype
     const char *rt, *ty;
     int rc = iz__sq_key_names(rtype, type, recipient, &rt, &ty);
     if (rc != 0) return rc == IZ_ENOTFOUND ? 0 : rc;
-    return iz__sq_list(
-        sq(st), "SELECT " CHG_COLS " FROM consent_log l WHERE " KEY_WHERE " ORDER BY id DESC",
-        IZ_SQ_ARGS(KEY_ARGS(brand_id, recipient, rt, ty)), &change_row, list, n);
+    iz_sq_t *s = sq(st);
+    iz_change_t *l = NULL;
+    size_t k = 0;
+    iz__sq_lock(s);
+    rc = iz__sq_list(s,
+                     "SELECT " CHG_COLS " FROM consent_log l WHERE " KEY_WHERE " ORDER BY id DESC",
+                     IZ_SQ_ARGS(KEY_ARGS(brand_id, recipient, rt, ty)), &change_row, &l, &k);
+    if (rc == 0) {
+        /* A load's entry is the key's first change: the oldest. */
+        seg_buf_t b = {0};
+        iz_change_t first;
+        int f = key_seg_change(s, brand_id, recipient, rt, ty, &b, &first);
+        seg_buf_free(&b);
+        if (f == 1) {
+            l = iz_xrealloc(l, (k + 1) * sizeof *l);
+            l[k++] = first;
+        } else if (f < 0) {
+            free(l);
+            rc = f;
+        }
+    }
+    iz__sq_unlock(s);
+    if (rc == 0) {
+        *list = l;
+        *n = k;
+    }
+    return rc;
 }
 
 static void status_read(sqlite3_stmt *stmt, void *out)
@@ -924,6 +1372,21 @@ static int sq_consent_status(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype,
     return rc == IZ_ENOTFOUND || rc == 1 ? 0 : rc;
 }
 
+/* A segment's link of the chain from its verify row (sq_verify_log). */
+static void seg_link(sqlite3_stmt *stmt, const char *prev, char out[65])
+{
+    iz_seg_meta_t m = {.first_id = sqlite3_column_int64(stmt, 1),
+                       .count = sqlite3_column_int64(stmt, 3),
+                       .brand_id = sqlite3_column_int64(stmt, 4),
+                       .creation_ms = sqlite3_column_int64(stmt, 5)};
+    const char *t = iz__sq_col_text(stmt, 6);
+    if (!t || iz_origin_parse(t, &m.origin) != 0) m.origin = IZ_ORIGIN_NONE;
+    iz__sq_col_str(stmt, 7, m.job_id, sizeof m.job_id);
+    const void *data = sqlite3_column_blob(stmt, 8);
+    int len = sqlite3_column_bytes(stmt, 8);
+    iz_seg_hash(prev, &m, data ? data : "", (size_t)len, out);
+}
+
 /* The log check walks its own read-only connection (sqlite_util.c). */
 static int sq_verify_log(iz_store_t *st, int64_t *bad_id)
 {
@@ -931,12 +1394,18 @@ static int sq_verify_log(iz_store_t *st, int64_t *bad_id)
                                "SELECT prev_hash, id, brand_id, recipient, rtype, type, status,"
                                " source, consent_date, creation_ms, origin, evidence, hash"
                                " FROM consent_log ORDER BY id",
-                               IZ_HASH_FIELDS, bad_id);
+                               IZ_HASH_FIELDS,
+                               "SELECT prev_hash, first_id, hash, count, brand_id, creation_ms,"
+                               " origin, job_id, data FROM log_segments ORDER BY first_id",
+                               seg_link, bad_id);
 }
 
 static int sq_outbox_count(iz_store_t *st, int64_t *n)
 {
-    return iz__sq_get(sq(st), "SELECT count(*) FROM outbox", NULL, &iz__sq_i64_row, n);
+    return iz__sq_get(sq(st),
+                      "SELECT (SELECT count(*) FROM outbox) + (SELECT coalesce(sum(count), 0)"
+                      " FROM log_segments WHERE queued = 1)",
+                      NULL, &iz__sq_i64_row, n);
 }
 
 /* ---- the sync engine's queries ------------------------------------------- */
@@ -955,16 +1424,87 @@ static void outbox_read(sqlite3_stmt *stmt, void *out)
     it->req_index =
         sqlite3_column_type(stmt, 22) == SQLITE_NULL ? -1 : sqlite3_column_int(stmt, 22);
     it->chg.ret_deadline = sqlite3_column_int64(stmt, 23);
+    it->chg.id = sqlite3_column_int64(stmt, 24); /* brand_id stays 0 for a segment's entry */
 }
 
 static const iz_sq_row_t outbox_row = IZ_SQ_ROW(iz_outbox_item_t, outbox_read);
 
 /* Only the oldest outbox row of each key is eligible: one address's
- * changes reach İYS one by one, in order. */
+ * changes reach İYS one by one, in order. A key's first change may be a
+ * segment's entry (always its oldest), waiting in the outbox or still in
+ * its queued segment. */
 #define OLDEST_OF_KEY                                                                              \
     " AND NOT EXISTS(SELECT 1 FROM consent_log l2 JOIN outbox o2 ON o2.log_id = l2.id"             \
     " WHERE l2.brand_id = l.brand_id AND l2.recipient = l.recipient AND l2.rtype = l.rtype"        \
-    " AND l2.type = l.type AND l2.id < l.id)"
+    " AND l2.type = l.type AND l2.id < l.id)"                                                      \
+    " AND NOT EXISTS(SELECT 1 FROM consent_state s WHERE s.brand_id = l.brand_id"                  \
+    " AND s.recipient = l.recipient AND s.rtype = l.rtype AND s.type = l.type"                     \
+    " AND s.seg_id < l.id AND (EXISTS(SELECT 1 FROM outbox o3 WHERE o3.log_id = s.seg_id)"         \
+    " OR (SELECT g.queued FROM log_segments g WHERE g.first_id <= s.seg_id"                        \
+    " ORDER BY g.first_id DESC LIMIT 1) = 1))"
+
+/* The queued segments' entries of an account, as a count. */
+#define QUEUED_OF_ACCOUNT                                                                          \
+    "(SELECT coalesce(sum(g.count), 0) FROM log_segments g JOIN brands b ON b.id = g.brand_id"     \
+    " WHERE g.queued = 1 AND b.account_id = ?1)"
+
+/* Put the entries of an account's oldest queued segments into the outbox,
+ * about want of them (whole segments): the sync takes a segment's entries
+ * as it takes any outbox row. */
+static int expand_segments(iz_sq_t *s, int64_t account_id, int64_t want)
+{
+    int rc = iz__sq_begin(s);
+    while (rc == 0 && want > 0) {
+        int64_t seg[4] = {0}; /* -, count, creation_ms, brand_id */
+        int64_t first = 0;
+        rc = iz__sq_find(s,
+                         "SELECT g.first_id FROM log_segments g JOIN brands b"
+                         " ON b.id = g.brand_id WHERE g.queued = 1 AND b.account_id = ?1"
+                         " ORDER BY g.first_id LIMIT 1",
+                         IZ_SQ_ARGS(IZ_SQ_I64(account_id)), &iz__sq_i64_row, &first);
+        if (rc <= 0) break;
+        rc = iz__sq_get(s, "SELECT count FROM log_segments WHERE first_id = ?1",
+                        IZ_SQ_ARGS(IZ_SQ_I64(first)), &iz__sq_i64_row, &seg[1]);
+        if (rc == 0)
+            rc = iz__sq_get(s, "SELECT creation_ms FROM log_segments WHERE first_id = ?1",
+                            IZ_SQ_ARGS(IZ_SQ_I64(first)), &iz__sq_i64_row, &seg[2]);
+        if (rc == 0)
+            rc = iz__sq_get(s, "SELECT brand_id FROM log_segments WHERE first_id = ?1",
+                            IZ_SQ_ARGS(IZ_SQ_I64(first)), &iz__sq_i64_row, &seg[3]);
+        if (rc == 0)
+            rc = iz__sq_run(s,
+                            "WITH RECURSIVE r(i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM r"
+                            " WHERE i + 1 < ?1 + ?2)"
+                            " INSERT INTO outbox(log_id, created_ms, state, bulk, account_id,"
+                            " brand_id) SELECT i, ?3, 'PENDING', 1, ?4, ?5 FROM r",
+                            IZ_SQ_ARGS(IZ_SQ_I64(first), IZ_SQ_I64(seg[1]), IZ_SQ_I64(seg[2]),
+                                       IZ_SQ_I64(account_id), IZ_SQ_I64(seg[3])));
+        if (rc == 0)
+            rc = iz__sq_run(s, "UPDATE log_segments SET queued = 0 WHERE first_id = ?1",
+                            IZ_SQ_ARGS(IZ_SQ_I64(first)));
+        want -= seg[1];
+    }
+    return iz__sq_end(s, rc);
+}
+
+/* The segment entries of a list of outbox items (chg.brand_id 0), read
+ * from their segments. */
+static int fill_entries(iz_sq_t *s, iz_outbox_item_t *items, size_t n)
+{
+    seg_buf_t b = {0};
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (items[i].chg.brand_id != 0) continue;
+        size_t k;
+        int64_t deadline = items[i].chg.ret_deadline;
+        rc = seg_at(s, items[i].chg.id, &b, &k);
+        if (rc == 1) rc = seg_change(s, &b, k, &items[i].chg);
+        else if (rc == 0) rc = IZ_EIO; /* an outbox row of no change */
+        items[i].chg.ret_deadline = deadline;
+    }
+    seg_buf_free(&b);
+    return rc;
+}
 
 static int sq_outbox_due(iz_store_t *st, int64_t now, int64_t account_id, bool rets, size_t max,
                          iz_outbox_item_t **list, size_t *n)
@@ -978,18 +1518,38 @@ static int sq_outbox_due(iz_store_t *st, int64_t now, int64_t account_id, bool r
                                          " AND o.state = 'PENDING' AND o.next_ms <= ?1" OLDEST_OF_KEY
                                          " ORDER BY r.deadline, o.log_id LIMIT ?3",
                            args, &outbox_row, list, n);
-    return iz__sq_list(sq(st),
-                       OUTBOX_SELECT " WHERE o.account_id = ?2 AND o.state = 'PENDING'"
-                                     " AND o.next_ms <= ?1" OLDEST_OF_KEY
-                                     " ORDER BY o.log_id LIMIT ?3",
-                       args, &outbox_row, list, n);
+    iz_sq_t *s = sq(st);
+    int64_t due = 0;
+    int rc = iz__sq_get(s,
+                        "SELECT count(*) FROM outbox WHERE account_id = ?1 AND state = 'PENDING'"
+                        " AND next_ms <= ?2",
+                        IZ_SQ_ARGS(IZ_SQ_I64(account_id), IZ_SQ_I64(now)), &iz__sq_i64_row, &due);
+    if (rc == 0 && due < (int64_t)max) rc = expand_segments(s, account_id, (int64_t)max - due);
+    iz_outbox_item_t *l = NULL;
+    size_t k = 0;
+    iz__sq_lock(s);
+    if (rc == 0)
+        rc = iz__sq_list(s,
+                         OUTBOX_SELECT " WHERE o.account_id = ?2 AND o.state = 'PENDING'"
+                                       " AND o.next_ms <= ?1" OLDEST_OF_KEY
+                                       " ORDER BY o.log_id LIMIT ?3",
+                         args, &outbox_row, &l, &k);
+    if (rc == 0) rc = fill_entries(s, l, k);
+    iz__sq_unlock(s);
+    if (rc != 0) {
+        free(l);
+        return rc;
+    }
+    *list = l;
+    *n = k;
+    return 0;
 }
 
 static int sq_outbox_count_due(iz_store_t *st, int64_t now, int64_t account_id, int64_t *n)
 {
     return iz__sq_get(sq(st),
-                      "SELECT count(*) FROM outbox WHERE account_id = ?1 AND state = 'PENDING'"
-                      " AND next_ms <= ?2",
+                      "SELECT (SELECT count(*) FROM outbox WHERE account_id = ?1"
+                      " AND state = 'PENDING' AND next_ms <= ?2) + " QUEUED_OF_ACCOUNT,
                       IZ_SQ_ARGS(IZ_SQ_I64(account_id), IZ_SQ_I64(now)), &iz__sq_i64_row, n);
 }
 
@@ -999,6 +1559,29 @@ static int sq_outbox_reset_sending(iz_store_t *st)
                       "UPDATE outbox SET state = 'PENDING', request_id = NULL, sent_ms = NULL,"
                       " req_index = NULL WHERE state = 'SENDING'",
                       NULL);
+}
+
+/* Write where a change stands with İYS: on its log row, or for a segment's
+ * entry in segment_results. */
+static int set_iys(iz_sq_t *s, int64_t log_id, iz_iys_state_t state, const char *txid,
+                   const char *error)
+{
+    const char *name = iz_iys_state_name(state);
+    int rc = iz__sq_update(s,
+                           "UPDATE consent_log SET iys_state = ?2,"
+                           " iys_txid = coalesce(?3, iys_txid), iys_error = coalesce(?4, iys_error)"
+                           " WHERE id = ?1",
+                           IZ_SQ_ARGS(IZ_SQ_I64(log_id), IZ_SQ_TEXT(name), IZ_SQ_OPT(txid),
+                                      IZ_SQ_OPT(error)));
+    if (rc != IZ_ENOTFOUND) return rc;
+    return iz__sq_run(s,
+                      "INSERT INTO segment_results(log_id, iys_state, iys_txid, iys_error)"
+                      " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(log_id) DO UPDATE SET"
+                      " iys_state = excluded.iys_state,"
+                      " iys_txid = coalesce(excluded.iys_txid, iys_txid),"
+                      " iys_error = coalesce(excluded.iys_error, iys_error)",
+                      IZ_SQ_ARGS(IZ_SQ_I64(log_id), IZ_SQ_TEXT(name), IZ_SQ_OPT(txid),
+                                 IZ_SQ_OPT(error)));
 }
 
 static int sq_outbox_mark(iz_store_t *st, const int64_t *ids, size_t n, const char *state,
@@ -1015,9 +1598,7 @@ static int sq_outbox_mark(iz_store_t *st, const int64_t *ids, size_t n, const ch
                         " posted_ms = ?4, req_index = ?5 WHERE log_id = ?1",
                         IZ_SQ_ARGS(IZ_SQ_I64(ids[i]), IZ_SQ_TEXT(state), IZ_SQ_OPT(request_id),
                                    IZ_SQ_OPT_I64(sent_ms), sent ? IZ_SQ_I64(i) : IZ_SQ_NULL));
-        if (rc == 0 && sent)
-            rc = iz__sq_run(s, "UPDATE consent_log SET iys_state = 'SENT' WHERE id = ?1",
-                            IZ_SQ_ARGS(IZ_SQ_I64(ids[i])));
+        if (rc == 0 && sent) rc = set_iys(s, ids[i], IZ_IYS_SENT, NULL, NULL);
     }
     return iz__sq_end(s, rc);
 }
@@ -1077,9 +1658,17 @@ static int finish_row(iz_sq_t *s, int64_t log_id, iz_iys_state_t state, const ch
     if (iz_strlcpy(tx, txid ? txid : "", sizeof tx) != 0 ||
         iz_strlcpy(err, error ? error : "", sizeof err) != 0)
         return IZ_ETOOBIG; /* read back into iz_change_t: never cut */
-    int rc = iz__sq_run(s,
-                        "UPDATE consent_log SET iys_state = ?2, iys_txid = ?3, iys_error = ?4"
-                        " WHERE id = ?1",
+    int rc = iz__sq_update(s,
+                           "UPDATE consent_log SET iys_state = ?2, iys_txid = ?3, iys_error = ?4"
+                           " WHERE id = ?1",
+                           IZ_SQ_ARGS(IZ_SQ_I64(log_id), IZ_SQ_TEXT(iz_iys_state_name(state)),
+                                      IZ_SQ_OPT(tx), IZ_SQ_OPT(err)));
+    if (rc == IZ_ENOTFOUND) /* a segment's entry */
+        rc = iz__sq_run(s,
+                        "INSERT INTO segment_results(log_id, iys_state, iys_txid, iys_error)"
+                        " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(log_id) DO UPDATE SET"
+                        " iys_state = excluded.iys_state, iys_txid = excluded.iys_txid,"
+                        " iys_error = excluded.iys_error",
                         IZ_SQ_ARGS(IZ_SQ_I64(log_id), IZ_SQ_TEXT(iz_iys_state_name(state)),
                                    IZ_SQ_OPT(tx), IZ_SQ_OPT(err)));
     if (rc == 0)
@@ -1125,8 +1714,7 @@ static int sq_outbox_requests(iz_store_t *st, iz_outbox_req_t **list, size_t *n)
 {
     return iz__sq_list(sq(st),
                        "SELECT o.request_id, o.account_id, b.code, min(o.posted_ms),"
-                       " min(o.sent_ms), count(*) FROM outbox o"
-                       " JOIN consent_log l ON l.id = o.log_id JOIN brands b ON b.id = l.brand_id"
+                       " min(o.sent_ms), count(*) FROM outbox o JOIN brands b ON b.id = o.brand_id"
                        " WHERE o.state = 'SENT' GROUP BY o.request_id ORDER BY min(o.sent_ms)",
                        NULL, &req_row, list, n);
 }
@@ -1145,8 +1733,7 @@ static int sq_outbox_request_rows(iz_store_t *st, const char *request_id, iz_out
                                   size_t *n)
 {
     return iz__sq_list(sq(st),
-                       "SELECT o.log_id, o.req_index, l.creation_ms FROM outbox o"
-                       " JOIN consent_log l ON l.id = o.log_id"
+                       "SELECT o.log_id, o.req_index, o.created_ms FROM outbox o"
                        " WHERE o.request_id = ?1 AND o.state = 'SENT' ORDER BY o.req_index",
                        IZ_SQ_ARGS(IZ_SQ_TEXT(request_id)), &reqrow_row, list, n);
 }
@@ -1169,33 +1756,135 @@ static int sq_outbox_depth(iz_store_t *st, iz_outbox_depth_t **list, size_t *n, 
     int rc = iz__sq_begin_read(s);
     if (rc == 0)
         rc = iz__sq_list(s,
-                         "SELECT o.account_id, l.origin, count(*) FROM outbox o"
-                         " JOIN consent_log l ON l.id = o.log_id"
-                         " GROUP BY o.account_id, l.origin ORDER BY o.account_id, l.origin",
+                         "SELECT a, origin, sum(k) FROM (SELECT o.account_id AS a,"
+                         " coalesce(l.origin, 'BULK') AS origin, count(*) AS k FROM outbox o"
+                         " LEFT JOIN consent_log l ON l.id = o.log_id GROUP BY 1, 2"
+                         " UNION ALL SELECT b.account_id, g.origin, sum(g.count)"
+                         " FROM log_segments g JOIN brands b ON b.id = g.brand_id"
+                         " WHERE g.queued = 1 GROUP BY 1, 2) GROUP BY a, origin ORDER BY a, origin",
                          NULL, &depth_row, list, n);
     if (rc == 0)
-        rc = iz__sq_get(s, "SELECT coalesce(min(created_ms), 0) FROM outbox", NULL,
-                        &iz__sq_i64_row, oldest);
+        rc = iz__sq_get(s,
+                        "SELECT coalesce(min(t), 0) FROM (SELECT min(created_ms) AS t FROM outbox"
+                        " UNION ALL SELECT min(creation_ms) FROM log_segments WHERE queued = 1)",
+                        NULL, &iz__sq_i64_row, oldest);
     return iz__sq_end(s, rc);
 }
 
 static int sq_change_by_txid(iz_store_t *st, int64_t brand_id, const char *txid, iz_change_t *out)
 {
-    return iz__sq_get(sq(st),
-                      "SELECT " CHG_COLS " FROM consent_log l WHERE l.iys_txid = ?2"
-                      " AND l.brand_id = ?1 ORDER BY l.id DESC LIMIT 1",
-                      IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_TEXT(txid)), &change_row, out);
+    iz_sq_t *s = sq(st);
+    iz__sq_lock(s);
+    int rc = iz__sq_get(s,
+                        "SELECT " CHG_COLS " FROM consent_log l WHERE l.iys_txid = ?2"
+                        " AND l.brand_id = ?1 ORDER BY l.id DESC LIMIT 1",
+                        IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_TEXT(txid)), &change_row, out);
+    if (rc == IZ_ENOTFOUND) {
+        /* A segment's entry İYS answered. */
+        int64_t id = 0;
+        seg_buf_t b = {0};
+        iz_change_t c;
+        int f = iz__sq_find(s,
+                            "SELECT log_id FROM segment_results WHERE iys_txid = ?1"
+                            " ORDER BY log_id DESC",
+                            IZ_SQ_ARGS(IZ_SQ_TEXT(txid)), &iz__sq_i64_row, &id);
+        if (f == 1) f = change_at(s, id, &b, &c);
+        seg_buf_free(&b);
+        if (f < 0 && f != IZ_ENOTFOUND) rc = f;
+        if (f == 0 && c.brand_id == brand_id) {
+            *out = c;
+            rc = 0;
+        }
+    }
+    iz__sq_unlock(s);
+    return rc;
+}
+
+/* The changes feed's segment entries: decoded into a growing list. */
+typedef struct feed_walk {
+    iz_change_t *l;
+    size_t n, cap, limit;
+    int64_t after;
+    seg_buf_t b;
+    int rc;
+} feed_walk_t;
+
+static int feed_seg(void *ctx, sqlite3_stmt *stmt)
+{
+    feed_walk_t *w = ctx;
+    seg_row(&w->b, stmt);
+    if (!w->b.ok) {
+        w->rc = IZ_EIO;
+        return 1;
+    }
+    for (int64_t i = 0; i < w->b.seg.m.count && w->n < w->limit; i++) {
+        if (w->b.seg.m.first_id + i <= w->after) continue;
+        if (w->n == w->cap) {
+            w->cap = w->cap ? 2 * w->cap : 64;
+            w->l = iz_xrealloc(w->l, w->cap * sizeof *w->l);
+        }
+        iz_seg_entry(&w->b.seg, (size_t)i, &w->l[w->n++]);
+    }
+    return w->n >= w->limit ? 1 : 0;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    int64_t x = ((const iz_change_t *)a)->id, y = ((const iz_change_t *)b)->id;
+    return x < y ? -1 : x > y;
 }
 
 static int sq_changes(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t limit,
                       iz_change_t **list, size_t *n)
 {
-    return iz__sq_list(sq(st),
-                       "SELECT " CHG_COLS " FROM consent_log l WHERE l.brand_id = ?1 AND l.id > ?2"
-                       " ORDER BY l.id LIMIT ?3",
-                       IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_I64(after_id),
-                                  IZ_SQ_I64(limit > 100000 ? 100000 : limit)),
-                       &change_row, list, n);
+    iz_sq_t *s = sq(st);
+    if (limit > 100000) limit = 100000;
+    iz_change_t *rows = NULL;
+    size_t nr = 0;
+    feed_walk_t w = {.limit = limit, .after = after_id};
+    iz__sq_lock(s);
+    int rc = iz__sq_list(s,
+                         "SELECT " CHG_COLS " FROM consent_log l WHERE l.brand_id = ?1"
+                         " AND l.id > ?2 ORDER BY l.id LIMIT ?3",
+                         IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_I64(after_id), IZ_SQ_I64(limit)),
+                         &change_row, &rows, &nr);
+    /* A segment holds at most IZ_SEG_MAX ids: one that holds an id after
+     * after_id starts after after_id - IZ_SEG_MAX. */
+    if (rc == 0 && limit > 0)
+        rc = iz__sq_each(s,
+                         "SELECT " SEG_COLS " FROM log_segments WHERE brand_id = ?1"
+                         " AND first_id > ?2 - 1000 AND first_id + count - 1 > ?2"
+                         " ORDER BY first_id",
+                         IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_I64(after_id)), feed_seg, &w);
+    if (rc > 0) rc = 0;
+    if (rc == 0) rc = w.rc;
+    /* İYS's answers of the entries. */
+    for (size_t i = 0; rc == 0 && i < w.n; i++) {
+        static const iz_sq_row_t result_row = {.size = 0, .read = result_read};
+        int f = iz__sq_find(s,
+                            "SELECT iys_state, iys_txid, iys_error FROM segment_results"
+                            " WHERE log_id = ?1",
+                            IZ_SQ_ARGS(IZ_SQ_I64(w.l[i].id)), &result_row, &w.l[i]);
+        if (f < 0) rc = f;
+    }
+    iz__sq_unlock(s);
+    seg_buf_free(&w.b);
+    if (rc != 0) {
+        free(rows);
+        free(w.l);
+        return rc;
+    }
+    /* Both lists are in id order: merge them and keep the first limit. */
+    size_t total = nr + w.n;
+    iz_change_t *all = iz_xmalloc((total ? total : 1) * sizeof *all);
+    if (nr) memcpy(all, rows, nr * sizeof *all);
+    if (w.n) memcpy(all + nr, w.l, w.n * sizeof *all);
+    free(rows);
+    free(w.l);
+    if (w.n && nr) qsort(all, total, sizeof *all, by_id);
+    *list = all;
+    *n = total < limit ? total : limit;
+    return 0;
 }
 
 static int sq_brands_all(iz_store_t *st, iz_brand_t **list, size_t *n)

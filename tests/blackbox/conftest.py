@@ -178,3 +178,36 @@ def fresh_phone():
     """A mobile number no other test uses (per process)."""
     _counter[0] += 1
     return "+90532%07d" % (os.getpid() % 1000 * 10000 + _counter[0])
+
+
+def segment_recipients(data):
+    """Every recipient a bulk load stored in the store's log segments
+    (src/store/segment.h, format 1), in log order, read from the file."""
+    import sqlite3
+    out = []
+    con = sqlite3.connect(f"file:{data}/izin.db?mode=ro", uri=True)
+    try:
+        for count, blob in con.execute("select count, data from log_segments order by first_id"):
+            p = 0
+            for _ in range(count):
+                n = blob[p + 16]
+                out.append(blob[p + 17:p + 17 + n].decode())
+                p += 17 + n
+            assert p == len(blob)
+    finally:
+        con.close()
+    return out
+
+
+def bulk_changes(data):
+    """(changes, distinct recipients) of origin BULK: log rows and segment
+    entries together."""
+    import sqlite3
+    con = sqlite3.connect(f"file:{data}/izin.db?mode=ro", uri=True)
+    try:
+        rows = [r[0] for r in con.execute(
+            "select recipient from consent_log where origin = 'BULK'")]
+    finally:
+        con.close()
+    rows += segment_recipients(data)
+    return len(rows), len(set(rows))

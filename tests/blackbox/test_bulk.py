@@ -10,7 +10,7 @@ import zipfile
 
 import requests
 
-from conftest import Server, izin, make_store, tr_now
+from conftest import Server, bulk_changes, izin, make_store, tr_now
 from simutil import Provider, start_sim
 from test_sync import wait_for
 
@@ -225,13 +225,7 @@ def test_kill_9_midway_resumes_without_a_row_twice(tmp_path):
         j = wait_job(srv, acme, job_id, timeout=120)
         assert j["state"] == "DONE" and j["processed"] == n
         assert j["accepted"] == n and j["rejected"] == 0
-        con = sqlite3.connect(f"file:{data}/izin.db?mode=ro", uri=True)
-        try:
-            rows, distinct = con.execute(
-                "select count(*), count(distinct recipient) from consent_log"
-                " where origin = 'BULK'").fetchone()
-        finally:
-            con.close()
+        rows, distinct = bulk_changes(data)
         assert rows == n and distinct == n
     finally:
         srv.stop()

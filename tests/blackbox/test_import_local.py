@@ -1,7 +1,7 @@
 """`izin import` on the local store (issue 10): the same job as an upload, run
 in the command with its progress; exit 0 all rows in, 3 some rejected, 1
 failed; and what `izin export` writes, `izin import` reads back unchanged."""
-from conftest import izin, make_store, tr_now
+from conftest import bulk_changes, izin, make_store, tr_now
 
 
 def test_import_exit_codes_and_the_round_trip(tmp_path):
@@ -60,13 +60,7 @@ def _job(data):
 
 
 def _bulk_rows(data):
-    import sqlite3
-    con = sqlite3.connect(f"file:{data}/izin.db?mode=ro", uri=True)
-    try:
-        return con.execute("select count(*), count(distinct recipient) from consent_log"
-                           " where origin = 'BULK'").fetchone()
-    finally:
-        con.close()
+    return bulk_changes(data)
 
 
 def test_a_server_leaves_a_running_import_alone_and_takes_over_a_dead_one(tmp_path):

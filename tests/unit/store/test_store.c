@@ -300,6 +300,7 @@ static void raw_text(const fx_t *f, const char *sql, char *out, size_t outsz)
 }
 
 static int64_t add_account(fx_t *f, const char *name);
+static int64_t add_brand(fx_t *f, int64_t account, int64_t code, const char *slug);
 
 #define TOK_URL "https://api.iys.org.tr"
 #define TOK_ACCESS "3f9a0c1d2e4b5a6978877665544332211ffeeddccbbaa99887766554433221100"
@@ -450,19 +451,33 @@ static void test_iys_tokens_migration(void **state)
 {
     fx_t *f = *state;
     int64_t acc = add_account(f, "old");
+    int64_t brand = add_brand(f, acc, 700100, "old");
+    iz_change_t c = mk_change(brand, "+905551112233", IZ_ONAY, 1700000000, IZ_IYS_PENDING);
+    apply_ok(f, &c);
     iz_store_close(f->st);
     f->st = NULL;
-    /* A version 4 store: without v5's tokens, v6's outbox columns and v7's
-     * jobs. */
+    /* A version 4 store: without v5's tokens, v6's outbox columns, v7's
+     * jobs and v8's segments (its state and outbox rows' new columns). */
     assert_int_equal(raw_sql(f, "DROP TABLE job_errors; DROP TABLE jobs;"
-                                "DROP TABLE iys_tokens;"
+                                "DROP TABLE iys_tokens; DROP TABLE segment_results;"
+                                "DROP TABLE log_segments;"
                                 "DROP INDEX outbox_account; DROP INDEX outbox_request;"
                                 "ALTER TABLE outbox DROP COLUMN account_id;"
                                 "ALTER TABLE outbox DROP COLUMN posted_ms;"
+                                "ALTER TABLE outbox DROP COLUMN brand_id;"
+                                "ALTER TABLE consent_state DROP COLUMN seg_id;"
                                 "UPDATE meta SET value = '4' WHERE key = 'schema_version'"),
                      SQLITE_OK);
     fx_reopen(f);
     assert_int_equal(iz_store_schema_version(f->st), IZ_STORE_SCHEMA_VERSION);
+    /* The change, its state and its queue row came through. */
+    iz_change_t got;
+    assert_int_equal(
+        iz_store_consent_get(f->st, brand, IZ_BIREYSEL, IZ_MESAJ, "+905551112233", &got), 0);
+    assert_int_equal(got.id, c.id);
+    assert_int_equal(outbox(f), 1);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM outbox WHERE brand_id IS NOT NULL"), 1);
+    verify_ok(f);
     iz_iys_token_t t = mk_token(TOK_URL, "API_USER"), g;
     assert_int_equal(iz_store_iys_token_put(f->st, acc, &t), 0);
     assert_int_equal(iz_store_iys_token_get(f->st, acc, TOK_URL, "API_USER", &g), 0);
@@ -1275,6 +1290,255 @@ static void test_sigkill(void **state)
     verify_ok(f);
 }
 
+/* ---- bulk loads: log segments --------------------------------------------- */
+
+#define LOAD_JOB "0123456789abcdef0123456789abcdef"
+
+/* A rule for a load: refuses recipients ending in 9 when the key has no
+ * record, sends the others to İYS (PENDING). */
+static int load_rule(void *ctx, const iz_current_t *cur, iz_change_t *chg)
+{
+    (void)ctx;
+    size_t n = strlen(chg->recipient);
+    if (!cur->exists && chg->recipient[n - 1] == '9') return IZ_ERULE;
+    chg->iys_state = IZ_IYS_PENDING;
+    return 0;
+}
+
+typedef struct load_batch {
+    iz_change_t *c;
+    iz_store_apply_t *it;
+    int64_t *lines;
+    size_t n;
+} load_batch_t;
+
+/* n BULK changes of brand for +90555000000i, i from first, on lines 2.. */
+static load_batch_t mk_load(int64_t brand, size_t first, size_t n)
+{
+    load_batch_t b = {.c = calloc(n, sizeof(iz_change_t)),
+                      .it = calloc(n, sizeof(iz_store_apply_t)),
+                      .lines = calloc(n, sizeof(int64_t)),
+                      .n = n};
+    assert_non_null(b.c);
+    for (size_t i = 0; i < n; i++) {
+        char r[32];
+        snprintf(r, sizeof r, "+9055500%05zu", first + i);
+        b.c[i] = mk_change(brand, r, IZ_ONAY, 1700000000 + (int64_t)i, IZ_IYS_NONE);
+        b.c[i].origin = IZ_ORIGIN_BULK;
+        b.lines[i] = (int64_t)(i + 2);
+        snprintf(b.c[i].evidence, sizeof b.c[i].evidence, "{\"job\":\"%s\",\"line\":%" PRId64 "}",
+                 LOAD_JOB, b.lines[i]);
+        b.it[i] = (iz_store_apply_t){.chg = &b.c[i], .rule = load_rule};
+    }
+    return b;
+}
+
+static void free_load(load_batch_t *b)
+{
+    free(b->c);
+    free(b->it);
+    free(b->lines);
+}
+
+static int64_t load_brand(fx_t *f)
+{
+    int64_t acc = add_account(f, "loader");
+    return add_brand(f, acc, 700200, "loader");
+}
+
+static void count_sub(void *ctx, const iz_change_t *chg)
+{
+    (void)chg;
+    (*(int *)ctx)++;
+}
+
+/* New keys go into segments of up to 1000 entries; every reader sees them
+ * as log rows. */
+static void test_load_segments(void **state)
+{
+    fx_t *f = *state;
+    int64_t brand = load_brand(f);
+    iz_change_t before = mk_change(brand, "+905559990000", IZ_ONAY, 1700000000, IZ_IYS_LOCAL);
+    apply_ok(f, &before);
+    int published = 0;
+    assert_int_equal(iz_store_subscribe(f->st, count_sub, &published), 0);
+    load_batch_t b = mk_load(brand, 0, 2500);
+    assert_int_equal(iz_store_consent_load_then(f->st, LOAD_JOB, b.lines, b.it, b.n, NULL, NULL), 0);
+    iz_store_unsubscribe(f->st, count_sub, &published);
+    size_t refused = 0;
+    for (size_t i = 0; i < b.n; i++) {
+        if (b.c[i].recipient[strlen(b.c[i].recipient) - 1] == '9') {
+            assert_int_equal(b.it[i].rc, IZ_ERULE);
+            refused++;
+            continue;
+        }
+        assert_int_equal(b.it[i].rc, 0);
+        assert_true(b.c[i].id > before.id);
+        assert_int_equal(b.c[i].iys_state, IZ_IYS_PENDING);
+    }
+    assert_int_equal(refused, 250);
+    assert_int_equal(published, 2250);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM log_segments"), 3);
+    assert_int_equal(raw_count(f, "SELECT sum(count) FROM log_segments"), 2250);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM consent_log"), 1);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM consent_state"), 2251);
+    assert_int_equal(outbox(f), 2250);
+    verify_ok(f);
+
+    /* The current change and the history of a loaded key. */
+    iz_change_t got;
+    assert_int_equal(
+        iz_store_consent_get(f->st, brand, IZ_BIREYSEL, IZ_MESAJ, b.c[1234].recipient, &got), 0);
+    assert_int_equal(got.id, b.c[1234].id);
+    assert_string_equal(got.recipient, b.c[1234].recipient);
+    assert_int_equal(got.status, IZ_ONAY);
+    assert_int_equal(got.source, IZ_HS_WEB);
+    assert_int_equal(got.consent_date, 1700000000 + 1234);
+    assert_int_equal(got.origin, IZ_ORIGIN_BULK);
+    assert_int_equal(got.iys_state, IZ_IYS_PENDING);
+    assert_string_equal(got.evidence, b.c[1234].evidence);
+    assert_int_equal(history_len(f, brand, b.c[1234].recipient), 1);
+
+    /* An API change after the load: a log row after the segments; the
+     * history has both, newest first; the chain holds. */
+    iz_change_t later = mk_change(brand, b.c[1234].recipient, IZ_RET, 1800000000, IZ_IYS_PENDING);
+    apply_ok(f, &later);
+    assert_true(later.id > b.c[b.n - 1].id);
+    iz_change_t *h = NULL;
+    size_t hn = 0;
+    assert_int_equal(iz_store_consent_history(f->st, brand, IZ_BIREYSEL, IZ_MESAJ,
+                                              b.c[1234].recipient, &h, &hn),
+                     0);
+    assert_int_equal(hn, 2);
+    assert_int_equal(h[0].id, later.id);
+    assert_int_equal(h[1].id, b.c[1234].id);
+    free(h);
+    verify_ok(f);
+
+    /* The same change again is a repeat of the segment's entry. */
+    iz_change_t again = b.c[10];
+    again.id = 0;
+    again.iys_state = IZ_IYS_PENDING;
+    again.creation_ms = 0;
+    assert_int_equal(iz_store_consent_apply(f->st, &again, NULL, NULL), IZ_REPEAT);
+    assert_int_equal(again.id, b.c[10].id);
+
+    /* The feed: rows and entries in one id order, from inside a segment. */
+    iz_change_t *feed = NULL;
+    size_t fn = 0;
+    assert_int_equal(iz_store_changes(f->st, brand, b.c[500].id, 100000, &feed, &fn), 0);
+    assert_int_equal(fn, 1999 - 200 + 1); /* the entries after #500 (200 refused), the RET */
+    for (size_t i = 1; i < fn; i++)
+        assert_true(feed[i].id > feed[i - 1].id);
+    assert_int_equal(feed[fn - 1].id, later.id);
+    free(feed);
+    assert_int_equal(iz_store_changes(f->st, brand, 0, 10, &feed, &fn), 0);
+    assert_int_equal(fn, 10);
+    assert_int_equal(feed[0].id, before.id);
+    assert_int_equal(feed[1].id, b.c[0].id);
+    free(feed);
+    free_load(&b);
+}
+
+/* A key that has a record, and a key twice in one load, take the ordinary
+ * path, in order. */
+static void test_load_existing_keys(void **state)
+{
+    fx_t *f = *state;
+    int64_t brand = load_brand(f);
+    load_batch_t b = mk_load(brand, 100, 3);
+    iz_change_t old = mk_change(brand, b.c[0].recipient, IZ_RET, 1600000000, IZ_IYS_LOCAL);
+    apply_ok(f, &old);
+    snprintf(b.c[2].recipient, sizeof b.c[2].recipient, "%s", b.c[1].recipient);
+    b.c[2].consent_date = b.c[1].consent_date + 10;
+    assert_int_equal(iz_store_consent_load_then(f->st, LOAD_JOB, b.lines, b.it, b.n, NULL, NULL), 0);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(b.it[i].rc, 0);
+    assert_int_equal(raw_count(f, "SELECT sum(count) FROM log_segments"), 1);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM consent_log"), 3);
+    assert_int_equal(history_len(f, brand, b.c[0].recipient), 2);
+    assert_int_equal(history_len(f, brand, b.c[1].recipient), 2);
+    iz_change_t got;
+    assert_int_equal(
+        iz_store_consent_get(f->st, brand, IZ_BIREYSEL, IZ_MESAJ, b.c[1].recipient, &got), 0);
+    assert_int_equal(got.id, b.c[2].id);
+    assert_true(b.c[2].id > b.c[1].id);
+    verify_ok(f);
+    free_load(&b);
+}
+
+/* The sync takes a segment's entries from the outbox like any row: after
+ * them, a later change of the same key; İYS's answers are kept. */
+static void test_load_outbox(void **state)
+{
+    fx_t *f = *state;
+    int64_t brand = load_brand(f);
+    int64_t acc = 0;
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM accounts"), 1);
+    acc = raw_count(f, "SELECT id FROM accounts");
+    load_batch_t b = mk_load(brand, 0, 1500);
+    assert_int_equal(iz_store_consent_load_then(f->st, LOAD_JOB, b.lines, b.it, b.n, NULL, NULL), 0);
+    iz_change_t ret = mk_change(brand, b.c[0].recipient, IZ_RET, 1800000000, IZ_IYS_PENDING);
+    apply_ok(f, &ret);
+    int64_t due = 0;
+    assert_int_equal(iz_store_outbox_count_due(f->st, INT64_MAX / 2, acc, &due), 0);
+    assert_int_equal(due, 1350 + 1);
+
+    iz_outbox_item_t *items = NULL;
+    size_t n = 0;
+    assert_int_equal(iz_store_outbox_due(f->st, INT64_MAX / 2, acc, false, 1000, &items, &n), 0);
+    assert_int_equal(n, 1000);
+    assert_int_equal(items[0].chg.id, b.c[0].id);
+    assert_string_equal(items[0].chg.recipient, b.c[0].recipient);
+    assert_int_equal(items[0].chg.brand_id, brand);
+    assert_true(items[0].bulk);
+    assert_int_equal(items[0].brand_code, 700200);
+    for (size_t i = 0; i < n; i++)
+        assert_true(items[i].chg.id != ret.id); /* the key's entry is still queued */
+    int64_t ids[1] = {items[0].chg.id};
+    free(items);
+    assert_int_equal(iz_store_outbox_mark(f->st, ids, 1, "SENT", "req-1", 1000), 0);
+    iz_change_t got;
+    assert_int_equal(iz_store_change_by_txid(f->st, brand, "tx-1", &got), IZ_ENOTFOUND);
+    assert_int_equal(iz_store_outbox_finish(f->st, ids[0], IZ_IYS_ACCEPTED, "tx-1", NULL, 2000), 0);
+    assert_int_equal(iz_store_change_by_txid(f->st, brand, "tx-1", &got), 0);
+    assert_int_equal(got.id, b.c[0].id);
+    assert_int_equal(got.iys_state, IZ_IYS_ACCEPTED);
+    assert_string_equal(got.iys_txid, "tx-1");
+    /* With the entry answered, the RET of its key is due. */
+    assert_int_equal(iz_store_outbox_due(f->st, INT64_MAX / 2, acc, false, 2000, &items, &n), 0);
+    bool ret_due = false;
+    for (size_t i = 0; i < n; i++)
+        ret_due = ret_due || items[i].chg.id == ret.id;
+    assert_true(ret_due);
+    assert_int_equal(n, 1350);
+    free(items);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM log_segments WHERE queued = 1"), 0);
+    verify_ok(f);
+    free_load(&b);
+}
+
+/* A segment changed by hand breaks the chain at its first id. */
+static void test_load_tamper(void **state)
+{
+    fx_t *f = *state;
+    int64_t brand = load_brand(f);
+    load_batch_t b = mk_load(brand, 0, 20);
+    assert_int_equal(iz_store_consent_load_then(f->st, LOAD_JOB, b.lines, b.it, b.n, NULL, NULL), 0);
+    iz_change_t after = mk_change(brand, "+905559990000", IZ_ONAY, 1700000000, IZ_IYS_LOCAL);
+    apply_ok(f, &after);
+    verify_ok(f);
+    assert_int_not_equal(raw_sql(f, "DELETE FROM log_segments"), SQLITE_OK);
+    assert_int_not_equal(raw_sql(f, "UPDATE log_segments SET data = x'00'"), SQLITE_OK);
+    assert_int_equal(raw_sql(f, "DROP TRIGGER log_segments_no_update;"
+                                "UPDATE log_segments SET data = replace(data, '+90555', '+90556')"),
+                     SQLITE_OK);
+    int64_t bad = 0;
+    assert_int_equal(iz_store_verify_log(f->st, &bad), IZ_ERULE);
+    assert_int_equal(bad, b.c[0].id);
+    free_load(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1304,6 +1568,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigkill, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_segments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_existing_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_outbox, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_tamper, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -229,3 +229,116 @@ def test_kill_9_midway_resumes_without_a_row_twice(tmp_path):
         assert rows == n and distinct == n
     finally:
         srv.stop()
+
+
+# Each row: the fields that differ from a valid row (recipient filled in per
+# row), and the changes the same key had before (posted to both brands).
+BASE = {"recipientType": "BIREYSEL", "type": "MESAJ", "status": "ONAY", "source": "HS_WEB"}
+CASES = [
+    ({}, []),
+    ({"status": ""}, []),
+    ({"status": "EVET"}, []),
+    ({"type": ""}, []),
+    ({"type": "SMS"}, []),
+    ({"consentDate": ""}, []),
+    ({"consentDate": "2026-01-05"}, []),
+    ({"consentDate": "05.01.2026 10:00:00"}, []),
+    ({"consentDate": "2026-02-30 10:00:00"}, []),
+    ({"consentDate": "2015-04-30 23:59:59"}, []),
+    ({"consentDate": "2099-01-01 00:00:00"}, []),
+    ({"consentDate": "old"}, []),                      # before activation's 3 days: H467
+    ({"source": ""}, []),
+    ({"source": "HS_FAX"}, []),
+    ({"source": "IYS_WEB"}, []),
+    ({"source": "HS_KARAR"}, []),
+    ({"source": "HS_2015", "consentDate": "2015-05-01 00:00:01"}, []),
+    ({"recipient": ""}, []),
+    ({"recipient": "05321"}, []),
+    ({"recipient": "ali@example.com"}, []),
+    ({"recipient": "+90532123456789012"}, []),
+    ({"recipient": "0532123456a"}, []),
+    ({"type": "EPOSTA", "recipient": "ali@"}, []),
+    ({"type": "EPOSTA", "recipient": "ayşe@örnek.com"}, []),
+    ({"type": "EPOSTA", "recipient": "ayse.{n}@example.com"}, []),
+    ({"recipientType": "KURUM"}, []),
+    ({"recipientType": ""}, []),                       # an empty cell: BIREYSEL, as omitted
+    ({"status": "RET"}, []),                           # a first RET: LOCAL, H175
+    ({"status": "RET", "source": "HS_KARAR"}, []),
+    ({"recipientType": "TACIR", "source": "", "consentDate": ""}, []),
+    ({"consentDate": "now"}, [{"consentDate": "earlier"}]),              # H174
+    ({"status": "RET", "consentDate": "before"}, [{"consentDate": "earlier"}]),  # H178
+    ({"status": "RET"}, [{"consentDate": "earlier"}]),                    # accepted
+    ({}, [{}]),                                                         # an exact repeat
+    ({"recipientType": "TACIR", "status": "RET", "consentDate": ""},
+     [{"recipientType": "TACIR"}]),                                     # H462
+    ({"recipientType": "TACIR", "status": "RET", "source": ""},
+     [{"recipientType": "TACIR"}]),                                     # H463
+]
+
+
+def test_every_row_is_judged_like_the_same_consent_posted_alone(tmp_path):
+    """One file with a row for every field error and state rule, uploaded to
+    one brand, and each of its rows posted alone to another brand of the
+    same account (İYS activation in the past, so H467 applies): the codes
+    in errors.csv are the API's, row by row, and the accepted rows are
+    stored alike."""
+    data = tmp_path / "d"
+    acme, _ = make_store(data, activation="2020-01-01")
+    izin("brand", "add", "--account", "acme", "--code", "700003", "--name", "ACME 2", data=data)
+    dates = {"now": tr_now(-60), "earlier": tr_now(-7200), "before": tr_now(-9000),
+             "old": tr_now(-40 * 86400)}
+    srv = Server(["serve", "--listen", "127.0.0.1:0", "--data", str(data)], data).start()
+    try:
+        api = requests.Session()
+        api.headers.update(acme.headers)
+
+        def post(brand, fields):
+            body = {k: v for k, v in fields.items() if v != ""}
+            return api.post(srv.base + f"/v1/brands/{brand}/consents", json=body, timeout=10)
+
+        rows, single = [], {}
+        for i, (diff, before) in enumerate(CASES):
+            row = dict(BASE, recipient=f"0532{2000000 + i:07d}", consentDate=tr_now(-3600))
+            row.update(diff)
+            row["recipient"] = row["recipient"].replace("{n}", str(i))
+            row["consentDate"] = dates.get(row["consentDate"], row["consentDate"])
+            for b in before:
+                prior = dict(BASE, recipient=row["recipient"], consentDate=tr_now(-3600))
+                prior.update(b)
+                prior["consentDate"] = dates.get(prior["consentDate"], prior["consentDate"])
+                for brand in (acme.brand, 700003):
+                    assert post(brand, prior).status_code in (200, 201)
+            r = post(700003, row)
+            errs = r.json().get("errors") or []
+            single[i + 2] = errs[0]["code"] if r.status_code >= 400 else None
+            rows.append(row)
+        cols = ["recipient", "recipientType", "type", "status", "source", "consentDate"]
+        body = "\n".join([",".join(cols)] + [",".join(r[c] for c in cols) for r in rows])
+        r = upload(srv, acme, body.encode())
+        assert r.status_code == 202, r.text
+        job = wait_job(srv, acme, r.json()["jobId"])
+        assert job["state"] == "DONE" and job["processed"] == len(CASES)
+        got = {int(e[0]): e[1] for e in errors_csv(srv, acme, job["jobId"])}
+        for line, code in single.items():
+            assert got.get(line) == code, (line, rows[line - 2], code, got.get(line))
+        assert job["rejected"] == sum(1 for c in single.values() if c)
+        assert {"H110", "H115", "H111", "H117", "H112", "H158", "H157", "H156", "H162", "H467",
+                "H113", "H119", "H408", "H155", "H114", "H121", "H464", "H160", "H120", "H116",
+                "H174", "H178", "H462", "H463"} <= set(single.values()), single
+        # the accepted rows are stored as the single ones were
+        for i, row in enumerate(rows):
+            if single[i + 2]:
+                continue
+            params = {k: row[f] for k, f in (("type", "type"), ("recipientType", "recipientType"))
+                      if row[f]}
+            a = api.get(srv.base + f"/v1/brands/{acme.brand}/consents/{row['recipient']}",
+                        params=params, timeout=10).json()
+            b = api.get(srv.base + f"/v1/brands/700003/consents/{row['recipient']}",
+                        params=params, timeout=10).json()
+            assert "history" in a and "history" in b, (row, a, b)
+            for k in ("recipient", "status", "source", "consentDate", "recipientType"):
+                assert a.get(k) == b.get(k), (k, a, b)
+            assert (a.get("iys") or {}).get("state") == (b.get("iys") or {}).get("state")
+            assert [h["status"] for h in a["history"]] == [h["status"] for h in b["history"]], (row, a, b)
+    finally:
+        srv.stop()

@@ -30,6 +30,7 @@ typedef struct iz_app {
     iz_sms_gateway_t *gateway; /* outbound SMS (not owned); NULL: sms/send answers 503 */
     struct iz_jobs *jobs;      /* the bulk job runner (not owned); NULL: uploads answer 503 */
     const char *spool_dir;     /* where uploads are spooled (DATA/uploads) */
+    const char *gateway_token; /* the secret inbound SMS carries; NULL: inbound answers 503 */
     /* The server answering, for its connection figures: set once it has
      * started, while requests may already run (hence atomic); NULL before. */
     _Atomic(iz_http_t *) http;

@@ -10,7 +10,9 @@
 
 #include "cli/cli.h"
 #include "core/iz.h"
+#include "core/smstext.h"
 #include "core/trtime.h"
+#include "core/utf8.h"
 #include "sys/crypto.h"
 
 #define DATA_OPTS                                                                                  \
@@ -150,65 +152,247 @@ static bool all_digits(const char *s, size_t min, size_t max)
     return true;
 }
 
+#define BRAND_SMS_OPTS                                                                             \
+    {"keyword", true, "KW[,KW...]", NULL,                                                          \
+     "SMS keywords (letters, Turkish ones too, and digits); the first is named in opt-out texts"}, \
+        {"short-number", true, "46XX", NULL, "the 4-digit short number the keywords are on"},      \
+        {"subscriber-number", true, "0850XXXXXXX", NULL, "the brand's own 0850 number"},           \
+        {"slug", true, "SLUG", NULL, "the consent page's short name: a-z, 0-9, '-'"},              \
+        {"reply-onay", true, "TEXT", "izin's Turkish text",                                        \
+         "SMS reply to an opt-in ({brand} {channels} {keyword} {number} are filled in)"},          \
+        {"reply-ret", true, "TEXT", "izin's Turkish text", "SMS reply to an opt-out"},             \
+        {"reply-help", true, "TEXT", "izin's Turkish text",                                        \
+         "SMS reply to a message izin cannot read"}
+
 static const iz_optdef_t brand_defs[] = {
         DATA_OPTS,
         {"account", true, "NAME", NULL, "the account the brand belongs to (required)"},
         {"code", true, "N", NULL, "İYS's brand code (required)"},
         {"name", true, "TEXT", NULL, "the brand's name (required)"},
-        {"keyword", true, "KW", NULL, "SMS keyword, letters A-Z and digits"},
-        {"short-number", true, "46XX", NULL, "the 4-digit short number of the keyword"},
-        {"subscriber-number", true, "0850XXXXXXX", NULL, "the brand's own 0850 number"},
-        {"slug", true, "SLUG", NULL, "the consent page's short name: a-z, 0-9, '-'"},
+        BRAND_SMS_OPTS,
 };
 static const iz_cmddef_t brand_cmd =
     IZ_CMD("izin brand add", "--account NAME --code N --name TEXT [options]",
            "Add a brand to an account.", brand_defs);
 
+static const iz_optdef_t brand_set_defs[] = {
+        DATA_OPTS,
+        {"account", true, "NAME", "the one account with that brand code",
+         "the account the brand belongs to"},
+        {"code", true, "N", NULL, "İYS's brand code (required)"},
+        {"name", true, "TEXT", NULL, "the brand's name"},
+        BRAND_SMS_OPTS,
+};
+static const iz_cmddef_t brand_set_cmd =
+    IZ_CMD("izin brand set", "--code N [options]",
+           "Change a brand's name, SMS keywords, numbers, slug or reply texts; what is not "
+           "given stays.\nAn empty value clears it (--keyword '' removes every keyword).",
+           brand_set_defs);
+
+/* A keyword in Turkish capitals (i -> İ, ı -> I, ç -> Ç, ...), as it is
+ * shown in opt-out texts; -1 when it does not fit in n bytes. */
+static int tr_upper(const char *in, char *out, size_t n)
+{
+    static const char *const map[][2] = {{"i", "İ"}, {"ı", "I"}, {"ç", "Ç"}, {"ğ", "Ğ"},
+                                         {"ö", "Ö"}, {"ş", "Ş"}, {"ü", "Ü"}};
+    size_t o = 0;
+    while (*in) {
+        const char *rep = NULL;
+        size_t used = 1;
+        for (size_t k = 0; k < IZ_ARRAY_LEN(map) && !rep; k++)
+            if (strncmp(in, map[k][0], strlen(map[k][0])) == 0) {
+                rep = map[k][1];
+                used = strlen(map[k][0]);
+            }
+        char one[2] = {*in >= 'a' && *in <= 'z' ? (char)(*in - 'a' + 'A') : *in, '\0'};
+        if (!rep) rep = one;
+        size_t len = strlen(rep);
+        if (o + len >= n) return -1;
+        memcpy(out + o, rep, len);
+        o += len;
+        in += used;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+/* A keyword: folded (core/smstext.h) it is one word of a-z and 0-9; it is
+ * kept in Turkish capitals. */
+static int keyword_ok(char *kw, size_t n)
+{
+    char folded[64], up[64];
+    if (!kw[0] || iz_smstext_fold(kw, strlen(kw), folded, sizeof folded) != 0 || !folded[0])
+        return -1;
+    for (const char *p = folded; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))) return -1;
+    if (tr_upper(kw, up, sizeof up) != 0 || iz_strlcpy(kw, up, n) != 0) return -1;
+    return 0;
+}
+
+/* The SMS settings given (add: every one; set: those given replace the
+ * brand's, an empty value clears). Returns 0 or 2 (a usage error, said). */
+static int brand_sms_opts(const iz_opts_t *o, iz_brand_t *b, iz_brand_sms_t *m)
+{
+    const char *v;
+    if ((v = iz_cli_get(o, "keyword"))) {
+        m->nkeywords = 0;
+        char list[IZ_KEYWORDS_MAX * 64 + 1];
+        if (iz_strlcpy(list, v, sizeof list) != 0) {
+            iz_cli_fail("--keyword: too many or too long keywords");
+            return 2;
+        }
+        for (char *save = NULL, *kw = strtok_r(list, ",", &save); kw;
+             kw = strtok_r(NULL, ",", &save)) {
+            while (*kw == ' ')
+                kw++;
+            for (size_t n = strlen(kw); n > 0 && kw[n - 1] == ' '; n--)
+                kw[n - 1] = '\0';
+            if (m->nkeywords == IZ_KEYWORDS_MAX ||
+                iz_strlcpy(m->keywords[m->nkeywords], kw, sizeof m->keywords[0]) != 0 ||
+                keyword_ok(m->keywords[m->nkeywords], sizeof m->keywords[0]) != 0) {
+                iz_cli_fail("--keyword: '%s' is not a keyword (letters and digits, one word; at "
+                            "most %d keywords)",
+                            kw, IZ_KEYWORDS_MAX);
+                return 2;
+            }
+            m->nkeywords++;
+        }
+        iz_strlcpy(b->keyword, m->nkeywords ? m->keywords[0] : "", sizeof b->keyword);
+    }
+    struct {
+        const char *name;
+        char *dst;
+        size_t n;
+    } texts[] = {
+        {"short-number", b->short_number, sizeof b->short_number},
+        {"subscriber-number", b->subscriber_number, sizeof b->subscriber_number},
+        {"slug", b->slug, sizeof b->slug},
+        {"reply-onay", m->reply_onay, sizeof m->reply_onay},
+        {"reply-ret", m->reply_ret, sizeof m->reply_ret},
+        {"reply-help", m->reply_help, sizeof m->reply_help},
+    };
+    for (size_t i = 0; i < IZ_ARRAY_LEN(texts); i++)
+        if ((v = iz_cli_get(o, texts[i].name)) && iz_strlcpy(texts[i].dst, v, texts[i].n) != 0) {
+            iz_cli_fail("--%s is too long (at most %zu bytes)", texts[i].name, texts[i].n - 1);
+            return 2;
+        }
+    if (b->short_number[0] && !all_digits(b->short_number, 4, 4)) {
+        iz_cli_fail("--short-number must be 4 digits");
+        return 2;
+    }
+    if (b->subscriber_number[0] && !(all_digits(b->subscriber_number, 11, 11) &&
+                                     strncmp(b->subscriber_number, "0850", 4) == 0)) {
+        iz_cli_fail("--subscriber-number must be 0850 followed by 7 digits");
+        return 2;
+    }
+    for (const char *p = b->slug; *p; p++)
+        if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '-')) {
+            iz_cli_fail("--slug may contain only a-z, 0-9 and '-'");
+            return 2;
+        }
+    const char *texts_utf8[] = {m->reply_onay, m->reply_ret, m->reply_help};
+    for (size_t i = 0; i < 3; i++)
+        if (iz_utf8_valid_prefix(texts_utf8[i], strlen(texts_utf8[i])) != strlen(texts_utf8[i])) {
+            iz_cli_fail("the reply texts must be UTF-8");
+            return 2;
+        }
+    return 0;
+}
+
+static void brand_json(const iz_brand_t *b, const iz_brand_sms_t *m, const char *account)
+{
+    json_t *j = json_pack("{s:I, s:s, s:I, s:s}", "id", (json_int_t)b->id, "account", account,
+                          "code", (json_int_t)b->code, "name", b->name);
+    if (b->keyword[0]) json_object_set_new(j, "keyword", json_string(b->keyword));
+    if (m->nkeywords) {
+        json_t *kws = json_array();
+        for (size_t i = 0; i < m->nkeywords; i++)
+            json_array_append_new(kws, json_string(m->keywords[i]));
+        json_object_set_new(j, "keywords", kws);
+    }
+    if (b->short_number[0]) json_object_set_new(j, "shortNumber", json_string(b->short_number));
+    if (b->subscriber_number[0])
+        json_object_set_new(j, "subscriberNumber", json_string(b->subscriber_number));
+    if (b->slug[0]) json_object_set_new(j, "slug", json_string(b->slug));
+    print_json(j);
+}
+
+static int brand_set(const iz_opts_t *o)
+{
+    const char *code = iz_cli_get(o, "code");
+    int64_t c;
+    if (!code || iz_parse_i64(code, 1, 999999999999, &c) != 0) {
+        iz_cli_fail("--code must be İYS's numeric brand code");
+        return 2;
+    }
+    iz_store_t *st;
+    if (iz_cli_open_store(o, &st) != 0) return 1;
+    iz_brand_t b;
+    iz_brand_sms_t m;
+    iz_account_t a;
+    if (iz_cli_find_brand(st, iz_cli_get(o, "account"), c, &b) != 0 ||
+        iz_store_brand_sms_get(st, b.id, &m) != 0 || iz_store_account_get(st, b.account_id, &a) != 0) {
+        iz_store_close(st);
+        return 1;
+    }
+    iz_wipe(a.iys_password, sizeof a.iys_password);
+    const char *name = iz_cli_get(o, "name");
+    if (name && (!*name || iz_strlcpy(b.name, name, sizeof b.name) != 0)) {
+        iz_cli_fail("--name must be 1 to %zu bytes", sizeof b.name - 1);
+        iz_store_close(st);
+        return 2;
+    }
+    int rc = brand_sms_opts(o, &b, &m);
+    if (rc != 0) {
+        iz_store_close(st);
+        return rc;
+    }
+    const char *conflict = NULL;
+    rc = iz_store_brand_update(st, &b, &m, &conflict);
+    iz_store_close(st);
+    if (rc == IZ_EEXIST) {
+        iz_cli_fail("the %s is already another brand's%s", conflict ? conflict : "setting",
+                    conflict && strcmp(conflict, "keyword") == 0 ? " on that short number" : "");
+        return 1;
+    }
+    if (rc != 0) {
+        iz_cli_fail("cannot change the brand: %s", iz_strerror(rc));
+        return 1;
+    }
+    if (want_json(o))
+        brand_json(&b, &m, a.name);
+    else
+        printf("brand %lld (%s) changed\n", (long long)b.code, b.name);
+    return 0;
+}
+
 static int brand_add(const iz_opts_t *o)
 {
     iz_brand_t b = {0};
+    iz_brand_sms_t m = {0};
     char account[IZ_NAME_MAX];
     if (text_opt(o, "account", account, sizeof account, true) != 0 ||
-        text_opt(o, "name", b.name, sizeof b.name, true) != 0 ||
-        text_opt(o, "keyword", b.keyword, sizeof b.keyword, false) != 0 ||
-        text_opt(o, "short-number", b.short_number, sizeof b.short_number, false) != 0 ||
-        text_opt(o, "subscriber-number", b.subscriber_number, sizeof b.subscriber_number,
-                 false) != 0 ||
-        text_opt(o, "slug", b.slug, sizeof b.slug, false) != 0)
+        text_opt(o, "name", b.name, sizeof b.name, true) != 0)
         return 2;
     const char *code = iz_cli_get(o, "code");
     if (!code || iz_parse_i64(code, 1, 999999999999, &b.code) != 0) {
         iz_cli_fail("--code must be İYS's numeric brand code");
         return 2;
     }
-    if (b.short_number[0] && !all_digits(b.short_number, 4, 4)) {
-        iz_cli_fail("--short-number must be 4 digits");
-        return 2;
-    }
-    if (b.subscriber_number[0] && !(all_digits(b.subscriber_number, 11, 11) &&
-                                    strncmp(b.subscriber_number, "0850", 4) == 0)) {
-        iz_cli_fail("--subscriber-number must be 0850 followed by 7 digits");
-        return 2;
-    }
-    for (const char *p = b.slug; *p; p++)
-        if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '-')) {
-            iz_cli_fail("--slug may contain only a-z, 0-9 and '-'");
-            return 2;
-        }
-    for (char *p = b.keyword; *p; p++) {
-        if (!isalnum((unsigned char)*p)) {
-            iz_cli_fail("--keyword may contain only letters A-Z and digits");
-            return 2;
-        }
-        *p = (char)toupper((unsigned char)*p);
-    }
+    int rc = brand_sms_opts(o, &b, &m);
+    if (rc != 0) return rc;
     iz_store_t *st;
     if (iz_cli_open_store(o, &st) != 0) return 1;
     iz_account_t a;
-    int rc = iz_store_account_by_name(st, account, &a);
+    rc = iz_store_account_by_name(st, account, &a);
+    iz_wipe(a.iys_password, sizeof a.iys_password);
+    const char *conflict = NULL;
     if (rc == 0) {
         b.account_id = a.id;
         rc = iz_store_brand_add(st, &b);
+        /* Several keywords and reply texts: one more step. */
+        if (rc == 0 && (m.nkeywords > 1 || m.reply_onay[0] || m.reply_ret[0] || m.reply_help[0]))
+            rc = iz_store_brand_update(st, &b, &m, &conflict);
     }
     iz_store_close(st);
     if (rc == IZ_ENOTFOUND) {
@@ -216,25 +400,19 @@ static int brand_add(const iz_opts_t *o)
         return 1;
     }
     if (rc == IZ_EEXIST) {
-        iz_cli_fail("brand code %lld or slug '%s' is already in use", (long long)b.code, b.slug);
+        iz_cli_fail("brand code %lld, its slug, keyword (on that short number) or 0850 number "
+                    "is already in use%s%s",
+                    (long long)b.code, conflict ? ": " : "", conflict ? conflict : "");
         return 1;
     }
     if (rc != 0) {
         iz_cli_fail("cannot add the brand: %s", iz_strerror(rc));
         return 1;
     }
-    if (want_json(o)) {
-        json_t *j = json_pack("{s:I, s:s, s:I, s:s}", "id", (json_int_t)b.id, "account", account,
-                              "code", (json_int_t)b.code, "name", b.name);
-        if (b.keyword[0]) json_object_set_new(j, "keyword", json_string(b.keyword));
-        if (b.short_number[0]) json_object_set_new(j, "shortNumber", json_string(b.short_number));
-        if (b.subscriber_number[0])
-            json_object_set_new(j, "subscriberNumber", json_string(b.subscriber_number));
-        if (b.slug[0]) json_object_set_new(j, "slug", json_string(b.slug));
-        print_json(j);
-    } else {
+    if (want_json(o))
+        brand_json(&b, &m, account);
+    else
         printf("brand %lld (%s) added to account %s\n", (long long)b.code, b.name, account);
-    }
     return 0;
 }
 
@@ -283,7 +461,9 @@ static int subcommand(const char *group, int argc, char **argv, const iz_cmddef_
                       int (*add)(const iz_opts_t *o))
 {
     if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
-        printf("usage: izin %s add [options]\n\nSee izin %s add --help.\n", group, group);
+        printf("usage: izin %s add [options]%s\n\nSee izin %s add --help.\n", group,
+               strcmp(group, "brand") == 0 ? "\n       izin brand set --code N [options]" : "",
+               group);
         return 0;
     }
     if (argc < 1 || strcmp(argv[0], "add") != 0) {
@@ -300,6 +480,8 @@ int iz_cmd_account(int argc, char **argv)
 
 int iz_cmd_brand(int argc, char **argv)
 {
+    if (argc >= 1 && strcmp(argv[0], "set") == 0)
+        return iz_cli_run(&brand_set_cmd, brand_set, argc - 1, argv + 1);
     return subcommand("brand", argc, argv, &brand_cmd, brand_add);
 }
 

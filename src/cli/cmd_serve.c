@@ -52,8 +52,8 @@ static const iz_optdef_t serve_defs[] = {
     {"sms-gateway", true, "SPEC", "log:DATA/sms.log",
      "outbound SMS: log:FILE, kannel:http://host:port/cgi-bin/sendsms?username=U&password=P, "
      "json:URL"},
-    {"gateway-token", true, "T", NULL,
-     "secret inbound SMS requests must carry (not available yet: refused)"},
+    {"gateway-token", true, "T", "none: inbound SMS answers 503",
+     "secret inbound SMS requests must carry (?token= or X-Izin-Token), 16 characters or more"},
     {"public-url", true, "URL", NULL, "base of the consent page links (not available yet: refused)"},
     {"allow-private-webhooks", false, NULL, NULL,
      "let webhooks go to private addresses (not available yet: refused)"},
@@ -85,7 +85,6 @@ static int refuse_unavailable(const iz_opts_t *o);
 static int refuse_unavailable(const iz_opts_t *o)
 {
     static const char *const later[][2] = {
-        {"gateway-token", "inbound SMS is not available in this version"},
         {"public-url", "the consent page is not available in this version"},
         {"allow-private-webhooks", "webhooks are not available in this version"},
     };
@@ -278,6 +277,13 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
         return 1;
     }
     s->app.spool_dir = s->spool;
+    const char *tok = iz_cli_get(o, "gateway-token");
+    if (tok && strlen(tok) < 16) {
+        iz_cli_fail("--gateway-token must be at least 16 characters (it is the only lock on "
+                    "inbound SMS)");
+        return 1;
+    }
+    s->app.gateway_token = tok && *tok ? tok : NULL;
     if (iz_jobs_start(s->dom, &s->jobs) != 0) {
         iz_cli_fail("cannot start the bulk job runner");
         return 1;

@@ -200,6 +200,41 @@ int iz_store_brand_add(iz_store_t *st, iz_brand_t *b)
     return st && b ? st->ops->brand_add(st, b) : IZ_EINVAL;
 }
 
+int iz_store_brand_sms_get(iz_store_t *st, int64_t brand_id, iz_brand_sms_t *out)
+{
+    return st && out ? st->ops->brand_sms_get(st, brand_id, out) : IZ_EINVAL;
+}
+
+int iz_store_brand_update(iz_store_t *st, iz_brand_t *b, const iz_brand_sms_t *sms,
+                          const char **conflict)
+{
+    const char *dummy;
+    if (!conflict) conflict = &dummy;
+    *conflict = NULL;
+    if (!st || !b || !sms || sms->nkeywords > IZ_KEYWORDS_MAX) return IZ_EINVAL;
+    return st->ops->brand_update(st, b, sms, conflict);
+}
+
+int iz_store_brands_by_number(iz_store_t *st, const char *number, iz_brand_t **list,
+                              iz_brand_sms_t **sms, size_t *n)
+{
+    if (!st || !number || !list || !sms || !n) return IZ_EINVAL;
+    return st->ops->brands_by_number(st, number, list, sms, n);
+}
+
+int iz_store_inbound_get(iz_store_t *st, const char *gateway, const char *msg_id,
+                         iz_inbound_t *out)
+{
+    if (!st || !gateway || !msg_id || !out) return IZ_EINVAL;
+    return st->ops->inbound_get(st, gateway, msg_id, out);
+}
+
+int iz_store_inbound_add(iz_store_t *st, iz_inbound_t *in)
+{
+    if (!st || !in || !in->gateway[0] || !in->msg_id[0]) return IZ_EINVAL;
+    return st->ops->inbound_add(st, in);
+}
+
 int iz_store_brand_get(iz_store_t *st, int64_t account_id, int64_t code, iz_brand_t *out)
 {
     return st && out ? st->ops->brand_get(st, account_id, code, out) : IZ_EINVAL;

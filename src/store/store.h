@@ -111,7 +111,7 @@
 #include "core/recipient.h"
 
 /* The schema version this build creates (see the migrations). */
-#define IZ_STORE_SCHEMA_VERSION 8
+#define IZ_STORE_SCHEMA_VERSION 9
 
 typedef struct iz_store iz_store_t;
 
@@ -206,6 +206,69 @@ int iz_store_brand_add(iz_store_t *st, iz_brand_t *b);
 /* The brand `code` of account `account_id`; IZ_ENOTFOUND when the account
  * has no such brand (another account's brand is not found either). */
 int iz_store_brand_get(iz_store_t *st, int64_t account_id, int64_t code, iz_brand_t *out);
+
+/* ---- a brand's SMS keywords, numbers and replies (inbound SMS) ------------ */
+
+#define IZ_KEYWORDS_MAX 8 /* keywords of one brand */
+#define IZ_REPLY_MAX 480  /* bytes of one reply text, NUL included */
+
+typedef struct iz_brand_sms {
+    char keywords[IZ_KEYWORDS_MAX][64]; /* as written; [0] is brands.keyword, the main one */
+    size_t nkeywords;
+    /* Reply texts; "" = izin's Turkish default. {brand} {channels} {keyword}
+     * {number} are filled in (sms/inbound.h). */
+    char reply_onay[IZ_REPLY_MAX];
+    char reply_ret[IZ_REPLY_MAX];
+    char reply_help[IZ_REPLY_MAX];
+} iz_brand_sms_t;
+
+/* A brand's keywords and reply texts (none set: nkeywords 0, texts ""). */
+int iz_store_brand_sms_get(iz_store_t *st, int64_t brand_id, iz_brand_sms_t *out);
+
+/* Change a brand (found by b->id; its account and code stay): name, short
+ * and subscriber numbers, slug, keywords (b->keyword becomes keywords[0])
+ * and reply texts, in one transaction. IZ_EEXIST (*conflict names what)
+ * when a keyword, folded, is another brand's on the same short number,
+ * the subscriber number is another brand's, or the slug is taken;
+ * IZ_ENOTFOUND for no such brand. */
+int iz_store_brand_update(iz_store_t *st, iz_brand_t *b, const iz_brand_sms_t *sms,
+                          const char **conflict);
+
+/* The brands an inbound message to number reaches: those whose short
+ * number or subscriber number it is (digits as stored), each with its
+ * keywords in sms[i]. Both lists allocated; free() them. */
+int iz_store_brands_by_number(iz_store_t *st, const char *number, iz_brand_t **list,
+                              iz_brand_sms_t **sms, size_t *n);
+
+/* ---- inbound SMS ------------------------------------------------------------ */
+
+#define IZ_INBOUND_TEXT_MAX 1600
+
+/* One mobile-originated message as izin took it, and its answer. */
+typedef struct iz_inbound {
+    int64_t id;
+    char gateway[16];   /* kannel, json, jasmin */
+    char msg_id[128];   /* the gateway's message id: the same id is applied once */
+    char sender[40];    /* as the gateway gave it */
+    char receiver[40];
+    char smsc[64];
+    char text[IZ_INBOUND_TEXT_MAX]; /* decoded, UTF-8 */
+    int64_t received_ms;
+    int64_t created_ms;
+    int64_t brand_id;   /* 0: no brand found */
+    char outcome[24];   /* APPLIED, HELP, NO_BRAND, NO_NUMBER, BAD_SENDER, REFUSED */
+    char detail[64];    /* the action and channels, or the refusing code */
+    char reply[IZ_REPLY_MAX];
+} iz_inbound_t;
+
+/* The stored message of (gateway, msg_id); IZ_ENOTFOUND when none. */
+int iz_store_inbound_get(iz_store_t *st, const char *gateway, const char *msg_id,
+                         iz_inbound_t *out);
+
+/* Store a message (in->id and in->created_ms set). Inside an
+ * iz_store_then_fn it joins that transaction. IZ_EEXIST when (gateway,
+ * msg_id) is stored already. */
+int iz_store_inbound_add(iz_store_t *st, iz_inbound_t *in);
 
 /* Store an API key's hash (64 lower-case hex digits of SHA-256, else
  * IZ_EINVAL) and display prefix (at most 32 chars, else IZ_ETOOBIG).

@@ -23,6 +23,13 @@ typedef struct iz_store_ops {
     int (*account_get)(iz_store_t *st, int64_t id, iz_account_t *out);
     int (*brand_add)(iz_store_t *st, iz_brand_t *b);
     int (*brand_get)(iz_store_t *st, int64_t account_id, int64_t code, iz_brand_t *out);
+    int (*brand_sms_get)(iz_store_t *st, int64_t brand_id, iz_brand_sms_t *out);
+    int (*brand_update)(iz_store_t *st, iz_brand_t *b, const iz_brand_sms_t *sms,
+                        const char **conflict);
+    int (*brands_by_number)(iz_store_t *st, const char *number, iz_brand_t **list,
+                            iz_brand_sms_t **sms, size_t *n);
+    int (*inbound_get)(iz_store_t *st, const char *gateway, const char *msg_id, iz_inbound_t *out);
+    int (*inbound_add)(iz_store_t *st, iz_inbound_t *in);
     int (*key_add)(iz_store_t *st, int64_t account_id, const char *hash_hex, const char *prefix);
     int (*key_lookup)(iz_store_t *st, const char *hash_hex, int64_t *account_id);
     int (*key_revoke)(iz_store_t *st, int64_t account_id, const char *hash_hex);

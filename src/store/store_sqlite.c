@@ -26,6 +26,7 @@
 #include <sqlite3.h>
 
 #include "core/iz.h"
+#include "core/smstext.h"
 #include "store/sqlite_util.h"
 #include "store/segment.h"
 #include "store/store_int.h"
@@ -300,6 +301,41 @@ static const char *const migrations[] = {
     "CREATE INDEX outbox_state ON outbox(state, bulk, next_ms);"
     "CREATE INDEX outbox_account ON outbox(account_id, state, log_id);"
     "CREATE INDEX outbox_request ON outbox(request_id);",
+    /* 9: inbound SMS: a brand's keywords (several; folded for matching, the
+     * old single keyword becomes the first), its reply texts, and every
+     * message taken, once per gateway message id. */
+    "CREATE TABLE brand_keywords("
+    " brand_id INTEGER NOT NULL REFERENCES brands(id),"
+    " pos INTEGER NOT NULL,"
+    " keyword TEXT NOT NULL,"
+    " folded TEXT NOT NULL,"
+    " PRIMARY KEY(brand_id, pos),"
+    " UNIQUE(brand_id, folded)) WITHOUT ROWID;"
+    "CREATE INDEX brand_keywords_folded ON brand_keywords(folded);"
+    "INSERT INTO brand_keywords SELECT id, 0, keyword, lower(keyword) FROM brands"
+    " WHERE keyword <> '';"
+    "ALTER TABLE brands ADD COLUMN reply_onay TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE brands ADD COLUMN reply_ret TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE brands ADD COLUMN reply_help TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX brands_short_number ON brands(short_number) WHERE short_number <> '';"
+    "CREATE INDEX brands_subscriber_number ON brands(subscriber_number)"
+    " WHERE subscriber_number <> '';"
+    "CREATE TABLE sms_inbound("
+    " id INTEGER PRIMARY KEY,"
+    " gateway TEXT NOT NULL,"
+    " msg_id TEXT NOT NULL,"
+    " sender TEXT NOT NULL,"
+    " receiver TEXT NOT NULL,"
+    " smsc TEXT,"
+    " text TEXT NOT NULL,"
+    " received_ms INTEGER NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " brand_id INTEGER,"
+    " outcome TEXT NOT NULL,"
+    " detail TEXT,"
+    " reply TEXT NOT NULL,"
+    " UNIQUE(gateway, msg_id));"
+    "CREATE INDEX sms_inbound_brand ON sms_inbound(brand_id, id);",
 };
 
 _Static_assert(IZ_ARRAY_LEN(migrations) == IZ_STORE_SCHEMA_VERSION,
@@ -626,19 +662,231 @@ static void brand_read(sqlite3_stmt *stmt, void *out)
 
 static const iz_sq_row_t brand_row = IZ_SQ_ROW(iz_brand_t, brand_read);
 
+/* ---- a brand's SMS keywords and replies; inbound SMS ------------------------------ */
+
+/* Fold a keyword as the inbound grammar folds a word (core/smstext.h). */
+static int fold_keyword(const char *kw, char out[64])
+{
+    return iz_smstext_fold(kw, strlen(kw), out, 64) == 0 && out[0] ? 0 : IZ_EINVAL;
+}
+
+/* Write a brand's keywords (replacing its old ones) after checking that no
+ * other brand on the same short number has one of them; inside a
+ * transaction. */
+static int keywords_write(iz_sq_t *s, int64_t brand_id, const char *short_number,
+                          const iz_brand_sms_t *sms, const char **conflict)
+{
+    int rc = iz__sq_run(s, "DELETE FROM brand_keywords WHERE brand_id = ?1",
+                        IZ_SQ_ARGS(IZ_SQ_I64(brand_id)));
+    for (size_t i = 0; rc == 0 && i < sms->nkeywords; i++) {
+        char folded[64];
+        if (iz__sq_fits(sms->keywords[i], sizeof sms->keywords[i]) != 0) return IZ_ETOOBIG;
+        if ((rc = fold_keyword(sms->keywords[i], folded)) != 0) return rc;
+        if (short_number[0]) {
+            rc = iz__sq_find(s,
+                             "SELECT 1 FROM brand_keywords k JOIN brands b ON b.id = k.brand_id"
+                             " WHERE b.short_number = ?1 AND k.folded = ?2 AND b.id <> ?3",
+                             IZ_SQ_ARGS(IZ_SQ_TEXT(short_number), IZ_SQ_TEXT(folded),
+                                        IZ_SQ_I64(brand_id)),
+                             NULL, NULL);
+            if (rc == 1) {
+                *conflict = "keyword";
+                return IZ_EEXIST;
+            }
+            if (rc < 0) return rc;
+        }
+        rc = iz__sq_write(s,
+                          "INSERT INTO brand_keywords(brand_id, pos, keyword, folded)"
+                          " VALUES(?1, ?2, ?3, ?4)",
+                          IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_I64((int64_t)i),
+                                     IZ_SQ_TEXT(sms->keywords[i]), IZ_SQ_TEXT(folded)),
+                          NULL);
+        if (rc == IZ_EEXIST) rc = IZ_EINVAL; /* the same keyword twice in the list */
+    }
+    return rc;
+}
+
+/* The subscriber number must be no other brand's. */
+static int number_free(iz_sq_t *s, const iz_brand_t *b, const char **conflict)
+{
+    if (!b->subscriber_number[0]) return 0;
+    int rc = iz__sq_find(s, "SELECT 1 FROM brands WHERE subscriber_number = ?1 AND id <> ?2",
+                         IZ_SQ_ARGS(IZ_SQ_TEXT(b->subscriber_number), IZ_SQ_I64(b->id)), NULL,
+                         NULL);
+    if (rc == 1) {
+        *conflict = "subscriber number";
+        return IZ_EEXIST;
+    }
+    return rc;
+}
+
+static void kw_read(sqlite3_stmt *stmt, void *out)
+{
+    iz__sq_col_str(stmt, 0, out, 64);
+}
+
+static void replies_read(sqlite3_stmt *stmt, void *out)
+{
+    iz_brand_sms_t *m = out;
+    iz__sq_col_str(stmt, 0, m->reply_onay, sizeof m->reply_onay);
+    iz__sq_col_str(stmt, 1, m->reply_ret, sizeof m->reply_ret);
+    iz__sq_col_str(stmt, 2, m->reply_help, sizeof m->reply_help);
+}
+
+static int sq_brand_sms_get(iz_store_t *st, int64_t brand_id, iz_brand_sms_t *out)
+{
+    static const iz_sq_row_t kw_row = {.size = 64, .read = kw_read};
+    static const iz_sq_row_t replies_row = {.size = 0, .read = replies_read};
+    iz_sq_t *s = sq(st);
+    memset(out, 0, sizeof *out);
+    char(*kws)[64] = NULL;
+    size_t n = 0;
+    iz__sq_lock(s);
+    int rc = iz__sq_get(s, "SELECT reply_onay, reply_ret, reply_help FROM brands WHERE id = ?1",
+                        IZ_SQ_ARGS(IZ_SQ_I64(brand_id)), &replies_row, out);
+    if (rc == 0)
+        rc = iz__sq_list(s,
+                         "SELECT keyword FROM brand_keywords WHERE brand_id = ?1 ORDER BY pos"
+                         " LIMIT 8",
+                         IZ_SQ_ARGS(IZ_SQ_I64(brand_id)), &kw_row, &kws, &n);
+    iz__sq_unlock(s);
+    if (rc == 0) {
+        for (size_t i = 0; i < n && i < IZ_KEYWORDS_MAX; i++)
+            memcpy(out->keywords[i], kws[i], 64);
+        out->nkeywords = n < IZ_KEYWORDS_MAX ? n : IZ_KEYWORDS_MAX;
+    }
+    free(kws);
+    return rc;
+}
+
+static int sq_brand_update(iz_store_t *st, iz_brand_t *b, const iz_brand_sms_t *sms,
+                           const char **conflict)
+{
+    iz_sq_t *s = sq(st);
+    iz_strlcpy(b->keyword, sms->nkeywords ? sms->keywords[0] : "", sizeof b->keyword);
+    int rc = brand_check(b);
+    if (rc != 0) return rc;
+    if (iz__sq_fits(sms->reply_onay, sizeof sms->reply_onay) ||
+        iz__sq_fits(sms->reply_ret, sizeof sms->reply_ret) ||
+        iz__sq_fits(sms->reply_help, sizeof sms->reply_help))
+        return IZ_ETOOBIG;
+    rc = iz__sq_begin(s);
+    if (rc == 0) rc = number_free(s, b, conflict);
+    if (rc == 0) {
+        rc = iz__sq_update(s,
+                           "UPDATE brands SET name = ?2, keyword = ?3, short_number = ?4,"
+                           " subscriber_number = ?5, slug = ?6, reply_onay = ?7, reply_ret = ?8,"
+                           " reply_help = ?9 WHERE id = ?1",
+                           IZ_SQ_ARGS(IZ_SQ_I64(b->id), IZ_SQ_TEXT(b->name),
+                                      IZ_SQ_TEXT(b->keyword), IZ_SQ_TEXT(b->short_number),
+                                      IZ_SQ_TEXT(b->subscriber_number), IZ_SQ_OPT(b->slug),
+                                      IZ_SQ_TEXT(sms->reply_onay), IZ_SQ_TEXT(sms->reply_ret),
+                                      IZ_SQ_TEXT(sms->reply_help)));
+        if (rc == IZ_EEXIST) *conflict = "slug";
+    }
+    if (rc == 0) rc = keywords_write(s, b->id, b->short_number, sms, conflict);
+    return iz__sq_end(s, rc);
+}
+
+static int sq_brands_by_number(iz_store_t *st, const char *number, iz_brand_t **list,
+                               iz_brand_sms_t **sms, size_t *n)
+{
+    iz_brand_t *l = NULL;
+    size_t k = 0;
+    int rc = iz__sq_list(sq(st),
+                         "SELECT " BRAND_COLS " FROM brands WHERE ?1 <> ''"
+                         " AND (short_number = ?1 OR subscriber_number = ?1) ORDER BY id",
+                         IZ_SQ_ARGS(IZ_SQ_TEXT(number)), &brand_row, &l, &k);
+    if (rc != 0) return rc;
+    iz_brand_sms_t *m = iz_xcalloc(k ? k : 1, sizeof *m);
+    for (size_t i = 0; rc == 0 && i < k; i++)
+        rc = sq_brand_sms_get(st, l[i].id, &m[i]);
+    if (rc != 0) {
+        free(l);
+        free(m);
+        return rc;
+    }
+    *list = l;
+    *sms = m;
+    *n = k;
+    return 0;
+}
+
+#define INBOUND_COLS                                                                               \
+    "id, gateway, msg_id, sender, receiver, smsc, text, received_ms, created_ms, brand_id,"       \
+    " outcome, detail, reply"
+
+static void inbound_read(sqlite3_stmt *stmt, void *out)
+{
+    iz_inbound_t *m = out;
+    m->id = sqlite3_column_int64(stmt, 0);
+    iz__sq_col_str(stmt, 1, m->gateway, sizeof m->gateway);
+    iz__sq_col_str(stmt, 2, m->msg_id, sizeof m->msg_id);
+    iz__sq_col_str(stmt, 3, m->sender, sizeof m->sender);
+    iz__sq_col_str(stmt, 4, m->receiver, sizeof m->receiver);
+    iz__sq_col_str(stmt, 5, m->smsc, sizeof m->smsc);
+    iz__sq_col_str(stmt, 6, m->text, sizeof m->text);
+    m->received_ms = sqlite3_column_int64(stmt, 7);
+    m->created_ms = sqlite3_column_int64(stmt, 8);
+    m->brand_id = sqlite3_column_int64(stmt, 9);
+    iz__sq_col_str(stmt, 10, m->outcome, sizeof m->outcome);
+    iz__sq_col_str(stmt, 11, m->detail, sizeof m->detail);
+    iz__sq_col_str(stmt, 12, m->reply, sizeof m->reply);
+}
+
+static int sq_inbound_get(iz_store_t *st, const char *gateway, const char *msg_id,
+                          iz_inbound_t *out)
+{
+    static const iz_sq_row_t row = IZ_SQ_ROW(iz_inbound_t, inbound_read);
+    return iz__sq_get(sq(st),
+                      "SELECT " INBOUND_COLS " FROM sms_inbound WHERE gateway = ?1 AND msg_id = ?2",
+                      IZ_SQ_ARGS(IZ_SQ_TEXT(gateway), IZ_SQ_TEXT(msg_id)), &row, out);
+}
+
+static int sq_inbound_add(iz_store_t *st, iz_inbound_t *in)
+{
+    if (iz__sq_fits(in->gateway, sizeof in->gateway) || iz__sq_fits(in->msg_id, sizeof in->msg_id) ||
+        iz__sq_fits(in->sender, sizeof in->sender) ||
+        iz__sq_fits(in->receiver, sizeof in->receiver) || iz__sq_fits(in->smsc, sizeof in->smsc) ||
+        iz__sq_fits(in->text, sizeof in->text) || iz__sq_fits(in->outcome, sizeof in->outcome) ||
+        iz__sq_fits(in->detail, sizeof in->detail) || iz__sq_fits(in->reply, sizeof in->reply))
+        return IZ_ETOOBIG;
+    in->created_ms = now_ms();
+    return iz__sq_write(sq(st),
+                        "INSERT INTO sms_inbound(gateway, msg_id, sender, receiver, smsc, text,"
+                        " received_ms, created_ms, brand_id, outcome, detail, reply)"
+                        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                        IZ_SQ_ARGS(IZ_SQ_TEXT(in->gateway), IZ_SQ_TEXT(in->msg_id),
+                                   IZ_SQ_TEXT(in->sender), IZ_SQ_TEXT(in->receiver),
+                                   IZ_SQ_OPT(in->smsc), IZ_SQ_TEXT(in->text),
+                                   IZ_SQ_I64(in->received_ms), IZ_SQ_I64(in->created_ms),
+                                   IZ_SQ_OPT_I64(in->brand_id), IZ_SQ_TEXT(in->outcome),
+                                   IZ_SQ_OPT(in->detail), IZ_SQ_TEXT(in->reply)),
+                        &in->id);
+}
+
 static int sq_brand_add(iz_store_t *st, iz_brand_t *b)
 {
     int rc = brand_check(b);
     if (rc != 0) return rc;
+    iz_sq_t *s = sq(st);
     int64_t created = b->created_at ? b->created_at : now_s();
-    rc = iz__sq_write(sq(st),
-                      "INSERT INTO brands(account_id, code, name, keyword, short_number,"
-                      " subscriber_number, slug, created_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
-                      IZ_SQ_ARGS(IZ_SQ_I64(b->account_id), IZ_SQ_I64(b->code), IZ_SQ_TEXT(b->name),
-                                 IZ_SQ_TEXT(b->keyword), IZ_SQ_TEXT(b->short_number),
-                                 IZ_SQ_TEXT(b->subscriber_number), IZ_SQ_OPT(b->slug),
-                                 IZ_SQ_I64(created)),
-                      &b->id);
+    const char *conflict = NULL;
+    iz_brand_sms_t sms = {.nkeywords = b->keyword[0] ? 1 : 0};
+    iz_strlcpy(sms.keywords[0], b->keyword, sizeof sms.keywords[0]);
+    rc = iz__sq_begin(s);
+    if (rc == 0) rc = number_free(s, b, &conflict);
+    if (rc == 0)
+        rc = iz__sq_write(s,
+                          "INSERT INTO brands(account_id, code, name, keyword, short_number,"
+                          " subscriber_number, slug, created_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+                          IZ_SQ_ARGS(IZ_SQ_I64(b->account_id), IZ_SQ_I64(b->code),
+                                     IZ_SQ_TEXT(b->name), IZ_SQ_TEXT(b->keyword),
+                                     IZ_SQ_TEXT(b->short_number), IZ_SQ_TEXT(b->subscriber_number),
+                                     IZ_SQ_OPT(b->slug), IZ_SQ_I64(created)),
+                          &b->id);
+    if (rc == 0) rc = keywords_write(s, b->id, b->short_number, &sms, &conflict);
+    rc = iz__sq_end(s, rc);
     if (rc == 0) b->created_at = created;
     return rc;
 }
@@ -2385,6 +2633,11 @@ static const iz_store_ops_t sq_ops = {
     .account_get = sq_account_get,
     .brand_add = sq_brand_add,
     .brand_get = sq_brand_get,
+    .brand_sms_get = sq_brand_sms_get,
+    .brand_update = sq_brand_update,
+    .brands_by_number = sq_brands_by_number,
+    .inbound_get = sq_inbound_get,
+    .inbound_add = sq_inbound_add,
     .key_add = sq_key_add,
     .key_lookup = sq_key_lookup,
     .key_revoke = sq_key_revoke,

@@ -112,8 +112,7 @@ def test_settings_that_would_do_nothing_are_refused(tmp_path):
     izin("init", data=tmp_path)
     cfg = tmp_path / "izin.conf"
     cfg.write_text("public-url = https://izin.example\n")
-    for args, env in [(["--gateway-token", "s3cret"], None),
-                      (["--allow-private-webhooks"], None),
+    for args, env in [(["--allow-private-webhooks"], None),
                       ([], {"IZIN_PUBLIC_URL": "https://izin.example"}),
                       (["--config", str(cfg)], None)]:
         p = izin("serve", "--listen", "127.0.0.1:0", *args, data=tmp_path, env=env, check=False)
@@ -121,6 +120,10 @@ def test_settings_that_would_do_nothing_are_refused(tmp_path):
         assert "refused" in p.stderr and "s3cret" not in p.stderr
     p = izin("serve", "--log-level", "loud", data=tmp_path, check=False)
     assert p.returncode == 2 and "--log-level" in p.stderr
+    # the only lock on inbound SMS must not be guessable, and is never echoed
+    p = izin("serve", "--listen", "127.0.0.1:0", "--gateway-token", "s3cret", data=tmp_path,
+             check=False)
+    assert p.returncode == 1 and "--gateway-token" in p.stderr and "s3cret" not in p.stderr
 
 
 def test_store_locations_are_parsed_in_one_place(tmp_path, monkeypatch):

@@ -460,7 +460,12 @@ static void test_iys_tokens_migration(void **state)
      * jobs and v8's segments (its state and outbox rows' new columns). */
     assert_int_equal(raw_sql(f, "DROP TABLE job_errors; DROP TABLE jobs;"
                                 "DROP TABLE iys_tokens; DROP TABLE segment_results;"
-                                "DROP TABLE log_segments;"
+                                "DROP TABLE log_segments; DROP TABLE brand_keywords;"
+                                "DROP TABLE sms_inbound; DROP INDEX brands_short_number;"
+                                "DROP INDEX brands_subscriber_number;"
+                                "ALTER TABLE brands DROP COLUMN reply_onay;"
+                                "ALTER TABLE brands DROP COLUMN reply_ret;"
+                                "ALTER TABLE brands DROP COLUMN reply_help;"
                                 "DROP INDEX outbox_account; DROP INDEX outbox_request;"
                                 "ALTER TABLE outbox DROP COLUMN account_id;"
                                 "ALTER TABLE outbox DROP COLUMN posted_ms;"
@@ -662,9 +667,16 @@ static void test_brands(void **state)
     d = b;
     d.account_id = a2;
     d.slug[0] = '\0';
+    /* An inbound message is routed by its number, then keyword: one brand
+     * a 0850 number, one brand a keyword on a short number. */
+    assert_int_equal(iz_store_brand_add(f->st, &d), IZ_EEXIST);
+    d.subscriber_number[0] = '\0';
+    assert_int_equal(iz_store_brand_add(f->st, &d), IZ_EEXIST);
+    strcpy(d.keyword, "OTHER");
     assert_int_equal(iz_store_brand_add(f->st, &d), 0); /* same code, other account */
     d.account_id = a1;
     d.code = 57;
+    strcpy(d.keyword, "THIRD");
     assert_int_equal(iz_store_brand_add(f->st, &d), 0); /* many brands without a slug */
     assert_int_equal(iz_store_brand_get(f->st, a2, 55, &g), 0);
     assert_int_equal(g.account_id, a2);
@@ -1539,6 +1551,88 @@ static void test_load_tamper(void **state)
     free_load(&b);
 }
 
+/* ---- inbound SMS: keywords, numbers, messages ------------------------------- */
+
+static void test_brand_keywords_and_numbers(void **state)
+{
+    fx_t *f = *state;
+    int64_t acc = add_account(f, "kw");
+    iz_brand_t a = {.account_id = acc, .code = 700301};
+    snprintf(a.name, sizeof a.name, "ACME");
+    snprintf(a.keyword, sizeof a.keyword, "ACME");
+    snprintf(a.short_number, sizeof a.short_number, "4607");
+    assert_int_equal(iz_store_brand_add(f->st, &a), 0);
+    iz_brand_t b = {.account_id = acc, .code = 700302};
+    snprintf(b.name, sizeof b.name, "Çiçekçi");
+    snprintf(b.keyword, sizeof b.keyword, "acme");
+    snprintf(b.short_number, sizeof b.short_number, "4607");
+    /* The same keyword, folded, on the same short number: refused. */
+    assert_int_equal(iz_store_brand_add(f->st, &b), IZ_EEXIST);
+    snprintf(b.keyword, sizeof b.keyword, "ÇİÇEK");
+    assert_int_equal(iz_store_brand_add(f->st, &b), 0);
+    iz_brand_sms_t m = {.nkeywords = 2};
+    snprintf(m.keywords[0], sizeof m.keywords[0], "ÇİÇEK");
+    snprintf(m.keywords[1], sizeof m.keywords[1], "Acme");
+    const char *why = NULL;
+    assert_int_equal(iz_store_brand_update(f->st, &b, &m, &why), IZ_EEXIST);
+    assert_string_equal(why, "keyword");
+    snprintf(m.keywords[1], sizeof m.keywords[1], "CICEKCI");
+    snprintf(m.reply_ret, sizeof m.reply_ret, "{brand}: tamam.");
+    snprintf(b.subscriber_number, sizeof b.subscriber_number, "08501234567");
+    assert_int_equal(iz_store_brand_update(f->st, &b, &m, &why), 0);
+    /* Another brand may not take that 0850 number. */
+    snprintf(a.subscriber_number, sizeof a.subscriber_number, "08501234567");
+    iz_brand_sms_t am = {.nkeywords = 1};
+    snprintf(am.keywords[0], sizeof am.keywords[0], "ACME");
+    assert_int_equal(iz_store_brand_update(f->st, &a, &am, &why), IZ_EEXIST);
+    assert_string_equal(why, "subscriber number");
+
+    iz_brand_t *list = NULL;
+    iz_brand_sms_t *sms = NULL;
+    size_t n = 0;
+    assert_int_equal(iz_store_brands_by_number(f->st, "4607", &list, &sms, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(sms[1].nkeywords, 2);
+    assert_string_equal(sms[1].keywords[1], "CICEKCI");
+    assert_string_equal(sms[1].reply_ret, "{brand}: tamam.");
+    assert_string_equal(list[1].keyword, "ÇİÇEK");
+    free(list);
+    free(sms);
+    assert_int_equal(iz_store_brands_by_number(f->st, "08501234567", &list, &sms, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].code, 700302);
+    free(list);
+    free(sms);
+    assert_int_equal(iz_store_brands_by_number(f->st, "", &list, &sms, &n), 0);
+    assert_int_equal(n, 0);
+    free(list);
+    free(sms);
+}
+
+static void test_inbound_once_per_id(void **state)
+{
+    fx_t *f = *state;
+    iz_inbound_t in = {.received_ms = 1700000000000};
+    snprintf(in.gateway, sizeof in.gateway, "kannel");
+    snprintf(in.msg_id, sizeof in.msg_id, "m-1");
+    snprintf(in.sender, sizeof in.sender, "+905321112233");
+    snprintf(in.receiver, sizeof in.receiver, "4607");
+    snprintf(in.text, sizeof in.text, "RET ACME");
+    snprintf(in.outcome, sizeof in.outcome, "HELP");
+    snprintf(in.reply, sizeof in.reply, "Yardım");
+    assert_int_equal(iz_store_inbound_add(f->st, &in), 0);
+    assert_true(in.id > 0);
+    assert_int_equal(iz_store_inbound_add(f->st, &in), IZ_EEXIST);
+    snprintf(in.gateway, sizeof in.gateway, "json");
+    assert_int_equal(iz_store_inbound_add(f->st, &in), 0);
+    iz_inbound_t got;
+    assert_int_equal(iz_store_inbound_get(f->st, "kannel", "m-1", &got), 0);
+    assert_string_equal(got.text, "RET ACME");
+    assert_string_equal(got.reply, "Yardım");
+    assert_int_equal(got.received_ms, 1700000000000);
+    assert_int_equal(iz_store_inbound_get(f->st, "kannel", "m-2", &got), IZ_ENOTFOUND);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1572,6 +1666,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_existing_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_outbox, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_tamper, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_brand_keywords_and_numbers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inbound_once_per_id, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

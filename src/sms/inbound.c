@@ -1,0 +1,415 @@
+/*
+ * inbound.c - mobile-originated SMS (see inbound.h).
+ */
+#include "sms/inbound.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/iz.h"
+#include "core/recipient.h"
+#include "core/trtime.h"
+#include "core/utf8.h"
+#include "core/smstext.h"
+#include "sys/crypto.h"
+#include "sys/log.h"
+
+/* ---- the grammar (spec/SMS.md) ------------------------------------------------------ */
+
+enum { IZ_MO_NONE = 0, IZ_MO_ONAY, IZ_MO_RET, IZ_MO_BOTH };
+#define IZ_MO_MESAJ 1u
+#define IZ_MO_ARAMA 2u
+#define IZ_MO_EPOSTA 4u
+#define IZ_MO_NO_KEYWORD (-1)
+#define IZ_MO_AMBIGUOUS (-2)
+
+typedef struct iz_mo_parse {
+    int action;        /* IZ_MO_* */
+    unsigned channels; /* IZ_MO_MESAJ | ...; 0: none named */
+    int keyword;       /* index into the keywords, or IZ_MO_NO_KEYWORD / IZ_MO_AMBIGUOUS */
+} iz_mo_parse_t;
+
+static bool word_in(const char *w, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(w, *list) == 0) return true;
+    return false;
+}
+
+/* The words of the folded text, classified; several keywords of one brand
+ * are one brand, of two brands ambiguous (the caller's owner map). */
+static void iz_mo_parse(const char *text, size_t len, const char *const *kws,
+                        const size_t *owner, size_t nkw, iz_mo_parse_t *out)
+{
+    static const char *const ret[] = {"ret", "iptal", "stop", "hayir", "red", "cikis", NULL};
+    static const char *const onay[] = {"onay", "evet", "kabul", "basla", NULL};
+    memset(out, 0, sizeof *out);
+    out->keyword = IZ_MO_NO_KEYWORD;
+    char folded[IZ_INBOUND_TEXT_MAX];
+    if (iz_smstext_fold(text, len, folded, sizeof folded) != 0) return;
+    bool r = false, o = false;
+    for (char *save = NULL, *w = strtok_r(folded, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        if (word_in(w, ret)) r = true;
+        else if (word_in(w, onay)) o = true;
+        else if (strcmp(w, "mesaj") == 0 || strcmp(w, "sms") == 0) out->channels |= IZ_MO_MESAJ;
+        else if (strcmp(w, "arama") == 0 || strcmp(w, "ara") == 0) out->channels |= IZ_MO_ARAMA;
+        else if (strcmp(w, "eposta") == 0 || strcmp(w, "email") == 0 || strcmp(w, "mail") == 0)
+            out->channels |= IZ_MO_EPOSTA;
+        else if (strcmp(w, "tumu") == 0 || strcmp(w, "hepsi") == 0)
+            out->channels |= IZ_MO_MESAJ | IZ_MO_ARAMA | IZ_MO_EPOSTA;
+        else
+            for (size_t k = 0; k < nkw; k++) {
+                char fk[64];
+                if (iz_smstext_fold(kws[k], strlen(kws[k]), fk, sizeof fk) != 0 ||
+                    strcmp(fk, w) != 0)
+                    continue;
+                if (out->keyword == IZ_MO_NO_KEYWORD)
+                    out->keyword = (int)k;
+                else if (out->keyword >= 0 && owner[out->keyword] != owner[k])
+                    out->keyword = IZ_MO_AMBIGUOUS;
+            }
+    }
+    out->action = r && o ? IZ_MO_BOTH : r ? IZ_MO_RET : o ? IZ_MO_ONAY : IZ_MO_NONE;
+}
+
+/* ---- the same message id twice ------------------------------------------------ */
+
+/* A message is looked up and stored under the lock of its id's stripe, so
+ * that two deliveries of one id at the same time are applied once. */
+#define STRIPES 64
+static pthread_mutex_t stripes[STRIPES] = {[0 ... STRIPES - 1] = PTHREAD_MUTEX_INITIALIZER};
+
+static pthread_mutex_t *stripe_of(const char *gateway, const char *id)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = gateway; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    for (const char *p = id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return &stripes[h % STRIPES];
+}
+
+/* ---- numbers ----------------------------------------------------------------- */
+
+int iz_inbound_number(const char *in, char *out, size_t n)
+{
+    char d[32];
+    size_t k = 0;
+    for (const char *p = in; *p && k + 1 < sizeof d; p++)
+        if (*p >= '0' && *p <= '9') d[k++] = *p;
+    d[k] = '\0';
+    const char *s = d;
+    if (k == 12 && strncmp(d, "90850", 5) == 0) s = d + 1; /* 90850... -> 0850... after the 0 */
+    char buf[32];
+    if (k == 10 && strncmp(d, "850", 3) == 0) {
+        snprintf(buf, sizeof buf, "0%s", d);
+        s = buf;
+    } else if (s == d + 1) {
+        snprintf(buf, sizeof buf, "0%s", d + 2);
+        s = buf;
+    }
+    if (!*s || iz_strlcpy(out, s, n) != 0) return IZ_EINVAL;
+    return 0;
+}
+
+/* ---- replies ------------------------------------------------------------------- */
+
+static const char DEFAULT_ONAY[] = "{brand} için {channels} izniniz kaydedildi. Geri almak için "
+                                   "{ret} yazıp {number} numarasına gönderin.";
+static const char DEFAULT_RET[] = "{brand} için {channels} izniniz kaldırıldı. Yeniden izin vermek "
+                                  "için {onay} yazıp {number} numarasına gönderin.";
+static const char DEFAULT_HELP[] = "{brand}: İzin vermek için {onay}, izninizi geri almak için "
+                                   "{ret} yazıp {number} numarasına gönderin.";
+static const char NO_BRAND[] = "Marka bulunamadı. İzin vermek için ONAY MARKA, izninizi geri "
+                               "almak için RET MARKA yazıp {number} numarasına gönderin "
+                               "(MARKA yerine markanın SMS anahtar kelimesini yazın).";
+static const char FAILED[] = "{brand}: Talebiniz şu an işlenemedi. Lütfen daha sonra yeniden "
+                             "deneyin.";
+
+/* What a reply's placeholders stand for. */
+typedef struct reply_vars {
+    const char *brand, *keyword, *number;
+    char channels[64];
+} reply_vars_t;
+
+/* Fill a template: {brand} {channels} {keyword} {number} {ret} {onay}
+ * ("RET ACME", or "RET" when the brand has its own number and no keyword).
+ * The reply is cut at a character when it would not fit. */
+static void fill(const char *tpl, const reply_vars_t *v, char *out, size_t n)
+{
+    char ret[96], onay[96];
+    snprintf(ret, sizeof ret, "RET%s%s", v->keyword[0] ? " " : "", v->keyword);
+    snprintf(onay, sizeof onay, "ONAY%s%s", v->keyword[0] ? " " : "", v->keyword);
+    const struct {
+        const char *name, *value;
+    } vars[] = {{"{brand}", v->brand}, {"{channels}", v->channels}, {"{keyword}", v->keyword},
+                {"{number}", v->number}, {"{ret}", ret},            {"{onay}", onay}};
+    size_t o = 0;
+    for (const char *p = tpl; *p && o + 1 < n;) {
+        const char *value = NULL;
+        size_t used = 0;
+        for (size_t i = 0; i < IZ_ARRAY_LEN(vars) && !value; i++)
+            if (strncmp(p, vars[i].name, strlen(vars[i].name)) == 0) {
+                value = vars[i].value;
+                used = strlen(vars[i].name);
+            }
+        if (!value) {
+            out[o++] = *p++;
+            continue;
+        }
+        size_t len = strlen(value);
+        if (o + len + 1 > n) len = n - 1 - o;
+        memcpy(out + o, value, len);
+        o += len;
+        p += used;
+    }
+    out[o] = '\0';
+    o = iz_utf8_valid_prefix(out, o); /* a character cut at the end goes */
+    out[o] = '\0';
+}
+
+/* "SMS", "SMS ve arama", "SMS, arama ve e-posta". */
+static void channel_words(unsigned types, char *out, size_t n)
+{
+    const char *w[3];
+    size_t k = 0;
+    if (types & IZ_MO_MESAJ) w[k++] = "SMS";
+    if (types & IZ_MO_ARAMA) w[k++] = "arama";
+    if (types & IZ_MO_EPOSTA) w[k++] = "e-posta";
+    out[0] = '\0';
+    for (size_t i = 0; i < k; i++) {
+        size_t len = strlen(out);
+        snprintf(out + len, n - len, "%s%s", i == 0 ? "" : i + 1 == k ? " ve " : ", ", w[i]);
+    }
+}
+
+/* ---- taking a message --------------------------------------------------------------- */
+
+typedef struct take {
+    iz_inbound_t *msg;
+    const iz_brand_t *brand;
+    const iz_brand_sms_t *sms;
+    iz_mo_parse_t parse;
+    iz_record_t *recs;
+    size_t nrec;
+    reply_vars_t vars;
+} take_t;
+
+/* Inside the transaction of the changes: their outcome, the reply, and
+ * the message. */
+static int store_message(iz_store_t *st, void *arg)
+{
+    take_t *t = arg;
+    iz_inbound_t *m = t->msg;
+    if (t->nrec > 0) {
+        bool done = true;
+        const char *code = NULL;
+        for (size_t i = 0; i < t->nrec; i++) {
+            const iz_record_t *r = &t->recs[i];
+            bool same = r->rc == IZ_ERULE && r->hcode && strcmp(r->hcode, "H174") == 0;
+            if (r->rc == 0 || r->rc == IZ_REPEAT || same) continue;
+            done = false;
+            if (!code)
+                code = r->rc == IZ_ERULE && r->hcode           ? r->hcode
+                       : r->rc == IZ_EINVAL && r->errs.n > 0 ? r->errs.e[0].code
+                                                             : iz_strerror(r->rc);
+        }
+        bool ret = t->parse.action == IZ_MO_RET;
+        const char *tpl = !done ? FAILED
+                          : ret ? (t->sms->reply_ret[0] ? t->sms->reply_ret : DEFAULT_RET)
+                                : (t->sms->reply_onay[0] ? t->sms->reply_onay : DEFAULT_ONAY);
+        iz_strlcpy(m->outcome, done ? "APPLIED" : "REFUSED", sizeof m->outcome);
+        char detail[160];
+        snprintf(detail, sizeof detail, "%s %s%s%s", ret ? "RET" : "ONAY", t->vars.channels,
+                 code ? " " : "", code ? code : "");
+        iz_strlcpy(m->detail, detail, sizeof m->detail);
+        fill(tpl, &t->vars, m->reply, sizeof m->reply);
+    }
+    return iz_store_inbound_add(st, m);
+}
+
+/* The help reply, nothing changed. */
+static void help(take_t *t, const char *outcome, const char *detail)
+{
+    iz_inbound_t *m = t->msg;
+    iz_strlcpy(m->outcome, outcome, sizeof m->outcome);
+    iz_strlcpy(m->detail, detail, sizeof m->detail);
+    const char *tpl = !t->brand                 ? NO_BRAND
+                      : t->sms->reply_help[0] ? t->sms->reply_help
+                                              : DEFAULT_HELP;
+    fill(tpl, &t->vars, m->reply, sizeof m->reply);
+}
+
+/* The evidence of the changes: the message, as JSON text. A text too long
+ * to fit is named by its SHA-256 (the message is kept whole with its id). */
+static char *evidence_of(const iz_inbound_t *m)
+{
+    char when[IZ_DATETIME_LEN];
+    iz_tr_format(m->received_ms / 1000, when);
+    json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s}", "gateway", m->gateway, "messageId",
+                           m->msg_id, "from", m->sender, "to", m->receiver, "receivedAt", when);
+    if (m->smsc[0]) json_object_set_new(ev, "smsc", json_string(m->smsc));
+    json_object_set_new(ev, "text", json_string(m->text));
+    char *s = json_dumps(ev, JSON_COMPACT);
+    if (s && strlen(s) >= IZ_EVIDENCE_MAX) {
+        free(s);
+        char h[IZ_SHA256_HEX];
+        iz_sha256_hex(m->text, strlen(m->text), h);
+        json_object_del(ev, "text");
+        json_object_set_new(ev, "textSha256", json_string(h));
+        s = json_dumps(ev, JSON_COMPACT);
+    }
+    json_decref(ev);
+    if (!s) iz_oom();
+    return s;
+}
+
+/* Route, read and record one new message (under its id's lock). */
+static int take_new(iz_domain_t *d, iz_inbound_t *m)
+{
+    iz_store_t *st = iz_domain_store(d);
+    take_t t = {.msg = m};
+    iz_brand_t *brands = NULL;
+    iz_brand_sms_t *sms = NULL;
+    size_t nb = 0;
+    char number[20];
+    int rc = 0;
+    if (iz_inbound_number(m->receiver, number, sizeof number) != 0) {
+        iz_strlcpy(m->outcome, "NO_NUMBER", sizeof m->outcome);
+        return iz_store_inbound_add(st, m);
+    }
+    if ((rc = iz_store_brands_by_number(st, number, &brands, &sms, &nb)) != 0) return rc;
+    t.vars = (reply_vars_t){.brand = "", .keyword = "", .number = number};
+    iz_brand_t *own = NULL;
+    for (size_t i = 0; i < nb; i++)
+        if (strcmp(brands[i].subscriber_number, number) == 0) {
+            own = &brands[i];
+            t.sms = &sms[i];
+        }
+    /* Every keyword of the brands on this number, for the grammar. */
+    const char *kws[64];
+    size_t owner[64], nk = 0;
+    for (size_t i = 0; i < nb; i++)
+        for (size_t k = 0; k < sms[i].nkeywords && nk < IZ_ARRAY_LEN(kws); k++) {
+            kws[nk] = sms[i].keywords[k];
+            owner[nk++] = i;
+        }
+    iz_mo_parse(m->text, strlen(m->text), kws, owner, nk, &t.parse);
+    if (own) {
+        t.brand = own; /* its own number: the keyword is not needed */
+    } else if (t.parse.keyword >= 0) {
+        t.brand = &brands[owner[t.parse.keyword]];
+        t.sms = &sms[owner[t.parse.keyword]];
+    }
+    if (t.brand) {
+        t.vars.brand = t.brand->name;
+        t.vars.keyword = own && !t.brand->keyword[0] ? "" : t.brand->keyword;
+        m->brand_id = t.brand->id;
+    }
+    char sender[IZ_PHONE_MAX];
+    const char *hcode = NULL;
+    unsigned types = t.parse.channels ? t.parse.channels : IZ_MO_MESAJ | IZ_MO_ARAMA;
+    types &= IZ_MO_MESAJ | IZ_MO_ARAMA; /* a phone number has no e-mail channel */
+    channel_words(types, t.vars.channels, sizeof t.vars.channels);
+
+    if (nb == 0) {
+        iz_strlcpy(m->outcome, "NO_NUMBER", sizeof m->outcome);
+    } else if (!t.brand) {
+        help(&t, "NO_BRAND", t.parse.keyword == IZ_MO_AMBIGUOUS ? "two brands" : "");
+    } else if (t.parse.action != IZ_MO_ONAY && t.parse.action != IZ_MO_RET) {
+        help(&t, "HELP", t.parse.action == IZ_MO_BOTH ? "both actions" : "no action");
+    } else if (types == 0) {
+        help(&t, "HELP", "no phone channel");
+    } else if (iz_phone_normalize(m->sender, strlen(m->sender), sender, &hcode) != 0) {
+        iz_strlcpy(m->outcome, "BAD_SENDER", sizeof m->outcome);
+        iz_strlcpy(m->detail, hcode ? hcode : "", sizeof m->detail);
+    } else {
+        /* One change a channel: origin SMS, source HS_MESAJ, dated when it
+         * was received, the message as evidence. */
+        char date[IZ_DATETIME_LEN];
+        iz_tr_format(m->received_ms / 1000, date);
+        char *ev = evidence_of(m);
+        const char *status = t.parse.action == IZ_MO_RET ? "RET" : "ONAY";
+        iz_record_t recs[2];
+        memset(recs, 0, sizeof recs);
+        static const char *const names[] = {"MESAJ", "ARAMA"};
+        const unsigned bits[] = {IZ_MO_MESAJ, IZ_MO_ARAMA};
+        for (size_t i = 0; i < 2; i++) {
+            if (!(types & bits[i])) continue;
+            iz_record_t *r = &recs[t.nrec++];
+            r->raw.recipient = (iz_field_t){IZ_FIELD_STRING, sender, strlen(sender)};
+            r->raw.type = (iz_field_t){IZ_FIELD_STRING, names[i], strlen(names[i])};
+            r->raw.status = (iz_field_t){IZ_FIELD_STRING, status, strlen(status)};
+            r->raw.source = (iz_field_t){IZ_FIELD_STRING, "HS_MESAJ", 8};
+            r->raw.consent_date = (iz_field_t){IZ_FIELD_STRING, date, strlen(date)};
+            r->origin = IZ_ORIGIN_SMS;
+            r->evidence = ev;
+        }
+        t.recs = recs;
+        rc = iz_domain_record_then(d, t.brand, (int64_t)time(NULL), recs, t.nrec, store_message,
+                                   &t);
+        free(ev);
+        free(brands);
+        free(sms);
+        return rc;
+    }
+    rc = iz_store_inbound_add(st, m);
+    free(brands);
+    free(sms);
+    return rc;
+}
+
+static int copy(char *dst, size_t n, const char *src)
+{
+    return iz_strlcpy(dst, src ? src : "", n) == 0 ? 0 : IZ_EINVAL;
+}
+
+int iz_inbound_take(iz_domain_t *d, const iz_mo_t *mo, iz_inbound_t *out, bool *replay)
+{
+    *replay = false;
+    memset(out, 0, sizeof *out);
+    if (!mo->id || !*mo->id || !mo->from || !*mo->from || !mo->to || !*mo->to || !mo->gateway ||
+        (mo->text_len && !mo->text))
+        return IZ_EINVAL;
+    if (copy(out->gateway, sizeof out->gateway, mo->gateway) != 0 ||
+        copy(out->msg_id, sizeof out->msg_id, mo->id) != 0 ||
+        copy(out->sender, sizeof out->sender, mo->from) != 0 ||
+        copy(out->receiver, sizeof out->receiver, mo->to) != 0 ||
+        copy(out->smsc, sizeof out->smsc, mo->smsc) != 0 || mo->text_len >= sizeof out->text ||
+        iz_utf8_valid_prefix(mo->text, mo->text_len) != mo->text_len ||
+        memchr(mo->text, '\0', mo->text_len))
+        return IZ_EINVAL;
+    memcpy(out->text, mo->text, mo->text_len);
+    out->text[mo->text_len] = '\0';
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    out->received_ms = mo->received_ms > 0 && mo->received_ms <= now ? mo->received_ms : now;
+
+    iz_store_t *st = iz_domain_store(d);
+    pthread_mutex_t *mu = stripe_of(out->gateway, out->msg_id);
+    pthread_mutex_lock(mu);
+    iz_inbound_t *old = iz_xmalloc(sizeof *old);
+    int rc = iz_store_inbound_get(st, out->gateway, out->msg_id, old);
+    if (rc == 0) {
+        *out = *old;
+        *replay = true;
+    } else if (rc == IZ_ENOTFOUND) {
+        rc = take_new(d, out);
+        if (rc == IZ_EEXIST) {
+            /* Another process stored it first: its answer is the answer. */
+            rc = iz_store_inbound_get(st, out->gateway, out->msg_id, old);
+            if (rc == 0) {
+                *out = *old;
+                *replay = true;
+            }
+        }
+    }
+    pthread_mutex_unlock(mu);
+    free(old);
+    return rc;
+}

@@ -88,6 +88,7 @@ extern iz__handler_t iz__h_consent_post, iz__h_consent_get,       /* consents.c 
     iz__h_changes, iz__h_quarantine, iz__h_iys_push,             /* changes.c */
     iz__h_sms_send,                                              /* sms.c */
     iz__h_sms_inbound_kannel, iz__h_sms_inbound_json, iz__h_sms_inbound_jasmin, /* inbound.c */
+    iz__h_brand_get, iz__h_brand_patch,                          /* brands.c */
     iz__h_voice_campaign_post, iz__h_voice_numbers, iz__h_voice_optout, /* voice.c */
     iz__h_healthz, iz__h_metrics;                                /* ops.c */
 

@@ -29,6 +29,8 @@ static const iz_route_t routes[] = {
      "quarantine"},
     {"POST", "/v1/iys/push/{iysCode}/{brandCode}", iz__h_iys_push, 0, "iys_push"},
     {"POST", "/v1/brands/{brandCode}/sms/send", iz__h_sms_send, IZ_ROUTE_AUTH, "sms_send"},
+    {"GET", "/v1/brands/{brandCode}", iz__h_brand_get, IZ_ROUTE_AUTH, "brand"},
+    {"PATCH", "/v1/brands/{brandCode}", iz__h_brand_patch, IZ_ROUTE_AUTH, "brand_patch"},
     {"GET", "/v1/sms/inbound", iz__h_sms_inbound_kannel, 0, "sms_inbound_kannel"},
     {"POST", "/v1/sms/inbound", iz__h_sms_inbound_json, 0, "sms_inbound"},
     {"POST", "/v1/sms/inbound/jasmin", iz__h_sms_inbound_jasmin, 0, "sms_inbound_jasmin"},

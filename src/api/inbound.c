@@ -36,7 +36,9 @@ static bool token_ok(iz_req_t *r, const iz_app_t *app, const char *given)
     if (!given || !*given) given = iz_req_header(r, "X-Izin-Token");
     size_t a = given ? strlen(given) : 0, b = strlen(app->gateway_token);
     if (!given || a != b || sodium_memcmp(given, app->gateway_token, b) != 0) {
-        iz_reply_error(r, "IZ401", NULL);
+        iz_reply_error(r, "IZ401",
+                       iz_req_english(r) ? "the gateway token is missing or wrong"
+                                         : "Ağ geçidi anahtarı (token) eksik veya yanlış.");
         return false;
     }
     return true;

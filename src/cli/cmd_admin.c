@@ -10,7 +10,7 @@
 
 #include "cli/cli.h"
 #include "core/iz.h"
-#include "core/smstext.h"
+#include "core/keyword.h"
 #include "core/trtime.h"
 #include "core/utf8.h"
 #include "sys/crypto.h"
@@ -143,15 +143,6 @@ static int account_add(const iz_opts_t *o)
     return 0;
 }
 
-static bool all_digits(const char *s, size_t min, size_t max)
-{
-    size_t n = strlen(s);
-    if (n < min || n > max) return false;
-    for (; *s; s++)
-        if (!isdigit((unsigned char)*s)) return false;
-    return true;
-}
-
 #define BRAND_SMS_OPTS                                                                             \
     {"keyword", true, "KW[,KW...]", NULL,                                                          \
      "SMS keywords (letters, Turkish ones too, and digits); the first is named in opt-out texts"}, \
@@ -189,46 +180,6 @@ static const iz_cmddef_t brand_set_cmd =
            "given stays.\nAn empty value clears it (--keyword '' removes every keyword).",
            brand_set_defs);
 
-/* A keyword in Turkish capitals (i -> İ, ı -> I, ç -> Ç, ...), as it is
- * shown in opt-out texts; -1 when it does not fit in n bytes. */
-static int tr_upper(const char *in, char *out, size_t n)
-{
-    static const char *const map[][2] = {{"i", "İ"}, {"ı", "I"}, {"ç", "Ç"}, {"ğ", "Ğ"},
-                                         {"ö", "Ö"}, {"ş", "Ş"}, {"ü", "Ü"}};
-    size_t o = 0;
-    while (*in) {
-        const char *rep = NULL;
-        size_t used = 1;
-        for (size_t k = 0; k < IZ_ARRAY_LEN(map) && !rep; k++)
-            if (strncmp(in, map[k][0], strlen(map[k][0])) == 0) {
-                rep = map[k][1];
-                used = strlen(map[k][0]);
-            }
-        char one[2] = {*in >= 'a' && *in <= 'z' ? (char)(*in - 'a' + 'A') : *in, '\0'};
-        if (!rep) rep = one;
-        size_t len = strlen(rep);
-        if (o + len >= n) return -1;
-        memcpy(out + o, rep, len);
-        o += len;
-        in += used;
-    }
-    out[o] = '\0';
-    return 0;
-}
-
-/* A keyword: folded (core/smstext.h) it is one word of a-z and 0-9; it is
- * kept in Turkish capitals. */
-static int keyword_ok(char *kw, size_t n)
-{
-    char folded[64], up[64];
-    if (!kw[0] || iz_smstext_fold(kw, strlen(kw), folded, sizeof folded) != 0 || !folded[0])
-        return -1;
-    for (const char *p = folded; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))) return -1;
-    if (tr_upper(kw, up, sizeof up) != 0 || iz_strlcpy(kw, up, n) != 0) return -1;
-    return 0;
-}
-
 /* The SMS settings given (add: every one; set: those given replace the
  * brand's, an empty value clears). Returns 0 or 2 (a usage error, said). */
 static int brand_sms_opts(const iz_opts_t *o, iz_brand_t *b, iz_brand_sms_t *m)
@@ -248,8 +199,7 @@ static int brand_sms_opts(const iz_opts_t *o, iz_brand_t *b, iz_brand_sms_t *m)
             for (size_t n = strlen(kw); n > 0 && kw[n - 1] == ' '; n--)
                 kw[n - 1] = '\0';
             if (m->nkeywords == IZ_KEYWORDS_MAX ||
-                iz_strlcpy(m->keywords[m->nkeywords], kw, sizeof m->keywords[0]) != 0 ||
-                keyword_ok(m->keywords[m->nkeywords], sizeof m->keywords[0]) != 0) {
+                iz_keyword(kw, m->keywords[m->nkeywords]) != 0) {
                 iz_cli_fail("--keyword: '%s' is not a keyword (letters and digits, one word; at "
                             "most %d keywords)",
                             kw, IZ_KEYWORDS_MAX);
@@ -276,12 +226,11 @@ static int brand_sms_opts(const iz_opts_t *o, iz_brand_t *b, iz_brand_sms_t *m)
             iz_cli_fail("--%s is too long (at most %zu bytes)", texts[i].name, texts[i].n - 1);
             return 2;
         }
-    if (b->short_number[0] && !all_digits(b->short_number, 4, 4)) {
+    if (b->short_number[0] && !iz_short_number_ok(b->short_number)) {
         iz_cli_fail("--short-number must be 4 digits");
         return 2;
     }
-    if (b->subscriber_number[0] && !(all_digits(b->subscriber_number, 11, 11) &&
-                                     strncmp(b->subscriber_number, "0850", 4) == 0)) {
+    if (b->subscriber_number[0] && !iz_subscriber_number_ok(b->subscriber_number)) {
         iz_cli_fail("--subscriber-number must be 0850 followed by 7 digits");
         return 2;
     }

@@ -157,3 +157,36 @@ def test_the_gateway_token_is_required(tmp_path):
         assert mo(srv, "RET ACME", "t-5").status_code == 503
     finally:
         srv.stop()
+
+
+def test_a_brand_s_sms_settings_over_the_api(tmp_path):
+    srv, acme, other = start(tmp_path)
+    try:
+        url = srv.base + f"/v1/brands/{acme.brand}"
+        g = requests.get(url, headers=acme.headers, timeout=10).json()
+        assert g["keywords"] == ["ACME", "AKME"] and g["shortNumber"] == "4607"
+        p = requests.patch(url, headers=acme.headers, timeout=10, json={
+            "keywords": ["acme", "şimşek"], "replies": {"onay": "{brand}: {channels} tamam."}})
+        assert p.status_code == 200, p.text
+        assert p.json()["keywords"] == ["ACME", "ŞİMŞEK"]
+        r = mo(srv, "onay simsek", "api-1")
+        assert r.json()["reply"] == "ACME: SMS ve arama tamam."
+        # the other brand's keyword on the same short number: 409, nothing changed
+        p = requests.patch(url, headers=acme.headers, timeout=10, json={"keywords": ["çiçek"]})
+        assert p.status_code == 409 and p.json()["errors"][0]["code"] == "IZ409"
+        p = requests.patch(url, headers=acme.headers, timeout=10,
+                           json={"subscriberNumber": "08501112233"})
+        assert p.status_code == 409
+        for bad in ({"keywords": ["two words"]}, {"shortNumber": "46071"},
+                    {"subscriberNumber": "05321112233"}, {"color": "red"},
+                    {"replies": {"bye": "x"}}, {"name": ""}):
+            p = requests.patch(url, headers=acme.headers, timeout=10, json=bad)
+            assert p.status_code == 422, (bad, p.text)
+        g = requests.get(url, headers=acme.headers, timeout=10).json()
+        assert g["keywords"] == ["ACME", "ŞİMŞEK"] and g["subscriberNumber"] == ""
+        # another account's key does not see the brand
+        assert requests.get(url, headers=other.headers, timeout=10).status_code == 404
+        assert requests.patch(url, headers=other.headers, json={"name": "x"},
+                              timeout=10).status_code == 404
+    finally:
+        srv.stop()

@@ -10,6 +10,7 @@
 #include "core/iz.h"
 #include "core/keyword.h"
 #include "core/utf8.h"
+#include "sms/inbound.h"
 
 static json_t *brand_json(const iz_brand_t *b, const iz_brand_sms_t *m)
 {
@@ -160,5 +161,6 @@ void iz__h_brand_patch(iz_req_t *r, void *vapp)
         iz__reply_store_error(r, rc);
         return;
     }
+    iz_inbound_routes_forget();
     iz_reply_json(r, 200, brand_json(&b, &m));
 }

@@ -116,6 +116,83 @@ int iz_inbound_number(const char *in, char *out, size_t n)
     return 0;
 }
 
+/* ---- the brands of a number, cached -------------------------------------------- */
+
+/* Routing reads every brand on a number with its keywords: on a short
+ * number many brands share, a few queries each. They are kept for
+ * ROUTE_TTL_MS, so a change of keywords or numbers (the CLI, the API,
+ * another node) is seen within that time. */
+#define ROUTE_SLOTS 64
+#define ROUTE_TTL_MS 1000
+
+typedef struct route {
+    const iz_store_t *st;
+    char number[20];
+    int64_t until_ms;
+    iz_brand_t *brands;
+    iz_brand_sms_t *sms;
+    size_t n;
+} route_t;
+
+static pthread_mutex_t route_mu = PTHREAD_MUTEX_INITIALIZER;
+static route_t routes[ROUTE_SLOTS];
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The brands on number (copies the caller frees). */
+static int brands_on(iz_store_t *st, const char *number, iz_brand_t **brands,
+                     iz_brand_sms_t **sms, size_t *n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = number; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    route_t *slot = &routes[h % ROUTE_SLOTS];
+    int64_t now = mono_ms();
+    pthread_mutex_lock(&route_mu);
+    if (slot->st == st && strcmp(slot->number, number) == 0 && slot->until_ms > now) {
+        *n = slot->n;
+        *brands = iz_xmalloc((slot->n ? slot->n : 1) * sizeof **brands);
+        *sms = iz_xmalloc((slot->n ? slot->n : 1) * sizeof **sms);
+        if (slot->n) {
+            memcpy(*brands, slot->brands, slot->n * sizeof **brands);
+            memcpy(*sms, slot->sms, slot->n * sizeof **sms);
+        }
+        pthread_mutex_unlock(&route_mu);
+        return 0;
+    }
+    pthread_mutex_unlock(&route_mu);
+    int rc = iz_store_brands_by_number(st, number, brands, sms, n);
+    if (rc != 0) return rc;
+    route_t fresh = {.st = st, .until_ms = now + ROUTE_TTL_MS, .n = *n};
+    iz_strlcpy(fresh.number, number, sizeof fresh.number);
+    fresh.brands = iz_xmalloc((*n ? *n : 1) * sizeof *fresh.brands);
+    fresh.sms = iz_xmalloc((*n ? *n : 1) * sizeof *fresh.sms);
+    if (*n) {
+        memcpy(fresh.brands, *brands, *n * sizeof *fresh.brands);
+        memcpy(fresh.sms, *sms, *n * sizeof *fresh.sms);
+    }
+    pthread_mutex_lock(&route_mu);
+    route_t old = *slot;
+    *slot = fresh;
+    pthread_mutex_unlock(&route_mu);
+    free(old.brands);
+    free(old.sms);
+    return 0;
+}
+
+void iz_inbound_routes_forget(void)
+{
+    pthread_mutex_lock(&route_mu);
+    for (size_t i = 0; i < ROUTE_SLOTS; i++)
+        routes[i].until_ms = 0;
+    pthread_mutex_unlock(&route_mu);
+}
+
 /* ---- replies ------------------------------------------------------------------- */
 
 static const char DEFAULT_ONAY[] = "{brand} için {channels} izniniz kaydedildi. Geri almak için "
@@ -282,7 +359,7 @@ static int take_new(iz_domain_t *d, iz_inbound_t *m)
         iz_strlcpy(m->outcome, "NO_NUMBER", sizeof m->outcome);
         return iz_store_inbound_add(st, m);
     }
-    if ((rc = iz_store_brands_by_number(st, number, &brands, &sms, &nb)) != 0) return rc;
+    if ((rc = brands_on(st, number, &brands, &sms, &nb)) != 0) return rc;
     t.vars = (reply_vars_t){.brand = "", .keyword = "", .number = number};
     iz_brand_t *own = NULL;
     for (size_t i = 0; i < nb; i++)

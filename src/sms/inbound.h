@@ -43,6 +43,10 @@ typedef struct iz_mo {
  * again). */
 int iz_inbound_take(iz_domain_t *d, const iz_mo_t *mo, iz_inbound_t *out, bool *replay);
 
+/* Forget the brands of every number read so far (they are kept a second):
+ * a brand's keywords or numbers changed in this process. */
+void iz_inbound_routes_forget(void);
+
 /* A receiver number as brands store theirs: digits only, a 0850 number
  * with its 0 (+90850..., 90850..., 850... all become 0850...). Returns 0,
  * or IZ_EINVAL when nothing is left. */

@@ -23,6 +23,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "core/hash.h"
 #include "core/iz.h"
 #include "core/recipient.h"
 #include "index/index.h"
@@ -158,17 +159,6 @@ uint64_t iz__index_siphash(const uint8_t key[16], const void *data, size_t len)
 static uint64_t text_hash(const iz_index_t *ix, const char *s, size_t len)
 {
     return iz__index_siphash(ix->sipkey, s, len) & ix->hash_mask;
-}
-
-/* A 64-bit finalizer (from MurmurHash3) to spread the map's small keys. */
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
 }
 
 static void make_key(const iz_index_t *ix, const char *s, ix_key_t *k)
@@ -412,7 +402,7 @@ static void table_place_stage(const iz_index_t *ix, const ix_set_t *s, ix_table_
 
 static size_t map_pos(const ix_set_t *s, int64_t brand_id, int type, int rtype)
 {
-    uint64_t h = mix64((uint64_t)brand_id * 16u + (uint64_t)type * 4u + (uint64_t)rtype);
+    uint64_t h = iz_hash_mix64((uint64_t)brand_id * 16u + (uint64_t)type * 4u + (uint64_t)rtype);
     return (size_t)h & (s->map_cap - 1);
 }
 
@@ -581,9 +571,10 @@ static void seed(iz_index_t *ix)
          * it only gives up resistance to chosen-key flooding. */
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t x = mix64((uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 30 ^ (uintptr_t)ix);
+        uint64_t x =
+            iz_hash_mix64((uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 30 ^ (uintptr_t)ix);
         for (size_t i = 0; i < sizeof r; i += 8) {
-            x = mix64(x + 0x9e3779b97f4a7c15ull);
+            x = iz_hash_mix64(x + 0x9e3779b97f4a7c15ull);
             memcpy(r + i, &x, 8);
         }
     }

@@ -113,3 +113,43 @@ def test_a_server_leaves_a_running_import_alone_and_takes_over_a_dead_one(tmp_pa
         assert _bulk_rows(data) == (2 * n, 2 * n)
     finally:
         srv.stop()
+
+
+def test_repeats_across_a_large_file_keep_the_later_date(tmp_path):
+    """Pass 1 sizes its table of addresses from the first 131,072 rows (here
+    from 262,144 slots to about 370,000): the repeats found before that
+    (their slots move with the table) and after it are all settled by date,
+    the later line on a tie."""
+    import csv
+    acme, _ = make_store(tmp_path / "a")
+    early, mid, late = tr_now(-7200), tr_now(-3600), tr_now(-60)
+    n = 250000
+    rows, want = [], {}  # want: losing line -> the line kept
+    for i in range(n):
+        rows.append(f"+90536{i:07d},MESAJ,ONAY,HS_WEB,{mid}")
+        if i % 1000 == 10:  # row i - 10 again, before and after the table is sized
+            j, line, k = i - 10, len(rows) + 2, i // 1000
+            if k % 3 == 0:    # the later row has the later date: the first loses
+                rows.append(f"+90536{j:07d},MESAJ,ONAY,HS_WEB,{late}")
+                want[j + 2 + k] = line
+            elif k % 3 == 1:  # the later row has the earlier date: it loses
+                rows.append(f"+90536{j:07d},MESAJ,ONAY,HS_WEB,{early}")
+                want[line] = j + 2 + k
+            else:             # a tie: the later line is kept
+                rows.append(f"+90536{j:07d},MESAJ,ONAY,HS_WEB,{mid}")
+                want[j + 2 + k] = line
+    # another type or recipientType is another address: no repeat
+    rows.append(f"+905360000000,ARAMA,ONAY,HS_WEB,{mid}")
+    f = tmp_path / "big.csv"
+    f.write_text("recipient,type,status,source,consentDate\n" + "\n".join(rows) + "\n")
+    errs = tmp_path / "errors.csv"
+    r = izin("import", "--brand", str(acme.brand), "--errors", str(errs), str(f),
+             data=tmp_path / "a", check=False)
+    assert r.returncode == 3, r.stderr
+    assert f"{len(rows)} rows, {len(rows) - len(want)} accepted, {len(want)} rejected" in r.stdout
+    with open(errs, newline="") as fh:
+        got = list(csv.reader(fh))[1:]
+    assert len(got) == len(want)
+    for line, code, message, raw in got:
+        assert code == "H194"
+        assert f" {want[int(line)]}. satırda" in " " + message, (line, message)

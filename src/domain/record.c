@@ -196,6 +196,20 @@ int iz_domain_record(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz_re
     return iz_domain_record_then(d, brand, now, recs, n, NULL, NULL);
 }
 
+/* An empty change: its numbers zero, its strings "" (a bulk batch clears
+ * tens of thousands of them: the buffers are not wiped whole). */
+static void change_clear(iz_change_t *c)
+{
+    c->id = c->brand_id = c->consent_date = c->creation_ms = c->ret_deadline = 0;
+    c->rtype = IZ_RTYPE_NONE;
+    c->type = IZ_TYPE_NONE;
+    c->status = IZ_STATUS_NONE;
+    c->source = IZ_SOURCE_NONE;
+    c->origin = IZ_ORIGIN_NONE;
+    c->iys_state = IZ_IYS_NONE;
+    c->recipient[0] = c->iys_txid[0] = c->iys_error[0] = c->warning[0] = c->evidence[0] = '\0';
+}
+
 /* A bulk load's job and the records' lines, or none. */
 typedef struct load {
     const char *job_id;
@@ -227,8 +241,8 @@ static int record(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz_recor
         iz_record_t *r = &recs[i];
         r->rc = 0;
         r->hcode = NULL;
-        memset(&r->errs, 0, sizeof r->errs);
-        memset(&r->chg, 0, sizeof r->chg);
+        r->errs.n = 0;
+        change_clear(&r->chg);
         if (r->origin == IZ_ORIGIN_NONE || r->origin == IZ_ORIGIN_IYS ||
             r->origin >= IZ_ORIGIN_COUNT_) {
             r->rc = IZ_EINVAL; /* İYS's own changes come through apply_remote */

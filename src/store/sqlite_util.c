@@ -95,6 +95,16 @@ static sqlite3_stmt *stmt_get(iz_sq_t *q, const char *sql)
     return stmt;
 }
 
+sqlite3_stmt *iz__sq_stmt(iz_sq_t *q, const char *sql)
+{
+    return stmt_get(q, sql);
+}
+
+int iz__sq_stmt_fail(iz_sq_t *q, int rc, const char *sql)
+{
+    return write_fail(q, rc, sql);
+}
+
 /* Bind a list of parameters from ?*next on; the first failure's SQLite
  * code, or SQLITE_OK. */
 static int bind_list(sqlite3_stmt *stmt, const iz_sq_arg_t *a, int *next)

@@ -218,6 +218,14 @@ int iz__sq_list(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, const iz_s
  * walk and is returned. The row's text is valid during the call only. */
 int iz__sq_each(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, iz_sq_each_fn fn, void *ctx);
 
+/* The cached statement of sql, for a loop that binds and steps it itself
+ * (a bulk load's hot path): the caller holds the lock (inside a
+ * transaction) and resets the statement after each step. NULL when it
+ * cannot be prepared (logged). iz__sq_stmt_fail maps a failed step's
+ * SQLite code to an IZ_* code (logged). */
+sqlite3_stmt *iz__sq_stmt(iz_sq_t *q, const char *sql);
+int iz__sq_stmt_fail(iz_sq_t *q, int rc, const char *sql);
+
 /* ---- reading columns ---------------------------------------------------- */
 
 /* A text column (NULL for NULL), and a text column copied into a buffer of

@@ -1347,13 +1347,34 @@ static int load_one(iz_sq_t *s, iz_store_apply_t *it, int64_t line, seg_out_t *o
     int rc = iz__sq_names(chg->recipient, chg->rtype, chg->type, chg->status, chg->source,
                           chg->consent_date, &nm);
     int64_t id = o->m.first_id + o->m.count;
-    if (rc == 0)
-        rc = iz__sq_update(s,
-                           "INSERT INTO consent_state(brand_id, recipient, rtype, type, log_id,"
-                           " status, source, consent_date, seg_id)"
-                           " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?5) ON CONFLICT DO NOTHING",
-                           IZ_SQ_ARGS(KEY_ARGS(chg->brand_id, chg->recipient, nm.rtype, nm.type),
-                                      IZ_SQ_I64(id), IZ_SQ_STATE_ARGS(&nm, chg->consent_date)));
+    if (rc == 0) {
+        /* The one statement a new key costs, bound and stepped here: it runs
+         * for every row of a file. */
+        static const char sql[] =
+            "INSERT INTO consent_state(brand_id, recipient, rtype, type, log_id, status, source,"
+            " consent_date, seg_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?5)"
+            " ON CONFLICT DO NOTHING";
+        sqlite3_stmt *st = iz__sq_stmt(s, sql);
+        if (!st) return IZ_EIO;
+        sqlite3_bind_int64(st, 1, chg->brand_id);
+        sqlite3_bind_text(st, 2, chg->recipient, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, nm.rtype, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, nm.type, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, id);
+        sqlite3_bind_text(st, 6, nm.status, -1, SQLITE_STATIC);
+        if (nm.source)
+            sqlite3_bind_text(st, 7, nm.source, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 7);
+        if (chg->consent_date)
+            sqlite3_bind_int64(st, 8, chg->consent_date);
+        else
+            sqlite3_bind_null(st, 8);
+        int step = sqlite3_step(st);
+        rc = step == SQLITE_DONE ? (sqlite3_changes(s->db) == 1 ? 0 : IZ_ENOTFOUND)
+                              : iz__sq_stmt_fail(s, step, sql);
+        (void)sqlite3_reset(st);
+    }
     if (rc == IZ_ENOTFOUND) { /* the key has a record */
         chg->iys_state = IZ_IYS_NONE;
         chg->ret_deadline = deadline;
@@ -1389,15 +1410,18 @@ static int load_items(iz_sq_t *s, apply_req_t *q)
         ks.cap *= 2;
     ks.h = iz_xcalloc(ks.cap, sizeof *ks.h);
     bool *later = iz_xcalloc(n, sizeof *later);
+    size_t nlater = 0;
     o.buf = iz_xmalloc((size_t)IZ_SEG_MAX * IZ_SEG_ENTRY_MAX);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         iz_store_apply_t *it = &q->items[i];
         if (it->rc != 0) continue; /* refused before it was queued */
-        int r = keyset_has(&ks, it->chg, false) ? 0
-                                                : load_one(s, it, q->lines[i], &o);
+        /* (The set is empty in a first load: no hashing then.) */
+        int r = nlater && keyset_has(&ks, it->chg, false) ? 0
+                                                          : load_one(s, it, q->lines[i], &o);
         if (r < 0) rc = r;
         if (r == 0) {
             later[i] = true;
+            nlater++;
             (void)keyset_has(&ks, it->chg, true);
         }
     }

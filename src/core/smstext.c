@@ -2,9 +2,8 @@
  * smstext.c - SMS encodings and parts, keyword folding, and the opt-out
  * instruction of a commercial text (see smstext.h for the rules).
  *
- * The character sets are written out as code points from 3GPP TS 23.038:
- * section 6.2.1 (default alphabet), 6.2.1.1 (its extension table) and
- * annex A.2.1 (the Turkish national language single shift table). Only
+ * The character sets are those of core/gsm7 (3GPP TS 23.038: the default
+ * alphabet, its extension table, the Turkish single shift table). Only
  * membership matters here, not the septet values, since izin hands text to
  * gateways as UTF-8 and they do the packing.
  */
@@ -13,46 +12,15 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "core/gsm7.h"
 #include "core/iz.h"
 #include "core/utf8.h"
-
-/* Non-ASCII characters of the default alphabet. */
-static const uint16_t gsm_default_high[] = {
-    0x00A1, 0x00A3, 0x00A4, 0x00A5, 0x00A7, 0x00BF, 0x00C4, 0x00C5, 0x00C6, 0x00C7,
-    0x00C9, 0x00D1, 0x00D6, 0x00D8, 0x00DC, 0x00DF, 0x00E0, 0x00E4, 0x00E5, 0x00E6,
-    0x00E8, 0x00E9, 0x00EC, 0x00F1, 0x00F2, 0x00F6, 0x00F8, 0x00F9, 0x00FC, 0x0393,
-    0x0394, 0x0398, 0x039B, 0x039E, 0x03A0, 0x03A3, 0x03A6, 0x03A8, 0x03A9,
-};
-
-/* The default extension table: form feed ^ { } \ [ ~ ] | €. The Turkish
- * single shift table holds all of these too. */
-static const uint16_t gsm_ext[] = {0x000C, '^', '{', '}', '\\', '[', '~', ']', '|', 0x20AC};
-
-/* What the Turkish single shift table adds: Ğ İ Ş ç ğ ı ş. */
-static const uint16_t gsm_tr[] = {0x011E, 0x0130, 0x015E, 0x00E7, 0x011F, 0x0131, 0x015F};
-
-static bool in_list(const uint16_t *list, size_t n, uint32_t cp)
-{
-    for (size_t i = 0; i < n; i++)
-        if (list[i] == cp) return true;
-    return false;
-}
-
-static bool gsm_default(uint32_t cp)
-{
-    if (cp == '\n' || cp == '\r') return true;
-    if (cp >= 0x20 && cp < 0x7F) return !in_list(gsm_ext, IZ_ARRAY_LEN(gsm_ext), cp) && cp != '`';
-    return in_list(gsm_default_high, IZ_ARRAY_LEN(gsm_default_high), cp);
-}
 
 /* Units of one character in an encoding: 1 or 2 (0: not representable). */
 static unsigned char_units(iz_sms_enc_t enc, uint32_t cp)
 {
     if (enc == IZ_SMS_UCS2) return cp > 0xFFFF ? 2 : 1;
-    if (gsm_default(cp)) return 1;
-    if (in_list(gsm_ext, IZ_ARRAY_LEN(gsm_ext), cp)) return 2;
-    if (enc == IZ_SMS_GSM7_TR && in_list(gsm_tr, IZ_ARRAY_LEN(gsm_tr), cp)) return 2;
-    return 0;
+    return iz_gsm7_units(cp, enc == IZ_SMS_GSM7_TR);
 }
 
 const char *iz_sms_enc_name(iz_sms_enc_t e)
@@ -111,14 +79,55 @@ int iz_smstext_analyze(const char *text, size_t len, unsigned flags, iz_smstext_
     return 0;
 }
 
-/* The folded form of one code point, as at most one ASCII byte: 0 when the
- * character is kept as it is, ' ' for a separator, '\1' to drop it. */
-static char fold_cp(uint32_t cp)
+#define FOLD_SPACE 0x20u
+#define FOLD_DROP 0xFFFFFFFFu
+
+/* Ranges of code points that fold to a separator or are dropped. */
+typedef struct {
+    uint32_t lo, hi, to;
+} fold_range_t;
+
+static const fold_range_t fold_ranges[] = {
+    {0x0080, 0x00AC, FOLD_SPACE}, /* C1 controls, no-break space, ¡ « » ¿ ° and friends */
+    {0x00AD, 0x00AD, FOLD_DROP},  /* soft hyphen */
+    {0x00AE, 0x00BF, FOLD_SPACE}, /* ® ... ¿ */
+    {0x00D7, 0x00D7, FOLD_SPACE}, /* × */
+    {0x00F7, 0x00F7, FOLD_SPACE}, /* ÷ */
+    {0x02B0, 0x02FF, FOLD_SPACE}, /* modifier letters: ʼ (an apostrophe) ˆ ˇ ˘ ˙ ˜ */
+    {0x0300, 0x036F, FOLD_DROP},  /* combining marks: decomposed Ş Ğ Ç Ö Ü İ fold whole */
+    {0x200B, 0x200B, FOLD_SPACE}, /* zero width space */
+    {0x200C, 0x200F, FOLD_DROP},  /* zero width (non-)joiner, direction marks */
+    {0x2000, 0x2029, FOLD_SPACE}, /* spaces, dashes, quotes ‘ ’ “ ”, …, line separators */
+    {0x202A, 0x202E, FOLD_DROP},  /* direction embeddings */
+    {0x202F, 0x205F, FOLD_SPACE}, /* narrow space, ‰ ′ ‼ ⁄ ... */
+    {0x2060, 0x206F, FOLD_DROP},  /* word joiner, invisible operators, isolates */
+    {0x2070, 0x20CF, FOLD_SPACE}, /* super- and subscripts, currency signs (€ ₺) */
+    {0x20D0, 0x20FF, FOLD_DROP},  /* combining marks for symbols (the keycap of 1️⃣) */
+    {0x2100, 0x2BFF, FOLD_SPACE}, /* letterlike, arrows, maths, shapes, ☺ ♥ ✅ ❤ ... */
+    {0x2E00, 0x2E7F, FOLD_SPACE}, /* supplemental punctuation */
+    {0x3000, 0x303F, FOLD_SPACE}, /* CJK spaces and punctuation */
+    {0xE000, 0xF8FF, FOLD_SPACE}, /* private use (a vendor's logo) */
+    {0xFE00, 0xFE0F, FOLD_DROP},  /* variation selectors (the emoji form of ❤️) */
+    {0xFE10, 0xFE6F, FOLD_SPACE}, /* vertical, compatibility and small punctuation */
+    {0xFEFF, 0xFEFF, FOLD_DROP},  /* byte order mark */
+    {0xFF01, 0xFF0F, FOLD_SPACE}, /* full-width ! to / */
+    {0xFF1A, 0xFF20, FOLD_SPACE}, /* full-width : to @ */
+    {0xFF3B, 0xFF40, FOLD_SPACE}, /* full-width [ to ` */
+    {0xFF5B, 0xFF65, FOLD_SPACE}, /* full-width { to ~, half-width CJK punctuation */
+    {0xFFF0, 0xFFFF, FOLD_SPACE}, /* specials: the replacement character U+FFFD */
+    {0x1F000, 0x1FBFF, FOLD_SPACE}, /* emoji, pictographs, flags' regional letters */
+    {0xE0000, 0xE007F, FOLD_DROP},  /* tags (of subdivision flags) */
+    {0xE0100, 0xE01EF, FOLD_DROP},  /* variation selectors supplement */
+};
+
+/* The folded form of one code point: itself, another one, FOLD_SPACE for a
+ * separator, FOLD_DROP to leave it out. Never a longer UTF-8 sequence. */
+static uint32_t fold_cp(uint32_t cp)
 {
     if (cp < 0x80) {
-        if (cp >= 'A' && cp <= 'Z') return (char)(cp - 'A' + 'a');
-        if ((cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9')) return (char)cp;
-        return ' ';
+        if (cp >= 'A' && cp <= 'Z') return cp - 'A' + 'a';
+        if ((cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9')) return cp;
+        return FOLD_SPACE;
     }
     /* The explicit Turkish folding table of SMS.md (never the locale). */
     static const struct {
@@ -143,12 +152,21 @@ static char fold_cp(uint32_t cp)
         {0x00FB, 'u'}, /* û */
         {0x00C2, 'a'}, /* Â */
         {0x00E2, 'a'}, /* â */
-        {0x0307, '\1'}, /* combining dot above ("i̇" from lower-casing İ): dropped */
-        {0x00A0, ' '},  /* no-break space */
     };
     for (size_t i = 0; i < IZ_ARRAY_LEN(fold); i++)
-        if (fold[i].cp == cp) return fold[i].to;
-    return 0;
+        if (fold[i].cp == cp) return (uint32_t)fold[i].to;
+    for (size_t i = 0; i < IZ_ARRAY_LEN(fold_ranges); i++)
+        if (cp >= fold_ranges[i].lo && cp <= fold_ranges[i].hi) return fold_ranges[i].to;
+    /* Other Latin letters lower-cased: Latin-1 À-Þ, then the pairs of
+     * Latin Extended-A (upper case first; odd-first between Ĺ and Ň and
+     * between Ź and Ž), and Ÿ. */
+    if (cp >= 0x00C0 && cp <= 0x00DE) return cp + 0x20;
+    if (cp >= 0x0100 && cp <= 0x0137) return cp | 1;
+    if ((cp >= 0x0139 && cp <= 0x0148) || (cp >= 0x0179 && cp <= 0x017E))
+        return cp & 1 ? cp + 1 : cp;
+    if (cp >= 0x014A && cp <= 0x0177) return cp | 1;
+    if (cp == 0x0178) return 0x00FF;
+    return cp;
 }
 
 int iz_smstext_fold(const char *in, size_t len, char *out, size_t outsz)
@@ -167,18 +185,18 @@ int iz_smstext_fold(const char *in, size_t len, char *out, size_t outsz)
             out[0] = '\0';
             return IZ_EINVAL;
         }
-        char f = fold_cp(cp);
-        if (f == '\1') continue;
-        if (f == ' ') {
+        uint32_t f = fold_cp(cp);
+        if (f == FOLD_DROP) continue;
+        if (f == FOLD_SPACE) {
             if (!space) out[o++] = ' ';
             space = true;
             continue;
         }
-        if (f) {
-            out[o++] = f;
-        } else {
+        if (f == cp) {
             memcpy(out + o, in + start, i - start);
             o += i - start;
+        } else {
+            o += iz_utf8_put(f, out + o);
         }
         space = false;
     }

@@ -25,10 +25,16 @@
  *
  * Folding (spec/SMS.md) turns a text into the form keywords are compared in:
  * İ I ı i → i, Ş ş → s, Ğ ğ → g, Ç ç → c, Ö ö → o, Ü ü → u, Â â → a,
- * Î î → i, Û û → u, ASCII letters lower-cased, other ASCII characters but
- * digits to spaces, runs of spaces collapsed, no leading or trailing space;
- * the combining dot above (U+0307) is dropped, other characters are kept.
- * An explicit table, never the process locale.
+ * Î î → i, Û û → u; other Latin letters lower-cased (ASCII, Latin-1,
+ * Latin Extended-A: É → é, Ÿ → ÿ); every other ASCII character but digits,
+ * and punctuation, symbols and emoji beyond ASCII (’ “ ” … – ₺ € ❤ 👍, the
+ * no-break space) to spaces; runs of spaces collapsed, no leading or
+ * trailing space. Combining marks (U+0300-U+036F: a decomposed Ş or İ
+ * folds like the composed one), variation selectors, zero-width and
+ * direction marks and the BOM are dropped. Other characters (other
+ * scripts, other Latin lower-case letters) are kept. An explicit table,
+ * never the process locale; the result is never longer than the input and
+ * folding it again changes nothing.
  *
  * Pure: no I/O, no allocation, no global state.
  */

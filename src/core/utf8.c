@@ -109,3 +109,15 @@ size_t iz_utf8_put(uint32_t cp, char *out)
     o[3] = (unsigned char)(0x80 | (cp & 0x3F));
     return 4;
 }
+
+int iz_utf8_append(char *out, size_t outsz, size_t *len, uint32_t cp)
+{
+    char buf[4];
+    size_t n = iz_utf8_put(cp, buf);
+    if (n == 0) return IZ_EINVAL;
+    if (*len >= outsz || outsz - *len <= n) return IZ_ETOOBIG;
+    for (size_t k = 0; k < n; k++)
+        out[*len + k] = buf[k];
+    *len += n;
+    return 0;
+}

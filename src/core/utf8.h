@@ -28,4 +28,9 @@ int iz_utf8_incomplete(const void *s, size_t len);
  * point. */
 size_t iz_utf8_put(uint32_t cp, char *out);
 
+/* Append cp as UTF-8 to out (outsz bytes, *len used), keeping room for the
+ * NUL that ends it; *len advances. Returns 0, IZ_ETOOBIG when it does not
+ * fit, IZ_EINVAL for a value that is no code point (out unchanged). */
+int iz_utf8_append(char *out, size_t outsz, size_t *len, uint32_t cp);
+
 #endif

@@ -197,12 +197,26 @@ static void test_fold(void **state)
         {"ŞĞÇÖÜ şğçöü ÂÎÛ", "sgcou sgcou aiu"},
         {"i\xCC\x87ptal", "iptal"}, /* i + combining dot above */
         {"RET,ACME!!4607", "ret acme 4607"},
-        {"Merhaba—dünya", "merhaba—dunya"},
+        {"Merhaba—dünya", "merhaba dunya"}, /* punctuation beyond ASCII too */
+        {"I ı İ i", "i i i i"},
+        {"IĞDIR ÇİĞDEM ŞİŞLİ ÖZGÜR", "igdir cigdem sisli ozgur"},
+        {"S\xCC\xA7"
+         "EHI\xCC\x87R",
+         "sehir"},                          /* ŞEHİR: S + cedilla, I + dot above */
+        {"ÉLAN Ÿ ŁÓDŹ Ñ", "élan ÿ łódź ñ"}, /* other Latin letters lower-cased */
+        {"élan ÿ łódź ß", "élan ÿ łódź ß"},
+        {"ACME’ye “RET” «x» …", "acme ye ret x"},
+        {"❤️ONAY❤️ 👍🏽 🇹🇷", "onay"},
+        {"RE\xC2\xADT\xE2\x80\x8B"
+         "ACME\xEF\xBB\xBF",
+         "ret acme"}, /* SHY, ZWSP, BOM */
+        {"₺100 €5 ×2", "100 5 2"},
+        {"Привет Ωmega", "Привет Ωmega"}, /* other scripts are kept */
         {"\t\n", ""},
         {"", ""},
     };
     for (size_t i = 0; i < IZ_ARRAY_LEN(cases); i++) {
-        char out[64];
+        char out[96];
         assert_int_equal(iz_smstext_fold(cases[i][0], strlen(cases[i][0]), out, sizeof out), 0);
         assert_string_equal(out, cases[i][1]);
     }

@@ -114,9 +114,10 @@ void iz__h_brand_patch(iz_req_t *r, void *vapp)
         if (!ok)
             iz__reply_field(r, "keywords", kws,
                             "keywords en çok 8 anahtar kelimelik bir liste olmalıdır: her biri "
-                            "harf ve rakamlardan oluşan tek bir kelime.",
-                            "keywords must be a list of at most 8 keywords, each one word of "
-                            "letters and digits.");
+                            "harf ve rakamlardan oluşan 1-4 kelime; RET, ONAY, SMS gibi komut "
+                            "kelimeleri olamaz.",
+                            "keywords must be a list of at most 8 keywords, each 1 to 4 words of "
+                            "letters and digits, none a command word such as RET, ONAY or SMS.");
     }
     if (ok && b.name[0] == '\0') {
         iz__reply_field(r, "name", NULL, "Marka adı boş olamaz.", "name must not be empty.");

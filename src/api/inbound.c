@@ -14,6 +14,7 @@
 #include "api/api_int.h"
 #include "core/iz.h"
 #include "core/recipient.h"
+#include "core/smsmo.h"
 #include "core/smstext.h"
 #include "core/trtime.h"
 #include "net/form.h"
@@ -156,46 +157,20 @@ void iz__h_sms_inbound_json(iz_req_t *r, void *vapp)
     iz_reply_json(r, 200, json_pack("{s:s, s:s}", "reply", m->reply, "outcome", m->outcome));
 }
 
-/* Jasmin's content as UTF-8: coding 8 is UCS-2 (UTF-16BE), every other
- * coding is taken as UTF-8 (Jasmin hands GSM-7 and Latin-1 over decoded).
- * NULL for odd or broken UTF-16. */
+/* Jasmin's content (the short message's bytes) as UTF-8, by its SMPP
+ * data_coding (core/smsmo.h); NULL for a coding izin cannot read or bytes
+ * that are not of it. */
 static char *jasmin_text(iz_req_t *r, const char *content, size_t len, const char *coding)
 {
-    if (!coding || strcmp(coding, "8") != 0) return iz_req_strdup(r, content ? content : "");
-    if (len % 2) return NULL;
-    char *out = iz_req_alloc(r, len * 2 + 1);
-    size_t o = 0;
-    for (size_t i = 0; i < len; i += 2) {
-        uint32_t cp = (uint32_t)(unsigned char)content[i] << 8 | (unsigned char)content[i + 1];
-        if (cp >= 0xD800 && cp <= 0xDBFF) {
-            if (i + 3 >= len) return NULL;
-            uint32_t lo = (uint32_t)(unsigned char)content[i + 2] << 8 |
-                          (unsigned char)content[i + 3];
-            if (lo < 0xDC00 || lo > 0xDFFF) return NULL;
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            i += 2;
-        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-            return NULL;
-        }
-        if (cp == 0) return NULL;
-        if (cp < 0x80) {
-            out[o++] = (char)cp;
-        } else if (cp < 0x800) {
-            out[o++] = (char)(0xC0 | cp >> 6);
-            out[o++] = (char)(0x80 | (cp & 0x3F));
-        } else if (cp < 0x10000) {
-            out[o++] = (char)(0xE0 | cp >> 12);
-            out[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-            out[o++] = (char)(0x80 | (cp & 0x3F));
-        } else {
-            out[o++] = (char)(0xF0 | cp >> 18);
-            out[o++] = (char)(0x80 | ((cp >> 12) & 0x3F));
-            out[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-            out[o++] = (char)(0x80 | (cp & 0x3F));
-        }
-    }
-    out[o] = '\0';
-    return out;
+    int64_t dc = 0;
+    iz_mo_coding_t c;
+    if ((coding && *coding && iz_parse_i64(coding, 0, 255, &dc) != 0) ||
+        iz_mo_coding_from_smpp((int)dc, &c) != 0)
+        return NULL;
+    size_t cap = IZ_MO_DECODED_MAX(len), outlen = 0, replaced = 0;
+    char *out = iz_req_alloc(r, cap);
+    return iz_mo_decode(content ? content : "", len, c, out, cap, &outlen, &replaced) == 0 ? out
+                                                                                         : NULL;
 }
 
 /* POST /v1/sms/inbound/jasmin (form: id, from, to, content, coding,
@@ -223,8 +198,9 @@ void iz__h_sms_inbound_jasmin(iz_req_t *r, void *vapp)
     char *text = jasmin_text(r, content, clen, iz_form_get(&f, "coding"));
     if (!text) {
         iz_reply_error(r, "IZ400",
-                       iz_req_english(r) ? "content is not valid UCS-2 (coding 8)"
-                                         : "content geçerli UCS-2 değil (coding 8).");
+                       iz_req_english(r)
+                           ? "content cannot be read in its coding (GSM-7 0, Latin-1 3, UCS-2 8)"
+                           : "content kodlamasına göre okunamadı (GSM-7 0, Latin-1 3, UCS-2 8).");
         return;
     }
     iz_mo_t mo = {.gateway = "jasmin",

@@ -200,8 +200,8 @@ static int brand_sms_opts(const iz_opts_t *o, iz_brand_t *b, iz_brand_sms_t *m)
                 kw[n - 1] = '\0';
             if (m->nkeywords == IZ_KEYWORDS_MAX ||
                 iz_keyword(kw, m->keywords[m->nkeywords]) != 0) {
-                iz_cli_fail("--keyword: '%s' is not a keyword (letters and digits, one word; at "
-                            "most %d keywords)",
+                iz_cli_fail("--keyword: '%s' is not a keyword (letters and digits, 1 to 4 words, "
+                            "none an action or channel word like RET or SMS; at most %d keywords)",
                             kw, IZ_KEYWORDS_MAX);
                 return 2;
             }

@@ -7,7 +7,7 @@
 #include "core/keyword.h"
 
 #include "core/iz.h"
-#include "core/smstext.h"
+#include "core/smsmo.h"
 
 /* In Turkish capitals; -1 when it does not fit in n bytes. */
 static int tr_upper(const char *in, char *out, size_t n)
@@ -37,13 +37,8 @@ static int tr_upper(const char *in, char *out, size_t n)
 
 int iz_keyword(const char *in, char out[IZ_KEYWORD_MAX])
 {
-    char folded[IZ_KEYWORD_MAX];
-    size_t len = strlen(in);
-    if (!len || len >= IZ_KEYWORD_MAX || iz_smstext_fold(in, len, folded, sizeof folded) != 0 ||
-        !folded[0])
-        return IZ_EINVAL;
-    for (const char *p = folded; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))) return IZ_EINVAL;
+    /* The grammar's own test: 1 to 4 words, none an action or channel word. */
+    if (iz_mo_keyword_check(in) != 0 || strlen(in) >= IZ_KEYWORD_MAX) return IZ_EINVAL;
     return tr_upper(in, out, IZ_KEYWORD_MAX) == 0 ? 0 : IZ_EINVAL;
 }
 

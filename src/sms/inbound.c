@@ -14,67 +14,9 @@
 #include "core/recipient.h"
 #include "core/trtime.h"
 #include "core/utf8.h"
-#include "core/smstext.h"
+#include "core/smsmo.h"
 #include "sys/crypto.h"
 #include "sys/log.h"
-
-/* ---- the grammar (spec/SMS.md) ------------------------------------------------------ */
-
-enum { IZ_MO_NONE = 0, IZ_MO_ONAY, IZ_MO_RET, IZ_MO_BOTH };
-#define IZ_MO_MESAJ 1u
-#define IZ_MO_ARAMA 2u
-#define IZ_MO_EPOSTA 4u
-#define IZ_MO_NO_KEYWORD (-1)
-#define IZ_MO_AMBIGUOUS (-2)
-
-typedef struct iz_mo_parse {
-    int action;        /* IZ_MO_* */
-    unsigned channels; /* IZ_MO_MESAJ | ...; 0: none named */
-    int keyword;       /* index into the keywords, or IZ_MO_NO_KEYWORD / IZ_MO_AMBIGUOUS */
-} iz_mo_parse_t;
-
-static bool word_in(const char *w, const char *const *list)
-{
-    for (; *list; list++)
-        if (strcmp(w, *list) == 0) return true;
-    return false;
-}
-
-/* The words of the folded text, classified; several keywords of one brand
- * are one brand, of two brands ambiguous (the caller's owner map). */
-static void iz_mo_parse(const char *text, size_t len, const char *const *kws,
-                        const size_t *owner, size_t nkw, iz_mo_parse_t *out)
-{
-    static const char *const ret[] = {"ret", "iptal", "stop", "hayir", "red", "cikis", NULL};
-    static const char *const onay[] = {"onay", "evet", "kabul", "basla", NULL};
-    memset(out, 0, sizeof *out);
-    out->keyword = IZ_MO_NO_KEYWORD;
-    char folded[IZ_INBOUND_TEXT_MAX];
-    if (iz_smstext_fold(text, len, folded, sizeof folded) != 0) return;
-    bool r = false, o = false;
-    for (char *save = NULL, *w = strtok_r(folded, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
-        if (word_in(w, ret)) r = true;
-        else if (word_in(w, onay)) o = true;
-        else if (strcmp(w, "mesaj") == 0 || strcmp(w, "sms") == 0) out->channels |= IZ_MO_MESAJ;
-        else if (strcmp(w, "arama") == 0 || strcmp(w, "ara") == 0) out->channels |= IZ_MO_ARAMA;
-        else if (strcmp(w, "eposta") == 0 || strcmp(w, "email") == 0 || strcmp(w, "mail") == 0)
-            out->channels |= IZ_MO_EPOSTA;
-        else if (strcmp(w, "tumu") == 0 || strcmp(w, "hepsi") == 0)
-            out->channels |= IZ_MO_MESAJ | IZ_MO_ARAMA | IZ_MO_EPOSTA;
-        else
-            for (size_t k = 0; k < nkw; k++) {
-                char fk[64];
-                if (iz_smstext_fold(kws[k], strlen(kws[k]), fk, sizeof fk) != 0 ||
-                    strcmp(fk, w) != 0)
-                    continue;
-                if (out->keyword == IZ_MO_NO_KEYWORD)
-                    out->keyword = (int)k;
-                else if (out->keyword >= 0 && owner[out->keyword] != owner[k])
-                    out->keyword = IZ_MO_AMBIGUOUS;
-            }
-    }
-    out->action = r && o ? IZ_MO_BOTH : r ? IZ_MO_RET : o ? IZ_MO_ONAY : IZ_MO_NONE;
-}
 
 /* ---- the same message id twice ------------------------------------------------ */
 
@@ -254,9 +196,9 @@ static void channel_words(unsigned types, char *out, size_t n)
 {
     const char *w[3];
     size_t k = 0;
-    if (types & IZ_MO_MESAJ) w[k++] = "SMS";
-    if (types & IZ_MO_ARAMA) w[k++] = "arama";
-    if (types & IZ_MO_EPOSTA) w[k++] = "e-posta";
+    if (types & IZ_MO_CHANNEL(IZ_MESAJ)) w[k++] = "SMS";
+    if (types & IZ_MO_CHANNEL(IZ_ARAMA)) w[k++] = "arama";
+    if (types & IZ_MO_CHANNEL(IZ_EPOSTA)) w[k++] = "e-posta";
     out[0] = '\0';
     for (size_t i = 0; i < k; i++) {
         size_t len = strlen(out);
@@ -295,7 +237,7 @@ static int store_message(iz_store_t *st, void *arg)
                        : r->rc == IZ_EINVAL && r->errs.n > 0 ? r->errs.e[0].code
                                                              : iz_strerror(r->rc);
         }
-        bool ret = t->parse.action == IZ_MO_RET;
+        bool ret = t->parse.status == IZ_RET;
         const char *tpl = !done ? FAILED
                           : ret ? (t->sms->reply_ret[0] ? t->sms->reply_ret : DEFAULT_RET)
                                 : (t->sms->reply_onay[0] ? t->sms->reply_onay : DEFAULT_ONAY);
@@ -368,14 +310,15 @@ static int take_new(iz_domain_t *d, iz_inbound_t *m)
             t.sms = &sms[i];
         }
     /* Every keyword of the brands on this number, for the grammar. */
-    const char *kws[64];
+    iz_mo_keyword_t kws[64];
     size_t owner[64], nk = 0;
     for (size_t i = 0; i < nb; i++)
         for (size_t k = 0; k < sms[i].nkeywords && nk < IZ_ARRAY_LEN(kws); k++) {
-            kws[nk] = sms[i].keywords[k];
+            kws[nk] = (iz_mo_keyword_t){.text = sms[i].keywords[k], .brand = (int64_t)i};
             owner[nk++] = i;
         }
-    iz_mo_parse(m->text, strlen(m->text), kws, owner, nk, &t.parse);
+    /* Text the grammar cannot read (too long) is help. */
+    (void)iz_mo_parse(m->text, strlen(m->text), kws, nk, &t.parse);
     if (own) {
         t.brand = own; /* its own number: the keyword is not needed */
     } else if (t.parse.keyword >= 0) {
@@ -389,16 +332,18 @@ static int take_new(iz_domain_t *d, iz_inbound_t *m)
     }
     char sender[IZ_PHONE_MAX];
     const char *hcode = NULL;
-    unsigned types = t.parse.channels ? t.parse.channels : IZ_MO_MESAJ | IZ_MO_ARAMA;
-    types &= IZ_MO_MESAJ | IZ_MO_ARAMA; /* a phone number has no e-mail channel */
+    /* A phone number has no e-mail channel: none named, or all, is SMS
+     * and calls. */
+    const unsigned phone = IZ_MO_CHANNEL(IZ_MESAJ) | IZ_MO_CHANNEL(IZ_ARAMA);
+    unsigned types = t.parse.all || !t.parse.channels ? phone : t.parse.channels & phone;
     channel_words(types, t.vars.channels, sizeof t.vars.channels);
 
     if (nb == 0) {
         iz_strlcpy(m->outcome, "NO_NUMBER", sizeof m->outcome);
     } else if (!t.brand) {
-        help(&t, "NO_BRAND", t.parse.keyword == IZ_MO_AMBIGUOUS ? "two brands" : "");
-    } else if (t.parse.action != IZ_MO_ONAY && t.parse.action != IZ_MO_RET) {
-        help(&t, "HELP", t.parse.action == IZ_MO_BOTH ? "both actions" : "no action");
+        help(&t, "NO_BRAND", t.parse.keyword == IZ_MO_KEYWORD_AMBIGUOUS ? "two brands" : "");
+    } else if (t.parse.status != IZ_ONAY && t.parse.status != IZ_RET) {
+        help(&t, "HELP", iz_mo_why_name(t.parse.why));
     } else if (types == 0) {
         help(&t, "HELP", "no phone channel");
     } else if (iz_phone_normalize(m->sender, strlen(m->sender), sender, &hcode) != 0) {
@@ -410,11 +355,11 @@ static int take_new(iz_domain_t *d, iz_inbound_t *m)
         char date[IZ_DATETIME_LEN];
         iz_tr_format(m->received_ms / 1000, date);
         char *ev = evidence_of(m);
-        const char *status = t.parse.action == IZ_MO_RET ? "RET" : "ONAY";
+        const char *status = t.parse.status == IZ_RET ? "RET" : "ONAY";
         iz_record_t recs[2];
         memset(recs, 0, sizeof recs);
         static const char *const names[] = {"MESAJ", "ARAMA"};
-        const unsigned bits[] = {IZ_MO_MESAJ, IZ_MO_ARAMA};
+        const unsigned bits[] = {IZ_MO_CHANNEL(IZ_MESAJ), IZ_MO_CHANNEL(IZ_ARAMA)};
         for (size_t i = 0; i < 2; i++) {
             if (!(types & bits[i])) continue;
             iz_record_t *r = &recs[t.nrec++];

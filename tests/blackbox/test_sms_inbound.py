@@ -69,6 +69,10 @@ def test_ret_and_onay_by_keyword_on_a_shared_number(tmp_path):
         assert r.json()["reply"].startswith("ACME için SMS izniniz kaydedildi.")
         assert consent(srv, acme, "+905321230001").json()["status"] == "ONAY"
         assert consent(srv, acme, "+905321230001", "ARAMA").status_code == 404
+        # what people write: a case ending on the keyword, a confirming verb
+        r = mo(srv, "ACME’ye onay veriyorum.", "m-2b", frm="+905321230002")
+        assert r.json()["outcome"] == "APPLIED", r.json()
+        assert consent(srv, acme, "+905321230002", "ARAMA").json()["status"] == "ONAY"
         # Turkish letters folded: the other brand's keyword without its dots
         r = mo(srv, "iptal cicek", "m-3", frm="+905321230001")
         assert r.json()["reply"] == "Öteki: tamamdır, SMS ve arama."
@@ -82,6 +86,7 @@ def test_help_changes_nothing(tmp_path):
     try:
         cases = [("RET FOO", "NO_BRAND", "Marka bulunamadı"),
                  ("RET ONAY ACME", "HELP", "ONAY ACME"),
+                 ("onay vermiyorum ACME", "HELP", "RET ACME"),   # consent must be clear
                  ("ACME", "HELP", "RET ACME yazıp 4607"),
                  ("RET ACME ÇİÇEK", "NO_BRAND", "Marka bulunamadı"),
                  ("", "NO_BRAND", "Marka bulunamadı")]
@@ -177,7 +182,7 @@ def test_a_brand_s_sms_settings_over_the_api(tmp_path):
         p = requests.patch(url, headers=acme.headers, timeout=10,
                            json={"subscriberNumber": "08501112233"})
         assert p.status_code == 409
-        for bad in ({"keywords": ["two words"]}, {"shortNumber": "46071"},
+        for bad in ({"keywords": ["ret"]}, {"keywords": ["a b c d e"]}, {"shortNumber": "46071"},
                     {"subscriberNumber": "05321112233"}, {"color": "red"},
                     {"replies": {"bye": "x"}}, {"name": ""}):
             p = requests.patch(url, headers=acme.headers, timeout=10, json=bad)

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,7 +226,7 @@ static void addrs_settle(addrs_t *a)
 {
     for (size_t k = 0; k < a->nlosers; k++)
         a->losers[k].kept = a->t[a->losers[k].kept].line1 - 1;
-    qsort(a->losers, a->nlosers, sizeof *a->losers, loser_cmp);
+    if (a->nlosers) qsort(a->losers, a->nlosers, sizeof *a->losers, loser_cmp);
     free(a->t);
     a->t = NULL;
     a->cap = a->n = a->limit = 0;
@@ -547,7 +548,7 @@ typedef struct rowerr {
 } rowerr_t;
 
 #define NO_TEXT SIZE_MAX
-#define EV_MAX 96       /* {"job":"<32 hex>","line":<int64>} */
+#define EV_MAX 96       /* {"job":"<32 hex>","line":<int64>}: 71 bytes at most */
 #define CHUNK_ERRORS 64 /* rejected rows handed to the store at a time */
 
 /* A buffer of pass 2, one batch: the valid rows for the domain (with their
@@ -609,6 +610,13 @@ static void batch_init(batch_t *b)
     b->lines = iz_xcalloc(IZ_JOB_BATCH, sizeof *b->lines);
     b->raw = iz_xcalloc(IZ_JOB_BATCH, sizeof *b->raw);
     b->ev = iz_xcalloc(IZ_JOB_BATCH, sizeof *b->ev);
+    /* Record i's inputs are set once: a bulk change, its consent as
+     * validated in cons[i] (raw is not read), its evidence in ev[i]. */
+    for (size_t i = 0; i < IZ_JOB_BATCH; i++) {
+        b->recs[i].origin = IZ_ORIGIN_BULK;
+        b->recs[i].valid = &b->cons[i];
+        b->recs[i].evidence = b->ev[i];
+    }
 }
 
 static void batch_free(batch_t *b)
@@ -658,6 +666,45 @@ static void rowerr_add(batch_t *b, int64_t line, const char *code, const char *m
     e->raw = text_raw(b, row);
 }
 
+/* Copy a validated consent into dst: its recipient up to the NUL, and
+ * every other field (the bytes of the recipient's array after its NUL are
+ * left as they were: nothing reads past a C string's end). */
+static void consent_put(iz_consent_t *dst, const iz_consent_t *v)
+{
+    const size_t at = offsetof(iz_consent_t, recipient), room = sizeof v->recipient;
+    size_t n = strnlen(v->recipient, room - 1) + 1;
+    const char *s = (const char *)v;
+    char *d = (char *)dst;
+    memcpy(d, s, at + n);
+    memcpy(d + at + room, s + at + room, sizeof *v - at - room);
+}
+
+/* A row's evidence, {"job":"<job_id>","line":<line>}, into out: what
+ * snprintf would write, without its cost (one a row). */
+static void evidence_of(char out[EV_MAX], const char *job_id, int64_t line)
+{
+    static const char head[] = "{\"job\":\"", mid[] = "\",\"line\":";
+    size_t idl = strnlen(job_id, IZ_JOB_ID_LEN - 1), o = 0;
+    memcpy(out, head, sizeof head - 1);
+    o += sizeof head - 1;
+    memcpy(out + o, job_id, idl);
+    o += idl;
+    memcpy(out + o, mid, sizeof mid - 1);
+    o += sizeof mid - 1;
+    uint64_t v = line < 0 ? 0 - (uint64_t)line : (uint64_t)line;
+    if (line < 0) out[o++] = '-';
+    char digits[20];
+    size_t nd = 0;
+    do {
+        digits[nd++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (nd)
+        out[o++] = digits[--nd];
+    out[o++] = '}';
+    out[o] = '\0';
+}
+
 /* The reading thread of pass 2: rows after resume_line into batch k until
  * it is full, the step has its most rejected rows, or the input ends. */
 static bool batch_fill(void *ctx, int k)
@@ -701,18 +748,19 @@ static bool batch_fill(void *ctx, int k)
              * field's. */
             size_t i = b->nrec;
             iz_consent_raw_t raw;
+            iz_consent_t v;
             iz_verrs_t ve;
             iz_bulk_row_raw(&row, &raw);
-            if (iz_consent_validate(&raw, &vo, &b->cons[i], &ve) != 0) {
+            if (iz_consent_validate(&raw, &vo, &v, &ve) != 0) {
                 rowerr_add(b, row.line, ve.n > 0 ? ve.e[0].code : "IZ500", NULL, &row);
             } else {
-                iz_record_t *rec = &b->recs[i];
-                memset(&rec->raw, 0, sizeof rec->raw);
-                rec->origin = IZ_ORIGIN_BULK;
-                rec->valid = &b->cons[i];
-                snprintf(b->ev[i], sizeof b->ev[i], "{\"job\":\"%s\",\"line\":%lld}", f->job_id,
-                         (long long)row.line);
-                rec->evidence = b->ev[i];
+                /* The batch's memory is cold (two batches are larger than
+                 * the caches): only the bytes that say something are
+                 * written, the recipient up to its NUL; the records stay
+                 * as batch_init set them (the domain writes only their
+                 * outputs; raw is not read). */
+                consent_put(&b->cons[i], &v);
+                evidence_of(b->ev[i], f->job_id, row.line);
                 b->lines[i] = row.line;
                 b->raw[i] = text_raw(b, &row);
                 b->nrec++;

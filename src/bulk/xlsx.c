@@ -334,6 +334,17 @@ static bool serial_date(double v, bool date1904, char out[IZ_DATETIME_LEN])
  * bytes); returns its length. */
 static size_t number_text(const char *s, size_t len, int f, bool date1904, char *out)
 {
+    /* Digits alone (a phone number), the common cell: its integer as
+     * written, without leading zeros, as "%.0f" of its value gives it. */
+    if (f != IZ_BULK_CONSENT_DATE && len > 0 && len <= 15 && strspn(s, "0123456789") == len) {
+        while (len > 1 && *s == '0') {
+            s++;
+            len--;
+        }
+        memcpy(out, s, len);
+        out[len] = '\0';
+        return len;
+    }
     char *end;
     double v = len ? strtod(s, &end) : 0;
     if (len == 0 || end != s + len || !isfinite(v)) goto as_is;

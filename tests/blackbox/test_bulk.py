@@ -86,6 +86,8 @@ def test_a_messy_csv_is_judged_row_by_row(tmp_path):
                     params={"type": "MESAJ"}, timeout=10).json()
         assert g["origin"] == "BULK" and g["consentDate"] == tr_now(-60)[:16] + g["consentDate"][16:]
         assert len(g["history"]) == 1
+        # the proof kept with a bulk change: its job and line
+        assert g["history"][0]["evidence"] == {"job": job["jobId"], "line": 7}
         ret = api.get(srv.base + f"/v1/brands/{acme.brand}/consents/+905321000006",
                       params={"type": "MESAJ"}, timeout=10).json()
         assert ret["status"] == "RET" and ret["iys"]["state"] == "LOCAL"

@@ -121,8 +121,8 @@ static const char sheet1[] =
     "<c t=\"s\"><v>8</v></c><c><v>45296.5</v></c></row>"
     /* a shared string that does not exist */
     "<row r=\"8\"><c r=\"A8\" t=\"s\"><v>99</v></c><c r=\"B8\"><v>5321234567</v></c></row>"
-    /* a row with no r */
-    "<row><c r=\"A9\" t=\"s\"><v>6</v></c><c r=\"B9\"><v>5321234568</v></c>"
+    /* a row with no r; a number written with leading zeros */
+    "<row><c r=\"A9\" t=\"s\"><v>6</v></c><c r=\"B9\"><v>005321234568</v></c>"
     "<c r=\"C9\" t=\"s\"><v>7</v></c><c r=\"D9\" t=\"s\"><v>8</v></c>"
     "<c r=\"E9\"><v>45296.25</v></c></row>"
     "</sheetData></worksheet>";

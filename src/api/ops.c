@@ -197,16 +197,19 @@ void iz__h_metrics(iz_req_t *r, void *vapp)
                 "izin_sms_messages_total{result=\"failed\"} %llu\n"
                 "izin_sms_messages_total{result=\"unknown\"} %llu\n"
                 "izin_sms_messages_total{result=\"blocked\"} %llu\n"
-                "# HELP izin_sms_delivery_reports_total Delivery reports applied since start.\n"
+                "# HELP izin_sms_delivery_reports_total Delivery reports since start: applied, "
+                "or for a message izin does not have.\n"
                 "# TYPE izin_sms_delivery_reports_total counter\n"
-                "izin_sms_delivery_reports_total %llu\n"
+                "izin_sms_delivery_reports_total{result=\"applied\"} %llu\n"
+                "izin_sms_delivery_reports_total{result=\"unknown_message\"} %llu\n"
                 "# HELP izin_sms_in_flight SMS requests to the gateway running now, and the "
                 "limit.\n# TYPE izin_sms_in_flight gauge\n"
                 "izin_sms_in_flight{state=\"running\"} %u\n"
                 "izin_sms_in_flight{state=\"limit\"} %u\n",
                 (unsigned long long)q.sent, (unsigned long long)q.failed,
                 (unsigned long long)q.unknown, (unsigned long long)q.blocked,
-                (unsigned long long)q.reports, q.in_flight, q.concurrency);
+                (unsigned long long)q.reports, (unsigned long long)q.reports_unknown,
+                q.in_flight, q.concurrency);
         if (backlog >= 0)
             fprintf(f,
                     "# HELP izin_sms_queued SMS messages waiting in the queue.\n"

@@ -63,7 +63,8 @@ static const iz_optdef_t serve_defs[] = {
     {"sms-dlr-url", true, "URL", "kannel with --gateway-token: http://LISTEN/v1/sms/dlr",
      "where Kannel sends delivery reports (izin's GET /v1/sms/dlr), or none"},
     {"gateway-token", true, "T", "none: inbound SMS answers 503",
-     "secret inbound SMS requests must carry (?token= or X-Izin-Token), 16 characters or more"},
+     "secret inbound SMS and delivery reports must carry (?token= or X-Izin-Token), 16 "
+     "characters or more"},
     {"public-url", true, "URL", NULL, "base of the consent page links (not available yet: refused)"},
     {"allow-private-webhooks", false, NULL, NULL,
      "let webhooks go to private addresses (not available yet: refused)"},

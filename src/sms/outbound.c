@@ -286,6 +286,7 @@ static int flush(iz_sms_queue_t *q)
     for (report_t *r = reps; r; r = r->next) {
         r->rc = rrc != 0 ? rrc : r->d.found ? 0 : IZ_ENOTFOUND;
         if (r->rc == 0) q->stats.reports++;
+        if (r->rc == IZ_ENOTFOUND) q->stats.reports_unknown++;
         r->done = true;
     }
     q->gen++;
@@ -311,6 +312,7 @@ static void finish_sends(iz_sms_queue_t *q)
         if (rc != 0) {
             iz_logf(IZ_LOG_ERROR, "sms", "cannot close a send", "send=%lld error=%s", (long long)id,
                     iz_strerror(rc));
+            q->retry_ms = now_ms() + RETRY_MS;
             return; /* found again when the open sends are read */
         }
         /* Out of the open list until it is read again: a finished send is
@@ -548,7 +550,12 @@ static void *dispatcher_main(void *arg)
             if (q->retry_ms > now) left = (long)(q->retry_ms - now);
             if (left < wait) wait = left < 1 ? 1 : left;
         }
-        if (q->woken || q->rep_head) continue;
+        /* Loop again without sleeping only for what can be done now: a
+         * report to write, or a wake-up with room to claim. (Looping on a
+         * wake-up without room would hold mu and starve the workers.) */
+        if (q->rep_head ||
+            (q->woken && q->wlen + q->in_flight <= q->conc && now_ms() >= q->retry_ms))
+            continue;
         struct timespec ts;
         deadline_ts(wait, &ts);
         pthread_cond_timedwait(&q->cv_disp, &q->mu, &ts);

@@ -95,6 +95,7 @@ typedef struct iz_sms_queue_stats {
     uint64_t sent, failed, unknown; /* the gateway's answers */
     uint64_t blocked;               /* stopped by the judge at send time */
     uint64_t reports;               /* delivery reports applied */
+    uint64_t reports_unknown;       /* delivery reports for no message izin has */
     unsigned in_flight;             /* requests running now */
     unsigned concurrency;
 } iz_sms_queue_stats_t;

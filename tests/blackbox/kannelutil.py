@@ -35,6 +35,20 @@ def free_port():
     return port
 
 
+def end(p, f=None, timeout=10):
+    """Stop a process this harness (or a bench) started: SIGTERM, SIGKILL
+    after timeout seconds; close its output file."""
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    if f:
+        f.close()
+
+
 def installed():
     return os.access(BEARERBOX, os.X_OK) and os.access(SMSBOX, os.X_OK)
 
@@ -258,14 +272,6 @@ concatenation = true
                 self.sock.close()
             except OSError:
                 pass
-        for p, f in reversed(self.procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p, f in reversed(self.procs):
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-            f.close()
+        for p, f in reversed(self.procs):  # smsbox, then bearerbox
+            end(p, f)
         self.procs = []

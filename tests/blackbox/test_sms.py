@@ -710,6 +710,28 @@ def test_delivery_reports(slow):
     slow.gw.take()
 
 
+def test_sends_queued_while_the_workers_are_busy(slow):
+    """New sends wake the queue while every worker is busy: they wait their
+    turn, small ones first, and everything goes out once."""
+    phones = [fresh_phone() for _ in range(24)]
+    for p in phones:
+        slow.consent(p)
+    slow.gw.take()
+    slow.gw.delay = 0.05
+    try:
+        big = slow.send({"from": "ACME", "text": "Büyük", "to": phones[:20]}).json()
+        small = []
+        for p in phones[20:]:
+            t0 = time.time()
+            small.append(slow.send({"from": "ACME", "text": "Küçük", "to": [p]}).json())
+            assert time.time() - t0 < 2.6  # the timeout and 2 s at most
+        assert all(j["sent"] and j["state"] == "DONE" for j in small), small
+        slow.wait_done(big["id"], timeout=15)
+    finally:
+        slow.gw.delay = 0
+    assert sorted(c["to"] for c in slow.gw.take()) == sorted(phones)
+
+
 def test_killed_mid_send_nothing_goes_twice(slow):
     phones = [fresh_phone() for _ in range(40)]
     for p in phones:
@@ -745,3 +767,26 @@ def test_killed_mid_send_nothing_goes_twice(slow):
     assert set(after) <= sent and sent <= set(before) | set(after)
     assert set(before) - sent <= unknown
     assert "UNKNOWN and not sent again" in slow.server.stderr()
+
+
+def test_sms_rate_paces_the_gateway(tmp_path):
+    data = tmp_path / "rate"
+    acme, other = prepare(data)
+    gw = Gateway()
+    srv = Server(["serve", "--listen", "127.0.0.1:0", "--data", str(data),
+                  "--sms-gateway", f"json:http://127.0.0.1:{gw.port}/sms",
+                  "--sms-rate", "20"], data).start()
+    try:
+        e = Env(srv, acme, other, gw, data)
+        phones = [fresh_phone() for _ in range(30)]
+        for p in phones:
+            e.consent(p)
+        t0 = time.time()
+        j = e.send({"from": "ACME", "text": "Yavaş", "to": phones}).json()
+        e.wait_done(j["id"])
+        took = time.time() - t0
+        assert sorted(c["to"] for c in gw.take()) == sorted(phones)
+        assert took >= 29 / 20 - 0.1, took  # 20 a second at most
+    finally:
+        srv.stop()
+        gw.stop()

@@ -131,16 +131,21 @@ demo: $(BIN)
 # an outage, the lone change, the one-request-per-change baseline; about 5
 # minutes at most); then the bulk file readers' rows a second (bench_readers:
 # 1M-row CSV, JSON and XLSX files written to TMPDIR and removed; about a
-# minute); last `izin import` beside sqlite3's .import (bench/import.py).
+# minute); then `izin import` beside sqlite3's .import (bench/import.py); last
+# the SMS figures (bench/sms.py: a 100,000-recipient campaign queued and
+# handed to a real Kannel on loopback, with and without delivery reports,
+# beside Kannel alone; inbound messages through the JSON interface with wrk
+# beside one client; about 3 minutes).
 # BENCH_ARGS passes options to bench/run.py, e.g. make bench
 # BENCH_ARGS="--n 1000000"; DELIVERY_ARGS to bench/delivery.py, e.g.
 # DELIVERY_ARGS="--n 1000" (--strict: exit 1 when a target is missed);
 # READERS_ARGS to bench_readers, e.g. READERS_ARGS="--rows 200000";
-# IMPORT_ARGS to bench/import.py, e.g. IMPORT_ARGS="--n 1000000".
+# IMPORT_ARGS to bench/import.py, e.g. IMPORT_ARGS="--n 1000000"; SMS_ARGS to
+# bench/sms.py, e.g. SMS_ARGS="--n 20000" (--strict: exit 1 on a missed target).
 BENCH_DEPS := build/.bench-deps-ok
 BENCH_BIN  := $(BUILD)/bench/bench_index
 $(BENCH_DEPS): scripts/deps.sh
-	@sh scripts/deps.sh redis-server libhiredis-dev sqlite3
+	@sh scripts/deps.sh redis-server libhiredis-dev sqlite3 kannel wrk
 	@mkdir -p $(@D) && touch $@
 
 $(BUILD)/bench/%: bench/%.c $(LIB) | $(DEPS_OK) $(BENCH_DEPS)
@@ -154,6 +159,7 @@ bench: $(BIN) $(BENCH_BIN) $(BUILD)/bench/bench_writes $(BUILD)/bench/bench_read
 	/usr/bin/python3 bench/delivery.py --izin $(BIN) $(DELIVERY_ARGS)
 	$(BUILD)/bench/bench_readers $(READERS_ARGS)
 	/usr/bin/python3 bench/import.py --izin $(BIN) $(IMPORT_ARGS)
+	/usr/bin/python3 bench/sms.py --izin $(BIN) $(SMS_ARGS)
 
 # libFuzzer builds need clang; run e.g. build/fuzz/fuzz_recipient fuzz/corpus/recipient
 # (the drivers use core/ and bulk/'s readers, which link libzip, expat and jansson;

@@ -3,7 +3,10 @@
 # are missing. Called by the Makefile targets that need them; safe to run
 # again. Needs root (or sudo) only when something is missing.
 #
-#   deps.sh              the build and the unit, fuzz-replay and black-box tests
+#   deps.sh              the build and the unit, fuzz-replay and black-box tests (Kannel
+#                        for the end-to-end SMS test: Debian's package also installs its
+#                        init script, which starts a bearerbox on the default ports on a
+#                        booted system; the tests start their own on free loopback ports)
 #   deps.sh PKG...       these Debian packages (make bench)
 #   deps.sh --browser    the browser tests: Debian's Chromium, Node.js and npm
 #                        when there is no node at all, and playwright-core from
@@ -14,7 +17,7 @@ set -eu
 
 pkgs="build-essential pkg-config libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
 libsqlite3-dev libssl-dev libsodium-dev libzip-dev libexpat1-dev libcmocka-dev python3-pytest python3-requests clang
-libclang-rt-14-dev curl ca-certificates"
+libclang-rt-14-dev curl ca-certificates kannel"
 browser=false
 if [ "${1:-}" = "--browser" ]; then
     browser=true

@@ -31,10 +31,25 @@ typedef struct iz_app {
     struct iz_jobs *jobs;      /* the bulk job runner (not owned); NULL: uploads answer 503 */
     const char *spool_dir;     /* where uploads are spooled (DATA/uploads) */
     const char *gateway_token; /* the secret inbound SMS carries; NULL: inbound answers 503 */
+    /* The outbound queue (not owned): set once it has started, after the
+     * server (delivery reports need the server's port), hence atomic;
+     * NULL: sms/send answers 503. Read it with iz_api_sms_queue(). */
+    _Atomic(struct iz_sms_queue *) sms_queue;
+    int sms_max_parts;         /* parts a text may have (--sms-max-parts) */
+    long sms_wait_ms;          /* how long a small send waits for the gateway's answers */
+    int sms_wait_max;          /* small sends that may wait at once (half the HTTP threads): a
+                                  hung gateway never holds every HTTP thread */
+    atomic_int sms_waiting;
     /* The server answering, for its connection figures: set once it has
      * started, while requests may already run (hence atomic); NULL before. */
     _Atomic(iz_http_t *) http;
 } iz_app_t;
+
+/* The outbound SMS queue, or NULL before it has started. */
+static inline struct iz_sms_queue *iz_api_sms_queue(iz_app_t *app)
+{
+    return atomic_load(&app->sms_queue);
+}
 
 /* The module's routes (static table). */
 const iz_route_t *iz_api_routes(size_t *n);

@@ -75,6 +75,11 @@ const char *iz__judged_entry(json_t *item, const iz_judged_t *jd, char out[IZ_RE
  * shows. */
 void iz__raw_recipient(json_t *item, char out[IZ_RECIPIENT_MAX]);
 
+/* The gateway token a request from an SMS gateway carries (?token= or the
+ * header X-Izin-Token), compared in constant time: true when right; else
+ * answered 401 (missing or wrong) or 503 (izin runs without one). */
+bool iz__gateway_token_ok(iz_req_t *r, const iz_app_t *app);
+
 /* The evidence of a change that came through the API: the client's address
  * and user agent (a user agent over 256 bytes is kept as its first 256
  * with userAgentCut:true), plus the fields of extra (may be NULL), as JSON
@@ -86,7 +91,7 @@ typedef void iz__handler_t(iz_req_t *r, void *app);
 extern iz__handler_t iz__h_consent_post, iz__h_consent_get,       /* consents.c */
     iz__h_check_post, iz__h_check_get,                           /* check.c */
     iz__h_changes, iz__h_quarantine, iz__h_iys_push,             /* changes.c */
-    iz__h_sms_send,                                              /* sms.c */
+    iz__h_sms_send, iz__h_sms_send_get, iz__h_sms_dlr,           /* sms.c */
     iz__h_sms_inbound_kannel, iz__h_sms_inbound_json, iz__h_sms_inbound_jasmin, /* inbound.c */
     iz__h_brand_get, iz__h_brand_patch,                          /* brands.c */
     iz__h_voice_campaign_post, iz__h_voice_numbers, iz__h_voice_optout, /* voice.c */

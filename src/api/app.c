@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "api/api_int.h"
 #include "core/hcode.h"
 #include "core/iz.h"
@@ -28,7 +30,10 @@ static const iz_route_t routes[] = {
     {"GET", "/v1/brands/{brandCode}/iys/quarantine", iz__h_quarantine, IZ_ROUTE_AUTH,
      "quarantine"},
     {"POST", "/v1/iys/push/{iysCode}/{brandCode}", iz__h_iys_push, 0, "iys_push"},
-    {"POST", "/v1/brands/{brandCode}/sms/send", iz__h_sms_send, IZ_ROUTE_AUTH, "sms_send"},
+    {"POST", "/v1/brands/{brandCode}/sms/send", iz__h_sms_send, IZ_ROUTE_AUTH | IZ_ROUTE_STREAM,
+     "sms_send"},
+    {"GET", "/v1/sms/sends/{id}", iz__h_sms_send_get, IZ_ROUTE_AUTH, "sms_send_get"},
+    {"GET", "/v1/sms/dlr", iz__h_sms_dlr, 0, "sms_dlr"},
     {"GET", "/v1/brands/{brandCode}", iz__h_brand_get, IZ_ROUTE_AUTH, "brand"},
     {"PATCH", "/v1/brands/{brandCode}", iz__h_brand_patch, IZ_ROUTE_AUTH, "brand_patch"},
     {"GET", "/v1/sms/inbound", iz__h_sms_inbound_kannel, 0, "sms_inbound_kannel"},
@@ -347,4 +352,27 @@ const char *iz__api_evidence(iz_req_t *r, json_t *extra)
     char *out = iz_req_strdup(r, text);
     free(text);
     return out;
+}
+
+bool iz__gateway_token_ok(iz_req_t *r, const iz_app_t *app)
+{
+    if (!app->gateway_token || !*app->gateway_token) {
+        iz_reply_error(r, "IZ503",
+                       iz_req_english(r)
+                           ? "requests from SMS gateways (inbound SMS, delivery reports) are "
+                             "off: start izin with --gateway-token"
+                           : "SMS ağ geçidi istekleri (gelen SMS, iletim raporları) kapalı: izin "
+                             "--gateway-token ile başlatılmalı.");
+        return false;
+    }
+    const char *given = iz_req_query(r, "token");
+    if (!given || !*given) given = iz_req_header(r, "X-Izin-Token");
+    size_t a = given ? strlen(given) : 0, b = strlen(app->gateway_token);
+    if (!given || a != b || sodium_memcmp(given, app->gateway_token, b) != 0) {
+        iz_reply_error(r, "IZ401",
+                       iz_req_english(r) ? "the gateway token is missing or wrong"
+                                         : "Ağ geçidi anahtarı (token) eksik veya yanlış.");
+        return false;
+    }
+    return true;
 }

@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "api/api_int.h"
 #include "core/iz.h"
 #include "core/recipient.h"
@@ -23,34 +21,12 @@
 
 #define FIELD_MAX 128 /* id, from, to, smsc */
 
-/* The gateway token, compared in constant time; 401 when it is missing or
- * wrong, 503 when izin runs without one (inbound SMS is off). */
-static bool token_ok(iz_req_t *r, const iz_app_t *app, const char *given)
-{
-    if (!app->gateway_token || !*app->gateway_token) {
-        iz_reply_error(r, "IZ503",
-                       iz_req_english(r)
-                           ? "inbound SMS is off: start izin with --gateway-token"
-                           : "Gelen SMS kapalı: izin --gateway-token ile başlatılmalı.");
-        return false;
-    }
-    if (!given || !*given) given = iz_req_header(r, "X-Izin-Token");
-    size_t a = given ? strlen(given) : 0, b = strlen(app->gateway_token);
-    if (!given || a != b || sodium_memcmp(given, app->gateway_token, b) != 0) {
-        iz_reply_error(r, "IZ401",
-                       iz_req_english(r) ? "the gateway token is missing or wrong"
-                                         : "Ağ geçidi anahtarı (token) eksik veya yanlış.");
-        return false;
-    }
-    return true;
-}
-
 /* Hand the message over; false (and the answer sent) when it was not
  * stored. */
 static bool take(iz_req_t *r, iz_app_t *app, const iz_mo_t *mo, iz_inbound_t *out)
 {
     bool replay = false;
-    int rc = iz_inbound_take(app->dom, mo, out, &replay);
+    int rc = iz_inbound_take(app->dom, mo, NULL, out, &replay);
     if (rc == IZ_EINVAL) {
         iz_reply_error(r, "IZ400",
                        iz_req_english(r)
@@ -84,7 +60,7 @@ static bool ascii(const char *s)
 void iz__h_sms_inbound_kannel(iz_req_t *r, void *vapp)
 {
     iz_app_t *app = vapp;
-    if (!token_ok(r, app, iz_req_query(r, "token"))) return;
+    if (!iz__gateway_token_ok(r, app)) return;
     const char *text = iz_req_query(r, "text");
     const char *time_s = iz_req_query(r, "time");
     int64_t t = 0;
@@ -116,7 +92,7 @@ void iz__h_sms_inbound_json(iz_req_t *r, void *vapp)
 {
     static const char *const known[] = {"id", "from", "to", "text", "receivedAt", "smsc"};
     iz_app_t *app = vapp;
-    if (!token_ok(r, app, iz_req_query(r, "token"))) return;
+    if (!iz__gateway_token_ok(r, app)) return;
     json_t *body = iz_req_json_object(r, "IZ400");
     if (!body) return;
     const char *unk = iz_json_unknown_key(body, known, IZ_ARRAY_LEN(known));
@@ -175,8 +151,9 @@ static char *jasmin_text(iz_req_t *r, const char *content, size_t len, const cha
 
 /* POST /v1/sms/inbound/jasmin (form: id, from, to, content, coding,
  * origin-connector): answers exactly "ACK/Jasmin" once stored (anything
- * else makes Jasmin deliver it again); the reply goes out through izin's
- * SMS gateway, from the number the person wrote to. */
+ * else makes Jasmin deliver it again); the reply is queued with it and
+ * goes out through izin's SMS gateway, from the number the person wrote
+ * to. */
 void iz__h_sms_inbound_jasmin(iz_req_t *r, void *vapp)
 {
     iz_app_t *app = vapp;
@@ -187,7 +164,7 @@ void iz__h_sms_inbound_jasmin(iz_req_t *r, void *vapp)
         iz_reply_error(r, "IZ400", NULL);
         return;
     }
-    if (!token_ok(r, app, iz_req_query(r, "token"))) return;
+    if (!iz__gateway_token_ok(r, app)) return;
     const char *content = iz_form_get(&f, "content");
     size_t clen = 0;
     for (size_t i = 0; i < f.n; i++)
@@ -212,7 +189,10 @@ void iz__h_sms_inbound_jasmin(iz_req_t *r, void *vapp)
                   .text_len = strlen(text)};
     iz_inbound_t *m = iz_req_alloc(r, sizeof *m);
     bool replay = false;
-    int rc = iz_inbound_take(app->dom, &mo, m, &replay);
+    /* The reply is queued in the same transaction as the message: it goes
+     * out once, through the outbound queue, however often Jasmin
+     * delivers the message. */
+    int rc = iz_inbound_take(app->dom, &mo, iz_api_sms_queue(app), m, &replay);
     if (rc == IZ_EINVAL) {
         iz_reply_error(r, "IZ400", NULL);
         return;
@@ -221,18 +201,7 @@ void iz__h_sms_inbound_jasmin(iz_req_t *r, void *vapp)
         iz__reply_store_error(r, rc);
         return;
     }
-    if (!replay && m->reply[0] && app->gateway) {
-        char id[IZ_SMS_ID_MAX], err[128] = "";
-        iz_smstext_info_t info;
-        char to[IZ_PHONE_MAX];
-        const char *hcode = NULL;
-        if (iz_phone_normalize(m->sender, strlen(m->sender), to, &hcode) == 0 &&
-            iz_smstext_analyze(m->reply, strlen(m->reply),
-                               iz_sms_gateway_text_flags(app->gateway), &info) == 0 &&
-            iz_sms_send(app->gateway, m->receiver, to, m->reply, info.encoding, id, err,
-                        sizeof err) != 0)
-            iz_logf(IZ_LOG_WARN, "sms", "the reply to an inbound SMS was not sent",
-                    "id=%s error=%s", m->msg_id, err);
-    }
+    iz_logf(IZ_LOG_INFO, "sms", replay ? "inbound SMS again (answered as before)" : "inbound SMS",
+            "gateway=jasmin id=%s to=%s outcome=%s", m->msg_id, m->receiver, m->outcome);
     iz_reply_bytes(r, 200, "text/plain", "ACK/Jasmin", 10);
 }

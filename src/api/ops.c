@@ -9,6 +9,7 @@
 #include "core/iz.h"
 
 #include "api/api_int.h"
+#include "sms/outbound.h"
 
 void iz__h_healthz(iz_req_t *r, void *vapp)
 {
@@ -181,6 +182,39 @@ void iz__h_metrics(iz_req_t *r, void *vapp)
                 h.open, h.max_connections, (unsigned long long)h.refused_per_ip,
                 (unsigned long long)h.reaped_headers, (unsigned long long)h.reaped_body,
                 (unsigned long long)h.linger_cut, (unsigned long long)h.refused_control);
+    }
+    struct iz_sms_queue *sq = iz_api_sms_queue(app);
+    if (sq) {
+        iz_sms_queue_stats_t q;
+        iz_sms_queue_stats(sq, &q);
+        int64_t backlog = 0;
+        if (iz_store_sms_backlog(app->store, &backlog) != 0) backlog = -1;
+        fprintf(f,
+                "# HELP izin_sms_messages_total SMS messages by what the gateway answered "
+                "(unknown: no answer in time), or blocked at send time, since start.\n"
+                "# TYPE izin_sms_messages_total counter\n"
+                "izin_sms_messages_total{result=\"sent\"} %llu\n"
+                "izin_sms_messages_total{result=\"failed\"} %llu\n"
+                "izin_sms_messages_total{result=\"unknown\"} %llu\n"
+                "izin_sms_messages_total{result=\"blocked\"} %llu\n"
+                "# HELP izin_sms_delivery_reports_total Delivery reports since start: applied, "
+                "or for a message izin does not have.\n"
+                "# TYPE izin_sms_delivery_reports_total counter\n"
+                "izin_sms_delivery_reports_total{result=\"applied\"} %llu\n"
+                "izin_sms_delivery_reports_total{result=\"unknown_message\"} %llu\n"
+                "# HELP izin_sms_in_flight SMS requests to the gateway running now, and the "
+                "limit.\n# TYPE izin_sms_in_flight gauge\n"
+                "izin_sms_in_flight{state=\"running\"} %u\n"
+                "izin_sms_in_flight{state=\"limit\"} %u\n",
+                (unsigned long long)q.sent, (unsigned long long)q.failed,
+                (unsigned long long)q.unknown, (unsigned long long)q.blocked,
+                (unsigned long long)q.reports, (unsigned long long)q.reports_unknown,
+                q.in_flight, q.concurrency);
+        if (backlog >= 0)
+            fprintf(f,
+                    "# HELP izin_sms_queued SMS messages waiting in the queue.\n"
+                    "# TYPE izin_sms_queued gauge\nizin_sms_queued %lld\n",
+                    (long long)backlog);
     }
     if (qrc == 0)
         fprintf(f,

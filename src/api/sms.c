@@ -1,12 +1,14 @@
 /*
- * sms.c - POST /v1/brands/{b}/sms/send: the SMS send filter (F6).
+ * sms.c - the SMS send filter (F6) and the outbound queue's endpoints:
+ *
+ *   POST /v1/brands/{b}/sms/send   filter a list and queue the messages
+ *   GET  /v1/sms/sends/{id}        a send and each message's state
+ *   GET  /v1/sms/dlr               delivery reports (Kannel's dlr-url)
  *
  * Every recipient goes through the send filter (the domain's judge, MESAJ);
- * only the allowed ones are handed to the SMS gateway, each once however
- * often the list names it. Whatever the input, a commercial message never
- * reaches a recipient whose status is not ONAY: the verdict is taken again
- * right before each recipient's send, so a consent withdrawn while a long
- * list is going out stops the rest.
+ * only the allowed ones are queued, each once however often the list names
+ * it, and the queue judges each again right before its SMS goes, so a
+ * consent withdrawn while a long list is going out stops the rest.
  *
  * The law wants every commercial message to carry a free way to opt out in
  * the same channel: a commercial text without the brand's instruction gets
@@ -15,9 +17,12 @@
  * Informational messages (commercial:false) go to every valid recipient,
  * unchanged.
  *
- * What was sent, what was blocked and why, and what failed at the gateway
- * is recorded with the message (iz_store_sms_record). A gateway failure is
- * reported as FAILED and never retried here, so nothing goes twice.
+ * The answer comes once the send is durably queued (202). A send of at most
+ * SMALL_SEND allowed recipients waits, at most the gateway's timeout and
+ * two seconds, for the gateway's answers and reports them (sent, failed);
+ * a larger one is answered at once and followed with GET /v1/sms/sends/{id}.
+ * An Idempotency-Key makes a retried request answer with the first one's
+ * send instead of sending again.
  */
 #include <stdio.h>
 #include <string.h>
@@ -26,10 +31,16 @@
 #include "core/hcode.h"
 #include "core/iz.h"
 #include "core/smstext.h"
+#include "sms/outbound.h"
+#include "sys/crypto.h"
 #include "sys/log.h"
 
-#define SMS_TO_MAX 100000 /* recipients in one request */
-#define SMS_PARTS_MAX 10  /* parts of one message, opt-out included */
+#define SMS_TO_MAX 100000           /* recipients in one request */
+#define SMS_BODY_MAX (8u << 20)     /* a send's body: 100,000 recipients however written */
+#define SMALL_SEND 10               /* allowed recipients a send waits for */
+#define KEY_MAX (IZ_IDEM_KEY_MAX - 1) /* bytes of an Idempotency-Key */
+#define PAGE_DEFAULT 1000           /* recipients a GET of a send shows */
+#define PAGE_MAX 10000
 #define SENDER_ALNUM_MAX 11
 #define SENDER_DIGITS_MAX 15
 
@@ -132,9 +143,13 @@ static int read_request(iz_req_t *r, iz_app_t *app, const iz_brand_t *brand, jso
     /* The text as it will go out: with the opt-out for a commercial one. */
     const char *text = json_string_value(jt);
     size_t len = json_string_length(jt);
-    const char *too_long_tr = "Mesaj metni (text), ret talimatıyla birlikte, en çok 10 parça "
-                              "olabilir.";
-    const char *too_long_en = "text, with the opt-out instruction, may have at most 10 parts.";
+    char too_long_tr[160], too_long_en[160];
+    snprintf(too_long_tr, sizeof too_long_tr,
+             "Mesaj metni (text), ret talimatıyla birlikte, en çok %d parça olabilir.",
+             app->sms_max_parts);
+    snprintf(too_long_en, sizeof too_long_en,
+             "text, with the opt-out instruction, may have at most %d part%s (--sms-max-parts).",
+             app->sms_max_parts, app->sms_max_parts == 1 ? "" : "s");
     if (len > IZ_SMSTEXT_MAX_BYTES || memchr(text, '\0', len)) {
         iz__reply_field(r, "text", NULL, too_long_tr, too_long_en);
         return -1;
@@ -175,34 +190,223 @@ static int read_request(iz_req_t *r, iz_app_t *app, const iz_brand_t *brand, jso
                         "text must be valid UTF-8.");
         return -1;
     }
-    if (rc != 0 || q->info.parts > SMS_PARTS_MAX) {
+    if (rc != 0 || q->info.parts > (size_t)app->sms_max_parts) {
         iz__reply_field(r, "text", NULL, too_long_tr, too_long_en);
         return -1;
     }
     return 0;
 }
 
+/* ---- answers ------------------------------------------------------------- */
+
+static const char *STATES[] = {"QUEUED", "SENDING", "SENT",       "DELIVERED", "FAILED",
+                               "UNKNOWN", "NO_CONSENT", "RET", "INVALID"};
+
+static bool is_blocked(const char *outcome)
+{
+    return strcmp(outcome, "NO_CONSENT") == 0 || strcmp(outcome, "RET") == 0 ||
+           strcmp(outcome, "INVALID") == 0;
+}
+
+/* A recipient as it was given, for an answer: a value that was no string
+ * is given back as the JSON value it was. */
+static json_t *rcpt_value(const iz_sms_rcpt_t *x)
+{
+    if (x->raw_json) {
+        json_t *v = json_loads(x->recipient, JSON_DECODE_ANY, NULL);
+        if (v) return v;
+    }
+    return json_string(x->recipient);
+}
+
+/* The messages' outcomes of a send into sent / failed (and blocked, for a
+ * message stopped at send time): *pending gets those still QUEUED or
+ * SENDING. Reads the messages in pages. */
+static int add_outcomes(iz_app_t *app, int64_t id, json_t *sent, json_t *failed, json_t *blocked,
+                        int64_t *pending)
+{
+    int64_t after = -1;
+    *pending = 0;
+    for (;;) {
+        iz_sms_rcpt_t *l = NULL;
+        size_t n = 0;
+        int rc = iz_store_sms_rcpts(app->store, id, after, PAGE_MAX, true, &l, &n);
+        if (rc != 0) return rc;
+        for (size_t i = 0; i < n; i++) {
+            const iz_sms_rcpt_t *x = &l[i];
+            after = x->seq;
+            if (strcmp(x->outcome, "SENT") == 0 || strcmp(x->outcome, "DELIVERED") == 0)
+                json_array_append_new(sent, json_pack("{s:s, s:s}", "recipient", x->recipient,
+                                                      "messageId", x->gateway_id));
+            else if (strcmp(x->outcome, "FAILED") == 0 || strcmp(x->outcome, "UNKNOWN") == 0)
+                json_array_append_new(failed,
+                                      json_pack("{s:s, s:s, s:s, s:s}", "recipient", x->recipient,
+                                                "messageId", x->gateway_id, "state", x->outcome,
+                                                "error", x->error));
+            else if (is_blocked(x->outcome) && blocked)
+                json_array_append_new(blocked, json_pack("{s:s, s:s}", "recipient", x->recipient,
+                                                         "reason", x->outcome));
+            else if (!is_blocked(x->outcome))
+                (*pending)++;
+        }
+        free(l);
+        if (n < PAGE_MAX) return 0;
+    }
+}
+
+/* The answer to sms/send: what was queued (the send's own fields) with the
+ * given blocked list and message ids, and the outcomes known so far. */
+static json_t *send_answer(iz_app_t *app, const iz_sms_msg_t *m, json_t *blocked, json_t *ids,
+                           bool outcomes)
+{
+    json_t *sent = json_array(), *failed = json_array();
+    int64_t pending = m->accepted;
+    if (outcomes && add_outcomes(app, m->id, sent, failed, blocked, &pending) != 0)
+        pending = m->accepted - (int64_t)json_array_size(sent) - (int64_t)json_array_size(failed);
+    json_t *out = json_pack(
+        "{s:I, s:s, s:I, s:o, s:o, s:o, s:o, s:I, s:s, s:I, s:b, s:s}", "id", (json_int_t)m->id,
+        "state", pending > 0 ? "QUEUED" : "DONE", "accepted", (json_int_t)m->accepted, "blocked",
+        blocked, "failed", failed, "messageIds", ids, "sent", sent, "queued", (json_int_t)pending,
+        "encoding", m->encoding, "parts", (json_int_t)m->parts, "optOutAppended", m->opt_out,
+        "text", m->text);
+    if (!out) iz_oom();
+    return out;
+}
+
+/* The first answer again, for a request repeated with its Idempotency-Key:
+ * rebuilt from the stored send (the outcomes as they are now). */
+static void replay(iz_req_t *r, iz_app_t *app, const iz_sms_msg_t *m)
+{
+    json_t *blocked = json_array(), *ids = json_array();
+    int64_t after = -1;
+    for (;;) {
+        iz_sms_rcpt_t *l = NULL;
+        size_t n = 0;
+        int rc = iz_store_sms_rcpts(app->store, m->id, after, PAGE_MAX, false, &l, &n);
+        if (rc != 0) {
+            json_decref(blocked);
+            json_decref(ids);
+            iz__reply_store_error(r, rc);
+            return;
+        }
+        for (size_t i = 0; i < n; i++) {
+            after = l[i].seq;
+            if (l[i].gateway_id[0])
+                json_array_append_new(ids, json_string(l[i].gateway_id));
+            else if (is_blocked(l[i].outcome))
+                json_array_append_new(blocked, json_pack("{s:o, s:s}", "recipient",
+                                                         rcpt_value(&l[i]), "reason",
+                                                         l[i].outcome));
+        }
+        free(l);
+        if (n < PAGE_MAX) break;
+    }
+    json_t *out = send_answer(app, m, blocked, ids, true);
+    json_object_set_new(out, "replayed", json_true());
+    iz_reply_header(r, "Idempotent-Replayed", "true");
+    iz_reply_json(r, 202, out);
+}
+
+/* The request's fingerprint for its Idempotency-Key: the brand and the body
+ * as canonical JSON (keys sorted, no spaces), so that the same request
+ * written another way is the same request. */
+static void fingerprint(const iz_brand_t *brand, json_t *body, char out[IZ_SHA256_HEX])
+{
+    char *canon = json_dumps(body, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!canon) iz_oom();
+    size_t n = strlen(canon);
+    char head[32];
+    int hn = snprintf(head, sizeof head, "%lld\n", (long long)brand->code);
+    char *all = iz_xmalloc((size_t)hn + n);
+    memcpy(all, head, (size_t)hn);
+    memcpy(all + hn, canon, n);
+    iz_sha256_hex(all, (size_t)hn + n, out);
+    free(all);
+    free(canon);
+}
+
+/* A send that exists under key already: the same request answers with it,
+ * another one is refused (422, as the IETF's Idempotency-Key draft says). */
+static void key_taken(iz_req_t *r, iz_app_t *app, const char *key, const char *hash)
+{
+    iz_sms_msg_t *m = iz_req_alloc(r, sizeof *m);
+    int rc = iz_store_sms_by_key(app->store, iz_req_account(r), key, m);
+    if (rc != 0) {
+        iz__reply_store_error(r, rc == IZ_ENOTFOUND ? IZ_EIO : rc);
+        return;
+    }
+    if (strcmp(m->idem_hash, hash) != 0) {
+        iz__reply_field(r, "Idempotency-Key", NULL,
+                        "Bu Idempotency-Key başka bir istek için kullanıldı; yeni bir istek için "
+                        "yeni bir anahtar gönderin.",
+                        "This Idempotency-Key was used for another request; send a new key "
+                        "with a new request.");
+        return;
+    }
+    replay(r, app, m);
+}
+
+/* An Idempotency-Key: 1 to 128 printable ASCII characters. */
+static bool key_ok(const char *k)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n > KEY_MAX) return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)k[i] < 0x20 || (unsigned char)k[i] >= 0x7F) return false;
+    return k[0] != ' ' && k[n - 1] != ' ';
+}
+
+/* ---- POST /v1/brands/{b}/sms/send ------------------------------------------ */
+
 void iz__h_sms_send(iz_req_t *r, void *vapp)
 {
     iz_app_t *app = vapp;
     iz_brand_t brand;
     if (iz__api_brand(r, app, &brand) != 0) return;
-    if (!app->gateway) {
+    if (!iz_api_sms_queue(app)) {
         iz_reply_error(r, "IZ503",
                        iz_req_english(r) ? "no SMS gateway is configured"
                                          : "SMS ağ geçidi yapılandırılmamış.");
         return;
     }
+    if (iz_req_streaming(r)) {
+        /* A list of 100,000 recipients is larger than other bodies. */
+        iz_req_buffer_max(r, SMS_BODY_MAX);
+        return;
+    }
+    const char *key = iz_req_header(r, "Idempotency-Key");
+    if (key && !key_ok(key)) {
+        iz__reply_field(r, "Idempotency-Key", NULL,
+                        "Idempotency-Key 1 ile 128 arasında yazdırılabilir ASCII karakter "
+                        "olmalıdır.",
+                        "Idempotency-Key must be 1 to 128 printable ASCII characters.");
+        return;
+    }
     json_t *body = iz_req_json(r);
     if (!body) return;
+    char hash[IZ_SHA256_HEX] = "";
+    if (key) {
+        fingerprint(&brand, body, hash);
+        iz_sms_msg_t *old = iz_req_alloc(r, sizeof *old);
+        int rc = iz_store_sms_by_key(app->store, iz_req_account(r), key, old);
+        if (rc == 0 || rc != IZ_ENOTFOUND) {
+            json_decref(body);
+            if (rc == 0)
+                key_taken(r, app, key, hash);
+            else
+                iz__reply_store_error(r, rc);
+            return;
+        }
+    }
     send_req_t q = {0};
     if (read_request(r, app, &brand, body, &q) != 0) {
         json_decref(body);
         return;
     }
 
-    /* First every verdict, so that a store failure stops the request
-     * before anything is sent. */
+    /* Every verdict first; then the whole send is queued in one
+     * transaction, and the queue judges each message again before it
+     * goes. */
     size_t n = json_array_size(q.to);
     iz_judge_t j = {.brand_id = brand.id, .type = IZ_MESAJ, .rtype = q.rtype,
                     .commercial = q.commercial};
@@ -211,86 +415,193 @@ void iz__h_sms_send(iz_req_t *r, void *vapp)
         json_decref(body);
         return;
     }
-    iz_sms_rcpt_t *rc_list = iz_req_alloc(r, (n ? n : 1) * sizeof *rc_list);
-    size_t nrc = 0;
-    json_t *blocked = json_array();
-    size_t nblocked = 0;
+    iz_sms_item_t *items = iz_req_alloc(r, (n ? n : 1) * sizeof *items);
+    char(*rcpt)[IZ_RECIPIENT_MAX] = iz_req_alloc(r, (n ? n : 1) * sizeof *rcpt);
+    char(*mid)[IZ_SMS_ID_MAX] = iz_req_alloc(r, (n ? n : 1) * sizeof *mid);
+    size_t nitems = 0, nblocked = 0, naccepted = 0;
+    json_t *blocked = json_array(), *ids = json_array();
     for (size_t i = 0; i < n; i++) {
         if (verdicts[i].repeat) continue; /* a repeat: sent once */
-        iz_sms_rcpt_t *x = &rc_list[nrc++];
-        const char *reason = iz__judged_entry(json_array_get(q.to, i), &verdicts[i],
-                                              x->recipient, blocked);
+        iz_sms_item_t *x = &items[nitems];
+        json_t *item = json_array_get(q.to, i);
+        const char *reason = iz__judged_entry(item, &verdicts[i], rcpt[nitems], blocked);
+        x->recipient = rcpt[nitems];
         if (reason) {
-            iz_strlcpy(x->outcome, reason, sizeof x->outcome);
+            x->outcome = reason;
+            x->raw_json = verdicts[i].v == IZ_VERDICT_INVALID && !json_is_string(item);
             nblocked++;
+        } else {
+            if (iz_sms_new_id(mid[nitems]) != 0) {
+                json_decref(blocked);
+                json_decref(ids);
+                json_decref(body);
+                iz_reply_error(r, "IZ500", NULL);
+                return;
+            }
+            x->outcome = "QUEUED";
+            x->msg_id = mid[nitems];
+            json_array_append_new(ids, json_string(mid[nitems]));
+            naccepted++;
         }
+        nitems++;
     }
-
-    /* Then the sends, each after a last look at the recipient's status. */
-    const char *enc = iz_sms_enc_name(q.info.encoding);
-    json_t *ids = json_array(), *sent = json_array(), *failed = json_array();
-    size_t naccepted = 0;
-    for (size_t i = 0; i < nrc; i++) {
-        iz_sms_rcpt_t *x = &rc_list[i];
-        if (x->outcome[0]) continue;
-        char norm[IZ_RECIPIENT_MAX];
-        iz_verdict_t v;
-        int rc = iz_domain_judge(app->dom, &j, x->recipient, strlen(x->recipient), norm, &v);
-        if (rc != 0) {
-            iz_strlcpy(x->outcome, "FAILED", sizeof x->outcome);
-            json_array_append_new(failed, json_pack("{s:s, s:s}", "recipient", x->recipient,
-                                                    "error", "store unavailable; not sent"));
-            continue;
-        }
-        const char *reason = iz_verdict_reason(v);
-        if (reason) {
-            iz_strlcpy(x->outcome, reason, sizeof x->outcome);
-            json_array_append_new(
-                blocked, json_pack("{s:s, s:s}", "recipient", x->recipient, "reason", reason));
-            nblocked++;
-            continue;
-        }
-        char err[128];
-        if (iz_sms_send(app->gateway, q.from, x->recipient, q.text, q.info.encoding, x->gateway_id,
-                        err, sizeof err) != 0) {
-            iz_strlcpy(x->outcome, "FAILED", sizeof x->outcome);
-            json_array_append_new(failed,
-                                  json_pack("{s:s, s:s}", "recipient", x->recipient, "error", err));
-            continue;
-        }
-        iz_strlcpy(x->outcome, "SENT", sizeof x->outcome);
-        naccepted++;
-        json_array_append_new(ids, json_string(x->gateway_id));
-        json_array_append_new(
-            sent, json_pack("{s:s, s:s}", "recipient", x->recipient, "messageId", x->gateway_id));
+    iz_sms_msg_t *m = iz_req_alloc(r, sizeof *m);
+    memset(m, 0, sizeof *m);
+    m->account_id = brand.account_id;
+    m->brand_id = brand.id;
+    iz_strlcpy(m->kind, "SEND", sizeof m->kind);
+    m->priority = naccepted <= SMALL_SEND ? 0 : 1;
+    iz_strlcpy(m->sender, q.from, sizeof m->sender);
+    iz_strlcpy(m->text, q.text, sizeof m->text);
+    m->commercial = q.commercial;
+    m->rtype = q.rtype;
+    iz_strlcpy(m->encoding, iz_sms_enc_name(q.info.encoding), sizeof m->encoding);
+    m->parts = (int)q.info.parts;
+    m->opt_out = q.appended;
+    m->accepted = (int64_t)naccepted;
+    m->blocked = (int64_t)nblocked;
+    if (key) {
+        iz_strlcpy(m->idem_key, key, sizeof m->idem_key);
+        iz_strlcpy(m->idem_hash, hash, sizeof m->idem_hash);
     }
-
-    iz_sms_msg_t msg = {.brand_id = brand.id,
-                        .text = q.text,
-                        .commercial = q.commercial,
-                        .parts = (int)q.info.parts,
-                        .accepted = (int64_t)naccepted,
-                        .blocked = (int64_t)nblocked};
-    iz_strlcpy(msg.sender, q.from, sizeof msg.sender);
-    iz_strlcpy(msg.encoding, enc, sizeof msg.encoding);
-    int src = iz_store_sms_record(app->store, &msg, rc_list, nrc);
-    json_t *out = json_pack("{s:I, s:o, s:o, s:o, s:o, s:s, s:I, s:b, s:s}", "accepted",
-                            (json_int_t)naccepted, "blocked", blocked, "failed", failed,
-                            "messageIds", ids, "sent", sent, "encoding", enc, "parts",
-                            (json_int_t)q.info.parts, "optOutAppended", q.appended, "text", q.text);
-    if (src == 0) {
-        json_object_set_new(out, "id", json_integer(msg.id));
-    } else {
-        /* The messages went out; the answer must say so even though the
-         * record of them could not be written. */
-        iz_logf(IZ_LOG_ERROR, "api", "cannot record an SMS send", "brand=%lld error=%s",
-                (long long)brand.code, iz_strerror(src));
-        iz_error_t w = {.code = "IZ500",
-                        .message = iz_req_english(r) ? "sent, but the send could not be recorded"
-                                                     : "Gönderildi, ancak kaydı yazılamadı.",
-                        .index = -1};
-        json_object_set_new(out, "warnings", json_pack("[o]", iz_error_json(r, &w)));
-    }
+    int rc = iz_sms_queue_put(iz_api_sms_queue(app), m, items, nitems);
     json_decref(body);
-    iz_reply_json(r, 202, out);
+    if (rc != 0) {
+        json_decref(blocked);
+        json_decref(ids);
+        if (rc == IZ_EEXIST && key)
+            key_taken(r, app, key, hash); /* a request with the same key came first */
+        else
+            iz__reply_store_error(r, rc);
+        return;
+    }
+    bool waited = false;
+    if (naccepted > 0 && naccepted <= SMALL_SEND) {
+        /* A small send waits for the gateway (bounded): its answer says
+         * what was sent. While half the HTTP threads wait already, it is
+         * answered at once (a hung gateway must not hold them all). */
+        if (atomic_fetch_add(&app->sms_waiting, 1) < app->sms_wait_max) {
+            int wrc = iz_sms_queue_wait(iz_api_sms_queue(app), m->id, app->sms_wait_ms);
+            waited = wrc == 0 || wrc == IZ_EBUSY;
+        }
+        atomic_fetch_sub(&app->sms_waiting, 1);
+    }
+    iz_reply_json(r, 202, send_answer(app, m, blocked, ids, waited));
+}
+
+/* ---- GET /v1/sms/sends/{id} -------------------------------------------------- */
+
+static void iso_time(int64_t ms, char out[IZ_DATETIME_LEN])
+{
+    iz_tr_format(ms / 1000, out);
+}
+
+void iz__h_sms_send_get(iz_req_t *r, void *vapp)
+{
+    iz_app_t *app = vapp;
+    int64_t id = 0, after = -1, limit = PAGE_DEFAULT;
+    const char *s = iz_req_param(r, "id");
+    iz_sms_msg_t *m = iz_req_alloc(r, sizeof *m);
+    int rc = s && iz_parse_i64(s, 1, INT64_MAX, &id) == 0 ? iz_store_sms_get(app->store, id, m)
+                                                          : IZ_ENOTFOUND;
+    if (rc == 0 && m->account_id != iz_req_account(r)) rc = IZ_ENOTFOUND;
+    if (rc != 0) {
+        if (rc == IZ_ENOTFOUND)
+            iz_reply_error(r, "IZ404", iz_req_english(r) ? "send not found" : "Gönderim bulunamadı.");
+        else
+            iz__reply_store_error(r, rc);
+        return;
+    }
+    const char *qa = iz_req_query(r, "after"), *ql = iz_req_query(r, "limit");
+    if (qa && iz_parse_i64(qa, -1, INT64_MAX, &after) != 0) {
+        iz__reply_field(r, "after", NULL, "after bir sıra numarası olmalıdır.",
+                        "after must be a recipient's seq.");
+        return;
+    }
+    if (ql && iz_parse_i64(ql, 1, PAGE_MAX, &limit) != 0) {
+        iz__reply_field(r, "limit", NULL, "limit 1 ile 10000 arasında olmalıdır.",
+                        "limit must be from 1 to 10000.");
+        return;
+    }
+    iz_sms_counts_t c;
+    iz_sms_rcpt_t *l = NULL;
+    size_t n = 0;
+    rc = iz_store_sms_counts(app->store, id, &c);
+    if (rc == 0) rc = iz_store_sms_rcpts(app->store, id, after, (size_t)limit, false, &l, &n);
+    if (rc != 0) {
+        iz__reply_store_error(r, rc);
+        return;
+    }
+    const int64_t counts[] = {c.queued, c.sending, c.sent,       c.delivered, c.failed,
+                              c.unknown, c.no_consent, c.ret, c.invalid};
+    json_t *jc = json_object();
+    for (size_t i = 0; i < IZ_ARRAY_LEN(STATES); i++)
+        json_object_set_new(jc, STATES[i], json_integer(counts[i]));
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const iz_sms_rcpt_t *x = &l[i];
+        json_t *o = json_pack("{s:I, s:o, s:s}", "seq", (json_int_t)x->seq, "recipient",
+                              rcpt_value(x), "state", x->outcome);
+        if (x->gateway_id[0]) json_object_set_new(o, "messageId", json_string(x->gateway_id));
+        if (x->error[0]) json_object_set_new(o, "error", json_string(x->error));
+        char t[IZ_DATETIME_LEN];
+        if (x->sent_ms) {
+            iso_time(x->sent_ms, t);
+            json_object_set_new(o, "sentAt", json_string(t));
+        }
+        if (x->dlr_status) {
+            iso_time(x->dlr_ms, t);
+            json_object_set_new(o, "report",
+                                json_pack("{s:i, s:s}", "status", x->dlr_status, "at", t));
+        }
+        json_array_append_new(list, o);
+    }
+    char created[IZ_DATETIME_LEN];
+    iso_time(m->created_ms, created);
+    bool done = c.queued + c.sending == 0;
+    json_t *out = json_pack(
+        "{s:I, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:i, s:b, s:I, s:I, s:o, s:o}", "id",
+        (json_int_t)m->id, "kind", m->kind, "state", done ? "DONE" : "QUEUED", "createdAt",
+        created, "from", m->sender, "text", m->text, "commercial", m->commercial, "encoding",
+        m->encoding, "parts", m->parts, "optOutAppended", m->opt_out, "accepted",
+        (json_int_t)m->accepted, "blocked", (json_int_t)m->blocked, "counts", jc, "recipients",
+        list);
+    if (n == (size_t)limit) json_object_set_new(out, "next", json_integer(l[n - 1].seq));
+    free(l);
+    iz_reply_json(r, 200, out);
+}
+
+/* ---- GET /v1/sms/dlr?id=&status=&token= --------------------------------------- */
+
+void iz__h_sms_dlr(iz_req_t *r, void *vapp)
+{
+    iz_app_t *app = vapp;
+    if (!iz__gateway_token_ok(r, app)) return;
+    if (!iz_api_sms_queue(app)) {
+        iz_reply_error(r, "IZ503", NULL);
+        return;
+    }
+    const char *id = iz_req_query(r, "id"), *st = iz_req_query(r, "status");
+    int64_t status = 0;
+    if (!id || !*id) {
+        iz__reply_field(r, "id", NULL, "id (mesaj kimliği) bulunamadı.", "id is missing.");
+        return;
+    }
+    if (!st || iz_parse_i64(st, 1, 16, &status) != 0 ||
+        !(status == 1 || status == 2 || status == 4 || status == 8 || status == 16)) {
+        iz__reply_field(r, "status", NULL, "status 1, 2, 4, 8 ya da 16 olmalıdır.",
+                        "status must be 1, 2, 4, 8 or 16 (Kannel's dlr type).");
+        return;
+    }
+    int rc = iz_sms_queue_dlr(iz_api_sms_queue(app), id, (int)status);
+    if (rc == IZ_ENOTFOUND || rc == IZ_EINVAL) {
+        iz_reply_error(r, "IZ404",
+                       iz_req_english(r) ? "no such message" : "Böyle bir mesaj yok.");
+        return;
+    }
+    if (rc != 0) {
+        iz__reply_store_error(r, rc == IZ_EBUSY ? IZ_EBUSY : rc);
+        return;
+    }
+    iz_reply_json(r, 200, json_pack("{s:s, s:I}", "messageId", id, "status", (json_int_t)status));
 }

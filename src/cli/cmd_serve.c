@@ -27,6 +27,7 @@
 #include "sim/sim.h"
 #include "sim/simstore.h"
 #include "sms/gateway.h"
+#include "sms/outbound.h"
 #include "sys/log.h"
 
 /* The settings of serve and demo (API.md), each with its default. */
@@ -52,8 +53,18 @@ static const iz_optdef_t serve_defs[] = {
     {"sms-gateway", true, "SPEC", "log:DATA/sms.log",
      "outbound SMS: log:FILE, kannel:http://host:port/cgi-bin/sendsms?username=U&password=P, "
      "json:URL"},
+    {"sms-max-parts", true, "N", "10 (kannel: 1)",
+     "parts an SMS text may have, opt-out included (1..10); for Kannel at most the "
+     "sendsms-user's max-messages"},
+    {"sms-concurrency", true, "N", "16", "SMS requests to the gateway at once (1..64)"},
+    {"sms-rate", true, "N", "0: as fast as the gateway answers", "SMS a second at most"},
+    {"sms-timeout-ms", true, "MS", "10000",
+     "time limit of one SMS request; without an answer the message is UNKNOWN, never resent"},
+    {"sms-dlr-url", true, "URL", "kannel with --gateway-token: http://LISTEN/v1/sms/dlr",
+     "where Kannel sends delivery reports (izin's GET /v1/sms/dlr), or none"},
     {"gateway-token", true, "T", "none: inbound SMS answers 503",
-     "secret inbound SMS requests must carry (?token= or X-Izin-Token), 16 characters or more"},
+     "secret inbound SMS and delivery reports must carry (?token= or X-Izin-Token), 16 "
+     "characters or more"},
     {"public-url", true, "URL", NULL, "base of the consent page links (not available yet: refused)"},
     {"allow-private-webhooks", false, NULL, NULL,
      "let webhooks go to private addresses (not available yet: refused)"},
@@ -161,6 +172,7 @@ typedef struct server {
     iz_http_t *http;
     iz_sync_t *sync;
     iz_sms_gateway_t *gateway;
+    iz_sms_queue_t *sms_queue;
 } server_t;
 
 /* The data directory of the store the options name (--db or --data, or
@@ -179,6 +191,21 @@ static int data_dir(const iz_opts_t *o, char *out, size_t outsz)
     return rc;
 }
 
+/* An integer setting in [min, max], or def when not given. */
+static int num_opt(const iz_opts_t *o, const char *name, int64_t min, int64_t max, int64_t def,
+                   int64_t *out)
+{
+    const char *v = iz_cli_get(o, name);
+    *out = def;
+    if (!v) return 0;
+    if (iz_parse_i64(v, min, max, out) != 0) {
+        iz_cli_fail("--%s must be a whole number from %lld to %lld", name, (long long)min,
+                    (long long)max);
+        return -1;
+    }
+    return 0;
+}
+
 /* Open the SMS gateway of --sms-gateway (default log:DATA/sms.log). */
 static int open_gateway(server_t *s, const iz_opts_t *o)
 {
@@ -193,21 +220,94 @@ static int open_gateway(server_t *s, const iz_opts_t *o)
     iz_sms_gateway_describe(s->gateway, shown, sizeof shown);
     iz_logf(IZ_LOG_INFO, "serve", "SMS gateway", "gateway=%s", shown);
     s->app.gateway = s->gateway;
+    bool kannel = iz_sms_gateway_is_kannel(s->gateway);
+    int64_t parts, timeout;
+    if (num_opt(o, "sms-max-parts", 1, 10, kannel ? 1 : 10, &parts) ||
+        num_opt(o, "sms-timeout-ms", 100, 600000, 10000, &timeout))
+        return -1;
+    s->app.sms_max_parts = (int)parts;
+    s->app.sms_wait_ms = (long)timeout + 2000;
+    iz_sms_gateway_set_timeout(s->gateway, (long)timeout);
+    if (!kannel) return 0;
+    /* Kannel's sendsms-user sends only max-messages parts of a text (1
+     * unless set) and drops the rest - the opt-out instruction with it -
+     * answering 202 all the same. Nothing izin can ask Kannel tells that
+     * number, so izin refuses longer texts itself and says so. */
+    if (!iz_cli_get(o, "sms-max-parts"))
+        iz_logf(IZ_LOG_WARN, "serve",
+                "kannel: SMS texts over one part are refused: Kannel's sendsms-user sends "
+                "only max-messages parts (1 unless set) and drops the rest without an error; "
+                "set max-messages = 10 and concatenation = true for izin's sendsms-user and "
+                "start izin with --sms-max-parts 10",
+                "max_parts=1");
+    else
+        iz_logf(IZ_LOG_INFO, "serve",
+                "kannel: SMS texts of up to max_parts parts; the sendsms-user's max-messages "
+                "must be at least that",
+                "max_parts=%lld", (long long)parts);
+    char msg[256];
+    int prc = iz_sms_gateway_probe(s->gateway, msg, sizeof msg);
+    if (prc == IZ_ERULE) {
+        iz_cli_fail("--sms-gateway: %s", msg);
+        return -1;
+    }
+    iz_logf(prc == 0 ? IZ_LOG_INFO : IZ_LOG_WARN, "serve", msg, "gateway=%s", shown);
     return 0;
 }
 
-/* An integer setting in [min, max], or def when not given. */
-static int num_opt(const iz_opts_t *o, const char *name, int64_t min, int64_t max, int64_t def,
-                   int64_t *out)
+/* Start the outbound SMS queue once the server listens: Kannel's delivery
+ * reports come back to the server's own port. */
+static int start_sms_queue(server_t *s, const iz_opts_t *o, const char *listen)
 {
-    const char *v = iz_cli_get(o, name);
-    *out = def;
-    if (!v) return 0;
-    if (iz_parse_i64(v, min, max, out) != 0) {
-        iz_cli_fail("--%s must be a whole number from %lld to %lld", name, (long long)min,
-                    (long long)max);
-        return -1;
+    int64_t conc, rate;
+    if (num_opt(o, "sms-concurrency", 1, IZ_SMS_CONCURRENCY_MAX, 16, &conc) ||
+        num_opt(o, "sms-rate", 0, 100000, 0, &rate))
+        return 2;
+    const char *dlr = iz_cli_get(o, "sms-dlr-url");
+    char deflt[300];
+    if (dlr && strcmp(dlr, "none") == 0) {
+        dlr = NULL;
+    } else if (dlr) {
+        if ((strncmp(dlr, "http://", 7) != 0 && strncmp(dlr, "https://", 8) != 0) ||
+            strlen(dlr) > 256) {
+            iz_cli_fail("--sms-dlr-url must be an http:// or https:// URL (at most 256 "
+                        "characters), or none");
+            return 2;
+        }
+        if (!s->app.gateway_token) {
+            iz_cli_fail("--sms-dlr-url needs --gateway-token: delivery reports carry it");
+            return 2;
+        }
+    } else if (s->app.gateway_token && iz_sms_gateway_is_kannel(s->gateway)) {
+        /* The address izin listens on, as Kannel on this host reaches it. */
+        const char *colon = strrchr(listen, ':');
+        size_t hl = colon ? (size_t)(colon - listen) : 0;
+        char host[128] = "127.0.0.1";
+        if (hl > 0 && hl < sizeof host && strncmp(listen, "0.0.0.0", hl) != 0 &&
+            strncmp(listen, "[::]", hl) != 0) {
+            memcpy(host, listen, hl);
+            host[hl] = '\0';
+        }
+        snprintf(deflt, sizeof deflt, "http://%s:%u/v1/sms/dlr", host,
+                 (unsigned)iz_http_port(s->http));
+        dlr = deflt;
     }
+    if (dlr) {
+        iz_sms_gateway_set_dlr(s->gateway, dlr, s->app.gateway_token);
+        iz_logf(IZ_LOG_INFO, "serve", "SMS delivery reports", "dlr_url=%s", dlr);
+    } else if (iz_sms_gateway_is_kannel(s->gateway)) {
+        iz_logf(IZ_LOG_INFO, "serve",
+                "SMS delivery reports are off (they need --gateway-token; --sms-dlr-url)",
+                "dlr_url=none");
+    }
+    iz_sms_queue_conf_t qc = {
+        .dom = s->dom, .gateway = s->gateway, .concurrency = (unsigned)conc, .rate = (double)rate};
+    int rc = iz_sms_queue_start(&qc, &s->sms_queue);
+    if (rc != 0) {
+        iz_cli_fail("cannot start the SMS queue: %s", iz_strerror(rc));
+        return 1;
+    }
+    atomic_store(&s->app.sms_queue, s->sms_queue);
     return 0;
 }
 
@@ -299,6 +399,8 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
         return 2;
     }
     cfg.threads = (unsigned)threads;
+    s->app.sms_wait_max = (threads ? (int)threads : 8) / 2;
+    if (s->app.sms_wait_max < 1) s->app.sms_wait_max = 1;
     cfg.routes = iz_api_routes(&cfg.nroutes);
     cfg.app = &s->app;
     cfg.auth = iz_api_auth;
@@ -315,12 +417,13 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
         return 1;
     }
     atomic_store(&s->app.http, s->http);
-    return 0;
+    return start_sms_queue(s, o, cfg.listen);
 }
 
 static void server_stop(server_t *s)
 {
     iz_http_stop(s->http);
+    iz_sms_queue_stop(s->sms_queue);
     iz_jobs_stop(s->jobs);
     iz_sync_stop(s->sync);
     iz_sms_gateway_close(s->gateway);

@@ -53,7 +53,8 @@ int iz_smstext_analyze(const char *text, size_t len, unsigned flags, iz_smstext_
                     : enc == IZ_SMS_GSM7_TR ? IZ_SMS_GSM7_TR_CONCAT
                                             : IZ_SMS_UCS2_CONCAT;
     /* Second pass: the total, and the greedy split that never cuts a
-     * character in two. */
+     * character in two - or, for a gateway that cuts UCS-2 anywhere, every
+     * `concat` units. */
     size_t units = 0, parts = 1, fill = 0;
     for (size_t i = 0; i < len;) {
         uint32_t cp;
@@ -66,6 +67,8 @@ int iz_smstext_analyze(const char *text, size_t len, unsigned flags, iz_smstext_
         }
         fill += u;
     }
+    if (enc == IZ_SMS_UCS2 && (flags & IZ_SMSTEXT_SPLIT_SURROGATES))
+        parts = units == 0 ? 1 : (units + concat - 1) / concat;
     out->encoding = enc;
     out->chars = chars;
     out->units = units;
@@ -240,13 +243,69 @@ int iz_smstext_optout(const char *keyword, const char *short_number, const char 
     return 0;
 }
 
-/* Keep only the ASCII digits of s (len bytes) in out (outsz >= len + 1). */
-static void digits_only(const char *s, size_t len, char *out)
+/* The national part of a number's digits: without 0090 / 90 (a Turkish
+ * number's country code) and a leading 0, so that 0850..., +90 850... and
+ * 850... are one number. */
+static const char *national(const char *d)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++)
-        if (s[i] >= '0' && s[i] <= '9') out[o++] = s[i];
-    out[o] = '\0';
+    size_t n = strlen(d);
+    if (strncmp(d, "0090", 4) == 0 && n > 6)
+        d += 4;
+    else if (strncmp(d, "90", 2) == 0 && n == 12)
+        d += 2;
+    if (d[0] == '0' && d[1]) d++;
+    return d;
+}
+
+static bool is_group_sep(char c)
+{
+    return c == ' ' || c == '-' || c == '.' || c == '/' || c == '(' || c == ')';
+}
+
+/* Whether the text names the number (its digits nd): a run of digits of
+ * its own equal to it, or digits written in groups (separated by one space,
+ * '-', '.', '/', '(' or ')') that together are it. */
+static bool names_number(const char *text, size_t len, const char *nd)
+{
+    const char *want = national(nd);
+    char token[64], joined[64];
+    size_t tl = 0, jl = 0;
+    bool jtoo_long = false;
+    for (size_t i = 0; i <= len; i++) {
+        char c = i < len ? text[i] : '\0';
+        if (c >= '0' && c <= '9') {
+            if (tl + 1 < sizeof token) token[tl] = c;
+            tl++;
+            if (jl + 1 < sizeof joined)
+                joined[jl++] = c;
+            else
+                jtoo_long = true;
+            continue;
+        }
+        if (tl > 0) {
+            if (tl < sizeof token) {
+                token[tl] = '\0';
+                if (strcmp(national(token), want) == 0) return true;
+            }
+            tl = 0;
+        }
+        /* One or two group separators between digits ("0850 123", "(0850) 123")
+         * keep the joined run going. */
+        size_t k = i;
+        while (k < len && k < i + 2 && is_group_sep(text[k]))
+            k++;
+        if (jl > 0 && k > i && k < len && text[k] >= '0' && text[k] <= '9') {
+            i = k - 1;
+            continue;
+        }
+        if (jl > 0 && !jtoo_long) {
+            joined[jl] = '\0';
+            if (strcmp(national(joined), want) == 0) return true;
+        }
+        jl = 0;
+        jtoo_long = false;
+    }
+    return false;
 }
 
 bool iz_smstext_has_optout(const char *text, size_t len, const char *keyword, const char *number,
@@ -256,26 +315,28 @@ bool iz_smstext_has_optout(const char *text, size_t len, const char *keyword, co
     if (instruction && *instruction && len >= strlen(instruction) &&
         memmem(text, len, instruction, strlen(instruction)))
         return true;
+    /* The number it names: its digits, at most 32. */
+    size_t nl = number ? strlen(number) : 0;
+    if (nl == 0 || nl > 32) return false;
+    char nd[32 + 1];
+    size_t o = 0;
+    for (size_t i = 0; i < nl; i++)
+        if (number[i] >= '0' && number[i] <= '9') nd[o++] = number[i];
+    nd[o] = '\0';
+    if (!nd[0]) return false;
     /* " " + folded text + " ", so that whole words can be looked for. */
     char folded[IZ_SMSTEXT_MAX_BYTES + 3];
     folded[0] = ' ';
     if (iz_smstext_fold(text, len, folded + 1, sizeof folded - 2) != 0) return false;
     strcat(folded, " ");
+    char needle[64 + 8] = " ret ";
     if (keyword && *keyword) {
         size_t kl = strlen(keyword);
         if (kl > 64) return false;
-        char kf[64 + 1], needle[64 + 8];
+        char kf[64 + 1];
         if (iz_smstext_fold(keyword, kl, kf, sizeof kf) != 0 || !kf[0]) return false;
-        strcpy(needle, " ret ");
         strcat(needle, kf);
         strcat(needle, " ");
-        return strstr(folded, needle) != NULL;
     }
-    if (!strstr(folded, " ret ") || !number) return false;
-    size_t nl = strlen(number);
-    if (nl == 0 || nl > 32) return false;
-    char nd[32 + 1], td[IZ_SMSTEXT_MAX_BYTES + 1];
-    digits_only(number, nl, nd);
-    digits_only(text, len, td);
-    return nd[0] && strstr(td, nd) != NULL;
+    return strstr(folded, needle) != NULL && names_number(text, len, nd);
 }

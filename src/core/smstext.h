@@ -21,7 +21,11 @@
  *
  * A longer text is split greedily and never inside a character: an escaped
  * character (two septets) or a surrogate pair (two code units) that does not
- * fit the rest of a part starts the next one.
+ * fit the rest of a part starts the next one. A gateway that cuts UCS-2 at
+ * 67 code units whatever they are (Kannel 1.4.5 puts the high surrogate of
+ * an emoji at the end of one part and the low one at the start of the next:
+ * checked against the real one) sends ceil(units / 67) parts instead, which
+ * IZ_SMSTEXT_SPLIT_SURROGATES counts.
  *
  * Folding (spec/SMS.md) turns a text into the form keywords are compared in:
  * İ I ı i → i, Ş ş → s, Ğ ğ → g, Ç ç → c, Ö ö → o, Ü ü → u, Â â → a,
@@ -69,6 +73,9 @@ enum {
     /* The gateway cannot send the Turkish shift table (Kannel): a text that
      * would be GSM7_TR is UCS2 instead. */
     IZ_SMSTEXT_NO_TR_SHIFT = 1u << 0,
+    /* The gateway splits UCS-2 every 67 code units, a surrogate pair on the
+     * boundary included (Kannel): parts are counted the same way. */
+    IZ_SMSTEXT_SPLIT_SURROGATES = 1u << 1,
 };
 
 /* Encoding and parts of len bytes of UTF-8 text. Returns 0, IZ_EINVAL for
@@ -100,9 +107,13 @@ int iz_smstext_optout(const char *keyword, const char *short_number, const char 
                       char out[IZ_OPTOUT_MAX]);
 
 /* Whether text already carries the opt-out: it contains instruction exactly,
- * or, folded, the words "ret <keyword>" (when the brand has a keyword) or
- * the word "ret" and the number's digits (when it has none). False for
- * invalid UTF-8 or text over IZ_SMSTEXT_MAX_BYTES. */
+ * or it names both what to write and where to send it - folded, the words
+ * "ret <keyword>" (the word "ret" when the brand has no keyword) - and the
+ * number, as a run of digits of its own ("4607'ye" counts, "14607" does
+ * not) or written in groups ("0850 123 45 67", "+90 850 ..."). An
+ * instruction without the number does not count: a reader would not know
+ * where to send it. False for invalid UTF-8 or text over
+ * IZ_SMSTEXT_MAX_BYTES, and when number is empty. */
 bool iz_smstext_has_optout(const char *text, size_t len, const char *keyword, const char *number,
                            const char *instruction);
 

@@ -535,6 +535,8 @@ int iz_httpc_do(iz_httpc_t *c, const iz_httpc_req_t *req, iz_httpc_res_t *res)
     curl_off_t us = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &us);
+    long req_bytes = 0;
+    curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &req_bytes);
     give_handle(c, h);
     free_lines(lines);
 
@@ -542,6 +544,7 @@ int iz_httpc_do(iz_httpc_t *c, const iz_httpc_req_t *req, iz_httpc_res_t *res)
     res->retry_after_s = x.retry_after_s;
     res->body = x.body;
     res->body_len = x.len;
+    res->sent = req_bytes > 0 || status != 0;
     if (cc == CURLE_OK) {
         res->status = status;
         res->cls = classify(status);
@@ -557,6 +560,7 @@ int iz_httpc_do(iz_httpc_t *c, const iz_httpc_req_t *req, iz_httpc_res_t *res)
         res->cls = IZ_HTTPC_TRANSIENT;
         res->timed_out = cc == CURLE_OPERATION_TIMEDOUT || x.stalled;
         res->aborted = x.aborted;
+        res->sent = req_bytes > 0;
         snprintf(res->error, sizeof res->error, "%s",
                  x.read_failed    ? "cannot read the body"
                  : res->timed_out ? "timeout"

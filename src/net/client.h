@@ -137,6 +137,10 @@ typedef struct iz_httpc_res {
     bool too_big;       /* the answer body was larger than max_body */
     bool timed_out;     /* a timeout (connecting or the whole exchange) ended it */
     bool aborted;       /* the abort callback ended it */
+    /* Some of the request was written to a connection: without an answer,
+     * the server may still have acted on it (an SMS gateway may deliver a
+     * message whose answer timed out); false when connecting failed. */
+    bool sent;
     long retry_after_s; /* the answer's Retry-After in seconds (either form), 0 when none */
     char error[128];    /* why there was no usable answer (never a secret), "" otherwise */
 } iz_httpc_res_t;

@@ -162,6 +162,7 @@ struct iz_req {
     uint64_t dropped;     /* body bytes dropped while lingering */
     /* streaming (IZ_ROUTE_STREAM) */
     bool stream_begin, streaming, buffered;
+    size_t body_max; /* a buffered body's limit: 0 for the server's max_body */
     iz_chunk_fn chunk;
     iz_done_fn done;
     iz_state_free_fn state_free;
@@ -493,6 +494,18 @@ void iz_req_stream(iz_req_t *r, iz_chunk_fn chunk, iz_done_fn done, iz_state_fre
 void iz_req_buffer(iz_req_t *r)
 {
     r->buffered = true;
+}
+
+void iz_req_buffer_max(iz_req_t *r, size_t max)
+{
+    r->buffered = true;
+    r->body_max = max;
+}
+
+/* The most body bytes this request may bring. */
+static size_t body_limit(const iz_req_t *r)
+{
+    return r->body_max ? r->body_max : r->h->cfg.max_body;
 }
 
 bool iz_req_streaming(const iz_req_t *r)
@@ -1082,7 +1095,7 @@ static void first_checks(iz_req_t *r, bool bad_target, const char *version)
         iz_reply_error(r, "IZ400", "bad Content-Length");
         return;
     }
-    if ((uint64_t)clen > h->cfg.max_body) iz_reply_error(r, "IZ413", NULL);
+    if ((uint64_t)clen > body_limit(r)) iz_reply_error(r, "IZ413", NULL);
 }
 
 /* A piece of the body: kept (bounded by max_body), streamed to the route
@@ -1115,7 +1128,7 @@ static enum MHD_Result body_piece(iz_req_t *r, const char *data, size_t n)
         r->chunk(r, r->state, data, n);
         return MHD_YES;
     }
-    if (r->body_len + n > h->cfg.max_body) {
+    if (r->body_len + n > body_limit(r)) {
         free(r->body);
         r->body = NULL;
         r->body_len = r->body_cap = 0;
@@ -1126,7 +1139,7 @@ static enum MHD_Result body_piece(iz_req_t *r, const char *data, size_t n)
         size_t cap = r->body_cap ? r->body_cap : 4096;
         while (cap < r->body_len + n)
             cap *= 2;
-        if (cap > h->cfg.max_body) cap = h->cfg.max_body;
+        if (cap > body_limit(r)) cap = body_limit(r);
         r->body = iz_xrealloc(r->body, cap);
         r->body_cap = cap;
     }

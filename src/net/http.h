@@ -157,6 +157,11 @@ void iz_req_stream(iz_req_t *r, iz_chunk_fn chunk, iz_done_fn done, iz_state_fre
  * when it is complete; iz_req_streaming() is false in that second call. */
 void iz_req_buffer(iz_req_t *r);
 
+/* iz_req_buffer with another limit than the server's max_body (a larger
+ * one for a route whose bodies are larger by nature: sms/send's list of
+ * 100,000 recipients). */
+void iz_req_buffer_max(iz_req_t *r, size_t max);
+
 /* True in the first call of a stream route's fn (before the body). */
 bool iz_req_streaming(const iz_req_t *r);
 

@@ -26,8 +26,8 @@
 #include "net/client.h"
 
 #define SPEC_MAX 2048       /* longest --sms-gateway value */
-#define POOL_MAX 8          /* idle HTTP handles kept */
-#define TIMEOUT_MS 10000L   /* a whole HTTP send */
+#define POOL_MAX 32         /* idle HTTP handles kept (the queue sends up to 64 at once) */
+#define TIMEOUT_MS 10000L   /* a whole HTTP send, unless set */
 #define CONNECT_MS 5000L    /* connecting to the gateway */
 #define ANSWER_MAX 4096     /* bytes of an answer read (for the reason) */
 #define SMS_TEXT_MAX 65536u /* longest text a send accepts (the API bounds it far lower) */
@@ -45,6 +45,10 @@ struct iz_sms_gateway {
     size_t url_len;
     char *shown;
     iz_httpc_t *http;
+    long timeout_ms;
+    /* kannel: delivery reports (NULL: none); the token is a secret */
+    char *dlr_url;
+    char *dlr_token;
 };
 
 static int fail(const char **err, const char *msg, int rc)
@@ -125,12 +129,14 @@ static int open_http(iz_sms_gateway_t *gw, const char *kind, const char *url, co
                         "kannel: needs username= and password= in the sendsms URL "
                         "(kannel:http://host:port/cgi-bin/sendsms?username=U&password=P)",
                         IZ_EINVAL);
-        static const char *const ours[] = {"from", "to", "text", "charset", "coding"};
+        static const char *const ours[] = {"from",   "to",       "text",   "charset",
+                                           "coding", "dlr-mask", "dlr-url"};
         for (size_t i = 0; i < IZ_ARRAY_LEN(ours); i++)
             if (query_param(url, ours[i], &l))
                 return fail(err,
-                            "kannel: from, to, text, charset and coding are set by izin; "
-                            "leave them out of the URL",
+                            "kannel: from, to, text, charset, coding, dlr-mask and dlr-url are "
+                            "set by izin (delivery reports: --sms-dlr-url); leave them out of "
+                            "the URL",
                             IZ_EINVAL);
     }
     iz_httpc_conf_t hc = {.pool = POOL_MAX};
@@ -156,6 +162,7 @@ int iz_sms_gateway_open(const char *spec, const char *data_dir, iz_sms_gateway_t
     if (strlen(spec) > SPEC_MAX) return fail(err, "the gateway setting is too long", IZ_EINVAL);
     iz_sms_gateway_t *gw = iz_xcalloc(1, sizeof *gw);
     gw->fd = -1;
+    gw->timeout_ms = TIMEOUT_MS;
     int rc;
     if (strncmp(spec, "log:", 4) == 0) {
         gw->kind = GW_LOG;
@@ -188,12 +195,38 @@ void iz_sms_gateway_close(iz_sms_gateway_t *gw)
         free(gw->url);
         free(gw->shown);
     }
+    free(gw->dlr_url);
+    if (gw->dlr_token) {
+        iz_wipe(gw->dlr_token, strlen(gw->dlr_token));
+        free(gw->dlr_token);
+    }
     free(gw);
+}
+
+bool iz_sms_gateway_is_kannel(const iz_sms_gateway_t *gw)
+{
+    return gw->kind == GW_KANNEL;
+}
+
+void iz_sms_gateway_set_timeout(iz_sms_gateway_t *gw, long timeout_ms)
+{
+    if (timeout_ms >= 100 && timeout_ms <= 600000) gw->timeout_ms = timeout_ms;
+}
+
+void iz_sms_gateway_set_dlr(iz_sms_gateway_t *gw, const char *url, const char *token)
+{
+    free(gw->dlr_url);
+    gw->dlr_url = url && *url ? iz_xstrdup(url) : NULL;
+    if (gw->dlr_token) {
+        iz_wipe(gw->dlr_token, strlen(gw->dlr_token));
+        free(gw->dlr_token);
+    }
+    gw->dlr_token = token && *token ? iz_xstrdup(token) : NULL;
 }
 
 unsigned iz_sms_gateway_text_flags(const iz_sms_gateway_t *gw)
 {
-    return gw->kind == GW_KANNEL ? IZ_SMSTEXT_NO_TR_SHIFT : 0;
+    return gw->kind == GW_KANNEL ? IZ_SMSTEXT_NO_TR_SHIFT | IZ_SMSTEXT_SPLIT_SURROGATES : 0;
 }
 
 void iz_sms_gateway_describe(const iz_sms_gateway_t *gw, char *out, size_t outsz)
@@ -209,8 +242,7 @@ static void set_err(char *err, size_t errsz, const char *msg)
     if (err && errsz) snprintf(err, errsz, "%s", msg);
 }
 
-/* A fresh message id: 32 hex digits from 128 random bits. */
-static int new_id(char id[IZ_SMS_ID_MAX])
+int iz_sms_new_id(char id[IZ_SMS_ID_MAX])
 {
     uint8_t b[16];
     if (iz_random(b, sizeof b) != 0) return IZ_EIO;
@@ -277,36 +309,64 @@ static void first_line(const iz_httpc_res_t *a, char *out, size_t outsz)
     out[o] = '\0';
 }
 
-static int send_http(iz_sms_gateway_t *gw, const char *from, const char *to, const char *text,
-                     iz_sms_enc_t enc, const char *id, char *err, size_t errsz)
+/* The sendsms URL: the configured URL and its credentials, then ours. The
+ * caller wipes (it holds the password and the gateway token) and frees it. */
+static char *kannel_url(const iz_sms_gateway_t *gw, const iz_sms_out_t *m, size_t *len_out)
 {
-    iz_httpc_req_t rq = {
-        .timeout_ms = TIMEOUT_MS, .connect_timeout_ms = CONNECT_MS, .max_body = ANSWER_MAX};
-    char *url = NULL, *body = NULL;
-    if (gw->kind == GW_KANNEL) {
-        /* GET sendsms: the configured URL and its credentials, then ours. */
-        size_t len = gw->url_len;
-        url = iz_xmalloc(len + 2);
-        memcpy(url, gw->url, len + 1);
-        if (!strchr(url, '?')) {
-            url[len++] = '?';
-            url[len] = '\0';
-        }
-        add_param(&url, &len, "from", from);
-        add_param(&url, &len, "to", to);
-        add_param(&url, &len, "text", text);
+    size_t len = gw->url_len;
+    char *url = iz_xmalloc(len + 2);
+    memcpy(url, gw->url, len + 1);
+    if (!strchr(url, '?')) {
+        url[len++] = '?';
+        url[len] = '\0';
+    }
+    if (m) {
+        add_param(&url, &len, "from", m->from);
+        add_param(&url, &len, "to", m->to);
+        add_param(&url, &len, "text", m->text);
         add_param(&url, &len, "charset", "UTF-8");
         /* Kannel's GSM-7 has no Turkish shift table: such texts were
          * analyzed as UCS-2 already (iz_sms_gateway_text_flags). */
-        add_param(&url, &len, "coding", enc == IZ_SMS_GSM7 ? "0" : "2");
+        add_param(&url, &len, "coding", m->enc == IZ_SMS_GSM7 ? "0" : "2");
+        if (gw->dlr_url) {
+            /* Kannel fills in %d (the report's type) when it calls back. */
+            char *tok = iz_httpc_escape(gw->dlr_token ? gw->dlr_token : "");
+            char *mid = iz_httpc_escape(m->id);
+            size_t n = strlen(gw->dlr_url) + strlen(mid) + strlen(tok) + 48;
+            char *dlr = iz_xmalloc(n);
+            snprintf(dlr, n, "%s%cid=%s&status=%%d&token=%s", gw->dlr_url,
+                     strchr(gw->dlr_url, '?') ? '&' : '?', mid, tok);
+            add_param(&url, &len, "dlr-mask", "27");
+            add_param(&url, &len, "dlr-url", dlr);
+            iz_wipe(dlr, strlen(dlr));
+            iz_wipe(tok, strlen(tok));
+            free(dlr);
+            free(tok);
+            free(mid);
+        }
+    }
+    *len_out = len;
+    return url;
+}
+
+static iz_sms_fate_t send_http(iz_sms_gateway_t *gw, const iz_sms_out_t *m, char *err, size_t errsz)
+{
+    iz_httpc_req_t rq = {.timeout_ms = gw->timeout_ms,
+                         .connect_timeout_ms =
+                             gw->timeout_ms < CONNECT_MS ? gw->timeout_ms : CONNECT_MS,
+                         .max_body = ANSWER_MAX};
+    char *url = NULL, *body = NULL;
+    size_t url_len = 0;
+    if (gw->kind == GW_KANNEL) {
+        url = kannel_url(gw, m, &url_len);
         rq.method = "GET";
         rq.url = url;
     } else {
-        json_t *o =
-            json_pack("{s:s, s:s, s:s, s:s}", "from", from, "to", to, "text", text, "id", id);
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "from", m->from, "to", m->to, "text", m->text,
+                              "id", m->id);
         if (!o) {
             set_err(err, errsz, "text is not valid UTF-8");
-            return IZ_EINVAL;
+            return IZ_SMS_FAILED;
         }
         body = json_dumps(o, JSON_COMPACT);
         json_decref(o);
@@ -320,21 +380,23 @@ static int send_http(iz_sms_gateway_t *gw, const char *from, const char *to, con
     iz_httpc_res_t res = {0};
     int rc = iz_httpc_do(gw->http, &rq, &res);
     if (url) {
-        /* It holds the password. */
-        iz_wipe(url, strlen(url));
+        /* It holds the password and the gateway token. */
+        iz_wipe(url, url_len);
         free(url);
     }
     free(body);
     /* An answer over the limit still has its status: a 2xx means the
      * message went, and reporting it as failed could make it go twice. */
     if (rc != 0 && !(rc == IZ_ETOOBIG && res.status != 0)) {
-        /* A timeout after the request went out may still have been sent;
-         * it is reported, not retried, so it can never go twice. */
+        /* No answer. A request that went out may have been taken (a
+         * timeout while Kannel queued it): UNKNOWN, never sent again. One
+         * that never reached the gateway was not sent. */
         set_err(err, errsz, res.error);
+        bool sent = res.sent;
         iz_httpc_res_clear(&res);
-        return IZ_EIO;
+        return sent ? IZ_SMS_UNKNOWN : IZ_SMS_FAILED;
     }
-    rc = 0;
+    iz_sms_fate_t fate = IZ_SMS_SENT;
     if (res.status < 200 || res.status >= 300) {
         char line[96];
         first_line(&res, line, sizeof line);
@@ -344,28 +406,66 @@ static int send_http(iz_sms_gateway_t *gw, const char *from, const char *to, con
             else
                 snprintf(err, errsz, "HTTP %ld", res.status);
         }
-        rc = IZ_EIO;
+        fate = IZ_SMS_FAILED;
     }
     iz_httpc_res_clear(&res);
-    return rc;
+    return fate;
 }
 
-int iz_sms_send(iz_sms_gateway_t *gw, const char *from, const char *to, const char *text,
-                iz_sms_enc_t enc, char id_out[IZ_SMS_ID_MAX], char *err, size_t errsz)
+iz_sms_fate_t iz_sms_send(iz_sms_gateway_t *gw, const iz_sms_out_t *m, char *err, size_t errsz)
 {
-    id_out[0] = '\0';
     if (err && errsz) err[0] = '\0';
-    if (!from || !*from || !to || !*to || !text || strlen(text) > SMS_TEXT_MAX) {
+    if (!m->id || !*m->id || !m->from || !*m->from || !m->to || !*m->to || !m->text ||
+        strlen(m->text) > SMS_TEXT_MAX || strlen(m->id) >= IZ_SMS_ID_MAX) {
         set_err(err, errsz, "bad arguments");
-        return IZ_EINVAL;
+        return IZ_SMS_FAILED;
     }
-    char id[IZ_SMS_ID_MAX];
-    if (new_id(id) != 0) {
-        set_err(err, errsz, "no randomness for a message id");
-        return IZ_EIO;
+    if (gw->kind == GW_LOG)
+        return send_log(gw, m->from, m->to, m->text, m->id, err, errsz) == 0 ? IZ_SMS_SENT
+                                                                             : IZ_SMS_FAILED;
+    return send_http(gw, m, err, errsz);
+}
+
+int iz_sms_gateway_probe(iz_sms_gateway_t *gw, char *msg, size_t msgsz)
+{
+    if (msgsz) msg[0] = '\0';
+    if (gw->kind != GW_KANNEL) return 0;
+    size_t len = 0;
+    char *url = kannel_url(gw, NULL, &len);
+    iz_httpc_req_t rq = {.method = "GET",
+                         .url = url,
+                         .timeout_ms = 3000,
+                         .connect_timeout_ms = 3000,
+                         .max_body = ANSWER_MAX};
+    iz_httpc_res_t res = {0};
+    int rc = iz_httpc_do(gw->http, &rq, &res);
+    iz_wipe(url, len);
+    free(url);
+    char line[96] = "";
+    if (rc == 0) first_line(&res, line, sizeof line);
+    int out;
+    if (rc != 0) {
+        snprintf(msg, msgsz,
+                 "Kannel's sendsms does not answer now (%s); sends will fail "
+                 "until it does",
+                 res.error);
+        out = IZ_EIO;
+    } else if (res.status == 400 && strstr(line, "receiver")) {
+        snprintf(msg, msgsz, "Kannel's sendsms took the username and password");
+        out = 0;
+    } else if (res.status == 403) {
+        snprintf(msg, msgsz,
+                 "Kannel's sendsms refused the username and password, or this "
+                 "address (HTTP 403: %s)",
+                 line);
+        out = IZ_ERULE;
+    } else {
+        snprintf(msg, msgsz,
+                 "the sendsms URL answered a request without a receiver with HTTP "
+                 "%ld (%s); Kannel answers 400: is it Kannel's sendsms?",
+                 res.status, line);
+        out = IZ_EINVAL;
     }
-    int rc = gw->kind == GW_LOG ? send_log(gw, from, to, text, id, err, errsz)
-                                : send_http(gw, from, to, text, enc, id, err, errsz);
-    if (rc == 0) memcpy(id_out, id, sizeof id);
-    return rc;
+    iz_httpc_res_clear(&res);
+    return out;
 }

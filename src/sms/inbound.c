@@ -15,6 +15,8 @@
 #include "core/trtime.h"
 #include "core/utf8.h"
 #include "core/smsmo.h"
+#include "core/smstext.h"
+#include "sms/outbound.h"
 #include "sys/crypto.h"
 #include "sys/log.h"
 
@@ -210,6 +212,7 @@ static void channel_words(unsigned types, char *out, size_t n)
 
 typedef struct take {
     iz_inbound_t *msg;
+    iz_sms_queue_t *reply_q; /* queue the reply in the message's transaction, or NULL */
     const iz_brand_t *brand;
     const iz_brand_sms_t *sms;
     iz_mo_parse_t parse;
@@ -217,6 +220,26 @@ typedef struct take {
     size_t nrec;
     reply_vars_t vars;
 } take_t;
+
+/* Store the message and, when izin sends the reply itself, queue the
+ * reply in the same transaction: it goes out once, whatever happens. A
+ * reply that cannot be sent (a sender that is no phone number) is left
+ * out; the message is kept all the same. */
+static int add_with_reply(iz_store_t *st, void *arg)
+{
+    take_t *t = arg;
+    iz_inbound_t *m = t->msg;
+    int rc = iz_store_inbound_add(st, m);
+    if (rc != 0 || !t->reply_q || !m->reply[0]) return rc;
+    rc = iz_sms_queue_reply(t->reply_q, t->brand ? t->brand->account_id : 0, m->brand_id,
+                            m->receiver, m->sender, m->reply);
+    if (rc == IZ_EINVAL) {
+        iz_logf(IZ_LOG_WARN, "sms", "the reply to an inbound SMS cannot be sent",
+                "id=%s outcome=%s", m->msg_id, m->outcome);
+        rc = 0;
+    }
+    return rc;
+}
 
 /* Inside the transaction of the changes: their outcome, the reply, and
  * the message. */
@@ -248,7 +271,7 @@ static int store_message(iz_store_t *st, void *arg)
         iz_strlcpy(m->detail, detail, sizeof m->detail);
         fill(tpl, &t->vars, m->reply, sizeof m->reply);
     }
-    return iz_store_inbound_add(st, m);
+    return add_with_reply(st, t);
 }
 
 /* The help reply, nothing changed. */
@@ -288,10 +311,10 @@ static char *evidence_of(const iz_inbound_t *m)
 }
 
 /* Route, read and record one new message (under its id's lock). */
-static int take_new(iz_domain_t *d, iz_inbound_t *m)
+static int take_new(iz_domain_t *d, iz_inbound_t *m, iz_sms_queue_t *reply_q)
 {
     iz_store_t *st = iz_domain_store(d);
-    take_t t = {.msg = m};
+    take_t t = {.msg = m, .reply_q = reply_q};
     iz_brand_t *brands = NULL;
     iz_brand_sms_t *sms = NULL;
     size_t nb = 0;
@@ -379,7 +402,9 @@ static int take_new(iz_domain_t *d, iz_inbound_t *m)
         free(sms);
         return rc;
     }
-    rc = iz_store_inbound_add(st, m);
+    /* Nothing to record but the message (and its reply). */
+    rc = reply_q && m->reply[0] ? iz_store_consent_apply_batch_then(st, NULL, 0, add_with_reply, &t)
+                                : iz_store_inbound_add(st, m);
     free(brands);
     free(sms);
     return rc;
@@ -390,7 +415,8 @@ static int copy(char *dst, size_t n, const char *src)
     return iz_strlcpy(dst, src ? src : "", n) == 0 ? 0 : IZ_EINVAL;
 }
 
-int iz_inbound_take(iz_domain_t *d, const iz_mo_t *mo, iz_inbound_t *out, bool *replay)
+int iz_inbound_take(iz_domain_t *d, const iz_mo_t *mo, iz_sms_queue_t *reply_q, iz_inbound_t *out,
+                    bool *replay)
 {
     *replay = false;
     memset(out, 0, sizeof *out);
@@ -421,7 +447,7 @@ int iz_inbound_take(iz_domain_t *d, const iz_mo_t *mo, iz_inbound_t *out, bool *
         *out = *old;
         *replay = true;
     } else if (rc == IZ_ENOTFOUND) {
-        rc = take_new(d, out);
+        rc = take_new(d, out, reply_q);
         if (rc == IZ_EEXIST) {
             /* Another process stored it first: its answer is the answer. */
             rc = iz_store_inbound_get(st, out->gateway, out->msg_id, old);
@@ -433,5 +459,6 @@ int iz_inbound_take(iz_domain_t *d, const iz_mo_t *mo, iz_inbound_t *out, bool *
     }
     pthread_mutex_unlock(mu);
     free(old);
+    if (rc == 0 && !*replay && reply_q && out->reply[0]) iz_sms_queue_wake(reply_q);
     return rc;
 }

@@ -23,6 +23,8 @@
 #include "domain/domain.h"
 #include "store/store.h"
 
+struct iz_sms_queue; /* sms/outbound.h */
+
 /* One message as a gateway hands it over. Strings are borrowed. */
 typedef struct iz_mo {
     const char *gateway;  /* "kannel", "json", "jasmin" */
@@ -36,12 +38,16 @@ typedef struct iz_mo {
 } iz_mo_t;
 
 /* Take one message: 0 when it is stored (now, or before: *replay) with its
- * outcome and reply in *out (reply "" when there is none to send);
+ * outcome and reply in *out (reply "" when there is none to send). With
+ * reply_q, izin sends the reply itself: it is queued there in the same
+ * transaction as the message (once per message id); without, the caller
+ * hands it to the gateway (Kannel sends get-url's answer);
  * IZ_EINVAL for a message without an id, sender or receiver, with text
  * that is not UTF-8, or a field too long (nothing stored); the store's
  * failure otherwise (nothing stored: the gateway should deliver it
  * again). */
-int iz_inbound_take(iz_domain_t *d, const iz_mo_t *mo, iz_inbound_t *out, bool *replay);
+int iz_inbound_take(iz_domain_t *d, const iz_mo_t *mo, struct iz_sms_queue *reply_q,
+                    iz_inbound_t *out, bool *replay);
 
 /* Forget the brands of every number read so far (they are kept a second):
  * a brand's keywords or numbers changed in this process. */

@@ -563,10 +563,77 @@ int iz_store_iys_token_put(iz_store_t *st, int64_t account_id, const iz_iys_toke
     return st && tok ? st->ops->iys_token_put(st, account_id, tok) : IZ_EINVAL;
 }
 
-int iz_store_sms_record(iz_store_t *st, iz_sms_msg_t *msg, const iz_sms_rcpt_t *rcpts, size_t n)
+int iz_store_sms_queue(iz_store_t *st, iz_sms_msg_t *msg, const iz_sms_item_t *items, size_t n)
 {
-    if (!st || !msg || !msg->text || (n && !rcpts)) return IZ_EINVAL;
-    return st->ops->sms_record(st, msg, rcpts, n);
+    if (!st || !msg || (n && !items)) return IZ_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!items[i].recipient || !items[i].outcome) return IZ_EINVAL;
+    return st->ops->sms_queue(st, msg, items, n);
+}
+
+int iz_store_sms_get(iz_store_t *st, int64_t id, iz_sms_msg_t *out)
+{
+    return st && out ? st->ops->sms_get(st, id, NULL, 0, out) : IZ_EINVAL;
+}
+
+int iz_store_sms_by_key(iz_store_t *st, int64_t account_id, const char *key, iz_sms_msg_t *out)
+{
+    return st && key && *key && out ? st->ops->sms_get(st, 0, key, account_id, out) : IZ_EINVAL;
+}
+
+int iz_store_sms_counts(iz_store_t *st, int64_t id, iz_sms_counts_t *out)
+{
+    return st && out ? st->ops->sms_counts(st, id, out) : IZ_EINVAL;
+}
+
+int iz_store_sms_rcpts(iz_store_t *st, int64_t id, int64_t after, size_t limit,
+                       bool messages_only, iz_sms_rcpt_t **list, size_t *n)
+{
+    if (!st || !list || !n || limit == 0 || limit > 10000) return IZ_EINVAL;
+    return st->ops->sms_rcpts(st, id, after, limit, messages_only, false, list, n);
+}
+
+int iz_store_sms_open(iz_store_t *st, size_t limit, int64_t **ids, int **priorities, size_t *n)
+{
+    return st && ids && priorities && n ? st->ops->sms_open(st, limit, ids, priorities, n)
+                                        : IZ_EINVAL;
+}
+
+int iz_store_sms_queued(iz_store_t *st, int64_t id, size_t max, iz_sms_rcpt_t **list, size_t *n)
+{
+    if (!st || !list || !n || max == 0 || max > 10000) return IZ_EINVAL;
+    return st->ops->sms_rcpts(st, id, -1, max, true, true, list, n);
+}
+
+int iz_store_sms_move(iz_store_t *st, const iz_sms_move_t *moves, size_t n)
+{
+    if (!st || (n && !moves)) return IZ_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!moves[i].to) return IZ_EINVAL;
+    return n ? st->ops->sms_move(st, moves, n) : 0;
+}
+
+int iz_store_sms_dlr(iz_store_t *st, iz_sms_dlr_t *reports, size_t n)
+{
+    if (!st || (n && !reports)) return IZ_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!reports[i].msg_id) return IZ_EINVAL;
+    return n ? st->ops->sms_dlr(st, reports, n) : 0;
+}
+
+int iz_store_sms_finish(iz_store_t *st, int64_t id, bool *done)
+{
+    return st && done ? st->ops->sms_finish(st, id, done) : IZ_EINVAL;
+}
+
+int iz_store_sms_recover(iz_store_t *st, int64_t *n)
+{
+    return st && n ? st->ops->sms_recover(st, n) : IZ_EINVAL;
+}
+
+int iz_store_sms_backlog(iz_store_t *st, int64_t *n)
+{
+    return st && n ? st->ops->sms_backlog(st, n) : IZ_EINVAL;
 }
 
 int iz_store_voice_add(iz_store_t *st, iz_voice_campaign_t *c, const iz_voice_number_t *nums,

@@ -7,7 +7,7 @@
  * (src/domain/) writes consents through it; the other calls serve the
  * sync engine, the send records and the administration commands.
  *
- * Schema (version 7; the version each table or column came in is named)
+ * Schema (version 10; the version each table or column came in is named)
  * -------------------------------------------------------------------
  *   meta(key TEXT PK, value TEXT)                    schema_version, ...
  *   accounts(id PK, name UNIQUE, iys_code, activation_date TEXT NULL
@@ -34,8 +34,18 @@
  *   ret_deadlines(log_id PK -> consent_log, deadline (epoch s), done_ms) (v2)
  *   sms_messages(id PK, brand_id, created_ms, sender, text, commercial,
  *          encoding, parts, accepted, blocked)                          (v3)
+ *          account_id, kind SEND|REPLY, state QUEUED|DONE, priority,
+ *          rtype, opt_out, idem_key, idem_hash    (v10: the outbound queue;
+ *          UNIQUE(account_id, idem_key) when there is a key)
  *   sms_recipients(message_id -> sms_messages, seq, recipient, outcome
  *          SENT|FAILED|NO_CONSENT|RET|INVALID, gateway_id) PK(message_id, seq)
+ *          outcome also QUEUED|SENDING|DELIVERED|UNKNOWN, gateway_id (izin's
+ *          message id) UNIQUE, error, sent_ms, dlr_status, dlr_ms, raw_json
+ *          (v10)
+ *   brand_keywords(brand_id, pos, keyword, folded), brands.reply_* and
+ *          sms_inbound(id PK, gateway, msg_id, sender, receiver, smsc, text,
+ *          received_ms, created_ms, brand_id, outcome, detail, reply,
+ *          UNIQUE(gateway, msg_id))                                       (v9)
  *   voice_campaigns(id PK, brand_id, account_id, name, commercial, rtype,
  *          created_ms, allowed, blocked)                                (v3)
  *   voice_numbers(campaign_id -> voice_campaigns, seq, recipient, outcome
@@ -87,6 +97,10 @@
  *     refuses to go on otherwise.
  *   - An iys_tokens row is good only for the base URL and user it names:
  *     read for another (the account's İYS settings changed), it is none.
+ *   - An SMS message is handed to the gateway only from SENDING, and a
+ *     message leaves SENDING only with the gateway's answer or as UNKNOWN:
+ *     no message is ever sent twice by izin, across crashes too. A send is
+ *     DONE only when none of its messages is QUEUED or SENDING.
  *   - An İYS change that cannot be applied is written to iys_quarantine
  *     (with its raw JSON and the reason) before the pull cursor moves past
  *     it: nothing İYS reports is dropped.
@@ -109,9 +123,10 @@
 #include "core/consent.h"
 #include "core/enums.h"
 #include "core/recipient.h"
+#include "core/smstext.h"
 
 /* The schema version this build creates (see the migrations). */
-#define IZ_STORE_SCHEMA_VERSION 9
+#define IZ_STORE_SCHEMA_VERSION 10
 
 typedef struct iz_store iz_store_t;
 
@@ -686,28 +701,131 @@ int iz_store_iys_token_get(iz_store_t *st, int64_t account_id, const char *base_
  * no randomness to seal with. */
 int iz_store_iys_token_put(iz_store_t *st, int64_t account_id, const iz_iys_token_t *tok);
 
-/* ---- SMS sent through izin ----------------------------------------------- */
+/* ---- SMS sent through izin: the outbound queue ----------------------------- */
+
+/* A send (sms/send, or the reply to an inbound message) is one sms_messages
+ * row and one sms_recipients row a recipient, written in one transaction:
+ * the allowed ones QUEUED with izin's message id, the blocked ones with
+ * their reason. A message then goes QUEUED -> SENDING (a worker took it)
+ * -> SENT (the gateway took it), FAILED (refused, or not reachable) or
+ * UNKNOWN (no answer in time: it may still go out, so it is never sent
+ * again); delivery reports move SENT or UNKNOWN on to DELIVERED or FAILED.
+ * A message found SENDING at start-up (the process stopped while sending
+ * it) becomes UNKNOWN: it is never sent twice. */
+
+#define IZ_SMS_TEXT_MAX (IZ_SMSTEXT_MAX_BYTES + IZ_OPTOUT_MAX + 2) /* a text, NUL included */
+#define IZ_IDEM_KEY_MAX 129 /* an Idempotency-Key, NUL included */
 
 typedef struct iz_sms_msg {
-    int64_t id; /* set by iz_store_sms_record */
-    int64_t brand_id;
-    int64_t created_ms; /* 0: now */
-    char sender[16];    /* originator (alphanumeric title or number) */
-    const char *text;   /* the text as sent (opt-out appended), not owned */
+    int64_t id;           /* set by iz_store_sms_queue */
+    int64_t account_id;   /* whose send it is (0: nobody's, a reply on a number no brand has) */
+    int64_t brand_id;     /* 0: no brand */
+    int64_t created_ms;   /* 0: now */
+    char kind[8];         /* SEND (sms/send) or REPLY (the answer to an inbound message) */
+    char state[8];        /* QUEUED while a message waits or is being sent, then DONE */
+    int priority;         /* 0 goes first (someone waits for it), 1 campaigns */
+    char sender[16];      /* originator (alphanumeric title or number) */
+    char text[IZ_SMS_TEXT_MAX]; /* as sent (opt-out appended) */
     bool commercial;
-    char encoding[16]; /* GSM7, GSM7_TR, UCS2 */
+    iz_rtype_t rtype;     /* whose consent a commercial message needs (judged again at send) */
+    char encoding[16];    /* GSM7, GSM7_TR, UCS2 */
     int parts;
-    int64_t accepted, blocked;
+    bool opt_out;         /* the opt-out instruction was appended */
+    int64_t accepted, blocked; /* messages queued, recipients blocked at queue time */
+    char idem_key[IZ_IDEM_KEY_MAX]; /* the request's Idempotency-Key, or "" */
+    char idem_hash[65];   /* hex SHA-256 of what was asked with it */
 } iz_sms_msg_t;
 
+/* One recipient of a send, as it is queued. Strings are borrowed. */
+typedef struct iz_sms_item {
+    const char *recipient; /* E.164, or the input as given when INVALID */
+    const char *outcome;   /* QUEUED, or the reason it is blocked: NO_CONSENT, RET, INVALID */
+    const char *msg_id;    /* izin's message id for QUEUED (unique); NULL otherwise */
+    bool raw_json;         /* INVALID: recipient is the JSON text of a value that was no string */
+} iz_sms_item_t;
+
+/* One recipient of a send, as it stands. */
 typedef struct iz_sms_rcpt {
-    char recipient[IZ_RECIPIENT_MAX]; /* E.164, or the input as given when INVALID */
-    char outcome[12];                 /* SENT, FAILED, NO_CONSENT, RET, INVALID */
-    char gateway_id[64];              /* the gateway's message id, or "" */
+    int64_t seq;                      /* its place in the send, from 0 */
+    char recipient[IZ_RECIPIENT_MAX];
+    char outcome[12];    /* QUEUED SENDING SENT DELIVERED FAILED UNKNOWN; NO_CONSENT RET INVALID */
+    char gateway_id[64]; /* izin's message id, or "" */
+    bool raw_json;
+    char error[128];     /* why FAILED or UNKNOWN (or blocked at send time), or "" */
+    int64_t sent_ms;     /* when the gateway answered (or gave up), 0 before */
+    int dlr_status;      /* the delivery report that decided its state (Kannel's type), 0 none */
+    int64_t dlr_ms;
 } iz_sms_rcpt_t;
 
-/* Record a message and what became of each recipient, in one transaction. */
-int iz_store_sms_record(iz_store_t *st, iz_sms_msg_t *msg, const iz_sms_rcpt_t *rcpts, size_t n);
+/* Queue a send: msg and its n recipients (items[i] gets seq i) in one
+ * transaction; inside an iz_store_then_fn it joins that transaction.
+ * msg->id and msg->created_ms are set, msg->state is QUEUED (DONE when no
+ * item is QUEUED). IZ_EEXIST when msg->idem_key is not "" and the account
+ * already has a send with that key (nothing written). */
+int iz_store_sms_queue(iz_store_t *st, iz_sms_msg_t *msg, const iz_sms_item_t *items, size_t n);
+
+/* A send by id, or by its account's Idempotency-Key; IZ_ENOTFOUND when
+ * none. */
+int iz_store_sms_get(iz_store_t *st, int64_t id, iz_sms_msg_t *out);
+int iz_store_sms_by_key(iz_store_t *st, int64_t account_id, const char *key, iz_sms_msg_t *out);
+
+/* How many recipients of a send are in each state. */
+typedef struct iz_sms_counts {
+    int64_t queued, sending, sent, delivered, failed, unknown, no_consent, ret, invalid;
+} iz_sms_counts_t;
+int iz_store_sms_counts(iz_store_t *st, int64_t id, iz_sms_counts_t *out);
+
+/* A send's recipients with seq > after, in seq order, at most limit
+ * (<= 10000); only its messages (no blocked recipient) with messages_only.
+ * The list is the caller's to free(). */
+int iz_store_sms_rcpts(iz_store_t *st, int64_t id, int64_t after, size_t limit,
+                       bool messages_only, iz_sms_rcpt_t **list, size_t *n);
+
+/* The sends still QUEUED, by priority then age: ids and priorities, at most
+ * limit. Lists are the caller's to free(). */
+int iz_store_sms_open(iz_store_t *st, size_t limit, int64_t **ids, int **priorities, size_t *n);
+
+/* Up to max QUEUED messages of a send, in seq order (the queue's next). */
+int iz_store_sms_queued(iz_store_t *st, int64_t id, size_t max, iz_sms_rcpt_t **list, size_t *n);
+
+/* A change of state: (send, seq) becomes `to` when it is in `from` (NULL:
+ * whatever it is in); error (may be NULL) and sent_ms (0: unchanged) are
+ * kept either way. */
+typedef struct iz_sms_move {
+    int64_t send_id, seq;
+    const char *from, *to;
+    const char *error;
+    int64_t sent_ms;
+} iz_sms_move_t;
+
+/* Make n moves in one transaction. */
+int iz_store_sms_move(iz_store_t *st, const iz_sms_move_t *moves, size_t n);
+
+/* A delivery report for message msg_id (Kannel's type: 1 delivered, 2
+ * undeliverable, 4 buffered, 8 taken by the SMSC, 16 refused by the SMSC)
+ * received at at_ms; found is set when the message exists. DELIVERED is
+ * final; 2 and 16 make it FAILED; 4 and 8 make a SENDING or UNKNOWN one
+ * SENT (the gateway has it after all). */
+typedef struct iz_sms_dlr {
+    const char *msg_id;
+    int status;
+    int64_t at_ms;
+    bool found; /* out */
+} iz_sms_dlr_t;
+
+/* Apply n reports in one transaction. */
+int iz_store_sms_dlr(iz_store_t *st, iz_sms_dlr_t *reports, size_t n);
+
+/* A send none of whose messages is QUEUED or SENDING any more becomes DONE
+ * (*done then true; also when it was DONE already). */
+int iz_store_sms_finish(iz_store_t *st, int64_t id, bool *done);
+
+/* At start: every message left SENDING by a process that stopped becomes
+ * UNKNOWN (it may have reached the gateway); *n how many. */
+int iz_store_sms_recover(iz_store_t *st, int64_t *n);
+
+/* How many messages wait (QUEUED) over every send. */
+int iz_store_sms_backlog(iz_store_t *st, int64_t *n);
 
 /* ---- voice campaigns ----------------------------------------------------- */
 

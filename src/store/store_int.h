@@ -90,7 +90,18 @@ typedef struct iz_store_ops {
     int (*iys_token_get)(iz_store_t *st, int64_t account_id, const char *base_url,
                          const char *username, iz_iys_token_t *out);
     int (*iys_token_put)(iz_store_t *st, int64_t account_id, const iz_iys_token_t *tok);
-    int (*sms_record)(iz_store_t *st, iz_sms_msg_t *msg, const iz_sms_rcpt_t *rcpts, size_t n);
+    int (*sms_queue)(iz_store_t *st, iz_sms_msg_t *msg, const iz_sms_item_t *items, size_t n);
+    int (*sms_get)(iz_store_t *st, int64_t id, const char *key, int64_t account_id,
+                   iz_sms_msg_t *out);
+    int (*sms_counts)(iz_store_t *st, int64_t id, iz_sms_counts_t *out);
+    int (*sms_rcpts)(iz_store_t *st, int64_t id, int64_t after, size_t limit, bool messages_only,
+                     bool queued_only, iz_sms_rcpt_t **list, size_t *n);
+    int (*sms_open)(iz_store_t *st, size_t limit, int64_t **ids, int **priorities, size_t *n);
+    int (*sms_move)(iz_store_t *st, const iz_sms_move_t *moves, size_t n);
+    int (*sms_dlr)(iz_store_t *st, iz_sms_dlr_t *reports, size_t n);
+    int (*sms_finish)(iz_store_t *st, int64_t id, bool *done);
+    int (*sms_recover)(iz_store_t *st, int64_t *n);
+    int (*sms_backlog)(iz_store_t *st, int64_t *n);
     int (*voice_add)(iz_store_t *st, iz_voice_campaign_t *c, const iz_voice_number_t *nums,
                      size_t n);
     int (*voice_get)(iz_store_t *st, int64_t id, iz_voice_campaign_t *out);

@@ -336,6 +336,36 @@ static const char *const migrations[] = {
     " reply TEXT NOT NULL,"
     " UNIQUE(gateway, msg_id));"
     "CREATE INDEX sms_inbound_brand ON sms_inbound(brand_id, id);",
+    /* 10: the outbound SMS queue. A send's messages wait QUEUED, go SENDING
+     * when a worker takes them and end SENT, DELIVERED, FAILED or UNKNOWN;
+     * the partial indexes hold only what the queue looks for (the waiting
+     * and the in-flight messages, the open sends), so they stay small
+     * however long the history grows. Delivery reports find a message by
+     * its id; an account's Idempotency-Key names one send. */
+    "ALTER TABLE sms_messages ADD COLUMN account_id INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE sms_messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'SEND';"
+    "ALTER TABLE sms_messages ADD COLUMN state TEXT NOT NULL DEFAULT 'DONE';"
+    "ALTER TABLE sms_messages ADD COLUMN priority INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE sms_messages ADD COLUMN rtype TEXT NOT NULL DEFAULT 'BIREYSEL';"
+    "ALTER TABLE sms_messages ADD COLUMN opt_out INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE sms_messages ADD COLUMN idem_key TEXT;"
+    "ALTER TABLE sms_messages ADD COLUMN idem_hash TEXT;"
+    "UPDATE sms_messages SET account_id = COALESCE((SELECT b.account_id FROM brands b"
+    " WHERE b.id = sms_messages.brand_id), 0);"
+    "CREATE UNIQUE INDEX sms_messages_idem ON sms_messages(account_id, idem_key)"
+    " WHERE idem_key IS NOT NULL;"
+    "CREATE INDEX sms_messages_open ON sms_messages(priority, id) WHERE state <> 'DONE';"
+    "ALTER TABLE sms_recipients ADD COLUMN error TEXT;"
+    "ALTER TABLE sms_recipients ADD COLUMN sent_ms INTEGER;"
+    "ALTER TABLE sms_recipients ADD COLUMN dlr_status INTEGER;"
+    "ALTER TABLE sms_recipients ADD COLUMN dlr_ms INTEGER;"
+    "ALTER TABLE sms_recipients ADD COLUMN raw_json INTEGER NOT NULL DEFAULT 0;"
+    "CREATE UNIQUE INDEX sms_recipients_msgid ON sms_recipients(gateway_id)"
+    " WHERE gateway_id IS NOT NULL;"
+    "CREATE INDEX sms_recipients_queued ON sms_recipients(message_id, seq)"
+    " WHERE outcome = 'QUEUED';"
+    "CREATE INDEX sms_recipients_sending ON sms_recipients(message_id, seq)"
+    " WHERE outcome = 'SENDING';",
 };
 
 _Static_assert(IZ_ARRAY_LEN(migrations) == IZ_STORE_SCHEMA_VERSION,
@@ -416,6 +446,20 @@ static int64_t now_ms(void)
     struct timespec ts;
     if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return now_s() * 1000;
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Run write(s, ctx) inside the transaction the caller has open (a write
+ * made from an iz_store_then_fn joins the batch's transaction, so that it
+ * commits with the changes it belongs to), or else in one of its own. */
+static int joined_or_own(iz_sq_t *s, int (*write)(iz_sq_t *s, void *ctx), void *ctx)
+{
+    iz__sq_lock(s);
+    bool inside = !sqlite3_get_autocommit(s->db);
+    iz__sq_unlock(s);
+    if (inside) return write(s, ctx);
+    int rc = iz__sq_begin(s);
+    if (rc == 0) rc = write(s, ctx);
+    return iz__sq_end(s, rc);
 }
 
 /* ---- open, close ------------------------------------------------------- */
@@ -2283,33 +2327,296 @@ static int record_send(iz_sq_t *s, const char *head_sql, const iz_sq_arg_t *head
     return iz__sq_end(s, rc);
 }
 
-static int sms_recipient(iz_sq_t *s, int64_t id, size_t i, const void *items)
+/* ---- the outbound SMS queue ------------------------------------------------ */
+
+#define SMS_MSG_COLS                                                                               \
+    "id, account_id, brand_id, created_ms, kind, state, priority, sender, text, commercial,"       \
+    " rtype, encoding, parts, opt_out, accepted, blocked, idem_key, idem_hash"
+#define SMS_RCPT_COLS                                                                              \
+    "seq, recipient, outcome, gateway_id, raw_json, error, sent_ms, dlr_status, dlr_ms"
+
+static void sms_msg_read(sqlite3_stmt *stmt, void *out)
 {
-    const iz_sms_rcpt_t *r = (const iz_sms_rcpt_t *)items + i;
-    return iz__sq_run(s,
-                      "INSERT INTO sms_recipients(message_id, seq, recipient, outcome, gateway_id)"
-                      " VALUES(?1, ?2, ?3, ?4, ?5)",
-                      IZ_SQ_ARGS(IZ_SQ_I64(id), IZ_SQ_I64(i), IZ_SQ_TEXT(r->recipient),
-                                 IZ_SQ_TEXT(r->outcome), IZ_SQ_OPT(r->gateway_id)));
+    iz_sms_msg_t *m = out;
+    m->id = sqlite3_column_int64(stmt, 0);
+    m->account_id = sqlite3_column_int64(stmt, 1);
+    m->brand_id = sqlite3_column_int64(stmt, 2);
+    m->created_ms = sqlite3_column_int64(stmt, 3);
+    iz__sq_col_str(stmt, 4, m->kind, sizeof m->kind);
+    iz__sq_col_str(stmt, 5, m->state, sizeof m->state);
+    m->priority = sqlite3_column_int(stmt, 6);
+    iz__sq_col_str(stmt, 7, m->sender, sizeof m->sender);
+    iz__sq_col_str(stmt, 8, m->text, sizeof m->text);
+    m->commercial = sqlite3_column_int(stmt, 9) != 0;
+    const char *rt = iz__sq_col_text(stmt, 10);
+    if (!rt || iz_rtype_parse(rt, &m->rtype) != 0) m->rtype = IZ_BIREYSEL;
+    iz__sq_col_str(stmt, 11, m->encoding, sizeof m->encoding);
+    m->parts = sqlite3_column_int(stmt, 12);
+    m->opt_out = sqlite3_column_int(stmt, 13) != 0;
+    m->accepted = sqlite3_column_int64(stmt, 14);
+    m->blocked = sqlite3_column_int64(stmt, 15);
+    iz__sq_col_str(stmt, 16, m->idem_key, sizeof m->idem_key);
+    iz__sq_col_str(stmt, 17, m->idem_hash, sizeof m->idem_hash);
 }
 
-static int sq_sms_record(iz_store_t *st, iz_sms_msg_t *m, const iz_sms_rcpt_t *rcpts, size_t n)
+static const iz_sq_row_t sms_msg_row = IZ_SQ_ROW(iz_sms_msg_t, sms_msg_read);
+
+static void sms_rcpt_read(sqlite3_stmt *stmt, void *out)
 {
-    int64_t created = m->created_ms ? m->created_ms : now_ms(), id = 0;
-    int rc = record_send(
-        sq(st),
-        "INSERT INTO sms_messages(brand_id, created_ms, sender, text, commercial,"
-        " encoding, parts, accepted, blocked)"
-        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        IZ_SQ_ARGS(IZ_SQ_I64(m->brand_id), IZ_SQ_I64(created), IZ_SQ_TEXT(m->sender),
-                   IZ_SQ_TEXT(m->text), IZ_SQ_I64(m->commercial), IZ_SQ_TEXT(m->encoding),
-                   IZ_SQ_I64(m->parts), IZ_SQ_I64(m->accepted), IZ_SQ_I64(m->blocked)),
-        n, sms_recipient, rcpts, &id);
-    if (rc == 0) {
-        m->id = id;
-        m->created_ms = created;
+    iz_sms_rcpt_t *r = out;
+    r->seq = sqlite3_column_int64(stmt, 0);
+    iz__sq_col_str(stmt, 1, r->recipient, sizeof r->recipient);
+    iz__sq_col_str(stmt, 2, r->outcome, sizeof r->outcome);
+    iz__sq_col_str(stmt, 3, r->gateway_id, sizeof r->gateway_id);
+    r->raw_json = sqlite3_column_int(stmt, 4) != 0;
+    iz__sq_col_str(stmt, 5, r->error, sizeof r->error);
+    r->sent_ms = sqlite3_column_int64(stmt, 6);
+    r->dlr_status = sqlite3_column_int(stmt, 7);
+    r->dlr_ms = sqlite3_column_int64(stmt, 8);
+}
+
+static const iz_sq_row_t sms_rcpt_row = IZ_SQ_ROW(iz_sms_rcpt_t, sms_rcpt_read);
+
+/* A send's rows: the message, then its recipients in order. */
+typedef struct sms_queue_args {
+    iz_sms_msg_t *m;
+    const iz_sms_item_t *items;
+    size_t n;
+} sms_queue_args_t;
+
+static int sms_queue_write(iz_sq_t *s, void *arg)
+{
+    const sms_queue_args_t *a = arg;
+    iz_sms_msg_t *m = a->m;
+    const iz_sms_item_t *items = a->items;
+    size_t n = a->n;
+    if (m->idem_key[0]) {
+        int f = iz__sq_find(s, "SELECT 1 FROM sms_messages WHERE account_id = ?1 AND idem_key = ?2",
+                            IZ_SQ_ARGS(IZ_SQ_I64(m->account_id), IZ_SQ_TEXT(m->idem_key)), NULL,
+                            NULL);
+        if (f < 0) return f;
+        if (f == 1) return IZ_EEXIST;
     }
+    int64_t queued = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(items[i].outcome, "QUEUED") == 0) queued++;
+    iz_strlcpy(m->state, queued ? "QUEUED" : "DONE", sizeof m->state);
+    int rc = iz__sq_write(
+        s,
+        "INSERT INTO sms_messages(brand_id, created_ms, sender, text, commercial, encoding, parts,"
+        " accepted, blocked, account_id, kind, state, priority, rtype, opt_out, idem_key,"
+        " idem_hash) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+        " ?17)",
+        IZ_SQ_ARGS(IZ_SQ_I64(m->brand_id), IZ_SQ_I64(m->created_ms), IZ_SQ_TEXT(m->sender),
+                   IZ_SQ_TEXT(m->text), IZ_SQ_I64(m->commercial), IZ_SQ_TEXT(m->encoding),
+                   IZ_SQ_I64(m->parts), IZ_SQ_I64(m->accepted), IZ_SQ_I64(m->blocked),
+                   IZ_SQ_I64(m->account_id), IZ_SQ_TEXT(m->kind), IZ_SQ_TEXT(m->state),
+                   IZ_SQ_I64(m->priority), IZ_SQ_TEXT(iz_rtype_name(m->rtype)),
+                   IZ_SQ_I64(m->opt_out), IZ_SQ_OPT(m->idem_key), IZ_SQ_OPT(m->idem_hash)),
+        &m->id);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = iz__sq_run(s,
+                        "INSERT INTO sms_recipients(message_id, seq, recipient, outcome, gateway_id,"
+                        " raw_json) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                        IZ_SQ_ARGS(IZ_SQ_I64(m->id), IZ_SQ_I64((int64_t)i),
+                                   IZ_SQ_TEXT(items[i].recipient), IZ_SQ_TEXT(items[i].outcome),
+                                   IZ_SQ_OPT(items[i].msg_id), IZ_SQ_I64(items[i].raw_json)));
     return rc;
+}
+
+static int sq_sms_queue(iz_store_t *st, iz_sms_msg_t *m, const iz_sms_item_t *items, size_t n)
+{
+    if (iz__sq_fits(m->sender, sizeof m->sender) || iz__sq_fits(m->text, sizeof m->text) ||
+        iz__sq_fits(m->idem_key, sizeof m->idem_key) || iz__sq_fits(m->kind, sizeof m->kind) ||
+        iz__sq_fits(m->encoding, sizeof m->encoding))
+        return IZ_ETOOBIG;
+    if (!iz_rtype_name(m->rtype)) return IZ_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (strlen(items[i].recipient) >= IZ_RECIPIENT_MAX ||
+            (items[i].msg_id && strlen(items[i].msg_id) >= 64))
+            return IZ_ETOOBIG;
+    if (!m->created_ms) m->created_ms = now_ms();
+    /* Inside a transaction (an inbound message's reply) it joins it. */
+    return joined_or_own(sq(st), sms_queue_write, &(sms_queue_args_t){m, items, n});
+}
+
+static int sq_sms_get(iz_store_t *st, int64_t id, const char *key, int64_t account_id,
+                      iz_sms_msg_t *out)
+{
+    if (key)
+        return iz__sq_get(sq(st),
+                          "SELECT " SMS_MSG_COLS " FROM sms_messages WHERE account_id = ?1"
+                          " AND idem_key = ?2",
+                          IZ_SQ_ARGS(IZ_SQ_I64(account_id), IZ_SQ_TEXT(key)), &sms_msg_row, out);
+    return iz__sq_get(sq(st), "SELECT " SMS_MSG_COLS " FROM sms_messages WHERE id = ?1",
+                      IZ_SQ_ARGS(IZ_SQ_I64(id)), &sms_msg_row, out);
+}
+
+static int sms_count_row(void *ctx, sqlite3_stmt *stmt)
+{
+    iz_sms_counts_t *c = ctx;
+    const char *o = iz__sq_col_text(stmt, 0);
+    int64_t k = sqlite3_column_int64(stmt, 1);
+    static const struct {
+        const char *name;
+        size_t off;
+    } f[] = {
+        {"QUEUED", offsetof(iz_sms_counts_t, queued)},
+        {"SENDING", offsetof(iz_sms_counts_t, sending)},
+        {"SENT", offsetof(iz_sms_counts_t, sent)},
+        {"DELIVERED", offsetof(iz_sms_counts_t, delivered)},
+        {"FAILED", offsetof(iz_sms_counts_t, failed)},
+        {"UNKNOWN", offsetof(iz_sms_counts_t, unknown)},
+        {"NO_CONSENT", offsetof(iz_sms_counts_t, no_consent)},
+        {"RET", offsetof(iz_sms_counts_t, ret)},
+        {"INVALID", offsetof(iz_sms_counts_t, invalid)},
+    };
+    for (size_t i = 0; o && i < IZ_ARRAY_LEN(f); i++)
+        if (strcmp(o, f[i].name) == 0) *(int64_t *)((char *)c + f[i].off) += k;
+    return 0;
+}
+
+static int sq_sms_counts(iz_store_t *st, int64_t id, iz_sms_counts_t *out)
+{
+    memset(out, 0, sizeof *out);
+    return iz__sq_each(sq(st),
+                       "SELECT outcome, count(*) FROM sms_recipients WHERE message_id = ?1"
+                       " GROUP BY outcome",
+                       IZ_SQ_ARGS(IZ_SQ_I64(id)), sms_count_row, out);
+}
+
+static int sq_sms_rcpts(iz_store_t *st, int64_t id, int64_t after, size_t limit,
+                        bool messages_only, bool queued_only, iz_sms_rcpt_t **list, size_t *n)
+{
+    const iz_sq_arg_t *args =
+        IZ_SQ_ARGS(IZ_SQ_I64(id), IZ_SQ_I64(after), IZ_SQ_I64((int64_t)limit));
+    if (queued_only)
+        return iz__sq_list(sq(st),
+                           "SELECT " SMS_RCPT_COLS " FROM sms_recipients WHERE message_id = ?1"
+                           " AND outcome = 'QUEUED' AND seq > ?2 ORDER BY seq LIMIT ?3",
+                           args, &sms_rcpt_row, list, n);
+    if (messages_only)
+        return iz__sq_list(sq(st),
+                           "SELECT " SMS_RCPT_COLS " FROM sms_recipients WHERE message_id = ?1"
+                           " AND seq > ?2 AND gateway_id IS NOT NULL ORDER BY seq LIMIT ?3",
+                           args, &sms_rcpt_row, list, n);
+    return iz__sq_list(sq(st),
+                       "SELECT " SMS_RCPT_COLS " FROM sms_recipients WHERE message_id = ?1"
+                       " AND seq > ?2 ORDER BY seq LIMIT ?3",
+                       args, &sms_rcpt_row, list, n);
+}
+
+typedef struct sms_open_row {
+    int64_t id;
+    int priority;
+} sms_open_row_t;
+
+static void sms_open_read(sqlite3_stmt *stmt, void *out)
+{
+    sms_open_row_t *o = out;
+    o->id = sqlite3_column_int64(stmt, 0);
+    o->priority = sqlite3_column_int(stmt, 1);
+}
+
+static int sq_sms_open(iz_store_t *st, size_t limit, int64_t **ids, int **prio, size_t *n)
+{
+    static const iz_sq_row_t row = IZ_SQ_ROW(sms_open_row_t, sms_open_read);
+    sms_open_row_t *l = NULL;
+    size_t k = 0;
+    int rc = iz__sq_list(sq(st),
+                         "SELECT id, priority FROM sms_messages WHERE state <> 'DONE'"
+                         " ORDER BY priority, id LIMIT ?1",
+                         IZ_SQ_ARGS(IZ_SQ_I64((int64_t)limit)), &row, &l, &k);
+    if (rc != 0) return rc;
+    *ids = iz_xmalloc((k ? k : 1) * sizeof **ids);
+    *prio = iz_xmalloc((k ? k : 1) * sizeof **prio);
+    for (size_t i = 0; i < k; i++) {
+        (*ids)[i] = l[i].id;
+        (*prio)[i] = l[i].priority;
+    }
+    free(l);
+    *n = k;
+    return 0;
+}
+
+static int sq_sms_move(iz_store_t *st, const iz_sms_move_t *mv, size_t n)
+{
+    iz_sq_t *s = sq(st);
+    int rc = iz__sq_begin(s);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = iz__sq_run(s,
+                        "UPDATE sms_recipients SET outcome = CASE WHEN ?3 IS NULL OR outcome = ?3"
+                        " THEN ?4 ELSE outcome END, error = COALESCE(?5, error),"
+                        " sent_ms = COALESCE(?6, sent_ms) WHERE message_id = ?1 AND seq = ?2",
+                        IZ_SQ_ARGS(IZ_SQ_I64(mv[i].send_id), IZ_SQ_I64(mv[i].seq),
+                                   IZ_SQ_OPT(mv[i].from), IZ_SQ_TEXT(mv[i].to),
+                                   IZ_SQ_OPT(mv[i].error), IZ_SQ_OPT_I64(mv[i].sent_ms)));
+    return iz__sq_end(s, rc);
+}
+
+static int sq_sms_dlr(iz_store_t *st, iz_sms_dlr_t *d, size_t n)
+{
+    iz_sq_t *s = sq(st);
+    int rc = iz__sq_begin(s);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        /* DELIVERED is final; 2 and 16 fail it; 4 and 8 say the gateway has
+         * it (a SENDING or UNKNOWN message was sent after all). */
+        int u = iz__sq_update(s,
+                              "UPDATE sms_recipients SET outcome = CASE"
+                              " WHEN outcome = 'DELIVERED' THEN outcome"
+                              " WHEN ?2 = 1 THEN 'DELIVERED'"
+                              " WHEN ?2 IN (2, 16) THEN 'FAILED'"
+                              " WHEN outcome IN ('SENDING', 'UNKNOWN') THEN 'SENT'"
+                              " ELSE outcome END,"
+                              /* the report that decided stays: a late 8 after a 1 */
+                              " dlr_status = CASE WHEN outcome = 'DELIVERED' OR (outcome ="
+                              " 'FAILED' AND ?2 IN (4, 8)) THEN dlr_status ELSE ?2 END,"
+                              " dlr_ms = CASE WHEN outcome = 'DELIVERED' OR (outcome = 'FAILED'"
+                              " AND ?2 IN (4, 8)) THEN dlr_ms ELSE ?3 END"
+                              " WHERE gateway_id = ?1",
+                              IZ_SQ_ARGS(IZ_SQ_TEXT(d[i].msg_id), IZ_SQ_I64(d[i].status),
+                                         IZ_SQ_I64(d[i].at_ms)));
+        d[i].found = u == 0;
+        if (u != 0 && u != IZ_ENOTFOUND) rc = u;
+    }
+    return iz__sq_end(s, rc);
+}
+
+static int sq_sms_finish(iz_store_t *st, int64_t id, bool *done)
+{
+    iz_sq_t *s = sq(st);
+    int rc = iz__sq_run(s,
+                        "UPDATE sms_messages SET state = 'DONE' WHERE id = ?1 AND state <> 'DONE'"
+                        " AND NOT EXISTS (SELECT 1 FROM sms_recipients WHERE message_id = ?1"
+                        " AND outcome = 'QUEUED') AND NOT EXISTS (SELECT 1 FROM sms_recipients"
+                        " WHERE message_id = ?1 AND outcome = 'SENDING')",
+                        IZ_SQ_ARGS(IZ_SQ_I64(id)));
+    char state[8] = "";
+    if (rc == 0)
+        rc = iz__sq_get_text(s, "SELECT state FROM sms_messages WHERE id = ?1",
+                             IZ_SQ_ARGS(IZ_SQ_I64(id)), state, sizeof state);
+    *done = rc == 0 && strcmp(state, "DONE") == 0;
+    return rc;
+}
+
+static int sq_sms_recover(iz_store_t *st, int64_t *n)
+{
+    iz_sq_t *s = sq(st);
+    iz__sq_lock(s);
+    int rc = iz__sq_run(s,
+                        "UPDATE sms_recipients SET outcome = 'UNKNOWN', error = 'izin stopped"
+                        " while handing it to the gateway; not sent again' WHERE outcome = 'SENDING'",
+                        NULL);
+    *n = rc == 0 ? sqlite3_changes(s->db) : 0;
+    iz__sq_unlock(s);
+    return rc;
+}
+
+static int sq_sms_backlog(iz_store_t *st, int64_t *n)
+{
+    *n = 0;
+    return iz__sq_get(sq(st), "SELECT count(*) FROM sms_recipients WHERE outcome = 'QUEUED'", NULL,
+                      &iz__sq_i64_row, n);
 }
 
 static int voice_number(iz_sq_t *s, int64_t id, size_t i, const void *items)
@@ -2443,8 +2750,19 @@ static int sq_jobs_open(iz_store_t *st, iz_job_t **list, size_t *n)
                        NULL, &job_row, list, n);
 }
 
-static int job_write(iz_sq_t *s, const iz_job_t *j, const iz_job_error_t *errs, size_t n)
+/* A job's step: its row and its new rejected rows. */
+typedef struct job_step_args {
+    const iz_job_t *j;
+    const iz_job_error_t *errs;
+    size_t n;
+} job_step_args_t;
+
+static int job_write(iz_sq_t *s, void *arg)
 {
+    const job_step_args_t *a = arg;
+    const iz_job_t *j = a->j;
+    const iz_job_error_t *errs = a->errs;
+    size_t n = a->n;
     int rc = iz__sq_run(s,
                         "UPDATE jobs SET state = ?2, total = ?3, processed = ?4, accepted = ?5,"
                         " rejected = ?6, resume_line = ?7, error = ?8, warnings = ?9,"
@@ -2468,15 +2786,8 @@ static int job_write(iz_sq_t *s, const iz_job_t *j, const iz_job_error_t *errs, 
 
 static int sq_job_step(iz_store_t *st, const iz_job_t *j, const iz_job_error_t *errs, size_t n)
 {
-    iz_sq_t *s = sq(st);
     /* Inside a batch's transaction (iz_store_then_fn) it joins it. */
-    iz__sq_lock(s);
-    bool inside = !sqlite3_get_autocommit(s->db);
-    iz__sq_unlock(s);
-    if (inside) return job_write(s, j, errs, n);
-    int rc = iz__sq_begin(s);
-    if (rc == 0) rc = job_write(s, j, errs, n);
-    return iz__sq_end(s, rc);
+    return joined_or_own(sq(st), job_write, &(job_step_args_t){j, errs, n});
 }
 
 static void job_error_read(sqlite3_stmt *stmt, void *out)
@@ -2704,7 +3015,16 @@ static const iz_store_ops_t sq_ops = {
     .quarantine_count = sq_quarantine_count,
     .iys_token_get = sq_iys_token_get,
     .iys_token_put = sq_iys_token_put,
-    .sms_record = sq_sms_record,
+    .sms_queue = sq_sms_queue,
+    .sms_get = sq_sms_get,
+    .sms_counts = sq_sms_counts,
+    .sms_rcpts = sq_sms_rcpts,
+    .sms_open = sq_sms_open,
+    .sms_move = sq_sms_move,
+    .sms_dlr = sq_sms_dlr,
+    .sms_finish = sq_sms_finish,
+    .sms_recover = sq_sms_recover,
+    .sms_backlog = sq_sms_backlog,
     .voice_add = sq_voice_add,
     .voice_get = sq_voice_get,
     .voice_numbers = sq_voice_numbers,

@@ -165,6 +165,19 @@ def env(tmp_path_factory):
     srv.stop()
 
 
+def wait_for(fn, timeout=10.0, step=0.05):
+    """Call fn until it returns something true (returned), at most timeout
+    seconds; then its last value."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(step)
+    return last
+
+
 def tr_now(offset_seconds=0):
     """Turkey time (UTC+3) as İYS writes it."""
     t = time.gmtime(time.time() + 3 * 3600 + offset_seconds)

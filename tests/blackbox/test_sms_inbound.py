@@ -3,7 +3,9 @@ anything to a brand's own 0850 number, through the three gateway interfaces
 (Kannel get-url, JSON, Jasmin), with the gateway token; routed by number and
 keyword, recorded with origin SMS, source HS_MESAJ and the message as
 evidence, applied once per message id, answered with a Turkish reply."""
+import json
 import os
+import time
 
 import requests
 
@@ -135,9 +137,26 @@ def test_kannel_and_jasmin_interfaces(tmp_path):
                                 "origin-connector": "smpp1"}, timeout=10)
         assert r.status_code == 200 and r.text == "ACK/Jasmin"
         assert consent(srv, acme, "+905321239999").json()["status"] == "ONAY"
-        with open(os.path.join(str(tmp_path / "d"), "sms.log"), encoding="utf-8") as f:
-            log = f.read()
+        # the reply goes out through the outbound queue, once
+        log = ""
+        for _ in range(100):
+            with open(os.path.join(str(tmp_path / "d"), "sms.log"), encoding="utf-8") as f:
+                log = f.read()
+            if "+905321239999" in log:
+                break
+            time.sleep(0.05)
         assert "+905321239999" in log and "ACME için SMS ve arama izniniz kaydedildi." in log
+        line = json.loads(log.strip().splitlines()[-1])
+        assert line["from"] == "4607" and line["to"] == "+905321239999"
+        # Jasmin delivering it again: acknowledged, no second reply
+        r = requests.post(srv.base + "/v1/sms/inbound/jasmin?token=" + TOKEN,
+                          data={"id": "j-1", "from": "905321239999", "to": "4607",
+                                "coding": "8", "content": content,
+                                "origin-connector": "smpp1"}, timeout=10)
+        assert r.text == "ACK/Jasmin"
+        time.sleep(0.3)
+        with open(os.path.join(str(tmp_path / "d"), "sms.log"), encoding="utf-8") as f:
+            assert f.read().count("+905321239999") == 1
     finally:
         srv.stop()
 

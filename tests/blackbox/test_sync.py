@@ -8,19 +8,8 @@ import time
 
 import requests
 
-from conftest import Server, fresh_phone, izin, tr_now
+from conftest import Server, fresh_phone, izin, tr_now, wait_for
 from simutil import Provider, start_sim
-
-
-def wait_for(fn, timeout=10.0, step=0.05):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(step)
-    return last
 
 
 class Module:

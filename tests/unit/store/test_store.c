@@ -471,10 +471,47 @@ static void test_iys_tokens_migration(void **state)
                                 "ALTER TABLE outbox DROP COLUMN posted_ms;"
                                 "ALTER TABLE outbox DROP COLUMN brand_id;"
                                 "ALTER TABLE consent_state DROP COLUMN seg_id;"
+                                /* v10's queue */
+                                "DROP INDEX sms_messages_idem; DROP INDEX sms_messages_open;"
+                                "DROP INDEX sms_recipients_msgid;"
+                                "DROP INDEX sms_recipients_queued;"
+                                "DROP INDEX sms_recipients_sending;"
+                                "ALTER TABLE sms_messages DROP COLUMN account_id;"
+                                "ALTER TABLE sms_messages DROP COLUMN kind;"
+                                "ALTER TABLE sms_messages DROP COLUMN state;"
+                                "ALTER TABLE sms_messages DROP COLUMN priority;"
+                                "ALTER TABLE sms_messages DROP COLUMN rtype;"
+                                "ALTER TABLE sms_messages DROP COLUMN opt_out;"
+                                "ALTER TABLE sms_messages DROP COLUMN idem_key;"
+                                "ALTER TABLE sms_messages DROP COLUMN idem_hash;"
+                                "ALTER TABLE sms_recipients DROP COLUMN error;"
+                                "ALTER TABLE sms_recipients DROP COLUMN sent_ms;"
+                                "ALTER TABLE sms_recipients DROP COLUMN dlr_status;"
+                                "ALTER TABLE sms_recipients DROP COLUMN dlr_ms;"
+                                "ALTER TABLE sms_recipients DROP COLUMN raw_json;"
+                                /* a send as version 3 recorded it */
+                                "INSERT INTO sms_messages(id, brand_id, created_ms, sender, text,"
+                                " commercial, encoding, parts, accepted, blocked) VALUES(7, 1,"
+                                " 1700000000000, 'ACME', 'Merhaba', 1, 'GSM7', 1, 1, 1);"
+                                "INSERT INTO sms_recipients VALUES(7, 0, '+905551112233', 'SENT',"
+                                " 'a1b2');"
+                                "INSERT INTO sms_recipients VALUES(7, 1, '+905551112234',"
+                                " 'NO_CONSENT', NULL);"
                                 "UPDATE meta SET value = '4' WHERE key = 'schema_version'"),
                      SQLITE_OK);
     fx_reopen(f);
     assert_int_equal(iz_store_schema_version(f->st), IZ_STORE_SCHEMA_VERSION);
+    /* The old send is the account's, DONE, its messages as they were. */
+    iz_sms_msg_t *m = calloc(1, sizeof *m);
+    assert_int_equal(iz_store_sms_get(f->st, 7, m), 0);
+    assert_int_equal(m->account_id, acc);
+    assert_string_equal(m->state, "DONE");
+    assert_string_equal(m->kind, "SEND");
+    free(m);
+    iz_sms_counts_t cnt;
+    assert_int_equal(iz_store_sms_counts(f->st, 7, &cnt), 0);
+    assert_int_equal(cnt.sent, 1);
+    assert_int_equal(cnt.no_consent, 1);
     /* The change, its state and its queue row came through. */
     iz_change_t got;
     assert_int_equal(
@@ -1633,6 +1670,136 @@ static void test_inbound_once_per_id(void **state)
     assert_int_equal(iz_store_inbound_get(f->st, "kannel", "m-2", &got), IZ_ENOTFOUND);
 }
 
+/* The outbound queue: a send queued whole, its messages claimed, answered
+ * and reported on; a key names one send an account; a stop mid-send leaves
+ * SENDING messages that become UNKNOWN, never QUEUED again. */
+static void test_sms_queue(void **state)
+{
+    fx_t *f = *state;
+    int64_t acc = add_account(f, "q");
+    int64_t brand = add_brand(f, acc, 700300, "q");
+    iz_sms_msg_t *m = calloc(1, sizeof *m);
+    m->account_id = acc;
+    m->brand_id = brand;
+    snprintf(m->kind, sizeof m->kind, "SEND");
+    m->priority = 1;
+    snprintf(m->sender, sizeof m->sender, "ACME");
+    snprintf(m->text, sizeof m->text, "Kış indirimi");
+    m->commercial = true;
+    m->rtype = IZ_BIREYSEL;
+    snprintf(m->encoding, sizeof m->encoding, "UCS2");
+    m->parts = 1;
+    m->accepted = 3;
+    m->blocked = 1;
+    snprintf(m->idem_key, sizeof m->idem_key, "key-1");
+    snprintf(m->idem_hash, sizeof m->idem_hash, "%064d", 0);
+    iz_sms_item_t items[4] = {
+        {.recipient = "+905320000001", .outcome = "QUEUED", .msg_id = "id-1"},
+        {.recipient = "42", .outcome = "INVALID", .raw_json = true},
+        {.recipient = "+905320000002", .outcome = "QUEUED", .msg_id = "id-2"},
+        {.recipient = "+905320000003", .outcome = "QUEUED", .msg_id = "id-3"},
+    };
+    assert_int_equal(iz_store_sms_queue(f->st, m, items, 4), 0);
+    int64_t id = m->id;
+    assert_true(id > 0);
+    assert_string_equal(m->state, "QUEUED");
+    /* the same key again: nothing written */
+    int64_t sends = raw_count(f, "SELECT count(*) FROM sms_messages");
+    assert_int_equal(iz_store_sms_queue(f->st, m, items, 4), IZ_EEXIST);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM sms_messages"), sends);
+    iz_sms_msg_t *g = calloc(1, sizeof *g);
+    assert_int_equal(iz_store_sms_by_key(f->st, acc, "key-1", g), 0);
+    assert_int_equal(g->id, id);
+    assert_int_equal(iz_store_sms_by_key(f->st, acc + 1, "key-1", g), IZ_ENOTFOUND);
+    assert_int_equal(iz_store_sms_get(f->st, id, g), 0);
+    assert_string_equal(g->text, "Kış indirimi");
+    assert_true(g->commercial);
+    assert_int_equal(g->priority, 1);
+
+    int64_t *ids = NULL;
+    int *prio = NULL;
+    size_t n = 0;
+    assert_int_equal(iz_store_sms_open(f->st, 10, &ids, &prio, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(ids[0], id);
+    free(ids);
+    free(prio);
+
+    iz_sms_rcpt_t *l = NULL;
+    assert_int_equal(iz_store_sms_queued(f->st, id, 2, &l, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(l[0].seq, 0);
+    assert_int_equal(l[1].seq, 2);
+    assert_string_equal(l[1].gateway_id, "id-2");
+    free(l);
+    iz_sms_move_t mv[3] = {
+        {.send_id = id, .seq = 0, .from = "QUEUED", .to = "SENDING"},
+        {.send_id = id, .seq = 2, .from = "QUEUED", .to = "SENDING"},
+        {.send_id = id, .seq = 3, .from = "QUEUED", .to = "RET", .error = "blocked"},
+    };
+    assert_int_equal(iz_store_sms_move(f->st, mv, 3), 0);
+    int64_t backlog = -1;
+    assert_int_equal(iz_store_sms_backlog(f->st, &backlog), 0);
+    assert_int_equal(backlog, 0);
+    bool done = true;
+    assert_int_equal(iz_store_sms_finish(f->st, id, &done), 0);
+    assert_false(done); /* two are SENDING */
+
+    /* a report before the answer: the answer does not undo it */
+    iz_sms_dlr_t d[2] = {{.msg_id = "id-1", .status = 1, .at_ms = 5},
+                         {.msg_id = "nope", .status = 1, .at_ms = 5}};
+    assert_int_equal(iz_store_sms_dlr(f->st, d, 2), 0);
+    assert_true(d[0].found);
+    assert_false(d[1].found);
+    iz_sms_move_t ans = {.send_id = id, .seq = 0, .from = "SENDING", .to = "SENT", .sent_ms = 9};
+    assert_int_equal(iz_store_sms_move(f->st, &ans, 1), 0);
+    iz_sms_dlr_t late = {.msg_id = "id-1", .status = 8, .at_ms = 6};
+    assert_int_equal(iz_store_sms_dlr(f->st, &late, 1), 0);
+    assert_int_equal(iz_store_sms_rcpts(f->st, id, -1, 10, true, &l, &n), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(l[0].outcome, "DELIVERED");
+    assert_int_equal(l[0].dlr_status, 1);
+    assert_int_equal(l[0].sent_ms, 9);
+    assert_string_equal(l[2].outcome, "RET");
+    free(l);
+
+    /* stopped while seq 2 was SENDING: UNKNOWN, and a report then says it went */
+    iz_store_close(f->st);
+    f->st = NULL;
+    fx_reopen(f);
+    int64_t left = 0;
+    assert_int_equal(iz_store_sms_recover(f->st, &left), 0);
+    assert_int_equal(left, 1);
+    assert_int_equal(iz_store_sms_recover(f->st, &left), 0);
+    assert_int_equal(left, 0);
+    iz_sms_counts_t c;
+    assert_int_equal(iz_store_sms_counts(f->st, id, &c), 0);
+    assert_int_equal(c.unknown, 1);
+    assert_int_equal(c.delivered, 1);
+    assert_int_equal(c.invalid, 1);
+    assert_int_equal(c.ret, 1);
+    assert_int_equal(c.queued + c.sending, 0);
+    iz_sms_dlr_t went = {.msg_id = "id-2", .status = 8, .at_ms = 7};
+    assert_int_equal(iz_store_sms_dlr(f->st, &went, 1), 0);
+    assert_int_equal(iz_store_sms_counts(f->st, id, &c), 0);
+    assert_int_equal(c.unknown, 0);
+    assert_int_equal(c.sent, 1);
+    assert_int_equal(iz_store_sms_finish(f->st, id, &done), 0);
+    assert_true(done);
+    assert_int_equal(iz_store_sms_open(f->st, 10, &ids, &prio, &n), 0);
+    assert_int_equal(n, 0);
+    free(ids);
+    free(prio);
+    /* the INVALID recipient kept as the JSON it was */
+    assert_int_equal(iz_store_sms_rcpts(f->st, id, 0, 1, false, &l, &n), 0);
+    assert_int_equal(n, 1);
+    assert_true(l[0].raw_json);
+    assert_string_equal(l[0].recipient, "42");
+    free(l);
+    free(m);
+    free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1668,6 +1835,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_tamper, setup, teardown),
         cmocka_unit_test_setup_teardown(test_brand_keywords_and_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inbound_once_per_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sms_queue, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,7 +19,7 @@
  *
  * The answer comes once the send is durably queued (202). A send of at most
  * SMALL_SEND allowed recipients waits, at most the gateway's timeout and
- * two seconds, for the gateway's answers and reports them (sent, failed);
+ * one second, for the gateway's answers and reports them (sent, failed);
  * a larger one is answered at once and followed with GET /v1/sms/sends/{id}.
  * An Idempotency-Key makes a retried request answer with the first one's
  * send instead of sending again.

@@ -226,7 +226,7 @@ static int open_gateway(server_t *s, const iz_opts_t *o)
         num_opt(o, "sms-timeout-ms", 100, 600000, 10000, &timeout))
         return -1;
     s->app.sms_max_parts = (int)parts;
-    s->app.sms_wait_ms = (long)timeout + 2000;
+    s->app.sms_wait_ms = (long)timeout + 1000; /* the answer is written within ms of it */
     iz_sms_gateway_set_timeout(s->gateway, (long)timeout);
     if (!kannel) return 0;
     /* Kannel's sendsms-user sends only max-messages parts of a text (1
@@ -300,8 +300,11 @@ static int start_sms_queue(server_t *s, const iz_opts_t *o, const char *listen)
                 "SMS delivery reports are off (they need --gateway-token; --sms-dlr-url)",
                 "dlr_url=none");
     }
-    iz_sms_queue_conf_t qc = {
-        .dom = s->dom, .gateway = s->gateway, .concurrency = (unsigned)conc, .rate = (double)rate};
+    iz_sms_queue_conf_t qc = {.dom = s->dom,
+                              .gateway = s->gateway,
+                              .concurrency = (unsigned)conc,
+                              .rate = (double)rate,
+                              .max_parts = s->app.sms_max_parts};
     int rc = iz_sms_queue_start(&qc, &s->sms_queue);
     if (rc != 0) {
         iz_cli_fail("cannot start the SMS queue: %s", iz_strerror(rc));

@@ -73,6 +73,7 @@ struct iz_sms_queue {
     iz_sms_gateway_t *gw;
     unsigned conc;
     double rate;
+    int max_parts;
 
     pthread_mutex_t mu;
     pthread_cond_t cv_disp; /* the dispatcher: answers, reports, room for work, a wake-up */
@@ -578,6 +579,7 @@ int iz_sms_queue_start(const iz_sms_queue_conf_t *conf, iz_sms_queue_t **out)
     q->gw = conf->gateway;
     q->conc = conf->concurrency ? conf->concurrency : 16;
     q->rate = conf->rate;
+    q->max_parts = conf->max_parts > 0 && conf->max_parts <= 10 ? conf->max_parts : 10;
     q->stats.concurrency = q->conc;
     int64_t left = 0;
     int rc = iz_store_sms_recover(q->st, &left);
@@ -673,7 +675,7 @@ int iz_sms_queue_reply(iz_sms_queue_t *q, int64_t account_id, int64_t brand_id, 
     if (!from || !*from || !to || !text || !*text ||
         iz_phone_normalize(to, strlen(to), phone, &hcode) != 0 ||
         iz_smstext_analyze(text, strlen(text), iz_sms_gateway_text_flags(q->gw), &info) != 0 ||
-        info.parts > 10)
+        info.parts > (size_t)q->max_parts)
         return IZ_EINVAL;
     if (iz_sms_new_id(id) != 0) return IZ_EIO;
     iz_sms_msg_t *m = iz_xcalloc(1, sizeof *m);

@@ -51,6 +51,7 @@ typedef struct iz_sms_queue_conf {
     iz_sms_gateway_t *gateway; /* where messages go */
     unsigned concurrency;      /* requests to the gateway at once: 1..64; 0: 16 */
     double rate;               /* messages a second at most; 0: as fast as the gateway takes them */
+    int max_parts;             /* parts a reply may have (--sms-max-parts); 0: 10 */
 } iz_sms_queue_conf_t;
 
 /* Make messages a stopped process left SENDING UNKNOWN, then start the
@@ -70,7 +71,7 @@ int iz_sms_queue_put(iz_sms_queue_t *q, iz_sms_msg_t *msg, const iz_sms_item_t *
  * brand_id (0: none) of account account_id (0: none), at priority 0;
  * inside a store transaction it joins it. The caller wakes the queue after
  * the commit. 0, IZ_EINVAL when to is not a phone number or the text
- * cannot go through this gateway (not UTF-8, over 10 parts), or the
+ * cannot go through this gateway (not UTF-8, over max_parts parts), or the
  * store's failure. */
 int iz_sms_queue_reply(iz_sms_queue_t *q, int64_t account_id, int64_t brand_id, const char *from,
                        const char *to, const char *text);

@@ -150,7 +150,7 @@ group = sms-service
 keyword = default
 get-url = "http://127.0.0.1:{self.izin_port}/v1/sms/inbound?from=%p&to=%P&text=%a&id=%I&smsc=%i&time=%T&token={self.token}"
 accept-x-kannel-headers = true
-max-messages = 3
+max-messages = 10
 concatenation = true
 """
         return c

@@ -666,8 +666,8 @@ def test_a_timeout_is_unknown_and_never_resent(slow):
     try:
         t0 = time.time()
         j = slow.send({"from": "ACME", "text": "Geç kalan", "to": [p]}).json()
-        # a small send waits at most the gateway's timeout and 2 s
-        assert time.time() - t0 < 4
+        # a small send waits at most the gateway's timeout and 1 s
+        assert time.time() - t0 < 2.5
     finally:
         slow.gw.delay = 0
     assert j["accepted"] == 1 and j["sent"] == []
@@ -724,7 +724,7 @@ def test_sends_queued_while_the_workers_are_busy(slow):
         for p in phones[20:]:
             t0 = time.time()
             small.append(slow.send({"from": "ACME", "text": "Küçük", "to": [p]}).json())
-            assert time.time() - t0 < 2.6  # the timeout and 2 s at most
+            assert time.time() - t0 < 1.6  # the timeout and 1 s at most
         assert all(j["sent"] and j["state"] == "DONE" for j in small), small
         slow.wait_done(big["id"], timeout=15)
     finally:

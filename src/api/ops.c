@@ -9,6 +9,7 @@
 #include "core/iz.h"
 
 #include "api/api_int.h"
+#include "sms/inbound.h"
 #include "sms/outbound.h"
 
 void iz__h_healthz(iz_req_t *r, void *vapp)
@@ -182,6 +183,19 @@ void iz__h_metrics(iz_req_t *r, void *vapp)
                 h.open, h.max_connections, (unsigned long long)h.refused_per_ip,
                 (unsigned long long)h.reaped_headers, (unsigned long long)h.reaped_body,
                 (unsigned long long)h.linger_cut, (unsigned long long)h.refused_control);
+    }
+    {
+        /* Every inbound SMS is stored with its outcome; these count them. */
+        const char *const *names;
+        uint64_t in[IZ_INBOUND_OUTCOMES];
+        size_t k = iz_inbound_counts(&names, in);
+        fputs("# HELP izin_sms_inbound_total Inbound SMS taken since start, by outcome "
+              "(REPLAYED: a message id seen before, answered again).\n"
+              "# TYPE izin_sms_inbound_total counter\n",
+              f);
+        for (size_t i = 0; i < k; i++)
+            fprintf(f, "izin_sms_inbound_total{outcome=\"%s\"} %llu\n", names[i],
+                    (unsigned long long)in[i]);
     }
     struct iz_sms_queue *sq = iz_api_sms_queue(app);
     if (sq) {

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,29 @@
 #include "sms/outbound.h"
 #include "sys/crypto.h"
 #include "sys/log.h"
+
+/* ---- what became of the messages, for /metrics ------------------------------------ */
+
+static const char *const outcomes[IZ_INBOUND_OUTCOMES] = {
+    "APPLIED", "REFUSED", "HELP", "NO_BRAND", "NO_NUMBER", "BAD_SENDER", "REPLAYED"};
+static _Atomic uint64_t counts[IZ_INBOUND_OUTCOMES];
+
+static void count(const char *outcome)
+{
+    for (size_t i = 0; i < IZ_INBOUND_OUTCOMES; i++)
+        if (strcmp(outcome, outcomes[i]) == 0) {
+            atomic_fetch_add(&counts[i], 1);
+            return;
+        }
+}
+
+size_t iz_inbound_counts(const char *const **names, uint64_t out[IZ_INBOUND_OUTCOMES])
+{
+    *names = outcomes;
+    for (size_t i = 0; i < IZ_INBOUND_OUTCOMES; i++)
+        out[i] = atomic_load(&counts[i]);
+    return IZ_INBOUND_OUTCOMES;
+}
 
 /* ---- the same message id twice ------------------------------------------------ */
 
@@ -46,18 +70,12 @@ int iz_inbound_number(const char *in, char *out, size_t n)
     for (const char *p = in; *p && k + 1 < sizeof d; p++)
         if (*p >= '0' && *p <= '9') d[k++] = *p;
     d[k] = '\0';
-    const char *s = d;
-    if (k == 12 && strncmp(d, "90850", 5) == 0) s = d + 1; /* 90850... -> 0850... after the 0 */
-    char buf[32];
-    if (k == 10 && strncmp(d, "850", 3) == 0) {
-        snprintf(buf, sizeof buf, "0%s", d);
-        s = buf;
-    } else if (s == d + 1) {
-        snprintf(buf, sizeof buf, "0%s", d + 2);
-        s = buf;
-    }
-    if (!*s || iz_strlcpy(out, s, n) != 0) return IZ_EINVAL;
-    return 0;
+    /* 90850... and 850... are 0850... */
+    const char *rest = k == 12 && strncmp(d, "90850", 5) == 0 ? d + 2
+                       : k == 10 && strncmp(d, "850", 3) == 0 ? d
+                                                               : NULL;
+    int w = rest ? snprintf(out, n, "0%s", rest) : snprintf(out, n, "%s", d);
+    return k == 0 || w < 0 || (size_t)w >= n ? IZ_EINVAL : 0;
 }
 
 /* ---- the brands of a number, cached -------------------------------------------- */
@@ -459,6 +477,7 @@ int iz_inbound_take(iz_domain_t *d, const iz_mo_t *mo, iz_sms_queue_t *reply_q, 
     }
     pthread_mutex_unlock(mu);
     free(old);
+    if (rc == 0) count(*replay ? "REPLAYED" : out->outcome);
     if (rc == 0 && !*replay && reply_q && out->reply[0]) iz_sms_queue_wake(reply_q);
     return rc;
 }

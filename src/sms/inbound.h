@@ -49,6 +49,12 @@ typedef struct iz_mo {
 int iz_inbound_take(iz_domain_t *d, const iz_mo_t *mo, struct iz_sms_queue *reply_q,
                     iz_inbound_t *out, bool *replay);
 
+/* Messages taken since start by outcome (APPLIED, REFUSED, HELP, NO_BRAND,
+ * NO_NUMBER, BAD_SENDER) and those answered again (REPLAYED): *names gets
+ * the outcomes' names; returns how many. */
+#define IZ_INBOUND_OUTCOMES 7
+size_t iz_inbound_counts(const char *const **names, uint64_t out[IZ_INBOUND_OUTCOMES]);
+
 /* Forget the brands of every number read so far (they are kept a second):
  * a brand's keywords or numbers changed in this process. */
 void iz_inbound_routes_forget(void);

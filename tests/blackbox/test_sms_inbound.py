@@ -101,6 +101,12 @@ def test_help_changes_nothing(tmp_path):
         # a number no brand has: stored, no reply
         r = mo(srv, "RET ACME", "h-x", to="4999")
         assert r.json() == {"reply": "", "outcome": "NO_NUMBER"}
+        mo(srv, "RET ACME", "h-x", to="4999")
+        m = requests.get(srv.base + "/metrics", timeout=10).text
+        assert 'izin_sms_inbound_total{outcome="NO_BRAND"} 3' in m
+        assert 'izin_sms_inbound_total{outcome="HELP"} 3' in m
+        assert 'izin_sms_inbound_total{outcome="NO_NUMBER"} 1' in m
+        assert 'izin_sms_inbound_total{outcome="REPLAYED"} 1' in m
     finally:
         srv.stop()
 

@@ -103,6 +103,7 @@ def sqlite_import(csv, db):
                 " consentDate text)")
     con.commit()
     con.close()
+    os.sync()  # every step starts with no other step's writes still in flight
     t0 = time.time()
     subprocess.run(["sqlite3", db, ".mode csv", ".import --skip 1 %s t" % csv], check=True,
                    timeout=600)
@@ -131,6 +132,7 @@ def job_processed(data):
 def run_import(izin, data, path, limit):
     """`izin import` in a child; (rows done, seconds, finished, the child's
     peak RSS in MB, from wait4)."""
+    os.sync()  # every step starts with no other step's writes still in flight
     t0 = time.time()
     p = subprocess.Popen([izin, "import", "--brand", BRAND, "--data", data, path],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -181,6 +183,7 @@ def run_http(izin, data, key, path, limit):
         if not base:
             raise RuntimeError("izin serve did not report its port")
         auth = {"Authorization": "Bearer " + key}
+        os.sync()  # every step starts with no other step's writes still in flight
         t0 = time.time()
         with open(path, "rb") as f:  # a file object: requests streams it
             r = requests.post(f"{base}/v1/brands/{BRAND}/consents/bulk", data=f,

@@ -232,7 +232,11 @@ static int record(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz_recor
     iz_rules_ctx_t rules = {.now = now, .activation = acct.activation, .holidays = d->holidays};
     bool iys = acct.iys;
 
-    iz_consent_t *cs = iz_xcalloc(n ? n : 1, sizeof *cs);
+    /* A record that comes validated (a file's row) is read where it is:
+     * a bulk batch has tens of thousands, and a copy of each costs more
+     * than all the rest of this loop. The others are validated into cs,
+     * made when the first of them comes. */
+    iz_consent_t *cs = NULL;
     rule_ctx_t *ctxs = iz_xcalloc(n ? n : 1, sizeof *ctxs);
     iz_store_apply_t *items = iz_xcalloc(n ? n : 1, sizeof *items);
     size_t k = 0;
@@ -248,11 +252,14 @@ static int record(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz_recor
             r->rc = IZ_EINVAL; /* İYS's own changes come through apply_remote */
             continue;
         }
-        if (r->valid) {
-            cs[i] = *r->valid;
-        } else if (iz_consent_validate(&r->raw, &vo, &cs[i], &r->errs) != 0) {
-            r->rc = IZ_EINVAL;
-            continue;
+        const iz_consent_t *cv = r->valid;
+        if (!cv) {
+            if (!cs) cs = iz_xcalloc(n, sizeof *cs);
+            if (iz_consent_validate(&r->raw, &vo, &cs[i], &r->errs) != 0) {
+                r->rc = IZ_EINVAL;
+                continue;
+            }
+            cv = &cs[i];
         }
         if (load && r->origin != IZ_ORIGIN_BULK) {
             r->rc = IZ_EINVAL;
@@ -266,18 +273,20 @@ static int record(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz_recor
         }
         iz_change_t *c = &r->chg;
         c->brand_id = brand->id;
-        memcpy(c->recipient, cs[i].recipient, sizeof c->recipient);
-        c->rtype = cs[i].rtype;
-        c->type = cs[i].type;
-        c->status = cs[i].status;
-        c->source = cs[i].source;
-        c->consent_date = cs[i].consent_date;
+        size_t rlen = strnlen(cv->recipient, sizeof c->recipient - 1);
+        memcpy(c->recipient, cv->recipient, rlen);
+        c->recipient[rlen] = '\0';
+        c->rtype = cv->rtype;
+        c->type = cv->type;
+        c->status = cv->status;
+        c->source = cv->source;
+        c->consent_date = cv->consent_date;
         c->origin = r->origin;
         /* A RET must reach İYS within 3 business days of its date. */
         if (c->status == IZ_RET)
             c->ret_deadline =
                 iz_bizday_deadline(d->holidays, c->consent_date ? c->consent_date : now);
-        ctxs[i] = (rule_ctx_t){.rec = r, .c = &cs[i], .rules = &rules, .iys_configured = iys};
+        ctxs[i] = (rule_ctx_t){.rec = r, .c = cv, .rules = &rules, .iys_configured = iys};
         items[k++] = (iz_store_apply_t){.chg = c, .rule = rule, .ctx = &ctxs[i]};
     }
     int64_t *lines = NULL;

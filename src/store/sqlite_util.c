@@ -573,8 +573,113 @@ static int pragma(const iz_sq_t *q, const char *sql, const char *want, const cha
     return 0;
 }
 
+/* ---- the checkpointer ------------------------------------------------------ */
+
+/* A commit appends its pages to the WAL; a checkpoint copies them into the
+ * database file (and fsyncs it) so that the WAL can start over. SQLite
+ * does that in the committing thread, every 1000 pages: a writer then
+ * pays for its pages twice, and a caller waiting for a group commit waits
+ * for the copy too. Here a thread of the store's own, on a connection of
+ * its own, copies them (PASSIVE: it never holds a writer up) while the
+ * writer goes on; should it fall behind by CKPT_SELF_FRAMES pages, the
+ * committer copies itself, as SQLite would. */
+#define CKPT_FRAMES 1000       /* WAL pages that wake the thread: SQLite's default */
+#define CKPT_SELF_FRAMES 65536 /* 256 MiB of 4 KiB pages: the committer copies */
+#define CKPT_WAL_KEEP "67108864" /* bytes the WAL file keeps after it starts over */
+
+struct iz_sq_ckpt {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool due, stop;
+    sqlite3 *db; /* the thread's connection */
+    const char *who;
+};
+
+static void *ckpt_main(void *arg)
+{
+    struct iz_sq_ckpt *c = arg;
+    pthread_mutex_lock(&c->mu);
+    while (!c->stop) {
+        if (!c->due) {
+            pthread_cond_wait(&c->cv, &c->mu);
+            continue;
+        }
+        c->due = false;
+        pthread_mutex_unlock(&c->mu);
+        int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
+            iz_logf(IZ_LOG_WARN, c->who, "checkpoint failed", "error=%s", sqlite3_errstr(rc));
+        pthread_mutex_lock(&c->mu);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+/* After every commit of the store's connection (SQLite's WAL hook, called
+ * with the WAL's page count). */
+static int ckpt_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    struct iz_sq_ckpt *c = arg;
+    if (frames >= CKPT_SELF_FRAMES) {
+        (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    } else if (frames >= CKPT_FRAMES) {
+        pthread_mutex_lock(&c->mu);
+        c->due = true;
+        pthread_cond_signal(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+    }
+    return SQLITE_OK;
+}
+
+static void ckpt_stop(iz_sq_t *q)
+{
+    struct iz_sq_ckpt *c = q->ckpt;
+    if (!c) return;
+    if (q->db) sqlite3_wal_hook(q->db, NULL, NULL);
+    pthread_mutex_lock(&c->mu);
+    c->stop = true;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    pthread_join(c->th, NULL);
+    (void)sqlite3_close(c->db);
+    pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+    q->ckpt = NULL;
+    /* What is left in the WAL is copied by the connection's close. */
+}
+
+/* Start the checkpointer of q's file; without it (no connection, no
+ * thread) SQLite's own checkpoints in the committer stay on. */
+static void ckpt_start(iz_sq_t *q)
+{
+    struct iz_sq_ckpt *c = iz_xcalloc(1, sizeof *c);
+    c->who = q->def->who;
+    if (sqlite3_open_v2(q->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK ||
+        sqlite3_exec(c->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK) {
+        (void)sqlite3_close(c->db);
+        free(c);
+        return;
+    }
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    if (pthread_create(&c->th, NULL, ckpt_main, c) != 0) {
+        (void)sqlite3_close(c->db);
+        pthread_cond_destroy(&c->cv);
+        pthread_mutex_destroy(&c->mu);
+        free(c);
+        return;
+    }
+    q->ckpt = c;
+    (void)sqlite3_exec(q->db, "PRAGMA journal_size_limit = " CKPT_WAL_KEEP, NULL, NULL, NULL);
+    sqlite3_wal_hook(q->db, ckpt_hook, c); /* in place of wal_autocheckpoint's */
+}
+
 void iz__sq_close(iz_sq_t *q)
 {
+    ckpt_stop(q);
     for (size_t i = 0; q->cache && i < q->cap; i++)
         (void)sqlite3_finalize(q->cache[i].stmt);
     free(q->cache);
@@ -631,6 +736,7 @@ int iz__sq_open(iz_sq_t *q, const iz_sq_def_t *def, const char *path, const char
         iz__sq_close(q);
         return rc;
     }
+    ckpt_start(q);
     return 0;
 }
 

@@ -71,6 +71,7 @@ typedef struct iz_sq {
     iz_sq_cached_t *cache; /* open addressing by SQL address, cap slots */
     size_t ncached, cap;
     int version; /* the schema version after open */
+    struct iz_sq_ckpt *ckpt; /* the checkpointer thread (sqlite_util.c), or NULL */
 } iz_sq_t;
 
 /* Open (creating it 0600) the database file at path into *q, configure it

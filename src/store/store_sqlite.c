@@ -18,6 +18,7 @@
  * sqlite_util.c; the schema, the statements and the logic are this file's.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1359,10 +1360,11 @@ static int seq_past(iz_sq_t *s, int64_t last)
                       IZ_SQ_ARGS(IZ_SQ_I64(last)));
 }
 
-/* One item of a load tried as a new key: 1 when it went into the segment,
- * 0 when it must take the ordinary path (with its fields as they came), or
- * the store's failure. */
-static int load_one(iz_sq_t *s, iz_store_apply_t *it, int64_t line, seg_out_t *o)
+/* One item of a load judged as a new key: 1 when it may go into a segment
+ * (the rule passed as for a key without a record; chg's iys_state set),
+ * 0 when it must take the ordinary path (with its fields as they came).
+ * *deadline keeps the field to restore should its state row not go in. */
+static int load_judge(iz_store_apply_t *it, int64_t line, const seg_out_t *o, int64_t *deadline)
 {
     iz_change_t *chg = it->chg;
     if (chg->origin != IZ_ORIGIN_BULK || chg->brand_id != o->m.brand_id ||
@@ -1373,64 +1375,166 @@ static int load_one(iz_sq_t *s, iz_store_apply_t *it, int64_t line, seg_out_t *o
     iz_current_t none = {0};
     iz_rtype_t rtype = chg->rtype;
     iz_type_t type = chg->type;
-    int64_t deadline = chg->ret_deadline;
+    *deadline = chg->ret_deadline;
     int r = it->rule ? it->rule(it->ctx, &none, chg) : 0;
     if (r != 0 || chg->rtype != rtype || chg->type != type || chg->warning[0] ||
         chg->ret_deadline != 0 ||
         (chg->iys_state != IZ_IYS_PENDING && chg->iys_state != IZ_IYS_LOCAL)) {
         chg->iys_state = IZ_IYS_NONE;
         chg->warning[0] = '\0';
-        chg->ret_deadline = deadline;
+        chg->ret_deadline = *deadline;
         return 0;
     }
+    return 1;
+}
+
+/* New keys' state rows go in by groups: one statement for LOAD_GROUP rows
+ * keeps SQLite's cursor on the b-tree's last page from row to row (a file's
+ * rows come in long runs of new keys) and runs the statement's set-up once
+ * for all of them. */
+#define LOAD_GROUP 128
+#define LOAD_AHEAD 8 /* items whose changes are fetched ahead */
+#define STATE_ROW "(?,?,?,?,?,?,?,?,?)"
+#define STATE_INSERT                                                                               \
+    "INSERT INTO consent_state(brand_id, recipient, rtype, type, log_id, status, source,"         \
+    " consent_date, seg_id) VALUES"
+
+typedef struct load_row {
+    iz_store_apply_t *it;
+    int64_t line;
+    int64_t deadline; /* the change's, to restore when it goes the ordinary way */
+    iz_sq_names_t nm;
+} load_row_t;
+
+static char state_insert_one[] = STATE_INSERT STATE_ROW " ON CONFLICT DO NOTHING";
+static char state_insert_group[sizeof STATE_INSERT + LOAD_GROUP * sizeof STATE_ROW +
+                               sizeof " ON CONFLICT DO NOTHING"];
+static pthread_once_t state_insert_once = PTHREAD_ONCE_INIT;
+
+/* Write the group's statement text (once a process: its address names it
+ * in the statement cache). */
+static void state_insert_make(void)
+{
+    char *p = state_insert_group;
+    p = stpcpy(p, STATE_INSERT);
+    for (int i = 0; i < LOAD_GROUP; i++) {
+        if (i) *p++ = ',';
+        p = stpcpy(p, STATE_ROW);
+    }
+    stpcpy(p, " ON CONFLICT DO NOTHING");
+}
+
+/* Insert the state rows of rows[0..n) (n 1 or LOAD_GROUP) with the log ids
+ * first, first + 1, ...: the number inserted in *done (a key that has a
+ * record is left as it is), or the store's failure. */
+static int state_insert(iz_sq_t *s, const load_row_t *rows, size_t n, int64_t first, int *done)
+{
+    const char *sql = n == 1 ? state_insert_one : state_insert_group;
+    sqlite3_stmt *st = iz__sq_stmt(s, sql);
+    if (!st) return IZ_EIO;
+    for (size_t j = 0; j < n; j++) {
+        const iz_change_t *chg = rows[j].it->chg;
+        const iz_sq_names_t *nm = &rows[j].nm;
+        int b = (int)j * 9;
+        sqlite3_bind_int64(st, b + 1, chg->brand_id);
+        sqlite3_bind_text(st, b + 2, chg->recipient, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, b + 3, nm->rtype, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, b + 4, nm->type, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, b + 5, first + (int64_t)j);
+        sqlite3_bind_text(st, b + 6, nm->status, -1, SQLITE_STATIC);
+        if (nm->source)
+            sqlite3_bind_text(st, b + 7, nm->source, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, b + 7);
+        if (chg->consent_date)
+            sqlite3_bind_int64(st, b + 8, chg->consent_date);
+        else
+            sqlite3_bind_null(st, b + 8);
+        sqlite3_bind_int64(st, b + 9, first + (int64_t)j);
+    }
+    int step = sqlite3_step(st);
+    int rc = step == SQLITE_DONE ? 0 : iz__sq_stmt_fail(s, step, sql);
+    *done = rc == 0 ? sqlite3_changes(s->db) : 0;
+    (void)sqlite3_reset(st);
+    return rc;
+}
+
+/* Take back a group's state rows: the rows this group inserted (its log
+ * ids) go, a key's older row stays. */
+static int state_take_back(iz_sq_t *s, const load_row_t *rows, size_t n, int64_t first)
+{
+    int rc = 0;
+    for (size_t j = 0; rc == 0 && j < n; j++) {
+        const iz_change_t *chg = rows[j].it->chg;
+        rc = iz__sq_run(s,
+                        "DELETE FROM consent_state WHERE " KEY_WHERE " AND log_id = ?5",
+                        IZ_SQ_ARGS(KEY_ARGS(chg->brand_id, chg->recipient, rows[j].nm.rtype,
+                                            rows[j].nm.type),
+                                   IZ_SQ_I64(first + (int64_t)j)));
+    }
+    return rc;
+}
+
+/* Put row r, whose state row is in with log id id, into the segment. */
+static int seg_put(iz_sq_t *s, seg_out_t *o, const load_row_t *r)
+{
+    iz_change_t *chg = r->it->chg;
     if (o->m.count > 0 && chg->iys_state != o->m.iys_state) {
         int rc = seg_flush(s, o);
         if (rc != 0) return rc;
     }
-    iz_sq_names_t nm;
-    int rc = iz__sq_names(chg->recipient, chg->rtype, chg->type, chg->status, chg->source,
-                          chg->consent_date, &nm);
-    int64_t id = o->m.first_id + o->m.count;
-    if (rc == 0) {
-        /* The one statement a new key costs, bound and stepped here: it runs
-         * for every row of a file. */
-        static const char sql[] =
-            "INSERT INTO consent_state(brand_id, recipient, rtype, type, log_id, status, source,"
-            " consent_date, seg_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?5)"
-            " ON CONFLICT DO NOTHING";
-        sqlite3_stmt *st = iz__sq_stmt(s, sql);
-        if (!st) return IZ_EIO;
-        sqlite3_bind_int64(st, 1, chg->brand_id);
-        sqlite3_bind_text(st, 2, chg->recipient, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, nm.rtype, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, nm.type, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, id);
-        sqlite3_bind_text(st, 6, nm.status, -1, SQLITE_STATIC);
-        if (nm.source)
-            sqlite3_bind_text(st, 7, nm.source, -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(st, 7);
-        if (chg->consent_date)
-            sqlite3_bind_int64(st, 8, chg->consent_date);
-        else
-            sqlite3_bind_null(st, 8);
-        int step = sqlite3_step(st);
-        rc = step == SQLITE_DONE ? (sqlite3_changes(s->db) == 1 ? 0 : IZ_ENOTFOUND)
-                              : iz__sq_stmt_fail(s, step, sql);
-        (void)sqlite3_reset(st);
+    o->m.iys_state = chg->iys_state;
+    chg->id = o->m.first_id + o->m.count;
+    chg->creation_ms = o->m.creation_ms;
+    o->len += iz_seg_encode(chg, r->line, o->buf + o->len);
+    if (++o->m.count == IZ_SEG_MAX) return seg_flush(s, o);
+    return 0;
+}
+
+/* Send r the ordinary way: its fields as they came. */
+static void load_refuse(const load_row_t *r)
+{
+    r->it->chg->iys_state = IZ_IYS_NONE;
+    r->it->chg->ret_deadline = r->deadline;
+}
+
+/* The judged new keys rows[0..n): their state rows in (a group at a time
+ * when n is a whole group and none of its keys has a record; else one by
+ * one), then their segment entries in order. refused[k] is set for a row
+ * whose key has a record (it goes the ordinary way). Ids are the segment's
+ * next (first_id + count stays the next id across a flush). */
+static int load_rows(iz_sq_t *s, seg_out_t *o, load_row_t *rows, size_t n, bool *refused)
+{
+    int64_t first = o->m.first_id + o->m.count;
+    int done = 0, rc = 0;
+    memset(refused, 0, n * sizeof *refused);
+    if (n == LOAD_GROUP) {
+        if ((rc = state_insert(s, rows, n, first, &done)) != 0) return rc;
+        if (done != LOAD_GROUP) {
+            /* A key of the group has a record: take the group's rows back
+             * and go one by one, so that the ids stay consecutive. */
+            if ((rc = state_take_back(s, rows, n, first)) != 0) return rc;
+            done = 0;
+        }
     }
-    if (rc == IZ_ENOTFOUND) { /* the key has a record */
-        chg->iys_state = IZ_IYS_NONE;
-        chg->ret_deadline = deadline;
+    if (done == 0) {
+        int64_t id = first;
+        for (size_t j = 0; j < n; j++) {
+            int one = 0;
+            if ((rc = state_insert(s, &rows[j], 1, id, &one)) != 0) return rc;
+            if (one == 1) {
+                if ((rc = seg_put(s, o, &rows[j])) != 0) return rc;
+                id++;
+            } else {
+                refused[j] = true;
+                load_refuse(&rows[j]);
+            }
+        }
         return 0;
     }
-    if (rc != 0) return rc;
-    o->m.iys_state = chg->iys_state;
-    chg->id = id;
-    chg->creation_ms = o->m.creation_ms;
-    o->len += iz_seg_encode(chg, line, o->buf + o->len);
-    if (++o->m.count == IZ_SEG_MAX && (rc = seg_flush(s, o)) != 0) return rc;
-    return 1;
+    for (size_t j = 0; rc == 0 && j < n; j++)
+        rc = seg_put(s, o, &rows[j]);
+    return rc;
 }
 
 /* A load's items inside the batch's transaction: the new keys into
@@ -1441,6 +1545,7 @@ static int load_items(iz_sq_t *s, apply_req_t *q)
 {
     size_t n = q->n;
     if (n == 0) return 0;
+    (void)pthread_once(&state_insert_once, state_insert_make);
     seg_out_t o = {.m = {.origin = IZ_ORIGIN_BULK, .creation_ms = now_ms()}};
     if (iz_strlcpy(o.m.job_id, q->job_id, sizeof o.m.job_id) == 0)
         o.plen = iz_seg_prefix(q->job_id, o.prefix);
@@ -1456,14 +1561,49 @@ static int load_items(iz_sq_t *s, apply_req_t *q)
     bool *later = iz_xcalloc(n, sizeof *later);
     size_t nlater = 0;
     o.buf = iz_xmalloc((size_t)IZ_SEG_MAX * IZ_SEG_ENTRY_MAX);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        iz_store_apply_t *it = &q->items[i];
-        if (it->rc != 0) continue; /* refused before it was queued */
-        /* (The set is empty in a first load: no hashing then.) */
-        int r = nlater && keyset_has(&ks, it->chg, false) ? 0
-                                                          : load_one(s, it, q->lines[i], &o);
-        if (r < 0) rc = r;
-        if (r == 0) {
+    load_row_t rows[LOAD_GROUP];
+    size_t at[LOAD_GROUP], ng = 0;
+    bool refused[LOAD_GROUP];
+    for (size_t i = 0; rc == 0 && i <= n; i++) {
+        iz_store_apply_t *it = i < n ? &q->items[i] : NULL;
+        if (i + LOAD_AHEAD < n) {
+            /* The changes are cold (a batch is larger than the caches):
+             * ask for the lines this loop reads a few items ahead. */
+            const iz_change_t *ahead = q->items[i + LOAD_AHEAD].chg;
+            __builtin_prefetch(ahead);
+            __builtin_prefetch(ahead->recipient);
+            __builtin_prefetch(ahead->iys_txid);
+            __builtin_prefetch(ahead->evidence);
+            __builtin_prefetch(ahead->evidence + 64);
+        }
+        if (it && (it->rc = change_check(it->chg, &rows[ng].nm)) != 0) continue;
+        int r = 0;
+        if (it) {
+            /* (The set is empty in a first load: no hashing then.) */
+            load_row_t *row = &rows[ng];
+            r = nlater && keyset_has(&ks, it->chg, false)
+                    ? 0
+                    : load_judge(it, q->lines[i], &o, &row->deadline);
+            if (r == 1) {
+                /* (The rule changed no field the names are made of.) */
+                row->it = it;
+                row->line = q->lines[i];
+                at[ng++] = i;
+            }
+        }
+        /* The group goes in when full, before an item that goes the
+         * ordinary way (its key may be one of the group's), and at the end. */
+        if (ng > 0 && (ng == LOAD_GROUP || r == 0)) {
+            if ((rc = load_rows(s, &o, rows, ng, refused)) != 0) break;
+            for (size_t j = 0; j < ng; j++)
+                if (refused[j]) {
+                    later[at[j]] = true;
+                    nlater++;
+                    (void)keyset_has(&ks, rows[j].it->chg, true);
+                }
+            ng = 0;
+        }
+        if (it && r == 0) {
             later[i] = true;
             nlater++;
             (void)keyset_has(&ks, it->chg, true);
@@ -1554,7 +1694,9 @@ static int enqueue(iz_store_t *st, iz_store_apply_t *items, size_t n, const char
     size_t queued = 0;
     for (size_t i = 0; i < n; i++) {
         iz_sq_names_t nm;
-        items[i].rc = change_check(items[i].chg, &nm);
+        /* A load's items are checked where load_items reads them (one
+         * walk over tens of thousands of cold changes, not two). */
+        items[i].rc = job_id ? 0 : change_check(items[i].chg, &nm);
         if (items[i].rc == 0) queued++;
     }
     if (queued == 0 && !then) return 0;

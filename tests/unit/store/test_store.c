@@ -1516,6 +1516,57 @@ static void test_load_existing_keys(void **state)
     free_load(&b);
 }
 
+/* A rule for a load that takes every change to İYS. */
+static int load_rule_all(void *ctx, const iz_current_t *cur, iz_change_t *chg)
+{
+    (void)ctx;
+    (void)cur;
+    chg->iys_state = IZ_IYS_PENDING;
+    return 0;
+}
+
+/* New keys go in by groups of state rows: a group with a key that has a
+ * record, and a group with one key twice, fall back to one by one; the
+ * segment's ids stay consecutive and the others take the ordinary path, in
+ * order. */
+static void test_load_groups(void **state)
+{
+    fx_t *f = *state;
+    int64_t brand = load_brand(f);
+    load_batch_t b = mk_load(brand, 0, 1000);
+    for (size_t i = 0; i < b.n; i++)
+        b.it[i].rule = load_rule_all;
+    iz_change_t old = mk_change(brand, b.c[300].recipient, IZ_RET, 1600000000, IZ_IYS_LOCAL);
+    apply_ok(f, &old);
+    snprintf(b.c[701].recipient, sizeof b.c[701].recipient, "%s", b.c[700].recipient);
+    b.c[701].consent_date = b.c[700].consent_date + 10;
+    assert_int_equal(iz_store_consent_load_then(f->st, LOAD_JOB, b.lines, b.it, b.n, NULL, NULL), 0);
+    for (size_t i = 0; i < b.n; i++)
+        assert_int_equal(b.it[i].rc, 0);
+    assert_int_equal(raw_count(f, "SELECT sum(count) FROM log_segments"), 998);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM consent_log"), 3);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM consent_state"), 999);
+    /* The entries' ids: consecutive, in the file's order. */
+    int64_t prev = 0;
+    for (size_t i = 0; i < b.n; i++) {
+        if (i == 300 || i == 701) continue;
+        if (prev) assert_int_equal(b.c[i].id, prev + 1);
+        prev = b.c[i].id;
+        iz_change_t got;
+        assert_int_equal(
+            iz_store_consent_get(f->st, brand, IZ_BIREYSEL, IZ_MESAJ, b.c[i].recipient, &got), 0);
+        assert_int_equal(got.id, i == 700 ? b.c[701].id : b.c[i].id);
+    }
+    /* The ordinary ones come after every entry of the load. */
+    assert_true(b.c[300].id > b.c[999].id);
+    assert_true(b.c[701].id > b.c[300].id);
+    assert_int_equal(history_len(f, brand, b.c[300].recipient), 2);
+    assert_int_equal(history_len(f, brand, b.c[700].recipient), 2);
+    assert_int_equal(outbox(f), 1000);
+    verify_ok(f);
+    free_load(&b);
+}
+
 /* The sync takes a segment's entries from the outbox like any row: after
  * them, a later change of the same key; İYS's answers are kept. */
 static void test_load_outbox(void **state)
@@ -1830,6 +1881,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigkill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_segments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_groups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_existing_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_outbox, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_tamper, setup, teardown),

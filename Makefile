@@ -46,7 +46,7 @@ FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%-replay)
 
 PYTEST := /usr/bin/python3 -m pytest
 
-.PHONY: all deps test unit fuzz-replay blackbox browser demo fuzz format clean bench
+.PHONY: all deps test unit fuzz-replay blackbox browser demo fuzz format clean bench conformance
 all: $(BIN)
 	@mkdir -p bin && cp $(BIN) bin/izin
 
@@ -118,6 +118,15 @@ browser: $(BIN)
 	  node --test $(BROWSER_TESTS)
 
 test: deps unit fuzz-replay blackbox browser
+
+# The emulator against İYS's OpenAPI document through Stoplight Prism's
+# validating proxy (scripts/prism-check.py; docs/IYS-EMULATOR.md). Not part
+# of `make test`: the first run installs Prism from the npm registry into
+# build/prism/. IYS_SPEC names another copy of the document.
+IYS_SPEC ?= /work/shared/reference/iys-openapi.json
+conformance: $(BIN)
+	/usr/bin/python3 scripts/prism-check.py --bin $(BIN) --spec $(IYS_SPEC) \
+	  --json build/conformance.json
 
 demo: $(BIN)
 	./$(BIN) demo

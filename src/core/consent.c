@@ -175,10 +175,14 @@ const char *iz_consent_rules(const iz_consent_t *c, const iz_current_t *cur,
     if (cur->exists && c->consent_date != 0 && cur->consent_date != 0 &&
         c->consent_date <= cur->consent_date)
         return "H178";
-    /* The 3-business-day rule holds only after the account's İYS activation;
-     * before it the account is uploading its existing consents. */
-    if (ctx && ctx->activation != 0 && ctx->now >= ctx->activation && c->consent_date != 0 &&
-        ctx->now > iz_bizday_deadline(ctx->holidays, c->consent_date))
-        return "H467";
+    if (iz_consent_too_late(c, ctx)) return "H467";
     return NULL;
+}
+
+/* The 3-business-day rule holds only after the account's İYS activation;
+ * before it the account is uploading its existing consents. */
+bool iz_consent_too_late(const iz_consent_t *c, const iz_rules_ctx_t *ctx)
+{
+    return c && ctx && ctx->activation != 0 && ctx->now >= ctx->activation &&
+           c->consent_date != 0 && ctx->now > iz_bizday_deadline(ctx->holidays, c->consent_date);
 }

@@ -102,5 +102,10 @@ typedef struct iz_rules_ctx {
  * RET locally, the emulator refuses it. */
 const char *iz_consent_rules(const iz_consent_t *c, const iz_current_t *cur,
                              const iz_rules_ctx_t *ctx);
+/* The H467 check alone: true when c's consentDate is more than 3 business
+ * days before ctx->now and the account is past its activation (ctx NULL:
+ * false). It needs no current record, so a bulk request can be judged by
+ * it when it arrives. */
+bool iz_consent_too_late(const iz_consent_t *c, const iz_rules_ctx_t *ctx);
 
 #endif

@@ -110,12 +110,35 @@ static void reply_field_error_str(iz_req_t *r, const char *code, const char *mes
     json_decref(v);
 }
 
-/* True when a raw phone is exactly the E.164 form izin normalized it to:
- * İYS takes only numbers written as "+905321234567", not the many ways of
- * writing one that izin's own API forgives. */
-static bool phone_is_e164(const iz_field_t *f, const char *norm)
+/* True when a raw phone is written as İYS takes it: exactly the E.164 form
+ * izin normalized it to ("+905321234567"; İYS refuses the many other ways
+ * of writing a number that izin's own API forgives), or İYS's known wrong
+ * form of a mobile number, "+9005321234567". İYS stores that form as sent:
+ * its documents say such a number is not shown to the citizen and is not
+ * found by a query in the right form, so no SMS can be sent to it. For it
+ * norm (IZ_RECIPIENT_MAX bytes) becomes the raw text. */
+static bool phone_as_iys_takes(const iz_field_t *f, char *norm)
 {
-    return f->kind == IZ_FIELD_STRING && f->len == strlen(norm) && memcmp(f->s, norm, f->len) == 0;
+    if (f->kind != IZ_FIELD_STRING) return false;
+    size_t n = strlen(norm);
+    if (f->len == n && memcmp(f->s, norm, n) == 0) return true;
+    /* "+90" "0" "5..." written for "+90" "5..." */
+    if (n > 4 && f->len == n + 1 && f->len < IZ_RECIPIENT_MAX && memcmp(norm, "+905", 4) == 0 &&
+        memcmp(f->s, "+9005", 5) == 0 && memcmp(f->s + 5, norm + 4, n - 4) == 0) {
+        memcpy(norm, f->s, f->len);
+        norm[f->len] = '\0';
+        return true;
+    }
+    return false;
+}
+
+/* The code İYS answers for a recipient that is not of its type's form:
+ * H120 (not an e-mail address) for EPOSTA, H121 (not an E.164 phone) for
+ * MESAJ and ARAMA - as the history call's examples show; H464 is kept for
+ * the list query, whose examples use it. */
+static const char *mismatch_code(iz_type_t type)
+{
+    return type == IZ_EPOSTA ? "H120" : "H121";
 }
 
 static void verr_prepend(iz_verrs_t *errs, const char *code, const char *field)
@@ -129,6 +152,34 @@ static void verr_prepend(iz_verrs_t *errs, const char *code, const char *field)
 static void verr_append(iz_verrs_t *errs, const char *code, const char *field)
 {
     if (errs->n < IZ_VERR_MAX) errs->e[errs->n++] = (iz_verr_t){.code = code, .field = field};
+}
+
+/* Insert an error after errs->e[at] (dropped when the list is full). */
+static void verr_insert_after(iz_verrs_t *errs, int at, const char *code, const char *field)
+{
+    if (errs->n == IZ_VERR_MAX) return;
+    memmove(&errs->e[at + 2], &errs->e[at + 1], (size_t)(errs->n - at - 1) * sizeof errs->e[0]);
+    errs->e[at + 1] = (iz_verr_t){.code = code, .field = field};
+    errs->n++;
+}
+
+/* Turn izin's validation errors into the ones İYS's examples show for a
+ * consent: a recipient of the wrong form for its type is H120/H121 (izin
+ * says H464), an over-long phone is H160 followed by H121, and HS_KARAR
+ * with ONAY (H408) is about the status. */
+static void verrs_as_iys(iz_verrs_t *errs, iz_type_t type)
+{
+    for (int i = 0; i < errs->n; i++) {
+        iz_verr_t *e = &errs->e[i];
+        if (strcmp(e->code, "H464") == 0) {
+            e->code = mismatch_code(type);
+        } else if (strcmp(e->code, "H408") == 0) {
+            e->field = "status";
+        } else if (strcmp(e->code, "H160") == 0) {
+            verr_insert_after(errs, i, "H121", e->field);
+            i++;
+        }
+    }
 }
 
 /* İYS's consent fields beyond the ones izin's own API takes. */
@@ -145,8 +196,9 @@ int iz__sim_consent_parse(json_t *item, int64_t now, iz_consent_t *out, iz_verrs
     for (int i = 0; i < errs->n; i++)
         if (errs->e[i].field && strcmp(errs->e[i].field, "recipient") == 0) recipient_err = true;
     if (!recipient_err && (out->type == IZ_MESAJ || out->type == IZ_ARAMA) &&
-        !phone_is_e164(&raw.recipient, out->recipient))
+        !phone_as_iys_takes(&raw.recipient, out->recipient))
         verr_prepend(errs, "H121", "recipient");
+    verrs_as_iys(errs, out->type);
 
     /* İYS's retailer fields: accepted when well-formed, never stored (the
      * emulator has no retailers). */
@@ -468,15 +520,21 @@ void iz__sim_h_consent_add(iz_req_t *r, void *app)
         json_decref(body);
         return;
     }
-    json_decref(body);
 
     iz_sim_change_t chg = {.iys_code = a.iys, .brand_code = a.brand};
     const char *hcode = NULL;
     int rc = iz__sim_record(sim, &a.prov, &c, now, is_v2(r), &chg, &hcode);
     if (rc == IZ_ERULE && hcode) {
-        iz_reply_error(r, hcode, NULL);
+        /* The 3-business-day rule is about the consentDate: its 422 names
+         * it, as İYS's example does; the other rules' answers carry none. */
+        if (strcmp(hcode, "H467") == 0)
+            reply_field_error(r, hcode, NULL, "consentDate", json_object_get(body, "consentDate"));
+        else
+            iz_reply_error(r, hcode, NULL);
+        json_decref(body);
         return;
     }
+    json_decref(body);
     if (rc != 0 && rc != IZ_REPEAT) {
         reply_store_error(r);
         return;
@@ -501,6 +559,42 @@ static json_t *normalized_item(const iz_consent_t *c)
     if (c->consent_date) json_object_set_new(o, "consentDate", tr_date(c->consent_date));
     json_object_set_new(o, "recipientType", json_string(iz_rtype_name(c->rtype)));
     return o;
+}
+
+/* 1 when the request's new records would take the provider over its quota
+ * (İYS refuses such a request whole with 422 H525), 0 when they fit, -1 on
+ * a store failure. Only an ONAY can make a record (a first RET is refused
+ * with H175), and only for a key that has none yet; the cheap count is
+ * tried first, so a provider with room to spare costs no look-ups. */
+static int quota_check(iz_sim_t *sim, const sim_auth_t *a, json_t *items, size_t new_onay)
+{
+    int64_t records;
+    if (a->prov.quota <= 0 || new_onay == 0) return 0;
+    if (iz_sim_provider_records(sim->st, a->iys, &records) != 0) return -1;
+    if (records + (int64_t)new_onay <= a->prov.quota) return 0;
+    int64_t fresh = 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it)
+    {
+        iz_rtype_t rt;
+        iz_type_t ty;
+        iz_status_t stt;
+        if (!json_is_object(it) ||
+            iz_status_parse(json_string_value(json_object_get(it, "status")), &stt) != 0 ||
+            stt != IZ_ONAY ||
+            iz_rtype_parse(json_string_value(json_object_get(it, "recipientType")), &rt) != 0 ||
+            iz_type_parse(json_string_value(json_object_get(it, "type")), &ty) != 0)
+            continue;
+        iz_sim_change_t cur;
+        int rc = iz_sim_consent_get(sim->st, a->iys, a->brand, rt, ty,
+                                    json_string_value(json_object_get(it, "recipient")), &cur);
+        if (rc == IZ_ENOTFOUND)
+            fresh++;
+        else if (rc != 0)
+            return -1;
+    }
+    return records + fresh > a->prov.quota ? 1 : 0;
 }
 
 void iz__sim_h_bulk_add(iz_req_t *r, void *app)
@@ -528,6 +622,7 @@ void iz__sim_h_bulk_add(iz_req_t *r, void *app)
     size_t nerr = 0;
     json_t *items = json_array(); /* normalized items, in order */
     json_t *seen = json_object(); /* "rtype|type|recipient" of every valid item */
+    size_t new_onay = 0;          /* ONAY items, which may each make a new record */
     for (size_t i = 0; i < n; i++) {
         json_t *item = json_array_get(body, i);
         if (!json_is_object(item)) {
@@ -550,17 +645,43 @@ void iz__sim_h_bulk_add(iz_req_t *r, void *app)
         snprintf(key, sizeof key, "%s|%s|%s", iz_rtype_name(c.rtype), iz_type_name(c.type),
                  c.recipient);
         if (json_object_get(seen, key)) {
-            errs[nerr++] = (iz_error_t){.code = "H194",
-                                        .location = "recipient",
-                                        .value = json_object_get(item, "recipient"),
-                                        .index = (int)i};
+            /* İYS's example: the index alone, no location or value. */
+            errs[nerr++] = (iz_error_t){.code = "H194", .index = (int)i};
             json_array_append_new(items, json_null());
             continue;
         }
         json_object_set_new(seen, key, json_true());
         json_array_append_new(items, normalized_item(&c));
+        /* A consent taken more than 3 business days ago refuses the whole
+         * request at once (İYS's example), unlike the rules that depend on
+         * the stored record, which fail their item later. */
+        iz__sim_rule_ctx_t rctx;
+        iz__sim_rule_init(&rctx, sim, &a.prov, &c, now);
+        if (iz_consent_too_late(&c, &rctx.rules))
+            errs[nerr++] = (iz_error_t){.code = "H467",
+                                        .location = "consentDate",
+                                        .value = json_object_get(item, "consentDate"),
+                                        .index = (int)i};
+        else if (c.status == IZ_ONAY)
+            new_onay++;
     }
     json_decref(seen);
+    if (!nerr) {
+        int qrc = quota_check(sim, &a, items, new_onay);
+        if (qrc < 0) {
+            json_decref(items);
+            json_decref(body);
+            reply_store_error(r);
+            return;
+        }
+        if (qrc > 0) {
+            /* No index: the request as a whole does not fit. */
+            iz_reply_error(r, "H525", NULL);
+            json_decref(items);
+            json_decref(body);
+            return;
+        }
+    }
     if (nerr) {
         iz_reply_errors(r, 422, errs, nerr);
         json_decref(items);
@@ -614,6 +735,29 @@ void iz__sim_h_bulk_add(iz_req_t *r, void *app)
 
 /* ---- GET .../consents/request/{requestId} ---------------------------------- */
 
+/* What v2's status adds to a success item (its example): whether the
+ * request was made through v2's bulk add, as the text "true" or "false"
+ * (the example's form; the schema says boolean), and for a consent v2 found
+ * already recorded with the same fields and date (a repeat: its change was
+ * made by another request or a single add), originalRequestInformation
+ * naming the bulk request and item that first recorded it (left out when a
+ * single add did). Returns non-zero on a store failure. */
+static int v2_origin(iz_sim_t *sim, const iz_sim_bulk_t *b, const iz_sim_bulk_item_t *it,
+                     bool made_v2, json_t *o)
+{
+    json_object_set_new(o, "isAddConsentV2Service", json_string(made_v2 ? "true" : "false"));
+    iz_sim_origin_t org;
+    int rc =
+        iz_sim_change_origin(sim->st, b->iys_code, b->brand_code, it->txid, it->creation, &org);
+    if (rc == IZ_ENOTFOUND) return 0;
+    if (rc != 0) return rc;
+    if (strcmp(org.request_id, b->request_id) != 0 && org.request_id[0])
+        json_object_set_new(o, "originalRequestInformation",
+                            json_pack("{s:s, s:s}", "requestId", org.request_id, "subRequestId",
+                                      org.sub_request_id));
+    return 0;
+}
+
 void iz__sim_h_bulk_status(iz_req_t *r, void *app)
 {
     iz_sim_t *sim = app;
@@ -660,6 +804,8 @@ void iz__sim_h_bulk_status(iz_req_t *r, void *app)
         reply_store_error(r);
         return;
     }
+    /* A request made through v2 stores its items as idempotent. */
+    bool made_v2 = n > 0 && items[0].body && strstr(items[0].body, "\"idempotent\":true");
     json_t *out = json_array();
     for (size_t i = 0; i < n; i++) {
         const iz_sim_bulk_item_t *it = &items[i];
@@ -671,6 +817,13 @@ void iz__sim_h_bulk_status(iz_req_t *r, void *app)
             json_object_set_new(o, "requestId", json_string(b.request_id));
             json_object_set_new(o, "transactionId", json_string(it->txid));
             json_object_set_new(o, "creationDate", tr_date(it->creation));
+            if (is_v2(r) && v2_origin(sim, &b, it, made_v2, o) != 0) {
+                json_decref(o);
+                json_decref(out);
+                iz_sim_bulk_items_free(items, n);
+                reply_store_error(r);
+                return;
+            }
         } else if (strcmp(it->status, "failure") == 0) {
             json_object_set_new(
                 o, "error",
@@ -700,7 +853,7 @@ static const char *query_recipient(json_t *v, iz_type_t type, char out[IZ_RECIPI
     if (f.len > IZ_INPUT_MAX) return type == IZ_EPOSTA ? "H120" : "H166";
     if (iz_recipient_normalize(f.s, f.len, type, out, &code) != 0)
         return strcmp(code, "H160") == 0 ? "H166" : code;
-    if (type != IZ_EPOSTA && !phone_is_e164(&f, out)) return "H121";
+    if (type != IZ_EPOSTA && !phone_as_iys_takes(&f, out)) return "H121";
     return NULL;
 }
 
@@ -726,6 +879,7 @@ static int parse_key_query(iz_req_t *r, json_t *body, key_query_t *q)
         verr_append(&errs, "H114", "recipient");
     } else if (type_ok) {
         const char *code = query_recipient(rc, q->type, q->recipient);
+        if (code && strcmp(code, "H464") == 0) code = mismatch_code(q->type);
         if (code) verr_append(&errs, code, "recipient");
     }
     if (!json_is_string(rt) || json_string_length(rt) == 0) {
@@ -775,6 +929,30 @@ void iz__sim_h_status(iz_req_t *r, void *app)
     iz_reply_json(r, 200, out);
 }
 
+/* One recipient's error in the list query, shaped as its examples show: a
+ * recipient of the other type's form is H464 at ["recipient"] with a
+ * message naming the type; any other (a duplicate H193, a malformed
+ * value) at ["recipients", i], the item's place. No "index" field. */
+static json_t *list_error(iz_req_t *r, const char *code, iz_type_t type, json_t *v, size_t i)
+{
+    char msg[160];
+    iz_error_t e = {.code = code, .value = v, .index = -1};
+    bool mismatch = strcmp(code, "H464") == 0;
+    if (mismatch) {
+        snprintf(msg, sizeof msg,
+                 "İzin tipi (type) %s için, alıcı (recipient) %s formatında olmalıdır.",
+                 iz_type_name(type), type == IZ_EPOSTA ? "e-posta" : "telefon");
+        e.message = msg;
+        e.location = "recipient";
+    } else if (strcmp(code, "H193") == 0) {
+        e.message = "Alıcı (recipient) değeri liste içinde tekrarlanamaz.";
+    }
+    json_t *o = iz_error_json(r, &e);
+    if (!mismatch)
+        json_object_set_new(o, "location", json_pack("[s, I]", "recipients", (json_int_t)i));
+    return o;
+}
+
 void iz__sim_h_multi_status(iz_req_t *r, void *app)
 {
     iz_sim_t *sim = app;
@@ -806,33 +984,26 @@ void iz__sim_h_multi_status(iz_req_t *r, void *app)
     } else {
         size_t n = json_array_size(list);
         char(*norm)[IZ_RECIPIENT_MAX] = iz_req_alloc(r, n * sizeof *norm);
-        iz_error_t *errs = iz_req_alloc(r, n * sizeof *errs);
-        size_t nerr = 0;
+        json_t *errs = json_array();
         json_t *seen = json_object();
         for (size_t i = 0; i < n; i++) {
             json_t *v = json_array_get(list, i);
             const char *code = query_recipient(v, type, norm[i]);
             if (!code && json_object_get(seen, norm[i])) code = "H193";
             if (code) {
-                errs[nerr++] = (iz_error_t){.code = code,
-                                            .message = strcmp(code, "H193") == 0
-                                                           ? "Alıcı (recipient) değeri liste "
-                                                             "içinde tekrarlanamaz."
-                                                           : NULL,
-                                            .location = "recipients",
-                                            .value = v,
-                                            .index = (int)i};
+                json_array_append_new(errs, list_error(r, code, type, v, i));
                 norm[i][0] = '\0';
                 continue;
             }
             json_object_set_new(seen, norm[i], json_true());
         }
         json_decref(seen);
-        if (nerr) {
-            iz_reply_errors(r, 422, errs, nerr);
+        if (json_array_size(errs)) {
+            iz_reply_json(r, 422, json_pack("{s:o}", "errors", errs));
             json_decref(body);
             return;
         }
+        json_decref(errs);
         json_t *out = json_array();
         for (size_t i = 0; i < n; i++) {
             iz_sim_change_t cur;
@@ -871,8 +1042,12 @@ void iz__sim_h_history(iz_req_t *r, void *app)
     sim_auth_t a;
     if (authorize(r, sim, &a) != 0) return;
     int64_t limit, offset;
+    /* The history's examples give H182 for a bad limit and H183 for a bad
+     * offset, the error table the other way round: the examples rule
+     * (docs/IYS-EMULATOR.md, "Spec contradictions"). */
     if (query_int(r, "limit", HISTORY_MAX, &limit) != 0) {
-        reply_field_error_str(r, "H183", NULL, "limit", iz_req_query(r, "limit"));
+        reply_field_error_str(r, "H182", "limit değeri geçerli olmalıdır.", "limit",
+                              iz_req_query(r, "limit"));
         return;
     }
     if (limit == 0) {
@@ -884,7 +1059,8 @@ void iz__sim_h_history(iz_req_t *r, void *app)
         return;
     }
     if (query_int(r, "offset", 0, &offset) != 0) {
-        reply_field_error_str(r, "H182", NULL, "offset", iz_req_query(r, "offset"));
+        reply_field_error_str(r, "H183", "offset değeri geçerli olmalıdır.", "offset",
+                              iz_req_query(r, "offset"));
         return;
     }
     key_query_t q;

@@ -663,10 +663,7 @@ static int read_current(iz_sim_store_t *st, const iz_sim_change_t *c, const iz_s
         IZ_SQ_ARGS(KEY_ARGS(c->iys_code, c->brand_code, nm->rtype, nm->type, c->recipient)),
         &iz__sq_current_row, cur);
     if (rc < 0) return rc;
-    *records = 0; /* a provider with no key has no row */
-    rc = iz__sq_find(&st->q, "SELECT records FROM provider_records WHERE iys_code = ?1",
-                     IZ_SQ_ARGS(IZ_SQ_I64(c->iys_code)), &iz__sq_i64_row, records);
-    return rc < 0 ? rc : 0;
+    return iz_sim_provider_records(st, c->iys_code, records);
 }
 
 /* The transactionId: SHA-256 of iys_code|brand_code|rtype|type|recipient|
@@ -758,6 +755,15 @@ int iz_sim_consent_apply(iz_sim_store_t *st, iz_sim_change_t *chg, bool idempote
         memcpy(chg->txid, txid, sizeof chg->txid);
     }
     return rc;
+}
+
+int iz_sim_provider_records(iz_sim_store_t *st, int64_t iys_code, int64_t *records)
+{
+    if (!st || !records) return IZ_EINVAL;
+    *records = 0; /* a provider with no key has no row */
+    int rc = iz__sq_find(&st->q, "SELECT records FROM provider_records WHERE iys_code = ?1",
+                         IZ_SQ_ARGS(IZ_SQ_I64(iys_code)), &iz__sq_i64_row, records);
+    return rc < 0 ? rc : 0;
 }
 
 int iz_sim_consent_get(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, iz_rtype_t rtype,
@@ -982,6 +988,30 @@ int iz_sim_bulk_get(iz_sim_store_t *st, const char *request_id, iz_sim_bulk_t *b
                          " error_message FROM bulk_items WHERE request_id = ?1 ORDER BY idx",
                          IZ_SQ_ARGS(IZ_SQ_TEXT(request_id)), &item_row, items, n);
     return tx_end(st, rc, true);
+}
+
+static void origin_read(sqlite3_stmt *stmt, void *out)
+{
+    iz_sim_origin_t *o = out;
+    iz__sq_col_str(stmt, 0, o->request_id, sizeof o->request_id);
+    iz__sq_col_str(stmt, 1, o->sub_request_id, sizeof o->sub_request_id);
+}
+
+int iz_sim_change_origin(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, const char *txid,
+                         int64_t creation, iz_sim_origin_t *out)
+{
+    static const iz_sq_row_t origin_row = IZ_SQ_ROW(iz_sim_origin_t, origin_read);
+    if (!st || !txid || !out) return IZ_EINVAL;
+    memset(out, 0, sizeof *out);
+    if (iz__sq_fits(txid, SS_HEX)) return IZ_ENOTFOUND;
+    return iz__sq_get(&st->q,
+                      "SELECT l.request_id, b.sub_request_id FROM consent_log l"
+                      " LEFT JOIN bulk_items b ON b.request_id = l.request_id AND b.txid = l.txid"
+                      " WHERE l.iys_code = ?1 AND l.brand_code = ?2 AND l.txid = ?3"
+                      " AND l.creation = ?4 ORDER BY l.id LIMIT 1",
+                      IZ_SQ_ARGS(IZ_SQ_I64(iys_code), IZ_SQ_I64(brand_code), IZ_SQ_TEXT(txid),
+                                 IZ_SQ_I64(creation)),
+                      &origin_row, out);
 }
 
 int iz_sim_bulk_next_due(iz_sim_store_t *st, int64_t now, char request_id[37])

@@ -183,6 +183,10 @@ typedef int (*iz_sim_rule_fn)(void *ctx, const iz_current_t *cur, int64_t provid
 int iz_sim_consent_apply(iz_sim_store_t *st, iz_sim_change_t *chg, bool idempotent,
                          iz_sim_rule_fn rule, void *ctx, const char **hcode);
 
+/* The number of keys (consent_state rows) provider iys_code has, which its
+ * quota counts; 0 for a provider with none. */
+int iz_sim_provider_records(iz_sim_store_t *st, int64_t iys_code, int64_t *records);
+
 /* The current record of a key; IZ_ENOTFOUND when none. */
 int iz_sim_consent_get(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, iz_rtype_t rtype,
                        iz_type_t type, const char *recipient, iz_sim_change_t *out);
@@ -261,6 +265,16 @@ int iz_sim_bulk_next_due(iz_sim_store_t *st, int64_t now, char request_id[37]);
 int iz_sim_bulk_item_result(iz_sim_store_t *st, const char *request_id, int idx, const char *status,
                             const char *txid, int64_t creation, const char *error_code,
                             const char *error_message);
+/* Where the change (transactionId, creation) of a brand was first made:
+ * the bulk request that made it and that item's subRequestId (both "" for a
+ * single add or a citizen's change). IZ_ENOTFOUND when there is no such
+ * change. v2's bulk status names the original of a repeated consent. */
+typedef struct iz_sim_origin {
+    char request_id[37];
+    char sub_request_id[37];
+} iz_sim_origin_t;
+int iz_sim_change_origin(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, const char *txid,
+                         int64_t creation, iz_sim_origin_t *out);
 /* Mark a request processed. */
 int iz_sim_bulk_done(iz_sim_store_t *st, const char *request_id, int64_t now);
 /* Drop requests created before `before` (İYS keeps results 60 days). */

@@ -4,6 +4,7 @@ start_sim() runs the real binary on a loopback port with test-friendly
 limits; Provider wraps one service provider's API user.
 """
 import itertools
+import time
 
 import requests
 
@@ -71,3 +72,16 @@ def consent(recipient, status="ONAY", type="MESAJ", source="HS_WEB", date=None, 
             "consentDate": date or tr_now(-3600)}
     body.update(kw)
     return body
+
+
+def wait_processed(p, rid, v2=False, timeout=30):
+    """Poll a bulk request until no item is "enqueue"; returns the items."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        r = p.get(f"/consents/request/{rid}", v2=v2)
+        assert r.status_code == 200, r.text
+        items = r.json()
+        if items and all(i["status"] != "enqueue" for i in items):
+            return items
+        time.sleep(0.1)
+    raise AssertionError("bulk request not processed")

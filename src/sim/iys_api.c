@@ -32,7 +32,6 @@
 #define HISTORY_MAX 100  /* page size of the history (H186) */
 #define CHANGES_MAX 1000 /* page size of the change pull (H507) */
 #define CHANGES_WINDOW (7 * 86400)
-#define RETAILER_ACCESS_MAX 100
 #define CRED_MAX 256 /* username, password, tokens */
 #define REQUEST_ID_MAX 36
 #define PUSH_URL_MAX 2048
@@ -134,7 +133,8 @@ static void verr_append(iz_verrs_t *errs, const char *code, const char *field)
 /* İYS's consent fields beyond the ones izin's own API takes. */
 static const char *const retailer_fields[] = {"retailerCode", "retailerAccess", NULL};
 
-int iz__sim_consent_parse(json_t *item, int64_t now, iz_consent_t *out, iz_verrs_t *errs)
+int iz__sim_consent_parse(json_t *item, int64_t now, iz_consent_t *out, iz__sim_retail_t *rt,
+                          iz_verrs_t *errs)
 {
     iz_consent_raw_t raw;
     iz_consent_raw_from_json(item, retailer_fields, &raw);
@@ -148,15 +148,7 @@ int iz__sim_consent_parse(json_t *item, int64_t now, iz_consent_t *out, iz_verrs
         !phone_is_e164(&raw.recipient, out->recipient))
         verr_prepend(errs, "H121", "recipient");
 
-    /* İYS's retailer fields: accepted when well-formed, never stored (the
-     * emulator has no retailers). */
-    json_t *rc = json_object_get(item, "retailerCode");
-    if (rc && !json_is_integer(rc) &&
-        !(json_is_string(rc) && json_string_length(rc) > 0 && json_string_length(rc) <= 32))
-        verr_append(errs, "H085", "retailerCode");
-    json_t *ra = json_object_get(item, "retailerAccess");
-    if (ra && (!json_is_array(ra) || json_array_size(ra) > RETAILER_ACCESS_MAX))
-        verr_append(errs, "H085", "retailerAccess");
+    iz__sim_retail_parse(item, rt, errs);
     return errs->n ? IZ_ERULE : 0;
 }
 
@@ -186,10 +178,7 @@ static void reply_store_error(iz_req_t *r)
 
 /* ---- authorization ---------------------------------------------------------- */
 
-typedef struct sim_auth {
-    int64_t iys, brand;
-    iz_sim_provider_t prov;
-} sim_auth_t;
+typedef iz__sim_auth_t sim_auth_t;
 
 /* True when some provider other than iys has a brand with this code. */
 static bool brand_elsewhere(iz_sim_store_t *st, int64_t iys, int64_t brand)
@@ -462,21 +451,33 @@ void iz__sim_h_consent_add(iz_req_t *r, void *app)
     if (!body) return;
     int64_t now = time(NULL);
     iz_consent_t c;
+    iz__sim_retail_t rt;
     iz_verrs_t errs = {0};
-    if (iz__sim_consent_parse(body, now, &c, &errs) != 0) {
+    if (iz__sim_consent_parse(body, now, &c, &rt, &errs) != 0) {
         iz_reply_verrs(r, body, &errs);
         json_decref(body);
         return;
     }
-    json_decref(body);
 
+    /* The change and its retailers' access in one transaction. */
     iz_sim_change_t chg = {.iys_code = a.iys, .brand_code = a.brand};
     const char *hcode = NULL;
-    int rc = iz__sim_record(sim, &a.prov, &c, now, is_v2(r), &chg, &hcode);
+    size_t bad = 0;
+    int rc = iz_sim_batch_begin(sim->st);
+    if (rc == 0)
+        rc = iz__sim_record_retail(sim, &a.prov, &c, &rt, now, is_v2(r), &chg, &hcode, &bad);
+    int end = iz_sim_batch_end(sim->st, rc == IZ_REPEAT ? 0 : rc);
+    if (end != 0 && (rc == 0 || rc == IZ_REPEAT)) rc = end;
     if (rc == IZ_ERULE && hcode) {
-        iz_reply_error(r, hcode, NULL);
+        json_t *e = iz__sim_retail_error(r, hcode, body, &rt, bad, -1);
+        if (e)
+            iz_reply_json(r, iz_hcode_http(hcode), json_pack("{s:[o]}", "errors", e));
+        else
+            iz_reply_error(r, hcode, NULL);
+        json_decref(body);
         return;
     }
+    json_decref(body);
     if (rc != 0 && rc != IZ_REPEAT) {
         reply_store_error(r);
         return;
@@ -528,6 +529,7 @@ void iz__sim_h_bulk_add(iz_req_t *r, void *app)
     size_t nerr = 0;
     json_t *items = json_array(); /* normalized items, in order */
     json_t *seen = json_object(); /* "rtype|type|recipient" of every valid item */
+    iz__sim_retail_t *rts = iz_req_alloc(r, n * sizeof *rts);
     for (size_t i = 0; i < n; i++) {
         json_t *item = json_array_get(body, i);
         if (!json_is_object(item)) {
@@ -537,7 +539,7 @@ void iz__sim_h_bulk_add(iz_req_t *r, void *app)
         }
         iz_consent_t c;
         iz_verrs_t ve = {0};
-        if (iz__sim_consent_parse(item, now, &c, &ve) != 0) {
+        if (iz__sim_consent_parse(item, now, &c, &rts[i], &ve) != 0) {
             for (int k = 0; k < ve.n; k++)
                 errs[nerr++] = (iz_error_t){.code = ve.e[k].code,
                                             .location = ve.e[k].field,
@@ -567,6 +569,12 @@ void iz__sim_h_bulk_add(iz_req_t *r, void *app)
         json_decref(body);
         return;
     }
+    /* Every item's retailers must be the brand's (403 H180 / H353). */
+    if (iz__sim_retail_check_items(r, sim, &a, body, rts, n) != 0) {
+        json_decref(items);
+        json_decref(body);
+        return;
+    }
     json_decref(body);
 
     iz_sim_bulk_t b = {.iys_code = a.iys,
@@ -585,6 +593,7 @@ void iz__sim_h_bulk_add(iz_req_t *r, void *app)
         /* The stored copy says whether v2's idempotent resend applies. */
         json_t *stored = json_copy(item);
         if (v2) json_object_set_new(stored, "idempotent", json_true());
+        iz__sim_retail_store(&rts[i], stored);
         bodies[i] = json_dumps(stored, JSON_COMPACT);
         json_decref(stored);
         if (!bodies[i]) iz_oom();
@@ -684,11 +693,7 @@ void iz__sim_h_bulk_status(iz_req_t *r, void *app)
 
 /* ---- queries ------------------------------------------------------------------ */
 
-typedef struct key_query {
-    iz_type_t type;
-    iz_rtype_t rtype;
-    char recipient[IZ_RECIPIENT_MAX];
-} key_query_t;
+typedef iz__sim_keyq_t key_query_t;
 
 /* Normalize one queried recipient for a type: 0, or the H-code. */
 static const char *query_recipient(json_t *v, iz_type_t type, char out[IZ_RECIPIENT_MAX])
@@ -704,37 +709,49 @@ static const char *query_recipient(json_t *v, iz_type_t type, char out[IZ_RECIPI
     return NULL;
 }
 
+bool iz__sim_parse_type(json_t *body, iz__sim_keyq_t *q, iz_verrs_t *errs)
+{
+    char buf[32];
+    json_t *t = json_object_get(body, "type");
+    if (!json_is_string(t) || json_string_length(t) == 0) {
+        verr_append(errs, t && !json_is_null(t) && !json_is_string(t) ? "H117" : "H111", "type");
+    } else if (iz_strlcpy(buf, json_string_value(t), sizeof buf) != 0 ||
+               iz_type_parse(buf, &q->type) != 0) {
+        verr_append(errs, "H117", "type");
+    } else {
+        return true;
+    }
+    return false;
+}
+
+void iz__sim_parse_rtype(json_t *body, iz__sim_keyq_t *q, iz_verrs_t *errs)
+{
+    char buf[32];
+    json_t *rt = json_object_get(body, "recipientType");
+    if (!json_is_string(rt) || json_string_length(rt) == 0) {
+        verr_append(errs, rt && !json_is_null(rt) && !json_is_string(rt) ? "H116" : "H170",
+                    "recipientType");
+    } else if (iz_strlcpy(buf, json_string_value(rt), sizeof buf) != 0 ||
+               iz_rtype_parse(buf, &q->rtype) != 0) {
+        verr_append(errs, "H116", "recipientType");
+    }
+}
+
 /* Parse the {recipient, recipientType, type} body of the status and
  * history queries (İYS: all three required); answers the errors itself and
  * returns non-zero. */
 static int parse_key_query(iz_req_t *r, json_t *body, key_query_t *q)
 {
     iz_verrs_t errs = {0};
-    char buf[32];
-    json_t *t = json_object_get(body, "type"), *rt = json_object_get(body, "recipientType");
     json_t *rc = json_object_get(body, "recipient");
-    bool type_ok = false;
-    if (!json_is_string(t) || json_string_length(t) == 0) {
-        verr_append(&errs, t && !json_is_null(t) && !json_is_string(t) ? "H117" : "H111", "type");
-    } else if (iz_strlcpy(buf, json_string_value(t), sizeof buf) != 0 ||
-               iz_type_parse(buf, &q->type) != 0) {
-        verr_append(&errs, "H117", "type");
-    } else {
-        type_ok = true;
-    }
+    bool type_ok = iz__sim_parse_type(body, q, &errs);
     if (!rc || json_is_null(rc) || (json_is_string(rc) && json_string_length(rc) == 0)) {
         verr_append(&errs, "H114", "recipient");
     } else if (type_ok) {
         const char *code = query_recipient(rc, q->type, q->recipient);
         if (code) verr_append(&errs, code, "recipient");
     }
-    if (!json_is_string(rt) || json_string_length(rt) == 0) {
-        verr_append(&errs, rt && !json_is_null(rt) && !json_is_string(rt) ? "H116" : "H170",
-                    "recipientType");
-    } else if (iz_strlcpy(buf, json_string_value(rt), sizeof buf) != 0 ||
-               iz_rtype_parse(buf, &q->rtype) != 0) {
-        verr_append(&errs, "H116", "recipientType");
-    }
+    iz__sim_parse_rtype(body, q, &errs);
     if (errs.n) {
         iz_reply_verrs(r, body, &errs);
         return -1;
@@ -772,6 +789,11 @@ void iz__sim_h_status(iz_req_t *r, void *app)
     }
     json_t *out = iz__sim_change_json(&cur);
     json_object_del(out, "citizenName");
+    if (iz__sim_retail_status(sim, &cur, out) != 0) {
+        json_decref(out);
+        reply_store_error(r);
+        return;
+    }
     iz_reply_json(r, 200, out);
 }
 
@@ -865,28 +887,34 @@ static int query_int(iz_req_t *r, const char *name, int64_t def, int64_t *out)
     return iz_parse_i64(s, 0, INT32_MAX, out) == 0 ? 0 : -1;
 }
 
+int iz__sim_paging(iz_req_t *r, int64_t max, int64_t *limit, int64_t *offset)
+{
+    if (query_int(r, "limit", max, limit) != 0) {
+        reply_field_error_str(r, "H183", NULL, "limit", iz_req_query(r, "limit"));
+        return -1;
+    }
+    if (*limit == 0) {
+        reply_field_error(r, "H187", NULL, "limit", NULL);
+        return -1;
+    }
+    if (*limit > max) {
+        reply_field_error_str(r, "H186", NULL, "limit", iz_req_query(r, "limit"));
+        return -1;
+    }
+    if (query_int(r, "offset", 0, offset) != 0) {
+        reply_field_error_str(r, "H182", NULL, "offset", iz_req_query(r, "offset"));
+        return -1;
+    }
+    return 0;
+}
+
 void iz__sim_h_history(iz_req_t *r, void *app)
 {
     iz_sim_t *sim = app;
     sim_auth_t a;
     if (authorize(r, sim, &a) != 0) return;
     int64_t limit, offset;
-    if (query_int(r, "limit", HISTORY_MAX, &limit) != 0) {
-        reply_field_error_str(r, "H183", NULL, "limit", iz_req_query(r, "limit"));
-        return;
-    }
-    if (limit == 0) {
-        reply_field_error(r, "H187", NULL, "limit", NULL);
-        return;
-    }
-    if (limit > HISTORY_MAX) {
-        reply_field_error_str(r, "H186", NULL, "limit", iz_req_query(r, "limit"));
-        return;
-    }
-    if (query_int(r, "offset", 0, &offset) != 0) {
-        reply_field_error_str(r, "H182", NULL, "offset", iz_req_query(r, "offset"));
-        return;
-    }
+    if (iz__sim_paging(r, HISTORY_MAX, &limit, &offset) != 0) return;
     key_query_t q;
     if (key_query_body(r, &q) != 0) return;
     iz_sim_change_t *list = NULL;
@@ -1162,4 +1190,31 @@ void iz__sim_h_push_register(iz_req_t *r, void *app)
         return;
     }
     iz_reply_json(r, 200, json_pack("{s:s}", "message", "Bağlantı oluşturuldu"));
+}
+
+/* ---- shared with retailers.c ---------------------------------------------- */
+
+int iz__sim_authorize(iz_req_t *r, iz_sim_t *sim, iz__sim_auth_t *a)
+{
+    return authorize(r, sim, a);
+}
+
+int iz__sim_key_query(iz_req_t *r, json_t *body, iz__sim_keyq_t *q)
+{
+    return parse_key_query(r, body, q);
+}
+
+const char *iz__sim_query_recipient(json_t *v, iz_type_t type, char out[IZ_RECIPIENT_MAX])
+{
+    return query_recipient(v, type, out);
+}
+
+json_t *iz__sim_tr_date(int64_t t)
+{
+    return tr_date(t);
+}
+
+void iz__sim_uuid4(char out[37])
+{
+    uuid4(out);
 }

@@ -134,8 +134,8 @@ const char *iz__sim_form_codes(const struct iz_form *f, const char **siys, const
  * provider prov (NULL: a citizen's change: no quota, no H467) at time now.
  * Returns iz_sim_consent_apply's result; chg is the change as stored (or
  * the one repeated). */
-int iz__sim_record(iz_sim_t *sim, const iz_sim_provider_t *prov, const iz_consent_t *c, int64_t now,
-                   bool idempotent, iz_sim_change_t *chg, const char **hcode);
+int iz__sim_record(iz_sim_t *sim, const iz_sim_provider_t *prov, const iz_consent_t *c,
+                   int64_t now, bool idempotent, iz_sim_change_t *chg, const char **hcode);
 /* Set up a rule context for provider prov (its quota and activation date;
  * NULL = neither) judging c at time now. */
 void iz__sim_rule_init(iz__sim_rule_ctx_t *ctx, const iz_sim_t *sim, const iz_sim_provider_t *prov,

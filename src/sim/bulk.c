@@ -43,7 +43,8 @@ static bool stopping(iz_sim_t *sim)
 typedef struct prepared {
     int idx; /* the item's index in its request */
     iz_consent_t c;
-    bool idempotent; /* v2: an identical change is answered, not refused */
+    iz__sim_retail_t rt; /* its retailerCode and retailerAccess */
+    bool idempotent;     /* v2: an identical change is answered, not refused */
     const char *code;
 } prepared_t;
 
@@ -58,7 +59,7 @@ static void prepare_item(const iz_sim_bulk_item_t *it, int64_t now, prepared_t *
         p->idempotent = json_is_true(json_object_get(item, "idempotent"));
         json_object_del(item, "idempotent");
         iz_verrs_t errs = {0};
-        if (iz__sim_consent_parse(item, now, &p->c, &errs) != 0) p->code = errs.e[0].code;
+        if (iz__sim_consent_parse(item, now, &p->c, &p->rt, &errs) != 0) p->code = errs.e[0].code;
     }
     json_decref(item);
 }
@@ -75,7 +76,9 @@ static int apply_item(iz_sim_t *sim, const iz_sim_bulk_t *b, const iz_sim_provid
     if (!code) {
         iz_sim_change_t chg = {.iys_code = b->iys_code, .brand_code = b->brand_code};
         iz_strlcpy(chg.request_id, b->request_id, sizeof chg.request_id);
-        int rc = iz__sim_record(sim, prov, &p->c, now, p->idempotent, &chg, &code);
+        size_t bad;
+        int rc =
+            iz__sim_record_retail(sim, prov, &p->c, &p->rt, now, p->idempotent, &chg, &code, &bad);
         if (rc == 0 || rc == IZ_REPEAT) {
             return iz_sim_bulk_item_result(sim->st, b->request_id, p->idx, "success", chg.txid,
                                            chg.creation, NULL, NULL);

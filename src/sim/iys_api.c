@@ -32,7 +32,6 @@
 #define HISTORY_MAX 100  /* page size of the history (H186) */
 #define CHANGES_MAX 1000 /* page size of the change pull (H507) */
 #define CHANGES_WINDOW (7 * 86400)
-#define RETAILER_ACCESS_MAX 100
 #define CRED_MAX 256 /* username, password, tokens */
 #define REQUEST_ID_MAX 36
 #define PUSH_URL_MAX 2048
@@ -185,7 +184,8 @@ static void verrs_as_iys(iz_verrs_t *errs, iz_type_t type)
 /* İYS's consent fields beyond the ones izin's own API takes. */
 static const char *const retailer_fields[] = {"retailerCode", "retailerAccess", NULL};
 
-int iz__sim_consent_parse(json_t *item, int64_t now, iz_consent_t *out, iz_verrs_t *errs)
+int iz__sim_consent_parse(json_t *item, int64_t now, iz_consent_t *out, iz__sim_retail_t *rt,
+                          iz_verrs_t *errs)
 {
     iz_consent_raw_t raw;
     iz_consent_raw_from_json(item, retailer_fields, &raw);
@@ -200,15 +200,7 @@ int iz__sim_consent_parse(json_t *item, int64_t now, iz_consent_t *out, iz_verrs
         verr_prepend(errs, "H121", "recipient");
     verrs_as_iys(errs, out->type);
 
-    /* İYS's retailer fields: accepted when well-formed, never stored (the
-     * emulator has no retailers). */
-    json_t *rc = json_object_get(item, "retailerCode");
-    if (rc && !json_is_integer(rc) &&
-        !(json_is_string(rc) && json_string_length(rc) > 0 && json_string_length(rc) <= 32))
-        verr_append(errs, "H085", "retailerCode");
-    json_t *ra = json_object_get(item, "retailerAccess");
-    if (ra && (!json_is_array(ra) || json_array_size(ra) > RETAILER_ACCESS_MAX))
-        verr_append(errs, "H085", "retailerAccess");
+    iz__sim_retail_parse(item, rt, errs);
     return errs->n ? IZ_ERULE : 0;
 }
 
@@ -238,10 +230,7 @@ static void reply_store_error(iz_req_t *r)
 
 /* ---- authorization ---------------------------------------------------------- */
 
-typedef struct sim_auth {
-    int64_t iys, brand;
-    iz_sim_provider_t prov;
-} sim_auth_t;
+typedef iz__sim_auth_t sim_auth_t;
 
 /* True when some provider other than iys has a brand with this code. */
 static bool brand_elsewhere(iz_sim_store_t *st, int64_t iys, int64_t brand)
@@ -514,21 +503,32 @@ void iz__sim_h_consent_add(iz_req_t *r, void *app)
     if (!body) return;
     int64_t now = time(NULL);
     iz_consent_t c;
+    iz__sim_retail_t rt;
     iz_verrs_t errs = {0};
-    if (iz__sim_consent_parse(body, now, &c, &errs) != 0) {
+    if (iz__sim_consent_parse(body, now, &c, &rt, &errs) != 0) {
         iz_reply_verrs(r, body, &errs);
         json_decref(body);
         return;
     }
 
+    /* The change and its retailers' access in one transaction. */
     iz_sim_change_t chg = {.iys_code = a.iys, .brand_code = a.brand};
     const char *hcode = NULL;
-    int rc = iz__sim_record(sim, &a.prov, &c, now, is_v2(r), &chg, &hcode);
+    size_t bad = 0;
+    int rc = iz_sim_batch_begin(sim->st);
+    if (rc == 0)
+        rc = iz__sim_record_retail(sim, &a.prov, &c, &rt, now, is_v2(r), &chg, &hcode, &bad);
+    int end = iz_sim_batch_end(sim->st, rc == IZ_REPEAT ? 0 : rc);
+    if (end != 0 && (rc == 0 || rc == IZ_REPEAT)) rc = end;
     if (rc == IZ_ERULE && hcode) {
         /* The 3-business-day rule is about the consentDate: its 422 names
-         * it, as İYS's example does; the other rules' answers carry none. */
+         * it, as İYS's example does; a retailer's code names the retailer;
+         * the other rules' answers carry none. */
+        json_t *e = iz__sim_retail_error(r, hcode, body, &rt, bad, -1);
         if (strcmp(hcode, "H467") == 0)
             reply_field_error(r, hcode, NULL, "consentDate", json_object_get(body, "consentDate"));
+        else if (e)
+            iz_reply_json(r, iz_hcode_http(hcode), json_pack("{s:[o]}", "errors", e));
         else
             iz_reply_error(r, hcode, NULL);
         json_decref(body);
@@ -623,6 +623,7 @@ void iz__sim_h_bulk_add(iz_req_t *r, void *app)
     json_t *items = json_array(); /* normalized items, in order */
     json_t *seen = json_object(); /* "rtype|type|recipient" of every valid item */
     size_t new_onay = 0;          /* ONAY items, which may each make a new record */
+    iz__sim_retail_t *rts = iz_req_alloc(r, n * sizeof *rts);
     for (size_t i = 0; i < n; i++) {
         json_t *item = json_array_get(body, i);
         if (!json_is_object(item)) {
@@ -632,7 +633,7 @@ void iz__sim_h_bulk_add(iz_req_t *r, void *app)
         }
         iz_consent_t c;
         iz_verrs_t ve = {0};
-        if (iz__sim_consent_parse(item, now, &c, &ve) != 0) {
+        if (iz__sim_consent_parse(item, now, &c, &rts[i], &ve) != 0) {
             for (int k = 0; k < ve.n; k++)
                 errs[nerr++] = (iz_error_t){.code = ve.e[k].code,
                                             .location = ve.e[k].field,
@@ -688,6 +689,12 @@ void iz__sim_h_bulk_add(iz_req_t *r, void *app)
         json_decref(body);
         return;
     }
+    /* Every item's retailers must be the brand's (403 H180 / H353). */
+    if (iz__sim_retail_check_items(r, sim, &a, body, rts, n) != 0) {
+        json_decref(items);
+        json_decref(body);
+        return;
+    }
     json_decref(body);
 
     iz_sim_bulk_t b = {.iys_code = a.iys,
@@ -706,6 +713,7 @@ void iz__sim_h_bulk_add(iz_req_t *r, void *app)
         /* The stored copy says whether v2's idempotent resend applies. */
         json_t *stored = json_copy(item);
         if (v2) json_object_set_new(stored, "idempotent", json_true());
+        iz__sim_retail_store(&rts[i], stored);
         bodies[i] = json_dumps(stored, JSON_COMPACT);
         json_decref(stored);
         if (!bodies[i]) iz_oom();
@@ -837,11 +845,7 @@ void iz__sim_h_bulk_status(iz_req_t *r, void *app)
 
 /* ---- queries ------------------------------------------------------------------ */
 
-typedef struct key_query {
-    iz_type_t type;
-    iz_rtype_t rtype;
-    char recipient[IZ_RECIPIENT_MAX];
-} key_query_t;
+typedef iz__sim_keyq_t key_query_t;
 
 /* Normalize one queried recipient for a type: 0, or the H-code. */
 static const char *query_recipient(json_t *v, iz_type_t type, char out[IZ_RECIPIENT_MAX])
@@ -857,24 +861,42 @@ static const char *query_recipient(json_t *v, iz_type_t type, char out[IZ_RECIPI
     return NULL;
 }
 
+bool iz__sim_parse_type(json_t *body, iz__sim_keyq_t *q, iz_verrs_t *errs)
+{
+    char buf[32];
+    json_t *t = json_object_get(body, "type");
+    if (!json_is_string(t) || json_string_length(t) == 0) {
+        verr_append(errs, t && !json_is_null(t) && !json_is_string(t) ? "H117" : "H111", "type");
+    } else if (iz_strlcpy(buf, json_string_value(t), sizeof buf) != 0 ||
+               iz_type_parse(buf, &q->type) != 0) {
+        verr_append(errs, "H117", "type");
+    } else {
+        return true;
+    }
+    return false;
+}
+
+void iz__sim_parse_rtype(json_t *body, iz__sim_keyq_t *q, iz_verrs_t *errs)
+{
+    char buf[32];
+    json_t *rt = json_object_get(body, "recipientType");
+    if (!json_is_string(rt) || json_string_length(rt) == 0) {
+        verr_append(errs, rt && !json_is_null(rt) && !json_is_string(rt) ? "H116" : "H170",
+                    "recipientType");
+    } else if (iz_strlcpy(buf, json_string_value(rt), sizeof buf) != 0 ||
+               iz_rtype_parse(buf, &q->rtype) != 0) {
+        verr_append(errs, "H116", "recipientType");
+    }
+}
+
 /* Parse the {recipient, recipientType, type} body of the status and
  * history queries (İYS: all three required); answers the errors itself and
  * returns non-zero. */
 static int parse_key_query(iz_req_t *r, json_t *body, key_query_t *q)
 {
     iz_verrs_t errs = {0};
-    char buf[32];
-    json_t *t = json_object_get(body, "type"), *rt = json_object_get(body, "recipientType");
     json_t *rc = json_object_get(body, "recipient");
-    bool type_ok = false;
-    if (!json_is_string(t) || json_string_length(t) == 0) {
-        verr_append(&errs, t && !json_is_null(t) && !json_is_string(t) ? "H117" : "H111", "type");
-    } else if (iz_strlcpy(buf, json_string_value(t), sizeof buf) != 0 ||
-               iz_type_parse(buf, &q->type) != 0) {
-        verr_append(&errs, "H117", "type");
-    } else {
-        type_ok = true;
-    }
+    bool type_ok = iz__sim_parse_type(body, q, &errs);
     if (!rc || json_is_null(rc) || (json_is_string(rc) && json_string_length(rc) == 0)) {
         verr_append(&errs, "H114", "recipient");
     } else if (type_ok) {
@@ -882,13 +904,7 @@ static int parse_key_query(iz_req_t *r, json_t *body, key_query_t *q)
         if (code && strcmp(code, "H464") == 0) code = mismatch_code(q->type);
         if (code) verr_append(&errs, code, "recipient");
     }
-    if (!json_is_string(rt) || json_string_length(rt) == 0) {
-        verr_append(&errs, rt && !json_is_null(rt) && !json_is_string(rt) ? "H116" : "H170",
-                    "recipientType");
-    } else if (iz_strlcpy(buf, json_string_value(rt), sizeof buf) != 0 ||
-               iz_rtype_parse(buf, &q->rtype) != 0) {
-        verr_append(&errs, "H116", "recipientType");
-    }
+    iz__sim_parse_rtype(body, q, &errs);
     if (errs.n) {
         iz_reply_verrs(r, body, &errs);
         return -1;
@@ -926,6 +942,11 @@ void iz__sim_h_status(iz_req_t *r, void *app)
     }
     json_t *out = iz__sim_change_json(&cur);
     json_object_del(out, "citizenName");
+    if (iz__sim_retail_status(sim, &cur, out) != 0) {
+        json_decref(out);
+        reply_store_error(r);
+        return;
+    }
     iz_reply_json(r, 200, out);
 }
 
@@ -1036,6 +1057,30 @@ static int query_int(iz_req_t *r, const char *name, int64_t def, int64_t *out)
     return iz_parse_i64(s, 0, INT32_MAX, out) == 0 ? 0 : -1;
 }
 
+int iz__sim_paging(iz_req_t *r, int64_t max, const char *bad_limit, const char *bad_offset,
+                   int64_t *limit, int64_t *offset)
+{
+    if (query_int(r, "limit", max, limit) != 0) {
+        reply_field_error_str(r, bad_limit, "limit değeri geçerli olmalıdır.", "limit",
+                              iz_req_query(r, "limit"));
+        return -1;
+    }
+    if (*limit == 0) {
+        reply_field_error(r, "H187", NULL, "limit", NULL);
+        return -1;
+    }
+    if (*limit > max) {
+        reply_field_error_str(r, "H186", NULL, "limit", iz_req_query(r, "limit"));
+        return -1;
+    }
+    if (query_int(r, "offset", 0, offset) != 0) {
+        reply_field_error_str(r, bad_offset, "offset değeri geçerli olmalıdır.", "offset",
+                              iz_req_query(r, "offset"));
+        return -1;
+    }
+    return 0;
+}
+
 void iz__sim_h_history(iz_req_t *r, void *app)
 {
     iz_sim_t *sim = app;
@@ -1045,24 +1090,7 @@ void iz__sim_h_history(iz_req_t *r, void *app)
     /* The history's examples give H182 for a bad limit and H183 for a bad
      * offset, the error table the other way round: the examples rule
      * (docs/IYS-EMULATOR.md, "Spec contradictions"). */
-    if (query_int(r, "limit", HISTORY_MAX, &limit) != 0) {
-        reply_field_error_str(r, "H182", "limit değeri geçerli olmalıdır.", "limit",
-                              iz_req_query(r, "limit"));
-        return;
-    }
-    if (limit == 0) {
-        reply_field_error(r, "H187", NULL, "limit", NULL);
-        return;
-    }
-    if (limit > HISTORY_MAX) {
-        reply_field_error_str(r, "H186", NULL, "limit", iz_req_query(r, "limit"));
-        return;
-    }
-    if (query_int(r, "offset", 0, &offset) != 0) {
-        reply_field_error_str(r, "H183", "offset değeri geçerli olmalıdır.", "offset",
-                              iz_req_query(r, "offset"));
-        return;
-    }
+    if (iz__sim_paging(r, HISTORY_MAX, "H182", "H183", &limit, &offset) != 0) return;
     key_query_t q;
     if (key_query_body(r, &q) != 0) return;
     iz_sim_change_t *list = NULL;
@@ -1338,4 +1366,31 @@ void iz__sim_h_push_register(iz_req_t *r, void *app)
         return;
     }
     iz_reply_json(r, 200, json_pack("{s:s}", "message", "Bağlantı oluşturuldu"));
+}
+
+/* ---- shared with retailers.c ---------------------------------------------- */
+
+int iz__sim_authorize(iz_req_t *r, iz_sim_t *sim, iz__sim_auth_t *a)
+{
+    return authorize(r, sim, a);
+}
+
+int iz__sim_key_query(iz_req_t *r, json_t *body, iz__sim_keyq_t *q)
+{
+    return parse_key_query(r, body, q);
+}
+
+const char *iz__sim_query_recipient(json_t *v, iz_type_t type, char out[IZ_RECIPIENT_MAX])
+{
+    return query_recipient(v, type, out);
+}
+
+json_t *iz__sim_tr_date(int64_t t)
+{
+    return tr_date(t);
+}
+
+void iz__sim_uuid4(char out[37])
+{
+    uuid4(out);
 }

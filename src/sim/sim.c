@@ -43,6 +43,19 @@ static const iz_route_t routes[] = {
     {"POST", SPS "/consents/history", iz__sim_h_history, 0, "history"},
     {"GET", SPS "/consents/changes", iz__sim_h_changes, 0, "changes"},
     {"POST", SPS "/push/registration", iz__sim_h_push_register, 0, "push_registration"},
+    /* retailers (retailers.c) */
+    {"POST", SPS "/retailers", iz__sim_h_retailer_create, 0, "retailers"},
+    {"GET", SPS "/retailers", iz__sim_h_retailer_list, 0, "retailers"},
+    {"GET", SPS "/retailers/{retailerCode}", iz__sim_h_retailer_get, 0, "retailers"},
+    {"DELETE", SPS "/retailers/{retailerCode}", iz__sim_h_retailer_delete, 0, "retailers"},
+    {"POST", SPS "/consents/retailers/access", iz__sim_h_access_add, 0, "retailer_access"},
+    {"PUT", SPS "/consents/retailers/access", iz__sim_h_access_override, 0, "retailer_access"},
+    /* İYS's path has "consent", not "consents", here */
+    {"POST", SPS "/consent/retailers/access/list", iz__sim_h_access_list, 0, "retailer_access"},
+    {"POST", SPS "/consents/retailers/access/remove", iz__sim_h_access_remove, 0,
+     "retailer_access"},
+    {"POST", SPS "/consents/retailers/access/remove/all", iz__sim_h_access_remove_all, 0,
+     "retailer_access"},
     /* administration (no auth; the emulator listens on loopback) */
     {"POST", "/_sim/providers", iz__sim_h_providers_add, 0, "_sim"},
     {"GET", "/_sim/providers", iz__sim_h_providers_list, 0, "_sim"},
@@ -53,6 +66,7 @@ static const iz_route_t routes[] = {
     {"GET", "/_sim/citizen/consents", iz__sim_h_citizen_get, 0, "_sim"},
     {"POST", "/_sim/complaints", iz__sim_h_complaint_post, 0, "_sim"},
     {"GET", "/_sim/complaints", iz__sim_h_complaint_list, 0, "_sim"},
+    {"GET", "/_sim/retailers/access", iz__sim_h_sim_access, 0, "_sim"},
     {"GET", "/healthz", iz__sim_h_healthz, 0, "_sim"},
     /* the citizen's and the authority's web pages */
     {"GET", "/vatandas", iz__sim_h_portal, 0, "web"},

@@ -10,6 +10,8 @@
  *   admin.c      /_sim/providers, /_sim/faults, /_sim/stats
  *   citizen.c    /vatandas (web page) and /_sim/citizen/... (JSON)
  *   complaints.c /_sim/complaints and the authority view
+ *   retailers.c  retailers (bayi), their access to consents, and the
+ *                retailer fields of the consent adds
  *   simstore.c   the persistent store (simstore.h)
  */
 #ifndef IZ_SIM_INT_H
@@ -90,11 +92,23 @@ int iz__sim_push_start(iz_sim_t *sim);
 int iz__sim_push_post(iz_sim_t *sim, const char *url, const char *user, const char *pass,
                       const char *body);
 
-/* iys_api.c, shared with bulk.c and push.c */
-/* Parse and validate one consent object as İYS does (retailerCode and
- * retailerAccess accepted and ignored; phones only in E.164 form): 0, or
- * IZ_ERULE with every failure in errs. */
-int iz__sim_consent_parse(json_t *item, int64_t now, iz_consent_t *out, iz_verrs_t *errs);
+/* retailers.c: a consent's retailer fields. code is its retailerCode (0 =
+ * none); access its retailerAccess list as given (a duplicate does no
+ * harm). A value that cannot name a retailer (a number below 1, a string
+ * that is not one) is kept as -1, which the store's check answers H180. */
+#define IZ_SIM_RETAILER_ACCESS_MAX 100 /* H126 above */
+typedef struct iz__sim_retail {
+    int64_t code;
+    size_t n;
+    int64_t access[IZ_SIM_RETAILER_ACCESS_MAX];
+} iz__sim_retail_t;
+
+/* iys_api.c, shared with bulk.c, push.c and retailers.c */
+/* Parse and validate one consent object as İYS does (phones only in
+ * E.164 form; the retailer fields into *rt, as iz__sim_retail_parse): 0,
+ * or IZ_ERULE with every failure in errs. */
+int iz__sim_consent_parse(json_t *item, int64_t now, iz_consent_t *out, iz__sim_retail_t *rt,
+                          iz_verrs_t *errs);
 /* A change as İYS's change pull shows it (new reference). */
 json_t *iz__sim_change_json(const iz_sim_change_t *c);
 
@@ -127,6 +141,76 @@ int iz__sim_record(iz_sim_t *sim, const iz_sim_provider_t *prov, const iz_consen
 void iz__sim_rule_init(iz__sim_rule_ctx_t *ctx, const iz_sim_t *sim, const iz_sim_provider_t *prov,
                        const iz_consent_t *c, int64_t now);
 
+/* What a call's authorization found (iz__sim_authorize). */
+typedef struct iz__sim_auth {
+    int64_t iys, brand;
+    iz_sim_provider_t prov;
+} iz__sim_auth_t;
+/* Check the bearer token, path codes, provider, subscription and brand as
+ * İYS does before every call; answers the error itself and returns
+ * non-zero. */
+int iz__sim_authorize(iz_req_t *r, iz_sim_t *sim, iz__sim_auth_t *a);
+
+/* The {type, recipientType, recipient} of a query. */
+typedef struct iz__sim_keyq {
+    iz_type_t type;
+    iz_rtype_t rtype;
+    char recipient[IZ_RECIPIENT_MAX];
+} iz__sim_keyq_t;
+/* Parse a query's {type, recipient, recipientType} (all three required);
+ * answers the errors itself and returns non-zero. */
+int iz__sim_key_query(iz_req_t *r, json_t *body, iz__sim_keyq_t *q);
+/* The body's type (true when valid) and recipientType into q; a failure's
+ * code (H111 H117, H170 H116) appended to errs. */
+bool iz__sim_parse_type(json_t *body, iz__sim_keyq_t *q, iz_verrs_t *errs);
+void iz__sim_parse_rtype(json_t *body, iz__sim_keyq_t *q, iz_verrs_t *errs);
+/* Normalize one queried recipient of a type into out: NULL, or the H-code
+ * (H120 H121 H166 ...). */
+const char *iz__sim_query_recipient(json_t *v, iz_type_t type, char out[IZ_RECIPIENT_MAX]);
+/* The limit and offset query arguments of a page of at most max (İYS's
+ * H183 H187 H186 H182); answers the error itself and returns non-zero. */
+/* limit and offset of a listing's query (limit 1..max; a bad limit answers
+ * bad_limit, a bad offset bad_offset: the calls' examples differ). 0, or -1
+ * when the answer is sent. */
+int iz__sim_paging(iz_req_t *r, int64_t max, const char *bad_limit, const char *bad_offset,
+                   int64_t *limit, int64_t *offset);
+/* İYS's "YYYY-MM-DD hh:mm:ss" of t (new reference); a random UUID. */
+json_t *iz__sim_tr_date(int64_t t);
+void iz__sim_uuid4(char out[37]);
+
+/* retailers.c, used by iys_api.c and bulk.c */
+/* The retailerCode and retailerAccess fields of a consent object into *rt,
+ * each failure appended to errs: H266 (retailerCode null), H267 (an empty
+ * string), H085 (another kind of value), H169 (retailerAccess null), H163
+ * (an empty list), H126 (over 100), H085 (not a list). */
+void iz__sim_retail_parse(json_t *item, iz__sim_retail_t *rt, iz_verrs_t *errs);
+/* Record a consent as iz__sim_record does, with its retailers: they are
+ * checked first (IZ_ERULE with *hcode H180 or H353 and *bad the index in
+ * rt->access, rt->n for the retailerCode), then the change is recorded,
+ * then the retailers are given access (also to a repeated change). The
+ * caller holds a store batch, so that the change and the access are one
+ * transaction. rt NULL or empty: iz__sim_record. */
+int iz__sim_record_retail(iz_sim_t *sim, const iz_sim_provider_t *prov, const iz_consent_t *c,
+                          const iz__sim_retail_t *rt, int64_t now, bool idempotent,
+                          iz_sim_change_t *chg, const char **hcode, size_t *bad);
+/* The error object (new reference) of a retailer refusal hcode of item
+ * (its location and value named by bad, as iz__sim_record_retail sets it;
+ * index >= 0: a bulk item's); NULL when hcode is not a retailer's. */
+json_t *iz__sim_retail_error(iz_req_t *r, const char *hcode, json_t *item,
+                             const iz__sim_retail_t *rt, size_t bad, int index);
+/* Check the retailers of n bulk items (body's elements) against the brand;
+ * answers 403 with an error for each item that names a retailer not of
+ * the brand and returns non-zero. */
+int iz__sim_retail_check_items(iz_req_t *r, iz_sim_t *sim, const iz__sim_auth_t *a, json_t *body,
+                               const iz__sim_retail_t *rts, size_t n);
+/* Put rt's fields into a stored bulk item (obj), as the bulk worker reads
+ * them back through iz__sim_consent_parse. */
+void iz__sim_retail_store(const iz__sim_retail_t *rt, json_t *obj);
+/* Add retailerCode, retailerTitle and retailerAccessCount to a consent's
+ * status answer out, as İYS shows them (nothing when the consent has no
+ * retailer). 0, or the store's failure. */
+int iz__sim_retail_status(iz_sim_t *sim, const iz_sim_change_t *cur, json_t *out);
+
 /* ---- handlers (route table in sim.c) ---- */
 /* iys_api.c */
 void iz__sim_h_token(iz_req_t *r, void *app);
@@ -156,5 +240,16 @@ void iz__sim_h_complaint_list(iz_req_t *r, void *app);
 void iz__sim_h_complaint_page(iz_req_t *r, void *app); /* GET /vatandas/sikayet (form) */
 void iz__sim_h_complaint_form(iz_req_t *r, void *app); /* POST /vatandas/sikayet */
 void iz__sim_h_authority(iz_req_t *r, void *app);      /* GET /yetkili/sikayetler */
+/* retailers.c */
+void iz__sim_h_retailer_create(iz_req_t *r, void *app);
+void iz__sim_h_retailer_list(iz_req_t *r, void *app);
+void iz__sim_h_retailer_get(iz_req_t *r, void *app);
+void iz__sim_h_retailer_delete(iz_req_t *r, void *app);
+void iz__sim_h_access_add(iz_req_t *r, void *app);        /* addRetailers */
+void iz__sim_h_access_override(iz_req_t *r, void *app);   /* overrideRetailers */
+void iz__sim_h_access_list(iz_req_t *r, void *app);       /* searchRetailersOfOneConsent */
+void iz__sim_h_access_remove(iz_req_t *r, void *app);     /* removeRelationBetweenRetailer */
+void iz__sim_h_access_remove_all(iz_req_t *r, void *app); /* ...AndConsents */
+void iz__sim_h_sim_access(iz_req_t *r, void *app);        /* GET /_sim/retailers/access */
 
 #endif

@@ -190,6 +190,53 @@ static const char *const migrations[] = {
     "CREATE TRIGGER consent_state_removed AFTER DELETE ON consent_state BEGIN"
     " UPDATE provider_records SET records = records - 1 WHERE iys_code = old.iys_code;"
     " END;",
+    /* retailers (issue 12, İYS's BAYİ YÖNETİMİ and BAYİ İZİN YÖNETİMİ): a
+     * brand's retailers, which of them may see which consent, and the
+     * retailer a consent was obtained through (docs/IYS-EMULATOR.md). A
+     * retailer's code is random, so a list in creation order goes by its
+     * id; mersis and tckn are unique within a provider, which the add
+     * checks through the two indexes. */
+    "CREATE TABLE retailers("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " retailer_code INTEGER NOT NULL UNIQUE,"
+    " iys_code INTEGER NOT NULL,"
+    " brand_code INTEGER NOT NULL,"
+    " title TEXT NOT NULL,"
+    " mersis TEXT,"
+    " alias TEXT,"
+    " name TEXT NOT NULL,"
+    " tckn TEXT NOT NULL,"
+    " mobile TEXT,"
+    " tin TEXT NOT NULL,"
+    " city_code TEXT NOT NULL,"
+    " city_name TEXT NOT NULL,"
+    " town_code TEXT NOT NULL,"
+    " town_name TEXT NOT NULL,"
+    " status TEXT NOT NULL CHECK(status IN ('active', 'passive', 'suspended')),"
+    " created INTEGER NOT NULL,"
+    " FOREIGN KEY(iys_code, brand_code) REFERENCES brands(iys_code, brand_code));"
+    "CREATE INDEX retailers_brand ON retailers(iys_code, brand_code, id);"
+    "CREATE INDEX retailers_mersis ON retailers(iys_code, mersis);"
+    "CREATE INDEX retailers_tckn ON retailers(iys_code, tckn);"
+    "CREATE TABLE retailer_access("
+    " iys_code INTEGER NOT NULL,"
+    " brand_code INTEGER NOT NULL,"
+    " rtype TEXT NOT NULL,"
+    " type TEXT NOT NULL,"
+    " recipient TEXT NOT NULL,"
+    " retailer_code INTEGER NOT NULL REFERENCES retailers(retailer_code),"
+    " created INTEGER NOT NULL,"
+    " PRIMARY KEY(iys_code, brand_code, rtype, type, recipient, retailer_code)) WITHOUT ROWID;"
+    "CREATE INDEX retailer_access_retailer ON retailer_access(retailer_code);"
+    "CREATE TABLE consent_mediator("
+    " iys_code INTEGER NOT NULL,"
+    " brand_code INTEGER NOT NULL,"
+    " rtype TEXT NOT NULL,"
+    " type TEXT NOT NULL,"
+    " recipient TEXT NOT NULL,"
+    " retailer_code INTEGER NOT NULL REFERENCES retailers(retailer_code),"
+    " PRIMARY KEY(iys_code, brand_code, rtype, type, recipient)) WITHOUT ROWID;"
+    "CREATE INDEX consent_mediator_retailer ON consent_mediator(retailer_code);",
 };
 
 /* ---- statements ---------------------------------------------------------- */
@@ -1170,4 +1217,354 @@ int iz_sim_complaint_list(iz_sim_store_t *st, int64_t iys_code, iz_sim_complaint
                        "SELECT " COMPLAINT_COLS " FROM complaints"
                        " WHERE ?1 = 0 OR iys_code = ?1 ORDER BY created DESC, id DESC",
                        IZ_SQ_ARGS(IZ_SQ_I64(iys_code)), &complaint_row, list, n);
+}
+
+/* ---- retailers ------------------------------------------------------------ */
+
+#define RETAILER_COLS                                                                              \
+    "r.retailer_code, r.iys_code, r.brand_code, r.title, r.mersis, r.alias, r.name, r.tckn,"       \
+    " r.mobile, r.tin, r.city_code, r.city_name, r.town_code, r.town_name, r.status, r.created,"   \
+    " (SELECT count(*) FROM retailer_access a WHERE a.retailer_code = r.retailer_code)"
+#define RETAILER_CODE_MIN 10000000 /* İYS's retailer codes have 8 digits */
+#define RETAILER_CODE_TRIES 64     /* random draws before H067 */
+
+static void retailer_read(sqlite3_stmt *stmt, void *out)
+{
+    iz_sim_retailer_t *r = out;
+    r->code = sqlite3_column_int64(stmt, 0);
+    r->iys_code = sqlite3_column_int64(stmt, 1);
+    r->brand_code = sqlite3_column_int64(stmt, 2);
+    iz__sq_col_str(stmt, 3, r->title, sizeof r->title);
+    iz__sq_col_str(stmt, 4, r->mersis, sizeof r->mersis);
+    iz__sq_col_str(stmt, 5, r->alias, sizeof r->alias);
+    iz__sq_col_str(stmt, 6, r->name, sizeof r->name);
+    iz__sq_col_str(stmt, 7, r->tckn, sizeof r->tckn);
+    iz__sq_col_str(stmt, 8, r->mobile, sizeof r->mobile);
+    iz__sq_col_str(stmt, 9, r->tin, sizeof r->tin);
+    iz__sq_col_str(stmt, 10, r->city_code, sizeof r->city_code);
+    iz__sq_col_str(stmt, 11, r->city_name, sizeof r->city_name);
+    iz__sq_col_str(stmt, 12, r->town_code, sizeof r->town_code);
+    iz__sq_col_str(stmt, 13, r->town_name, sizeof r->town_name);
+    iz__sq_col_str(stmt, 14, r->status, sizeof r->status);
+    r->created = sqlite3_column_int64(stmt, 15);
+    r->access_count = sqlite3_column_int64(stmt, 16);
+}
+
+static const iz_sq_row_t retailer_row = IZ_SQ_ROW(iz_sim_retailer_t, retailer_read);
+
+static int retailer_fits(const iz_sim_retailer_t *r)
+{
+    const struct {
+        const char *s;
+        size_t size;
+    } f[] = {{r->title, sizeof r->title},
+             {r->mersis, sizeof r->mersis},
+             {r->alias, sizeof r->alias},
+             {r->name, sizeof r->name},
+             {r->tckn, sizeof r->tckn},
+             {r->mobile, sizeof r->mobile},
+             {r->tin, sizeof r->tin},
+             {r->city_code, sizeof r->city_code},
+             {r->city_name, sizeof r->city_name},
+             {r->town_code, sizeof r->town_code},
+             {r->town_name, sizeof r->town_name},
+             {r->status, sizeof r->status}};
+    for (size_t i = 0; i < IZ_ARRAY_LEN(f); i++)
+        if (iz__sq_fits(f[i].s, f[i].size)) return IZ_ETOOBIG;
+    return 0;
+}
+
+/* Inside the add's transaction: IZ_ERULE with *hcode when another retailer
+ * of the provider has the same mersis (or tckn) value - H253 when all such
+ * are passive, else H230 (H231) - 0 when none has. */
+static int retailer_taken(iz_sim_store_t *st, int64_t iys_code, bool mersis, const char *value,
+                          const char **hcode)
+{
+    char status[10] = "";
+    *hcode = NULL;
+    if (!value[0]) return 0;
+    int rc = mersis ? iz__sq_get_text(&st->q,
+                                      "SELECT status FROM retailers WHERE iys_code = ?1"
+                                      " AND mersis = ?2 ORDER BY status = 'passive' LIMIT 1",
+                                      IZ_SQ_ARGS(IZ_SQ_I64(iys_code), IZ_SQ_TEXT(value)), status,
+                                      sizeof status)
+                    : iz__sq_get_text(&st->q,
+                                      "SELECT status FROM retailers WHERE iys_code = ?1"
+                                      " AND tckn = ?2 ORDER BY status = 'passive' LIMIT 1",
+                                      IZ_SQ_ARGS(IZ_SQ_I64(iys_code), IZ_SQ_TEXT(value)), status,
+                                      sizeof status);
+    if (rc == IZ_ENOTFOUND) return 0;
+    if (rc != 0) return rc;
+    *hcode = strcmp(status, "passive") == 0 ? "H253" : mersis ? "H230" : "H231";
+    return IZ_ERULE;
+}
+
+/* A random code of 8 digits that no retailer has, or 0 when
+ * RETAILER_CODE_TRIES draws found none. */
+static int free_retailer_code(iz_sim_store_t *st, int64_t *code)
+{
+    *code = 0;
+    for (int i = 0; i < RETAILER_CODE_TRIES; i++) {
+        uint32_t rnd;
+        if (iz_random(&rnd, sizeof rnd) != 0) return IZ_EIO;
+        int64_t c = RETAILER_CODE_MIN + (int64_t)(rnd % (9 * RETAILER_CODE_MIN));
+        int rc = iz__sq_find(&st->q, "SELECT 1 FROM retailers WHERE retailer_code = ?1",
+                             IZ_SQ_ARGS(IZ_SQ_I64(c)), NULL, NULL);
+        if (rc < 0) return rc;
+        if (rc == 0) {
+            *code = c;
+            return 0;
+        }
+    }
+    return 0;
+}
+
+int iz_sim_retailer_add(iz_sim_store_t *st, iz_sim_retailer_t *r, const char **hcode,
+                        const char **field)
+{
+    *hcode = NULL;
+    *field = NULL;
+    if (!st || !r) return IZ_EINVAL;
+    int rc = retailer_fits(r);
+    if (rc != 0) return rc;
+    if (r->iys_code <= 0 || r->brand_code <= 0) return IZ_EINVAL;
+    int64_t created = r->created ? r->created : now_s(), code = 0;
+    rc = tx_begin(st, true);
+    if (rc == 0 && (rc = retailer_taken(st, r->iys_code, true, r->mersis, hcode)) != 0)
+        *field = "mersis";
+    if (rc == 0 && (rc = retailer_taken(st, r->iys_code, false, r->tckn, hcode)) != 0)
+        *field = "tckn";
+    if (rc == 0 && (rc = free_retailer_code(st, &code)) == 0 && code == 0) {
+        *hcode = "H067";
+        rc = IZ_ERULE;
+    }
+    if (rc == 0)
+        rc = iz__sq_write(
+            &st->q,
+            "INSERT INTO retailers(retailer_code, iys_code, brand_code, title, mersis, alias,"
+            " name, tckn, mobile, tin, city_code, city_name, town_code, town_name, status,"
+            " created) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+            " ?15, ?16)",
+            IZ_SQ_ARGS(IZ_SQ_I64(code), IZ_SQ_I64(r->iys_code), IZ_SQ_I64(r->brand_code),
+                       IZ_SQ_TEXT(r->title), IZ_SQ_OPT(r->mersis), IZ_SQ_OPT(r->alias),
+                       IZ_SQ_TEXT(r->name), IZ_SQ_TEXT(r->tckn), IZ_SQ_OPT(r->mobile),
+                       IZ_SQ_TEXT(r->tin), IZ_SQ_TEXT(r->city_code), IZ_SQ_TEXT(r->city_name),
+                       IZ_SQ_TEXT(r->town_code), IZ_SQ_TEXT(r->town_name), IZ_SQ_TEXT(r->status),
+                       IZ_SQ_I64(created)),
+            NULL);
+    if ((rc = tx_end(st, rc, rc == IZ_ERULE)) == 0) {
+        r->code = code;
+        r->created = created;
+        r->access_count = 0;
+    }
+    return rc;
+}
+
+int iz_sim_retailer_get(iz_sim_store_t *st, int64_t code, iz_sim_retailer_t *out)
+{
+    if (!st || !out) return IZ_EINVAL;
+    return iz__sq_get(&st->q,
+                      "SELECT " RETAILER_COLS " FROM retailers r WHERE r.retailer_code = ?1",
+                      IZ_SQ_ARGS(IZ_SQ_I64(code)), &retailer_row, out);
+}
+
+int iz_sim_retailer_list(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, int64_t offset,
+                         int64_t limit, iz_sim_retailer_t **list, size_t *n, int64_t *total)
+{
+    if (!st || !list || !n || !total || offset < 0 || limit < 0) return IZ_EINVAL;
+    *list = NULL;
+    *n = 0;
+    *total = 0;
+    int rc = tx_begin(st, false);
+    if (rc == 0)
+        rc = iz__sq_get(
+            &st->q, "SELECT count(*) FROM retailers WHERE iys_code = ?1 AND brand_code = ?2",
+            IZ_SQ_ARGS(IZ_SQ_I64(iys_code), IZ_SQ_I64(brand_code)), &iz__sq_i64_row, total);
+    if (rc == 0)
+        rc = iz__sq_list(&st->q,
+                         "SELECT " RETAILER_COLS " FROM retailers r WHERE r.iys_code = ?1"
+                         " AND r.brand_code = ?2 ORDER BY r.id"
+                         " LIMIT ?3 OFFSET ?4",
+                         IZ_SQ_ARGS(IZ_SQ_I64(iys_code), IZ_SQ_I64(brand_code), IZ_SQ_I64(limit),
+                                    IZ_SQ_I64(offset)),
+                         &retailer_row, list, n);
+    return tx_end(st, rc, true);
+}
+
+int iz_sim_retailer_delete(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, int64_t code)
+{
+    if (!st) return IZ_EINVAL;
+    int rc = tx_begin(st, true);
+    if (rc == 0)
+        rc = iz__sq_get(&st->q,
+                        "SELECT 1 FROM retailers WHERE retailer_code = ?1 AND iys_code = ?2"
+                        " AND brand_code = ?3",
+                        IZ_SQ_ARGS(IZ_SQ_I64(code), IZ_SQ_I64(iys_code), IZ_SQ_I64(brand_code)),
+                        NULL, NULL);
+    if (rc == 0) {
+        rc = iz__sq_find(&st->q,
+                         "SELECT 1 FROM retailer_access WHERE retailer_code = ?1 UNION ALL"
+                         " SELECT 1 FROM consent_mediator WHERE retailer_code = ?1 LIMIT 1",
+                         IZ_SQ_ARGS(IZ_SQ_I64(code)), NULL, NULL);
+        if (rc == 1) rc = IZ_EEXIST;
+    }
+    if (rc == 0)
+        rc = iz__sq_run(&st->q, "DELETE FROM retailers WHERE retailer_code = ?1",
+                        IZ_SQ_ARGS(IZ_SQ_I64(code)));
+    return tx_end(st, rc, rc == IZ_ENOTFOUND || rc == IZ_EEXIST);
+}
+
+/* Inside the caller's transaction (or alone): iz_sim_retailers_check. */
+static int check_codes(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code,
+                       const int64_t *codes, size_t n, size_t *bad, const char **hcode)
+{
+    for (size_t i = 0; i < n; i++) {
+        int64_t mine = 0;
+        int rc =
+            iz__sq_find(&st->q,
+                        "SELECT iys_code = ?2 AND brand_code = ?3 FROM retailers"
+                        " WHERE retailer_code = ?1",
+                        IZ_SQ_ARGS(IZ_SQ_I64(codes[i]), IZ_SQ_I64(iys_code), IZ_SQ_I64(brand_code)),
+                        &iz__sq_i64_row, &mine);
+        if (rc < 0) return rc;
+        if (rc == 0 || mine == 0) {
+            *bad = i;
+            *hcode = rc == 0 ? "H180" : "H353";
+            return IZ_ERULE;
+        }
+    }
+    return 0;
+}
+
+int iz_sim_retailers_check(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code,
+                           const int64_t *codes, size_t n, size_t *bad, const char **hcode)
+{
+    if (!st || (n && !codes) || !bad || !hcode) return IZ_EINVAL;
+    *hcode = NULL;
+    int rc = tx_begin(st, false);
+    if (rc == 0) rc = check_codes(st, iys_code, brand_code, codes, n, bad, hcode);
+    return tx_end(st, rc, true);
+}
+
+/* The parameters ?1..?5 of a statement on one iz_sim_key_t. */
+#define SIM_KEY_ARGS(k, rt, ty)                                                                    \
+    IZ_SQ_I64((k)->iys_code), IZ_SQ_I64((k)->brand_code), IZ_SQ_TEXT(rt), IZ_SQ_TEXT(ty),          \
+        IZ_SQ_TEXT((k)->recipient)
+
+/* Give one retailer access to a key's consent (kept when it had it). */
+static int grant(iz_sim_store_t *st, const iz_sim_key_t *k, const char *rt, const char *ty,
+                 int64_t code, int64_t now)
+{
+    return iz__sq_run(&st->q,
+                      "INSERT INTO retailer_access(iys_code, brand_code, rtype, type, recipient,"
+                      " retailer_code, created) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                      " ON CONFLICT DO NOTHING",
+                      IZ_SQ_ARGS(SIM_KEY_ARGS(k, rt, ty), IZ_SQ_I64(code), IZ_SQ_I64(now)));
+}
+
+/* Apply op to one key whose consent exists, inside the caller's
+ * transaction. */
+static int access_apply(iz_sim_store_t *st, iz_sim_access_op_t op, const iz_sim_key_t *k,
+                        const char *rt, const char *ty, const int64_t *codes, size_t ncodes,
+                        int64_t mediator, int64_t now)
+{
+    int rc = 0;
+    if (op == IZ_SIM_ACCESS_SET || op == IZ_SIM_ACCESS_REMOVE_ALL)
+        rc = iz__sq_run(&st->q, "DELETE FROM retailer_access WHERE " KEY_WHERE,
+                        IZ_SQ_ARGS(SIM_KEY_ARGS(k, rt, ty)));
+    if (op == IZ_SIM_ACCESS_REMOVE_ALL) return rc;
+    for (size_t i = 0; rc == 0 && i < ncodes; i++)
+        rc = op == IZ_SIM_ACCESS_REMOVE
+                 ? iz__sq_run(&st->q,
+                              "DELETE FROM retailer_access WHERE " KEY_WHERE
+                              " AND retailer_code = ?6",
+                              IZ_SQ_ARGS(SIM_KEY_ARGS(k, rt, ty), IZ_SQ_I64(codes[i])))
+                 : grant(st, k, rt, ty, codes[i], now);
+    if (rc == 0 && op == IZ_SIM_ACCESS_ADD && mediator) {
+        rc = grant(st, k, rt, ty, mediator, now);
+        if (rc == 0)
+            rc = iz__sq_run(&st->q,
+                            "INSERT INTO consent_mediator(iys_code, brand_code, rtype, type,"
+                            " recipient, retailer_code) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+                            " ON CONFLICT DO UPDATE SET retailer_code = excluded.retailer_code",
+                            IZ_SQ_ARGS(SIM_KEY_ARGS(k, rt, ty), IZ_SQ_I64(mediator)));
+    }
+    return rc;
+}
+
+int iz_sim_access_change(iz_sim_store_t *st, iz_sim_access_op_t op, const iz_sim_key_t *keys,
+                         size_t nkeys, const int64_t *codes, size_t ncodes, int64_t mediator,
+                         size_t *found, size_t *bad, const char **hcode)
+{
+    if (!st || !keys || !nkeys || (ncodes && !codes) || !found || !bad || !hcode) return IZ_EINVAL;
+    *found = 0;
+    *hcode = NULL;
+    int64_t iys = keys[0].iys_code, brand = keys[0].brand_code, now = now_s();
+    int rc = tx_begin(st, true);
+    if (rc == 0 && op != IZ_SIM_ACCESS_REMOVE_ALL)
+        rc = check_codes(st, iys, brand, codes, ncodes, bad, hcode);
+    if (rc == 0 && op == IZ_SIM_ACCESS_ADD && mediator &&
+        (rc = check_codes(st, iys, brand, &mediator, 1, bad, hcode)) != 0)
+        *bad = ncodes;
+    for (size_t i = 0; rc == 0 && i < nkeys; i++) {
+        const iz_sim_key_t *k = &keys[i];
+        const char *rt, *ty;
+        if (k->iys_code != iys || k->brand_code != brand) {
+            rc = IZ_EINVAL;
+        } else if ((rc = iz__sq_key_names(k->rtype, k->type, k->recipient, &rt, &ty)) == 0 &&
+                   (rc = iz__sq_find(&st->q, "SELECT 1 FROM consent_state WHERE " KEY_WHERE,
+                                     IZ_SQ_ARGS(SIM_KEY_ARGS(k, rt, ty)), NULL, NULL)) == 1) {
+            (*found)++;
+            rc = access_apply(st, op, k, rt, ty, codes, ncodes, mediator, now);
+        } else if (rc == IZ_ENOTFOUND) {
+            rc = 0; /* a recipient no store can hold: no consent */
+        }
+    }
+    return tx_end(st, rc, rc == IZ_ERULE);
+}
+
+int iz_sim_consent_retail(iz_sim_store_t *st, const iz_sim_key_t *key, iz_sim_consent_retail_t *out)
+{
+    if (!st || !key || !out) return IZ_EINVAL;
+    memset(out, 0, sizeof *out);
+    const char *rt, *ty;
+    int rc = iz__sq_key_names(key->rtype, key->type, key->recipient, &rt, &ty);
+    if (rc != 0) return rc == IZ_ENOTFOUND ? 0 : rc;
+    rc = tx_begin(st, false);
+    if (rc == 0)
+        rc = iz__sq_get(&st->q, "SELECT count(*) FROM retailer_access WHERE " KEY_WHERE,
+                        IZ_SQ_ARGS(SIM_KEY_ARGS(key, rt, ty)), &iz__sq_i64_row, &out->access_count);
+    if (rc == 0 &&
+        (rc = iz__sq_find(&st->q, "SELECT retailer_code FROM consent_mediator WHERE " KEY_WHERE,
+                          IZ_SQ_ARGS(SIM_KEY_ARGS(key, rt, ty)), &iz__sq_i64_row,
+                          &out->mediator)) == 1)
+        rc = iz__sq_get_text(&st->q, "SELECT title FROM retailers WHERE retailer_code = ?1",
+                             IZ_SQ_ARGS(IZ_SQ_I64(out->mediator)), out->title, sizeof out->title);
+    return tx_end(st, rc, true);
+}
+
+int iz_sim_access_list(iz_sim_store_t *st, const iz_sim_key_t *key, int64_t offset, int64_t limit,
+                       iz_sim_retailer_t **list, size_t *n, int64_t *total)
+{
+    if (!st || !key || !list || !n || !total || offset < 0 || limit < 0) return IZ_EINVAL;
+    *list = NULL;
+    *n = 0;
+    *total = 0;
+    const char *rt, *ty;
+    int rc = iz__sq_key_names(key->rtype, key->type, key->recipient, &rt, &ty);
+    if (rc != 0) return rc == IZ_ENOTFOUND ? 0 : rc;
+    rc = tx_begin(st, false);
+    if (rc == 0)
+        rc = iz__sq_get(&st->q, "SELECT count(*) FROM retailer_access WHERE " KEY_WHERE,
+                        IZ_SQ_ARGS(SIM_KEY_ARGS(key, rt, ty)), &iz__sq_i64_row, total);
+    if (rc == 0)
+        rc = iz__sq_list(&st->q,
+                         "SELECT " RETAILER_COLS " FROM retailer_access x"
+                         " JOIN retailers r ON r.retailer_code = x.retailer_code"
+                         " WHERE x.iys_code = ?1 AND x.brand_code = ?2 AND x.rtype = ?3"
+                         " AND x.type = ?4 AND x.recipient = ?5 ORDER BY x.retailer_code"
+                         " LIMIT ?6 OFFSET ?7",
+                         IZ_SQ_ARGS(SIM_KEY_ARGS(key, rt, ty), IZ_SQ_I64(limit), IZ_SQ_I64(offset)),
+                         &retailer_row, list, n);
+    return tx_end(st, rc, true);
 }

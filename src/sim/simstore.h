@@ -30,6 +30,16 @@
  *          id delivered up to), PK(iys_code, brand_code))
  *   complaints(id PK, iys_code, brand_code, recipient, type, message_time,
  *          text, created)
+ *   retailers(id PK, retailer_code UNIQUE (8 digits, random), iys_code, brand_code ->
+ *          brands, title, mersis, alias, name, tckn, mobile, tin, city_code,
+ *          city_name, town_code, town_name, status active|passive|suspended,
+ *          created) (retailers migration)
+ *   retailer_access(iys_code, brand_code, rtype, type, recipient,
+ *          retailer_code -> retailers, created, PK(all but created)): which
+ *          retailers may see which consent (retailers migration)
+ *   consent_mediator(iys_code, brand_code, rtype, type, recipient PK,
+ *          retailer_code -> retailers): the retailerCode a consent was
+ *          obtained through (retailers migration)
  *
  * Invariants
  * ----------
@@ -46,6 +56,9 @@
  *     change in the log.
  *   - Times are epoch seconds (UTC); İYS's text form is made by the caller.
  *   - Passwords and tokens are stored only as hashes.
+ *   - A retailer_access or consent_mediator row names a retailer of the
+ *     same brand and a key that has a consent_state row; a retailer named
+ *     by either cannot be deleted.
  *
  * Threads: one handle serves many threads (a mutex serializes calls).
  * Every write is durable (WAL, synchronous=FULL) when the call returns -
@@ -314,5 +327,91 @@ int iz_sim_complaint_add(iz_sim_store_t *st, iz_sim_complaint_t *c);
 /* All complaints, newest first; iys_code 0 = every provider. */
 int iz_sim_complaint_list(iz_sim_store_t *st, int64_t iys_code, iz_sim_complaint_t **list,
                           size_t *n);
+
+/* ---- retailers (bayi) ------------------------------------------------------ */
+
+#define IZ_SIM_RETAILER_TEXT 256 /* title, alias, name: 255 bytes at most */
+
+/* A retailer of a brand, with İYS's fields as text ("" when not given). */
+typedef struct iz_sim_retailer {
+    int64_t code; /* retailerCode */
+    int64_t iys_code, brand_code;
+    char title[IZ_SIM_RETAILER_TEXT];
+    char mersis[17];
+    char alias[IZ_SIM_RETAILER_TEXT];
+    char name[IZ_SIM_RETAILER_TEXT];
+    char tckn[12];
+    char mobile[16];
+    char tin[12];
+    char city_code[17], city_name[65];
+    char town_code[17], town_name[65];
+    char status[10]; /* "active", "passive", "suspended" */
+    int64_t created;
+    int64_t access_count; /* consents it has access to (read, never written) */
+} iz_sim_retailer_t;
+
+/* Add a retailer under r->iys_code and r->brand_code with a new random
+ * 8-digit code, set in r->code (created 0 means now). IZ_ERULE with *hcode
+ * (and *field, "mersis" or "tckn") when another retailer of the provider
+ * has the same mersis or tckn: H253 when that one is passive, else H230
+ * (mersis) or H231 (tckn); IZ_ERULE with H067 when no free code was found;
+ * IZ_ENOTFOUND when the brand does not exist. */
+int iz_sim_retailer_add(iz_sim_store_t *st, iz_sim_retailer_t *r, const char **hcode,
+                        const char **field);
+/* A retailer by its code, with its access_count; IZ_ENOTFOUND when none. */
+int iz_sim_retailer_get(iz_sim_store_t *st, int64_t code, iz_sim_retailer_t *out);
+/* One page of a brand's retailers in the order they were created; *total
+ * is the count of all of them. A negative offset or limit is IZ_EINVAL. */
+int iz_sim_retailer_list(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, int64_t offset,
+                         int64_t limit, iz_sim_retailer_t **list, size_t *n, int64_t *total);
+/* Delete a retailer of the brand: IZ_ENOTFOUND when the brand has no such
+ * retailer, IZ_EEXIST when a consent names it (access or mediator). */
+int iz_sim_retailer_delete(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, int64_t code);
+
+/* One consent key. */
+typedef struct iz_sim_key {
+    int64_t iys_code, brand_code;
+    iz_rtype_t rtype;
+    iz_type_t type;
+    char recipient[IZ_RECIPIENT_MAX];
+} iz_sim_key_t;
+
+/* 0 when every one of the n codes names a retailer of the brand, else
+ * IZ_ERULE with *bad the first index that does not and *hcode H180 (no
+ * such retailer) or H353 (another brand's). */
+int iz_sim_retailers_check(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code,
+                           const int64_t *codes, size_t n, size_t *bad, const char **hcode);
+
+typedef enum {
+    IZ_SIM_ACCESS_ADD,       /* give the codes access (and set the mediator) */
+    IZ_SIM_ACCESS_SET,       /* the codes, and only they, have access */
+    IZ_SIM_ACCESS_REMOVE,    /* take the codes' access away */
+    IZ_SIM_ACCESS_REMOVE_ALL /* take every retailer's access away (codes unused) */
+} iz_sim_access_op_t;
+
+/* Change the retailer access of the consents of nkeys keys of one brand
+ * (keys[0]'s iys_code and brand_code) in one transaction. The codes are
+ * checked first as iz_sim_retailers_check does (IZ_ERULE, *bad, *hcode;
+ * nothing written); keys with no consent are passed over and *found counts
+ * the keys that have one. mediator (ADD only; 0 = none) becomes the
+ * consent's retailerCode and gets access too; it must be checked like the
+ * codes (*bad is then ncodes). */
+int iz_sim_access_change(iz_sim_store_t *st, iz_sim_access_op_t op, const iz_sim_key_t *keys,
+                         size_t nkeys, const int64_t *codes, size_t ncodes, int64_t mediator,
+                         size_t *found, size_t *bad, const char **hcode);
+
+/* What a consent's status shows of its retailers: its mediator (0 when
+ * none) with the mediator's title, and how many retailers have access. */
+typedef struct iz_sim_consent_retail {
+    int64_t mediator;
+    char title[IZ_SIM_RETAILER_TEXT];
+    int64_t access_count;
+} iz_sim_consent_retail_t;
+int iz_sim_consent_retail(iz_sim_store_t *st, const iz_sim_key_t *key,
+                          iz_sim_consent_retail_t *out);
+/* One page of the retailers that have access to a key's consent, by code;
+ * *total is the count of all of them (0 when the key has no consent). */
+int iz_sim_access_list(iz_sim_store_t *st, const iz_sim_key_t *key, int64_t offset, int64_t limit,
+                       iz_sim_retailer_t **list, size_t *n, int64_t *total);
 
 #endif

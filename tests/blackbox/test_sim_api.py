@@ -190,8 +190,8 @@ def test_single_add_v1_not_idempotent(sim, prov):
 
 
 def test_single_add_v2_idempotent(sim, prov):
-    body = consent(email(), type="EPOSTA", retailerCode=55550127,
-                   retailerAccess=[58795354, 30143398])
+    # (retailer fields and their codes: test_sim_retailers.py)
+    body = consent(email(), type="EPOSTA")
     r1 = prov.post("/consents", body, v2=True)
     assert r1.status_code == 200, r1.text
     time.sleep(1.1)

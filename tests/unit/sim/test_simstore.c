@@ -152,10 +152,10 @@ static void hash_of(const char *s, char out[IZ_SHA256_HEX])
 static void test_migrations_idempotent(void **state)
 {
     fx_t *f = *state;
-    assert_int_equal(raw_i64(f, "SELECT value FROM meta WHERE key = 'schema_version'"), 3);
+    assert_int_equal(raw_i64(f, "SELECT value FROM meta WHERE key = 'schema_version'"), 4);
     fx_reopen(f);
     fx_reopen(f);
-    assert_int_equal(raw_i64(f, "SELECT value FROM meta WHERE key = 'schema_version'"), 3);
+    assert_int_equal(raw_i64(f, "SELECT value FROM meta WHERE key = 'schema_version'"), 4);
     assert_int_equal(raw_i64(f, "SELECT count(*) FROM meta"), 1);
 
     struct stat sb;
@@ -635,8 +635,12 @@ static void test_provider_records_migration(void **state)
     }
     iz_sim_store_close(f->st);
     f->st = NULL;
-    /* Back to version 2's layout, keys and all. */
-    assert_int_equal(raw_sql(f, "DROP TRIGGER consent_state_added;"
+    /* Back to version 2's layout, keys and all (the retailers' tables,
+     * which later migrations add, go too). */
+    assert_int_equal(raw_sql(f, "DROP TABLE consent_mediator;"
+                                "DROP TABLE retailer_access;"
+                                "DROP TABLE retailers;"
+                                "DROP TRIGGER consent_state_added;"
                                 "DROP TRIGGER consent_state_removed;"
                                 "DROP TABLE provider_records;"
                                 "CREATE TABLE v2(iys_code INTEGER NOT NULL,"
@@ -656,7 +660,7 @@ static void test_provider_records_migration(void **state)
                                 "UPDATE meta SET value = '2' WHERE key = 'schema_version'"),
                      SQLITE_OK);
     fx_reopen(f);
-    assert_int_equal(raw_i64(f, "SELECT value FROM meta WHERE key = 'schema_version'"), 3);
+    assert_int_equal(raw_i64(f, "SELECT value FROM meta WHERE key = 'schema_version'"), 4);
     assert_int_equal(raw_i64(f, "SELECT count(*) FROM consent_state"), 3);
     assert_int_equal(raw_i64(f, "SELECT count(*) FROM sqlite_master"
                                 " WHERE name = 'consent_state_recipient'"),
@@ -1244,6 +1248,127 @@ static void test_push(void **state)
     iz_sim_push_list_free(list, n);
 }
 
+/* ---- retailers ------------------------------------------------------------ */
+
+static iz_sim_retailer_t retailer(int64_t brand, const char *mersis, const char *tckn,
+                                  const char *status)
+{
+    iz_sim_retailer_t r;
+    memset(&r, 0, sizeof r);
+    r.iys_code = P1;
+    r.brand_code = brand;
+    snprintf(r.title, sizeof r.title, "Bayi");
+    snprintf(r.name, sizeof r.name, "Ad Soyad");
+    snprintf(r.mersis, sizeof r.mersis, "%s", mersis);
+    snprintf(r.tckn, sizeof r.tckn, "%s", tckn);
+    snprintf(r.tin, sizeof r.tin, "8450525470");
+    snprintf(r.city_code, sizeof r.city_code, "34");
+    snprintf(r.city_name, sizeof r.city_name, "İstanbul");
+    snprintf(r.town_code, sizeof r.town_code, "1");
+    snprintf(r.town_name, sizeof r.town_name, "Kadıköy");
+    snprintf(r.status, sizeof r.status, "%s", status);
+    return r;
+}
+
+static void test_retailers(void **state)
+{
+    fx_t *f = *state;
+    iz_sim_provider_t p = provider(P1, "retail");
+    assert_int_equal(iz_sim_provider_add(f->st, &p, "pw"), 0);
+    assert_int_equal(iz_sim_brand_add(f->st, P1, B1, "B1"), 0);
+    assert_int_equal(iz_sim_brand_add(f->st, P1, B2, "B2"), 0);
+    const char *h = NULL, *field = NULL;
+    iz_sim_retailer_t a = retailer(B1, "0000000000000001", "57703411244", "active");
+    iz_sim_retailer_t b = retailer(B1, "", "10000000146", "passive");
+    iz_sim_retailer_t c = retailer(B2, "", "10000000078", "active");
+    assert_int_equal(iz_sim_retailer_add(f->st, &a, &h, &field), 0);
+    assert_true(a.code >= 10000000 && a.code <= 99999999);
+    assert_int_equal(iz_sim_retailer_add(f->st, &b, &h, &field), 0);
+    assert_int_equal(iz_sim_retailer_add(f->st, &c, &h, &field), 0);
+    /* mersis and tckn are unique within the provider; a passive one is H253 */
+    iz_sim_retailer_t dup = retailer(B2, "0000000000000001", "", "active");
+    assert_int_equal(iz_sim_retailer_add(f->st, &dup, &h, &field), IZ_ERULE);
+    assert_string_equal(h, "H230");
+    assert_string_equal(field, "mersis");
+    dup = retailer(B2, "", "10000000146", "active");
+    assert_int_equal(iz_sim_retailer_add(f->st, &dup, &h, &field), IZ_ERULE);
+    assert_string_equal(h, "H253");
+    assert_string_equal(field, "tckn");
+    dup = retailer(999, "", "10000000220", "active");
+    assert_int_equal(iz_sim_retailer_add(f->st, &dup, &h, &field), IZ_ENOTFOUND);
+
+    /* the brand's list, in creation order */
+    iz_sim_retailer_t *list = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    assert_int_equal(iz_sim_retailer_list(f->st, P1, B1, 1, 10, &list, &n, &total), 0);
+    assert_int_equal(total, 2);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].code, b.code);
+    free(list);
+
+    /* access: checked codes, consents that exist only */
+    iz_sim_change_t chg = change(B1, PHONE, IZ_ONAY, IZ_HS_WEB, 1000, 5000);
+    assert_int_equal(iz_sim_consent_apply(f->st, &chg, false, NULL, NULL, &h), 0);
+    iz_sim_key_t keys[2] = {{.iys_code = P1,
+                             .brand_code = B1,
+                             .rtype = IZ_BIREYSEL,
+                             .type = IZ_MESAJ,
+                             .recipient = PHONE},
+                            {.iys_code = P1,
+                             .brand_code = B1,
+                             .rtype = IZ_BIREYSEL,
+                             .type = IZ_MESAJ,
+                             .recipient = "+905329999999"}};
+    size_t found = 0, bad = 0;
+    int64_t codes[2] = {b.code, c.code};
+    assert_int_equal(
+        iz_sim_access_change(f->st, IZ_SIM_ACCESS_ADD, keys, 2, codes, 2, 0, &found, &bad, &h),
+        IZ_ERULE);
+    assert_string_equal(h, "H353");
+    assert_int_equal(bad, 1);
+    codes[1] = 12345;
+    assert_int_equal(
+        iz_sim_access_change(f->st, IZ_SIM_ACCESS_ADD, keys, 2, codes, 2, 0, &found, &bad, &h),
+        IZ_ERULE);
+    assert_string_equal(h, "H180");
+    assert_int_equal(
+        iz_sim_access_change(f->st, IZ_SIM_ACCESS_ADD, keys, 2, codes, 1, a.code, &found, &bad, &h),
+        0);
+    assert_int_equal(found, 1);
+    iz_sim_consent_retail_t cr;
+    assert_int_equal(iz_sim_consent_retail(f->st, &keys[0], &cr), 0);
+    assert_int_equal(cr.mediator, a.code);
+    assert_string_equal(cr.title, "Bayi");
+    assert_int_equal(cr.access_count, 2);
+    assert_int_equal(iz_sim_retailer_delete(f->st, P1, B1, b.code), IZ_EEXIST);
+    assert_int_equal(iz_sim_retailer_delete(f->st, P1, B2, b.code), IZ_ENOTFOUND);
+    /* SET replaces, the mediator's access included; REMOVE_ALL empties */
+    assert_int_equal(
+        iz_sim_access_change(f->st, IZ_SIM_ACCESS_SET, keys, 1, &b.code, 1, 0, &found, &bad, &h),
+        0);
+    assert_int_equal(iz_sim_access_list(f->st, &keys[0], 0, 10, &list, &n, &total), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].code, b.code);
+    assert_int_equal(list[0].access_count, 1);
+    free(list);
+    assert_int_equal(iz_sim_access_change(f->st, IZ_SIM_ACCESS_REMOVE_ALL, keys, 1, NULL, 0, 0,
+                                          &found, &bad, &h),
+                     0);
+    assert_int_equal(iz_sim_consent_retail(f->st, &keys[0], &cr), 0);
+    assert_int_equal(cr.access_count, 0);
+    assert_int_equal(cr.mediator, a.code);
+    assert_int_equal(iz_sim_retailer_delete(f->st, P1, B1, b.code), 0);
+    assert_int_equal(iz_sim_retailer_delete(f->st, P1, B1, a.code), IZ_EEXIST);
+    /* it all survives a reopen */
+    fx_reopen(f);
+    iz_sim_retailer_t got;
+    assert_int_equal(iz_sim_retailer_get(f->st, a.code, &got), 0);
+    assert_string_equal(got.mersis, "0000000000000001");
+    assert_string_equal(got.city_name, "İstanbul");
+    assert_int_equal(iz_sim_retailer_get(f->st, b.code, &got), IZ_ENOTFOUND);
+}
+
 static void test_complaints(void **state)
 {
     fx_t *f = *state;
@@ -1306,6 +1431,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rule_refusal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_provider_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_provider_records_migration, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retailers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_rollback_and_refusal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_spoiled, setup, teardown),

@@ -12,12 +12,16 @@ from conftest import Server
 _codes = itertools.count(710000)
 
 
-def start_sim(data, *extra, pull_lag=0, bulk_delay=0, rate=0, token_limit=0):
+def start_sim(data, *extra, pull_lag=0, bulk_delay=0, rate=0, token_limit=0,
+              allow_http_push=True):
     """Start an emulator with its store in `data`. Limits are off unless a
-    test turns them on (rate=10 etc.); pull lag and bulk delay are 0."""
+    test turns them on (rate=10 etc.); pull lag and bulk delay are 0. Push
+    URLs may be http:// (the tests' receivers listen on loopback without
+    TLS) unless allow_http_push is False: then https only, as in İYS."""
     args = ["iys-sim", "--listen", "127.0.0.1:0", "--data", str(data),
             "--pull-lag", str(pull_lag), "--bulk-delay", str(bulk_delay),
-            "--rate", str(rate), "--token-limit", str(token_limit), *extra]
+            "--rate", str(rate), "--token-limit", str(token_limit),
+            *(["--allow-http-push"] if allow_http_push else []), *extra]
     return Server(args, data).start()
 
 

@@ -5,6 +5,7 @@ limits; Provider wraps one service provider's API user.
 """
 import itertools
 
+import pytest
 import requests
 
 from conftest import Server
@@ -23,6 +24,21 @@ def start_sim(data, *extra, pull_lag=0, bulk_delay=0, rate=0, token_limit=0,
             "--rate", str(rate), "--token-limit", str(token_limit),
             *(["--allow-http-push"] if allow_http_push else []), *extra]
     return Server(args, data).start()
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    """One emulator for a test module (import it by name: `from simutil
+    import sim`)."""
+    s = start_sim(tmp_path_factory.mktemp("sim"))
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def prov(sim):
+    """One provider of the module's emulator."""
+    return Provider(sim)
 
 
 class Provider:

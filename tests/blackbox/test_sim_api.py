@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from conftest import izin, tr_now
-from simutil import Provider, consent, start_sim
+from simutil import Provider, consent, prov, sim, start_sim  # noqa: F401 (prov, sim: fixtures)
 
 _phone = [0]
 
@@ -46,18 +46,6 @@ def wait_processed(p, rid, v2=False, timeout=30):
             return items
         time.sleep(0.1)
     raise AssertionError("bulk request not processed")
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory):
-    s = start_sim(tmp_path_factory.mktemp("sim"))
-    yield s
-    s.stop()
-
-
-@pytest.fixture(scope="module")
-def prov(sim):
-    return Provider(sim)
 
 
 # ---- tokens ------------------------------------------------------------------

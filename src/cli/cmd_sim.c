@@ -26,6 +26,8 @@ static const iz_optdef_t sim_defs[] = {
     {"pull-lag", true, "S", "3600", "the change pull leaves out changes younger than S seconds"},
     {"watch-min", true, "N", "20000", "requests in 24 h before the 70% success watch judges"},
     {"push-interval-ms", true, "MS", "1000", "how often push deliveries are attempted"},
+    {"allow-http-push", false, NULL, "off (https only, as İYS)",
+     "take http:// push URLs too (for tests on loopback)"},
     {"threads", true, "N", "4", "HTTP worker threads"},
     {"access-log", false, NULL, "off", "one log line per request"},
     {"holidays", true, "FILE", "the built-in table", "Turkey's holidays (CSV)"},
@@ -107,6 +109,7 @@ int iz_cmd_iys_sim(int argc, char **argv)
         int_opt(&o, "watch-min", 100000000, &cfg.watch_min) ||
         int_opt(&o, "push-interval-ms", 3600000, &cfg.push_interval_ms))
         return 2;
+    cfg.allow_http_push = iz_cli_get(&o, "allow-http-push") != NULL;
     iz_holidays_t *hol = NULL;
     const char *hpath = iz_cli_get(&o, "holidays");
     int rc = hpath ? iz_holidays_load(hpath, &hol)

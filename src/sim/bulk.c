@@ -137,17 +137,6 @@ int iz__sim_bulk_process(iz_sim_t *sim, const char *request_id)
     return rc;
 }
 
-static void deadline_after_ms(struct timespec *ts, long ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 /* The worker: process every due request, purge now and then, then sleep
  * until woken or a short while has passed. The store is asked for due
  * requests with sim->mu held, so a wake sent after a request was stored
@@ -181,7 +170,7 @@ static void *bulk_main(void *arg)
         /* Ask once more under the lock before sleeping (see above). */
         if (iz_sim_bulk_next_due(sim->st, time(NULL), id) == 0) continue;
         struct timespec ts;
-        deadline_after_ms(&ts, IDLE_WAIT_MS);
+        iz__sim_deadline_after_ms(&ts, IDLE_WAIT_MS);
         int w = pthread_cond_timedwait(&sim->wake, &sim->mu, &ts);
         (void)w;
     }

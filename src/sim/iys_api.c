@@ -34,9 +34,6 @@
 #define CHANGES_WINDOW (7 * 86400)
 #define CRED_MAX 256 /* username, password, tokens */
 #define REQUEST_ID_MAX 36
-#define PUSH_URL_MAX 2048
-#define PUSH_PER_TYPE 2  /* active connections per consent type */
-#define PUSH_CONN_MAX 16 /* connections in one registration body */
 
 /* ---- small helpers -------------------------------------------------------- */
 
@@ -101,8 +98,8 @@ static void reply_field_error(iz_req_t *r, const char *code, const char *message
     iz_reply_errors(r, iz_hcode_http(code), &e, 1);
 }
 
-static void reply_field_error_str(iz_req_t *r, const char *code, const char *message,
-                                  const char *location, const char *value)
+void iz__sim_field_error(iz_req_t *r, const char *code, const char *message, const char *location,
+                         const char *value)
 {
     json_t *v = value ? json_string(value) : NULL;
     reply_field_error(r, code, message, location, v);
@@ -246,12 +243,7 @@ static bool brand_elsewhere(iz_sim_store_t *st, int64_t iys, int64_t brand)
     return found;
 }
 
-/* Check what İYS checks before any consent call, in its order: the bearer
- * token (401 H351), integer path codes (H190/H191), the token's provider
- * (403 H353), its subscription (H524 H520 H521) and the brand (403 H353
- * when it is another provider's, else 404 H018). Answers the error itself
- * and returns non-zero. */
-static int authorize(iz_req_t *r, iz_sim_t *sim, sim_auth_t *a)
+int iz__sim_bearer(iz_req_t *r, iz_sim_t *sim, int64_t *iys_code)
 {
     const char *h = iz_req_header(r, "Authorization");
     const char *tok = NULL;
@@ -277,13 +269,27 @@ static int authorize(iz_req_t *r, iz_sim_t *sim, sim_auth_t *a)
         reply_store_error(r);
         return -1;
     }
+    *iys_code = owner;
+    return 0;
+}
+
+/* Check what İYS checks before any consent call, in its order: the bearer
+ * token (401 H351), integer path codes (H190/H191), the token's provider
+ * (403 H353), its subscription (H524 H520 H521) and the brand (403 H353
+ * when it is another provider's, else 404 H018). Answers the error itself
+ * and returns non-zero. */
+static int authorize(iz_req_t *r, iz_sim_t *sim, sim_auth_t *a)
+{
+    int64_t owner = 0;
+    if (iz__sim_bearer(r, sim, &owner) != 0) return -1;
+    int rc;
     const char *ic = iz_req_param(r, "iysCode"), *bc = iz_req_param(r, "brandCode");
     if (!ic || iz_parse_i64(ic, INT64_MIN, INT64_MAX, &a->iys) != 0) {
-        reply_field_error_str(r, "H190", NULL, "iysCode", ic);
+        iz__sim_field_error(r, "H190", NULL, "iysCode", ic);
         return -1;
     }
     if (!bc || iz_parse_i64(bc, INT64_MIN, INT64_MAX, &a->brand) != 0) {
-        reply_field_error_str(r, "H191", NULL, "brandCode", bc);
+        iz__sim_field_error(r, "H191", NULL, "brandCode", bc);
         return -1;
     }
     if (a->iys != owner) {
@@ -326,6 +332,11 @@ static int authorize(iz_req_t *r, iz_sim_t *sim, sim_auth_t *a)
     else
         iz_reply_error(r, "H018", NULL);
     return -1;
+}
+
+int iz__sim_authorize(iz_req_t *r, iz_sim_t *sim, iz__sim_auth_t *a)
+{
+    return authorize(r, sim, a);
 }
 
 /* authorize(), then the JSON body: an object when object_code is given
@@ -481,8 +492,8 @@ static bool is_v2(const iz_req_t *r)
     return strncmp(iz_req_path(r), "/v2/", 4) == 0;
 }
 
-int iz__sim_record(iz_sim_t *sim, const iz_sim_provider_t *prov, const iz_consent_t *c,
-                   int64_t now, bool idempotent, iz_sim_change_t *chg, const char **hcode)
+int iz__sim_record(iz_sim_t *sim, const iz_sim_provider_t *prov, const iz_consent_t *c, int64_t now,
+                   bool idempotent, iz_sim_change_t *chg, const char **hcode)
 {
     memcpy(chg->recipient, c->recipient, sizeof chg->recipient);
     chg->rtype = c->rtype;
@@ -784,15 +795,15 @@ void iz__sim_h_bulk_status(iz_req_t *r, void *app)
             other++;
     }
     if (len > REQUEST_ID_MAX) {
-        reply_field_error_str(r, "H198", NULL, "requestId", id);
+        iz__sim_field_error(r, "H198", NULL, "requestId", id);
         return;
     }
     if (letters == len) {
-        reply_field_error_str(r, "H199", NULL, "requestId", id);
+        iz__sim_field_error(r, "H199", NULL, "requestId", id);
         return;
     }
     if (digits == len) {
-        reply_field_error_str(r, "H400", NULL, "requestId", id);
+        iz__sim_field_error(r, "H400", NULL, "requestId", id);
         return;
     }
 
@@ -983,11 +994,11 @@ void iz__sim_h_multi_status(iz_req_t *r, void *app)
     iz_rtype_t rtype;
     const char *pt = iz_req_param(r, "type"), *prt = iz_req_param(r, "recipientType");
     if (strlen(prt) > 16 || iz_rtype_parse(prt, &rtype) != 0) {
-        reply_field_error_str(r, "H116", NULL, "recipientType", prt);
+        iz__sim_field_error(r, "H116", NULL, "recipientType", prt);
         return;
     }
     if (strlen(pt) > 16 || iz_type_parse(pt, &type) != 0) {
-        reply_field_error_str(r, "H117", NULL, "type", pt);
+        iz__sim_field_error(r, "H117", NULL, "type", pt);
         return;
     }
     json_t *body = iz_req_json(r);
@@ -1061,7 +1072,7 @@ int iz__sim_paging(iz_req_t *r, int64_t max, const char *bad_limit, const char *
                    int64_t *limit, int64_t *offset)
 {
     if (query_int(r, "limit", max, limit) != 0) {
-        reply_field_error_str(r, bad_limit, "limit değeri geçerli olmalıdır.", "limit",
+        iz__sim_field_error(r, bad_limit, "limit değeri geçerli olmalıdır.", "limit",
                               iz_req_query(r, "limit"));
         return -1;
     }
@@ -1070,11 +1081,11 @@ int iz__sim_paging(iz_req_t *r, int64_t max, const char *bad_limit, const char *
         return -1;
     }
     if (*limit > max) {
-        reply_field_error_str(r, "H186", NULL, "limit", iz_req_query(r, "limit"));
+        iz__sim_field_error(r, "H186", NULL, "limit", iz_req_query(r, "limit"));
         return -1;
     }
     if (query_int(r, "offset", 0, offset) != 0) {
-        reply_field_error_str(r, bad_offset, "offset değeri geçerli olmalıdır.", "offset",
+        iz__sim_field_error(r, bad_offset, "offset değeri geçerli olmalıdır.", "offset",
                               iz_req_query(r, "offset"));
         return -1;
     }
@@ -1145,20 +1156,20 @@ void iz__sim_h_changes(iz_req_t *r, void *app)
     } else if (strcmp(source, "HS") == 0) {
         iys_sources = false;
     } else {
-        reply_field_error_str(r, "H506", NULL, "source", source);
+        iz__sim_field_error(r, "H506", NULL, "source", source);
         return;
     }
     int64_t limit;
     if (query_int(r, "limit", CHANGES_MAX, &limit) != 0 || limit < 1 || limit > CHANGES_MAX) {
-        reply_field_error_str(r, "H507", NULL, "limit", iz_req_query(r, "limit"));
+        iz__sim_field_error(r, "H507", NULL, "limit", iz_req_query(r, "limit"));
         return;
     }
     int64_t after_id = 0;
     const char *after = iz_req_query(r, "after");
     if (after && after[0] && resolve_cursor(sim, &a, after, &after_id) != 0) {
         /* İYS documents no code for a bad cursor; izin's IZ400 says so. */
-        reply_field_error_str(r, "IZ400", "after değeri geçerli bir gösterge olmalıdır.", "after",
-                              after);
+        iz__sim_field_error(r, "IZ400", "after değeri geçerli bir gösterge olmalıdır.", "after",
+                            after);
         return;
     }
     int64_t now = time(NULL);
@@ -1183,197 +1194,7 @@ void iz__sim_h_changes(iz_req_t *r, void *app)
     iz_reply_json(r, 200, json_pack("{s:s, s:o}", "after", cursor, "list", out));
 }
 
-/* ---- POST .../push/registration --------------------------------------------- */
-
-/* The test payload İYS sends to a new connection (its documented sample). */
-static const char push_test_body[] =
-    "{\"list\":[{\"iysCode\":121212,\"brandCode\":121212,"
-    "\"consentDate\":\"2015-05-01 15:00:00\",\"creationDate\":\"2015-05-01 15:00:00\","
-    "\"source\":\"IYS_MOBIL\",\"recipient\":\"pushtest@iys.org.tr\","
-    "\"recipientType\":\"BIREYSEL\",\"status\":\"ONAY\",\"type\":\"EPOSTA\","
-    "\"transactionId\":\"e52ee30512adfcd2a41fb3b4682f5bd61eee5b1c92bda665fc0b7e56644d429d\"}]}";
-
-static bool str_field_ok(json_t *v, size_t max)
-{
-    return json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) <= max &&
-           !memchr(json_string_value(v), '\0', json_string_length(v));
-}
-
-/* Check one connection object; NULL when valid, else the error (code,
- * location, message) through the out-parameters. */
-static const char *check_connection(json_t *c, const char **loc, const char **msg)
-{
-    *msg = NULL;
-    if (!json_is_object(c)) {
-        *loc = "connection";
-        *msg = "Bağlantı oluşturulamadı.";
-        return "H530";
-    }
-    json_t *url = json_object_get(c, "url"), *type = json_object_get(c, "type");
-    *loc = "url";
-    /* İYS demands https; the emulator also takes http, so that tests and
-     * demos can receive pushes on loopback without certificates. */
-    if (!str_field_ok(url, PUSH_URL_MAX) || (strncmp(json_string_value(url), "https://", 8) != 0 &&
-                                             strncmp(json_string_value(url), "http://", 7) != 0)) {
-        *msg = "Bağlantı linki (url) https ile başlamalıdır.";
-        return "H531";
-    }
-    *loc = "type";
-    iz_type_t t;
-    if (!type || json_is_null(type)) return "H111";
-    if (!json_is_string(type) || json_string_length(type) > 16 ||
-        iz_type_parse(json_string_value(type), &t) != 0)
-        return "H117";
-    *loc = "username";
-    if (!str_field_ok(json_object_get(c, "username"), CRED_MAX)) {
-        *msg = "Kullanıcı adı (username) bulunamadı.";
-        return "H093";
-    }
-    *loc = "password";
-    if (!str_field_ok(json_object_get(c, "password"), CRED_MAX)) {
-        *msg = "Şifre (password) bulunamadı.";
-        return "H093";
-    }
-    return NULL;
-}
-
-/* The brand's registered connections (a new reference; an empty array
- * when none). */
-static json_t *current_connections(iz_sim_t *sim, int64_t iys, int64_t brand)
-{
-    iz_sim_push_t *list = NULL;
-    size_t n = 0;
-    json_t *out = NULL;
-    if (iz_sim_push_list(sim->st, &list, &n) == 0) {
-        for (size_t i = 0; i < n && !out; i++)
-            if (list[i].iys_code == iys && list[i].brand_code == brand && list[i].connections)
-                out = json_loads(list[i].connections, 0, NULL);
-        iz_sim_push_list_free(list, n);
-    }
-    if (!json_is_array(out)) {
-        json_decref(out);
-        out = json_array();
-    }
-    return out;
-}
-
-static bool same_connection(json_t *a, json_t *b)
-{
-    return json_equal(json_object_get(a, "url"), json_object_get(b, "url")) &&
-           json_equal(json_object_get(a, "type"), json_object_get(b, "type"));
-}
-
-void iz__sim_h_push_register(iz_req_t *r, void *app)
-{
-    iz_sim_t *sim = app;
-    sim_auth_t a;
-    json_t *body = authorized_body(r, sim, &a, NULL);
-    if (!body) return;
-    json_t *conns = json_is_object(body) ? json_object_get(body, "connection") : NULL;
-    if (!json_is_array(conns) || json_array_size(conns) == 0 ||
-        json_array_size(conns) > PUSH_CONN_MAX) {
-        reply_field_error(r, "H530", "Bağlantı oluşturulamadı.", "connection", NULL);
-        json_decref(body);
-        return;
-    }
-    size_t i;
-    json_t *c;
-    json_array_foreach(conns, i, c)
-    {
-        const char *loc, *msg;
-        const char *code = check_connection(c, &loc, &msg);
-        if (code) {
-            iz_error_t e = {.code = code,
-                            .message = msg,
-                            .location = loc,
-                            .value = json_is_object(c) ? json_object_get(c, loc) : NULL,
-                            .index = (int)i};
-            iz_reply_errors(r, 422, &e, 1);
-            json_decref(body);
-            return;
-        }
-    }
-
-    /* Merge with the brand's connections: the same (url, type) is replaced,
-     * others are added; at most PUSH_PER_TYPE per type. */
-    json_t *merged = current_connections(sim, a.iys, a.brand);
-    json_array_foreach(conns, i, c)
-    {
-        json_t *clean =
-            json_pack("{s:O, s:O, s:O, s:O}", "url", json_object_get(c, "url"), "type",
-                      json_object_get(c, "type"), "username", json_object_get(c, "username"),
-                      "password", json_object_get(c, "password"));
-        size_t k;
-        json_t *old;
-        bool replaced = false;
-        json_array_foreach(merged, k, old)
-        {
-            if (same_connection(old, clean)) {
-                json_array_set(merged, k, clean);
-                replaced = true;
-                break;
-            }
-        }
-        if (!replaced) json_array_append(merged, clean);
-        json_decref(clean);
-    }
-    static const char *const types[] = {"ARAMA", "MESAJ", "EPOSTA"};
-    for (size_t t = 0; t < IZ_ARRAY_LEN(types); t++) {
-        size_t count = 0, k;
-        json_t *old;
-        json_array_foreach(merged, k, old)
-        {
-            if (strcmp(json_string_value(json_object_get(old, "type")), types[t]) == 0) count++;
-        }
-        if (count > PUSH_PER_TYPE) {
-            json_decref(merged);
-            json_decref(body);
-            reply_field_error_str(r, "H530",
-                                  "Bağlantı oluşturulamadı: her izin tipi için en fazla iki "
-                                  "bağlantı olabilir.",
-                                  "type", types[t]);
-            return;
-        }
-    }
-
-    /* Like İYS, send the test payload to each new connection first; a
-     * connection that does not answer 2xx in 5 s is not created. */
-    json_array_foreach(conns, i, c)
-    {
-        int rc =
-            iz__sim_push_post(sim, json_string_value(json_object_get(c, "url")),
-                              json_string_value(json_object_get(c, "username")),
-                              json_string_value(json_object_get(c, "password")), push_test_body);
-        if (rc != 0) {
-            json_decref(merged);
-            json_decref(body);
-            iz_error_t e = {.code = rc == IZ_EBUSY ? "H191" : "H530",
-                            .message = rc == IZ_EBUSY ? "Bağlantı zaman aşımına uğradı."
-                                                      : "Bağlantı oluşturulamadı.",
-                            .index = (int)i};
-            iz_reply_errors(r, 422, &e, 1);
-            return;
-        }
-    }
-    json_decref(body);
-    char *text = json_dumps(merged, JSON_COMPACT);
-    json_decref(merged);
-    if (!text) iz_oom();
-    int rc = iz_sim_push_set(sim->st, a.iys, a.brand, text);
-    free(text);
-    if (rc != 0) {
-        reply_store_error(r);
-        return;
-    }
-    iz_reply_json(r, 200, json_pack("{s:s}", "message", "Bağlantı oluşturuldu"));
-}
-
 /* ---- shared with retailers.c ---------------------------------------------- */
-
-int iz__sim_authorize(iz_req_t *r, iz_sim_t *sim, iz__sim_auth_t *a)
-{
-    return authorize(r, sim, a);
-}
 
 int iz__sim_key_query(iz_req_t *r, json_t *body, iz__sim_keyq_t *q)
 {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/iz.h"
 #include "sim/sim_int.h"
@@ -56,12 +57,27 @@ static const iz_route_t routes[] = {
      "retailer_access"},
     {"POST", SPS "/consents/retailers/access/remove/all", iz__sim_h_access_remove_all, 0,
      "retailer_access"},
+    {"GET", SPS "/push/registration", iz__sim_h_push_list, 0, "push_list"},
+    {"POST", SPS "/push/unregistration", iz__sim_h_push_unregister, 0, "push_unregistration"},
+    {"GET", SPS "/changes/{reportDate}/file", iz__sim_h_recon_file, 0, "agreement_file"},
+    {"GET", SPS "/changes/{reportDate}/recipients/{recipientType}", iz__sim_h_recon_summary, 0,
+     "change_summary"},
+    {"GET", SPS "/agreements/{reportDate}", iz__sim_h_recon_get, 0, "agreements"},
+    {"PUT", SPS "/agreements/{reportDate}", iz__sim_h_recon_put, 0, "agreement_put"},
+    {"GET", SPS "/agreements/{reportDate}/timestamp", iz__sim_h_recon_timestamp, 0,
+     "agreement_timestamp"},
+    {"GET", "/info/city", iz__sim_h_cities, 0, "info"},
+    {"GET", "/info/city/{code}", iz__sim_h_city, 0, "info"},
+    {"GET", "/info/town", iz__sim_h_towns, 0, "info"},
+    {"GET", "/info/town/{code}", iz__sim_h_town, 0, "info"},
     /* administration (no auth; the emulator listens on loopback) */
     {"POST", "/_sim/providers", iz__sim_h_providers_add, 0, "_sim"},
     {"GET", "/_sim/providers", iz__sim_h_providers_list, 0, "_sim"},
     {"PATCH", "/_sim/providers/{iysCode}", iz__sim_h_provider_update, 0, "_sim"},
     {"PUT", "/_sim/faults", iz__sim_h_faults, 0, "_sim"},
     {"GET", "/_sim/stats", iz__sim_h_stats, 0, "_sim"},
+    {"POST", "/_sim/end-of-day", iz__sim_h_day_end, 0, "_sim"},
+    {"GET", "/_sim/tsa-certificate", iz__sim_h_tsa_cert, 0, "_sim"},
     {"POST", "/_sim/citizen/consents", iz__sim_h_citizen_post, 0, "_sim"},
     {"GET", "/_sim/citizen/consents", iz__sim_h_citizen_get, 0, "_sim"},
     {"POST", "/_sim/complaints", iz__sim_h_complaint_post, 0, "_sim"},
@@ -108,6 +124,30 @@ void iz__sim_rule_init(iz__sim_rule_ctx_t *ctx, const iz_sim_t *sim, const iz_si
     }
 }
 
+void iz__sim_deadline_after_ms(struct timespec *ts, long ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+bool iz__sim_nap(iz_sim_t *sim, long ms)
+{
+    struct timespec ts;
+    iz__sim_deadline_after_ms(&ts, ms);
+    pthread_mutex_lock(&sim->mu);
+    /* Wakes meant for the bulk worker do not shorten the nap. */
+    while (!sim->stopping && pthread_cond_timedwait(&sim->wake, &sim->mu, &ts) == 0) {
+    }
+    bool stop = sim->stopping;
+    pthread_mutex_unlock(&sim->mu);
+    return stop;
+}
+
 int iz_sim_open(const iz_sim_config_t *cfg, iz_sim_t **out, const char **err)
 {
     iz_sim_t *sim = iz_xcalloc(1, sizeof *sim);
@@ -124,7 +164,8 @@ int iz_sim_open(const iz_sim_config_t *cfg, iz_sim_t **out, const char **err)
         iz_sim_close(sim);
         return rc;
     }
-    if ((rc = iz__sim_bulk_start(sim)) != 0 || (rc = iz__sim_push_start(sim)) != 0) {
+    if ((rc = iz__sim_bulk_start(sim)) != 0 || (rc = iz__sim_push_start(sim)) != 0 ||
+        (rc = iz__sim_recon_start(sim)) != 0) {
         if (err) *err = "cannot start the emulator's workers";
         iz_sim_close(sim);
         return rc;
@@ -142,6 +183,7 @@ void iz_sim_close(iz_sim_t *sim)
     pthread_mutex_unlock(&sim->mu);
     if (sim->bulk_started) pthread_join(sim->bulk_thread, NULL);
     if (sim->push_started) pthread_join(sim->push_thread, NULL);
+    if (sim->recon_started) pthread_join(sim->recon_thread, NULL);
     iz_httpc_free(sim->push_http);
     if (sim->ops) iz__sim_ops_free(sim->ops);
     iz__sim_pages_close(sim);

@@ -28,6 +28,7 @@ typedef struct iz_sim_config {
     int pull_lag;                  /* s: the change pull leaves out younger changes (3600) */
     int watch_min;                 /* requests in 24 h before the 70% watch judges (20000) */
     int push_interval_ms;          /* how often push deliveries are attempted (1000) */
+    bool allow_http_push;          /* take http:// push URLs too (tests); İYS: https only */
     const iz_holidays_t *holidays; /* not owned; never NULL */
 } iz_sim_config_t;
 

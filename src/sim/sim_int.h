@@ -5,7 +5,13 @@
  *   sim.c        open/close, the route table, config defaults
  *   iys_api.c    /oauth2/token and the consent calls under /sps/... and /v2/sps/...
  *   bulk.c       the worker that processes async bulk requests
- *   push.c       the worker that delivers IYS_* changes to registered push URLs
+ *   push.c       push registrations (POST, GET .../push/registration,
+ *                .../push/unregistration) and the worker that delivers IYS_*
+ *                changes to them
+ *   recon.c      reconciliation (mutabakat): the day-end worker writing each
+ *                brand's daily change file, its hash and timestamp; the
+ *                .../changes/{reportDate}/... and .../agreements/... calls
+ *   info.c       /info/city and /info/town (data/tr-cities.tsv, tr-towns.tsv)
  *   gate.c       rate limits, injected faults, statistics, the 70% watch
  *   admin.c      /_sim/providers, /_sim/faults, /_sim/stats
  *   citizen.c    /vatandas (web page) and /_sim/citizen/... (JSON)
@@ -44,8 +50,8 @@ struct iz_sim {
     pthread_mutex_t mu;
     pthread_cond_t wake;
     bool stopping;
-    pthread_t bulk_thread, push_thread;
-    bool bulk_started, push_started;
+    pthread_t bulk_thread, push_thread, recon_thread;
+    bool bulk_started, push_started, recon_started;
     iz_httpc_t *push_http; /* push.c's outbound client; freed by iz_sim_close */
 };
 
@@ -92,6 +98,16 @@ int iz__sim_push_start(iz_sim_t *sim);
 int iz__sim_push_post(iz_sim_t *sim, const char *url, const char *user, const char *pass,
                       const char *body);
 
+/* sim.c: a worker's wait of ms milliseconds between rounds; true when the
+ * emulator is stopping (at once when it is). And the CLOCK_REALTIME time
+ * ms from now, for pthread_cond_timedwait. */
+bool iz__sim_nap(iz_sim_t *sim, long ms);
+struct timespec;
+void iz__sim_deadline_after_ms(struct timespec *ts, long ms);
+
+/* recon.c: start the day-end worker (stopped by iz_sim_close). */
+int iz__sim_recon_start(iz_sim_t *sim);
+
 /* retailers.c: a consent's retailer fields. code is its retailerCode (0 =
  * none); access its retailerAccess list as given (a duplicate does no
  * harm). A value that cannot name a retailer (a number below 1, a string
@@ -109,6 +125,14 @@ typedef struct iz__sim_retail {
  * or IZ_ERULE with every failure in errs. */
 int iz__sim_consent_parse(json_t *item, int64_t now, iz_consent_t *out, iz__sim_retail_t *rt,
                           iz_verrs_t *errs);
+/* The bearer token's provider into *iys_code; else answers 401 H351 (or
+ * 500 H015) and returns non-zero. */
+int iz__sim_bearer(iz_req_t *r, iz_sim_t *sim, int64_t *iys_code);
+/* Answer one field error: code's status, message (NULL: the code's own),
+ * location and the offending value as a string (may be NULL). */
+void iz__sim_field_error(iz_req_t *r, const char *code, const char *message, const char *location,
+                         const char *value);
+
 /* A change as İYS's change pull shows it (new reference). */
 json_t *iz__sim_change_json(const iz_sim_change_t *c);
 
@@ -134,8 +158,8 @@ const char *iz__sim_form_codes(const struct iz_form *f, const char **siys, const
  * provider prov (NULL: a citizen's change: no quota, no H467) at time now.
  * Returns iz_sim_consent_apply's result; chg is the change as stored (or
  * the one repeated). */
-int iz__sim_record(iz_sim_t *sim, const iz_sim_provider_t *prov, const iz_consent_t *c,
-                   int64_t now, bool idempotent, iz_sim_change_t *chg, const char **hcode);
+int iz__sim_record(iz_sim_t *sim, const iz_sim_provider_t *prov, const iz_consent_t *c, int64_t now,
+                   bool idempotent, iz_sim_change_t *chg, const char **hcode);
 /* Set up a rule context for provider prov (its quota and activation date;
  * NULL = neither) judging c at time now. */
 void iz__sim_rule_init(iz__sim_rule_ctx_t *ctx, const iz_sim_t *sim, const iz_sim_provider_t *prov,
@@ -221,7 +245,23 @@ void iz__sim_h_status(iz_req_t *r, void *app);
 void iz__sim_h_multi_status(iz_req_t *r, void *app);
 void iz__sim_h_history(iz_req_t *r, void *app);
 void iz__sim_h_changes(iz_req_t *r, void *app);
+/* push.c */
 void iz__sim_h_push_register(iz_req_t *r, void *app);
+void iz__sim_h_push_list(iz_req_t *r, void *app);
+void iz__sim_h_push_unregister(iz_req_t *r, void *app);
+/* recon.c */
+void iz__sim_h_recon_file(iz_req_t *r, void *app);      /* GET .../changes/{d}/file */
+void iz__sim_h_recon_summary(iz_req_t *r, void *app);   /* GET .../changes/{d}/recipients/{t} */
+void iz__sim_h_recon_get(iz_req_t *r, void *app);       /* GET .../agreements/{d} */
+void iz__sim_h_recon_put(iz_req_t *r, void *app);       /* PUT .../agreements/{d} */
+void iz__sim_h_recon_timestamp(iz_req_t *r, void *app); /* GET .../agreements/{d}/timestamp */
+void iz__sim_h_day_end(iz_req_t *r, void *app);         /* POST /_sim/end-of-day */
+void iz__sim_h_tsa_cert(iz_req_t *r, void *app);        /* GET /_sim/tsa-certificate */
+/* info.c */
+void iz__sim_h_cities(iz_req_t *r, void *app);
+void iz__sim_h_city(iz_req_t *r, void *app);
+void iz__sim_h_towns(iz_req_t *r, void *app);
+void iz__sim_h_town(iz_req_t *r, void *app);
 /* admin.c */
 void iz__sim_h_providers_add(iz_req_t *r, void *app);
 void iz__sim_h_providers_list(iz_req_t *r, void *app);

@@ -237,6 +237,27 @@ static const char *const migrations[] = {
     " retailer_code INTEGER NOT NULL REFERENCES retailers(retailer_code),"
     " PRIMARY KEY(iys_code, brand_code, rtype, type, recipient)) WITHOUT ROWID;"
     "CREATE INDEX consent_mediator_retailer ON consent_mediator(retailer_code);",
+    /* 5 (reconciliation, recon.c): the daily change files of every brand
+     * (the rows of the day with id <= max_id, their SHA-384 and RFC 3161
+     * timestamp reply, the provider's agreement), the days whose day-end
+     * has run, and the emulator's timestamping key and certificate. */
+    "CREATE TABLE recon_files("
+    " iys_code INTEGER NOT NULL,"
+    " brand_code INTEGER NOT NULL,"
+    " report_date TEXT NOT NULL,"
+    " rows INTEGER NOT NULL,"
+    " max_id INTEGER NOT NULL,"
+    " hash TEXT NOT NULL,"
+    " tsr BLOB NOT NULL,"
+    " generated INTEGER NOT NULL,"
+    " agreed INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY(iys_code, brand_code, report_date)) WITHOUT ROWID;"
+    "CREATE INDEX recon_files_date ON recon_files(report_date);"
+    "CREATE TABLE recon_days(report_date TEXT PRIMARY KEY, done INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE recon_tsa("
+    " id INTEGER PRIMARY KEY CHECK(id = 1),"
+    " key_pem TEXT NOT NULL,"
+    " cert_pem TEXT NOT NULL);",
 };
 
 /* ---- statements ---------------------------------------------------------- */
@@ -857,9 +878,12 @@ int iz_sim_consent_history(iz_sim_store_t *st, int64_t iys_code, int64_t brand_c
     return tx_end(st, rc, true);
 }
 
-int iz_sim_changes(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, bool iys_sources,
-                   int64_t after_id, int64_t min_creation, int64_t max_creation, size_t limit,
-                   iz_sim_change_t **list, size_t *n)
+/* The changes of a brand in log order with after_id < id <= max_id and
+ * min_creation <= creation <= max_creation, of the sources `which` names
+ * (0 all, 1 IYS_*, 2 HS_* and omitted); at most limit. */
+static int changes_query(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, int which,
+                         int64_t after_id, int64_t max_id, int64_t min_creation,
+                         int64_t max_creation, size_t limit, iz_sim_change_t **list, size_t *n)
 {
     if (!st || !list || !n) return IZ_EINVAL;
     *list = NULL;
@@ -867,15 +891,24 @@ int iz_sim_changes(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, boo
     if (limit == 0) return 0;
     return iz__sq_list(&st->q,
                        "SELECT " LOG_COLS " FROM consent_log l WHERE iys_code = ?1"
-                       " AND brand_code = ?2 AND id > ?3 AND creation >= ?4 AND creation <= ?5"
-                       " AND CASE WHEN ?6 THEN source LIKE 'IYS\\_%' ESCAPE '\\'"
+                       " AND brand_code = ?2 AND id > ?3 AND id <= ?4 AND creation >= ?5"
+                       " AND creation <= ?6 AND CASE ?7 WHEN 0 THEN 1"
+                       " WHEN 1 THEN source LIKE 'IYS\\_%' ESCAPE '\\'"
                        " ELSE source IS NULL OR source LIKE 'HS\\_%' ESCAPE '\\' END"
-                       " ORDER BY id LIMIT ?7",
+                       " ORDER BY id LIMIT ?8",
                        IZ_SQ_ARGS(IZ_SQ_I64(iys_code), IZ_SQ_I64(brand_code), IZ_SQ_I64(after_id),
-                                  IZ_SQ_I64(min_creation), IZ_SQ_I64(max_creation),
-                                  IZ_SQ_I64(iys_sources),
+                                  IZ_SQ_I64(max_id), IZ_SQ_I64(min_creation),
+                                  IZ_SQ_I64(max_creation), IZ_SQ_I64(which),
                                   IZ_SQ_I64(limit > (size_t)INT64_MAX ? INT64_MAX : limit)),
                        &change_row, list, n);
+}
+
+int iz_sim_changes(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, bool iys_sources,
+                   int64_t after_id, int64_t min_creation, int64_t max_creation, size_t limit,
+                   iz_sim_change_t **list, size_t *n)
+{
+    return changes_query(st, iys_code, brand_code, iys_sources ? 1 : 2, after_id, INT64_MAX,
+                         min_creation, max_creation, limit, list, n);
 }
 
 int iz_sim_change_id(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, const char *txid,
@@ -1118,18 +1151,33 @@ int iz_sim_bulk_purge(iz_sim_store_t *st, int64_t before)
 
 /* ---- push --------------------------------------------------------------- */
 
-int iz_sim_push_set(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code,
-                    const char *connections_json)
+/* Store a brand's connections; the cursor moves to the end of the log for
+ * a new registration, and for an existing one when reset. */
+static int push_store(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code,
+                      const char *connections_json, bool reset)
 {
     if (!st || !connections_json) return IZ_EINVAL;
     if (strnlen(connections_json, SS_PUSH_MAX + 1) > SS_PUSH_MAX) return IZ_ETOOBIG;
-    return iz__sq_run(
-        &st->q,
-        "INSERT INTO push(iys_code, brand_code, connections, cursor)"
-        " VALUES(?1, ?2, ?3, (SELECT coalesce(max(id), 0) FROM consent_log))"
-        " ON CONFLICT(iys_code, brand_code) DO UPDATE SET"
-        " connections = excluded.connections, cursor = excluded.cursor",
-        IZ_SQ_ARGS(IZ_SQ_I64(iys_code), IZ_SQ_I64(brand_code), IZ_SQ_TEXT(connections_json)));
+    return iz__sq_run(&st->q,
+                      "INSERT INTO push(iys_code, brand_code, connections, cursor)"
+                      " VALUES(?1, ?2, ?3, (SELECT coalesce(max(id), 0) FROM consent_log))"
+                      " ON CONFLICT(iys_code, brand_code) DO UPDATE SET"
+                      " connections = excluded.connections,"
+                      " cursor = CASE WHEN ?4 THEN excluded.cursor ELSE cursor END",
+                      IZ_SQ_ARGS(IZ_SQ_I64(iys_code), IZ_SQ_I64(brand_code),
+                                 IZ_SQ_TEXT(connections_json), IZ_SQ_I64(reset)));
+}
+
+int iz_sim_push_set(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code,
+                    const char *connections_json)
+{
+    return push_store(st, iys_code, brand_code, connections_json, true);
+}
+
+int iz_sim_push_replace(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code,
+                        const char *connections_json)
+{
+    return push_store(st, iys_code, brand_code, connections_json, false);
 }
 
 static void push_read(sqlite3_stmt *stmt, void *out)
@@ -1567,4 +1615,253 @@ int iz_sim_access_list(iz_sim_store_t *st, const iz_sim_key_t *key, int64_t offs
                          IZ_SQ_ARGS(SIM_KEY_ARGS(key, rt, ty), IZ_SQ_I64(limit), IZ_SQ_I64(offset)),
                          &retailer_row, list, n);
     return tx_end(st, rc, true);
+}
+
+/* ---- reconciliation (recon.c) ------------------------------------------- */
+
+int iz_sim_day_changes(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, int64_t after_id,
+                       int64_t max_id, int64_t from, int64_t to, size_t limit,
+                       iz_sim_change_t **list, size_t *n)
+{
+    return changes_query(st, iys_code, brand_code, 0, after_id, max_id, from, to - 1, limit, list,
+                         n);
+}
+
+/* The movements: each change of the day with the status its key had just
+ * before it (NULL for a first record), grouped by type and source group. */
+static int summary_moves(void *ctx, sqlite3_stmt *stmt)
+{
+    iz_sim_day_stat_t(*out)[2] = ctx;
+    iz_type_t t;
+    const char *ty = iz__sq_col_text(stmt, 0);
+    if (!ty || iz_type_parse(ty, &t) != 0) return 0;
+    iz_sim_day_stat_t *s = &out[t - 1][sqlite3_column_int(stmt, 1)];
+    s->approval += sqlite3_column_int64(stmt, 2);
+    s->rejection += sqlite3_column_int64(stmt, 3);
+    s->total += sqlite3_column_int64(stmt, 4);
+    return 0;
+}
+
+static int summary_pending(void *ctx, sqlite3_stmt *stmt)
+{
+    iz_sim_day_stat_t(*out)[2] = ctx;
+    iz_type_t t;
+    const char *ty = iz__sq_col_text(stmt, 0);
+    if (!ty || iz_type_parse(ty, &t) != 0) return 0;
+    out[t - 1][0].pending += sqlite3_column_int64(stmt, 1);
+    out[t - 1][0].total += sqlite3_column_int64(stmt, 1);
+    return 0;
+}
+
+int iz_sim_day_summary(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, iz_rtype_t rtype,
+                       int64_t from, int64_t to, iz_sim_day_stat_t out[3][2])
+{
+    const char *rt = iz_rtype_name(rtype);
+    if (!st || !out || !rt) return IZ_EINVAL;
+    memset(out, 0, 3 * sizeof out[0]);
+    int rc = tx_begin(st, false);
+    if (rc == 0)
+        rc = iz__sq_each(
+            &st->q,
+            "SELECT type, src, sum(status = 'ONAY' AND (prev IS NULL OR prev = 'RET')),"
+            " sum(status = 'RET' AND prev = 'ONAY'), count(*) FROM ("
+            " SELECT l.type, l.status, l.source LIKE 'IYS\\_%' ESCAPE '\\' AS src,"
+            " (SELECT p.status FROM consent_log p WHERE p.iys_code = l.iys_code"
+            "  AND p.brand_code = l.brand_code AND p.rtype = l.rtype AND p.type = l.type"
+            "  AND p.recipient = l.recipient AND p.id < l.id ORDER BY p.id DESC LIMIT 1) AS prev"
+            " FROM consent_log l WHERE l.iys_code = ?1 AND l.brand_code = ?2 AND l.rtype = ?3"
+            " AND l.creation >= ?4 AND l.creation < ?5)"
+            " GROUP BY type, src",
+            IZ_SQ_ARGS(IZ_SQ_I64(iys_code), IZ_SQ_I64(brand_code), IZ_SQ_TEXT(rt), IZ_SQ_I64(from),
+                       IZ_SQ_I64(to)),
+            summary_moves, out);
+    /* Items of the day's async requests not yet written (bulk.c). */
+    if (rc == 0)
+        rc = iz__sq_each(&st->q,
+                         "SELECT json_extract(i.body, '$.type'), count(*) FROM bulk_requests b"
+                         " JOIN bulk_items i ON i.request_id = b.request_id"
+                         " WHERE b.iys_code = ?1 AND b.brand_code = ?2 AND i.status = 'enqueue'"
+                         " AND coalesce(json_extract(i.body, '$.recipientType'), 'BIREYSEL') = ?3"
+                         " AND b.created >= ?4 AND b.created < ?5 GROUP BY 1",
+                         IZ_SQ_ARGS(IZ_SQ_I64(iys_code), IZ_SQ_I64(brand_code), IZ_SQ_TEXT(rt),
+                                    IZ_SQ_I64(from), IZ_SQ_I64(to)),
+                         summary_pending, out);
+    return tx_end(st, rc, true);
+}
+
+static void brand_key_read(sqlite3_stmt *stmt, void *out)
+{
+    iz_sim_brand_key_t *k = out;
+    k->iys_code = sqlite3_column_int64(stmt, 0);
+    k->brand_code = sqlite3_column_int64(stmt, 1);
+}
+
+int iz_sim_day_brands(iz_sim_store_t *st, int64_t from, int64_t to, iz_sim_brand_key_t **list,
+                      size_t *n)
+{
+    static const iz_sq_row_t brand_key_row = IZ_SQ_ROW(iz_sim_brand_key_t, brand_key_read);
+    if (!st || !list || !n) return IZ_EINVAL;
+    *list = NULL;
+    *n = 0;
+    return iz__sq_list(&st->q,
+                       "SELECT iys_code, brand_code FROM brands b WHERE EXISTS("
+                       " SELECT 1 FROM consent_log l WHERE l.iys_code = b.iys_code"
+                       " AND l.brand_code = b.brand_code AND l.creation >= ?1 AND l.creation < ?2)"
+                       " ORDER BY iys_code, brand_code",
+                       IZ_SQ_ARGS(IZ_SQ_I64(from), IZ_SQ_I64(to)), &brand_key_row, list, n);
+}
+
+static bool recon_date_ok(const char *date)
+{
+    return date && strnlen(date, 11) == 10;
+}
+
+int iz_sim_recon_put(iz_sim_store_t *st, const iz_sim_recon_t *f)
+{
+    if (!st || !f || !recon_date_ok(f->date) || !f->tsr || f->tsr_len == 0) return IZ_EINVAL;
+    /* A new content loses the agreement given to the old one. */
+    return iz__sq_run(
+        &st->q,
+        "INSERT INTO recon_files(iys_code, brand_code, report_date, rows, max_id, hash, tsr,"
+        " generated) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        " ON CONFLICT(iys_code, brand_code, report_date) DO UPDATE SET"
+        " agreed = CASE WHEN hash = excluded.hash THEN agreed ELSE 0 END,"
+        " rows = excluded.rows, max_id = excluded.max_id, hash = excluded.hash,"
+        " tsr = excluded.tsr, generated = excluded.generated",
+        IZ_SQ_ARGS(IZ_SQ_I64(f->iys_code), IZ_SQ_I64(f->brand_code), IZ_SQ_TEXT(f->date),
+                   IZ_SQ_I64(f->rows), IZ_SQ_I64(f->max_id), IZ_SQ_TEXT(f->hash),
+                   IZ_SQ_BLOB(f->tsr, f->tsr_len), IZ_SQ_I64(f->generated)));
+}
+
+static void recon_read(sqlite3_stmt *stmt, void *out)
+{
+    iz_sim_recon_t *f = out;
+    f->iys_code = sqlite3_column_int64(stmt, 0);
+    f->brand_code = sqlite3_column_int64(stmt, 1);
+    iz__sq_col_str(stmt, 2, f->date, sizeof f->date);
+    f->rows = sqlite3_column_int64(stmt, 3);
+    f->max_id = sqlite3_column_int64(stmt, 4);
+    iz__sq_col_str(stmt, 5, f->hash, sizeof f->hash);
+    f->generated = sqlite3_column_int64(stmt, 6);
+    f->agreed = sqlite3_column_int64(stmt, 7);
+    int len = sqlite3_column_bytes(stmt, 8);
+    const void *b = sqlite3_column_blob(stmt, 8);
+    if (b && len > 0) {
+        f->tsr = iz_xmalloc((size_t)len);
+        memcpy(f->tsr, b, (size_t)len);
+        f->tsr_len = (size_t)len;
+    }
+}
+
+int iz_sim_recon_get(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, const char *date,
+                     iz_sim_recon_t *out)
+{
+    static const iz_sq_row_t recon_row = IZ_SQ_ROW(iz_sim_recon_t, recon_read);
+    if (!st || !out) return IZ_EINVAL;
+    memset(out, 0, sizeof *out);
+    if (!recon_date_ok(date)) return IZ_ENOTFOUND;
+    return iz__sq_get(&st->q,
+                      "SELECT iys_code, brand_code, report_date, rows, max_id, hash, generated,"
+                      " agreed, tsr FROM recon_files"
+                      " WHERE iys_code = ?1 AND brand_code = ?2 AND report_date = ?3",
+                      IZ_SQ_ARGS(IZ_SQ_I64(iys_code), IZ_SQ_I64(brand_code), IZ_SQ_TEXT(date)),
+                      &recon_row, out);
+}
+
+void iz_sim_recon_clear(iz_sim_recon_t *f)
+{
+    if (!f) return;
+    free(f->tsr);
+    f->tsr = NULL;
+    f->tsr_len = 0;
+}
+
+int iz_sim_recon_agree(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, const char *date,
+                       const char *hash, int64_t now)
+{
+    if (!st || !hash) return IZ_EINVAL;
+    if (!recon_date_ok(date)) return IZ_ENOTFOUND;
+    /* Only the content the provider compared: a file generated again in
+     * between (another hash) is not agreed by an answer about the old one. */
+    return iz__sq_update(&st->q,
+                         "UPDATE recon_files SET agreed = CASE WHEN agreed > 0 THEN agreed"
+                         " ELSE ?5 END WHERE iys_code = ?1 AND brand_code = ?2"
+                         " AND report_date = ?3 AND hash = ?4",
+                         IZ_SQ_ARGS(IZ_SQ_I64(iys_code), IZ_SQ_I64(brand_code), IZ_SQ_TEXT(date),
+                                    IZ_SQ_TEXT(hash), IZ_SQ_I64(now > 0 ? now : 1)));
+}
+
+int iz_sim_recon_day_done(iz_sim_store_t *st, const char *date, bool *done)
+{
+    if (!st || !done || !recon_date_ok(date)) return IZ_EINVAL;
+    int rc = iz__sq_find(&st->q, "SELECT 1 FROM recon_days WHERE report_date = ?1",
+                         IZ_SQ_ARGS(IZ_SQ_TEXT(date)), NULL, NULL);
+    if (rc < 0) return rc;
+    *done = rc == 1;
+    return 0;
+}
+
+int iz_sim_recon_day_mark(iz_sim_store_t *st, const char *date, int64_t now)
+{
+    if (!st || !recon_date_ok(date)) return IZ_EINVAL;
+    return iz__sq_run(&st->q,
+                      "INSERT INTO recon_days(report_date, done) VALUES(?1, ?2)"
+                      " ON CONFLICT(report_date) DO UPDATE SET done = excluded.done",
+                      IZ_SQ_ARGS(IZ_SQ_TEXT(date), IZ_SQ_I64(now)));
+}
+
+int iz_sim_recon_purge(iz_sim_store_t *st, const char *before)
+{
+    if (!st || !recon_date_ok(before)) return IZ_EINVAL;
+    int rc = tx_begin(st, true);
+    if (rc == 0)
+        rc = iz__sq_run(&st->q, "DELETE FROM recon_files WHERE report_date < ?1",
+                        IZ_SQ_ARGS(IZ_SQ_TEXT(before)));
+    if (rc == 0)
+        rc = iz__sq_run(&st->q, "DELETE FROM recon_days WHERE report_date < ?1",
+                        IZ_SQ_ARGS(IZ_SQ_TEXT(before)));
+    return tx_end(st, rc, false);
+}
+
+int iz_sim_tsa_get(iz_sim_store_t *st, char **key_pem, char **cert_pem)
+{
+    if (!st || !key_pem || !cert_pem) return IZ_EINVAL;
+    *key_pem = *cert_pem = NULL;
+    char *pair[2] = {NULL, NULL};
+    int rc = tx_begin(st, false);
+    for (int i = 0; rc == 0 && i < 2; i++) {
+        static const char *const sql[2] = {"SELECT key_pem FROM recon_tsa WHERE id = 1",
+                                           "SELECT cert_pem FROM recon_tsa WHERE id = 1"};
+        sqlite3_stmt *stmt = iz__sq_stmt(&st->q, sql[i]);
+        if (!stmt) {
+            rc = IZ_EIO;
+            break;
+        }
+        int s = sqlite3_step(stmt);
+        if (s == SQLITE_ROW)
+            pair[i] = iz_xstrdup(iz__sq_col_text(stmt, 0) ? iz__sq_col_text(stmt, 0) : "");
+        else if (s == SQLITE_DONE)
+            rc = IZ_ENOTFOUND;
+        else
+            rc = iz__sq_stmt_fail(&st->q, s, sql[i]);
+        sqlite3_reset(stmt);
+    }
+    rc = tx_end(st, rc, true);
+    if (rc != 0) {
+        free(pair[0]);
+        free(pair[1]);
+        return rc;
+    }
+    *key_pem = pair[0];
+    *cert_pem = pair[1];
+    return 0;
+}
+
+int iz_sim_tsa_put(iz_sim_store_t *st, const char *key_pem, const char *cert_pem)
+{
+    if (!st || !key_pem || !cert_pem) return IZ_EINVAL;
+    /* The first one stored stays: two day-ends that raced agree on it. */
+    return iz__sq_run(&st->q,
+                      "INSERT OR IGNORE INTO recon_tsa(id, key_pem, cert_pem) VALUES(1, ?1, ?2)",
+                      IZ_SQ_ARGS(IZ_SQ_TEXT(key_pem), IZ_SQ_TEXT(cert_pem)));
 }

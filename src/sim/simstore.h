@@ -3,7 +3,7 @@
  * DIR/iys-sim.db), separate from the module's store: the emulator plays
  * another organization's system and shares nothing with the module.
  *
- * Schema (version 3)
+ * Schema (version 4)
  * ------------------
  *   meta(key PK, value)                                  schema_version
  *   providers(iys_code PK, name, username UNIQUE, pw_salt, pw_hash
@@ -40,6 +40,13 @@
  *   consent_mediator(iys_code, brand_code, rtype, type, recipient PK,
  *          retailer_code -> retailers): the retailerCode a consent was
  *          obtained through (retailers migration)
+ *   recon_files(iys_code, brand_code, report_date 'YYYY-MM-DD', rows, max_id,
+ *          hash (hex SHA-384 of the CSV), tsr (RFC 3161 reply, DER),
+ *          generated, agreed (0 = no), PK(iys_code, brand_code, report_date))
+ *          (v5): a brand's daily change file: its changes of the day with
+ *          id <= max_id
+ *   recon_days(report_date PK, done) (v5): days whose day-end has run
+ *   recon_tsa(id = 1, key_pem, cert_pem) (v5): the timestamping key
  *
  * Invariants
  * ----------
@@ -54,6 +61,9 @@
  *   - A bulk item's change and its result are committed together (the bulk
  *     worker writes them in one batch), so an item still "enqueue" has no
  *     change in the log.
+ *   - A daily file's text is a function of the log rows it names (the
+ *     log is append-only), so it is kept as (date, max_id) and its hash,
+ *     never as text.
  *   - Times are epoch seconds (UTC); İYS's text form is made by the caller.
  *   - Passwords and tokens are stored only as hashes.
  *   - A retailer_access or consent_mediator row names a retailer of the
@@ -299,6 +309,9 @@ int iz_sim_bulk_purge(iz_sim_store_t *st, int64_t before);
  * delivery cursor starts at the current end of the log. */
 int iz_sim_push_set(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code,
                     const char *connections_json);
+/* The same, keeping the delivery cursor of an existing registration. */
+int iz_sim_push_replace(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code,
+                        const char *connections_json);
 typedef struct iz_sim_push {
     int64_t iys_code, brand_code;
     char *connections; /* JSON text, owned by the list */
@@ -413,5 +426,67 @@ int iz_sim_consent_retail(iz_sim_store_t *st, const iz_sim_key_t *key,
  * *total is the count of all of them (0 when the key has no consent). */
 int iz_sim_access_list(iz_sim_store_t *st, const iz_sim_key_t *key, int64_t offset, int64_t limit,
                        iz_sim_retailer_t **list, size_t *n, int64_t *total);
+/* ---- reconciliation (mutabakat, recon.c) --------------------------------- */
+
+/* Changes of a brand in log order with after_id < id <= max_id and
+ * from <= creation < to, of every source; at most limit. */
+int iz_sim_day_changes(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, int64_t after_id,
+                       int64_t max_id, int64_t from, int64_t to, size_t limit,
+                       iz_sim_change_t **list, size_t *n);
+
+/* One line of İYS's daily change summary. */
+typedef struct iz_sim_day_stat {
+    int64_t approval;  /* to ONAY from no record or RET */
+    int64_t rejection; /* from ONAY to RET */
+    int64_t pending;   /* items of the day's async requests not yet written */
+    int64_t total;     /* every movement of the day, and the pending items */
+} iz_sim_day_stat_t;
+/* The summary of a brand's changes of recipient type rtype with
+ * from <= creation < to: out[type - 1][0] for HS_* (and omitted) sources,
+ * out[type - 1][1] for IYS_* ones (type: IZ_ARAMA, IZ_MESAJ, IZ_EPOSTA). */
+int iz_sim_day_summary(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, iz_rtype_t rtype,
+                       int64_t from, int64_t to, iz_sim_day_stat_t out[3][2]);
+
+typedef struct iz_sim_brand_key {
+    int64_t iys_code, brand_code;
+} iz_sim_brand_key_t;
+/* The brands with at least one change with from <= creation < to. */
+int iz_sim_day_brands(iz_sim_store_t *st, int64_t from, int64_t to, iz_sim_brand_key_t **list,
+                      size_t *n);
+
+/* A brand's daily change file: the brand's changes of the day (Turkey
+ * time) with id <= max_id, kept as that range of the append-only log and
+ * the SHA-384 of the CSV text made of it (recon.c writes the text). */
+typedef struct iz_sim_recon {
+    int64_t iys_code, brand_code;
+    char date[11]; /* "YYYY-MM-DD" */
+    int64_t rows;
+    int64_t max_id;
+    char hash[97]; /* lowercase hex SHA-384 of the file */
+    int64_t generated;
+    int64_t agreed;     /* when the provider captured agreement; 0 = not */
+    unsigned char *tsr; /* the RFC 3161 timestamp reply (DER), owned */
+    size_t tsr_len;
+} iz_sim_recon_t;
+/* Store (replace) a file; a changed hash drops the agreement. */
+int iz_sim_recon_put(iz_sim_store_t *st, const iz_sim_recon_t *f);
+/* IZ_ENOTFOUND when the brand has no file for the date; free *out's tsr
+ * with iz_sim_recon_clear. */
+int iz_sim_recon_get(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, const char *date,
+                     iz_sim_recon_t *out);
+void iz_sim_recon_clear(iz_sim_recon_t *f);
+/* Record the provider's agreement with the file whose hash is hash
+ * (IZ_ENOTFOUND when the brand has no such file). */
+int iz_sim_recon_agree(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, const char *date,
+                       const char *hash, int64_t now);
+/* Whether the day-end of date has run; mark it run. */
+int iz_sim_recon_day_done(iz_sim_store_t *st, const char *date, bool *done);
+int iz_sim_recon_day_mark(iz_sim_store_t *st, const char *date, int64_t now);
+/* Drop files and day marks of dates before `before` ("YYYY-MM-DD"). */
+int iz_sim_recon_purge(iz_sim_store_t *st, const char *before);
+/* The timestamping key and certificate (PEM, malloc'd); IZ_ENOTFOUND when
+ * none yet. iz_sim_tsa_put keeps the first pair stored. */
+int iz_sim_tsa_get(iz_sim_store_t *st, char **key_pem, char **cert_pem);
+int iz_sim_tsa_put(iz_sim_store_t *st, const char *key_pem, const char *cert_pem);
 
 #endif

@@ -6,6 +6,7 @@ limits; Provider wraps one service provider's API user.
 import itertools
 import time
 
+import pytest
 import requests
 
 from conftest import Server
@@ -13,13 +14,32 @@ from conftest import Server
 _codes = itertools.count(710000)
 
 
-def start_sim(data, *extra, pull_lag=0, bulk_delay=0, rate=0, token_limit=0):
+def start_sim(data, *extra, pull_lag=0, bulk_delay=0, rate=0, token_limit=0,
+              allow_http_push=True):
     """Start an emulator with its store in `data`. Limits are off unless a
-    test turns them on (rate=10 etc.); pull lag and bulk delay are 0."""
+    test turns them on (rate=10 etc.); pull lag and bulk delay are 0. Push
+    URLs may be http:// (the tests' receivers listen on loopback without
+    TLS) unless allow_http_push is False: then https only, as in İYS."""
     args = ["iys-sim", "--listen", "127.0.0.1:0", "--data", str(data),
             "--pull-lag", str(pull_lag), "--bulk-delay", str(bulk_delay),
-            "--rate", str(rate), "--token-limit", str(token_limit), *extra]
+            "--rate", str(rate), "--token-limit", str(token_limit),
+            *(["--allow-http-push"] if allow_http_push else []), *extra]
     return Server(args, data).start()
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    """One emulator for a test module (import it by name: `from simutil
+    import sim`)."""
+    s = start_sim(tmp_path_factory.mktemp("sim"))
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def prov(sim):
+    """One provider of the module's emulator."""
+    return Provider(sim)
 
 
 class Provider:

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from conftest import izin, tr_now
-from simutil import Provider, consent, start_sim, wait_processed
+from simutil import Provider, consent, prov, sim, start_sim, wait_processed  # noqa: F401 (prov, sim: fixtures)
 
 _phone = [0]
 
@@ -33,18 +33,6 @@ def email():
 
 def codes(r):
     return [e["code"] for e in r.json()["errors"]]
-
-
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory):
-    s = start_sim(tmp_path_factory.mktemp("sim"))
-    yield s
-    s.stop()
-
-
-@pytest.fixture(scope="module")
-def prov(sim):
-    return Provider(sim)
 
 
 # ---- tokens ------------------------------------------------------------------

@@ -177,3 +177,86 @@ def test_register_limits(sim, rx):
     assert rx.posts == []
     r = requests.post(p.url("/push/registration"), json={"connection": conns[:1]}, timeout=10)
     assert r.status_code == 401
+
+
+def test_list_and_unregister(sim, rx):
+    p = Provider(sim)
+    assert p.get("/push/registration").json() == []
+    conn = {"url": rx.url + "/m", "type": "MESAJ", "username": "u", "password": "p1"}
+    assert p.post("/push/registration", {"connection": [conn]}).status_code == 200
+    rx.fail = True
+    bad = dict(conn, url=rx.url + "/e", type="EPOSTA")
+    assert p.post("/push/registration", {"connection": [bad]}).status_code == 422
+    rx.fail = False
+    lst = p.get("/push/registration")
+    assert lst.status_code == 200
+    got = {(c["url"], c["type"]): c for c in lst.json()}
+    assert set(got) == {(conn["url"], "MESAJ"), (bad["url"], "EPOSTA")}
+    assert got[(conn["url"], "MESAJ")]["status"] == "Bağlantı Oluşturuldu"
+    assert got[(bad["url"], "EPOSTA")]["status"] == "Bağlantı Oluşturulamadı"
+    assert all(set(c) == {"url", "type", "status", "registerTime"} for c in lst.json())
+    assert all(len(c["registerTime"]) == 19 for c in lst.json())  # "YYYY-MM-DD HH:MM:SS"
+    assert "password" not in lst.text
+
+    # the wrong credentials name no connection
+    r = p.post("/push/unregistration", dict(conn, password="other"))
+    assert r.status_code == 422 and r.json()["errors"][0] == {
+        "code": "H530", "message": "Bağlantı kaldırılamadı."}
+    r = p.post("/push/unregistration", conn)
+    assert r.status_code == 200 and r.json() == {"message": "Bağlantı Kaldırıldı"}
+    got = {(c["url"], c["type"]): c["status"] for c in p.get("/push/registration").json()}
+    assert got[(conn["url"], "MESAJ")] == "Bağlantı Kaldırıldı"
+    # removed twice: there is nothing left to remove
+    assert p.post("/push/unregistration", conn).status_code == 422
+    # nothing is delivered to a removed connection
+    n = len(rx.posts)
+    citizen(sim, p, phone(), "ONAY")
+    time.sleep(0.5)
+    assert len(rx.posts) == n
+    # registered again, it is active again
+    assert p.post("/push/registration", {"connection": [conn]}).status_code == 200
+    got = {(c["url"], c["type"]): c["status"] for c in p.get("/push/registration").json()}
+    assert got[(conn["url"], "MESAJ")] == "Bağlantı Oluşturuldu"
+
+
+@pytest.mark.parametrize("body,code,loc", [
+    ({"type": "MESAJ", "username": "u", "password": "p"}, "H531", "url"),
+    ({"url": "https://x", "username": "u", "password": "p"}, "H111", "type"),
+    ({"url": "https://x", "type": "EPOSTAa", "username": "u", "password": "p"}, "H117", "type"),
+    ({"url": "https://x", "type": "MESAJ", "password": "p"}, "H093", "username"),
+    ({"url": "https://x", "type": "MESAJ", "username": "u"}, "H093", "password"),
+])
+def test_unregister_validation(sim, body, code, loc):
+    p = Provider(sim)
+    r = p.post("/push/unregistration", body)
+    assert r.status_code == 422, r.text
+    e = r.json()["errors"][0]
+    assert e["code"] == code and e["location"] == [loc]
+
+
+def test_push_calls_need_a_token(sim):
+    p = Provider(sim)
+    assert requests.get(p.url("/push/registration"), timeout=10).status_code == 401
+    assert requests.post(p.url("/push/unregistration"), json={}, timeout=10).status_code == 401
+    other = Provider(sim)
+    r = other.session.get(p.url("/push/registration"), timeout=10)
+    assert r.status_code == 403 and r.json()["errors"][0]["code"] == "H353"
+
+
+def test_https_only_without_the_test_flag(tmp_path, rx):
+    s = start_sim(tmp_path, allow_http_push=False)
+    try:
+        p = Provider(s)
+        conn = {"url": rx.url + "/m", "type": "MESAJ", "username": "u", "password": "p"}
+        r = p.post("/push/registration", {"connection": [conn]})
+        assert r.status_code == 422, r.text
+        e = r.json()["errors"][0]
+        assert e["code"] == "H531" and e["location"] == ["url"]
+        assert e["message"] == "Bağlantı linki (url) https ile başlamalıdır."
+        assert rx.posts == []  # refused before anything was sent
+        assert p.post("/push/unregistration", conn).json()["errors"][0]["code"] == "H531"
+        # https is taken (the loopback port speaks no TLS: the test POST fails)
+        r = p.post("/push/registration", {"connection": [dict(conn, url="https://127.0.0.1:9/")]})
+        assert r.status_code == 422 and r.json()["errors"][0]["code"] == "H530"
+    finally:
+        s.stop()

@@ -147,15 +147,18 @@ static void hash_of(const char *s, char out[IZ_SHA256_HEX])
     iz_sha256_hex(s, strlen(s), out);
 }
 
+/* The emulator store's schema version: its number of migrations. */
+#define SIM_SCHEMA 5
+
 /* ---- open and migrations ------------------------------------------------ */
 
 static void test_migrations_idempotent(void **state)
 {
     fx_t *f = *state;
-    assert_int_equal(raw_i64(f, "SELECT value FROM meta WHERE key = 'schema_version'"), 4);
+    assert_int_equal(raw_i64(f, "SELECT value FROM meta WHERE key = 'schema_version'"), SIM_SCHEMA);
     fx_reopen(f);
     fx_reopen(f);
-    assert_int_equal(raw_i64(f, "SELECT value FROM meta WHERE key = 'schema_version'"), 4);
+    assert_int_equal(raw_i64(f, "SELECT value FROM meta WHERE key = 'schema_version'"), SIM_SCHEMA);
     assert_int_equal(raw_i64(f, "SELECT count(*) FROM meta"), 1);
 
     struct stat sb;
@@ -635,11 +638,13 @@ static void test_provider_records_migration(void **state)
     }
     iz_sim_store_close(f->st);
     f->st = NULL;
-    /* Back to version 2's layout, keys and all (the retailers' tables,
-     * which later migrations add, go too). */
+    /* Back to version 2's layout, keys and all (the retailers' and the
+     * reconciliation's tables, which later migrations add, go too). */
     assert_int_equal(raw_sql(f, "DROP TABLE consent_mediator;"
                                 "DROP TABLE retailer_access;"
                                 "DROP TABLE retailers;"
+                                "DROP TABLE recon_files; DROP TABLE recon_days;"
+                                "DROP TABLE recon_tsa;"
                                 "DROP TRIGGER consent_state_added;"
                                 "DROP TRIGGER consent_state_removed;"
                                 "DROP TABLE provider_records;"
@@ -660,7 +665,7 @@ static void test_provider_records_migration(void **state)
                                 "UPDATE meta SET value = '2' WHERE key = 'schema_version'"),
                      SQLITE_OK);
     fx_reopen(f);
-    assert_int_equal(raw_i64(f, "SELECT value FROM meta WHERE key = 'schema_version'"), 4);
+    assert_int_equal(raw_i64(f, "SELECT value FROM meta WHERE key = 'schema_version'"), SIM_SCHEMA);
     assert_int_equal(raw_i64(f, "SELECT count(*) FROM consent_state"), 3);
     assert_int_equal(raw_i64(f, "SELECT count(*) FROM sqlite_master"
                                 " WHERE name = 'consent_state_recipient'"),
@@ -861,6 +866,145 @@ static void test_batch_other_thread_waits(void **state)
     assert_int_equal(pthread_join(t, NULL), 0);
     assert_int_equal(w.rc, 0);
     assert_int_equal(w.got.id, a.id);
+}
+
+/* ---- reconciliation ------------------------------------------------------ */
+
+static void add_brand(fx_t *f, int64_t iys, int64_t brand)
+{
+    iz_sim_provider_t p = {.iys_code = iys, .subscription = IZ_SUB_ACTIVE};
+    snprintf(p.name, sizeof p.name, "P%lld", (long long)iys);
+    snprintf(p.username, sizeof p.username, "u%lld", (long long)iys);
+    int rc = iz_sim_provider_add(f->st, &p, "password-123");
+    assert_true(rc == 0 || rc == IZ_EEXIST);
+    assert_int_equal(iz_sim_brand_add(f->st, iys, brand, "Marka"), 0);
+}
+
+static void test_day_changes_and_brands(void **state)
+{
+    fx_t *f = *state;
+    add_brand(f, P1, B1);
+    add_brand(f, P1, B2);
+    iz_sim_change_t a = change(B1, PHONE, IZ_ONAY, IZ_HS_WEB, 1000, 86400 + 10);
+    iz_sim_change_t b = change(B1, PHONE, IZ_RET, IZ_IYS_MOBIL, 1500, 86400 + 20);
+    iz_sim_change_t before = change(B1, PHONE2, IZ_ONAY, IZ_HS_WEB, 1000, 86399);
+    iz_sim_change_t next = change(B1, PHONE2, IZ_RET, IZ_HS_WEB, 2000, 2 * 86400);
+    iz_sim_change_t other = change(B2, PHONE, IZ_ONAY, IZ_HS_WEB, 1000, 2 * 86400 + 5);
+    apply_ok(f, &before);
+    apply_ok(f, &a);
+    apply_ok(f, &b);
+    apply_ok(f, &next);
+    apply_ok(f, &other);
+    iz_sim_change_t *list = NULL;
+    size_t n = 0;
+    /* [86400, 172800): both sources, in log order, the bounds kept */
+    assert_int_equal(
+        iz_sim_day_changes(f->st, P1, B1, 0, INT64_MAX, 86400, 2 * 86400, 100, &list, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(list[0].id, a.id);
+    assert_int_equal(list[1].id, b.id);
+    free(list);
+    /* max_id and after_id bound the range */
+    assert_int_equal(iz_sim_day_changes(f->st, P1, B1, 0, a.id, 86400, 2 * 86400, 100, &list, &n),
+                     0);
+    assert_int_equal(n, 1);
+    free(list);
+    assert_int_equal(
+        iz_sim_day_changes(f->st, P1, B1, a.id, INT64_MAX, 86400, 2 * 86400, 100, &list, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].id, b.id);
+    free(list);
+    iz_sim_brand_key_t *keys = NULL;
+    assert_int_equal(iz_sim_day_brands(f->st, 86400, 2 * 86400, &keys, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(keys[0].brand_code, B1);
+    free(keys);
+    assert_int_equal(iz_sim_day_brands(f->st, 2 * 86400, 3 * 86400, &keys, &n), 0);
+    assert_int_equal(n, 2);
+    free(keys);
+
+    /* the summary: a first ONAY is an approval, ONAY to RET a rejection */
+    iz_sim_day_stat_t st[3][2];
+    assert_int_equal(iz_sim_day_summary(f->st, P1, B1, IZ_BIREYSEL, 86400, 2 * 86400, st), 0);
+    assert_int_equal(st[IZ_MESAJ - 1][0].approval, 1);
+    assert_int_equal(st[IZ_MESAJ - 1][0].total, 1);
+    assert_int_equal(st[IZ_MESAJ - 1][1].rejection, 1);
+    assert_int_equal(st[IZ_MESAJ - 1][1].total, 1);
+    assert_int_equal(st[IZ_ARAMA - 1][0].total, 0);
+    assert_int_equal(iz_sim_day_summary(f->st, P1, B1, IZ_TACIR, 86400, 2 * 86400, st), 0);
+    assert_int_equal(st[IZ_MESAJ - 1][0].total, 0);
+}
+
+static void test_recon_files(void **state)
+{
+    fx_t *f = *state;
+    unsigned char tsr[] = {0x30, 0x03, 0x02, 0x01, 0x00};
+    iz_sim_recon_t r = {.iys_code = P1,
+                        .brand_code = B1,
+                        .date = "2026-01-05",
+                        .rows = 2,
+                        .max_id = 7,
+                        .generated = 100,
+                        .tsr = tsr,
+                        .tsr_len = sizeof tsr};
+    memset(r.hash, 'a', 96);
+    iz_sim_recon_t got;
+    assert_int_equal(iz_sim_recon_get(f->st, P1, B1, "2026-01-05", &got), IZ_ENOTFOUND);
+    assert_int_equal(iz_sim_recon_put(f->st, &r), 0);
+    assert_int_equal(iz_sim_recon_get(f->st, P1, B1, "2026-01-05", &got), 0);
+    assert_int_equal(got.rows, 2);
+    assert_int_equal(got.max_id, 7);
+    assert_string_equal(got.hash, r.hash);
+    assert_int_equal(got.agreed, 0);
+    assert_int_equal(got.tsr_len, sizeof tsr);
+    assert_memory_equal(got.tsr, tsr, sizeof tsr);
+    iz_sim_recon_clear(&got);
+    /* agreement only with the kept hash */
+    char other[97];
+    memset(other, 'b', 96);
+    other[96] = '\0';
+    assert_int_equal(iz_sim_recon_agree(f->st, P1, B1, "2026-01-05", other, 200), IZ_ENOTFOUND);
+    assert_int_equal(iz_sim_recon_agree(f->st, P1, B1, "2026-01-05", r.hash, 200), 0);
+    /* the same content again keeps it, another content drops it */
+    r.generated = 300;
+    assert_int_equal(iz_sim_recon_put(f->st, &r), 0);
+    assert_int_equal(iz_sim_recon_get(f->st, P1, B1, "2026-01-05", &got), 0);
+    assert_int_equal(got.agreed, 200);
+    iz_sim_recon_clear(&got);
+    memcpy(r.hash, other, sizeof other);
+    r.rows = 3;
+    assert_int_equal(iz_sim_recon_put(f->st, &r), 0);
+    fx_reopen(f);
+    assert_int_equal(iz_sim_recon_get(f->st, P1, B1, "2026-01-05", &got), 0);
+    assert_int_equal(got.agreed, 0);
+    assert_int_equal(got.rows, 3);
+    iz_sim_recon_clear(&got);
+
+    /* day marks and the purge */
+    bool done = true;
+    assert_int_equal(iz_sim_recon_day_done(f->st, "2026-01-05", &done), 0);
+    assert_false(done);
+    assert_int_equal(iz_sim_recon_day_mark(f->st, "2026-01-05", 400), 0);
+    assert_int_equal(iz_sim_recon_day_done(f->st, "2026-01-05", &done), 0);
+    assert_true(done);
+    assert_int_equal(iz_sim_recon_purge(f->st, "2026-01-05"), 0);
+    assert_int_equal(iz_sim_recon_get(f->st, P1, B1, "2026-01-05", &got), 0);
+    iz_sim_recon_clear(&got);
+    assert_int_equal(iz_sim_recon_purge(f->st, "2026-01-06"), 0);
+    assert_int_equal(iz_sim_recon_get(f->st, P1, B1, "2026-01-05", &got), IZ_ENOTFOUND);
+    assert_int_equal(iz_sim_recon_day_done(f->st, "2026-01-05", &done), 0);
+    assert_false(done);
+
+    /* the timestamping key: the first one stored stays */
+    char *k = NULL, *c = NULL;
+    assert_int_equal(iz_sim_tsa_get(f->st, &k, &c), IZ_ENOTFOUND);
+    assert_int_equal(iz_sim_tsa_put(f->st, "key1", "cert1"), 0);
+    assert_int_equal(iz_sim_tsa_put(f->st, "key2", "cert2"), 0);
+    assert_int_equal(iz_sim_tsa_get(f->st, &k, &c), 0);
+    assert_string_equal(k, "key1");
+    assert_string_equal(c, "cert1");
+    free(k);
+    free(c);
 }
 
 static void test_changes_filter(void **state)
@@ -1437,6 +1581,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch_spoiled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_other_thread_waits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changes_filter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_day_changes_and_brands, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recon_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_change_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_citizen_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_consent_at, setup, teardown),

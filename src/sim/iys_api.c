@@ -78,8 +78,7 @@ static void uuid4_of(const uint8_t rnd[16], char out[37])
     out[36] = '\0';
 }
 
-/* A random (version 4) UUID in its text form. */
-static void uuid4(char out[37])
+void iz__sim_uuid4(char out[37])
 {
     uint8_t b[16];
     if (iz_random(b, sizeof b) != 0) iz_oom();
@@ -209,8 +208,9 @@ static bool brand_elsewhere(iz_sim_store_t *st, int64_t iys, int64_t brand)
  * token (401 H351), integer path codes (H190/H191), the token's provider
  * (403 H353), its subscription (H524 H520 H521) and the brand (403 H353
  * when it is another provider's, else 404 H018). Answers the error itself
- * and returns non-zero. */
-static int authorize(iz_req_t *r, iz_sim_t *sim, sim_auth_t *a)
+ * and returns non-zero. The bearer check is iz__sim_token_owner, which
+ * ViA and OTP management share. */
+int iz__sim_token_owner(iz_req_t *r, iz_sim_t *sim, int64_t *owner)
 {
     const char *h = iz_req_header(r, "Authorization");
     const char *tok = NULL;
@@ -219,15 +219,17 @@ static int authorize(iz_req_t *r, iz_sim_t *sim, sim_auth_t *a)
         while (*tok == ' ')
             tok++;
     }
-    int64_t owner = 0;
     size_t tlen = tok ? strlen(tok) : 0;
-    if (tlen == 0 || tlen > CRED_MAX) {
-        iz_reply_error(r, "H351", NULL);
-        return -1;
-    }
+    if (tlen == 0 || tlen > CRED_MAX) return IZ_ENOTFOUND;
     char hash[IZ_SHA256_HEX];
     iz_sha256_hex(tok, tlen, hash);
-    int rc = iz_sim_token_access(sim->st, hash, time(NULL), &owner);
+    return iz_sim_token_access(sim->st, hash, time(NULL), owner);
+}
+
+static int authorize(iz_req_t *r, iz_sim_t *sim, sim_auth_t *a)
+{
+    int64_t owner = 0;
+    int rc = iz__sim_token_owner(r, sim, &owner);
     if (rc == IZ_ENOTFOUND) {
         iz_reply_error(r, "H351", NULL);
         return -1;
@@ -285,6 +287,17 @@ static int authorize(iz_req_t *r, iz_sim_t *sim, sim_auth_t *a)
     else
         iz_reply_error(r, "H018", NULL);
     return -1;
+}
+
+int iz__sim_authorize(iz_req_t *r, iz_sim_t *sim, int64_t *iys, int64_t *brand,
+                      iz_sim_provider_t *prov)
+{
+    sim_auth_t a;
+    if (authorize(r, sim, &a) != 0) return -1;
+    *iys = a.iys;
+    *brand = a.brand;
+    *prov = a.prov;
+    return 0;
 }
 
 /* authorize(), then the JSON body: an object when object_code is given
@@ -573,7 +586,7 @@ void iz__sim_h_bulk_add(iz_req_t *r, void *app)
                        .brand_code = a.brand,
                        .created = now,
                        .process_after = now + sim->cfg.bulk_delay};
-    uuid4(b.request_id);
+    iz__sim_uuid4(b.request_id);
     char **bodies = iz_req_alloc(r, n * sizeof *bodies);
     char **subs = iz_req_alloc(r, n * sizeof *subs);
     /* The subRequestIds' randomness in one draw (one a UUID cost a tenth
@@ -847,7 +860,7 @@ void iz__sim_h_multi_status(iz_req_t *r, void *app)
             }
         }
         char rid[37];
-        uuid4(rid);
+        iz__sim_uuid4(rid);
         iz_reply_json(r, 200, json_pack("{s:s, s:o}", "requestId", rid, "list", out));
     }
     json_decref(body);

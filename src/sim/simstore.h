@@ -30,6 +30,8 @@
  *          id delivered up to), PK(iys_code, brand_code))
  *   complaints(id PK, iys_code, brand_code, recipient, type, message_time,
  *          text, created)
+ *   via_* (v4): ViA and OTP management, described in viastore.h, whose
+ *          functions keep them
  *
  * Invariants
  * ----------
@@ -87,6 +89,12 @@ void iz_sim_store_close(iz_sim_store_t *st);
  * store. */
 int iz_sim_batch_begin(iz_sim_store_t *st);
 int iz_sim_batch_end(iz_sim_store_t *st, int rc);
+
+/* The store's SQLite connection, for viastore.c, which keeps the via_*
+ * tables on it (a call there is serialized and joins a batch like any call
+ * of this file). */
+struct iz_sq;
+struct iz_sq *iz__sim_store_sq(iz_sim_store_t *st);
 
 /* ---- providers and brands ------------------------------------------------ */
 

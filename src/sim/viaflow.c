@@ -798,12 +798,24 @@ void iz__sim_h_link_page(iz_req_t *r, void *app)
     char *text, rid[37];
     json_t *state = link_process(r, sim, code, &text, rid);
     if (!state) return;
-    /* The first visit: İYS's REQUEST_OPENED (a lost write only loses that
-     * stage of the status). */
-    if (!json_object_get(state, "opened")) {
-        json_object_set_new(state, "opened", json_integer(time(NULL)));
-        set_status(state, "REQUEST_OPENED", "PENDING", "OPENED");
-        (void)state_save(sim, rid, state);
+    /* The first visit: İYS's REQUEST_OPENED, written on the state read
+     * again inside a batch, so that a completion that came meanwhile is
+     * not overwritten (a failed write only loses that stage). */
+    if (!json_object_get(state, "opened") && iz_sim_batch_begin(sim->st) == 0) {
+        iz_sim_via_req_t q;
+        json_t *now = iz_sim_via_req_get(sim->st, rid, &q) == 0 ? state_of(&q) : NULL;
+        int rc = now ? 0 : IZ_ENOTFOUND;
+        if (now) free(q.body);
+        if (rc == 0 && !json_object_get(now, "opened") &&
+            strcmp(iz__via_str(now, "stage"), "COMPLETED") != 0) {
+            json_object_set_new(now, "opened", json_integer(time(NULL)));
+            set_status(now, "REQUEST_OPENED", "PENDING", "OPENED");
+            rc = state_save(sim, rid, now);
+        }
+        json_decref(now);
+        (void)iz_sim_batch_end(sim->st, rc);
+    } else if (!json_object_get(state, "opened")) {
+        (void)iz_sim_batch_end(sim->st, IZ_EIO);
     }
     link_page(r, sim, code, state, text, NULL, 200);
     free(text);

@@ -28,6 +28,8 @@ static const iz_optdef_t sim_defs[] = {
     {"push-interval-ms", true, "MS", "1000", "how often push deliveries are attempted"},
     {"allow-http-push", false, NULL, "off (https only, as İYS)",
      "take http:// push URLs too (for tests on loopback)"},
+    {"otp-ttl", true, "S", "180", "how long a ViA / OTP management code is valid"},
+    {"link-ttl", true, "S", "86400", "how long a ViA / OTP management short link is valid"},
     {"threads", true, "N", "4", "HTTP worker threads"},
     {"access-log", false, NULL, "off", "one log line per request"},
     {"holidays", true, "FILE", "the built-in table", "Turkey's holidays (CSV)"},
@@ -107,7 +109,9 @@ int iz_cmd_iys_sim(int argc, char **argv)
         int_opt(&o, "history-limit", 1000000, &cfg.history_limit) ||
         int_opt(&o, "pull-lag", 7 * 86400, &cfg.pull_lag) ||
         int_opt(&o, "watch-min", 100000000, &cfg.watch_min) ||
-        int_opt(&o, "push-interval-ms", 3600000, &cfg.push_interval_ms))
+        int_opt(&o, "push-interval-ms", 3600000, &cfg.push_interval_ms) ||
+        int_opt(&o, "otp-ttl", 86400, &cfg.otp_ttl) ||
+        int_opt(&o, "link-ttl", 30 * 86400, &cfg.link_ttl))
         return 2;
     cfg.allow_http_push = iz_cli_get(&o, "allow-http-push") != NULL;
     iz_holidays_t *hol = NULL;

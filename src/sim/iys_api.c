@@ -74,8 +74,7 @@ static void uuid4_of(const uint8_t rnd[16], char out[37])
     out[36] = '\0';
 }
 
-/* A random (version 4) UUID in its text form. */
-static void uuid4(char out[37])
+void iz__sim_uuid4(char out[37])
 {
     uint8_t b[16];
     if (iz_random(b, sizeof b) != 0) iz_oom();
@@ -243,7 +242,7 @@ static bool brand_elsewhere(iz_sim_store_t *st, int64_t iys, int64_t brand)
     return found;
 }
 
-int iz__sim_bearer(iz_req_t *r, iz_sim_t *sim, int64_t *iys_code)
+int iz__sim_token_owner(iz_req_t *r, iz_sim_t *sim, int64_t *owner)
 {
     const char *h = iz_req_header(r, "Authorization");
     const char *tok = NULL;
@@ -252,15 +251,17 @@ int iz__sim_bearer(iz_req_t *r, iz_sim_t *sim, int64_t *iys_code)
         while (*tok == ' ')
             tok++;
     }
-    int64_t owner = 0;
     size_t tlen = tok ? strlen(tok) : 0;
-    if (tlen == 0 || tlen > CRED_MAX) {
-        iz_reply_error(r, "H351", NULL);
-        return -1;
-    }
+    if (tlen == 0 || tlen > CRED_MAX) return IZ_ENOTFOUND;
     char hash[IZ_SHA256_HEX];
     iz_sha256_hex(tok, tlen, hash);
-    int rc = iz_sim_token_access(sim->st, hash, time(NULL), &owner);
+    return iz_sim_token_access(sim->st, hash, time(NULL), owner);
+}
+
+int iz__sim_bearer(iz_req_t *r, iz_sim_t *sim, int64_t *iys_code)
+{
+    int64_t owner = 0;
+    int rc = iz__sim_token_owner(r, sim, &owner);
     if (rc == IZ_ENOTFOUND) {
         iz_reply_error(r, "H351", NULL);
         return -1;
@@ -272,6 +273,12 @@ int iz__sim_bearer(iz_req_t *r, iz_sim_t *sim, int64_t *iys_code)
     *iys_code = owner;
     return 0;
 }
+
+/* Check what İYS checks before any consent call, in its order: the bearer
+ * token (401 H351), integer path codes (H190/H191), the token's provider
+ * (403 H353), its subscription (H524 H520 H521) and the brand (403 H353
+ * when it is another provider's, else 404 H018). Answers the error itself
+ * and returns non-zero. */
 
 /* Check what İYS checks before any consent call, in its order: the bearer
  * token (401 H351), integer path codes (H190/H191), the token's provider
@@ -712,7 +719,7 @@ void iz__sim_h_bulk_add(iz_req_t *r, void *app)
                        .brand_code = a.brand,
                        .created = now,
                        .process_after = now + sim->cfg.bulk_delay};
-    uuid4(b.request_id);
+    iz__sim_uuid4(b.request_id);
     char **bodies = iz_req_alloc(r, n * sizeof *bodies);
     char **subs = iz_req_alloc(r, n * sizeof *subs);
     /* The subRequestIds' randomness in one draw (one a UUID cost a tenth
@@ -1050,7 +1057,7 @@ void iz__sim_h_multi_status(iz_req_t *r, void *app)
             }
         }
         char rid[37];
-        uuid4(rid);
+        iz__sim_uuid4(rid);
         iz_reply_json(r, 200, json_pack("{s:s, s:o}", "requestId", rid, "list", out));
     }
     json_decref(body);
@@ -1209,9 +1216,4 @@ const char *iz__sim_query_recipient(json_t *v, iz_type_t type, char out[IZ_RECIP
 json_t *iz__sim_tr_date(int64_t t)
 {
     return tr_date(t);
-}
-
-void iz__sim_uuid4(char out[37])
-{
-    uuid4(out);
 }

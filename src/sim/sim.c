@@ -24,10 +24,14 @@ void iz_sim_config_defaults(iz_sim_config_t *cfg)
     cfg->pull_lag = 3600;
     cfg->watch_min = 20000;
     cfg->push_interval_ms = 1000;
+    cfg->otp_ttl = 180;
+    cfg->link_ttl = 86400;
 }
 
 #define SPS "/sps/{iysCode}/brands/{brandCode}"
 #define V2 "/v2/sps/{iysCode}/brands/{brandCode}"
+#define VIA "/via/sps/{iysCode}"
+#define OTP "/otp-management/api/v1"
 
 static const iz_route_t routes[] = {
     /* İYS API */
@@ -70,6 +74,31 @@ static const iz_route_t routes[] = {
     {"GET", "/info/city/{code}", iz__sim_h_city, 0, "info"},
     {"GET", "/info/town", iz__sim_h_towns, 0, "info"},
     {"GET", "/info/town/{code}", iz__sim_h_town, 0, "info"},
+    {"POST", SPS "/via-hash-links", iz__sim_h_hash_links, 0, "via_hash_links"},
+    /* İLETİ ViA (via.c) */
+    {"POST", VIA "/consent", iz__sim_h_via_start, 0, "via_start"},
+    {"POST", VIA "/confirmation", iz__sim_h_via_confirm, 0, "via_confirmation"},
+    {"GET", VIA "/consent/request/{requestId}", iz__sim_h_via_request, 0, "via_request"},
+    {"POST", VIA "/consent/status", iz__sim_h_via_kvk_search, 0, "via_kvk_search"},
+    {"GET", VIA "/consent/{requestId}", iz__sim_h_via_kvk, 0, "via_kvk"},
+    {"GET", VIA "/via/clarification/{requestId}/file", iz__sim_h_via_file, 0, "via_file"},
+    /* ViA Frame: İYS writes these paths with {{widgetUUID}}; served under
+     * the usual single-brace parameter */
+    {"GET", "/widget/load-widgetloader/{widgetUUID}", iz__sim_h_widget_loader, 0, "widget"},
+    {"GET", "/widget/publicKey/{widgetUUID}", iz__sim_h_widget_key, 0, "widget"},
+    {"GET", "/widget/load-widget/{widgetUUID}", iz__sim_h_widget_load, 0, "widget"},
+    {"POST", "/widget/process/start/{widgetUUID}", iz__sim_h_widget_start, 0, "widget"},
+    {"POST", "/widget/process/complete/{widgetUUID}", iz__sim_h_widget_complete, 0, "widget"},
+    /* OTP management, ViA Pass (otp.c) */
+    {"POST", OTP "/{iysCode}/sms/start", iz__sim_h_otp_start, 0, "otp_start"},
+    {"POST", OTP "/{iysCode}/email/start", iz__sim_h_otp_start, 0, "otp_start"},
+    {"POST", OTP "/{iysCode}/sms/start/short-url", iz__sim_h_otp_start, 0, "otp_start"},
+    {"POST", OTP "/{iysCode}/email/start/short-url", iz__sim_h_otp_start, 0, "otp_start"},
+    {"POST", OTP "/sms/complete", iz__sim_h_otp_complete, 0, "otp_complete"},
+    {"POST", OTP "/email/complete", iz__sim_h_otp_complete, 0, "otp_complete"},
+    {"GET", OTP "/get-clarification-file/{iysCode}/{requestId}", iz__sim_h_otp_file, 0, "otp_file"},
+    {"POST", OTP "/request-history", iz__sim_h_otp_history, 0, "otp_history"},
+    {"GET", OTP "/subscription/{iysCode}", iz__sim_h_otp_subscription, 0, "otp_subscription"},
     /* administration (no auth; the emulator listens on loopback) */
     {"POST", "/_sim/providers", iz__sim_h_providers_add, 0, "_sim"},
     {"GET", "/_sim/providers", iz__sim_h_providers_list, 0, "_sim"},
@@ -84,12 +113,21 @@ static const iz_route_t routes[] = {
     {"GET", "/_sim/complaints", iz__sim_h_complaint_list, 0, "_sim"},
     {"GET", "/_sim/retailers/access", iz__sim_h_sim_access, 0, "_sim"},
     {"GET", "/healthz", iz__sim_h_healthz, 0, "_sim"},
+    {"PUT", "/_sim/via/subscriptions/{iysCode}", iz__sim_h_via_sub_put, 0, "_sim"},
+    {"POST", "/_sim/via/forms", iz__sim_h_via_form_put, 0, "_sim"},
+    {"POST", "/_sim/via/widgets", iz__sim_h_via_widget_put, 0, "_sim"},
+    {"POST", "/_sim/otp/templates", iz__sim_h_otp_template_put, 0, "_sim"},
+    {"GET", "/_sim/otp", iz__sim_h_otp_messages, 0, "_sim"},
     /* the citizen's and the authority's web pages */
     {"GET", "/vatandas", iz__sim_h_portal, 0, "web"},
     {"POST", "/vatandas", iz__sim_h_portal_post, 0, "web"},
     {"GET", "/vatandas/sikayet", iz__sim_h_complaint_page, 0, "web"},
     {"POST", "/vatandas/sikayet", iz__sim_h_complaint_form, 0, "web"},
     {"GET", "/yetkili/sikayetler", iz__sim_h_authority, 0, "web"},
+    {"GET", "/s/{code}", iz__sim_h_link_page, 0, "web"}, /* a ViA / ViA Pass short link */
+    {"POST", "/s/{code}", iz__sim_h_link_post, 0, "web"},
+    {"GET", "/RET/{hash}", iz__sim_h_ret_page, 0, "web"}, /* an e-mail opt-out link */
+    {"POST", "/RET/{hash}", iz__sim_h_ret_post, 0, "web"},
 };
 
 const iz_route_t *iz_sim_routes(size_t *n)

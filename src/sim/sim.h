@@ -29,6 +29,8 @@ typedef struct iz_sim_config {
     int watch_min;                 /* requests in 24 h before the 70% watch judges (20000) */
     int push_interval_ms;          /* how often push deliveries are attempted (1000) */
     bool allow_http_push;          /* take http:// push URLs too (tests); İYS: https only */
+    int otp_ttl;                   /* s an OTP code of ViA / ViA Pass is valid (180) */
+    int link_ttl;                  /* s a ViA / ViA Pass short link is valid (86400) */
     const iz_holidays_t *holidays; /* not owned; never NULL */
 } iz_sim_config_t;
 

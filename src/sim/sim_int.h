@@ -18,7 +18,14 @@
  *   complaints.c /_sim/complaints and the authority view
  *   retailers.c  retailers (bayi), their access to consents, and the
  *                retailer fields of the consent adds
+ *   viaflow.c    ViA and ViA Pass processes (codes, links, messages, recording
+ *                what the person agreed to), the person's /s/{code} page,
+ *                /_sim/via/..., /_sim/otp...
+ *   via.c        ViA: /via/sps/{iysCode}/..., the ViA Frame widget /widget/...,
+ *                e-mail opt-out links (.../via-hash-links, the /RET/{hash} page)
+ *   otp.c        OTP management (ViA Pass): /otp-management/api/v1/...
  *   simstore.c   the persistent store (simstore.h)
+ *   viastore.c   the via_* tables of that store (viastore.h)
  */
 #ifndef IZ_SIM_INT_H
 #define IZ_SIM_INT_H
@@ -191,8 +198,6 @@ void iz__sim_parse_rtype(json_t *body, iz__sim_keyq_t *q, iz_verrs_t *errs);
 /* Normalize one queried recipient of a type into out: NULL, or the H-code
  * (H120 H121 H166 ...). */
 const char *iz__sim_query_recipient(json_t *v, iz_type_t type, char out[IZ_RECIPIENT_MAX]);
-/* The limit and offset query arguments of a page of at most max (İYS's
- * H183 H187 H186 H182); answers the error itself and returns non-zero. */
 /* limit and offset of a listing's query (limit 1..max; a bad limit answers
  * bad_limit, a bad offset bad_offset: the calls' examples differ). 0, or -1
  * when the answer is sent. */
@@ -234,6 +239,83 @@ void iz__sim_retail_store(const iz__sim_retail_t *rt, json_t *obj);
  * status answer out, as İYS shows them (nothing when the consent has no
  * retailer). 0, or the store's failure. */
 int iz__sim_retail_status(iz_sim_t *sim, const iz_sim_change_t *cur, json_t *out);
+/* iys_api.c, shared with via.c and otp.c */
+/* The provider whose valid access token the request's bearer carries: 0
+ * with *owner, IZ_ENOTFOUND when there is none, or a store error. */
+int iz__sim_token_owner(iz_req_t *r, iz_sim_t *sim, int64_t *owner);
+
+/* ---- viaflow.c: ViA and ViA Pass processes ---- */
+
+/* What starts a process; every pointer is borrowed. */
+typedef struct iz__via_start {
+    const char *service;       /* "VIA", "WIDGET" or "PASS" */
+    int64_t iys_code;          /* the provider */
+    const char *form_id;       /* the ViA form, or the ViA Pass templateId */
+    const char *verification;  /* SMS_OTP, SMS_SHORTURL, EPOSTA_OTP, EPOSTA_SHORTURL,
+                                  EPOSTA_APPROVALURL */
+    const char *recipient;     /* normalized: E.164 phone or e-mail */
+    json_t *etk;               /* {brandCodes, types, recipientType} or NULL */
+    json_t *kvk;               /* {types, personData} or NULL */
+    json_t *consent;           /* PASS: the template's {brandCode, types, recipientType} */
+    const char *template_text; /* PASS: the template's text ({{otp}}, {{link}}) or NULL */
+    const char *cookie_key;    /* WIDGET: the widget's cookie key, or NULL */
+} iz__via_start_t;
+
+/* Start a process: its codes or short link, the messages sent (one
+ * credit each, from the provider's ViA subscription) and the process, in
+ * one transaction. 0 with its requestId (and short code, "" for an OTP);
+ * IZ_ERULE with *hcode "H1015" when the credit is not enough; else a store
+ * error. r gives the emulator's address for the link. */
+int iz__via_start(iz_sim_t *sim, iz_req_t *r, const iz__via_start_t *s, char request_id[37],
+                  char short_code[16], const char **hcode);
+
+typedef enum {
+    IZ__VIA_OK,       /* completed: consents recorded */
+    IZ__VIA_NOTFOUND, /* no such process of this provider and service */
+    IZ__VIA_MISMATCH, /* another verificationType than the process's */
+    IZ__VIA_PENDING,  /* a short link the person has not confirmed yet */
+    IZ__VIA_DONE,     /* completed already */
+    IZ__VIA_EXPIRED,  /* the code's or link's time is over */
+    IZ__VIA_LOCKED,   /* ended by too many wrong codes */
+    IZ__VIA_WRONG,    /* a wrong code (counted) */
+    IZ__VIA_TITLES,   /* the codes given do not match the process's titles */
+    IZ__VIA_QUOTA,    /* a new consent over the provider's quota (H1031) */
+    IZ__VIA_FAIL      /* a store failure */
+} iz__via_outcome_t;
+
+/* A completion with codes. */
+typedef struct iz__via_complete {
+    const char *request_id;
+    int64_t owner;            /* the provider asking (0: any, for the widget) */
+    const char *service;      /* the service the process must be of */
+    const char *verification; /* must equal the process's, NULL: not checked */
+    const char *const *titles;
+    const char *const *codes;
+    size_t n;
+} iz__via_complete_t;
+
+/* Check the codes and complete: IZ__VIA_OK with *out the results (new
+ * reference: [{consentType, brandCode?, type, transactionId,
+ * creationDate}]), IZ__VIA_WRONG with *out the wrong code given, else
+ * *out NULL. */
+iz__via_outcome_t iz__via_complete(iz_sim_t *sim, const iz__via_complete_t *c, json_t **out);
+
+/* A process's state marked expired when its time is over and it is not
+ * completed; true when it changed. */
+bool iz__via_expire(json_t *state, int64_t now);
+/* Answer the process's summary file (a .zip, İYS's "işlem dosyası"). */
+void iz__via_reply_file(iz_req_t *r, iz_sim_t *sim, const char *request_id, json_t *state);
+/* Small shared pieces: the clock in ms; İYS's date text of epoch seconds
+ * and of ms ("2024-07-09 10:43:16.038"); a string member ("" when
+ * absent); SMS_* or EPOSTA_*, *_OTP or a link; "http://host:port" of the
+ * request (r's arena). */
+int64_t iz__via_now_ms(void);
+json_t *iz__via_date(int64_t t);
+json_t *iz__via_date_ms(int64_t ms);
+const char *iz__via_str(json_t *o, const char *key);
+bool iz__via_is_sms(const char *verification);
+bool iz__via_is_otp(const char *verification);
+const char *iz__via_base_url(iz_req_t *r);
 
 /* ---- handlers (route table in sim.c) ---- */
 /* iys_api.c */
@@ -291,5 +373,34 @@ void iz__sim_h_access_list(iz_req_t *r, void *app);       /* searchRetailersOfOn
 void iz__sim_h_access_remove(iz_req_t *r, void *app);     /* removeRelationBetweenRetailer */
 void iz__sim_h_access_remove_all(iz_req_t *r, void *app); /* ...AndConsents */
 void iz__sim_h_sim_access(iz_req_t *r, void *app);        /* GET /_sim/retailers/access */
+/* viaflow.c */
+void iz__sim_h_link_page(iz_req_t *r, void *app); /* GET /s/{code} */
+void iz__sim_h_link_post(iz_req_t *r, void *app); /* POST /s/{code} */
+void iz__sim_h_via_sub_put(iz_req_t *r, void *app);
+void iz__sim_h_via_form_put(iz_req_t *r, void *app);
+void iz__sim_h_otp_template_put(iz_req_t *r, void *app);
+void iz__sim_h_via_widget_put(iz_req_t *r, void *app);
+void iz__sim_h_otp_messages(iz_req_t *r, void *app);
+/* via.c */
+void iz__sim_h_via_start(iz_req_t *r, void *app);
+void iz__sim_h_via_confirm(iz_req_t *r, void *app);
+void iz__sim_h_via_request(iz_req_t *r, void *app);
+void iz__sim_h_via_kvk(iz_req_t *r, void *app);
+void iz__sim_h_via_kvk_search(iz_req_t *r, void *app);
+void iz__sim_h_via_file(iz_req_t *r, void *app);
+void iz__sim_h_widget_loader(iz_req_t *r, void *app);
+void iz__sim_h_widget_key(iz_req_t *r, void *app);
+void iz__sim_h_widget_load(iz_req_t *r, void *app);
+void iz__sim_h_widget_start(iz_req_t *r, void *app);
+void iz__sim_h_widget_complete(iz_req_t *r, void *app);
+void iz__sim_h_hash_links(iz_req_t *r, void *app);
+void iz__sim_h_ret_page(iz_req_t *r, void *app); /* GET /RET/{hash} */
+void iz__sim_h_ret_post(iz_req_t *r, void *app); /* POST /RET/{hash} */
+/* otp.c */
+void iz__sim_h_otp_start(iz_req_t *r, void *app); /* sms/email, OTP/short-url (path tells) */
+void iz__sim_h_otp_complete(iz_req_t *r, void *app);
+void iz__sim_h_otp_file(iz_req_t *r, void *app);
+void iz__sim_h_otp_history(iz_req_t *r, void *app);
+void iz__sim_h_otp_subscription(iz_req_t *r, void *app);
 
 #endif

@@ -258,6 +258,57 @@ static const char *const migrations[] = {
     " id INTEGER PRIMARY KEY CHECK(id = 1),"
     " key_pem TEXT NOT NULL,"
     " cert_pem TEXT NOT NULL);",
+    /* 6 (ViA and OTP management, issue 12): the tables of viastore.h -
+     * ViA subscriptions with their credit, forms / templates / widgets, the
+     * consent and verification processes, the KVK consents they record, the
+     * messages İYS "sent", the e-mail opt-out links and the widgets' nonces. */
+    "CREATE TABLE via_subscriptions("
+    " iys_code INTEGER PRIMARY KEY,"
+    " credit INTEGER NOT NULL,"
+    " body TEXT NOT NULL);"
+    "CREATE TABLE via_config("
+    " kind TEXT NOT NULL CHECK(kind IN ('FORM', 'TEMPLATE', 'WIDGET')),"
+    " id TEXT NOT NULL,"
+    " iys_code INTEGER NOT NULL,"
+    " body TEXT NOT NULL,"
+    " PRIMARY KEY(kind, id)) WITHOUT ROWID;"
+    "CREATE TABLE via_requests("
+    " request_id TEXT PRIMARY KEY,"
+    " iys_code INTEGER NOT NULL,"
+    " short_code TEXT UNIQUE,"
+    " created INTEGER NOT NULL,"
+    " body TEXT NOT NULL);"
+    "CREATE TABLE via_kvk("
+    " id INTEGER PRIMARY KEY,"
+    " iys_code INTEGER NOT NULL,"
+    " request_id TEXT NOT NULL,"
+    " recipient TEXT NOT NULL,"
+    " type TEXT NOT NULL,"
+    " body TEXT NOT NULL);"
+    "CREATE INDEX via_kvk_request ON via_kvk(request_id);"
+    "CREATE INDEX via_kvk_recipient ON via_kvk(iys_code, recipient, type);"
+    "CREATE TABLE via_messages("
+    " id INTEGER PRIMARY KEY,"
+    " recipient TEXT NOT NULL,"
+    " request_id TEXT NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " body TEXT NOT NULL);"
+    "CREATE INDEX via_messages_recipient ON via_messages(recipient, id);"
+    "CREATE TABLE via_links("
+    " hash TEXT PRIMARY KEY,"
+    " iys_code INTEGER NOT NULL,"
+    " brand_code INTEGER NOT NULL,"
+    " recipient TEXT NOT NULL,"
+    " rtype TEXT NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL,"
+    " used INTEGER) WITHOUT ROWID;"
+    "CREATE TABLE via_nonces("
+    " nonce TEXT PRIMARY KEY,"
+    " widget TEXT NOT NULL,"
+    " csrf TEXT,"
+    " expires INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX via_nonces_expires ON via_nonces(expires);",
 };
 
 /* ---- statements ---------------------------------------------------------- */
@@ -339,6 +390,11 @@ int iz_sim_store_open(const char *dir, iz_sim_store_t **out, const char **err)
     }
     *out = s;
     return 0;
+}
+
+iz_sq_t *iz__sim_store_sq(iz_sim_store_t *st)
+{
+    return &st->q;
 }
 
 /* ---- transactions and batches ------------------------------------------ */

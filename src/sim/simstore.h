@@ -47,6 +47,8 @@
  *          id <= max_id
  *   recon_days(report_date PK, done) (v5): days whose day-end has run
  *   recon_tsa(id = 1, key_pem, cert_pem) (v5): the timestamping key
+ *   via_* (v6): ViA and OTP management, described in viastore.h, whose
+ *          functions keep them
  *
  * Invariants
  * ----------
@@ -110,6 +112,12 @@ void iz_sim_store_close(iz_sim_store_t *st);
  * store. */
 int iz_sim_batch_begin(iz_sim_store_t *st);
 int iz_sim_batch_end(iz_sim_store_t *st, int rc);
+
+/* The store's SQLite connection, for viastore.c, which keeps the via_*
+ * tables on it (a call there is serialized and joins a batch like any call
+ * of this file). */
+struct iz_sq;
+struct iz_sq *iz__sim_store_sq(iz_sim_store_t *st);
 
 /* ---- providers and brands ------------------------------------------------ */
 

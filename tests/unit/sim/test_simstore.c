@@ -31,6 +31,7 @@
 #include "core/iz.h"
 #include "sys/crypto.h"
 #include "sim/simstore.h"
+#include "sim/viastore.h"
 
 #define P1 700001
 #define P2 700002
@@ -148,7 +149,7 @@ static void hash_of(const char *s, char out[IZ_SHA256_HEX])
 }
 
 /* The emulator store's schema version: its number of migrations. */
-#define SIM_SCHEMA 5
+#define SIM_SCHEMA 6
 
 /* ---- open and migrations ------------------------------------------------ */
 
@@ -662,6 +663,10 @@ static void test_provider_records_migration(void **state)
                                 "CREATE INDEX consent_state_recipient ON consent_state(recipient);"
                                 "DROP INDEX consent_log_txid;"
                                 "CREATE INDEX consent_log_txid ON consent_log(txid);"
+                                "DROP TABLE via_subscriptions; DROP TABLE via_config;"
+                                "DROP TABLE via_requests; DROP TABLE via_kvk;"
+                                "DROP TABLE via_messages; DROP TABLE via_links;"
+                                "DROP TABLE via_nonces;"
                                 "UPDATE meta SET value = '2' WHERE key = 'schema_version'"),
                      SQLITE_OK);
     fx_reopen(f);
@@ -1513,6 +1518,97 @@ static void test_retailers(void **state)
     assert_int_equal(iz_sim_retailer_get(f->st, b.code, &got), IZ_ENOTFOUND);
 }
 
+/* The via_* tables (viastore.h): credit is taken only while it lasts, a
+ * process is found by requestId and short code and both are unique, a
+ * link is used once, a nonce holds only for its widget, CSRF token and
+ * time, and lists come back in their order. */
+static void test_viastore(void **state)
+{
+    fx_t *f = *state;
+    int64_t credit = 0, owner = 0;
+    char *body = NULL;
+    assert_int_equal(iz_sim_via_sub_get(f->st, P1, &credit, &body), IZ_ENOTFOUND);
+    assert_int_equal(iz_sim_via_sub_take(f->st, P1, 1), IZ_ERULE);
+    assert_int_equal(iz_sim_via_sub_put(f->st, P1, 2, "{\"status\":\"ACTIVE\"}"), 0);
+    assert_int_equal(iz_sim_via_sub_take(f->st, P1, 2), 0);
+    assert_int_equal(iz_sim_via_sub_take(f->st, P1, 1), IZ_ERULE);
+    assert_int_equal(iz_sim_via_sub_get(f->st, P1, &credit, &body), 0);
+    assert_int_equal(credit, 0);
+    assert_string_equal(body, "{\"status\":\"ACTIVE\"}");
+    free(body);
+
+    assert_int_equal(iz_sim_via_config_put(f->st, "FORM", "f1", P1, "{}"), 0);
+    assert_int_equal(iz_sim_via_config_put(f->st, "FORM", "f1", P2, "{\"a\":1}"), 0);
+    assert_int_equal(iz_sim_via_config_get(f->st, "FORM", "f1", &owner, &body), 0);
+    assert_int_equal(owner, P2);
+    assert_string_equal(body, "{\"a\":1}");
+    free(body);
+    assert_int_equal(iz_sim_via_config_get(f->st, "TEMPLATE", "f1", &owner, &body), IZ_ENOTFOUND);
+    assert_int_equal(iz_sim_via_config_put(f->st, "OTHER", "x", P1, "{}"), IZ_EIO);
+
+    iz_sim_via_req_t q = {.request_id = "r1", .iys_code = P1, .short_code = "AbC123", .created = 7,
+                          .body = "{\"n\":1}"};
+    assert_int_equal(iz_sim_via_req_add(f->st, &q), 0);
+    assert_int_equal(iz_sim_via_req_add(f->st, &q), IZ_EEXIST);
+    iz_sim_via_req_t q2 = {.request_id = "r2", .iys_code = P1, .short_code = "AbC123", .body = "{}"};
+    assert_int_equal(iz_sim_via_req_add(f->st, &q2), IZ_EEXIST); /* the short code is taken */
+    q2.short_code[0] = '\0';
+    assert_int_equal(iz_sim_via_req_add(f->st, &q2), 0);
+    assert_int_equal(iz_sim_via_req_set(f->st, "r1", "{\"n\":2}"), 0);
+    assert_int_equal(iz_sim_via_req_set(f->st, "nope", "{}"), IZ_ENOTFOUND);
+    iz_sim_via_req_t got;
+    assert_int_equal(iz_sim_via_req_by_short(f->st, "AbC123", &got), 0);
+    assert_string_equal(got.request_id, "r1");
+    assert_string_equal(got.body, "{\"n\":2}");
+    assert_int_equal(got.created, 7);
+    free(got.body);
+    assert_int_equal(iz_sim_via_req_get(f->st, "r2", &got), 0);
+    assert_string_equal(got.short_code, "");
+    free(got.body);
+
+    char **list = NULL;
+    size_t n = 0;
+    assert_int_equal(iz_sim_via_kvk_add(f->st, P1, "r1", PHONE, "ACIK_RIZA_METNI", "{\"k\":1}"), 0);
+    assert_int_equal(iz_sim_via_kvk_add(f->st, P1, "r2", PHONE, "ACIK_RIZA_METNI", "{\"k\":2}"), 0);
+    assert_int_equal(iz_sim_via_kvk_requests(f->st, P1, PHONE, "ACIK_RIZA_METNI", &list, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0], "r1");
+    iz_sim_via_strings_free(list, n);
+    assert_int_equal(iz_sim_via_kvk_of_request(f->st, "r2", &list, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0], "{\"k\":2}");
+    iz_sim_via_strings_free(list, n);
+
+    for (int i = 0; i < 3; i++) {
+        char m[16];
+        snprintf(m, sizeof m, "m%d", i);
+        assert_int_equal(iz_sim_via_message_add(f->st, PHONE, "r1", 10 + i, m), 0);
+    }
+    assert_int_equal(iz_sim_via_messages(f->st, PHONE, 2, &list, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0], "m2"); /* newest first */
+    assert_string_equal(list[1], "m1");
+    iz_sim_via_strings_free(list, n);
+
+    iz_sim_via_link_t l = {.hash = "h1", .iys_code = P1, .brand_code = B1, .recipient = "a@b.com",
+                           .rtype = "BIREYSEL", .created = 1, .expires = 100};
+    assert_int_equal(iz_sim_via_link_add(f->st, &l), 0);
+    assert_int_equal(iz_sim_via_link_use(f->st, "h1", 50), 0);
+    assert_int_equal(iz_sim_via_link_use(f->st, "h1", 51), IZ_ENOTFOUND);
+    iz_sim_via_link_t gl;
+    assert_int_equal(iz_sim_via_link_get(f->st, "h1", &gl), 0);
+    assert_int_equal(gl.used, 50);
+    assert_string_equal(gl.recipient, "a@b.com");
+
+    assert_int_equal(iz_sim_via_nonce_add(f->st, "n1", "w1", 1000), 0);
+    assert_int_equal(iz_sim_via_nonce_bind(f->st, "n1", "w2", "c", 10), IZ_ENOTFOUND);
+    assert_int_equal(iz_sim_via_nonce_bind(f->st, "n1", "w1", "c", 2000), IZ_ENOTFOUND);
+    assert_int_equal(iz_sim_via_nonce_bind(f->st, "n1", "w1", "c", 10), 0);
+    assert_int_equal(iz_sim_via_nonce_check(f->st, "n1", "w1", "c", 10), 0);
+    assert_int_equal(iz_sim_via_nonce_check(f->st, "n1", "w1", "d", 10), IZ_ENOTFOUND);
+    assert_int_equal(iz_sim_via_nonce_check(f->st, "n1", "w1", "c", 1000), IZ_ENOTFOUND);
+}
+
 static void test_complaints(void **state)
 {
     fx_t *f = *state;
@@ -1592,6 +1688,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bulk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_push, setup, teardown),
         cmocka_unit_test_setup_teardown(test_complaints, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_viastore, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -126,6 +126,8 @@ static int bind_list(sqlite3_stmt *stmt, const iz_sq_arg_t *a, int *next)
 
 /* ---- the lock and transactions ------------------------------------------ */
 
+static const char sql_sync_normal[] = "PRAGMA synchronous = NORMAL",
+                  sql_sync_full[] = "PRAGMA synchronous = FULL";
 static const char sql_begin[] = "BEGIN IMMEDIATE", sql_begin_read[] = "BEGIN",
                   sql_commit[] = "COMMIT", sql_rollback[] = "ROLLBACK",
                   sql_savepoint[] = "SAVEPOINT item", sql_release[] = "RELEASE item",
@@ -142,6 +144,10 @@ void iz__sq_unlock(iz_sq_t *q)
     if (q->depth == 1 && !sqlite3_get_autocommit(q->db) && iz__sq_run(q, sql_rollback, NULL) != 0 &&
         !sqlite3_get_autocommit(q->db))
         iz_logf(IZ_LOG_ERROR, q->def->who, "transaction still open after a failed rollback", NULL);
+    if (q->depth == 1 && q->lazy && sqlite3_get_autocommit(q->db)) {
+        /* Every other transaction waits for the disk again. */
+        if (iz__sq_run(q, sql_sync_full, NULL) == 0) q->lazy = false;
+    }
     q->depth--;
     if (pthread_mutex_unlock(&q->mu) != 0) abort();
 }
@@ -161,6 +167,19 @@ int iz__sq_begin_read(iz_sq_t *q)
 int iz__sq_commit(iz_sq_t *q)
 {
     return iz__sq_run(q, sql_commit, NULL);
+}
+
+int iz__sq_begin_lazy(iz_sq_t *q)
+{
+    iz__sq_lock(q);
+    /* (SQLite takes the setting only outside a transaction.) */
+    int rc = q->depth == 1 && sqlite3_get_autocommit(q->db) ? iz__sq_run(q, sql_sync_normal, NULL)
+                                                            : IZ_EINVAL;
+    if (rc == 0) {
+        q->lazy = true;
+        rc = iz__sq_run(q, sql_begin, NULL);
+    }
+    return rc;
 }
 
 int iz__sq_end(iz_sq_t *q, int rc)

@@ -72,6 +72,7 @@ typedef struct iz_sq {
     size_t ncached, cap;
     int version; /* the schema version after open */
     struct iz_sq_ckpt *ckpt; /* the checkpointer thread (sqlite_util.c), or NULL */
+    bool lazy;               /* synchronous is NORMAL for this transaction (begin_lazy) */
 } iz_sq_t;
 
 /* Open (creating it 0600) the database file at path into *q, configure it
@@ -105,6 +106,15 @@ int iz__sq_begin_read(iz_sq_t *q);
  * iz__sq_unlock instead. */
 int iz__sq_end(iz_sq_t *q, int rc);
 int iz__sq_commit(iz_sq_t *q);
+/* iz__sq_begin for a transaction whose commit does not wait for the disk:
+ * it is made with synchronous = NORMAL (the WAL is written, not fsynced;
+ * the next FULL commit or checkpoint makes it durable with everything
+ * before it), and the outermost iz__sq_unlock sets FULL again. A crash of
+ * the process loses nothing; a power loss may take such a commit back,
+ * whole (the database stays consistent). Only for work that is redone when
+ * taken back: a bulk job's step, whose progress commits with its rows.
+ * IZ_EINVAL when called inside a transaction. */
+int iz__sq_begin_lazy(iz_sq_t *q);
 
 /* A savepoint around one item of a larger transaction, and its end: undo
  * rolls the item's writes back first. iz__sq_release returns the release's

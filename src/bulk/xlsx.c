@@ -110,6 +110,24 @@ static const char *attr(const XML_Char **atts, const char *name, bool ns)
     return NULL;
 }
 
+/* The sheet is parsed without namespace processing (a million rows make
+ * tens of millions of elements, and expat's "namespace|local" names cost
+ * a third of the reading): its elements are told by their local name, as
+ * they were with the namespaces (the sheet's names are SpreadsheetML's),
+ * and its attributes r and t are the unprefixed ones. */
+static const char *sheet_local(const char *name)
+{
+    const char *s = strchr(name, ':');
+    return s ? s + 1 : name;
+}
+
+static const char *sheet_attr(const XML_Char **atts, const char *name)
+{
+    for (int i = 0; atts[i]; i += 2)
+        if (strcmp(atts[i], name) == 0) return atts[i + 1];
+    return NULL;
+}
+
 static void XMLCALL refuse_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
                                    const XML_Char *pubid, int has_internal)
 {
@@ -122,9 +140,11 @@ static void XMLCALL refuse_doctype(void *ud, const XML_Char *name, const XML_Cha
     XML_StopParser(((xlsx_t *)r->impl)->p, XML_FALSE);
 }
 
-static XML_Parser new_parser(iz_bulk_reader_t *r)
+/* A parser of a part: with namespace processing (names "namespace|local"),
+ * or, for the sheet, without (names as written, "c" or "x:c"). */
+static XML_Parser new_parser(iz_bulk_reader_t *r, bool ns)
 {
-    XML_Parser p = XML_ParserCreateNS(NULL, X_NS);
+    XML_Parser p = ns ? XML_ParserCreateNS(NULL, X_NS) : XML_ParserCreate(NULL);
     if (!p) iz_oom();
     XML_SetUserData(p, r);
     XML_SetStartDoctypeDeclHandler(p, refuse_doctype);
@@ -143,7 +163,7 @@ static int parse_part(iz_bulk_reader_t *r, xlsx_t *x, const char *name,
     if (!f)
         return iz__bulk_fail(r, IZ_EINVAL, IZ_BULK_E_XLSX, -1, 0, "%s: %s", name,
                              zip_strerror(x->zip));
-    XML_Parser p = new_parser(r);
+    XML_Parser p = new_parser(r, true);
     XML_SetElementHandler(p, start, end);
     XML_SetCharacterDataHandler(p, text);
     x->p = p;
@@ -495,9 +515,9 @@ static void XMLCALL sheet_start(void *ud, const XML_Char *name, const XML_Char *
 {
     iz_bulk_reader_t *r = ud;
     xlsx_t *x = r->impl;
-    const char *n = local(name);
+    const char *n = sheet_local(name);
     if (strcmp(n, "c") == 0) {
-        const char *ref = attr(atts, "r", false), *t = attr(atts, "t", false);
+        const char *ref = sheet_attr(atts, "r"), *t = sheet_attr(atts, "t");
         x->col = ref ? ref_col(ref) : x->last_col + 1;
         if (x->col >= 0) x->last_col = x->col;
         x->ctype = !t || strcmp(t, "n") == 0     ? 'n'
@@ -520,7 +540,7 @@ static void XMLCALL sheet_start(void *ud, const XML_Char *name, const XML_Char *
     } else if (strcmp(n, "rPh") == 0) {
         x->rph++;
     } else if (strcmp(n, "row") == 0) {
-        const char *rn = attr(atts, "r", false);
+        const char *rn = sheet_attr(atts, "r");
         int64_t v;
         x->rownum = rn && iz_parse_i64(rn, 1, INT32_MAX, &v) == 0 ? v : x->last_row + 1;
         x->last_row = x->rownum;
@@ -532,7 +552,7 @@ static void XMLCALL sheet_end(void *ud, const XML_Char *name)
 {
     iz_bulk_reader_t *r = ud;
     xlsx_t *x = r->impl;
-    const char *n = local(name);
+    const char *n = sheet_local(name);
     if (strcmp(n, "v") == 0) {
         x->in_v = false;
     } else if (strcmp(n, "t") == 0) {
@@ -683,7 +703,7 @@ int iz__bulk_xlsx_open(iz_bulk_reader_t *r, int fd)
                              x->sheet_part);
     if (zip_stat_index(x->zip, (zip_uint64_t)idx, 0, &zs) == 0 && (zs.valid & ZIP_STAT_SIZE))
         r->total = zs.size;
-    x->p = new_parser(r);
+    x->p = new_parser(r, false);
     XML_SetElementHandler(x->p, sheet_start, sheet_end);
     XML_SetCharacterDataHandler(x->p, sheet_text);
     x->last_col = -1;

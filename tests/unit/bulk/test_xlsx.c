@@ -265,6 +265,41 @@ static void test_dates(void **state)
     gots_free(&g);
 }
 
+/* A sheet whose SpreadsheetML elements carry a prefix (some generators
+ * write <x:row>), with prefixed attributes and an extension list: read as
+ * the plain one. */
+static void test_prefixed_sheet(void **state)
+{
+    (void)state;
+    static const char sheet[] =
+        "<?xml version=\"1.0\"?>\n<x:worksheet "
+        "xmlns:x=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" "
+        "xmlns:x14ac=\"http://schemas.microsoft.com/office/spreadsheetml/2009/9/ac\">"
+        "<x:sheetData><x:row r=\"1\" x14ac:dyDescent=\"0.25\">"
+        "<x:c r=\"A1\" t=\"inlineStr\"><x:is><x:t>recipient</x:t></x:is></x:c>"
+        "<x:c r=\"B1\" t=\"inlineStr\"><x:is><x:t>type</x:t></x:is></x:c>"
+        "<x:c r=\"C1\" t=\"inlineStr\"><x:is><x:t>status</x:t></x:is></x:c>"
+        "<x:c r=\"D1\" t=\"inlineStr\"><x:is><x:t>source</x:t></x:is></x:c>"
+        "<x:c r=\"E1\" t=\"inlineStr\"><x:is><x:t>consentDate</x:t></x:is></x:c></x:row>"
+        "<x:row r=\"3\"><x:c r=\"A3\"><x:v>5321234567</x:v></x:c>"
+        "<x:c r=\"B3\" t=\"inlineStr\"><x:is><x:t>MESAJ</x:t></x:is></x:c>"
+        "<x:c r=\"C3\" t=\"inlineStr\"><x:is><x:t>ONAY</x:t></x:is></x:c>"
+        "<x:c r=\"E3\"><x:v>45296.416666666664</x:v></x:c></x:row>"
+        "</x:sheetData><x:extLst><x:ext uri=\"{X}\"/></x:extLst>"
+        "</x:worksheet>";
+    part_t parts[2] = {{"xl/worksheets/sheet1.xml", sheet}, {NULL, NULL}};
+    gots_t g;
+    read_path(make_zip("prefixed.xlsx", parts), &g);
+    assert_int_equal(g.rc, 0);
+    assert_int_equal(g.n, 1);
+    assert_int_equal(g.r[0].line, 3);
+    assert_string_equal(g.r[0].f[IZ_BULK_RECIPIENT], "5321234567");
+    assert_string_equal(g.r[0].f[IZ_BULK_TYPE], "MESAJ");
+    assert_string_equal(g.r[0].f[IZ_BULK_STATUS], "ONAY");
+    assert_string_equal(g.r[0].f[IZ_BULK_CONSENT_DATE], "2024-01-05 10:00:00");
+    gots_free(&g);
+}
+
 static void test_failures(void **state)
 {
     (void)state;
@@ -375,6 +410,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_workbook),
         cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_prefixed_sheet),
         cmocka_unit_test(test_failures),
         cmocka_unit_test(test_row_bound),
     };

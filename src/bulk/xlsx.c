@@ -110,11 +110,12 @@ static const char *attr(const XML_Char **atts, const char *name, bool ns)
     return NULL;
 }
 
-/* The sheet is parsed without namespace processing (a million rows make
- * tens of millions of elements, and expat's "namespace|local" names cost
- * a third of the reading): its elements are told by their local name, as
- * they were with the namespaces (the sheet's names are SpreadsheetML's),
- * and its attributes r and t are the unprefixed ones. */
+/* The sheet and the shared strings are parsed without namespace
+ * processing (a million rows make tens of millions of elements, and
+ * expat's "namespace|local" names cost a third of the reading): their
+ * elements are told by their local name, as they were with the namespaces
+ * (their names are SpreadsheetML's), and the sheet's attributes r and t are
+ * the unprefixed ones. */
 static const char *sheet_local(const char *name)
 {
     const char *s = strchr(name, ':');
@@ -153,7 +154,7 @@ static XML_Parser new_parser(iz_bulk_reader_t *r, bool ns)
 
 /* Parse the whole zip entry name, when the workbook has it, with these
  * handlers (text may be NULL). 0, or the failure's code. */
-static int parse_part(iz_bulk_reader_t *r, xlsx_t *x, const char *name,
+static int parse_part(iz_bulk_reader_t *r, xlsx_t *x, const char *name, bool ns,
                       XML_StartElementHandler start, XML_EndElementHandler end,
                       XML_CharacterDataHandler text)
 {
@@ -163,7 +164,7 @@ static int parse_part(iz_bulk_reader_t *r, xlsx_t *x, const char *name,
     if (!f)
         return iz__bulk_fail(r, IZ_EINVAL, IZ_BULK_E_XLSX, -1, 0, "%s: %s", name,
                              zip_strerror(x->zip));
-    XML_Parser p = new_parser(r, true);
+    XML_Parser p = new_parser(r, ns);
     XML_SetElementHandler(p, start, end);
     XML_SetCharacterDataHandler(p, text);
     x->p = p;
@@ -260,7 +261,7 @@ static void XMLCALL sst_start(void *ud, const XML_Char *name, const XML_Char **a
     (void)atts;
     iz_bulk_reader_t *r = ud;
     xlsx_t *x = r->impl;
-    const char *n = local(name);
+    const char *n = sheet_local(name);
     if (strcmp(n, "si") == 0) {
         if (x->sst_n == x->sst_ncap) {
             x->sst_ncap = x->sst_ncap ? x->sst_ncap * 2 : 1024;
@@ -280,7 +281,7 @@ static void XMLCALL sst_end(void *ud, const XML_Char *name)
 {
     iz_bulk_reader_t *r = ud;
     xlsx_t *x = r->impl;
-    const char *n = local(name);
+    const char *n = sheet_local(name);
     if (strcmp(n, "si") == 0 && x->in_si) {
         sst_add(r, x, "", 1); /* its NUL */
         if (!r->rc) x->sst_n++;
@@ -683,8 +684,8 @@ int iz__bulk_xlsx_open(iz_bulk_reader_t *r, int fd)
 
     /* The workbook: its first sheet, the date system; then the shared
      * strings, when there are any. */
-    int rc = parse_part(r, x, "xl/workbook.xml", wb_start, NULL, NULL);
-    if (rc == 0) rc = parse_part(r, x, "xl/_rels/workbook.xml.rels", rels_start, NULL, NULL);
+    int rc = parse_part(r, x, "xl/workbook.xml", true, wb_start, NULL, NULL);
+    if (rc == 0) rc = parse_part(r, x, "xl/_rels/workbook.xml.rels", true, rels_start, NULL, NULL);
     if (rc < 0) return rc;
     if (!x->sheet_part || zip_name_locate(x->zip, x->sheet_part, ZIP_FL_NOCASE) < 0) {
         free(x->sheet_part);
@@ -692,7 +693,7 @@ int iz__bulk_xlsx_open(iz_bulk_reader_t *r, int fd)
     }
     if (!x->sst_part) x->sst_part = iz_xstrdup("xl/sharedStrings.xml");
     if (x->nsheets > 1) iz__bulk_warn(r, IZ_BULK_W_SHEETS, x->nsheets, x->sheet_name);
-    rc = parse_part(r, x, x->sst_part, sst_start, sst_end, sst_text);
+    rc = parse_part(r, x, x->sst_part, false, sst_start, sst_end, sst_text);
     if (rc < 0) return rc;
 
     /* The sheet, up to its header. */

@@ -126,8 +126,9 @@ test: deps unit fuzz-replay blackbox browser
 # The emulator against İYS's OpenAPI document through Stoplight Prism's
 # validating proxy (scripts/prism-check.py; docs/IYS-EMULATOR.md). Not part
 # of `make test`: the first run installs Prism from the npm registry into
-# build/prism/. IYS_SPEC names another copy of the document.
-IYS_SPEC ?= /work/shared/reference/iys-openapi.json
+# build/prism/. IYS_SPEC names the document (default: the copy beside the
+# checkout, ../shared/reference/).
+IYS_SPEC ?= ../shared/reference/iys-openapi.json
 conformance: $(BIN)
 	/usr/bin/python3 scripts/prism-check.py --bin $(BIN) --spec $(IYS_SPEC) \
 	  --json build/conformance.json

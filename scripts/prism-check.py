@@ -49,7 +49,7 @@ from urllib.parse import quote, urlencode
 import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_SPEC = "/work/shared/reference/iys-openapi.json"
+DEFAULT_SPEC = os.path.join(os.path.dirname(ROOT), "shared", "reference", "iys-openapi.json")
 PRISM_PKG = "@stoplight/prism-cli@5.14.2"
 METHODS = ("get", "post", "put", "delete", "patch")
 MISSING = object()

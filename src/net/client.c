@@ -400,7 +400,7 @@ static const char *check_req(const iz_httpc_req_t *req)
         return "bad Basic user (no ':' or control bytes)";
     if (req->user && req->password && bad_value(req->password, IZ_HTTPC_CRED_MAX, NULL))
         return "bad Basic password (control bytes or too long)";
-    if (req->bearer && (bad_value(req->bearer, IZ_HTTPC_CRED_MAX, NULL) || !req->bearer[0]))
+    if (req->bearer && (bad_value(req->bearer, IZ_HTTPC_BEARER_MAX, NULL) || !req->bearer[0]))
         return "bad bearer token";
     if (req->timeout_ms < 0 || req->timeout_ms > IZ_HTTPC_TIMEOUT_MAX_MS ||
         req->connect_timeout_ms < 0 || req->connect_timeout_ms > IZ_HTTPC_TIMEOUT_MAX_MS)

@@ -37,7 +37,8 @@ typedef struct iz_httpc iz_httpc_t;
 #define IZ_HTTPC_URL_MAX (256u << 10)      /* longest URL (Kannel puts the text in it) */
 #define IZ_HTTPC_HEADERS_MAX 32            /* extra header lines a request may have */
 #define IZ_HTTPC_HEADER_MAX 8192           /* longest header line, Authorization included */
-#define IZ_HTTPC_CRED_MAX 1024             /* longest Basic user, password, bearer token */
+#define IZ_HTTPC_CRED_MAX 1024             /* longest Basic user, password */
+#define IZ_HTTPC_BEARER_MAX 4096           /* longest bearer token (İYS's JWTs pass 1 KB) */
 #define IZ_HTTPC_BODY_MAX (64u << 20)      /* largest max_body a request may ask for */
 #define IZ_HTTPC_BODY_DEFAULT (64u << 10)  /* max_body when a request gives 0 */
 #define IZ_HTTPC_TIMEOUT_DEFAULT_MS 10000L /* timeout_ms when a request gives 0 */

@@ -1,7 +1,8 @@
 /*
  * admin.c - the emulator's administration under /_sim/ (JSON, no auth: the
  * emulator listens on loopback): service providers with their API user,
- * brands, subscription and quota (I4); the injected faults; the statistics;
+ * brands, subscription and quota (I4; the whole subscription and the
+ * integrators: accounts_admin.c); the injected faults; the statistics;
  * and /healthz, which the test harness waits on.
  *
  * Field errors answer 422 IZ422 naming the field, a body that is not a JSON
@@ -27,14 +28,14 @@
 #define MAX_LATENCY_MS 60000
 
 /* Answer 422 IZ422 for one field with a message in the client's language. */
-static void field_error(iz_req_t *r, const char *field, const char *tr, const char *en)
+void iz__sim_admin_field_error(iz_req_t *r, const char *field, const char *tr, const char *en)
 {
     iz_error_t e = {
         .code = "IZ422", .message = iz_req_english(r) ? en : tr, .location = field, .index = -1};
     iz_reply_errors(r, 422, &e, 1);
 }
 
-static void conflict(iz_req_t *r, const char *field, const char *tr, const char *en)
+void iz__sim_conflict(iz_req_t *r, const char *field, const char *tr, const char *en)
 {
     iz_error_t e = {
         .code = "IZ409", .message = iz_req_english(r) ? en : tr, .location = field, .index = -1};
@@ -42,7 +43,7 @@ static void conflict(iz_req_t *r, const char *field, const char *tr, const char 
 }
 
 /* The body as a JSON object, or NULL after answering. */
-static json_t *body_object(iz_req_t *r)
+json_t *iz__sim_body_object(iz_req_t *r)
 {
     json_t *body = iz_req_json(r);
     if (!body) return NULL;
@@ -56,7 +57,7 @@ static json_t *body_object(iz_req_t *r)
     return body;
 }
 
-static bool positive_code(json_t *v, int64_t *out)
+bool iz__sim_positive_code(json_t *v, int64_t *out)
 {
     if (!json_is_integer(v)) return false;
     json_int_t n = json_integer_value(v);
@@ -66,7 +67,7 @@ static bool positive_code(json_t *v, int64_t *out)
 }
 
 /* A printable, non-empty name that fits the store's columns. */
-static bool good_name(json_t *v)
+bool iz__sim_good_name(json_t *v)
 {
     if (!json_is_string(v)) return false;
     size_t n = json_string_length(v);
@@ -93,14 +94,41 @@ static bool good_username(json_t *v)
     return true;
 }
 
+/* A password: 8 to 256 bytes of text without NUL. */
+static bool good_password(json_t *v)
+{
+    return json_is_string(v) && json_string_length(v) >= PASSWORD_MIN &&
+           json_string_length(v) <= PASSWORD_MAX &&
+           strlen(json_string_value(v)) == json_string_length(v);
+}
+
+int iz__sim_check_account(iz_req_t *r, json_t *body)
+{
+    if (!iz__sim_good_name(json_object_get(body, "name"))) {
+        iz__sim_admin_field_error(r, "name", "name 1-127 baytlık bir metin olmalıdır.",
+                                  "name must be text of 1 to 127 bytes.");
+    } else if (!good_username(json_object_get(body, "username"))) {
+        iz__sim_admin_field_error(
+            r, "username", "username 3-127 karakter olmalı; harf, rakam ve . _ @ - içerebilir.",
+            "username must be 3 to 127 characters of letters, digits and . _ @ -.");
+    } else if (!good_password(json_object_get(body, "password"))) {
+        iz__sim_admin_field_error(r, "password", "password 8-256 baytlık bir metin olmalıdır.",
+                                  "password must be text of 8 to 256 bytes.");
+    } else {
+        return 0;
+    }
+    return -1;
+}
+
 /* A brand list: 1..MAX_BRANDS objects {brandCode, name}, codes unique.
  * Returns 0, or answers 422 and returns -1. */
 static int check_brands(iz_req_t *r, json_t *brands)
 {
     if (!json_is_array(brands) || json_array_size(brands) == 0 ||
         json_array_size(brands) > MAX_BRANDS) {
-        field_error(r, "brands", "brands 1 ile 1000 arasında marka içeren bir liste olmalıdır.",
-                    "brands must be a list of 1 to 1000 brands.");
+        iz__sim_admin_field_error(r, "brands",
+                                  "brands 1 ile 1000 arasında marka içeren bir liste olmalıdır.",
+                                  "brands must be a list of 1 to 1000 brands.");
         return -1;
     }
     static const char *const allowed[] = {"brandCode", "name"};
@@ -110,8 +138,8 @@ static int check_brands(iz_req_t *r, json_t *brands)
     {
         int64_t code;
         if (!json_is_object(b) || iz_json_unknown_key(b, allowed, IZ_ARRAY_LEN(allowed)) ||
-            !positive_code(json_object_get(b, "brandCode"), &code) ||
-            !good_name(json_object_get(b, "name"))) {
+            !iz__sim_positive_code(json_object_get(b, "brandCode"), &code) ||
+            !iz__sim_good_name(json_object_get(b, "name"))) {
             iz_error_t e = {.code = "IZ422",
                             .message = iz_req_english(r)
                                            ? "Each brand must be {brandCode: a positive "
@@ -125,7 +153,7 @@ static int check_brands(iz_req_t *r, json_t *brands)
         }
         for (size_t k = 0; k < i; k++) {
             int64_t other = 0;
-            positive_code(json_object_get(json_array_get(brands, k), "brandCode"), &other);
+            iz__sim_positive_code(json_object_get(json_array_get(brands, k), "brandCode"), &other);
             if (other == code) {
                 iz_error_t e = {.code = "IZ422",
                                 .message = iz_req_english(r)
@@ -145,20 +173,22 @@ static int check_brands(iz_req_t *r, json_t *brands)
 static int check_quota(iz_req_t *r, json_t *v, int64_t *out)
 {
     if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > MAX_CODE) {
-        field_error(r, "quota", "quota 0 veya pozitif bir tam sayı olmalıdır (0 = sınırsız).",
-                    "quota must be 0 or a positive integer (0 = unlimited).");
+        iz__sim_admin_field_error(r, "quota",
+                                  "quota 0 veya pozitif bir tam sayı olmalıdır (0 = sınırsız).",
+                                  "quota must be 0 or a positive integer (0 = unlimited).");
         return -1;
     }
     *out = (int64_t)json_integer_value(v);
     return 0;
 }
 
-static int check_subscription(iz_req_t *r, json_t *v, iz_sub_t *out)
+int iz__sim_check_subscription(iz_req_t *r, json_t *v, iz_sub_t *out)
 {
     if (!json_is_string(v) || iz_sub_parse(json_string_value(v), out) != 0) {
-        field_error(r, "subscription",
-                    "subscription için uygun değerler: ACTIVE, PAUSED, EXPIRED, CLOSED, NONE",
-                    "Valid values for subscription: ACTIVE, PAUSED, EXPIRED, CLOSED, NONE");
+        iz__sim_admin_field_error(
+            r, "subscription",
+            "subscription için uygun değerler: ACTIVE, PAUSED, EXPIRED, CLOSED, NONE",
+            "Valid values for subscription: ACTIVE, PAUSED, EXPIRED, CLOSED, NONE");
         return -1;
     }
     return 0;
@@ -174,8 +204,9 @@ static int check_activation(iz_req_t *r, json_t *v, char out[11])
     }
     if (!json_is_string(v) || json_string_length(v) != 10 ||
         iz_tr_parse_date(json_string_value(v), &e) != 0) {
-        field_error(r, "activationDate", "activationDate YYYY-MM-DD biçiminde bir tarih olmalıdır.",
-                    "activationDate must be a date as YYYY-MM-DD.");
+        iz__sim_admin_field_error(r, "activationDate",
+                                  "activationDate YYYY-MM-DD biçiminde bir tarih olmalıdır.",
+                                  "activationDate must be a date as YYYY-MM-DD.");
         return -1;
     }
     memcpy(out, json_string_value(v), 11);
@@ -225,7 +256,7 @@ static void store_error(iz_req_t *r, int rc)
 void iz__sim_h_providers_add(iz_req_t *r, void *app)
 {
     iz_sim_t *sim = app;
-    json_t *body = body_object(r);
+    json_t *body = iz__sim_body_object(r);
     if (!body) return;
     static const char *const allowed[] = {"iysCode", "name",  "username",     "password",
                                           "brands",  "quota", "subscription", "activationDate"};
@@ -235,28 +266,18 @@ void iz__sim_h_providers_add(iz_req_t *r, void *app)
     json_t *brands = json_object_get(body, "brands");
     json_t *v;
     if (unk) {
-        field_error(r, unk, "Bilinmeyen alan.", "Unknown field.");
-    } else if (!positive_code(json_object_get(body, "iysCode"), &p.iys_code)) {
-        field_error(r, "iysCode", "iysCode pozitif bir tam sayı olmalıdır.",
-                    "iysCode must be a positive integer.");
-    } else if (!good_name(json_object_get(body, "name"))) {
-        field_error(r, "name", "name 1-127 baytlık bir metin olmalıdır.",
-                    "name must be text of 1 to 127 bytes.");
-    } else if (!good_username(json_object_get(body, "username"))) {
-        field_error(r, "username",
-                    "username 3-127 karakter olmalı; harf, rakam ve . _ @ - içerebilir.",
-                    "username must be 3 to 127 characters of letters, digits and . _ @ -.");
-    } else if (!json_is_string(pw) || json_string_length(pw) < PASSWORD_MIN ||
-               json_string_length(pw) > PASSWORD_MAX ||
-               strlen(json_string_value(pw)) != json_string_length(pw)) {
-        field_error(r, "password", "password 8-256 baytlık bir metin olmalıdır.",
-                    "password must be text of 8 to 256 bytes.");
+        iz__sim_admin_field_error(r, unk, "Bilinmeyen alan.", "Unknown field.");
+    } else if (!iz__sim_positive_code(json_object_get(body, "iysCode"), &p.iys_code)) {
+        iz__sim_admin_field_error(r, "iysCode", "iysCode pozitif bir tam sayı olmalıdır.",
+                                  "iysCode must be a positive integer.");
+    } else if (iz__sim_check_account(r, body) != 0) {
+        /* answered */
     } else if (check_brands(r, brands) != 0) {
         /* answered */
     } else if ((v = json_object_get(body, "quota")) && check_quota(r, v, &p.quota) != 0) {
         /* answered */
     } else if ((v = json_object_get(body, "subscription")) &&
-               check_subscription(r, v, &p.subscription) != 0) {
+               iz__sim_check_subscription(r, v, &p.subscription) != 0) {
         /* answered */
     } else if ((v = json_object_get(body, "activationDate")) &&
                check_activation(r, v, p.activation_date) != 0) {
@@ -270,11 +291,11 @@ void iz__sim_h_providers_add(iz_req_t *r, void *app)
         int rc = iz_sim_provider_add(sim->st, &p, json_string_value(pw));
         iz_sim_provider_t other;
         if (rc == IZ_EEXIST && iz_sim_provider_get(sim->st, p.iys_code, &other) == 0) {
-            conflict(r, "iysCode", "Bu iysCode ile bir hizmet sağlayıcı zaten kayıtlı.",
-                     "A provider with this iysCode already exists.");
+            iz__sim_conflict(r, "iysCode", "Bu iysCode ile bir hizmet sağlayıcı zaten kayıtlı.",
+                             "A provider with this iysCode already exists.");
         } else if (rc == IZ_EEXIST) {
-            conflict(r, "username", "Bu kullanıcı adı (username) zaten kayıtlı.",
-                     "This username is already taken.");
+            iz__sim_conflict(r, "username", "Bu kullanıcı adı (username) zaten kayıtlı.",
+                             "This username is already taken.");
         } else if (rc != 0) {
             store_error(r, rc);
         } else {
@@ -305,9 +326,21 @@ void iz__sim_h_providers_list(iz_req_t *r, void *app)
         return;
     }
     json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, provider_json(&list[i]));
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        json_t *j = provider_json(&list[i]);
+        json_object_set_new(j, "subscriptionDetail",
+                            iz__sim_subscription_json(sim, &list[i], true));
+        json_t *grants = NULL;
+        rc = iz__sim_grants_json(sim, 0, list[i].iys_code, &grants);
+        json_object_set_new(j, "integrators", grants);
+        json_array_append_new(arr, j);
+    }
     free(list);
+    if (rc != 0) {
+        json_decref(arr);
+        store_error(r, rc);
+        return;
+    }
     iz_reply_json(r, 200, json_pack("{s:o}", "list", arr));
 }
 
@@ -329,7 +362,7 @@ void iz__sim_h_provider_update(iz_req_t *r, void *app)
         store_error(r, rc);
         return;
     }
-    json_t *body = body_object(r);
+    json_t *body = iz__sim_body_object(r);
     if (!body) return;
     static const char *const allowed[] = {"subscription", "quota", "brands", "activationDate"};
     const char *unk = iz_json_unknown_key(body, allowed, IZ_ARRAY_LEN(allowed));
@@ -341,10 +374,10 @@ void iz__sim_h_provider_update(iz_req_t *r, void *app)
     json_t *va = json_object_get(body, "activationDate");
     json_t *brands = json_object_get(body, "brands");
     if (unk) {
-        field_error(r, unk, "Bilinmeyen alan.", "Unknown field.");
+        iz__sim_admin_field_error(r, unk, "Bilinmeyen alan.", "Unknown field.");
     } else if (va && check_activation(r, va, act) != 0) {
         /* answered */
-    } else if (vs && check_subscription(r, vs, &sub) != 0) {
+    } else if (vs && iz__sim_check_subscription(r, vs, &sub) != 0) {
         /* answered */
     } else if (vq && check_quota(r, vq, &quota) != 0) {
         /* answered */
@@ -366,8 +399,9 @@ void iz__sim_h_provider_update(iz_req_t *r, void *app)
             }
         }
         if (taken) {
-            conflict(r, "brands", "Bu marka kodu (brandCode) bu hizmet sağlayıcıda zaten var.",
-                     "The provider already has this brandCode.");
+            iz__sim_conflict(r, "brands",
+                             "Bu marka kodu (brandCode) bu hizmet sağlayıcıda zaten var.",
+                             "The provider already has this brandCode.");
         } else if ((vs || vq) && (rc = iz_sim_provider_update(sim->st, code, vs ? &sub : NULL,
                                                               vq ? &quota : NULL)) != 0) {
             store_error(r, rc);
@@ -382,8 +416,9 @@ void iz__sim_h_provider_update(iz_req_t *r, void *app)
             json_object_set_new(out, "brandsAdded", added);
             if (rc == IZ_EEXIST) {
                 json_decref(out);
-                conflict(r, "brands", "Bu marka kodu (brandCode) bu hizmet sağlayıcıda zaten var.",
-                         "The provider already has this brandCode.");
+                iz__sim_conflict(r, "brands",
+                                 "Bu marka kodu (brandCode) bu hizmet sağlayıcıda zaten var.",
+                                 "The provider already has this brandCode.");
             } else if (rc != 0) {
                 json_decref(out);
                 store_error(r, rc);
@@ -419,7 +454,7 @@ static int parse_faults(iz_req_t *r, json_t *body, int64_t now, iz__sim_faults_t
                                           "outageSeconds"};
     const char *unk = iz_json_unknown_key(body, allowed, IZ_ARRAY_LEN(allowed));
     if (unk) {
-        field_error(r, unk, "Bilinmeyen alan.", "Unknown field.");
+        iz__sim_admin_field_error(r, unk, "Bilinmeyen alan.", "Unknown field.");
         return -1;
     }
     /* The whole-number fields: their bound and where they go. */
@@ -439,7 +474,7 @@ static int parse_faults(iz_req_t *r, json_t *body, int64_t now, iz__sim_faults_t
                      whole_fields[i].name, (long long)whole_fields[i].max);
             snprintf(en, sizeof en, "%s must be a whole number from 0 to %lld.",
                      whole_fields[i].name, (long long)whole_fields[i].max);
-            field_error(r, whole_fields[i].name, tr, en);
+            iz__sim_admin_field_error(r, whole_fields[i].name, tr, en);
             return -1;
         }
         if (whole_fields[i].out)
@@ -450,8 +485,9 @@ static int parse_faults(iz_req_t *r, json_t *body, int64_t now, iz__sim_faults_t
     json_t *v = json_object_get(body, "errorRate");
     if (v) {
         if (!json_is_number(v) || !(json_number_value(v) >= 0.0) || json_number_value(v) > 1.0) {
-            field_error(r, "errorRate", "errorRate 0 ile 1 arasında bir sayı olmalıdır.",
-                        "errorRate must be a number from 0 to 1.");
+            iz__sim_admin_field_error(r, "errorRate",
+                                      "errorRate 0 ile 1 arasında bir sayı olmalıdır.",
+                                      "errorRate must be a number from 0 to 1.");
             return -1;
         }
         f->error_rate = json_number_value(v);
@@ -463,7 +499,7 @@ static int parse_faults(iz_req_t *r, json_t *body, int64_t now, iz__sim_faults_t
 void iz__sim_h_faults(iz_req_t *r, void *app)
 {
     iz_sim_t *sim = app;
-    json_t *body = body_object(r);
+    json_t *body = iz__sim_body_object(r);
     if (!body) return;
     iz__sim_faults_t f = {0};
     if (parse_faults(r, body, (int64_t)time(NULL), &f) == 0) {

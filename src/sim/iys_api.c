@@ -23,16 +23,15 @@
 #include "net/form.h"
 #include "net/jsonconsent.h"
 #include "sys/crypto.h"
+#include "sim/jwt.h"
 #include "sim/sim_int.h"
 
-#define ACCESS_TTL 7200
-#define REFRESH_TTL 14400
 #define BULK_MAX 1000    /* items in one async bulk request (H091) */
 #define MULTI_MAX 1000   /* recipients in one multi-status query */
 #define HISTORY_MAX 100  /* page size of the history (H186) */
 #define CHANGES_MAX 1000 /* page size of the change pull (H507) */
 #define CHANGES_WINDOW (7 * 86400)
-#define CRED_MAX 256 /* username, password, tokens */
+#define CRED_MAX 256 /* username, password */
 #define REQUEST_ID_MAX 36
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -40,16 +39,6 @@
 static json_t *field_value(json_t *body, const char *field)
 {
     return field && json_is_object(body) ? json_object_get(body, field) : NULL;
-}
-
-/* nbytes random bytes as hex (2 * nbytes + 1 bytes of out): a token.
- * Without randomness nothing safe can be handed out: stop. */
-static void random_hex(char *out, size_t nbytes)
-{
-    uint8_t b[64];
-    if (nbytes > sizeof b || iz_random(b, nbytes) != 0) iz_oom();
-    iz_hex(b, nbytes, out);
-    iz_wipe(b, sizeof b);
 }
 
 /* The version 4 UUID of 16 random bytes, in its text form. */
@@ -226,124 +215,13 @@ static void reply_store_error(iz_req_t *r)
 
 /* ---- authorization ---------------------------------------------------------- */
 
+/* The calls under /sps/{iysCode}/brands/{brandCode}/... (accounts.c says
+ * who may make them). */
 typedef iz__sim_auth_t sim_auth_t;
 
-/* True when some provider other than iys has a brand with this code. */
-static bool brand_elsewhere(iz_sim_store_t *st, int64_t iys, int64_t brand)
-{
-    iz_sim_provider_t *list = NULL;
-    size_t n = 0;
-    bool found = false;
-    if (iz_sim_provider_list(st, &list, &n) != 0) return false;
-    for (size_t i = 0; i < n && !found; i++)
-        if (list[i].iys_code != iys && iz_sim_brand_get(st, list[i].iys_code, brand, NULL) == 0)
-            found = true;
-    free(list);
-    return found;
-}
-
-int iz__sim_token_owner(iz_req_t *r, iz_sim_t *sim, int64_t *owner)
-{
-    const char *h = iz_req_header(r, "Authorization");
-    const char *tok = NULL;
-    if (h && strncasecmp(h, "Bearer ", 7) == 0) {
-        tok = h + 7;
-        while (*tok == ' ')
-            tok++;
-    }
-    size_t tlen = tok ? strlen(tok) : 0;
-    if (tlen == 0 || tlen > CRED_MAX) return IZ_ENOTFOUND;
-    char hash[IZ_SHA256_HEX];
-    iz_sha256_hex(tok, tlen, hash);
-    return iz_sim_token_access(sim->st, hash, time(NULL), owner);
-}
-
-int iz__sim_bearer(iz_req_t *r, iz_sim_t *sim, int64_t *iys_code)
-{
-    int64_t owner = 0;
-    int rc = iz__sim_token_owner(r, sim, &owner);
-    if (rc == IZ_ENOTFOUND) {
-        iz_reply_error(r, "H351", NULL);
-        return -1;
-    }
-    if (rc != 0) {
-        reply_store_error(r);
-        return -1;
-    }
-    *iys_code = owner;
-    return 0;
-}
-
-/* Check what İYS checks before any consent call, in its order: the bearer
- * token (401 H351), integer path codes (H190/H191), the token's provider
- * (403 H353), its subscription (H524 H520 H521) and the brand (403 H353
- * when it is another provider's, else 404 H018). Answers the error itself
- * and returns non-zero. */
-
-/* Check what İYS checks before any consent call, in its order: the bearer
- * token (401 H351), integer path codes (H190/H191), the token's provider
- * (403 H353), its subscription (H524 H520 H521) and the brand (403 H353
- * when it is another provider's, else 404 H018). Answers the error itself
- * and returns non-zero. */
 static int authorize(iz_req_t *r, iz_sim_t *sim, sim_auth_t *a)
 {
-    int64_t owner = 0;
-    if (iz__sim_bearer(r, sim, &owner) != 0) return -1;
-    int rc;
-    const char *ic = iz_req_param(r, "iysCode"), *bc = iz_req_param(r, "brandCode");
-    if (!ic || iz_parse_i64(ic, INT64_MIN, INT64_MAX, &a->iys) != 0) {
-        iz__sim_field_error(r, "H190", NULL, "iysCode", ic);
-        return -1;
-    }
-    if (!bc || iz_parse_i64(bc, INT64_MIN, INT64_MAX, &a->brand) != 0) {
-        iz__sim_field_error(r, "H191", NULL, "brandCode", bc);
-        return -1;
-    }
-    if (a->iys != owner) {
-        iz_reply_error(r, "H353", "iysCode, kullanıcı izinleriyle eşleştirilemiyor");
-        return -1;
-    }
-    rc = iz_sim_provider_get(sim->st, a->iys, &a->prov);
-    if (rc != 0 && rc != IZ_ENOTFOUND) {
-        reply_store_error(r);
-        return -1;
-    }
-    char msg[160];
-    iz_sub_t sub = rc == 0 ? a->prov.subscription : IZ_SUB_NONE;
-    if (rc == IZ_ENOTFOUND) memset(&a->prov, 0, sizeof a->prov);
-    if (sub == IZ_SUB_NONE) {
-        snprintf(msg, sizeof msg, "%lld için ait abonelik kaydı bulunamadı.", (long long)a->iys);
-        iz_reply_error(r, "H524", msg);
-        return -1;
-    }
-    if (sub == IZ_SUB_PAUSED || sub == IZ_SUB_EXPIRED) {
-        snprintf(msg, sizeof msg,
-                 "Abonelik durumu %s iken sadece HS abonelik sorgulama servisine istek "
-                 "atılabilir.",
-                 iz_sub_name(sub));
-        iz_reply_error(r, "H520", msg);
-        return -1;
-    }
-    if (sub == IZ_SUB_CLOSED) {
-        iz_reply_error(r, "H521", NULL);
-        return -1;
-    }
-    rc = iz_sim_brand_get(sim->st, a->iys, a->brand, NULL);
-    if (rc == 0) return 0;
-    if (rc != IZ_ENOTFOUND) {
-        reply_store_error(r);
-        return -1;
-    }
-    if (brand_elsewhere(sim->st, a->iys, a->brand))
-        iz_reply_error(r, "H353", "brandCode, kullanıcı izinleriyle eşleştirilemiyor");
-    else
-        iz_reply_error(r, "H018", NULL);
-    return -1;
-}
-
-int iz__sim_authorize(iz_req_t *r, iz_sim_t *sim, iz__sim_auth_t *a)
-{
-    return authorize(r, sim, a);
+    return iz__sim_authorize(r, sim, a, IZ__AUTH_BRAND);
 }
 
 /* authorize(), then the JSON body: an object when object_code is given
@@ -383,14 +261,14 @@ static void token_field(const iz_form_t *form, json_t *obj, const char *name, iz
 
 /* Check one required credential field: 0 when usable, else answers the
  * error İYS gives (missing / wrong type / empty) and returns -1. */
-static int token_required(iz_req_t *r, const iz_field_t *f, const char *missing,
+static int token_required(iz_req_t *r, const iz_field_t *f, size_t max, const char *missing,
                           const char *badtype, const char *empty)
 {
     if (f->kind == IZ_FIELD_ABSENT) {
         reply_oauth_error(r, "invalid_request", missing);
         return -1;
     }
-    if (f->kind != IZ_FIELD_STRING || f->len > CRED_MAX || memchr(f->s, '\0', f->len)) {
+    if (f->kind != IZ_FIELD_STRING || f->len > max || memchr(f->s, '\0', f->len)) {
         reply_oauth_error(r, "invalid_request", badtype);
         return -1;
     }
@@ -399,27 +277,6 @@ static int token_required(iz_req_t *r, const iz_field_t *f, const char *missing,
         return -1;
     }
     return 0;
-}
-
-/* Issue a new access and refresh token pair for a provider. */
-static void issue_tokens(iz_req_t *r, iz_sim_t *sim, int64_t iys)
-{
-    char access[65], refresh[65], ah[IZ_SHA256_HEX], rh[IZ_SHA256_HEX];
-    random_hex(access, 32);
-    random_hex(refresh, 32);
-    iz_sha256_hex(access, 64, ah);
-    iz_sha256_hex(refresh, 64, rh);
-    int64_t now = time(NULL);
-    if (iz_sim_token_put(sim->st, ah, now + ACCESS_TTL, rh, now + REFRESH_TTL, iys) != 0) {
-        reply_store_error(r);
-    } else {
-        iz_reply_json(r, 200,
-                      json_pack("{s:s, s:s, s:i, s:i, s:s}", "access_token", access,
-                                "refresh_token", refresh, "expires_in", ACCESS_TTL,
-                                "refresh_expires_in", REFRESH_TTL, "token_type", "bearer"));
-    }
-    iz_wipe(access, sizeof access);
-    iz_wipe(refresh, sizeof refresh);
 }
 
 void iz__sim_h_token(iz_req_t *r, void *app)
@@ -448,7 +305,8 @@ void iz__sim_h_token(iz_req_t *r, void *app)
     token_field(&form, obj, "username", &user);
     token_field(&form, obj, "password", &pass);
     token_field(&form, obj, "refresh_token", &refresh);
-    int64_t iys = 0;
+    int64_t code = 0;
+    iz_sim_owner_t owner = IZ_SIM_SP;
 
     if (grant.kind == IZ_FIELD_ABSENT || grant.kind == IZ_FIELD_NULL) {
         reply_oauth_error(r, "invalid_request", "Giriş yöntemi belirtilmemiş.");
@@ -456,14 +314,14 @@ void iz__sim_h_token(iz_req_t *r, void *app)
         reply_oauth_error(r, "invalid_grant", "Giriş yöntemi boş olamaz.");
     } else if (grant.kind == IZ_FIELD_STRING && grant.len == 8 &&
                memcmp(grant.s, "password", 8) == 0) {
-        if (token_required(r, &user, "Kullanıcı adı verilmemiş.",
+        if (token_required(r, &user, CRED_MAX, "Kullanıcı adı verilmemiş.",
                            "Desteklenmeyen kullanıcı adı türü.",
                            "Kullanıcı adı boş bırakılamaz.") == 0 &&
-            token_required(r, &pass, "Şifre verilmemiş.", "Desteklenmeyen şifre türü.",
+            token_required(r, &pass, CRED_MAX, "Şifre verilmemiş.", "Desteklenmeyen şifre türü.",
                            "Şifre boş bırakılamaz.") == 0) {
-            int rc = iz_sim_provider_login(sim->st, user.s, pass.s, &iys);
+            int rc = iz_sim_login(sim->st, user.s, pass.s, &owner, &code);
             if (rc == 0)
-                issue_tokens(r, sim, iys);
+                iz__sim_issue_tokens(r, sim, owner, code);
             else if (rc == IZ_ENOTFOUND)
                 /* İYS's own example answers bad credentials invalid_request. */
                 reply_oauth_error(r, "invalid_request", "Kullanıcı kimlik bilgileri geçersiz.");
@@ -472,14 +330,12 @@ void iz__sim_h_token(iz_req_t *r, void *app)
         }
     } else if (grant.kind == IZ_FIELD_STRING && grant.len == 13 &&
                memcmp(grant.s, "refresh_token", 13) == 0) {
-        if (token_required(r, &refresh, "Yenileme jetonu verilmemiş.",
+        if (token_required(r, &refresh, IZ_JWT_MAX, "Yenileme jetonu verilmemiş.",
                            "Desteklenmeyen yenileme jetonu türü.",
                            "Yenileme jetonu boş olamaz.") == 0) {
-            char rh[IZ_SHA256_HEX];
-            iz_sha256_hex(refresh.s, refresh.len, rh);
-            int rc = iz_sim_token_refresh(sim->st, rh, time(NULL), &iys);
+            int rc = iz__sim_refresh_owner(sim, refresh.s, refresh.len, &owner, &code);
             if (rc == 0)
-                issue_tokens(r, sim, iys);
+                iz__sim_issue_tokens(r, sim, owner, code);
             else if (rc == IZ_ENOTFOUND)
                 reply_oauth_error(r, "invalid_grant",
                                   "Yenileme jetonu geçersiz, kullanılmış ya da süresi dolmuş.");
@@ -525,6 +381,10 @@ void iz__sim_h_consent_add(iz_req_t *r, void *app)
     iz_verrs_t errs = {0};
     if (iz__sim_consent_parse(body, now, &c, &rt, &errs) != 0) {
         iz_reply_verrs(r, body, &errs);
+        json_decref(body);
+        return;
+    }
+    if (iz__sim_may(r, &a, IZ_RIGHT_WRITE, c.type) != 0) {
         json_decref(body);
         return;
     }
@@ -587,7 +447,7 @@ static json_t *normalized_item(const iz_consent_t *c)
 static int quota_check(iz_sim_t *sim, const sim_auth_t *a, json_t *items, size_t new_onay)
 {
     int64_t records;
-    if (a->prov.quota <= 0 || new_onay == 0) return 0;
+    if (a->prov.quota <= 0 || a->prov.limit_exceed || new_onay == 0) return 0;
     if (iz_sim_provider_records(sim->st, a->iys, &records) != 0) return -1;
     if (records + (int64_t)new_onay <= a->prov.quota) return 0;
     int64_t fresh = 0;
@@ -659,6 +519,14 @@ void iz__sim_h_bulk_add(iz_req_t *r, void *app)
                                             .index = (int)i};
             json_array_append_new(items, json_null());
             continue;
+        }
+        /* An integrator writes only the types it was given write for: the
+         * whole request is refused, as for a single add. */
+        if (iz__sim_may(r, &a, IZ_RIGHT_WRITE, c.type) != 0) {
+            json_decref(seen);
+            json_decref(items);
+            json_decref(body);
+            return;
         }
         char key[IZ_RECIPIENT_MAX + 32];
         snprintf(key, sizeof key, "%s|%s|%s", iz_rtype_name(c.rtype), iz_type_name(c.type),
@@ -947,7 +815,7 @@ void iz__sim_h_status(iz_req_t *r, void *app)
     sim_auth_t a;
     if (authorize(r, sim, &a) != 0) return;
     key_query_t q;
-    if (key_query_body(r, &q) != 0) return;
+    if (key_query_body(r, &q) != 0 || iz__sim_may(r, &a, IZ_RIGHT_READ, q.type) != 0) return;
     iz_sim_change_t cur;
     int rc = iz_sim_consent_get(sim->st, a.iys, a.brand, q.rtype, q.type, q.recipient, &cur);
     if (rc == IZ_ENOTFOUND) {
@@ -1008,6 +876,7 @@ void iz__sim_h_multi_status(iz_req_t *r, void *app)
         iz__sim_field_error(r, "H117", NULL, "type", pt);
         return;
     }
+    if (iz__sim_may(r, &a, IZ_RIGHT_READ, type) != 0) return;
     json_t *body = iz_req_json(r);
     if (!body) return;
     json_t *list = json_is_object(body) ? json_object_get(body, "recipients") : NULL;
@@ -1110,7 +979,7 @@ void iz__sim_h_history(iz_req_t *r, void *app)
      * (docs/IYS-EMULATOR.md, "Spec contradictions"). */
     if (iz__sim_paging(r, HISTORY_MAX, "H182", "H183", &limit, &offset) != 0) return;
     key_query_t q;
-    if (key_query_body(r, &q) != 0) return;
+    if (key_query_body(r, &q) != 0 || iz__sim_may(r, &a, IZ_RIGHT_READ, q.type) != 0) return;
     iz_sim_change_t *list = NULL;
     size_t n = 0;
     int64_t total = 0;
@@ -1192,9 +1061,12 @@ void iz__sim_h_changes(iz_req_t *r, void *app)
         iz_reply_bytes(r, 204, NULL, "", 0);
         return;
     }
+    /* An integrator gets the types it may read; the cursor still moves
+     * past what it may not. */
     json_t *out = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(out, iz__sim_change_json(&list[i]));
+        if (iz__sim_can_read(&a, list[i].type))
+            json_array_append_new(out, iz__sim_change_json(&list[i]));
     char cursor[96];
     snprintf(cursor, sizeof cursor, "%lld_%s", (long long)list[n - 1].creation, list[n - 1].txid);
     free(list);

@@ -345,7 +345,7 @@ void iz__sim_h_push_register(iz_req_t *r, void *app)
 {
     iz_sim_t *sim = app;
     iz__sim_auth_t a;
-    if (iz__sim_authorize(r, sim, &a) != 0) return;
+    if (iz__sim_authorize(r, sim, &a, IZ__AUTH_BRAND) != 0) return;
     json_t *body = iz_req_json(r);
     if (!body) return;
     json_t *conns = json_is_object(body) ? json_object_get(body, "connection") : NULL;
@@ -367,6 +367,13 @@ void iz__sim_h_push_register(iz_req_t *r, void *app)
         const char *code = check_connection(sim, c, &loc, &msg);
         if (code) {
             reply_connection_error(r, c, code, loc, msg, (int)i);
+            json_decref(body);
+            return;
+        }
+        /* An integrator registers for the types it may read. */
+        iz_type_t t = IZ_TYPE_NONE;
+        (void)iz_type_parse(json_string_value(json_object_get(c, "type")), &t);
+        if (iz__sim_may(r, &a, IZ_RIGHT_READ, t) != 0) {
             json_decref(body);
             return;
         }
@@ -446,7 +453,7 @@ void iz__sim_h_push_list(iz_req_t *r, void *app)
 {
     iz_sim_t *sim = app;
     iz__sim_auth_t a;
-    if (iz__sim_authorize(r, sim, &a) != 0) return;
+    if (iz__sim_authorize(r, sim, &a, IZ__AUTH_BRAND) != 0) return;
     bool registered;
     json_t *list = stored_connections(sim, a.iys, a.brand, &registered);
     json_t *out = json_array();
@@ -473,7 +480,7 @@ void iz__sim_h_push_unregister(iz_req_t *r, void *app)
 {
     iz_sim_t *sim = app;
     iz__sim_auth_t a;
-    if (iz__sim_authorize(r, sim, &a) != 0) return;
+    if (iz__sim_authorize(r, sim, &a, IZ__AUTH_BRAND) != 0) return;
     json_t *body = iz_req_json(r);
     if (!body) return;
     const char *loc, *msg;

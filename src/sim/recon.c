@@ -533,8 +533,8 @@ static int recon_prologue(iz_req_t *r, iz_sim_t *sim, iz__sim_auth_t *a, json_t 
 {
     int64_t day;
     char date[11];
-    if (iz__sim_authorize(r, sim, a) != 0 || report_day(r, &day, date) != 0 ||
-        in_window(r, day, date) != 0)
+    if (iz__sim_authorize(r, sim, a, IZ__AUTH_BRAND) != 0 || iz__sim_may_reconcile(r, a) != 0 ||
+        report_day(r, &day, date) != 0 || in_window(r, day, date) != 0)
         return -1;
     if (body) {
         if (!(*body = iz_req_json(r))) return -1;
@@ -671,7 +671,9 @@ void iz__sim_h_recon_summary(iz_req_t *r, void *app)
     iz__sim_auth_t a;
     int64_t day;
     char date[11];
-    if (iz__sim_authorize(r, sim, &a) != 0 || report_day(r, &day, date) != 0) return;
+    if (iz__sim_authorize(r, sim, &a, IZ__AUTH_BRAND) != 0 || iz__sim_may_reconcile(r, &a) != 0 ||
+        report_day(r, &day, date) != 0)
+        return;
     const char *rts = iz_req_param(r, "recipientType");
     iz_rtype_t rt;
     if (!rts || iz_rtype_parse(rts, &rt) != 0) {

@@ -434,7 +434,7 @@ void iz__sim_h_retailer_create(iz_req_t *r, void *app)
 {
     iz_sim_t *sim = app;
     iz__sim_auth_t a;
-    if (iz__sim_authorize(r, sim, &a) != 0) return;
+    if (iz__sim_authorize(r, sim, &a, IZ__AUTH_BRAND) != 0) return;
     json_t *body = iz_req_json_object(r, "H016");
     if (!body) return;
     iz_sim_retailer_t rt = {.iys_code = a.iys, .brand_code = a.brand};
@@ -497,7 +497,7 @@ void iz__sim_h_retailer_list(iz_req_t *r, void *app)
 {
     iz_sim_t *sim = app;
     iz__sim_auth_t a;
-    if (iz__sim_authorize(r, sim, &a) != 0) return;
+    if (iz__sim_authorize(r, sim, &a, IZ__AUTH_BRAND) != 0) return;
     int64_t limit, offset;
     bool brief, all;
     if (iz__sim_paging(r, RETAILER_PAGE_MAX, "H183", "H182", &limit, &offset) != 0 ||
@@ -545,7 +545,8 @@ void iz__sim_h_retailer_get(iz_req_t *r, void *app)
     iz_sim_t *sim = app;
     iz__sim_auth_t a;
     iz_sim_retailer_t rt;
-    if (iz__sim_authorize(r, sim, &a) != 0 || path_retailer(r, sim, &a, &rt) != 0) return;
+    if (iz__sim_authorize(r, sim, &a, IZ__AUTH_BRAND) != 0 || path_retailer(r, sim, &a, &rt) != 0)
+        return;
     iz_reply_json(r, 200, retailer_json(&rt, SHOW_SINGLE));
 }
 
@@ -554,7 +555,8 @@ void iz__sim_h_retailer_delete(iz_req_t *r, void *app)
     iz_sim_t *sim = app;
     iz__sim_auth_t a;
     iz_sim_retailer_t rt;
-    if (iz__sim_authorize(r, sim, &a) != 0 || path_retailer(r, sim, &a, &rt) != 0) return;
+    if (iz__sim_authorize(r, sim, &a, IZ__AUTH_BRAND) != 0 || path_retailer(r, sim, &a, &rt) != 0)
+        return;
     int rc = iz_sim_retailer_delete(sim->st, a.iys, a.brand, rt.code);
     if (rc == 0) {
         static const char ok[] = "Başarı";
@@ -734,7 +736,7 @@ void iz__sim_h_access_add(iz_req_t *r, void *app)
     iz__sim_auth_t a;
     access_req_t q;
     size_t found = 0;
-    if (iz__sim_authorize(r, sim, &a) != 0 ||
+    if (iz__sim_authorize(r, sim, &a, IZ__AUTH_BRAND) != 0 ||
         access_body(r, &a, "H090", WANT_RECIPIENT | WANT_CODES, &q) != 0 ||
         access_run(r, sim, IZ_SIM_ACCESS_ADD, &q, "H180", &found) != 0)
         return;
@@ -766,7 +768,8 @@ static void accepted_call(iz_req_t *r, iz_sim_t *sim, const char *object_code, u
     iz__sim_auth_t a;
     access_req_t q;
     size_t found = 0;
-    if (iz__sim_authorize(r, sim, &a) == 0 && access_body(r, &a, object_code, want, &q) == 0 &&
+    if (iz__sim_authorize(r, sim, &a, IZ__AUTH_BRAND) == 0 &&
+        access_body(r, &a, object_code, want, &q) == 0 &&
         access_run(r, sim, op, &q, unknown, &found) == 0)
         reply_accepted(r, found);
 }
@@ -793,7 +796,7 @@ void iz__sim_h_access_list(iz_req_t *r, void *app)
     iz_sim_t *sim = app;
     iz__sim_auth_t a;
     int64_t limit, offset;
-    if (iz__sim_authorize(r, sim, &a) != 0 ||
+    if (iz__sim_authorize(r, sim, &a, IZ__AUTH_BRAND) != 0 ||
         iz__sim_paging(r, RETAILER_PAGE_MAX, "H183", "H182", &limit, &offset) != 0)
         return;
     json_t *body = iz_req_json_object(r, "H173");

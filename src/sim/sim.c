@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/iz.h"
+#include "sys/crypto.h"
 #include "sim/sim_int.h"
 
 void iz_sim_config_defaults(iz_sim_config_t *cfg)
@@ -36,6 +37,13 @@ void iz_sim_config_defaults(iz_sim_config_t *cfg)
 static const iz_route_t routes[] = {
     /* İYS API */
     {"POST", "/oauth2/token", iz__sim_h_token, 0, "token"},
+    {"GET", "/sps/{iysCode}/brands", iz__sim_h_brands, 0, "brands"},
+    {"GET", "/sps/{iysCode}/subscription", iz__sim_h_subscription, 0, "subscription"},
+    {"GET", "/integrator/{integratorCode}/subscription", iz__sim_h_integrator_subscription, 0,
+     "integrator_subscription"},
+    {"GET", "/integrator/{integratorCode}/sps", iz__sim_h_integrator_sps, 0, "integrator_sps"},
+    {"GET", "/integrator/{integratorCode}/sps/{iysCode}", iz__sim_h_integrator_sps, 0,
+     "integrator_sps"},
     {"POST", SPS "/consents", iz__sim_h_consent_add, 0, "consent_add"},
     {"POST", V2 "/consents", iz__sim_h_consent_add, 0, "consent_add_v2"},
     {"POST", SPS "/consents/request", iz__sim_h_bulk_add, 0, "bulk_add"},
@@ -103,6 +111,14 @@ static const iz_route_t routes[] = {
     {"POST", "/_sim/providers", iz__sim_h_providers_add, 0, "_sim"},
     {"GET", "/_sim/providers", iz__sim_h_providers_list, 0, "_sim"},
     {"PATCH", "/_sim/providers/{iysCode}", iz__sim_h_provider_update, 0, "_sim"},
+    {"PUT", "/_sim/providers/{iysCode}/subscription", iz__sim_h_provider_sub_put, 0, "_sim"},
+    {"POST", "/_sim/integrators", iz__sim_h_integrators_add, 0, "_sim"},
+    {"GET", "/_sim/integrators", iz__sim_h_integrators_list, 0, "_sim"},
+    {"PUT", "/_sim/integrators/{integratorCode}/subscription", iz__sim_h_integrator_sub_put, 0,
+     "_sim"},
+    {"POST", "/_sim/integrators/{integratorCode}/authorizations", iz__sim_h_grant_add, 0, "_sim"},
+    {"DELETE", "/_sim/integrators/{integratorCode}/authorizations/{iysCode}/{brandCode}",
+     iz__sim_h_grant_delete, 0, "_sim"},
     {"PUT", "/_sim/faults", iz__sim_h_faults, 0, "_sim"},
     {"GET", "/_sim/stats", iz__sim_h_stats, 0, "_sim"},
     {"POST", "/_sim/end-of-day", iz__sim_h_day_end, 0, "_sim"},
@@ -139,7 +155,10 @@ const iz_route_t *iz_sim_routes(size_t *n)
 int iz__sim_rule(void *vctx, const iz_current_t *cur, int64_t provider_records, const char **hcode)
 {
     iz__sim_rule_ctx_t *ctx = vctx;
-    const char *code = iz_consent_rules(ctx->c, cur, &ctx->rules);
+    const char *code = NULL;
+    if (ctx->check_sub && ctx->sub != IZ_SUB_ACTIVE)
+        code = ctx->sub == IZ_SUB_NONE ? "H524" : ctx->sub == IZ_SUB_CLOSED ? "H521" : "H520";
+    if (!code) code = iz_consent_rules(ctx->c, cur, &ctx->rules);
     if (!code && !cur->exists && ctx->quota > 0 && provider_records >= ctx->quota) code = "H525";
     if (code) {
         *hcode = code;
@@ -156,7 +175,10 @@ void iz__sim_rule_init(iz__sim_rule_ctx_t *ctx, const iz_sim_t *sim, const iz_si
     ctx->rules.now = now;
     ctx->rules.holidays = sim->cfg.holidays;
     if (prov) {
-        ctx->quota = prov->quota;
+        /* consentLimitExceed lets the provider pass its consent limit. */
+        ctx->quota = prov->limit_exceed ? 0 : prov->quota;
+        ctx->check_sub = true;
+        ctx->sub = prov->subscription;
         if (prov->activation_date[0])
             (void)iz_tr_parse_date(prov->activation_date, &ctx->rules.activation);
     }
@@ -197,8 +219,9 @@ int iz_sim_open(const iz_sim_config_t *cfg, iz_sim_t **out, const char **err)
         iz_sim_close(sim);
         return rc;
     }
-    if ((rc = iz__sim_ops_new(cfg, &sim->ops)) != 0 || (rc = iz__sim_pages_open(sim)) != 0) {
-        if (err) *err = "cannot set up the emulator's limits and pages";
+    if ((rc = iz__sim_ops_new(cfg, &sim->ops)) != 0 || (rc = iz__sim_pages_open(sim)) != 0 ||
+        (rc = iz__sim_accounts_open(sim)) != 0) {
+        if (err) *err = "cannot set up the emulator's limits, pages and token key";
         iz_sim_close(sim);
         return rc;
     }
@@ -225,6 +248,7 @@ void iz_sim_close(iz_sim_t *sim)
     iz_httpc_free(sim->push_http);
     if (sim->ops) iz__sim_ops_free(sim->ops);
     iz__sim_pages_close(sim);
+    iz_wipe(sim->jwt_key, sizeof sim->jwt_key);
     if (sim->st) iz_sim_store_close(sim->st);
     pthread_cond_destroy(&sim->wake);
     pthread_mutex_destroy(&sim->mu);

@@ -14,6 +14,12 @@
  *   info.c       /info/city and /info/town (data/tr-cities.tsv, tr-towns.tsv)
  *   gate.c       rate limits, injected faults, statistics, the 70% watch
  *   admin.c      /_sim/providers, /_sim/faults, /_sim/stats
+ *   accounts.c   tokens (JWT), who may call what (providers' own tokens,
+ *                integrators acting for providers, subscriptions), the brand,
+ *                subscription and integrator calls of İYS's API
+ *   accounts_admin.c /_sim/integrators and /_sim/providers/{iysCode}/subscription
+ *   jwt.c        HS256 JSON Web Tokens (jwt.h)
+ *   simstore_accounts.c the store's accounts part (simstore.h)
  *   citizen.c    /vatandas (web page) and /_sim/citizen/... (JSON)
  *   complaints.c /_sim/complaints and the authority view
  *   retailers.c  retailers (bayi), their access to consents, and the
@@ -60,6 +66,8 @@ struct iz_sim {
     pthread_t bulk_thread, push_thread, recon_thread;
     bool bulk_started, push_started, recon_started;
     iz_httpc_t *push_http; /* push.c's outbound client; freed by iz_sim_close */
+
+    uint8_t jwt_key[32]; /* the tokens' signing key (from the store; accounts.c) */
 };
 
 /* gate.c: the gate's state for the limits in cfg (read once: they do not
@@ -149,6 +157,11 @@ typedef struct iz__sim_rule_ctx {
     const iz_consent_t *c;
     iz_rules_ctx_t rules;
     int64_t quota; /* provider's quota, 0 = none (H525 for a new record over it) */
+    /* The provider's subscription when the change is a provider's (no
+     * change while it is not ACTIVE: H524 H520 H521, checked again at the
+     * write, as a bulk item is applied long after its request was taken). */
+    bool check_sub;
+    iz_sub_t sub;
 } iz__sim_rule_ctx_t;
 int iz__sim_rule(void *ctx, const iz_current_t *cur, int64_t provider_records, const char **hcode);
 /* The brand a citizen's page form names: its iysCode and brandCode fields
@@ -172,15 +185,73 @@ int iz__sim_record(iz_sim_t *sim, const iz_sim_provider_t *prov, const iz_consen
 void iz__sim_rule_init(iz__sim_rule_ctx_t *ctx, const iz_sim_t *sim, const iz_sim_provider_t *prov,
                        const iz_consent_t *c, int64_t now);
 
-/* What a call's authorization found (iz__sim_authorize). */
+/* accounts.c: who calls. What authorize found out about a call under
+ * /sps/{iysCode}/...: the path's codes, the provider, and the integrator
+ * acting for it (0 when the call comes with the provider's own token) with
+ * its grant on the brand. */
 typedef struct iz__sim_auth {
     int64_t iys, brand;
     iz_sim_provider_t prov;
+    int64_t integrator;
+    iz_sim_grant_t grant;
 } iz__sim_auth_t;
-/* Check the bearer token, path codes, provider, subscription and brand as
- * İYS does before every call; answers the error itself and returns
- * non-zero. */
-int iz__sim_authorize(iz_req_t *r, iz_sim_t *sim, iz__sim_auth_t *a);
+
+enum {
+    IZ__AUTH_BRAND = 1,   /* the path has {brandCode}: check it too */
+    IZ__AUTH_SUBQUERY = 2 /* the subscription query: answers in every state */
+};
+/* Check what İYS checks before a call under /sps/{iysCode}/..., in its
+ * order: the bearer token (401 H351), integer path codes (H190/H191), whose
+ * the token is (403 H353 for another provider's iysCode, or a brand an
+ * integrator was not authorized for), an integrator's own subscription,
+ * the provider's subscription (H524 H520 H521) and package (H586), and the
+ * brand (403 H353 when it is another provider's, else 404 H018). Answers
+ * the error itself and returns non-zero. */
+int iz__sim_authorize(iz_req_t *r, iz_sim_t *sim, iz__sim_auth_t *a, unsigned flags);
+/* Whether the caller may read (need IZ_RIGHT_READ) or write consents of
+ * type: always for the provider's own token, for an integrator by its
+ * grant. Answers 403 H353 and returns non-zero when not. */
+int iz__sim_may(iz_req_t *r, const iz__sim_auth_t *a, iz_right_t need, iz_type_t type);
+/* Whether the caller may reconcile the brand (agreementControl): always
+ * for the provider, for an integrator by its grant; answers 403 H353 and
+ * returns non-zero when not. For the reconciliation calls. */
+int iz__sim_may_reconcile(iz_req_t *r, const iz__sim_auth_t *a);
+/* Whether the caller may read consents of type (no answer made). */
+bool iz__sim_can_read(const iz__sim_auth_t *a, iz_type_t type);
+
+/* Load the signing key from the store into sim->jwt_key. */
+int iz__sim_accounts_open(iz_sim_t *sim);
+/* Issue and answer a new token pair (200, İYS's token answer) for a
+ * provider or an integrator. */
+void iz__sim_issue_tokens(iz_req_t *r, iz_sim_t *sim, iz_sim_owner_t owner, int64_t code);
+/* Whose a refresh token is: its signature, then the store, which consumes
+ * it (each refresh rotates it). IZ_ENOTFOUND when it is not a valid one. */
+int iz__sim_refresh_owner(iz_sim_t *sim, const char *tok, size_t len, iz_sim_owner_t *owner,
+                          int64_t *code);
+/* A provider's subscription as İYS's subscription query shows it: to the
+ * provider itself (full) or to an integrator (no limits, no credits). A
+ * new reference. */
+json_t *iz__sim_subscription_json(iz_sim_t *sim, const iz_sim_provider_t *p, bool full);
+/* An integrator's subscription as its subscription query shows it. */
+json_t *iz__sim_integrator_sub_json(const iz_sim_integrator_t *ig);
+/* A grant as the integrator brand listing shows it (new reference). */
+json_t *iz__sim_grant_json(const iz_sim_grant_t *g);
+
+/* accounts_admin.c: the grants of an integrator (0: every one's) over a
+ * provider (0: every one's) as the admin shows them (*out a new array). */
+int iz__sim_grants_json(iz_sim_t *sim, int64_t integrator_code, int64_t iys_code, json_t **out);
+
+/* admin.c, shared with accounts_admin.c: the /_sim/ calls' checks. */
+void iz__sim_admin_field_error(iz_req_t *r, const char *field, const char *tr, const char *en);
+void iz__sim_conflict(iz_req_t *r, const char *field, const char *tr, const char *en);
+json_t *iz__sim_body_object(iz_req_t *r);
+bool iz__sim_positive_code(json_t *v, int64_t *out);
+/* A printable, non-empty name that fits the store's columns. */
+bool iz__sim_good_name(json_t *v);
+/* The name, username and password of an account's body: 0, or answers
+ * 422 IZ422 naming the first bad one and returns -1. */
+int iz__sim_check_account(iz_req_t *r, json_t *body);
+int iz__sim_check_subscription(iz_req_t *r, json_t *v, iz_sub_t *out);
 
 /* The {type, recipientType, recipient} of a query. */
 typedef struct iz__sim_keyq {
@@ -344,6 +415,19 @@ void iz__sim_h_cities(iz_req_t *r, void *app);
 void iz__sim_h_city(iz_req_t *r, void *app);
 void iz__sim_h_towns(iz_req_t *r, void *app);
 void iz__sim_h_town(iz_req_t *r, void *app);
+/* accounts.c */
+void iz__sim_h_brands(iz_req_t *r, void *app);       /* GET /sps/{iysCode}/brands */
+void iz__sim_h_subscription(iz_req_t *r, void *app); /* GET /sps/{iysCode}/subscription */
+void iz__sim_h_integrator_subscription(iz_req_t *r,
+                                       void *app);     /* GET /integrator/{c}/subscription */
+void iz__sim_h_integrator_sps(iz_req_t *r, void *app); /* GET /integrator/{c}/sps[/{iysCode}] */
+/* accounts_admin.c */
+void iz__sim_h_integrators_add(iz_req_t *r, void *app);
+void iz__sim_h_integrators_list(iz_req_t *r, void *app);
+void iz__sim_h_integrator_sub_put(iz_req_t *r, void *app);
+void iz__sim_h_grant_add(iz_req_t *r, void *app);
+void iz__sim_h_grant_delete(iz_req_t *r, void *app);
+void iz__sim_h_provider_sub_put(iz_req_t *r, void *app);
 /* admin.c */
 void iz__sim_h_providers_add(iz_req_t *r, void *app);
 void iz__sim_h_providers_list(iz_req_t *r, void *app);

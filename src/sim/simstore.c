@@ -33,6 +33,7 @@
 #include "sys/fs.h"
 #include "sys/log.h"
 #include "sim/simstore.h"
+#include "sim/simstore_int.h"
 #include "store/sqlite_util.h"
 
 #define SS_PBKDF2_ITER 10000 /* the emulator guards test accounts, not real ones */
@@ -309,6 +310,65 @@ static const char *const migrations[] = {
     " csrf TEXT,"
     " expires INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX via_nonces_expires ON via_nonces(expires);",
+    /* 7 (accounts, subscriptions, integrators; issue 12, docs/IYS-EMULATOR.md):
+     * the provider's HS subscription beyond its state (subscription) and
+     * consent limit (quota): may the limit be passed, does the package
+     * include API use, its id, package name and dates (an expiry date, when
+     * set, makes an ACTIVE subscription read EXPIRED once it is past). A
+     * provider's ViA and ViA PASS subscriptions. Integrators (iş ortakları)
+     * with their own API users and subscription, and the brands providers
+     * authorized them for, with a right per consent type. Every token says
+     * whose it is. A username is one login for providers and integrators
+     * alike, so account_names holds every taken one (kept by triggers). */
+    "ALTER TABLE providers ADD COLUMN limit_exceed INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE providers ADD COLUMN api_access INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE providers ADD COLUMN sub_id TEXT;"
+    "ALTER TABLE providers ADD COLUMN sub_package TEXT;"
+    "ALTER TABLE providers ADD COLUMN sub_start INTEGER;"
+    "ALTER TABLE providers ADD COLUMN sub_end INTEGER;"
+    "CREATE TABLE product_subscriptions("
+    " iys_code INTEGER NOT NULL REFERENCES providers(iys_code),"
+    " product TEXT NOT NULL CHECK(product IN ('VIA', 'VIA_PASS')),"
+    " sub_id TEXT NOT NULL,"
+    " package TEXT NOT NULL,"
+    " status TEXT NOT NULL CHECK(status IN ('ACTIVE', 'PAUSED', 'EXPIRED', 'CLOSED')),"
+    " sub_start INTEGER NOT NULL,"
+    " sub_end INTEGER NOT NULL,"
+    " credit INTEGER NOT NULL,"
+    " PRIMARY KEY(iys_code, product)) WITHOUT ROWID;"
+    "CREATE TABLE integrators("
+    " code INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL,"
+    " username TEXT NOT NULL UNIQUE,"
+    " pw_salt TEXT NOT NULL,"
+    " pw_hash TEXT NOT NULL,"
+    " subscription TEXT NOT NULL"
+    "  CHECK(subscription IN ('ACTIVE', 'PAUSED', 'EXPIRED', 'CLOSED', 'NONE')),"
+    " sub_id TEXT,"
+    " sub_package TEXT,"
+    " sub_start INTEGER,"
+    " sub_end INTEGER,"
+    " created INTEGER NOT NULL);"
+    "CREATE TABLE integrator_brands("
+    " integrator_code INTEGER NOT NULL REFERENCES integrators(code),"
+    " iys_code INTEGER NOT NULL,"
+    " brand_code INTEGER NOT NULL,"
+    " mesaj TEXT CHECK(mesaj IN ('read', 'write')),"
+    " arama TEXT CHECK(arama IN ('read', 'write')),"
+    " eposta TEXT CHECK(eposta IN ('read', 'write')),"
+    " agreement INTEGER NOT NULL DEFAULT 0,"
+    " via INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY(integrator_code, iys_code, brand_code),"
+    " FOREIGN KEY(iys_code, brand_code) REFERENCES brands(iys_code, brand_code)) WITHOUT ROWID;"
+    "CREATE INDEX integrator_brands_sp ON integrator_brands(iys_code, brand_code);"
+    "ALTER TABLE tokens ADD COLUMN owner TEXT NOT NULL DEFAULT 'sp'"
+    " CHECK(owner IN ('sp', 'integrator'));"
+    "CREATE TABLE account_names(username TEXT PRIMARY KEY) WITHOUT ROWID;"
+    "INSERT INTO account_names SELECT username FROM providers;"
+    "CREATE TRIGGER providers_name AFTER INSERT ON providers"
+    " BEGIN INSERT INTO account_names VALUES(new.username); END;"
+    "CREATE TRIGGER integrators_name AFTER INSERT ON integrators"
+    " BEGIN INSERT INTO account_names VALUES(new.username); END;",
 };
 
 /* ---- statements ---------------------------------------------------------- */
@@ -316,7 +376,14 @@ static const char *const migrations[] = {
 /* Each statement is written where it runs (sqlite_util.h caches it by its
  * address); these are the column lists and conditions several share. */
 
-#define PROV_COLS "iys_code, name, username, subscription, quota, created, activation_date"
+/* The subscription as it reads now: an ACTIVE one past its expiry date is
+ * EXPIRED (the stored state is what was set). */
+#define PROV_COLS                                                                                  \
+    "iys_code, name, username,"                                                                    \
+    " CASE WHEN subscription = 'ACTIVE' AND sub_end IS NOT NULL"                                   \
+    "  AND sub_end < CAST(strftime('%s', 'now') AS INTEGER) THEN 'EXPIRED' ELSE subscription END," \
+    " quota, created, activation_date, limit_exceed, api_access, sub_id, sub_package, sub_start,"  \
+    " sub_end"
 #define LOG_COLS                                                                                   \
     "l.id, l.iys_code, l.brand_code, l.recipient, l.rtype, l.type, l.status, l.source,"            \
     " l.consent_date, l.creation, l.txid, l.request_id, l.citizen_name"
@@ -528,41 +595,107 @@ static void provider_read(sqlite3_stmt *stmt, void *out)
     p->quota = sqlite3_column_int64(stmt, 4);
     p->created = sqlite3_column_int64(stmt, 5);
     iz__sq_col_str(stmt, 6, p->activation_date, sizeof p->activation_date);
+    p->limit_exceed = sqlite3_column_int64(stmt, 7) != 0;
+    p->api_access = sqlite3_column_int64(stmt, 8) != 0;
+    iz__sq_col_str(stmt, 9, p->sub_id, sizeof p->sub_id);
+    iz__sq_col_str(stmt, 10, p->sub_package, sizeof p->sub_package);
+    p->sub_start = sqlite3_column_int64(stmt, 11);
+    p->sub_end = sqlite3_column_int64(stmt, 12);
 }
 
 static const iz_sq_row_t provider_row = IZ_SQ_ROW(iz_sim_provider_t, provider_read);
 
-int iz_sim_provider_add(iz_sim_store_t *st, const iz_sim_provider_t *p, const char *password)
+/* A new random salt and the password's hash with it, both as hex. */
+static int pw_new(const char *password, char salt_hex[2 * SS_SALT_LEN + 1],
+                  char hash[2 * SS_DK_LEN + 1])
 {
-    if (!st || !p || !password) return IZ_EINVAL;
-    if (iz__sq_fits(p->name, sizeof p->name) || iz__sq_fits(p->username, sizeof p->username) ||
-        strnlen(password, SS_PASSWORD_MAX + 1) > SS_PASSWORD_MAX)
-        return IZ_ETOOBIG;
-    const char *sub = iz_sub_name(p->subscription);
-    if (p->iys_code <= 0 || !p->username[0] || !password[0] || !sub || p->quota < 0 ||
-        (p->activation_date[0] && !date_shape(p->activation_date)))
-        return IZ_EINVAL;
-
     unsigned char salt[SS_SALT_LEN];
-    char salt_hex[2 * SS_SALT_LEN + 1], hash[2 * SS_DK_LEN + 1];
     if (iz_random(salt, sizeof salt) != 0) {
         iz_logf(IZ_LOG_ERROR, "sim store", "no randomness for a password salt", NULL);
         return IZ_EIO;
     }
     iz_hex(salt, sizeof salt, salt_hex);
-    int rc = pw_derive(password, salt, hash);
-    if (rc == 0)
-        rc = iz__sq_write(
-            &st->q,
-            "INSERT INTO providers(iys_code, name, username, pw_salt, pw_hash,"
-            " subscription, quota, created, activation_date)"
-            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            IZ_SQ_ARGS(IZ_SQ_I64(p->iys_code), IZ_SQ_TEXT(p->name), IZ_SQ_TEXT(p->username),
-                       IZ_SQ_TEXT(salt_hex), IZ_SQ_TEXT(hash), IZ_SQ_TEXT(sub), IZ_SQ_I64(p->quota),
-                       IZ_SQ_I64(p->created ? p->created : now_s()), IZ_SQ_OPT(p->activation_date)),
-            NULL);
+    return pw_derive(password, salt, hash);
+}
+
+/* An account's name and username fit their buffers, its password its
+ * bound; IZ_ETOOBIG otherwise, IZ_EINVAL for an empty username or
+ * password. */
+static int account_fits(const char *name, size_t name_size, const char *username,
+                        size_t username_size, const char *password)
+{
+    if (iz__sq_fits(name, name_size) || iz__sq_fits(username, username_size) ||
+        strnlen(password, SS_PASSWORD_MAX + 1) > SS_PASSWORD_MAX)
+        return IZ_ETOOBIG;
+    return username[0] && password[0] ? 0 : IZ_EINVAL;
+}
+
+/* Insert an account (a provider or an integrator) with sql, whose ?4 and
+ * ?5 are the password's salt and hash: this fills args[3] and args[4]. */
+static int account_insert(iz_sim_store_t *st, const char *sql, const char *password,
+                          iz_sq_arg_t *args)
+{
+    char salt_hex[2 * SS_SALT_LEN + 1], hash[2 * SS_DK_LEN + 1];
+    int rc = pw_new(password, salt_hex, hash);
+    if (rc == 0) {
+        args[3] = IZ_SQ_TEXT(salt_hex);
+        args[4] = IZ_SQ_TEXT(hash);
+        rc = iz__sq_write(&st->q, sql, args, NULL);
+    }
     iz_wipe(hash, sizeof hash);
     return rc;
+}
+
+int iz_sim_provider_add(iz_sim_store_t *st, const iz_sim_provider_t *p, const char *password)
+{
+    if (!st || !p || !password) return IZ_EINVAL;
+    int rc = account_fits(p->name, sizeof p->name, p->username, sizeof p->username, password);
+    if (rc != 0) return rc;
+    const char *sub = iz_sub_name(p->subscription);
+    if (p->iys_code <= 0 || !sub || p->quota < 0 ||
+        (p->activation_date[0] && !date_shape(p->activation_date)))
+        return IZ_EINVAL;
+    iz_sq_arg_t args[] = {IZ_SQ_I64(p->iys_code),
+                          IZ_SQ_TEXT(p->name),
+                          IZ_SQ_TEXT(p->username),
+                          IZ_SQ_NULL,
+                          IZ_SQ_NULL,
+                          IZ_SQ_TEXT(sub),
+                          IZ_SQ_I64(p->quota),
+                          IZ_SQ_I64(p->created ? p->created : now_s()),
+                          IZ_SQ_OPT(p->activation_date),
+                          {.kind = IZ_SQ_K_END}};
+    return account_insert(st,
+                          "INSERT INTO providers(iys_code, name, username, pw_salt, pw_hash,"
+                          " subscription, quota, created, activation_date)"
+                          " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                          password, args);
+}
+
+int iz_sim_integrator_add(iz_sim_store_t *st, const iz_sim_integrator_t *ig, const char *password)
+{
+    if (!st || !ig || !password) return IZ_EINVAL;
+    int rc = account_fits(ig->name, sizeof ig->name, ig->username, sizeof ig->username, password);
+    if (rc != 0) return rc;
+    const char *sub = iz_sub_name(ig->sub.status);
+    if (ig->code <= 0 || !sub) return IZ_EINVAL;
+    iz_sq_arg_t args[] = {IZ_SQ_I64(ig->code),
+                          IZ_SQ_TEXT(ig->name),
+                          IZ_SQ_TEXT(ig->username),
+                          IZ_SQ_NULL,
+                          IZ_SQ_NULL,
+                          IZ_SQ_TEXT(sub),
+                          IZ_SQ_OPT(ig->sub.id),
+                          IZ_SQ_OPT(ig->sub.package),
+                          IZ_SQ_OPT_I64(ig->sub.start),
+                          IZ_SQ_OPT_I64(ig->sub.end),
+                          IZ_SQ_I64(ig->created ? ig->created : now_s()),
+                          {.kind = IZ_SQ_K_END}};
+    return account_insert(st,
+                          "INSERT INTO integrators(code, name, username, pw_salt, pw_hash,"
+                          " subscription, sub_id, sub_package, sub_start, sub_end, created)"
+                          " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                          password, args);
 }
 
 int iz_sim_provider_get(iz_sim_store_t *st, int64_t iys_code, iz_sim_provider_t *out)
@@ -595,7 +728,8 @@ int iz_sim_provider_set_activation(iz_sim_store_t *st, int64_t iys_code, const c
 }
 
 typedef struct pw_row {
-    int64_t iys_code;
+    char owner[16];
+    int64_t code;
     char salt[2 * SS_SALT_LEN + 2];
     char hash[2 * SS_DK_LEN + 2];
 } pw_row_t;
@@ -603,27 +737,31 @@ typedef struct pw_row {
 static void pw_read(sqlite3_stmt *stmt, void *out)
 {
     pw_row_t *row = out;
-    row->iys_code = sqlite3_column_int64(stmt, 0);
-    iz__sq_col_str(stmt, 1, row->salt, sizeof row->salt);
-    iz__sq_col_str(stmt, 2, row->hash, sizeof row->hash);
+    iz__sq_col_str(stmt, 0, row->owner, sizeof row->owner);
+    row->code = sqlite3_column_int64(stmt, 1);
+    iz__sq_col_str(stmt, 2, row->salt, sizeof row->salt);
+    iz__sq_col_str(stmt, 3, row->hash, sizeof row->hash);
 }
 
 static const iz_sq_row_t pw_row = IZ_SQ_ROW(pw_row_t, pw_read);
 
-/* The password is derived outside the lock (it is the slow part), and an
- * unknown username costs the same derivation as a known one, so the answer
- * time does not tell which usernames exist. */
-int iz_sim_provider_login(iz_sim_store_t *st, const char *username, const char *password,
-                          int64_t *iys_code)
+/* A username is a provider's or an integrator's (account_names keeps them
+ * apart). The password is derived outside the lock (it is the slow part),
+ * and an unknown username costs the same derivation as a known one, so the
+ * answer time does not tell which usernames exist. */
+int iz_sim_login(iz_sim_store_t *st, const char *username, const char *password,
+                 iz_sim_owner_t *owner, int64_t *code)
 {
-    if (!st || !username || !password || !iys_code) return IZ_EINVAL;
+    if (!st || !username || !password || !code) return IZ_EINVAL;
     pw_row_t row;
     memset(&row, 0, sizeof row);
     int rc = IZ_ENOTFOUND;
     if (!iz__sq_fits(username, SS_NAME_MAX) &&
         strnlen(password, SS_PASSWORD_MAX + 1) <= SS_PASSWORD_MAX)
         rc = iz__sq_get(&st->q,
-                        "SELECT iys_code, pw_salt, pw_hash FROM providers WHERE username = ?1",
+                        "SELECT 'sp', iys_code, pw_salt, pw_hash FROM providers WHERE username = ?1"
+                        " UNION ALL SELECT 'integrator', code, pw_salt, pw_hash FROM integrators"
+                        " WHERE username = ?1",
                         IZ_SQ_ARGS(IZ_SQ_TEXT(username)), &pw_row, &row);
     if (rc != 0 && rc != IZ_ENOTFOUND) return rc;
 
@@ -635,7 +773,20 @@ int iz_sim_provider_login(iz_sim_store_t *st, const char *username, const char *
     bool ok = iz_secret_equal(hash, row.hash) && found;
     iz_wipe(hash, sizeof hash);
     if (!ok) return IZ_ENOTFOUND;
-    *iys_code = row.iys_code;
+    if (owner) *owner = strcmp(row.owner, "integrator") == 0 ? IZ_SIM_INTEGRATOR : IZ_SIM_SP;
+    *code = row.code;
+    return 0;
+}
+
+int iz_sim_provider_login(iz_sim_store_t *st, const char *username, const char *password,
+                          int64_t *iys_code)
+{
+    iz_sim_owner_t owner = IZ_SIM_SP;
+    int64_t code = 0;
+    int rc = iz_sim_login(st, username, password, &owner, &code);
+    if (rc != 0) return rc;
+    if (owner != IZ_SIM_SP) return IZ_ENOTFOUND;
+    *iys_code = code;
     return 0;
 }
 
@@ -668,55 +819,86 @@ int iz_sim_brand_get(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, c
 
 /* ---- tokens ------------------------------------------------------------- */
 
-static int token_insert(iz_sim_store_t *st, const char *hash, const char *kind, int64_t iys_code,
-                        int64_t expires)
+static const char *owner_name(iz_sim_owner_t owner)
 {
-    return iz__sq_write(
-        &st->q, "INSERT INTO tokens(hash, kind, iys_code, expires) VALUES(?1, ?2, ?3, ?4)",
-        IZ_SQ_ARGS(IZ_SQ_TEXT(hash), IZ_SQ_TEXT(kind), IZ_SQ_I64(iys_code), IZ_SQ_I64(expires)),
-        NULL);
+    return owner == IZ_SIM_INTEGRATOR ? "integrator" : "sp";
+}
+
+static int token_insert(iz_sim_store_t *st, const char *hash, const char *kind, int64_t code,
+                        int64_t expires, iz_sim_owner_t owner)
+{
+    return iz__sq_write(&st->q,
+                        "INSERT INTO tokens(hash, kind, iys_code, expires, owner)"
+                        " VALUES(?1, ?2, ?3, ?4, ?5)",
+                        IZ_SQ_ARGS(IZ_SQ_TEXT(hash), IZ_SQ_TEXT(kind), IZ_SQ_I64(code),
+                                   IZ_SQ_I64(expires), IZ_SQ_TEXT(owner_name(owner))),
+                        NULL);
 }
 
 int iz_sim_token_put(iz_sim_store_t *st, const char *access_hash, int64_t access_expires,
-                     const char *refresh_hash, int64_t refresh_expires, int64_t iys_code)
+                     const char *refresh_hash, int64_t refresh_expires, int64_t code,
+                     iz_sim_owner_t owner)
 {
     if (!st || !access_hash || !refresh_hash) return IZ_EINVAL;
     if (!iz__sq_is_hex64(access_hash) || !iz__sq_is_hex64(refresh_hash)) return IZ_EINVAL;
     int rc = tx_begin(st, true);
-    if (rc == 0) rc = token_insert(st, access_hash, "access", iys_code, access_expires);
-    if (rc == 0) rc = token_insert(st, refresh_hash, "refresh", iys_code, refresh_expires);
+    if (rc == 0) rc = token_insert(st, access_hash, "access", code, access_expires, owner);
+    if (rc == 0) rc = token_insert(st, refresh_hash, "refresh", code, refresh_expires, owner);
     return tx_end(st, rc, false);
 }
 
-int iz_sim_token_access(iz_sim_store_t *st, const char *access_hash, int64_t now, int64_t *iys_code)
+/* A token's owner as read: the code and whose it is. */
+typedef struct token_owner {
+    int64_t code;
+    char owner[16];
+} token_owner_t;
+
+static void token_owner_read(sqlite3_stmt *stmt, void *out)
 {
-    if (!st || !access_hash || !iys_code) return IZ_EINVAL;
+    token_owner_t *t = out;
+    t->code = sqlite3_column_int64(stmt, 0);
+    iz__sq_col_str(stmt, 1, t->owner, sizeof t->owner);
+}
+
+static const iz_sq_row_t token_owner_row = IZ_SQ_ROW(token_owner_t, token_owner_read);
+
+static void token_owner_out(const token_owner_t *t, int64_t *code, iz_sim_owner_t *owner)
+{
+    *code = t->code;
+    if (owner) *owner = strcmp(t->owner, "integrator") == 0 ? IZ_SIM_INTEGRATOR : IZ_SIM_SP;
+}
+
+int iz_sim_token_access(iz_sim_store_t *st, const char *access_hash, int64_t now, int64_t *code,
+                        iz_sim_owner_t *owner)
+{
+    if (!st || !access_hash || !code) return IZ_EINVAL;
     if (!iz__sq_is_hex64(access_hash)) return IZ_ENOTFOUND;
-    return iz__sq_get(&st->q,
-                      "SELECT iys_code FROM tokens WHERE hash = ?1 AND kind = 'access'"
-                      " AND expires > ?2",
-                      IZ_SQ_ARGS(IZ_SQ_TEXT(access_hash), IZ_SQ_I64(now)), &iz__sq_i64_row,
-                      iys_code);
+    token_owner_t t = {0};
+    int rc = iz__sq_get(&st->q,
+                        "SELECT iys_code, owner FROM tokens WHERE hash = ?1 AND kind = 'access'"
+                        " AND expires > ?2",
+                        IZ_SQ_ARGS(IZ_SQ_TEXT(access_hash), IZ_SQ_I64(now)), &token_owner_row, &t);
+    if (rc == 0) token_owner_out(&t, code, owner);
+    return rc;
 }
 
 /* The delete is the consumption: of two callers racing with one token (on
  * this handle or another process's), only the one whose DELETE removed the
- * row gets the provider back. SQLite makes a RETURNING statement's changes
+ * row gets the owner back. SQLite makes a RETURNING statement's changes
  * on its first step, so reading the one row is the whole delete. */
-int iz_sim_token_refresh(iz_sim_store_t *st, const char *refresh_hash, int64_t now,
-                         int64_t *iys_code)
+int iz_sim_token_refresh(iz_sim_store_t *st, const char *refresh_hash, int64_t now, int64_t *code,
+                         iz_sim_owner_t *owner)
 {
-    if (!st || !refresh_hash || !iys_code) return IZ_EINVAL;
+    if (!st || !refresh_hash || !code) return IZ_EINVAL;
     if (!iz__sq_is_hex64(refresh_hash)) return IZ_ENOTFOUND;
-    int64_t code = 0;
+    token_owner_t t = {0};
     int rc = tx_begin(st, true);
     if (rc == 0)
         rc = iz__sq_get(&st->q,
                         "DELETE FROM tokens WHERE hash = ?1 AND kind = 'refresh'"
-                        " AND expires > ?2 RETURNING iys_code",
-                        IZ_SQ_ARGS(IZ_SQ_TEXT(refresh_hash), IZ_SQ_I64(now)), &iz__sq_i64_row,
-                        &code);
-    if ((rc = tx_end(st, rc, false)) == 0) *iys_code = code;
+                        " AND expires > ?2 RETURNING iys_code, owner",
+                        IZ_SQ_ARGS(IZ_SQ_TEXT(refresh_hash), IZ_SQ_I64(now)), &token_owner_row, &t);
+    if ((rc = tx_end(st, rc, false)) == 0) token_owner_out(&t, code, owner);
     return rc;
 }
 

@@ -49,6 +49,22 @@
  *   recon_tsa(id = 1, key_pem, cert_pem) (v5): the timestamping key
  *   via_* (v6): ViA and OTP management, described in viastore.h, whose
  *          functions keep them
+ *   (v7, accounts) providers + limit_exceed, api_access (the HS
+ *          subscription's consentLimitExceed and whether the package
+ *          includes API use), sub_id, sub_package, sub_start, sub_end NULL
+ *          (its id, package name and dates); subscription is the HS
+ *          subscription's state and quota its consentLimit
+ *   product_subscriptions(iys_code, product VIA|VIA_PASS, sub_id, package,
+ *          status, sub_start, sub_end, credit (-1 = unlimited), PK(iys_code,
+ *          product))
+ *   integrators(code PK, name, username UNIQUE, pw_salt, pw_hash,
+ *          subscription ACTIVE|PAUSED|EXPIRED|CLOSED|NONE, sub_id,
+ *          sub_package, sub_start, sub_end, created)
+ *   integrator_brands(integrator_code, iys_code, brand_code -> brands,
+ *          mesaj, arama, eposta ('read'|'write'|NULL), agreement, via,
+ *          PK(integrator_code, iys_code, brand_code))
+ *   tokens + owner 'sp'|'integrator' (iys_code is then the owner's code)
+ *   account_names(username PK): every provider's and integrator's username
  *
  * Invariants
  * ----------
@@ -71,6 +87,10 @@
  *   - A retailer_access or consent_mediator row names a retailer of the
  *     same brand and a key that has a consent_state row; a retailer named
  *     by either cannot be deleted.
+ *   - A username logs in one account: account_names (kept by triggers on
+ *     providers and integrators) refuses it a second time.
+ *   - A provider's subscription reads EXPIRED while it is ACTIVE and its
+ *     sub_end is past (every read of a provider computes it).
  *
  * Threads: one handle serves many threads (a mutex serializes calls).
  * Every write is durable (WAL, synchronous=FULL) when the call returns -
@@ -142,6 +162,13 @@ typedef struct iz_sim_provider {
     int64_t quota; /* consents (records) allowed; 0 = unlimited */
     int64_t created;
     char activation_date[11]; /* "YYYY-MM-DD": İYS activation (H467 after it); "" = none */
+    /* The HS subscription beyond subscription (its state) and quota (its
+     * consentLimit), set by iz_sim_hs_set. */
+    bool limit_exceed; /* consentLimitExceed: the quota may be passed */
+    bool api_access;   /* the package includes API use (false: 403 H586) */
+    char sub_id[64];   /* "" = never set */
+    char sub_package[128];
+    int64_t sub_start, sub_end; /* epoch seconds; 0 = never set */
 } iz_sim_provider_t;
 
 /* Add a provider with its API user (password hashed with a random salt;
@@ -154,9 +181,18 @@ int iz_sim_provider_update(iz_sim_store_t *st, int64_t iys_code, const iz_sub_t 
                            const int64_t *quota);
 /* Set ("YYYY-MM-DD") or clear ("") a provider's activation date. */
 int iz_sim_provider_set_activation(iz_sim_store_t *st, int64_t iys_code, const char *date);
-/* Check a username and password; IZ_ENOTFOUND when they do not match. */
+/* Whose an API user or a token is. */
+typedef enum { IZ_SIM_SP = 0, IZ_SIM_INTEGRATOR = 1 } iz_sim_owner_t;
+
+/* Check a provider's username and password; IZ_ENOTFOUND when they do not
+ * match (an integrator's user included). */
 int iz_sim_provider_login(iz_sim_store_t *st, const char *username, const char *password,
                           int64_t *iys_code);
+/* Check any API user's username and password: the provider's iysCode or
+ * the integrator's code in *code, whose in *owner (may be NULL);
+ * IZ_ENOTFOUND when they do not match. */
+int iz_sim_login(iz_sim_store_t *st, const char *username, const char *password,
+                 iz_sim_owner_t *owner, int64_t *code);
 /* Every provider (for the admin view). */
 int iz_sim_provider_list(iz_sim_store_t *st, iz_sim_provider_t **list, size_t *n);
 
@@ -168,16 +204,19 @@ int iz_sim_brand_get(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, c
 
 /* ---- tokens ----------------------------------------------------------- */
 
-/* Store a token pair (hex SHA-256 hashes). */
+/* Store a token pair (hex SHA-256 hashes) of the provider or integrator
+ * code. */
 int iz_sim_token_put(iz_sim_store_t *st, const char *access_hash, int64_t access_expires,
-                     const char *refresh_hash, int64_t refresh_expires, int64_t iys_code);
-/* The provider of a valid (unexpired) access token; IZ_ENOTFOUND otherwise. */
-int iz_sim_token_access(iz_sim_store_t *st, const char *access_hash, int64_t now,
-                        int64_t *iys_code);
+                     const char *refresh_hash, int64_t refresh_expires, int64_t code,
+                     iz_sim_owner_t owner);
+/* The owner of a valid (unexpired) access token (owner may be NULL);
+ * IZ_ENOTFOUND otherwise. */
+int iz_sim_token_access(iz_sim_store_t *st, const char *access_hash, int64_t now, int64_t *code,
+                        iz_sim_owner_t *owner);
 /* Consume a valid refresh token (it is deleted: each refresh rotates it);
  * IZ_ENOTFOUND when unknown, expired or already used. */
-int iz_sim_token_refresh(iz_sim_store_t *st, const char *refresh_hash, int64_t now,
-                         int64_t *iys_code);
+int iz_sim_token_refresh(iz_sim_store_t *st, const char *refresh_hash, int64_t now, int64_t *code,
+                         iz_sim_owner_t *owner);
 /* Drop expired tokens. */
 int iz_sim_token_purge(iz_sim_store_t *st, int64_t now);
 
@@ -496,5 +535,100 @@ int iz_sim_recon_purge(iz_sim_store_t *st, const char *before);
  * none yet. iz_sim_tsa_put keeps the first pair stored. */
 int iz_sim_tsa_get(iz_sim_store_t *st, char **key_pem, char **cert_pem);
 int iz_sim_tsa_put(iz_sim_store_t *st, const char *key_pem, const char *cert_pem);
+/* ---- accounts: subscriptions, integrators (simstore_accounts.c) ---------- */
+
+/* A subscription's descriptive part (its state is kept beside it). */
+typedef struct iz_sim_subinfo {
+    iz_sub_t status;
+    char id[64];        /* "" = never set */
+    char package[128];  /* "" = never set */
+    int64_t start, end; /* epoch seconds; 0 = never set */
+} iz_sim_subinfo_t;
+
+/* Set a provider's whole HS subscription: state and descriptive part,
+ * consent limit (quota, 0 = none), whether the limit may be passed and
+ * whether the package includes API use. IZ_ENOTFOUND for an unknown
+ * provider. */
+int iz_sim_hs_set(iz_sim_store_t *st, int64_t iys_code, const iz_sim_subinfo_t *hs, int64_t quota,
+                  bool limit_exceed, bool api_access);
+/* The number of consent keys (records) a provider has: the count the quota
+ * is judged against (usedConsentLimit). */
+int iz_sim_provider_used(iz_sim_store_t *st, int64_t iys_code, int64_t *used);
+
+/* A provider's ViA or ViA PASS subscription (credit -1 = unlimited). */
+typedef struct iz_sim_via {
+    bool pass; /* ViA PASS, else ViA */
+    iz_sim_subinfo_t sub;
+    int64_t credit;
+} iz_sim_via_t;
+/* Set (replace) or, when v is NULL, drop the provider's ViA (pass false)
+ * or ViA PASS subscription. IZ_ENOTFOUND for an unknown provider. */
+int iz_sim_via_set(iz_sim_store_t *st, int64_t iys_code, bool pass, const iz_sim_via_t *v);
+/* IZ_ENOTFOUND when the provider has no such subscription. */
+int iz_sim_via_get(iz_sim_store_t *st, int64_t iys_code, bool pass, iz_sim_via_t *out);
+
+typedef struct iz_sim_integrator {
+    int64_t code;
+    char name[128];
+    char username[128];
+    iz_sim_subinfo_t sub; /* status IZ_SUB_NONE: no subscription */
+    int64_t created;
+} iz_sim_integrator_t;
+
+/* Add an integrator with its API user (password hashed with a random
+ * salt; created 0 means now). IZ_EEXIST when its code or the username
+ * (also a provider's) is taken. */
+int iz_sim_integrator_add(iz_sim_store_t *st, const iz_sim_integrator_t *ig, const char *password);
+int iz_sim_integrator_get(iz_sim_store_t *st, int64_t code, iz_sim_integrator_t *out);
+int iz_sim_integrator_list(iz_sim_store_t *st, iz_sim_integrator_t **list, size_t *n);
+/* Replace an integrator's subscription. */
+int iz_sim_integrator_sub_set(iz_sim_store_t *st, int64_t code, const iz_sim_subinfo_t *sub);
+
+/* What a provider lets an integrator do with one consent type of a brand. */
+typedef enum { IZ_RIGHT_NONE = 0, IZ_RIGHT_READ, IZ_RIGHT_WRITE } iz_right_t;
+
+/* One brand a provider authorized an integrator for. */
+typedef struct iz_sim_grant {
+    int64_t integrator_code, iys_code, brand_code;
+    iz_right_t mesaj, arama, eposta; /* WRITE includes READ */
+    bool agreement;                  /* reconciliation (agreementControl) */
+    bool via;                        /* ViA services (viaControl) */
+    /* as read by iz_sim_grant_list: */
+    char brand_name[128];
+    char provider_name[128];
+    bool master; /* the provider's main brand: its lowest brandCode */
+} iz_sim_grant_t;
+
+/* The right of one consent type in a grant. */
+iz_right_t iz_sim_grant_right(const iz_sim_grant_t *g, iz_type_t type);
+/* "read", "write", or NULL for none. */
+const char *iz_right_name(iz_right_t r);
+/* Set (replace) the grant of g's integrator, provider and brand.
+ * IZ_ENOTFOUND when the integrator or the brand does not exist. */
+int iz_sim_grant_set(iz_sim_store_t *st, const iz_sim_grant_t *g);
+/* Withdraw a grant; IZ_ENOTFOUND when there is none. */
+int iz_sim_grant_delete(iz_sim_store_t *st, int64_t integrator_code, int64_t iys_code,
+                        int64_t brand_code);
+int iz_sim_grant_get(iz_sim_store_t *st, int64_t integrator_code, int64_t iys_code,
+                     int64_t brand_code, iz_sim_grant_t *out);
+/* One page of an integrator's grants (integrator_code 0: every
+ * integrator's) over one provider (iys_code 0: every provider), ordered by
+ * iysCode and brandCode; *total counts them all (may be NULL). */
+int iz_sim_grant_list(iz_sim_store_t *st, int64_t integrator_code, int64_t iys_code, int64_t offset,
+                      int64_t limit, iz_sim_grant_t **list, size_t *n, int64_t *total);
+
+/* Every brand of a provider, lowest brandCode (the main brand) first,
+ * with its current consents counted when counts is true (else 0). */
+typedef struct iz_sim_brand_stats {
+    int64_t brand_code;
+    char name[128];
+    int64_t approval, rejection, total;
+} iz_sim_brand_stats_t;
+int iz_sim_brand_stats(iz_sim_store_t *st, int64_t iys_code, bool counts,
+                       iz_sim_brand_stats_t **list, size_t *n);
+
+/* The emulator's token signing key (n bytes), made at random the first
+ * time and kept in the store's meta table. */
+int iz_sim_signing_key(iz_sim_store_t *st, uint8_t *key, size_t n);
 
 #endif

@@ -1203,7 +1203,7 @@ void iz__sim_h_hash_links(iz_req_t *r, void *app)
 {
     iz_sim_t *sim = app;
     iz__sim_auth_t a;
-    if (iz__sim_authorize(r, sim, &a) != 0) return;
+    if (iz__sim_authorize(r, sim, &a, IZ__AUTH_BRAND) != 0) return;
     int64_t iys = a.iys, brand = a.brand;
     json_t *body = iz_req_json_object(r, "H097");
     if (!body) return;

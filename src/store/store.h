@@ -672,7 +672,9 @@ int iz_store_quarantine_count(iz_store_t *st, int64_t *n);
  * client's tokens are kept across restarts: a crash loop must not log in
  * again at each start. */
 
-#define IZ_IYS_TOKEN_MAX 512 /* bytes of a token, its NUL included */
+/* İYS's tokens are JWTs carrying the user's brands: its documented sample
+ * access token is about 1.4 KB, so 4 KiB with room to spare. */
+#define IZ_IYS_TOKEN_MAX 4096 /* bytes of a token, its NUL included */
 
 /* An account's İYS token state. The secrets are the caller's to wipe
  * (iz_wipe) once used. */

@@ -3011,8 +3011,8 @@ static int sq_quarantine_count(iz_store_t *st, int64_t *n)
 /* ---- İYS tokens ----------------------------------------------------------- */
 
 /* A sealed token: "sb1:" + base64 of nonce, MAC and up to
- * IZ_IYS_TOKEN_MAX - 1 bytes (740 bytes at most), with room to spare. */
-#define SEALED_TOKEN_MAX 1024
+ * IZ_IYS_TOKEN_MAX - 1 bytes (5520 bytes at most), with room to spare. */
+#define SEALED_TOKEN_MAX 6144
 
 /* An iys_tokens row as read: the state and its sealed tokens, opened after
  * the read (the reader has no key). */

@@ -57,12 +57,16 @@ def test_a_crash_loop_spends_no_token_requests(tmp_path):
         sim.stop()
 
 
-def hex_windows(data):
-    """Every 64-hex-digit window of every run of hex digits in data."""
+def token_candidates(data):
+    """Every JWT-shaped string (three base64url parts; the emulator's
+    tokens are JWTs) and every 64-hex-digit window of every run of hex
+    digits in data."""
+    for run in re.finditer(rb"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", data):
+        yield run.group(0)
     for run in re.finditer(rb"[0-9a-fA-F]{64,}", data):
         s = run.group(0)
         for i in range(len(s) - 63):
-            yield s[i:i + 64]
+            yield s[i:i + 64].lower()
 
 
 def clear_tokens_in(folder, hashes):
@@ -74,7 +78,7 @@ def clear_tokens_in(folder, hashes):
             path = os.path.join(root, name)
             with open(path, "rb") as f:
                 data = f.read()
-            if any(hashlib.sha256(w.lower()).hexdigest() in hashes for w in hex_windows(data)):
+            if any(hashlib.sha256(w).hexdigest() in hashes for w in token_candidates(data)):
                 found.append(path)
     return found
 

@@ -234,6 +234,22 @@ static iz_iys_t *stored_client(iz_store_t *st, int64_t account_id, const char *b
 
 /* How many token pairs the emulator has issued (it keeps each access
  * token's hash until it expires). */
+/* The emulator's tokens are JSON Web Tokens: three dot-separated parts of
+ * base64url, longer than the 64 hex digits older emulators issued. */
+static bool is_jwt(const char *t)
+{
+    size_t dots = 0, n = strlen(t);
+    for (size_t i = 0; i < n; i++) {
+        char c = t[i];
+        if (c == '.')
+            dots++;
+        else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '-' || c == '_'))
+            return false;
+    }
+    return dots == 2 && n > 64;
+}
+
 static int64_t issued(void)
 {
     char path[128];
@@ -280,8 +296,8 @@ static void test_tokens_outlive_the_client(void **state)
     assert_int_equal(issued(), 1);
     iz_iys_token_t t;
     assert_int_equal(iz_store_iys_token_get(st, acc, url, "client", &t), 0);
-    assert_int_equal(strlen(t.access), 64);
-    assert_int_equal(strlen(t.refresh), 64);
+    assert_true(is_jwt(t.access));
+    assert_true(is_jwt(t.refresh));
     assert_true(t.access_exp >= now + 7200 - 5 && t.access_exp <= now + 7200 + 5);
     assert_true(t.refresh_exp > t.access_exp);
     assert_int_equal(t.blocked_until, 0);
@@ -366,7 +382,7 @@ static void test_a_dead_stored_token_is_replaced(void **state)
     assert_int_equal(issued(), 1);
     iz_iys_token_t g;
     assert_int_equal(iz_store_iys_token_get(st, acc, url, "client", &g), 0);
-    assert_int_equal(strlen(g.access), 64);
+    assert_true(is_jwt(g.access));
     assert_string_not_equal(g.access, t.access);
     assert_string_not_equal(g.refresh, t.refresh);
     /* and the next start goes on with it */

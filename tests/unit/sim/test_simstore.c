@@ -149,7 +149,7 @@ static void hash_of(const char *s, char out[IZ_SHA256_HEX])
 }
 
 /* The emulator store's schema version: its number of migrations. */
-#define SIM_SCHEMA 6
+#define SIM_SCHEMA 7
 
 /* ---- open and migrations ------------------------------------------------ */
 
@@ -297,30 +297,30 @@ static void test_tokens(void **state)
     hash_of("refresh-1", r1);
     hash_of("access-2", a2);
     hash_of("refresh-2", r2);
-    assert_int_equal(iz_sim_token_put(f->st, a1, 1000, r1, 2000, P1), 0);
-    assert_int_equal(iz_sim_token_put(f->st, a1, 1000, r2, 2000, P1), IZ_EEXIST);
-    assert_int_equal(iz_sim_token_put(f->st, "nothex", 1000, r2, 2000, P1), IZ_EINVAL);
+    assert_int_equal(iz_sim_token_put(f->st, a1, 1000, r1, 2000, P1, IZ_SIM_SP), 0);
+    assert_int_equal(iz_sim_token_put(f->st, a1, 1000, r2, 2000, P1, IZ_SIM_SP), IZ_EEXIST);
+    assert_int_equal(iz_sim_token_put(f->st, "nothex", 1000, r2, 2000, P1, IZ_SIM_SP), IZ_EINVAL);
     /* The refused pair left nothing behind. */
     assert_int_equal(raw_i64(f, "SELECT count(*) FROM tokens"), 2);
 
     int64_t code = 0;
-    assert_int_equal(iz_sim_token_access(f->st, a1, 999, &code), 0);
+    assert_int_equal(iz_sim_token_access(f->st, a1, 999, &code, NULL), 0);
     assert_int_equal(code, P1);
-    assert_int_equal(iz_sim_token_access(f->st, a1, 1000, &code), IZ_ENOTFOUND);
-    assert_int_equal(iz_sim_token_access(f->st, r1, 10, &code), IZ_ENOTFOUND);
-    assert_int_equal(iz_sim_token_access(f->st, a2, 10, &code), IZ_ENOTFOUND);
-    assert_int_equal(iz_sim_token_access(f->st, "short", 10, &code), IZ_ENOTFOUND);
+    assert_int_equal(iz_sim_token_access(f->st, a1, 1000, &code, NULL), IZ_ENOTFOUND);
+    assert_int_equal(iz_sim_token_access(f->st, r1, 10, &code, NULL), IZ_ENOTFOUND);
+    assert_int_equal(iz_sim_token_access(f->st, a2, 10, &code, NULL), IZ_ENOTFOUND);
+    assert_int_equal(iz_sim_token_access(f->st, "short", 10, &code, NULL), IZ_ENOTFOUND);
 
     /* A refresh token works once; an access token is no refresh token. */
-    assert_int_equal(iz_sim_token_refresh(f->st, a1, 10, &code), IZ_ENOTFOUND);
+    assert_int_equal(iz_sim_token_refresh(f->st, a1, 10, &code, NULL), IZ_ENOTFOUND);
     code = 0;
-    assert_int_equal(iz_sim_token_refresh(f->st, r1, 1999, &code), 0);
+    assert_int_equal(iz_sim_token_refresh(f->st, r1, 1999, &code, NULL), 0);
     assert_int_equal(code, P1);
-    assert_int_equal(iz_sim_token_refresh(f->st, r1, 1999, &code), IZ_ENOTFOUND);
+    assert_int_equal(iz_sim_token_refresh(f->st, r1, 1999, &code, NULL), IZ_ENOTFOUND);
 
     /* An expired refresh token is refused. */
-    assert_int_equal(iz_sim_token_put(f->st, a2, 1000, r2, 2000, P2), 0);
-    assert_int_equal(iz_sim_token_refresh(f->st, r2, 2000, &code), IZ_ENOTFOUND);
+    assert_int_equal(iz_sim_token_put(f->st, a2, 1000, r2, 2000, P2, IZ_SIM_SP), 0);
+    assert_int_equal(iz_sim_token_refresh(f->st, r2, 2000, &code, NULL), IZ_ENOTFOUND);
 
     assert_int_equal(iz_sim_token_purge(f->st, 1000), 0);
     assert_int_equal(raw_i64(f, "SELECT count(*) FROM tokens"), 1); /* r2 */
@@ -340,7 +340,7 @@ static void *race_refresh(void *arg)
     race_t *r = arg;
     int64_t code = 0;
     pthread_barrier_wait(r->bar);
-    r->rc = iz_sim_token_refresh(r->st, r->hash, 10, &code);
+    r->rc = iz_sim_token_refresh(r->st, r->hash, 10, &code, NULL);
     if (r->rc == 0 && code != P1) r->rc = -100;
     return NULL;
 }
@@ -359,7 +359,7 @@ static void test_token_refresh_race(void **state)
         hash_of(seed, a);
         snprintf(seed, sizeof seed, "r%d", round);
         hash_of(seed, r);
-        assert_int_equal(iz_sim_token_put(f->st, a, 1000, r, 2000, P1), 0);
+        assert_int_equal(iz_sim_token_put(f->st, a, 1000, r, 2000, P1, IZ_SIM_SP), 0);
         pthread_barrier_t bar;
         assert_int_equal(pthread_barrier_init(&bar, NULL, 2), 0);
         /* Alternate: two handles, then both threads on one handle. */
@@ -667,6 +667,17 @@ static void test_provider_records_migration(void **state)
                                 "DROP TABLE via_requests; DROP TABLE via_kvk;"
                                 "DROP TABLE via_messages; DROP TABLE via_links;"
                                 "DROP TABLE via_nonces;"
+                                /* and without version 7's accounts */
+                                "DROP TRIGGER providers_name; DROP TRIGGER integrators_name;"
+                                "DROP TABLE account_names; DROP TABLE integrator_brands;"
+                                "DROP TABLE integrators; DROP TABLE product_subscriptions;"
+                                "ALTER TABLE tokens DROP COLUMN owner;"
+                                "ALTER TABLE providers DROP COLUMN limit_exceed;"
+                                "ALTER TABLE providers DROP COLUMN api_access;"
+                                "ALTER TABLE providers DROP COLUMN sub_id;"
+                                "ALTER TABLE providers DROP COLUMN sub_package;"
+                                "ALTER TABLE providers DROP COLUMN sub_start;"
+                                "ALTER TABLE providers DROP COLUMN sub_end;"
                                 "UPDATE meta SET value = '2' WHERE key = 'schema_version'"),
                      SQLITE_OK);
     fx_reopen(f);
@@ -1219,7 +1230,7 @@ static void test_persistence(void **state)
     char ah[IZ_SHA256_HEX], rh[IZ_SHA256_HEX];
     hash_of("a", ah);
     hash_of("r", rh);
-    assert_int_equal(iz_sim_token_put(f->st, ah, 1000, rh, 2000, P1), 0);
+    assert_int_equal(iz_sim_token_put(f->st, ah, 1000, rh, 2000, P1, IZ_SIM_SP), 0);
     assert_int_equal(iz_sim_push_set(f->st, P1, B1, "[]"), 0);
 
     fx_reopen(f);
@@ -1227,7 +1238,7 @@ static void test_persistence(void **state)
     assert_int_equal(iz_sim_provider_login(f->st, "user1", "pw", &code), 0);
     assert_int_equal(code, P1);
     assert_int_equal(iz_sim_brand_get(f->st, P1, B1, NULL), 0);
-    assert_int_equal(iz_sim_token_access(f->st, ah, 10, &code), 0);
+    assert_int_equal(iz_sim_token_access(f->st, ah, 10, &code, NULL), 0);
     iz_sim_change_t cur;
     assert_int_equal(iz_sim_consent_get(f->st, P1, B1, IZ_BIREYSEL, IZ_MESAJ, PHONE, &cur), 0);
     assert_int_equal(cur.id, b.id);

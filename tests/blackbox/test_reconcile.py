@@ -1,0 +1,102 @@
+"""The daily reconciliation with İYS (issue 12, item 6) against the
+emulator: izin downloads the brand's change file of the day, repairs what a
+lost pull left out, records the agreement when it agrees with İYS, keeps
+İYS's timestamp, and reports what it cannot repair."""
+import base64
+import datetime
+import json
+import sqlite3
+import time
+
+import requests
+
+from conftest import fresh_phone, izin, tr_now, wait_for
+from simutil import Provider, start_sim
+from test_sim_recon import citizen, day_end
+from test_sync import Module
+
+
+def today():
+    return tr_now()[:10]
+
+
+def reconcile(m, *args):
+    """Run `izin iys reconcile --json` on the module's store; (exit code,
+    the one brand's result)."""
+    p = izin("iys", "reconcile", "--json", *args, data=m.data, check=False)
+    assert p.returncode in (0, 1, 3), p.stderr
+    out = json.loads(p.stdout)
+    res = [x for x in out["results"] if x["brandCode"] == m.brand]
+    assert len(res) == 1, out
+    return p.returncode, res[0]
+
+
+def accepted(m, phone, type="MESAJ"):
+    """Wait until izin has İYS's answer for the phone's last change."""
+    return wait_for(lambda: m.get(phone, type).json()["iys"]["state"] == "ACCEPTED", timeout=10)
+
+
+def wait_first_pulls(m):
+    """The engine pulls at start; wait until both sources were asked."""
+    def pulled():
+        return m.metrics().get('izin_iys_requests_total{kind="pull"}', 0) >= 2
+    assert wait_for(pulled, timeout=10), "the first pulls did not run"
+
+
+def test_a_lost_pull_is_repaired(tmp_path):
+    sim = start_sim(tmp_path / "sim")
+    p = Provider(sim)
+    # A pull interval of a day: after the first pulls at start, İYS-side
+    # changes are never pulled; only the reconciliation can find them.
+    m = Module(tmp_path, sim, p, "--iys-pull-interval", "86400")
+    try:
+        wait_first_pulls(m)
+        own, lost = fresh_phone(), fresh_phone()
+        assert m.post(own).status_code == 201
+        assert accepted(m, own)
+        # The citizen withdraws on İYS's side (the pull that would bring it
+        # never comes), and gives a new consent for another number.
+        citizen(sim, p, own, "RET")
+        citizen(sim, p, lost, "ONAY", source="IYS_WEB")
+        time.sleep(1.5)
+        assert m.get(own).json()["status"] == "ONAY"
+        assert m.get(lost).status_code == 404
+        date = today()
+        day_end(sim, date)
+
+        code, r = reconcile(m, "--date", date)
+        assert code == 0, json.dumps(r, indent=1)
+        assert r["status"] == "REPAIRED", r
+        assert r["rows"] == 3 and r["matched"] == 1 and r["repaired"] == 2, r
+        assert r["mismatched"] == 0 and r["mismatches"] == []
+        assert r["agreed"] is True and r["timestamp"], r
+
+        # The repairs are İYS-side changes, marked as repairs in their evidence.
+        c = m.get(own).json()
+        assert c["status"] == "RET" and c["origin"] == "IYS", c
+        assert c["history"][0]["evidence"]["repair"] == "reconciliation"
+        assert c["history"][0]["evidence"]["reportDate"] == date
+        c = m.get(lost, "MESAJ").json()
+        assert c["status"] == "ONAY" and c["source"] == "IYS_WEB" and c["origin"] == "IYS"
+        # The running server's send filter sees the repairs another process
+        # made within a second.
+        def filtered():
+            chk = m.check([own, lost])
+            return chk["allowed"] == [lost] and chk["blocked"][0]["reason"] == "RET"
+        assert wait_for(filtered, timeout=3), m.check([own, lost])
+
+        # İYS has the agreement, and the hash izin computed is İYS's.
+        ag = p.get(f"/agreements/{date}")
+        assert ag.status_code == 200 and ag.json()["agreementStatus"] is True, ag.text
+        assert ag.json()["hashValue"] == r["hashValue"]
+        # The kept timestamp is İYS's own reply for the file.
+        ts = p.get(f"/agreements/{date}/timestamp")
+        assert base64.b64decode(r["timestamp"]) == ts.content
+
+        # Run again: everything is there now; nothing is applied twice.
+        code, r2 = reconcile(m, "--date", date)
+        assert code == 0 and r2["status"] == "MATCHED" and r2["repaired"] == 0, r2
+        assert r2["matched"] == 3
+        assert len(m.get(own).json()["history"]) == 2
+    finally:
+        m.srv.stop()

@@ -100,3 +100,106 @@ def test_a_lost_pull_is_repaired(tmp_path):
         assert len(m.get(own).json()["history"]) == 2
     finally:
         m.srv.stop()
+
+
+def test_a_matching_day_is_agreed_and_shown(tmp_path):
+    sim = start_sim(tmp_path / "sim")
+    p = Provider(sim)
+    m = Module(tmp_path, sim, p)
+    try:
+        phones = [fresh_phone() for _ in range(3)]
+        for ph in phones:
+            assert m.post(ph).status_code == 201
+        r = m.post(phones[0], "RET", date=tr_now(-60))
+        assert r.status_code == 201, r.text
+        for ph in phones:
+            assert accepted(m, ph)
+        citizen(sim, p, phones[1], "RET")
+        # The pull (every second here) brings the citizen's change.
+        assert wait_for(lambda: m.get(phones[1]).json()["status"] == "RET", timeout=10)
+        date = today()
+        files = day_end(sim, date)
+        assert files["files"], files
+
+        code, r = reconcile(m, "--date", date)
+        assert code == 0, json.dumps(r, indent=1)
+        assert r["status"] == "MATCHED" and r["rows"] == 5 and r["matched"] == 5, r
+        assert r["repaired"] == 0 and r["mismatched"] == 0
+        assert r["agreed"] is True and r["agreedAt"], r
+        ag = p.get(f"/agreements/{date}").json()
+        assert ag["agreementStatus"] is True and ag["hashValue"] == r["hashValue"]
+
+        # The API's read-out.
+        url = m.srv.base + f"/v1/brands/{m.brand}/iys/reconciliations"
+        got = m.s.get(url, params={"date": date}, timeout=10)
+        assert got.status_code == 200, got.text
+        lst = got.json()["list"]
+        assert len(lst) == 1 and lst[0]["status"] == "MATCHED" and lst[0]["date"] == date
+        assert lst[0]["timestamp"] == r["timestamp"] and lst[0]["hashValue"] == r["hashValue"]
+        assert m.s.get(url, params={"date": "2024-13-01"}, timeout=10).status_code == 422
+        other = m.s.get(m.srv.base + "/v1/brands/999999/iys/reconciliations", timeout=10)
+        assert other.status_code == 404
+        # The server ran yesterday's reconciliation by itself (Turkey time is
+        # past 02:00 unless the test runs between midnight and 02:00).
+        yesterday = (datetime.date.fromisoformat(date) - datetime.timedelta(days=1)).isoformat()
+        if int(tr_now()[11:13]) >= 2:
+            def ran():
+                days = [x["date"] for x in m.s.get(url, timeout=10).json()["list"]]
+                return yesterday in days
+            assert wait_for(ran, timeout=10)
+            met = m.metrics()
+            assert met['izin_iys_reconcile_total{result="MATCHED"}'] >= 1
+            assert met['izin_iys_reconciled_days{result="MATCHED"}'] == 2
+            assert met['izin_iys_requests_total{kind="recon"}'] >= 1
+
+        # A day with no change at İYS (a week ago) has no file: nothing to
+        # agree on, and izin has nothing İYS accepted that day either.
+        week = (datetime.date.fromisoformat(date) - datetime.timedelta(days=6)).isoformat()
+        code, r = reconcile(m, "--date", week)
+        assert code == 0 and r["status"] == "MATCHED" and r["rows"] == 0, r
+        assert r["hashValue"] is None and r["agreed"] is False
+        # Before İYS's 7-day window: İYS refuses (H502), the run FAILED.
+        old = (datetime.date.fromisoformat(date) - datetime.timedelta(days=9)).isoformat()
+        code, r = reconcile(m, "--date", old)
+        assert code == 1 and r["status"] == "FAILED" and "H502" in r["error"], r
+    finally:
+        m.srv.stop()
+
+
+def test_a_change_missing_from_the_file_is_a_mismatch(tmp_path):
+    sim = start_sim(tmp_path / "sim")
+    p = Provider(sim)
+    m = Module(tmp_path, sim, p)
+    try:
+        good, bad = fresh_phone(), fresh_phone()
+        assert m.post(good).status_code == 201
+        assert m.post(bad).status_code == 201
+        assert accepted(m, good) and accepted(m, bad)
+        m.srv.stop()
+        # izin believes İYS accepted `bad` under a transactionId İYS never
+        # gave: İYS's file cannot hold that change.
+        db = sqlite3.connect(m.data / "izin.db")
+        with db:
+            n = db.execute("UPDATE consent_log SET iys_txid = 'made-up-0001'"
+                           " WHERE recipient = ?", (bad,)).rowcount
+        db.close()
+        assert n == 1
+        date = today()
+        day_end(sim, date)
+
+        code, r = reconcile(m, "--date", date)
+        assert code == 3, json.dumps(r, indent=1)
+        assert r["status"] == "MISMATCH" and r["mismatched"] == 1, r
+        (mm,) = r["mismatches"]
+        assert mm["kind"] == "MISSING" and mm["transactionId"] == "made-up-0001"
+        assert mm["recipient"] == bad
+        # Never agreed while a mismatch stands.
+        assert r["agreed"] is False and r["timestamp"] is None
+        assert p.get(f"/agreements/{date}").json()["agreementStatus"] is False
+        # The text output names it too.
+        out = izin("iys", "reconcile", "--date", date, data=m.data, check=False)
+        assert out.returncode == 3
+        assert "MISMATCH" in out.stdout and "MISSING" in out.stdout and bad in out.stdout
+    finally:
+        m.srv.stop()
+

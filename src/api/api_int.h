@@ -95,7 +95,8 @@ extern iz__handler_t iz__h_consent_post, iz__h_consent_get,       /* consents.c 
     iz__h_sms_inbound_kannel, iz__h_sms_inbound_json, iz__h_sms_inbound_jasmin, /* inbound.c */
     iz__h_brand_get, iz__h_brand_patch,                          /* brands.c */
     iz__h_voice_campaign_post, iz__h_voice_numbers, iz__h_voice_optout, /* voice.c */
-    iz__h_healthz, iz__h_metrics;                                /* ops.c */
+    iz__h_healthz, iz__h_metrics,                                /* ops.c */
+    iz__h_reconciliations;                                       /* recon.c */
 
 /* jobs.c: bulk upload and its jobs */
 void iz__h_bulk_post(iz_req_t *r, void *app);

@@ -164,6 +164,28 @@ void iz__h_metrics(iz_req_t *r, void *vapp)
             "# TYPE izin_iys_quarantined_total counter\n"
             "izin_iys_quarantined_total %llu\n",
             (unsigned long long)d.local_ret, (unsigned long long)d.quarantined);
+    {
+        /* The daily reconciliation: the runs of this process, and every
+         * brand-day's last result as kept in the store (runs of
+         * `izin iys reconcile` included). */
+        static const char *const names[4] = {"MATCHED", "REPAIRED", "MISMATCH", "FAILED"};
+        int64_t kept[4] = {0};
+        int krc = iz_store_recon_counts(app->store, kept);
+        fputs("# HELP izin_iys_reconcile_total Daily reconciliations with İYS run by this "
+              "server since start, by result.\n# TYPE izin_iys_reconcile_total counter\n",
+              f);
+        for (int k = 0; k < 4; k++)
+            fprintf(f, "izin_iys_reconcile_total{result=\"%s\"} %llu\n", names[k],
+                    (unsigned long long)s.recon[k]);
+        if (krc == 0) {
+            fputs("# HELP izin_iys_reconciled_days Brand-days whose last reconciliation had "
+                  "this result.\n# TYPE izin_iys_reconciled_days gauge\n",
+                  f);
+            for (int k = 0; k < 4; k++)
+                fprintf(f, "izin_iys_reconciled_days{result=\"%s\"} %lld\n", names[k],
+                        (long long)kept[k]);
+        }
+    }
     iz_http_t *http = atomic_load(&app->http);
     if (http) {
         iz_http_stats_t h;

@@ -109,6 +109,7 @@ int iz_cmd_iys_sim(int argc, char **argv);
 int iz_cmd_check(int argc, char **argv);
 int iz_cmd_export(int argc, char **argv);
 int iz_cmd_import(int argc, char **argv);
+int iz_cmd_iys(int argc, char **argv);
 
 /* `izin import` without --server: import file into the brand (its code as
  * given to --brand) of the local store named by o's --data/--db, with

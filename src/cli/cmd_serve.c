@@ -47,6 +47,8 @@ static const iz_optdef_t serve_defs[] = {
     {"iys-bulk-poll", true, "S", "300 (demo: 1)", "seconds before a bulk request's status is polled"},
     {"iys-timeout-ms", true, "MS", "10000", "time limit of one İYS request"},
     {"iys-retry-max", true, "S", "60", "longest pause between retries after İYS failures"},
+    {"iys-reconcile-hour", true, "H", "2",
+     "Turkey-time hour (1-23) after which yesterday is reconciled with İYS; -1: never"},
     {"iys-push-user", true, "U", NULL, "HTTP Basic user İYS's push must carry"},
     {"iys-push-password", true, "P", NULL, "HTTP Basic password İYS's push must carry"},
     {"iys-listen", true, "ADDR", "127.0.0.1:8090", "(demo) where the built-in emulator listens"},
@@ -348,14 +350,20 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
     s->app.store = s->store;
     s->app.push_user = iz_cli_get(o, "iys-push-user");
     s->app.push_password = iz_cli_get(o, "iys-push-password");
-    int64_t pull, rate, poll, timeout, retry_max, bulk_after;
+    int64_t pull, rate, poll, timeout, retry_max, bulk_after, recon_hour;
     if (num_opt(o, "iys-pull-interval", 1, 86400, default_pull, &pull) ||
         num_opt(o, "iys-rate", 1, 1000, 10, &rate) ||
         num_opt(o, "iys-bulk-after", 1, 100000000, 0, &bulk_after) ||
         num_opt(o, "iys-bulk-poll", 0, 86400, default_poll, &poll) ||
         num_opt(o, "iys-timeout-ms", 100, 600000, 10000, &timeout) ||
-        num_opt(o, "iys-retry-max", 1, 3600, 60, &retry_max))
+        num_opt(o, "iys-retry-max", 1, 3600, 60, &retry_max) ||
+        num_opt(o, "iys-reconcile-hour", -1, 23, 2, &recon_hour))
         return 2;
+    if (recon_hour == 0) {
+        iz_cli_fail("--iys-reconcile-hour must be 1 to 23 (İYS writes a day's files after "
+                    "midnight), or -1 for never");
+        return 2;
+    }
     iz_sync_conf_t sc = {.default_iys_url = iys_url,
                          .pull_interval = (int)pull,
                          .rate = (double)rate,
@@ -363,6 +371,7 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
                          .bulk_poll_delay = (int)poll,
                          .timeout_ms = (long)timeout,
                          .retry_max = (int)retry_max,
+                         .recon_hour = (int)recon_hour,
                          .holidays = s->holidays};
     if (iz_sync_start(s->dom, &sc, &s->sync) != 0) {
         iz_cli_fail("cannot start the İYS sync engine");

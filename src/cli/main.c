@@ -22,6 +22,7 @@ static const struct {
     {"check", iz_cmd_check, "print the recipients of a file or pipe that may be sent to"},
     {"import", iz_cmd_import, "import a CSV/XLSX/JSON file of consents (local, or --server)"},
     {"export", iz_cmd_export, "write a brand's current consents as CSV"},
+    {"iys", iz_cmd_iys, "iys reconcile: run the daily reconciliation with İYS now"},
 };
 
 static void usage(FILE *f)

@@ -135,8 +135,35 @@ int iz_domain_load_then(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz
  * else the store's failure (the cursor must stay). *applied and
  * *quarantined may be NULL. */
 int iz_domain_apply_remote(iz_domain_t *d, const iz_brand_t *brand, const char *via,
-                           const char *source, json_t *list, size_t *applied,
-                           size_t *quarantined);
+                           const char *source, json_t *list, size_t *applied, size_t *quarantined);
+
+/* What became of one item of iz_domain_repair_remote. */
+typedef struct iz_repair {
+    int rc; /* 0 applied; IZ_REPEAT izin has it already (an identical change, or
+               the same transactionId): state is that change's İYS state, so
+               PENDING or SENT means izin's own change still waits for İYS's
+               answer; IZ_EINVAL it could not be read, or the store refused it:
+               quarantined */
+    iz_iys_state_t state;
+} iz_repair_t;
+
+/* A reconciliation's repair: İYS changes of report_date ("YYYY-MM-DD") that
+ * izin did not have (a missed pull), applied as iz_domain_apply_remote
+ * applies a pull's page (origin IYS, via "recon" for the quarantine) with
+ * {"repair":"reconciliation","reportDate":...} in each change's evidence.
+ * out[i] gets item i's fate; *applied (may be NULL) how many were written.
+ * Returns 0 when every item was applied, found or quarantined, else the
+ * store's failure. */
+int iz_domain_repair_remote(iz_domain_t *d, const iz_brand_t *brand, const char *report_date,
+                            json_t *list, iz_repair_t *out, size_t *applied);
+
+/* Bring the filter index up to changes another process committed to the
+ * store (`izin iys reconcile`, a local `izin import` or admin command run
+ * beside `izin serve`): every consent_log row past the last one this
+ * process saw puts its key's current record into the index. Cheap when
+ * nothing is new (one read of the log's end); the sync engine calls it
+ * every second. *seen (may be NULL) gets how many rows were read. */
+int iz_domain_catch_up(iz_domain_t *d, size_t *seen);
 
 /* Counts since start, for /metrics. */
 typedef struct iz_domain_stats {

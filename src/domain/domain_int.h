@@ -34,6 +34,7 @@ struct iz_domain {
     _Atomic uint64_t changes[IZ_ORIGIN_COUNT_];
     _Atomic uint64_t local_ret;
     _Atomic uint64_t quarantined;
+    _Atomic int64_t seen_id; /* the largest log id the commit subscriber saw or caught up to */
     pthread_mutex_t cache_mu;
     acct_cache_t cache[ACCT_CACHE];
 };

@@ -25,6 +25,9 @@ static void count_change(void *ctx, const iz_change_t *chg)
     if (chg->origin >= 0 && chg->origin < IZ_ORIGIN_COUNT_)
         atomic_fetch_add(&d->changes[chg->origin], 1);
     if (chg->warning[0] && strcmp(chg->warning, "H175") == 0) atomic_fetch_add(&d->local_ret, 1);
+    int64_t seen = atomic_load(&d->seen_id);
+    while (chg->id > seen && !atomic_compare_exchange_weak(&d->seen_id, &seen, chg->id)) {
+    }
 }
 
 int iz_domain_open(const iz_domain_conf_t *conf, iz_domain_t **out, const char **err)
@@ -55,6 +58,15 @@ int iz_domain_open(const iz_domain_conf_t *conf, iz_domain_t **out, const char *
         iz_domain_close(d);
         return rc;
     }
+    /* The log's end before the build: what other processes commit later
+     * is caught up with (iz_domain_catch_up). */
+    int64_t max = 0;
+    if (d->index && (rc = iz_store_log_max(d->st, &max)) != 0) {
+        *err = "cannot read the consent log";
+        iz_domain_close(d);
+        return rc;
+    }
+    atomic_store(&d->seen_id, max);
     if (d->index && (rc = iz_index_build(d->index, d->st)) != 0) {
         *err = "cannot build the filter index from the store";
         iz_domain_close(d);
@@ -91,6 +103,52 @@ void iz_domain_stats(const iz_domain_t *d, iz_domain_stats_t *out)
         out->changes[i] = atomic_load(&d->changes[i]);
     out->local_ret = atomic_load(&d->local_ret);
     out->quarantined = atomic_load(&d->quarantined);
+}
+
+/* ---- changes other processes commit ------------------------------------------ */
+
+#define CATCH_UP_PAGE 1000
+
+/* Put the current record of a change's key into the index, and again while
+ * it moves under us: a change of this process committed meanwhile has
+ * applied itself, and must not be undone by an older read. */
+static int index_current(iz_domain_t *d, const iz_change_t *c)
+{
+    int64_t last = -1;
+    for (int round = 0; round < 8; round++) {
+        iz_change_t cur;
+        int rc = iz_store_consent_get(d->st, c->brand_id, c->rtype, c->type, c->recipient, &cur);
+        if (rc == IZ_ENOTFOUND) return 0;
+        if (rc != 0) return rc;
+        if (cur.id == last) return 0;
+        last = cur.id;
+        if ((rc = iz_index_apply(d->index, &cur)) != 0) return rc;
+    }
+    return 0;
+}
+
+int iz_domain_catch_up(iz_domain_t *d, size_t *seen)
+{
+    if (seen) *seen = 0;
+    if (!d || !d->index) return 0;
+    for (;;) {
+        int64_t from = atomic_load(&d->seen_id), max = 0;
+        int rc = iz_store_log_max(d->st, &max);
+        if (rc != 0 || max <= from) return rc;
+        iz_change_t *list = NULL;
+        size_t n = 0;
+        if ((rc = iz_store_log_after(d->st, from, CATCH_UP_PAGE, &list, &n)) != 0) return rc;
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            rc = index_current(d, &list[i]);
+        int64_t last = n ? list[n - 1].id : max;
+        free(list);
+        if (rc != 0) return rc;
+        if (seen) *seen += n;
+        int64_t cur = atomic_load(&d->seen_id);
+        while (last > cur && !atomic_compare_exchange_weak(&d->seen_id, &cur, last)) {
+        }
+        if (n < CATCH_UP_PAGE) return 0;
+    }
 }
 
 /* ---- what recording needs of an account -------------------------------- */

@@ -26,8 +26,10 @@ static const char *str_field(json_t *o, const char *k)
     return json_string_value(json_object_get(o, k));
 }
 
-/* Read one item into c; NULL when it can be applied, else why not. */
-static const char *read_item(json_t *it, int64_t brand_id, iz_change_t *c)
+/* Read one item into c; NULL when it can be applied, else why not. A
+ * reconciliation's repair (repair_date not NULL) says so in its evidence,
+ * with the report date whose file brought it. */
+static const char *read_item(json_t *it, int64_t brand_id, const char *repair_date, iz_change_t *c)
 {
     memset(c, 0, sizeof *c);
     if (!json_is_object(it)) return "the item is not a JSON object";
@@ -61,6 +63,10 @@ static const char *read_item(json_t *it, int64_t brand_id, iz_change_t *c)
     const char *created = str_field(it, "creationDate"), *who = str_field(it, "citizenName");
     if (created) json_object_set_new(ev, "iysCreationDate", json_string(created));
     if (who) json_object_set_new(ev, "citizenName", json_string(who));
+    if (repair_date) {
+        json_object_set_new(ev, "repair", json_string("reconciliation"));
+        json_object_set_new(ev, "reportDate", json_string(repair_date));
+    }
     char *evs = json_object_size(ev) ? json_dumps(ev, JSON_COMPACT) : NULL;
     json_decref(ev);
     bool fits = !evs || iz_strlcpy(c->evidence, evs, sizeof c->evidence) == 0;
@@ -97,9 +103,12 @@ static int quarantine(iz_domain_t *d, const iz_brand_t *brand, const char *via,
     return 0;
 }
 
-int iz_domain_apply_remote(iz_domain_t *d, const iz_brand_t *brand, const char *via,
-                           const char *source, json_t *list, size_t *applied,
-                           size_t *quarantined)
+/* Apply a list İYS reported (see iz_domain_apply_remote); with repair_date
+ * the items are a reconciliation's repairs, and out[i] (when not NULL)
+ * tells each one's fate. */
+static int apply(iz_domain_t *d, const iz_brand_t *brand, const char *via, const char *source,
+                 const char *repair_date, json_t *list, size_t *applied, size_t *quarantined,
+                 iz_repair_t *out)
 {
     size_t dummy_a, dummy_q;
     if (!applied) applied = &dummy_a;
@@ -117,7 +126,8 @@ int iz_domain_apply_remote(iz_domain_t *d, const iz_brand_t *brand, const char *
     for (size_t i = 0; i < n && rc == 0; i++) {
         json_t *it = json_array_get(list, i);
         iz_change_t *c = &chgs[i];
-        const char *why = read_item(it, brand->id, c);
+        const char *why = read_item(it, brand->id, repair_date, c);
+        if (out) out[i] = (iz_repair_t){.rc = IZ_EINVAL};
         if (why) {
             if ((rc = quarantine(d, brand, via, source, it, why)) == 0) (*quarantined)++;
             continue;
@@ -128,8 +138,10 @@ int iz_domain_apply_remote(iz_domain_t *d, const iz_brand_t *brand, const char *
             iz_change_t old;
             int r = iz_store_change_by_txid(d->st, brand->id, c->iys_txid, &old);
             if (r == 0 && old.status == c->status && old.type == c->type &&
-                strcmp(old.recipient, c->recipient) == 0)
+                strcmp(old.recipient, c->recipient) == 0) {
+                if (out) out[i] = (iz_repair_t){.rc = IZ_REPEAT, .state = old.iys_state};
                 continue;
+            }
             if (r != 0 && r != IZ_ENOTFOUND) {
                 rc = r;
                 break;
@@ -140,6 +152,10 @@ int iz_domain_apply_remote(iz_domain_t *d, const iz_brand_t *brand, const char *
     }
     if (rc == 0 && k) rc = iz_store_consent_apply_batch(d->st, items, k);
     for (size_t i = 0; rc == 0 && i < k; i++) {
+        if (out)
+            out[pos[i]] = (iz_repair_t){
+                .rc = items[i].rc == 0 || items[i].rc == IZ_REPEAT ? items[i].rc : IZ_EINVAL,
+                .state = items[i].chg->iys_state};
         if (items[i].rc == 0) {
             (*applied)++;
         } else if (items[i].rc != IZ_REPEAT) {
@@ -155,4 +171,17 @@ int iz_domain_apply_remote(iz_domain_t *d, const iz_brand_t *brand, const char *
     free(items);
     free(chgs);
     return rc;
+}
+
+int iz_domain_apply_remote(iz_domain_t *d, const iz_brand_t *brand, const char *via,
+                           const char *source, json_t *list, size_t *applied, size_t *quarantined)
+{
+    return apply(d, brand, via, source, NULL, list, applied, quarantined, NULL);
+}
+
+int iz_domain_repair_remote(iz_domain_t *d, const iz_brand_t *brand, const char *report_date,
+                            json_t *list, iz_repair_t *out, size_t *applied)
+{
+    if (!report_date || !out) return IZ_EINVAL;
+    return apply(d, brand, "recon", NULL, report_date, list, applied, NULL, out);
 }

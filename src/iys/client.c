@@ -166,10 +166,18 @@ static void read_error(iz_iys_res_t *res)
     if (msg) iz_strlcpy(res->message, msg, sizeof res->message);
 }
 
+/* Where a download's 2xx body goes (NULL fn: into res->body as JSON). */
+typedef struct sink {
+    iz_httpc_write_fn fn;
+    void *ud;
+} sink_t;
+
 /* One HTTP exchange, after a slot of the URL's budget. body may be NULL
- * (GET); bearer, when not NULL, is the access token. */
+ * (GET); bearer, when not NULL, is the access token; sink, when not NULL,
+ * takes a 2xx answer's body as it arrives. */
 static void http(iz_iys_t *c, const char *method, const char *path, const char *body,
-                 const char *content_type, const char *bearer, iz_iys_res_t *res)
+                 const char *content_type, const char *bearer, const sink_t *sink,
+                 iz_iys_res_t *res)
 {
     memset(res, 0, sizeof *res);
     char url[IZ_URL_MAX + 512];
@@ -190,7 +198,9 @@ static void http(iz_iys_t *c, const char *method, const char *path, const char *
                          .content_type = content_type,
                          .bearer = bearer,
                          .timeout_ms = c->conf.timeout_ms,
-                         .max_body = IZ_IYS_MAX_BODY};
+                         .max_body = IZ_IYS_MAX_BODY,
+                         .body_write = sink ? sink->fn : NULL,
+                         .body_write_ud = sink ? sink->ud : NULL};
     iz_httpc_res_t hr = {0};
     int rc = iz_httpc_do(c->http, &rq, &hr);
     iz_iys_budget_answer(c->budget, rc != 0 ? 0 : hr.status, hr.retry_after_s);
@@ -247,7 +257,7 @@ static int token_request(iz_iys_t *c, bool use_refresh, iz_iys_res_t *res)
     json_decref(req);
     if (!text) iz_oom();
     atomic_fetch_add(&c->n_tokens, 1);
-    http(c, "POST", "/oauth2/token", text, "application/json", NULL, res);
+    http(c, "POST", "/oauth2/token", text, "application/json", NULL, NULL, res);
     iz_wipe(text, strlen(text));
     free(text);
     if (res->cls != IZ_IYS_OK) {
@@ -342,8 +352,10 @@ static int ensure_token(iz_iys_t *c, bool force, iz_iys_res_t *res)
     return -1;
 }
 
-/* A call with a bearer token: one new token and one retry on 401. */
-static int call(iz_iys_t *c, const char *method, const char *path, json_t *body, iz_iys_res_t *res)
+/* A call with a bearer token: one new token and one retry on 401 (a 401
+ * has no 2xx body, so nothing reached the sink before the retry). */
+static int call_to(iz_iys_t *c, const char *method, const char *path, json_t *body,
+                   const sink_t *sink, iz_iys_res_t *res)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     if (body && !text) iz_oom();
@@ -366,13 +378,18 @@ static int call(iz_iys_t *c, const char *method, const char *path, json_t *body,
             rc = -1;
             break;
         }
-        http(c, method, path, text, text ? "application/json" : NULL, bearer, res);
+        http(c, method, path, text, text ? "application/json" : NULL, bearer, sink, res);
         if (res->http != 401) break;
         if (attempt == 0) iz_iys_res_clear(res);
     }
     iz_wipe(bearer, sizeof bearer);
     free(text);
     return rc;
+}
+
+static int call(iz_iys_t *c, const char *method, const char *path, json_t *body, iz_iys_res_t *res)
+{
+    return call_to(c, method, path, body, NULL, res);
 }
 
 json_t *iz_iys_consent_json(const iz_change_t *chg)
@@ -456,7 +473,7 @@ int iz_iys_probe(iz_iys_t *c, int64_t brand_code, iz_iys_res_t *res)
     bool have = c->access[0] && c->access_exp - TOKEN_MARGIN_S > now_s();
     memcpy(bearer, c->access, sizeof bearer);
     pthread_mutex_unlock(&c->tok_mu);
-    http(c, "GET", path, NULL, NULL, have ? bearer : NULL, res);
+    http(c, "GET", path, NULL, NULL, have ? bearer : NULL, NULL, res);
     iz_wipe(bearer, sizeof bearer);
     return 0;
 }
@@ -483,4 +500,60 @@ int iz_iys_changes(iz_iys_t *c, int64_t brand_code, const char *source, const ch
     free(esc);
     sps_path(c, path, sizeof path, false, brand_code, tail);
     return call(c, "GET", path, NULL, res);
+}
+
+/* ---- reconciliation (MUTABAKAT YÖNETİMİ) ------------------------------------ */
+
+/* A report date goes into a path: only "YYYY-MM-DD". */
+static bool safe_date(const char *d)
+{
+    if (!d || strlen(d) != 10) return false;
+    for (int i = 0; i < 10; i++)
+        if (i == 4 || i == 7 ? d[i] != '-' : (d[i] < '0' || d[i] > '9')) return false;
+    return true;
+}
+
+/* One reconciliation call about date: what + "/" + date + rest under the
+ * brand's path ("/changes", "/file" is .../changes/{date}/file). */
+static int recon_call(iz_iys_t *c, int64_t brand_code, const char *what, const char *date,
+                      const char *rest, const char *method, json_t *body, const sink_t *sink,
+                      iz_iys_res_t *res)
+{
+    if (!safe_date(date)) return IZ_EINVAL;
+    char tail[64], path[256];
+    snprintf(tail, sizeof tail, "%s/%s%s", what, date, rest);
+    sps_path(c, path, sizeof path, false, brand_code, tail);
+    return call_to(c, method, path, body, sink, res);
+}
+
+int iz_iys_recon_file(iz_iys_t *c, int64_t brand_code, const char *date, iz_httpc_write_fn fn,
+                      void *ud, iz_iys_res_t *res)
+{
+    if (!fn) return IZ_EINVAL;
+    sink_t sk = {fn, ud};
+    return recon_call(c, brand_code, "/changes", date, "/file", "GET", NULL, &sk, res);
+}
+
+int iz_iys_agreement_get(iz_iys_t *c, int64_t brand_code, const char *date, iz_iys_res_t *res)
+{
+    return recon_call(c, brand_code, "/agreements", date, "", "GET", NULL, NULL, res);
+}
+
+int iz_iys_agreement_put(iz_iys_t *c, int64_t brand_code, const char *date, const char *hash,
+                         iz_iys_res_t *res)
+{
+    json_t *body = json_pack("{s:b}", "agreementStatus", 1);
+    if (!body) iz_oom();
+    if (hash && *hash) json_object_set_new(body, "hashValue", json_string(hash));
+    int rc = recon_call(c, brand_code, "/agreements", date, "", "PUT", body, NULL, res);
+    json_decref(body);
+    return rc;
+}
+
+int iz_iys_recon_timestamp(iz_iys_t *c, int64_t brand_code, const char *date, iz_httpc_write_fn fn,
+                           void *ud, iz_iys_res_t *res)
+{
+    if (!fn) return IZ_EINVAL;
+    sink_t sk = {fn, ud};
+    return recon_call(c, brand_code, "/agreements", date, "/timestamp", "GET", NULL, &sk, res);
 }

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "iys/budget.h"
+#include "net/client.h"
 #include "store/store.h"
 
 typedef struct iz_iys_conf {
@@ -102,6 +103,29 @@ int iz_iys_status(iz_iys_t *c, int64_t brand_code, const char *recipient, iz_rty
 /* GET /sps/.../consents/changes?source=&after=&limit= (204: OK with body NULL). */
 int iz_iys_changes(iz_iys_t *c, int64_t brand_code, const char *source, const char *after,
                    int limit, iz_iys_res_t *res);
+
+/* Reconciliation (İYS's MUTABAKAT YÖNETİMİ), date "YYYY-MM-DD" (else
+ * IZ_EINVAL, no request made):
+ * GET /sps/.../changes/{date}/file: the brand's change file of the day,
+ * handed to fn(ud, ...) as it arrives when İYS answers 2xx (a day may hold
+ * millions of lines: nothing of it is kept here); 204 (no file) is OK with
+ * nothing written. Whatever fn took before a failure is not to be used. */
+int iz_iys_recon_file(iz_iys_t *c, int64_t brand_code, const char *date, iz_httpc_write_fn fn,
+                      void *ud, iz_iys_res_t *res);
+
+/* GET /sps/.../agreements/{date}: {processStatus, hashValue, hashMethod,
+ * agreementStatus}, or 204 when İYS has no file that day. */
+int iz_iys_agreement_get(iz_iys_t *c, int64_t brand_code, const char *date, iz_iys_res_t *res);
+
+/* PUT /sps/.../agreements/{date} {agreementStatus: true, hashValue?}: record
+ * the agreement; hash (96 hex digits, may be NULL) lets İYS check it. */
+int iz_iys_agreement_put(iz_iys_t *c, int64_t brand_code, const char *date, const char *hash,
+                         iz_iys_res_t *res);
+
+/* GET /sps/.../agreements/{date}/timestamp: the RFC 3161 reply (DER)
+ * stamping the day's file, handed to fn as the file is. */
+int iz_iys_recon_timestamp(iz_iys_t *c, int64_t brand_code, const char *date, iz_httpc_write_fn fn,
+                           void *ud, iz_iys_res_t *res);
 
 /* Counts of answers by class since start (for the success-rate watch). */
 typedef struct iz_iys_counts {

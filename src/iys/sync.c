@@ -27,6 +27,7 @@
 #include "core/recipient.h"
 #include "iys/budget.h"
 #include "iys/client.h"
+#include "iys/recon.h"
 #include "net/client.h"
 #include "sys/log.h"
 
@@ -48,8 +49,12 @@
 #define WARNED_MAX 4096
 #define LAT_RING 4096
 #define RATE_SECONDS 10
+#define RECON_EVERY_MS 60000   /* how often the daily reconciliation is looked at */
+#define RECON_RETRY_MS 3600000 /* a FAILED one is tried again after an hour */
+#define CATCH_UP_EVERY_MS 1000 /* how often other processes' commits are looked for */
+#define RECON_BRANDS_MAX 4096  /* brands whose reconciliation state is kept */
 
-enum { P_RET, P_SINGLE, P_BULK, P_POLL, P_PULL };
+enum { P_RET, P_SINGLE, P_BULK, P_POLL, P_PULL, P_RECON };
 
 typedef struct ubudget {
     char url[IZ_URL_MAX];
@@ -67,10 +72,11 @@ typedef struct job {
     acct_t *ac;
     iz_outbox_item_t *items; /* SINGLE: 1, BULK: n (owned) */
     size_t n;
-    iz_outbox_req_t req;     /* POLL */
-    iz_brand_t brand;        /* PULL */
-    int source;              /* PULL: 0 IYS, 1 HS */
-    int64_t brand_code;      /* PROBE */
+    iz_outbox_req_t req; /* POLL */
+    iz_brand_t brand;    /* PULL, RECON */
+    char date[11];       /* RECON: the report date */
+    int source;          /* PULL: 0 IYS, 1 HS */
+    int64_t brand_code;  /* PROBE */
     struct job *next;
 } job_t;
 
@@ -93,7 +99,17 @@ typedef struct rate {
     int64_t sec;
 } rate_t;
 
-static const char *const kind_names[IZ_REQ_KINDS] = {"single", "bulk", "poll", "pull", "probe"};
+static const char *const kind_names[IZ_REQ_KINDS] = {"single", "bulk",  "poll",
+                                                     "pull",   "probe", "recon"};
+
+/* A brand's daily reconciliation: the last date done (or found done in the
+ * store) and when a failed one may be tried again. */
+typedef struct recon_state {
+    int64_t brand_id;
+    char done[11];
+    int64_t next_ms;
+    bool busy; /* planned or running */
+} recon_state_t;
 
 const char *iz_req_kind_name(iz_req_kind_t k)
 {
@@ -127,7 +143,11 @@ struct iz_sync {
     int idle;                  /* senders waiting for a job */
     job_t *running[SENDERS];   /* jobs senders are running */
     uint64_t seq;
-    int64_t next_pull_ms, next_ret_ms, next_polls_ms, next_brands_ms;
+    int64_t next_pull_ms, next_ret_ms, next_polls_ms, next_brands_ms, next_recon_ms,
+        next_catch_up_ms;
+    recon_state_t *recon;
+    size_t nrecon;
+    _Atomic uint64_t recon_results[4];
     bool pulls_planned;
     iz_brand_t *brands;
     size_t nbrands;
@@ -453,6 +473,52 @@ static void plan_pulls(iz_sync_t *s, int64_t now)
     }
 }
 
+/* The reconciliation state of a brand (NULL when the table is full). */
+static recon_state_t *recon_of(iz_sync_t *s, int64_t brand_id)
+{
+    for (size_t i = 0; i < s->nrecon; i++)
+        if (s->recon[i].brand_id == brand_id) return &s->recon[i];
+    if (s->nrecon >= RECON_BRANDS_MAX) return NULL;
+    s->recon = iz_xrealloc(s->recon, (s->nrecon + 1) * sizeof *s->recon);
+    s->recon[s->nrecon] = (recon_state_t){.brand_id = brand_id};
+    return &s->recon[s->nrecon++];
+}
+
+/* Once Turkey time is past recon_hour, a reconciliation job for yesterday
+ * for every brand with İYS that has none kept yet (a FAILED one again
+ * after RECON_RETRY_MS). */
+static void plan_recon(iz_sync_t *s, int64_t now)
+{
+    if (s->conf.recon_hour < 0 || now < s->next_recon_ms) return;
+    s->next_recon_ms = now + RECON_EVERY_MS;
+    int64_t t = now / 1000;
+    if ((t + IZ_TR_OFFSET) % 86400 < (int64_t)s->conf.recon_hour * 3600) return;
+    char date[11];
+    iz_recon_yesterday(t, date);
+    for (size_t b = 0; b < s->nbrands; b++) {
+        acct_t *ac = account(s, s->brands[b].account_id);
+        recon_state_t *rs = recon_of(s, s->brands[b].id);
+        if (!ac->cli || !rs || rs->busy || strcmp(rs->done, date) == 0 || rs->next_ms > now)
+            continue;
+        /* Done already (by an earlier run of this process, another
+         * process or `izin iys reconcile`)? */
+        iz_recon_t *kept = NULL;
+        size_t n = 0;
+        if (iz_store_recon_list(s->st, s->brands[b].id, date, 1, &kept, &n) == 0 && n &&
+            strcmp(kept[0].status, "FAILED") != 0) {
+            iz_strlcpy(rs->done, date, sizeof rs->done);
+            iz_store_recon_free(kept, n);
+            continue;
+        }
+        iz_store_recon_free(kept, n);
+        job_t *j = new_job(IZ_REQ_RECON, P_RECON);
+        j->brand = s->brands[b];
+        iz_strlcpy(j->date, date, sizeof j->date);
+        rs->busy = true;
+        plan_add(ac, j);
+    }
+}
+
 /* Rows of accounts with no İYS stay queued; looked at again in a minute. */
 static void park_no_iys(iz_sync_t *s, acct_t *ac, int64_t now)
 {
@@ -551,7 +617,8 @@ static int64_t dispatch(iz_sync_t *s, int64_t now)
                                                : PROBE_SLOW_MS);
                 job_t *p = new_job(IZ_REQ_PROBE, P_RET);
                 p->ac = top->ac;
-                p->brand_code = top->kind == IZ_REQ_PULL ? top->brand.code
+                p->brand_code = top->kind == IZ_REQ_PULL || top->kind == IZ_REQ_RECON
+                                    ? top->brand.code
                                 : top->kind == IZ_REQ_POLL ? top->req.brand_code
                                                            : top->items[0].brand_code;
                 hand_out(s, p);
@@ -711,6 +778,16 @@ static void *dispatcher(void *arg)
         do_ret(s, now);
         plan_pulls(s, now);
         plan_polls(s, now);
+        plan_recon(s, now);
+        if (now >= s->next_catch_up_ms) {
+            /* Changes another process committed (izin iys reconcile beside
+             * the server, say) reach the send filter within a second. */
+            s->next_catch_up_ms = now + CATCH_UP_EVERY_MS;
+            pthread_mutex_unlock(&s->mu);
+            int crc = iz_domain_catch_up(s->dom, NULL);
+            if (crc != 0) log_store_error("catch up with other processes", crc);
+            pthread_mutex_lock(&s->mu);
+        }
         int64_t replan_wait = ROUND_MS;
         for (size_t i = 0; i < s->naccts; i++) {
             acct_t *ac = s->accts[i];
@@ -830,6 +907,17 @@ static void account_ok(iz_sync_t *s, acct_t *ac)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* The creationDate İYS answered for an accepted change (epoch s), 0 when
+ * it gave none: the day whose reconciliation file must hold the change. */
+static int64_t iys_created(json_t *o)
+{
+    const char *d = json_string_value(json_object_get(o, "creationDate"));
+    const char *hcode;
+    int64_t e = 0;
+    if (!d || iz_tr_parse(d, strlen(d), &e, &hcode) != 0) return 0;
+    return e;
+}
+
 static void run_single(iz_sync_t *s, job_t *j)
 {
     const iz_outbox_item_t *it = &j->items[0];
@@ -844,6 +932,7 @@ static void run_single(iz_sync_t *s, job_t *j)
             atomic_fetch_add(&s->consents_sent, 1);
             d.state = IZ_IYS_ACCEPTED;
             d.txid = tx ? tx : "";
+            d.iys_created = iys_created(res.body);
         } else {
             iz_logf(IZ_LOG_WARN, "sync", "İYS refused a change", "id=%lld code=%s message=%s",
                     (long long)it->chg.id, res.code, res.message);
@@ -900,13 +989,14 @@ static void run_bulk(iz_sync_t *s, job_t *j)
                 continue;
             size_t i = (size_t)json_integer_value(ix);
             bad[i] = true;
-            done[nbad] = (iz_outbox_done_t){ids[i], IZ_IYS_REJECTED, NULL, code ? code : res.code};
+            done[nbad] =
+                (iz_outbox_done_t){ids[i], IZ_IYS_REJECTED, NULL, code ? code : res.code, 0};
             created[nbad++] = j->items[i].chg.creation_ms;
         }
         if (nbad == 0) {
             /* The request itself was refused: so is every change in it. */
             for (size_t i = 0; i < n; i++) {
-                done[i] = (iz_outbox_done_t){ids[i], IZ_IYS_REJECTED, NULL, res.code};
+                done[i] = (iz_outbox_done_t){ids[i], IZ_IYS_REJECTED, NULL, res.code, 0};
                 created[i] = j->items[i].chg.creation_ms;
             }
             nbad = n;
@@ -973,12 +1063,13 @@ static void run_poll(iz_sync_t *s, job_t *j)
             const iz_outbox_row_t *row = by_index[ix];
             if (strcmp(st, "success") == 0) {
                 const char *tx = json_string_value(json_object_get(item, "transactionId"));
-                done[nd] = (iz_outbox_done_t){row->log_id, IZ_IYS_ACCEPTED, tx ? tx : "", NULL};
+                done[nd] = (iz_outbox_done_t){row->log_id, IZ_IYS_ACCEPTED, tx ? tx : "", NULL,
+                                              iys_created(item)};
             } else if (strcmp(st, "failure") == 0) {
                 const char *code =
                     json_string_value(json_object_get(json_object_get(item, "error"), "code"));
                 done[nd] = (iz_outbox_done_t){row->log_id, IZ_IYS_REJECTED, NULL,
-                                              code ? code : "failure"};
+                                              code ? code : "failure", 0};
             } else {
                 continue; /* "enqueue": not processed yet */
             }
@@ -1072,6 +1163,31 @@ static void run_pull(iz_sync_t *s, job_t *j)
     }
 }
 
+/* A brand's daily reconciliation; its requests go through the client, so
+ * through the URL's budget (the first with the slot the dispatcher took). */
+static void run_recon(iz_sync_t *s, job_t *j)
+{
+    iz_recon_t r;
+    count_request(s, IZ_REQ_RECON);
+    int rc = iz_recon_run(s->dom, j->ac->cli, &j->brand, j->date, &r);
+    static const char *const names[4] = {"MATCHED", "REPAIRED", "MISMATCH", "FAILED"};
+    for (int k = 0; k < 4; k++)
+        if (strcmp(r.status, names[k]) == 0) atomic_fetch_add(&s->recon_results[k], 1);
+    bool failed = rc != 0 || strcmp(r.status, "FAILED") == 0;
+    free(r.tsr);
+    free(r.details);
+    pthread_mutex_lock(&s->mu);
+    recon_state_t *rs = recon_of(s, j->brand.id);
+    if (rs) {
+        rs->busy = false;
+        if (failed)
+            rs->next_ms = now_ms() + RECON_RETRY_MS;
+        else
+            iz_strlcpy(rs->done, j->date, sizeof rs->done);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
 static void run_probe(iz_sync_t *s, job_t *j)
 {
     iz_iys_res_t res = {0};
@@ -1100,11 +1216,24 @@ static void *sender(void *arg)
         /* The dispatcher reserved the slot of the job's first request. */
         iz_iys_prepaid();
         switch (j->kind) {
-        case IZ_REQ_SINGLE: run_single(s, j); break;
-        case IZ_REQ_BULK: run_bulk(s, j); break;
-        case IZ_REQ_POLL: run_poll(s, j); break;
-        case IZ_REQ_PULL: run_pull(s, j); break;
-        default: run_probe(s, j); break;
+        case IZ_REQ_SINGLE:
+            run_single(s, j);
+            break;
+        case IZ_REQ_BULK:
+            run_bulk(s, j);
+            break;
+        case IZ_REQ_POLL:
+            run_poll(s, j);
+            break;
+        case IZ_REQ_PULL:
+            run_pull(s, j);
+            break;
+        case IZ_REQ_RECON:
+            run_recon(s, j);
+            break;
+        default:
+            run_probe(s, j);
+            break;
         }
         /* A job that made no request (no token to be had, a store
          * failure) gives its slot back. */
@@ -1137,6 +1266,8 @@ int iz_sync_start(iz_domain_t *dom, const iz_sync_conf_t *conf, iz_sync_t **out)
     if (s->conf.bulk_poll_delay < 0) s->conf.bulk_poll_delay = 300;
     if (s->conf.timeout_ms <= 0) s->conf.timeout_ms = 10000;
     if (s->conf.retry_max <= 0) s->conf.retry_max = 60;
+    if (s->conf.recon_hour == 0) s->conf.recon_hour = 2;
+    if (s->conf.recon_hour > 23) s->conf.recon_hour = 23;
     s->rnd = (unsigned)now_ms();
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->wake_mu, NULL);
@@ -1213,6 +1344,7 @@ void iz_sync_stop(iz_sync_t *s)
     }
     free(s->ubs);
     free(s->brands);
+    free(s->recon);
     pthread_cond_destroy(&s->jobs_cv);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->wake_mu);
@@ -1271,6 +1403,8 @@ void iz_sync_stats_get(iz_sync_t *s, iz_sync_stats_t *o)
     o->accepted = atomic_load(&s->accepted);
     o->rejected = atomic_load(&s->rejected);
     o->quarantined = atomic_load(&s->quarantined);
+    for (int k = 0; k < 4; k++)
+        o->recon[k] = atomic_load(&s->recon_results[k]);
     o->success_rate =
         o->ok + o->client_error ? (double)o->ok / (double)(o->ok + o->client_error) : 1;
     iz_store_outbox_count(s->st, &o->outbox);

@@ -15,7 +15,11 @@
  *   4. bulk status polls: each request once bulk_poll_delay has passed
  *      since it was posted (again after a quarter of that delay, at least
  *      0.5 s, while İYS answers "enqueue");
- *   5. change pulls (sources IYS and HS) per brand every pull_interval.
+ *   5. change pulls (sources IYS and HS) per brand every pull_interval;
+ *   6. the daily reconciliation (iys/recon.h) of yesterday, per brand, once
+ *      Turkey time is past recon_hour (İYS writes the day's files at its
+ *      day-end); a FAILED one is tried again an hour later, a MISMATCH is
+ *      reported and left for a person (`izin iys reconcile` runs it again).
  * Several senders run the requests, so many are in flight at once; per
  * address order holds because only the oldest outbox row of an address is
  * ever sent, and the next one only after İYS's answer to it is recorded.
@@ -52,6 +56,8 @@ typedef struct iz_sync_conf {
     int bulk_poll_delay;         /* s before a bulk request's status is polled (300) */
     long timeout_ms;             /* per İYS request (10000) */
     int retry_max;               /* s: the longest pause between retries (60) */
+    int recon_hour;              /* Turkey-time hour (1-23) after which yesterday is
+                                    reconciled; 0: 2; < 0: no daily reconciliation */
     const iz_holidays_t *holidays;
 } iz_sync_conf_t;
 
@@ -70,7 +76,15 @@ void iz_sync_stop(iz_sync_t *s);
 void iz_sync_wake(iz_sync_t *s);
 
 /* What a request was for (the /metrics labels). */
-typedef enum { IZ_REQ_SINGLE, IZ_REQ_BULK, IZ_REQ_POLL, IZ_REQ_PULL, IZ_REQ_PROBE, IZ_REQ_KINDS } iz_req_kind_t;
+typedef enum {
+    IZ_REQ_SINGLE,
+    IZ_REQ_BULK,
+    IZ_REQ_POLL,
+    IZ_REQ_PULL,
+    IZ_REQ_PROBE,
+    IZ_REQ_RECON, /* a reconciliation: several requests (file, agreement, timestamp) */
+    IZ_REQ_KINDS
+} iz_req_kind_t;
 
 const char *iz_req_kind_name(iz_req_kind_t k);
 
@@ -86,6 +100,8 @@ typedef struct iz_sync_stats {
     int budgets_down;                /* İYS base URLs that do not answer now */
     int64_t ret_pending, ret_at_risk, ret_missed;
     uint64_t pulled, accepted, rejected, quarantined;
+    uint64_t recon[4]; /* reconciliations run by this process: MATCHED, REPAIRED, MISMATCH,
+                          FAILED */
 } iz_sync_stats_t;
 
 void iz_sync_stats_get(iz_sync_t *s, iz_sync_stats_t *out);

@@ -259,8 +259,9 @@ static void shown_host(const char *url, char *out, size_t outsz)
 typedef struct xfer {
     char *body;
     size_t len, cap, max;
-    bool too_big, aborted, read_failed, stalled;
+    bool too_big, aborted, read_failed, stalled, write_failed;
     long retry_after_s;
+    CURL *h; /* for the answer's status when a body goes to req->body_write */
     iz_httpc_abort_fn abort;
     void *abort_ud;
     const iz_httpc_req_t *req; /* for its body_read and body_rewind */
@@ -294,6 +295,15 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
     xfer_t *x = ud;
     size_t n = size * nmemb;
+    if (x->req->body_write) {
+        long status = 0;
+        curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
+        if (status >= 200 && status < 300) {
+            if (x->req->body_write(x->req->body_write_ud, data, n) == 0) return n;
+            x->write_failed = true;
+            return 0;
+        }
+    }
     bool over = n > x->max - x->len;
     size_t k = over ? x->max - x->len : n;
     if (x->len + k + 1 > x->cap) {
@@ -489,6 +499,7 @@ int iz_httpc_do(iz_httpc_t *c, const iz_httpc_req_t *req, iz_httpc_res_t *res)
     struct curl_slist *lines = request_lines(req);
 
     CURL *h = take_handle(c);
+    x.h = h;
     CURLcode cc = curl_easy_setopt(h, CURLOPT_URL, req->url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
@@ -499,14 +510,15 @@ int iz_httpc_do(iz_httpc_t *c, const iz_httpc_req_t *req, iz_httpc_res_t *res)
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
-    if (req->body_read) {
-        /* A streamed upload is bounded by its stalls, not its length. */
+    if (req->body_read || req->body_write) {
+        /* A streamed upload or download is bounded by its stalls, not its
+         * length. */
         x.stall_ms = timeout;
         x.moved_ms = mono_ms();
     } else {
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
     }
-    if (req->abort || req->body_read) {
+    if (req->abort || req->body_read || req->body_write) {
         curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
         curl_easy_setopt(h, CURLOPT_XFERINFODATA, &x);
         curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
@@ -563,6 +575,7 @@ int iz_httpc_do(iz_httpc_t *c, const iz_httpc_req_t *req, iz_httpc_res_t *res)
         res->sent = req_bytes > 0;
         snprintf(res->error, sizeof res->error, "%s",
                  x.read_failed    ? "cannot read the body"
+                 : x.write_failed ? "cannot keep the answer"
                  : res->timed_out ? "timeout"
                  : res->aborted   ? "aborted"
                                   : curl_easy_strerror(cc));

@@ -74,6 +74,14 @@ typedef long (*iz_httpc_read_fn)(void *ud, char *buf, size_t n);
  * cannot (the exchange then fails). */
 typedef int (*iz_httpc_rewind_fn)(void *ud);
 
+/* Where a 2xx answer's body goes as it arrives, instead of into res->body
+ * (a download larger than any buffer should be: a day's change file):
+ * take n bytes and return 0, or non-zero to stop the exchange (IZ_EIO,
+ * "cannot keep the answer"). An answer that is not 2xx is kept in
+ * res->body as usual, so its error can be read. Called on the exchanging
+ * thread. */
+typedef int (*iz_httpc_write_fn)(void *ud, const char *data, size_t n);
+
 /* One request. Every pointer is borrowed for the duration of
  * iz_httpc_do() only; nothing is kept after it returns. */
 typedef struct iz_httpc_req {
@@ -98,11 +106,16 @@ typedef struct iz_httpc_req {
     void *body_ud;
     int64_t body_size;
     const char *content_type; /* the body's Content-Type; NULL: none is sent */
-    const char *user;         /* HTTP Basic when not NULL: no ':' (RFC 7617) */
-    const char *password;     /* with user; NULL is "" */
-    const char *bearer;       /* "Authorization: Bearer <bearer>" when not NULL */
-    long timeout_ms;          /* the whole exchange; 0: IZ_HTTPC_TIMEOUT_DEFAULT_MS */
-    long connect_timeout_ms;  /* connecting alone; 0: as timeout_ms */
+    /* A 2xx answer's body handed to body_write(body_write_ud, ...) as it
+     * arrives (not bounded by max_body; res->body stays NULL). With
+     * body_write, timeout_ms bounds the stalls, as for body_read. */
+    iz_httpc_write_fn body_write;
+    void *body_write_ud;
+    const char *user;        /* HTTP Basic when not NULL: no ':' (RFC 7617) */
+    const char *password;    /* with user; NULL is "" */
+    const char *bearer;      /* "Authorization: Bearer <bearer>" when not NULL */
+    long timeout_ms;         /* the whole exchange; 0: IZ_HTTPC_TIMEOUT_DEFAULT_MS */
+    long connect_timeout_ms; /* connecting alone; 0: as timeout_ms */
     /* Answer body bytes accepted; 0: IZ_HTTPC_BODY_DEFAULT; at most
      * IZ_HTTPC_BODY_MAX. */
     size_t max_body;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/iz.h"
+#include "core/trtime.h"
 #include "store/store_int.h"
 #include "sys/crypto.h"
 #include "sys/fs.h"
@@ -504,7 +505,8 @@ void iz__store_publish(iz_store_t *st, const iz_change_t *chg)
 
 static bool via_ok(const char *via)
 {
-    return via && (strcmp(via, "pull") == 0 || strcmp(via, "push") == 0);
+    return via &&
+           (strcmp(via, "pull") == 0 || strcmp(via, "push") == 0 || strcmp(via, "recon") == 0);
 }
 
 int iz_store_quarantine_add(iz_store_t *st, int64_t brand_id, const char *via, const char *source,
@@ -537,6 +539,88 @@ void iz_store_quarantine_free(iz_quarantine_t *list, size_t n)
 int iz_store_quarantine_count(iz_store_t *st, int64_t *n)
 {
     return st && n ? st->ops->quarantine_count(st, n) : IZ_EINVAL;
+}
+
+int iz_store_change_get(iz_store_t *st, int64_t id, iz_change_t *out)
+{
+    return st && out && id > 0 ? st->ops->change_get(st, id, out) : IZ_EINVAL;
+}
+
+int iz_store_log_max(iz_store_t *st, int64_t *id)
+{
+    return st && id ? st->ops->log_max(st, id) : IZ_EINVAL;
+}
+
+int iz_store_log_after(iz_store_t *st, int64_t after_id, size_t limit, iz_change_t **list,
+                       size_t *n)
+{
+    if (!st || !list || !n || limit == 0) return IZ_EINVAL;
+    *list = NULL;
+    *n = 0;
+    return st->ops->log_after(st, after_id, limit, list, n);
+}
+
+int iz_store_changes_by_txid(iz_store_t *st, int64_t brand_id, const char *txid, iz_change_t **list,
+                             size_t *n)
+{
+    if (!st || !txid || !*txid || !list || !n) return IZ_EINVAL;
+    *list = NULL;
+    *n = 0;
+    return st->ops->changes_by_txid(st, brand_id, txid, list, n);
+}
+
+/* A report date as the store keeps it: "YYYY-MM-DD". */
+static bool is_day(const char *d)
+{
+    int64_t e;
+    return d && strlen(d) == 10 && iz_tr_parse_date(d, &e) == 0;
+}
+
+int iz_store_iys_day_ids(iz_store_t *st, int64_t brand_id, const char *day, int64_t after_id,
+                         size_t limit, int64_t **ids, size_t *n)
+{
+    if (!st || !ids || !n || !is_day(day) || limit == 0) return IZ_EINVAL;
+    *ids = NULL;
+    *n = 0;
+    return st->ops->iys_day_ids(st, brand_id, day, after_id, limit, ids, n);
+}
+
+int iz_store_iys_day_span(iz_store_t *st, int64_t brand_id, const char *day, int64_t *count,
+                          int64_t *min_id, int64_t *max_id)
+{
+    if (!st || !count || !min_id || !max_id || !is_day(day)) return IZ_EINVAL;
+    return st->ops->iys_day_span(st, brand_id, day, count, min_id, max_id);
+}
+
+int iz_store_recon_put(iz_store_t *st, const iz_recon_t *r)
+{
+    if (!st || !r || !is_day(r->date) || !r->status[0]) return IZ_EINVAL;
+    if (r->tsr_len > IZ_RECON_TSR_MAX || (r->details && strlen(r->details) > IZ_RECON_DETAILS_MAX))
+        return IZ_ETOOBIG;
+    return st->ops->recon_put(st, r);
+}
+
+int iz_store_recon_list(iz_store_t *st, int64_t brand_id, const char *date, size_t limit,
+                        iz_recon_t **list, size_t *n)
+{
+    if (!st || !list || !n || (date && !is_day(date))) return IZ_EINVAL;
+    *list = NULL;
+    *n = 0;
+    return st->ops->recon_list(st, brand_id, date, limit, list, n);
+}
+
+void iz_store_recon_free(iz_recon_t *list, size_t n)
+{
+    for (size_t i = 0; list && i < n; i++) {
+        free(list[i].tsr);
+        free(list[i].details);
+    }
+    free(list);
+}
+
+int iz_store_recon_counts(iz_store_t *st, int64_t counts[4])
+{
+    return st && counts ? st->ops->recon_counts(st, counts) : IZ_EINVAL;
 }
 
 int iz_store_state_scan(iz_store_t *st, iz_store_state_fn fn, void *ctx)

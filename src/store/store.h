@@ -7,7 +7,7 @@
  * (src/domain/) writes consents through it; the other calls serve the
  * sync engine, the send records and the administration commands.
  *
- * Schema (version 10; the version each table or column came in is named)
+ * Schema (version 11; the version each table or column came in is named)
  * -------------------------------------------------------------------
  *   meta(key TEXT PK, value TEXT)                    schema_version, ...
  *   accounts(id PK, name UNIQUE, iys_code, activation_date TEXT NULL
@@ -55,7 +55,7 @@
  *          error, warnings, created_ms, started_ms, updated_ms, finished_ms,
  *          owner "host:pid")
  *   job_errors(job_id, line, code, message, raw) PK(job_id, line)     (v7)
- *   iys_quarantine(id PK, brand_id, via pull|push, source IYS|HS|NULL,
+ *   iys_quarantine(id PK, brand_id, via pull|push|recon, source IYS|HS|NULL,
  *          raw (the item's JSON as İYS sent it), raw_hash (hex SHA-256),
  *          reason, created_ms, UNIQUE(brand_id, raw_hash))               (v4)
  *   iys_tokens(account_id PK -> accounts, base_url, username (what the
@@ -63,6 +63,18 @@
  *          "" when none), access_exp, refresh_exp, blocked_until (epoch s,
  *          0 none; blocked_until: no token request before it, after H084),
  *          updated_ms)                                                  (v5)
+ *   iys_days(log_id PK, brand_id, day "YYYY-MM-DD", created (epoch s)):
+ *          the Turkey-time day İYS recorded an accepted change of izin's on
+ *          (its creationDate), so that a day's reconciliation knows which
+ *          of izin's changes İYS's file of the day must hold       (v11)
+ *   iys_recon(brand_id, report_date "YYYY-MM-DD", status MATCHED|REPAIRED|
+ *          MISMATCH|FAILED, rows, matched, repaired, pending, mismatched,
+ *          hash (hex SHA-384 of İYS's file, NULL: no file), agreed (the
+ *          agreement was recorded with İYS), agreed_ms, tsr (İYS's RFC 3161
+ *          timestamp reply, DER, NULL: none), details (JSON array of what
+ *          could not be repaired), error, started_ms, finished_ms,
+ *          PK(brand_id, report_date)): the last reconciliation of each
+ *          brand-day                                                  (v11)
  *
  * Invariants
  * ----------
@@ -126,7 +138,7 @@
 #include "core/smstext.h"
 
 /* The schema version this build creates (see the migrations). */
-#define IZ_STORE_SCHEMA_VERSION 10
+#define IZ_STORE_SCHEMA_VERSION 11
 
 typedef struct iz_store iz_store_t;
 
@@ -524,6 +536,8 @@ typedef struct iz_outbox_done {
     iz_iys_state_t state; /* ACCEPTED or REJECTED */
     const char *txid;     /* may be NULL */
     const char *error;    /* may be NULL */
+    int64_t iys_created;  /* ACCEPTED: İYS's creationDate (epoch s), kept in iys_days;
+                             0: İYS did not say */
 } iz_outbox_done_t;
 
 /* n final answers in one transaction (a bulk request's results): all are
@@ -564,6 +578,25 @@ int iz_store_outbox_depth(iz_store_t *st, iz_outbox_depth_t **list, size_t *n, i
 
 /* The change with this İYS transactionId in a brand; IZ_ENOTFOUND if none. */
 int iz_store_change_by_txid(iz_store_t *st, int64_t brand_id, const char *txid, iz_change_t *out);
+
+/* Every change of a brand with this İYS transactionId, oldest first, at
+ * most IZ_TXID_CHANGES_MAX (İYS gives two changes of one address in one
+ * second the same transactionId); *list allocated (free()), *n may be 0. */
+#define IZ_TXID_CHANGES_MAX 16
+int iz_store_changes_by_txid(iz_store_t *st, int64_t brand_id, const char *txid, iz_change_t **list,
+                             size_t *n);
+
+/* The change with log id id (a log row or a segment's entry);
+ * IZ_ENOTFOUND when there is none. */
+int iz_store_change_get(iz_store_t *st, int64_t id, iz_change_t *out);
+
+/* The largest consent_log id (0 when empty), and the log rows with id >
+ * after_id in id order, at most limit, whatever their brand: how a
+ * process sees changes another process committed (log segments, which
+ * only bulk loads write, are not read here). */
+int iz_store_log_max(iz_store_t *st, int64_t *id);
+int iz_store_log_after(iz_store_t *st, int64_t after_id, size_t limit, iz_change_t **list,
+                       size_t *n);
 
 /* The changes of a brand with log id > after_id in commit order, at most
  * limit (the changes feed). */
@@ -640,7 +673,7 @@ int iz_store_consent_each(iz_store_t *st, int64_t brand_id, iz_type_t type, iz_s
 typedef struct iz_quarantine {
     int64_t id;
     int64_t brand_id;
-    char via[8];      /* "pull" or "push" */
+    char via[8];      /* "pull", "push" or "recon" (a reconciliation's repair) */
     char source[8];   /* the pull's source "IYS" or "HS"; "" for a push */
     char *raw;        /* the item's JSON as İYS sent it (owned by the list) */
     char reason[256]; /* why it could not be applied */
@@ -665,6 +698,55 @@ void iz_store_quarantine_free(iz_quarantine_t *list, size_t n);
 
 /* How many items are quarantined, over all brands. */
 int iz_store_quarantine_count(iz_store_t *st, int64_t *n);
+
+/* ---- daily reconciliation with İYS (schema v11) ------------------------------ */
+
+/* The log ids of brand's changes that İYS accepted on day (its
+ * creationDate, Turkey time, "YYYY-MM-DD") with id > after_id, in id
+ * order, at most limit; *ids allocated (free()). */
+int iz_store_iys_day_ids(iz_store_t *st, int64_t brand_id, const char *day, int64_t after_id,
+                         size_t limit, int64_t **ids, size_t *n);
+
+/* Their count and the smallest and largest id (0, 0, 0 when none). */
+int iz_store_iys_day_span(iz_store_t *st, int64_t brand_id, const char *day, int64_t *count,
+                          int64_t *min_id, int64_t *max_id);
+
+#define IZ_RECON_TSR_MAX 65536          /* bytes of a kept timestamp reply */
+#define IZ_RECON_DETAILS_MAX (1u << 20) /* bytes of the kept mismatch details */
+
+/* The result of one brand-day's reconciliation. */
+typedef struct iz_recon {
+    int64_t brand_id;
+    char date[11];      /* the report date, "YYYY-MM-DD" (Turkey time) */
+    char status[12];    /* MATCHED, REPAIRED, MISMATCH, FAILED */
+    int64_t rows;       /* change lines in İYS's file */
+    int64_t matched;    /* lines izin had as they are */
+    int64_t repaired;   /* İYS changes izin lacked, applied now as repairs */
+    int64_t pending;    /* lines of izin's changes still waiting for İYS's answer */
+    int64_t mismatched; /* what could not be repaired (lines, and changes missing from the file) */
+    char hash[97];      /* hex SHA-384 of the file's bytes, "" when İYS had no file */
+    bool agreed;        /* the agreement was recorded with İYS */
+    int64_t agreed_ms;
+    unsigned char *tsr; /* İYS's timestamp reply (DER), NULL: none (owned) */
+    size_t tsr_len;
+    char *details;   /* JSON array text of the mismatches, NULL: none (owned) */
+    char error[512]; /* FAILED: why */
+    int64_t started_ms, finished_ms;
+} iz_recon_t;
+
+/* Keep r as the brand-day's result, replacing an earlier one. IZ_ETOOBIG
+ * when tsr or details is over its limit. */
+int iz_store_recon_put(iz_store_t *st, const iz_recon_t *r);
+
+/* A brand's results, newest date first: of one date when date is not NULL,
+ * else of every date, at most limit. Free with iz_store_recon_free. */
+int iz_store_recon_list(iz_store_t *st, int64_t brand_id, const char *date, size_t limit,
+                        iz_recon_t **list, size_t *n);
+void iz_store_recon_free(iz_recon_t *list, size_t n);
+
+/* How many brand-days were last reconciled with each status, over all
+ * brands: counts[i] for statuses MATCHED, REPAIRED, MISMATCH, FAILED. */
+int iz_store_recon_counts(iz_store_t *st, int64_t counts[4]);
 
 /* ---- İYS tokens ---------------------------------------------------------- */
 

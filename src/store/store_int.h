@@ -87,6 +87,19 @@ typedef struct iz_store_ops {
     int (*quarantine_list)(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t limit,
                            iz_quarantine_t **list, size_t *n);
     int (*quarantine_count)(iz_store_t *st, int64_t *n);
+    int (*change_get)(iz_store_t *st, int64_t id, iz_change_t *out);
+    int (*log_max)(iz_store_t *st, int64_t *id);
+    int (*log_after)(iz_store_t *st, int64_t after_id, size_t limit, iz_change_t **list, size_t *n);
+    int (*changes_by_txid)(iz_store_t *st, int64_t brand_id, const char *txid, iz_change_t **list,
+                           size_t *n);
+    int (*iys_day_ids)(iz_store_t *st, int64_t brand_id, const char *day, int64_t after_id,
+                       size_t limit, int64_t **ids, size_t *n);
+    int (*iys_day_span)(iz_store_t *st, int64_t brand_id, const char *day, int64_t *count,
+                        int64_t *min_id, int64_t *max_id);
+    int (*recon_put)(iz_store_t *st, const iz_recon_t *r);
+    int (*recon_list)(iz_store_t *st, int64_t brand_id, const char *date, size_t limit,
+                      iz_recon_t **list, size_t *n);
+    int (*recon_counts)(iz_store_t *st, int64_t counts[4]);
     int (*iys_token_get)(iz_store_t *st, int64_t account_id, const char *base_url,
                          const char *username, iz_iys_token_t *out);
     int (*iys_token_put)(iz_store_t *st, int64_t account_id, const iz_iys_token_t *tok);

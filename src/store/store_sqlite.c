@@ -28,6 +28,7 @@
 
 #include "core/iz.h"
 #include "core/smstext.h"
+#include "core/trtime.h"
 #include "store/sqlite_util.h"
 #include "store/segment.h"
 #include "store/store_int.h"
@@ -367,6 +368,34 @@ static const char *const migrations[] = {
     " WHERE outcome = 'QUEUED';"
     "CREATE INDEX sms_recipients_sending ON sms_recipients(message_id, seq)"
     " WHERE outcome = 'SENDING';",
+    /* 11 (daily reconciliation): the day İYS recorded each of izin's
+     * accepted changes on, so that a day's file can be checked for every
+     * change it must hold; and each brand-day's last reconciliation, with
+     * İYS's file hash, its timestamp reply and what did not match. */
+    "CREATE TABLE iys_days("
+    " log_id INTEGER PRIMARY KEY,"
+    " brand_id INTEGER NOT NULL,"
+    " day TEXT NOT NULL,"
+    " created INTEGER NOT NULL);"
+    "CREATE INDEX iys_days_day ON iys_days(brand_id, day, log_id);"
+    "CREATE TABLE iys_recon("
+    " brand_id INTEGER NOT NULL,"
+    " report_date TEXT NOT NULL,"
+    " status TEXT NOT NULL,"
+    " rows INTEGER NOT NULL DEFAULT 0,"
+    " matched INTEGER NOT NULL DEFAULT 0,"
+    " repaired INTEGER NOT NULL DEFAULT 0,"
+    " pending INTEGER NOT NULL DEFAULT 0,"
+    " mismatched INTEGER NOT NULL DEFAULT 0,"
+    " hash TEXT,"
+    " agreed INTEGER NOT NULL DEFAULT 0,"
+    " agreed_ms INTEGER,"
+    " tsr BLOB,"
+    " details TEXT,"
+    " error TEXT,"
+    " started_ms INTEGER NOT NULL,"
+    " finished_ms INTEGER NOT NULL,"
+    " PRIMARY KEY(brand_id, report_date));",
 };
 
 _Static_assert(IZ_ARRAY_LEN(migrations) == IZ_STORE_SCHEMA_VERSION,
@@ -2117,7 +2146,7 @@ static int sq_outbox_retry_many(iz_store_t *st, const int64_t *ids, size_t n, in
 
 /* Record one final answer; inside a transaction. */
 static int finish_row(iz_sq_t *s, int64_t log_id, iz_iys_state_t state, const char *txid,
-                      const char *error, int64_t now)
+                      const char *error, int64_t iys_created, int64_t now)
 {
     char tx[72], err[16];
     if (iz_strlcpy(tx, txid ? txid : "", sizeof tx) != 0 ||
@@ -2136,6 +2165,18 @@ static int finish_row(iz_sq_t *s, int64_t log_id, iz_iys_state_t state, const ch
                         " iys_error = excluded.iys_error",
                         IZ_SQ_ARGS(IZ_SQ_I64(log_id), IZ_SQ_TEXT(iz_iys_state_name(state)),
                                    IZ_SQ_OPT(tx), IZ_SQ_OPT(err)));
+    if (rc == 0 && state == IZ_IYS_ACCEPTED && iys_created > 0) {
+        /* The day İYS's file of the day must hold it (reconciliation). */
+        char d[IZ_DATETIME_LEN];
+        iz_tr_format(iys_created, d);
+        d[10] = '\0';
+        rc = iz__sq_run(s,
+                        "INSERT INTO iys_days(log_id, brand_id, day, created)"
+                        " SELECT ?1, brand_id, ?2, ?3 FROM outbox WHERE log_id = ?1"
+                        " ON CONFLICT(log_id) DO UPDATE SET day = excluded.day,"
+                        " created = excluded.created",
+                        IZ_SQ_ARGS(IZ_SQ_I64(log_id), IZ_SQ_TEXT(d), IZ_SQ_I64(iys_created)));
+    }
     if (rc == 0)
         rc = iz__sq_run(s, "DELETE FROM outbox WHERE log_id = ?1", IZ_SQ_ARGS(IZ_SQ_I64(log_id)));
     if (rc == 0)
@@ -2158,7 +2199,7 @@ static int sq_outbox_finish_many(iz_store_t *st, const iz_outbox_done_t *d, size
     iz_sq_t *s = sq(st);
     int rc = iz__sq_begin(s);
     for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = finish_row(s, d[i].log_id, d[i].state, d[i].txid, d[i].error, now);
+        rc = finish_row(s, d[i].log_id, d[i].state, d[i].txid, d[i].error, d[i].iys_created, now);
     return iz__sq_end(s, rc);
 }
 
@@ -3008,6 +3049,198 @@ static int sq_quarantine_count(iz_store_t *st, int64_t *n)
     return iz__sq_get(sq(st), "SELECT count(*) FROM iys_quarantine", NULL, &iz__sq_i64_row, n);
 }
 
+/* ---- daily reconciliation (v11) ---------------------------------------------- */
+
+static int sq_change_get(iz_store_t *st, int64_t id, iz_change_t *out)
+{
+    iz_sq_t *s = sq(st);
+    seg_buf_t b = {0};
+    iz__sq_lock(s);
+    int rc = change_at(s, id, &b, out);
+    iz__sq_unlock(s);
+    seg_buf_free(&b);
+    return rc;
+}
+
+static int sq_log_max(iz_store_t *st, int64_t *id)
+{
+    return iz__sq_get(sq(st), "SELECT coalesce(max(id), 0) FROM consent_log", NULL, &iz__sq_i64_row,
+                      id);
+}
+
+static int sq_log_after(iz_store_t *st, int64_t after_id, size_t limit, iz_change_t **list,
+                        size_t *n)
+{
+    return iz__sq_list(sq(st),
+                       "SELECT " CHG_COLS " FROM consent_log l WHERE l.id > ?1 ORDER BY l.id"
+                       " LIMIT ?2",
+                       IZ_SQ_ARGS(IZ_SQ_I64(after_id), IZ_SQ_I64((int64_t)limit)), &change_row,
+                       list, n);
+}
+
+static int sq_changes_by_txid(iz_store_t *st, int64_t brand_id, const char *txid,
+                              iz_change_t **list, size_t *n)
+{
+    iz_sq_t *s = sq(st);
+    iz__sq_lock(s);
+    int rc = iz__sq_list(
+        s,
+        "SELECT " CHG_COLS " FROM consent_log l WHERE l.iys_txid = ?2"
+        " AND l.brand_id = ?1 ORDER BY l.id LIMIT ?3",
+        IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_TEXT(txid), IZ_SQ_I64(IZ_TXID_CHANGES_MAX)),
+        &change_row, list, n);
+    /* And the segments' entries İYS answered with it. */
+    int64_t *ids = NULL;
+    size_t ni = 0;
+    if (rc == 0)
+        rc = iz__sq_list(s,
+                         "SELECT log_id FROM segment_results WHERE iys_txid = ?1"
+                         " ORDER BY log_id LIMIT ?2",
+                         IZ_SQ_ARGS(IZ_SQ_TEXT(txid), IZ_SQ_I64(IZ_TXID_CHANGES_MAX)),
+                         &iz__sq_i64_row, &ids, &ni);
+    seg_buf_t b = {0};
+    for (size_t i = 0; rc == 0 && i < ni && *n < IZ_TXID_CHANGES_MAX; i++) {
+        iz_change_t c;
+        int f = change_at(s, ids[i], &b, &c);
+        if (f != 0 && f != IZ_ENOTFOUND) rc = f;
+        if (f != 0 || c.brand_id != brand_id) continue;
+        *list = iz_xrealloc(*list, (*n + 1) * sizeof **list);
+        (*list)[(*n)++] = c;
+    }
+    seg_buf_free(&b);
+    free(ids);
+    iz__sq_unlock(s);
+    return rc;
+}
+
+static int sq_iys_day_ids(iz_store_t *st, int64_t brand_id, const char *day, int64_t after_id,
+                          size_t limit, int64_t **ids, size_t *n)
+{
+    return iz__sq_list(sq(st),
+                       "SELECT log_id FROM iys_days WHERE brand_id = ?1 AND day = ?2"
+                       " AND log_id > ?3 ORDER BY log_id LIMIT ?4",
+                       IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_TEXT(day), IZ_SQ_I64(after_id),
+                                  IZ_SQ_I64((int64_t)limit)),
+                       &iz__sq_i64_row, ids, n);
+}
+
+typedef struct span {
+    int64_t count, min, max;
+} span_t;
+
+static void span_read(sqlite3_stmt *stmt, void *out)
+{
+    span_t *p = out;
+    p->count = sqlite3_column_int64(stmt, 0);
+    p->min = sqlite3_column_int64(stmt, 1);
+    p->max = sqlite3_column_int64(stmt, 2);
+}
+
+static const iz_sq_row_t span_row = IZ_SQ_ROW(span_t, span_read);
+
+static int sq_iys_day_span(iz_store_t *st, int64_t brand_id, const char *day, int64_t *count,
+                           int64_t *min_id, int64_t *max_id)
+{
+    span_t p = {0};
+    int rc = iz__sq_get(sq(st),
+                        "SELECT count(*), coalesce(min(log_id), 0), coalesce(max(log_id), 0)"
+                        " FROM iys_days WHERE brand_id = ?1 AND day = ?2",
+                        IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_TEXT(day)), &span_row, &p);
+    *count = p.count;
+    *min_id = p.min;
+    *max_id = p.max;
+    return rc;
+}
+
+static int sq_recon_put(iz_store_t *st, const iz_recon_t *r)
+{
+    return iz__sq_run(
+        sq(st),
+        "INSERT INTO iys_recon(brand_id, report_date, status, rows, matched, repaired, pending,"
+        " mismatched, hash, agreed, agreed_ms, tsr, details, error, started_ms, finished_ms)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+        " ON CONFLICT(brand_id, report_date) DO UPDATE SET status = excluded.status,"
+        " rows = excluded.rows, matched = excluded.matched, repaired = excluded.repaired,"
+        " pending = excluded.pending, mismatched = excluded.mismatched, hash = excluded.hash,"
+        " agreed = excluded.agreed, agreed_ms = excluded.agreed_ms, tsr = excluded.tsr,"
+        " details = excluded.details, error = excluded.error, started_ms = excluded.started_ms,"
+        " finished_ms = excluded.finished_ms",
+        IZ_SQ_ARGS(IZ_SQ_I64(r->brand_id), IZ_SQ_TEXT(r->date), IZ_SQ_TEXT(r->status),
+                   IZ_SQ_I64(r->rows), IZ_SQ_I64(r->matched), IZ_SQ_I64(r->repaired),
+                   IZ_SQ_I64(r->pending), IZ_SQ_I64(r->mismatched), IZ_SQ_OPT(r->hash),
+                   IZ_SQ_I64(r->agreed), IZ_SQ_OPT_I64(r->agreed_ms),
+                   r->tsr ? IZ_SQ_BLOB(r->tsr, r->tsr_len) : IZ_SQ_NULL, IZ_SQ_OPT(r->details),
+                   IZ_SQ_OPT(r->error), IZ_SQ_I64(r->started_ms), IZ_SQ_I64(r->finished_ms)));
+}
+
+static void recon_read(sqlite3_stmt *stmt, void *out)
+{
+    iz_recon_t *r = out;
+    r->brand_id = sqlite3_column_int64(stmt, 0);
+    iz__sq_col_str(stmt, 1, r->date, sizeof r->date);
+    iz__sq_col_str(stmt, 2, r->status, sizeof r->status);
+    r->rows = sqlite3_column_int64(stmt, 3);
+    r->matched = sqlite3_column_int64(stmt, 4);
+    r->repaired = sqlite3_column_int64(stmt, 5);
+    r->pending = sqlite3_column_int64(stmt, 6);
+    r->mismatched = sqlite3_column_int64(stmt, 7);
+    iz__sq_col_str(stmt, 8, r->hash, sizeof r->hash);
+    r->agreed = sqlite3_column_int64(stmt, 9) != 0;
+    r->agreed_ms = sqlite3_column_int64(stmt, 10);
+    const void *tsr = sqlite3_column_blob(stmt, 11);
+    int tl = sqlite3_column_bytes(stmt, 11);
+    if (tsr && tl > 0) {
+        r->tsr = iz_xmalloc((size_t)tl);
+        memcpy(r->tsr, tsr, (size_t)tl);
+        r->tsr_len = (size_t)tl;
+    }
+    const char *d = iz__sq_col_text(stmt, 12);
+    if (d) r->details = iz_xstrdup(d);
+    iz__sq_col_str(stmt, 13, r->error, sizeof r->error);
+    r->started_ms = sqlite3_column_int64(stmt, 14);
+    r->finished_ms = sqlite3_column_int64(stmt, 15);
+}
+
+/* A failed list frees the rows' details; their timestamp replies are lost
+ * with the process's memory only in that rare case. */
+static const iz_sq_row_t recon_row = IZ_SQ_ROW_OWNING(iz_recon_t, recon_read, details);
+
+#define RECON_COLS                                                                                 \
+    "brand_id, report_date, status, rows, matched, repaired, pending, mismatched, hash, agreed,"   \
+    " agreed_ms, tsr, details, error, started_ms, finished_ms"
+
+static int sq_recon_list(iz_store_t *st, int64_t brand_id, const char *date, size_t limit,
+                         iz_recon_t **list, size_t *n)
+{
+    int rc = iz__sq_list(
+        sq(st),
+        "SELECT " RECON_COLS " FROM iys_recon WHERE brand_id = ?1"
+        " AND (?2 IS NULL OR report_date = ?2) ORDER BY report_date DESC"
+        " LIMIT ?3",
+        IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_OPT(date), IZ_SQ_I64(limit ? (int64_t)limit : -1)),
+        &recon_row, list, n);
+    return rc;
+}
+
+static void counts_read(sqlite3_stmt *stmt, void *out)
+{
+    int64_t *c = out;
+    for (int i = 0; i < 4; i++)
+        c[i] = sqlite3_column_int64(stmt, i);
+}
+
+static const iz_sq_row_t counts_row = {.size = 4 * sizeof(int64_t), .read = counts_read};
+
+static int sq_recon_counts(iz_store_t *st, int64_t counts[4])
+{
+    return iz__sq_get(
+        sq(st),
+        "SELECT coalesce(sum(status = 'MATCHED'), 0),"
+        " coalesce(sum(status = 'REPAIRED'), 0), coalesce(sum(status = 'MISMATCH'), 0),"
+        " coalesce(sum(status = 'FAILED'), 0) FROM iys_recon",
+        NULL, &counts_row, counts);
+}
+
 /* ---- İYS tokens ----------------------------------------------------------- */
 
 /* A sealed token: "sb1:" + base64 of nonce, MAC and up to
@@ -3162,6 +3395,15 @@ static const iz_store_ops_t sq_ops = {
     .job_errors = sq_job_errors,
     .quarantine_list = sq_quarantine_list,
     .quarantine_count = sq_quarantine_count,
+    .change_get = sq_change_get,
+    .log_max = sq_log_max,
+    .log_after = sq_log_after,
+    .changes_by_txid = sq_changes_by_txid,
+    .iys_day_ids = sq_iys_day_ids,
+    .iys_day_span = sq_iys_day_span,
+    .recon_put = sq_recon_put,
+    .recon_list = sq_recon_list,
+    .recon_counts = sq_recon_counts,
     .iys_token_get = sq_iys_token_get,
     .iys_token_put = sq_iys_token_put,
     .sms_queue = sq_sms_queue,

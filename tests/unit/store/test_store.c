@@ -489,6 +489,8 @@ static void test_iys_tokens_migration(void **state)
                                 "ALTER TABLE sms_recipients DROP COLUMN dlr_status;"
                                 "ALTER TABLE sms_recipients DROP COLUMN dlr_ms;"
                                 "ALTER TABLE sms_recipients DROP COLUMN raw_json;"
+                                /* v11's reconciliation */
+                                "DROP TABLE iys_days; DROP TABLE iys_recon;"
                                 /* a send as version 3 recorded it */
                                 "INSERT INTO sms_messages(id, brand_id, created_ms, sender, text,"
                                 " commercial, encoding, parts, accepted, blocked) VALUES(7, 1,"

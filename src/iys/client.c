@@ -539,12 +539,11 @@ int iz_iys_agreement_get(iz_iys_t *c, int64_t brand_code, const char *date, iz_i
     return recon_call(c, brand_code, "/agreements", date, "", "GET", NULL, NULL, res);
 }
 
-int iz_iys_agreement_put(iz_iys_t *c, int64_t brand_code, const char *date, const char *hash,
-                         iz_iys_res_t *res)
+int iz_iys_agreement_put(iz_iys_t *c, int64_t brand_code, const char *date, iz_iys_res_t *res)
 {
+    /* İYS's body is this alone: the hashes were compared before (recon.c). */
     json_t *body = json_pack("{s:b}", "agreementStatus", 1);
     if (!body) iz_oom();
-    if (hash && *hash) json_object_set_new(body, "hashValue", json_string(hash));
     int rc = recon_call(c, brand_code, "/agreements", date, "", "PUT", body, NULL, res);
     json_decref(body);
     return rc;

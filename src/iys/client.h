@@ -117,10 +117,9 @@ int iz_iys_recon_file(iz_iys_t *c, int64_t brand_code, const char *date, iz_http
  * agreementStatus}, or 204 when İYS has no file that day. */
 int iz_iys_agreement_get(iz_iys_t *c, int64_t brand_code, const char *date, iz_iys_res_t *res);
 
-/* PUT /sps/.../agreements/{date} {agreementStatus: true, hashValue?}: record
- * the agreement; hash (96 hex digits, may be NULL) lets İYS check it. */
-int iz_iys_agreement_put(iz_iys_t *c, int64_t brand_code, const char *date, const char *hash,
-                         iz_iys_res_t *res);
+/* PUT /sps/.../agreements/{date} {agreementStatus: true}: record the
+ * agreement (the caller compared İYS's hashValue with its own first). */
+int iz_iys_agreement_put(iz_iys_t *c, int64_t brand_code, const char *date, iz_iys_res_t *res);
 
 /* GET /sps/.../agreements/{date}/timestamp: the RFC 3161 reply (DER)
  * stamping the day's file, handed to fn as the file is. */

@@ -408,7 +408,7 @@ static void agree(run_t *u, iz_iys_t *cli)
         return;
     }
     iz_iys_res_clear(&res);
-    iz_iys_agreement_put(cli, u->brand->code, u->date, r->hash, &res);
+    iz_iys_agreement_put(cli, u->brand->code, u->date, &res);
     if (res.cls != IZ_IYS_OK) {
         failed(r, "agreement", &res);
         iz_iys_res_clear(&res);

@@ -103,6 +103,22 @@ int iz_iys_status(iz_iys_t *c, int64_t brand_code, const char *recipient, iz_rty
 int iz_iys_changes(iz_iys_t *c, int64_t brand_code, const char *source, const char *after,
                    int limit, iz_iys_res_t *res);
 
+/* The retailer calls (BAYİ YÖNETİMİ). createRetailer: POST
+ * /sps/.../retailers with body (borrowed; İYS's CreateRetailerType);
+ * searchRetailers: GET /sps/.../retailers?offset=&limit=&all=true (every
+ * field of each); deleteRetailer: DELETE /sps/.../retailers/{code}. */
+int iz_iys_retailer_create(iz_iys_t *c, int64_t brand_code, json_t *body, iz_iys_res_t *res);
+int iz_iys_retailer_list(iz_iys_t *c, int64_t brand_code, int64_t offset, int limit,
+                         iz_iys_res_t *res);
+int iz_iys_retailer_delete(iz_iys_t *c, int64_t brand_code, int64_t code, iz_iys_res_t *res);
+
+/* A client for account a: its own İYS URL, else default_url (may be NULL),
+ * its user and password, its tokens kept in st (may be NULL), requests on
+ * budget (NULL: one of its own at rate a second; 0: 10). IZ_ENOTFOUND when
+ * the account has no İYS (no URL and no default). Free with iz_iys_free. */
+int iz_iys_for_account(const iz_account_t *a, const char *default_url, iz_store_t *st,
+                       iz_iys_budget_t *budget, long timeout_ms, double rate, iz_iys_t **out);
+
 /* Counts of answers by class since start (for the success-rate watch). */
 typedef struct iz_iys_counts {
     uint64_t ok, client_error, rate_limited, server_error, transport, token_blocked;

@@ -44,8 +44,8 @@ typedef struct iz_field {
  * list) IZ_FIELD_NOT_STRING. */
 typedef struct iz_consent_raw {
     iz_field_t recipient, type, status, source, consent_date, recipient_type;
-    iz_field_t retailer_code, retailer_access;
     const char *unknown_field; /* name of the first unknown field, or NULL */
+    iz_field_t retailer_code, retailer_access;
 } iz_consent_raw_t;
 
 /* A validated consent change. consent_date is 0 and source IZ_SOURCE_NONE

@@ -17,6 +17,9 @@
  *     missing);
  *   - IYS_* sources only when the caller allows them (changes pulled from
  *     İYS); HS_KARAR needs RET (H408).
+ *   - the retailer fields (optional) get İYS's format codes (H266 H267 H085
+ *     H169 H163 H126); a code that cannot name a retailer is H180, judged
+ *     only when nothing else failed, as İYS judges retailers.
  * The rules step then applies İYS's state rules in İYS's order.
  */
 #include "core/consent.h"

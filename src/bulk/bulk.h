@@ -152,7 +152,9 @@ const char *iz_bulk_field_name(iz_bulk_field_t f);
  * iz_bulk_next() or iz_bulk_close(). */
 typedef struct iz_bulk_row {
     /* The fields: NUL-terminated UTF-8, or NULL when the column is absent
-     * or the value empty (or the row has a problem). By name or by index. */
+     * or the value empty (or the row has a problem). By name or by index.
+     * One exception: a JSON file's retailerCode "" is "" (İYS's H267, as
+     * the API answers it). */
     union {
         struct {
             const char *recipient, *type, *status, *source, *consent_date, *recipient_type,

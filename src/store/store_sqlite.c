@@ -1169,20 +1169,25 @@ static int key_seg_change(iz_sq_t *s, int64_t brand_id, const char *recipient, c
     return 1;
 }
 
-/* Look for an identical change (same status, source, consent_date) in the
- * key's history: 1 and the stored change in *old when found, 0 when not. */
+/* Look for an identical change (same status, source, consent_date and
+ * retailer fields) in the key's history: 1 and the stored change in *old
+ * when found, 0 when not. A change İYS reports (origin IYS) matches
+ * whatever the retailer fields: İYS's pulls and pushes never carry them,
+ * so izin's own change coming back must still be recognized. */
 static int find_repeat(iz_sq_t *s, const iz_change_t *c, const iz_sq_names_t *nm, iz_change_t *old)
 {
     char list[IZ_RETAIL_LIST_TEXT];
     iz_retail_list_format(&c->retail, list);
+    bool any_retail = c->origin == IZ_ORIGIN_IYS;
     int rc = iz__sq_find(s,
                          "SELECT " CHG_COLS " FROM consent_log l WHERE " KEY_WHERE
                          " AND status = ?5 AND source IS ?6 AND consent_date IS ?7"
-                         " AND retailer_code IS ?8 AND retailer_access IS ?9"
+                         " AND (?10 OR (retailer_code IS ?8 AND retailer_access IS ?9))"
                          " ORDER BY id DESC LIMIT 1",
                          IZ_SQ_ARGS(KEY_ARGS(c->brand_id, c->recipient, nm->rtype, nm->type),
                                     IZ_SQ_STATE_ARGS(nm, c->consent_date),
-                                    IZ_SQ_OPT_I64(c->retail.code), IZ_SQ_OPT(list)),
+                                    IZ_SQ_OPT_I64(c->retail.code), IZ_SQ_OPT(list),
+                                    IZ_SQ_I64(any_retail)),
                          &change_row, old);
     if (rc != 0) return rc;
     /* The key's first change may be a segment's entry. */
@@ -1191,7 +1196,8 @@ static int find_repeat(iz_sq_t *s, const iz_change_t *c, const iz_sq_names_t *nm
     seg_buf_free(&b);
     if (rc != 1) return rc;
     return old->status == c->status && old->source == c->source &&
-           old->consent_date == c->consent_date && iz_retail_equal(&old->retail, &c->retail);
+           old->consent_date == c->consent_date &&
+           (any_retail || iz_retail_equal(&old->retail, &c->retail));
 }
 
 /* The key's current record; cur->exists false when it has none. */

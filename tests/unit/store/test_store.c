@@ -1908,6 +1908,14 @@ static void test_retail_fields(void **state)
     assert_int_equal(iz_store_consent_apply(f->st, &other, NULL, NULL), 0);
     assert_int_not_equal(other.id, a.id);
     assert_int_equal(history_len(f, 1, "+905551230000"), 2);
+    /* İYS's report of izin's own change carries no retailer fields: still
+     * the same change (a pull that comes before İYS's answer is recorded) */
+    iz_change_t back = mk_change(1, "+905551230000", IZ_ONAY, 1700000000, IZ_IYS_ACCEPTED);
+    back.origin = IZ_ORIGIN_IYS;
+    assert_int_equal(iz_store_consent_apply(f->st, &back, NULL, NULL), IZ_REPEAT);
+    assert_int_equal(back.id, other.id);
+    assert_int_equal(back.retail.n, 2);
+    assert_int_equal(history_len(f, 1, "+905551230000"), 2);
     /* a list over the limit is refused, never cut */
     iz_change_t big = mk_change(1, "+905551230002", IZ_ONAY, 1700000000, IZ_IYS_PENDING);
     big.retail.n = IZ_RETAIL_ACCESS_MAX + 1;

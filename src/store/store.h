@@ -363,8 +363,9 @@ typedef struct iz_store_apply {
 /* Apply n changes in one durable transaction, in order. For each: an
  * identical change already in the key's history (same status, source,
  * consent_date and retailer fields; for a change of origin IYS whatever
- * the retailer fields, which İYS's reports never carry) makes it IZ_REPEAT, *chg replaced by the stored change and
- * nothing written; otherwise rule(ctx, &current, chg) decides, and on 0 the
+ * the retailer fields, which İYS's reports never carry) makes it
+ * IZ_REPEAT, *chg replaced by the stored change and nothing written;
+ * otherwise rule(ctx, &current, chg) decides, and on 0 the
  * change is appended to the log, the key's state moves to it, chg->id and
  * chg->creation_ms are set (creation_ms kept when non-zero, else the clock)
  * and an outbox row (and a RET deadline) is added when chg->iys_state is

@@ -1179,16 +1179,16 @@ static int find_repeat(iz_sq_t *s, const iz_change_t *c, const iz_sq_names_t *nm
     char list[IZ_RETAIL_LIST_TEXT];
     iz_retail_list_format(&c->retail, list);
     bool any_retail = c->origin == IZ_ORIGIN_IYS;
-    int rc = iz__sq_find(s,
-                         "SELECT " CHG_COLS " FROM consent_log l WHERE " KEY_WHERE
-                         " AND status = ?5 AND source IS ?6 AND consent_date IS ?7"
-                         " AND (?10 OR (retailer_code IS ?8 AND retailer_access IS ?9))"
-                         " ORDER BY id DESC LIMIT 1",
-                         IZ_SQ_ARGS(KEY_ARGS(c->brand_id, c->recipient, nm->rtype, nm->type),
-                                    IZ_SQ_STATE_ARGS(nm, c->consent_date),
-                                    IZ_SQ_OPT_I64(c->retail.code), IZ_SQ_OPT(list),
-                                    IZ_SQ_I64(any_retail)),
-                         &change_row, old);
+    int rc =
+        iz__sq_find(s,
+                    "SELECT " CHG_COLS " FROM consent_log l WHERE " KEY_WHERE
+                    " AND status = ?5 AND source IS ?6 AND consent_date IS ?7"
+                    " AND (?10 OR (retailer_code IS ?8 AND retailer_access IS ?9))"
+                    " ORDER BY id DESC LIMIT 1",
+                    IZ_SQ_ARGS(KEY_ARGS(c->brand_id, c->recipient, nm->rtype, nm->type),
+                               IZ_SQ_STATE_ARGS(nm, c->consent_date), IZ_SQ_OPT_I64(c->retail.code),
+                               IZ_SQ_OPT(list), IZ_SQ_I64(any_retail)),
+                    &change_row, old);
     if (rc != 0) return rc;
     /* The key's first change may be a segment's entry. */
     seg_buf_t b = {0};

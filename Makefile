@@ -30,7 +30,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 LIB_SRC  := $(sort $(wildcard src/core/*.c src/sys/*.c src/store/*.c src/index/*.c src/domain/*.c src/net/*.c src/iys/*.c src/api/*.c src/sim/*.c src/sms/*.c src/bulk/*.c))
-LIB_ASM  := src/core/holidays_data.S src/sim/info_data.S
+LIB_ASM  := src/core/holidays_data.S src/core/places_data.S
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_ASM:%.S=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -73,7 +73,7 @@ $(BUILD)/src/core/holidays_data.o: src/core/holidays_data.S data/tr-holidays.csv
 	@mkdir -p $(@D)
 	$(CC) -c $< -o $@
 
-$(BUILD)/src/sim/info_data.o: src/sim/info_data.S data/tr-cities.tsv data/tr-towns.tsv
+$(BUILD)/src/core/places_data.o: src/core/places_data.S data/tr-cities.tsv data/tr-towns.tsv
 	@mkdir -p $(@D)
 	$(CC) -c $< -o $@
 

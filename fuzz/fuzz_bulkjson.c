@@ -5,7 +5,8 @@
  * read (the count from the last byte): both must agree (bulk_check.h). And
  * when jansson takes the whole input as an array (no duplicate keys), the
  * reader must read it to the end, one row an element, and give each
- * object's string fields as jansson sees them.
+ * object's string fields as jansson sees them (the retailer fields as the
+ * API reads them).
  */
 #include <jansson.h>
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "bulk_check.h"
+#include "net/jsonconsent.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -39,7 +41,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(row.line == (int64_t)i);
             CHECK((row.problem.code == IZ_BULK_OK) == (json_is_object(e) != 0));
             if (!json_is_object(e)) continue;
-            for (int f = 0; f < IZ_BULK_NFIELDS; f++) {
+            /* The retailer fields as the API reads them (net/jsonconsent.h). */
+            iz_consent_raw_t rr;
+            char code[24], list[IZ_RETAIL_JSON_TEXT];
+            iz_consent_raw_retail_from_json(e, code, list, &rr);
+            const iz_field_t *rf[2] = {&rr.retailer_code, &rr.retailer_access};
+            for (int k = 0; k < 2; k++) {
+                int f = IZ_BULK_RETAILER_CODE + k;
+                CHECK(((row.null_value >> f) & 1) == (rf[k]->kind == IZ_FIELD_NULL));
+                CHECK(((row.not_string >> f) & 1) == (rf[k]->kind == IZ_FIELD_NOT_STRING));
+                CHECK((row.field[f] != NULL) == (rf[k]->kind == IZ_FIELD_STRING));
+                if (row.field[f])
+                    CHECK(strlen(row.field[f]) == rf[k]->len &&
+                          memcmp(row.field[f], rf[k]->s, rf[k]->len) == 0);
+            }
+            for (int f = 0; f < IZ_BULK_RETAILER_CODE; f++) {
                 json_t *v = json_object_get(e, iz_bulk_field_name(f));
                 if (json_is_string(v) && json_string_length(v) > 0)
                     CHECK(row.field[f] && strcmp(row.field[f], json_string_value(v)) == 0);

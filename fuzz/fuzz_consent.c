@@ -4,7 +4,8 @@
  * The input is split at NUL or newline bytes into the six fields recipient,
  * type, status, source, consentDate, recipientType (missing trailing
  * fields are absent). A field spelled "~" is a JSON null, "#" a non-string
- * value, and a seventh piece, when present, is an unknown field name. The
+ * value, and a seventh piece, when present, is an unknown field name; an
+ * eighth and a ninth are retailerCode and retailerAccess. The
  * last input byte also picks the options (İYS sources allowed or not) and
  * the current record the rules judge against. Invariants: validation either
  * succeeds with no errors and a non-empty recipient, or fails with 1 to
@@ -42,7 +43,7 @@ static iz_field_t to_field(const char *s, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    iz_field_t f[6];
+    iz_field_t f[8];
     char extra[64] = "";
     const char *unknown = NULL;
     char *buf;
@@ -57,12 +58,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     buf = malloc(size ? size : 1);
     if (!buf) return 0;
     memcpy(buf, data, size);
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 8; i++)
         f[i] = (iz_field_t){IZ_FIELD_ABSENT, NULL, 0};
-    for (size_t i = 0; i <= size && nf < 7; i++) {
+    for (size_t i = 0; i <= size && nf < 9; i++) {
         if (i == size || buf[i] == '\0' || buf[i] == '\n') {
-            if (nf < 6) {
-                f[nf] = to_field(buf + start, i - start);
+            if (nf < 6 || nf > 6) {
+                f[nf < 6 ? nf : nf - 1] = to_field(buf + start, i - start);
             } else if (i > start) {
                 size_t n = i - start < sizeof(extra) - 1 ? i - start : sizeof(extra) - 1;
                 memcpy(extra, buf + start, n);
@@ -76,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* an empty input leaves every field absent */
     if (size == 0) f[0] = (iz_field_t){IZ_FIELD_ABSENT, NULL, 0};
 
-    raw = (iz_consent_raw_t){f[0], f[1], f[2], f[3], f[4], f[5], unknown};
+    raw = (iz_consent_raw_t){f[0], f[1], f[2], f[3], f[4], f[5], unknown, f[6], f[7]};
     opts.now = 1767258000LL; /* 2026-01-01 12:00:00 TR */
     opts.allow_iys_sources = (sel & 1) != 0;
     memset(&errs, 0x5a, sizeof(errs));
@@ -91,6 +92,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(opts.allow_iys_sources || c.source == IZ_SOURCE_NONE || iz_source_is_hs(c.source));
         CHECK(c.source != IZ_HS_KARAR || c.status == IZ_RET);
         CHECK(c.source != IZ_HS_2015 || c.consent_date == IZ_EPOCH_2015);
+        CHECK(c.retail.n <= IZ_RETAIL_ACCESS_MAX);
+        CHECK(c.retail.code == 0 ||
+              (c.retail.code >= IZ_RETAIL_CODE_MIN && c.retail.code <= IZ_RETAIL_CODE_MAX));
+        for (uint32_t k = 0; k < c.retail.n; k++)
+            CHECK(c.retail.access[k] >= IZ_RETAIL_CODE_MIN &&
+                  c.retail.access[k] <= IZ_RETAIL_CODE_MAX);
 
         iz_current_t cur = {(sel & 2) != 0, (sel & 4) ? IZ_RET : IZ_ONAY, IZ_HS_WEB,
                             (sel & 8) ? 0 : 1700000000LL};

@@ -88,15 +88,16 @@ const char *iz__api_evidence(iz_req_t *r, json_t *extra);
 
 /* The handlers, by file (the route table is in app.c). */
 typedef void iz__handler_t(iz_req_t *r, void *app);
-extern iz__handler_t iz__h_consent_post, iz__h_consent_get,       /* consents.c */
-    iz__h_check_post, iz__h_check_get,                           /* check.c */
-    iz__h_changes, iz__h_quarantine, iz__h_iys_push,             /* changes.c */
-    iz__h_sms_send, iz__h_sms_send_get, iz__h_sms_dlr,           /* sms.c */
+extern iz__handler_t iz__h_consent_post, iz__h_consent_get,                     /* consents.c */
+    iz__h_check_post, iz__h_check_get,                                          /* check.c */
+    iz__h_changes, iz__h_quarantine, iz__h_iys_push,                            /* changes.c */
+    iz__h_sms_send, iz__h_sms_send_get, iz__h_sms_dlr,                          /* sms.c */
     iz__h_sms_inbound_kannel, iz__h_sms_inbound_json, iz__h_sms_inbound_jasmin, /* inbound.c */
-    iz__h_brand_get, iz__h_brand_patch,                          /* brands.c */
+    iz__h_brand_get, iz__h_brand_patch,                                 /* brands.c */
     iz__h_voice_campaign_post, iz__h_voice_numbers, iz__h_voice_optout, /* voice.c */
-    iz__h_healthz, iz__h_metrics,                                /* ops.c */
-    iz__h_reconciliations;                                       /* recon.c */
+    iz__h_healthz, iz__h_metrics,                                       /* ops.c */
+    iz__h_reconciliations,                                              /* recon.c */
+    iz__h_retailers_get, iz__h_retailers_post, iz__h_retailer_delete;   /* retailers.c */
 
 /* jobs.c: bulk upload and its jobs */
 void iz__h_bulk_post(iz_req_t *r, void *app);

@@ -50,6 +50,11 @@ static const iz_route_t routes[] = {
      IZ_ROUTE_AUTH | IZ_ROUTE_STREAM, "bulk_upload"},
     {"GET", "/v1/jobs/{jobId}", iz__h_job_get, IZ_ROUTE_AUTH, "job"},
     {"GET", "/v1/jobs/{jobId}/errors.csv", iz__h_job_errors_csv, IZ_ROUTE_AUTH, "job_errors"},
+    {"GET", "/v1/brands/{brandCode}/retailers", iz__h_retailers_get, IZ_ROUTE_AUTH, "retailers"},
+    {"POST", "/v1/brands/{brandCode}/retailers", iz__h_retailers_post, IZ_ROUTE_AUTH,
+     "retailer_add"},
+    {"DELETE", "/v1/brands/{brandCode}/retailers/{retailerCode}", iz__h_retailer_delete,
+     IZ_ROUTE_AUTH, "retailer_delete"},
     {"GET", "/metrics", iz__h_metrics, 0, "metrics"},
 };
 
@@ -121,6 +126,7 @@ json_t *iz__change_json(const iz_change_t *c)
     if (c->iys_txid[0]) json_object_set_new(iys, "transactionId", json_string(c->iys_txid));
     if (c->iys_error[0]) json_object_set_new(iys, "error", json_string(c->iys_error));
     json_object_set_new(o, "iys", iys);
+    iz_retail_to_json(&c->retail, o);
     return o;
 }
 

@@ -5,7 +5,8 @@
  * the client's address and user agent as its evidence: validated field by
  * field, judged by İYS's state rules inside the store's transaction, kept
  * LOCAL with warning H175 when it is a first RET (an opt-out is never
- * lost), and on its way to İYS once committed.
+ * lost), and on its way to İYS once committed. The body may carry İYS's
+ * retailerCode and retailerAccess, read as İYS reads them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,9 @@ void iz__h_consent_post(iz_req_t *r, void *vapp)
     json_t *body = iz__api_body(r, app, &brand, "H085");
     if (!body) return;
     iz_record_t *rec = iz_req_alloc(r, sizeof *rec);
-    iz_consent_raw_from_json(body, NULL, &rec->raw);
+    iz_consent_raw_from_json(body, iz_retail_json_fields, &rec->raw);
+    iz_consent_raw_retail_from_json(body, iz_req_alloc(r, 24), iz_req_alloc(r, IZ_RETAIL_JSON_TEXT),
+                                    &rec->raw);
     rec->origin = IZ_ORIGIN_API;
     rec->evidence = iz__api_evidence(r, NULL);
     int rc = iz_domain_record(app->dom, &brand, (int64_t)time(NULL), rec, 1);

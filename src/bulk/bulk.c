@@ -37,8 +37,9 @@ const char *iz_bulk_format_name(iz_bulk_format_t f)
 
 const char *iz_bulk_field_name(iz_bulk_field_t f)
 {
-    static const char *const names[IZ_BULK_NFIELDS] = {"recipient", "type",        "status",
-                                                       "source",    "consentDate", "recipientType"};
+    static const char *const names[IZ_BULK_NFIELDS] = {
+        "recipient",   "type",          "status",       "source",
+        "consentDate", "recipientType", "retailerCode", "retailerAccess"};
     return (int)f >= 0 && f < IZ_BULK_NFIELDS ? names[f] : "";
 }
 
@@ -264,10 +265,13 @@ const char *iz_bulk_note_hcode(const iz_bulk_note_t *n)
 
 void iz_bulk_row_raw(const iz_bulk_row_t *row, iz_consent_raw_t *raw)
 {
-    iz_field_t *f[IZ_BULK_NFIELDS] = {&raw->recipient, &raw->type,         &raw->status,
-                                      &raw->source,    &raw->consent_date, &raw->recipient_type};
+    iz_field_t *f[IZ_BULK_NFIELDS] = {
+        &raw->recipient,    &raw->type,           &raw->status,        &raw->source,
+        &raw->consent_date, &raw->recipient_type, &raw->retailer_code, &raw->retailer_access};
     for (int i = 0; i < IZ_BULK_NFIELDS; i++) {
-        if (row->field[i])
+        if (row->null_value & (1u << i))
+            *f[i] = (iz_field_t){IZ_FIELD_NULL, NULL, 0};
+        else if (row->field[i])
             *f[i] = (iz_field_t){IZ_FIELD_STRING, row->field[i], strlen(row->field[i])};
         else if (row->not_string & (1u << i))
             *f[i] = (iz_field_t){IZ_FIELD_NOT_STRING, NULL, 0};
@@ -282,8 +286,10 @@ void iz_bulk_row_raw(const iz_bulk_row_t *row, iz_consent_raw_t *raw)
 int iz__bulk_header_field(const char *name, size_t len)
 {
     static const char *const names[][2] = {
-        {"recipient", "alici"}, {"type", "tip"},          {"status", "durum"},
-        {"source", "kaynak"},   {"consentdate", "tarih"}, {"recipienttype", "alicitipi"},
+        {"recipient", "alici"},       {"type", "tip"},
+        {"status", "durum"},          {"source", "kaynak"},
+        {"consentdate", "tarih"},     {"recipienttype", "alicitipi"},
+        {"retailercode", "bayikodu"}, {"retaileraccess", "bayierisim"},
     };
     char folded[72], key[72];
     size_t k = 0;
@@ -301,8 +307,8 @@ int iz__bulk_header_field(const char *name, size_t len)
 int iz__bulk_header_map(iz_bulk_reader_t *r, const char *const *names, size_t ncols, int8_t *map,
                         int64_t line)
 {
-    static const char *const tr[IZ_BULK_NFIELDS] = {"alici",  "tip",   "durum",
-                                                    "kaynak", "tarih", "alici_tipi"};
+    static const char *const tr[IZ_BULK_NFIELDS] = {
+        "alici", "tip", "durum", "kaynak", "tarih", "alici_tipi", "bayi_kodu", "bayi_erisim"};
     int col[IZ_BULK_NFIELDS];
     for (int f = 0; f < IZ_BULK_NFIELDS; f++)
         col[f] = -1;
@@ -592,6 +598,7 @@ int iz_bulk_next(iz_bulk_reader_t *r, iz_bulk_row_t *row)
     for (int i = 0; i < IZ_BULK_NFIELDS; i++)
         row->field[i] = NULL;
     row->not_string = 0;
+    row->null_value = 0;
     row->problem.code = IZ_BULK_OK;
     row->problem.detail[0] = '\0';
     int rc = r->ops ? r->ops->next(r, row) : IZ_EINVAL;

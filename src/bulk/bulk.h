@@ -3,7 +3,8 @@
  * arrays, one row at a time, in memory that does not grow with the file.
  *
  * A reader turns a file into rows of the six consent fields (recipient,
- * type, status, source, consentDate, recipientType), each with where it
+ * type, status, source, consentDate, recipientType) and the two optional
+ * retailer fields (retailerCode, retailerAccess), each with where it
  * stands in the file and its raw text for errors.csv. It judges nothing
  * about the consent itself: a row goes on to core/consent.c like a single
  * API consent (iz_bulk_row_raw() gives it the validator's form).
@@ -139,6 +140,8 @@ typedef enum {
     IZ_BULK_SOURCE,
     IZ_BULK_CONSENT_DATE,
     IZ_BULK_RECIPIENT_TYPE,
+    IZ_BULK_RETAILER_CODE,   /* optional: the code's digits */
+    IZ_BULK_RETAILER_ACCESS, /* optional: codes separated by '|', ',' or spaces (core/retail.h) */
     IZ_BULK_NFIELDS
 } iz_bulk_field_t;
 
@@ -149,16 +152,22 @@ const char *iz_bulk_field_name(iz_bulk_field_t f);
  * iz_bulk_next() or iz_bulk_close(). */
 typedef struct iz_bulk_row {
     /* The fields: NUL-terminated UTF-8, or NULL when the column is absent
-     * or the value empty (or the row has a problem). By name or by index. */
+     * or the value empty (or the row has a problem). By name or by index.
+     * One exception: a JSON file's retailerCode "" is "" (İYS's H267, as
+     * the API answers it). */
     union {
         struct {
-            const char *recipient, *type, *status, *source, *consent_date, *recipient_type;
+            const char *recipient, *type, *status, *source, *consent_date, *recipient_type,
+                *retailer_code, *retailer_access;
         };
         const char *field[IZ_BULK_NFIELDS];
     };
     /* JSON only: bit (1u << field) is set when that field held a value that
      * is not a string (a number, true, an object ...); the field is NULL. */
     unsigned not_string;
+    /* JSON only: bit (1u << field) is set when a retailer field held null
+     * (as the API, the validator answers it; null elsewhere is absent). */
+    unsigned null_value;
     /* CSV: the physical line the row starts on (the header is line 1);
      * XLSX: the sheet's row number; JSON: the index in the array (from 0). */
     int64_t line;

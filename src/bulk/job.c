@@ -666,17 +666,20 @@ static void rowerr_add(batch_t *b, int64_t line, const char *code, const char *m
     e->raw = text_raw(b, row);
 }
 
-/* Copy a validated consent into dst: its recipient up to the NUL, and
- * every other field (the bytes of the recipient's array after its NUL are
- * left as they were: nothing reads past a C string's end). */
+/* Copy a validated consent into dst: its recipient up to the NUL, every
+ * other field up to its retailer fields, and of those only the codes of
+ * the list (the bytes after a C string's NUL and after the list's n codes
+ * are left as they were: nothing reads them). */
 static void consent_put(iz_consent_t *dst, const iz_consent_t *v)
 {
     const size_t at = offsetof(iz_consent_t, recipient), room = sizeof v->recipient;
+    const size_t rt = offsetof(iz_consent_t, retail);
     size_t n = strnlen(v->recipient, room - 1) + 1;
     const char *s = (const char *)v;
     char *d = (char *)dst;
     memcpy(d, s, at + n);
-    memcpy(d + at + room, s + at + room, sizeof *v - at - room);
+    memcpy(d + at + room, s + at + room, rt - at - room);
+    iz_retail_copy(&dst->retail, &v->retail);
 }
 
 /* A row's evidence, {"job":"<job_id>","line":<line>}, into out: what

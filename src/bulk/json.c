@@ -19,6 +19,7 @@
 
 #include "bulk/bulk_int.h"
 #include "core/iz.h"
+#include "net/jsonconsent.h"
 
 #define J_BUF (256 * 1024)
 
@@ -144,6 +145,7 @@ static void element_row(iz_bulk_reader_t *r, jr_t *j, const char *s, size_t n, i
             iz__bulk_warn(r, IZ_BULK_W_UNKNOWN_KEY, 0, key);
             continue;
         }
+        if (f == IZ_BULK_RETAILER_CODE || f == IZ_BULK_RETAILER_ACCESS) continue; /* below */
         if (json_is_string(val)) {
             size_t len = json_string_length(val);
             if (len == 0) continue;
@@ -153,6 +155,26 @@ static void element_row(iz_bulk_reader_t *r, jr_t *j, const char *s, size_t n, i
             flen += len + 1;
         } else if (!json_is_null(val)) {
             row->not_string |= 1u << f;
+        }
+    }
+    /* The retailer fields as the API reads them (an integer code, an
+     * array of codes), as text. That text is never longer than the
+     * element's own: fbuf has room. */
+    iz_consent_raw_t rr;
+    char code[24], list[IZ_RETAIL_JSON_TEXT];
+    iz_consent_raw_retail_from_json(v, code, list, &rr);
+    const iz_field_t *rf[2] = {&rr.retailer_code, &rr.retailer_access};
+    for (int i = 0; i < 2; i++) {
+        int f = i == 0 ? IZ_BULK_RETAILER_CODE : IZ_BULK_RETAILER_ACCESS;
+        if (rf[i]->kind == IZ_FIELD_NULL) {
+            row->null_value |= 1u << f;
+        } else if (rf[i]->kind == IZ_FIELD_NOT_STRING) {
+            row->not_string |= 1u << f;
+        } else if (rf[i]->kind == IZ_FIELD_STRING) {
+            row->field[f] = j->fbuf + flen;
+            memcpy(j->fbuf + flen, rf[i]->s, rf[i]->len);
+            j->fbuf[flen + rf[i]->len] = '\0';
+            flen += rf[i]->len + 1;
         }
     }
     json_decref(v);

@@ -39,7 +39,10 @@ typedef struct iz_cmddef {
     int nopts;
 } iz_cmddef_t;
 
-#define IZ_CMD(name, args, summary, defs) {name, args, summary, defs, (int)IZ_ARRAY_LEN(defs)}
+#define IZ_CMD(name, args, summary, defs)                                                          \
+    {                                                                                              \
+        name, args, summary, defs, (int)IZ_ARRAY_LEN(defs)                                         \
+    }
 
 typedef struct iz_opts {
     const iz_optdef_t *defs;
@@ -96,6 +99,11 @@ int iz_cli_brand_code(const iz_opts_t *o, int64_t *code);
  * such account or brand, a code in several accounts) and returns -1. */
 int iz_cli_find_brand(iz_store_t *st, const char *account, int64_t code, iz_brand_t *out);
 
+/* Print o (a JSON value, released) as one compact line on stdout: what
+ * --json prints. */
+struct json_t;
+void iz_cli_print_json(struct json_t *o);
+
 /* Print "izin: <message>" on stderr. */
 void iz_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -110,6 +118,7 @@ int iz_cmd_check(int argc, char **argv);
 int iz_cmd_export(int argc, char **argv);
 int iz_cmd_import(int argc, char **argv);
 int iz_cmd_iys(int argc, char **argv);
+int iz_cmd_retailer(int argc, char **argv);
 
 /* `izin import` without --server: import file into the brand (its code as
  * given to --brand) of the local store named by o's --data/--db, with

@@ -20,15 +20,6 @@
         {"db", true, "URL", NULL, "store location instead of --data: sqlite:PATH"},                 \
         {"json", false, NULL, NULL, "print the result as one JSON object"}
 
-static void print_json(json_t *o)
-{
-    char *s = json_dumps(o, JSON_COMPACT);
-    if (!s) iz_oom();
-    puts(s);
-    free(s);
-    json_decref(o);
-}
-
 static bool want_json(const iz_opts_t *o)
 {
     return iz_cli_get(o, "json") != NULL;
@@ -48,7 +39,7 @@ static int init_run(const iz_opts_t *o)
     int v = iz_store_schema_version(st);
     iz_store_close(st);
     if (want_json(o))
-        print_json(json_pack("{s:b, s:i}", "ok", 1, "schemaVersion", v));
+        iz_cli_print_json(json_pack("{s:b, s:i}", "ok", 1, "schemaVersion", v));
     else
         printf("store ready (schema version %d)\n", v);
     return 0;
@@ -136,7 +127,7 @@ static int account_add(const iz_opts_t *o)
                               "iysCode", (json_int_t)a.iys_code);
         if (a.activation_date[0])
             json_object_set_new(j, "activationDate", json_string(a.activation_date));
-        print_json(j);
+        iz_cli_print_json(j);
     } else {
         printf("account %s added (iys code %lld)\n", a.name, (long long)a.iys_code);
     }
@@ -263,7 +254,7 @@ static void brand_json(const iz_brand_t *b, const iz_brand_sms_t *m, const char 
     if (b->subscriber_number[0])
         json_object_set_new(j, "subscriberNumber", json_string(b->subscriber_number));
     if (b->slug[0]) json_object_set_new(j, "slug", json_string(b->slug));
-    print_json(j);
+    iz_cli_print_json(j);
 }
 
 static int brand_set(const iz_opts_t *o)
@@ -398,7 +389,7 @@ static int key_add(const iz_opts_t *o)
         return 1;
     }
     if (want_json(o))
-        print_json(json_pack("{s:s, s:s}", "account", account, "key", key));
+        iz_cli_print_json(json_pack("{s:s, s:s}", "account", account, "key", key));
     else
         puts(key);
     iz_wipe(key, sizeof key);

@@ -3,6 +3,7 @@
  * commands.
  */
 #include <ctype.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,6 +196,15 @@ int iz_cli_open_store(const iz_opts_t *o, iz_store_t **st)
         return -1;
     }
     return 0;
+}
+
+void iz_cli_print_json(json_t *o)
+{
+    char *s = json_dumps(o, JSON_COMPACT);
+    if (!s) iz_oom();
+    puts(s);
+    free(s);
+    json_decref(o);
 }
 
 int iz_cli_brand_code(const iz_opts_t *o, int64_t *code)

@@ -17,6 +17,9 @@
  *     missing);
  *   - IYS_* sources only when the caller allows them (changes pulled from
  *     İYS); HS_KARAR needs RET (H408).
+ *   - the retailer fields (optional) get İYS's format codes (H266 H267 H085
+ *     H169 H163 H126); a code that cannot name a retailer is H180, judged
+ *     only when nothing else failed, as İYS judges retailers.
  * The rules step then applies İYS's state rules in İYS's order.
  */
 #include "core/consent.h"
@@ -149,8 +152,43 @@ int iz_consent_validate(const iz_consent_raw_t *raw, const iz_validate_opts_t *o
             add_err(errs, "H116", "recipientType");
     }
 
+    /* retailerCode, retailerAccess: their format first; whether the codes
+     * can name a retailer only when the whole request is well-formed. */
+    const char *bad_code = NULL;
+    const iz_field_t *rc = &raw->retailer_code, *ra = &raw->retailer_access;
+    if (rc->kind == IZ_FIELD_NULL) {
+        add_err(errs, "H266", "retailerCode");
+    } else if (rc->kind == IZ_FIELD_NOT_STRING) {
+        add_err(errs, "H085", "retailerCode");
+    } else if (rc->kind == IZ_FIELD_STRING && (rc->len == 0 || !rc->s)) {
+        add_err(errs, "H267", "retailerCode");
+    } else if (rc->kind == IZ_FIELD_STRING &&
+               !iz_retail_code_parse(rc->s, rc->len, &out->retail.code)) {
+        bad_code = "retailerCode";
+    }
+    if (ra->kind == IZ_FIELD_NULL) {
+        add_err(errs, "H169", "retailerAccess");
+    } else if (ra->kind == IZ_FIELD_NOT_STRING) {
+        add_err(errs, "H085", "retailerAccess");
+    } else if (ra->kind == IZ_FIELD_STRING) {
+        switch (iz_retail_list_parse(ra->s ? ra->s : "", ra->s ? ra->len : 0, &out->retail, NULL)) {
+        case IZ_RETAIL_LIST_OK:
+            break;
+        case IZ_RETAIL_LIST_EMPTY:
+            add_err(errs, "H163", "retailerAccess");
+            break;
+        case IZ_RETAIL_LIST_TOO_LONG:
+            add_err(errs, "H126", "retailerAccess");
+            break;
+        case IZ_RETAIL_LIST_BAD_CODE:
+            bad_code = "retailerAccess";
+            break;
+        }
+    }
+
     if (raw->unknown_field) add_err(errs, "H118", raw->unknown_field);
 
+    if (bad_code && errs->n == 0) add_err(errs, "H180", bad_code);
     return errs->n ? IZ_ERULE : IZ_OK;
 }
 

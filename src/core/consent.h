@@ -20,6 +20,7 @@
 
 #include "core/enums.h"
 #include "core/recipient.h"
+#include "core/retail.h"
 #include "core/trtime.h"
 
 /* One field as it arrived: absent, null, a non-string value, or a string. */
@@ -36,10 +37,15 @@ typedef struct iz_field {
     size_t len;
 } iz_field_t;
 
-/* The raw fields of one consent as a client sent them. */
+/* The raw fields of one consent as a client sent them. The retailer
+ * fields (optional) come as text (core/retail.h): retailer_code the code's
+ * digits, retailer_access the codes separated by '|', ',' or spaces; null
+ * is IZ_FIELD_NULL, a value of another kind (not a number or string, not a
+ * list) IZ_FIELD_NOT_STRING. */
 typedef struct iz_consent_raw {
     iz_field_t recipient, type, status, source, consent_date, recipient_type;
     const char *unknown_field; /* name of the first unknown field, or NULL */
+    iz_field_t retailer_code, retailer_access;
 } iz_consent_raw_t;
 
 /* A validated consent change. consent_date is 0 and source IZ_SOURCE_NONE
@@ -51,6 +57,7 @@ typedef struct iz_consent {
     iz_source_t source;
     iz_rtype_t rtype;
     int64_t consent_date; /* epoch seconds */
+    iz_retail_t retail;   /* last: a copy may stop after its list's n codes */
 } iz_consent_t;
 
 #define IZ_VERR_MAX 8
@@ -72,8 +79,14 @@ typedef struct iz_validate_opts {
 
 /* Validate raw into out. Returns 0, or IZ_ERULE with every failure in errs
  * (in field order: recipient, type, status, source, consentDate,
- * recipientType, then H118 with the unknown field's name as its field), one
- * error per field. raw, opts and out must not be NULL (IZ_EINVAL); errs may
+ * recipientType, retailerCode, retailerAccess, then H118 with the unknown
+ * field's name as its field), one error per field. The retailer fields'
+ * format codes are İYS's: retailerCode null H266, "" H267, another kind
+ * H085; retailerAccess null H169, not a list H085, empty H163, over 100
+ * codes H126. A code that is not well-formed names no retailer: H180 (403),
+ * reported alone and only when nothing else failed, as İYS judges the
+ * retailers only of a well-formed request (the list first, then the
+ * code). raw, opts and out must not be NULL (IZ_EINVAL); errs may
  * be NULL. On failure out holds the fields that were valid. */
 int iz_consent_validate(const iz_consent_raw_t *raw, const iz_validate_opts_t *opts,
                         iz_consent_t *out, iz_verrs_t *errs);

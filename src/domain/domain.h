@@ -21,6 +21,10 @@
  * account has no İYS), its RET deadline (3 business days) starts, and the
  * commit subscribers - the filter index, the metrics, the sync engine -
  * see it in commit order.
+ * A change may name retailers (retailerCode, retailerAccess): when izin
+ * holds the brand's whole list of retailers (read from İYS, store.h
+ * iz_store_retailer_codes), a code not on it is refused as İYS would
+ * refuse it (H180, a field error); otherwise İYS judges it.
  *
  * Changes reported by İYS (iz_domain_apply_remote) are applied with origin
  * IYS and without the rules (İYS has judged them); one that cannot be read

@@ -266,6 +266,38 @@ static void change_clear(iz_change_t *c)
     c->origin = IZ_ORIGIN_NONE;
     c->iys_state = IZ_IYS_NONE;
     c->recipient[0] = c->iys_txid[0] = c->iys_error[0] = c->warning[0] = c->evidence[0] = '\0';
+    c->retail.code = c->retail.n = 0;
+}
+
+/* The brand's retailers as izin knows them, read once a call when a
+ * change names any. */
+typedef struct known {
+    bool read;
+    int rc;
+    int64_t *codes;
+    size_t n;
+    int64_t synced_ms; /* 0: izin does not know every retailer of the brand */
+} known_t;
+
+/* Whether the retailers a valid change names are the brand's: 0, or
+ * IZ_EINVAL with H180 in r->errs when izin knows the brand's whole list
+ * and a code is not on it (İYS would refuse it; without a whole list İYS
+ * judges), or the store's failure. */
+static int retail_known(iz_domain_t *d, int64_t brand_id, const iz_consent_t *cv, known_t *k,
+                        iz_record_t *r)
+{
+    if (!iz_retail_any(&cv->retail)) return 0;
+    if (!k->read) {
+        k->read = true;
+        k->rc = iz_store_retailer_codes(d->st, brand_id, &k->codes, &k->n, &k->synced_ms);
+    }
+    if (k->rc != 0) return k->rc;
+    bool at_code = false;
+    if (k->synced_ms == 0 || iz_retail_all_known(&cv->retail, k->codes, k->n, &at_code)) return 0;
+    r->errs.n = 1;
+    r->errs.e[0] =
+        (iz_verr_t){.code = "H180", .field = at_code ? "retailerCode" : "retailerAccess"};
+    return IZ_EINVAL;
 }
 
 /* A bulk load's job and the records' lines, or none. */
@@ -299,6 +331,7 @@ static int record(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz_recor
     iz_store_apply_t *items = iz_xcalloc(n ? n : 1, sizeof *items);
     size_t k = 0;
     iz_validate_opts_t vo = {.now = now, .allow_iys_sources = false};
+    known_t known = {0};
     for (size_t i = 0; i < n; i++) {
         iz_record_t *r = &recs[i];
         r->rc = 0;
@@ -323,6 +356,7 @@ static int record(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz_recor
             r->rc = IZ_EINVAL;
             continue;
         }
+        if ((r->rc = retail_known(d, brand->id, cv, &known, r)) != 0) continue;
         if (r->evidence && iz_strlcpy(r->chg.evidence, r->evidence, sizeof r->chg.evidence) != 0) {
             /* Evidence is proof: cut, it would prove something else. */
             r->chg.evidence[0] = '\0';
@@ -339,6 +373,7 @@ static int record(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz_recor
         c->status = cv->status;
         c->source = cv->source;
         c->consent_date = cv->consent_date;
+        iz_retail_copy(&c->retail, &cv->retail);
         c->origin = r->origin;
         /* A RET must reach İYS within 3 business days of its date. */
         if (c->status == IZ_RET)
@@ -369,6 +404,7 @@ static int record(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz_recor
     free(items);
     free(ctxs);
     free(cs);
+    free(known.codes);
     return rc;
 }
 

@@ -20,6 +20,7 @@
 #include "core/trtime.h"
 #include "iys/budget.h"
 #include "net/client.h"
+#include "net/jsonconsent.h"
 #include "sys/log.h"
 
 #define IZ_IYS_MAX_BODY (16u << 20)
@@ -406,6 +407,7 @@ json_t *iz_iys_consent_json(const iz_change_t *chg)
         iz_tr_format(chg->consent_date, d);
         json_object_set_new(o, "consentDate", json_string(d));
     }
+    iz_retail_to_json(&chg->retail, o); /* integers, as İYS's Consent schema has them */
     return o;
 }
 
@@ -487,6 +489,51 @@ int iz_iys_status(iz_iys_t *c, int64_t brand_code, const char *recipient, iz_rty
                              iz_rtype_name(rtype), "type", iz_type_name(type));
     int rc = call(c, "POST", path, body, res);
     json_decref(body);
+    return rc;
+}
+
+int iz_iys_retailer_create(iz_iys_t *c, int64_t brand_code, json_t *body, iz_iys_res_t *res)
+{
+    char path[256];
+    sps_path(c, path, sizeof path, false, brand_code, "/retailers");
+    return call(c, "POST", path, body, res);
+}
+
+int iz_iys_retailer_list(iz_iys_t *c, int64_t brand_code, int64_t offset, int limit,
+                         iz_iys_res_t *res)
+{
+    char tail[128], path[256];
+    snprintf(tail, sizeof tail, "/retailers?offset=%lld&limit=%d&all=true", (long long)offset,
+             limit);
+    sps_path(c, path, sizeof path, false, brand_code, tail);
+    return call(c, "GET", path, NULL, res);
+}
+
+int iz_iys_retailer_delete(iz_iys_t *c, int64_t brand_code, int64_t code, iz_iys_res_t *res)
+{
+    char tail[64], path[256];
+    snprintf(tail, sizeof tail, "/retailers/%lld", (long long)code);
+    sps_path(c, path, sizeof path, false, brand_code, tail);
+    return call(c, "DELETE", path, NULL, res);
+}
+
+int iz_iys_for_account(const iz_account_t *a, const char *default_url, iz_store_t *st,
+                       iz_iys_budget_t *budget, long timeout_ms, double rate, iz_iys_t **out)
+{
+    const char *url = a->iys_url[0] ? a->iys_url : default_url;
+    if (!url || !url[0]) return IZ_ENOTFOUND;
+    iz_iys_conf_t c = {0};
+    iz_strlcpy(c.base_url, url, sizeof c.base_url);
+    iz_strlcpy(c.username, a->iys_user, sizeof c.username);
+    iz_strlcpy(c.password, a->iys_password, sizeof c.password);
+    c.iys_code = a->iys_code;
+    c.timeout_ms = timeout_ms;
+    c.rate = rate;
+    c.budget = budget;
+    c.store = st; /* the account's tokens outlive a restart */
+    c.account_id = a->id;
+    int rc = iz_iys_new(&c, out);
+    iz_wipe(c.password, sizeof c.password);
     return rc;
 }
 

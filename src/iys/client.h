@@ -125,6 +125,21 @@ int iz_iys_agreement_put(iz_iys_t *c, int64_t brand_code, const char *date, iz_i
  * stamping the day's file, handed to fn as the file is. */
 int iz_iys_recon_timestamp(iz_iys_t *c, int64_t brand_code, const char *date, iz_httpc_write_fn fn,
                            void *ud, iz_iys_res_t *res);
+/* The retailer calls (BAYİ YÖNETİMİ). createRetailer: POST
+ * /sps/.../retailers with body (borrowed; İYS's CreateRetailerType);
+ * searchRetailers: GET /sps/.../retailers?offset=&limit=&all=true (every
+ * field of each); deleteRetailer: DELETE /sps/.../retailers/{code}. */
+int iz_iys_retailer_create(iz_iys_t *c, int64_t brand_code, json_t *body, iz_iys_res_t *res);
+int iz_iys_retailer_list(iz_iys_t *c, int64_t brand_code, int64_t offset, int limit,
+                         iz_iys_res_t *res);
+int iz_iys_retailer_delete(iz_iys_t *c, int64_t brand_code, int64_t code, iz_iys_res_t *res);
+
+/* A client for account a: its own İYS URL, else default_url (may be NULL),
+ * its user and password, its tokens kept in st (may be NULL), requests on
+ * budget (NULL: one of its own at rate a second; 0: 10). IZ_ENOTFOUND when
+ * the account has no İYS (no URL and no default). Free with iz_iys_free. */
+int iz_iys_for_account(const iz_account_t *a, const char *default_url, iz_store_t *st,
+                       iz_iys_budget_t *budget, long timeout_ms, double rate, iz_iys_t **out);
 
 /* Counts of answers by class since start (for the success-rate watch). */
 typedef struct iz_iys_counts {

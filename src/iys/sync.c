@@ -206,19 +206,10 @@ static acct_t *account(iz_sync_t *s, int64_t account_id)
     if (iz_store_account_get(s->st, account_id, &a) == 0) {
         const char *url = a.iys_url[0] ? a.iys_url : s->default_url;
         if (url[0]) {
-            iz_iys_conf_t c = {0};
             ac->ub = budget_for(s, url);
-            iz_strlcpy(c.base_url, url, sizeof c.base_url);
-            iz_strlcpy(c.username, a.iys_user, sizeof c.username);
-            iz_strlcpy(c.password, a.iys_password, sizeof c.password);
-            c.iys_code = a.iys_code;
-            c.timeout_ms = s->conf.timeout_ms;
-            c.rate = s->conf.rate;
-            c.budget = ac->ub->b;
-            c.store = s->st; /* the account's tokens outlive a restart */
-            c.account_id = account_id;
-            if (iz_iys_new(&c, &ac->cli) != 0) ac->cli = NULL;
-            iz_wipe(c.password, sizeof c.password);
+            if (iz_iys_for_account(&a, url, s->st, ac->ub->b, s->conf.timeout_ms, s->conf.rate,
+                                   &ac->cli) != 0)
+                ac->cli = NULL;
         }
         iz_wipe(a.iys_password, sizeof a.iys_password);
     }
@@ -1297,6 +1288,14 @@ int iz_sync_start(iz_domain_t *dom, const iz_sync_conf_t *conf, iz_sync_t **out)
     }
     *out = s;
     return 0;
+}
+
+iz_iys_t *iz_sync_client(iz_sync_t *s, int64_t account_id)
+{
+    pthread_mutex_lock(&s->mu);
+    iz_iys_t *cli = account(s, account_id)->cli;
+    pthread_mutex_unlock(&s->mu);
+    return cli;
 }
 
 void iz_sync_wake(iz_sync_t *s)

@@ -75,6 +75,13 @@ void iz_sync_stop(iz_sync_t *s);
  * changes wake it by themselves). */
 void iz_sync_wake(iz_sync_t *s);
 
+/* The İYS client of an account (made on first use, shared with the
+ * senders: its requests take the same slots of its URL's budget), or NULL
+ * when the account has no İYS. It lives as long as s. For the calls made
+ * on a user's behalf (retailers, iys/retailers.h). */
+struct iz_iys;
+struct iz_iys *iz_sync_client(iz_sync_t *s, int64_t account_id);
+
 /* What a request was for (the /metrics labels). */
 typedef enum {
     IZ_REQ_SINGLE,

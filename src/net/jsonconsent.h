@@ -26,6 +26,32 @@ void iz_field_from_json(iz_field_t *f, json_t *v);
  * of further accepted names, or NULL for none). */
 void iz_consent_raw_from_json(json_t *obj, const char *const *extra_known, iz_consent_raw_t *raw);
 
+/* The text the retailer fields of a JSON consent are read from
+ * (core/retail.h), at most this many bytes with the NUL: 101 list items of
+ * up to 20 characters and their separators (a longer list is H126 whatever
+ * follows). */
+#define IZ_RETAIL_JSON_TEXT (101 * 21 + 1)
+
+/* Fill raw's retailer fields from the consent object obj, as İYS's API
+ * takes them: retailerCode an integer (written into code_buf, 24 bytes) or
+ * a string (borrowed); retailerAccess an array of codes (integers or
+ * strings of digits), written into list_buf (IZ_RETAIL_JSON_TEXT bytes)
+ * separated by '|' - an item of another kind as "x", which names no
+ * retailer, and [] as "|", the empty list. null is IZ_FIELD_NULL, any
+ * other kind IZ_FIELD_NOT_STRING. raw's other fields are left as they
+ * are; the buffers must outlive raw. */
+void iz_consent_raw_retail_from_json(json_t *obj, char code_buf[24],
+                                     char list_buf[IZ_RETAIL_JSON_TEXT], iz_consent_raw_t *raw);
+
+/* Set retailerCode (an integer) and retailerAccess (an array of integers)
+ * on obj when r has them, as İYS's API takes them (the İYS client's
+ * bodies) and izin's API shows them. */
+void iz_retail_to_json(const iz_retail_t *r, json_t *obj);
+
+/* The names of the two retailer fields, NULL-terminated (an extra_known
+ * list for iz_consent_raw_from_json). */
+extern const char *const iz_retail_json_fields[];
+
 /* Answer the validation errors of the consent object body (errs->n > 0):
  * each with its H-code, its field as the location and the value body has
  * there, with the HTTP status of the first code. */

@@ -7,7 +7,7 @@
  *
  * The tables are data (data/tr-cities.tsv, data/tr-towns.tsv, copied from
  * the lists in İYS's specification, with its codes and spellings), linked
- * into the binary by info_data.S and read once, on first use, into
+ * into the binary and read by core/places.c, once, on first use, into
  * immutable arrays.
  */
 #include <pthread.h>
@@ -15,65 +15,29 @@
 #include <string.h>
 
 #include "core/iz.h"
+#include "core/places.h"
 #include "sim/sim_int.h"
 
-#define INFO_NAME_MAX 64 /* bytes of a name ("Afyonkarahisar Merkez" and the longest towns) */
 #define INFO_CITIES 81
 #define INFO_TOWNS_MAX 2000
 
-extern const char iz_tr_cities_tsv[], iz_tr_cities_tsv_end[];
-extern const char iz_tr_towns_tsv[], iz_tr_towns_tsv_end[];
-
-typedef struct place {
-    int64_t code;
-    int64_t city; /* a town's city (plate code); 0 for a city */
-    char name[INFO_NAME_MAX];
-} place_t;
+typedef iz_place_t place_t;
 
 static place_t cities[INFO_CITIES], towns[INFO_TOWNS_MAX];
 static size_t ncities, ntowns;
 static bool tables_ok;
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
-/* Read the next data line's tab-separated fields (nf of them, the last
- * one running to the end of the line) into f; comment and blank lines are
- * skipped. 1 for a line, 0 at the end, -1 for a malformed line. */
-static int next_line(const char **p, const char *end, char f[][INFO_NAME_MAX], int nf)
+/* Read one table (core/places.h) into out; false when a line is malformed
+ * or the table overflows. Codes must rise: the single look-ups bisect. */
+static bool load(bool town_table, place_t *out, size_t max, size_t *n)
 {
-    while (*p < end) {
-        const char *nl = memchr(*p, '\n', (size_t)(end - *p));
-        const char *le = nl ? nl : end;
-        const char *s = *p;
-        *p = nl ? nl + 1 : end;
-        if (s == le || *s == '#') continue;
-        for (int i = 0; i < nf; i++) {
-            const char *tab = i < nf - 1 ? memchr(s, '\t', (size_t)(le - s)) : le;
-            if (!tab || tab == s || (size_t)(tab - s) >= INFO_NAME_MAX) return -1;
-            memcpy(f[i], s, (size_t)(tab - s));
-            f[i][tab - s] = '\0';
-            s = tab + 1;
-        }
-        return 1;
-    }
-    return 0;
-}
-
-/* Read one table (nf 2: code, name; nf 3: code, city, name) into out;
- * false when a line is malformed or the table overflows. Codes must rise:
- * the single look-ups bisect. */
-static bool load(const char *begin, const char *end, int nf, place_t *out, size_t max, size_t *n)
-{
-    char f[3][INFO_NAME_MAX];
-    const char *p = begin;
+    const char *pos = NULL;
+    place_t pl;
     int rc;
     *n = 0;
-    while ((rc = next_line(&p, end, f, nf)) == 1) {
-        place_t pl = {0};
-        if (*n == max || iz_parse_i64(f[0], 1, INT32_MAX, &pl.code) != 0 ||
-            (nf == 3 && iz_parse_i64(f[1], 1, INFO_CITIES, &pl.city) != 0) ||
-            (*n > 0 && pl.code <= out[*n - 1].code))
-            return false;
-        memcpy(pl.name, f[nf - 1], sizeof pl.name);
+    while ((rc = iz_places_next(town_table, &pos, &pl)) == 1) {
+        if (*n == max || (*n > 0 && pl.code <= out[*n - 1].code)) return false;
         out[(*n)++] = pl;
     }
     return rc == 0;
@@ -81,10 +45,8 @@ static bool load(const char *begin, const char *end, int nf, place_t *out, size_
 
 static void load_tables(void)
 {
-    tables_ok = load(iz_tr_cities_tsv, iz_tr_cities_tsv_end, 2, cities, INFO_CITIES, &ncities) &&
-                ncities == INFO_CITIES &&
-                load(iz_tr_towns_tsv, iz_tr_towns_tsv_end, 3, towns, INFO_TOWNS_MAX, &ntowns) &&
-                ntowns > 0;
+    tables_ok = load(false, cities, INFO_CITIES, &ncities) && ncities == INFO_CITIES &&
+                load(true, towns, INFO_TOWNS_MAX, &ntowns) && ntowns > 0;
 }
 
 /* The token check and the tables; false after answering. */

@@ -31,7 +31,11 @@ size_t iz_seg_prefix(const char *job_id, char out[IZ_SEG_PREFIX_MAX])
 
 bool iz_seg_fits(const iz_change_t *chg, const char *prefix, size_t plen, int64_t line)
 {
-    if (plen == 0 || line < 1 || line > UINT32_MAX || strlen(chg->recipient) > 255) return false;
+    /* A change with retailer fields is never an entry: the format has no
+     * room for them, and such rows are few; they take the ordinary path. */
+    if (plen == 0 || line < 1 || line > UINT32_MAX || strlen(chg->recipient) > 255 ||
+        iz_retail_any(&chg->retail))
+        return false;
     const char *e = chg->evidence;
     if (memcmp(e, prefix, plen) != 0) return false;
     e += plen;

@@ -51,7 +51,8 @@ typedef struct iz_seg_meta {
 size_t iz_seg_prefix(const char *job_id, char out[IZ_SEG_PREFIX_MAX]);
 
 /* Whether chg can be an entry (recipient fits, line fits, the evidence is
- * exactly the one the entry gives back: prefix, line, "}"). */
+ * exactly the one the entry gives back: prefix, line, "}"; no retailer
+ * fields: a change with them is written as a log row). */
 bool iz_seg_fits(const iz_change_t *chg, const char *prefix, size_t plen, int64_t line);
 
 /* Append chg's entry to buf (at least IZ_SEG_ENTRY_MAX bytes free);

@@ -623,6 +623,36 @@ int iz_store_recon_counts(iz_store_t *st, int64_t counts[4])
     return st && counts ? st->ops->recon_counts(st, counts) : IZ_EINVAL;
 }
 
+int iz_store_retailers_set(iz_store_t *st, int64_t brand_id, const iz_retailer_t *list, size_t n)
+{
+    return st && (list || n == 0) ? st->ops->retailers_set(st, brand_id, list, n) : IZ_EINVAL;
+}
+
+int iz_store_retailer_put(iz_store_t *st, int64_t brand_id, const iz_retailer_t *r)
+{
+    return st && r ? st->ops->retailer_put(st, brand_id, r) : IZ_EINVAL;
+}
+
+int iz_store_retailer_remove(iz_store_t *st, int64_t brand_id, int64_t code)
+{
+    return st ? st->ops->retailer_remove(st, brand_id, code) : IZ_EINVAL;
+}
+
+int iz_store_retailers_get(iz_store_t *st, int64_t brand_id, iz_retailer_t **list, size_t *n,
+                           int64_t *synced_ms)
+{
+    return st && list && n && synced_ms ? st->ops->retailers_get(st, brand_id, list, n, synced_ms)
+                                        : IZ_EINVAL;
+}
+
+int iz_store_retailer_codes(iz_store_t *st, int64_t brand_id, int64_t **codes, size_t *n,
+                            int64_t *synced_ms)
+{
+    return st && codes && n && synced_ms
+               ? st->ops->retailer_codes(st, brand_id, codes, n, synced_ms)
+               : IZ_EINVAL;
+}
+
 int iz_store_state_scan(iz_store_t *st, iz_store_state_fn fn, void *ctx)
 {
     return st && fn ? st->ops->state_scan(st, fn, ctx) : IZ_EINVAL;

@@ -23,6 +23,8 @@
  *   consent_log(id PK AUTOINCREMENT, brand_id, recipient, rtype, type,
  *          status, source, consent_date, creation_ms, origin, iys_state,
  *          iys_txid, iys_error, warning, evidence, prev_hash, hash)
+ *          retailer_code (İYS's 8-digit retailer number, NULL when none),
+ *          retailer_access (the codes joined by ',', NULL when none)  (v12)
  *   consent_state(brand_id, recipient, rtype, type) PK -> log_id of the
  *          current change, status, source, consent_date
  *   outbox(id PK, log_id UNIQUE -> consent_log, created_ms, state PENDING|
@@ -75,6 +77,13 @@
  *          could not be repaired), error, started_ms, finished_ms,
  *          PK(brand_id, report_date)): the last reconciliation of each
  *          brand-day                                                  (v11)
+ *   retailers(brand_id -> brands, code, title, name, alias, tckn, tin,
+ *          mersis, mobile, city_code, city_name, town_code, town_name, status,
+ *          access_count, updated_ms) PK(brand_id, code): izin's copy of a
+ *          brand's retailers at İYS                                    (v12)
+ *   retailer_lists(brand_id PK -> brands, synced_ms): when the brand's whole
+ *          list was last read from İYS; a brand without a row has a copy
+ *          izin cannot vouch for                                       (v12)
  *
  * Invariants
  * ----------
@@ -85,8 +94,12 @@
  *     the first). A changed or missing row breaks the chain. Exactly: hex
  *     SHA-256 of prev_hash|id|brand_id|recipient|rtype|type|status|source|
  *     consent_date|creation_ms|origin|evidence, each field as the text the
- *     column holds (integers in decimal, NULL as ""). SQLite triggers refuse
- *     DELETE and UPDATE of those columns (and warning) once a row has its
+ *     column holds (integers in decimal, NULL as ""). A row with retailer
+ *     fields (v12) hashes one field more after evidence:
+ *     "<retailer_code>/<retailer_access>" (either side "" when NULL); a row
+ *     without them hashes as before, so the rows of older versions verify
+ *     unchanged. SQLite triggers refuse DELETE and UPDATE of those columns
+ *     (and warning, retailer_code, retailer_access) once a row has its
  *     hash.
  *   - For every key in consent_state, log_id is the newest consent_log row
  *     of that key; the state row and the log row are written in one
@@ -135,10 +148,11 @@
 #include "core/consent.h"
 #include "core/enums.h"
 #include "core/recipient.h"
+#include "core/retail.h"
 #include "core/smstext.h"
 
 /* The schema version this build creates (see the migrations). */
-#define IZ_STORE_SCHEMA_VERSION 11
+#define IZ_STORE_SCHEMA_VERSION 12
 
 typedef struct iz_store iz_store_t;
 
@@ -334,6 +348,11 @@ typedef struct iz_change {
      * (3 business days); written to ret_deadlines with the change. 0: none.
      * Read back only with an outbox row (iz_store_outbox_due). */
     int64_t ret_deadline;
+    /* retailerCode and retailerAccess (core/retail.h); none: code 0, n 0.
+     * Part of the change's identity (a repeat has the same), hashed with
+     * it, never kept in a log segment (such a change takes the ordinary
+     * path). Last, so a copy may stop after the list's n codes. */
+    iz_retail_t retail;
 } iz_change_t;
 
 /* Called inside the write transaction with the key's current record; returns
@@ -355,8 +374,10 @@ typedef struct iz_store_apply {
 
 /* Apply n changes in one durable transaction, in order. For each: an
  * identical change already in the key's history (same status, source,
- * consent_date) makes it IZ_REPEAT, *chg replaced by the stored change and
- * nothing written; otherwise rule(ctx, &current, chg) decides, and on 0 the
+ * consent_date and retailer fields; for a change of origin IYS whatever
+ * the retailer fields, which İYS's reports never carry) makes it
+ * IZ_REPEAT, *chg replaced by the stored change and nothing written;
+ * otherwise rule(ctx, &current, chg) decides, and on 0 the
  * change is appended to the log, the key's state moves to it, chg->id and
  * chg->creation_ms are set (creation_ms kept when non-zero, else the clock)
  * and an outbox row (and a RET deadline) is added when chg->iys_state is
@@ -667,6 +688,43 @@ typedef int (*iz_store_consent_fn)(void *ctx, const iz_consent_t *c);
  * hand) is passed over. IZ_EINVAL for an unknown type. */
 int iz_store_consent_each(iz_store_t *st, int64_t brand_id, iz_type_t type, iz_store_consent_fn fn,
                           void *ctx);
+
+/* ---- a brand's retailers (izin's copy of İYS's list) ------------------------ */
+
+/* One retailer (İYS's bayi) as İYS shows it; "" for a field it has not. */
+typedef struct iz_retailer {
+    int64_t code; /* İYS's 8-digit retailer number */
+    char title[256], name[256], alias[256];
+    char tckn[16], tin[16], mersis[24], mobile[24];
+    char city_code[24], city_name[64], town_code[24], town_name[64];
+    char status[16]; /* active, passive, suspended */
+    int64_t access_count;
+} iz_retailer_t;
+
+/* Replace the brand's copy with list (n retailers, from İYS's whole list)
+ * and note that it is whole as of now, in one transaction. IZ_ETOOBIG for
+ * a string without room for its NUL, IZ_EINVAL for a code <= 0. */
+int iz_store_retailers_set(iz_store_t *st, int64_t brand_id, const iz_retailer_t *list, size_t n);
+
+/* Add or replace one retailer of the brand's copy (one izin just made at
+ * İYS). */
+int iz_store_retailer_put(iz_store_t *st, int64_t brand_id, const iz_retailer_t *r);
+
+/* Remove one retailer from the brand's copy; IZ_ENOTFOUND when the copy
+ * has none with that code. */
+int iz_store_retailer_remove(iz_store_t *st, int64_t brand_id, int64_t code);
+
+/* The brand's copy, by code (the caller frees *list), and when it was
+ * last read whole from İYS (*synced_ms, 0 when never: izin does not know
+ * every retailer of the brand). */
+int iz_store_retailers_get(iz_store_t *st, int64_t brand_id, iz_retailer_t **list, size_t *n,
+                           int64_t *synced_ms);
+
+/* The codes of the brand's copy, ascending (the caller frees *codes), and
+ * *synced_ms as above: a consent naming a code outside a whole copy names
+ * no retailer of the brand. */
+int iz_store_retailer_codes(iz_store_t *st, int64_t brand_id, int64_t **codes, size_t *n,
+                            int64_t *synced_ms);
 
 /* ---- İYS changes izin could not apply ----------------------------------- */
 

@@ -100,6 +100,13 @@ typedef struct iz_store_ops {
     int (*recon_list)(iz_store_t *st, int64_t brand_id, const char *date, size_t limit,
                       iz_recon_t **list, size_t *n);
     int (*recon_counts)(iz_store_t *st, int64_t counts[4]);
+    int (*retailers_set)(iz_store_t *st, int64_t brand_id, const iz_retailer_t *list, size_t n);
+    int (*retailer_put)(iz_store_t *st, int64_t brand_id, const iz_retailer_t *r);
+    int (*retailer_remove)(iz_store_t *st, int64_t brand_id, int64_t code);
+    int (*retailers_get)(iz_store_t *st, int64_t brand_id, iz_retailer_t **list, size_t *n,
+                         int64_t *synced_ms);
+    int (*retailer_codes)(iz_store_t *st, int64_t brand_id, int64_t **codes, size_t *n,
+                          int64_t *synced_ms);
     int (*iys_token_get)(iz_store_t *st, int64_t account_id, const char *base_url,
                          const char *username, iz_iys_token_t *out);
     int (*iys_token_put)(iz_store_t *st, int64_t account_id, const iz_iys_token_t *tok);

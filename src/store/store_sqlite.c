@@ -396,6 +396,37 @@ static const char *const migrations[] = {
     " started_ms INTEGER NOT NULL,"
     " finished_ms INTEGER NOT NULL,"
     " PRIMARY KEY(brand_id, report_date));",
+    /* 12 (retailers): a change's retailerCode and retailerAccess, kept and
+     * hashed with it (store.h) and as immutable as its other fields; izin's
+     * copy of each brand's retailers at İYS, and when that copy was last
+     * read whole (a consent naming a retailer outside a whole copy is
+     * refused with H180 before it goes to İYS). */
+    "ALTER TABLE consent_log ADD COLUMN retailer_code INTEGER;"
+    "ALTER TABLE consent_log ADD COLUMN retailer_access TEXT;"
+    "CREATE TRIGGER consent_log_no_update_retail BEFORE UPDATE OF retailer_code,"
+    " retailer_access ON consent_log WHEN old.hash <> ''"
+    " BEGIN SELECT RAISE(ABORT, 'consent_log is append-only'); END;"
+    "CREATE TABLE retailers("
+    " brand_id INTEGER NOT NULL REFERENCES brands(id),"
+    " code INTEGER NOT NULL,"
+    " title TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " alias TEXT NOT NULL DEFAULT '',"
+    " tckn TEXT NOT NULL DEFAULT '',"
+    " tin TEXT NOT NULL DEFAULT '',"
+    " mersis TEXT NOT NULL DEFAULT '',"
+    " mobile TEXT NOT NULL DEFAULT '',"
+    " city_code TEXT NOT NULL DEFAULT '',"
+    " city_name TEXT NOT NULL DEFAULT '',"
+    " town_code TEXT NOT NULL DEFAULT '',"
+    " town_name TEXT NOT NULL DEFAULT '',"
+    " status TEXT NOT NULL DEFAULT '',"
+    " access_count INTEGER NOT NULL DEFAULT 0,"
+    " updated_ms INTEGER NOT NULL,"
+    " PRIMARY KEY(brand_id, code)) WITHOUT ROWID;"
+    "CREATE TABLE retailer_lists("
+    " brand_id INTEGER PRIMARY KEY REFERENCES brands(id),"
+    " synced_ms INTEGER NOT NULL);",
 };
 
 _Static_assert(IZ_ARRAY_LEN(migrations) == IZ_STORE_SCHEMA_VERSION,
@@ -411,7 +442,8 @@ _Static_assert(IZ_ARRAY_LEN(migrations) == IZ_STORE_SCHEMA_VERSION,
     "id, account_id, code, name, keyword, short_number, subscriber_number, slug, created_at"
 #define CHG_COLS                                                                                   \
     "l.id, l.brand_id, l.recipient, l.rtype, l.type, l.status, l.source, l.consent_date,"          \
-    " l.creation_ms, l.origin, l.iys_state, l.iys_txid, l.iys_error, l.warning, l.evidence"
+    " l.creation_ms, l.origin, l.iys_state, l.iys_txid, l.iys_error, l.warning, l.evidence,"       \
+    " l.retailer_code, l.retailer_access"
 #define KEY_WHERE "brand_id = ?1 AND recipient = ?2 AND rtype = ?3 AND type = ?4"
 #define OUTBOX_SELECT                                                                              \
     "SELECT " CHG_COLS ", b.account_id, b.code, o.attempts, o.bulk, o.state, o.request_id,"        \
@@ -1013,6 +1045,7 @@ static int change_check(const iz_change_t *c, iz_sq_names_t *nm)
         iz__sq_fits(c->iys_error, sizeof c->iys_error) ||
         iz__sq_fits(c->warning, sizeof c->warning) || iz__sq_fits(c->evidence, sizeof c->evidence))
         return IZ_ETOOBIG;
+    if (c->retail.n > IZ_RETAIL_ACCESS_MAX) return IZ_ETOOBIG;
     int rc =
         iz__sq_names(c->recipient, c->rtype, c->type, c->status, c->source, c->consent_date, nm);
     if (rc != 0) return rc;
@@ -1039,6 +1072,11 @@ static void change_read(sqlite3_stmt *stmt, void *out)
     iz__sq_col_str(stmt, 12, c->iys_error, sizeof c->iys_error);
     iz__sq_col_str(stmt, 13, c->warning, sizeof c->warning);
     iz__sq_col_str(stmt, 14, c->evidence, sizeof c->evidence);
+    int64_t code = sqlite3_column_int64(stmt, 15);
+    c->retail.code = code > 0 && code <= IZ_RETAIL_CODE_MAX ? (uint32_t)code : 0;
+    c->retail.n = 0;
+    if ((t = iz__sq_col_text(stmt, 16)))
+        (void)iz_retail_list_parse(t, strlen(t), &c->retail, NULL); /* a bad one reads short */
 }
 
 static const iz_sq_row_t change_row = IZ_SQ_ROW(iz_change_t, change_read);
@@ -1160,17 +1198,26 @@ static int key_seg_change(iz_sq_t *s, int64_t brand_id, const char *recipient, c
     return 1;
 }
 
-/* Look for an identical change (same status, source, consent_date) in the
- * key's history: 1 and the stored change in *old when found, 0 when not. */
+/* Look for an identical change (same status, source, consent_date and
+ * retailer fields) in the key's history: 1 and the stored change in *old
+ * when found, 0 when not. A change İYS reports (origin IYS) matches
+ * whatever the retailer fields: İYS's pulls and pushes never carry them,
+ * so izin's own change coming back must still be recognized. */
 static int find_repeat(iz_sq_t *s, const iz_change_t *c, const iz_sq_names_t *nm, iz_change_t *old)
 {
-    int rc = iz__sq_find(s,
-                         "SELECT " CHG_COLS " FROM consent_log l WHERE " KEY_WHERE
-                         " AND status = ?5 AND source IS ?6 AND consent_date IS ?7"
-                         " ORDER BY id DESC LIMIT 1",
-                         IZ_SQ_ARGS(KEY_ARGS(c->brand_id, c->recipient, nm->rtype, nm->type),
-                                    IZ_SQ_STATE_ARGS(nm, c->consent_date)),
-                         &change_row, old);
+    char list[IZ_RETAIL_LIST_TEXT];
+    iz_retail_list_format(&c->retail, list);
+    bool any_retail = c->origin == IZ_ORIGIN_IYS;
+    int rc =
+        iz__sq_find(s,
+                    "SELECT " CHG_COLS " FROM consent_log l WHERE " KEY_WHERE
+                    " AND status = ?5 AND source IS ?6 AND consent_date IS ?7"
+                    " AND (?10 OR (retailer_code IS ?8 AND retailer_access IS ?9))"
+                    " ORDER BY id DESC LIMIT 1",
+                    IZ_SQ_ARGS(KEY_ARGS(c->brand_id, c->recipient, nm->rtype, nm->type),
+                               IZ_SQ_STATE_ARGS(nm, c->consent_date), IZ_SQ_OPT_I64(c->retail.code),
+                               IZ_SQ_OPT(list), IZ_SQ_I64(any_retail)),
+                    &change_row, old);
     if (rc != 0) return rc;
     /* The key's first change may be a segment's entry. */
     seg_buf_t b = {0};
@@ -1178,7 +1225,8 @@ static int find_repeat(iz_sq_t *s, const iz_change_t *c, const iz_sq_names_t *nm
     seg_buf_free(&b);
     if (rc != 1) return rc;
     return old->status == c->status && old->source == c->source &&
-           old->consent_date == c->consent_date;
+           old->consent_date == c->consent_date &&
+           (any_retail || iz_retail_equal(&old->retail, &c->retail));
 }
 
 /* The key's current record; cur->exists false when it has none. */
@@ -1201,20 +1249,32 @@ static int write_change(iz_sq_t *s, const iz_change_t *c, const iz_sq_names_t *n
 {
     const char *origin = iz_origin_name(c->origin);
     int64_t id = 0;
+    char list[IZ_RETAIL_LIST_TEXT], rhash[IZ_RETAIL_HASH_TEXT];
+    iz_retail_list_format(&c->retail, list);
+    iz_retail_hash_text(&c->retail, rhash);
+    /* The retailer fields are one hashed field more, only for a change
+     * that has them: the chain's rows without them hash as before. */
+    const iz_sq_arg_t *hashed =
+        iz_retail_any(&c->retail)
+            ? IZ_SQ_ARGS(IZ_SQ_I64(c->brand_id), IZ_SQ_TEXT(c->recipient), IZ_SQ_TEXT(nm->rtype),
+                         IZ_SQ_TEXT(nm->type), IZ_SQ_STATE_ARGS(nm, c->consent_date),
+                         IZ_SQ_I64(creation_ms), IZ_SQ_OPT(origin), IZ_SQ_OPT(c->evidence),
+                         IZ_SQ_TEXT(rhash))
+            : IZ_SQ_ARGS(IZ_SQ_I64(c->brand_id), IZ_SQ_TEXT(c->recipient), IZ_SQ_TEXT(nm->rtype),
+                         IZ_SQ_TEXT(nm->type), IZ_SQ_STATE_ARGS(nm, c->consent_date),
+                         IZ_SQ_I64(creation_ms), IZ_SQ_OPT(origin), IZ_SQ_OPT(c->evidence));
     int rc = iz__sq_chain_append(
         s,
         "INSERT INTO consent_log(brand_id, recipient, rtype, type, status, source,"
         " consent_date, creation_ms, origin, iys_state, iys_txid, iys_error,"
-        " warning, evidence, prev_hash, hash)"
-        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, '')",
+        " warning, evidence, retailer_code, retailer_access, prev_hash, hash)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, '')",
         IZ_SQ_ARGS(KEY_ARGS(c->brand_id, c->recipient, nm->rtype, nm->type),
                    IZ_SQ_STATE_ARGS(nm, c->consent_date), IZ_SQ_I64(creation_ms), IZ_SQ_OPT(origin),
                    IZ_SQ_OPT(iz_iys_state_name(c->iys_state)), IZ_SQ_OPT(c->iys_txid),
-                   IZ_SQ_OPT(c->iys_error), IZ_SQ_OPT(c->warning), IZ_SQ_OPT(c->evidence)),
-        IZ_SQ_ARGS(IZ_SQ_I64(c->brand_id), IZ_SQ_TEXT(c->recipient), IZ_SQ_TEXT(nm->rtype),
-                   IZ_SQ_TEXT(nm->type), IZ_SQ_STATE_ARGS(nm, c->consent_date),
-                   IZ_SQ_I64(creation_ms), IZ_SQ_OPT(origin), IZ_SQ_OPT(c->evidence)),
-        &id);
+                   IZ_SQ_OPT(c->iys_error), IZ_SQ_OPT(c->warning), IZ_SQ_OPT(c->evidence),
+                   IZ_SQ_OPT_I64(c->retail.code), IZ_SQ_OPT(list)),
+        hashed, &id);
     if (rc == 0)
         rc = iz__sq_run(s,
                         "INSERT INTO consent_state(brand_id, recipient, rtype, type, log_id,"
@@ -1886,8 +1946,11 @@ static int sq_verify_log(iz_store_t *st, int64_t *bad_id)
 {
     return iz__sq_verify_chain(sq(st),
                                "SELECT prev_hash, id, brand_id, recipient, rtype, type, status,"
-                               " source, consent_date, creation_ms, origin, evidence, hash"
-                               " FROM consent_log ORDER BY id",
+                               " source, consent_date, creation_ms, origin,"
+                               " CASE WHEN retailer_code IS NULL AND retailer_access IS NULL"
+                               " THEN evidence ELSE coalesce(evidence, '') || '|' ||"
+                               " coalesce(retailer_code, '') || '/' || coalesce(retailer_access,"
+                               " '') END, hash FROM consent_log ORDER BY id",
                                IZ_HASH_FIELDS,
                                "SELECT prev_hash, first_id, hash, count, brand_id, creation_ms,"
                                " origin, job_id, data FROM log_segments ORDER BY first_id",
@@ -1908,17 +1971,17 @@ static void outbox_read(sqlite3_stmt *stmt, void *out)
 {
     iz_outbox_item_t *it = out;
     change_read(stmt, &it->chg);
-    it->account_id = sqlite3_column_int64(stmt, 15);
-    it->brand_code = sqlite3_column_int64(stmt, 16);
-    it->attempts = sqlite3_column_int(stmt, 17);
-    it->bulk = sqlite3_column_int(stmt, 18) != 0;
-    iz__sq_col_str(stmt, 19, it->state, sizeof it->state);
-    iz__sq_col_str(stmt, 20, it->request_id, sizeof it->request_id);
-    it->sent_ms = sqlite3_column_int64(stmt, 21);
+    it->account_id = sqlite3_column_int64(stmt, 17);
+    it->brand_code = sqlite3_column_int64(stmt, 18);
+    it->attempts = sqlite3_column_int(stmt, 19);
+    it->bulk = sqlite3_column_int(stmt, 20) != 0;
+    iz__sq_col_str(stmt, 21, it->state, sizeof it->state);
+    iz__sq_col_str(stmt, 22, it->request_id, sizeof it->request_id);
+    it->sent_ms = sqlite3_column_int64(stmt, 23);
     it->req_index =
-        sqlite3_column_type(stmt, 22) == SQLITE_NULL ? -1 : sqlite3_column_int(stmt, 22);
-    it->chg.ret_deadline = sqlite3_column_int64(stmt, 23);
-    it->chg.id = sqlite3_column_int64(stmt, 24); /* brand_id stays 0 for a segment's entry */
+        sqlite3_column_type(stmt, 24) == SQLITE_NULL ? -1 : sqlite3_column_int(stmt, 24);
+    it->chg.ret_deadline = sqlite3_column_int64(stmt, 25);
+    it->chg.id = sqlite3_column_int64(stmt, 26); /* brand_id stays 0 for a segment's entry */
 }
 
 static const iz_sq_row_t outbox_row = IZ_SQ_ROW(iz_outbox_item_t, outbox_read);
@@ -3241,6 +3304,151 @@ static int sq_recon_counts(iz_store_t *st, int64_t counts[4])
         NULL, &counts_row, counts);
 }
 
+/* ---- a brand's retailers ----------------------------------------------------- */
+
+#define RETAILER_COLS                                                                              \
+    "code, title, name, alias, tckn, tin, mersis, mobile, city_code, city_name, town_code,"        \
+    " town_name, status, access_count"
+
+/* A retailer's text fields in RETAILER_COLS order (after code), and their
+ * buffers' sizes. */
+#define RETAILER_TEXTS 12
+static void retailer_texts(const iz_retailer_t *r, char *f[RETAILER_TEXTS],
+                           size_t sz[RETAILER_TEXTS])
+{
+    iz_retailer_t *w = (iz_retailer_t *)r; /* the caller's constness is its own */
+    char *const t[RETAILER_TEXTS] = {w->title,     w->name,      w->alias,     w->tckn,
+                                     w->tin,       w->mersis,    w->mobile,    w->city_code,
+                                     w->city_name, w->town_code, w->town_name, w->status};
+    const size_t s[RETAILER_TEXTS] = {sizeof w->title,     sizeof w->name,      sizeof w->alias,
+                                      sizeof w->tckn,      sizeof w->tin,       sizeof w->mersis,
+                                      sizeof w->mobile,    sizeof w->city_code, sizeof w->city_name,
+                                      sizeof w->town_code, sizeof w->town_name, sizeof w->status};
+    memcpy(f, t, sizeof t);
+    memcpy(sz, s, sizeof s);
+}
+
+static int retailer_check(const iz_retailer_t *r)
+{
+    char *f[RETAILER_TEXTS];
+    size_t sz[RETAILER_TEXTS];
+    retailer_texts(r, f, sz);
+    for (size_t i = 0; i < RETAILER_TEXTS; i++)
+        if (iz__sq_fits(f[i], sz[i])) return IZ_ETOOBIG;
+    return r->code > 0 ? 0 : IZ_EINVAL;
+}
+
+static int retailer_write(iz_sq_t *s, int64_t brand_id, const iz_retailer_t *r)
+{
+    int rc = retailer_check(r);
+    if (rc != 0) return rc;
+    return iz__sq_run(
+        s,
+        "INSERT OR REPLACE INTO retailers(brand_id, " RETAILER_COLS ", updated_ms)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_I64(r->code), IZ_SQ_TEXT(r->title),
+                   IZ_SQ_TEXT(r->name), IZ_SQ_TEXT(r->alias), IZ_SQ_TEXT(r->tckn),
+                   IZ_SQ_TEXT(r->tin), IZ_SQ_TEXT(r->mersis), IZ_SQ_TEXT(r->mobile),
+                   IZ_SQ_TEXT(r->city_code), IZ_SQ_TEXT(r->city_name), IZ_SQ_TEXT(r->town_code),
+                   IZ_SQ_TEXT(r->town_name), IZ_SQ_TEXT(r->status), IZ_SQ_I64(r->access_count),
+                   IZ_SQ_I64(now_ms())));
+}
+
+typedef struct retailers_arg {
+    int64_t brand_id;
+    const iz_retailer_t *list;
+    size_t n;
+} retailers_arg_t;
+
+static int retailers_replace(iz_sq_t *s, void *ctx)
+{
+    const retailers_arg_t *a = ctx;
+    int rc = iz__sq_run(s, "DELETE FROM retailers WHERE brand_id = ?1",
+                        IZ_SQ_ARGS(IZ_SQ_I64(a->brand_id)));
+    for (size_t i = 0; rc == 0 && i < a->n; i++)
+        rc = retailer_write(s, a->brand_id, &a->list[i]);
+    if (rc == 0)
+        rc = iz__sq_run(s,
+                        "INSERT OR REPLACE INTO retailer_lists(brand_id, synced_ms) VALUES(?1, ?2)",
+                        IZ_SQ_ARGS(IZ_SQ_I64(a->brand_id), IZ_SQ_I64(now_ms())));
+    return rc;
+}
+
+static int sq_retailers_set(iz_store_t *st, int64_t brand_id, const iz_retailer_t *list, size_t n)
+{
+    retailers_arg_t a = {.brand_id = brand_id, .list = list, .n = n};
+    return joined_or_own(sq(st), retailers_replace, &a);
+}
+
+static int sq_retailer_put(iz_store_t *st, int64_t brand_id, const iz_retailer_t *r)
+{
+    iz_sq_t *s = sq(st);
+    iz__sq_lock(s);
+    int rc = retailer_write(s, brand_id, r);
+    iz__sq_unlock(s);
+    return rc;
+}
+
+static int sq_retailer_remove(iz_store_t *st, int64_t brand_id, int64_t code)
+{
+    return iz__sq_update(sq(st), "DELETE FROM retailers WHERE brand_id = ?1 AND code = ?2",
+                         IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_I64(code)));
+}
+
+static void retailer_read(sqlite3_stmt *stmt, void *out)
+{
+    iz_retailer_t *r = out;
+    char *f[RETAILER_TEXTS];
+    size_t sz[RETAILER_TEXTS];
+    retailer_texts(r, f, sz);
+    r->code = sqlite3_column_int64(stmt, 0);
+    for (int i = 0; i < RETAILER_TEXTS; i++)
+        iz__sq_col_str(stmt, i + 1, f[i], sz[i]);
+    r->access_count = sqlite3_column_int64(stmt, RETAILER_TEXTS + 1);
+}
+
+static const iz_sq_row_t retailer_row = IZ_SQ_ROW(iz_retailer_t, retailer_read);
+
+/* When the brand's list was last read whole (0: never), inside the caller's
+ * lock. */
+static int synced_at(iz_sq_t *s, int64_t brand_id, int64_t *synced_ms)
+{
+    *synced_ms = 0;
+    int rc = iz__sq_find(s, "SELECT synced_ms FROM retailer_lists WHERE brand_id = ?1",
+                         IZ_SQ_ARGS(IZ_SQ_I64(brand_id)), &iz__sq_i64_row, synced_ms);
+    return rc < 0 ? rc : 0;
+}
+
+/* The brand's retailers by sql (?1 the brand, rows of row type row) into
+ * *list and *n, and when the list was read whole, in one snapshot. */
+static int retailers_read(iz_store_t *st, int64_t brand_id, const char *sql, const iz_sq_row_t *row,
+                          void *list, size_t *n, int64_t *synced_ms)
+{
+    iz_sq_t *s = sq(st);
+    *(void **)list = NULL;
+    *n = 0;
+    int rc = iz__sq_begin_read(s);
+    if (rc == 0) rc = synced_at(s, brand_id, synced_ms);
+    if (rc == 0) rc = iz__sq_list(s, sql, IZ_SQ_ARGS(IZ_SQ_I64(brand_id)), row, list, n);
+    return iz__sq_end(s, rc);
+}
+
+static int sq_retailers_get(iz_store_t *st, int64_t brand_id, iz_retailer_t **list, size_t *n,
+                            int64_t *synced_ms)
+{
+    return retailers_read(
+        st, brand_id, "SELECT " RETAILER_COLS " FROM retailers WHERE brand_id = ?1 ORDER BY code",
+        &retailer_row, list, n, synced_ms);
+}
+
+static int sq_retailer_codes(iz_store_t *st, int64_t brand_id, int64_t **codes, size_t *n,
+                             int64_t *synced_ms)
+{
+    return retailers_read(st, brand_id,
+                          "SELECT code FROM retailers WHERE brand_id = ?1 ORDER BY code",
+                          &iz__sq_i64_row, codes, n, synced_ms);
+}
+
 /* ---- İYS tokens ----------------------------------------------------------- */
 
 /* A sealed token: "sb1:" + base64 of nonce, MAC and up to
@@ -3404,6 +3612,11 @@ static const iz_store_ops_t sq_ops = {
     .recon_put = sq_recon_put,
     .recon_list = sq_recon_list,
     .recon_counts = sq_recon_counts,
+    .retailers_set = sq_retailers_set,
+    .retailer_put = sq_retailer_put,
+    .retailer_remove = sq_retailer_remove,
+    .retailers_get = sq_retailers_get,
+    .retailer_codes = sq_retailer_codes,
     .iys_token_get = sq_iys_token_get,
     .iys_token_put = sq_iys_token_put,
     .sms_queue = sq_sms_queue,

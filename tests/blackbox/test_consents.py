@@ -150,7 +150,8 @@ BAD = [
     ({"type": "EPOSTA", "recipient": "çağrı@örnek.com"}, ["H120"], 422),
     ({"recipientType": "KURUM"}, ["H116"], 422),
     ({"recipientType": None}, ["H170"], 422),
-    ({"retailerCode": 5}, ["H118"], 422),
+    ({"retailerCode": 5}, ["H180"], 403),  # a code of no retailer (test_retailers.py)
+    ({"retailerCode": None}, ["H266"], 400),
     ({"foo": "bar"}, ["H118"], 422),
 ]
 

@@ -65,7 +65,7 @@ static void errs_text(const iz_verrs_t *e, char *buf, size_t sz)
 static void run_vcase(const vcase_t *c, bool allow_iys)
 {
     iz_consent_raw_t raw = {fld(c->recipient), fld(c->type),  fld(c->status), fld(c->source),
-                            fld(c->date),      fld(c->rtype), c->unknown};
+                            fld(c->date),      fld(c->rtype), c->unknown, {0}, {0}};
     iz_validate_opts_t o = {tr(NOW), allow_iys};
     iz_consent_t out;
     iz_verrs_t errs;
@@ -185,7 +185,7 @@ static void test_validate_output(void **state)
 {
     iz_consent_raw_t raw = {
         fld("(0532) 123-4567"),     fld("ARAMA"), fld("RET"), fld("HS_CAGRI_MERKEZI"),
-        fld("2026-01-14 09:30:00"), fld("TACIR"), NULL};
+        fld("2026-01-14 09:30:00"), fld("TACIR"), NULL, {0}, {0}};
     iz_validate_opts_t o = {tr(NOW), false};
     iz_consent_t c;
     iz_verrs_t e;
@@ -202,7 +202,7 @@ static void test_validate_output(void **state)
 
     /* default recipientType and lower-cased e-mail */
     iz_consent_raw_t r2 = {fld("Ali.Veli@Example.COM"), fld("EPOSTA"), fld("ONAY"), fld("HS_2015"),
-                           fld("2015-05-01 00:00:00"),  fld(NULL),     NULL};
+                           fld("2015-05-01 00:00:00"),  fld(NULL),     NULL, {0}, {0}};
     assert_int_equal(iz_consent_validate(&r2, &o, &c, &e), IZ_OK);
     assert_string_equal(c.recipient, "ali.veli@example.com");
     assert_int_equal(c.rtype, IZ_BIREYSEL);
@@ -210,7 +210,7 @@ static void test_validate_output(void **state)
 
     /* TACIR without source and date */
     iz_consent_raw_t r3 = {fld("05321234567"), fld("MESAJ"), fld("ONAY"), fld(NULL),
-                           fld(NULL),          fld("TACIR"), NULL};
+                           fld(NULL),          fld("TACIR"), NULL, {0}, {0}};
     assert_int_equal(iz_consent_validate(&r3, &o, &c, &e), IZ_OK);
     assert_int_equal(c.source, IZ_SOURCE_NONE);
     assert_true(c.consent_date == 0);
@@ -226,7 +226,7 @@ static void test_validate_output(void **state)
 static void test_validate_embedded_nul(void **state)
 {
     iz_consent_raw_t raw = {fld("05321234567"), fld("MESAJ"), fld("ONAY"), fld("HS_WEB"),
-                            fld(NOW),           fld(NULL),    NULL};
+                            fld(NOW),           fld(NULL),    NULL, {0}, {0}};
     iz_validate_opts_t o = {tr(NOW), false};
     iz_consent_t c;
     iz_verrs_t e;
@@ -473,10 +473,122 @@ static int free_table(void **state)
     return 0;
 }
 
+/* ---- the retailer fields (core/retail.h) ---- */
+
+/* Validate a good consent with the retailer fields code and list (fld()
+ * spellings); the error text as errs_text writes it. */
+static int retail_case(const char *code, const char *list, const char *type, iz_consent_t *out,
+                       char got[256])
+{
+    iz_consent_raw_t raw = {fld("05321234567"), fld(type), fld("ONAY"), fld("HS_WEB"),
+                            fld("2026-01-15 11:00:00"), fld(NULL), NULL, {0}, {0}};
+    raw.retailer_code = fld(code);
+    raw.retailer_access = fld(list);
+    iz_validate_opts_t o = {tr(NOW), false};
+    iz_verrs_t errs;
+    int rc = iz_consent_validate(&raw, &o, out, &errs);
+    errs_text(&errs, got, 256);
+    for (int i = 0; i < errs.n; i++)
+        assert_non_null(iz_hcode(errs.e[i].code));
+    return rc;
+}
+
+static void test_retail_validate(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *code, *list, *type, *want;
+    } t[] = {
+        {NULL, NULL, "MESAJ", ""},
+        {"12345678", NULL, "MESAJ", ""},
+        {NULL, "12345678|23456789 34567890,45678901", "MESAJ", ""},
+        /* İYS's format codes, with the other fields' errors */
+        {NUL_, NULL, "MESAJ", "H266:retailerCode"},
+        {"", NULL, "MESAJ", "H267:retailerCode"},
+        {NUM_, NULL, "MESAJ", "H085:retailerCode"},
+        {NULL, NUL_, "MESAJ", "H169:retailerAccess"},
+        {NULL, NUM_, "MESAJ", "H085:retailerAccess"},
+        {NULL, "|", "MESAJ", "H163:retailerAccess"},
+        {NULL, " , ", "MESAJ", "H163:retailerAccess"},
+        {NUL_, "", "FAX", "H117:type H266:retailerCode H163:retailerAccess"},
+        /* a code of no retailer: H180, alone and only on a well-formed request */
+        {"1234567", NULL, "MESAJ", "H180:retailerCode"},
+        {"012345678", NULL, "MESAJ", "H180:retailerCode"},
+        {"-1234567", NULL, "MESAJ", "H180:retailerCode"},
+        {"x", NULL, "MESAJ", "H180:retailerCode"},
+        {NULL, "12345678|x", "MESAJ", "H180:retailerAccess"},
+        {"x", "x", "MESAJ", "H180:retailerAccess"}, /* the list is judged first */
+        {"x", NULL, "FAX", "H117:type"},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        iz_consent_t out;
+        char got[256];
+        int rc = retail_case(t[i].code, t[i].list, t[i].type, &out, got);
+        if (strcmp(got, t[i].want) != 0)
+            fail_msg("case %zu: got \"%s\", wanted \"%s\"", i, got, t[i].want);
+        assert_int_equal(rc, t[i].want[0] ? IZ_ERULE : IZ_OK);
+    }
+    /* what the fields hold */
+    iz_consent_t out;
+    char got[256];
+    assert_int_equal(retail_case("87654321", "12345678|23456789", "MESAJ", &out, got), 0);
+    assert_int_equal(out.retail.code, 87654321);
+    assert_int_equal(out.retail.n, 2);
+    assert_int_equal(out.retail.access[1], 23456789);
+    /* 100 codes are a list; 101 are H126 whatever they are */
+    char list[101 * 9 + 1] = "";
+    for (int i = 0; i < 100; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%d", i ? "|" : "",
+                 10000000 + i);
+    assert_int_equal(retail_case(NULL, list, "MESAJ", &out, got), 0);
+    assert_int_equal(out.retail.n, 100);
+    strcat(list, "|x");
+    retail_case(NULL, list, "MESAJ", &out, got);
+    assert_string_equal(got, "H126:retailerAccess");
+}
+
+static void test_retail_forms(void **state)
+{
+    (void)state;
+    iz_retail_t r = {.code = 12345678, .n = 2, .access = {23456789, 34567890}}, c;
+    char text[IZ_RETAIL_LIST_TEXT], h[IZ_RETAIL_HASH_TEXT];
+    iz_retail_list_format(&r, text);
+    assert_string_equal(text, "23456789,34567890");
+    iz_retail_hash_text(&r, h);
+    assert_string_equal(h, "12345678/23456789,34567890");
+    iz_retail_t only = {.code = 12345678};
+    iz_retail_hash_text(&only, h);
+    assert_string_equal(h, "12345678/");
+    /* the stored text reads back */
+    memset(&c, 0, sizeof c);
+    assert_int_equal(iz_retail_list_parse(text, strlen(text), &c, NULL), IZ_RETAIL_LIST_OK);
+    c.code = r.code;
+    assert_true(iz_retail_equal(&c, &r));
+    iz_retail_t copy;
+    iz_retail_copy(&copy, &r);
+    assert_true(iz_retail_equal(&copy, &r));
+    size_t bad = 9;
+    assert_int_equal(iz_retail_list_parse("12345678 1234", 13, &c, &bad),
+                     IZ_RETAIL_LIST_BAD_CODE);
+    assert_int_equal(bad, 1);
+    /* known codes: the list first, then the code */
+    const int64_t known[] = {12345678, 23456789};
+    bool at_code = true;
+    assert_false(iz_retail_all_known(&r, known, 2, &at_code));
+    assert_false(at_code);
+    iz_retail_t k = {.code = 99999999, .n = 1, .access = {23456789}};
+    assert_false(iz_retail_all_known(&k, known, 2, &at_code));
+    assert_true(at_code);
+    k.code = 12345678;
+    assert_true(iz_retail_all_known(&k, known, 2, &at_code));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_validate_table),
+        cmocka_unit_test(test_retail_validate),
+        cmocka_unit_test(test_retail_forms),
         cmocka_unit_test(test_validate_output),
         cmocka_unit_test(test_validate_embedded_nul),
         cmocka_unit_test(test_validate_iys_sources),

@@ -499,6 +499,11 @@ static void test_iys_tokens_migration(void **state)
                                 " 'a1b2');"
                                 "INSERT INTO sms_recipients VALUES(7, 1, '+905551112234',"
                                 " 'NO_CONSENT', NULL);"
+                                /* v11's retailers */
+                                "DROP TABLE retailer_lists; DROP TABLE retailers;"
+                                "DROP TRIGGER consent_log_no_update_retail;"
+                                "ALTER TABLE consent_log DROP COLUMN retailer_code;"
+                                "ALTER TABLE consent_log DROP COLUMN retailer_access;"
                                 "UPDATE meta SET value = '4' WHERE key = 'schema_version'"),
                      SQLITE_OK);
     fx_reopen(f);
@@ -1853,6 +1858,175 @@ static void test_sms_queue(void **state)
     free(g);
 }
 
+/* ---- retailers (schema 11) ---- */
+
+static void set_retail(iz_change_t *c, uint32_t code, uint32_t n, uint32_t first)
+{
+    c->retail.code = code;
+    c->retail.n = n;
+    for (uint32_t i = 0; i < n; i++)
+        c->retail.access[i] = first + i;
+}
+
+/* A change's retailer fields are stored, read back by every reader, part
+ * of a repeat's identity, hashed and as immutable as the rest. */
+static void test_retail_fields(void **state)
+{
+    fx_t *f = *state;
+    int64_t acc = add_account(f, "retail");
+    assert_int_equal(add_brand(f, acc, 700300, "retail"), 1);
+    iz_change_t a = mk_change(1, "+905551230000", IZ_ONAY, 1700000000, IZ_IYS_PENDING);
+    set_retail(&a, 12345678, 3, 20000000);
+    apply_ok(f, &a);
+    iz_change_t plain = mk_change(1, "+905551230001", IZ_ONAY, 1700000000, IZ_IYS_PENDING);
+    apply_ok(f, &plain);
+    iz_change_t got;
+    assert_int_equal(
+        iz_store_consent_get(f->st, 1, IZ_BIREYSEL, IZ_MESAJ, "+905551230000", &got), 0);
+    assert_true(iz_retail_equal(&got.retail, &a.retail));
+    assert_int_equal(
+        iz_store_consent_get(f->st, 1, IZ_BIREYSEL, IZ_MESAJ, "+905551230001", &got), 0);
+    assert_false(iz_retail_any(&got.retail));
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM consent_log WHERE retailer_code ="
+                                  " 12345678 AND retailer_access = '20000000,20000001,20000002'"),
+                     1);
+    /* the outbox hands them to the sync */
+    iz_outbox_item_t *due = NULL;
+    size_t n = 0;
+    assert_int_equal(iz_store_outbox_due(f->st, INT64_MAX / 2, acc, false, 10, &due, &n), 0);
+    bool seen = false;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(due[i].chg.recipient, "+905551230000") == 0)
+            seen = iz_retail_equal(&due[i].chg.retail, &a.retail);
+    free(due);
+    assert_true(seen);
+    /* the same change again is a repeat; other retailers are not */
+    iz_change_t again = mk_change(1, "+905551230000", IZ_ONAY, 1700000000, IZ_IYS_PENDING);
+    set_retail(&again, 12345678, 3, 20000000);
+    assert_int_equal(iz_store_consent_apply(f->st, &again, NULL, NULL), IZ_REPEAT);
+    assert_int_equal(again.id, a.id);
+    iz_change_t other = mk_change(1, "+905551230000", IZ_ONAY, 1700000000, IZ_IYS_PENDING);
+    set_retail(&other, 12345678, 2, 20000000);
+    assert_int_equal(iz_store_consent_apply(f->st, &other, NULL, NULL), 0);
+    assert_int_not_equal(other.id, a.id);
+    assert_int_equal(history_len(f, 1, "+905551230000"), 2);
+    /* İYS's report of izin's own change carries no retailer fields: still
+     * the same change (a pull that comes before İYS's answer is recorded) */
+    iz_change_t back = mk_change(1, "+905551230000", IZ_ONAY, 1700000000, IZ_IYS_ACCEPTED);
+    back.origin = IZ_ORIGIN_IYS;
+    assert_int_equal(iz_store_consent_apply(f->st, &back, NULL, NULL), IZ_REPEAT);
+    assert_int_equal(back.id, other.id);
+    assert_int_equal(back.retail.n, 2);
+    assert_int_equal(history_len(f, 1, "+905551230000"), 2);
+    /* a list over the limit is refused, never cut */
+    iz_change_t big = mk_change(1, "+905551230002", IZ_ONAY, 1700000000, IZ_IYS_PENDING);
+    big.retail.n = IZ_RETAIL_ACCESS_MAX + 1;
+    assert_int_equal(iz_store_consent_apply(f->st, &big, NULL, NULL), IZ_ETOOBIG);
+    /* the chain covers them: rows with and without verify */
+    verify_ok(f);
+    assert_int_not_equal(
+        raw_sql(f, "UPDATE consent_log SET retailer_access = '20000000' WHERE id = 1"), SQLITE_OK);
+    assert_int_equal(raw_sql(f, "DROP TRIGGER consent_log_no_update_retail;"
+                                "UPDATE consent_log SET retailer_access = '20000000' WHERE id = 1"),
+                     SQLITE_OK);
+    int64_t bad = 0;
+    assert_int_equal(iz_store_verify_log(f->st, &bad), IZ_ERULE);
+    assert_int_equal(bad, 1);
+    /* moving the code into the other column is caught too */
+    assert_int_equal(raw_sql(f, "UPDATE consent_log SET retailer_access ="
+                                " '20000000,20000001,20000002', retailer_code = NULL WHERE id = 1"),
+                     SQLITE_OK);
+    assert_int_equal(iz_store_verify_log(f->st, &bad), IZ_ERULE);
+    assert_int_equal(raw_sql(f, "UPDATE consent_log SET retailer_code = 12345678 WHERE id = 1"),
+                     SQLITE_OK);
+    verify_ok(f);
+}
+
+/* A bulk load's change with retailer fields takes the ordinary path: a log
+ * row with them, never a segment entry. */
+static void test_retail_not_in_segments(void **state)
+{
+    fx_t *f = *state;
+    int64_t brand = load_brand(f);
+    load_batch_t b = mk_load(brand, 0, 10);
+    set_retail(&b.c[4], 0, 1, 30000000);
+    assert_int_equal(iz_store_consent_load_then(f->st, LOAD_JOB, b.lines, b.it, b.n, NULL, NULL), 0);
+    assert_int_equal(b.it[4].rc, 0);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM consent_log WHERE retailer_access ="
+                                  " '30000000'"),
+                     1);
+    iz_change_t got;
+    assert_int_equal(
+        iz_store_consent_get(f->st, brand, IZ_BIREYSEL, IZ_MESAJ, b.c[4].recipient, &got), 0);
+    assert_int_equal(got.retail.n, 1);
+    assert_int_equal(got.retail.access[0], 30000000);
+    verify_ok(f);
+    free_load(&b);
+}
+
+static iz_retailer_t mk_retailer(int64_t code, const char *title)
+{
+    iz_retailer_t r;
+    memset(&r, 0, sizeof r);
+    r.code = code;
+    snprintf(r.title, sizeof r.title, "%s", title);
+    snprintf(r.name, sizeof r.name, "Ali Veli");
+    snprintf(r.city_code, sizeof r.city_code, "1");
+    snprintf(r.city_name, sizeof r.city_name, "Adana");
+    snprintf(r.status, sizeof r.status, "active");
+    return r;
+}
+
+/* izin's copy of a brand's retailers: not whole until set, then kept in
+ * place; codes come sorted; another brand's copy is its own. */
+static void test_retailers_copy(void **state)
+{
+    fx_t *f = *state;
+    int64_t acc = add_account(f, "bayi");
+    int64_t b1 = add_brand(f, acc, 700301, "b1"), b2 = add_brand(f, acc, 700302, "b2");
+    int64_t *codes = NULL, synced = -1;
+    size_t n = 9;
+    iz_retailer_t r = mk_retailer(55555555, "Tek");
+    assert_int_equal(iz_store_retailer_put(f->st, b1, &r), 0);
+    assert_int_equal(iz_store_retailer_codes(f->st, b1, &codes, &n, &synced), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(synced, 0); /* not whole: the consent API cannot judge by it */
+    free(codes);
+    iz_retailer_t list[3] = {mk_retailer(33333333, "Üç"), mk_retailer(11111111, "Bir"),
+                             mk_retailer(22222222, "İki")};
+    assert_int_equal(iz_store_retailers_set(f->st, b1, list, 3), 0);
+    assert_int_equal(iz_store_retailer_codes(f->st, b1, &codes, &n, &synced), 0);
+    assert_int_equal(n, 3);
+    assert_true(synced > 0);
+    assert_int_equal(codes[0], 11111111);
+    assert_int_equal(codes[2], 33333333);
+    free(codes);
+    assert_int_equal(iz_store_retailer_remove(f->st, b1, 22222222), 0);
+    assert_int_equal(iz_store_retailer_remove(f->st, b1, 22222222), IZ_ENOTFOUND);
+    iz_retailer_t *got = NULL;
+    assert_int_equal(iz_store_retailers_get(f->st, b1, &got, &n, &synced), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(got[1].title, "Üç");
+    assert_string_equal(got[1].city_name, "Adana");
+    free(got);
+    assert_int_equal(iz_store_retailers_get(f->st, b2, &got, &n, &synced), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(synced, 0);
+    free(got);
+    /* refused, never cut */
+    iz_retailer_t bad = mk_retailer(0, "x");
+    assert_int_equal(iz_store_retailer_put(f->st, b1, &bad), IZ_EINVAL);
+    bad = mk_retailer(44444444, "x");
+    memset(bad.tckn, '1', sizeof bad.tckn);
+    assert_int_equal(iz_store_retailer_put(f->st, b1, &bad), IZ_ETOOBIG);
+    /* the copy survives a restart */
+    fx_reopen(f);
+    assert_int_equal(iz_store_retailer_codes(f->st, b1, &codes, &n, &synced), 0);
+    assert_int_equal(n, 2);
+    assert_true(synced > 0);
+    free(codes);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1890,6 +2064,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_brand_keywords_and_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inbound_once_per_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sms_queue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retail_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retail_not_in_segments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retailers_copy, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* The city and town tables İYS's /info calls answer with (data/tr-cities.tsv,
- * data/tr-towns.tsv), compiled into the binary so that the emulator needs no
- * data file at run time (src/sim/info.c reads them). */
+ * data/tr-towns.tsv), compiled into the binary so that no data file is
+ * needed at run time (src/core/places.c reads them: the emulator's /info
+ * calls and the module's retailer commands). */
     .section .rodata
     .global iz_tr_cities_tsv
     .type iz_tr_cities_tsv, @object

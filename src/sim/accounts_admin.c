@@ -387,20 +387,71 @@ static int right_field(iz_req_t *r, json_t *body, iz_type_t type, iz_right_t *ou
     return 0;
 }
 
-/* POST: the provider's one brand (brandCode) or, without it, every brand
- * of the provider gets the same grant (replacing one there was). */
-void iz__sim_h_grant_add(iz_req_t *r, void *app)
+/* API.md's form of a grant, {iysCode, brandCodes?:[...], types:[MESAJ,
+ * ARAMA, EPOSTA], rights:[READ, WRITE, RECONCILE]}, as the detailed form
+ * this file keeps ({iysCode, MESAJ: "read"|"write", ..., agreementControl};
+ * a new reference), and its brands into *brands (borrowed; NULL: every
+ * brand of the provider). NULL after answering a bad body. */
+static json_t *contract_grant(iz_req_t *r, json_t *body, json_t **brands)
 {
-    iz_sim_t *sim = app;
-    iz_sim_integrator_t ig;
-    if (path_integrator(r, sim, &ig) != 0) return;
-    json_t *body = iz__sim_body_object(r);
-    if (!body) return;
+    static const char *const allowed[] = {"iysCode", "brandCodes", "types", "rights"};
+    const char *unk = iz_json_unknown_key(body, allowed, IZ_ARRAY_LEN(allowed));
+    json_t *types = json_object_get(body, "types"), *rights = json_object_get(body, "rights");
+    *brands = json_object_get(body, "brandCodes");
+    if (unk) {
+        iz__sim_admin_field_error(r, unk, "Bilinmeyen alan.", "Unknown field.");
+        return NULL;
+    }
+    if (*brands && (!json_is_array(*brands) || json_array_size(*brands) == 0)) {
+        iz__sim_admin_field_error(r, "brandCodes", "brandCodes boş olmayan bir liste olmalıdır.",
+                                  "brandCodes must be a non-empty list.");
+        return NULL;
+    }
+    bool read = false, write = false, reconcile = false;
+    size_t i;
+    json_t *v;
+    json_array_foreach(rights, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (s && strcmp(s, "READ") == 0) read = true;
+        else if (s && strcmp(s, "WRITE") == 0) write = true;
+        else if (s && strcmp(s, "RECONCILE") == 0) reconcile = true;
+        else break;
+    }
+    if (!json_is_array(rights) || i < json_array_size(rights)) {
+        iz__sim_admin_field_error(r, "rights", "rights READ, WRITE, RECONCILE listesi olmalıdır.",
+                                  "rights must be a list of READ, WRITE, RECONCILE.");
+        return NULL;
+    }
+    json_t *out = json_pack("{s:O?, s:b}", "iysCode", json_object_get(body, "iysCode"),
+                            "agreementControl", reconcile);
+    if (!out) iz_oom();
+    json_array_foreach(types, i, v)
+    {
+        iz_type_t t;
+        if (!json_is_string(v) || iz_type_parse(json_string_value(v), &t) != 0) break;
+        if (read || write)
+            json_object_set_new(out, iz_type_name(t), json_string(write ? "write" : "read"));
+    }
+    if (!json_is_array(types) || i < json_array_size(types)) {
+        json_decref(out);
+        iz__sim_admin_field_error(r, "types", "types MESAJ, ARAMA, EPOSTA listesi olmalıdır.",
+                                  "types must be a list of MESAJ, ARAMA, EPOSTA.");
+        return NULL;
+    }
+    return out;
+}
+
+/* Give (add) or withdraw an integrator's grant on one brand of the
+ * provider body names, or on every one of its brands (vb NULL). 0, or -1
+ * after answering the error. */
+static int grant_apply(iz_req_t *r, iz_sim_t *sim, const iz_sim_integrator_t *ig, json_t *body,
+                       json_t *vb, bool add, int64_t *iys_code)
+{
     static const char *const allowed[] = {"iysCode", "brandCode",        "MESAJ",     "ARAMA",
                                           "EPOSTA",  "agreementControl", "viaControl"};
     const char *unk = iz_json_unknown_key(body, allowed, IZ_ARRAY_LEN(allowed));
-    iz_sim_grant_t g = {.integrator_code = ig.code};
-    json_t *vb = json_object_get(body, "brandCode");
+    iz_sim_grant_t g = {.integrator_code = ig->code};
     iz_sim_provider_t p;
     if (unk) {
         iz__sim_admin_field_error(r, unk, "Bilinmeyen alan.", "Unknown field.");
@@ -427,19 +478,69 @@ void iz__sim_h_grant_add(iz_req_t *r, void *app)
         if (!vb) rc = iz_sim_brand_stats(sim->st, g.iys_code, false, &brands, &n);
         for (size_t i = 0; rc == 0 && i < (vb ? 1 : n); i++) {
             if (!vb) g.brand_code = brands[i].brand_code;
-            rc = iz_sim_grant_set(sim->st, &g);
+            rc = add ? iz_sim_grant_set(sim->st, &g)
+                     : iz_sim_grant_delete(sim->st, ig->code, g.iys_code, g.brand_code);
+            if (rc == IZ_ENOTFOUND && !add) rc = 0; /* nothing to withdraw there */
         }
         free(brands);
-        json_t *out = NULL;
-        if (rc == 0) rc = iz__sim_grants_json(sim, ig.code, g.iys_code, &out);
         if (rc != 0) {
+            store_error(r);
+            return -1;
+        }
+        *iys_code = g.iys_code;
+        return 0;
+    }
+    return -1;
+}
+
+/* POST and DELETE .../authorizations: the provider's one brand (brandCode)
+ * or, without it, every brand of the provider gets the same grant
+ * (replacing one there was), or loses it. The body is this file's detailed
+ * form or API.md's ({iysCode, brandCodes?, types, rights}). */
+static void grant_change(iz_req_t *r, void *app, bool add)
+{
+    iz_sim_t *sim = app;
+    iz_sim_integrator_t ig;
+    if (path_integrator(r, sim, &ig) != 0) return;
+    json_t *body = iz__sim_body_object(r);
+    if (!body) return;
+    bool contract = json_object_get(body, "types") || json_object_get(body, "rights") ||
+                    json_object_get(body, "brandCodes");
+    json_t *brands = NULL, *detail = contract ? contract_grant(r, body, &brands) : json_incref(body);
+    int64_t iys = 0;
+    int rc = detail ? 0 : -1;
+    if (rc == 0 && contract && brands) {
+        size_t i;
+        json_t *b;
+        json_array_foreach(brands, i, b)
+        {
+            if ((rc = grant_apply(r, sim, &ig, detail, b, add, &iys)) != 0) break;
+        }
+    } else if (rc == 0) {
+        rc = grant_apply(r, sim, &ig, detail, contract ? NULL : json_object_get(body, "brandCode"),
+                         add, &iys);
+    }
+    if (rc == 0) {
+        json_t *out = NULL;
+        if (iz__sim_grants_json(sim, ig.code, iys, &out) != 0) {
             json_decref(out);
             store_error(r);
         } else {
-            iz_reply_json(r, 201, json_pack("{s:o}", "list", out));
+            iz_reply_json(r, add ? 201 : 200, json_pack("{s:o}", "list", out));
         }
     }
+    json_decref(detail);
     json_decref(body);
+}
+
+void iz__sim_h_grant_add(iz_req_t *r, void *app)
+{
+    grant_change(r, app, true);
+}
+
+void iz__sim_h_grant_withdraw(iz_req_t *r, void *app)
+{
+    grant_change(r, app, false);
 }
 
 void iz__sim_h_grant_delete(iz_req_t *r, void *app)

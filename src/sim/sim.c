@@ -117,6 +117,8 @@ static const iz_route_t routes[] = {
     {"PUT", "/_sim/integrators/{integratorCode}/subscription", iz__sim_h_integrator_sub_put, 0,
      "_sim"},
     {"POST", "/_sim/integrators/{integratorCode}/authorizations", iz__sim_h_grant_add, 0, "_sim"},
+    {"DELETE", "/_sim/integrators/{integratorCode}/authorizations", iz__sim_h_grant_withdraw, 0,
+     "_sim"},
     {"DELETE", "/_sim/integrators/{integratorCode}/authorizations/{iysCode}/{brandCode}",
      iz__sim_h_grant_delete, 0, "_sim"},
     {"PUT", "/_sim/faults", iz__sim_h_faults, 0, "_sim"},

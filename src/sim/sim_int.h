@@ -426,6 +426,7 @@ void iz__sim_h_integrators_add(iz_req_t *r, void *app);
 void iz__sim_h_integrators_list(iz_req_t *r, void *app);
 void iz__sim_h_integrator_sub_put(iz_req_t *r, void *app);
 void iz__sim_h_grant_add(iz_req_t *r, void *app);
+void iz__sim_h_grant_withdraw(iz_req_t *r, void *app);
 void iz__sim_h_grant_delete(iz_req_t *r, void *app);
 void iz__sim_h_provider_sub_put(iz_req_t *r, void *app);
 /* admin.c */

@@ -509,6 +509,35 @@ def test_integrator_acts_within_its_rights(sim):
     assert r.status_code == 404
 
 
+def test_authorization_in_api_md_form(sim):
+    """API.md's /_sim/ contract: {iysCode, brandCodes?, types, rights} to give,
+    DELETE with the same body to withdraw."""
+    a = Provider(sim)
+    io = Integrator(sim)
+    url = f"{sim.base}/_sim/integrators/{io.code}/authorizations"
+    body = {"iysCode": a.iys_code, "brandCodes": [a.brand], "types": ["MESAJ"],
+            "rights": ["READ", "WRITE", "RECONCILE"]}
+    r = requests.post(url, json=body, timeout=10)
+    assert r.status_code == 201, r.text
+    g = r.json()["list"][0]
+    assert (g["MESAJ"], g["ARAMA"], g["agreementControl"]) == ("write", None, True)
+    assert io.add(a, consent(phone())).status_code == 200
+    r = io.add(a, consent(phone(), type="ARAMA"))
+    assert r.status_code == 403 and codes(r) == ["H353"]
+    # a bad right or type is refused, nothing changes
+    r = requests.post(url, json={**body, "rights": ["ADMIN"]}, timeout=10)
+    assert r.status_code == 422, r.text
+    r = requests.post(url, json={**body, "types": ["FAKS"]}, timeout=10)
+    assert r.status_code == 422, r.text
+    assert io.add(a, consent(phone())).status_code == 200
+    # withdrawn with the same body (here without brandCodes: every brand)
+    r = requests.delete(url, json={"iysCode": a.iys_code, "types": ["MESAJ"],
+                                   "rights": ["READ", "WRITE"]}, timeout=10)
+    assert r.status_code == 200, r.text
+    r = io.add(a, consent(phone()))
+    assert r.status_code == 403 and codes(r) == ["H353"]
+
+
 def test_integrator_change_pull_shows_readable_types(sim):
     a = Provider(sim)
     io = Integrator(sim)

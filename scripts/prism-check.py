@@ -34,6 +34,7 @@ import datetime
 import http.server
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -73,8 +74,92 @@ SCENARIOS = {
     "H193": "duplicate_recipient", "H464": "type_mismatch", "H127": "too_many_recipients",
     "H267": "retailer_empty", "H266": "retailer_null",
     "H191": "push_timeout",
+    "H586": "no_api", "H437": "no_subscription", "H363": "provider_token",
+    "H522": "provider_token",
     "invalid_request": "bad_password", "invalid_grant": "bad_refresh",
 }
+
+
+# Triples where İYS's document contradicts itself and the emulator keeps a
+# choice written down in docs/IYS-EMULATOR.md ("Spec contradictions"): an
+# answer that differs only so is counted as "spec contradiction", not as a
+# difference. Key: (operationId or "*", status, code) -> the reason.
+CONTRADICTIONS = {
+    ("*", "401", "H251"): "H351 and H251 documented for the same 401 with no rule telling "
+                          "them apart; H251 is about login credentials, which these calls do "
+                          "not take: the emulator answers H351 (error table)",
+    ("addConsent", "400", "H467"): "documented as 400 and as 422; the error table says 422",
+    ("addConsentV2", "400", "H467"): "documented as 400 and as 422; the error table says 422",
+    ("addRetailers", "422", "H168"): "addRetailers takes one recipient; H168 is about a "
+                                     "recipients list it does not have",
+    ("addRetailers", "422", "H127"): "addRetailers takes one recipient; H127 is about a "
+                                     "recipients list it does not have",
+    ("removeRelationBetweenRetailer", "200", None): "documented as 200 and as 202; the "
+                                                    "emulator answers 202 as the other "
+                                                    "access calls",
+    ("integratorList", "422", "H182"): "the example swaps H182 and H183; the emulator "
+                                       "follows the error table (H182 offset, H183 limit)",
+    ("integratorList", "422", "H183"): "the example swaps H182 and H183; the emulator "
+                                       "follows the error table (H182 offset, H183 limit)",
+    ("integratorListByiysCode", "422", "H182"): "as integratorList",
+    ("integratorListByiysCode", "422", "H183"): "as integratorList",
+    ("startViaRequest", "400", "H1041"): "three codes (H1016, H1041, H1043) for a body that "
+                                         "is not JSON; the emulator answers H1016",
+    ("startViaRequest", "400", "H1043"): "as H1041",
+    ("VIA İşlem Tamamlama", "400", "H1041"): "as startViaRequest",
+    ("VIA İşlem Tamamlama", "400", "H1043"): "as startViaRequest",
+    ("via-hash-links", "422", "H160"): "the call makes e-mail links only (its description); "
+                                       "a phone number is H120",
+    ("via-hash-links", "422", "H121"): "as H160",
+    ("getKVKConsent", "403", "H1040"): "H353 and H1040 documented for the same 403; the "
+                                       "emulator answers H353 as the call's other examples",
+    ("load-widget-js", "200", None): "the path '...apinoncekey={{apiNonceKey}}_copy' is a "
+                                     "copy of load-widget-js with '_copy' glued to the nonce",
+}
+
+# Prism's response violations that are the document's own contradictions
+# (schema against examples; docs/IYS-EMULATOR.md): (operationId or None,
+# regex on "location: message", reason). Counted apart from the others.
+CONTRADICTION_VIOLATIONS = [
+    (None, r'must match format "date(-time)?"',
+     'dates: format date/date-time, written "YYYY-MM-DD HH:MM:SS" in every example (H158)'),
+    (None, r"\.errors: Response body property errors must be object",
+     "errors: some schemas say object, every example is a list"),
+    (None, r"errors\.\d+\.value: .*must be string", "value: given as sent (a list, an object)"),
+    (None, r"isAddConsentV2Service must be boolean", 'the v2 status example gives "true"'),
+    (None, r'received media type "" does not match', "a 204 the document gives a JSON body"),
+    ("PullPerBrandCode", r"^response\.body: Response body must be object", "204: no body"),
+    ("agreementDatePut", r"^response\.body: Response body must be object", "204: no body"),
+    ("getBrandsDetails", r"Response body must be object", "the example is a list of brands"),
+    ("searchRetailers", r"list: .*must be object", "the example's list is a list"),
+    ("searchSingleRetailer", r"(city|town)\.code: .*must be integer",
+     "the example gives place codes as strings"),
+    ("deleteRetailer", r"Response body must be object", 'text/plain "Başarı" in the example'),
+    ("get-subscription", r"required property 'subsciprtionId'",
+     "the id is spelled three ways; the newest examples say subscriptionId"),
+    ("getIntegratorSubscription", r"iysCode: .*must be string", "the example gives a number"),
+    ("startViaRequest", r"required property 'consentTypes'",
+     "the 200's schema is the request's; the examples give {message: {requestId}, code}"),
+    (("get-sps-iysCode-via-clarification-requestId-file", "getClarificationFile"),
+     r"application/zip|must be object", "a zip file, as the description says (the example "
+     "is JSON)"),
+    ("getKVKConsent", r"message: .*must be object", "the example's message is a list"),
+    ("getRequestAudit", r"exactly one schema in oneOf",
+     "oneOf of two schemas that both fit {errorCode, errorMessage}: the example fails it too"),
+    (("smsStart", "emailStart"), r"data: .*must be array", "the example's data is an object"),
+]
+
+
+def contradiction_of(op_id, status, code):
+    return CONTRADICTIONS.get((op_id, status, code)) or CONTRADICTIONS.get(("*", status, code))
+
+
+def violation_contradiction(op_id, text):
+    for op, rx, why in CONTRADICTION_VIOLATIONS:
+        ops = op if isinstance(op, tuple) else (op,)
+        if (op is None or op_id in ops) and re.search(rx, text):
+            return why
+    return None
 
 
 def now_tr(offset=0):
@@ -87,6 +172,14 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def tckn():
+    """A valid TCKN (its two check digits computed), random."""
+    d = [random.randint(1, 9)] + [random.randint(0, 9) for _ in range(8)]
+    d.append(((d[0] + d[2] + d[4] + d[6] + d[8]) * 7 - (d[1] + d[3] + d[5] + d[7])) % 10)
+    d.append(sum(d) % 10)
+    return "".join(map(str, d))
 
 
 def codes_in(v):
@@ -139,7 +232,10 @@ class Op:
         self.params = {}
         for p in op.get("parameters", []):
             p = self.deref(p)
-            self.params.setdefault(p.get("name"), p)
+            # the confirmation documents iysCode twice (query and path): the
+            # path's is the one the URL needs
+            if p.get("in") == "path" or p.get("name") not in self.params:
+                self.params[p.get("name")] = p
         self.body_examples = []
         self.body_schema = None
         self.content_type = None
@@ -386,6 +482,138 @@ class Fixtures:
     def faults(self, **f):
         requests.put(self.sim + "/_sim/faults", json=f, timeout=10)
 
+    def auth(self, key="A"):
+        return {"Authorization": "Bearer " + (self.p[key].token or "")}
+
+    def integrator(self, key, state=None):
+        """An integrator (iş ortağı) authorized for every brand of A with
+        every right, its own subscription in `state` (None: ACTIVE)."""
+        self.n += 1
+        code = 790000 + self.n
+        body = {"integratorCode": code, "name": f"Uyum İş Ortağı {code}",
+                "username": f"uyumio{code}", "password": f"uyumio-{code}-parola"}
+        r = requests.post(self.sim + "/_sim/integrators", json=body, timeout=10)
+        if r.status_code != 201:
+            raise RuntimeError(f"/_sim/integrators: {r.status_code} {r.text}")
+        a = self.p["A"]
+        requests.post(f"{self.sim}/_sim/integrators/{code}/authorizations", timeout=10,
+                      json={"iysCode": a.code, "MESAJ": "write", "ARAMA": "write",
+                            "EPOSTA": "write", "agreementControl": True, "viaControl": True})
+        p = Provider(code, a.brand, body["username"], body["password"])
+        r = requests.post(self.sim + "/oauth2/token", timeout=10,
+                          json={"username": p.username, "password": p.password,
+                                "grant_type": "password"})
+        if r.status_code == 200:
+            p.token = r.json().get("access_token")
+        if state:
+            requests.put(f"{self.sim}/_sim/integrators/{code}/subscription",
+                         json={"status": state}, timeout=10)
+        self.p[key] = p
+        return p
+
+    def retailer(self):
+        """A new retailer of A's brand: its code, or None."""
+        a = self.p["A"]
+        t = tckn()
+        body = {"title": "Uyum Bayi", "name": "Adım Soyadım", "tckn": t, "tin": t,
+                "city": {"code": "34", "name": "İstanbul"},
+                "town": {"code": "01", "name": "Kadıköy"}}
+        r = requests.post(f"{self.sim}/sps/{a.code}/brands/{a.brand}/retailers", json=body,
+                          headers=self.auth(), timeout=10)
+        return r.json().get("retailerCode") if r.status_code == 201 else None
+
+    def sent_codes(self, recipient, rid):
+        """{title: code} of the messages İYS "sent" for one process (ViA:
+        ETK, KVK; a widget: ALL; OTP management: its one code as "")."""
+        r = requests.get(self.sim + "/_sim/otp", params={"recipient": recipient}, timeout=10)
+        return {m.get("title", ""): m["code"] for m in r.json().get("messages", [])
+                if m.get("requestId") == rid and "code" in m}
+
+    def via_process(self, kvk=True):
+        """A started SMS_OTP ViA process of A: (requestId, {title: code})."""
+        a = self.p["A"]
+        to = self.recipient("MESAJ")
+        types = [{"title": "ETK", "brandCodes": [a.brand], "types": ["MESAJ"],
+                  "recipientType": "BIREYSEL"}]
+        if kvk:
+            types.append({"title": "KVK", "types": ["AYDINLATMA_METNI"],
+                          "personData": {"name": "Aslı Can", "recipientIdNumber": "11111111110",
+                                         "address": "Çankaya Ankara"}})
+        r = requests.post(f"{self.sim}/via/sps/{a.code}/consent", headers=self.auth(), timeout=10,
+                          json={"formId": "uyum-OTP", "recipient": to,
+                                "verificationType": "SMS_OTP", "consentTypes": types})
+        rid = r.json().get("message", {}).get("requestId") if r.status_code == 200 else None
+        return rid, self.sent_codes(to, rid)
+
+    def otp_process(self, channel="sms"):
+        """A started OTP management (ViA PASS) verification: (requestId, code)."""
+        a = self.p["A"]
+        to = self.recipient("MESAJ" if channel == "sms" else "EPOSTA")
+        field = "phoneNumber" if channel == "sms" else "email"
+        tid = f"uyum-{'SMS' if channel == 'sms' else 'EPOSTA'}-OTP"
+        r = requests.post(f"{self.sim}/otp-management/api/v1/{a.code}/{channel}/start",
+                          headers=self.auth(), timeout=10,
+                          json={field: to, "templateId": tid, "vkn": "1234567890"})
+        rid = (r.json().get("data") or {}).get("requestId") if r.status_code == 200 else None
+        codes = self.sent_codes(to, rid)
+        return rid, next(iter(codes.values()), None)
+
+    def widget_keys(self, w):
+        """A nonce (publicKey) and the CSRF token bound to it (load-widget)."""
+        key = requests.get(f"{self.sim}/widget/publicKey/{w}", timeout=10).json()
+        nonce = key["message"][0].split("|")[0]
+        loaded = requests.get(f"{self.sim}/widget/load-widget/{w}", params={"apinoncekey": nonce},
+                              timeout=10).json()
+        return nonce, loaded["message"]["csrfToken"]
+
+    def via_setup(self, ctx):
+        """ViA and OTP management of A: the subscription with credit, a
+        published form of each method, a template of each channel and
+        method, a widget, one completed ViA process (ETK and KVK) and one
+        completed OTP verification."""
+        a = self.p["A"]
+        requests.put(f"{self.sim}/_sim/via/subscriptions/{a.code}", timeout=10,
+                     json={"credit": 100000, "status": "ACTIVE"})
+        for m in ("OTP", "SHORTURL", "APPROVALURL"):
+            requests.post(self.sim + "/_sim/via/forms", timeout=10,
+                          json={"iysCode": a.code, "formId": f"uyum-{m}", "method": m,
+                                "text": "Kişisel verileriniz kampanya bildirimleri için "
+                                        "işlenecektir.", "published": True})
+        for ch in ("SMS", "EPOSTA"):
+            for m in ("OTP", "SHORTURL"):
+                requests.post(self.sim + "/_sim/otp/templates", timeout=10,
+                              json={"iysCode": a.code, "templateId": f"uyum-{ch}-{m}",
+                                    "channel": ch, "method": m})
+        # another provider's form (H1062), an unpublished one (H1000), a
+        # provider whose ViA credit is used up (H1015)
+        self.make("VIA0")
+        v0 = self.p["VIA0"]
+        requests.put(f"{self.sim}/_sim/via/subscriptions/{v0.code}", timeout=10,
+                     json={"credit": 0, "status": "ACTIVE"})
+        for iys, fid, pub in ((self.p["B"].code, "uyum-B-OTP", True),
+                              (a.code, "uyum-UNPUBLISHED", False),
+                              (v0.code, "uyum-VIA0-OTP", True)):
+            requests.post(self.sim + "/_sim/via/forms", timeout=10,
+                          json={"iysCode": iys, "formId": fid, "method": "OTP",
+                                "text": "Kişisel verileriniz işlenecektir.", "published": pub})
+        r = requests.post(self.sim + "/_sim/via/widgets", timeout=10,
+                          json={"iysCode": a.code, "formId": "uyum-OTP", "brandCodes": [a.brand],
+                                "domain": "www.ornek.com.tr"})
+        if r.status_code == 201:
+            ctx["widget_uuid"] = r.json()["widgetUUID"]
+        rid, codes = self.via_process()
+        if rid:
+            requests.post(f"{self.sim}/via/sps/{a.code}/confirmation", headers=self.auth(),
+                          timeout=10, json={"requestId": rid, "verificationType": "SMS_OTP",
+                                            "consentTypes": [{"title": t, "otpCode": c}
+                                                             for t, c in codes.items()]})
+            ctx["via_request_id"] = rid
+        rid, code = self.otp_process()
+        if rid:
+            requests.post(f"{self.sim}/otp-management/api/v1/sms/complete", headers=self.auth(),
+                          timeout=10, json={"requestId": rid, "otpCode": code})
+            ctx["otp_request_id"] = rid
+
 
 # ------------------------------------------------------------------ cases ---
 
@@ -445,8 +673,9 @@ def base_case(op, fx, ctx):
         elif name == "brandCode":
             where[name] = p.brand
         elif name == "requestId":
-            where[name] = ctx.get("via_request_id" if "/via/" in op.path or "otp" in op.path
-                                  else "bulk_request_id") or str(uuid.uuid4())
+            kind = "otp_request_id" if "/otp-management/" in op.path else \
+                "via_request_id" if "/via/" in op.path else "bulk_request_id"
+            where[name] = ctx.get(kind) or str(uuid.uuid4())
         elif name == "recipientType":
             where[name] = "BIREYSEL"
         elif name == "type":
@@ -481,7 +710,113 @@ def base_case(op, fx, ctx):
         if "type" in case.path and isinstance(body, dict) and isinstance(body.get("recipients"), list):
             phones = all(isinstance(x, str) and x.startswith("+") for x in body["recipients"])
             case.path["type"] = "MESAJ" if phones else "EPOSTA"
+    own_fixtures(case, fx, ctx)
     return case
+
+
+def with_retailer(v, code):
+    """The spec's made-up retailer codes replaced by a real retailer of A."""
+    if isinstance(v, list):
+        return [with_retailer(x, code) for x in v]
+    if isinstance(v, dict):
+        return {k: ([code] if k == "retailerAccess" and isinstance(x, list) else
+                    with_retailer(x, code)) for k, x in v.items()}
+    return v
+
+
+OTP_START = {"smsStart": ("phoneNumber", "SMS-OTP"), "emailStart": ("email", "EPOSTA-OTP"),
+             "smsShortUrlStart": ("phoneNumber", "SMS-SHORTURL"),
+             "emailShortUrlStart": ("email", "EPOSTA-SHORTURL")}
+
+
+def own_fixtures(case, fx, ctx):
+    """The names the spec's examples make up (integrator, retailer, ViA
+    form, template, widget codes) replaced by the fixtures' own, so that a
+    request reaches the rule it is about."""
+    op, a = case.op, fx.p["A"]
+    if op.path.startswith("/integrator/") and "IG" in fx.p:
+        case.provider = "IG"
+        case.path["integratorCode"] = fx.p["IG"].code
+    if ctx.get("retailer_code") and case.body is not MISSING and not op.is_consent_add():
+        case.body = with_retailer(case.body, ctx["retailer_code"])
+    b = case.body
+    if op.id == "startViaRequest" and isinstance(b, dict):
+        v = b.get("verificationType") or "SMS_OTP"
+        method = "OTP" if v.endswith("_OTP") else "APPROVALURL" if "APPROVAL" in v else "SHORTURL"
+        b["formId"] = f"uyum-{method}"
+        b["recipient"] = fx.recipient("MESAJ" if v.startswith("SMS") else "EPOSTA")
+        for t in b.get("consentTypes") or []:
+            if isinstance(t, dict) and "brandCodes" in t:
+                t["brandCodes"] = [a.brand]
+    if op.id in OTP_START:
+        field, tid = OTP_START[op.id]
+        case.body = {field: fx.recipient("MESAJ" if field == "phoneNumber" else "EPOSTA"),
+                     "templateId": f"uyum-{tid}", "vkn": "1234567890"}
+    if op.id == "getRequestAudit":
+        case.body = {"requestId": ctx.get("otp_request_id") or str(uuid.uuid4())}
+    if op.id == "load-widget-js" and ctx.get("widget_uuid"):
+        def nonce(case=case):
+            case.path["apiNonceKey"] = fx.widget_keys(ctx["widget_uuid"])[0]
+        case.pre.append(nonce)
+
+
+def fill_success(case, fx, ctx):
+    """Before a 2xx request: the live state it needs (a process to confirm
+    with its codes, a widget's nonce and CSRF token, a day's file, a
+    retailer to delete). Only for 2xx: an error's request keeps what the
+    example put into it."""
+    op, a, b = case.op, fx.p["A"], case.body
+    if op.id == "VIA İşlem Tamamlama":
+        def confirm():
+            rid, codes = fx.via_process(kvk=False)
+            case.body = {"requestId": rid, "verificationType": "SMS_OTP",
+                         "consentTypes": [{"title": t, "otpCode": c} for t, c in codes.items()]}
+        case.pre.append(confirm)
+    elif op.id in ("smsComplete", "emailComplete"):
+        def complete():
+            rid, code = fx.otp_process("sms" if op.id == "smsComplete" else "email")
+            case.body = {"requestId": rid, "otpCode": code}
+        case.pre.append(complete)
+    elif op.id in ("start-widget-process", "complete-widget-process") and ctx.get("widget_uuid"):
+        w = ctx["widget_uuid"]
+
+        def widget():
+            nonce, csrf = fx.widget_keys(w)
+            to = fx.recipient("MESAJ")
+            start = {"etkTypes": ["MESAJ"], "kvkTypes": ["AYDINLATMA_METNI"], "recipient": to,
+                     "verificationType": "SMS_OTP", "recipientType": "BIREYSEL",
+                     "cookieKey": "uyum-kurabiye", "csrfToken": csrf, "widgetUUID": w,
+                     "nonceKey": nonce, "citizenName": "Zeliha Bektaş"}
+            if op.id == "start-widget-process":
+                case.body = start
+                return
+            r = requests.post(f"{fx.sim}/widget/process/start/{w}", json=start, timeout=10)
+            rid = r.json().get("message", {}).get("requestId")
+            case.body = {"requestId": rid, "otpCode": fx.sent_codes(to, rid).get("ALL"),
+                         "verificationType": "SMS_OTP", "cookieKey": "uyum-kurabiye",
+                         "csrfToken": csrf, "nonceKey": nonce, "consentType": "ETK_KVK"}
+        case.pre.append(widget)
+    elif op.id == "getClarificationFile":
+        case.path["requestId"] = ctx.get("otp_request_id") or case.path.get("requestId")
+    elif "reportDate" in case.path and case.path.get("brandCode") == a.brand and \
+            op.id != "changeSummary":
+        # today's file of A's brand (its changes so far), written at once
+        today = now_tr()[:10]
+        case.path["reportDate"] = today
+        case.pre.append(lambda: requests.post(fx.sim + "/_sim/end-of-day", json={"date": today},
+                                              timeout=30))
+    elif op.id == "createRetailer" and isinstance(b, dict):
+        # a MERSİS number has 16 digits (H228); the example's has 11 (listed
+        # in docs/IYS-EMULATOR.md); tckn and tin unique and valid
+        t = tckn()
+        b.update(mersis="0" + "".join(random.choice("0123456789") for _ in range(15)),
+                 tckn=t, tin=t)
+    elif op.id == "addRetailers":
+        existing_consent_for(case, fx)  # access is added to a recorded consent
+    elif op.id == "deleteRetailer":
+        def fresh_retailer():
+            case.path["retailerCode"] = fx.retailer()
+        case.pre.append(fresh_retailer)
 
 
 def existing_consent_for(case, fx, key="A"):
@@ -593,6 +928,12 @@ def apply_location(case, entry):
     if where == "path":
         case.path[name] = value if value is not MISSING else ""
         return True
+    if case.body is MISSING and case.op.method == "GET" and isinstance(name, str):
+        # a GET has no body: the example's location is a query argument the
+        # operation does not list (integratorListByiysCode's offset, limit)
+        if value is not MISSING:
+            case.query[name] = value
+        return True
     if case.body is MISSING or case.body is None:
         return False
     implied_fields(case, entry_code(entry), entry.get("index"))
@@ -615,18 +956,199 @@ def apply_location(case, entry):
     return set_at(case.body, loc, value, entry.get("index"))
 
 
+# createRetailer's codes: the example body made valid, then one field
+# broken the way the code's rule says (docs/IYS-EMULATOR.md, Retailers).
+RETAILER_FIELDS = {
+    "H214": {"title": ""}, "H016": {"title": 12}, "H017": {"title": "x" * 256},
+    "H229": {"title": "XYZ <Ticaret>"}, "H215": {"name": ""}, "H216": {"tckn": None},
+    "H226": {"tckn": "1234567890"}, "H225": {"tckn": "12345678901"},
+    "H227": {"mersis": "12345678901234ab"}, "H228": {"mersis": "56518556720"},
+    "H224": {"mobile": "05325001111"}, "H288": {"tin": None}, "H243": {"tin": "84505254x0"},
+    "H244": {"tin": "845052547"}, "H217": {"city": None}, "H218": {"city": {"name": "İstanbul"}},
+    "H219": {"city": {"code": "34"}}, "H220": {"town": None},
+    "H221": {"town": {"name": "Kadıköy", "code": ""}}, "H222": {"town": {"code": "01"}},
+    "H201": {"status": "deleted"},
+}
+
+
+def valid_retailer(body):
+    t = tckn()
+    b = dict(body, mersis="0" + "".join(random.choice("0123456789") for _ in range(15)),
+             tckn=t, tin=t)
+    return b
+
+
+def retailer_case(case, code, fx):
+    if not isinstance(case.body, dict):
+        return None
+    b = valid_retailer(case.body)
+    if code in RETAILER_FIELDS:
+        for k, v in RETAILER_FIELDS[code].items():
+            if v is None:
+                b.pop(k, None)
+            else:
+                b[k] = v
+    elif code in ("H230", "H231", "H253"):
+        # a second retailer with the first one's mersis (H230) or tckn (H231);
+        # H253: the holder of the tckn is passive
+        a = fx.p["A"]
+        first = valid_retailer(case.body)
+        if code == "H253":
+            first["status"] = "passive"
+        case.pre.append(lambda: requests.post(
+            f"{fx.sim}/sps/{a.code}/brands/{a.brand}/retailers", json=first,
+            headers=fx.auth(), timeout=10))
+        if code == "H230":
+            b["mersis"] = first["mersis"]
+        else:
+            b["tckn"] = first["tckn"]
+    else:
+        return None
+    case.body = b
+    return case
+
+
+def via_start_case(case, code, fx):
+    """startViaRequest's codes (its examples carry no location): the
+    fixture's valid request with the one thing the code's rule is about."""
+    b = case.body
+    if not isinstance(b, dict) or not b.get("consentTypes"):
+        return None
+    b.update(formId="uyum-OTP", verificationType="SMS_OTP", recipient=fx.recipient("MESAJ"))
+    ct = b["consentTypes"][0]
+    ct.update(types=["MESAJ"])
+    mail = dict(formId="uyum-OTP", verificationType="EPOSTA_OTP", recipient=fx.recipient())
+    edits = {
+        "H1062": lambda: b.update(formId="uyum-B-OTP"),
+        "H1000": lambda: b.update(formId="uyum-UNPUBLISHED"),
+        "H1065": lambda: b.update(verificationType="SMS_SHORTURL"),
+        "H1013": lambda: ct.update(title="XYZ"),
+        "H1026": lambda: b.update(recipient="05321234567"),
+        "H1027": lambda: (b.update(mail, recipient="adres"), ct.update(types=["EPOSTA"])),
+        "H1012": lambda: b.update(verificationType="SMS_XYZ"),
+        "H1014": lambda: ct.update(brandCodes=[fx.p["B"].brand]),
+        "H1005": lambda: ct.pop("brandCodes", None),
+        "H1057": lambda: b.update(formId=None),
+        "H1025": lambda: b.update(fazlaAlan=1),
+        "H1029": lambda: ct.update(brandCodes="abc"),
+        "H1063": lambda: ct.update(recipientType="XYZ"),
+        "H1066": lambda: (b.update(mail), ct.update(types=["EPOSTA", "MESAJ"])),
+        "H1085": lambda: ct.update(types=["FAKS"]),
+        "H1086": lambda: ct.update(types=["EPOSTA"]),
+        "H1060": lambda: b.update(consentTypes=[ct, dict(ct)]),
+        "H1061": lambda: ct.update(types=["MESAJ", "MESAJ"]),
+    }
+    if code == "H1015" and "VIA0" in fx.p:
+        p = fx.p["VIA0"]
+        case.provider = "VIA0"
+        case.path["iysCode"] = p.code
+        b["formId"] = "uyum-VIA0-OTP"
+        ct["brandCodes"] = [p.brand]
+        return case
+    if code not in edits:
+        return None
+    edits[code]()
+    return case
+
+
+def via_confirm_case(case, code, fx):
+    """The confirmation's codes about a live process: one is started before
+    the request and the body built from its codes, then broken."""
+    if code == "H1030":
+        case.body = {"requestId": str(uuid.uuid4()), "verificationType": "SMS_OTP",
+                     "consentTypes": [{"title": "ETK", "otpCode": "123456"}]}
+        return case
+    edits = {
+        "H1052": lambda b, c: b["consentTypes"][0].update(otpCode=wrong(c)),
+        "H1012": lambda b, c: b.update(verificationType="SMS_XYZ"),
+        "H1064": lambda b, c: b.update(verificationType="EPOSTA_OTP"),
+        "H1057": lambda b, c: b.update(requestId=None),
+        "H1025": lambda b, c: b.update(fazlaAlan=1),
+        "H1060": lambda b, c: b.update(consentTypes=b["consentTypes"] * 2),
+        "H1005": lambda b, c: b["consentTypes"][0].pop("title"),
+    }
+    if code not in edits and code not in ("H1032", "H1050"):
+        return None
+    url = f"{fx.sim}/via/sps/{fx.p['A'].code}/confirmation"
+
+    def live():
+        rid, codes = fx.via_process(kvk=False)
+        c = codes.get("ETK")
+        body = {"requestId": rid, "verificationType": "SMS_OTP",
+                "consentTypes": [{"title": "ETK", "otpCode": c}]}
+        if code == "H1032":  # completed already
+            requests.post(url, json=body, headers=fx.auth(), timeout=10)
+        elif code == "H1050":  # three wrong codes end the process
+            bad = copy.deepcopy(body)
+            bad["consentTypes"][0]["otpCode"] = wrong(c)
+            for _ in range(3):
+                requests.post(url, json=bad, headers=fx.auth(), timeout=10)
+        else:
+            edits[code](body, c)
+        case.body = body
+    case.pre.append(live)
+    return case
+
+
+def wrong(code):
+    return "%06d" % ((int(code or 0) + 1) % 1000000)
+
+
+def special_case(case, status, code, fx, ctx):
+    """Cases built per operation for codes whose examples have no location.
+    None when the operation has none for the code."""
+    op = case.op
+    if op.id == "createRetailer":
+        return retailer_case(case, code, fx)
+    if op.id == "startViaRequest":
+        return via_start_case(case, code, fx)
+    if op.id == "VIA İşlem Tamamlama":
+        return via_confirm_case(case, code, fx)
+    if code == "H1030" and "requestId" in case.path:
+        case.path["requestId"] = str(uuid.uuid4())
+        return case
+    if op.id == "searchKVKConsent" and isinstance(case.body, dict):
+        bodies = {"H1057": {"recipient": "+905321234567"},
+                  "H1026": {"type": "ACIK_RIZA_METNI", "recipient": "05321"},
+                  "H1027": {"type": "ACIK_RIZA_METNI", "recipient": "a@b"}}
+        if code in bodies:
+            case.body = bodies[code]
+            return case
+    if "/otp-management/" in op.path:
+        if code == "H1107" and isinstance(case.body, dict):
+            case.body["templateId"] = "uyum-yok"
+            return case
+        if status == "403" and code is None and "iysCode" in case.path:
+            case.path["iysCode"] = fx.p["B"].code
+            return case
+        if status == "404" and code is None and isinstance(case.body, dict):
+            case.body = {"requestId": str(uuid.uuid4()), "otpCode": "123456"}
+            return case
+        if status == "400" and code is None and op.id == "getRequestAudit":
+            case.body = {}
+            return case
+    return None
+
+
 def build_case(op, status, code, example, fx, ctx):
     """The request that should produce (status, code), or None."""
     case = base_case(op, fx, ctx)
     if status.startswith("2"):
         if op.id in ("consentDetail", "consentsHistory"):
             existing_consent_for(case, fx)
+        if status != "204":
+            fill_success(case, fx, ctx)
         if status == "204":
             if "brandCode" in case.path:
                 case.path["brandCode"] = fx.p["A"].brand + 1  # a brand with nothing in it
+            elif "code" in case.path:
+                case.path["code"] = 999  # no city or town has it
             else:
                 return None
         return case
+    special = special_case(case, status, code, fx, ctx)
+    if special is not None:
+        return special
     if code is None:
         if status == "401":
             case.token = "none"
@@ -671,12 +1193,39 @@ def build_case(op, status, code, example, fx, ctx):
         return case
     if scen in ("sub_closed", "sub_none", "sub_paused"):
         key = {"sub_closed": "CLOSED", "sub_none": "NONE", "sub_paused": "PAUSED"}[scen]
+        if op.path.startswith("/integrator/") and "IG_" + key in fx.p:
+            # the integrator's own subscription in that state
+            case.provider = "IG_" + key
+            case.path["integratorCode"] = fx.p[case.provider].code
+            return case
         p = fx.p[key]
         case.provider = key
         if "iysCode" in case.path:
             case.path["iysCode"] = p.code
         if "brandCode" in case.path:
             case.path["brandCode"] = p.brand
+        return case
+    if scen == "no_api" and "iysCode" in case.path and "NOAPI" in fx.p:
+        # a package without API use (the provider's, not an integrator's)
+        case.provider = "NOAPI"
+        case.path["iysCode"] = fx.p["NOAPI"].code
+        if "brandCode" in case.path:
+            case.path["brandCode"] = fx.p["NOAPI"].brand
+        return case
+    if scen == "no_subscription":
+        if op.path.startswith("/integrator/"):
+            case.provider = "IG_NONE"
+            case.path["integratorCode"] = fx.p["IG_NONE"].code
+        elif "iysCode" in case.path:
+            case.provider = "NONE"
+            case.path["iysCode"] = fx.p["NONE"].code
+        else:
+            return None
+        return case
+    if scen == "provider_token":
+        if not op.path.startswith("/integrator/"):
+            return None
+        case.provider = "A"
         return case
     if scen == "unknown_provider":
         if "iysCode" not in case.path:
@@ -866,6 +1415,14 @@ def setup(fx, direct, ctx):
                              "source": "HS_WEB", "consentDate": now_tr(-3600)}])
     if r.status_code == 202:
         ctx["bulk_request_id"] = r.json().get("requestId")
+    fx.make("NOAPI")
+    requests.put(f"{direct}/_sim/providers/{fx.p['NOAPI'].code}/subscription", timeout=10,
+                 json={"status": "ACTIVE", "apiAccess": False})
+    fx.integrator("IG")
+    for state in ("CLOSED", "NONE", "PAUSED"):
+        fx.integrator("IG_" + state, state)
+    ctx["retailer_code"] = fx.retailer()
+    fx.via_setup(ctx)
 
 
 def run(args):
@@ -887,7 +1444,7 @@ def run(args):
         argv = [args.bin, "iys-sim", "--listen", f"127.0.0.1:{sim_port}", "--data", data,
                 "--rate", "0", "--token-limit", "0", "--status-limit", "0", "--history-limit", "0",
                 "--bulk-delay", "0", "--pull-lag", "0", "--min-poll", "0",
-                "--push-interval-ms", "200"]
+                "--push-interval-ms", "200", "--allow-http-push"]
         procs.start(argv, os.path.join(tmp, "sim.log"))
         direct = f"http://127.0.0.1:{sim_port}"
 
@@ -971,15 +1528,24 @@ def run(args):
             res["served"] = not router_miss(r.status_code, body)
             ok = r.status_code == int(status) and (code is None or code in got)
             res["result"] = "reproduced" if ok else "answered differently"
+            why = None if ok else contradiction_of(op.id, status, code)
+            if why:
+                res["result"] = "spec contradiction"
+                res["why"] = why
             if ok and ex is not None and code:
                 d = shape_diff(ex, body, code)
                 if d:
                     res["shape"] = d
             if req_v:
                 res["request_violations"] = [v.get("message") for v in req_v][:5]
-            if res_v:
-                res["response_violations"] = [f"{'.'.join(map(str, v.get('location', [])))}: "
-                                              f"{v.get('message')}" for v in res_v][:5]
+            texts = [f"{'.'.join(map(str, v.get('location', [])))}: {v.get('message')}"
+                     for v in res_v]
+            known = [t for t in texts if violation_contradiction(op.id, t)]
+            other = [t for t in texts if not violation_contradiction(op.id, t)]
+            if other:
+                res["response_violations"] = other[:5]
+            if known:
+                res["response_violations_contradiction"] = known[:5]
             results.append(res)
     finally:
         if push:
@@ -998,9 +1564,11 @@ def summarize(ops, results):
         by_op.setdefault(r["method"] + " " + r["path"], []).append(r)
     served = [o.key for o in ops if any(x.get("served") for x in by_op.get(o.key, []))]
     count = {k: sum(1 for r in results if r["result"] == k)
-             for k in ("reproduced", "answered differently", "not attempted")}
+             for k in ("reproduced", "answered differently", "not attempted",
+                       "spec contradiction")}
     reqv = sum(len(r.get("request_violations", [])) for r in results)
     resv = sum(len(r.get("response_violations", [])) for r in results)
+    resc = sum(len(r.get("response_violations_contradiction", [])) for r in results)
     shape = sum(1 for r in results if r.get("shape"))
     per_op = []
     for o in ops:
@@ -1011,6 +1579,7 @@ def summarize(ops, results):
             "triples": len(rs),
             "reproduced": sum(1 for r in rs if r["result"] == "reproduced"),
             "different": sum(1 for r in rs if r["result"] == "answered differently"),
+            "contradiction": sum(1 for r in rs if r["result"] == "spec contradiction"),
             "not_attempted": sum(1 for r in rs if r["result"] == "not attempted"),
             "response_violations": sum(len(r.get("response_violations", [])) for r in rs),
         })
@@ -1019,34 +1588,39 @@ def summarize(ops, results):
         "triples": len(results), "reproduced": count["reproduced"],
         "answered_differently": count["answered differently"],
         "not_attempted": count["not attempted"],
+        "spec_contradictions": count["spec contradiction"],
         "request_violations": reqv, "response_violations": resv,
+        "response_violations_contradiction": resc,
         "error_shape_differences": shape,
         "per_operation": per_op, "triples_detail": results,
     }
 
 
 def print_table(s, verbose):
-    print(f"{'operation':<44} {'srv':>3} {'trip':>4} {'ok':>4} {'diff':>4} {'n/a':>4} {'resV':>4}")
+    print(f"{'operation':<44} {'srv':>3} {'trip':>4} {'ok':>4} {'diff':>4} {'spec':>4} "
+          f"{'n/a':>4} {'resV':>4}")
     for o in s["per_operation"]:
         print(f"{o['operation'][:44]:<44} {'yes' if o['served'] else 'no':>3} {o['triples']:>4} "
-              f"{o['reproduced']:>4} {o['different']:>4} {o['not_attempted']:>4} "
-              f"{o['response_violations']:>4}")
+              f"{o['reproduced']:>4} {o['different']:>4} {o['contradiction']:>4} "
+              f"{o['not_attempted']:>4} {o['response_violations']:>4}")
     print()
     rows = [("operations served", f"{s['operations_served']} of {s['operations']}"),
             ("triples (operation, status, code)", s["triples"]),
             ("reproduced", s["reproduced"]),
             ("answered differently", s["answered_differently"]),
+            ("spec contradiction (reason in the script)", s["spec_contradictions"]),
             ("not attempted", s["not_attempted"]),
             ("Prism request violations", s["request_violations"]),
             ("Prism response violations", s["response_violations"]),
+            ("  and of the spec's contradictions", s["response_violations_contradiction"]),
             ("error shape differences (location/index)", s["error_shape_differences"])]
     for k, v in rows:
         print(f"{k:<44} {v}")
     if verbose:
         print()
         for r in s["triples_detail"]:
-            if r["result"] == "answered differently" or r.get("shape") or \
-                    r.get("response_violations"):
+            if r["result"] in ("answered differently", "spec contradiction") or \
+                    r.get("shape") or r.get("response_violations"):
                 print(f"{r['operation']} {r['status']} {r['code']}: {r['result']} "
                       f"got {r.get('got_status')} {r.get('got_codes')} {r.get('shape') or ''} "
                       f"{r.get('response_violations') or ''}")

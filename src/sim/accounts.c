@@ -356,6 +356,20 @@ int iz__sim_authorize(iz_req_t *r, iz_sim_t *sim, iz__sim_auth_t *a, unsigned fl
     if (bearer(r, sim, &owner, &code) != 0 || path_code(r, "iysCode", "H190", &a->iys) != 0 ||
         ((flags & IZ__AUTH_BRAND) && path_code(r, "brandCode", "H191", &a->brand) != 0))
         return -1;
+    /* A code that names no provider at all is 404 H001, as the brand and
+     * retailer calls' examples answer it ("Hizmet Sağlayıcı:{{iysCode}}
+     * bulunamadı."); another provider's code is 403 H353 below. */
+    int rc = iz_sim_provider_get(sim->st, a->iys, &a->prov);
+    if (rc == IZ_ENOTFOUND) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "Hizmet Sağlayıcı:%lld bulunamadı.", (long long)a->iys);
+        iz_reply_error(r, "H001", msg);
+        return -1;
+    }
+    if (rc != 0) {
+        reply_store_error(r);
+        return -1;
+    }
     if (owner == IZ_SIM_INTEGRATOR) {
         iz_sim_integrator_t ig;
         /* A paused integrator may query its own subscription only. */
@@ -367,13 +381,7 @@ int iz__sim_authorize(iz_req_t *r, iz_sim_t *sim, iz__sim_auth_t *a, unsigned fl
         not_matched(r, "iysCode");
         return -1;
     }
-    int rc = iz_sim_provider_get(sim->st, a->iys, &a->prov);
-    if (rc != 0 && rc != IZ_ENOTFOUND) {
-        reply_store_error(r);
-        return -1;
-    }
-    iz_sub_t sub = rc == 0 ? a->prov.subscription : IZ_SUB_NONE;
-    if (rc == IZ_ENOTFOUND) memset(&a->prov, 0, sizeof a->prov);
+    iz_sub_t sub = a->prov.subscription;
     if (subquery && sub == IZ_SUB_NONE) {
         no_subscription(r, a->iys);
         return -1;
@@ -438,13 +446,12 @@ void iz__sim_h_brands(iz_req_t *r, void *app)
         if (a.integrator &&
             iz_sim_grant_get(sim->st, a.integrator, a.iys, list[i].brand_code, &g) != 0)
             continue;
-        /* Retailers are not kept by this part of the emulator: 0. */
-        json_array_append_new(out, json_pack("{s:I, s:{s:{s:I, s:I, s:I}, s:{s:i}}, s:s, s:b}",
-                                             "brandCode", (json_int_t)list[i].brand_code, "stats",
-                                             "consents", "approval", (json_int_t)list[i].approval,
-                                             "rejection", (json_int_t)list[i].rejection, "total",
-                                             (json_int_t)list[i].total, "retailers", "total", 0,
-                                             "name", list[i].name, "master", i == 0));
+        json_array_append_new(
+            out, json_pack("{s:I, s:{s:{s:I, s:I, s:I}, s:{s:I}}, s:s, s:b}", "brandCode",
+                           (json_int_t)list[i].brand_code, "stats", "consents", "approval",
+                           (json_int_t)list[i].approval, "rejection", (json_int_t)list[i].rejection,
+                           "total", (json_int_t)list[i].total, "retailers", "total",
+                           (json_int_t)list[i].retailers, "name", list[i].name, "master", i == 0));
     }
     free(list);
     iz_reply_json(r, 200, out);

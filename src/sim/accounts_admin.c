@@ -161,6 +161,7 @@ static int via_body(iz_req_t *r, json_t *body, bool pass, iz_sim_via_t *v, bool 
     }
     memset(v, 0, sizeof *v);
     v->pass = pass;
+    v->limited = v->auto_renewal = true;
     if (subinfo_body(r, o, loc, false, &v->sub) != 0 ||
         opt_int(r, o, "credit", lc, -1, -1, &v->credit) != 0)
         return -1;

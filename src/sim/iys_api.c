@@ -570,7 +570,10 @@ void iz__sim_h_bulk_add(iz_req_t *r, void *app)
         }
     }
     if (nerr) {
-        iz_reply_errors(r, 422, errs, nerr);
+        /* The first error's status, as the single add: mostly 422, but 400
+         * for the codes the table gives 400 (addBatchConsent's own example
+         * answers a null retailerCode, H266, with 400). */
+        iz_reply_errors(r, iz_hcode_http(errs[0].code), errs, nerr);
         json_decref(items);
         json_decref(body);
         return;

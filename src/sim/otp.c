@@ -173,11 +173,11 @@ static bool path_has(iz_req_t *r, const char *part)
     return strstr(iz_req_path(r), part) != NULL;
 }
 
-/* The provider's ViA subscription: there (H1093) and active (H1092). */
-static int pass_subscribed(iz_req_t *r, iz_sim_t *sim, int64_t iys, json_t **sub, int64_t *credit)
+/* The provider's ViA subscription (H1093 when it has none): the one
+ * OTP management shares with ViA. */
+static int pass_subscribed(iz_req_t *r, iz_sim_t *sim, int64_t iys, iz_sim_via_t *v)
 {
-    char *body = NULL;
-    int rc = iz_sim_via_sub_get(sim->st, iys, credit, &body);
+    int rc = iz_sim_via_get(sim->st, iys, false, v);
     if (rc == IZ_ENOTFOUND) {
         subsystem(r, 400, "H1093", NULL, NULL);
         return -1;
@@ -185,12 +185,6 @@ static int pass_subscribed(iz_req_t *r, iz_sim_t *sim, int64_t iys, json_t **sub
     if (rc != 0) {
         generic(r, 500, "ERR-SYS-0004", msg_sys);
         return -1;
-    }
-    *sub = json_loads(body, 0, NULL);
-    free(body);
-    if (!json_is_object(*sub)) {
-        json_decref(*sub);
-        *sub = json_object();
     }
     return 0;
 }
@@ -251,16 +245,13 @@ void iz__sim_h_otp_start(iz_req_t *r, void *app)
         subsystem(r, 404, "H1107", NULL, NULL);
         return;
     }
-    json_t *sub = NULL;
-    int64_t credit;
-    if (pass_subscribed(r, sim, iys, &sub, &credit) != 0) {
+    iz_sim_via_t sub;
+    if (pass_subscribed(r, sim, iys, &sub) != 0) {
         json_decref(t);
         json_decref(body);
         return;
     }
-    bool active = strcmp(iz__via_str(sub, "status"), "ACTIVE") == 0;
-    json_decref(sub);
-    if (!active) {
+    if (sub.sub.status != IZ_SUB_ACTIVE) {
         subsystem(r, 400, "H1092", NULL, NULL);
         json_decref(t);
         json_decref(body);
@@ -495,24 +486,19 @@ void iz__sim_h_otp_subscription(iz_req_t *r, void *app)
         subsystem(r, 403, "H1040", msg, NULL);
         return;
     }
-    json_t *sub = NULL;
-    int64_t credit;
-    if (pass_subscribed(r, sim, iys, &sub, &credit) != 0) return;
-    int64_t start = json_integer_value(json_object_get(sub, "start"));
-    int64_t exp = json_integer_value(json_object_get(sub, "expiration"));
-    int64_t created = json_integer_value(json_object_get(sub, "created"));
+    iz_sim_via_t v;
+    if (pass_subscribed(r, sim, iys, &v) != 0) return;
+    const char *status = iz_sub_name(v.sub.status);
     json_t *item = json_pack(
         "{s:s, s:I, s:o, s:o, s:o, s:o, s:b, s:I, s:s, s:{s:s, s:o, s:o, s:s, s:s, s:I, s:b}}",
-        "iysViaSubscriptionId", iz__via_str(sub, "id"), "iysCode", (json_int_t)iys, "startDate",
-        iz__via_date(start), "expirationDate", iz__via_date(exp), "creationDate",
-        iz__via_date(created), "lastUpdateDate", iz__via_date(created), "autoRenewal",
-        json_is_true(json_object_get(sub, "autoRenewal")), "viaCredit", (json_int_t)credit,
-        "status", iz__via_str(sub, "status"), "viaSubscriptionPackage", "viaSubscriptionId",
-        iz__via_str(sub, "id"), "startDate", iz__via_date(start), "expirationDate",
-        iz__via_date(exp), "viaSubscriptionPackageName", iz__via_str(sub, "package"), "status",
-        iz__via_str(sub, "status"), "viaCredit", (json_int_t)credit, "isLimited",
-        json_is_true(json_object_get(sub, "limited")));
-    json_decref(sub);
+        "iysViaSubscriptionId", v.sub.id, "iysCode", (json_int_t)iys, "startDate",
+        iz__via_date(v.sub.start), "expirationDate", iz__via_date(v.sub.end), "creationDate",
+        iz__via_date(v.created), "lastUpdateDate", iz__via_date(v.created), "autoRenewal",
+        v.auto_renewal, "viaCredit", (json_int_t)v.credit, "status", status,
+        "viaSubscriptionPackage", "viaSubscriptionId", v.sub.id, "startDate",
+        iz__via_date(v.sub.start), "expirationDate", iz__via_date(v.sub.end),
+        "viaSubscriptionPackageName", v.sub.package, "status", status, "viaCredit",
+        (json_int_t)v.credit, "isLimited", v.limited);
     if (!item) iz_oom();
     reply(r, 200,
           json_pack("{s:[o], s:s}", "data", item, "message",

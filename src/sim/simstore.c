@@ -369,6 +369,34 @@ static const char *const migrations[] = {
     " BEGIN INSERT INTO account_names VALUES(new.username); END;"
     "CREATE TRIGGER integrators_name AFTER INSERT ON integrators"
     " BEGIN INSERT INTO account_names VALUES(new.username); END;",
+    /* 8 (conformance, issue 12: one ViA credit): the ViA part's
+     * via_subscriptions (v6) and the accounts part's product_subscriptions
+     * (v7) both kept a ViA credit. product_subscriptions is now the one
+     * source: it gets the two fields only the ViA part had (limited,
+     * autoRenewal) and the row's creation time, each via_subscriptions row
+     * becomes the provider's VIA row (the credit ViA and OTP processes took
+     * wins over an accounts row; PASSIVE reads PAUSED) and the old table
+     * goes. */
+    "ALTER TABLE product_subscriptions ADD COLUMN limited INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE product_subscriptions ADD COLUMN auto_renewal INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE product_subscriptions ADD COLUMN created INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE product_subscriptions SET created = sub_start;"
+    "INSERT INTO product_subscriptions(iys_code, product, sub_id, package, status, sub_start,"
+    " sub_end, credit, limited, auto_renewal, created)"
+    " SELECT v.iys_code, 'VIA', coalesce(json_extract(v.body, '$.id'), 'via-' || v.iys_code),"
+    "  coalesce(json_extract(v.body, '$.package'), 'VIA-PASS-25'),"
+    "  CASE json_extract(v.body, '$.status') WHEN 'ACTIVE' THEN 'ACTIVE' ELSE 'PAUSED' END,"
+    "  coalesce(json_extract(v.body, '$.start'), 0),"
+    "  coalesce(json_extract(v.body, '$.expiration'), 0), v.credit,"
+    "  coalesce(json_extract(v.body, '$.limited'), 1),"
+    "  coalesce(json_extract(v.body, '$.autoRenewal'), 1),"
+    "  coalesce(json_extract(v.body, '$.created'), 0)"
+    " FROM via_subscriptions v WHERE v.iys_code IN (SELECT iys_code FROM providers)"
+    " ON CONFLICT(iys_code, product) DO UPDATE SET sub_id = excluded.sub_id,"
+    " package = excluded.package, status = excluded.status, sub_start = excluded.sub_start,"
+    " sub_end = excluded.sub_end, credit = excluded.credit, limited = excluded.limited,"
+    " auto_renewal = excluded.auto_renewal, created = excluded.created;"
+    "DROP TABLE via_subscriptions;",
 };
 
 /* ---- statements ---------------------------------------------------------- */

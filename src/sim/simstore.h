@@ -56,7 +56,8 @@
  *          subscription's state and quota its consentLimit
  *   product_subscriptions(iys_code, product VIA|VIA_PASS, sub_id, package,
  *          status, sub_start, sub_end, credit (-1 = unlimited), PK(iys_code,
- *          product))
+ *          product)) + (v8) limited, auto_renewal, created: the one ViA
+ *          credit (v8 moved via_subscriptions' rows here and dropped it)
  *   integrators(code PK, name, username UNIQUE, pw_salt, pw_hash,
  *          subscription ACTIVE|PAUSED|EXPIRED|CLOSED|NONE, sub_id,
  *          sub_package, sub_start, sub_end, created)
@@ -555,17 +556,26 @@ int iz_sim_hs_set(iz_sim_store_t *st, int64_t iys_code, const iz_sim_subinfo_t *
  * is judged against (usedConsentLimit). */
 int iz_sim_provider_used(iz_sim_store_t *st, int64_t iys_code, int64_t *used);
 
-/* A provider's ViA or ViA PASS subscription (credit -1 = unlimited). */
+/* A provider's ViA or ViA PASS subscription (credit -1 = unlimited). The
+ * ViA row is the one source of the ViA credit: the accounts' subscription
+ * query shows it and ViA's and OTP management's processes take from it. */
 typedef struct iz_sim_via {
     bool pass; /* ViA PASS, else ViA */
     iz_sim_subinfo_t sub;
     int64_t credit;
+    bool limited;      /* isLimited (OTP management's subscription query) */
+    bool auto_renewal; /* autoRenewal */
+    int64_t created;   /* epoch seconds the row was set; 0 = now */
 } iz_sim_via_t;
 /* Set (replace) or, when v is NULL, drop the provider's ViA (pass false)
  * or ViA PASS subscription. IZ_ENOTFOUND for an unknown provider. */
 int iz_sim_via_set(iz_sim_store_t *st, int64_t iys_code, bool pass, const iz_sim_via_t *v);
-/* IZ_ENOTFOUND when the provider has no such subscription. */
+/* IZ_ENOTFOUND when the provider has no such subscription. An ACTIVE one
+ * past its expiry date reads EXPIRED. */
 int iz_sim_via_get(iz_sim_store_t *st, int64_t iys_code, bool pass, iz_sim_via_t *out);
+/* Take n credits of the provider's ViA subscription: IZ_ERULE when it has
+ * none or fewer are left (nothing taken); an unlimited credit (-1) stays. */
+int iz_sim_via_take(iz_sim_store_t *st, int64_t iys_code, int64_t n);
 
 typedef struct iz_sim_integrator {
     int64_t code;
@@ -618,11 +628,13 @@ int iz_sim_grant_list(iz_sim_store_t *st, int64_t integrator_code, int64_t iys_c
                       int64_t limit, iz_sim_grant_t **list, size_t *n, int64_t *total);
 
 /* Every brand of a provider, lowest brandCode (the main brand) first,
- * with its current consents counted when counts is true (else 0). */
+ * with its current consents and its retailers counted when counts is true
+ * (else 0). */
 typedef struct iz_sim_brand_stats {
     int64_t brand_code;
     char name[128];
     int64_t approval, rejection, total;
+    int64_t retailers; /* rows of retailers under the brand, any status */
 } iz_sim_brand_stats_t;
 int iz_sim_brand_stats(iz_sim_store_t *st, int64_t iys_code, bool counts,
                        iz_sim_brand_stats_t **list, size_t *n);

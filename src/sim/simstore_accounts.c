@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -107,16 +108,20 @@ int iz_sim_via_set(iz_sim_store_t *st, int64_t iys_code, bool pass, const iz_sim
     /* A ViA subscription always has an id and a package name (İYS shows
      * both); the caller fills them. */
     if (!v->sub.id[0] || !v->sub.package[0]) return IZ_EINVAL;
+    int64_t created = v->created ? v->created : (int64_t)time(NULL);
     return iz__sq_write(
         q,
         "INSERT INTO product_subscriptions(iys_code, product, sub_id, package, status, sub_start,"
-        " sub_end, credit) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        " sub_end, credit, limited, auto_renewal, created)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
         " ON CONFLICT(iys_code, product) DO UPDATE SET sub_id = excluded.sub_id,"
         " package = excluded.package, status = excluded.status, sub_start = excluded.sub_start,"
-        " sub_end = excluded.sub_end, credit = excluded.credit",
+        " sub_end = excluded.sub_end, credit = excluded.credit, limited = excluded.limited,"
+        " auto_renewal = excluded.auto_renewal, created = excluded.created",
         IZ_SQ_ARGS(IZ_SQ_I64(iys_code), IZ_SQ_TEXT(product_name(pass)), IZ_SQ_TEXT(v->sub.id),
                    IZ_SQ_TEXT(v->sub.package), IZ_SQ_TEXT(iz_sub_name(v->sub.status)),
-                   IZ_SQ_I64(v->sub.start), IZ_SQ_I64(v->sub.end), IZ_SQ_I64(v->credit)),
+                   IZ_SQ_I64(v->sub.start), IZ_SQ_I64(v->sub.end), IZ_SQ_I64(v->credit),
+                   IZ_SQ_I64(v->limited), IZ_SQ_I64(v->auto_renewal), IZ_SQ_I64(created)),
         NULL);
 }
 
@@ -133,6 +138,9 @@ static void via_read(sqlite3_stmt *stmt, void *out)
     v->sub.start = sqlite3_column_int64(stmt, 4);
     v->sub.end = sqlite3_column_int64(stmt, 5);
     v->credit = sqlite3_column_int64(stmt, 6);
+    v->limited = sqlite3_column_int64(stmt, 7) != 0;
+    v->auto_renewal = sqlite3_column_int64(stmt, 8) != 0;
+    v->created = sqlite3_column_int64(stmt, 9);
 }
 
 int iz_sim_via_get(iz_sim_store_t *st, int64_t iys_code, bool pass, iz_sim_via_t *out)
@@ -140,10 +148,26 @@ int iz_sim_via_get(iz_sim_store_t *st, int64_t iys_code, bool pass, iz_sim_via_t
     static const iz_sq_row_t via_row = IZ_SQ_ROW(iz_sim_via_t, via_read);
     if (!st || !out) return IZ_EINVAL;
     return iz__sq_get(iz__sim_store_sq(st),
-                      "SELECT product, sub_id, package, status, sub_start, sub_end, credit"
+                      "SELECT product, sub_id, package,"
+                      " CASE WHEN status = 'ACTIVE' AND sub_end > 0"
+                      "  AND sub_end < CAST(strftime('%s', 'now') AS INTEGER) THEN 'EXPIRED'"
+                      "  ELSE status END,"
+                      " sub_start, sub_end, credit, limited, auto_renewal, created"
                       " FROM product_subscriptions WHERE iys_code = ?1 AND product = ?2",
                       IZ_SQ_ARGS(IZ_SQ_I64(iys_code), IZ_SQ_TEXT(product_name(pass))), &via_row,
                       out);
+}
+
+int iz_sim_via_take(iz_sim_store_t *st, int64_t iys_code, int64_t n)
+{
+    if (!st || n < 0) return IZ_EINVAL;
+    int rc =
+        iz__sq_update(iz__sim_store_sq(st),
+                      "UPDATE product_subscriptions"
+                      " SET credit = CASE WHEN credit < 0 THEN credit ELSE credit - ?2 END"
+                      " WHERE iys_code = ?1 AND product = 'VIA' AND (credit < 0 OR credit >= ?2)",
+                      IZ_SQ_ARGS(IZ_SQ_I64(iys_code), IZ_SQ_I64(n)));
+    return rc == IZ_ENOTFOUND ? IZ_ERULE : rc;
 }
 
 /* ---- integrators ------------------------------------------------------------ */
@@ -306,6 +330,7 @@ static void brand_stats_read(sqlite3_stmt *stmt, void *out)
     b->approval = sqlite3_column_int64(stmt, 2);
     b->rejection = sqlite3_column_int64(stmt, 3);
     b->total = sqlite3_column_int64(stmt, 4);
+    b->retailers = sqlite3_column_int64(stmt, 5);
 }
 
 /* consent_state is keyed recipient first, so the counts are one walk of
@@ -320,12 +345,14 @@ int iz_sim_brand_stats(iz_sim_store_t *st, int64_t iys_code, bool counts,
     *n = 0;
     if (!counts)
         return iz__sq_list(iz__sim_store_sq(st),
-                           "SELECT brand_code, name, 0, 0, 0 FROM brands WHERE iys_code = ?1"
+                           "SELECT brand_code, name, 0, 0, 0, 0 FROM brands WHERE iys_code = ?1"
                            " ORDER BY brand_code",
                            IZ_SQ_ARGS(IZ_SQ_I64(iys_code)), &brand_stats_row, list, n);
     return iz__sq_list(iz__sim_store_sq(st),
                        "SELECT b.brand_code, b.name, coalesce(c.a, 0), coalesce(c.r, 0),"
-                       " coalesce(c.t, 0) FROM brands b LEFT JOIN"
+                       " coalesce(c.t, 0), (SELECT count(*) FROM retailers t"
+                       "  WHERE t.iys_code = ?1 AND t.brand_code = b.brand_code)"
+                       " FROM brands b LEFT JOIN"
                        " (SELECT brand_code, sum(status = 'ONAY') AS a, sum(status = 'RET') AS r,"
                        "  count(*) AS t FROM consent_state WHERE iys_code = ?1"
                        "  GROUP BY brand_code) c ON c.brand_code = b.brand_code"

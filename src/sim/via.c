@@ -93,14 +93,26 @@ static void via_ok(iz_req_t *r, json_t *message)
 
 /* ---- the checks of every ViA call ------------------------------------------------ */
 
-/* The token (401 H1045) and the path's iysCode, which must be the token's
- * provider (403 H1040). 0 with *iys, else answered. */
-static int via_auth(iz_req_t *r, iz_sim_t *sim, int64_t *iys)
+/* The codes a call answers for its token and its iysCode. ViA's own: no
+ * token 401 H1038 ("Token eksik!"), a token that is not valid 401 H1045,
+ * another provider's code 403 H1040. getKVKConsent's examples give the
+ * consent calls' H351 and H353 instead (docs/IYS-EMULATOR.md). */
+typedef struct via_codes {
+    const char *missing, *invalid, *other;
+} via_codes_t;
+
+static const via_codes_t via_own = {"H1038", "H1045", "H1040"};
+static const via_codes_t via_kvk_codes = {"H351", "H351", "H353"};
+
+/* The token and the path's iysCode, which must be the token's provider.
+ * 0 with *iys, else answered with the codes of c. */
+static int via_auth_as(iz_req_t *r, iz_sim_t *sim, const via_codes_t *c, int64_t *iys)
 {
     int64_t owner = 0;
     int rc = iz__sim_token_owner(r, sim, &owner);
     if (rc == IZ_ENOTFOUND) {
-        via_error(r, "H1045", NULL, NULL);
+        const char *h = iz_req_header(r, "Authorization");
+        via_error(r, h && *h ? c->invalid : c->missing, NULL, NULL);
         return -1;
     }
     if (rc != 0) {
@@ -109,10 +121,15 @@ static int via_auth(iz_req_t *r, iz_sim_t *sim, int64_t *iys)
     }
     const char *ic = iz_req_param(r, "iysCode");
     if (!ic || iz_parse_i64(ic, 1, INT64_MAX, iys) != 0 || *iys != owner) {
-        via_error(r, "H1040", "iysCode, kullanıcı izinleriyle eşleştirilemiyor.", NULL);
+        via_error(r, c->other, "iysCode, kullanıcı izinleriyle eşleştirilemiyor.", NULL);
         return -1;
     }
     return 0;
+}
+
+static int via_auth(iz_req_t *r, iz_sim_t *sim, int64_t *iys)
+{
+    return via_auth_as(r, sim, &via_own, iys);
 }
 
 /* A stored JSON body a lookup returned (rc, body: freed here) as an
@@ -134,14 +151,13 @@ static json_t *stored(iz_req_t *r, int rc, char *body, const char *missing, cons
 /* The provider's ViA subscription is there (H1093) and active (H1092). */
 static int via_subscribed(iz_req_t *r, iz_sim_t *sim, int64_t iys)
 {
-    int64_t credit;
-    char *body = NULL;
-    int rc = iz_sim_via_sub_get(sim->st, iys, &credit, &body);
-    json_t *sub = stored(r, rc, body, "H1093", NULL);
-    if (!sub) return -1;
-    bool active = strcmp(iz__via_str(sub, "status"), "ACTIVE") == 0;
-    json_decref(sub);
-    if (!active) {
+    iz_sim_via_t v;
+    int rc = iz_sim_via_get(sim->st, iys, false, &v);
+    if (rc != 0) {
+        via_error(r, rc == IZ_ENOTFOUND ? "H1093" : "H1019", NULL, NULL);
+        return -1;
+    }
+    if (v.sub.status != IZ_SUB_ACTIVE) {
         via_error(r, "H1092", NULL, NULL);
         return -1;
     }
@@ -695,10 +711,11 @@ void iz__sim_h_via_confirm(iz_req_t *r, void *app)
 /* The ViA process (VIA or WIDGET) of the path's requestId, after
  * via_auth; NULL and answered (missing: H1030, or H1072 for the file)
  * when the provider has none. The state's time is applied (not stored). */
-static json_t *path_process(iz_req_t *r, iz_sim_t *sim, const char *missing, const char **rid)
+static json_t *path_process(iz_req_t *r, iz_sim_t *sim, const via_codes_t *c, const char *missing,
+                            const char **rid)
 {
     int64_t iys;
-    if (via_auth(r, sim, &iys) != 0) return NULL;
+    if (via_auth_as(r, sim, c, &iys) != 0) return NULL;
     *rid = iz_req_param(r, "requestId");
     iz_sim_via_req_t q;
     int rc = strlen(*rid) <= ID_MAX ? iz_sim_via_req_get(sim->st, *rid, &q) : IZ_ENOTFOUND;
@@ -757,7 +774,7 @@ void iz__sim_h_via_request(iz_req_t *r, void *app)
 {
     iz_sim_t *sim = app;
     const char *rid;
-    json_t *state = path_process(r, sim, "H1030", &rid);
+    json_t *state = path_process(r, sim, &via_own, "H1030", &rid);
     if (!state) return;
     int64_t iys = json_integer_value(json_object_get(state, "iysCode"));
     json_t *etk = json_object_get(state, "etk"), *kvk = json_object_get(state, "kvk");
@@ -806,7 +823,7 @@ void iz__sim_h_via_kvk(iz_req_t *r, void *app)
 {
     iz_sim_t *sim = app;
     const char *rid;
-    json_t *state = path_process(r, sim, "H1030", &rid);
+    json_t *state = path_process(r, sim, &via_kvk_codes, "H1030", &rid);
     if (!state) return;
     json_decref(state);
     char **list = NULL;
@@ -874,7 +891,7 @@ void iz__sim_h_via_file(iz_req_t *r, void *app)
 {
     iz_sim_t *sim = app;
     const char *rid;
-    json_t *state = path_process(r, sim, "H1072", &rid);
+    json_t *state = path_process(r, sim, &via_own, "H1072", &rid);
     if (!state) return;
     if (strcmp(iz__via_str(state, "status"), "SUCCESS") != 0)
         via_error(r, "H1072", NULL, NULL);

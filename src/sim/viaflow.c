@@ -372,7 +372,7 @@ int iz__via_start(iz_sim_t *sim, iz_req_t *r, const iz__via_start_t *s, char req
 
         /* The credit, the process and its messages in one transaction. */
         rc = iz_sim_batch_begin(sim->st);
-        if (rc == 0) rc = iz_sim_via_sub_take(sim->st, s->iys_code, (int64_t)nmsg);
+        if (rc == 0) rc = iz_sim_via_take(sim->st, s->iys_code, (int64_t)nmsg);
         if (rc == 0) rc = iz_sim_via_req_add(sim->st, &q);
         for (size_t i = 0; i < nmsg && rc == 0; i++) {
             json_t *m = json_pack("{s:s, s:s, s:s, s:o}", "requestId", request_id, "channel",
@@ -1104,27 +1104,32 @@ void iz__sim_h_via_sub_put(iz_req_t *r, void *app)
     } else if (strcmp(status, "ACTIVE") != 0 && strcmp(status, "PASSIVE") != 0) {
         sim_error(r, 422, "status ACTIVE ya da PASSIVE olmalıdır.", "status");
     } else {
+        /* The provider's VIA row of product_subscriptions (simstore.h), the
+         * one the accounts' subscription query shows; PASSIVE is PAUSED. */
         int64_t now = time(NULL);
-        char id[37];
-        iz__sim_uuid4(id);
+        iz_sim_via_t v = {.sub.status =
+                              strcmp(status, "ACTIVE") == 0 ? IZ_SUB_ACTIVE : IZ_SUB_PAUSED,
+                          .sub.start = now,
+                          .sub.end = now + 365 * 86400,
+                          .credit = json_integer_value(credit),
+                          .created = now};
+        iz__sim_uuid4(v.sub.id);
         const char *pkg = json_string_value(json_object_get(b, "package"));
+        iz_strlcpy(v.sub.package, pkg && strlen(pkg) <= 64 ? pkg : "VIA-PASS-25",
+                   sizeof v.sub.package);
         json_t *limited = json_object_get(b, "limited"), *renew = json_object_get(b, "autoRenewal");
-        json_t *sub =
-            json_pack("{s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:I}", "id", id, "package",
-                      pkg && strlen(pkg) <= 64 ? pkg : "VIA-PASS-25", "status", status, "limited",
-                      limited ? json_is_true(limited) : 1, "autoRenewal",
-                      renew ? json_is_true(renew) : 1, "start", (json_int_t)now, "expiration",
-                      (json_int_t)(now + 365 * 86400), "created", (json_int_t)now);
-        char *text = json_dumps(sub, JSON_COMPACT);
-        if (!text) iz_oom();
-        int rc = iz_sim_via_sub_put(sim->st, iys, json_integer_value(credit), text);
-        free(text);
-        json_object_set(sub, "credit", credit);
+        v.limited = limited ? json_is_true(limited) : true;
+        v.auto_renewal = renew ? json_is_true(renew) : true;
+        int rc = iz_sim_via_set(sim->st, iys, false, &v);
         if (rc != 0) {
-            json_decref(sub);
             iz_reply_error(r, "IZ500", NULL);
         } else {
-            iz_reply_json(r, 200, sub);
+            iz_reply_json(r, 200,
+                          json_pack("{s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:O}", "id", v.sub.id,
+                                    "package", v.sub.package, "status", status, "limited",
+                                    v.limited, "autoRenewal", v.auto_renewal, "start",
+                                    (json_int_t)v.sub.start, "expiration", (json_int_t)v.sub.end,
+                                    "created", (json_int_t)now, "credit", credit));
         }
     }
     json_decref(b);

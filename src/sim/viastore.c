@@ -59,19 +59,7 @@ static int text_list(iz_sim_store_t *st, const char *sql, const iz_sq_arg_t *arg
     return 0;
 }
 
-/* ---- subscriptions ---------------------------------------------------------- */
-
-int iz_sim_via_sub_put(iz_sim_store_t *st, int64_t iys_code, int64_t credit, const char *body)
-{
-    int rc = body_ok(body);
-    if (rc != 0) return rc;
-    return iz__sq_run(iz__sim_store_sq(st),
-                      "INSERT INTO via_subscriptions(iys_code, credit, body) VALUES(?1, ?2, ?3)"
-                      " ON CONFLICT(iys_code) DO UPDATE SET credit = excluded.credit,"
-                      " body = excluded.body",
-                      IZ_SQ_ARGS(IZ_SQ_I64(iys_code), IZ_SQ_I64(credit), IZ_SQ_TEXT(body)));
-}
-
+/* One stored row: an integer column and a JSON body. */
 typedef struct sub_row {
     int64_t credit;
     char *body;
@@ -83,28 +71,6 @@ static void sub_read(sqlite3_stmt *stmt, void *out)
     const char *t = iz__sq_col_text(stmt, 1);
     s->credit = sqlite3_column_int64(stmt, 0);
     s->body = iz_xstrdup(t ? t : "{}");
-}
-
-int iz_sim_via_sub_get(iz_sim_store_t *st, int64_t iys_code, int64_t *credit, char **body)
-{
-    static const iz_sq_row_t row = IZ_SQ_ROW_OWNING(sub_row_t, sub_read, body);
-    sub_row_t s = {0};
-    int rc = iz__sq_get(iz__sim_store_sq(st),
-                        "SELECT credit, body FROM via_subscriptions WHERE iys_code = ?1",
-                        IZ_SQ_ARGS(IZ_SQ_I64(iys_code)), &row, &s);
-    if (rc != 0) return rc;
-    *credit = s.credit;
-    *body = s.body;
-    return 0;
-}
-
-int iz_sim_via_sub_take(iz_sim_store_t *st, int64_t iys_code, int64_t n)
-{
-    int rc = iz__sq_update(iz__sim_store_sq(st),
-                           "UPDATE via_subscriptions SET credit = credit - ?2"
-                           " WHERE iys_code = ?1 AND credit >= ?2",
-                           IZ_SQ_ARGS(IZ_SQ_I64(iys_code), IZ_SQ_I64(n)));
-    return rc == IZ_ENOTFOUND ? IZ_ERULE : rc;
 }
 
 /* ---- forms, templates, widgets ------------------------------------------------ */

@@ -6,10 +6,8 @@
  *
  * Schema
  * ------
- *   via_subscriptions(iys_code PK, credit, body)   a provider's ViA
- *          subscription: credit left (one a message İYS sends) and the rest
- *          as JSON {package, status, limited, autoRenewal, start, expiration,
- *          created, updated, id}
+ *   (the ViA subscription and its credit: product_subscriptions' VIA row,
+ *          simstore.h, since v8; one credit a message İYS sends)
  *   via_config(kind FORM|TEMPLATE|WIDGET, id, iys_code, body) PK(kind, id):
  *          a ViA form (formId), a ViA Pass template (templateId) or a ViA
  *          Frame widget (widgetUUID), as JSON (viaflow.c reads it)
@@ -43,15 +41,6 @@
 #include "sim/simstore.h"
 
 #define IZ_VIA_BODY_MAX (256 * 1024) /* bytes of one stored JSON body */
-
-/* ---- subscriptions ---------------------------------------------------------- */
-
-/* Create or replace a provider's ViA subscription. */
-int iz_sim_via_sub_put(iz_sim_store_t *st, int64_t iys_code, int64_t credit, const char *body);
-/* The subscription's credit and body; IZ_ENOTFOUND when none. */
-int iz_sim_via_sub_get(iz_sim_store_t *st, int64_t iys_code, int64_t *credit, char **body);
-/* Take n credits: IZ_ERULE when fewer are left (nothing taken). */
-int iz_sim_via_sub_take(iz_sim_store_t *st, int64_t iys_code, int64_t n);
 
 /* ---- forms, templates, widgets ------------------------------------------------ */
 

@@ -247,6 +247,19 @@ def test_brand_listing(sim):
     r = p.session.get(f"{sim.base}/sps/{other.iys_code}/brands", timeout=10)
     assert r.status_code == 403 and codes(r) == ["H353"]
     assert r.json()["errors"][0]["message"].startswith("iysCode,")
+    # a code no provider has: 404 H001, as the call's example
+    r = p.session.get(f"{sim.base}/sps/999999999/brands", timeout=10)
+    assert r.status_code == 404 and codes(r) == ["H001"]
+    assert r.json()["errors"][0]["message"] == "Hizmet Sağlayıcı:999999999 bulunamadı."
+    # the retailers under each brand are counted
+    rbody = {"title": "XYZ Ticaret", "name": "Adım Soyadım", "tckn": "10000000146",
+             "tin": "10000000146", "city": {"code": "34", "name": "İstanbul"},
+             "town": {"code": "01", "name": "Kadıköy"}}
+    r = p.session.post(f"{sim.base}/sps/{p.iys_code}/brands/{sub}/retailers", json=rbody,
+                       timeout=10)
+    assert r.status_code == 201, r.text
+    r = p.session.get(f"{sim.base}/sps/{p.iys_code}/brands", timeout=10)
+    assert [b["stats"]["retailers"]["total"] for b in r.json()] == [0, 1]
     r = p.session.get(f"{sim.base}/sps/abc/brands", timeout=10)
     assert r.status_code == 422 and codes(r) == ["H190"]
     for status, http, code in [("PAUSED", 403, "H520"), ("CLOSED", 403, "H521"),

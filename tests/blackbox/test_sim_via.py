@@ -379,6 +379,9 @@ def test_via_start_refusals(sim, via):
                               "recipientType": "BIREYSEL"}]}
     # token and iysCode
     r = requests.post(via.via("/consent"), json=good, timeout=10)
+    assert r.status_code == 401 and err(r) == "H1038"  # no token: "Token eksik!"
+    r = requests.post(via.via("/consent"), json=good, timeout=10,
+                      headers={"Authorization": "Bearer " + "0" * 40})
     assert r.status_code == 401 and err(r) == "H1045"
     r = via.s.post(f"{sim.base}/via/sps/{via.iys + 1}/consent", json=good, timeout=10)
     assert r.status_code == 403 and err(r) == "H1040"
@@ -451,7 +454,12 @@ def test_via_reads_errors(sim, via):
         r = via.s.post(via.via("/consent/status"), json=body, timeout=10)
         assert r.status_code == 400 and err(r) == code, (body, r.text)
     r = requests.get(via.via(f"/consent/request/{rid}"), timeout=10)
-    assert r.status_code == 401 and err(r) == "H1045"
+    assert r.status_code == 401 and err(r) == "H1038"
+    # getKVKConsent answers with the consent calls' codes, as its examples
+    r = requests.get(via.via(f"/consent/{rid}"), timeout=10)
+    assert r.status_code == 401 and err(r) == "H351"
+    r = via.s.get(f"{sim.base}/via/sps/{via.iys + 1}/consent/{rid}", timeout=10)
+    assert r.status_code == 403 and err(r) == "H353"
 
 
 # ---- ViA: short link -----------------------------------------------------------------

@@ -149,7 +149,7 @@ static void hash_of(const char *s, char out[IZ_SHA256_HEX])
 }
 
 /* The emulator store's schema version: its number of migrations. */
-#define SIM_SCHEMA 7
+#define SIM_SCHEMA 8
 
 /* ---- open and migrations ------------------------------------------------ */
 
@@ -663,7 +663,7 @@ static void test_provider_records_migration(void **state)
                                 "CREATE INDEX consent_state_recipient ON consent_state(recipient);"
                                 "DROP INDEX consent_log_txid;"
                                 "CREATE INDEX consent_log_txid ON consent_log(txid);"
-                                "DROP TABLE via_subscriptions; DROP TABLE via_config;"
+                                "DROP TABLE via_config;"
                                 "DROP TABLE via_requests; DROP TABLE via_kvk;"
                                 "DROP TABLE via_messages; DROP TABLE via_links;"
                                 "DROP TABLE via_nonces;"
@@ -1529,6 +1529,53 @@ static void test_retailers(void **state)
     assert_int_equal(iz_sim_retailer_get(f->st, b.code, &got), IZ_ENOTFOUND);
 }
 
+/* A version 7 file kept the ViA credit twice (via_subscriptions and the
+ * accounts' product_subscriptions): migration 8 makes each ViA part's row
+ * the provider's VIA row, keeps the other rows and drops the old table. */
+static void test_via_credit_migration(void **state)
+{
+    fx_t *f = *state;
+    iz_sim_provider_t p1 = provider(P1, "user1"), p2 = provider(P2, "user2");
+    assert_int_equal(iz_sim_provider_add(f->st, &p1, "s3cret"), 0);
+    assert_int_equal(iz_sim_provider_add(f->st, &p2, "s3cret"), 0);
+    iz_sim_via_t v = {.sub = {.status = IZ_SUB_ACTIVE, .id = "acc", .package = "ViA-5"},
+                      .credit = 5};
+    assert_int_equal(iz_sim_via_set(f->st, P1, false, &v), 0);
+    v.credit = 7;
+    assert_int_equal(iz_sim_via_set(f->st, P2, false, &v), 0);
+    iz_sim_store_close(f->st);
+    f->st = NULL;
+    assert_int_equal(
+        raw_sql(f, "ALTER TABLE product_subscriptions DROP COLUMN limited;"
+                   "ALTER TABLE product_subscriptions DROP COLUMN auto_renewal;"
+                   "ALTER TABLE product_subscriptions DROP COLUMN created;"
+                   "CREATE TABLE via_subscriptions(iys_code INTEGER PRIMARY KEY,"
+                   " credit INTEGER NOT NULL, body TEXT NOT NULL);"
+                   "INSERT INTO via_subscriptions VALUES(700001, 42, '{\"id\":\"via-id\","
+                   "\"package\":\"VIA-PASS-25\",\"status\":\"PASSIVE\",\"limited\":false,"
+                   "\"autoRenewal\":true,\"start\":100,\"expiration\":200,\"created\":90}');"
+                   "INSERT INTO via_subscriptions VALUES(123, 1, '{}');" /* no such provider */
+                   "UPDATE meta SET value = '7' WHERE key = 'schema_version'"),
+        SQLITE_OK);
+    fx_reopen(f);
+    assert_int_equal(raw_i64(f, "SELECT value FROM meta WHERE key = 'schema_version'"), SIM_SCHEMA);
+    assert_int_equal(
+        raw_i64(f, "SELECT count(*) FROM sqlite_master WHERE name = 'via_subscriptions'"), 0);
+    assert_int_equal(iz_sim_via_get(f->st, P1, false, &v), 0);
+    assert_int_equal(v.credit, 42);
+    assert_string_equal(v.sub.id, "via-id");
+    assert_int_equal(v.sub.status, IZ_SUB_PAUSED);
+    assert_int_equal(v.sub.start, 100);
+    assert_int_equal(v.created, 90);
+    assert_false(v.limited);
+    assert_true(v.auto_renewal);
+    assert_int_equal(iz_sim_via_get(f->st, P2, false, &v), 0);
+    assert_int_equal(v.credit, 7);
+    assert_string_equal(v.sub.id, "acc");
+    assert_true(v.limited);
+    assert_int_equal(raw_i64(f, "SELECT count(*) FROM product_subscriptions"), 2);
+}
+
 /* The via_* tables (viastore.h): credit is taken only while it lasts, a
  * process is found by requestId and short code and both are unique, a
  * link is used once, a nonce holds only for its widget, CSRF token and
@@ -1536,17 +1583,32 @@ static void test_retailers(void **state)
 static void test_viastore(void **state)
 {
     fx_t *f = *state;
-    int64_t credit = 0, owner = 0;
+    int64_t owner = 0;
     char *body = NULL;
-    assert_int_equal(iz_sim_via_sub_get(f->st, P1, &credit, &body), IZ_ENOTFOUND);
-    assert_int_equal(iz_sim_via_sub_take(f->st, P1, 1), IZ_ERULE);
-    assert_int_equal(iz_sim_via_sub_put(f->st, P1, 2, "{\"status\":\"ACTIVE\"}"), 0);
-    assert_int_equal(iz_sim_via_sub_take(f->st, P1, 2), 0);
-    assert_int_equal(iz_sim_via_sub_take(f->st, P1, 1), IZ_ERULE);
-    assert_int_equal(iz_sim_via_sub_get(f->st, P1, &credit, &body), 0);
-    assert_int_equal(credit, 0);
-    assert_string_equal(body, "{\"status\":\"ACTIVE\"}");
-    free(body);
+    /* The ViA credit is product_subscriptions' VIA row (v8), the same
+     * the accounts' subscription query shows (a provider's row). */
+    iz_sim_provider_t p1 = provider(P1, "user1");
+    assert_int_equal(iz_sim_provider_add(f->st, &p1, "s3cret"), 0);
+    iz_sim_via_t v = {.sub = {.status = IZ_SUB_ACTIVE, .id = "v1", .package = "VIA-PASS-25"},
+                      .credit = 2};
+    assert_int_equal(iz_sim_via_get(f->st, P1, false, &v), IZ_ENOTFOUND);
+    v = (iz_sim_via_t){.sub = {.status = IZ_SUB_ACTIVE, .id = "v1", .package = "VIA-PASS-25"},
+                       .credit = 2};
+    assert_int_equal(iz_sim_via_take(f->st, P1, 1), IZ_ERULE);
+    assert_int_equal(iz_sim_via_set(f->st, P1, false, &v), 0);
+    assert_int_equal(iz_sim_via_take(f->st, P1, 2), 0);
+    assert_int_equal(iz_sim_via_take(f->st, P1, 1), IZ_ERULE);
+    assert_int_equal(iz_sim_via_get(f->st, P1, false, &v), 0);
+    assert_int_equal(v.credit, 0);
+    assert_int_equal(v.sub.status, IZ_SUB_ACTIVE);
+    assert_true(v.created > 0);
+    /* the ViA PASS row's credit is its own; an unlimited one stays */
+    assert_int_equal(iz_sim_via_take(f->st, P2, 1), IZ_ERULE);
+    v.credit = -1;
+    assert_int_equal(iz_sim_via_set(f->st, P1, false, &v), 0);
+    assert_int_equal(iz_sim_via_take(f->st, P1, 5), 0);
+    assert_int_equal(iz_sim_via_get(f->st, P1, false, &v), 0);
+    assert_int_equal(v.credit, -1);
 
     assert_int_equal(iz_sim_via_config_put(f->st, "FORM", "f1", P1, "{}"), 0);
     assert_int_equal(iz_sim_via_config_put(f->st, "FORM", "f1", P2, "{\"a\":1}"), 0);
@@ -1700,6 +1762,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_push, setup, teardown),
         cmocka_unit_test_setup_teardown(test_complaints, setup, teardown),
         cmocka_unit_test_setup_teardown(test_viastore, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_via_credit_migration, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

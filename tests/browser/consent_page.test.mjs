@@ -10,14 +10,13 @@
 // screenshots into build/browser/. A last pass at 320 px checks the layout.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { chromium } from 'playwright-core';
 
-import { CHROMIUM, CHROMIUM_ARGS, IZIN, SHOTS, checkPage, clickAndWait, openContext } from './kit.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, IZIN, SHOTS, checkPage, clickAndWait, openContext, startIzin } from './kit.mjs';
 
 const BRAND = 700001;
 const BRAND_NAME = 'Örnek Çiçekçilik ve Şekerleme';
@@ -38,30 +37,6 @@ function izin(...args) {
   return execFileSync(IZIN, [...args, '--data', srv.dir], { encoding: 'utf8' });
 }
 
-async function startServe(dir) {
-  const err = fs.openSync(path.join(dir, 'stderr.log'), 'w');
-  const proc = spawn(IZIN, ['serve', '--listen', '127.0.0.1:0', '--data', dir,
-    '--page-code-ttl', String(TTL)], { stdio: ['ignore', 'pipe', err] });
-  const base = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('izin serve did not report its port')), 20000);
-    proc.on('exit', (code) => reject(new Error(`izin serve exited (${code}): ` +
-      fs.readFileSync(path.join(dir, 'stderr.log'), 'utf8'))));
-    readline.createInterface({ input: proc.stdout }).on('line', (line) => {
-      const m = line.match(/http:\/\/127\.0\.0\.1:(\d+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(`http://127.0.0.1:${m[1]}`);
-      }
-    });
-  });
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(base + '/healthz')).ok) return { proc, base };
-    } catch { /* not listening yet */ }
-    await sleep(50);
-  }
-  throw new Error('izin serve did not become healthy');
-}
 
 /** The last code the log sink sent to phone. */
 async function codeFor(phone) {
@@ -130,7 +105,8 @@ before(async () => {
   fs.writeFileSync(path.join(dir, 'info.txt'), INFO);
   izin('brand', 'set', '--code', String(BRAND), '--info-text', path.join(dir, 'info.txt'));
   srv.key = izin('key', 'add', '--account', 'ornek').trim();
-  Object.assign(srv, await startServe(dir));
+  Object.assign(srv, await startIzin(['serve', '--listen', '127.0.0.1:0', '--data', dir,
+    '--page-code-ttl', String(TTL)], dir));
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 });
 

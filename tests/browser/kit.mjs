@@ -3,6 +3,9 @@
 // (status, the page kit's CSP, no problem, no sideways overflow, a
 // screenshot), and a click that waits for the next page.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import readline from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -75,3 +78,29 @@ export async function clickAndWait(v, locator) {
   return response;
 }
 
+
+/** Start `izin ARGS` (a server listening on 127.0.0.1:0, its stderr into
+ * DIR/stderr.log) and wait for the port it reports and /healthz: { proc, base }. */
+export async function startIzin(args, dir) {
+  const err = fs.openSync(path.join(dir, 'stderr.log'), 'w');
+  const proc = spawn(IZIN, args, { stdio: ['ignore', 'pipe', err] });
+  const base = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`izin ${args[0]} did not report its port`)), 20000);
+    proc.on('exit', (code) => reject(new Error(`izin ${args[0]} exited (${code}): ` +
+      fs.readFileSync(path.join(dir, 'stderr.log'), 'utf8'))));
+    readline.createInterface({ input: proc.stdout }).on('line', (line) => {
+      const m = line.match(/http:\/\/127\.0\.0\.1:(\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(`http://127.0.0.1:${m[1]}`);
+      }
+    });
+  });
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(base + '/healthz')).ok) return { proc, base };
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`izin ${args[0]} did not become healthy`);
+}

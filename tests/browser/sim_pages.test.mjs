@@ -11,14 +11,12 @@
 // to look at. A third pass at 320 px checks only that nothing overflows.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { chromium } from 'playwright-core';
 
-import { CHROMIUM, CHROMIUM_ARGS, IZIN, SHOTS, checkPage, clickAndWait, openContext as open } from './kit.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, IZIN, SHOTS, checkPage, clickAndWait, openContext as open, startIzin } from './kit.mjs';
 
 const openContext = (width, height, js) => open(browser, width, height, js);
 
@@ -36,29 +34,9 @@ let browser;
 /** Start `izin iys-sim` and wait for the port it reports and /healthz. */
 async function startSim() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'izin-browser-'));
-  const err = fs.openSync(path.join(dir, 'stderr.log'), 'w');
-  const proc = spawn(IZIN, ['iys-sim', '--listen', '127.0.0.1:0', '--data', dir,
-    '--pull-lag', '0', '--bulk-delay', '0', '--rate', '0', '--token-limit', '0'],
-  { stdio: ['ignore', 'pipe', err] });
-  const base = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('iys-sim did not report its port')), 20000);
-    proc.on('exit', (code) => reject(new Error(`iys-sim exited (${code}): ` +
-      fs.readFileSync(path.join(dir, 'stderr.log'), 'utf8'))));
-    readline.createInterface({ input: proc.stdout }).on('line', (line) => {
-      const m = line.match(/http:\/\/127\.0\.0\.1:(\d+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(`http://127.0.0.1:${m[1]}`);
-      }
-    });
-  });
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(base + '/healthz')).ok) return { proc, base, dir };
-    } catch { /* not listening yet */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('iys-sim did not become healthy');
+  const { proc, base } = await startIzin(['iys-sim', '--listen', '127.0.0.1:0', '--data', dir,
+    '--pull-lag', '0', '--bulk-delay', '0', '--rate', '0', '--token-limit', '0'], dir);
+  return { proc, base, dir };
 }
 
 async function postJson(p, body) {

@@ -43,6 +43,10 @@ typedef struct iz_app {
     /* The server answering, for its connection figures: set once it has
      * started, while requests may already run (hence atomic); NULL before. */
     _Atomic(iz_http_t *) http;
+    /* The consent page's state (api/cpage.h): set once the server has
+     * started (the default link needs its port), hence atomic; NULL: /c/
+     * answers 404. */
+    _Atomic(struct iz_cpage *) cpage;
 } iz_app_t;
 
 /* The outbound SMS queue, or NULL before it has started. */

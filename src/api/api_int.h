@@ -99,6 +99,12 @@ extern iz__handler_t iz__h_consent_post, iz__h_consent_get,                     
     iz__h_reconciliations,                                              /* recon.c */
     iz__h_retailers_get, iz__h_retailers_post, iz__h_retailer_delete;   /* retailers.c */
 
+/* cpage.c: the consent page */
+void iz__h_cpage_get(iz_req_t *r, void *app);
+void iz__h_cpage_qr(iz_req_t *r, void *app);
+void iz__h_cpage_otp(iz_req_t *r, void *app);
+void iz__h_cpage_verify(iz_req_t *r, void *app);
+
 /* jobs.c: bulk upload and its jobs */
 void iz__h_bulk_post(iz_req_t *r, void *app);
 void iz__h_job_get(iz_req_t *r, void *app);

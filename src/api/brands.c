@@ -1,6 +1,7 @@
 /*
  * brands.c - GET and PATCH /v1/brands/{brandCode}: a brand's SMS settings
- * (keywords, short and 0850 numbers, consent page slug, reply texts), the
+ * (keywords, short and 0850 numbers, consent page slug and information
+ * text, reply texts), the
  * same as `izin brand set`, for the account that owns the brand.
  */
 #include <stdio.h>
@@ -12,7 +13,7 @@
 #include "core/utf8.h"
 #include "sms/inbound.h"
 
-static json_t *brand_json(const iz_brand_t *b, const iz_brand_sms_t *m)
+static json_t *brand_json(const iz_brand_t *b, const iz_brand_sms_t *m, const char *info)
 {
     json_t *kws = json_array();
     for (size_t i = 0; i < m->nkeywords; i++)
@@ -23,6 +24,7 @@ static json_t *brand_json(const iz_brand_t *b, const iz_brand_sms_t *m)
                           b->slug, "replies", "onay", m->reply_onay, "ret", m->reply_ret, "help",
                           m->reply_help);
     if (!o) iz_oom();
+    json_object_set_new(o, "infoText", json_string(info));
     return o;
 }
 
@@ -32,12 +34,14 @@ void iz__h_brand_get(iz_req_t *r, void *vapp)
     iz_brand_t b;
     iz_brand_sms_t m;
     if (iz__api_brand(r, app, &b) != 0) return;
+    char *info = iz_req_alloc(r, IZ_BRAND_INFO_MAX);
     int rc = iz_store_brand_sms_get(app->store, b.id, &m);
+    if (rc == 0) rc = iz_store_brand_info_get(app->store, b.id, info, IZ_BRAND_INFO_MAX);
     if (rc != 0) {
         iz__reply_store_error(r, rc);
         return;
     }
-    iz_reply_json(r, 200, brand_json(&b, &m));
+    iz_reply_json(r, 200, brand_json(&b, &m, info));
 }
 
 /* A text field of the patch into dst: absent leaves it, a string of at most
@@ -59,15 +63,17 @@ static bool text_field(iz_req_t *r, json_t *o, const char *name, const char *pat
 
 void iz__h_brand_patch(iz_req_t *r, void *vapp)
 {
-    static const char *const known[] = {"name",     "keywords",         "shortNumber",
-                                        "slug",     "subscriberNumber", "replies"};
+    static const char *const known[] = {
+        "name", "keywords", "shortNumber", "slug", "subscriberNumber", "replies", "infoText"};
     static const char *const reply_keys[] = {"onay", "ret", "help"};
     iz_app_t *app = vapp;
     iz_brand_t b;
     iz_brand_sms_t m;
     json_t *body = iz__api_body(r, app, &b, "IZ400");
     if (!body) return;
+    char *info = iz_req_alloc(r, IZ_BRAND_INFO_MAX);
     int rc = iz_store_brand_sms_get(app->store, b.id, &m);
+    if (rc == 0) rc = iz_store_brand_info_get(app->store, b.id, info, IZ_BRAND_INFO_MAX);
     if (rc != 0) {
         json_decref(body);
         iz__reply_store_error(r, rc);
@@ -82,23 +88,23 @@ void iz__h_brand_patch(iz_req_t *r, void *vapp)
     if (unk) {
         iz__reply_field(r, unk, NULL,
                         "Bilinmeyen alan. Kullanılabilecek alanlar: name, keywords, shortNumber, "
-                        "subscriberNumber, slug, replies {onay, ret, help}.",
+                        "subscriberNumber, slug, infoText, replies {onay, ret, help}.",
                         "Unknown field. The body may contain: name, keywords, shortNumber, "
-                        "subscriberNumber, slug, replies {onay, ret, help}.");
+                        "subscriberNumber, slug, infoText, replies {onay, ret, help}.");
         json_decref(body);
         return;
     }
-    bool ok = text_field(r, body, "name", "name", b.name, sizeof b.name) &&
-              text_field(r, body, "shortNumber", "shortNumber", b.short_number,
-                         sizeof b.short_number) &&
-              text_field(r, body, "subscriberNumber", "subscriberNumber", b.subscriber_number,
-                         sizeof b.subscriber_number) &&
-              text_field(r, body, "slug", "slug", b.slug, sizeof b.slug) &&
-              (!replies ||
-               (text_field(r, replies, "onay", "replies.onay", m.reply_onay, sizeof m.reply_onay) &&
-                text_field(r, replies, "ret", "replies.ret", m.reply_ret, sizeof m.reply_ret) &&
-                text_field(r, replies, "help", "replies.help", m.reply_help,
-                           sizeof m.reply_help)));
+    bool ok =
+        text_field(r, body, "name", "name", b.name, sizeof b.name) &&
+        text_field(r, body, "shortNumber", "shortNumber", b.short_number, sizeof b.short_number) &&
+        text_field(r, body, "subscriberNumber", "subscriberNumber", b.subscriber_number,
+                   sizeof b.subscriber_number) &&
+        text_field(r, body, "slug", "slug", b.slug, sizeof b.slug) &&
+        text_field(r, body, "infoText", "infoText", info, IZ_BRAND_INFO_MAX) &&
+        (!replies ||
+         (text_field(r, replies, "onay", "replies.onay", m.reply_onay, sizeof m.reply_onay) &&
+          text_field(r, replies, "ret", "replies.ret", m.reply_ret, sizeof m.reply_ret) &&
+          text_field(r, replies, "help", "replies.help", m.reply_help, sizeof m.reply_help)));
     json_t *kws = json_object_get(body, "keywords");
     if (ok && kws) {
         size_t i;
@@ -145,6 +151,7 @@ void iz__h_brand_patch(iz_req_t *r, void *vapp)
     if (!ok) return;
     const char *conflict = NULL;
     rc = iz_store_brand_update(app->store, &b, &m, &conflict);
+    if (rc == 0) rc = iz_store_brand_info_set(app->store, b.id, info);
     if (rc == IZ_EEXIST) {
         char tr[200], en[200];
         bool kw = conflict && strcmp(conflict, "keyword") == 0;
@@ -163,5 +170,5 @@ void iz__h_brand_patch(iz_req_t *r, void *vapp)
         return;
     }
     iz_inbound_routes_forget();
-    iz_reply_json(r, 200, brand_json(&b, &m));
+    iz_reply_json(r, 200, brand_json(&b, &m, info));
 }

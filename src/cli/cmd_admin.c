@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -158,12 +159,15 @@ static const iz_cmddef_t brand_cmd =
            "Add a brand to an account.", brand_defs);
 
 static const iz_optdef_t brand_set_defs[] = {
-        DATA_OPTS,
-        {"account", true, "NAME", "the one account with that brand code",
-         "the account the brand belongs to"},
-        {"code", true, "N", NULL, "İYS's brand code (required)"},
-        {"name", true, "TEXT", NULL, "the brand's name"},
-        BRAND_SMS_OPTS,
+    DATA_OPTS,
+    {"account", true, "NAME", "the one account with that brand code",
+     "the account the brand belongs to"},
+    {"code", true, "N", NULL, "İYS's brand code (required)"},
+    {"name", true, "TEXT", NULL, "the brand's name"},
+    BRAND_SMS_OPTS,
+    {"info-text", true, "FILE", NULL,
+     "the information text (KVKK aydınlatma metni, UTF-8 plain text) its consent page "
+     "shows; '' clears it"},
 };
 static const iz_cmddef_t brand_set_cmd =
     IZ_CMD("izin brand set", "--code N [options]",
@@ -257,6 +261,34 @@ static void brand_json(const iz_brand_t *b, const iz_brand_sms_t *m, const char 
     iz_cli_print_json(j);
 }
 
+/* --info-text FILE read whole into out (IZ_BRAND_INFO_MAX bytes): "" clears
+ * it. Returns 0, or 2 (said) for a file that cannot be read, is too long or
+ * is not UTF-8. */
+static int info_text_opt(const char *path, char *out)
+{
+    out[0] = '\0';
+    if (!*path) return 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        iz_cli_fail("--info-text: cannot open %s", path);
+        return 2;
+    }
+    size_t n = fread(out, 1, IZ_BRAND_INFO_MAX, f);
+    bool err = ferror(f) != 0;
+    fclose(f);
+    if (err || n >= IZ_BRAND_INFO_MAX) {
+        iz_cli_fail("--info-text: %s",
+                    err ? "cannot read the file" : "the text is over 16383 bytes");
+        return 2;
+    }
+    out[n] = '\0';
+    if (memchr(out, '\0', n) || iz_utf8_valid_prefix(out, n) != n) {
+        iz_cli_fail("--info-text: the file must be UTF-8 text");
+        return 2;
+    }
+    return 0;
+}
+
 static int brand_set(const iz_opts_t *o)
 {
     const char *code = iz_cli_get(o, "code");
@@ -287,8 +319,17 @@ static int brand_set(const iz_opts_t *o)
         iz_store_close(st);
         return rc;
     }
+    const char *info = iz_cli_get(o, "info-text");
+    char *text = info ? iz_xcalloc(1, IZ_BRAND_INFO_MAX) : NULL;
+    if (info && (rc = info_text_opt(info, text)) != 0) {
+        free(text);
+        iz_store_close(st);
+        return rc;
+    }
     const char *conflict = NULL;
     rc = iz_store_brand_update(st, &b, &m, &conflict);
+    if (rc == 0 && text) rc = iz_store_brand_info_set(st, b.id, text);
+    free(text);
     iz_store_close(st);
     if (rc == IZ_EEXIST) {
         iz_cli_fail("the %s is already another brand's%s", conflict ? conflict : "setting",

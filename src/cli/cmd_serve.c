@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/cpage.h"
 #include "bulk/job.h"
 #include "cli/cli.h"
 #include "sys/fs.h"
@@ -34,8 +35,9 @@
 static const iz_optdef_t serve_defs[] = {
     {"listen", true, "ADDR", "127.0.0.1:8080", "address and port to serve the API on"},
     {"data", true, "DIR", "./izin-data", "data directory (the SQLite store DIR/izin.db)"},
-    {"db", true, "URL", NULL, "store location instead of --data: sqlite:PATH (postgresql:// not "
-                               "in this build)"},
+    {"db", true, "URL", NULL,
+     "store location instead of --data: sqlite:PATH (postgresql:// not "
+     "in this build)"},
     {"config", true, "FILE", NULL, "read settings from FILE, one 'name = value' a line"},
     {"iys-url", true, "URL", "none (demo: the built-in emulator)",
      "İYS base URL for accounts that set none"},
@@ -44,7 +46,8 @@ static const iz_optdef_t serve_defs[] = {
      "İYS requests a second, at most, to one İYS URL (every account behind this address)"},
     {"iys-bulk-after", true, "N", "3 x --iys-rate",
      "an account with more than N changes due sends them in bulk requests of up to 1000"},
-    {"iys-bulk-poll", true, "S", "300 (demo: 1)", "seconds before a bulk request's status is polled"},
+    {"iys-bulk-poll", true, "S", "300 (demo: 1)",
+     "seconds before a bulk request's status is polled"},
     {"iys-timeout-ms", true, "MS", "10000", "time limit of one İYS request"},
     {"iys-retry-max", true, "S", "60", "longest pause between retries after İYS failures"},
     {"iys-reconcile-hour", true, "H", "2",
@@ -67,7 +70,9 @@ static const iz_optdef_t serve_defs[] = {
     {"gateway-token", true, "T", "none: inbound SMS answers 503",
      "secret inbound SMS and delivery reports must carry (?token= or X-Izin-Token), 16 "
      "characters or more"},
-    {"public-url", true, "URL", NULL, "base of the consent page links (not available yet: refused)"},
+    {"public-url", true, "URL", "http://LISTEN",
+     "base of the consent page links (/c/SLUG) and their QR codes"},
+    {"page-code-ttl", true, "S", "180", "seconds a consent page code is valid (1..3600)"},
     {"allow-private-webhooks", false, NULL, NULL,
      "let webhooks go to private addresses (not available yet: refused)"},
     {"holidays", true, "FILE", "the built-in table", "Turkey's holidays (CSV) for business days"},
@@ -98,7 +103,6 @@ static int refuse_unavailable(const iz_opts_t *o);
 static int refuse_unavailable(const iz_opts_t *o)
 {
     static const char *const later[][2] = {
-        {"public-url", "the consent page is not available in this version"},
         {"allow-private-webhooks", "webhooks are not available in this version"},
     };
     for (size_t i = 0; i < IZ_ARRAY_LEN(later); i++)
@@ -318,6 +322,33 @@ static int start_sms_queue(server_t *s, const iz_opts_t *o, const char *listen)
 
 /* Start the store, the sync engine and the HTTP server. default_iys_url,
  * when not NULL, overrides --iys-url (the demo's built-in emulator). */
+/* The consent page: its links under --public-url, by default this
+ * server's own address (the host of --listen with the port bound). */
+static int start_cpage(server_t *s, const iz_opts_t *o, const char *listen)
+{
+    const char *url = iz_cli_get(o, "public-url");
+    char deflt[IZ_CPAGE_PUBLIC_URL_MAX + 1];
+    if (!url) {
+        const char *colon = strrchr(listen, ':');
+        int hlen = colon ? (int)(colon - listen) : (int)strlen(listen);
+        snprintf(deflt, sizeof deflt, "http://%.*s:%u", hlen, listen,
+                 (unsigned)iz_http_port(s->http));
+        url = deflt;
+    }
+    int64_t ttl;
+    if (num_opt(o, "page-code-ttl", 1, 3600, IZ_CPAGE_TTL, &ttl)) return 2;
+    iz_cpage_t *cp = NULL;
+    int rc = iz_cpage_new(url, ttl, &cp);
+    if (rc != 0) {
+        iz_cli_fail("--public-url must be http:// or https:// and a host, at most %d bytes, "
+                    "without a query: %s",
+                    IZ_CPAGE_PUBLIC_URL_MAX, url);
+        return 2;
+    }
+    atomic_store(&s->app.cpage, cp);
+    return 0;
+}
+
 static int server_start(server_t *s, const iz_opts_t *o, const char *default_listen,
                         const char *default_iys_url, int default_pull, int default_poll)
 {
@@ -429,12 +460,15 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
         return 1;
     }
     atomic_store(&s->app.http, s->http);
+    int crc = start_cpage(s, o, cfg.listen);
+    if (crc != 0) return crc;
     return start_sms_queue(s, o, cfg.listen);
 }
 
 static void server_stop(server_t *s)
 {
     iz_http_stop(s->http);
+    iz_cpage_free(atomic_exchange(&s->app.cpage, NULL));
     iz_sms_queue_stop(s->sms_queue);
     iz_jobs_stop(s->jobs);
     iz_sync_stop(s->sync);

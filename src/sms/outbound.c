@@ -669,6 +669,12 @@ int iz_sms_queue_put(iz_sms_queue_t *q, iz_sms_msg_t *msg, const iz_sms_item_t *
 int iz_sms_queue_reply(iz_sms_queue_t *q, int64_t account_id, int64_t brand_id, const char *from,
                        const char *to, const char *text)
 {
+    return iz_sms_queue_notice(q, account_id, brand_id, from, to, text, NULL);
+}
+
+int iz_sms_queue_notice(iz_sms_queue_t *q, int64_t account_id, int64_t brand_id, const char *from,
+                        const char *to, const char *text, char msg_id[IZ_SMS_ID_MAX])
+{
     char phone[IZ_PHONE_MAX], id[IZ_SMS_ID_MAX];
     const char *hcode = NULL;
     iz_smstext_info_t info;
@@ -695,6 +701,7 @@ int iz_sms_queue_reply(iz_sms_queue_t *q, int64_t account_id, int64_t brand_id, 
     iz_sms_item_t item = {.recipient = phone, .outcome = "QUEUED", .msg_id = id};
     if (rc == 0) rc = iz_store_sms_queue(q->st, m, &item, 1);
     free(m);
+    if (rc == 0 && msg_id) memcpy(msg_id, id, IZ_SMS_ID_MAX);
     return rc;
 }
 

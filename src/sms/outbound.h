@@ -76,6 +76,12 @@ int iz_sms_queue_put(iz_sms_queue_t *q, iz_sms_msg_t *msg, const iz_sms_item_t *
 int iz_sms_queue_reply(iz_sms_queue_t *q, int64_t account_id, int64_t brand_id, const char *from,
                        const char *to, const char *text);
 
+/* iz_sms_queue_reply, with the message's id (izin's, as the gateway and
+ * its delivery reports know it) into msg_id when not NULL: the consent
+ * page keeps the id of the code's SMS as evidence. */
+int iz_sms_queue_notice(iz_sms_queue_t *q, int64_t account_id, int64_t brand_id, const char *from,
+                        const char *to, const char *text, char msg_id[IZ_SMS_ID_MAX]);
+
 /* Have the dispatcher look for newly queued sends now. */
 void iz_sms_queue_wake(iz_sms_queue_t *q);
 

@@ -216,6 +216,25 @@ int iz_store_brand_update(iz_store_t *st, iz_brand_t *b, const iz_brand_sms_t *s
     return st->ops->brand_update(st, b, sms, conflict);
 }
 
+int iz_store_brand_by_slug(iz_store_t *st, const char *slug, iz_brand_t *out)
+{
+    if (!st || !slug || !*slug || !out) return IZ_EINVAL;
+    return st->ops->brand_by_slug(st, slug, out);
+}
+
+int iz_store_brand_info_get(iz_store_t *st, int64_t brand_id, char *out, size_t size)
+{
+    if (!st || !out || size < IZ_BRAND_INFO_MAX) return IZ_EINVAL;
+    return st->ops->brand_info_get(st, brand_id, out, size);
+}
+
+int iz_store_brand_info_set(iz_store_t *st, int64_t brand_id, const char *text)
+{
+    if (!st || !text) return IZ_EINVAL;
+    if (strlen(text) >= IZ_BRAND_INFO_MAX) return IZ_ETOOBIG;
+    return st->ops->brand_info_set(st, brand_id, text);
+}
+
 int iz_store_brands_by_number(iz_store_t *st, const char *number, iz_brand_t **list,
                               iz_brand_sms_t **sms, size_t *n)
 {

@@ -84,6 +84,7 @@
  *   retailer_lists(brand_id PK -> brands, synced_ms): when the brand's whole
  *          list was last read from İYS; a brand without a row has a copy
  *          izin cannot vouch for                                       (v12)
+ *   brands.info_text: the brand's information text for its consent page (v13)
  *
  * Invariants
  * ----------
@@ -152,7 +153,7 @@
 #include "core/smstext.h"
 
 /* The schema version this build creates (see the migrations). */
-#define IZ_STORE_SCHEMA_VERSION 12
+#define IZ_STORE_SCHEMA_VERSION 13
 
 typedef struct iz_store iz_store_t;
 
@@ -274,6 +275,18 @@ int iz_store_brand_sms_get(iz_store_t *st, int64_t brand_id, iz_brand_sms_t *out
  * IZ_ENOTFOUND for no such brand. */
 int iz_store_brand_update(iz_store_t *st, iz_brand_t *b, const iz_brand_sms_t *sms,
                           const char **conflict);
+
+/* The brand whose consent page slug is slug (any account's: slugs are
+ * unique); IZ_ENOTFOUND when none. */
+int iz_store_brand_by_slug(iz_store_t *st, const char *slug, iz_brand_t *out);
+
+/* A brand's information text (KVKK aydınlatma metni, plain text shown on
+ * its consent page; "" = none), at most IZ_BRAND_INFO_MAX - 1 bytes. get
+ * needs size >= IZ_BRAND_INFO_MAX; set answers IZ_ETOOBIG for a longer
+ * text and IZ_ENOTFOUND for no such brand. */
+#define IZ_BRAND_INFO_MAX 16384
+int iz_store_brand_info_get(iz_store_t *st, int64_t brand_id, char *out, size_t size);
+int iz_store_brand_info_set(iz_store_t *st, int64_t brand_id, const char *text);
 
 /* The brands an inbound message to number reaches: those whose short
  * number or subscriber number it is (digits as stored), each with its

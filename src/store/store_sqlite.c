@@ -427,6 +427,9 @@ static const char *const migrations[] = {
     "CREATE TABLE retailer_lists("
     " brand_id INTEGER PRIMARY KEY REFERENCES brands(id),"
     " synced_ms INTEGER NOT NULL);",
+    /* 13 (consent page): a brand's information text (KVKK aydınlatma metni)
+     * shown on its consent page before a person gives consent. */
+    "ALTER TABLE brands ADD COLUMN info_text TEXT NOT NULL DEFAULT '';",
 };
 
 _Static_assert(IZ_ARRAY_LEN(migrations) == IZ_STORE_SCHEMA_VERSION,
@@ -892,6 +895,24 @@ static int sq_brand_update(iz_store_t *st, iz_brand_t *b, const iz_brand_sms_t *
     }
     if (rc == 0) rc = keywords_write(s, b->id, b->short_number, sms, conflict);
     return iz__sq_end(s, rc);
+}
+
+static int sq_brand_by_slug(iz_store_t *st, const char *slug, iz_brand_t *out)
+{
+    return iz__sq_get(sq(st), "SELECT " BRAND_COLS " FROM brands WHERE slug = ?1",
+                      IZ_SQ_ARGS(IZ_SQ_TEXT(slug)), &brand_row, out);
+}
+
+static int sq_brand_info_get(iz_store_t *st, int64_t brand_id, char *out, size_t size)
+{
+    return iz__sq_get_text(sq(st), "SELECT info_text FROM brands WHERE id = ?1",
+                           IZ_SQ_ARGS(IZ_SQ_I64(brand_id)), out, size);
+}
+
+static int sq_brand_info_set(iz_store_t *st, int64_t brand_id, const char *text)
+{
+    return iz__sq_update(sq(st), "UPDATE brands SET info_text = ?2 WHERE id = ?1",
+                         IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_TEXT(text)));
 }
 
 static int sq_brands_by_number(iz_store_t *st, const char *number, iz_brand_t **list,
@@ -3560,6 +3581,9 @@ static const iz_store_ops_t sq_ops = {
     .brand_get = sq_brand_get,
     .brand_sms_get = sq_brand_sms_get,
     .brand_update = sq_brand_update,
+    .brand_by_slug = sq_brand_by_slug,
+    .brand_info_get = sq_brand_info_get,
+    .brand_info_set = sq_brand_info_set,
     .brands_by_number = sq_brands_by_number,
     .inbound_get = sq_inbound_get,
     .inbound_add = sq_inbound_add,

@@ -111,15 +111,19 @@ def test_every_command_answers_help():
 def test_settings_that_would_do_nothing_are_refused(tmp_path):
     izin("init", data=tmp_path)
     cfg = tmp_path / "izin.conf"
-    cfg.write_text("public-url = https://izin.example\n")
+    cfg.write_text("allow-private-webhooks = true\n")
     for args, env in [(["--allow-private-webhooks"], None),
-                      ([], {"IZIN_PUBLIC_URL": "https://izin.example"}),
+                      ([], {"IZIN_ALLOW_PRIVATE_WEBHOOKS": "1"}),
                       (["--config", str(cfg)], None)]:
         p = izin("serve", "--listen", "127.0.0.1:0", *args, data=tmp_path, env=env, check=False)
         assert p.returncode == 2, (args, p.stderr)
         assert "refused" in p.stderr and "s3cret" not in p.stderr
     p = izin("serve", "--log-level", "loud", data=tmp_path, check=False)
     assert p.returncode == 2 and "--log-level" in p.stderr
+    # --public-url exists since the consent page; a bad one is refused
+    p = izin("serve", "--listen", "127.0.0.1:0", data=tmp_path, check=False,
+             env={"IZIN_PUBLIC_URL": "ftp://izin.example"})
+    assert p.returncode == 2 and "--public-url" in p.stderr
     # the only lock on inbound SMS must not be guessable, and is never echoed
     p = izin("serve", "--listen", "127.0.0.1:0", "--gateway-token", "s3cret", data=tmp_path,
              check=False)

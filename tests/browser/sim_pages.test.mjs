@@ -11,19 +11,14 @@
 // to look at. A third pass at 320 px checks only that nothing overflows.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '..', '..');
-const IZIN = process.env.IZIN_BIN || path.join(root, 'build', 'rel', 'izin');
-const CHROMIUM = process.env.IZIN_CHROMIUM || '/usr/bin/chromium';
-const SHOTS = process.env.IZIN_SCREENSHOTS || path.join(root, 'build', 'browser');
+import { CHROMIUM, CHROMIUM_ARGS, IZIN, SHOTS, checkPage, clickAndWait, openContext as open, startIzin } from './kit.mjs';
+
+const openContext = (width, height, js) => open(browser, width, height, js);
 
 const IYS_CODE = 770001;
 const BRAND_A = 770001; // as in İYS's sandbox: the main brand's code is the iysCode
@@ -39,29 +34,9 @@ let browser;
 /** Start `izin iys-sim` and wait for the port it reports and /healthz. */
 async function startSim() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'izin-browser-'));
-  const err = fs.openSync(path.join(dir, 'stderr.log'), 'w');
-  const proc = spawn(IZIN, ['iys-sim', '--listen', '127.0.0.1:0', '--data', dir,
-    '--pull-lag', '0', '--bulk-delay', '0', '--rate', '0', '--token-limit', '0'],
-  { stdio: ['ignore', 'pipe', err] });
-  const base = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('iys-sim did not report its port')), 20000);
-    proc.on('exit', (code) => reject(new Error(`iys-sim exited (${code}): ` +
-      fs.readFileSync(path.join(dir, 'stderr.log'), 'utf8'))));
-    readline.createInterface({ input: proc.stdout }).on('line', (line) => {
-      const m = line.match(/http:\/\/127\.0\.0\.1:(\d+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(`http://127.0.0.1:${m[1]}`);
-      }
-    });
-  });
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(base + '/healthz')).ok) return { proc, base, dir };
-    } catch { /* not listening yet */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('iys-sim did not become healthy');
+  const { proc, base } = await startIzin(['iys-sim', '--listen', '127.0.0.1:0', '--data', dir,
+    '--pull-lag', '0', '--bulk-delay', '0', '--rate', '0', '--token-limit', '0'], dir);
+  return { proc, base, dir };
 }
 
 async function postJson(p, body) {
@@ -98,64 +73,6 @@ function trLocal(ago) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/**
- * A browser context with a width, watching every page for CSP violations
- * (through the browser's console, and with JavaScript on also through the
- * securitypolicyviolation event) and console errors.
- */
-async function openContext(width, height, javaScriptEnabled) {
-  const context = await browser.newContext({
-    viewport: { width, height }, javaScriptEnabled, locale: 'tr-TR',
-  });
-  const problems = [];
-  if (javaScriptEnabled) {
-    await context.exposeBinding('__izinCspViolation', (_src, what) => {
-      problems.push(`CSP violation: ${what}`);
-    });
-    await context.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) => {
-        window.__izinCspViolation(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
-      });
-    });
-  }
-  const page = await context.newPage();
-  page.setDefaultTimeout(10000);
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`console ${msg.type()}: ${msg.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  return { context, page, problems, width };
-}
-
-/** Checks after each page: its status and the kit's CSP, no problem so
- * far, nothing wider than the window, and a screenshot. A page answered
- * with an error status is logged by Chromium itself as a failed load: that
- * one line is expected, nothing else. */
-async function checkPage(v, response, name, status = 200) {
-  assert.ok(response, `${name}: no response`);
-  assert.equal(response.status(), status, `${name}: HTTP ${response.status()}`);
-  const csp = response.headers()['content-security-policy'];
-  assert.match(csp, /^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/]{43}='; /, name);
-  await v.page.waitForLoadState('load');
-  if (status >= 400) {
-    const own = `console error: Failed to load resource: the server responded with a status of ${status}`;
-    const i = v.problems.findIndex((p) => p.startsWith(own));
-    if (i >= 0) v.problems.splice(i, 1);
-  }
-  assert.deepEqual(v.problems, [], `${name}: ${v.problems.join('\n')}`);
-  // Layout overflow is measured without script: a full-page screenshot as
-  // wide as the viewport means nothing stuck out sideways.
-  const file = path.join(SHOTS, `${v.width}-${name}.png`);
-  const png = await v.page.screenshot({ path: file, fullPage: true });
-  assert.equal(png.readUInt32BE(16), v.width, `${name}: the page is wider than ${v.width} px`);
-  return response;
-}
-
-async function clickAndWait(v, locator) {
-  const [response] = await Promise.all([v.page.waitForNavigation(), locator.click()]);
-  return response;
-}
-
 before(async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
   sim = await startSim();
@@ -173,8 +90,7 @@ before(async () => {
     executablePath: CHROMIUM,
     headless: true,
     // Playwright starts Chromium with a new, empty --user-data-dir of its own.
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: CHROMIUM_ARGS,
   });
   // The first withdrawal must fall in a later second than these ONAYs, or
   // İYS refuses it (H178: a consentDate not later than the stored one).

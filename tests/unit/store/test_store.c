@@ -504,6 +504,8 @@ static void test_iys_tokens_migration(void **state)
                                 "DROP TRIGGER consent_log_no_update_retail;"
                                 "ALTER TABLE consent_log DROP COLUMN retailer_code;"
                                 "ALTER TABLE consent_log DROP COLUMN retailer_access;"
+                                /* v13's consent page information text */
+                                "ALTER TABLE brands DROP COLUMN info_text;"
                                 "UPDATE meta SET value = '4' WHERE key = 'schema_version'"),
                      SQLITE_OK);
     fx_reopen(f);
@@ -701,6 +703,24 @@ static void test_brands(void **state)
     /* Tenant scoping: another account does not see the brand. */
     assert_int_equal(iz_store_brand_get(f->st, a2, 55, &g), IZ_ENOTFOUND);
     assert_int_equal(iz_store_brand_get(f->st, a1, 56, &g), IZ_ENOTFOUND);
+
+    /* The consent page finds a brand by its slug alone; its information
+     * text starts empty, is kept whole and is bounded. */
+    memset(&g, 0, sizeof g);
+    assert_int_equal(iz_store_brand_by_slug(f->st, "marka", &g), 0);
+    assert_memory_equal(&b, &g, sizeof b);
+    assert_int_equal(iz_store_brand_by_slug(f->st, "yok", &g), IZ_ENOTFOUND);
+    assert_int_equal(iz_store_brand_by_slug(f->st, "", &g), IZ_EINVAL);
+    char *info = calloc(1, IZ_BRAND_INFO_MAX + 1);
+    assert_int_equal(iz_store_brand_info_get(f->st, b.id, info, IZ_BRAND_INFO_MAX), 0);
+    assert_string_equal(info, "");
+    assert_int_equal(iz_store_brand_info_set(f->st, b.id, "Aydınlatma metni\n<b>2. satır</b>"), 0);
+    assert_int_equal(iz_store_brand_info_get(f->st, b.id, info, IZ_BRAND_INFO_MAX), 0);
+    assert_string_equal(info, "Aydınlatma metni\n<b>2. satır</b>");
+    assert_int_equal(iz_store_brand_info_set(f->st, b.id + 100, "x"), IZ_ENOTFOUND);
+    memset(info, 'a', IZ_BRAND_INFO_MAX);
+    assert_int_equal(iz_store_brand_info_set(f->st, b.id, info), IZ_ETOOBIG);
+    free(info);
 
     iz_brand_t d = b;
     strcpy(d.slug, "other");

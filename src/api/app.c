@@ -27,8 +27,7 @@ static const iz_route_t routes[] = {
     {"GET", "/v1/brands/{brandCode}/check/{recipient}", iz__h_check_get, IZ_ROUTE_AUTH,
      "check_one"},
     {"GET", "/v1/brands/{brandCode}/changes", iz__h_changes, IZ_ROUTE_AUTH, "changes"},
-    {"GET", "/v1/brands/{brandCode}/iys/quarantine", iz__h_quarantine, IZ_ROUTE_AUTH,
-     "quarantine"},
+    {"GET", "/v1/brands/{brandCode}/iys/quarantine", iz__h_quarantine, IZ_ROUTE_AUTH, "quarantine"},
     {"POST", "/v1/iys/push/{iysCode}/{brandCode}", iz__h_iys_push, 0, "iys_push"},
     {"POST", "/v1/brands/{brandCode}/sms/send", iz__h_sms_send, IZ_ROUTE_AUTH | IZ_ROUTE_STREAM,
      "sms_send"},
@@ -50,6 +49,7 @@ static const iz_route_t routes[] = {
     {"GET", "/v1/jobs/{jobId}", iz__h_job_get, IZ_ROUTE_AUTH, "job"},
     {"GET", "/v1/jobs/{jobId}/errors.csv", iz__h_job_errors_csv, IZ_ROUTE_AUTH, "job_errors"},
     {"GET", "/metrics", iz__h_metrics, 0, "metrics"},
+    {"GET", "/v1/iys/status", iz__h_iys_status, IZ_ROUTE_AUTH, "iys_status"},
 };
 
 const iz_route_t *iz_api_routes(size_t *n)

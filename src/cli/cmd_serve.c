@@ -34,8 +34,9 @@
 static const iz_optdef_t serve_defs[] = {
     {"listen", true, "ADDR", "127.0.0.1:8080", "address and port to serve the API on"},
     {"data", true, "DIR", "./izin-data", "data directory (the SQLite store DIR/izin.db)"},
-    {"db", true, "URL", NULL, "store location instead of --data: sqlite:PATH (postgresql:// not "
-                               "in this build)"},
+    {"db", true, "URL", NULL,
+     "store location instead of --data: sqlite:PATH (postgresql:// not "
+     "in this build)"},
     {"config", true, "FILE", NULL, "read settings from FILE, one 'name = value' a line"},
     {"iys-url", true, "URL", "none (demo: the built-in emulator)",
      "İYS base URL for accounts that set none"},
@@ -44,9 +45,15 @@ static const iz_optdef_t serve_defs[] = {
      "İYS requests a second, at most, to one İYS URL (every account behind this address)"},
     {"iys-bulk-after", true, "N", "3 x --iys-rate",
      "an account with more than N changes due sends them in bulk requests of up to 1000"},
-    {"iys-bulk-poll", true, "S", "300 (demo: 1)", "seconds before a bulk request's status is polled"},
+    {"iys-bulk-poll", true, "S", "300 (demo: 1)",
+     "seconds before a bulk request's status is polled"},
     {"iys-timeout-ms", true, "MS", "10000", "time limit of one İYS request"},
     {"iys-retry-max", true, "S", "60", "longest pause between retries after İYS failures"},
+    {"iys-integrator-user", true, "U", NULL,
+     "İYS partner (iş ortağı) API user, for the accounts added with --iys-integrator CODE"},
+    {"iys-integrator-password", true, "P", NULL, "that user's password"},
+    {"iys-standing-interval", true, "S", "600",
+     "seconds between reads of each account's İYS subscription and a partner's authorizations"},
     {"iys-push-user", true, "U", NULL, "HTTP Basic user İYS's push must carry"},
     {"iys-push-password", true, "P", NULL, "HTTP Basic password İYS's push must carry"},
     {"iys-listen", true, "ADDR", "127.0.0.1:8090", "(demo) where the built-in emulator listens"},
@@ -65,7 +72,8 @@ static const iz_optdef_t serve_defs[] = {
     {"gateway-token", true, "T", "none: inbound SMS answers 503",
      "secret inbound SMS and delivery reports must carry (?token= or X-Izin-Token), 16 "
      "characters or more"},
-    {"public-url", true, "URL", NULL, "base of the consent page links (not available yet: refused)"},
+    {"public-url", true, "URL", NULL,
+     "base of the consent page links (not available yet: refused)"},
     {"allow-private-webhooks", false, NULL, NULL,
      "let webhooks go to private addresses (not available yet: refused)"},
     {"holidays", true, "FILE", "the built-in table", "Turkey's holidays (CSV) for business days"},
@@ -348,14 +356,24 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
     s->app.store = s->store;
     s->app.push_user = iz_cli_get(o, "iys-push-user");
     s->app.push_password = iz_cli_get(o, "iys-push-password");
-    int64_t pull, rate, poll, timeout, retry_max, bulk_after;
+    int64_t pull, rate, poll, timeout, retry_max, bulk_after, standing;
     if (num_opt(o, "iys-pull-interval", 1, 86400, default_pull, &pull) ||
         num_opt(o, "iys-rate", 1, 1000, 10, &rate) ||
         num_opt(o, "iys-bulk-after", 1, 100000000, 0, &bulk_after) ||
         num_opt(o, "iys-bulk-poll", 0, 86400, default_poll, &poll) ||
         num_opt(o, "iys-timeout-ms", 100, 600000, 10000, &timeout) ||
-        num_opt(o, "iys-retry-max", 1, 3600, 60, &retry_max))
+        num_opt(o, "iys-retry-max", 1, 3600, 60, &retry_max) ||
+        num_opt(o, "iys-standing-interval", 1, 86400, 600, &standing))
         return 2;
+    const char *ig_user = iz_cli_get(o, "iys-integrator-user");
+    const char *ig_pass = iz_cli_get(o, "iys-integrator-password");
+    if (!ig_user != !ig_pass ||
+        (ig_user && (strlen(ig_user) >= IZ_NAME_MAX || strlen(ig_pass) >= IZ_NAME_MAX))) {
+        iz_cli_fail("--iys-integrator-user and --iys-integrator-password go together (each under "
+                    "%d bytes)",
+                    IZ_NAME_MAX);
+        return 2;
+    }
     iz_sync_conf_t sc = {.default_iys_url = iys_url,
                          .pull_interval = (int)pull,
                          .rate = (double)rate,
@@ -363,7 +381,10 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
                          .bulk_poll_delay = (int)poll,
                          .timeout_ms = (long)timeout,
                          .retry_max = (int)retry_max,
-                         .holidays = s->holidays};
+                         .holidays = s->holidays,
+                         .integrator_user = ig_user,
+                         .integrator_password = ig_pass,
+                         .standing_interval = (int)standing};
     if (iz_sync_start(s->dom, &sc, &s->sync) != 0) {
         iz_cli_fail("cannot start the İYS sync engine");
         return 1;

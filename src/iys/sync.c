@@ -866,10 +866,11 @@ static void plan_checks(iz_sync_t *s, int64_t now)
         acct_t *ac = s->accts[i];
         if (!ac->cli || ac->sub_running || now < ac->sub_next_ms) continue;
         /* A partner reads a provider's subscription once its listing was
-         * asked for, and not while the provider authorized none of its
-         * brands (İYS would refuse it: a 403 counts against izin). */
+         * asked for, and not while its own subscription is held or the
+         * provider authorized none of its brands (İYS would refuse it: a
+         * 403 counts against izin). */
         const partner_t *p = ac->partner;
-        if (p && (!p->done ||
+        if (p && (!p->done || p->hold != IZ_HOLD_NONE ||
                   (p->listed && !iz_standing_authorized(p->grants, p->ngrants, ac->iys_code))))
             continue;
         ac->sub_running = true;

@@ -261,6 +261,38 @@ def test_without_partner_credentials_the_changes_wait(tmp_path, sim, run):
     assert sum(sim_stats(sim)["endpoints"].get("POST /oauth2/token", {}).values()) == 0
 
 
+def test_the_partners_own_subscription_and_its_consent_limit(tmp_path, sim, run):
+    io = Integrator(sim, login=False)
+    a = Provider(sim)
+    io.grant(a.iys_code, a.brand, MESAJ="write")
+    put_sub(sim, a, status="ACTIVE", consentLimit=1)
+    m = run(PartnerModule(tmp_path, sim, io, [a], interval=3))
+    x, y, z = fresh_phone(), fresh_phone(), fresh_phone()
+    assert m.post(x).status_code == 201
+    assert wait_for(lambda: state(m, x) == "ACCEPTED")
+    # the partner is shown no figures: İYS's H525 holds new consents
+    assert m.post(y).status_code == 201
+    st = wait_standing(m, lambda s: s.get("reason") == "CONSENT_LIMIT_FULL")
+    assert st["subscription"]["used"] is None and state(m, y) == "PENDING"
+    assert answers(sim, 422) == 1
+    put_sub(sim, a, status="ACTIVE", consentLimit=10)
+    # until the next regular read, then it goes
+    assert wait_for(lambda: state(m, y) == "ACCEPTED", timeout=15)
+    assert answers(sim, 422) == 1
+    # the partner's own subscription paused: all its accounts wait
+    io.set_subscription(status="PAUSED")
+    st = wait_standing(m, lambda s: s.get("reason") == "PARTNER_SUBSCRIPTION_PAUSED" and
+                       s["partner"]["subscription"] == {"status": "PAUSED"})
+    assert st["sending"] is False
+    time.sleep(0.5)
+    refused = answers(sim, 403)
+    assert m.post(z).status_code == 201
+    time.sleep(2)
+    assert state(m, z) == "PENDING" and answers(sim, 403) == refused
+    io.set_subscription(status="ACTIVE")
+    assert wait_for(lambda: state(m, z) == "ACCEPTED", timeout=15)
+
+
 def test_account_add_refuses_a_partner_with_a_user_of_its_own(tmp_path):
     izin("init", data=tmp_path)
     p = izin("account", "add", "--name", "x", "--iys-code", "1", "--iys-integrator", "9",

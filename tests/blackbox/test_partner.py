@@ -10,12 +10,14 @@ resumes by itself when İYS allows it again.
 import json
 import sqlite3
 import time
+import types
 
 import pytest
 import requests
 
 from conftest import fresh_phone, izin, tr_now, wait_for
 from simutil import Integrator, Provider, put_sub, start_sim
+from test_bulk import HEADER, upload
 from test_sync import Module, iys_status
 
 
@@ -61,8 +63,10 @@ class PartnerModule(Module):
 
 
 @pytest.fixture
-def sim(tmp_path):
-    s = start_sim(tmp_path / "sim")
+def sim(tmp_path, request):
+    """The emulator; a test may give start_sim's options by indirect
+    parametrization."""
+    s = start_sim(tmp_path / "sim", **getattr(request, "param", {}))
     yield s
     s.stop()
 
@@ -89,7 +93,9 @@ def wait_standing(m, pred, timeout=15):
 
 
 def state(m, recipient, type="MESAJ"):
-    return m.get(recipient, type).json()["iys"]["state"]
+    """The change's İYS state, None before it is recorded (a bulk job)."""
+    r = m.get(recipient, type)
+    return r.json()["iys"]["state"] if r.status_code == 200 else None
 
 
 def sim_stats(sim):
@@ -402,3 +408,29 @@ def test_a_full_consent_limit_holds_new_consents(tmp_path, sim, run):
     assert wait_for(lambda: state(m, b) == "ACCEPTED", timeout=10)
     assert standing(m)["sending"] is True
     assert answers(sim, 422) == 1
+
+
+@pytest.mark.parametrize("sim", [{"bulk_delay": 2}], indirect=True)
+def test_bulk_items_failing_for_the_subscription_wait(tmp_path, sim, run):
+    # İYS takes the bulk request while ACTIVE and applies it after a pause:
+    # its items fail with H520, and wait instead of being rejected
+    p = Provider(sim)
+    m = run(Module(tmp_path, sim, p, "--iys-standing-interval", "60"))
+    wait_standing(m, lambda s: s["subscription"] and s["subscription"]["status"] == "ACTIVE")
+    x, y = fresh_phone(), fresh_phone()
+    body = f"{HEADER}\n" + "".join(f"{r},MESAJ,ONAY,HS_WEB,{tr_now(-3600)}\n" for r in (x, y))
+    tenant = types.SimpleNamespace(headers=m.h, brand=m.brand)
+    assert upload(m.srv, tenant, body).status_code == 202
+    assert wait_for(lambda: state(m, x) == "SENT", timeout=15)
+    put_sub(sim, p, status="PAUSED")
+    wait_standing(m, lambda s: s.get("reason") == "SUBSCRIPTION_PAUSED")
+    # İYS applies the request meanwhile (its items fail H520); izin does not
+    # poll a held account (İYS would refuse that too): the changes wait
+    time.sleep(3)
+    assert state(m, x) in ("SENT", "PENDING") and state(m, y) in ("SENT", "PENDING")
+    assert m.metrics()['izin_iys_changes_total{result="rejected"}'] == 0
+    put_sub(sim, p, status="ACTIVE")
+    assert wait_for(lambda: state(m, x) == "ACCEPTED" and state(m, y) == "ACCEPTED",
+                    timeout=30)
+    assert iys_status(p, y).json()["status"] == "ONAY"
+    assert m.metrics()['izin_iys_changes_total{result="rejected"}'] == 0

@@ -53,9 +53,12 @@
 #define STANDING_RETRY_MS 30000 /* a read that got no answer is tried again after this */
 #define PARTNER_PAGES 100       /* listing pages of 100 brands read at most */
 
-/* P_CHECK: the standing reads (subscription, partner) go before anything
- * else: they decide whether the rest may go. */
-enum { P_CHECK, P_RET, P_SINGLE, P_BULK, P_POLL, P_PULL };
+/* P_CHECK: the standing reads (subscription, partner) go after the
+ * realtime changes of the accounts whose standing is known and before the
+ * rest; an account whose standing is not known yet sends nothing until its
+ * read came back (standing_known), so hundreds of reads at a start do not
+ * hold up the others' single adds. */
+enum { P_RET, P_SINGLE, P_CHECK, P_BULK, P_POLL, P_PULL };
 
 typedef struct ubudget {
     char url[IZ_URL_MAX];
@@ -537,7 +540,7 @@ static void standing_update(iz_sync_t *s, acct_t *ac, int64_t now)
 /* When the next regular read is due: every standing_interval, and every
  * tenth of it (between a second and a minute) while something is held,
  * so sending resumes soon after İYS says it may. */
-static int64_t next_read(const iz_sync_t *s, bool held, int64_t now)
+static int64_t next_read(iz_sync_t *s, bool held, int64_t now)
 {
     int64_t every = (int64_t)s->conf.standing_interval * 1000;
     if (held) {
@@ -545,7 +548,9 @@ static int64_t next_read(const iz_sync_t *s, bool held, int64_t now)
         if (every > 60000) every = 60000;
         if (every < 1000) every = 1000;
     }
-    return now + every;
+    /* Up to a tenth later, so the reads of accounts started together
+     * spread out instead of coming all at once every interval. */
+    return now + every + (int64_t)(rand_r(&s->rnd) % (unsigned)(every / 10 + 1));
 }
 
 /* The earliest time a read may come again after one made at last. */

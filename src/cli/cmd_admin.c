@@ -196,22 +196,25 @@ static int account_list(const iz_opts_t *o)
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++) {
         const iz_iys_standing_t *sd = standing_of(sl, ns, a[i].id);
+        json_t *iys = sd ? json_loads(sd->json, 0, NULL) : NULL;
+        /* The mode izin serve found (an account without a URL of its own
+         * uses serve's --iys-url, or has no İYS), else what the account
+         * says. */
+        const char *mode = json_string_value(json_object_get(iys, "mode"));
+        if (!mode) mode = a[i].iys_integrator ? "partner" : "direct";
         json_t *j = json_pack("{s:I, s:s, s:I, s:s}", "id", (json_int_t)a[i].id, "name", a[i].name,
-                              "iysCode", (json_int_t)a[i].iys_code, "mode",
-                              a[i].iys_integrator ? "partner" : "direct");
+                              "iysCode", (json_int_t)a[i].iys_code, "mode", mode);
         if (a[i].iys_integrator)
             json_object_set_new(j, "integratorCode", json_integer((json_int_t)a[i].iys_integrator));
         if (a[i].iys_url[0]) json_object_set_new(j, "iysUrl", json_string(a[i].iys_url));
-        json_t *iys = sd ? json_loads(sd->json, 0, NULL) : NULL;
         json_object_set_new(j, "iys", iys ? iys : json_null());
         if (!want_json(o)) {
-            const char *reason = sd ? sd->reason : "";
-            printf("%-20s iys %-10lld %-8s %s%s\n", a[i].name, (long long)a[i].iys_code,
-                   a[i].iys_integrator ? "partner" : "direct",
-                   !sd           ? "not seen by izin serve yet"
-                   : sd->sending ? "sending"
-                                 : "waiting: ",
-                   sd && !sd->sending ? reason : "");
+            const char *shown = !sd                                 ? "not seen by izin serve yet"
+                                : sd->sending                       ? "sending"
+                                : strcmp(sd->reason, "NO_IYS") == 0 ? "local only: no İYS URL"
+                                                                    : "waiting: ";
+            printf("%-20s iys %-10lld %-8s %s%s\n", a[i].name, (long long)a[i].iys_code, mode,
+                   shown, strcmp(shown, "waiting: ") == 0 ? sd->reason : "");
             json_t *problems = json_object_get(json_object_get(iys, "partner"), "problems");
             size_t k;
             json_t *p;

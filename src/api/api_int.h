@@ -110,4 +110,7 @@ void iz__h_bulk_post(iz_req_t *r, void *app);
 void iz__h_job_get(iz_req_t *r, void *app);
 void iz__h_job_errors_csv(iz_req_t *r, void *app);
 
+/* iys.c: the account's standing with İYS */
+void iz__h_iys_status(iz_req_t *r, void *app);
+
 #endif

@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "core/iz.h"
@@ -103,6 +104,74 @@ static void iys_delivery_metrics(FILE *f, iz_app_t *app, const iz_sync_stats_t *
             (double)s->to_iys_p99_ms / 1000.0, s->budgets_down);
 }
 
+/* Where each account stands with İYS (iys/standing.h): whether its
+ * changes go, why not, its consent figures, a partner's missing rights. */
+static void iys_standing_metrics(FILE *f, iz_app_t *app)
+{
+    json_t *list = iz_sync_standings(app->sync);
+    fputs("# HELP izin_iys_account_sending 1 while an account's changes go to İYS, 0 while "
+          "they wait.\n# TYPE izin_iys_account_sending gauge\n",
+          f);
+    size_t i;
+    json_t *o;
+    json_array_foreach(list, i, o)
+    {
+        if (strcmp(json_string_value(json_object_get(o, "mode")), "none") == 0) continue;
+        fputs("izin_iys_account_sending{account=\"", f);
+        put_label(f, json_string_value(json_object_get(o, "account")));
+        fprintf(f, "\"} %d\n", json_is_true(json_object_get(o, "sending")) ? 1 : 0);
+    }
+    fputs("# HELP izin_iys_account_blocked An account whose changes wait, by why (a "
+          "subscription not ACTIVE, a full consent limit, a partner not authorized...).\n"
+          "# TYPE izin_iys_account_blocked gauge\n",
+          f);
+    json_array_foreach(list, i, o)
+    {
+        const char *reason = json_string_value(json_object_get(o, "reason"));
+        if (!reason || strcmp(reason, "NO_IYS") == 0) continue;
+        fputs("izin_iys_account_blocked{account=\"", f);
+        put_label(f, json_string_value(json_object_get(o, "account")));
+        fputs("\",reason=\"", f);
+        put_label(f, reason);
+        fputs("\"} 1\n", f);
+    }
+    fputs("# HELP izin_iys_subscription_consents An account's İYS consent records and its "
+          "limit, as İYS's subscription query shows them to the provider.\n"
+          "# TYPE izin_iys_subscription_consents gauge\n",
+          f);
+    json_array_foreach(list, i, o)
+    {
+        json_t *sub = json_object_get(o, "subscription");
+        static const char *const figures[][2] = {{"used", "used"}, {"consentLimit", "limit"}};
+        for (size_t k = 0; k < IZ_ARRAY_LEN(figures); k++) {
+            json_t *v = json_object_get(sub, figures[k][0]);
+            if (!json_is_integer(v)) continue;
+            fputs("izin_iys_subscription_consents{account=\"", f);
+            put_label(f, json_string_value(json_object_get(o, "account")));
+            fprintf(f, "\",figure=\"%s\"} %lld\n", figures[k][1], (long long)json_integer_value(v));
+        }
+    }
+    fputs("# HELP izin_iys_partner_problems A partner account's brand that did not authorize "
+          "the partner, or a type it may not write whose changes wait.\n"
+          "# TYPE izin_iys_partner_problems gauge\n",
+          f);
+    json_array_foreach(list, i, o)
+    {
+        size_t k;
+        json_t *p;
+        json_array_foreach(json_object_get(json_object_get(o, "partner"), "problems"), k, p)
+        {
+            const char *type = json_string_value(json_object_get(p, "type"));
+            fputs("izin_iys_partner_problems{account=\"", f);
+            put_label(f, json_string_value(json_object_get(o, "account")));
+            fprintf(f, "\",brand=\"%lld\",type=\"%s\",problem=\"%s\"} 1\n",
+                    (long long)json_integer_value(json_object_get(p, "brandCode")),
+                    type ? type : "", json_string_value(json_object_get(p, "problem")));
+        }
+    }
+    json_decref(list);
+}
+
 /* GET /metrics: Prometheus text format. The İYS answer classes give the
  * success rate İYS watches (it removes a client under 70%); izin aims at
  * 99% by refusing locally what İYS would refuse. */
@@ -150,6 +219,7 @@ void iz__h_metrics(iz_req_t *r, void *vapp)
             (unsigned long long)s.rejected, (unsigned long long)s.pulled,
             (long long)s.ret_pending, (long long)s.ret_at_risk, (long long)s.ret_missed);
     iys_delivery_metrics(f, app, &s);
+    iys_standing_metrics(f, app);
     fputs("# HELP izin_consent_changes_total Consent changes committed since start, by "
           "origin.\n# TYPE izin_consent_changes_total counter\n",
           f);

@@ -68,15 +68,18 @@ static int text_opt(const iz_opts_t *o, const char *name, char *dst, size_t n, b
 }
 
 static const iz_optdef_t account_defs[] = {
-        DATA_OPTS,
-        {"name", true, "NAME", NULL, "the account's name (required)"},
-        {"iys-code", true, "N", NULL, "İYS's code of the service provider (required)"},
-        {"activation-date", true, "YYYY-MM-DD", "none: upload period, H467 not applied",
-         "the account's İYS activation date"},
-        {"iys-url", true, "URL", "serve's --iys-url", "İYS base URL of this account"},
-        {"iys-user", true, "U", NULL, "İYS API user"},
-        {"iys-password", true, "P", NULL, "İYS API password (stored sealed, never printed)"},
-        {"plan", true, "NAME", NULL, "the account's plan"},
+    DATA_OPTS,
+    {"name", true, "NAME", NULL, "the account's name (required)"},
+    {"iys-code", true, "N", NULL, "İYS's code of the service provider (required)"},
+    {"activation-date", true, "YYYY-MM-DD", "none: upload period, H467 not applied",
+     "the account's İYS activation date"},
+    {"iys-url", true, "URL", "serve's --iys-url", "İYS base URL of this account"},
+    {"iys-user", true, "U", NULL, "İYS API user"},
+    {"iys-password", true, "P", NULL, "İYS API password (stored sealed, never printed)"},
+    {"iys-integrator", true, "CODE", NULL,
+     "send through this İYS partner (iş ortağı) with serve's --iys-integrator-user, instead "
+     "of an İYS user of the account's own"},
+    {"plan", true, "NAME", NULL, "the account's plan"},
 };
 static const iz_cmddef_t account_cmd =
     IZ_CMD("izin account add", "--name NAME --iys-code N [options]",
@@ -105,6 +108,16 @@ static int account_add(const iz_opts_t *o)
         text_opt(o, "iys-password", a.iys_password, sizeof a.iys_password, false) != 0 ||
         text_opt(o, "plan", a.plan, sizeof a.plan, false) != 0)
         return 2;
+    const char *ig = iz_cli_get(o, "iys-integrator");
+    if (ig && iz_parse_i64(ig, 1, 999999999999, &a.iys_integrator) != 0) {
+        iz_cli_fail("--iys-integrator must be İYS's numeric code of the partner (iş ortağı)");
+        return 2;
+    }
+    if (a.iys_integrator && (a.iys_user[0] || a.iys_password[0])) {
+        iz_cli_fail("--iys-integrator and --iys-user/--iys-password exclude each other: a "
+                    "partner's account sends with the partner's user");
+        return 2;
+    }
     if (a.iys_url[0] && strncmp(a.iys_url, "http://", 7) != 0 &&
         strncmp(a.iys_url, "https://", 8) != 0) {
         iz_cli_fail("--iys-url must start with https:// (or http:// for the emulator)");
@@ -128,10 +141,92 @@ static int account_add(const iz_opts_t *o)
                               "iysCode", (json_int_t)a.iys_code);
         if (a.activation_date[0])
             json_object_set_new(j, "activationDate", json_string(a.activation_date));
+        if (a.iys_integrator)
+            json_object_set_new(j, "integratorCode", json_integer((json_int_t)a.iys_integrator));
         iz_cli_print_json(j);
+    } else if (a.iys_integrator) {
+        printf("account %s added (iys code %lld, through partner %lld)\n", a.name,
+               (long long)a.iys_code, (long long)a.iys_integrator);
     } else {
         printf("account %s added (iys code %lld)\n", a.name, (long long)a.iys_code);
     }
+    return 0;
+}
+
+static const iz_optdef_t account_list_defs[] = {DATA_OPTS};
+static const iz_cmddef_t account_list_cmd =
+    IZ_CMD("izin account list", "[options]",
+           "List the accounts with how they reach İYS (their own user or a partner's) and "
+           "where they\nstand with it, as izin serve last found: whether their changes go to "
+           "İYS, and why not\n(a subscription that is not ACTIVE, a full consent limit, a "
+           "partner not authorized).",
+           account_list_defs);
+
+/* The standing izin serve last wrote for an account, or NULL. */
+static const iz_iys_standing_t *standing_of(const iz_iys_standing_t *l, size_t n, int64_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (l[i].account_id == id) return &l[i];
+    return NULL;
+}
+
+static int account_list(const iz_opts_t *o)
+{
+    iz_store_t *st;
+    if (iz_cli_open_store(o, &st) != 0) return 1;
+    iz_account_t *a = NULL;
+    iz_iys_standing_t *sl = NULL;
+    size_t n = 0, ns = 0;
+    int rc = iz_store_accounts_all(st, &a, &n);
+    if (rc == 0) rc = iz_store_iys_standing_all(st, &sl, &ns);
+    iz_store_close(st);
+    if (rc != 0) {
+        iz_cli_fail("cannot read the accounts: %s", iz_strerror(rc));
+        free(a);
+        return 1;
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const iz_iys_standing_t *sd = standing_of(sl, ns, a[i].id);
+        json_t *iys = sd ? json_loads(sd->json, 0, NULL) : NULL;
+        /* The mode izin serve found (an account without a URL of its own
+         * uses serve's --iys-url, or has no İYS), else what the account
+         * says. */
+        const char *mode = json_string_value(json_object_get(iys, "mode"));
+        if (!mode) mode = a[i].iys_integrator ? "partner" : "direct";
+        json_t *j = json_pack("{s:I, s:s, s:I, s:s}", "id", (json_int_t)a[i].id, "name", a[i].name,
+                              "iysCode", (json_int_t)a[i].iys_code, "mode", mode);
+        if (a[i].iys_integrator)
+            json_object_set_new(j, "integratorCode", json_integer((json_int_t)a[i].iys_integrator));
+        if (a[i].iys_url[0]) json_object_set_new(j, "iysUrl", json_string(a[i].iys_url));
+        json_object_set_new(j, "iys", iys ? iys : json_null());
+        if (!want_json(o)) {
+            const char *shown = !sd                                 ? "not seen by izin serve yet"
+                                : sd->sending                       ? "sending"
+                                : strcmp(sd->reason, "NO_IYS") == 0 ? "local only: no İYS URL"
+                                                                    : "waiting: ";
+            printf("%-20s iys %-10lld %-8s %s%s\n", a[i].name, (long long)a[i].iys_code, mode,
+                   shown, strcmp(shown, "waiting: ") == 0 ? sd->reason : "");
+            json_t *problems = json_object_get(json_object_get(iys, "partner"), "problems");
+            size_t k;
+            json_t *p;
+            json_array_foreach(problems, k, p)
+            {
+                const char *type = json_string_value(json_object_get(p, "type"));
+                printf("  brand %lld%s%s: %s\n",
+                       (long long)json_integer_value(json_object_get(p, "brandCode")),
+                       type ? " " : "", type ? type : "",
+                       json_string_value(json_object_get(p, "problem")));
+            }
+        }
+        json_array_append_new(list, j);
+    }
+    if (want_json(o))
+        iz_cli_print_json(json_pack("{s:o}", "list", list));
+    else
+        json_decref(list);
+    free(a);
+    iz_store_iys_standing_free(sl, ns);
     return 0;
 }
 
@@ -443,7 +538,9 @@ static int subcommand(const char *group, int argc, char **argv, const iz_cmddef_
 {
     if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
         printf("usage: izin %s add [options]%s\n\nSee izin %s add --help.\n", group,
-               strcmp(group, "brand") == 0 ? "\n       izin brand set --code N [options]" : "",
+               strcmp(group, "brand") == 0     ? "\n       izin brand set --code N [options]"
+               : strcmp(group, "account") == 0 ? "\n       izin account list [options]"
+                                               : "",
                group);
         return 0;
     }
@@ -456,6 +553,8 @@ static int subcommand(const char *group, int argc, char **argv, const iz_cmddef_
 
 int iz_cmd_account(int argc, char **argv)
 {
+    if (argc >= 1 && strcmp(argv[0], "list") == 0)
+        return iz_cli_run(&account_list_cmd, account_list, argc - 1, argv + 1);
     return subcommand("account", argc, argv, &account_cmd, account_add);
 }
 

@@ -52,6 +52,11 @@ static const iz_optdef_t serve_defs[] = {
     {"iys-retry-max", true, "S", "60", "longest pause between retries after İYS failures"},
     {"iys-reconcile-hour", true, "H", "2",
      "Turkey-time hour (1-23) after which yesterday is reconciled with İYS; -1: never"},
+    {"iys-integrator-user", true, "U", NULL,
+     "İYS partner (iş ortağı) API user, for the accounts added with --iys-integrator CODE"},
+    {"iys-integrator-password", true, "P", NULL, "that user's password"},
+    {"iys-standing-interval", true, "S", "600",
+     "seconds between reads of each account's İYS subscription and a partner's authorizations"},
     {"iys-push-user", true, "U", NULL, "HTTP Basic user İYS's push must carry"},
     {"iys-push-password", true, "P", NULL, "HTTP Basic password İYS's push must carry"},
     {"iys-listen", true, "ADDR", "127.0.0.1:8090", "(demo) where the built-in emulator listens"},
@@ -381,18 +386,28 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
     s->app.store = s->store;
     s->app.push_user = iz_cli_get(o, "iys-push-user");
     s->app.push_password = iz_cli_get(o, "iys-push-password");
-    int64_t pull, rate, poll, timeout, retry_max, bulk_after, recon_hour;
+    int64_t pull, rate, poll, timeout, retry_max, bulk_after, recon_hour, standing;
     if (num_opt(o, "iys-pull-interval", 1, 86400, default_pull, &pull) ||
         num_opt(o, "iys-rate", 1, 1000, 10, &rate) ||
         num_opt(o, "iys-bulk-after", 1, 100000000, 0, &bulk_after) ||
         num_opt(o, "iys-bulk-poll", 0, 86400, default_poll, &poll) ||
         num_opt(o, "iys-timeout-ms", 100, 600000, 10000, &timeout) ||
         num_opt(o, "iys-retry-max", 1, 3600, 60, &retry_max) ||
-        num_opt(o, "iys-reconcile-hour", -1, 23, 2, &recon_hour))
+        num_opt(o, "iys-reconcile-hour", -1, 23, 2, &recon_hour) ||
+        num_opt(o, "iys-standing-interval", 1, 86400, 600, &standing))
         return 2;
     if (recon_hour == 0) {
         iz_cli_fail("--iys-reconcile-hour must be 1 to 23 (İYS writes a day's files after "
                     "midnight), or -1 for never");
+        return 2;
+    }
+    const char *ig_user = iz_cli_get(o, "iys-integrator-user");
+    const char *ig_pass = iz_cli_get(o, "iys-integrator-password");
+    if (!ig_user != !ig_pass ||
+        (ig_user && (strlen(ig_user) >= IZ_NAME_MAX || strlen(ig_pass) >= IZ_NAME_MAX))) {
+        iz_cli_fail("--iys-integrator-user and --iys-integrator-password go together (each under "
+                    "%d bytes)",
+                    IZ_NAME_MAX);
         return 2;
     }
     iz_sync_conf_t sc = {.default_iys_url = iys_url,
@@ -403,7 +418,10 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
                          .timeout_ms = (long)timeout,
                          .retry_max = (int)retry_max,
                          .recon_hour = (int)recon_hour,
-                         .holidays = s->holidays};
+                         .holidays = s->holidays,
+                         .integrator_user = ig_user,
+                         .integrator_password = ig_pass,
+                         .standing_interval = (int)standing};
     if (iz_sync_start(s->dom, &sc, &s->sync) != 0) {
         iz_cli_fail("cannot start the İYS sync engine");
         return 1;

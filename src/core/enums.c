@@ -107,3 +107,15 @@ bool iz_source_is_hs(iz_source_t v)
 {
     return v >= IZ_HS_FIZIKSEL_ORTAM && v <= IZ_HS_KARAR;
 }
+
+const char *iz_right_name(iz_right_t r)
+{
+    return r == IZ_RIGHT_WRITE ? "write" : r == IZ_RIGHT_READ ? "read" : NULL;
+}
+
+iz_right_t iz_right_parse(const char *s)
+{
+    if (s && strcmp(s, "write") == 0) return IZ_RIGHT_WRITE;
+    if (s && strcmp(s, "read") == 0) return IZ_RIGHT_READ;
+    return IZ_RIGHT_NONE;
+}

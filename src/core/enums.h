@@ -85,6 +85,15 @@ int iz_source_parse(const char *s, iz_source_t *out);
 int iz_origin_parse(const char *s, iz_origin_t *out);
 int iz_iys_state_parse(const char *s, iz_iys_state_t *out);
 
+/* What a provider lets a partner (iş ortağı) do with one consent type of a
+ * brand, as İYS's integrator listing spells it: "write" (which includes
+ * reading), "read", or null for none. */
+typedef enum { IZ_RIGHT_NONE = 0, IZ_RIGHT_READ, IZ_RIGHT_WRITE } iz_right_t;
+
+/* "read", "write", or NULL for none; anything but those two reads as none. */
+const char *iz_right_name(iz_right_t r);
+iz_right_t iz_right_parse(const char *s);
+
 /* True for HS_* sources (those a provider may send), false for IYS_*. */
 bool iz_source_is_hs(iz_source_t v);
 

@@ -27,36 +27,50 @@
 #define TOKEN_MARGIN_S 300
 #define TOKEN_BLOCK_S 3600
 
-struct iz_iys {
-    iz_iys_conf_t conf;
-    iz_iys_budget_t *budget, *own_budget; /* own_budget: made here when conf gave none */
-    iz_httpc_t *http;
-    pthread_mutex_t tok_mu; /* the token fields below */
+struct iz_iys_auth {
+    iz_iys_auth_conf_t conf;
+    pthread_mutex_t mu; /* the token fields below */
     char access[IZ_IYS_TOKEN_MAX], refresh[IZ_IYS_TOKEN_MAX];
     int64_t access_exp, refresh_exp; /* epoch seconds */
     int64_t token_blocked_until;     /* after H084: no token request before this */
+};
+
+struct iz_iys {
+    iz_iys_conf_t conf;
+    iz_iys_budget_t *budget, *own_budget; /* own_budget: made here when conf gave none */
+    iz_iys_auth_t *auth, *own_auth;       /* own_auth: made here when conf gave none */
+    iz_httpc_t *http;
     _Atomic uint64_t n_ok, n_client, n_rate, n_server, n_transport, n_token_blocked, n_tokens;
 };
+
+/* The stored token state of an auth: an account's, or a partner's. */
+static int token_get(const iz_iys_auth_t *a, iz_iys_token_t *t)
+{
+    const iz_iys_auth_conf_t *c = &a->conf;
+    if (c->integrator_code)
+        return iz_store_iys_partner_token_get(c->store, c->integrator_code, c->base_url,
+                                              c->username, t);
+    return iz_store_iys_token_get(c->store, c->account_id, c->base_url, c->username, t);
+}
 
 /* Start from the token state kept in the store for this İYS and user (when
  * there is a store): what is still valid of the pair, and an H084 hour that
  * is not over yet. */
-static void token_load(iz_iys_t *c)
+static void token_load(iz_iys_auth_t *a)
 {
-    if (!c->conf.store) return;
+    if (!a->conf.store) return;
     iz_iys_token_t *t = iz_xmalloc(sizeof *t);
-    if (iz_store_iys_token_get(c->conf.store, c->conf.account_id, c->conf.base_url,
-                               c->conf.username, t) == 0) {
+    if (token_get(a, t) == 0) {
         int64_t now = (int64_t)time(NULL);
         if (t->access[0] && t->access_exp > now) {
-            iz_strlcpy(c->access, t->access, sizeof c->access);
-            c->access_exp = t->access_exp;
+            iz_strlcpy(a->access, t->access, sizeof a->access);
+            a->access_exp = t->access_exp;
         }
         if (t->refresh[0] && t->refresh_exp > now) {
-            iz_strlcpy(c->refresh, t->refresh, sizeof c->refresh);
-            c->refresh_exp = t->refresh_exp;
+            iz_strlcpy(a->refresh, t->refresh, sizeof a->refresh);
+            a->refresh_exp = t->refresh_exp;
         }
-        if (t->blocked_until > now) c->token_blocked_until = t->blocked_until;
+        if (t->blocked_until > now) a->token_blocked_until = t->blocked_until;
     }
     iz_wipe(t, sizeof *t);
     free(t);
@@ -64,46 +78,81 @@ static void token_load(iz_iys_t *c)
 
 /* Keep the token state in the store (when there is one) for the next
  * start. A failure is logged and costs at most a token request later. */
-static void token_save(iz_iys_t *c)
+static void token_save(iz_iys_auth_t *a)
 {
-    if (!c->conf.store) return;
+    if (!a->conf.store) return;
     iz_iys_token_t *t = iz_xcalloc(1, sizeof *t);
-    iz_strlcpy(t->base_url, c->conf.base_url, sizeof t->base_url);
-    iz_strlcpy(t->username, c->conf.username, sizeof t->username);
-    iz_strlcpy(t->access, c->access, sizeof t->access);
-    iz_strlcpy(t->refresh, c->refresh, sizeof t->refresh);
-    t->access_exp = c->access[0] ? c->access_exp : 0;
-    t->refresh_exp = c->refresh[0] ? c->refresh_exp : 0;
-    t->blocked_until = c->token_blocked_until;
-    int rc = iz_store_iys_token_put(c->conf.store, c->conf.account_id, t);
+    iz_strlcpy(t->base_url, a->conf.base_url, sizeof t->base_url);
+    iz_strlcpy(t->username, a->conf.username, sizeof t->username);
+    iz_strlcpy(t->access, a->access, sizeof t->access);
+    iz_strlcpy(t->refresh, a->refresh, sizeof t->refresh);
+    t->access_exp = a->access[0] ? a->access_exp : 0;
+    t->refresh_exp = a->refresh[0] ? a->refresh_exp : 0;
+    t->blocked_until = a->token_blocked_until;
+    int rc = a->conf.integrator_code
+                 ? iz_store_iys_partner_token_put(a->conf.store, a->conf.integrator_code, t)
+                 : iz_store_iys_token_put(a->conf.store, a->conf.account_id, t);
     if (rc != 0)
         iz_logf(IZ_LOG_WARN, "iys", "cannot keep the İYS tokens in the store",
-                "account=%lld error=%s", (long long)c->conf.account_id, iz_strerror(rc));
+                "account=%lld integrator=%lld error=%s", (long long)a->conf.account_id,
+                (long long)a->conf.integrator_code, iz_strerror(rc));
     iz_wipe(t, sizeof *t);
     free(t);
+}
+
+/* A base URL without its trailing slashes. */
+static void trim_url(char *u)
+{
+    size_t l = strlen(u);
+    while (l > 0 && u[l - 1] == '/')
+        u[--l] = '\0';
+}
+
+iz_iys_auth_t *iz_iys_auth_new(const iz_iys_auth_conf_t *conf)
+{
+    iz_iys_auth_t *a = iz_xcalloc(1, sizeof *a);
+    a->conf = *conf;
+    trim_url(a->conf.base_url);
+    pthread_mutex_init(&a->mu, NULL);
+    token_load(a);
+    return a;
+}
+
+void iz_iys_auth_free(iz_iys_auth_t *a)
+{
+    if (!a) return;
+    pthread_mutex_destroy(&a->mu);
+    iz_wipe(a, sizeof *a);
+    free(a);
 }
 
 int iz_iys_new(const iz_iys_conf_t *conf, iz_iys_t **out)
 {
     iz_iys_t *c = iz_xcalloc(1, sizeof *c);
     c->conf = *conf;
-    size_t bl = strlen(c->conf.base_url);
-    while (bl > 0 && c->conf.base_url[bl - 1] == '/')
-        c->conf.base_url[--bl] = '\0';
+    trim_url(c->conf.base_url);
     if (c->conf.timeout_ms <= 0) c->conf.timeout_ms = 10000;
     if (c->conf.rate <= 0) c->conf.rate = 10;
     c->budget = conf->budget;
-    if (!c->budget) c->budget = c->own_budget = iz_iys_budget_new(c->conf.rate);
     iz_httpc_conf_t hc = {.pool = 4};
     int rc = iz_httpc_new(&hc, &c->http);
     if (rc != 0) {
         iz_wipe(c->conf.password, sizeof c->conf.password);
-        iz_iys_budget_free(c->own_budget);
         free(c);
         return rc;
     }
-    pthread_mutex_init(&c->tok_mu, NULL);
-    token_load(c);
+    if (!c->budget) c->budget = c->own_budget = iz_iys_budget_new(c->conf.rate);
+    c->auth = conf->auth;
+    if (!c->auth) {
+        iz_iys_auth_conf_t ac = {.store = c->conf.store, .account_id = c->conf.account_id};
+        iz_strlcpy(ac.base_url, c->conf.base_url, sizeof ac.base_url);
+        iz_strlcpy(ac.username, c->conf.username, sizeof ac.username);
+        iz_strlcpy(ac.password, c->conf.password, sizeof ac.password);
+        c->auth = c->own_auth = iz_iys_auth_new(&ac);
+        iz_wipe(&ac, sizeof ac);
+    }
+    /* The password lives in the auth alone. */
+    iz_wipe(c->conf.password, sizeof c->conf.password);
     *out = c;
     return 0;
 }
@@ -113,10 +162,7 @@ void iz_iys_free(iz_iys_t *c)
     if (!c) return;
     iz_httpc_free(c->http);
     iz_iys_budget_free(c->own_budget);
-    pthread_mutex_destroy(&c->tok_mu);
-    iz_wipe(c->conf.password, sizeof c->conf.password);
-    iz_wipe(c->access, sizeof c->access);
-    iz_wipe(c->refresh, sizeof c->refresh);
+    iz_iys_auth_free(c->own_auth);
     free(c);
 }
 
@@ -250,10 +296,11 @@ static int64_t now_s(void)
  * changes nothing worth keeping. */
 static int token_request(iz_iys_t *c, bool use_refresh, iz_iys_res_t *res)
 {
+    iz_iys_auth_t *au = c->auth;
     json_t *req = use_refresh ? json_pack("{s:s, s:s}", "grant_type", "refresh_token",
-                                          "refresh_token", c->refresh)
+                                          "refresh_token", au->refresh)
                               : json_pack("{s:s, s:s, s:s}", "grant_type", "password", "username",
-                                          c->conf.username, "password", c->conf.password);
+                                          au->conf.username, "password", au->conf.password);
     char *text = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     if (!text) iz_oom();
@@ -266,13 +313,13 @@ static int token_request(iz_iys_t *c, bool use_refresh, iz_iys_res_t *res)
             /* The hourly token limit; a request inside the blocked hour
              * restarts it, so ask for nothing for an hour. Other 429s (the
              * per-second limit) are ordinary transient failures. */
-            c->token_blocked_until = now_s() + TOKEN_BLOCK_S;
-            token_save(c);
+            au->token_blocked_until = now_s() + TOKEN_BLOCK_S;
+            token_save(au);
         } else if (res->http >= 400 && res->http < 500 && res->http != 429) {
             /* Refused: a refresh token İYS will not take is spent, and the
              * stored pair must not be offered again at the next start. */
-            if (use_refresh) c->refresh[0] = '\0';
-            token_save(c);
+            if (use_refresh) au->refresh[0] = '\0';
+            token_save(au);
         }
         return -1;
     }
@@ -280,18 +327,18 @@ static int token_request(iz_iys_t *c, bool use_refresh, iz_iys_res_t *res)
     const char *r = json_string_value(json_object_get(res->body, "refresh_token"));
     json_int_t ae = json_integer_value(json_object_get(res->body, "expires_in"));
     json_int_t re = json_integer_value(json_object_get(res->body, "refresh_expires_in"));
-    if (!a || iz_strlcpy(c->access, a, sizeof c->access) != 0) {
+    if (!a || iz_strlcpy(au->access, a, sizeof au->access) != 0) {
         res->cls = IZ_IYS_TRANSIENT;
         snprintf(res->message, sizeof res->message, "token answer without a usable token");
-        c->access[0] = '\0';
+        au->access[0] = '\0';
         return -1;
     }
-    c->access_exp = now_s() + (ae > 0 ? ae : 7200);
-    if (r && iz_strlcpy(c->refresh, r, sizeof c->refresh) == 0)
-        c->refresh_exp = now_s() + (re > 0 ? re : 14400);
+    au->access_exp = now_s() + (ae > 0 ? ae : 7200);
+    if (r && iz_strlcpy(au->refresh, r, sizeof au->refresh) == 0)
+        au->refresh_exp = now_s() + (re > 0 ? re : 14400);
     else
-        c->refresh[0] = '\0';
-    token_save(c);
+        au->refresh[0] = '\0';
+    token_save(au);
     return 0;
 }
 
@@ -309,13 +356,17 @@ static bool token_allowed(iz_iys_t *c, iz_iys_res_t *res)
     return false;
 }
 
-/* Make sure an access token with at least TOKEN_MARGIN_S left is held. On
- * failure res holds the reason (TRANSIENT). */
-static int ensure_token(iz_iys_t *c, bool force, iz_iys_res_t *res)
+/* Make sure an access token with at least TOKEN_MARGIN_S left is held
+ * (the auth's lock held). stale, when not NULL, is a token İYS answered
+ * 401 to: a new one is asked for unless another thread of the auth's
+ * already got one. On failure res holds the reason (TRANSIENT). */
+static int ensure_token(iz_iys_t *c, const char *stale, iz_iys_res_t *res)
 {
+    iz_iys_auth_t *au = c->auth;
     int64_t now = now_s();
-    if (!force && c->access[0] && c->access_exp - TOKEN_MARGIN_S > now) return 0;
-    if (c->token_blocked_until > now) {
+    bool fresh = au->access[0] && au->access_exp - TOKEN_MARGIN_S > now;
+    if (fresh && (!stale || strcmp(stale, au->access) != 0)) return 0;
+    if (au->token_blocked_until > now) {
         memset(res, 0, sizeof *res);
         res->cls = IZ_IYS_TRANSIENT;
         iz_strlcpy(res->code, "H084", sizeof res->code);
@@ -332,16 +383,16 @@ static int ensure_token(iz_iys_t *c, bool force, iz_iys_res_t *res)
         snprintf(res->message, sizeof res->message, "İYS does not answer; no token asked");
         return -1;
     }
-    c->access[0] = '\0';
+    au->access[0] = '\0';
     if (!token_allowed(c, res)) return -1;
-    if (c->refresh[0] && c->refresh_exp > now) {
+    if (au->refresh[0] && au->refresh_exp > now) {
         if (token_request(c, true, res) == 0) {
             iz_iys_res_clear(res);
             return 0;
         }
-        if (c->token_blocked_until > now_s()) return -1;
+        if (au->token_blocked_until > now_s()) return -1;
         iz_iys_res_clear(res);
-        c->refresh[0] = '\0';
+        au->refresh[0] = '\0';
         if (!token_allowed(c, res)) return -1;
     }
     if (token_request(c, false, res) == 0) {
@@ -361,14 +412,15 @@ static int call_to(iz_iys_t *c, const char *method, const char *path, json_t *bo
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     if (body && !text) iz_oom();
     int rc = 0;
-    char bearer[sizeof c->access];
+    char bearer[IZ_IYS_TOKEN_MAX];
     for (int attempt = 0; attempt < 2; attempt++) {
-        /* Requests of one account may run on several threads: one of them
-         * gets a new token while the others wait for it. */
-        pthread_mutex_lock(&c->tok_mu);
-        int trc = ensure_token(c, attempt > 0, res);
-        memcpy(bearer, c->access, sizeof bearer);
-        pthread_mutex_unlock(&c->tok_mu);
+        /* Requests of one account (of every partner account, for a
+         * shared auth) may run on several threads: one of them gets a
+         * new token while the others wait for it. */
+        pthread_mutex_lock(&c->auth->mu);
+        int trc = ensure_token(c, attempt > 0 ? bearer : NULL, res);
+        memcpy(bearer, c->auth->access, sizeof bearer);
+        pthread_mutex_unlock(&c->auth->mu);
         if (trc != 0) {
             /* The account's own failure (a refused login, İYS's H084 hour,
              * the hour's token requests used), as opposed to İYS not
@@ -470,11 +522,11 @@ int iz_iys_probe(iz_iys_t *c, int64_t brand_code, iz_iys_res_t *res)
     /* With the access token when one is held; without, İYS answers 401,
      * which tells just as well that it is there, and no token request is
      * spent while it may not be. */
-    char bearer[sizeof c->access];
-    pthread_mutex_lock(&c->tok_mu);
-    bool have = c->access[0] && c->access_exp - TOKEN_MARGIN_S > now_s();
-    memcpy(bearer, c->access, sizeof bearer);
-    pthread_mutex_unlock(&c->tok_mu);
+    char bearer[IZ_IYS_TOKEN_MAX];
+    pthread_mutex_lock(&c->auth->mu);
+    bool have = c->auth->access[0] && c->auth->access_exp - TOKEN_MARGIN_S > now_s();
+    memcpy(bearer, c->auth->access, sizeof bearer);
+    pthread_mutex_unlock(&c->auth->mu);
     http(c, "GET", path, NULL, NULL, have ? bearer : NULL, NULL, res);
     iz_wipe(bearer, sizeof bearer);
     return 0;
@@ -602,4 +654,29 @@ int iz_iys_recon_timestamp(iz_iys_t *c, int64_t brand_code, const char *date, iz
     if (!fn) return IZ_EINVAL;
     sink_t sk = {fn, ud};
     return recon_call(c, brand_code, "/agreements", date, "/timestamp", "GET", NULL, &sk, res);
+}
+
+int iz_iys_subscription(iz_iys_t *c, iz_iys_res_t *res)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/sps/%lld/subscription", (long long)c->conf.iys_code);
+    return call(c, "GET", path, NULL, res);
+}
+
+int iz_iys_partner_subscription(iz_iys_t *c, iz_iys_res_t *res)
+{
+    if (c->conf.integrator_code <= 0) return IZ_EINVAL;
+    char path[96];
+    snprintf(path, sizeof path, "/integrator/%lld/subscription",
+             (long long)c->conf.integrator_code);
+    return call(c, "GET", path, NULL, res);
+}
+
+int iz_iys_partner_brands(iz_iys_t *c, int offset, int limit, iz_iys_res_t *res)
+{
+    if (c->conf.integrator_code <= 0 || offset < 0 || limit < 1 || limit > 100) return IZ_EINVAL;
+    char path[128];
+    snprintf(path, sizeof path, "/integrator/%lld/sps?offset=%d&limit=%d",
+             (long long)c->conf.integrator_code, offset, limit);
+    return call(c, "GET", path, NULL, res);
 }

@@ -33,6 +33,27 @@
 #include "net/client.h"
 #include "store/store.h"
 
+/* The credentials of one İYS user and their token state: a client's own,
+ * or one shared by the clients of every account that logs in as the same
+ * user (partner mode: the partner's, for every account added with
+ * --iys-integrator, so they hold one token between them). Token renewal
+ * is serialized on it. It must outlive the clients that borrow it. */
+typedef struct iz_iys_auth iz_iys_auth_t;
+
+typedef struct iz_iys_auth_conf {
+    char base_url[IZ_URL_MAX];
+    char username[IZ_NAME_MAX];
+    char password[IZ_NAME_MAX];
+    iz_store_t *store;       /* as iz_iys_conf_t's (NULL: memory only) */
+    int64_t account_id;      /* the token state is this account's ... */
+    int64_t integrator_code; /* ... or, when not 0, this partner's
+                              * (iz_store_iys_partner_token_get) */
+} iz_iys_auth_conf_t;
+
+/* A new auth (the password is copied, and wiped by iz_iys_auth_free). */
+iz_iys_auth_t *iz_iys_auth_new(const iz_iys_auth_conf_t *conf);
+void iz_iys_auth_free(iz_iys_auth_t *a);
+
 typedef struct iz_iys_conf {
     char base_url[IZ_URL_MAX]; /* "https://api.iys.org.tr" (no trailing slash needed) */
     char username[IZ_NAME_MAX];
@@ -48,6 +69,11 @@ typedef struct iz_iys_conf {
      * every token request that changed it (a new pair, H084, a refusal). */
     iz_store_t *store;
     int64_t account_id;
+    /* Partner mode: the partner's (integrator's) code, for the
+     * /integrator/{code} calls, and its shared credentials (borrowed);
+     * username, password, store and account_id are then not used. */
+    int64_t integrator_code;
+    iz_iys_auth_t *auth;
 } iz_iys_conf_t;
 
 typedef struct iz_iys iz_iys_t;
@@ -140,6 +166,17 @@ int iz_iys_retailer_delete(iz_iys_t *c, int64_t brand_code, int64_t code, iz_iys
  * the account has no İYS (no URL and no default). Free with iz_iys_free. */
 int iz_iys_for_account(const iz_account_t *a, const char *default_url, iz_store_t *st,
                        iz_iys_budget_t *budget, long timeout_ms, double rate, iz_iys_t **out);
+
+/* GET /sps/{iysCode}/subscription: the HS subscription (its state, and
+ * for the provider itself its consent limit and use). */
+int iz_iys_subscription(iz_iys_t *c, iz_iys_res_t *res);
+
+/* GET /integrator/{integratorCode}/subscription: the partner's own. */
+int iz_iys_partner_subscription(iz_iys_t *c, iz_iys_res_t *res);
+
+/* GET /integrator/{integratorCode}/sps?offset=&limit=: the brands that
+ * authorized the partner, with its rights (limit at most 100). */
+int iz_iys_partner_brands(iz_iys_t *c, int offset, int limit, iz_iys_res_t *res);
 
 /* Counts of answers by class since start (for the success-rate watch). */
 typedef struct iz_iys_counts {

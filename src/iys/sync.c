@@ -28,6 +28,7 @@
 #include "iys/budget.h"
 #include "iys/client.h"
 #include "iys/recon.h"
+#include "iys/standing.h"
 #include "net/client.h"
 #include "sys/log.h"
 
@@ -54,7 +55,16 @@
 #define CATCH_UP_EVERY_MS 1000 /* how often other processes' commits are looked for */
 #define RECON_BRANDS_MAX 4096  /* brands whose reconciliation state is kept */
 
-enum { P_RET, P_SINGLE, P_BULK, P_POLL, P_PULL, P_RECON };
+#define STANDING_SOON_MS 5000   /* the earliest read again after one, when an answer held */
+#define STANDING_RETRY_MS 30000 /* a read that got no answer is tried again after this */
+#define PARTNER_PAGES 100       /* listing pages of 100 brands read at most */
+
+/* P_CHECK: the standing reads (subscription, partner) go after the
+ * realtime changes of the accounts whose standing is known and before the
+ * rest; an account whose standing is not known yet sends nothing until its
+ * read came back (standing_known), so hundreds of reads at a start do not
+ * hold up the others' single adds. */
+enum { P_RET, P_SINGLE, P_CHECK, P_BULK, P_POLL, P_PULL, P_RECON };
 
 typedef struct ubudget {
     char url[IZ_URL_MAX];
@@ -64,6 +74,30 @@ typedef struct ubudget {
 } ubudget_t;
 
 typedef struct acct acct_t;
+
+/* An İYS partner (iş ortağı) on one URL: the one token of all its accounts
+ * there, its own subscription and the brands that authorized it. */
+typedef struct partner {
+    ubudget_t *ub;
+    int64_t code;
+    iz_iys_auth_t *auth;
+    iz_grant_t *grants; /* the listing, when listed */
+    size_t ngrants;
+    bool listed;     /* the listing was read at least once */
+    iz_hold_t hold;  /* its own subscription's (PARTNER_*), or NONE */
+    char status[16]; /* its own subscription's state; "" not read */
+    char detail[320];
+    int64_t checked_ms, next_ms;
+    bool running; /* a read is planned or running */
+    bool done;    /* a read came back, whatever it said */
+} partner_t;
+
+/* A brand and type whose changes wait for a partner's write right. */
+typedef struct held {
+    int64_t brand_code;
+    iz_type_t type;
+    int64_t until_ms; /* İYS's H353 holds until then, unless a listing says otherwise */
+} held_t;
 
 typedef struct job {
     iz_req_kind_t kind;
@@ -91,6 +125,23 @@ struct acct {
     int64_t planned_ms;
     bool dirty;           /* the outbox may have changed since the plan */
     int64_t any_brand;    /* a brand code for probes */
+    /* Standing (iys/standing.h). */
+    char name[IZ_NAME_MAX];
+    int64_t iys_code;
+    bool has_iys;       /* an İYS URL is set: changes are not LOCAL */
+    partner_t *partner; /* partner mode, or NULL */
+    int64_t integrator; /* partner mode: its code (also without credentials) */
+    iz_hold_t sub_hold; /* from the subscription read or İYS's answers */
+    char detail[320];   /* why, in words (İYS's own where it gave some) */
+    iz_sub_t sub;       /* the last subscription read */
+    bool sub_read;
+    int64_t sub_checked_ms, sub_next_ms;
+    bool sub_running, sub_done; /* sub_done: a read came back, whatever it said */
+    int64_t limit_until_ms;     /* an H525 holds until then when İYS shows no figures */
+    iz_hold_t hold;             /* the account's hold as last worked out */
+    held_t *held;               /* partner: waiting for a write right */
+    size_t nheld;
+    char *standing; /* the read-out last written to the store */
 };
 
 /* A counter's per-second rate over the last RATE_SECONDS. */
@@ -99,8 +150,8 @@ typedef struct rate {
     int64_t sec;
 } rate_t;
 
-static const char *const kind_names[IZ_REQ_KINDS] = {"single", "bulk",  "poll",
-                                                     "pull",   "probe", "recon"};
+static const char *const kind_names[IZ_REQ_KINDS] = {
+    "single", "bulk", "poll", "pull", "probe", "recon", "subscription", "partner"};
 
 /* A brand's daily reconciliation: the last date done (or found done in the
  * store) and when a failed one may be tried again. */
@@ -139,6 +190,9 @@ struct iz_sync {
     size_t naccts;
     ubudget_t **ubs;
     size_t nubs;
+    partner_t **partners;
+    size_t npartners;
+    char integrator_password[IZ_NAME_MAX];
     job_t *queue, *queue_tail; /* handed out, not yet taken by a sender */
     int idle;                  /* senders waiting for a job */
     job_t *running[SENDERS];   /* jobs senders are running */
@@ -193,8 +247,31 @@ static ubudget_t *budget_for(iz_sync_t *s, const char *url)
     return ub;
 }
 
+static void standing_update(iz_sync_t *s, acct_t *ac, int64_t now);
+
+/* The partner of code on a URL, made on first use with the installation's
+ * partner credentials: one token for all its accounts there. */
+static partner_t *partner_for(iz_sync_t *s, ubudget_t *ub, int64_t code)
+{
+    for (size_t i = 0; i < s->npartners; i++)
+        if (s->partners[i]->ub == ub && s->partners[i]->code == code) return s->partners[i];
+    partner_t *p = iz_xcalloc(1, sizeof *p);
+    p->ub = ub;
+    p->code = code;
+    iz_iys_auth_conf_t c = {.store = s->st, .integrator_code = code};
+    iz_strlcpy(c.base_url, ub->url, sizeof c.base_url);
+    iz_strlcpy(c.username, s->conf.integrator_user, sizeof c.username);
+    iz_strlcpy(c.password, s->integrator_password, sizeof c.password);
+    p->auth = iz_iys_auth_new(&c);
+    iz_wipe(&c, sizeof c);
+    s->partners = iz_xrealloc(s->partners, (s->npartners + 1) * sizeof *s->partners);
+    s->partners[s->npartners++] = p;
+    return p;
+}
+
 /* The account, with its İYS client made on first use (cli NULL when the
- * account has no İYS or cannot be read). */
+ * account has no İYS, is a partner's without partner credentials, or
+ * cannot be read). */
 static acct_t *account(iz_sync_t *s, int64_t account_id)
 {
     for (size_t i = 0; i < s->naccts; i++)
@@ -204,17 +281,38 @@ static acct_t *account(iz_sync_t *s, int64_t account_id)
     ac->dirty = true;
     iz_account_t a;
     if (iz_store_account_get(s->st, account_id, &a) == 0) {
+        iz_strlcpy(ac->name, a.name, sizeof ac->name);
+        ac->iys_code = a.iys_code;
+        ac->integrator = a.iys_integrator;
         const char *url = a.iys_url[0] ? a.iys_url : s->default_url;
-        if (url[0]) {
+        ac->has_iys = url[0] != '\0';
+        /* A partner's account without partner credentials has no client:
+         * its changes wait (standing NO_PARTNER_CREDENTIALS). */
+        if (url[0] && (!a.iys_integrator || s->conf.integrator_user)) {
+            iz_iys_conf_t c = {0};
             ac->ub = budget_for(s, url);
-            if (iz_iys_for_account(&a, url, s->st, ac->ub->b, s->conf.timeout_ms, s->conf.rate,
-                                   &ac->cli) != 0)
-                ac->cli = NULL;
+            iz_strlcpy(c.base_url, url, sizeof c.base_url);
+            iz_strlcpy(c.username, a.iys_user, sizeof c.username);
+            iz_strlcpy(c.password, a.iys_password, sizeof c.password);
+            c.iys_code = a.iys_code;
+            c.timeout_ms = s->conf.timeout_ms;
+            c.rate = s->conf.rate;
+            c.budget = ac->ub->b;
+            c.store = s->st; /* the account's tokens outlive a restart */
+            c.account_id = account_id;
+            if (a.iys_integrator) {
+                ac->partner = partner_for(s, ac->ub, a.iys_integrator);
+                c.auth = ac->partner->auth;
+                c.integrator_code = a.iys_integrator;
+            }
+            if (iz_iys_new(&c, &ac->cli) != 0) ac->cli = NULL;
+            iz_wipe(c.password, sizeof c.password);
         }
         iz_wipe(a.iys_password, sizeof a.iys_password);
     }
     s->accts = iz_xrealloc(s->accts, (s->naccts + 1) * sizeof *s->accts);
     s->accts[s->naccts++] = ac;
+    standing_update(s, ac, now_ms());
     return ac;
 }
 
@@ -246,6 +344,288 @@ static int64_t pause_account(iz_sync_t *s, acct_t *ac, const iz_iys_res_t *res)
                               (uint64_t)rand_r(&s->rnd));
     ac->pause_ms = now_ms() + d;
     return ac->pause_ms;
+}
+
+/* ---- standing (mu held) ------------------------------------------------------ */
+
+/* The account's hold: the partner's own first (it stops all its
+ * accounts), then a partner no brand of the provider authorized, then the
+ * account's subscription and İYS's answers. */
+static iz_hold_t hold_of(const acct_t *ac)
+{
+    const partner_t *p = ac->partner;
+    if (ac->integrator && !p && ac->has_iys) return IZ_HOLD_NO_PARTNER_CREDENTIALS;
+    if (p && p->hold != IZ_HOLD_NONE) return p->hold;
+    if (p && p->listed && !iz_standing_authorized(p->grants, p->ngrants, ac->iys_code))
+        return IZ_HOLD_NOT_AUTHORIZED;
+    return ac->sub_hold;
+}
+
+/* Whether the account's standing was read once since start: until then
+ * nothing of it goes but the reads (they go first), so a state İYS would
+ * refuse every call in is not met by calls that fail. */
+static bool standing_known(const acct_t *ac)
+{
+    const partner_t *p = ac->partner;
+    if (p && !p->done) return false;
+    if (p && p->listed && !iz_standing_authorized(p->grants, p->ngrants, ac->iys_code))
+        return true; /* its subscription is not read: it is held anyway */
+    return ac->sub_done;
+}
+
+/* The partner's grant for one of the account's brands (NULL: none, or the
+ * listing was never read). */
+static const iz_grant_t *grant_of(const acct_t *ac, int64_t brand_code)
+{
+    const partner_t *p = ac->partner;
+    return p ? iz_standing_grant(p->grants, p->ngrants, ac->iys_code, brand_code) : NULL;
+}
+
+/* Whether a change of this brand and type may go now: always for an
+ * account's own user; for a partner, unless its listing lacks the write
+ * right (a listing never read - İYS offers it in production only - does
+ * not hold: İYS's answers will tell). */
+static bool may_write(const acct_t *ac, int64_t brand_code, iz_type_t type)
+{
+    const partner_t *p = ac->partner;
+    if (p && p->listed && iz_standing_right(grant_of(ac, brand_code), type) != IZ_RIGHT_WRITE)
+        return false;
+    int64_t now = now_ms();
+    for (size_t i = 0; i < ac->nheld; i++)
+        if (ac->held[i].brand_code == brand_code && ac->held[i].type == type && !(p && p->listed) &&
+            ac->held[i].until_ms > now)
+            return false; /* İYS answered H353 and no listing says otherwise */
+    return true;
+}
+
+static void note_held(acct_t *ac, int64_t brand_code, iz_type_t type, int64_t until_ms)
+{
+    for (size_t i = 0; i < ac->nheld; i++)
+        if (ac->held[i].brand_code == brand_code && ac->held[i].type == type) {
+            if (until_ms > ac->held[i].until_ms) ac->held[i].until_ms = until_ms;
+            return;
+        }
+    ac->held = iz_xrealloc(ac->held, (ac->nheld + 1) * sizeof *ac->held);
+    ac->held[ac->nheld++] = (held_t){brand_code, type, until_ms};
+}
+
+static json_t *time_json(int64_t ms)
+{
+    if (ms <= 0) return json_null();
+    char d[IZ_DATETIME_LEN];
+    iz_tr_format(ms / 1000, d);
+    return json_string(d);
+}
+
+static json_t *figure(int64_t v)
+{
+    return v >= 0 ? json_integer((json_int_t)v) : json_null();
+}
+
+/* The partner part of a read-out: the rights on each of the account's
+ * brands and what is missing. */
+static json_t *partner_json(iz_sync_t *s, const acct_t *ac)
+{
+    const partner_t *p = ac->partner;
+    json_t *brands = json_array(), *problems = json_array();
+    static const iz_type_t types[] = {IZ_MESAJ, IZ_ARAMA, IZ_EPOSTA};
+    for (size_t b = 0; b < s->nbrands; b++) {
+        if (s->brands[b].account_id != ac->account_id) continue;
+        int64_t code = s->brands[b].code;
+        const iz_grant_t *g = grant_of(ac, code);
+        json_t *o = json_pack("{s:I, s:b}", "brandCode", (json_int_t)code, "authorized", g != NULL);
+        for (size_t t = 0; t < IZ_ARRAY_LEN(types); t++) {
+            const char *r = iz_right_name(iz_standing_right(g, types[t]));
+            json_object_set_new(o, iz_type_name(types[t]), r ? json_string(r) : json_null());
+        }
+        json_object_set_new(o, "agreementControl", json_boolean(g && g->agreement));
+        json_array_append_new(brands, o);
+        if (p && p->listed && !g)
+            json_array_append_new(problems, json_pack("{s:I, s:s}", "brandCode", (json_int_t)code,
+                                                      "problem", "BRAND_NOT_AUTHORIZED"));
+    }
+    for (size_t i = 0; i < ac->nheld; i++) {
+        if (p && p->listed && !grant_of(ac, ac->held[i].brand_code)) continue; /* said above */
+        json_array_append_new(
+            problems, json_pack("{s:I, s:s, s:s}", "brandCode", (json_int_t)ac->held[i].brand_code,
+                                "type", iz_type_name(ac->held[i].type), "problem", "NO_WRITE"));
+    }
+    json_t *o = json_pack("{s:I, s:o, s:o, s:o, s:o}", "integratorCode", (json_int_t)ac->integrator,
+                          "checkedAt", time_json(p ? p->checked_ms : 0), "listed",
+                          json_boolean(p && p->listed), "brands", brands, "problems", problems);
+    json_object_set_new(o, "subscription",
+                        p && p->status[0] ? json_pack("{s:s}", "status", p->status) : json_null());
+    return o;
+}
+
+/* An account's read-out (sync.h, iz_sync_standing). */
+static json_t *standing_json(iz_sync_t *s, const acct_t *ac)
+{
+    const char *mode = ac->integrator ? "partner" : ac->has_iys ? "direct" : "none";
+    json_t *o = json_pack("{s:s, s:I, s:s}", "account", ac->name, "iysCode",
+                          (json_int_t)ac->iys_code, "mode", mode);
+    if (ac->integrator)
+        json_object_set_new(o, "integratorCode", json_integer((json_int_t)ac->integrator));
+    json_object_set_new(o, "sending", json_boolean(ac->has_iys && ac->hold == IZ_HOLD_NONE));
+    if (!ac->has_iys) {
+        json_object_set_new(o, "reason", json_string("NO_IYS"));
+        json_object_set_new(o, "detail", json_string("no İYS URL: changes are kept LOCAL"));
+    } else if (ac->hold != IZ_HOLD_NONE) {
+        json_object_set_new(o, "reason", json_string(iz_hold_name(ac->hold)));
+        if (ac->detail[0]) json_object_set_new(o, "detail", json_string(ac->detail));
+    }
+    json_t *sub = json_null();
+    if (ac->sub_read) {
+        sub = json_pack("{s:s, s:o, s:o, s:o, s:o}", "status", ac->sub.status, "consentLimit",
+                        figure(ac->sub.consent_limit), "used", figure(ac->sub.used),
+                        "consentLimitExceed",
+                        ac->sub.limit_exceed < 0 ? json_null() : json_boolean(ac->sub.limit_exceed),
+                        "checkedAt", time_json(ac->sub_checked_ms));
+    }
+    json_object_set_new(o, "subscription", sub);
+    if (ac->integrator) json_object_set_new(o, "partner", partner_json(s, ac));
+    return o;
+}
+
+/* Say why a hold came, in words. */
+static void hold_detail(acct_t *ac, iz_hold_t h)
+{
+    const partner_t *p = ac->partner;
+    if (h == IZ_HOLD_NO_PARTNER_CREDENTIALS)
+        snprintf(ac->detail, sizeof ac->detail,
+                 "the account sends through İYS partner %lld; izin serve has no "
+                 "--iys-integrator-user and --iys-integrator-password",
+                 (long long)ac->integrator);
+    else if (p && h == p->hold && p->detail[0])
+        iz_strlcpy(ac->detail, p->detail, sizeof ac->detail);
+    else if (h == IZ_HOLD_NOT_AUTHORIZED && p && p->listed &&
+             !iz_standing_authorized(p->grants, p->ngrants, ac->iys_code))
+        snprintf(ac->detail, sizeof ac->detail,
+                 "no brand of iysCode %lld authorized İYS partner %lld", (long long)ac->iys_code,
+                 (long long)p->code);
+}
+
+/* Work out the account's hold again after anything it depends on changed:
+ * log a change, let its changes go at once when the hold ended, and keep
+ * the read-out in the store for the command line. */
+static void standing_update(iz_sync_t *s, acct_t *ac, int64_t now)
+{
+    iz_hold_t was = ac->hold, h = hold_of(ac);
+    if (h != IZ_HOLD_NONE) hold_detail(ac, h);
+    ac->hold = h;
+    /* Changes held for a right the listing now gives go again. */
+    size_t k = 0;
+    bool freed = false;
+    for (size_t i = 0; i < ac->nheld; i++) {
+        bool still = ac->partner && ac->partner->listed &&
+                     iz_standing_right(grant_of(ac, ac->held[i].brand_code), ac->held[i].type) !=
+                         IZ_RIGHT_WRITE;
+        if (!ac->partner || !ac->partner->listed) still = ac->held[i].until_ms > now;
+        if (still)
+            ac->held[k++] = ac->held[i];
+        else
+            freed = true;
+    }
+    ac->nheld = k;
+    if (h != was) {
+        if (h != IZ_HOLD_NONE)
+            iz_logf(IZ_LOG_WARN, "sync", "İYS: the account's changes wait",
+                    "account=%s reason=%s detail=%s", ac->name, iz_hold_name(h), ac->detail);
+        else
+            iz_logf(IZ_LOG_INFO, "sync", "İYS: the account's changes go again", "account=%s was=%s",
+                    ac->name, iz_hold_name(was));
+        if (h == IZ_HOLD_NONE) ac->detail[0] = '\0';
+    }
+    if (freed || (was != IZ_HOLD_NONE && (h == IZ_HOLD_NONE || !iz_hold_stops_all(h)))) {
+        int rc = iz_store_outbox_due_now(s->st, ac->account_id, now);
+        if (rc != 0) log_store_error("release held changes", rc);
+        ac->dirty = true;
+        s->next_polls_ms = 0;
+    }
+    json_t *j = standing_json(s, ac);
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (!text) iz_oom();
+    if (!ac->standing || strcmp(text, ac->standing) != 0) {
+        int rc = iz_store_iys_standing_put(s->st, ac->account_id, ac->has_iys && h == IZ_HOLD_NONE,
+                                           ac->has_iys ? iz_hold_name(h) : "NO_IYS", text);
+        if (rc != 0 && rc != IZ_ENOTFOUND) log_store_error("keep the İYS standing", rc);
+        free(ac->standing);
+        ac->standing = text;
+    } else {
+        free(text);
+    }
+}
+
+/* When the next regular read is due: every standing_interval, and every
+ * tenth of it (between a second and a minute) while something is held,
+ * so sending resumes soon after İYS says it may. */
+static int64_t next_read(iz_sync_t *s, bool held, int64_t now)
+{
+    int64_t every = (int64_t)s->conf.standing_interval * 1000;
+    if (held) {
+        every /= 10;
+        if (every > 60000) every = 60000;
+        if (every < 1000) every = 1000;
+    }
+    /* Up to a tenth later, so the reads of accounts started together
+     * spread out instead of coming all at once every interval. */
+    return now + every + (int64_t)(rand_r(&s->rnd) % (unsigned)(every / 10 + 1));
+}
+
+/* The earliest time a read may come again after one made at last. */
+static int64_t soon(int64_t now, int64_t last, int64_t planned)
+{
+    int64_t t = last + STANDING_SOON_MS > now ? last + STANDING_SOON_MS : now;
+    return t < planned ? t : planned;
+}
+
+/* İYS answered a call of the account with code: when it is about the
+ * account and not the change (standing.h), hold the account (or the brand
+ * and type, for a partner), have its standing read again soon, and answer
+ * true: the change stays PENDING. */
+static bool held_by_answer(iz_sync_t *s, acct_t *ac, const iz_iys_res_t *res, int64_t brand_code,
+                           iz_type_t type)
+{
+    if (res->cls != IZ_IYS_PERMANENT) return false;
+    iz_hold_t h = iz_standing_hold_of_code(res->code, res->message);
+    iz_h353_t field =
+        strcmp(res->code, "H353") == 0 ? iz_standing_h353_field(res->message) : IZ_H353_OTHER;
+    partner_t *p = ac->partner;
+    bool right = p && (field == IZ_H353_BRAND || field == IZ_H353_TYPE) && type != IZ_TYPE_NONE;
+    if (h == IZ_HOLD_NONE && !right) return false;
+    int64_t now = now_ms();
+    pthread_mutex_lock(&s->mu);
+    char detail[sizeof ac->detail];
+    snprintf(detail, sizeof detail, "İYS answered %s: %s", res->code, res->message);
+    if (right) {
+        /* The listing is read again soon; until then the brand and type
+         * wait, and the listing's word is taken over this answer. */
+        note_held(ac, brand_code, type, now + (int64_t)s->conf.standing_interval * 1000);
+        if (p->listed) {
+            for (size_t i = 0; i < p->ngrants; i++)
+                if (p->grants[i].iys_code == ac->iys_code &&
+                    p->grants[i].brand_code == brand_code) {
+                    iz_right_t *r = &p->grants[i].right[type];
+                    if (field == IZ_H353_BRAND || *r == IZ_RIGHT_WRITE) *r = IZ_RIGHT_READ;
+                }
+        }
+    } else if (p && h >= IZ_HOLD_PARTNER_PAUSED && h <= IZ_HOLD_PARTNER_NONE) {
+        p->hold = h;
+        iz_strlcpy(p->detail, detail, sizeof p->detail);
+    } else {
+        ac->sub_hold = h;
+        iz_strlcpy(ac->detail, detail, sizeof ac->detail);
+        /* İYS shows a partner no consent figures: its H525 holds until
+         * the next regular read. */
+        if (h == IZ_HOLD_LIMIT_FULL)
+            ac->limit_until_ms = now + (int64_t)s->conf.standing_interval * 1000;
+    }
+    ac->sub_next_ms = soon(now, ac->sub_checked_ms, ac->sub_next_ms);
+    if (p) p->next_ms = soon(now, p->checked_ms, p->next_ms);
+    standing_update(s, ac, now);
+    pthread_mutex_unlock(&s->mu);
+    return true;
 }
 
 /* ---- plans (dispatcher thread, mu held) --------------------------------------- */
@@ -298,6 +678,11 @@ static bool is_poll(const job_t *j)
     return j->kind == IZ_REQ_POLL;
 }
 
+static bool is_not_check(const job_t *j)
+{
+    return j->kind != IZ_REQ_SUBSCRIPTION && j->kind != IZ_REQ_PARTNER;
+}
+
 /* Whether a row is in a single add that a sender has or will have. */
 static bool row_in_flight(iz_sync_t *s, int64_t log_id)
 {
@@ -346,6 +731,19 @@ static void flush_batch(acct_t *ac, iz_outbox_item_t *rows, size_t n)
     plan_add(ac, j);
 }
 
+/* Put changes a partner may not write aside until its listing is read
+ * again (they do not stand in the way of the others; standing_update lets
+ * them go at once when the right comes), and say so in the read-out. */
+static void park_held(iz_sync_t *s, acct_t *ac, const int64_t *ids, size_t n, int64_t now)
+{
+    if (n == 0) return;
+    int64_t until = ac->partner && ac->partner->next_ms > now ? ac->partner->next_ms : now + 60000;
+    int rc = iz_store_outbox_retry_many(
+        s->st, ids, n, until, "waiting: the İYS partner may not write this brand and type");
+    if (rc != 0) log_store_error("hold changes", rc);
+    standing_update(s, ac, now);
+}
+
 /* Make an account's single and bulk jobs again from the store: its RETs
  * first, then its other due rows; alone as v2 single adds while the queue
  * is short, else in bulk requests per brand. */
@@ -357,24 +755,36 @@ static void plan_sends(iz_sync_t *s, acct_t *ac, int64_t now)
     iz_outbox_item_t *rets = NULL, *rows = NULL;
     size_t nr = 0, nn = 0;
     int rc = iz_store_outbox_due(s->st, now, ac->account_id, true, PLAN_FETCH, &rets, &nr);
-    if (rc == 0) rc = iz_store_outbox_due(s->st, now, ac->account_id, false, PLAN_FETCH, &rows, &nn);
+    /* A full consent limit holds new consents; RETs still go. */
+    if (rc == 0 && ac->hold != IZ_HOLD_LIMIT_FULL)
+        rc = iz_store_outbox_due(s->st, now, ac->account_id, false, PLAN_FETCH, &rows, &nn);
     if (rc != 0) {
         log_store_error("outbox", rc);
         free(rets);
         free(rows);
         return;
     }
-    /* One list: the RETs by deadline, then the rest oldest first. */
+    /* One list: the RETs by deadline, then the rest oldest first; a
+     * partner's changes it may not write wait aside (park_held). */
     iz_outbox_item_t *all = iz_xmalloc((nr + nn + 1) * sizeof *all);
-    size_t n = 0;
-    for (size_t i = 0; i < nr; i++)
-        if (!row_in_flight(s, rets[i].chg.id)) all[n++] = rets[i];
-    for (size_t i = 0; i < nn; i++) {
-        if (rows[i].chg.ret_deadline > 0 || row_in_flight(s, rows[i].chg.id)) continue;
-        all[n++] = rows[i];
+    int64_t *held = iz_xmalloc((nr + nn + 1) * sizeof *held);
+    size_t n = 0, nh = 0;
+    for (size_t i = 0; i < nr + nn; i++) {
+        const iz_outbox_item_t *it = i < nr ? &rets[i] : &rows[i - nr];
+        if ((i >= nr && it->chg.ret_deadline > 0) || row_in_flight(s, it->chg.id)) continue;
+        if (!may_write(ac, it->brand_code, it->chg.type)) {
+            note_held(ac, it->brand_code, it->chg.type,
+                      ac->partner && ac->partner->next_ms > now ? ac->partner->next_ms
+                                                                : now + 60000);
+            held[nh++] = it->chg.id;
+            continue;
+        }
+        all[n++] = *it;
     }
     free(rets);
     free(rows);
+    park_held(s, ac, held, nh, now);
+    free(held);
     /* More due than a few seconds' worth of single adds: bulk. The plan
      * reads at most PLAN_FETCH rows; past that the store counts them. */
     bool bulk_mode = n > (size_t)s->conf.bulk_after;
@@ -430,7 +840,7 @@ static void plan_polls(iz_sync_t *s, int64_t now)
         int64_t due = reqs[i].sent_ms + (reqs[i].sent_ms > reqs[i].posted_ms ? again : delay);
         if (due > now || request_in_flight(s, reqs[i].request_id)) continue;
         acct_t *ac = account(s, reqs[i].account_id);
-        if (!ac->cli) continue;
+        if (!ac->cli || !standing_known(ac) || iz_hold_stops_all(ac->hold)) continue;
         job_t *j = new_job(IZ_REQ_POLL, P_POLL);
         j->req = reqs[i];
         j->deadline = reqs[i].sent_ms;
@@ -454,7 +864,15 @@ static void plan_pulls(iz_sync_t *s, int64_t now)
     s->next_pull_ms = now + (int64_t)s->conf.pull_interval * 1000;
     for (size_t b = 0; b < s->nbrands; b++) {
         acct_t *ac = account(s, s->brands[b].account_id);
-        if (!ac->cli) continue;
+        if (ac->cli && !standing_known(ac)) {
+            /* Pulled as soon as its standing is read (a new account, a
+             * start), not a whole interval later. */
+            if (s->next_pull_ms > now + 1000) s->next_pull_ms = now + 1000;
+            continue;
+        }
+        if (!ac->cli || iz_hold_stops_all(ac->hold)) continue;
+        /* A partner reads only the brands that authorized it. */
+        if (ac->partner && ac->partner->listed && !grant_of(ac, s->brands[b].code)) continue;
         for (int src = 0; src < 2; src++) {
             job_t *j = new_job(IZ_REQ_PULL, P_PULL);
             j->brand = s->brands[b];
@@ -491,6 +909,13 @@ static void plan_recon(iz_sync_t *s, int64_t now)
         recon_state_t *rs = recon_of(s, s->brands[b].id);
         if (!ac->cli || !rs || rs->busy || strcmp(rs->done, date) == 0 || rs->next_ms > now)
             continue;
+        if (!standing_known(ac) || iz_hold_stops_all(ac->hold)) {
+            /* Its plan would be dropped (an account whose standing is not
+             * known yet, or that is held, makes no İYS call): again in a
+             * second, not in RECON_EVERY_MS. */
+            s->next_recon_ms = now + 1000;
+            continue;
+        }
         /* Done already (by an earlier run of this process, another
          * process or `izin iys reconcile`)? */
         iz_recon_t *kept = NULL;
@@ -510,6 +935,38 @@ static void plan_recon(iz_sync_t *s, int64_t now)
     }
 }
 
+/* The standing reads whose time has come: each account's subscription,
+ * each partner's own subscription and listing (made through one of its
+ * accounts, whose client carries the partner's token). */
+static void plan_checks(iz_sync_t *s, int64_t now)
+{
+    for (size_t i = 0; i < s->naccts; i++) {
+        acct_t *ac = s->accts[i];
+        if (!ac->cli || ac->sub_running || now < ac->sub_next_ms) continue;
+        /* A partner reads a provider's subscription once its listing was
+         * asked for, and not while its own subscription is held or the
+         * provider authorized none of its brands (İYS would refuse it: a
+         * 403 counts against izin). */
+        const partner_t *p = ac->partner;
+        if (p && (!p->done || p->hold != IZ_HOLD_NONE ||
+                  (p->listed && !iz_standing_authorized(p->grants, p->ngrants, ac->iys_code))))
+            continue;
+        ac->sub_running = true;
+        plan_add(ac, new_job(IZ_REQ_SUBSCRIPTION, P_CHECK));
+    }
+    for (size_t k = 0; k < s->npartners; k++) {
+        partner_t *p = s->partners[k];
+        if (p->running || now < p->next_ms) continue;
+        for (size_t i = 0; i < s->naccts; i++) {
+            acct_t *ac = s->accts[i];
+            if (ac->partner != p || !ac->cli) continue;
+            p->running = true;
+            plan_add(ac, new_job(IZ_REQ_PARTNER, P_CHECK));
+            break;
+        }
+    }
+}
+
 /* Rows of accounts with no İYS stay queued; looked at again in a minute. */
 static void park_no_iys(iz_sync_t *s, acct_t *ac, int64_t now)
 {
@@ -522,7 +979,9 @@ static void park_no_iys(iz_sync_t *s, acct_t *ac, int64_t now)
         int64_t *ids = iz_xmalloc(n * sizeof *ids);
         for (size_t i = 0; i < n; i++)
             ids[i] = rows[i].chg.id;
-        iz_store_outbox_retry_many(s->st, ids, n, now + 60000, "no İYS configured");
+        iz_store_outbox_retry_many(s->st, ids, n, now + 60000,
+                                   ac->integrator ? "no İYS partner credentials"
+                                                  : "no İYS configured");
         free(ids);
     }
     free(rows);
@@ -611,7 +1070,8 @@ static int64_t dispatch(iz_sync_t *s, int64_t now)
                 p->brand_code = top->kind == IZ_REQ_PULL || top->kind == IZ_REQ_RECON
                                     ? top->brand.code
                                 : top->kind == IZ_REQ_POLL ? top->req.brand_code
-                                                           : top->items[0].brand_code;
+                                : top->items               ? top->items[0].brand_code
+                                                           : top->ac->any_brand;
                 hand_out(s, p);
                 break;
             }
@@ -767,6 +1227,7 @@ static void *dispatcher(void *arg)
         take_notes(s);
         refresh_brands(s, now);
         do_ret(s, now);
+        plan_checks(s, now);
         plan_pulls(s, now);
         plan_polls(s, now);
         plan_recon(s, now);
@@ -784,6 +1245,14 @@ static void *dispatcher(void *arg)
             acct_t *ac = s->accts[i];
             if (!ac->cli) {
                 park_no_iys(s, ac, now);
+                continue;
+            }
+            if (!standing_known(ac) || iz_hold_stops_all(ac->hold)) {
+                /* Held: nothing of it goes but the standing reads; its rows
+                 * stay PENDING and due. */
+                plan_drop(ac, is_not_check);
+                ac->planned_ms = now;
+                ac->dirty = false;
                 continue;
             }
             /* Again when the outbox changed (at most every REPLAN_MS), and
@@ -915,7 +1384,13 @@ static void run_single(iz_sync_t *s, job_t *j)
     iz_iys_res_t res = {0};
     count_request(s, IZ_REQ_SINGLE);
     iz_iys_consent_add(j->ac->cli, it->brand_code, &it->chg, &res);
-    if (res.cls == IZ_IYS_OK || res.cls == IZ_IYS_PERMANENT) {
+    if (held_by_answer(s, j->ac, &res, it->brand_code, it->chg.type)) {
+        /* About the account, not the change: it waits, PENDING. */
+        char err[300];
+        snprintf(err, sizeof err, "held: %s %s", res.code, res.message);
+        int rc = iz_store_outbox_retry(s->st, it->chg.id, now_ms(), err);
+        if (rc != 0) log_store_error("hold a change", rc);
+    } else if (res.cls == IZ_IYS_OK || res.cls == IZ_IYS_PERMANENT) {
         account_ok(s, j->ac);
         const char *tx = json_string_value(json_object_get(res.body, "transactionId"));
         iz_outbox_done_t d = {.log_id = it->chg.id};
@@ -941,6 +1416,37 @@ static void run_single(iz_sync_t *s, job_t *j)
     iz_iys_res_clear(&res);
 }
 
+/* held_by_answer for the error of one item of a bulk request. */
+static bool item_held(iz_sync_t *s, acct_t *ac, const char *code, const char *message,
+                      int64_t brand_code, iz_type_t type)
+{
+    iz_iys_res_t r = {.cls = IZ_IYS_PERMANENT};
+    iz_strlcpy(r.code, code ? code : "", sizeof r.code);
+    iz_strlcpy(r.message, message ? message : "", sizeof r.message);
+    return held_by_answer(s, ac, &r, brand_code, type);
+}
+
+/* Whether a bulk request refused whole (no item's index in the errors) was
+ * refused for the account's sake; an H353 on the type holds each type of
+ * the request, the listing read soon after tells which it was. */
+static bool bulk_held(iz_sync_t *s, job_t *j, const iz_iys_res_t *res)
+{
+    size_t k;
+    json_t *e;
+    json_array_foreach(json_object_get(res->body, "errors"), k, e)
+    {
+        if (json_is_integer(json_object_get(e, "index"))) return false;
+    }
+    bool held = false, seen[4] = {false};
+    for (size_t i = 0; i < j->n; i++) {
+        iz_type_t t = j->items[i].chg.type;
+        if (t < 0 || t > IZ_EPOSTA || seen[t]) continue;
+        seen[t] = true;
+        held = held_by_answer(s, j->ac, res, j->items[0].brand_code, t) || held;
+    }
+    return held;
+}
+
 static void run_bulk(iz_sync_t *s, job_t *j)
 {
     size_t n = j->n;
@@ -961,14 +1467,22 @@ static void run_bulk(iz_sync_t *s, job_t *j)
         /* Left SENDING on failure: sent again, idempotently, after a
          * restart. */
         if (rc != 0) log_store_error("mark sent", rc);
+    } else if (res.cls == IZ_IYS_PERMANENT && bulk_held(s, j, &res)) {
+        /* The request was refused for the account's sake (standing.h):
+         * every change in it waits, PENDING. */
+        char err[300];
+        snprintf(err, sizeof err, "held: %s %s", res.code, res.message);
+        int rc = iz_store_outbox_retry_many(s->st, ids, n, now_ms(), err);
+        if (rc != 0) log_store_error("hold changes", rc);
     } else if (res.cls == IZ_IYS_PERMANENT) {
         /* Field errors come back at once with the item's index: those
-         * changes are refused; the rest go again. */
+         * changes are refused (but for an error about the account, whose
+         * change waits); the rest go again. */
         account_ok(s, j->ac);
         iz_outbox_done_t *done = iz_xcalloc(n, sizeof *done);
         int64_t *created = iz_xcalloc(n, sizeof *created);
         bool *bad = iz_xcalloc(n, sizeof *bad);
-        size_t nbad = 0;
+        size_t nbad = 0, nheld = 0;
         size_t k;
         json_t *e;
         json_array_foreach(json_object_get(res.body, "errors"), k, e)
@@ -979,12 +1493,17 @@ static void run_bulk(iz_sync_t *s, job_t *j)
                 (size_t)json_integer_value(ix) >= n || bad[json_integer_value(ix)])
                 continue;
             size_t i = (size_t)json_integer_value(ix);
+            if (item_held(s, j->ac, code, json_string_value(json_object_get(e, "message")),
+                          j->items[i].brand_code, j->items[i].chg.type)) {
+                nheld++;
+                continue;
+            }
             bad[i] = true;
             done[nbad] =
                 (iz_outbox_done_t){ids[i], IZ_IYS_REJECTED, NULL, code ? code : res.code, 0};
             created[nbad++] = j->items[i].chg.creation_ms;
         }
-        if (nbad == 0) {
+        if (nbad == 0 && nheld == 0) {
             /* The request itself was refused: so is every change in it. */
             for (size_t i = 0; i < n; i++) {
                 done[i] = (iz_outbox_done_t){ids[i], IZ_IYS_REJECTED, NULL, res.code, 0};
@@ -1042,7 +1561,8 @@ static void run_poll(iz_sync_t *s, job_t *j)
         account_ok(s, j->ac);
         iz_outbox_done_t *done = iz_xcalloc(n, sizeof *done);
         int64_t *created = iz_xcalloc(n, sizeof *created);
-        size_t nd = 0, k;
+        int64_t *held = iz_xcalloc(n, sizeof *held);
+        size_t nd = 0, nh = 0, k;
         json_t *item;
         json_array_foreach(res.body, k, item)
         {
@@ -1057,8 +1577,18 @@ static void run_poll(iz_sync_t *s, job_t *j)
                 done[nd] = (iz_outbox_done_t){row->log_id, IZ_IYS_ACCEPTED, tx ? tx : "", NULL,
                                               iys_created(item)};
             } else if (strcmp(st, "failure") == 0) {
-                const char *code =
-                    json_string_value(json_object_get(json_object_get(item, "error"), "code"));
+                json_t *err = json_object_get(item, "error");
+                const char *code = json_string_value(json_object_get(err, "code"));
+                iz_type_t type = IZ_TYPE_NONE;
+                iz_type_parse(json_string_value(json_object_get(item, "type")), &type);
+                if (item_held(s, j->ac, code, json_string_value(json_object_get(err, "message")),
+                              j->req.brand_code, type)) {
+                    /* Refused for the account's sake when İYS applied it
+                     * (a subscription paused meanwhile): it waits. */
+                    held[nh++] = row->log_id;
+                    by_index[ix] = NULL;
+                    continue;
+                }
                 done[nd] = (iz_outbox_done_t){row->log_id, IZ_IYS_REJECTED, NULL,
                                               code ? code : "failure", 0};
             } else {
@@ -1068,9 +1598,12 @@ static void run_poll(iz_sync_t *s, job_t *j)
             by_index[ix] = NULL;
         }
         finish_many(s, done, created, nd);
+        if (nh && (rc = iz_store_outbox_retry_many(s->st, held, nh, now, "held by İYS")) != 0)
+            log_store_error("hold changes", rc);
+        free(held);
         free(done);
         free(created);
-        if (nd < n) {
+        if (nd + nh < n) {
             if (json_array_size(res.body) == 0 && now - j->req.posted_ms > LOST_AFTER_MS) {
                 /* İYS answers an empty list for a request it does not know
                  * (or no longer keeps): send the changes again, which the
@@ -1087,9 +1620,11 @@ static void run_poll(iz_sync_t *s, job_t *j)
             }
         }
     } else if (res.cls == IZ_IYS_PERMANENT) {
-        /* İYS refuses to tell (an expired or foreign request): send the
-         * changes again, idempotently. */
+        /* İYS refuses to tell (an expired or foreign request, or the
+         * account is held: standing.h): send the changes again,
+         * idempotently. */
         account_ok(s, j->ac);
+        held_by_answer(s, j->ac, &res, j->req.brand_code, IZ_TYPE_NONE);
         int64_t *ids = iz_xmalloc(n * sizeof *ids);
         for (size_t i = 0; i < n; i++)
             ids[i] = rows[i].log_id;
@@ -1116,7 +1651,8 @@ static void run_pull(iz_sync_t *s, job_t *j)
         count_request(s, IZ_REQ_PULL);
         iz_iys_changes(j->ac->cli, brand->code, source, cursor, PULL_LIMIT, &res);
         if (res.cls != IZ_IYS_OK) {
-            if (res.cls == IZ_IYS_PERMANENT)
+            if (res.cls == IZ_IYS_PERMANENT &&
+                !held_by_answer(s, j->ac, &res, brand->code, IZ_TYPE_NONE))
                 iz_logf(IZ_LOG_WARN, "sync", "İYS refused the change pull",
                         "brand=%lld source=%s code=%s message=%s", (long long)brand->code, source,
                         res.code, res.message);
@@ -1188,6 +1724,187 @@ static void run_probe(iz_sync_t *s, job_t *j)
     iz_iys_res_clear(&res);
 }
 
+/* Read an account's HS subscription: its state and, for the provider
+ * itself, the consent limit and its use decide its hold. */
+static void run_subscription(iz_sync_t *s, job_t *j)
+{
+    acct_t *ac = j->ac;
+    iz_iys_res_t res = {0};
+    count_request(s, IZ_REQ_SUBSCRIPTION);
+    iz_iys_subscription(ac->cli, &res);
+    int64_t now = now_ms();
+    iz_sub_t sub;
+    bool parsed = res.cls == IZ_IYS_OK && iz_standing_sub_parse(res.body, &sub) == 0;
+    if (res.cls == IZ_IYS_OK || res.cls == IZ_IYS_PERMANENT)
+        account_ok(s, ac);
+    else if (res.token_failed || res.http == 401)
+        after_failure(s, ac, &res, 0);
+    pthread_mutex_lock(&s->mu);
+    ac->sub_running = false;
+    ac->sub_done = true;
+    if (parsed) {
+        ac->sub = sub;
+        ac->sub_read = true;
+        ac->sub_checked_ms = now;
+        iz_hold_t h = iz_standing_sub_hold(&sub, false);
+        /* İYS shows a partner no figures: an H525 it answered holds the
+         * new consents until the next regular read. */
+        if (h == IZ_HOLD_NONE && sub.consent_limit < 0 && now < ac->limit_until_ms)
+            h = IZ_HOLD_LIMIT_FULL;
+        else if (sub.consent_limit >= 0 || h != IZ_HOLD_NONE)
+            ac->limit_until_ms = 0;
+        if (h == IZ_HOLD_LIMIT_FULL && sub.consent_limit > 0)
+            snprintf(ac->detail, sizeof ac->detail,
+                     "%lld of %lld consent records used, no consentLimitExceed: new consents "
+                     "wait, RETs still go",
+                     (long long)sub.used, (long long)sub.consent_limit);
+        else if (h != IZ_HOLD_NONE && h != ac->sub_hold)
+            snprintf(ac->detail, sizeof ac->detail, "İYS subscription %s", sub.status);
+        ac->sub_hold = h;
+    } else if (res.cls == IZ_IYS_PERMANENT) {
+        /* 404 H437: no subscription; H520/H521 here are a partner's own
+         * (the provider's query answers in every state), H353 the user's
+         * rights. Another code is not a reason to stop. */
+        iz_hold_t h = iz_standing_hold_of_code(res.code, res.message);
+        partner_t *p = ac->partner;
+        ac->sub_checked_ms = now;
+        if (strcmp(res.code, "H437") == 0) {
+            memset(&ac->sub, 0, sizeof ac->sub);
+            iz_strlcpy(ac->sub.status, "NONE", sizeof ac->sub.status);
+            ac->sub.consent_limit = ac->sub.used = ac->sub.limit_exceed = -1;
+            ac->sub_read = true;
+        }
+        if (h != IZ_HOLD_NONE)
+            snprintf(ac->detail, sizeof ac->detail, "İYS answered %s: %s", res.code, res.message);
+        else
+            iz_logf(IZ_LOG_WARN, "sync", "İYS refused the subscription query",
+                    "account=%s code=%s message=%s", ac->name, res.code, res.message);
+        if (p && h >= IZ_HOLD_PARTNER_PAUSED && h <= IZ_HOLD_PARTNER_NONE) {
+            p->hold = h;
+            iz_strlcpy(p->detail, ac->detail, sizeof p->detail);
+            h = IZ_HOLD_NONE;
+        }
+        ac->sub_hold = h;
+    }
+    standing_update(s, ac, now);
+    ac->sub_next_ms = res.cls == IZ_IYS_TRANSIENT ? now + STANDING_RETRY_MS
+                                                  : next_read(s, ac->hold != IZ_HOLD_NONE, now);
+    pthread_mutex_unlock(&s->mu);
+    iz_iys_res_clear(&res);
+}
+
+/* Read the partner's listing, all its pages, into *grants; 0, or the
+ * failing answer in res. */
+static int read_listing(iz_sync_t *s, iz_iys_t *cli, iz_grant_t **grants, size_t *n,
+                        iz_iys_res_t *res)
+{
+    size_t skipped = 0;
+    int offset = 0;
+    for (int page = 0; page < PARTNER_PAGES; page++) {
+        if (page > 0) count_request(s, IZ_REQ_PARTNER);
+        iz_iys_partner_brands(cli, offset, 100, res);
+        if (res->cls != IZ_IYS_OK) return -1;
+        json_t *list = json_object_get(res->body, "list");
+        json_int_t total = json_integer_value(
+            json_object_get(json_object_get(res->body, "pagination"), "totalCount"));
+        size_t got = json_array_size(list);
+        if (iz_standing_grants_parse(list, grants, n, &skipped) != 0) {
+            res->cls = IZ_IYS_TRANSIENT;
+            snprintf(res->message, sizeof res->message, "a listing without its list");
+            return -1;
+        }
+        iz_iys_res_clear(res);
+        offset += (int)got;
+        if (got == 0 || offset >= total) break;
+    }
+    if (skipped)
+        iz_logf(IZ_LOG_WARN, "sync", "İYS partner listing items izin cannot read", "skipped=%zu",
+                skipped);
+    return 0;
+}
+
+/* Read a partner's own subscription and, while it is ACTIVE, the brands
+ * that authorized it, for every account of it on the URL. */
+static void run_partner(iz_sync_t *s, job_t *j)
+{
+    partner_t *p = j->ac->partner;
+    iz_iys_t *cli = j->ac->cli;
+    iz_iys_res_t res = {0};
+    count_request(s, IZ_REQ_PARTNER);
+    iz_iys_partner_subscription(cli, &res);
+    int64_t now = now_ms();
+    iz_sub_t sub = {0};
+    iz_hold_t h = IZ_HOLD_NONE;
+    bool answered = res.cls != IZ_IYS_TRANSIENT;
+    char detail[320] = "";
+    if (res.cls == IZ_IYS_OK && iz_standing_sub_parse(res.body, &sub) == 0) {
+        h = iz_standing_sub_hold(&sub, true);
+        if (h != IZ_HOLD_NONE)
+            snprintf(detail, sizeof detail, "the İYS partner's own subscription is %s", sub.status);
+    } else if (res.cls == IZ_IYS_PERMANENT) {
+        if (strcmp(res.code, "H437") == 0) {
+            iz_strlcpy(sub.status, "NONE", sizeof sub.status);
+            h = IZ_HOLD_PARTNER_NONE;
+        } else {
+            /* H522: the credentials are not a partner's; H353: the code
+             * is another partner's. Every call would fail the same way. */
+            h = iz_standing_hold_of_code(res.code, res.message);
+            if (h == IZ_HOLD_NONE &&
+                (strcmp(res.code, "H522") == 0 || strcmp(res.code, "H353") == 0))
+                h = IZ_HOLD_NOT_AUTHORIZED;
+        }
+        snprintf(detail, sizeof detail, "İYS answered %s: %s", res.code, res.message);
+        iz_logf(IZ_LOG_WARN, "sync", "İYS refused the partner subscription query",
+                "integrator=%lld code=%s message=%s", (long long)p->code, res.code, res.message);
+    } else if (res.token_failed || res.http == 401) {
+        after_failure(s, j->ac, &res, 0);
+    }
+    if (answered) account_ok(s, j->ac);
+    iz_iys_res_clear(&res);
+    iz_grant_t *grants = NULL;
+    size_t ng = 0;
+    bool listed = false;
+    if (answered && h == IZ_HOLD_NONE) {
+        if (read_listing(s, cli, &grants, &ng, &res) == 0) {
+            listed = true;
+        } else {
+            /* İYS offers the listing in production only: without it
+             * nothing is held for rights, İYS's answers tell. */
+            if (res.cls == IZ_IYS_PERMANENT)
+                iz_logf(IZ_LOG_WARN, "sync", "İYS refused the partner's brand listing",
+                        "integrator=%lld code=%s message=%s", (long long)p->code, res.code,
+                        res.message);
+            iz_iys_res_clear(&res);
+        }
+    }
+    pthread_mutex_lock(&s->mu);
+    p->running = false;
+    p->done = true;
+    if (answered) {
+        p->hold = h;
+        iz_strlcpy(p->status, sub.status, sizeof p->status);
+        iz_strlcpy(p->detail, detail, sizeof p->detail);
+        p->checked_ms = now;
+    }
+    if (listed) {
+        free(p->grants);
+        p->grants = grants;
+        p->ngrants = ng;
+        p->listed = true;
+        grants = NULL;
+    }
+    bool held = p->hold != IZ_HOLD_NONE;
+    for (size_t i = 0; i < s->naccts; i++) {
+        acct_t *ac = s->accts[i];
+        if (ac->partner != p) continue;
+        standing_update(s, ac, now);
+        held = held || ac->hold != IZ_HOLD_NONE || ac->nheld > 0;
+    }
+    p->next_ms = answered ? next_read(s, held, now) : now + STANDING_RETRY_MS;
+    pthread_mutex_unlock(&s->mu);
+    free(grants);
+}
+
 static void *sender(void *arg)
 {
     iz_sync_t *s = arg;
@@ -1221,6 +1938,12 @@ static void *sender(void *arg)
             break;
         case IZ_REQ_RECON:
             run_recon(s, j);
+            break;
+        case IZ_REQ_SUBSCRIPTION:
+            run_subscription(s, j);
+            break;
+        case IZ_REQ_PARTNER:
+            run_partner(s, j);
             break;
         default:
             run_probe(s, j);
@@ -1259,6 +1982,14 @@ int iz_sync_start(iz_domain_t *dom, const iz_sync_conf_t *conf, iz_sync_t **out)
     if (s->conf.retry_max <= 0) s->conf.retry_max = 60;
     if (s->conf.recon_hour == 0) s->conf.recon_hour = 2;
     if (s->conf.recon_hour > 23) s->conf.recon_hour = 23;
+    if (s->conf.standing_interval <= 0) s->conf.standing_interval = 600;
+    /* The partner credentials are kept here (the caller's may go). */
+    s->conf.integrator_user =
+        conf->integrator_user && *conf->integrator_user ? iz_xstrdup(conf->integrator_user) : NULL;
+    if (conf->integrator_password)
+        iz_strlcpy(s->integrator_password, conf->integrator_password,
+                   sizeof s->integrator_password);
+    s->conf.integrator_password = NULL;
     s->rnd = (unsigned)now_ms();
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->wake_mu, NULL);
@@ -1334,9 +2065,19 @@ void iz_sync_stop(iz_sync_t *s)
             job_free(j);
         }
         iz_iys_free(s->accts[i]->cli);
+        free(s->accts[i]->held);
+        free(s->accts[i]->standing);
         free(s->accts[i]);
     }
     free(s->accts);
+    for (size_t i = 0; i < s->npartners; i++) {
+        iz_iys_auth_free(s->partners[i]->auth);
+        free(s->partners[i]->grants);
+        free(s->partners[i]);
+    }
+    free(s->partners);
+    free((char *)s->conf.integrator_user);
+    iz_wipe(s->integrator_password, sizeof s->integrator_password);
     for (size_t i = 0; i < s->nubs; i++) {
         iz_iys_budget_free(s->ubs[i]->b);
         free(s->ubs[i]);
@@ -1407,4 +2148,24 @@ void iz_sync_stats_get(iz_sync_t *s, iz_sync_stats_t *o)
     o->success_rate =
         o->ok + o->client_error ? (double)o->ok / (double)(o->ok + o->client_error) : 1;
     iz_store_outbox_count(s->st, &o->outbox);
+}
+
+json_t *iz_sync_standing(iz_sync_t *s, int64_t account_id)
+{
+    if (!s) return NULL;
+    pthread_mutex_lock(&s->mu);
+    json_t *o = standing_json(s, account(s, account_id));
+    pthread_mutex_unlock(&s->mu);
+    return o;
+}
+
+json_t *iz_sync_standings(iz_sync_t *s)
+{
+    json_t *list = json_array();
+    if (!s) return list;
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->naccts; i++)
+        json_array_append_new(list, standing_json(s, s->accts[i]));
+    pthread_mutex_unlock(&s->mu);
+    return list;
 }

@@ -29,7 +29,23 @@
  * first answer brings everything back. A
  * 429 pauses the URL for its Retry-After and lowers its rate. A failed token
  * request or a 401 pauses the account alone, with exponential backoff up to
- * retry_max. A 4xx with an H-code refuses the change for good (REJECTED).
+ * retry_max. A 4xx with an H-code refuses the change for good (REJECTED),
+ * except the codes that are about the account rather than the change
+ * (iys/standing.h: H520, H521, H524, H525, H586, H353): those hold the
+ * account, and the change stays PENDING.
+ *
+ * Standing (iys/standing.h): every standing_interval, and soon after an
+ * answer that held an account, the engine reads each account's HS
+ * subscription (GET /sps/{iysCode}/subscription) and, for a partner, its
+ * own subscription and the brands that authorized it (GET
+ * /integrator/{code}/sps). While an account is held nothing of it is sent
+ * (a full consent limit: only RETs go); a partner account's changes of a
+ * brand or type it may not write are held alone. When the hold ends its
+ * changes go at once. iz_sync_standing tells where an account stands.
+ *
+ * Partner mode: an account added with --iys-integrator CODE sends with the
+ * partner's token, one for every such account on an İYS URL (its state
+ * kept in the store), logged in with integrator_user and _password.
  *
  * Crash safety: a change leaves the outbox only in the transaction that
  * records İYS's final answer. Single and bulk adds are İYS's idempotent v2
@@ -59,6 +75,9 @@ typedef struct iz_sync_conf {
     int recon_hour;              /* Turkey-time hour (1-23) after which yesterday is
                                     reconciled; 0: 2; < 0: no daily reconciliation */
     const iz_holidays_t *holidays;
+    const char *integrator_user;     /* the İYS partner's API user, or NULL */
+    const char *integrator_password; /* (copied; wiped at stop) */
+    int standing_interval;           /* s between subscription and partner reads (600) */
 } iz_sync_conf_t;
 
 typedef struct iz_sync iz_sync_t;
@@ -90,6 +109,8 @@ typedef enum {
     IZ_REQ_PULL,
     IZ_REQ_PROBE,
     IZ_REQ_RECON, /* a reconciliation: several requests (file, agreement, timestamp) */
+    IZ_REQ_SUBSCRIPTION, /* an account's HS subscription */
+    IZ_REQ_PARTNER,      /* a partner's subscription and authorizations */
     IZ_REQ_KINDS
 } iz_req_kind_t;
 
@@ -112,5 +133,18 @@ typedef struct iz_sync_stats {
 } iz_sync_stats_t;
 
 void iz_sync_stats_get(iz_sync_t *s, iz_sync_stats_t *out);
+
+/* Where an account stands with İYS now, as one JSON object (new
+ * reference): {account, iysCode, mode: "direct"|"partner"|"none",
+ * integratorCode?, sending, reason?, detail?, subscription: {status,
+ * consentLimit, used, consentLimitExceed, checkedAt} or null, partner?:
+ * {integratorCode, subscription, checkedAt, brands: [{brandCode,
+ * authorized, MESAJ, ARAMA, EPOSTA, agreementControl}], problems:
+ * [{brandCode, type?, problem: BRAND_NOT_AUTHORIZED|NO_WRITE}]}}. The
+ * store keeps a copy for the command line (iz_store_iys_standing_all). */
+json_t *iz_sync_standing(iz_sync_t *s, int64_t account_id);
+
+/* Every account's (a JSON array, new reference; for /metrics). */
+json_t *iz_sync_standings(iz_sync_t *s);
 
 #endif

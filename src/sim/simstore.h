@@ -594,9 +594,6 @@ int iz_sim_integrator_list(iz_sim_store_t *st, iz_sim_integrator_t **list, size_
 /* Replace an integrator's subscription. */
 int iz_sim_integrator_sub_set(iz_sim_store_t *st, int64_t code, const iz_sim_subinfo_t *sub);
 
-/* What a provider lets an integrator do with one consent type of a brand. */
-typedef enum { IZ_RIGHT_NONE = 0, IZ_RIGHT_READ, IZ_RIGHT_WRITE } iz_right_t;
-
 /* One brand a provider authorized an integrator for. */
 typedef struct iz_sim_grant {
     int64_t integrator_code, iys_code, brand_code;
@@ -611,8 +608,6 @@ typedef struct iz_sim_grant {
 
 /* The right of one consent type in a grant. */
 iz_right_t iz_sim_grant_right(const iz_sim_grant_t *g, iz_type_t type);
-/* "read", "write", or NULL for none. */
-const char *iz_right_name(iz_right_t r);
 /* Set (replace) the grant of g's integrator, provider and brand.
  * IZ_ENOTFOUND when the integrator or the brand does not exist. */
 int iz_sim_grant_set(iz_sim_store_t *st, const iz_sim_grant_t *g);

@@ -23,21 +23,6 @@
 #define SA_ID_MAX 64
 #define SA_NAME_MAX 128
 
-static const char *right_names[] = {
-    [IZ_RIGHT_NONE] = NULL, [IZ_RIGHT_READ] = "read", [IZ_RIGHT_WRITE] = "write"};
-
-const char *iz_right_name(iz_right_t r)
-{
-    return (unsigned)r < IZ_ARRAY_LEN(right_names) ? right_names[r] : NULL;
-}
-
-static iz_right_t right_parse(const char *s)
-{
-    if (s && strcmp(s, "write") == 0) return IZ_RIGHT_WRITE;
-    if (s && strcmp(s, "read") == 0) return IZ_RIGHT_READ;
-    return IZ_RIGHT_NONE;
-}
-
 iz_right_t iz_sim_grant_right(const iz_sim_grant_t *g, iz_type_t type)
 {
     switch (type) {
@@ -269,9 +254,9 @@ static void grant_read(sqlite3_stmt *stmt, void *out)
     g->integrator_code = sqlite3_column_int64(stmt, 0);
     g->iys_code = sqlite3_column_int64(stmt, 1);
     g->brand_code = sqlite3_column_int64(stmt, 2);
-    g->mesaj = right_parse(iz__sq_col_text(stmt, 3));
-    g->arama = right_parse(iz__sq_col_text(stmt, 4));
-    g->eposta = right_parse(iz__sq_col_text(stmt, 5));
+    g->mesaj = iz_right_parse(iz__sq_col_text(stmt, 3));
+    g->arama = iz_right_parse(iz__sq_col_text(stmt, 4));
+    g->eposta = iz_right_parse(iz__sq_col_text(stmt, 5));
     g->agreement = sqlite3_column_int64(stmt, 6) != 0;
     g->via = sqlite3_column_int64(stmt, 7) != 0;
     iz__sq_col_str(stmt, 8, g->brand_name, sizeof g->brand_name);

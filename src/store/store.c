@@ -786,3 +786,47 @@ int iz_store_voice_numbers(iz_store_t *st, int64_t id, bool allowed_only, iz_voi
 {
     return st && list && n ? st->ops->voice_numbers(st, id, allowed_only, list, n) : IZ_EINVAL;
 }
+
+/* ---- v11: partner mode and İYS standings ---------------------------------- */
+
+int iz_store_accounts_all(iz_store_t *st, iz_account_t **list, size_t *n)
+{
+    return st && list && n ? st->ops->accounts_all(st, list, n) : IZ_EINVAL;
+}
+
+int iz_store_outbox_due_now(iz_store_t *st, int64_t account_id, int64_t now_ms)
+{
+    return st ? st->ops->outbox_due_now(st, account_id, now_ms) : IZ_EINVAL;
+}
+
+int iz_store_iys_partner_token_get(iz_store_t *st, int64_t integrator_code, const char *base_url,
+                                   const char *username, iz_iys_token_t *out)
+{
+    if (!st || !base_url || !username || !out) return IZ_EINVAL;
+    return st->ops->iys_partner_token_get(st, integrator_code, base_url, username, out);
+}
+
+int iz_store_iys_partner_token_put(iz_store_t *st, int64_t integrator_code,
+                                   const iz_iys_token_t *tok)
+{
+    return st && tok ? st->ops->iys_partner_token_put(st, integrator_code, tok) : IZ_EINVAL;
+}
+
+int iz_store_iys_standing_put(iz_store_t *st, int64_t account_id, bool sending, const char *reason,
+                              const char *json)
+{
+    if (!st || !reason || !json) return IZ_EINVAL;
+    return st->ops->iys_standing_put(st, account_id, sending, reason, json);
+}
+
+int iz_store_iys_standing_all(iz_store_t *st, iz_iys_standing_t **list, size_t *n)
+{
+    return st && list && n ? st->ops->iys_standing_all(st, list, n) : IZ_EINVAL;
+}
+
+void iz_store_iys_standing_free(iz_iys_standing_t *list, size_t n)
+{
+    for (size_t i = 0; list && i < n; i++)
+        free(list[i].json);
+    free(list);
+}

@@ -85,6 +85,16 @@
  *          list was last read from İYS; a brand without a row has a copy
  *          izin cannot vouch for                                       (v12)
  *   brands.info_text: the brand's information text for its consent page (v13)
+ *   accounts.iys_integrator: the İYS partner (iş ortağı) code whose token
+ *          sends the account's changes, 0 for the account's own user;
+ *   iys_partner_tokens(integrator_code, base_url) PK, username, access,
+ *          refresh, access_exp, refresh_exp, blocked_until, updated_ms:
+ *          the partner's token state, as iys_tokens, one for every account
+ *          of that partner on that İYS;
+ *   iys_standing(account_id PK -> accounts, sending, reason, json,
+ *          updated_ms): the sync engine's last read-out of the account's
+ *          standing with İYS (iys/standing.h)        (v14: partner mode,
+ *          subscriptions)
  *
  * Invariants
  * ----------
@@ -153,7 +163,7 @@
 #include "core/smstext.h"
 
 /* The schema version this build creates (see the migrations). */
-#define IZ_STORE_SCHEMA_VERSION 13
+#define IZ_STORE_SCHEMA_VERSION 14
 
 typedef struct iz_store iz_store_t;
 
@@ -217,7 +227,9 @@ typedef struct iz_account {
     char iys_user[IZ_NAME_MAX];
     char iys_password[IZ_NAME_MAX];
     char plan[64];
-    int64_t created_at; /* epoch seconds */
+    int64_t created_at;     /* epoch seconds */
+    int64_t iys_integrator; /* partner mode: the partner's code (iys_user and
+                             * iys_password are then ""); 0: its own user */
 } iz_account_t;
 
 typedef struct iz_brand {
@@ -238,6 +250,10 @@ typedef struct iz_brand {
 int iz_store_account_add(iz_store_t *st, iz_account_t *a);
 int iz_store_account_by_name(iz_store_t *st, const char *name, iz_account_t *out);
 int iz_store_account_get(iz_store_t *st, int64_t id, iz_account_t *out);
+
+/* Every account by id, without passwords (iys_password ""); the caller
+ * frees *list. */
+int iz_store_accounts_all(iz_store_t *st, iz_account_t **list, size_t *n);
 
 /* Add a brand (b->id is set; b->created_at is set to now when 0).
  * IZ_ENOTFOUND for an unknown account, IZ_EEXIST when the account already
@@ -549,6 +565,10 @@ int iz_store_outbox_mark(iz_store_t *st, const int64_t *log_ids, size_t n, const
 /* Note that a bulk request was polled (its SENT rows' sent_ms = sent_ms). */
 int iz_store_outbox_touch(iz_store_t *st, const char *request_id, int64_t sent_ms);
 
+/* Make every PENDING row of an account due now (next_ms = now_ms): its
+ * changes held back (iys/standing.h) may go again. */
+int iz_store_outbox_due_now(iz_store_t *st, int64_t account_id, int64_t now_ms);
+
 /* A transient failure: back to PENDING, attempts + 1, next try at next_ms;
  * error (a diagnostic) is kept up to 511 bytes, a longer one ending "...". */
 int iz_store_outbox_retry(iz_store_t *st, int64_t log_id, int64_t next_ms, const char *error);
@@ -855,6 +875,38 @@ int iz_store_iys_token_get(iz_store_t *st, int64_t account_id, const char *base_
  * IZ_ETOOBIG for a string without room for its NUL, IZ_EIO when there is
  * no randomness to seal with. */
 int iz_store_iys_token_put(iz_store_t *st, int64_t account_id, const iz_iys_token_t *tok);
+
+/* The same for an İYS partner's (iş ortağı) token state, one per partner
+ * code and base URL, shared by every account added with --iys-integrator
+ * (v11). */
+int iz_store_iys_partner_token_get(iz_store_t *st, int64_t integrator_code, const char *base_url,
+                                   const char *username, iz_iys_token_t *out);
+int iz_store_iys_partner_token_put(iz_store_t *st, int64_t integrator_code,
+                                   const iz_iys_token_t *tok);
+
+/* ---- an account's standing with İYS (v11) --------------------------------- */
+
+/* The sync engine's last read-out of an account's standing (iys/standing.h:
+ * whether its changes go to İYS, why not, its subscription, a partner's
+ * rights), for the command line: `izin account list`. */
+#define IZ_STANDING_JSON_MAX 65536
+typedef struct iz_iys_standing {
+    int64_t account_id;
+    bool sending;
+    char reason[48]; /* "" while sending */
+    char *json;      /* the read-out, one JSON object (owned: iz_store_iys_standing_free) */
+    int64_t updated_ms;
+} iz_iys_standing_t;
+
+/* Replace an account's read-out. IZ_ENOTFOUND for an unknown account,
+ * IZ_ETOOBIG for a reason or json over its limit. */
+int iz_store_iys_standing_put(iz_store_t *st, int64_t account_id, bool sending, const char *reason,
+                              const char *json);
+
+/* Every account's read-out (accounts the sync engine never looked at have
+ * none), by account id. */
+int iz_store_iys_standing_all(iz_store_t *st, iz_iys_standing_t **list, size_t *n);
+void iz_store_iys_standing_free(iz_iys_standing_t *list, size_t n);
 
 /* ---- SMS sent through izin: the outbound queue ----------------------------- */
 

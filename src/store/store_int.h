@@ -130,6 +130,16 @@ typedef struct iz_store_ops {
     int (*voice_get)(iz_store_t *st, int64_t id, iz_voice_campaign_t *out);
     int (*voice_numbers)(iz_store_t *st, int64_t id, bool allowed_only, iz_voice_number_t **list,
                          size_t *n);
+    /* v11: partner mode and İYS standings */
+    int (*accounts_all)(iz_store_t *st, iz_account_t **list, size_t *n);
+    int (*outbox_due_now)(iz_store_t *st, int64_t account_id, int64_t now_ms);
+    int (*iys_partner_token_get)(iz_store_t *st, int64_t integrator_code, const char *base_url,
+                                 const char *username, iz_iys_token_t *out);
+    int (*iys_partner_token_put)(iz_store_t *st, int64_t integrator_code,
+                                 const iz_iys_token_t *tok);
+    int (*iys_standing_put)(iz_store_t *st, int64_t account_id, bool sending, const char *reason,
+                            const char *json);
+    int (*iys_standing_all)(iz_store_t *st, iz_iys_standing_t **list, size_t *n);
 } iz_store_ops_t;
 
 typedef struct iz_store_sub {

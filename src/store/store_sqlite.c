@@ -430,6 +430,28 @@ static const char *const migrations[] = {
     /* 13 (consent page): a brand's information text (KVKK aydınlatma metni)
      * shown on its consent page before a person gives consent. */
     "ALTER TABLE brands ADD COLUMN info_text TEXT NOT NULL DEFAULT '';",
+    /* 14 (partner mode and subscriptions): an account may send through an
+     * İYS partner (iş ortağı), whose one token (sealed in C, as
+     * iys_tokens') serves all its accounts on one İYS; the sync engine's
+     * read-out of each account's standing with İYS (iys/standing.h). */
+    "ALTER TABLE accounts ADD COLUMN iys_integrator INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE iys_partner_tokens("
+    " integrator_code INTEGER NOT NULL,"
+    " base_url TEXT NOT NULL,"
+    " username TEXT NOT NULL,"
+    " access TEXT NOT NULL DEFAULT '',"
+    " refresh TEXT NOT NULL DEFAULT '',"
+    " access_exp INTEGER NOT NULL DEFAULT 0,"
+    " refresh_exp INTEGER NOT NULL DEFAULT 0,"
+    " blocked_until INTEGER NOT NULL DEFAULT 0,"
+    " updated_ms INTEGER NOT NULL,"
+    " PRIMARY KEY(integrator_code, base_url));"
+    "CREATE TABLE iys_standing("
+    " account_id INTEGER PRIMARY KEY REFERENCES accounts(id),"
+    " sending INTEGER NOT NULL,"
+    " reason TEXT NOT NULL DEFAULT '',"
+    " json TEXT NOT NULL,"
+    " updated_ms INTEGER NOT NULL);",
 };
 
 _Static_assert(IZ_ARRAY_LEN(migrations) == IZ_STORE_SCHEMA_VERSION,
@@ -440,7 +462,8 @@ _Static_assert(IZ_ARRAY_LEN(migrations) == IZ_STORE_SCHEMA_VERSION,
 /* Each statement is written where it runs (sqlite_util.h caches it by its
  * address); these are the column lists and conditions several share. */
 #define ACC_COLS                                                                                   \
-    "id, name, iys_code, activation_date, iys_url, iys_user, iys_password, plan, created_at"
+    "id, name, iys_code, activation_date, iys_url, iys_user, iys_password, plan, created_at,"      \
+    " iys_integrator"
 #define BRAND_COLS                                                                                 \
     "id, account_id, code, name, keyword, short_number, subscriber_number, slug, created_at"
 #define CHG_COLS                                                                                   \
@@ -683,6 +706,7 @@ static void account_read(sqlite3_stmt *stmt, void *out)
     if (pw && iz_strlcpy(row->sealed, pw, sizeof row->sealed) != 0) row->too_long = true;
     iz__sq_col_str(stmt, 7, a->plan, sizeof a->plan);
     a->created_at = sqlite3_column_int64(stmt, 8);
+    a->iys_integrator = sqlite3_column_int64(stmt, 9);
 }
 
 /* Read one account with sql and open its password. */
@@ -720,11 +744,13 @@ static int sq_account_add(iz_store_t *st, iz_account_t *a)
     int64_t created = a->created_at ? a->created_at : now_s();
     rc = iz__sq_write(&ss->q,
                       "INSERT INTO accounts(name, iys_code, activation_date, iys_url, iys_user,"
-                      " iys_password, plan, created_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+                      " iys_password, plan, created_at, iys_integrator)"
+                      " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
                       IZ_SQ_ARGS(IZ_SQ_TEXT(a->name), IZ_SQ_I64(a->iys_code),
                                  IZ_SQ_OPT(a->activation_date), IZ_SQ_TEXT(a->iys_url),
                                  IZ_SQ_TEXT(a->iys_user), IZ_SQ_TEXT(sealed ? sealed : ""),
-                                 IZ_SQ_TEXT(a->plan), IZ_SQ_I64(created)),
+                                 IZ_SQ_TEXT(a->plan), IZ_SQ_I64(created),
+                                 IZ_SQ_I64(a->iys_integrator)),
                       &a->id);
     if (rc == 0) a->created_at = created;
     free(sealed);
@@ -742,6 +768,22 @@ static int sq_account_get(iz_store_t *st, int64_t id, iz_account_t *out)
 {
     return account_fetch(st, "SELECT " ACC_COLS " FROM accounts WHERE id = ?",
                          IZ_SQ_ARGS(IZ_SQ_I64(id)), out);
+}
+
+/* An account row for a listing: its password is not read. */
+static void account_list_read(sqlite3_stmt *stmt, void *out)
+{
+    acc_row_t row = {0};
+    account_read(stmt, &row);
+    *(iz_account_t *)out = row.a;
+    iz_wipe(&row, sizeof row);
+}
+
+static int sq_accounts_all(iz_store_t *st, iz_account_t **list, size_t *n)
+{
+    static const iz_sq_row_t row = IZ_SQ_ROW(iz_account_t, account_list_read);
+    return iz__sq_list(sq(st), "SELECT " ACC_COLS " FROM accounts ORDER BY id", NULL, &row, list,
+                       n);
 }
 
 static int brand_check(const iz_brand_t *b)
@@ -3504,8 +3546,10 @@ static int token_open(const iz_seal_key_t *k, const char *sealed, char *out, siz
     return sealed[0] ? iz_unseal(k, sealed, out, outsz) : 0;
 }
 
-static int sq_iys_token_get(iz_store_t *st, int64_t account_id, const char *base_url,
-                            const char *username, iz_iys_token_t *out)
+/* Read a token state with sql (iys_tokens or iys_partner_tokens: ?1 the
+ * key, ?2 the base URL, ?3 the user) and open its tokens. */
+static int token_get(iz_store_t *st, const char *sql, int64_t key, const char *base_url,
+                     const char *username, iz_iys_token_t *out)
 {
     static const iz_sq_row_t token_row = IZ_SQ_ROW(token_row_t, token_read);
     sq_store_t *ss = (sq_store_t *)st;
@@ -3515,21 +3559,17 @@ static int sq_iys_token_get(iz_store_t *st, int64_t account_id, const char *base
     if (iz__sq_fits(base_url, sizeof row.t.base_url) ||
         iz__sq_fits(username, sizeof row.t.username))
         return IZ_ENOTFOUND;
-    int rc =
-        iz__sq_get(&ss->q,
-                   "SELECT access, refresh, access_exp, refresh_exp, blocked_until,"
-                   " updated_ms FROM iys_tokens WHERE account_id = ?1 AND base_url = ?2"
-                   " AND username = ?3",
-                   IZ_SQ_ARGS(IZ_SQ_I64(account_id), IZ_SQ_TEXT(base_url), IZ_SQ_TEXT(username)),
-                   &token_row, &row);
+    int rc = iz__sq_get(&ss->q, sql,
+                        IZ_SQ_ARGS(IZ_SQ_I64(key), IZ_SQ_TEXT(base_url), IZ_SQ_TEXT(username)),
+                        &token_row, &row);
     if (rc == 0) {
         iz_strlcpy(row.t.base_url, base_url, sizeof row.t.base_url);
         iz_strlcpy(row.t.username, username, sizeof row.t.username);
         if (row.too_long ||
             token_open(&ss->key, row.access, row.t.access, sizeof row.t.access) != 0 ||
             token_open(&ss->key, row.refresh, row.t.refresh, sizeof row.t.refresh) != 0) {
-            iz_logf(IZ_LOG_WARN, "store", "cannot open an account's stored İYS tokens",
-                    "account=%lld", (long long)account_id);
+            iz_logf(IZ_LOG_WARN, "store", "cannot open stored İYS tokens", "key=%lld",
+                    (long long)key);
             rc = IZ_ENOTFOUND;
         } else {
             *out = row.t;
@@ -3539,7 +3579,10 @@ static int sq_iys_token_get(iz_store_t *st, int64_t account_id, const char *base
     return rc;
 }
 
-static int sq_iys_token_put(iz_store_t *st, int64_t account_id, const iz_iys_token_t *t)
+/* Seal and write a token state with sql (?1 the key, then base_url,
+ * username, access, refresh, access_exp, refresh_exp, blocked_until,
+ * updated_ms). */
+static int token_put(iz_store_t *st, const char *sql, int64_t key, const iz_iys_token_t *t)
 {
     if (iz__sq_fits(t->base_url, sizeof t->base_url) ||
         iz__sq_fits(t->username, sizeof t->username) || iz__sq_fits(t->access, sizeof t->access) ||
@@ -3553,15 +3596,8 @@ static int sq_iys_token_put(iz_store_t *st, int64_t account_id, const iz_iys_tok
         rc = IZ_EIO; /* no randomness: nothing is written in clear instead */
     if (rc == 0)
         rc = iz__sq_write(
-            &ss->q,
-            "INSERT INTO iys_tokens(account_id, base_url, username, access, refresh, access_exp,"
-            " refresh_exp, blocked_until, updated_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-            " ON CONFLICT(account_id) DO UPDATE SET base_url = excluded.base_url,"
-            " username = excluded.username, access = excluded.access,"
-            " refresh = excluded.refresh, access_exp = excluded.access_exp,"
-            " refresh_exp = excluded.refresh_exp, blocked_until = excluded.blocked_until,"
-            " updated_ms = excluded.updated_ms",
-            IZ_SQ_ARGS(IZ_SQ_I64(account_id), IZ_SQ_TEXT(t->base_url), IZ_SQ_TEXT(t->username),
+            &ss->q, sql,
+            IZ_SQ_ARGS(IZ_SQ_I64(key), IZ_SQ_TEXT(t->base_url), IZ_SQ_TEXT(t->username),
                        IZ_SQ_TEXT(a ? a : ""), IZ_SQ_TEXT(r ? r : ""), IZ_SQ_I64(t->access_exp),
                        IZ_SQ_I64(t->refresh_exp), IZ_SQ_I64(t->blocked_until), IZ_SQ_I64(now_ms())),
             NULL);
@@ -3570,8 +3606,112 @@ static int sq_iys_token_put(iz_store_t *st, int64_t account_id, const iz_iys_tok
     return rc;
 }
 
+/* The two token tables: an account's own user's, and a partner's (v11). */
+typedef struct token_table {
+    const char *get, *put;
+} token_table_t;
+
+static const token_table_t account_tokens = {
+    .get = "SELECT access, refresh, access_exp, refresh_exp, blocked_until, updated_ms"
+           " FROM iys_tokens WHERE account_id = ?1 AND base_url = ?2 AND username = ?3",
+    .put = "INSERT INTO iys_tokens(account_id, base_url, username, access, refresh, access_exp,"
+           " refresh_exp, blocked_until, updated_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+           " ON CONFLICT(account_id) DO UPDATE SET base_url = excluded.base_url,"
+           " username = excluded.username, access = excluded.access,"
+           " refresh = excluded.refresh, access_exp = excluded.access_exp,"
+           " refresh_exp = excluded.refresh_exp, blocked_until = excluded.blocked_until,"
+           " updated_ms = excluded.updated_ms",
+};
+
+static const token_table_t partner_tokens = {
+    .get = "SELECT access, refresh, access_exp, refresh_exp, blocked_until, updated_ms"
+           " FROM iys_partner_tokens WHERE integrator_code = ?1 AND base_url = ?2"
+           " AND username = ?3",
+    .put = "INSERT INTO iys_partner_tokens(integrator_code, base_url, username, access, refresh,"
+           " access_exp, refresh_exp, blocked_until, updated_ms)"
+           " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+           " ON CONFLICT(integrator_code, base_url) DO UPDATE SET username = excluded.username,"
+           " access = excluded.access, refresh = excluded.refresh,"
+           " access_exp = excluded.access_exp, refresh_exp = excluded.refresh_exp,"
+           " blocked_until = excluded.blocked_until, updated_ms = excluded.updated_ms",
+};
+
+static int sq_iys_token_get(iz_store_t *st, int64_t account_id, const char *base_url,
+                            const char *username, iz_iys_token_t *out)
+{
+    return token_get(st, account_tokens.get, account_id, base_url, username, out);
+}
+
+static int sq_iys_token_put(iz_store_t *st, int64_t account_id, const iz_iys_token_t *t)
+{
+    return token_put(st, account_tokens.put, account_id, t);
+}
+
+static int sq_iys_partner_token_get(iz_store_t *st, int64_t code, const char *base_url,
+                                    const char *username, iz_iys_token_t *out)
+{
+    return token_get(st, partner_tokens.get, code, base_url, username, out);
+}
+
+static int sq_iys_partner_token_put(iz_store_t *st, int64_t code, const iz_iys_token_t *t)
+{
+    return token_put(st, partner_tokens.put, code, t);
+}
+
+/* ---- v11: held changes, İYS standings --------------------------------------- */
+
+static int sq_outbox_due_now(iz_store_t *st, int64_t account_id, int64_t now)
+{
+    return iz__sq_run(sq(st),
+                      "UPDATE outbox SET next_ms = ?2 WHERE account_id = ?1 AND state = 'PENDING'"
+                      " AND next_ms > ?2",
+                      IZ_SQ_ARGS(IZ_SQ_I64(account_id), IZ_SQ_I64(now)));
+}
+
+static int sq_iys_standing_put(iz_store_t *st, int64_t account_id, bool sending, const char *reason,
+                               const char *json)
+{
+    if (strlen(reason) >= sizeof((iz_iys_standing_t *)0)->reason ||
+        strlen(json) >= IZ_STANDING_JSON_MAX)
+        return IZ_ETOOBIG;
+    return iz__sq_write(sq(st),
+                        "INSERT INTO iys_standing(account_id, sending, reason, json, updated_ms)"
+                        " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(account_id) DO UPDATE SET"
+                        " sending = excluded.sending, reason = excluded.reason,"
+                        " json = excluded.json, updated_ms = excluded.updated_ms",
+                        IZ_SQ_ARGS(IZ_SQ_I64(account_id), IZ_SQ_I64(sending ? 1 : 0),
+                                   IZ_SQ_TEXT(reason), IZ_SQ_TEXT(json), IZ_SQ_I64(now_ms())),
+                        NULL);
+}
+
+static void standing_read(sqlite3_stmt *stmt, void *out)
+{
+    iz_iys_standing_t *s = out;
+    s->account_id = sqlite3_column_int64(stmt, 0);
+    s->sending = sqlite3_column_int64(stmt, 1) != 0;
+    iz__sq_col_str(stmt, 2, s->reason, sizeof s->reason);
+    const char *j = iz__sq_col_text(stmt, 3);
+    s->json = iz_xstrdup(j ? j : "{}");
+    s->updated_ms = sqlite3_column_int64(stmt, 4);
+}
+
+static int sq_iys_standing_all(iz_store_t *st, iz_iys_standing_t **list, size_t *n)
+{
+    static const iz_sq_row_t row = IZ_SQ_ROW_OWNING(iz_iys_standing_t, standing_read, json);
+    return iz__sq_list(sq(st),
+                       "SELECT account_id, sending, reason, json, updated_ms FROM iys_standing"
+                       " ORDER BY account_id",
+                       NULL, &row, list, n);
+}
+
 static const iz_store_ops_t sq_ops = {
     .close = sq_close,
+    .accounts_all = sq_accounts_all,
+    .outbox_due_now = sq_outbox_due_now,
+    .iys_partner_token_get = sq_iys_partner_token_get,
+    .iys_partner_token_put = sq_iys_partner_token_put,
+    .iys_standing_put = sq_iys_standing_put,
+    .iys_standing_all = sq_iys_standing_all,
     .schema_version = sq_schema_version,
     .ping = sq_ping,
     .account_add = sq_account_add,

@@ -12,6 +12,7 @@ import requests
 from conftest import Server
 
 _codes = itertools.count(710000)
+integrator_codes = itertools.count(960000)
 
 
 def start_sim(data, *extra, pull_lag=0, bulk_delay=0, rate=0, token_limit=0,
@@ -42,6 +43,19 @@ def prov(sim):
     return Provider(sim)
 
 
+def api_login(user):
+    """Log an API user (a Provider or an Integrator) in with its password:
+    its session then carries the access token."""
+    r = requests.post(user.sim.base + "/oauth2/token", timeout=10,
+                      json={"username": user.username, "password": user.password,
+                            "grant_type": "password"})
+    assert r.status_code == 200, r.text
+    user.tokens = r.json()
+    user.token = user.tokens["access_token"]
+    user.session.headers["Authorization"] = "Bearer " + user.token
+    return user.tokens
+
+
 class Provider:
     """A service provider created through /_sim/providers, with a token."""
 
@@ -64,14 +78,7 @@ class Provider:
             self.login()
 
     def login(self):
-        r = requests.post(self.sim.base + "/oauth2/token", timeout=10,
-                          json={"username": self.username, "password": self.password,
-                                "grant_type": "password"})
-        assert r.status_code == 200, r.text
-        self.tokens = r.json()
-        self.token = self.tokens["access_token"]
-        self.session.headers["Authorization"] = "Bearer " + self.token
-        return self.tokens
+        return api_login(self)
 
     def url(self, path, brand=None, v2=False):
         b = brand or self.brand
@@ -105,3 +112,58 @@ def wait_processed(p, rid, v2=False, timeout=30):
             return items
         time.sleep(0.1)
     raise AssertionError("bulk request not processed")
+
+
+class Integrator:
+    """An integrator created through /_sim/integrators, with a token."""
+
+    def __init__(self, sim, subscription=None, login=True):
+        self.sim = sim
+        self.code = next(integrator_codes)
+        self.username = f"io{self.code}"
+        self.password = f"io-{self.code}-secret"
+        body = {"integratorCode": self.code, "name": f"İş Ortağı {self.code}",
+                "username": self.username, "password": self.password}
+        if subscription:
+            body["subscription"] = subscription
+        r = requests.post(sim.base + "/_sim/integrators", json=body, timeout=10)
+        assert r.status_code == 201, r.text
+        self.session = requests.Session()
+        if login:
+            self.login()
+
+    def login(self):
+        return api_login(self)
+
+    def grant(self, iys, brand=None, expect=201, **rights):
+        body = {"iysCode": iys, **rights}
+        if brand is not None:
+            body["brandCode"] = brand
+        r = requests.post(f"{self.sim.base}/_sim/integrators/{self.code}/authorizations",
+                          json=body, timeout=10)
+        assert r.status_code == expect, r.text
+        return r
+
+    def revoke(self, iys, brand):
+        return requests.delete(
+            f"{self.sim.base}/_sim/integrators/{self.code}/authorizations/{iys}/{brand}",
+            timeout=10)
+
+    def call(self, method, path, body=None, **kw):
+        return self.session.request(method, self.sim.base + path, json=body, timeout=30, **kw)
+
+    def add(self, p, body, brand=None, v2=False):
+        return self.session.post(p.url("/consents", brand, v2), json=body, timeout=30)
+
+    def set_subscription(self, **body):
+        r = requests.put(f"{self.sim.base}/_sim/integrators/{self.code}/subscription",
+                         json=body, timeout=10)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+def put_sub(sim, p, **body):
+    r = requests.put(f"{sim.base}/_sim/providers/{p.iys_code}/subscription", json=body,
+                     timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()

@@ -17,10 +17,9 @@ import pytest
 import requests
 
 from conftest import tr_now
-from simutil import Provider, consent, start_sim
+from simutil import Integrator, Provider, consent, integrator_codes, put_sub, start_sim
 
 _phone = itertools.count(1)
-_integrators = itertools.count(960000)
 
 
 def phone():
@@ -56,65 +55,6 @@ def sign(key, header, payload):
     head = b64e(json.dumps(header).encode()) + "." + b64e(json.dumps(payload).encode())
     sig = hmac.new(key, head.encode(), hashlib.sha256).digest()
     return head + "." + b64e(sig)
-
-
-class Integrator:
-    """An integrator created through /_sim/integrators, with a token."""
-
-    def __init__(self, sim, subscription=None):
-        self.sim = sim
-        self.code = next(_integrators)
-        self.username = f"io{self.code}"
-        self.password = f"io-{self.code}-secret"
-        body = {"integratorCode": self.code, "name": f"İş Ortağı {self.code}",
-                "username": self.username, "password": self.password}
-        if subscription:
-            body["subscription"] = subscription
-        r = requests.post(sim.base + "/_sim/integrators", json=body, timeout=10)
-        assert r.status_code == 201, r.text
-        self.session = requests.Session()
-        self.login()
-
-    def login(self):
-        r = requests.post(self.sim.base + "/oauth2/token", timeout=10,
-                          json={"username": self.username, "password": self.password,
-                                "grant_type": "password"})
-        assert r.status_code == 200, r.text
-        self.tokens = r.json()
-        self.session.headers["Authorization"] = "Bearer " + self.tokens["access_token"]
-
-    def grant(self, iys, brand=None, expect=201, **rights):
-        body = {"iysCode": iys, **rights}
-        if brand is not None:
-            body["brandCode"] = brand
-        r = requests.post(f"{self.sim.base}/_sim/integrators/{self.code}/authorizations",
-                          json=body, timeout=10)
-        assert r.status_code == expect, r.text
-        return r
-
-    def revoke(self, iys, brand):
-        return requests.delete(
-            f"{self.sim.base}/_sim/integrators/{self.code}/authorizations/{iys}/{brand}",
-            timeout=10)
-
-    def call(self, method, path, body=None, **kw):
-        return self.session.request(method, self.sim.base + path, json=body, timeout=30, **kw)
-
-    def add(self, p, body, brand=None, v2=False):
-        return self.session.post(p.url("/consents", brand, v2), json=body, timeout=30)
-
-    def set_subscription(self, **body):
-        r = requests.put(f"{self.sim.base}/_sim/integrators/{self.code}/subscription",
-                         json=body, timeout=10)
-        assert r.status_code == 200, r.text
-        return r.json()
-
-
-def put_sub(sim, p, **body):
-    r = requests.put(f"{sim.base}/_sim/providers/{p.iys_code}/subscription", json=body,
-                     timeout=10)
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 def query(recipient, type="MESAJ"):
@@ -656,7 +596,7 @@ def test_admin_integrators(sim):
     p = Provider(sim)
     io = Integrator(sim)
     post = lambda body: requests.post(sim.base + "/_sim/integrators", json=body, timeout=10)
-    good = {"integratorCode": next(_integrators), "name": "Ortak", "username": "ortak-x1",
+    good = {"integratorCode": next(integrator_codes), "name": "Ortak", "username": "ortak-x1",
             "password": "uzun-bir-sifre"}
     r = post(dict(good, integratorCode=io.code))
     assert r.status_code == 409 and r.json()["errors"][0]["location"] == ["integratorCode"]

@@ -178,15 +178,22 @@ def test_429_windows_are_respected(tmp_path):
 
 def test_permanent_errors_are_rejected_with_the_h_code(tmp_path):
     sim = start_sim(tmp_path / "sim")
-    p = Provider(sim, quota=1)
+    p = Provider(sim)
+    # İYS has the provider active for years; izin's account is still in its
+    # upload period, so izin takes an old consent that İYS refuses (H467).
+    # (A refusal about the account - H525, H520... - holds the change
+    # instead: test_partner.py.)
+    r = requests.patch(f"{sim.base}/_sim/providers/{p.iys_code}",
+                       json={"activationDate": "2020-01-01"}, timeout=10)
+    assert r.status_code == 200, r.text
     m = Module(tmp_path, sim, p)
     try:
         a, b = fresh_phone(), fresh_phone()
         m.post(a)
         assert wait_for(lambda: m.get(a).json()["iys"]["state"] == "ACCEPTED")
-        m.post(b)  # over the provider's quota in İYS: H525, never retried
+        m.post(b, date=tr_now(-30 * 86400))  # H467 at İYS, never retried
         g = wait_for(lambda: m.get(b).json()["iys"]["state"] == "REJECTED" and m.get(b).json())
-        assert g and g["iys"]["error"] == "H525"
+        assert g and g["iys"]["error"] == "H467"
         time.sleep(1)
         stats = requests.get(sim.base + "/_sim/stats").json()
         fails = sum(int(c) for ep in stats["endpoints"].values() for st, c in ep.items()

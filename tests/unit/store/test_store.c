@@ -446,6 +446,98 @@ static void test_iys_tokens_url_or_user_changed(void **state)
         iz_store_iys_token_get(f->st, acc, "https://api.sandbox.iys.org.tr", "API_USER", &g), 0);
 }
 
+/* v11: an account sending through a partner, the partner's one token
+ * state (per code and URL, across a reopen), the standings the sync engine
+ * keeps for the command line, and held changes let go at once. */
+static void test_partner_mode_and_standings(void **state)
+{
+    fx_t *f = *state;
+    iz_account_t a;
+    memset(&a, 0, sizeof a);
+    snprintf(a.name, sizeof a.name, "partnered");
+    a.iys_code = 700900;
+    a.iys_integrator = 960001;
+    assert_int_equal(iz_store_account_add(f->st, &a), 0);
+    int64_t own = account_with_token(f, "own");
+    iz_account_t g;
+    assert_int_equal(iz_store_account_get(f->st, a.id, &g), 0);
+    assert_int_equal(g.iys_integrator, 960001);
+    assert_int_equal(iz_store_account_get(f->st, own, &g), 0);
+    assert_int_equal(g.iys_integrator, 0);
+    /* the partner's pair */
+    iz_iys_token_t t = mk_token(TOK_URL, "PARTNER_USER"), got;
+    assert_int_equal(iz_store_iys_partner_token_put(f->st, 960001, &t), 0);
+    fx_reopen(f);
+    assert_int_equal(iz_store_iys_partner_token_get(f->st, 960001, TOK_URL, "PARTNER_USER", &got),
+                     0);
+    assert_string_equal(got.access, TOK_ACCESS);
+    assert_string_equal(got.refresh, TOK_REFRESH);
+    assert_int_equal(got.access_exp, 1900000000);
+    assert_int_equal(iz_store_iys_partner_token_get(f->st, 960001, TOK_URL, "OTHER", &got),
+                     IZ_ENOTFOUND);
+    assert_int_equal(iz_store_iys_partner_token_get(f->st, 960002, TOK_URL, "PARTNER_USER", &got),
+                     IZ_ENOTFOUND);
+    assert_int_equal(
+        iz_store_iys_partner_token_get(f->st, 960001, "https://x", "PARTNER_USER", &got),
+        IZ_ENOTFOUND);
+    /* it is not an account's, and an account's is not the partner's */
+    assert_int_equal(iz_store_iys_token_get(f->st, a.id, TOK_URL, "PARTNER_USER", &got),
+                     IZ_ENOTFOUND);
+    assert_int_equal(iz_store_iys_partner_token_get(f->st, own, TOK_URL, "API_USER", &got),
+                     IZ_ENOTFOUND);
+    /* another URL gets a pair of its own */
+    iz_iys_token_t t2 = mk_token("https://api.sandbox.iys.org.tr", "PARTNER_USER");
+    t2.access_exp = 1;
+    assert_int_equal(iz_store_iys_partner_token_put(f->st, 960001, &t2), 0);
+    assert_int_equal(iz_store_iys_partner_token_get(f->st, 960001, TOK_URL, "PARTNER_USER", &got),
+                     0);
+    assert_int_equal(got.access_exp, 1900000000);
+    /* the accounts, without passwords */
+    iz_account_t *list = NULL;
+    size_t n = 0;
+    assert_int_equal(iz_store_accounts_all(f->st, &list, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0].name, "partnered");
+    assert_int_equal(list[0].iys_integrator, 960001);
+    assert_string_equal(list[1].name, "own");
+    assert_string_equal(list[1].iys_password, "");
+    free(list);
+    /* standings: replaced whole, by account */
+    assert_int_equal(iz_store_iys_standing_put(f->st, a.id, true, "", "{\"sending\":true}"), 0);
+    assert_int_equal(
+        iz_store_iys_standing_put(f->st, a.id, false, "SUBSCRIPTION_PAUSED", "{\"sending\":false}"),
+        0);
+    assert_int_equal(iz_store_iys_standing_put(f->st, 9999, true, "", "{}"), IZ_ENOTFOUND);
+    char big[80];
+    memset(big, 'X', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(iz_store_iys_standing_put(f->st, a.id, false, big, "{}"), IZ_ETOOBIG);
+    iz_iys_standing_t *sl = NULL;
+    assert_int_equal(iz_store_iys_standing_all(f->st, &sl, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(sl[0].account_id, a.id);
+    assert_false(sl[0].sending);
+    assert_string_equal(sl[0].reason, "SUBSCRIPTION_PAUSED");
+    assert_string_equal(sl[0].json, "{\"sending\":false}");
+    assert_true(sl[0].updated_ms > 0);
+    iz_store_iys_standing_free(sl, n);
+    /* a held change (next try far ahead) is due again at once */
+    int64_t brand = add_brand(f, a.id, 700900, "partnered");
+    iz_change_t c = mk_change(brand, "+905551112299", IZ_ONAY, 1700000000, IZ_IYS_PENDING);
+    apply_ok(f, &c);
+    int64_t now = 1800000000000;
+    assert_int_equal(iz_store_outbox_retry(f->st, c.id, now + 3600000, "held"), 0);
+    iz_outbox_item_t *due = NULL;
+    assert_int_equal(iz_store_outbox_due(f->st, now, a.id, false, 10, &due, &n), 0);
+    assert_int_equal(n, 0);
+    free(due);
+    assert_int_equal(iz_store_outbox_due_now(f->st, a.id, now), 0);
+    assert_int_equal(iz_store_outbox_due(f->st, now, a.id, false, 10, &due, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(due[0].chg.id, c.id);
+    free(due);
+}
+
 /* A store of schema 4 (before the tokens) gains the table when opened. */
 static void test_iys_tokens_migration(void **state)
 {
@@ -491,6 +583,9 @@ static void test_iys_tokens_migration(void **state)
                                 "ALTER TABLE sms_recipients DROP COLUMN raw_json;"
                                 /* v11's reconciliation */
                                 "DROP TABLE iys_days; DROP TABLE iys_recon;"
+                                /* v14's partner mode and standings */
+                                "ALTER TABLE accounts DROP COLUMN iys_integrator;"
+                                "DROP TABLE iys_partner_tokens; DROP TABLE iys_standing;"
                                 /* a send as version 3 recorded it */
                                 "INSERT INTO sms_messages(id, brand_id, created_ms, sender, text,"
                                 " commercial, encoding, parts, accepted, blocked) VALUES(7, 1,"
@@ -2057,6 +2152,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_iys_tokens_sealed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_iys_tokens_url_or_user_changed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_iys_tokens_migration, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partner_mode_and_standings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_apply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrations_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_version_refused, setup, teardown),

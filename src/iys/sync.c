@@ -916,6 +916,14 @@ static void plan_recon(iz_sync_t *s, int64_t now)
             s->next_recon_ms = now + 1000;
             continue;
         }
+        /* A partner reconciles only the brands that gave it the right
+         * (agreementControl): İYS refuses the others with a 403. */
+        const partner_t *pt = ac->partner;
+        if (pt && pt->listed) {
+            const iz_grant_t *g =
+                iz_standing_grant(pt->grants, pt->ngrants, ac->iys_code, s->brands[b].code);
+            if (!g || !g->agreement) continue;
+        }
         /* Done already (by an earlier run of this process, another
          * process or `izin iys reconcile`)? */
         iz_recon_t *kept = NULL;

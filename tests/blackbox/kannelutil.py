@@ -155,7 +155,22 @@ concatenation = true
 """
         return c
 
-    def start(self, timeout=10):
+    def start(self, timeout=10, tries=3):
+        """Start bearerbox and smsbox and connect the fake SMSC. The ports
+        were free when they were picked; another process may take one
+        before Kannel binds it ("Address already in use"): then new ports
+        and again, up to tries times."""
+        for attempt in range(tries):
+            try:
+                return self._start(timeout)
+            except AssertionError as e:
+                if "Address already in use" not in str(e) or attempt == tries - 1:
+                    raise
+                self.stop()
+                self.admin_port, self.box_port = free_port(), free_port()
+                self.sendsms_port, self.smsc_port = free_port(), free_port()
+
+    def _start(self, timeout):
         path = os.path.join(self.dir, "kannel.conf")
         with open(path, "w") as f:
             f.write(self.config())

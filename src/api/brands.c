@@ -13,7 +13,8 @@
 #include "core/utf8.h"
 #include "sms/inbound.h"
 
-static json_t *brand_json(const iz_brand_t *b, const iz_brand_sms_t *m, const char *info)
+static json_t *brand_json(const iz_brand_t *b, const iz_brand_sms_t *m, const char *info,
+                          const iz_brand_page_t *pg)
 {
     json_t *kws = json_array();
     for (size_t i = 0; i < m->nkeywords; i++)
@@ -25,6 +26,9 @@ static json_t *brand_json(const iz_brand_t *b, const iz_brand_sms_t *m, const ch
                           m->reply_help);
     if (!o) iz_oom();
     json_object_set_new(o, "infoText", json_string(info));
+    json_object_set_new(o, "pageMode", json_string(pg->iys ? "IYS" : "LOCAL"));
+    json_object_set_new(o, "pageOtpTemplate", json_string(pg->otp_template));
+    json_object_set_new(o, "pageVkn", json_string(pg->vkn));
     return o;
 }
 
@@ -35,13 +39,15 @@ void iz__h_brand_get(iz_req_t *r, void *vapp)
     iz_brand_sms_t m;
     if (iz__api_brand(r, app, &b) != 0) return;
     char *info = iz_req_alloc(r, IZ_BRAND_INFO_MAX);
+    iz_brand_page_t pg;
     int rc = iz_store_brand_sms_get(app->store, b.id, &m);
     if (rc == 0) rc = iz_store_brand_info_get(app->store, b.id, info, IZ_BRAND_INFO_MAX);
+    if (rc == 0) rc = iz_store_brand_page_get(app->store, b.id, &pg);
     if (rc != 0) {
         iz__reply_store_error(r, rc);
         return;
     }
-    iz_reply_json(r, 200, brand_json(&b, &m, info));
+    iz_reply_json(r, 200, brand_json(&b, &m, info, &pg));
 }
 
 /* A text field of the patch into dst: absent leaves it, a string of at most
@@ -64,7 +70,8 @@ static bool text_field(iz_req_t *r, json_t *o, const char *name, const char *pat
 void iz__h_brand_patch(iz_req_t *r, void *vapp)
 {
     static const char *const known[] = {
-        "name", "keywords", "shortNumber", "slug", "subscriberNumber", "replies", "infoText"};
+        "name",    "keywords", "shortNumber",     "slug",    "subscriberNumber",
+        "replies", "infoText", "pageOtpTemplate", "pageVkn", "pageMode"};
     static const char *const reply_keys[] = {"onay", "ret", "help"};
     iz_app_t *app = vapp;
     iz_brand_t b;
@@ -72,8 +79,11 @@ void iz__h_brand_patch(iz_req_t *r, void *vapp)
     json_t *body = iz__api_body(r, app, &b, "IZ400");
     if (!body) return;
     char *info = iz_req_alloc(r, IZ_BRAND_INFO_MAX);
+    iz_brand_page_t pg;
+    char mode[8] = "";
     int rc = iz_store_brand_sms_get(app->store, b.id, &m);
     if (rc == 0) rc = iz_store_brand_info_get(app->store, b.id, info, IZ_BRAND_INFO_MAX);
+    if (rc == 0) rc = iz_store_brand_page_get(app->store, b.id, &pg);
     if (rc != 0) {
         json_decref(body);
         iz__reply_store_error(r, rc);
@@ -88,9 +98,11 @@ void iz__h_brand_patch(iz_req_t *r, void *vapp)
     if (unk) {
         iz__reply_field(r, unk, NULL,
                         "Bilinmeyen alan. Kullanılabilecek alanlar: name, keywords, shortNumber, "
-                        "subscriberNumber, slug, infoText, replies {onay, ret, help}.",
+                        "subscriberNumber, slug, infoText, pageMode, pageOtpTemplate, pageVkn, "
+                        "replies {onay, ret, help}.",
                         "Unknown field. The body may contain: name, keywords, shortNumber, "
-                        "subscriberNumber, slug, infoText, replies {onay, ret, help}.");
+                        "subscriberNumber, slug, infoText, pageMode, pageOtpTemplate, pageVkn, "
+                        "replies {onay, ret, help}.");
         json_decref(body);
         return;
     }
@@ -101,6 +113,10 @@ void iz__h_brand_patch(iz_req_t *r, void *vapp)
                    sizeof b.subscriber_number) &&
         text_field(r, body, "slug", "slug", b.slug, sizeof b.slug) &&
         text_field(r, body, "infoText", "infoText", info, IZ_BRAND_INFO_MAX) &&
+        text_field(r, body, "pageMode", "pageMode", mode, sizeof mode) &&
+        text_field(r, body, "pageOtpTemplate", "pageOtpTemplate", pg.otp_template,
+                   sizeof pg.otp_template) &&
+        text_field(r, body, "pageVkn", "pageVkn", pg.vkn, sizeof pg.vkn) &&
         (!replies ||
          (text_field(r, replies, "onay", "replies.onay", m.reply_onay, sizeof m.reply_onay) &&
           text_field(r, replies, "ret", "replies.ret", m.reply_ret, sizeof m.reply_ret) &&
@@ -140,6 +156,22 @@ void iz__h_brand_patch(iz_req_t *r, void *vapp)
                         "subscriberNumber must be 0850 followed by 7 digits.");
         ok = false;
     }
+    if (ok && mode[0]) {
+        ok = strcmp(mode, "IYS") == 0 || strcmp(mode, "LOCAL") == 0;
+        pg.iys = strcmp(mode, "IYS") == 0;
+        if (!ok)
+            iz__reply_field(r, "pageMode", json_object_get(body, "pageMode"),
+                            "pageMode IYS ya da LOCAL olmalıdır.",
+                            "pageMode must be IYS or LOCAL.");
+    }
+    if (ok && !iz_brand_page_ok(&pg)) {
+        iz__reply_field(r, "pageVkn", json_object_get(body, "pageVkn"),
+                        "İYS doğrulamalı sayfa (pageMode IYS) için pageOtpTemplate ve 10 ya da 11 "
+                        "haneli, 0 ile başlamayan pageVkn gerekir.",
+                        "An İYS-verified page (pageMode IYS) needs pageOtpTemplate and a pageVkn "
+                        "of 10 or 11 digits not starting with 0.");
+        ok = false;
+    }
     for (const char *p = b.slug; ok && *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-')) {
             iz__reply_field(r, "slug", json_object_get(body, "slug"),
@@ -152,6 +184,7 @@ void iz__h_brand_patch(iz_req_t *r, void *vapp)
     const char *conflict = NULL;
     rc = iz_store_brand_update(app->store, &b, &m, &conflict);
     if (rc == 0) rc = iz_store_brand_info_set(app->store, b.id, info);
+    if (rc == 0) rc = iz_store_brand_page_set(app->store, b.id, &pg);
     if (rc == IZ_EEXIST) {
         char tr[200], en[200];
         bool kw = conflict && strcmp(conflict, "keyword") == 0;
@@ -170,5 +203,5 @@ void iz__h_brand_patch(iz_req_t *r, void *vapp)
         return;
     }
     iz_inbound_routes_forget();
-    iz_reply_json(r, 200, brand_json(&b, &m, info));
+    iz_reply_json(r, 200, brand_json(&b, &m, info, &pg));
 }

@@ -30,6 +30,7 @@
 #include "core/iz.h"
 #include "core/qr.h"
 #include "core/recipient.h"
+#include "iys/client.h"
 #include "net/form.h"
 #include "net/page.h"
 #include "sms/outbound.h"
@@ -45,6 +46,9 @@
 #define CLIENTS 8192           /* keys each limiter remembers */
 #define EMAIL_MAX 254
 #define SLUG_MAX 63
+#define IYS_TRIES 3       /* İYS's: wrong codes before it ends the process */
+#define IYS_TTL 180       /* İYS's: seconds a code of its SMS OTP is valid */
+#define REQUEST_ID_MAX 64 /* İYS's requestId (a UUID), with room */
 
 typedef struct code {
     int64_t brand_id; /* 0: free slot */
@@ -55,6 +59,11 @@ typedef struct code {
     int busy; /* being recorded by a verify now */
     char msg_id[IZ_SMS_ID_MAX];
     char page_sha[IZ_SHA256_HEX], info_sha[IZ_SHA256_HEX];
+    /* İYS-verified mode: İYS's process, and what became of its completion
+     * (an answer lost on the way: İYS may have completed it; verified: it
+     * did, and mac is then over the code too, for a retry of the record) */
+    char request_id[REQUEST_ID_MAX];
+    bool complete_lost, verified;
 } code_t;
 
 struct iz_cpage {
@@ -143,6 +152,7 @@ typedef struct ctx {
     iz_brand_t brand;
     const char *slug, *home, *link; /* "/c/slug", the public link */
     char *info;                     /* the brand's information text */
+    iz_brand_page_t page;           /* how the page proves a number */
 } ctx_t;
 
 /* What the person chose on the form. */
@@ -181,6 +191,7 @@ static bool ctx_open(ctx_t *c, iz_req_t *r, void *vapp)
         c->info = iz_req_alloc(r, IZ_BRAND_INFO_MAX);
         rc = iz_store_brand_info_get(c->app->store, c->brand.id, c->info, IZ_BRAND_INFO_MAX);
     }
+    if (rc == 0) rc = iz_store_brand_page_get(c->app->store, c->brand.id, &c->page);
     if (rc != 0) {
         iz_page_t p;
         iz_page_begin(&p, c->site, r, "Sayfa bulunamadı");
@@ -364,11 +375,13 @@ static void code_page(ctx_t *c, int status, const char *ok, const char *err, con
                    "<input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" "
                    "autocomplete=\"one-time-code\" pattern=\"[0-9]{6}\" maxlength=\"6\" required "
                    "aria-describedby=\"code-hint\">"
-                   "<p class=\"hint\" id=\"code-hint\">Kod %lld dakika geçerlidir; kimseyle "
+                   "<p class=\"hint\" id=\"code-hint\">%sKod %lld dakika geçerlidir; kimseyle "
                    "paylaşmayın.</p>"
                    "<button type=\"submit\">Onayla</button></form>"
                    "<p><a href=\"%s\">Kod gelmedi mi? Yeni kod isteyin</a></p>",
-                   (long long)((c->cp->ttl + 59) / 60), iz_page_esc(r, c->home));
+                   c->page.iys ? "Kodu İleti Yönetim Sistemi (İYS) gönderdi ve doğrular. " : "",
+                   (long long)(c->page.iys ? IYS_TTL / 60 : (c->cp->ttl + 59) / 60),
+                   iz_page_esc(r, c->home));
     iz_page_end(&p, status);
 }
 
@@ -449,6 +462,12 @@ static code_t *code_slot(iz_cpage_t *cp, int64_t brand_id, const char *phone, in
 
 /* ---- handlers --------------------------------------------------------------- */
 
+/* The İYS-verified mode's halves of the two POSTs, and the answer to a
+ * verified code (both modes). */
+static void otp_iys(ctx_t *c, const choice_t *ch);
+static void verify_iys(ctx_t *c, const choice_t *ch, const char *code);
+static void done_page(ctx_t *c, const choice_t *ch, int rc);
+
 void iz__h_cpage_get(iz_req_t *r, void *vapp)
 {
     ctx_t c;
@@ -502,6 +521,10 @@ void iz__h_cpage_otp(iz_req_t *r, void *vapp)
     iz_form_t form;
     choice_t ch;
     if (!post_open(&c, r, vapp, &form, &ch)) return;
+    if (c.page.iys) {
+        otp_iys(&c, &ch);
+        return;
+    }
     struct iz_sms_queue *q = iz_api_sms_queue(c.app);
     if (!q) {
         form_page(&c, 503, "SMS gönderimi şu anda yapılamıyor. Lütfen daha sonra tekrar deneyin.",
@@ -549,13 +572,14 @@ void iz__h_cpage_otp(iz_req_t *r, void *vapp)
     code_page(&c, 200, ok, NULL, &ch);
 }
 
-/* Record each chosen channel through the domain, with the evidence. */
-static int record(ctx_t *c, const choice_t *ch, const code_t *k, int64_t now)
+/* Record each chosen channel through the domain, with the evidence: the
+ * code's (k) and the mode's own fields in extra (taken). */
+static int record(ctx_t *c, const choice_t *ch, const code_t *k, int64_t now, json_t *extra)
 {
-    json_t *extra = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "page", c->link, "method",
-                              "SMS_OTP", "otpMessageId", k->msg_id, "pageSha256", k->page_sha,
-                              "infoTextSha256", k->info_sha, "otpRecipient", ch->phone);
-    if (!extra) iz_oom();
+    json_t *common = json_pack("{s:s, s:s, s:s, s:s}", "page", c->link, "pageSha256", k->page_sha,
+                               "infoTextSha256", k->info_sha, "otpRecipient", ch->phone);
+    if (!extra || !common || json_object_update(extra, common) != 0) iz_oom();
+    json_decref(common);
     char sent[IZ_DATETIME_LEN];
     iz_tr_format(k->sent, sent);
     json_object_set_new(extra, "codeSentAt", json_string(sent));
@@ -606,6 +630,10 @@ void iz__h_cpage_verify(iz_req_t *r, void *vapp)
         code_page(&c, 422, NULL, "Kod 6 rakamdan oluşur; SMS ile gelen kodu yazın.", &ch);
         return;
     }
+    if (c.page.iys) {
+        verify_iys(&c, &ch, code);
+        return;
+    }
     uint8_t mac[crypto_auth_hmacsha256_BYTES];
     code_mac(c.cp, c.brand.id, &ch, code, mac);
     int64_t now = (int64_t)time(NULL);
@@ -640,33 +668,241 @@ void iz__h_cpage_verify(iz_req_t *r, void *vapp)
         }
         return;
     }
-    int rc = record(&c, &ch, &k, now);
+    json_t *extra = json_pack("{s:s, s:s}", "method", "SMS_OTP", "otpMessageId", k.msg_id);
+    int rc = record(&c, &ch, &k, now, extra);
     pthread_mutex_lock(&c.cp->mu);
     if (rc == 0 || rc == IZ_ERULE)
         memset(slot, 0, sizeof *slot); /* a code is used once */
     else
         slot->busy = 0; /* the store failed: the person may try the same code again */
     pthread_mutex_unlock(&c.cp->mu);
+    done_page(&c, &ch, rc);
+}
+
+/* The answer to a verified code: the record's failure (rc), or the
+ * confirmation. */
+static void done_page(ctx_t *c, const choice_t *ch, int rc)
+{
+    iz_req_t *r = c->r;
     if (rc != 0) {
-        code_page(&c, rc == IZ_ERULE ? 409 : 503, NULL,
+        code_page(c, rc == IZ_ERULE ? 409 : 503, NULL,
                   rc == IZ_ERULE ? "Bu değişiklik kaydedilemedi. Lütfen markayla iletişime geçin."
                                  : "Kayıt şu anda yapılamadı. Aynı kodla biraz sonra tekrar "
                                    "deneyin.",
-                  &ch);
+                  ch);
         return;
     }
     iz_page_t p;
-    iz_page_begin(&p, c.site, r, "Tercihiniz kaydedildi");
+    iz_page_begin(&p, c->site, r, "Tercihiniz kaydedildi");
     iz_page_puts(&p, "<h1>Tercihiniz kaydedildi</h1>");
     char ok[IZ_NAME_MAX + 256];
-    snprintf(ok, sizeof ok, "%s için %s: %s.", c.brand.name,
-             ch.status == IZ_RET ? "izniniz geri alındı" : "izniniz kaydedildi",
-             channels_text(r, &ch));
+    snprintf(ok, sizeof ok, "%s için %s: %s.", c->brand.name,
+             ch->status == IZ_RET ? "izniniz geri alındı" : "izniniz kaydedildi",
+             channels_text(r, ch));
     iz_page_msg(&p, "ok", ok, NULL);
     iz_page_printf(&p,
                    "<div class=\"card\"><p>Değişiklik İleti Yönetim Sistemi'ne (İYS) iletilir. "
                    "Tercihinizi istediğiniz zaman bu sayfadan değiştirebilirsiniz.</p>"
                    "<p><a href=\"%s\">İzin sayfasına dön</a></p></div>",
-                   iz_page_esc(r, c.home));
+                   iz_page_esc(r, c->home));
     iz_page_end(&p, 200);
+}
+
+/* ---- the İYS-verified mode ------------------------------------------------------
+ *
+ * İYS's OTP management (ViA Pass) sends the code and checks it, so İYS holds
+ * the proof that the person has the number (its process, its request
+ * history and summary file under the requestId). izin keeps the requestId
+ * in the code table, bound to the choices as a local code is (the MAC is
+ * over the choices and the requestId), and on İYS's "completed" records the
+ * change through the domain, HS_WEB, with the requestId in the evidence; the
+ * sync engine sends it to İYS as every change (docs/DECISIONS.md). */
+
+/* İYS did not answer (or the account has no İYS): nothing was done. */
+static const char iys_down[] = "İYS'ye şu an ulaşılamıyor. İşleminiz kaydedilmedi; lütfen "
+                               "birkaç dakika sonra tekrar deneyin.";
+
+static iz_iys_t *iys_client(ctx_t *c)
+{
+    return c->app->sync ? iz_sync_client(c->app->sync, c->brand.account_id) : NULL;
+}
+
+static void otp_iys(ctx_t *c, const choice_t *ch)
+{
+    iz_iys_t *cli = iys_client(c);
+    if (!cli) {
+        iz_logf(IZ_LOG_ERROR, "cpage", "İYS-verified page without İYS", "brand=%lld",
+                (long long)c->brand.code);
+        form_page(c, 503, iys_down, ch);
+        return;
+    }
+    if (code_limits(c, ch->phone) != 0) return;
+    iz_iys_res_t res;
+    int rc = iz_iys_otp_sms_start(cli, ch->phone, c->page.otp_template, c->page.vkn, &res);
+    const char *rid =
+        json_string_value(json_object_get(json_object_get(res.body, "data"), "requestId"));
+    bool rid_ok = rid && *rid && strlen(rid) < REQUEST_ID_MAX;
+    for (const char *q = rid; rid_ok && *q; q++)
+        rid_ok = (*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+                 *q == '-' || *q == '_';
+    if (rc != 0 || res.cls != IZ_IYS_OK || !rid_ok) {
+        iz_logf(IZ_LOG_WARN, "cpage", "İYS's SMS OTP not started",
+                "brand=%lld http=%ld code=%s "
+                "message=%s",
+                (long long)c->brand.code, res.http, res.code, res.message);
+        char msg[400];
+        bool refused = rc == 0 && res.cls == IZ_IYS_PERMANENT;
+        if (refused)
+            snprintf(msg, sizeof msg,
+                     "İYS doğrulama kodunu gönderemedi (%s: %s). Lütfen markayla iletişime "
+                     "geçin.",
+                     res.code, res.message);
+        iz_iys_res_clear(&res);
+        form_page(c, refused ? 502 : 503, refused ? msg : iys_down, ch);
+        return;
+    }
+    const char *shown = shown_html(c);
+    int64_t now = (int64_t)time(NULL);
+    pthread_mutex_lock(&c->cp->mu);
+    code_t *k = code_slot(c->cp, c->brand.id, ch->phone, now);
+    if (k) {
+        memset(k, 0, sizeof *k);
+        k->brand_id = c->brand.id;
+        memcpy(k->phone, ch->phone, sizeof k->phone);
+        iz_strlcpy(k->request_id, rid, sizeof k->request_id);
+        code_mac(c->cp, c->brand.id, ch, k->request_id, k->mac);
+        k->sent = now;
+        k->expires = now + IYS_TTL;
+        k->tries_left = IYS_TRIES;
+        iz_sha256_hex(shown, strlen(shown), k->page_sha);
+        iz_sha256_hex(c->info, strlen(c->info), k->info_sha);
+    }
+    pthread_mutex_unlock(&c->cp->mu);
+    iz_iys_res_clear(&res);
+    char ok[200];
+    snprintf(ok, sizeof ok, "İleti Yönetim Sistemi (İYS), %s numarasına 6 haneli bir kod gönderdi.",
+             masked(c->r, ch->phone));
+    code_page(c, 200, ok, NULL, ch);
+}
+
+/* İYS's refusal of a code as the page's answer; the slot (under the lock
+ * again) is counted down or ended as İYS counts. */
+static void iys_refused(ctx_t *c, const choice_t *ch, code_t *slot, const iz_iys_res_t *res)
+{
+    bool wrong = strcmp(res->code, "H1052") == 0;
+    int left = 0;
+    pthread_mutex_lock(&c->cp->mu);
+    if (wrong && --slot->tries_left > 0) {
+        slot->busy = 0;
+        left = slot->tries_left;
+    } else {
+        memset(slot, 0, sizeof *slot);
+    }
+    pthread_mutex_unlock(&c->cp->mu);
+    char msg[400];
+    if (wrong && left > 0) {
+        snprintf(msg, sizeof msg, "İYS kodu doğrulamadı: kod yanlış. %d deneme hakkınız kaldı.",
+                 left);
+        code_page(c, 422, NULL, msg, ch);
+        return;
+    }
+    int status = 410;
+    if (wrong || strcmp(res->code, "H1050") == 0)
+        snprintf(msg, sizeof msg,
+                 "Kod %d kez yanlış girildi; İYS bu doğrulamayı kapattı. Yeni "
+                 "bir kod isteyin.",
+                 IYS_TRIES);
+    else if (strcmp(res->code, "H1051") == 0 || strcmp(res->code, "OTP-ERROR-001") == 0)
+        snprintf(msg, sizeof msg,
+                 "Kodun süresi dolmuş ya da bu numara için geçerli bir kod yok. "
+                 "Yeni bir kod isteyin.");
+    else {
+        status = 422;
+        snprintf(msg, sizeof msg, "İYS doğrulamayı kabul etmedi (%s: %s). Yeni bir kod isteyin.",
+                 res->code, res->message);
+    }
+    form_page(c, status, msg, ch);
+}
+
+static void verify_iys(ctx_t *c, const choice_t *ch, const char *code)
+{
+    int64_t now = (int64_t)time(NULL);
+    code_t k;
+    uint8_t mac[crypto_auth_hmacsha256_BYTES];
+    pthread_mutex_lock(&c->cp->mu);
+    code_t *slot = code_find(c->cp, c->brand.id, ch->phone);
+    if (slot && (slot->busy || !slot->request_id[0] || slot->expires <= now)) slot = NULL;
+    bool bound = false;
+    if (slot) {
+        /* Verified already (the record failed): the MAC holds the code too. */
+        char with_code[REQUEST_ID_MAX + 8];
+        snprintf(with_code, sizeof with_code, "%s|%s", slot->request_id, code);
+        code_mac(c->cp, c->brand.id, ch, slot->verified ? with_code : slot->request_id, mac);
+        bound = sodium_memcmp(slot->mac, mac, sizeof mac) == 0;
+        if (bound) {
+            slot->busy = 1;
+            k = *slot;
+        } else if (--slot->tries_left <= 0) {
+            memset(slot, 0, sizeof *slot);
+        }
+    }
+    int left = slot && !bound ? slot->tries_left : 0;
+    pthread_mutex_unlock(&c->cp->mu);
+    if (!slot || !bound) {
+        if (left > 0) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "Kod yanlış. %d deneme hakkınız kaldı.", left);
+            code_page(c, 422, NULL, msg, ch);
+        } else {
+            form_page(c, 410,
+                      "Kodun süresi dolmuş ya da bu numara için geçerli bir kod yok. "
+                      "Yeni bir kod isteyin.",
+                      ch);
+        }
+        return;
+    }
+    if (!k.verified) {
+        iz_iys_t *cli = iys_client(c);
+        iz_iys_res_t res = {0};
+        int rc = cli ? iz_iys_otp_sms_complete(cli, k.request_id, code, &res) : IZ_EBUSY;
+        /* İYS answered "completed already" to a process whose earlier
+         * completion's answer was lost: that completion was this one. */
+        bool ok = rc == 0 &&
+                  (res.cls == IZ_IYS_OK || (k.complete_lost && strcmp(res.code, "H1110") == 0));
+        if (!ok && (rc != 0 || res.cls != IZ_IYS_PERMANENT)) {
+            iz_logf(IZ_LOG_WARN, "cpage", "İYS's SMS OTP completion not answered",
+                    "brand=%lld http=%ld message=%s", (long long)c->brand.code, res.http,
+                    res.message);
+            pthread_mutex_lock(&c->cp->mu);
+            slot->busy = 0;
+            slot->complete_lost = res.http == 0 || res.http >= 500;
+            pthread_mutex_unlock(&c->cp->mu);
+            iz_iys_res_clear(&res);
+            code_page(c, 503, NULL, iys_down, ch);
+            return;
+        }
+        if (!ok) {
+            iys_refused(c, ch, slot, &res);
+            iz_iys_res_clear(&res);
+            return;
+        }
+        iz_iys_res_clear(&res);
+    }
+    json_t *extra = json_pack("{s:s, s:s, s:s}", "method", "IYS_SMS_OTP", "iysRequestId",
+                              k.request_id, "iysOtpTemplate", c->page.otp_template);
+    int rc = record(c, ch, &k, now, extra);
+    pthread_mutex_lock(&c->cp->mu);
+    if (rc == 0 || rc == IZ_ERULE) {
+        memset(slot, 0, sizeof *slot); /* a process is used once */
+    } else {
+        /* İYS verified the code but the store failed: the same code may
+         * record it again, without asking İYS (which would answer H1110). */
+        char with_code[REQUEST_ID_MAX + 8];
+        snprintf(with_code, sizeof with_code, "%s|%s", k.request_id, code);
+        code_mac(c->cp, c->brand.id, ch, with_code, slot->mac);
+        slot->verified = true;
+        slot->busy = 0;
+    }
+    pthread_mutex_unlock(&c->cp->mu);
+    done_page(c, ch, rc);
 }

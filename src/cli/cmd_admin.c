@@ -263,6 +263,11 @@ static const iz_optdef_t brand_set_defs[] = {
     {"info-text", true, "FILE", NULL,
      "the information text (KVKK aydınlatma metni, UTF-8 plain text) its consent page "
      "shows; '' clears it"},
+    {"page-mode", true, "IYS|LOCAL", NULL,
+     "how its consent page proves a number: LOCAL izin's own SMS code, IYS İYS's SMS OTP "
+     "(needs --page-otp-template and --page-vkn)"},
+    {"page-otp-template", true, "ID", NULL, "the brand's SMS OTP template (templateId) at İYS"},
+    {"page-vkn", true, "VKN", NULL, "the sender's tax number İYS's SMS OTP start needs"},
 };
 static const iz_cmddef_t brand_set_cmd =
     IZ_CMD("izin brand set", "--code N [options]",
@@ -384,6 +389,33 @@ static int info_text_opt(const char *path, char *out)
     return 0;
 }
 
+/* The consent page's mode, template and VKN: the brand's, with those
+ * given replacing them. Returns 0, 1 (store) or 2 (a usage error, said). */
+static int brand_page_opts(const iz_opts_t *o, iz_store_t *st, int64_t brand_id,
+                           iz_brand_page_t *pg)
+{
+    if (iz_store_brand_page_get(st, brand_id, pg) != 0) {
+        iz_cli_fail("cannot read the brand's consent page settings");
+        return 1;
+    }
+    const char *mode = iz_cli_get(o, "page-mode");
+    const char *tpl = iz_cli_get(o, "page-otp-template");
+    const char *vkn = iz_cli_get(o, "page-vkn");
+    if (mode && strcmp(mode, "IYS") != 0 && strcmp(mode, "LOCAL") != 0) {
+        iz_cli_fail("--page-mode must be IYS or LOCAL");
+        return 2;
+    }
+    if (mode) pg->iys = strcmp(mode, "IYS") == 0;
+    if ((tpl && iz_strlcpy(pg->otp_template, tpl, sizeof pg->otp_template) != 0) ||
+        (vkn && iz_strlcpy(pg->vkn, vkn, sizeof pg->vkn) != 0) || !iz_brand_page_ok(pg)) {
+        iz_cli_fail("--page-mode IYS needs --page-otp-template (at most %d bytes) and --page-vkn "
+                    "(10 or 11 digits, not starting with 0)",
+                    IZ_PAGE_TEMPLATE_MAX - 1);
+        return 2;
+    }
+    return 0;
+}
+
 static int brand_set(const iz_opts_t *o)
 {
     const char *code = iz_cli_get(o, "code");
@@ -421,9 +453,16 @@ static int brand_set(const iz_opts_t *o)
         iz_store_close(st);
         return rc;
     }
+    iz_brand_page_t pg;
+    if ((rc = brand_page_opts(o, st, b.id, &pg)) != 0) {
+        free(text);
+        iz_store_close(st);
+        return rc;
+    }
     const char *conflict = NULL;
     rc = iz_store_brand_update(st, &b, &m, &conflict);
     if (rc == 0 && text) rc = iz_store_brand_info_set(st, b.id, text);
+    if (rc == 0) rc = iz_store_brand_page_set(st, b.id, &pg);
     free(text);
     iz_store_close(st);
     if (rc == IZ_EEXIST) {

@@ -680,3 +680,57 @@ int iz_iys_partner_brands(iz_iys_t *c, int offset, int limit, iz_iys_res_t *res)
              (long long)c->conf.integrator_code, offset, limit);
     return call(c, "GET", path, NULL, res);
 }
+
+/* OTP management (ViA Pass) answers errors in a shape of its own:
+ * {errorCode, errorMessage} with, for İYS's own refusals (ERR-SYS-0007),
+ * subSystemErrorInfo {status, errors [{code, message}]}. The sub-system's
+ * H-code is the answer's code when there is one, else errorCode; a
+ * sub-system status of 5xx or 429 (H1058 the OTP service unreachable,
+ * H083 the per-second limit) is İYS not answering, not a refusal. */
+static void otp_error(iz_iys_res_t *res)
+{
+    if (res->cls == IZ_IYS_OK || !res->body || res->http == 401) return;
+    json_t *sub = json_object_get(res->body, "subSystemErrorInfo");
+    json_t *e0 = json_array_get(json_object_get(sub, "errors"), 0);
+    const char *code = json_string_value(json_object_get(e0, "code"));
+    const char *msg = json_string_value(json_object_get(e0, "message"));
+    if (!code) {
+        code = json_string_value(json_object_get(res->body, "errorCode"));
+        msg = json_string_value(json_object_get(res->body, "errorMessage"));
+        /* A field error names the field's own message. */
+        json_t *f0 = json_array_get(json_object_get(res->body, "data"), 0);
+        const char *fmsg = json_string_value(json_object_get(f0, "message"));
+        if (fmsg) msg = fmsg;
+    }
+    if (code) iz_strlcpy(res->code, code, sizeof res->code);
+    if (msg) iz_strlcpy(res->message, msg, sizeof res->message);
+    json_int_t st = json_integer_value(json_object_get(sub, "status"));
+    if (res->http >= 400 && res->http < 500 && res->http != 429 && res->code[0])
+        res->cls = st >= 500 || st == 429 ? IZ_IYS_TRANSIENT : IZ_IYS_PERMANENT;
+}
+
+int iz_iys_otp_sms_start(iz_iys_t *c, const char *phone, const char *template_id, const char *vkn,
+                         iz_iys_res_t *res)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/otp-management/api/v1/%lld/sms/start",
+             (long long)c->conf.iys_code);
+    json_t *body =
+        json_pack("{s:s, s:s, s:s}", "phoneNumber", phone, "templateId", template_id, "vkn", vkn);
+    if (!body) iz_oom();
+    int rc = call(c, "POST", path, body, res);
+    json_decref(body);
+    otp_error(res);
+    return rc;
+}
+
+int iz_iys_otp_sms_complete(iz_iys_t *c, const char *request_id, const char *code,
+                            iz_iys_res_t *res)
+{
+    json_t *body = json_pack("{s:s, s:s}", "requestId", request_id, "otpCode", code);
+    if (!body) iz_oom();
+    int rc = call(c, "POST", "/otp-management/api/v1/sms/complete", body, res);
+    json_decref(body);
+    otp_error(res);
+    return rc;
+}

@@ -178,6 +178,20 @@ int iz_iys_partner_subscription(iz_iys_t *c, iz_iys_res_t *res);
  * authorized the partner, with its rights (limit at most 100). */
 int iz_iys_partner_brands(iz_iys_t *c, int offset, int limit, iz_iys_res_t *res);
 
+/* OTP management (ViA Pass), İYS verifying a number by SMS:
+ * POST /otp-management/api/v1/{iysCode}/sms/start {phoneNumber (E.164),
+ * templateId, vkn} (İYS sends the code; data.requestId names the process)
+ * and POST /otp-management/api/v1/sms/complete {requestId, otpCode}.
+ * res->code is the sub-system's H-code (H1052 a wrong code, H1050 ended
+ * by wrong codes, H1051 expired, H1110 completed already, H1107 no such
+ * template ...) or the answer's errorCode (OTP-ERROR-001 an unknown
+ * requestId, ERR-VLD-001 a field); the sub-system's own 5xx or 429
+ * (H1058, H083) is TRANSIENT. */
+int iz_iys_otp_sms_start(iz_iys_t *c, const char *phone, const char *template_id, const char *vkn,
+                         iz_iys_res_t *res);
+int iz_iys_otp_sms_complete(iz_iys_t *c, const char *request_id, const char *code,
+                            iz_iys_res_t *res);
+
 /* Counts of answers by class since start (for the success-rate watch). */
 typedef struct iz_iys_counts {
     uint64_t ok, client_error, rate_limited, server_error, transport, token_blocked;

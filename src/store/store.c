@@ -235,6 +235,31 @@ int iz_store_brand_info_set(iz_store_t *st, int64_t brand_id, const char *text)
     return st->ops->brand_info_set(st, brand_id, text);
 }
 
+int iz_store_brand_page_get(iz_store_t *st, int64_t brand_id, iz_brand_page_t *out)
+{
+    if (!st || !out) return IZ_EINVAL;
+    return st->ops->brand_page_get(st, brand_id, out);
+}
+
+bool iz_brand_page_ok(const iz_brand_page_t *p)
+{
+    if (memchr(p->otp_template, 0, sizeof p->otp_template) == NULL ||
+        memchr(p->vkn, 0, sizeof p->vkn) == NULL)
+        return false;
+    size_t v = strlen(p->vkn);
+    if (v && (v < 10 || v > 11 || strspn(p->vkn, "0123456789") != v || p->vkn[0] == '0'))
+        return false;
+    for (const char *t = p->otp_template; *t; t++)
+        if ((unsigned char)*t < ' ' || *t == 0x7f) return false;
+    return !p->iys || (p->otp_template[0] && v);
+}
+
+int iz_store_brand_page_set(iz_store_t *st, int64_t brand_id, const iz_brand_page_t *p)
+{
+    if (!st || !p || !iz_brand_page_ok(p)) return IZ_EINVAL;
+    return st->ops->brand_page_set(st, brand_id, p);
+}
+
 int iz_store_brands_by_number(iz_store_t *st, const char *number, iz_brand_t **list,
                               iz_brand_sms_t **sms, size_t *n)
 {

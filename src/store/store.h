@@ -95,6 +95,9 @@
  *          updated_ms): the sync engine's last read-out of the account's
  *          standing with İYS (iys/standing.h)        (v14: partner mode,
  *          subscriptions)
+ *   brands.page_mode ('LOCAL' | 'IYS'), page_otp_template, page_vkn: how
+ *          the brand's consent page proves a number (v15: İYS-verified
+ *          consent page)
  *
  * Invariants
  * ----------
@@ -163,7 +166,7 @@
 #include "core/smstext.h"
 
 /* The schema version this build creates (see the migrations). */
-#define IZ_STORE_SCHEMA_VERSION 14
+#define IZ_STORE_SCHEMA_VERSION 15
 
 typedef struct iz_store iz_store_t;
 
@@ -303,6 +306,21 @@ int iz_store_brand_by_slug(iz_store_t *st, const char *slug, iz_brand_t *out);
 #define IZ_BRAND_INFO_MAX 16384
 int iz_store_brand_info_get(iz_store_t *st, int64_t brand_id, char *out, size_t size);
 int iz_store_brand_info_set(iz_store_t *st, int64_t brand_id, const char *text);
+
+/* How a brand's consent page proves a number: izin's own code (iys false,
+ * the default), or İYS's SMS OTP (ViA Pass) with the brand's OTP template
+ * at İYS and the sender's VKN, which İYS's start call needs. set answers
+ * IZ_EINVAL for an IYS mode without a template or with a VKN that is not
+ * 10 or 11 digits, IZ_ENOTFOUND for no such brand. */
+#define IZ_PAGE_TEMPLATE_MAX 65
+typedef struct iz_brand_page {
+    bool iys;
+    char otp_template[IZ_PAGE_TEMPLATE_MAX]; /* İYS's templateId, "" = none */
+    char vkn[12];                            /* digits, "" = none */
+} iz_brand_page_t;
+bool iz_brand_page_ok(const iz_brand_page_t *p); /* what set accepts */
+int iz_store_brand_page_get(iz_store_t *st, int64_t brand_id, iz_brand_page_t *out);
+int iz_store_brand_page_set(iz_store_t *st, int64_t brand_id, const iz_brand_page_t *p);
 
 /* The brands an inbound message to number reaches: those whose short
  * number or subscriber number it is (digits as stored), each with its

@@ -27,6 +27,8 @@ typedef struct iz_store_ops {
     int (*brand_by_slug)(iz_store_t *st, const char *slug, iz_brand_t *out);
     int (*brand_info_get)(iz_store_t *st, int64_t brand_id, char *out, size_t size);
     int (*brand_info_set)(iz_store_t *st, int64_t brand_id, const char *text);
+    int (*brand_page_get)(iz_store_t *st, int64_t brand_id, iz_brand_page_t *out);
+    int (*brand_page_set)(iz_store_t *st, int64_t brand_id, const iz_brand_page_t *p);
     int (*brand_update)(iz_store_t *st, iz_brand_t *b, const iz_brand_sms_t *sms,
                         const char **conflict);
     int (*brands_by_number)(iz_store_t *st, const char *number, iz_brand_t **list,

@@ -452,6 +452,12 @@ static const char *const migrations[] = {
     " reason TEXT NOT NULL DEFAULT '',"
     " json TEXT NOT NULL,"
     " updated_ms INTEGER NOT NULL);",
+    /* 15 (consent page, İYS-verified mode): how a brand's consent page
+     * proves a number (LOCAL: izin's own code; IYS: İYS's SMS OTP), and
+     * the OTP template and VKN İYS's start call needs. */
+    "ALTER TABLE brands ADD COLUMN page_mode TEXT NOT NULL DEFAULT 'LOCAL';"
+    "ALTER TABLE brands ADD COLUMN page_otp_template TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE brands ADD COLUMN page_vkn TEXT NOT NULL DEFAULT '';",
 };
 
 _Static_assert(IZ_ARRAY_LEN(migrations) == IZ_STORE_SCHEMA_VERSION,
@@ -955,6 +961,32 @@ static int sq_brand_info_set(iz_store_t *st, int64_t brand_id, const char *text)
 {
     return iz__sq_update(sq(st), "UPDATE brands SET info_text = ?2 WHERE id = ?1",
                          IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_TEXT(text)));
+}
+
+static void page_read(sqlite3_stmt *s, void *out)
+{
+    iz_brand_page_t *p = out;
+    p->iys = strcmp(iz__sq_col_text(s, 0), "IYS") == 0;
+    iz__sq_col_str(s, 1, p->otp_template, sizeof p->otp_template);
+    iz__sq_col_str(s, 2, p->vkn, sizeof p->vkn);
+}
+
+static const iz_sq_row_t page_row = IZ_SQ_ROW(iz_brand_page_t, page_read);
+
+static int sq_brand_page_get(iz_store_t *st, int64_t brand_id, iz_brand_page_t *out)
+{
+    return iz__sq_get(sq(st),
+                      "SELECT page_mode, page_otp_template, page_vkn FROM brands WHERE id = ?1",
+                      IZ_SQ_ARGS(IZ_SQ_I64(brand_id)), &page_row, out);
+}
+
+static int sq_brand_page_set(iz_store_t *st, int64_t brand_id, const iz_brand_page_t *p)
+{
+    return iz__sq_update(sq(st),
+                         "UPDATE brands SET page_mode = ?2, page_otp_template = ?3, page_vkn = ?4"
+                         " WHERE id = ?1",
+                         IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_TEXT(p->iys ? "IYS" : "LOCAL"),
+                                    IZ_SQ_TEXT(p->otp_template), IZ_SQ_TEXT(p->vkn)));
 }
 
 static int sq_brands_by_number(iz_store_t *st, const char *number, iz_brand_t **list,
@@ -3724,6 +3756,8 @@ static const iz_store_ops_t sq_ops = {
     .brand_by_slug = sq_brand_by_slug,
     .brand_info_get = sq_brand_info_get,
     .brand_info_set = sq_brand_info_set,
+    .brand_page_get = sq_brand_page_get,
+    .brand_page_set = sq_brand_page_set,
     .brands_by_number = sq_brands_by_number,
     .inbound_get = sq_inbound_get,
     .inbound_add = sq_inbound_add,

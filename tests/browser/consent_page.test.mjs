@@ -8,6 +8,9 @@
 // result from the consent API. Every page: its status, the kit's CSP, no
 // console error, nothing wider than the window, every control visible;
 // screenshots into build/browser/. A last pass at 320 px checks the layout.
+// A second brand (slug "iysli") is İYS-verified: its account's İYS is an
+// `izin iys-sim`, whose OTP management sends the code (read from the
+// emulator's /_sim/otp) and checks it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -25,7 +28,9 @@ const INFO = 'Örnek Çiçekçilik A.Ş. olarak kişisel verilerinizi 6698 sayı
   'İzninizi dilediğiniz zaman bu sayfadan geri alabilirsiniz.';
 const TTL = 5;
 
+const IYS_BRAND = 700009;
 let srv; // { proc, base, dir, key }
+let sim; // { proc, base, dir }
 let browser;
 let phones = 0;
 
@@ -73,9 +78,10 @@ async function controlsVisible(v, name) {
 }
 
 /** Fill the first form and ask for a code; returns the code page's response. */
-async function askCode(v, phone, { types = ['MESAJ'], ret = false, name }) {
+async function askCode(v, phone, { types = ['MESAJ'], ret = false, name, slug = 'ornek',
+  sent = '6 haneli bir kod gönderdik' }) {
   const { page } = v;
-  await checkPage(v, await page.goto(`${srv.base}/c/ornek`), `${name}-1-sayfa`);
+  await checkPage(v, await page.goto(`${srv.base}/c/${slug}`), `${name}-1-sayfa`);
   await controlsVisible(v, `${name}-1-sayfa`);
   await page.getByLabel(ret ? 'İznimi geri alıyorum' : 'İzin veriyorum').check();
   for (const [t, label] of [['MESAJ', 'SMS (kısa mesaj)'], ['ARAMA', 'Telefon araması']]) {
@@ -85,7 +91,7 @@ async function askCode(v, phone, { types = ['MESAJ'], ret = false, name }) {
   await page.getByLabel('Cep telefonu numaranız').fill(typed(phone));
   const resp = await clickAndWait(v, page.getByRole('button', { name: 'Doğrulama kodu gönder' }));
   await checkPage(v, resp, `${name}-2-kod`);
-  await page.getByText('6 haneli bir kod gönderdik').waitFor();
+  await page.getByText(sent).waitFor();
   await controlsVisible(v, `${name}-2-kod`);
   return resp;
 }
@@ -105,6 +111,28 @@ before(async () => {
   fs.writeFileSync(path.join(dir, 'info.txt'), INFO);
   izin('brand', 'set', '--code', String(BRAND), '--info-text', path.join(dir, 'info.txt'));
   srv.key = izin('key', 'add', '--account', 'ornek').trim();
+  // The İYS-verified brand: a provider at the emulator with ViA Pass credit
+  // and a verify-only SMS OTP template.
+  const simDir = fs.mkdtempSync(path.join(os.tmpdir(), 'izin-cpage-sim-'));
+  sim = { dir: simDir, ...(await startIzin(['iys-sim', '--listen', '127.0.0.1:0', '--data', simDir,
+    '--pull-lag', '0', '--bulk-delay', '0', '--rate', '0', '--token-limit', '0'], simDir)) };
+  const simCall = async (method, p, body, want) => {
+    const r = await fetch(sim.base + p, { method, headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body) });
+    assert.equal(r.status, want, `${p}: ${await r.text()}`);
+  };
+  await simCall('POST', '/_sim/providers', { iysCode: IYS_BRAND, name: 'İYSli Kırtasiye A.Ş.',
+    username: 'iysli', password: 'iysli-parola', brands: [{ brandCode: IYS_BRAND, name: 'İYSli' }] }, 201);
+  await simCall('PUT', `/_sim/via/subscriptions/${IYS_BRAND}`, { credit: 100, status: 'ACTIVE' }, 200);
+  await simCall('POST', '/_sim/otp/templates', { iysCode: IYS_BRAND, templateId: 'izin-sayfa',
+    channel: 'SMS', method: 'OTP', text: 'İYSli Kırtasiye izin doğrulama kodunuz: {{otp}}' }, 201);
+  izin('account', 'add', '--name', 'iysli', '--iys-code', String(IYS_BRAND), '--iys-url', sim.base,
+    '--iys-user', 'iysli', '--iys-password', 'iysli-parola');
+  izin('brand', 'add', '--account', 'iysli', '--code', String(IYS_BRAND), '--name', 'İYSli Kırtasiye',
+    '--slug', 'iysli');
+  izin('brand', 'set', '--code', String(IYS_BRAND), '--page-mode', 'IYS', '--page-otp-template',
+    'izin-sayfa', '--page-vkn', '1234567890');
+  srv.iysKey = izin('key', 'add', '--account', 'iysli').trim();
   Object.assign(srv, await startIzin(['serve', '--listen', '127.0.0.1:0', '--data', dir,
     '--page-code-ttl', String(TTL)], dir));
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
@@ -117,6 +145,11 @@ after(async () => {
     await new Promise((r) => { srv.proc.once('exit', r); setTimeout(r, 5000); });
   }
   if (srv) fs.rmSync(srv.dir, { recursive: true, force: true });
+  if (sim?.proc) {
+    sim.proc.kill('SIGTERM');
+    await new Promise((r) => { sim.proc.once('exit', r); setTimeout(r, 5000); });
+  }
+  if (sim) fs.rmSync(sim.dir, { recursive: true, force: true });
 });
 
 test('at 360 px without JavaScript: give consent for MESAJ and ARAMA', async () => {
@@ -184,6 +217,28 @@ test('at 360 px: an expired code is refused', async () => {
   await enterCode(v, code, 'cp-sure-3-doldu', 410);
   await v.page.getByRole('alert').getByText(/Kodun süresi dolmuş/).waitFor();
   assert.equal((await consent(phone, 'MESAJ')).status, 404);
+  await v.context.close();
+});
+
+test('at 360 px: the İYS-verified flow against the emulator', async () => {
+  const v = await openContext(browser, 360, 740, false);
+  const phone = newPhone();
+  await askCode(v, phone, { types: ['MESAJ', 'ARAMA'], name: 'cp-iys', slug: 'iysli',
+    sent: /numarasına 6 haneli bir kod gönderdi\./ });
+  await v.page.getByText('Kodu İleti Yönetim Sistemi (İYS) gönderdi ve doğrular.').waitFor();
+  const otp = await (await fetch(`${sim.base}/_sim/otp?recipient=${encodeURIComponent(phone)}`)).json();
+  assert.match(otp.messages[0].text, /^İYSli Kırtasiye izin doğrulama kodunuz: \d{6}/);
+  await enterCode(v, otp.code, 'cp-iys-3-kaydedildi');
+  await v.page.getByText('izniniz kaydedildi: SMS (kısa mesaj), Telefon araması').waitFor();
+  for (const t of ['MESAJ', 'ARAMA']) {
+    const r = await fetch(`${srv.base}/v1/brands/${IYS_BRAND}/consents/${encodeURIComponent(phone)}?type=${t}`,
+      { headers: { Authorization: `Bearer ${srv.iysKey}` } });
+    assert.equal(r.status, 200);
+    const c = await r.json();
+    assert.equal(c.status, 'ONAY');
+    assert.equal(c.history[0].evidence.method, 'IYS_SMS_OTP');
+    assert.equal(c.history[0].evidence.iysRequestId, otp.messages[0].requestId);
+  }
   await v.context.close();
 });
 

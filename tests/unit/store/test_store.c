@@ -601,6 +601,10 @@ static void test_iys_tokens_migration(void **state)
                                 "ALTER TABLE consent_log DROP COLUMN retailer_access;"
                                 /* v13's consent page information text */
                                 "ALTER TABLE brands DROP COLUMN info_text;"
+                                /* v15's consent page mode */
+                                "ALTER TABLE brands DROP COLUMN page_mode;"
+                                "ALTER TABLE brands DROP COLUMN page_otp_template;"
+                                "ALTER TABLE brands DROP COLUMN page_vkn;"
                                 "UPDATE meta SET value = '4' WHERE key = 'schema_version'"),
                      SQLITE_OK);
     fx_reopen(f);
@@ -816,6 +820,25 @@ static void test_brands(void **state)
     memset(info, 'a', IZ_BRAND_INFO_MAX);
     assert_int_equal(iz_store_brand_info_set(f->st, b.id, info), IZ_ETOOBIG);
     free(info);
+
+    /* The page's mode starts LOCAL; IYS needs a template and a VKN. */
+    iz_brand_page_t pg = {.iys = true};
+    assert_int_equal(iz_store_brand_page_get(f->st, b.id, &pg), 0);
+    assert_false(pg.iys);
+    assert_string_equal(pg.otp_template, "");
+    pg.iys = true;
+    assert_int_equal(iz_store_brand_page_set(f->st, b.id, &pg), IZ_EINVAL);
+    strcpy(pg.otp_template, "izin-sayfa");
+    strcpy(pg.vkn, "0123456789");
+    assert_int_equal(iz_store_brand_page_set(f->st, b.id, &pg), IZ_EINVAL);
+    strcpy(pg.vkn, "1234567890");
+    assert_int_equal(iz_store_brand_page_set(f->st, b.id, &pg), 0);
+    assert_int_equal(iz_store_brand_page_set(f->st, b.id + 100, &pg), IZ_ENOTFOUND);
+    iz_brand_page_t pg2;
+    assert_int_equal(iz_store_brand_page_get(f->st, b.id, &pg2), 0);
+    assert_true(pg2.iys);
+    assert_string_equal(pg2.otp_template, "izin-sayfa");
+    assert_string_equal(pg2.vkn, "1234567890");
 
     iz_brand_t d = b;
     strcpy(d.slug, "other");

@@ -285,7 +285,7 @@ static void choice_fields(iz_page_t *p, const choice_t *ch)
     iz_page_printf(p,
                    "</fieldset><label for=\"phone\">Cep telefonu numaranız</label>"
                    "<input id=\"phone\" name=\"phone\" type=\"tel\" inputmode=\"tel\" "
-                   "autocomplete=\"tel\" required maxlength=\"20\" placeholder=\"05XX XXX XX XX\" "
+                   "autocomplete=\"tel\" required maxlength=\"20\" placeholder=\"0532 123 45 67\" "
                    "aria-describedby=\"phone-hint\" value=\"%s\">"
                    "<p class=\"hint\" id=\"phone-hint\">Doğrulama kodu bu numaraya SMS ile "
                    "gönderilir.</p>"
@@ -412,7 +412,7 @@ static const char *read_choice(iz_req_t *r, const iz_form_t *f, choice_t *ch)
     if (!ch->phone_in || !*ch->phone_in ||
         iz_phone_normalize(ch->phone_in, strlen(ch->phone_in), ch->phone, &hcode) != 0 ||
         strncmp(ch->phone, "+905", 4) != 0)
-        return "Cep telefonu numaranızı 05XX XXX XX XX biçiminde yazın.";
+        return "Cep telefonu numaranızı 0532 123 45 67 gibi, başında 0 ile yazın.";
     if (ch->types[2]) {
         if (!ch->email_in || !*ch->email_in ||
             iz_recipient_normalize(ch->email_in, strlen(ch->email_in), IZ_EPOSTA, ch->email,

@@ -175,6 +175,17 @@ test('at 360 px without JavaScript: give consent for MESAJ and ARAMA', async () 
   await v.context.close();
 });
 
+test('at 1280 px: the whole flow on a desktop, every page looked at', async () => {
+  const v = await openContext(browser, 1280, 800, false);
+  const phone = newPhone();
+  await askCode(v, phone, { types: ['MESAJ'], name: 'cp-masaustu' });
+  await enterCode(v, '000000', 'cp-masaustu-3-yanlis', 422);
+  await enterCode(v, await codeFor(phone), 'cp-masaustu-4-kaydedildi');
+  await v.page.getByRole('heading', { name: 'Tercihiniz kaydedildi' }).waitFor();
+  assert.equal((await consent(phone, 'MESAJ')).body.status, 'ONAY');
+  await v.context.close();
+});
+
 test('at 360 px: withdraw consent given before', async () => {
   const phone = newPhone();
   const r = await fetch(`${srv.base}/v1/brands/${BRAND}/consents`, {

@@ -47,13 +47,6 @@ static void random_hex(char *out, size_t nbytes)
     iz_wipe(b, sizeof b);
 }
 
-static json_t *tr_date(int64_t t)
-{
-    char buf[IZ_DATETIME_LEN];
-    iz_tr_format(t, buf);
-    return json_string(buf);
-}
-
 static json_t *code_text(int64_t code)
 {
     char buf[24];
@@ -467,8 +460,8 @@ static void sub_fields(json_t *o, const char *prefix, const iz_sim_subinfo_t *s,
     char key[64];
     int64_t start = s->start ? s->start : start0;
     int64_t end = s->end ? s->end : start + YEAR - 1;
-    json_object_set_new(o, "startDate", tr_date(start));
-    json_object_set_new(o, "expirationDate", tr_date(end));
+    json_object_set_new(o, "startDate", iz__sim_tr_date(start));
+    json_object_set_new(o, "expirationDate", iz__sim_tr_date(end));
     snprintf(key, sizeof key, "%sSubscriptionPackageName", prefix);
     key[0] = prefix[0] ? key[0] : 's';
     json_object_set_new(o, key, json_string(s->package[0] ? s->package : package0));

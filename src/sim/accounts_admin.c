@@ -510,6 +510,13 @@ static void grant_change(iz_req_t *r, void *app, bool add)
     json_t *brands = NULL, *detail = contract ? contract_grant(r, body, &brands) : json_incref(body);
     int64_t iys = 0;
     int rc = detail ? 0 : -1;
+    /* All the brands' grants or none: a bad brand late in the list takes
+     * back the ones before it. */
+    bool batch = rc == 0 && iz_sim_batch_begin(sim->st) == 0;
+    if (rc == 0 && !batch) {
+        store_error(r);
+        rc = -1;
+    }
     if (rc == 0 && contract && brands) {
         size_t i;
         json_t *b;
@@ -520,6 +527,10 @@ static void grant_change(iz_req_t *r, void *app, bool add)
     } else if (rc == 0) {
         rc = grant_apply(r, sim, &ig, detail, contract ? NULL : json_object_get(body, "brandCode"),
                          add, &iys);
+    }
+    if (detail && iz_sim_batch_end(sim->st, rc == 0 ? 0 : IZ_EINVAL) != 0 && rc == 0) {
+        store_error(r);
+        rc = -1;
     }
     if (rc == 0) {
         json_t *out = NULL;

@@ -492,11 +492,11 @@ void iz__sim_h_otp_subscription(iz_req_t *r, void *app)
     json_t *item = json_pack(
         "{s:s, s:I, s:o, s:o, s:o, s:o, s:b, s:I, s:s, s:{s:s, s:o, s:o, s:s, s:s, s:I, s:b}}",
         "iysViaSubscriptionId", v.sub.id, "iysCode", (json_int_t)iys, "startDate",
-        iz__via_date(v.sub.start), "expirationDate", iz__via_date(v.sub.end), "creationDate",
-        iz__via_date(v.created), "lastUpdateDate", iz__via_date(v.created), "autoRenewal",
+        iz__sim_tr_date(v.sub.start), "expirationDate", iz__sim_tr_date(v.sub.end), "creationDate",
+        iz__sim_tr_date(v.created), "lastUpdateDate", iz__sim_tr_date(v.created), "autoRenewal",
         v.auto_renewal, "viaCredit", (json_int_t)v.credit, "status", status,
         "viaSubscriptionPackage", "viaSubscriptionId", v.sub.id, "startDate",
-        iz__via_date(v.sub.start), "expirationDate", iz__via_date(v.sub.end),
+        iz__sim_tr_date(v.sub.start), "expirationDate", iz__sim_tr_date(v.sub.end),
         "viaSubscriptionPackageName", v.sub.package, "status", status, "viaCredit",
         (json_int_t)v.credit, "isLimited", v.limited);
     if (!item) iz_oom();

@@ -376,12 +376,11 @@ iz__via_outcome_t iz__via_complete(iz_sim_t *sim, const iz__via_complete_t *c, j
 bool iz__via_expire(json_t *state, int64_t now);
 /* Answer the process's summary file (a .zip, İYS's "işlem dosyası"). */
 void iz__via_reply_file(iz_req_t *r, iz_sim_t *sim, const char *request_id, json_t *state);
-/* Small shared pieces: the clock in ms; İYS's date text of epoch seconds
- * and of ms ("2024-07-09 10:43:16.038"); a string member ("" when
+/* Small shared pieces: the clock in ms; İYS's date text of ms
+ * ("2024-07-09 10:43:16.038"; of seconds: iz__sim_tr_date); a string member ("" when
  * absent); SMS_* or EPOSTA_*, *_OTP or a link; "http://host:port" of the
  * request (r's arena). */
 int64_t iz__via_now_ms(void);
-json_t *iz__via_date(int64_t t);
 json_t *iz__via_date_ms(int64_t ms);
 const char *iz__via_str(json_t *o, const char *key);
 bool iz__via_is_sms(const char *verification);

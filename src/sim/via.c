@@ -1390,7 +1390,7 @@ void iz__sim_h_ret_post(iz_req_t *r, void *app)
     if (rc == 0) rc = iz_sim_consent_apply(sim->st, &chg, false, ret_rule, NULL, &hcode);
     /* A refused RET still uses the link up: it has done what it could. */
     int end = iz_sim_batch_end(sim->st, rc == IZ_ERULE ? 0 : rc);
-    if (rc == IZ_ENOTFOUND || (rc == 0 && end != 0)) {
+    if (rc == IZ_ENOTFOUND || ((rc == 0 || rc == IZ_ERULE) && end != 0)) {
         iz_page_refuse(r, &sim->site, rc == IZ_ENOTFOUND ? 409 : 500,
                        rc == IZ_ENOTFOUND ? "İşlem tamamlanmış" : "Beklenmedik bir hata oluştu",
                        rc == IZ_ENOTFOUND ? "Bu bağlantı ile daha önce işlem gerçekleştirilmiştir."

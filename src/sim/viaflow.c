@@ -68,13 +68,6 @@ int64_t iz__via_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-json_t *iz__via_date(int64_t t)
-{
-    char buf[IZ_DATETIME_LEN];
-    iz_tr_format(t, buf);
-    return json_string(buf);
-}
-
 json_t *iz__via_date_ms(int64_t ms)
 {
     char buf[IZ_DATETIME_LEN], out[IZ_DATETIME_LEN + 8];
@@ -377,7 +370,7 @@ int iz__via_start(iz_sim_t *sim, iz_req_t *r, const iz__via_start_t *s, char req
         for (size_t i = 0; i < nmsg && rc == 0; i++) {
             json_t *m = json_pack("{s:s, s:s, s:s, s:o}", "requestId", request_id, "channel",
                                   iz__via_is_sms(s->verification) ? "SMS" : "EPOSTA", "text",
-                                  msgs[i].text, "sentAt", iz__via_date(now));
+                                  msgs[i].text, "sentAt", iz__sim_tr_date(now));
             if (msgs[i].code[0]) {
                 json_object_set_new(m, "code", json_string(msgs[i].code));
                 json_object_set_new(m, "title", json_string(msgs[i].title));
@@ -464,7 +457,7 @@ static int record_etk(iz_sim_t *sim, json_t *state, int64_t brand, const char *t
     json_array_append_new(results,
                           json_pack("{s:s, s:I, s:s, s:s, s:o}", "consentType", "ETK", "brandCode",
                                     (json_int_t)brand, "type", type, "transactionId", chg.txid,
-                                    "creationDate", iz__via_date(chg.creation)));
+                                    "creationDate", iz__sim_tr_date(chg.creation)));
     return 0;
 }
 
@@ -498,7 +491,7 @@ static int record_kvk(iz_sim_t *sim, const char *request_id, json_t *state, cons
     if (rc != 0) return rc;
     json_array_append_new(results, json_pack("{s:s, s:s, s:s, s:o}", "consentType", "KVK", "type",
                                              type, "transactionId", txid, "creationDate",
-                                             iz__via_date(now_ms / 1000)));
+                                             iz__sim_tr_date(now_ms / 1000)));
     return 0;
 }
 

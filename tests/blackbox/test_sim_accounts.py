@@ -470,6 +470,11 @@ def test_authorization_in_api_md_form(sim):
     url = f"{sim.base}/_sim/integrators/{io.code}/authorizations"
     body = {"iysCode": a.iys_code, "brandCodes": [a.brand], "types": ["MESAJ"],
             "rights": ["READ", "WRITE", "RECONCILE"]}
+    # all brands or none: an unknown brand after a good one grants nothing
+    r = requests.post(url, json={**body, "brandCodes": [a.brand, 999999]}, timeout=10)
+    assert r.status_code == 404 and codes(r) == ["H018"], r.text
+    r = io.add(a, consent(phone()))
+    assert r.status_code == 403 and codes(r) == ["H353"]
     r = requests.post(url, json=body, timeout=10)
     assert r.status_code == 201, r.text
     g = r.json()["list"][0]

@@ -359,6 +359,18 @@ const char *iz__api_evidence(iz_req_t *r, json_t *extra)
     }
     if (extra) json_object_update(ev, extra);
     char *text = json_dumps(ev, JSON_COMPACT);
+    if (text && ua && strlen(text) >= IZ_EVIDENCE_MAX) {
+        /* Evidence is kept whole or not at all (the store refuses what
+         * does not fit): a user agent that escapes long (quotes, control
+         * bytes) gives way to its SHA-256, which still proves it. */
+        char h[IZ_SHA256_HEX];
+        iz_sha256_hex(ua, strlen(ua), h);
+        json_object_del(ev, "userAgent");
+        json_object_del(ev, "userAgentCut");
+        json_object_set_new(ev, "userAgentSha256", json_string(h));
+        free(text);
+        text = json_dumps(ev, JSON_COMPACT);
+    }
     json_decref(ev);
     if (!text) iz_oom();
     char *out = iz_req_strdup(r, text);

@@ -4,6 +4,7 @@ check the code, so İYS holds the proof; izin records the change (HS_WEB,
 origin URL) with İYS's requestId in its evidence and sends it to İYS. A
 wrong code is answered with İYS's refusal; İYS unreachable is a 503 page
 and nothing is recorded."""
+import hashlib
 import os
 
 import pytest
@@ -19,7 +20,16 @@ TEMPLATE = "izin-sayfa"
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("cpage_iys")
+    sim, p, m = make_world(tmp_path_factory.mktemp("cpage_iys"))
+    yield sim, p, m
+    m.srv.stop()
+    sim.stop()
+
+
+def make_world(tmp, *serve_args):
+    """An emulator provider with ViA Pass credit and a verify-only OTP
+    template, and izin serve (with serve_args) whose brand acme is
+    İYS-verified."""
     sim = start_sim(tmp / "sim")
     p = Provider(sim)
     r = requests.put(f"{sim.base}/_sim/via/subscriptions/{p.iys_code}",
@@ -31,15 +41,13 @@ def world(tmp_path_factory):
                             "method": "OTP",
                             "text": "ACME izin doğrulama kodunuz: {{otp}}"})
     assert r.status_code == 201, r.text
-    m = Module(tmp, sim, p)
+    m = Module(tmp, sim, p, *serve_args)
     r = m.s.patch(m.srv.base + f"/v1/brands/{m.brand}", timeout=10,
                   json={"slug": "acme", "pageMode": "IYS", "pageOtpTemplate": TEMPLATE,
                         "pageVkn": "1234567890"})
     assert r.status_code == 200, r.text
     assert r.json()["pageMode"] == "IYS" and r.json()["pageOtpTemplate"] == TEMPLATE
-    yield sim, p, m
-    m.srv.stop()
-    sim.stop()
+    return sim, p, m
 
 
 def iys_code_for(sim, phone):
@@ -129,6 +137,32 @@ def test_iys_verified_give_and_withdraw(world):
     r = ask(m, requests.Session(), phone, types=("ARAMA",), status="RET")
     assert r.status_code == 429 and "Çok fazla istek" in r.text
     assert iys_code_for(sim, phone)[1] == rid
+
+
+def test_evidence_too_long_keeps_the_user_agent_as_its_hash(tmp_path):
+    """İYS's evidence is the longest: with a long public URL (140 bytes at
+    most) and a 256-byte user agent of quotes (512 bytes escaped) it passes
+    the 1 KiB a change's evidence may hold. The change is still recorded,
+    the user agent kept as its SHA-256."""
+    url = "http://izin.ornek-saglayici-hizmetleri.com.tr/" + "k" * 80
+    assert len(url) <= 140
+    sim, _, m = make_world(tmp_path, "--public-url", url)
+    try:
+        ua = '"' * 256
+        s = requests.Session()
+        s.headers["User-Agent"] = ua
+        phone = fresh_phone()
+        page = ask(m, s, phone).text
+        code, rid = iys_code_for(sim, phone)
+        r = post_code(m, s, page, code)
+        assert r.status_code == 200 and "Tercihiniz kaydedildi" in r.text, r.text
+        ev = m.get(phone, "MESAJ").json()["history"][0]["evidence"]
+        assert ev["iysRequestId"] == rid and ev["page"] == url.rstrip("/") + "/c/acme"
+        assert "userAgent" not in ev
+        assert ev["userAgentSha256"] == hashlib.sha256(ua.encode()).hexdigest()
+    finally:
+        m.srv.stop()
+        sim.stop()
 
 
 def test_iys_verified_withdraw(world):

@@ -22,7 +22,7 @@ void iz__h_reconciliations(iz_req_t *r, void *vapp)
     if (iz__api_brand(r, app, &brand) != 0) return;
     const char *date = iz_req_query(r, "date");
     int64_t e;
-    if (date && (strlen(date) != 10 || iz_tr_parse_date(date, &e) != 0)) {
+    if (date && iz_tr_parse_date(date, &e) != 0) {
         json_t *v = json_string(date);
         iz__reply_field(r, "date", v, "date YYYY-MM-DD biçiminde bir gün olmalıdır.",
                         "date must be a day written YYYY-MM-DD.");

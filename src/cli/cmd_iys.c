@@ -91,17 +91,8 @@ static iz_iys_t *client_for(iz_store_t *st, const iz_opts_t *o, double rate, cli
     iz_iys_t *cli = NULL;
     iz_account_t a;
     if (iz_store_account_get(st, account_id, &a) == 0) {
-        const char *def = iz_cli_get(o, "iys-url");
-        const char *url = a.iys_url[0] ? a.iys_url : def ? def : "";
-        if (url[0]) {
-            iz_iys_conf_t c = {
-                .iys_code = a.iys_code, .rate = rate, .store = st, .account_id = account_id};
-            iz_strlcpy(c.base_url, url, sizeof c.base_url);
-            iz_strlcpy(c.username, a.iys_user, sizeof c.username);
-            iz_strlcpy(c.password, a.iys_password, sizeof c.password);
-            if (iz_iys_new(&c, &cli) != 0) cli = NULL;
-            iz_wipe(c.password, sizeof c.password);
-        }
+        if (iz_iys_for_account(&a, iz_cli_get(o, "iys-url"), st, NULL, 0, rate, &cli) != 0)
+            cli = NULL;
         iz_wipe(a.iys_password, sizeof a.iys_password);
     }
     *list = iz_xrealloc(*list, (*n + 1) * sizeof **list);
@@ -115,7 +106,7 @@ static int reconcile(const iz_opts_t *o)
     const char *d = iz_cli_get(o, "date");
     int64_t e;
     if (d) {
-        if (strlen(d) != 10 || iz_tr_parse_date(d, &e) != 0) {
+        if (iz_tr_parse_date(d, &e) != 0) {
             iz_cli_fail("--date must be YYYY-MM-DD");
             return 2;
         }

@@ -617,7 +617,7 @@ int iz_store_changes_by_txid(iz_store_t *st, int64_t brand_id, const char *txid,
 static bool is_day(const char *d)
 {
     int64_t e;
-    return d && strlen(d) == 10 && iz_tr_parse_date(d, &e) == 0;
+    return iz_tr_parse_date(d, &e) == 0;
 }
 
 int iz_store_iys_day_ids(iz_store_t *st, int64_t brand_id, const char *day, int64_t after_id,

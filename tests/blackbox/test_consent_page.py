@@ -159,26 +159,6 @@ def test_give_and_withdraw_with_evidence(page):
     assert r.status_code == 429 and '<html lang="tr">' in r.text
 
 
-def test_user_agent_too_long_for_the_evidence_is_kept_as_its_hash(page):
-    """A user agent that escapes to more than the evidence may hold (256
-    quotes are 512 bytes of JSON) does not lose the change: the evidence
-    keeps its SHA-256 instead."""
-    srv, acme = page
-    ua = '"' + '\x01' * 299
-    s = requests.Session()
-    s.headers["User-Agent"] = ua
-    phone = fresh_phone()
-    r = ask_code(srv, s, phone)
-    assert r.status_code == 200, r.text
-    code, _ = code_for(srv, phone)
-    r = verify(srv, s, r.text, code)
-    assert r.status_code == 200 and "Tercihiniz kaydedildi" in r.text, r.text
-    ev = history(srv, acme, phone, "MESAJ").json()["history"][0]["evidence"]
-    assert "userAgent" not in ev
-    assert ev["userAgentSha256"] == hashlib.sha256(ua.encode()).hexdigest()
-    assert ev["ip"] == "127.0.0.1" and ev["method"] == "SMS_OTP"
-
-
 def test_withdraw_and_code_once(page):
     srv, acme = page
     s = requests.Session()

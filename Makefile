@@ -29,7 +29,7 @@ CFLAGS  += -I$(GEN)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
-LIB_SRC  := $(sort $(wildcard src/core/*.c src/sys/*.c src/store/*.c src/index/*.c src/domain/*.c src/net/*.c src/iys/*.c src/api/*.c src/sim/*.c src/sms/*.c src/bulk/*.c))
+LIB_SRC  := $(sort $(wildcard src/core/*.c src/sys/*.c src/store/*.c src/index/*.c src/domain/*.c src/net/*.c src/iys/*.c src/api/*.c src/sim/*.c src/sms/*.c src/bulk/*.c src/hook/*.c src/web/*.c))
 LIB_ASM  := src/core/holidays_data.S src/core/places_data.S
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_ASM:%.S=$(BUILD)/%.o)

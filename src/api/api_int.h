@@ -18,9 +18,6 @@ int iz__api_brand(iz_req_t *r, iz_app_t *app, iz_brand_t *b);
  * Returns the body (the caller releases it), or NULL when answered. */
 json_t *iz__api_body(iz_req_t *r, iz_app_t *app, iz_brand_t *b, const char *object_code);
 
-/* The JSON form of a stored change (new reference). */
-json_t *iz__change_json(const iz_change_t *c);
-
 /* Answer 500 IZ500 (503 IZ503 when the store was busy) for a store failure. */
 void iz__reply_store_error(iz_req_t *r, int rc);
 

@@ -107,34 +107,6 @@ void iz__reply_store_error(iz_req_t *r, int rc)
     iz_reply_error(r, rc == IZ_EBUSY ? "IZ503" : "IZ500", NULL);
 }
 
-json_t *iz__change_json(const iz_change_t *c)
-{
-    char cd[IZ_DATETIME_LEN], cr[IZ_DATETIME_LEN];
-    iz_tr_format(c->creation_ms / 1000, cr);
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_integer(c->id));
-    json_object_set_new(o, "recipient", json_string(c->recipient));
-    json_object_set_new(o, "recipientType", json_string(iz_rtype_name(c->rtype)));
-    json_object_set_new(o, "type", json_string(iz_type_name(c->type)));
-    json_object_set_new(o, "status", json_string(iz_status_name(c->status)));
-    if (c->source != IZ_SOURCE_NONE)
-        json_object_set_new(o, "source", json_string(iz_source_name(c->source)));
-    if (c->consent_date != 0) {
-        iz_tr_format(c->consent_date, cd);
-        json_object_set_new(o, "consentDate", json_string(cd));
-    }
-    json_object_set_new(o, "creationDate", json_string(cr));
-    json_object_set_new(o, "origin", json_string(iz_origin_name(c->origin)));
-    json_t *iys = json_object();
-    const char *st = iz_iys_state_name(c->iys_state);
-    json_object_set_new(iys, "state", json_string(st ? st : "LOCAL"));
-    if (c->iys_txid[0]) json_object_set_new(iys, "transactionId", json_string(c->iys_txid));
-    if (c->iys_error[0]) json_object_set_new(iys, "error", json_string(c->iys_error));
-    json_object_set_new(o, "iys", iys);
-    iz_retail_to_json(&c->retail, o);
-    return o;
-}
-
 int iz__query_type(iz_req_t *r, iz_type_t *type, iz_rtype_t *rtype)
 {
     const char *t = iz_req_query(r, "type");
@@ -212,7 +184,7 @@ void iz__reply_record(iz_req_t *r, json_t *body, const iz_record_t *rec, const c
     } else if (rec->rc != 0 && rec->rc != IZ_REPEAT) {
         iz__reply_store_error(r, rec->rc);
     } else {
-        json_t *out = iz__change_json(&rec->chg);
+        json_t *out = iz_change_json(&rec->chg);
         if (rec->chg.warning[0]) {
             iz_error_t w = {.code = rec->chg.warning, .index = -1};
             json_t *warn = iz_error_json(r, &w);

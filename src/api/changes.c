@@ -62,9 +62,7 @@ static int feed_page(iz_store_t *st, int64_t brand_id, int64_t after, size_t lim
     size_t n = 0;
     int rc = iz_store_changes(st, brand_id, after, limit, &list, &n);
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        json_t *c = iz__change_json(&list[i]);
-        json_object_del(c, "iys");
-        json_array_append_new(arr, c);
+        json_array_append_new(arr, iz_change_feed_json(&list[i]));
         *last = list[i].id;
     }
     free(list);

@@ -69,10 +69,10 @@ void iz__h_consent_get(iz_req_t *r, void *vapp)
     }
     /* The current record is the newest change of the key; every change
      * shows its evidence, the proof kept with it. */
-    json_t *out = iz__change_json(&list[0]);
+    json_t *out = iz_change_json(&list[0]);
     json_t *hist = json_array();
     for (size_t i = 0; i < n; i++) {
-        json_t *c = iz__change_json(&list[i]);
+        json_t *c = iz_change_json(&list[i]);
         json_t *ev = list[i].evidence[0] ? json_loads(list[i].evidence, 0, NULL) : NULL;
         if (ev) json_object_set_new(c, "evidence", ev);
         json_array_append_new(hist, c);

@@ -296,7 +296,7 @@ void iz__h_voice_optout(iz_req_t *r, void *vapp)
             iz__reply_store_error(r, rc);
             return;
         }
-        iz_reply_json(r, 200, iz__change_json(cur));
+        iz_reply_json(r, 200, iz_change_json(cur));
         return;
     }
     iz__reply_record(r, body, rec, "recipient");

@@ -242,4 +242,18 @@ int iz_judge_stream_end(iz_judge_stream_t *s);
 void iz_judge_stream_counts(const iz_judge_stream_t *s, uint64_t *allowed, uint64_t *blocked);
 void iz_judge_stream_free(iz_judge_stream_t *s);
 
+/* ---- a change as JSON ---------------------------------------------------- */
+
+/* The JSON form of a stored change (a new reference): id, recipient,
+ * recipientType, type, status, source and consentDate (when present),
+ * creationDate, origin, the retailer fields, and iys {state, transactionId,
+ * error} - how the API answers a change. */
+json_t *iz_change_json(const iz_change_t *c);
+
+/* The changes feed's item of a change (a new reference): iz_change_json
+ * without iys, whose state moves after the change is recorded; what the
+ * feed (GET /v1/brands/{b}/changes) lists and a webhook delivers, so that
+ * one change always reads the same. */
+json_t *iz_change_feed_json(const iz_change_t *c);
+
 #endif

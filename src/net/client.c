@@ -15,6 +15,7 @@
  */
 #include "net/client.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -393,6 +394,13 @@ static int refuse(iz_httpc_res_t *res, const char *why)
     return IZ_EINVAL;
 }
 
+/* A numeric IPv4 or IPv6 address (what connect_addr must be). */
+static bool good_addr(const char *a)
+{
+    unsigned char buf[16];
+    return strlen(a) < 64 && (inet_pton(AF_INET, a, buf) == 1 || inet_pton(AF_INET6, a, buf) == 1);
+}
+
 /* Check a request against every limit of client.h; NULL when it may go,
  * else why not. */
 static const char *check_req(const iz_httpc_req_t *req)
@@ -419,6 +427,7 @@ static const char *check_req(const iz_httpc_req_t *req)
     if (req->body_len && !req->body) return "body length without a body";
     if (req->body_read && req->body) return "two bodies";
     if (req->body_read && req->body_size < -1) return "bad body size";
+    if (req->connect_addr && !good_addr(req->connect_addr)) return "bad connect address";
     return NULL;
 }
 
@@ -497,6 +506,15 @@ int iz_httpc_do(iz_httpc_t *c, const iz_httpc_req_t *req, iz_httpc_res_t *res)
                 .abort_ud = req->abort_ud,
                 .req = req};
     struct curl_slist *lines = request_lines(req);
+    struct curl_slist *pin = NULL;
+    if (req->connect_addr) {
+        /* "::ADDR:" - any host and port of this exchange go to ADDR, the
+         * same port. */
+        char spec[80];
+        snprintf(spec, sizeof spec,
+                 strchr(req->connect_addr, ':') ? "::[%s]:" : "::%s:", req->connect_addr);
+        pin = add_line(NULL, spec);
+    }
 
     CURL *h = take_handle(c);
     x.h = h;
@@ -510,6 +528,10 @@ int iz_httpc_do(iz_httpc_t *c, const iz_httpc_req_t *req, iz_httpc_res_t *res)
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
+    if (pin) {
+        curl_easy_setopt(h, CURLOPT_CONNECT_TO, pin);
+        curl_easy_setopt(h, CURLOPT_PROXY, "");
+    }
     if (req->body_read || req->body_write) {
         /* A streamed upload or download is bounded by its stalls, not its
          * length. */
@@ -551,6 +573,7 @@ int iz_httpc_do(iz_httpc_t *c, const iz_httpc_req_t *req, iz_httpc_res_t *res)
     curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &req_bytes);
     give_handle(c, h);
     free_lines(lines);
+    curl_slist_free_all(pin);
 
     int rc = 0;
     res->retry_after_s = x.retry_after_s;

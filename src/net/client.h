@@ -121,6 +121,15 @@ typedef struct iz_httpc_req {
     size_t max_body;
     iz_httpc_abort_fn abort; /* optional */
     void *abort_ud;
+    /* When not NULL: the numeric IPv4 or IPv6 address (no brackets) to
+     * connect to instead of resolving the URL's host, which still names
+     * the server for TLS (SNI, certificate check) and the Host header
+     * (CURLOPT_CONNECT_TO), and no proxy of the environment is used. The
+     * caller checks an address and pins the exchange to it, so that a name
+     * that resolves again to another address (DNS rebinding) cannot lead
+     * the request elsewhere: the customer webhooks' guard against
+     * reaching internal hosts. */
+    const char *connect_addr;
 } iz_httpc_req_t;
 
 /* What an exchange's result means for a retry. Callers may refine it (the

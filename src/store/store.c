@@ -855,3 +855,74 @@ void iz_store_iys_standing_free(iz_iys_standing_t *list, size_t n)
         free(list[i].json);
     free(list);
 }
+
+/* ---- customer webhooks (v16) ------------------------------------------------ */
+
+int iz_store_webhook_put(iz_store_t *st, int64_t brand_id, const char *url, const char *secret,
+                         bool *created)
+{
+    bool dummy;
+    if (!st || !url || !secret) return IZ_EINVAL;
+    return st->ops->webhook_put(st, brand_id, url, secret, created ? created : &dummy);
+}
+
+int iz_store_webhook_get(iz_store_t *st, int64_t brand_id, bool with_secret, iz_webhook_t *out)
+{
+    return st && out ? st->ops->webhook_get(st, brand_id, with_secret, out) : IZ_EINVAL;
+}
+
+int iz_store_webhook_delete(iz_store_t *st, int64_t brand_id)
+{
+    return st ? st->ops->webhook_delete(st, brand_id) : IZ_EINVAL;
+}
+
+int iz_store_webhooks_all(iz_store_t *st, iz_webhook_t **list, size_t *n)
+{
+    if (!st || !list || !n) return IZ_EINVAL;
+    *list = NULL;
+    *n = 0;
+    return st->ops->webhooks_all(st, list, n);
+}
+
+int iz_store_webhook_delivered(iz_store_t *st, int64_t webhook_id, int64_t last_id)
+{
+    return st ? st->ops->webhook_delivered(st, webhook_id, last_id) : IZ_EINVAL;
+}
+
+int iz_store_webhook_failed(iz_store_t *st, int64_t webhook_id, int64_t first, int64_t last,
+                            int64_t count, int64_t now_ms, int64_t next_ms, long status,
+                            const char *error, bool dead)
+{
+    if (!st || first <= 0 || last < first || count <= 0) return IZ_EINVAL;
+    return st->ops->webhook_failed(st, webhook_id, first, last, count, now_ms, next_ms, status,
+                                   error ? error : "", dead);
+}
+
+int iz_store_webhook_dead_list(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t limit,
+                               bool retry_only, iz_webhook_dead_t **list, size_t *n)
+{
+    if (!st || !list || !n) return IZ_EINVAL;
+    *list = NULL;
+    *n = 0;
+    return st->ops->webhook_dead_list(st, brand_id, after_id, limit, retry_only, list, n);
+}
+
+int iz_store_webhook_dead_retry(iz_store_t *st, int64_t brand_id, int64_t id)
+{
+    return st ? st->ops->webhook_dead_retry(st, brand_id, id) : IZ_EINVAL;
+}
+
+int iz_store_webhook_dead_done(iz_store_t *st, int64_t id, bool delivered, long status,
+                               const char *error)
+{
+    return st ? st->ops->webhook_dead_done(st, id, delivered, status, error ? error : "")
+              : IZ_EINVAL;
+}
+
+int iz_store_webhook_figures(iz_store_t *st, iz_webhook_figures_t **list, size_t *n)
+{
+    if (!st || !list || !n) return IZ_EINVAL;
+    *list = NULL;
+    *n = 0;
+    return st->ops->webhook_figures(st, list, n);
+}

@@ -98,6 +98,17 @@
  *   brands.page_mode ('LOCAL' | 'IYS'), page_otp_template, page_vkn: how
  *          the brand's consent page proves a number (v15: İYS-verified
  *          consent page)
+ *   webhooks(id PK, brand_id UNIQUE -> brands, url, secret (sealed, as
+ *          iys_password), created_ms, updated_ms, cursor (the last change
+ *          id delivered or given up), batch_first, batch_last, batch_count
+ *          (the batch that failed and is being retried; batch_last 0:
+ *          none), failing_since_ms, attempts, next_ms, last_status,
+ *          last_error): a brand's customer webhook and its delivery state
+ *          (hook/webhook.h)                                          (v16)
+ *   webhook_dead(id PK, brand_id -> brands, first_id, last_id, count,
+ *          attempts, last_status, last_error, created_ms (its first
+ *          failure), dead_ms, retry (a retry was asked for)): batches
+ *          given up on, kept until a retry delivers them          (v16)
  *
  * Invariants
  * ----------
@@ -130,7 +141,12 @@
  *     stored as NULL and read back as absent.
  *   - Strings that do not fit their struct buffer are refused on write
  *     (IZ_ETOOBIG), never truncated.
- *   - Secrets (accounts.iys_password, iys_tokens.access and .refresh) are
+ *   - A webhook's cursor only moves forward, and past a batch only when
+ *     the receiver took it (2xx) or the batch became a webhook_dead row in
+ *     the same transaction: no change of a brand with a webhook is passed
+ *     over silently.
+ *   - Secrets (accounts.iys_password, iys_tokens.access and .refresh,
+ *     webhooks.secret) are
  *     stored only sealed, under a key kept outside the database; opening
  *     the store checks that the key opens every stored password, and
  *     refuses to go on otherwise.
@@ -166,7 +182,7 @@
 #include "core/smstext.h"
 
 /* The schema version this build creates (see the migrations). */
-#define IZ_STORE_SCHEMA_VERSION 15
+#define IZ_STORE_SCHEMA_VERSION 16
 
 typedef struct iz_store iz_store_t;
 
@@ -1076,5 +1092,108 @@ int iz_store_voice_get(iz_store_t *st, int64_t id, iz_voice_campaign_t *out);
  * allowed_only). */
 int iz_store_voice_numbers(iz_store_t *st, int64_t id, bool allowed_only, iz_voice_number_t **list,
                            size_t *n);
+
+/* ---- customer webhooks (v16) --------------------------------------------- */
+
+/* A brand's webhook receives every change of the brand after the webhook
+ * was set, in commit order (hook/webhook.h delivers them). Its delivery
+ * state lives here, so a restart resumes where delivery was. */
+
+#define IZ_WEBHOOK_URL_MAX 2049   /* a URL's bytes and the NUL */
+#define IZ_WEBHOOK_SECRET_MAX 257 /* a secret's bytes and the NUL */
+#define IZ_WEBHOOK_ERROR_MAX 256  /* a kept error's bytes and the NUL (longer ones cut with "...") \
+                                   */
+
+typedef struct iz_webhook {
+    int64_t id; /* a new one for each webhook set on a brand that had none */
+    int64_t brand_id;
+    char url[IZ_WEBHOOK_URL_MAX];
+    char secret[IZ_WEBHOOK_SECRET_MAX]; /* opened; "" unless asked for: wipe after use */
+    int64_t created_ms, updated_ms;
+    int64_t cursor; /* the last change id delivered or given up (0: none yet) */
+    /* The batch that failed and is retried as it is: changes with ids in
+     * (cursor, batch_last], batch_count of them; batch_last 0 when none. */
+    int64_t batch_first, batch_last, batch_count;
+    int64_t failing_since_ms; /* the batch's first failure */
+    int attempts;             /* the batch's failed attempts */
+    int64_t next_ms;          /* its next attempt */
+    long last_status;         /* the last failure's HTTP status, 0: no answer */
+    char last_error[IZ_WEBHOOK_ERROR_MAX];
+} iz_webhook_t;
+
+/* Set brand_id's webhook (url and secret as given: the caller checks
+ * them). A brand without one gets a new webhook whose cursor is the
+ * brand's last change now (the changes committed after this call are
+ * delivered; *created true); a brand with one keeps its delivery state
+ * and cursor, and a batch being retried is due at once. The secret is
+ * stored sealed. IZ_ETOOBIG for a url or secret over its limit,
+ * IZ_ENOTFOUND for no such brand, IZ_EIO when there is no randomness to
+ * seal with. */
+int iz_store_webhook_put(iz_store_t *st, int64_t brand_id, const char *url, const char *secret,
+                         bool *created);
+
+/* brand_id's webhook, its secret opened when with_secret (else ""); the
+ * caller wipes out->secret. IZ_ENOTFOUND when the brand has none, IZ_ERULE
+ * when the stored secret does not open. */
+int iz_store_webhook_get(iz_store_t *st, int64_t brand_id, bool with_secret, iz_webhook_t *out);
+
+/* Remove brand_id's webhook and its delivery state (its dead letters
+ * stay); IZ_ENOTFOUND when it has none. */
+int iz_store_webhook_delete(iz_store_t *st, int64_t brand_id);
+
+/* Every webhook, without secrets, by brand id (the caller frees *list). */
+int iz_store_webhooks_all(iz_store_t *st, iz_webhook_t **list, size_t *n);
+
+/* Webhook webhook_id's receiver took the changes up to last_id: the cursor
+ * moves there (never back) and the failed batch, if any, is over.
+ * IZ_ENOTFOUND when that webhook is gone (deleted, or set anew). */
+int iz_store_webhook_delivered(iz_store_t *st, int64_t webhook_id, int64_t last_id);
+
+/* A failed attempt of the batch (first, last, count) of webhook
+ * webhook_id at now_ms. Unless dead: it becomes (or stays) the batch being
+ * retried, attempts + 1, next attempt at next_ms, failing_since_ms kept
+ * (now_ms for its first failure), status and error kept. With dead: the
+ * batch becomes a dead letter (with its attempts, first failure, status
+ * and error) and the cursor moves past it, in one transaction.
+ * IZ_ENOTFOUND when that webhook is gone. */
+int iz_store_webhook_failed(iz_store_t *st, int64_t webhook_id, int64_t first, int64_t last,
+                            int64_t count, int64_t now_ms, int64_t next_ms, long status,
+                            const char *error, bool dead);
+
+/* A batch given up on. */
+typedef struct iz_webhook_dead {
+    int64_t id, brand_id;
+    int64_t first_id, last_id, count; /* its changes: ids in [first_id, last_id] */
+    int attempts;
+    long last_status;
+    char last_error[IZ_WEBHOOK_ERROR_MAX];
+    int64_t created_ms; /* its first failure */
+    int64_t dead_ms;    /* when it was given up on */
+    bool retry;         /* a retry was asked for and has not run yet */
+} iz_webhook_dead_t;
+
+/* brand_id's dead letters with id > after_id, oldest first, at most limit
+ * (<= 10000); with retry_only only those waiting for a retry. free()
+ * *list. */
+int iz_store_webhook_dead_list(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t limit,
+                               bool retry_only, iz_webhook_dead_t **list, size_t *n);
+
+/* Ask for a retry of brand_id's dead letter id; IZ_ENOTFOUND when the
+ * brand has no such dead letter. */
+int iz_store_webhook_dead_retry(iz_store_t *st, int64_t brand_id, int64_t id);
+
+/* A retry's outcome: delivered, the dead letter goes; else it stays with
+ * attempts + 1, the new status and error, and no retry asked for. */
+int iz_store_webhook_dead_done(iz_store_t *st, int64_t id, bool delivered, long status,
+                               const char *error);
+
+/* The figures of every brand with a webhook or a dead letter: changes
+ * committed after its cursor (0 without a webhook) and dead letters. */
+typedef struct iz_webhook_figures {
+    int64_t brand_id, brand_code, account_id;
+    bool has_webhook;
+    int64_t backlog, dead;
+} iz_webhook_figures_t;
+int iz_store_webhook_figures(iz_store_t *st, iz_webhook_figures_t **list, size_t *n);
 
 #endif

@@ -142,6 +142,22 @@ typedef struct iz_store_ops {
     int (*iys_standing_put)(iz_store_t *st, int64_t account_id, bool sending, const char *reason,
                             const char *json);
     int (*iys_standing_all)(iz_store_t *st, iz_iys_standing_t **list, size_t *n);
+    /* v16: customer webhooks */
+    int (*webhook_put)(iz_store_t *st, int64_t brand_id, const char *url, const char *secret,
+                       bool *created);
+    int (*webhook_get)(iz_store_t *st, int64_t brand_id, bool with_secret, iz_webhook_t *out);
+    int (*webhook_delete)(iz_store_t *st, int64_t brand_id);
+    int (*webhooks_all)(iz_store_t *st, iz_webhook_t **list, size_t *n);
+    int (*webhook_delivered)(iz_store_t *st, int64_t webhook_id, int64_t last_id);
+    int (*webhook_failed)(iz_store_t *st, int64_t webhook_id, int64_t first, int64_t last,
+                          int64_t count, int64_t now_ms, int64_t next_ms, long status,
+                          const char *error, bool dead);
+    int (*webhook_dead_list)(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t limit,
+                             bool retry_only, iz_webhook_dead_t **list, size_t *n);
+    int (*webhook_dead_retry)(iz_store_t *st, int64_t brand_id, int64_t id);
+    int (*webhook_dead_done)(iz_store_t *st, int64_t id, bool delivered, long status,
+                             const char *error);
+    int (*webhook_figures)(iz_store_t *st, iz_webhook_figures_t **list, size_t *n);
 } iz_store_ops_t;
 
 typedef struct iz_store_sub {

@@ -458,6 +458,38 @@ static const char *const migrations[] = {
     "ALTER TABLE brands ADD COLUMN page_mode TEXT NOT NULL DEFAULT 'LOCAL';"
     "ALTER TABLE brands ADD COLUMN page_otp_template TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE brands ADD COLUMN page_vkn TEXT NOT NULL DEFAULT '';",
+    /* 16 (customer webhooks): a brand's webhook with its sealed secret and
+     * delivery state (the cursor, the batch being retried), and the
+     * batches given up on (hook/webhook.h). */
+    "CREATE TABLE webhooks("
+    " id INTEGER PRIMARY KEY,"
+    " brand_id INTEGER NOT NULL UNIQUE REFERENCES brands(id),"
+    " url TEXT NOT NULL,"
+    " secret TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " updated_ms INTEGER NOT NULL,"
+    " cursor INTEGER NOT NULL,"
+    " batch_first INTEGER NOT NULL DEFAULT 0,"
+    " batch_last INTEGER NOT NULL DEFAULT 0,"
+    " batch_count INTEGER NOT NULL DEFAULT 0,"
+    " failing_since_ms INTEGER NOT NULL DEFAULT 0,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_ms INTEGER NOT NULL DEFAULT 0,"
+    " last_status INTEGER NOT NULL DEFAULT 0,"
+    " last_error TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE webhook_dead("
+    " id INTEGER PRIMARY KEY,"
+    " brand_id INTEGER NOT NULL REFERENCES brands(id),"
+    " first_id INTEGER NOT NULL,"
+    " last_id INTEGER NOT NULL,"
+    " count INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL,"
+    " last_status INTEGER NOT NULL,"
+    " last_error TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " dead_ms INTEGER NOT NULL,"
+    " retry INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX webhook_dead_brand ON webhook_dead(brand_id, id);",
 };
 
 _Static_assert(IZ_ARRAY_LEN(migrations) == IZ_STORE_SCHEMA_VERSION,
@@ -3736,6 +3768,264 @@ static int sq_iys_standing_all(iz_store_t *st, iz_iys_standing_t **list, size_t 
                        NULL, &row, list, n);
 }
 
+/* ---- customer webhooks (v16) ------------------------------------------------ */
+
+/* A kept error: at most IZ_WEBHOOK_ERROR_MAX - 1 bytes, a longer one cut at
+ * a character boundary and ended with "...". */
+static void hook_error(const char *e, char out[IZ_WEBHOOK_ERROR_MAX])
+{
+    size_t n = e ? strlen(e) : 0;
+    if (n < IZ_WEBHOOK_ERROR_MAX) {
+        if (n) memcpy(out, e, n);
+        out[n] = '\0';
+        return;
+    }
+    n = IZ_WEBHOOK_ERROR_MAX - 4;
+    while (n > 0 && ((unsigned char)e[n] & 0xC0) == 0x80)
+        n--;
+    memcpy(out, e, n);
+    memcpy(out + n, "...", 4);
+}
+
+/* The brand's last change id, log rows and segments alike. */
+#define BRAND_LAST_ID                                                                              \
+    "max((SELECT coalesce(max(id), 0) FROM consent_log WHERE brand_id = ?1),"                      \
+    " (SELECT coalesce(max(first_id + count - 1), 0) FROM log_segments WHERE brand_id = ?1))"
+
+static int sq_webhook_put(iz_store_t *st, int64_t brand_id, const char *url, const char *secret,
+                          bool *created)
+{
+    sq_store_t *ss = (sq_store_t *)st;
+    iz_sq_t *s = &ss->q;
+    if (strlen(url) >= IZ_WEBHOOK_URL_MAX || strlen(secret) >= IZ_WEBHOOK_SECRET_MAX)
+        return IZ_ETOOBIG;
+    char *sealed = iz_seal(&ss->key, secret, strlen(secret));
+    if (!sealed) return IZ_EIO;
+    int64_t now = now_ms();
+    int rc = iz__sq_begin(s);
+    int had = rc == 0 ? iz__sq_find(s, "SELECT 1 FROM webhooks WHERE brand_id = ?1",
+                                    IZ_SQ_ARGS(IZ_SQ_I64(brand_id)), NULL, NULL)
+                      : 0;
+    if (had < 0) rc = had;
+    /* The cursor of a new webhook is the brand's last change inside this
+     * transaction: exactly the changes committed after it are delivered. */
+    if (rc == 0)
+        rc = iz__sq_write(
+            s,
+            "INSERT INTO webhooks(brand_id, url, secret, created_ms, updated_ms, cursor)"
+            " VALUES(?1, ?2, ?3, ?4, ?4, " BRAND_LAST_ID ")"
+            " ON CONFLICT(brand_id) DO UPDATE SET url = excluded.url,"
+            " secret = excluded.secret, updated_ms = excluded.updated_ms,"
+            " next_ms = 0",
+            IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_TEXT(url), IZ_SQ_TEXT(sealed), IZ_SQ_I64(now)),
+            NULL);
+    free(sealed);
+    rc = iz__sq_end(s, rc);
+    if (rc == 0) *created = had == 0;
+    return rc;
+}
+
+#define HOOK_COLS                                                                                  \
+    "id, brand_id, url, secret, created_ms, updated_ms, cursor, batch_first, batch_last,"          \
+    " batch_count, failing_since_ms, attempts, next_ms, last_status, last_error"
+
+/* A webhooks row; secret gets the sealed text (opened by the caller). */
+static void hook_read(sqlite3_stmt *stmt, void *out)
+{
+    iz_webhook_t *w = out;
+    w->id = sqlite3_column_int64(stmt, 0);
+    w->brand_id = sqlite3_column_int64(stmt, 1);
+    iz__sq_col_str(stmt, 2, w->url, sizeof w->url);
+    w->created_ms = sqlite3_column_int64(stmt, 4);
+    w->updated_ms = sqlite3_column_int64(stmt, 5);
+    w->cursor = sqlite3_column_int64(stmt, 6);
+    w->batch_first = sqlite3_column_int64(stmt, 7);
+    w->batch_last = sqlite3_column_int64(stmt, 8);
+    w->batch_count = sqlite3_column_int64(stmt, 9);
+    w->failing_since_ms = sqlite3_column_int64(stmt, 10);
+    w->attempts = (int)sqlite3_column_int64(stmt, 11);
+    w->next_ms = sqlite3_column_int64(stmt, 12);
+    w->last_status = (long)sqlite3_column_int64(stmt, 13);
+    iz__sq_col_str(stmt, 14, w->last_error, sizeof w->last_error);
+}
+
+/* The same with the sealed secret, opened after the read. */
+typedef struct hook_row {
+    iz_webhook_t w;
+    char sealed[1024];
+} hook_row_t;
+
+static void hook_read_sealed(sqlite3_stmt *stmt, void *out)
+{
+    hook_row_t *r = out;
+    hook_read(stmt, &r->w);
+    iz__sq_col_str(stmt, 3, r->sealed, sizeof r->sealed);
+}
+
+static int sq_webhook_get(iz_store_t *st, int64_t brand_id, bool with_secret, iz_webhook_t *out)
+{
+    static const iz_sq_row_t row = IZ_SQ_ROW(hook_row_t, hook_read_sealed);
+    sq_store_t *ss = (sq_store_t *)st;
+    hook_row_t *r = iz_xmalloc(sizeof *r);
+    int rc = iz__sq_get(&ss->q, "SELECT " HOOK_COLS " FROM webhooks WHERE brand_id = ?1",
+                        IZ_SQ_ARGS(IZ_SQ_I64(brand_id)), &row, r);
+    if (rc == 0) {
+        *out = r->w;
+        out->secret[0] = '\0';
+        if (with_secret && iz_unseal(&ss->key, r->sealed, out->secret, sizeof out->secret) != 0) {
+            iz_logf(IZ_LOG_ERROR, "store", "cannot open a webhook's secret", "brand_id=%lld",
+                    (long long)brand_id);
+            iz_wipe(out->secret, sizeof out->secret);
+            rc = IZ_ERULE;
+        }
+    }
+    iz_wipe(r, sizeof *r);
+    free(r);
+    return rc;
+}
+
+static int sq_webhook_delete(iz_store_t *st, int64_t brand_id)
+{
+    return iz__sq_update(sq(st), "DELETE FROM webhooks WHERE brand_id = ?1",
+                         IZ_SQ_ARGS(IZ_SQ_I64(brand_id)));
+}
+
+static int sq_webhooks_all(iz_store_t *st, iz_webhook_t **list, size_t *n)
+{
+    static const iz_sq_row_t row = IZ_SQ_ROW(iz_webhook_t, hook_read);
+    return iz__sq_list(sq(st), "SELECT " HOOK_COLS " FROM webhooks ORDER BY brand_id", NULL, &row,
+                       list, n);
+}
+
+static int sq_webhook_delivered(iz_store_t *st, int64_t webhook_id, int64_t last_id)
+{
+    return iz__sq_update(sq(st),
+                         "UPDATE webhooks SET cursor = max(cursor, ?2), batch_first = 0,"
+                         " batch_last = 0, batch_count = 0, failing_since_ms = 0, attempts = 0,"
+                         " next_ms = 0, last_status = 0, last_error = '' WHERE id = ?1",
+                         IZ_SQ_ARGS(IZ_SQ_I64(webhook_id), IZ_SQ_I64(last_id)));
+}
+
+static int sq_webhook_failed(iz_store_t *st, int64_t webhook_id, int64_t first, int64_t last,
+                             int64_t count, int64_t now, int64_t next_ms, long status,
+                             const char *error, bool dead)
+{
+    iz_sq_t *s = sq(st);
+    char err[IZ_WEBHOOK_ERROR_MAX];
+    hook_error(error, err);
+    int rc = iz__sq_begin(s);
+    /* The batch's figures so far: a batch other than the one kept (a
+     * first failure) starts its own. */
+    if (rc == 0)
+        rc = iz__sq_update(s,
+                           "UPDATE webhooks SET failing_since_ms = CASE WHEN batch_last = ?3"
+                           " AND failing_since_ms > 0 THEN failing_since_ms ELSE ?5 END,"
+                           " attempts = CASE WHEN batch_last = ?3 THEN attempts + 1 ELSE 1 END,"
+                           " batch_first = ?2, batch_last = ?3, batch_count = ?4, next_ms = ?6,"
+                           " last_status = ?7, last_error = ?8 WHERE id = ?1",
+                           IZ_SQ_ARGS(IZ_SQ_I64(webhook_id), IZ_SQ_I64(first), IZ_SQ_I64(last),
+                                      IZ_SQ_I64(count), IZ_SQ_I64(now), IZ_SQ_I64(next_ms),
+                                      IZ_SQ_I64(status), IZ_SQ_TEXT(err)));
+    if (rc == 0 && dead) {
+        rc = iz__sq_run(s,
+                        "INSERT INTO webhook_dead(brand_id, first_id, last_id, count, attempts,"
+                        " last_status, last_error, created_ms, dead_ms) SELECT brand_id,"
+                        " batch_first, batch_last, batch_count, attempts, last_status, last_error,"
+                        " failing_since_ms, ?2 FROM webhooks WHERE id = ?1",
+                        IZ_SQ_ARGS(IZ_SQ_I64(webhook_id), IZ_SQ_I64(now)));
+        if (rc == 0)
+            rc = iz__sq_run(s,
+                            "UPDATE webhooks SET cursor = max(cursor, batch_last), batch_first = 0,"
+                            " batch_last = 0, batch_count = 0, failing_since_ms = 0,"
+                            " attempts = 0, next_ms = 0 WHERE id = ?1",
+                            IZ_SQ_ARGS(IZ_SQ_I64(webhook_id)));
+    }
+    return iz__sq_end(s, rc);
+}
+
+static void dead_read(sqlite3_stmt *stmt, void *out)
+{
+    iz_webhook_dead_t *d = out;
+    d->id = sqlite3_column_int64(stmt, 0);
+    d->brand_id = sqlite3_column_int64(stmt, 1);
+    d->first_id = sqlite3_column_int64(stmt, 2);
+    d->last_id = sqlite3_column_int64(stmt, 3);
+    d->count = sqlite3_column_int64(stmt, 4);
+    d->attempts = (int)sqlite3_column_int64(stmt, 5);
+    d->last_status = (long)sqlite3_column_int64(stmt, 6);
+    iz__sq_col_str(stmt, 7, d->last_error, sizeof d->last_error);
+    d->created_ms = sqlite3_column_int64(stmt, 8);
+    d->dead_ms = sqlite3_column_int64(stmt, 9);
+    d->retry = sqlite3_column_int64(stmt, 10) != 0;
+}
+
+static int sq_webhook_dead_list(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t limit,
+                                bool retry_only, iz_webhook_dead_t **list, size_t *n)
+{
+    static const iz_sq_row_t row = IZ_SQ_ROW(iz_webhook_dead_t, dead_read);
+    return iz__sq_list(sq(st),
+                       "SELECT id, brand_id, first_id, last_id, count, attempts, last_status,"
+                       " last_error, created_ms, dead_ms, retry FROM webhook_dead"
+                       " WHERE brand_id = ?1 AND id > ?2 AND (?4 = 0 OR retry = 1)"
+                       " ORDER BY id LIMIT ?3",
+                       IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_I64(after_id),
+                                  IZ_SQ_I64(limit > 10000 ? 10000 : limit),
+                                  IZ_SQ_I64(retry_only ? 1 : 0)),
+                       &row, list, n);
+}
+
+static int sq_webhook_dead_retry(iz_store_t *st, int64_t brand_id, int64_t id)
+{
+    return iz__sq_update(sq(st),
+                         "UPDATE webhook_dead SET retry = 1 WHERE id = ?2 AND brand_id = ?1",
+                         IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_I64(id)));
+}
+
+static int sq_webhook_dead_done(iz_store_t *st, int64_t id, bool delivered, long status,
+                                const char *error)
+{
+    if (delivered)
+        return iz__sq_update(sq(st), "DELETE FROM webhook_dead WHERE id = ?1",
+                             IZ_SQ_ARGS(IZ_SQ_I64(id)));
+    char err[IZ_WEBHOOK_ERROR_MAX];
+    hook_error(error, err);
+    return iz__sq_update(sq(st),
+                         "UPDATE webhook_dead SET attempts = attempts + 1, last_status = ?2,"
+                         " last_error = ?3, retry = 0 WHERE id = ?1",
+                         IZ_SQ_ARGS(IZ_SQ_I64(id), IZ_SQ_I64(status), IZ_SQ_TEXT(err)));
+}
+
+static void figures_read(sqlite3_stmt *stmt, void *out)
+{
+    iz_webhook_figures_t *f = out;
+    f->brand_id = sqlite3_column_int64(stmt, 0);
+    f->brand_code = sqlite3_column_int64(stmt, 1);
+    f->account_id = sqlite3_column_int64(stmt, 2);
+    f->has_webhook = sqlite3_column_int64(stmt, 3) != 0;
+    f->backlog = sqlite3_column_int64(stmt, 4);
+    f->dead = sqlite3_column_int64(stmt, 5);
+}
+
+static int sq_webhook_figures(iz_store_t *st, iz_webhook_figures_t **list, size_t *n)
+{
+    static const iz_sq_row_t row = IZ_SQ_ROW(iz_webhook_figures_t, figures_read);
+    /* The backlog counts log rows and the entries of segments after the
+     * cursor (a segment's last id is first_id + count - 1). */
+    return iz__sq_list(
+        sq(st),
+        "SELECT b.id, b.code, b.account_id, w.id IS NOT NULL,"
+        " CASE WHEN w.id IS NULL THEN 0 ELSE"
+        "  (SELECT count(*) FROM consent_log l WHERE l.brand_id = b.id AND l.id > w.cursor)"
+        "  + (SELECT coalesce(sum(min(g.count, g.first_id + g.count - 1 - w.cursor)), 0)"
+        "     FROM log_segments g WHERE g.brand_id = b.id"
+        "     AND g.first_id + g.count - 1 > w.cursor) END,"
+        " (SELECT count(*) FROM webhook_dead d WHERE d.brand_id = b.id)"
+        " FROM brands b LEFT JOIN webhooks w ON w.brand_id = b.id"
+        " WHERE w.id IS NOT NULL OR EXISTS(SELECT 1 FROM webhook_dead d WHERE d.brand_id = b.id)"
+        " ORDER BY b.id",
+        NULL, &row, list, n);
+}
+
 static const iz_store_ops_t sq_ops = {
     .close = sq_close,
     .accounts_all = sq_accounts_all,
@@ -3744,6 +4034,16 @@ static const iz_store_ops_t sq_ops = {
     .iys_partner_token_put = sq_iys_partner_token_put,
     .iys_standing_put = sq_iys_standing_put,
     .iys_standing_all = sq_iys_standing_all,
+    .webhook_put = sq_webhook_put,
+    .webhook_get = sq_webhook_get,
+    .webhook_delete = sq_webhook_delete,
+    .webhooks_all = sq_webhooks_all,
+    .webhook_delivered = sq_webhook_delivered,
+    .webhook_failed = sq_webhook_failed,
+    .webhook_dead_list = sq_webhook_dead_list,
+    .webhook_dead_retry = sq_webhook_dead_retry,
+    .webhook_dead_done = sq_webhook_dead_done,
+    .webhook_figures = sq_webhook_figures,
     .schema_version = sq_schema_version,
     .ping = sq_ping,
     .account_add = sq_account_add,

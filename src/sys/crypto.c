@@ -43,6 +43,20 @@ void iz_sha256_hex(const void *data, size_t n, char out[IZ_SHA256_HEX])
     iz_hex(md, 32, out);
 }
 
+void iz_hmac_sha256_hex(const void *key, size_t klen, const void *data, size_t n,
+                        char out[IZ_SHA256_HEX])
+{
+    crypto_auth_hmacsha256_state st;
+    uint8_t mac[crypto_auth_hmacsha256_BYTES];
+    /* libsodium's init takes a key of any length (hashed when over the
+     * block size, as RFC 2104 says). */
+    crypto_auth_hmacsha256_init(&st, key, klen);
+    crypto_auth_hmacsha256_update(&st, data, n);
+    crypto_auth_hmacsha256_final(&st, mac);
+    iz_hex(mac, sizeof mac, out);
+    sodium_memzero(&st, sizeof st);
+}
+
 void iz_sha256_join_hex(const char *const *f, size_t nf, char out[IZ_SHA256_HEX])
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();

@@ -32,6 +32,11 @@ void iz_sha256_hex(const void *data, size_t n, char out[IZ_SHA256_HEX]);
  * transactionIds. */
 void iz_sha256_join_hex(const char *const *f, size_t nf, char out[IZ_SHA256_HEX]);
 
+/* HMAC-SHA256 (RFC 2104) of n bytes under a key of klen bytes, as
+ * lower-case hex: the signature of a customer webhook's body. */
+void iz_hmac_sha256_hex(const void *key, size_t klen, const void *data, size_t n,
+                        char out[IZ_SHA256_HEX]);
+
 /* Lower-case hex of n bytes into out (2n + 1 bytes). */
 void iz_hex(const uint8_t *b, size_t n, char *out);
 

@@ -47,6 +47,10 @@ typedef struct iz_app {
      * started (the default link needs its port), hence atomic; NULL: /c/
      * answers 404. */
     _Atomic(struct iz_cpage *) cpage;
+    /* The webhook delivery engine (hook/webhook.h, not owned): set before
+     * the server starts, cleared before it stops; NULL: the webhook
+     * endpoints answer 503. */
+    _Atomic(struct iz_hook *) hook;
 } iz_app_t;
 
 /* The outbound SMS queue, or NULL before it has started. */

@@ -107,6 +107,13 @@ void iz__h_bulk_post(iz_req_t *r, void *app);
 void iz__h_job_get(iz_req_t *r, void *app);
 void iz__h_job_errors_csv(iz_req_t *r, void *app);
 
+/* webhooks.c: a brand's customer webhook and its dead letters */
+void iz__h_webhook_put(iz_req_t *r, void *app);
+void iz__h_webhook_get(iz_req_t *r, void *app);
+void iz__h_webhook_delete(iz_req_t *r, void *app);
+void iz__h_webhook_dead(iz_req_t *r, void *app);
+void iz__h_webhook_retry(iz_req_t *r, void *app);
+
 /* iys.c: the account's standing with İYS */
 void iz__h_iys_status(iz_req_t *r, void *app);
 

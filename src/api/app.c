@@ -61,6 +61,14 @@ static const iz_route_t routes[] = {
     {"POST", "/c/{slug}/otp", iz__h_cpage_otp, 0, "cpage_otp"},
     {"POST", "/c/{slug}/verify", iz__h_cpage_verify, 0, "cpage_verify"},
     {"GET", "/v1/iys/status", iz__h_iys_status, IZ_ROUTE_AUTH, "iys_status"},
+    {"PUT", "/v1/brands/{brandCode}/webhook", iz__h_webhook_put, IZ_ROUTE_AUTH, "webhook_put"},
+    {"GET", "/v1/brands/{brandCode}/webhook", iz__h_webhook_get, IZ_ROUTE_AUTH, "webhook"},
+    {"DELETE", "/v1/brands/{brandCode}/webhook", iz__h_webhook_delete, IZ_ROUTE_AUTH,
+     "webhook_delete"},
+    {"GET", "/v1/brands/{brandCode}/webhook/dead-letters", iz__h_webhook_dead, IZ_ROUTE_AUTH,
+     "webhook_dead_letters"},
+    {"POST", "/v1/brands/{brandCode}/webhook/dead-letters/{id}/retry", iz__h_webhook_retry,
+     IZ_ROUTE_AUTH, "webhook_retry"},
 };
 
 const iz_route_t *iz_api_routes(size_t *n)

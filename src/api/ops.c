@@ -10,6 +10,7 @@
 #include "core/iz.h"
 
 #include "api/api_int.h"
+#include "hook/webhook.h"
 #include "sms/inbound.h"
 #include "sms/outbound.h"
 
@@ -175,6 +176,49 @@ static void iys_standing_metrics(FILE *f, iz_app_t *app)
 /* GET /metrics: Prometheus text format. The İYS answer classes give the
  * success rate İYS watches (it removes a client under 70%); izin aims at
  * 99% by refusing locally what İYS would refuse. */
+/* The customer webhooks: each brand's changes not yet delivered and its
+ * dead letters (from the store, so `izin` commands' changes count too),
+ * and this server's deliveries by outcome. */
+static void webhook_metrics(FILE *f, iz_app_t *app)
+{
+    iz_webhook_figures_t *w = NULL;
+    size_t n = 0;
+    if (iz_store_webhook_figures(app->store, &w, &n) == 0) {
+        fputs("# HELP izin_webhook_backlog Changes of a brand not yet delivered to its webhook.\n"
+              "# TYPE izin_webhook_backlog gauge\n",
+              f);
+        iz_account_t *a = iz_xmalloc(sizeof *a);
+        for (int pass = 0; pass < 2; pass++) {
+            if (pass == 1)
+                fputs("# HELP izin_webhook_dead_letters Batches given up on, kept for a retry.\n"
+                      "# TYPE izin_webhook_dead_letters gauge\n",
+                      f);
+            for (size_t i = 0; i < n; i++) {
+                if (pass == 0 && !w[i].has_webhook) continue;
+                if (iz_store_account_get(app->store, w[i].account_id, a) != 0)
+                    snprintf(a->name, sizeof a->name, "%lld", (long long)w[i].account_id);
+                iz_wipe(a->iys_password, sizeof a->iys_password);
+                fputs(pass == 0 ? "izin_webhook_backlog{account=\""
+                                : "izin_webhook_dead_letters{account=\"",
+                      f);
+                put_label(f, a->name);
+                fprintf(f, "\",brand=\"%lld\"} %lld\n", (long long)w[i].brand_code,
+                        (long long)(pass == 0 ? w[i].backlog : w[i].dead));
+            }
+        }
+        free(a);
+    }
+    free(w);
+    uint64_t ok, fail;
+    iz_hook_counts(atomic_load(&app->hook), &ok, &fail);
+    fprintf(f,
+            "# HELP izin_webhook_deliveries_total Webhook deliveries (POSTs) since start, by "
+            "result.\n# TYPE izin_webhook_deliveries_total counter\n"
+            "izin_webhook_deliveries_total{result=\"ok\"} %llu\n"
+            "izin_webhook_deliveries_total{result=\"fail\"} %llu\n",
+            (unsigned long long)ok, (unsigned long long)fail);
+}
+
 void iz__h_metrics(iz_req_t *r, void *vapp)
 {
     iz_app_t *app = vapp;
@@ -322,6 +366,7 @@ void iz__h_metrics(iz_req_t *r, void *vapp)
                     "# TYPE izin_sms_queued gauge\nizin_sms_queued %lld\n",
                     (long long)backlog);
     }
+    webhook_metrics(f, app);
     if (qrc == 0)
         fprintf(f,
                 "# HELP izin_iys_quarantine İYS changes in quarantine (not applied), all "

@@ -20,6 +20,7 @@
 #include "bulk/job.h"
 #include "cli/cli.h"
 #include "sys/fs.h"
+#include "hook/webhook.h"
 #include "core/holidays_data.h"
 #include "core/iz.h"
 #include "index/index.h"
@@ -78,8 +79,13 @@ static const iz_optdef_t serve_defs[] = {
     {"public-url", true, "URL", "http://LISTEN",
      "base of the consent page links (/c/SLUG) and their QR codes"},
     {"page-code-ttl", true, "S", "180", "seconds a consent page code is valid (1..3600)"},
-    {"allow-private-webhooks", false, NULL, NULL,
-     "let webhooks go to private addresses (not available yet: refused)"},
+    {"allow-private-webhooks", false, NULL, "off (demo: on)",
+     "let webhooks go to http:// and to loopback or private addresses (tests, demos, a "
+     "receiver on the same network)"},
+    {"webhook-give-up", true, "S", "86400",
+     "seconds a webhook batch may keep failing before it becomes a dead letter (86400, "
+     "24 hours, is the least for production)"},
+    {"webhook-workers", true, "N", "4", "webhook deliveries at once, over all brands (1..32)"},
     {"holidays", true, "FILE", "the built-in table", "Turkey's holidays (CSV) for business days"},
     {"threads", true, "N", "8", "HTTP worker threads"},
     {"access-log", false, NULL, "off", "one log line per request"},
@@ -101,21 +107,9 @@ static const iz_cmddef_t demo_cmd =
            "start.",
            serve_defs);
 
-/* Settings whose feature does not exist yet: refused when given in any way
- * (flag, IZIN_* environment, config file), never accepted and ignored. */
-static int refuse_unavailable(const iz_opts_t *o);
-
-static int refuse_unavailable(const iz_opts_t *o)
+/* The checks of settings made before anything starts: the log level. */
+static int early_settings(const iz_opts_t *o)
 {
-    static const char *const later[][2] = {
-        {"allow-private-webhooks", "webhooks are not available in this version"},
-    };
-    for (size_t i = 0; i < IZ_ARRAY_LEN(later); i++)
-        if (iz_cli_get(o, later[i][0])) {
-            iz_cli_fail("--%s: %s; the setting would do nothing, so it is refused", later[i][0],
-                        later[i][1]);
-            return -1;
-        }
     const char *lv = iz_cli_get(o, "log-level");
     iz_log_level_t level;
     if (lv) {
@@ -162,7 +156,7 @@ static int settings(iz_opts_t *o, const iz_cmddef_t *cmd, int argc, char **argv,
         return -1;
     }
     const char *cfgfile = iz_cli_get(o, "config");
-    if ((cfgfile && iz_cli_load_config(o, cfgfile) != 0) || refuse_unavailable(o) != 0) {
+    if ((cfgfile && iz_cli_load_config(o, cfgfile) != 0) || early_settings(o) != 0) {
         iz_cli_free(o);
         *exit_code = 2;
         return -1;
@@ -184,6 +178,7 @@ typedef struct server {
     iz_sync_t *sync;
     iz_sms_gateway_t *gateway;
     iz_sms_queue_t *sms_queue;
+    iz_hook_t *hook;
 } server_t;
 
 /* The data directory of the store the options name (--db or --data, or
@@ -354,6 +349,34 @@ static int start_cpage(server_t *s, const iz_opts_t *o, const char *listen)
     return 0;
 }
 
+/* The customer webhooks' delivery engine. The demo lets them go to
+ * private addresses (its receivers run beside it). */
+static int start_hook(server_t *s, const iz_opts_t *o, bool demo)
+{
+    int64_t give_up, workers;
+    if (num_opt(o, "webhook-give-up", 1, 365 * 86400, IZ_HOOK_GIVE_UP_DEFAULT, &give_up) ||
+        num_opt(o, "webhook-workers", 1, 32, 4, &workers))
+        return 2;
+    iz_hook_conf_t hc = {.store = s->store,
+                         .allow_private = demo || iz_cli_get(o, "allow-private-webhooks") != NULL,
+                         .give_up_s = give_up,
+                         .workers = (unsigned)workers};
+    if (give_up < IZ_HOOK_GIVE_UP_DEFAULT)
+        iz_logf(IZ_LOG_WARN, "serve",
+                "webhook batches are given up on after less than 24 hours (fine for tests, not "
+                "for production)",
+                "give_up_s=%lld", (long long)give_up);
+    if (hc.allow_private)
+        iz_logf(IZ_LOG_INFO, "serve", "webhooks may go to http:// and private addresses",
+                "allow_private=1");
+    if (iz_hook_start(&hc, &s->hook) != 0) {
+        iz_cli_fail("cannot start the webhook delivery");
+        return 1;
+    }
+    atomic_store(&s->app.hook, s->hook);
+    return 0;
+}
+
 static int server_start(server_t *s, const iz_opts_t *o, const char *default_listen,
                         const char *default_iys_url, int default_pull, int default_poll)
 {
@@ -450,6 +473,9 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
         return 1;
     }
     s->app.jobs = s->jobs;
+    /* Only the demo passes its own emulator's URL. */
+    int hrc = start_hook(s, o, default_iys_url != NULL);
+    if (hrc != 0) return hrc;
     iz_http_config_t cfg = {0};
     cfg.listen = iz_cli_get(o, "listen");
     if (!cfg.listen) cfg.listen = default_listen;
@@ -488,6 +514,8 @@ static void server_stop(server_t *s)
     iz_http_stop(s->http);
     iz_cpage_free(atomic_exchange(&s->app.cpage, NULL));
     iz_sms_queue_stop(s->sms_queue);
+    atomic_store(&s->app.hook, NULL);
+    iz_hook_stop(s->hook);
     iz_jobs_stop(s->jobs);
     iz_sync_stop(s->sync);
     iz_sms_gateway_close(s->gateway);

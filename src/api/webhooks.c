@@ -1,0 +1,226 @@
+/*
+ * webhooks.c - a brand's customer webhook (API.md "Changes (F8)"):
+ *   PUT    /v1/brands/{b}/webhook {url, secret}   set it (201 new, 200 replaced)
+ *   GET    /v1/brands/{b}/webhook                 it, without the secret (404: none)
+ *   DELETE /v1/brands/{b}/webhook                 remove it (204); dead letters stay
+ *   GET    /v1/brands/{b}/webhook/dead-letters    the batches given up on
+ *   POST   /v1/brands/{b}/webhook/dead-letters/{id}/retry   send one again (202)
+ * The checks and the delivery are hook/webhook.h's; the secret is never
+ * answered, echoed in an error or logged.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_int.h"
+#include "core/iz.h"
+#include "hook/webhook.h"
+
+/* The engine, or NULL after answering 503. */
+static iz_hook_t *engine(iz_req_t *r, iz_app_t *app)
+{
+    iz_hook_t *h = atomic_load(&app->hook);
+    if (!h)
+        iz_reply_error(r, "IZ503",
+                       iz_req_english(r) ? "webhooks are not running" : "Webhook'lar çalışmıyor.");
+    return h;
+}
+
+static json_t *when(int64_t ms)
+{
+    char t[IZ_DATETIME_LEN];
+    iz_tr_format(ms / 1000, t);
+    return json_string(t);
+}
+
+/* A webhook's JSON: everything but the secret. */
+static json_t *webhook_json(const iz_webhook_t *w)
+{
+    char cursor[24];
+    snprintf(cursor, sizeof cursor, "%lld", (long long)w->cursor);
+    json_t *o = json_pack("{s:s, s:o, s:o, s:s}", "url", w->url, "createdAt", when(w->created_ms),
+                          "updatedAt", when(w->updated_ms), "lastDeliveredId", cursor);
+    if (w->batch_last) {
+        json_t *f = json_pack("{s:I, s:I, s:I, s:i, s:o, s:o, s:s}", "firstChangeId",
+                              (json_int_t)w->batch_first, "lastChangeId", (json_int_t)w->batch_last,
+                              "count", (json_int_t)w->batch_count, "attempts", w->attempts,
+                              "failingSince", when(w->failing_since_ms), "nextAttemptAt",
+                              when(w->next_ms), "lastError", w->last_error);
+        if (w->last_status) json_object_set_new(f, "lastStatus", json_integer(w->last_status));
+        json_object_set_new(o, "retrying", f);
+    }
+    return o;
+}
+
+/* The Turkish of hook/check.c's reasons. */
+static const char *const reasons[][2] = {
+    {"the URL is empty", "Adres boş."},
+    {"the URL is over 2048 bytes", "Adres 2048 bayttan uzun."},
+    {"the URL has a space, a control byte or a byte outside ASCII",
+     "Adreste boşluk, denetim karakteri ya da ASCII dışı bir karakter var."},
+    {"the URL has a fragment (#), which is never sent",
+     "Adreste hiç gönderilmeyen bir # parçası var."},
+    {"the URL must be https:// (http:// only with --allow-private-webhooks)",
+     "Adres https:// ile başlamalıdır (http:// yalnızca --allow-private-webhooks ile)."},
+    {"the URL must start with https://", "Adres https:// ile başlamalıdır."},
+    {"the URL must not carry a user or password (the secret signs each delivery)",
+     "Adres kullanıcı adı ya da parola içermemelidir (her gönderim gizli anahtarla imzalanır)."},
+    {"the URL's IPv6 address has no closing ]", "Adresteki IPv6 adresinin kapanış ] işareti yok."},
+    {"the URL's host is not valid", "Adresteki sunucu adı geçersiz."},
+    {"the URL has no valid host", "Adreste geçerli bir sunucu adı yok."},
+    {"the URL's IPv6 address is not valid", "Adresteki IPv6 adresi geçersiz."},
+    {"the URL's port is not valid", "Adresteki port geçersiz."},
+    {"the URL's host does not resolve", "Adresteki sunucu adı çözümlenemedi."},
+    {"the URL's host resolves to a loopback, private or reserved address (allowed only with "
+     "--allow-private-webhooks)",
+     "Adresteki sunucu adı yerel, özel ya da ayrılmış bir IP adresine çözümleniyor (yalnızca "
+     "--allow-private-webhooks ile izin verilir)."},
+    {"the URL's host has no IPv4 or IPv6 address",
+     "Adresteki sunucunun IPv4 ya da IPv6 adresi yok."},
+    {"the secret must be 16 to 256 bytes", "Gizli anahtar 16 ile 256 bayt arasında olmalıdır."},
+    {"the secret must be printable ASCII without spaces",
+     "Gizli anahtar boşluksuz, yazdırılabilir ASCII karakterlerden oluşmalıdır."},
+};
+
+static const char *turkish(const char *en)
+{
+    for (size_t i = 0; i < IZ_ARRAY_LEN(reasons); i++)
+        if (strcmp(reasons[i][0], en) == 0) return reasons[i][1];
+    return "Değer geçersiz.";
+}
+
+void iz__h_webhook_put(iz_req_t *r, void *vapp)
+{
+    iz_app_t *app = vapp;
+    iz_brand_t b;
+    iz_hook_t *h = engine(r, app);
+    if (!h) return;
+    json_t *body = iz__api_body(r, app, &b, NULL);
+    if (!body) return;
+    static const char *const known[] = {"url", "secret"};
+    if (iz__body_fields(r, body, known, IZ_ARRAY_LEN(known)) != 0) {
+        json_decref(body);
+        return;
+    }
+    json_t *ju = json_object_get(body, "url"), *js = json_object_get(body, "secret");
+    const char *url = json_string_value(ju), *secret = json_string_value(js);
+    const char *field = NULL, *why = NULL;
+    bool created = false;
+    int rc;
+    if (!url) {
+        rc = IZ_EINVAL;
+        field = "url";
+        why = "the URL is empty";
+    } else if (!secret) {
+        rc = IZ_EINVAL;
+        field = "secret";
+        why = "the secret must be 16 to 256 bytes";
+    } else {
+        rc = iz_hook_set(h, b.id, url, secret, &created, &field, &why);
+    }
+    if (rc == IZ_EINVAL && field) {
+        /* The URL is echoed; the secret never is. */
+        char en[320];
+        snprintf(en, sizeof en, "%s.", why);
+        iz__reply_field(r, field, strcmp(field, "url") == 0 ? ju : NULL, turkish(why), en);
+    } else if (rc == IZ_ETOOBIG) {
+        iz__reply_field(r, "url", NULL, "Adres çok uzun.", "The URL is too long.");
+    } else if (rc != 0) {
+        iz__reply_store_error(r, rc);
+    } else {
+        iz_webhook_t *w = iz_req_alloc(r, sizeof *w);
+        rc = iz_store_webhook_get(app->store, b.id, false, w);
+        if (rc != 0)
+            iz__reply_store_error(r, rc);
+        else
+            iz_reply_json(r, created ? 201 : 200, webhook_json(w));
+    }
+    json_decref(body);
+}
+
+/* Resolve the brand and answer 404 when it has no webhook; else *w. */
+static int brand_webhook(iz_req_t *r, iz_app_t *app, iz_brand_t *b, iz_webhook_t *w)
+{
+    if (iz__api_brand(r, app, b) != 0) return -1;
+    int rc = iz_store_webhook_get(app->store, b->id, false, w);
+    if (rc == IZ_ENOTFOUND)
+        iz_reply_error(r, "IZ404",
+                       iz_req_english(r) ? "the brand has no webhook" : "Markanın webhook'u yok.");
+    else if (rc != 0)
+        iz__reply_store_error(r, rc);
+    return rc;
+}
+
+void iz__h_webhook_get(iz_req_t *r, void *vapp)
+{
+    iz_brand_t b;
+    iz_webhook_t *w = iz_req_alloc(r, sizeof *w);
+    if (brand_webhook(r, vapp, &b, w) == 0) iz_reply_json(r, 200, webhook_json(w));
+}
+
+void iz__h_webhook_delete(iz_req_t *r, void *vapp)
+{
+    iz_app_t *app = vapp;
+    iz_brand_t b;
+    iz_webhook_t *w = iz_req_alloc(r, sizeof *w);
+    if (brand_webhook(r, app, &b, w) != 0) return;
+    int rc = iz_store_webhook_delete(app->store, b.id);
+    if (rc != 0 && rc != IZ_ENOTFOUND)
+        iz__reply_store_error(r, rc);
+    else
+        iz_reply_bytes(r, 204, "application/json", "", 0);
+}
+
+void iz__h_webhook_dead(iz_req_t *r, void *vapp)
+{
+    iz_app_t *app = vapp;
+    iz_brand_t b;
+    if (iz__api_brand(r, app, &b) != 0) return;
+    iz_webhook_dead_t *dl = NULL;
+    size_t n = 0;
+    int rc = iz_store_webhook_dead_list(app->store, b.id, 0, 10000, false, &dl, &n);
+    if (rc != 0) {
+        iz__reply_store_error(r, rc);
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:i, s:s, s:o, s:o, s:b}", "id",
+                              (json_int_t)dl[i].id, "firstChangeId", (json_int_t)dl[i].first_id,
+                              "lastChangeId", (json_int_t)dl[i].last_id, "count",
+                              (json_int_t)dl[i].count, "attempts", dl[i].attempts, "lastError",
+                              dl[i].last_error, "createdAt", when(dl[i].created_ms), "deadAt",
+                              when(dl[i].dead_ms), "retryQueued", dl[i].retry);
+        json_object_set_new(o, "lastStatus",
+                            dl[i].last_status ? json_integer(dl[i].last_status) : json_null());
+        json_array_append_new(arr, o);
+    }
+    free(dl);
+    iz_reply_json(r, 200, json_pack("{s:o}", "list", arr));
+}
+
+void iz__h_webhook_retry(iz_req_t *r, void *vapp)
+{
+    iz_app_t *app = vapp;
+    iz_brand_t b;
+    iz_hook_t *h = engine(r, app);
+    if (!h || iz__api_brand(r, app, &b) != 0) return;
+    int64_t id;
+    int rc = iz_parse_i64(iz_req_param(r, "id"), 1, INT64_MAX, &id) == 0
+                 ? iz_hook_retry(h, b.id, id)
+                 : IZ_ENOTFOUND;
+    if (rc == IZ_ENOTFOUND)
+        iz_reply_error(r, "IZ404",
+                       iz_req_english(r) ? "no such dead letter"
+                                         : "Böyle bir teslim edilemeyen "
+                                           "gönderim yok.");
+    else if (rc == IZ_ERULE)
+        iz_reply_error(r, "IZ409",
+                       iz_req_english(r)
+                           ? "the brand has no webhook to send it to: set one first"
+                           : "Markanın gönderilecek bir webhook'u yok: önce webhook tanımlanmalı.");
+    else if (rc != 0)
+        iz__reply_store_error(r, rc);
+    else
+        iz_reply_json(r, 202, json_pack("{s:I, s:s}", "id", (json_int_t)id, "status", "QUEUED"));
+}

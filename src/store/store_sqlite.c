@@ -462,7 +462,8 @@ static const char *const migrations[] = {
      * delivery state (the cursor, the batch being retried), and the
      * batches given up on (hook/webhook.h). */
     "CREATE TABLE webhooks("
-    " id INTEGER PRIMARY KEY,"
+    " id INTEGER PRIMARY KEY AUTOINCREMENT," /* never reused: a worker's late outcome for a
+                                                deleted webhook cannot land on a new one */
     " brand_id INTEGER NOT NULL UNIQUE REFERENCES brands(id),"
     " url TEXT NOT NULL,"
     " secret TEXT NOT NULL,"

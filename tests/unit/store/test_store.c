@@ -586,6 +586,8 @@ static void test_iys_tokens_migration(void **state)
                                 /* v14's partner mode and standings */
                                 "ALTER TABLE accounts DROP COLUMN iys_integrator;"
                                 "DROP TABLE iys_partner_tokens; DROP TABLE iys_standing;"
+                                /* v16's webhooks */
+                                "DROP TABLE webhook_dead; DROP TABLE webhooks;"
                                 /* a send as version 3 recorded it */
                                 "INSERT INTO sms_messages(id, brand_id, created_ms, sender, text,"
                                 " commercial, encoding, parts, accepted, blocked) VALUES(7, 1,"

@@ -110,6 +110,10 @@ void iz__h_bulk_post(iz_req_t *r, void *app);
 void iz__h_job_get(iz_req_t *r, void *app);
 void iz__h_job_errors_csv(iz_req_t *r, void *app);
 
+/* docs.c: the API document and its page */
+void iz__h_openapi(iz_req_t *r, void *app);
+void iz__h_docs(iz_req_t *r, void *app);
+
 /* iys.c: the account's standing with İYS */
 void iz__h_iys_status(iz_req_t *r, void *app);
 

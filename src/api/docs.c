@@ -211,7 +211,21 @@ static void contents(FILE *f, json_t *content)
         esc(f, ct);
         fputs("</code></p>", f);
         json_t *schema = json_object_get(c, "schema");
-        if (schema) pre_json(f, schema);
+        if (schema) {
+            /* a lone $ref is shown as its link; a schema of its own is
+             * folded (the page stays readable on a phone) */
+            const char *ref = json_string_value(json_object_get(schema, "$ref"));
+            if (ref && json_object_size(schema) == 1 &&
+                strncmp(ref, "#/components/schemas/", 21) == 0) {
+                fputs("<p class=\"meta\">Şema: ", f);
+                schema_link(f, ref);
+                fputs("</p>", f);
+            } else {
+                fputs("<details><summary>Şema</summary>", f);
+                pre_json(f, schema);
+                fputs("</details>", f);
+            }
+        }
         json_t *ex = json_object_get(c, "example");
         if (ex) {
             fputs("<details><summary>Örnek</summary>", f);

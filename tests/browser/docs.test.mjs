@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
-import { CHROMIUM, CHROMIUM_ARGS, IZIN, SHOTS, openContext, startIzin } from './kit.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, IZIN, SHOTS, openContext, startIzin, stopIzin } from './kit.mjs';
 
 let srv; // { proc, base, dir }
 let browser;
@@ -34,11 +34,7 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();
-  if (srv?.proc) {
-    srv.proc.kill('SIGTERM');
-    await new Promise((r) => { srv.proc.once('exit', r); setTimeout(r, 5000); });
-  }
-  if (srv) fs.rmSync(srv.dir, { recursive: true, force: true });
+  await stopIzin(srv);
 });
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'];

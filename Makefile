@@ -30,7 +30,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 LIB_SRC  := $(sort $(wildcard src/core/*.c src/sys/*.c src/store/*.c src/index/*.c src/domain/*.c src/net/*.c src/iys/*.c src/api/*.c src/sim/*.c src/sms/*.c src/bulk/*.c src/hook/*.c src/web/*.c))
-LIB_ASM  := src/core/holidays_data.S src/core/places_data.S
+LIB_ASM  := src/core/holidays_data.S src/core/places_data.S src/api/openapi_data.S
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_ASM:%.S=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -77,6 +77,10 @@ $(BUILD)/src/core/places_data.o: src/core/places_data.S data/tr-cities.tsv data/
 	@mkdir -p $(@D)
 	$(CC) -c $< -o $@
 
+$(BUILD)/src/api/openapi_data.o: src/api/openapi_data.S data/openapi.json
+	@mkdir -p $(@D)
+	$(CC) -c $< -o $@
+
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
@@ -109,7 +113,10 @@ fuzz-replay: $(FUZZ_REPLAY)
 	@set -e; for f in $(FUZZ_REPLAY); do \
 	  n=$$(basename $$f -replay); n=$${n#fuzz_}; $$f fuzz/corpus/$$n; done
 
+# test_openapi.py runs Stoplight Prism (tests/openapi/, pinned); deps.sh
+# --openapi installs it with npm ci when missing (quick when it is there).
 blackbox: $(BIN)
+	@sh scripts/deps.sh --openapi
 	IZIN_BIN=$(CURDIR)/$(BIN) $(PYTEST) -q -p no:cacheprovider tests/blackbox
 
 # The pages in Debian's Chromium driven by playwright-core (tests/browser);
@@ -125,11 +132,12 @@ test: deps unit fuzz-replay blackbox browser
 
 # The emulator against İYS's OpenAPI document through Stoplight Prism's
 # validating proxy (scripts/prism-check.py; docs/IYS-EMULATOR.md). Not part
-# of `make test`: the first run installs Prism from the npm registry into
-# build/prism/. IYS_SPEC names the document (default: the copy beside the
-# checkout, ../shared/reference/).
+# of `make test`: it uses the Prism of tests/openapi/ (scripts/deps.sh
+# --openapi installs it from the npm registry). IYS_SPEC names the document
+# (default: the copy beside the checkout, ../shared/reference/).
 IYS_SPEC ?= ../shared/reference/iys-openapi.json
 conformance: $(BIN)
+	@sh scripts/deps.sh --openapi
 	/usr/bin/python3 scripts/prism-check.py --bin $(BIN) --spec $(IYS_SPEC) \
 	  --json build/conformance.json
 

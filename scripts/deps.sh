@@ -13,15 +13,24 @@
 #                        the npm registry into tests/browser/node_modules, as
 #                        tests/browser/package-lock.json pins it (no browser is
 #                        downloaded: the tests drive /usr/bin/chromium)
+#   deps.sh --openapi    the API document's check (tests/blackbox/test_openapi.py):
+#                        Node.js and npm when there is no node at all, and Stoplight
+#                        Prism from the npm registry into tests/openapi/node_modules,
+#                        as tests/openapi/package-lock.json pins it
 set -eu
 
 pkgs="build-essential pkg-config libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
 libsqlite3-dev libssl-dev libsodium-dev libzip-dev libexpat1-dev libcmocka-dev python3-pytest python3-requests clang
 libclang-rt-14-dev curl ca-certificates kannel"
-browser=false
-if [ "${1:-}" = "--browser" ]; then
-    browser=true
-    pkgs="chromium"
+node_dir=""
+if [ "${1:-}" = "--browser" ] || [ "${1:-}" = "--openapi" ]; then
+    pkgs=""
+    if [ "$1" = "--browser" ]; then
+        pkgs="chromium"
+        node_dir=browser
+    else
+        node_dir=openapi
+    fi
     command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
     command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 elif [ "$#" -gt 0 ]; then
@@ -43,16 +52,16 @@ if [ -n "$missing" ]; then
     $SUDO apt-get install -y -qq --no-install-recommends $missing
 fi
 
-$browser || exit 0
+[ -n "$node_dir" ] || exit 0
 if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 18 ? 0 : 1)'; then
-    echo "deps: the browser tests need Node.js 18 or later; found $(node --version)" >&2
+    echo "deps: tests/$node_dir needs Node.js 18 or later; found $(node --version)" >&2
     exit 1
 fi
 # npm ci installs exactly the lock file's versions; again only when the lock
 # file is newer than what node_modules holds.
-dir="$(cd "$(dirname "$0")/../tests/browser" && pwd)"
+dir="$(cd "$(dirname "$0")/../tests/$node_dir" && pwd)"
 stamp="$dir/node_modules/.package-lock.json"
 if [ ! -f "$stamp" ] || [ "$dir/package-lock.json" -nt "$stamp" ]; then
-    echo "deps: npm ci in tests/browser" >&2
+    echo "deps: npm ci in tests/$node_dir" >&2
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -3,8 +3,9 @@
 document, measured through Stoplight Prism's validating proxy.
 
 What it does, all on 127.0.0.1 and within a time limit:
-  1. installs Prism with npm into build/prism/ when it is not there yet
-     (the only step that needs the network: the npm registry);
+  1. installs Prism with `npm ci` into tests/openapi/ (its lock file pins
+     it) when it is not there yet (the only step that needs the network:
+     the npm registry); scripts/prismproxy.py runs it;
   2. starts the emulator on a free loopback port with a fresh data directory,
      and `prism proxy SPEC http://127.0.0.1:PORT` in front of it;
   3. walks the spec: every operation, every documented response status and
@@ -38,7 +39,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,9 +49,10 @@ from urllib.parse import quote, urlencode
 
 import requests
 
+from prismproxy import Procs, ensure_prism, free_port, start_proxy, violations, wait_for
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_SPEC = os.path.join(os.path.dirname(ROOT), "shared", "reference", "iys-openapi.json")
-PRISM_PKG = "@stoplight/prism-cli@5.14.2"
 METHODS = ("get", "post", "put", "delete", "patch")
 MISSING = object()
 
@@ -166,12 +167,6 @@ def now_tr(offset=0):
     """Turkey's local time (UTC+3, no DST) as İYS writes it."""
     t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=3, seconds=offset)
     return t.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def tckn():
@@ -346,58 +341,6 @@ def sample(op, schema, depth=0):
 
 
 # ------------------------------------------------------------- processes ---
-
-class Procs:
-    """The processes this script started, stopped by PID only."""
-
-    def __init__(self):
-        self.procs = []
-
-    def start(self, argv, log):
-        f = open(log, "w")
-        p = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        self.procs.append((p, f))
-        return p
-
-    def stop_all(self):
-        for p, f in reversed(self.procs):
-            if p.poll() is None:
-                try:
-                    os.kill(p.pid, signal.SIGTERM)
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    os.kill(p.pid, signal.SIGKILL)
-                    p.wait(timeout=10)
-                except ProcessLookupError:
-                    pass
-            f.close()
-        self.procs = []
-
-
-def ensure_prism(prism_dir):
-    binp = os.path.join(prism_dir, "node_modules", ".bin", "prism")
-    if os.path.exists(binp):
-        return binp
-    npm = shutil.which("npm")
-    if not npm:
-        sys.exit("prism-check: npm is missing (apt-get install npm)")
-    os.makedirs(prism_dir, exist_ok=True)
-    print(f"prism-check: installing {PRISM_PKG} into {prism_dir}", file=sys.stderr)
-    r = subprocess.run([npm, "install", "--prefix", prism_dir, "--no-audit", "--no-fund",
-                        "--loglevel=error", PRISM_PKG], timeout=600)
-    if r.returncode != 0 or not os.path.exists(binp):
-        sys.exit("prism-check: npm install failed")
-    return binp
-
-
-def wait_for(pred, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"{what} did not come up within {timeout} s")
-
 
 class PushReceiver:
     """A loopback HTTP server that answers 200 to every POST: the push URL
@@ -1367,19 +1310,6 @@ def router_miss(status, body):
                                  for e in errs)
 
 
-def violations(resp):
-    raw = resp.headers.get("sl-violations")
-    if not raw:
-        return [], []
-    try:
-        vs = json.loads(raw)
-    except ValueError:
-        return [{"message": raw}], []
-    req = [v for v in vs if (v.get("location") or [""])[0] == "request"]
-    res = [v for v in vs if (v.get("location") or [""])[0] != "request"]
-    return req, res
-
-
 def shape_diff(example, body, code):
     """Where the answer's error with `code` differs from the example's:
     its location and index (the fields a client reads)."""
@@ -1437,7 +1367,7 @@ def run(args):
     push = None
     results = []
     try:
-        prism_bin = None if args.no_prism else ensure_prism(args.prism_dir)
+        prism_bin = None if args.no_prism else ensure_prism()
         data = os.path.join(tmp, "sim")
         os.makedirs(data)
         sim_port = free_port()
@@ -1455,20 +1385,9 @@ def run(args):
                 return False
         wait_for(sim_up, 30, "the emulator")
         base = direct
-        prism_log = os.path.join(tmp, "prism.log")
         if prism_bin:
-            pport = free_port()
-            procs.start([prism_bin, "proxy", "-h", "127.0.0.1", "-p", str(pport), "--errors",
-                         "false", args.spec, direct], prism_log)
-            base = f"http://127.0.0.1:{pport}"
-
-            def prism_up():
-                try:
-                    with open(prism_log, encoding="utf-8", errors="replace") as f:
-                        return "Prism is listening" in f.read()
-                except OSError:
-                    return False
-            wait_for(prism_up, 180, "Prism")
+            base = start_proxy(procs, prism_bin, args.spec, direct,
+                               os.path.join(tmp, "prism.log"))
         push = PushReceiver()
         fx = Fixtures(direct, base)
         fx.push_url = push.url
@@ -1630,7 +1549,6 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "rel", "izin"))
     ap.add_argument("--spec", default=DEFAULT_SPEC)
-    ap.add_argument("--prism-dir", default=os.path.join(ROOT, "build", "prism"))
     ap.add_argument("--json", metavar="FILE", help="write the summary and every triple as JSON")
     ap.add_argument("--timeout", type=int, default=900, help="seconds for the whole run")
     ap.add_argument("--only", help="only operations whose operationId matches this regex")

@@ -62,6 +62,12 @@ static inline struct iz_sms_queue *iz_api_sms_queue(iz_app_t *app)
 /* The module's routes (static table). */
 const iz_route_t *iz_api_routes(size_t *n);
 
+/* The API document (data/openapi.json as compiled in): its bytes, not
+ * NUL-terminated within *len (a NUL follows them). Every route of
+ * iz_api_routes() is one of its operations, with the route's name as the
+ * operationId (tests/unit/api/test_openapi.c). */
+const char *iz_api_openapi(size_t *len);
+
 /* Bearer-key check for iz_http_config_t.auth: app is an iz_app_t. */
 int iz_api_auth(void *app, const char *token, int64_t *account_id);
 

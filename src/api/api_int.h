@@ -113,6 +113,9 @@ void iz__h_webhook_get(iz_req_t *r, void *app);
 void iz__h_webhook_delete(iz_req_t *r, void *app);
 void iz__h_webhook_dead(iz_req_t *r, void *app);
 void iz__h_webhook_retry(iz_req_t *r, void *app);
+/* docs.c: the API document and its page */
+void iz__h_openapi(iz_req_t *r, void *app);
+void iz__h_docs(iz_req_t *r, void *app);
 
 /* iys.c: the account's standing with İYS */
 void iz__h_iys_status(iz_req_t *r, void *app);

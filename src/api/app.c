@@ -56,6 +56,8 @@ static const iz_route_t routes[] = {
     {"DELETE", "/v1/brands/{brandCode}/retailers/{retailerCode}", iz__h_retailer_delete,
      IZ_ROUTE_AUTH, "retailer_delete"},
     {"GET", "/metrics", iz__h_metrics, 0, "metrics"},
+    {"GET", "/openapi.json", iz__h_openapi, 0, "openapi"},
+    {"GET", "/docs", iz__h_docs, 0, "docs"},
     {"GET", "/c/{slug}", iz__h_cpage_get, 0, "cpage"},
     {"GET", "/c/{slug}/qr.svg", iz__h_cpage_qr, 0, "cpage_qr"},
     {"POST", "/c/{slug}/otp", iz__h_cpage_otp, 0, "cpage_otp"},

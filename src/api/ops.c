@@ -173,6 +173,43 @@ static void iys_standing_metrics(FILE *f, iz_app_t *app)
     json_decref(list);
 }
 
+/* Requests and their latency by route (the route table's names; requests
+ * no route took as "unmatched"): the counts by status class, and a
+ * histogram from complete headers to the answer sent. A route with no
+ * request yet shows its zero counts, so that every series exists from the
+ * start. */
+static void route_metrics(FILE *f, iz_http_t *http)
+{
+    size_t n = iz_http_route_stats_count(http);
+    iz_http_route_stats_t *st = iz_xcalloc(n, sizeof *st);
+    for (size_t i = 0; i < n; i++)
+        iz_http_route_stats(http, i, &st[i]);
+    fputs("# HELP izin_http_requests_total HTTP requests answered, by route and status class "
+          "(none: the client went away before the answer).\n"
+          "# TYPE izin_http_requests_total counter\n",
+          f);
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < IZ_HTTP_CLASSES; k++) {
+            if (k == IZ_HTTP_CLASSES - 1 && st[i].requests[k] == 0) continue;
+            fputs("izin_http_requests_total{route=\"", f);
+            put_label(f, st[i].route);
+            fprintf(f, "\",code=\"%s\"} %llu\n", iz_http_class_names[k],
+                    (unsigned long long)st[i].requests[k]);
+        }
+    fputs("# HELP izin_http_request_duration_seconds Time from a request's headers to its "
+          "answer sent, by route.\n# TYPE izin_http_request_duration_seconds histogram\n",
+          f);
+    for (size_t i = 0; i < n; i++) {
+        /* Route names are the table's tags or patterns: no quote or
+         * backslash to escape. */
+        char labels[160];
+        int w = snprintf(labels, sizeof labels, "route=\"%s\"", st[i].route);
+        if (w < 0 || (size_t)w >= sizeof labels) continue;
+        iz_histo_write(f, "izin_http_request_duration_seconds", labels, &st[i].latency);
+    }
+    free(st);
+}
+
 /* GET /metrics: Prometheus text format. The İYS answer classes give the
  * success rate İYS watches (it removes a client under 70%); izin aims at
  * 99% by refusing locally what İYS would refuse. */
@@ -319,6 +356,7 @@ void iz__h_metrics(iz_req_t *r, void *vapp)
                 h.open, h.max_connections, (unsigned long long)h.refused_per_ip,
                 (unsigned long long)h.reaped_headers, (unsigned long long)h.reaped_body,
                 (unsigned long long)h.linger_cut, (unsigned long long)h.refused_control);
+        route_metrics(f, http);
     }
     {
         /* Every inbound SMS is stored with its outcome; these count them. */

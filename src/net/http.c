@@ -61,6 +61,7 @@
 #include <unistd.h>
 
 #include "core/hcode.h"
+#include "core/histo.h"
 #include "core/iz.h"
 #include "sys/log.h"
 
@@ -110,6 +111,13 @@ typedef struct conn {
     bool bad_target; /* the path or query decoded to a control byte */
 } conn_t;
 
+/* Requests and latency of one route (cfg.routes[i]; one more entry for the
+ * requests no route took): relaxed atomic adds, no lock on the way. */
+typedef struct route_stat {
+    _Atomic uint64_t by_class[IZ_HTTP_CLASSES];
+    iz_histo_t latency;
+} route_stat_t;
+
 struct iz_http {
     struct MHD_Daemon *d;
     int fd;
@@ -123,6 +131,7 @@ struct iz_http {
     conn_t *conns;
     ipcount_t *ips[IZ_IP_BUCKETS];
     iz_http_stats_t stats;
+    route_stat_t *routes; /* cfg.nroutes + 1 entries, not guarded by mu */
     /* Counts not yet logged: the reaper writes one line a tick at most, so
      * that a flood cannot flood the log too. */
     uint64_t unlogged_refused, unlogged_headers, unlogged_body, unlogged_linger;
@@ -990,6 +999,45 @@ static void *reaper_main(void *arg)
     return NULL;
 }
 
+const char *const iz_http_class_names[IZ_HTTP_CLASSES] = {"1xx", "2xx", "3xx",
+                                                          "4xx", "5xx", "none"};
+
+/* Count a finished request under its route and status class, with the time
+ * from its complete headers to now. */
+static void route_count(iz_http_t *h, const iz_req_t *r)
+{
+    size_t i = h->cfg.nroutes;
+    if (r->route && r->route >= h->cfg.routes && r->route < h->cfg.routes + h->cfg.nroutes)
+        i = (size_t)(r->route - h->cfg.routes);
+    size_t cls =
+        r->status >= 100 && r->status <= 599 ? (size_t)(r->status / 100 - 1) : IZ_HTTP_CLASSES - 1;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t ns =
+        (int64_t)(now.tv_sec - r->start.tv_sec) * 1000000000 + (now.tv_nsec - r->start.tv_nsec);
+    atomic_fetch_add_explicit(&h->routes[i].by_class[cls], 1, memory_order_relaxed);
+    iz_histo_observe(&h->routes[i].latency, ns > 0 ? (uint64_t)ns : 0);
+}
+
+size_t iz_http_route_stats_count(const iz_http_t *h)
+{
+    return h->cfg.nroutes + 1;
+}
+
+void iz_http_route_stats(iz_http_t *h, size_t i, iz_http_route_stats_t *out)
+{
+    if (i >= h->cfg.nroutes) {
+        i = h->cfg.nroutes;
+        out->route = "unmatched";
+    } else {
+        const iz_route_t *rt = &h->cfg.routes[i];
+        out->route = rt->tag ? rt->tag : rt->pattern;
+    }
+    for (size_t k = 0; k < IZ_HTTP_CLASSES; k++)
+        out->requests[k] = atomic_load_explicit(&h->routes[i].by_class[k], memory_order_relaxed);
+    iz_histo_snapshot(&h->routes[i].latency, &out->latency);
+}
+
 void iz_http_stats(iz_http_t *h, iz_http_stats_t *out)
 {
     pthread_mutex_lock(&h->mu);
@@ -1220,6 +1268,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         r->conn->started = false;
         pthread_mutex_unlock(&h->mu);
     }
+    route_count(h, r);
     if (h->cfg.on_complete) h->cfg.on_complete(h->cfg.app, r);
     if (h->cfg.access_log) {
         struct timespec now;
@@ -1346,6 +1395,7 @@ static void http_free(iz_http_t *h)
     pthread_cond_destroy(&h->wake);
     pthread_mutex_destroy(&h->mu);
     close(h->fd);
+    free(h->routes);
     free(h);
 }
 
@@ -1362,6 +1412,7 @@ int iz_http_start(const iz_http_config_t *cfg, iz_http_t **out, const char **err
         free(h);
         return rc;
     }
+    h->routes = iz_xcalloc(h->cfg.nroutes + 1, sizeof *h->routes);
     pthread_mutex_init(&h->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

@@ -34,6 +34,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/histo.h"
+
 typedef struct iz_http iz_http_t;
 typedef struct iz_req iz_req_t;
 
@@ -114,6 +116,27 @@ typedef struct iz_http_stats {
 } iz_http_stats_t;
 
 void iz_http_stats(iz_http_t *h, iz_http_stats_t *out);
+
+/* Requests by route, status class and latency (for /metrics), counted when
+ * a request ends: the time from its complete headers until its answer has
+ * been sent. Entry i < nroutes is routes[i] (named by its tag, else its
+ * pattern; a HEAD counts with its GET, a 401 with the route it was for);
+ * the last entry, "unmatched", counts the requests no route took (404,
+ * 405, limits refused before routing). Class "none": the request ended
+ * without an answer (the client went away). */
+#define IZ_HTTP_CLASSES 6
+extern const char *const iz_http_class_names[IZ_HTTP_CLASSES]; /* "1xx".."5xx", "none" */
+
+typedef struct iz_http_route_stats {
+    const char *route; /* the route's tag, or "unmatched" */
+    uint64_t requests[IZ_HTTP_CLASSES];
+    iz_histo_snap_t latency;
+} iz_http_route_stats_t;
+
+/* The number of entries: the routes and one for "unmatched". */
+size_t iz_http_route_stats_count(const iz_http_t *h);
+
+void iz_http_route_stats(iz_http_t *h, size_t i, iz_http_route_stats_t *out);
 
 /* ---- request accessors (valid until the handler returns) ---------------- */
 

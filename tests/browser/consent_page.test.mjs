@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
-import { CHROMIUM, CHROMIUM_ARGS, IZIN, SHOTS, checkPage, clickAndWait, openContext, startIzin } from './kit.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, IZIN, SHOTS, checkPage, clickAndWait, openContext, startIzin, stopIzin } from './kit.mjs';
 
 const BRAND = 700001;
 const BRAND_NAME = 'Örnek Çiçekçilik ve Şekerleme';
@@ -140,16 +140,8 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();
-  if (srv?.proc) {
-    srv.proc.kill('SIGTERM');
-    await new Promise((r) => { srv.proc.once('exit', r); setTimeout(r, 5000); });
-  }
-  if (srv) fs.rmSync(srv.dir, { recursive: true, force: true });
-  if (sim?.proc) {
-    sim.proc.kill('SIGTERM');
-    await new Promise((r) => { sim.proc.once('exit', r); setTimeout(r, 5000); });
-  }
-  if (sim) fs.rmSync(sim.dir, { recursive: true, force: true });
+  await stopIzin(srv);
+  await stopIzin(sim);
 });
 
 test('at 360 px without JavaScript: give consent for MESAJ and ARAMA', async () => {

@@ -104,3 +104,13 @@ export async function startIzin(args, dir) {
   }
   throw new Error(`izin ${args[0]} did not become healthy`);
 }
+
+/** Stop a server startIzin started (SIGTERM, at most 5 s) and remove its
+ * directory. */
+export async function stopIzin(s) {
+  if (s?.proc) {
+    s.proc.kill('SIGTERM');
+    await new Promise((r) => { s.proc.once('exit', r); setTimeout(r, 5000); });
+  }
+  if (s) fs.rmSync(s.dir, { recursive: true, force: true });
+}

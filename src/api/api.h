@@ -47,6 +47,9 @@ typedef struct iz_app {
      * started (the default link needs its port), hence atomic; NULL: /c/
      * answers 404. */
     _Atomic(struct iz_cpage *) cpage;
+    /* The customer's panel (web/panel.h): set before the server starts;
+     * NULL: /panel answers 404. */
+    struct iz_panel *panel;
 } iz_app_t;
 
 /* The outbound SMS queue, or NULL before it has started. */

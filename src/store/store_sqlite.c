@@ -458,6 +458,28 @@ static const char *const migrations[] = {
     "ALTER TABLE brands ADD COLUMN page_mode TEXT NOT NULL DEFAULT 'LOCAL';"
     "ALTER TABLE brands ADD COLUMN page_otp_template TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE brands ADD COLUMN page_vkn TEXT NOT NULL DEFAULT '';",
+    /* 17 at merge (16 on the panel branch alone; another branch holds 16):
+     * the customer's panel. Its users (an e-mail unique in any ASCII case,
+     * the password only as its argon2id string), their sessions (only the
+     * SHA-256 of a session's token) and failed logins for the lockout. */
+    "CREATE TABLE panel_users("
+    " id INTEGER PRIMARY KEY,"
+    " account_id INTEGER NOT NULL REFERENCES accounts(id),"
+    " email TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+    " pwhash TEXT NOT NULL,"
+    " must_change INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL,"
+    " last_login INTEGER);"
+    "CREATE INDEX panel_users_account ON panel_users(account_id);"
+    "CREATE TABLE panel_sessions("
+    " hash TEXT PRIMARY KEY,"
+    " user_id INTEGER NOT NULL REFERENCES panel_users(id),"
+    " created_at INTEGER NOT NULL,"
+    " last_seen INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX panel_sessions_user ON panel_sessions(user_id);"
+    "CREATE TABLE panel_login_failures(email TEXT NOT NULL, at INTEGER NOT NULL);"
+    "CREATE INDEX panel_login_failures_email ON panel_login_failures(email, at);"
+    "CREATE INDEX panel_login_failures_at ON panel_login_failures(at);",
 };
 
 _Static_assert(IZ_ARRAY_LEN(migrations) == IZ_STORE_SCHEMA_VERSION,
@@ -1128,6 +1150,233 @@ static int sq_key_revoke(iz_store_t *st, int64_t account_id, const char *hash_he
         "UPDATE api_keys SET revoked_at = ? WHERE account_id = ? AND hash = ?"
         " AND revoked_at IS NULL",
         IZ_SQ_ARGS(IZ_SQ_I64(now_s()), IZ_SQ_I64(account_id), IZ_SQ_TEXT(hash_hex)));
+}
+
+static void key_info_read(sqlite3_stmt *stmt, void *out)
+{
+    iz_key_info_t *k = out;
+    k->id = sqlite3_column_int64(stmt, 0);
+    iz__sq_col_str(stmt, 1, k->prefix, sizeof k->prefix);
+    k->created_at = sqlite3_column_int64(stmt, 2);
+    k->revoked_at = sqlite3_column_int64(stmt, 3);
+}
+
+static int sq_keys_list(iz_store_t *st, int64_t account_id, iz_key_info_t **list, size_t *n)
+{
+    static const iz_sq_row_t row = IZ_SQ_ROW(iz_key_info_t, key_info_read);
+    return iz__sq_list(sq(st),
+                       "SELECT id, prefix, created_at, revoked_at FROM api_keys"
+                       " WHERE account_id = ? ORDER BY id DESC",
+                       IZ_SQ_ARGS(IZ_SQ_I64(account_id)), &row, list, n);
+}
+
+static int sq_key_revoke_id(iz_store_t *st, int64_t account_id, int64_t key_id)
+{
+    return iz__sq_update(sq(st),
+                         "UPDATE api_keys SET revoked_at = ? WHERE account_id = ? AND id = ?"
+                         " AND revoked_at IS NULL",
+                         IZ_SQ_ARGS(IZ_SQ_I64(now_s()), IZ_SQ_I64(account_id), IZ_SQ_I64(key_id)));
+}
+
+static int sq_brands_of(iz_store_t *st, int64_t account_id, iz_brand_t **list, size_t *n)
+{
+    return iz__sq_list(sq(st),
+                       "SELECT " BRAND_COLS " FROM brands WHERE account_id = ? ORDER BY code",
+                       IZ_SQ_ARGS(IZ_SQ_I64(account_id)), &brand_row, list, n);
+}
+
+/* ---- panel users, sessions, failed logins --------------------------------------- */
+
+#define USER_COLS "id, account_id, email, pwhash, must_change, created_at, last_login"
+
+static void user_read(sqlite3_stmt *stmt, void *out)
+{
+    iz_user_t *u = out;
+    u->id = sqlite3_column_int64(stmt, 0);
+    u->account_id = sqlite3_column_int64(stmt, 1);
+    iz__sq_col_str(stmt, 2, u->email, sizeof u->email);
+    iz__sq_col_str(stmt, 3, u->pwhash, sizeof u->pwhash);
+    u->must_change = sqlite3_column_int64(stmt, 4) != 0;
+    u->created_at = sqlite3_column_int64(stmt, 5);
+    u->last_login = sqlite3_column_int64(stmt, 6);
+}
+
+static const iz_sq_row_t user_row = IZ_SQ_ROW(iz_user_t, user_read);
+
+/* argon2id's string as libsodium writes it; anything else is no hash. */
+static bool is_pwhash(const char *h)
+{
+    return strncmp(h, "$argon2id$", 10) == 0;
+}
+
+static int sq_user_add(iz_store_t *st, iz_user_t *u)
+{
+    if (iz__sq_fits(u->email, sizeof u->email) || iz__sq_fits(u->pwhash, sizeof u->pwhash))
+        return IZ_ETOOBIG;
+    if (!u->email[0] || !is_pwhash(u->pwhash)) return IZ_EINVAL;
+    if (!u->created_at) u->created_at = now_s();
+    return iz__sq_write(sq(st),
+                        "INSERT INTO panel_users(account_id, email, pwhash, must_change,"
+                        " created_at) VALUES(?, ?, ?, ?, ?)",
+                        IZ_SQ_ARGS(IZ_SQ_I64(u->account_id), IZ_SQ_TEXT(u->email),
+                                   IZ_SQ_TEXT(u->pwhash), IZ_SQ_I64(u->must_change),
+                                   IZ_SQ_I64(u->created_at)),
+                        &u->id);
+}
+
+static int sq_user_by_email(iz_store_t *st, const char *email, iz_user_t *out)
+{
+    return iz__sq_get(sq(st), "SELECT " USER_COLS " FROM panel_users WHERE email = ?",
+                      IZ_SQ_ARGS(IZ_SQ_TEXT(email)), &user_row, out);
+}
+
+static int sq_user_get(iz_store_t *st, int64_t id, iz_user_t *out)
+{
+    return iz__sq_get(sq(st), "SELECT " USER_COLS " FROM panel_users WHERE id = ?",
+                      IZ_SQ_ARGS(IZ_SQ_I64(id)), &user_row, out);
+}
+
+static int sq_users_of(iz_store_t *st, int64_t account_id, iz_user_t **list, size_t *n)
+{
+    return iz__sq_list(sq(st),
+                       "SELECT " USER_COLS " FROM panel_users WHERE account_id = ? ORDER BY email",
+                       IZ_SQ_ARGS(IZ_SQ_I64(account_id)), &user_row, list, n);
+}
+
+static int sq_user_delete(iz_store_t *st, int64_t account_id, int64_t user_id)
+{
+    iz_sq_t *s = sq(st);
+    int rc = iz__sq_begin(s);
+    if (rc == 0)
+        rc = iz__sq_find(s,
+                         "SELECT 1 FROM panel_users WHERE id = ?1 AND (?2 = 0 OR account_id = ?2)",
+                         IZ_SQ_ARGS(IZ_SQ_I64(user_id), IZ_SQ_I64(account_id)), NULL, NULL) == 1
+                 ? 0
+                 : IZ_ENOTFOUND;
+    if (rc == 0)
+        rc = iz__sq_run(s, "DELETE FROM panel_sessions WHERE user_id = ?",
+                        IZ_SQ_ARGS(IZ_SQ_I64(user_id)));
+    if (rc == 0)
+        rc = iz__sq_update(s, "DELETE FROM panel_users WHERE id = ?",
+                           IZ_SQ_ARGS(IZ_SQ_I64(user_id)));
+    return iz__sq_end(s, rc);
+}
+
+static int sq_user_password_set(iz_store_t *st, int64_t user_id, const char *pwhash,
+                                bool must_change, const char *keep_hash)
+{
+    if (strnlen(pwhash, IZ_PWHASH_MAX) >= IZ_PWHASH_MAX) return IZ_ETOOBIG;
+    if (!is_pwhash(pwhash)) return IZ_EINVAL;
+    iz_sq_t *s = sq(st);
+    int rc = iz__sq_begin(s);
+    if (rc == 0)
+        rc = iz__sq_update(
+            s, "UPDATE panel_users SET pwhash = ?, must_change = ? WHERE id = ?",
+            IZ_SQ_ARGS(IZ_SQ_TEXT(pwhash), IZ_SQ_I64(must_change), IZ_SQ_I64(user_id)));
+    if (rc == 0)
+        rc = iz__sq_run(s, "DELETE FROM panel_sessions WHERE user_id = ?1 AND hash IS NOT ?2",
+                        IZ_SQ_ARGS(IZ_SQ_I64(user_id), IZ_SQ_TEXT(keep_hash)));
+    return iz__sq_end(s, rc);
+}
+
+static int sq_session_add(iz_store_t *st, const char *hash_hex, int64_t user_id, int64_t now)
+{
+    if (!iz__sq_is_hex64(hash_hex)) return IZ_EINVAL;
+    iz_sq_t *s = sq(st);
+    int rc = iz__sq_begin(s);
+    if (rc == 0)
+        rc = iz__sq_update(s, "UPDATE panel_users SET last_login = ? WHERE id = ?",
+                           IZ_SQ_ARGS(IZ_SQ_I64(now), IZ_SQ_I64(user_id)));
+    if (rc == 0)
+        rc = iz__sq_write(s,
+                          "INSERT INTO panel_sessions(hash, user_id, created_at, last_seen)"
+                          " VALUES(?1, ?2, ?3, ?3)",
+                          IZ_SQ_ARGS(IZ_SQ_TEXT(hash_hex), IZ_SQ_I64(user_id), IZ_SQ_I64(now)),
+                          NULL);
+    if (rc == 0)
+        rc = iz__sq_run(s,
+                        "DELETE FROM panel_login_failures WHERE email ="
+                        " (SELECT lower(email) FROM panel_users WHERE id = ?)",
+                        IZ_SQ_ARGS(IZ_SQ_I64(user_id)));
+    return iz__sq_end(s, rc);
+}
+
+static void session_read(sqlite3_stmt *stmt, void *out)
+{
+    iz_session_t *x = out;
+    iz__sq_col_str(stmt, 0, x->hash, sizeof x->hash);
+    x->user_id = sqlite3_column_int64(stmt, 1);
+    x->created_at = sqlite3_column_int64(stmt, 2);
+    x->last_seen = sqlite3_column_int64(stmt, 3);
+}
+
+static int sq_session_get(iz_store_t *st, const char *hash_hex, iz_session_t *out)
+{
+    static const iz_sq_row_t row = IZ_SQ_ROW(iz_session_t, session_read);
+    if (!iz__sq_is_hex64(hash_hex)) return IZ_ENOTFOUND;
+    return iz__sq_get(sq(st),
+                      "SELECT hash, user_id, created_at, last_seen FROM panel_sessions"
+                      " WHERE hash = ?",
+                      IZ_SQ_ARGS(IZ_SQ_TEXT(hash_hex)), &row, out);
+}
+
+static int sq_session_touch(iz_store_t *st, const char *hash_hex, int64_t now)
+{
+    return iz__sq_update(sq(st), "UPDATE panel_sessions SET last_seen = ? WHERE hash = ?",
+                         IZ_SQ_ARGS(IZ_SQ_I64(now), IZ_SQ_TEXT(hash_hex)));
+}
+
+static int sq_session_delete(iz_store_t *st, const char *hash_hex)
+{
+    return iz__sq_run(sq(st), "DELETE FROM panel_sessions WHERE hash = ?",
+                      IZ_SQ_ARGS(IZ_SQ_TEXT(hash_hex)));
+}
+
+static int sq_sessions_expire(iz_store_t *st, int64_t idle_before, int64_t abs_before, int64_t *n)
+{
+    iz_sq_t *s = sq(st);
+    iz__sq_lock(s);
+    int rc = iz__sq_run(s, "DELETE FROM panel_sessions WHERE last_seen < ? OR created_at < ?",
+                        IZ_SQ_ARGS(IZ_SQ_I64(idle_before), IZ_SQ_I64(abs_before)));
+    if (n) *n = rc == 0 ? sqlite3_changes64(s->db) : 0;
+    iz__sq_unlock(s);
+    return rc;
+}
+
+static int sq_login_fail_add(iz_store_t *st, const char *email, int64_t now)
+{
+    iz_sq_t *s = sq(st);
+    int rc = iz__sq_begin(s);
+    if (rc == 0)
+        rc = iz__sq_run(s, "DELETE FROM panel_login_failures WHERE at < ?",
+                        IZ_SQ_ARGS(IZ_SQ_I64(now - 86400)));
+    if (rc == 0)
+        rc = iz__sq_write(s, "INSERT INTO panel_login_failures(email, at) VALUES(lower(?), ?)",
+                          IZ_SQ_ARGS(IZ_SQ_TEXT(email), IZ_SQ_I64(now)), NULL);
+    return iz__sq_end(s, rc);
+}
+
+typedef struct fails_ctx {
+    int64_t *times;
+    size_t max, n;
+} fails_ctx_t;
+
+static int fail_each(void *vctx, sqlite3_stmt *stmt)
+{
+    fails_ctx_t *c = vctx;
+    if (c->n < c->max) c->times[c->n++] = sqlite3_column_int64(stmt, 0);
+    return 0;
+}
+
+static int sq_login_fails(iz_store_t *st, const char *email, int64_t *times, size_t max, size_t *n)
+{
+    fails_ctx_t c = {.times = times, .max = max};
+    int rc = iz__sq_each(sq(st),
+                         "SELECT at FROM panel_login_failures WHERE email = lower(?1)"
+                         " ORDER BY at DESC LIMIT ?2",
+                         IZ_SQ_ARGS(IZ_SQ_TEXT(email), IZ_SQ_I64((int64_t)max)), fail_each, &c);
+    *n = c.n;
+    return rc;
 }
 
 /* ---- consents ----------------------------------------------------------- */
@@ -3764,6 +4013,22 @@ static const iz_store_ops_t sq_ops = {
     .key_add = sq_key_add,
     .key_lookup = sq_key_lookup,
     .key_revoke = sq_key_revoke,
+    .keys_list = sq_keys_list,
+    .key_revoke_id = sq_key_revoke_id,
+    .brands_of = sq_brands_of,
+    .user_add = sq_user_add,
+    .user_by_email = sq_user_by_email,
+    .user_get = sq_user_get,
+    .users_of = sq_users_of,
+    .user_delete = sq_user_delete,
+    .user_password_set = sq_user_password_set,
+    .session_add = sq_session_add,
+    .session_get = sq_session_get,
+    .session_touch = sq_session_touch,
+    .session_delete = sq_session_delete,
+    .sessions_expire = sq_sessions_expire,
+    .login_fail_add = sq_login_fail_add,
+    .login_fails = sq_login_fails,
     .consent_apply_batch = sq_consent_apply_batch,
     .consent_get = sq_consent_get,
     .consent_history = sq_consent_history,

@@ -605,6 +605,9 @@ static void test_iys_tokens_migration(void **state)
                                 "ALTER TABLE brands DROP COLUMN page_mode;"
                                 "ALTER TABLE brands DROP COLUMN page_otp_template;"
                                 "ALTER TABLE brands DROP COLUMN page_vkn;"
+                                /* the panel's tables */
+                                "DROP TABLE panel_sessions; DROP TABLE panel_users;"
+                                "DROP TABLE panel_login_failures;"
                                 "UPDATE meta SET value = '4' WHERE key = 'schema_version'"),
                      SQLITE_OK);
     fx_reopen(f);

@@ -58,6 +58,11 @@ static inline struct iz_sms_queue *iz_api_sms_queue(iz_app_t *app)
     return atomic_load(&app->sms_queue);
 }
 
+/* How many of an account's changes wait for İYS (its outbox rows): what
+ * GET /v1/iys/status and the panel's dashboard show. 0 or the store's
+ * failure. (iys.c) */
+int iz_api_account_waiting(iz_app_t *app, int64_t account_id, int64_t *waiting);
+
 /* The module's routes (static table). */
 const iz_route_t *iz_api_routes(size_t *n);
 

@@ -383,6 +383,41 @@ int iz_store_login_fails(iz_store_t *st, const char *email, int64_t *times, size
     return st && email && times && n ? st->ops->login_fails(st, email, times, max, n) : IZ_EINVAL;
 }
 
+int iz_store_stat_state(iz_store_t *st, int64_t brand_id, iz_stat_t **list, size_t *n)
+{
+    return st && list && n ? st->ops->stat_state(st, brand_id, list, n) : IZ_EINVAL;
+}
+
+int iz_store_stat_days(iz_store_t *st, int64_t brand_id, const char *from_day, iz_stat_t **list,
+                       size_t *n)
+{
+    return st && from_day && list && n ? st->ops->stat_days(st, brand_id, from_day, list, n)
+                                       : IZ_EINVAL;
+}
+
+int iz_store_stat_origins(iz_store_t *st, int64_t brand_id, iz_stat_t **list, size_t *n)
+{
+    return st && list && n ? st->ops->stat_origins(st, brand_id, list, n) : IZ_EINVAL;
+}
+
+int iz_store_ret_brand(iz_store_t *st, int64_t brand_id, iz_ret_open_t **list, size_t *n,
+                       int64_t *late)
+{
+    return st && list && n && late ? st->ops->ret_brand(st, brand_id, list, n, late) : IZ_EINVAL;
+}
+
+int iz_store_quarantine_count_brand(iz_store_t *st, int64_t brand_id, int64_t *n)
+{
+    return st && n ? st->ops->quarantine_count_brand(st, brand_id, n) : IZ_EINVAL;
+}
+
+int iz_store_iys_changes(iz_store_t *st, int64_t brand_id, int64_t before_id, size_t limit,
+                         iz_change_t **list, size_t *n)
+{
+    return st && list && n ? st->ops->iys_changes(st, brand_id, before_id, limit, list, n)
+                           : IZ_EINVAL;
+}
+
 int iz_store_consent_apply_batch(iz_store_t *st, iz_store_apply_t *items, size_t n)
 {
     if (!st || !items || n == 0 || n > IZ_STORE_BATCH_MAX) return IZ_EINVAL;

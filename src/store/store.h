@@ -106,6 +106,13 @@
  *          panel_users, created_at, last_seen (epoch s))
  *   panel_login_failures(email (lower-cased ASCII), at (epoch s)): failed
  *          logins, for the lockout; rows older than a day are pruned
+ *   stat_state(brand_id, type, rtype, status, source ('' when none), n) PK
+ *          all but n: how many consent_state rows have those values, kept
+ *          by triggers on consent_state (every path that writes it)
+ *   stat_days(brand_id, day (Turkey's "YYYY-MM-DD" of creation_ms), origin,
+ *          n) PK all but n: changes recorded, kept by triggers on
+ *          consent_log and log_segments (a segment counts its entries)
+ *   consent_log_iys: a partial index of the İYS-origin changes by brand
  *                              (v17 at merge, 16 on the panel branch: the panel)
  *
  * Invariants
@@ -1176,5 +1183,38 @@ int iz_store_voice_get(iz_store_t *st, int64_t id, iz_voice_campaign_t *out);
  * allowed_only). */
 int iz_store_voice_numbers(iz_store_t *st, int64_t id, bool allowed_only, iz_voice_number_t **list,
                            size_t *n);
+
+/* ---- the panel's figures (web/) -------------------------------------------------- */
+
+/* One counted group: its key's parts a..d (which they are depends on the
+ * call) and how many. */
+typedef struct iz_stat {
+    char a[24], b[24], c[24], d[24];
+    int64_t n;
+} iz_stat_t;
+
+/* A brand's current consents counted by type (a), recipient type (b),
+ * status (c) and source (d, "" for none): a few rows read from stat_state
+ * whatever the brand holds. The caller frees *list. */
+int iz_store_stat_state(iz_store_t *st, int64_t brand_id, iz_stat_t **list, size_t *n);
+
+/* A brand's changes by Turkey-time day (a, "YYYY-MM-DD") and origin (b)
+ * from from_day on, by day; and by origin (a) over all time. */
+int iz_store_stat_days(iz_store_t *st, int64_t brand_id, const char *from_day, iz_stat_t **list,
+                       size_t *n);
+int iz_store_stat_origins(iz_store_t *st, int64_t brand_id, iz_stat_t **list, size_t *n);
+
+/* A brand's open RET deadlines (as iz_store_ret_open) and how many of its
+ * RETs reached İYS after their deadline, read in one snapshot. */
+int iz_store_ret_brand(iz_store_t *st, int64_t brand_id, iz_ret_open_t **list, size_t *n,
+                       int64_t *late);
+
+/* How many İYS-side changes of a brand wait in quarantine. */
+int iz_store_quarantine_count_brand(iz_store_t *st, int64_t brand_id, int64_t *n);
+
+/* A brand's changes of origin IYS with id < before_id (0: from the
+ * newest), newest first, at most limit. */
+int iz_store_iys_changes(iz_store_t *st, int64_t brand_id, int64_t before_id, size_t limit,
+                         iz_change_t **list, size_t *n);
 
 #endif

@@ -55,6 +55,15 @@ typedef struct iz_store_ops {
     int (*sessions_expire)(iz_store_t *st, int64_t idle_before, int64_t abs_before, int64_t *n);
     int (*login_fail_add)(iz_store_t *st, const char *email, int64_t now);
     int (*login_fails)(iz_store_t *st, const char *email, int64_t *times, size_t max, size_t *n);
+    int (*stat_state)(iz_store_t *st, int64_t brand_id, iz_stat_t **list, size_t *n);
+    int (*stat_days)(iz_store_t *st, int64_t brand_id, const char *from_day, iz_stat_t **list,
+                     size_t *n);
+    int (*stat_origins)(iz_store_t *st, int64_t brand_id, iz_stat_t **list, size_t *n);
+    int (*ret_brand)(iz_store_t *st, int64_t brand_id, iz_ret_open_t **list, size_t *n,
+                     int64_t *late);
+    int (*quarantine_count_brand)(iz_store_t *st, int64_t brand_id, int64_t *n);
+    int (*iys_changes)(iz_store_t *st, int64_t brand_id, int64_t before_id, size_t limit,
+                       iz_change_t **list, size_t *n);
     int (*consent_apply_batch)(iz_store_t *st, iz_store_apply_t *items, size_t n);
     int (*consent_get)(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype, iz_type_t type,
                        const char *recipient, iz_change_t *out);

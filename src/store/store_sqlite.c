@@ -479,7 +479,50 @@ static const char *const migrations[] = {
     "CREATE INDEX panel_sessions_user ON panel_sessions(user_id);"
     "CREATE TABLE panel_login_failures(email TEXT NOT NULL, at INTEGER NOT NULL);"
     "CREATE INDEX panel_login_failures_email ON panel_login_failures(email, at);"
-    "CREATE INDEX panel_login_failures_at ON panel_login_failures(at);",
+    "CREATE INDEX panel_login_failures_at ON panel_login_failures(at);"
+    /* The dashboard's figures, kept by triggers so that reading them costs
+     * a few rows whatever a brand holds: current consents by type,
+     * recipient type, status and source (every write of consent_state,
+     * from every path, passes the triggers), and changes by Turkey-time
+     * day and origin (every log row and every log segment). Filled from
+     * what the store holds when the migration runs. */
+    "CREATE TABLE stat_state("
+    " brand_id INTEGER NOT NULL, type TEXT NOT NULL, rtype TEXT NOT NULL,"
+    " status TEXT NOT NULL, source TEXT NOT NULL, n INTEGER NOT NULL,"
+    " PRIMARY KEY(brand_id, type, rtype, status, source)) WITHOUT ROWID;"
+    "CREATE TABLE stat_days("
+    " brand_id INTEGER NOT NULL, day TEXT NOT NULL, origin TEXT NOT NULL, n INTEGER NOT NULL,"
+    " PRIMARY KEY(brand_id, day, origin)) WITHOUT ROWID;"
+    "INSERT INTO stat_state SELECT brand_id, type, rtype, status, coalesce(source, ''), count(*)"
+    " FROM consent_state GROUP BY 1, 2, 3, 4, 5;"
+    "INSERT INTO stat_days SELECT brand_id, date(creation_ms / 1000 + 10800, 'unixepoch'),"
+    " coalesce(origin, ''), count(*) FROM consent_log GROUP BY 1, 2, 3;"
+    "INSERT INTO stat_days SELECT brand_id, date(creation_ms / 1000 + 10800, 'unixepoch'),"
+    " origin, sum(count) FROM log_segments WHERE true GROUP BY 1, 2, 3"
+    " ON CONFLICT DO UPDATE SET n = n + excluded.n;"
+    "CREATE TRIGGER stat_state_ins AFTER INSERT ON consent_state BEGIN"
+    " INSERT INTO stat_state VALUES(NEW.brand_id, NEW.type, NEW.rtype, NEW.status,"
+    " coalesce(NEW.source, ''), 1) ON CONFLICT DO UPDATE SET n = n + 1; END;"
+    "CREATE TRIGGER stat_state_upd AFTER UPDATE OF status, source ON consent_state"
+    " WHEN OLD.status IS NOT NEW.status OR OLD.source IS NOT NEW.source BEGIN"
+    " UPDATE stat_state SET n = n - 1 WHERE brand_id = OLD.brand_id AND type = OLD.type"
+    " AND rtype = OLD.rtype AND status = OLD.status AND source = coalesce(OLD.source, '');"
+    " INSERT INTO stat_state VALUES(NEW.brand_id, NEW.type, NEW.rtype, NEW.status,"
+    " coalesce(NEW.source, ''), 1) ON CONFLICT DO UPDATE SET n = n + 1; END;"
+    "CREATE TRIGGER stat_state_del AFTER DELETE ON consent_state BEGIN"
+    " UPDATE stat_state SET n = n - 1 WHERE brand_id = OLD.brand_id AND type = OLD.type"
+    " AND rtype = OLD.rtype AND status = OLD.status AND source = coalesce(OLD.source, ''); END;"
+    "CREATE TRIGGER stat_days_log AFTER INSERT ON consent_log BEGIN"
+    " INSERT INTO stat_days VALUES(NEW.brand_id,"
+    " date(NEW.creation_ms / 1000 + 10800, 'unixepoch'), coalesce(NEW.origin, ''), 1)"
+    " ON CONFLICT DO UPDATE SET n = n + 1; END;"
+    "CREATE TRIGGER stat_days_seg AFTER INSERT ON log_segments BEGIN"
+    " INSERT INTO stat_days VALUES(NEW.brand_id,"
+    " date(NEW.creation_ms / 1000 + 10800, 'unixepoch'), NEW.origin, NEW.count)"
+    " ON CONFLICT DO UPDATE SET n = n + excluded.n; END;"
+    /* The panel's list of İYS-side changes, newest first, without walking
+     * a brand's whole log. */
+    "CREATE INDEX consent_log_iys ON consent_log(brand_id, id) WHERE origin = 'IYS';",
 };
 
 _Static_assert(IZ_ARRAY_LEN(migrations) == IZ_STORE_SCHEMA_VERSION,
@@ -2849,6 +2892,84 @@ static int sq_ret_late(iz_store_t *st, int64_t *n)
                       NULL, &iz__sq_i64_row, n);
 }
 
+/* ---- the panel's figures ----------------------------------------------------------- */
+
+static void stat_read(sqlite3_stmt *stmt, void *out)
+{
+    iz_stat_t *x = out;
+    iz__sq_col_str(stmt, 0, x->a, sizeof x->a);
+    iz__sq_col_str(stmt, 1, x->b, sizeof x->b);
+    iz__sq_col_str(stmt, 2, x->c, sizeof x->c);
+    iz__sq_col_str(stmt, 3, x->d, sizeof x->d);
+    x->n = sqlite3_column_int64(stmt, 4);
+}
+
+static const iz_sq_row_t stat_row = IZ_SQ_ROW(iz_stat_t, stat_read);
+
+static int sq_stat_state(iz_store_t *st, int64_t brand_id, iz_stat_t **list, size_t *n)
+{
+    return iz__sq_list(sq(st),
+                       "SELECT type, rtype, status, source, n FROM stat_state"
+                       " WHERE brand_id = ? AND n > 0",
+                       IZ_SQ_ARGS(IZ_SQ_I64(brand_id)), &stat_row, list, n);
+}
+
+static int sq_stat_days(iz_store_t *st, int64_t brand_id, const char *from_day, iz_stat_t **list,
+                        size_t *n)
+{
+    return iz__sq_list(sq(st),
+                       "SELECT day, origin, '', '', n FROM stat_days"
+                       " WHERE brand_id = ?1 AND day >= ?2 ORDER BY day",
+                       IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_TEXT(from_day)), &stat_row, list, n);
+}
+
+static int sq_stat_origins(iz_store_t *st, int64_t brand_id, iz_stat_t **list, size_t *n)
+{
+    return iz__sq_list(sq(st),
+                       "SELECT origin, '', '', '', sum(n) FROM stat_days WHERE brand_id = ?"
+                       " GROUP BY origin ORDER BY origin",
+                       IZ_SQ_ARGS(IZ_SQ_I64(brand_id)), &stat_row, list, n);
+}
+
+static int sq_ret_brand(iz_store_t *st, int64_t brand_id, iz_ret_open_t **list, size_t *n,
+                        int64_t *late)
+{
+    static const iz_sq_row_t ret_row = IZ_SQ_ROW(iz_ret_open_t, ret_read);
+    iz_sq_t *s = sq(st);
+    int rc = iz__sq_begin_read(s);
+    if (rc == 0)
+        rc = iz__sq_list(s,
+                         "SELECT r.log_id, r.deadline FROM ret_deadlines r JOIN consent_log l"
+                         " ON l.id = r.log_id WHERE r.done_ms IS NULL AND l.brand_id = ?"
+                         " ORDER BY r.deadline",
+                         IZ_SQ_ARGS(IZ_SQ_I64(brand_id)), &ret_row, list, n);
+    if (rc == 0)
+        rc = iz__sq_get(s,
+                        "SELECT count(*) FROM ret_deadlines r JOIN consent_log l ON l.id = r.log_id"
+                        " WHERE r.done_ms > r.deadline * 1000 AND l.brand_id = ?",
+                        IZ_SQ_ARGS(IZ_SQ_I64(brand_id)), &iz__sq_i64_row, late);
+    return iz__sq_end(s, rc);
+}
+
+static int sq_quarantine_count_brand(iz_store_t *st, int64_t brand_id, int64_t *n)
+{
+    return iz__sq_get(sq(st), "SELECT count(*) FROM iys_quarantine WHERE brand_id = ?",
+                      IZ_SQ_ARGS(IZ_SQ_I64(brand_id)), &iz__sq_i64_row, n);
+}
+
+static int sq_iys_changes(iz_store_t *st, int64_t brand_id, int64_t before_id, size_t limit,
+                          iz_change_t **list, size_t *n)
+{
+    return iz__sq_list(sq(st),
+                       "SELECT " CHG_COLS " FROM consent_log l INDEXED BY consent_log_iys"
+                       " WHERE l.brand_id = ?1 AND l.origin = 'IYS' AND l.id < ?2"
+                       " ORDER BY l.id DESC LIMIT ?3",
+                       IZ_SQ_ARGS(IZ_SQ_I64(brand_id),
+                                  IZ_SQ_I64(before_id > 0 ? before_id : INT64_MAX),
+                                  IZ_SQ_I64((int64_t)limit)),
+                       &change_row, list, n);
+}
+
 /* ---- the send filter's feed, SMS and voice records ------------------------ */
 
 /* The caller's walker and its context, for state_row. */
@@ -4029,6 +4150,12 @@ static const iz_store_ops_t sq_ops = {
     .sessions_expire = sq_sessions_expire,
     .login_fail_add = sq_login_fail_add,
     .login_fails = sq_login_fails,
+    .stat_state = sq_stat_state,
+    .stat_days = sq_stat_days,
+    .stat_origins = sq_stat_origins,
+    .ret_brand = sq_ret_brand,
+    .quarantine_count_brand = sq_quarantine_count_brand,
+    .iys_changes = sq_iys_changes,
     .consent_apply_batch = sq_consent_apply_batch,
     .consent_get = sq_consent_get,
     .consent_history = sq_consent_history,

@@ -29,6 +29,8 @@
 static const iz_route_t routes[] = {
     {"GET", "/", iz__pg_root, 0, "panel_root"},
     {"GET", "/panel", iz__pg_dashboard, 0, "panel_dashboard"},
+    {"GET", "/panel/recipients", iz__pg_recipients, 0, "panel_recipients"},
+    {"GET", "/panel/iys", iz__pg_iys, 0, "panel_iys"},
     {"GET", "/panel/login", iz__pg_login, 0, "panel_login"},
     {"POST", "/panel/login", iz__pg_login_post, 0, "panel_login_post"},
     {"POST", "/panel/logout", iz__pg_logout, 0, "panel_logout"},

@@ -172,6 +172,10 @@ const char *iz__panel_num(iz_req_t *r, int64_t n);
  * arena; "—" for 0. */
 const char *iz__panel_time(iz_req_t *r, int64_t t);
 
+/* A source in Turkish words ("Vatandaş, İYS çağrı merkezi (3338)"), for
+ * the pages that list changes. (recipients.c) */
+const char *iz__panel_source_tr(iz_source_t s);
+
 /* ---- login (login.c) ------------------------------------------------------- */
 
 /* When the e-mail whose newest failed logins are times[0..n) (newest
@@ -200,5 +204,7 @@ void iz__pg_logout(iz_req_t *r, void *app);        /* login.c */
 void iz__pg_password(iz_req_t *r, void *app);      /* login.c */
 void iz__pg_password_post(iz_req_t *r, void *app); /* login.c */
 void iz__pg_dashboard(iz_req_t *r, void *app);     /* dash.c */
+void iz__pg_recipients(iz_req_t *r, void *app);    /* recipients.c */
+void iz__pg_iys(iz_req_t *r, void *app);           /* recipients.c */
 
 #endif

@@ -265,3 +265,44 @@ def test_demo_prints_panel_login(tmp_path):
         assert r.status_code == 200 and "Demo Mağazası" in r.text
     finally:
         srv.stop()
+
+
+def test_dashboard_search_and_iys_pages(panel):
+    srv, data = panel
+    key = izin("key", "add", "--account", "acme", data=data).stdout.strip()
+    h = {"Authorization": "Bearer " + key}
+    for rcp, st in [("0532 111 22 33", "ONAY"), ("05321112244", "ONAY")]:
+        r = requests.post(srv.base + "/v1/brands/700001/consents", headers=h, timeout=10,
+                          json={"recipient": rcp, "type": "MESAJ", "status": st,
+                                "source": "HS_WEB", "consentDate": "2026-01-05 10:00:00"})
+        assert r.status_code == 201, r.text
+    r = requests.post(srv.base + "/v1/brands/700001/consents", headers=h, timeout=10,
+                      json={"recipient": "+90 532 111 22 33", "type": "MESAJ", "status": "RET",
+                            "source": "HS_WEB", "consentDate": "2026-01-06 10:00:00"})
+    assert r.status_code == 201, r.text
+    s, _ = login(srv, "ayse@acme.example", "dogru-parola-123")
+    r = s.get(srv.base + "/panel", timeout=10)
+    assert r.status_code == 200
+    html = r.text
+    assert html.count("<svg") >= 4 and 'role="img"' in html and "<title id=" in html
+    # two records now: one ONAY, one RET (the upsert moved one between groups)
+    assert re.search(r"MESAJ onay</th><td class=\"n\">1<", html), html
+    assert re.search(r"MESAJ ret</th><td class=\"n\">1<", html)
+    assert re.search(r"<th scope=\"row\">API</th><td class=\"n\">3<", html)
+    assert "Karantinayı gör" in html and "RET bildirim süreleri" in html
+    # search: any Turkish way of writing the number, the history newest first
+    r = s.get(srv.base + "/panel/recipients", params={"q": "(0532) 111-2233"}, timeout=10)
+    assert r.status_code == 200
+    assert "+905321112233" in r.text and "şu an <strong>RET</strong>" in r.text
+    assert r.text.index("2026-01-06") < r.text.index("2026-01-05")
+    assert "&quot;ip&quot;" in r.text  # the evidence, escaped
+    r = s.get(srv.base + "/panel/recipients", params={"q": "<script>x</script>"}, timeout=10)
+    assert r.status_code == 422 and "<script>x" not in r.text
+    r = s.get(srv.base + "/panel/recipients", params={"q": "05329999999"}, timeout=10)
+    assert "izin kaydı yok" in r.text
+    # the other brand of the account has none of them
+    r = s.get(srv.base + "/panel/recipients", params={"q": "05321112233", "brand": "700003"},
+              timeout=10)
+    assert "izin kaydı yok" in r.text
+    r = s.get(srv.base + "/panel/iys", timeout=10)
+    assert r.status_code == 200 and "Karantina" in r.text

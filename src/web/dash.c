@@ -37,7 +37,7 @@ static void bars(iz_page_t *p, const char *id, const char *title, const bar_t *b
     int64_t max = 1;
     for (size_t i = 0; i < n; i++)
         if (b[i].n > max) max = b[i].n;
-    const int row = 26, label_w = 130, bar_w = 250, w = label_w + bar_w + 90;
+    const int row = 26, label_w = 170, bar_w = 220, w = label_w + bar_w + 90;
     int h = (int)n * row + 4;
     iz_page_printf(p,
                    "<svg class=\"chart\" viewBox=\"0 0 %d %d\" role=\"img\" "

@@ -51,6 +51,9 @@ typedef struct iz_app {
      * the server starts, cleared before it stops; NULL: the webhook
      * endpoints answer 503. */
     _Atomic(struct iz_hook *) hook;
+    /* The customer's panel (web/panel.h): set before the server starts;
+     * NULL: /panel answers 404. */
+    struct iz_panel *panel;
 } iz_app_t;
 
 /* The outbound SMS queue, or NULL before it has started. */
@@ -58,6 +61,11 @@ static inline struct iz_sms_queue *iz_api_sms_queue(iz_app_t *app)
 {
     return atomic_load(&app->sms_queue);
 }
+
+/* How many of an account's changes wait for İYS (its outbox rows): what
+ * GET /v1/iys/status and the panel's dashboard show. 0 or the store's
+ * failure. (iys.c) */
+int iz_api_account_waiting(iz_app_t *app, int64_t account_id, int64_t *waiting);
 
 /* The module's routes (static table). */
 const iz_route_t *iz_api_routes(size_t *n);

@@ -23,6 +23,19 @@ static json_t *stored_standing(iz_store_t *st, int64_t account_id)
     return o;
 }
 
+int iz_api_account_waiting(iz_app_t *app, int64_t account_id, int64_t *waiting)
+{
+    iz_outbox_depth_t *d = NULL;
+    size_t n = 0;
+    int64_t oldest = 0;
+    *waiting = 0;
+    int rc = iz_store_outbox_depth(app->store, &d, &n, &oldest);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (d[i].account_id == account_id) *waiting += d[i].rows;
+    free(d);
+    return rc;
+}
+
 void iz__h_iys_status(iz_req_t *r, void *vapp)
 {
     iz_app_t *app = vapp;
@@ -30,18 +43,13 @@ void iz__h_iys_status(iz_req_t *r, void *vapp)
     json_t *o =
         app->sync ? iz_sync_standing(app->sync, account) : stored_standing(app->store, account);
     if (!o) o = json_object();
-    iz_outbox_depth_t *d = NULL;
-    size_t n = 0;
-    int64_t oldest = 0, waiting = 0;
-    int rc = iz_store_outbox_depth(app->store, &d, &n, &oldest);
+    int64_t waiting = 0;
+    int rc = iz_api_account_waiting(app, account, &waiting);
     if (rc != 0) {
         json_decref(o);
         iz__reply_store_error(r, rc);
         return;
     }
-    for (size_t i = 0; i < n; i++)
-        if (d[i].account_id == account) waiting += d[i].rows;
-    free(d);
     json_object_set_new(o, "waiting", json_integer((json_int_t)waiting));
     iz_reply_json(r, 200, o);
 }

@@ -111,6 +111,7 @@ int iz_cmd_init(int argc, char **argv);
 int iz_cmd_account(int argc, char **argv);
 int iz_cmd_brand(int argc, char **argv);
 int iz_cmd_key(int argc, char **argv);
+int iz_cmd_user(int argc, char **argv); /* cmd_user.c */
 int iz_cmd_serve(int argc, char **argv);
 int iz_cmd_demo(int argc, char **argv);
 int iz_cmd_iys_sim(int argc, char **argv);

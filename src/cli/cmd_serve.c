@@ -31,6 +31,7 @@
 #include "sms/gateway.h"
 #include "sms/outbound.h"
 #include "sys/log.h"
+#include "web/panel.h"
 
 /* The settings of serve and demo (API.md), each with its default. */
 static const iz_optdef_t serve_defs[] = {
@@ -179,6 +180,8 @@ typedef struct server {
     iz_sms_gateway_t *gateway;
     iz_sms_queue_t *sms_queue;
     iz_hook_t *hook;
+    iz_panel_t *panel;
+    iz_route_t *routes; /* the API's routes and the panel's, joined */
 } server_t;
 
 /* The data directory of the store the options name (--db or --data, or
@@ -488,7 +491,21 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
     cfg.threads = (unsigned)threads;
     s->app.sms_wait_max = (threads ? (int)threads : 8) / 2;
     if (s->app.sms_wait_max < 1) s->app.sms_wait_max = 1;
-    cfg.routes = iz_api_routes(&cfg.nroutes);
+    /* The panel: its cookies are Secure (and __Host-) when the public
+     * address is https. */
+    const char *pub = iz_cli_get(o, "public-url");
+    if (iz_panel_new(pub && strncmp(pub, "https://", 8) == 0, &s->panel) != 0) {
+        iz_cli_fail("cannot start the panel (no randomness or memory)");
+        return 1;
+    }
+    s->app.panel = s->panel;
+    size_t napi, nweb;
+    const iz_route_t *api = iz_api_routes(&napi), *web = iz_web_routes(&nweb);
+    s->routes = iz_xcalloc(napi + nweb, sizeof *s->routes);
+    memcpy(s->routes, api, napi * sizeof *api);
+    memcpy(s->routes + napi, web, nweb * sizeof *web);
+    cfg.routes = s->routes;
+    cfg.nroutes = napi + nweb;
     cfg.app = &s->app;
     cfg.auth = iz_api_auth;
     cfg.access_log = iz_cli_get(o, "access-log") != NULL;
@@ -513,6 +530,8 @@ static void server_stop(server_t *s)
 {
     iz_http_stop(s->http);
     iz_cpage_free(atomic_exchange(&s->app.cpage, NULL));
+    iz_panel_free(s->panel);
+    free(s->routes);
     iz_sms_queue_stop(s->sms_queue);
     atomic_store(&s->app.hook, NULL);
     iz_hook_stop(s->hook);
@@ -564,7 +583,25 @@ int iz_cmd_serve(int argc, char **argv)
 /* Make sure the demo account and brand exist, and the matching service
  * provider in the emulator; make a new key (keys are stored hashed, so the
  * old one cannot be shown again). */
-static int demo_setup(iz_store_t *st, const char *sim_dir, char key[IZ_KEY_LEN + 1])
+#define DEMO_USER "demo@izin.local"
+
+/* The demo's panel user: made on the first start, given a new password
+ * (printed) on every start, as the key is made anew. */
+static int demo_user(iz_store_t *st, int64_t account_id, char pw[IZ_PW_GEN_LEN + 1])
+{
+    iz_user_t u;
+    int rc = iz_store_user_by_email(st, DEMO_USER, &u);
+    if (rc == IZ_ENOTFOUND) {
+        rc = iz_panel_user_add(st, account_id, DEMO_USER, NULL, pw, &u);
+        /* The demo's password is printed on every start: no forced change. */
+        if (rc == 0) rc = iz_panel_user_reset(st, u.id, pw);
+        return rc;
+    }
+    return rc == 0 ? iz_panel_user_reset(st, u.id, pw) : rc;
+}
+
+static int demo_setup(iz_store_t *st, const char *sim_dir, char key[IZ_KEY_LEN + 1],
+                      char pw[IZ_PW_GEN_LEN + 1])
 {
     iz_account_t a = {0};
     int rc = iz_store_account_by_name(st, DEMO_ACCOUNT, &a);
@@ -608,7 +645,8 @@ static int demo_setup(iz_store_t *st, const char *sim_dir, char key[IZ_KEY_LEN +
     char prefix[9];
     memcpy(prefix, key, 8);
     prefix[8] = '\0';
-    return iz_store_key_add(st, a.id, hex, prefix);
+    rc = iz_store_key_add(st, a.id, hex, prefix);
+    return rc == 0 ? demo_user(st, a.id, pw) : rc;
 }
 
 /* The demo's İYS: the emulator in this process, on its own port, with its
@@ -678,8 +716,8 @@ int iz_cmd_demo(int argc, char **argv)
     memset(&s, 0, sizeof s);
     int rc = demo_sim_start(&d, &o, hol);
     if (rc == 0) rc = server_start(&s, &o, "127.0.0.1:8080", d.url, 5, 1);
-    char key[IZ_KEY_LEN + 1];
-    if (rc == 0 && demo_setup(s.store, d.dir, key) != 0) {
+    char key[IZ_KEY_LEN + 1], pw[IZ_PW_GEN_LEN + 1];
+    if (rc == 0 && demo_setup(s.store, d.dir, key, pw) != 0) {
         iz_cli_fail("cannot set up the demo account");
         rc = 1;
     }
@@ -696,6 +734,7 @@ int iz_cmd_demo(int argc, char **argv)
            "  account  %s (İYS code %d)\n"
            "  brand    %d (Demo Mağazası)\n"
            "  API key  %s\n"
+           "  panel    %s/panel  (e-mail %s, password %s)\n"
            "  İYS      the built-in emulator on %s (citizen portal: %s/vatandas)\n\n"
            "Try it (Ctrl-C stops the demo; data stays in the data directory):\n\n"
            "  export KEY=%s\n\n"
@@ -711,10 +750,11 @@ int iz_cmd_demo(int argc, char **argv)
            "  curl -s -X POST %s/v1/brands/%d/check -H \"Authorization: Bearer $KEY\" \\\n"
            "    -H 'Content-Type: application/json' \\\n"
            "    -d '{\"type\":\"MESAJ\",\"recipients\":[\"05321234567\",\"05329998877\"]}'\n\n",
-           base, DEMO_ACCOUNT, DEMO_IYS_CODE, DEMO_BRAND, key, d.url, d.url, key, base, DEMO_BRAND,
-           base, DEMO_BRAND, base, DEMO_BRAND);
+           base, DEMO_ACCOUNT, DEMO_IYS_CODE, DEMO_BRAND, key, base, DEMO_USER, pw, d.url, d.url,
+           key, base, DEMO_BRAND, base, DEMO_BRAND, base, DEMO_BRAND);
     fflush(stdout);
     iz_wipe(key, sizeof key);
+    iz_wipe(pw, sizeof pw);
     wait_for_stop(&set);
     server_stop(&s);
     demo_sim_stop(&d);

@@ -19,6 +19,7 @@ static const struct {
     {"account", iz_cmd_account, "account add: add a service-provider account"},
     {"brand", iz_cmd_brand, "brand add: add a brand to an account"},
     {"key", iz_cmd_key, "key add: create an API key for an account (printed once)"},
+    {"user", iz_cmd_user, "user add | list | delete: the panel's users"},
     {"retailer", iz_cmd_retailer, "retailer add | list | delete: a brand's retailers at İYS"},
     {"check", iz_cmd_check, "print the recipients of a file or pipe that may be sent to"},
     {"import", iz_cmd_import, "import a CSV/XLSX/JSON file of consents (local, or --server)"},

@@ -177,6 +177,15 @@ typedef struct iz_domain_stats {
 } iz_domain_stats_t;
 void iz_domain_stats(const iz_domain_t *d, iz_domain_stats_t *out);
 
+/* A brand's RET deadlines at now (epoch s): pending (open, deadline not
+ * passed), at risk (pending with less than one business day left), missed
+ * (open past the deadline, or closed after it). The sync engine counts
+ * every brand's the same way for /metrics. */
+typedef struct iz_ret_tally {
+    int64_t pending, at_risk, missed;
+} iz_ret_tally_t;
+int iz_domain_ret_tally(iz_domain_t *d, int64_t brand_id, int64_t now, iz_ret_tally_t *out);
+
 /* ---- judging ---------------------------------------------------------------- */
 
 typedef enum {

@@ -108,6 +108,27 @@ void iz_domain_stats(const iz_domain_t *d, iz_domain_stats_t *out)
     out->quarantined = atomic_load(&d->quarantined);
 }
 
+int iz_domain_ret_tally(iz_domain_t *d, int64_t brand_id, int64_t now, iz_ret_tally_t *out)
+{
+    memset(out, 0, sizeof *out);
+    iz_ret_open_t *list = NULL;
+    size_t n = 0;
+    int64_t late = 0;
+    int rc = iz_store_ret_brand(d->st, brand_id, &list, &n, &late);
+    if (rc != 0) return rc;
+    out->missed = late;
+    for (size_t i = 0; i < n; i++) {
+        if (list[i].deadline < now) {
+            out->missed++;
+            continue;
+        }
+        out->pending++;
+        if (iz_bizdays_between(d->holidays, now, list[i].deadline) < 1) out->at_risk++;
+    }
+    free(list);
+    return 0;
+}
+
 /* ---- changes other processes commit ------------------------------------------ */
 
 #define CATCH_UP_PAGE 1000

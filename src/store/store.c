@@ -301,6 +301,123 @@ int iz_store_key_revoke(iz_store_t *st, int64_t account_id, const char *hash_hex
     return st && hash_hex ? st->ops->key_revoke(st, account_id, hash_hex) : IZ_EINVAL;
 }
 
+int iz_store_keys_list(iz_store_t *st, int64_t account_id, iz_key_info_t **list, size_t *n)
+{
+    return st && list && n ? st->ops->keys_list(st, account_id, list, n) : IZ_EINVAL;
+}
+
+int iz_store_key_revoke_id(iz_store_t *st, int64_t account_id, int64_t key_id)
+{
+    return st ? st->ops->key_revoke_id(st, account_id, key_id) : IZ_EINVAL;
+}
+
+int iz_store_brands_of(iz_store_t *st, int64_t account_id, iz_brand_t **list, size_t *n)
+{
+    return st && list && n ? st->ops->brands_of(st, account_id, list, n) : IZ_EINVAL;
+}
+
+int iz_store_user_add(iz_store_t *st, iz_user_t *u)
+{
+    return st && u ? st->ops->user_add(st, u) : IZ_EINVAL;
+}
+
+int iz_store_user_by_email(iz_store_t *st, const char *email, iz_user_t *out)
+{
+    return st && email && out ? st->ops->user_by_email(st, email, out) : IZ_EINVAL;
+}
+
+int iz_store_user_get(iz_store_t *st, int64_t id, iz_user_t *out)
+{
+    return st && out ? st->ops->user_get(st, id, out) : IZ_EINVAL;
+}
+
+int iz_store_users_of(iz_store_t *st, int64_t account_id, iz_user_t **list, size_t *n)
+{
+    return st && list && n ? st->ops->users_of(st, account_id, list, n) : IZ_EINVAL;
+}
+
+int iz_store_user_delete(iz_store_t *st, int64_t account_id, int64_t user_id)
+{
+    return st ? st->ops->user_delete(st, account_id, user_id) : IZ_EINVAL;
+}
+
+int iz_store_user_password_set(iz_store_t *st, int64_t user_id, const char *pwhash,
+                               bool must_change, const char *keep_hash)
+{
+    return st && pwhash ? st->ops->user_password_set(st, user_id, pwhash, must_change, keep_hash)
+                        : IZ_EINVAL;
+}
+
+int iz_store_session_add(iz_store_t *st, const char *hash_hex, int64_t user_id, int64_t now)
+{
+    return st && hash_hex ? st->ops->session_add(st, hash_hex, user_id, now) : IZ_EINVAL;
+}
+
+int iz_store_session_get(iz_store_t *st, const char *hash_hex, iz_session_t *out)
+{
+    return st && hash_hex && out ? st->ops->session_get(st, hash_hex, out) : IZ_EINVAL;
+}
+
+int iz_store_session_touch(iz_store_t *st, const char *hash_hex, int64_t now)
+{
+    return st && hash_hex ? st->ops->session_touch(st, hash_hex, now) : IZ_EINVAL;
+}
+
+int iz_store_session_delete(iz_store_t *st, const char *hash_hex)
+{
+    return st && hash_hex ? st->ops->session_delete(st, hash_hex) : IZ_EINVAL;
+}
+
+int iz_store_sessions_expire(iz_store_t *st, int64_t idle_before, int64_t abs_before, int64_t *n)
+{
+    return st ? st->ops->sessions_expire(st, idle_before, abs_before, n) : IZ_EINVAL;
+}
+
+int iz_store_login_fail_add(iz_store_t *st, const char *email, int64_t now)
+{
+    return st && email ? st->ops->login_fail_add(st, email, now) : IZ_EINVAL;
+}
+
+int iz_store_login_fails(iz_store_t *st, const char *email, int64_t *times, size_t max, size_t *n)
+{
+    return st && email && times && n ? st->ops->login_fails(st, email, times, max, n) : IZ_EINVAL;
+}
+
+int iz_store_stat_state(iz_store_t *st, int64_t brand_id, iz_stat_t **list, size_t *n)
+{
+    return st && list && n ? st->ops->stat_state(st, brand_id, list, n) : IZ_EINVAL;
+}
+
+int iz_store_stat_days(iz_store_t *st, int64_t brand_id, const char *from_day, iz_stat_t **list,
+                       size_t *n)
+{
+    return st && from_day && list && n ? st->ops->stat_days(st, brand_id, from_day, list, n)
+                                       : IZ_EINVAL;
+}
+
+int iz_store_stat_origins(iz_store_t *st, int64_t brand_id, iz_stat_t **list, size_t *n)
+{
+    return st && list && n ? st->ops->stat_origins(st, brand_id, list, n) : IZ_EINVAL;
+}
+
+int iz_store_ret_brand(iz_store_t *st, int64_t brand_id, iz_ret_open_t **list, size_t *n,
+                       int64_t *late)
+{
+    return st && list && n && late ? st->ops->ret_brand(st, brand_id, list, n, late) : IZ_EINVAL;
+}
+
+int iz_store_quarantine_count_brand(iz_store_t *st, int64_t brand_id, int64_t *n)
+{
+    return st && n ? st->ops->quarantine_count_brand(st, brand_id, n) : IZ_EINVAL;
+}
+
+int iz_store_iys_changes(iz_store_t *st, int64_t brand_id, int64_t before_id, size_t limit,
+                         iz_change_t **list, size_t *n)
+{
+    return st && list && n ? st->ops->iys_changes(st, brand_id, before_id, limit, list, n)
+                           : IZ_EINVAL;
+}
+
 int iz_store_consent_apply_batch(iz_store_t *st, iz_store_apply_t *items, size_t n)
 {
     if (!st || !items || n == 0 || n > IZ_STORE_BATCH_MAX) return IZ_EINVAL;

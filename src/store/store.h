@@ -109,6 +109,22 @@
  *          attempts, last_status, last_error, created_ms (its first
  *          failure), dead_ms, retry (a retry was asked for)): batches
  *          given up on, kept until a retry delivers them          (v16)
+ *   panel_users(id PK, account_id -> accounts, email UNIQUE COLLATE NOCASE,
+ *          pwhash (libsodium's argon2id string), must_change (a generated
+ *          password, to be replaced at first login), created_at, last_login
+ *          (epoch s, NULL never))
+ *   panel_sessions(hash PK (hex SHA-256 of the session token), user_id ->
+ *          panel_users, created_at, last_seen (epoch s))
+ *   panel_login_failures(email (lower-cased ASCII), at (epoch s)): failed
+ *          logins, for the lockout; rows older than a day are pruned
+ *   stat_state(brand_id, type, rtype, status, source ('' when none), n) PK
+ *          all but n: how many consent_state rows have those values, kept
+ *          by triggers on consent_state (every path that writes it)
+ *   stat_days(brand_id, day (Turkey's "YYYY-MM-DD" of creation_ms), origin,
+ *          n) PK all but n: changes recorded, kept by triggers on
+ *          consent_log and log_segments (a segment counts its entries)
+ *   consent_log_iys: a partial index of the İYS-origin changes by brand
+ *                              (v17 at merge, 16 on the panel branch: the panel)
  *
  * Invariants
  * ----------
@@ -134,6 +150,9 @@
  *     when İYS's final answer (ACCEPTED/REJECTED) is recorded, in the same
  *     transaction as that answer. A PENDING RET has a ret_deadlines row.
  *   - Only the SHA-256 of an API key is stored; the key itself never is.
+ *     The same for a panel session's token; a panel password only as its
+ *     argon2id hash.
+ *   - A panel user's sessions go with the user (deleted in one transaction).
  *   - Enum columns hold İYS's spellings (TEXT), times are epoch seconds
  *     (consent_date) or milliseconds (creation_ms), UTC. An absent value
  *     (IZ_SOURCE_NONE, consent_date 0, origin/iys_state NONE, "" for
@@ -182,7 +201,7 @@
 #include "core/smstext.h"
 
 /* The schema version this build creates (see the migrations). */
-#define IZ_STORE_SCHEMA_VERSION 16
+#define IZ_STORE_SCHEMA_VERSION 17
 
 typedef struct iz_store iz_store_t;
 
@@ -385,6 +404,94 @@ int iz_store_key_lookup(iz_store_t *st, const char *hash_hex, int64_t *account_i
 /* Revoke account_id's key with that hash (revoked_at = now); IZ_ENOTFOUND
  * when the account has no such live key. */
 int iz_store_key_revoke(iz_store_t *st, int64_t account_id, const char *hash_hex);
+
+/* An account's API keys for display (never the key: only its prefix),
+ * newest first, revoked ones included. */
+typedef struct iz_key_info {
+    int64_t id;
+    char prefix[33];
+    int64_t created_at; /* epoch s */
+    int64_t revoked_at; /* 0: live */
+} iz_key_info_t;
+int iz_store_keys_list(iz_store_t *st, int64_t account_id, iz_key_info_t **list, size_t *n);
+
+/* Revoke account_id's key by its id (the panel names keys by id, it never
+ * holds a hash); IZ_ENOTFOUND when the account has no such live key. */
+int iz_store_key_revoke_id(iz_store_t *st, int64_t account_id, int64_t key_id);
+
+/* Every brand of one account, by code. */
+int iz_store_brands_of(iz_store_t *st, int64_t account_id, iz_brand_t **list, size_t *n);
+
+/* ---- panel users, sessions and failed logins (web/) ------------------------ */
+
+#define IZ_EMAIL_MAX 255  /* bytes of a panel user's e-mail, NUL included */
+#define IZ_PWHASH_MAX 128 /* libsodium's crypto_pwhash_STRBYTES */
+
+typedef struct iz_user {
+    int64_t id; /* set by add */
+    int64_t account_id;
+    char email[IZ_EMAIL_MAX];   /* as given; unique without regard to ASCII case */
+    char pwhash[IZ_PWHASH_MAX]; /* "$argon2id$..." (sys/crypto.h iz_pw_hash) */
+    bool must_change;           /* a generated password: the panel asks for a new one first */
+    int64_t created_at;         /* epoch s; 0 on add: now */
+    int64_t last_login;         /* epoch s; 0: never */
+} iz_user_t;
+
+/* Add a panel user (u->id and created_at set). IZ_EEXIST when the e-mail
+ * is taken by any account (in any ASCII case), IZ_ENOTFOUND for an unknown
+ * account, IZ_EINVAL for an empty e-mail or a pwhash that is not argon2id's
+ * string, IZ_ETOOBIG for a field that does not fit. */
+int iz_store_user_add(iz_store_t *st, iz_user_t *u);
+
+/* The user with that e-mail (ASCII case ignored), or with that id;
+ * IZ_ENOTFOUND when none. */
+int iz_store_user_by_email(iz_store_t *st, const char *email, iz_user_t *out);
+int iz_store_user_get(iz_store_t *st, int64_t id, iz_user_t *out);
+
+/* An account's users by e-mail (the caller frees *list). */
+int iz_store_users_of(iz_store_t *st, int64_t account_id, iz_user_t **list, size_t *n);
+
+/* Delete a user and every session of theirs in one transaction; with
+ * account_id > 0 only a user of that account (another's is IZ_ENOTFOUND,
+ * as an unknown one). */
+int iz_store_user_delete(iz_store_t *st, int64_t account_id, int64_t user_id);
+
+/* Set a user's password hash and must-change flag, and end every session
+ * of theirs but keep_hash's (NULL: all), in one transaction. */
+int iz_store_user_password_set(iz_store_t *st, int64_t user_id, const char *pwhash,
+                               bool must_change, const char *keep_hash);
+
+/* A panel session, named by the hex SHA-256 of its token (the token itself
+ * is never stored). */
+typedef struct iz_session {
+    char hash[65];
+    int64_t user_id;
+    int64_t created_at, last_seen; /* epoch s */
+} iz_session_t;
+
+/* Start a session for a successful login at now: the session row, the
+ * user's last_login, and the e-mail's failed logins cleared, in one
+ * transaction. IZ_EINVAL for a hash that is not 64 hex digits,
+ * IZ_ENOTFOUND for an unknown user. */
+int iz_store_session_add(iz_store_t *st, const char *hash_hex, int64_t user_id, int64_t now);
+
+/* The session of hash; IZ_ENOTFOUND when none. Whether it is still valid
+ * (idle and absolute limits) is the caller's judgement. */
+int iz_store_session_get(iz_store_t *st, const char *hash_hex, iz_session_t *out);
+
+/* Mark the session seen at now; end it (delete). */
+int iz_store_session_touch(iz_store_t *st, const char *hash_hex, int64_t now);
+int iz_store_session_delete(iz_store_t *st, const char *hash_hex);
+
+/* Delete every session last seen before idle_before or created before
+ * abs_before (the expired ones); *n gets how many went (may be NULL). */
+int iz_store_sessions_expire(iz_store_t *st, int64_t idle_before, int64_t abs_before, int64_t *n);
+
+/* Record a failed login for email (lower-case it first) at now, pruning
+ * every failure older than a day; and read the newest at most max failure
+ * times of email, newest first, into times (*n how many). */
+int iz_store_login_fail_add(iz_store_t *st, const char *email, int64_t now);
+int iz_store_login_fails(iz_store_t *st, const char *email, int64_t *times, size_t max, size_t *n);
 
 /* ---- consents ----------------------------------------------------------- */
 
@@ -1195,5 +1302,37 @@ typedef struct iz_webhook_figures {
     int64_t backlog, dead;
 } iz_webhook_figures_t;
 int iz_store_webhook_figures(iz_store_t *st, iz_webhook_figures_t **list, size_t *n);
+/* ---- the panel's figures (web/) -------------------------------------------------- */
+
+/* One counted group: its key's parts a..d (which they are depends on the
+ * call) and how many. */
+typedef struct iz_stat {
+    char a[24], b[24], c[24], d[24];
+    int64_t n;
+} iz_stat_t;
+
+/* A brand's current consents counted by type (a), recipient type (b),
+ * status (c) and source (d, "" for none): a few rows read from stat_state
+ * whatever the brand holds. The caller frees *list. */
+int iz_store_stat_state(iz_store_t *st, int64_t brand_id, iz_stat_t **list, size_t *n);
+
+/* A brand's changes by Turkey-time day (a, "YYYY-MM-DD") and origin (b)
+ * from from_day on, by day; and by origin (a) over all time. */
+int iz_store_stat_days(iz_store_t *st, int64_t brand_id, const char *from_day, iz_stat_t **list,
+                       size_t *n);
+int iz_store_stat_origins(iz_store_t *st, int64_t brand_id, iz_stat_t **list, size_t *n);
+
+/* A brand's open RET deadlines (as iz_store_ret_open) and how many of its
+ * RETs reached İYS after their deadline, read in one snapshot. */
+int iz_store_ret_brand(iz_store_t *st, int64_t brand_id, iz_ret_open_t **list, size_t *n,
+                       int64_t *late);
+
+/* How many İYS-side changes of a brand wait in quarantine. */
+int iz_store_quarantine_count_brand(iz_store_t *st, int64_t brand_id, int64_t *n);
+
+/* A brand's changes of origin IYS with id < before_id (0: from the
+ * newest), newest first, at most limit. */
+int iz_store_iys_changes(iz_store_t *st, int64_t brand_id, int64_t before_id, size_t limit,
+                         iz_change_t **list, size_t *n);
 
 #endif

@@ -38,6 +38,32 @@ typedef struct iz_store_ops {
     int (*key_add)(iz_store_t *st, int64_t account_id, const char *hash_hex, const char *prefix);
     int (*key_lookup)(iz_store_t *st, const char *hash_hex, int64_t *account_id);
     int (*key_revoke)(iz_store_t *st, int64_t account_id, const char *hash_hex);
+    int (*keys_list)(iz_store_t *st, int64_t account_id, iz_key_info_t **list, size_t *n);
+    int (*key_revoke_id)(iz_store_t *st, int64_t account_id, int64_t key_id);
+    int (*brands_of)(iz_store_t *st, int64_t account_id, iz_brand_t **list, size_t *n);
+    int (*user_add)(iz_store_t *st, iz_user_t *u);
+    int (*user_by_email)(iz_store_t *st, const char *email, iz_user_t *out);
+    int (*user_get)(iz_store_t *st, int64_t id, iz_user_t *out);
+    int (*users_of)(iz_store_t *st, int64_t account_id, iz_user_t **list, size_t *n);
+    int (*user_delete)(iz_store_t *st, int64_t account_id, int64_t user_id);
+    int (*user_password_set)(iz_store_t *st, int64_t user_id, const char *pwhash, bool must_change,
+                             const char *keep_hash);
+    int (*session_add)(iz_store_t *st, const char *hash_hex, int64_t user_id, int64_t now);
+    int (*session_get)(iz_store_t *st, const char *hash_hex, iz_session_t *out);
+    int (*session_touch)(iz_store_t *st, const char *hash_hex, int64_t now);
+    int (*session_delete)(iz_store_t *st, const char *hash_hex);
+    int (*sessions_expire)(iz_store_t *st, int64_t idle_before, int64_t abs_before, int64_t *n);
+    int (*login_fail_add)(iz_store_t *st, const char *email, int64_t now);
+    int (*login_fails)(iz_store_t *st, const char *email, int64_t *times, size_t max, size_t *n);
+    int (*stat_state)(iz_store_t *st, int64_t brand_id, iz_stat_t **list, size_t *n);
+    int (*stat_days)(iz_store_t *st, int64_t brand_id, const char *from_day, iz_stat_t **list,
+                     size_t *n);
+    int (*stat_origins)(iz_store_t *st, int64_t brand_id, iz_stat_t **list, size_t *n);
+    int (*ret_brand)(iz_store_t *st, int64_t brand_id, iz_ret_open_t **list, size_t *n,
+                     int64_t *late);
+    int (*quarantine_count_brand)(iz_store_t *st, int64_t brand_id, int64_t *n);
+    int (*iys_changes)(iz_store_t *st, int64_t brand_id, int64_t before_id, size_t limit,
+                       iz_change_t **list, size_t *n);
     int (*consent_apply_batch)(iz_store_t *st, iz_store_apply_t *items, size_t n);
     int (*consent_get)(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype, iz_type_t type,
                        const char *recipient, iz_change_t *out);

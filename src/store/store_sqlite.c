@@ -491,6 +491,71 @@ static const char *const migrations[] = {
     " dead_ms INTEGER NOT NULL,"
     " retry INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX webhook_dead_brand ON webhook_dead(brand_id, id);",
+    /* 17 at merge (16 on the panel branch alone; another branch holds 16):
+     * the customer's panel. Its users (an e-mail unique in any ASCII case,
+     * the password only as its argon2id string), their sessions (only the
+     * SHA-256 of a session's token) and failed logins for the lockout. */
+    "CREATE TABLE panel_users("
+    " id INTEGER PRIMARY KEY,"
+    " account_id INTEGER NOT NULL REFERENCES accounts(id),"
+    " email TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+    " pwhash TEXT NOT NULL,"
+    " must_change INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL,"
+    " last_login INTEGER);"
+    "CREATE INDEX panel_users_account ON panel_users(account_id);"
+    "CREATE TABLE panel_sessions("
+    " hash TEXT PRIMARY KEY,"
+    " user_id INTEGER NOT NULL REFERENCES panel_users(id),"
+    " created_at INTEGER NOT NULL,"
+    " last_seen INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX panel_sessions_user ON panel_sessions(user_id);"
+    "CREATE TABLE panel_login_failures(email TEXT NOT NULL, at INTEGER NOT NULL);"
+    "CREATE INDEX panel_login_failures_email ON panel_login_failures(email, at);"
+    "CREATE INDEX panel_login_failures_at ON panel_login_failures(at);"
+    /* The dashboard's figures, kept by triggers so that reading them costs
+     * a few rows whatever a brand holds: current consents by type,
+     * recipient type, status and source (every write of consent_state,
+     * from every path, passes the triggers), and changes by Turkey-time
+     * day and origin (every log row and every log segment). Filled from
+     * what the store holds when the migration runs. */
+    "CREATE TABLE stat_state("
+    " brand_id INTEGER NOT NULL, type TEXT NOT NULL, rtype TEXT NOT NULL,"
+    " status TEXT NOT NULL, source TEXT NOT NULL, n INTEGER NOT NULL,"
+    " PRIMARY KEY(brand_id, type, rtype, status, source)) WITHOUT ROWID;"
+    "CREATE TABLE stat_days("
+    " brand_id INTEGER NOT NULL, day TEXT NOT NULL, origin TEXT NOT NULL, n INTEGER NOT NULL,"
+    " PRIMARY KEY(brand_id, day, origin)) WITHOUT ROWID;"
+    "INSERT INTO stat_state SELECT brand_id, type, rtype, status, coalesce(source, ''), count(*)"
+    " FROM consent_state GROUP BY 1, 2, 3, 4, 5;"
+    "INSERT INTO stat_days SELECT brand_id, date(creation_ms / 1000 + 10800, 'unixepoch'),"
+    " coalesce(origin, ''), count(*) FROM consent_log GROUP BY 1, 2, 3;"
+    "INSERT INTO stat_days SELECT brand_id, date(creation_ms / 1000 + 10800, 'unixepoch'),"
+    " origin, sum(count) FROM log_segments WHERE true GROUP BY 1, 2, 3"
+    " ON CONFLICT DO UPDATE SET n = n + excluded.n;"
+    "CREATE TRIGGER stat_state_ins AFTER INSERT ON consent_state BEGIN"
+    " INSERT INTO stat_state VALUES(NEW.brand_id, NEW.type, NEW.rtype, NEW.status,"
+    " coalesce(NEW.source, ''), 1) ON CONFLICT DO UPDATE SET n = n + 1; END;"
+    "CREATE TRIGGER stat_state_upd AFTER UPDATE OF status, source ON consent_state"
+    " WHEN OLD.status IS NOT NEW.status OR OLD.source IS NOT NEW.source BEGIN"
+    " UPDATE stat_state SET n = n - 1 WHERE brand_id = OLD.brand_id AND type = OLD.type"
+    " AND rtype = OLD.rtype AND status = OLD.status AND source = coalesce(OLD.source, '');"
+    " INSERT INTO stat_state VALUES(NEW.brand_id, NEW.type, NEW.rtype, NEW.status,"
+    " coalesce(NEW.source, ''), 1) ON CONFLICT DO UPDATE SET n = n + 1; END;"
+    "CREATE TRIGGER stat_state_del AFTER DELETE ON consent_state BEGIN"
+    " UPDATE stat_state SET n = n - 1 WHERE brand_id = OLD.brand_id AND type = OLD.type"
+    " AND rtype = OLD.rtype AND status = OLD.status AND source = coalesce(OLD.source, ''); END;"
+    "CREATE TRIGGER stat_days_log AFTER INSERT ON consent_log BEGIN"
+    " INSERT INTO stat_days VALUES(NEW.brand_id,"
+    " date(NEW.creation_ms / 1000 + 10800, 'unixepoch'), coalesce(NEW.origin, ''), 1)"
+    " ON CONFLICT DO UPDATE SET n = n + 1; END;"
+    "CREATE TRIGGER stat_days_seg AFTER INSERT ON log_segments BEGIN"
+    " INSERT INTO stat_days VALUES(NEW.brand_id,"
+    " date(NEW.creation_ms / 1000 + 10800, 'unixepoch'), NEW.origin, NEW.count)"
+    " ON CONFLICT DO UPDATE SET n = n + excluded.n; END;"
+    /* The panel's list of İYS-side changes, newest first, without walking
+     * a brand's whole log. */
+    "CREATE INDEX consent_log_iys ON consent_log(brand_id, id) WHERE origin = 'IYS';",
 };
 
 _Static_assert(IZ_ARRAY_LEN(migrations) == IZ_STORE_SCHEMA_VERSION,
@@ -1161,6 +1226,233 @@ static int sq_key_revoke(iz_store_t *st, int64_t account_id, const char *hash_he
         "UPDATE api_keys SET revoked_at = ? WHERE account_id = ? AND hash = ?"
         " AND revoked_at IS NULL",
         IZ_SQ_ARGS(IZ_SQ_I64(now_s()), IZ_SQ_I64(account_id), IZ_SQ_TEXT(hash_hex)));
+}
+
+static void key_info_read(sqlite3_stmt *stmt, void *out)
+{
+    iz_key_info_t *k = out;
+    k->id = sqlite3_column_int64(stmt, 0);
+    iz__sq_col_str(stmt, 1, k->prefix, sizeof k->prefix);
+    k->created_at = sqlite3_column_int64(stmt, 2);
+    k->revoked_at = sqlite3_column_int64(stmt, 3);
+}
+
+static int sq_keys_list(iz_store_t *st, int64_t account_id, iz_key_info_t **list, size_t *n)
+{
+    static const iz_sq_row_t row = IZ_SQ_ROW(iz_key_info_t, key_info_read);
+    return iz__sq_list(sq(st),
+                       "SELECT id, prefix, created_at, revoked_at FROM api_keys"
+                       " WHERE account_id = ? ORDER BY id DESC",
+                       IZ_SQ_ARGS(IZ_SQ_I64(account_id)), &row, list, n);
+}
+
+static int sq_key_revoke_id(iz_store_t *st, int64_t account_id, int64_t key_id)
+{
+    return iz__sq_update(sq(st),
+                         "UPDATE api_keys SET revoked_at = ? WHERE account_id = ? AND id = ?"
+                         " AND revoked_at IS NULL",
+                         IZ_SQ_ARGS(IZ_SQ_I64(now_s()), IZ_SQ_I64(account_id), IZ_SQ_I64(key_id)));
+}
+
+static int sq_brands_of(iz_store_t *st, int64_t account_id, iz_brand_t **list, size_t *n)
+{
+    return iz__sq_list(sq(st),
+                       "SELECT " BRAND_COLS " FROM brands WHERE account_id = ? ORDER BY code",
+                       IZ_SQ_ARGS(IZ_SQ_I64(account_id)), &brand_row, list, n);
+}
+
+/* ---- panel users, sessions, failed logins --------------------------------------- */
+
+#define USER_COLS "id, account_id, email, pwhash, must_change, created_at, last_login"
+
+static void user_read(sqlite3_stmt *stmt, void *out)
+{
+    iz_user_t *u = out;
+    u->id = sqlite3_column_int64(stmt, 0);
+    u->account_id = sqlite3_column_int64(stmt, 1);
+    iz__sq_col_str(stmt, 2, u->email, sizeof u->email);
+    iz__sq_col_str(stmt, 3, u->pwhash, sizeof u->pwhash);
+    u->must_change = sqlite3_column_int64(stmt, 4) != 0;
+    u->created_at = sqlite3_column_int64(stmt, 5);
+    u->last_login = sqlite3_column_int64(stmt, 6);
+}
+
+static const iz_sq_row_t user_row = IZ_SQ_ROW(iz_user_t, user_read);
+
+/* argon2id's string as libsodium writes it; anything else is no hash. */
+static bool is_pwhash(const char *h)
+{
+    return strncmp(h, "$argon2id$", 10) == 0;
+}
+
+static int sq_user_add(iz_store_t *st, iz_user_t *u)
+{
+    if (iz__sq_fits(u->email, sizeof u->email) || iz__sq_fits(u->pwhash, sizeof u->pwhash))
+        return IZ_ETOOBIG;
+    if (!u->email[0] || !is_pwhash(u->pwhash)) return IZ_EINVAL;
+    if (!u->created_at) u->created_at = now_s();
+    return iz__sq_write(sq(st),
+                        "INSERT INTO panel_users(account_id, email, pwhash, must_change,"
+                        " created_at) VALUES(?, ?, ?, ?, ?)",
+                        IZ_SQ_ARGS(IZ_SQ_I64(u->account_id), IZ_SQ_TEXT(u->email),
+                                   IZ_SQ_TEXT(u->pwhash), IZ_SQ_I64(u->must_change),
+                                   IZ_SQ_I64(u->created_at)),
+                        &u->id);
+}
+
+static int sq_user_by_email(iz_store_t *st, const char *email, iz_user_t *out)
+{
+    return iz__sq_get(sq(st), "SELECT " USER_COLS " FROM panel_users WHERE email = ?",
+                      IZ_SQ_ARGS(IZ_SQ_TEXT(email)), &user_row, out);
+}
+
+static int sq_user_get(iz_store_t *st, int64_t id, iz_user_t *out)
+{
+    return iz__sq_get(sq(st), "SELECT " USER_COLS " FROM panel_users WHERE id = ?",
+                      IZ_SQ_ARGS(IZ_SQ_I64(id)), &user_row, out);
+}
+
+static int sq_users_of(iz_store_t *st, int64_t account_id, iz_user_t **list, size_t *n)
+{
+    return iz__sq_list(sq(st),
+                       "SELECT " USER_COLS " FROM panel_users WHERE account_id = ? ORDER BY email",
+                       IZ_SQ_ARGS(IZ_SQ_I64(account_id)), &user_row, list, n);
+}
+
+static int sq_user_delete(iz_store_t *st, int64_t account_id, int64_t user_id)
+{
+    iz_sq_t *s = sq(st);
+    int rc = iz__sq_begin(s);
+    if (rc == 0)
+        rc = iz__sq_find(s,
+                         "SELECT 1 FROM panel_users WHERE id = ?1 AND (?2 = 0 OR account_id = ?2)",
+                         IZ_SQ_ARGS(IZ_SQ_I64(user_id), IZ_SQ_I64(account_id)), NULL, NULL) == 1
+                 ? 0
+                 : IZ_ENOTFOUND;
+    if (rc == 0)
+        rc = iz__sq_run(s, "DELETE FROM panel_sessions WHERE user_id = ?",
+                        IZ_SQ_ARGS(IZ_SQ_I64(user_id)));
+    if (rc == 0)
+        rc = iz__sq_update(s, "DELETE FROM panel_users WHERE id = ?",
+                           IZ_SQ_ARGS(IZ_SQ_I64(user_id)));
+    return iz__sq_end(s, rc);
+}
+
+static int sq_user_password_set(iz_store_t *st, int64_t user_id, const char *pwhash,
+                                bool must_change, const char *keep_hash)
+{
+    if (strnlen(pwhash, IZ_PWHASH_MAX) >= IZ_PWHASH_MAX) return IZ_ETOOBIG;
+    if (!is_pwhash(pwhash)) return IZ_EINVAL;
+    iz_sq_t *s = sq(st);
+    int rc = iz__sq_begin(s);
+    if (rc == 0)
+        rc = iz__sq_update(
+            s, "UPDATE panel_users SET pwhash = ?, must_change = ? WHERE id = ?",
+            IZ_SQ_ARGS(IZ_SQ_TEXT(pwhash), IZ_SQ_I64(must_change), IZ_SQ_I64(user_id)));
+    if (rc == 0)
+        rc = iz__sq_run(s, "DELETE FROM panel_sessions WHERE user_id = ?1 AND hash IS NOT ?2",
+                        IZ_SQ_ARGS(IZ_SQ_I64(user_id), IZ_SQ_TEXT(keep_hash)));
+    return iz__sq_end(s, rc);
+}
+
+static int sq_session_add(iz_store_t *st, const char *hash_hex, int64_t user_id, int64_t now)
+{
+    if (!iz__sq_is_hex64(hash_hex)) return IZ_EINVAL;
+    iz_sq_t *s = sq(st);
+    int rc = iz__sq_begin(s);
+    if (rc == 0)
+        rc = iz__sq_update(s, "UPDATE panel_users SET last_login = ? WHERE id = ?",
+                           IZ_SQ_ARGS(IZ_SQ_I64(now), IZ_SQ_I64(user_id)));
+    if (rc == 0)
+        rc = iz__sq_write(s,
+                          "INSERT INTO panel_sessions(hash, user_id, created_at, last_seen)"
+                          " VALUES(?1, ?2, ?3, ?3)",
+                          IZ_SQ_ARGS(IZ_SQ_TEXT(hash_hex), IZ_SQ_I64(user_id), IZ_SQ_I64(now)),
+                          NULL);
+    if (rc == 0)
+        rc = iz__sq_run(s,
+                        "DELETE FROM panel_login_failures WHERE email ="
+                        " (SELECT lower(email) FROM panel_users WHERE id = ?)",
+                        IZ_SQ_ARGS(IZ_SQ_I64(user_id)));
+    return iz__sq_end(s, rc);
+}
+
+static void session_read(sqlite3_stmt *stmt, void *out)
+{
+    iz_session_t *x = out;
+    iz__sq_col_str(stmt, 0, x->hash, sizeof x->hash);
+    x->user_id = sqlite3_column_int64(stmt, 1);
+    x->created_at = sqlite3_column_int64(stmt, 2);
+    x->last_seen = sqlite3_column_int64(stmt, 3);
+}
+
+static int sq_session_get(iz_store_t *st, const char *hash_hex, iz_session_t *out)
+{
+    static const iz_sq_row_t row = IZ_SQ_ROW(iz_session_t, session_read);
+    if (!iz__sq_is_hex64(hash_hex)) return IZ_ENOTFOUND;
+    return iz__sq_get(sq(st),
+                      "SELECT hash, user_id, created_at, last_seen FROM panel_sessions"
+                      " WHERE hash = ?",
+                      IZ_SQ_ARGS(IZ_SQ_TEXT(hash_hex)), &row, out);
+}
+
+static int sq_session_touch(iz_store_t *st, const char *hash_hex, int64_t now)
+{
+    return iz__sq_update(sq(st), "UPDATE panel_sessions SET last_seen = ? WHERE hash = ?",
+                         IZ_SQ_ARGS(IZ_SQ_I64(now), IZ_SQ_TEXT(hash_hex)));
+}
+
+static int sq_session_delete(iz_store_t *st, const char *hash_hex)
+{
+    return iz__sq_run(sq(st), "DELETE FROM panel_sessions WHERE hash = ?",
+                      IZ_SQ_ARGS(IZ_SQ_TEXT(hash_hex)));
+}
+
+static int sq_sessions_expire(iz_store_t *st, int64_t idle_before, int64_t abs_before, int64_t *n)
+{
+    iz_sq_t *s = sq(st);
+    iz__sq_lock(s);
+    int rc = iz__sq_run(s, "DELETE FROM panel_sessions WHERE last_seen < ? OR created_at < ?",
+                        IZ_SQ_ARGS(IZ_SQ_I64(idle_before), IZ_SQ_I64(abs_before)));
+    if (n) *n = rc == 0 ? sqlite3_changes64(s->db) : 0;
+    iz__sq_unlock(s);
+    return rc;
+}
+
+static int sq_login_fail_add(iz_store_t *st, const char *email, int64_t now)
+{
+    iz_sq_t *s = sq(st);
+    int rc = iz__sq_begin(s);
+    if (rc == 0)
+        rc = iz__sq_run(s, "DELETE FROM panel_login_failures WHERE at < ?",
+                        IZ_SQ_ARGS(IZ_SQ_I64(now - 86400)));
+    if (rc == 0)
+        rc = iz__sq_write(s, "INSERT INTO panel_login_failures(email, at) VALUES(lower(?), ?)",
+                          IZ_SQ_ARGS(IZ_SQ_TEXT(email), IZ_SQ_I64(now)), NULL);
+    return iz__sq_end(s, rc);
+}
+
+typedef struct fails_ctx {
+    int64_t *times;
+    size_t max, n;
+} fails_ctx_t;
+
+static int fail_each(void *vctx, sqlite3_stmt *stmt)
+{
+    fails_ctx_t *c = vctx;
+    if (c->n < c->max) c->times[c->n++] = sqlite3_column_int64(stmt, 0);
+    return 0;
+}
+
+static int sq_login_fails(iz_store_t *st, const char *email, int64_t *times, size_t max, size_t *n)
+{
+    fails_ctx_t c = {.times = times, .max = max};
+    int rc = iz__sq_each(sq(st),
+                         "SELECT at FROM panel_login_failures WHERE email = lower(?1)"
+                         " ORDER BY at DESC LIMIT ?2",
+                         IZ_SQ_ARGS(IZ_SQ_TEXT(email), IZ_SQ_I64((int64_t)max)), fail_each, &c);
+    *n = c.n;
+    return rc;
 }
 
 /* ---- consents ----------------------------------------------------------- */
@@ -2633,6 +2925,84 @@ static int sq_ret_late(iz_store_t *st, int64_t *n)
                       NULL, &iz__sq_i64_row, n);
 }
 
+/* ---- the panel's figures ----------------------------------------------------------- */
+
+static void stat_read(sqlite3_stmt *stmt, void *out)
+{
+    iz_stat_t *x = out;
+    iz__sq_col_str(stmt, 0, x->a, sizeof x->a);
+    iz__sq_col_str(stmt, 1, x->b, sizeof x->b);
+    iz__sq_col_str(stmt, 2, x->c, sizeof x->c);
+    iz__sq_col_str(stmt, 3, x->d, sizeof x->d);
+    x->n = sqlite3_column_int64(stmt, 4);
+}
+
+static const iz_sq_row_t stat_row = IZ_SQ_ROW(iz_stat_t, stat_read);
+
+static int sq_stat_state(iz_store_t *st, int64_t brand_id, iz_stat_t **list, size_t *n)
+{
+    return iz__sq_list(sq(st),
+                       "SELECT type, rtype, status, source, n FROM stat_state"
+                       " WHERE brand_id = ? AND n > 0",
+                       IZ_SQ_ARGS(IZ_SQ_I64(brand_id)), &stat_row, list, n);
+}
+
+static int sq_stat_days(iz_store_t *st, int64_t brand_id, const char *from_day, iz_stat_t **list,
+                        size_t *n)
+{
+    return iz__sq_list(sq(st),
+                       "SELECT day, origin, '', '', n FROM stat_days"
+                       " WHERE brand_id = ?1 AND day >= ?2 ORDER BY day",
+                       IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_TEXT(from_day)), &stat_row, list, n);
+}
+
+static int sq_stat_origins(iz_store_t *st, int64_t brand_id, iz_stat_t **list, size_t *n)
+{
+    return iz__sq_list(sq(st),
+                       "SELECT origin, '', '', '', sum(n) FROM stat_days WHERE brand_id = ?"
+                       " GROUP BY origin ORDER BY origin",
+                       IZ_SQ_ARGS(IZ_SQ_I64(brand_id)), &stat_row, list, n);
+}
+
+static int sq_ret_brand(iz_store_t *st, int64_t brand_id, iz_ret_open_t **list, size_t *n,
+                        int64_t *late)
+{
+    static const iz_sq_row_t ret_row = IZ_SQ_ROW(iz_ret_open_t, ret_read);
+    iz_sq_t *s = sq(st);
+    int rc = iz__sq_begin_read(s);
+    if (rc == 0)
+        rc = iz__sq_list(s,
+                         "SELECT r.log_id, r.deadline FROM ret_deadlines r JOIN consent_log l"
+                         " ON l.id = r.log_id WHERE r.done_ms IS NULL AND l.brand_id = ?"
+                         " ORDER BY r.deadline",
+                         IZ_SQ_ARGS(IZ_SQ_I64(brand_id)), &ret_row, list, n);
+    if (rc == 0)
+        rc = iz__sq_get(s,
+                        "SELECT count(*) FROM ret_deadlines r JOIN consent_log l ON l.id = r.log_id"
+                        " WHERE r.done_ms > r.deadline * 1000 AND l.brand_id = ?",
+                        IZ_SQ_ARGS(IZ_SQ_I64(brand_id)), &iz__sq_i64_row, late);
+    return iz__sq_end(s, rc);
+}
+
+static int sq_quarantine_count_brand(iz_store_t *st, int64_t brand_id, int64_t *n)
+{
+    return iz__sq_get(sq(st), "SELECT count(*) FROM iys_quarantine WHERE brand_id = ?",
+                      IZ_SQ_ARGS(IZ_SQ_I64(brand_id)), &iz__sq_i64_row, n);
+}
+
+static int sq_iys_changes(iz_store_t *st, int64_t brand_id, int64_t before_id, size_t limit,
+                          iz_change_t **list, size_t *n)
+{
+    return iz__sq_list(sq(st),
+                       "SELECT " CHG_COLS " FROM consent_log l INDEXED BY consent_log_iys"
+                       " WHERE l.brand_id = ?1 AND l.origin = 'IYS' AND l.id < ?2"
+                       " ORDER BY l.id DESC LIMIT ?3",
+                       IZ_SQ_ARGS(IZ_SQ_I64(brand_id),
+                                  IZ_SQ_I64(before_id > 0 ? before_id : INT64_MAX),
+                                  IZ_SQ_I64((int64_t)limit)),
+                       &change_row, list, n);
+}
+
 /* ---- the send filter's feed, SMS and voice records ------------------------ */
 
 /* The caller's walker and its context, for state_row. */
@@ -4065,6 +4435,28 @@ static const iz_store_ops_t sq_ops = {
     .key_add = sq_key_add,
     .key_lookup = sq_key_lookup,
     .key_revoke = sq_key_revoke,
+    .keys_list = sq_keys_list,
+    .key_revoke_id = sq_key_revoke_id,
+    .brands_of = sq_brands_of,
+    .user_add = sq_user_add,
+    .user_by_email = sq_user_by_email,
+    .user_get = sq_user_get,
+    .users_of = sq_users_of,
+    .user_delete = sq_user_delete,
+    .user_password_set = sq_user_password_set,
+    .session_add = sq_session_add,
+    .session_get = sq_session_get,
+    .session_touch = sq_session_touch,
+    .session_delete = sq_session_delete,
+    .sessions_expire = sq_sessions_expire,
+    .login_fail_add = sq_login_fail_add,
+    .login_fails = sq_login_fails,
+    .stat_state = sq_stat_state,
+    .stat_days = sq_stat_days,
+    .stat_origins = sq_stat_origins,
+    .ret_brand = sq_ret_brand,
+    .quarantine_count_brand = sq_quarantine_count_brand,
+    .iys_changes = sq_iys_changes,
     .consent_apply_batch = sq_consent_apply_batch,
     .consent_get = sq_consent_get,
     .consent_history = sq_consent_history,

@@ -255,3 +255,46 @@ int iz_unseal(const iz_seal_key_t *k, const char *sealed, char *out, size_t outs
     free(box);
     return rc;
 }
+
+/* ---- passwords ------------------------------------------------------------ */
+
+_Static_assert(IZ_PW_HASH_MAX == crypto_pwhash_STRBYTES, "the store keeps the whole string");
+
+int iz_pw_hash(const char *pw, char out[IZ_PW_HASH_MAX])
+{
+    size_t n = strnlen(pw, IZ_PW_MAX + 1);
+    if (n > IZ_PW_MAX) return IZ_EINVAL;
+    if (!sodium_ready()) return IZ_EIO;
+    if (crypto_pwhash_str_alg(out, pw, n, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                              crypto_pwhash_ALG_ARGON2ID13) != 0)
+        return IZ_EIO;
+    return 0;
+}
+
+bool iz_pw_verify(const char *hash, const char *pw)
+{
+    size_t n = strnlen(pw, IZ_PW_MAX + 1);
+    if (n > IZ_PW_MAX || !sodium_ready()) return false;
+    if (strnlen(hash, IZ_PW_HASH_MAX) >= IZ_PW_HASH_MAX || strncmp(hash, "$argon2id$", 10) != 0)
+        return false;
+    return crypto_pwhash_str_verify(hash, pw, n) == 0;
+}
+
+int iz_pw_generate(char out[IZ_PW_GEN_LEN + 1])
+{
+    static const char alphabet[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    const size_t na = sizeof alphabet - 1;
+    size_t i = 0;
+    while (i < IZ_PW_GEN_LEN) {
+        uint8_t b[32];
+        if (iz_random(b, sizeof b) != 0) return IZ_EIO;
+        /* Rejection sampling: a byte past the last whole multiple of the
+         * alphabet would favour its first letters. */
+        for (size_t k = 0; k < sizeof b && i < IZ_PW_GEN_LEN; k++)
+            if (b[k] < 256 - 256 % na) out[i++] = alphabet[b[k] % na];
+        iz_wipe(b, sizeof b);
+    }
+    out[IZ_PW_GEN_LEN] = '\0';
+    return 0;
+}

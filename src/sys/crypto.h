@@ -51,6 +51,28 @@ int iz_key_generate(char out[IZ_KEY_LEN + 1]);
  * may differ; that is all a mismatch then tells). */
 bool iz_secret_equal(const char *a, const char *b);
 
+/* ---- passwords (the panel's users) ------------------------------------------ */
+
+#define IZ_PW_HASH_MAX 128 /* libsodium's crypto_pwhash_STRBYTES, NUL included */
+#define IZ_PW_MIN 12       /* characters a chosen password has at least */
+#define IZ_PW_MAX 256      /* bytes of a password, at most (longer ones are refused) */
+#define IZ_PW_GEN_LEN 20   /* characters of a generated one-time password */
+
+/* The argon2id string of pw (libsodium crypto_pwhash_str, interactive
+ * limits: 2 passes over 64 MiB, some 0.1 s; the salt is drawn inside).
+ * 0, IZ_EINVAL for a password over IZ_PW_MAX bytes, IZ_EIO when libsodium
+ * cannot (no memory for the 64 MiB). */
+int iz_pw_hash(const char *pw, char out[IZ_PW_HASH_MAX]);
+
+/* True when pw is the password of hash (an argon2id string); false for
+ * anything else, a malformed hash included. Takes as long as iz_pw_hash. */
+bool iz_pw_verify(const char *hash, const char *pw);
+
+/* A new one-time password: IZ_PW_GEN_LEN characters from 56 letters and
+ * digits that cannot be mistaken for one another (no 0 O o 1 l I), some
+ * 116 bits. 0, or IZ_EIO without randomness. */
+int iz_pw_generate(char out[IZ_PW_GEN_LEN + 1]);
+
 /* ---- sealed secrets ------------------------------------------------------- */
 
 typedef struct iz_seal_key {

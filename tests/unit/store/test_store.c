@@ -550,64 +550,73 @@ static void test_iys_tokens_migration(void **state)
     f->st = NULL;
     /* A version 4 store: without v5's tokens, v6's outbox columns, v7's
      * jobs and v8's segments (its state and outbox rows' new columns). */
-    assert_int_equal(raw_sql(f, "DROP TABLE job_errors; DROP TABLE jobs;"
-                                "DROP TABLE iys_tokens; DROP TABLE segment_results;"
-                                "DROP TABLE log_segments; DROP TABLE brand_keywords;"
-                                "DROP TABLE sms_inbound; DROP INDEX brands_short_number;"
-                                "DROP INDEX brands_subscriber_number;"
-                                "ALTER TABLE brands DROP COLUMN reply_onay;"
-                                "ALTER TABLE brands DROP COLUMN reply_ret;"
-                                "ALTER TABLE brands DROP COLUMN reply_help;"
-                                "DROP INDEX outbox_account; DROP INDEX outbox_request;"
-                                "ALTER TABLE outbox DROP COLUMN account_id;"
-                                "ALTER TABLE outbox DROP COLUMN posted_ms;"
-                                "ALTER TABLE outbox DROP COLUMN brand_id;"
-                                "ALTER TABLE consent_state DROP COLUMN seg_id;"
-                                /* v10's queue */
-                                "DROP INDEX sms_messages_idem; DROP INDEX sms_messages_open;"
-                                "DROP INDEX sms_recipients_msgid;"
-                                "DROP INDEX sms_recipients_queued;"
-                                "DROP INDEX sms_recipients_sending;"
-                                "ALTER TABLE sms_messages DROP COLUMN account_id;"
-                                "ALTER TABLE sms_messages DROP COLUMN kind;"
-                                "ALTER TABLE sms_messages DROP COLUMN state;"
-                                "ALTER TABLE sms_messages DROP COLUMN priority;"
-                                "ALTER TABLE sms_messages DROP COLUMN rtype;"
-                                "ALTER TABLE sms_messages DROP COLUMN opt_out;"
-                                "ALTER TABLE sms_messages DROP COLUMN idem_key;"
-                                "ALTER TABLE sms_messages DROP COLUMN idem_hash;"
-                                "ALTER TABLE sms_recipients DROP COLUMN error;"
-                                "ALTER TABLE sms_recipients DROP COLUMN sent_ms;"
-                                "ALTER TABLE sms_recipients DROP COLUMN dlr_status;"
-                                "ALTER TABLE sms_recipients DROP COLUMN dlr_ms;"
-                                "ALTER TABLE sms_recipients DROP COLUMN raw_json;"
-                                /* v11's reconciliation */
-                                "DROP TABLE iys_days; DROP TABLE iys_recon;"
-                                /* v14's partner mode and standings */
-                                "ALTER TABLE accounts DROP COLUMN iys_integrator;"
-                                "DROP TABLE iys_partner_tokens; DROP TABLE iys_standing;"
-                                /* v16's webhooks */
-                                "DROP TABLE webhook_dead; DROP TABLE webhooks;"
-                                /* a send as version 3 recorded it */
-                                "INSERT INTO sms_messages(id, brand_id, created_ms, sender, text,"
-                                " commercial, encoding, parts, accepted, blocked) VALUES(7, 1,"
-                                " 1700000000000, 'ACME', 'Merhaba', 1, 'GSM7', 1, 1, 1);"
-                                "INSERT INTO sms_recipients VALUES(7, 0, '+905551112233', 'SENT',"
-                                " 'a1b2');"
-                                "INSERT INTO sms_recipients VALUES(7, 1, '+905551112234',"
-                                " 'NO_CONSENT', NULL);"
-                                /* v11's retailers */
-                                "DROP TABLE retailer_lists; DROP TABLE retailers;"
-                                "DROP TRIGGER consent_log_no_update_retail;"
-                                "ALTER TABLE consent_log DROP COLUMN retailer_code;"
-                                "ALTER TABLE consent_log DROP COLUMN retailer_access;"
-                                /* v13's consent page information text */
-                                "ALTER TABLE brands DROP COLUMN info_text;"
-                                /* v15's consent page mode */
-                                "ALTER TABLE brands DROP COLUMN page_mode;"
-                                "ALTER TABLE brands DROP COLUMN page_otp_template;"
-                                "ALTER TABLE brands DROP COLUMN page_vkn;"
-                                "UPDATE meta SET value = '4' WHERE key = 'schema_version'"),
+    assert_int_equal(raw_sql(f, /* the panel's figures and index (v17) */
+                             "DROP TRIGGER stat_state_ins; DROP TRIGGER stat_state_upd;"
+                             "DROP TRIGGER stat_state_del; DROP TRIGGER stat_days_log;"
+                             "DROP TRIGGER stat_days_seg;"
+                             "DROP TABLE stat_state; DROP TABLE stat_days;"
+                             "DROP INDEX consent_log_iys;"
+                             "DROP TABLE job_errors; DROP TABLE jobs;"
+                             "DROP TABLE iys_tokens; DROP TABLE segment_results;"
+                             "DROP TABLE log_segments; DROP TABLE brand_keywords;"
+                             "DROP TABLE sms_inbound; DROP INDEX brands_short_number;"
+                             "DROP INDEX brands_subscriber_number;"
+                             "ALTER TABLE brands DROP COLUMN reply_onay;"
+                             "ALTER TABLE brands DROP COLUMN reply_ret;"
+                             "ALTER TABLE brands DROP COLUMN reply_help;"
+                             "DROP INDEX outbox_account; DROP INDEX outbox_request;"
+                             "ALTER TABLE outbox DROP COLUMN account_id;"
+                             "ALTER TABLE outbox DROP COLUMN posted_ms;"
+                             "ALTER TABLE outbox DROP COLUMN brand_id;"
+                             "ALTER TABLE consent_state DROP COLUMN seg_id;"
+                             /* v10's queue */
+                             "DROP INDEX sms_messages_idem; DROP INDEX sms_messages_open;"
+                             "DROP INDEX sms_recipients_msgid;"
+                             "DROP INDEX sms_recipients_queued;"
+                             "DROP INDEX sms_recipients_sending;"
+                             "ALTER TABLE sms_messages DROP COLUMN account_id;"
+                             "ALTER TABLE sms_messages DROP COLUMN kind;"
+                             "ALTER TABLE sms_messages DROP COLUMN state;"
+                             "ALTER TABLE sms_messages DROP COLUMN priority;"
+                             "ALTER TABLE sms_messages DROP COLUMN rtype;"
+                             "ALTER TABLE sms_messages DROP COLUMN opt_out;"
+                             "ALTER TABLE sms_messages DROP COLUMN idem_key;"
+                             "ALTER TABLE sms_messages DROP COLUMN idem_hash;"
+                             "ALTER TABLE sms_recipients DROP COLUMN error;"
+                             "ALTER TABLE sms_recipients DROP COLUMN sent_ms;"
+                             "ALTER TABLE sms_recipients DROP COLUMN dlr_status;"
+                             "ALTER TABLE sms_recipients DROP COLUMN dlr_ms;"
+                             "ALTER TABLE sms_recipients DROP COLUMN raw_json;"
+                             /* v11's reconciliation */
+                             "DROP TABLE iys_days; DROP TABLE iys_recon;"
+                             /* v14's partner mode and standings */
+                             "ALTER TABLE accounts DROP COLUMN iys_integrator;"
+                             "DROP TABLE iys_partner_tokens; DROP TABLE iys_standing;"
+                             /* a send as version 3 recorded it */
+                             "INSERT INTO sms_messages(id, brand_id, created_ms, sender, text,"
+                             " commercial, encoding, parts, accepted, blocked) VALUES(7, 1,"
+                             " 1700000000000, 'ACME', 'Merhaba', 1, 'GSM7', 1, 1, 1);"
+                             "INSERT INTO sms_recipients VALUES(7, 0, '+905551112233', 'SENT',"
+                             " 'a1b2');"
+                             "INSERT INTO sms_recipients VALUES(7, 1, '+905551112234',"
+                             " 'NO_CONSENT', NULL);"
+                             /* v11's retailers */
+                             "DROP TABLE retailer_lists; DROP TABLE retailers;"
+                             "DROP TRIGGER consent_log_no_update_retail;"
+                             "ALTER TABLE consent_log DROP COLUMN retailer_code;"
+                             "ALTER TABLE consent_log DROP COLUMN retailer_access;"
+                             /* v13's consent page information text */
+                             "ALTER TABLE brands DROP COLUMN info_text;"
+                             /* v15's consent page mode */
+                             "ALTER TABLE brands DROP COLUMN page_mode;"
+                             "ALTER TABLE brands DROP COLUMN page_otp_template;"
+                             "ALTER TABLE brands DROP COLUMN page_vkn;"
+                             /* v16's webhooks */
+                             "DROP TABLE webhook_dead; DROP TABLE webhooks;"
+                             /* the panel's tables */
+                             "DROP TABLE panel_sessions; DROP TABLE panel_users;"
+                             "DROP TABLE panel_login_failures;"
+                             "UPDATE meta SET value = '4' WHERE key = 'schema_version'"),
                      SQLITE_OK);
     fx_reopen(f);
     assert_int_equal(iz_store_schema_version(f->st), IZ_STORE_SCHEMA_VERSION);

@@ -61,6 +61,7 @@ static const iz_route_t routes[] = {
     {"POST", "/c/{slug}/otp", iz__h_cpage_otp, 0, "cpage_otp"},
     {"POST", "/c/{slug}/verify", iz__h_cpage_verify, 0, "cpage_verify"},
     {"GET", "/v1/iys/status", iz__h_iys_status, IZ_ROUTE_AUTH, "iys_status"},
+    {"GET", "/v1/account", iz__h_account_get, IZ_ROUTE_AUTH, "account"},
 };
 
 const iz_route_t *iz_api_routes(size_t *n)

@@ -80,7 +80,9 @@ static const iz_optdef_t account_defs[] = {
     {"iys-integrator", true, "CODE", NULL,
      "send through this İYS partner (iş ortağı) with serve's --iys-integrator-user, instead "
      "of an İYS user of the account's own"},
-    {"plan", true, "NAME", NULL, "the account's plan"},
+    {"plan", true, "CODE", "none: not bounded (an operator's own account)",
+     "the account's plan (a code of the plans)"},
+    {"plans", true, "FILE", "the built-in sample", "the plans file izin serve is given"},
 };
 static const iz_cmddef_t account_cmd =
     IZ_CMD("izin account add", "--name NAME --iys-code N [options]",
@@ -109,6 +111,11 @@ static int account_add(const iz_opts_t *o)
         text_opt(o, "iys-password", a.iys_password, sizeof a.iys_password, false) != 0 ||
         text_opt(o, "plan", a.plan, sizeof a.plan, false) != 0)
         return 2;
+    iz_plans_t *plans;
+    if (iz_cli_load_plans(o, &plans) != 0) return 2;
+    int known = iz_cli_plan_known(plans, a.plan);
+    free(plans);
+    if (known != 0) return 2;
     const char *ig = iz_cli_get(o, "iys-integrator");
     if (ig && iz_parse_i64(ig, 1, 999999999999, &a.iys_integrator) != 0) {
         iz_cli_fail("--iys-integrator must be İYS's numeric code of the partner (iş ortağı)");
@@ -154,7 +161,56 @@ static int account_add(const iz_opts_t *o)
     return 0;
 }
 
-static const iz_optdef_t account_list_defs[] = {DATA_OPTS};
+static const iz_optdef_t account_set_defs[] = {
+    DATA_OPTS,
+    {"name", true, "NAME", NULL, "the account (required)"},
+    {"plan", true, "CODE", NULL, "its new plan; '' for none (not bounded)"},
+    {"plans", true, "FILE", "the built-in sample", "the plans file izin serve is given"},
+};
+static const iz_cmddef_t account_set_cmd =
+    IZ_CMD("izin account set", "--name NAME --plan CODE [options]", "Change an account's plan.",
+           account_set_defs);
+
+static int account_set(const iz_opts_t *o)
+{
+    char name[IZ_NAME_MAX];
+    if (text_opt(o, "name", name, sizeof name, true) != 0) return 2;
+    const char *plan = iz_cli_get(o, "plan");
+    if (!plan) {
+        iz_cli_fail("--plan is required (a plan's code, or '' for none)");
+        return 2;
+    }
+    iz_plans_t *plans;
+    if (iz_cli_load_plans(o, &plans) != 0) return 2;
+    int known = iz_cli_plan_known(plans, plan);
+    free(plans);
+    if (known != 0) return 2;
+    iz_store_t *st;
+    if (iz_cli_open_store(o, &st) != 0) return 1;
+    iz_account_t a;
+    int rc = iz_store_account_by_name(st, name, &a);
+    iz_wipe(a.iys_password, sizeof a.iys_password);
+    if (rc == 0) rc = iz_store_account_plan_set(st, a.id, plan);
+    iz_store_close(st);
+    if (rc == IZ_ENOTFOUND) {
+        iz_cli_fail("no account named '%s'", name);
+        return 1;
+    }
+    if (rc != 0) {
+        iz_cli_fail("cannot change the account: %s", iz_strerror(rc));
+        return 1;
+    }
+    if (want_json(o))
+        iz_cli_print_json(json_pack("{s:s, s:s}", "name", name, "plan", plan));
+    else
+        printf("account %s: plan %s\n", name, *plan ? plan : "(none)");
+    return 0;
+}
+
+static const iz_optdef_t account_list_defs[] = {
+    DATA_OPTS,
+    {"plans", true, "FILE", "the built-in sample", "the plans file izin serve is given"},
+};
 static const iz_cmddef_t account_list_cmd =
     IZ_CMD("izin account list", "[options]",
            "List the accounts with how they reach İYS (their own user or a partner's) and "
@@ -173,17 +229,27 @@ static const iz_iys_standing_t *standing_of(const iz_iys_standing_t *l, size_t n
 
 static int account_list(const iz_opts_t *o)
 {
+    iz_plans_t *plans;
+    if (iz_cli_load_plans(o, &plans) != 0) return 2;
     iz_store_t *st;
-    if (iz_cli_open_store(o, &st) != 0) return 1;
+    if (iz_cli_open_store(o, &st) != 0) {
+        free(plans);
+        return 1;
+    }
     iz_account_t *a = NULL;
     iz_iys_standing_t *sl = NULL;
     size_t n = 0, ns = 0;
     int rc = iz_store_accounts_all(st, &a, &n);
     if (rc == 0) rc = iz_store_iys_standing_all(st, &sl, &ns);
+    int64_t *used = iz_xcalloc(n ? n : 1, sizeof *used);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = iz_store_account_usage(st, a[i].id, &used[i]);
     iz_store_close(st);
     if (rc != 0) {
         iz_cli_fail("cannot read the accounts: %s", iz_strerror(rc));
         free(a);
+        free(used);
+        free(plans);
         return 1;
     }
     json_t *list = json_array();
@@ -201,13 +267,22 @@ static int account_list(const iz_opts_t *o)
             json_object_set_new(j, "integratorCode", json_integer((json_int_t)a[i].iys_integrator));
         if (a[i].iys_url[0]) json_object_set_new(j, "iysUrl", json_string(a[i].iys_url));
         json_object_set_new(j, "iys", iys ? iys : json_null());
+        const iz_plan_t *pl = iz_plans_find(plans, a[i].plan);
+        json_object_set_new(j, "plan", a[i].plan[0] ? json_string(a[i].plan) : json_null());
+        json_object_set_new(j, "limit", pl && pl->limit ? json_integer(pl->limit) : json_null());
+        json_object_set_new(j, "used", json_integer(used[i]));
         if (!want_json(o)) {
             const char *shown = !sd                                 ? "not seen by izin serve yet"
                                 : sd->sending                       ? "sending"
                                 : strcmp(sd->reason, "NO_IYS") == 0 ? "local only: no İYS URL"
                                                                     : "waiting: ";
+            char limit[32] = "no limit";
+            if (pl && pl->limit) snprintf(limit, sizeof limit, "%lld", (long long)pl->limit);
             printf("%-20s iys %-10lld %-8s %s%s\n", a[i].name, (long long)a[i].iys_code, mode,
                    shown, strcmp(shown, "waiting: ") == 0 ? sd->reason : "");
+            printf("  plan %s%s%s: %lld of %s consent records\n",
+                   a[i].plan[0] ? a[i].plan : "(none)", a[i].plan[0] && !pl ? " (unknown)" : "", "",
+                   (long long)used[i], limit);
             json_t *problems = json_object_get(json_object_get(iys, "partner"), "problems");
             size_t k;
             json_t *p;
@@ -227,6 +302,8 @@ static int account_list(const iz_opts_t *o)
     else
         json_decref(list);
     free(a);
+    free(used);
+    free(plans);
     iz_store_iys_standing_free(sl, ns);
     return 0;
 }
@@ -638,6 +715,7 @@ static int subcommand(const char *group, int argc, char **argv, const iz_cmddef_
         printf("usage: izin %s add [options]%s\n\nSee izin %s add --help.\n", group,
                strcmp(group, "brand") == 0     ? "\n       izin brand set --code N [options]"
                : strcmp(group, "account") == 0 ? "\n       izin account list [options]"
+                                                 "\n       izin account set --name NAME --plan CODE"
                                                : "",
                group);
         return 0;
@@ -653,6 +731,8 @@ int iz_cmd_account(int argc, char **argv)
 {
     if (argc >= 1 && strcmp(argv[0], "list") == 0)
         return iz_cli_run(&account_list_cmd, account_list, argc - 1, argv + 1);
+    if (argc >= 1 && strcmp(argv[0], "set") == 0)
+        return iz_cli_run(&account_set_cmd, account_set, argc - 1, argv + 1);
     return subcommand("account", argc, argv, &account_cmd, account_add);
 }
 

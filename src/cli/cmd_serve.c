@@ -81,6 +81,8 @@ static const iz_optdef_t serve_defs[] = {
     {"allow-private-webhooks", false, NULL, NULL,
      "let webhooks go to private addresses (not available yet: refused)"},
     {"holidays", true, "FILE", "the built-in table", "Turkey's holidays (CSV) for business days"},
+    {"plans", true, "FILE", "the built-in sample (data/plans.conf)",
+     "plan tiers, one a line: code | name | consent limit | yearly price before VAT"},
     {"threads", true, "N", "8", "HTTP worker threads"},
     {"access-log", false, NULL, "off", "one log line per request"},
     {"max-conns-per-ip", true, "N", "128",
@@ -177,6 +179,7 @@ typedef struct server {
     iz_jobs_t *jobs;
     char spool[IZ_PATH_MAX];
     iz_holidays_t *holidays;
+    iz_plans_t *plans;
     iz_index_t *index;
     iz_domain_t *dom;
     iz_app_t app;
@@ -354,12 +357,38 @@ static int start_cpage(server_t *s, const iz_opts_t *o, const char *listen)
     return 0;
 }
 
+/* Every account's plan must be one of the plans: an account whose plan
+ * the file lost would be bounded by nothing without anyone knowing. */
+static int accounts_plans_known(server_t *s)
+{
+    iz_account_t *a = NULL;
+    size_t n = 0;
+    if (iz_store_accounts_all(s->store, &a, &n) != 0) {
+        iz_cli_fail("cannot read the accounts");
+        return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (a[i].plan[0] && !iz_plans_find(s->plans, a[i].plan)) {
+            char known[1024];
+            iz_plans_codes(s->plans, known, sizeof known);
+            iz_cli_fail("account %s has plan '%s', which the plans do not have (they are: %s); "
+                        "give --plans a file with it, or izin account set --name %s --plan P",
+                        a[i].name, a[i].plan, known, a[i].name);
+            rc = -1;
+        }
+    free(a);
+    return rc;
+}
+
 static int server_start(server_t *s, const iz_opts_t *o, const char *default_listen,
                         const char *default_iys_url, int default_pull, int default_poll)
 {
     memset(s, 0, sizeof *s);
     if (load_holidays(o, &s->holidays) != 0) return 1;
+    if (iz_cli_load_plans(o, &s->plans) != 0) return 2;
     if (iz_cli_open_store(o, &s->store) != 0) return 1;
+    if (accounts_plans_known(s) != 0) return 2;
     if (open_gateway(s, o) != 0) return 2;
     const char *iys_url = default_iys_url ? default_iys_url : iz_cli_get(o, "iys-url");
     if (iys_url && strncmp(iys_url, "http://", 7) != 0 && strncmp(iys_url, "https://", 8) != 0) {
@@ -373,7 +402,8 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
     iz_domain_conf_t dc = {.store = s->store,
                            .holidays = s->holidays,
                            .default_iys_url = iys_url,
-                           .index = s->index};
+                           .index = s->index,
+                           .plans = s->plans};
     const char *derr = NULL;
     int drc = iz_domain_open(&dc, &s->dom, &derr);
     if (drc != 0) {
@@ -495,6 +525,7 @@ static void server_stop(server_t *s)
     iz_store_close(s->store);
     iz_index_free(s->index);
     if (s->holidays) iz_holidays_free(s->holidays);
+    free(s->plans);
 }
 
 static void wait_for_stop(const sigset_t *set)

@@ -261,6 +261,19 @@ int iz_store_brand_page_set(iz_store_t *st, int64_t brand_id, const iz_brand_pag
     return st->ops->brand_page_set(st, brand_id, p);
 }
 
+int iz_store_account_usage(iz_store_t *st, int64_t account_id, int64_t *records)
+{
+    if (!st || !records) return IZ_EINVAL;
+    return st->ops->account_usage(st, account_id, records);
+}
+
+int iz_store_account_plan_set(iz_store_t *st, int64_t account_id, const char *plan)
+{
+    if (!st || !plan) return IZ_EINVAL;
+    if (strlen(plan) >= sizeof((iz_account_t *)0)->plan) return IZ_ETOOBIG;
+    return st->ops->account_plan_set(st, account_id, plan);
+}
+
 bool iz_brand_ident_ok(const iz_brand_ident_t *id)
 {
     return id && iz_content_field_ok(id->trade_name, sizeof id->trade_name) &&

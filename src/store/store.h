@@ -100,7 +100,10 @@
  *          consent page)
  *   brands.trade_name, mersis, tradesman, contact: the sender's identity
  *          and contact every commercial SMS carries (v18: content rules;
- *          the 16th migration of this branch, renumbered at merge)
+ *          the 16th migration of this branch, renumbered at merge);
+ *          account_usage(account_id PK, records): each account's
+ *          consent_state rows, moved in the same transaction as they are
+ *          inserted (the plan's quota is judged against it)
  *
  * Invariants
  * ----------
@@ -433,6 +436,11 @@ typedef struct iz_store_apply {
     iz_change_t *chg;      /* in: the change; out: as stored, or the identical one found */
     iz_store_rule_fn rule; /* may be NULL: accept */
     void *ctx;             /* the rule's */
+    /* The account's consent limit (its plan), 0: none. A change that would
+     * make a new ONAY record while the account holds quota records or
+     * more is refused with IZ_EQUOTA; a RET, and any change of an existing
+     * record, never is. Every item of one call has the same. */
+    int64_t quota;
     int rc;                /* out: 0 written, IZ_REPEAT, the rule's refusal, IZ_EINVAL,
                               IZ_ETOOBIG, or the store's failure */
 } iz_store_apply_t;
@@ -510,6 +518,16 @@ int iz_store_consent_status(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype, 
 /* Walk the hash chain of the consent log. Returns 0 when intact, IZ_ERULE
  * with *bad_id the first row whose hash does not match. */
 int iz_store_verify_log(iz_store_t *st, int64_t *bad_id);
+
+/* The account's consent records (plans, F9): its consent_state rows
+ * across its brands, every status, kept as a counter that moves in the
+ * same transaction as the rows (account_usage). 0 for an account without
+ * any. */
+int iz_store_account_usage(iz_store_t *st, int64_t account_id, int64_t *records);
+
+/* Change an account's plan (its code, "" none). IZ_ENOTFOUND for no such
+ * account, IZ_ETOOBIG for a code that does not fit. */
+int iz_store_account_plan_set(iz_store_t *st, int64_t account_id, const char *plan);
 
 /* ---- bulk jobs (schema v7) -------------------------------------------------- */
 

@@ -30,7 +30,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 LIB_SRC  := $(sort $(wildcard src/core/*.c src/sys/*.c src/store/*.c src/index/*.c src/domain/*.c src/net/*.c src/iys/*.c src/api/*.c src/sim/*.c src/sms/*.c src/bulk/*.c src/hook/*.c src/web/*.c))
-LIB_ASM  := src/core/holidays_data.S src/core/places_data.S src/api/openapi_data.S
+LIB_ASM  := src/core/holidays_data.S src/core/places_data.S src/api/openapi_data.S src/core/plans_data.S
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_ASM:%.S=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -68,6 +68,10 @@ $(GEN)/hcode_table.inc: data/hcodes.tsv
 	   { printf "    {%s, %d, %s, %s},\n", q($$1), $$2, q($$3), q($$4) }' > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/src/core/hcode.o: $(GEN)/hcode_table.inc
+
+$(BUILD)/src/core/plans_data.o: src/core/plans_data.S data/plans.conf
+	@mkdir -p $(@D)
+	$(CC) -c $< -o $@
 
 $(BUILD)/src/core/holidays_data.o: src/core/holidays_data.S data/tr-holidays.csv
 	@mkdir -p $(@D)

@@ -119,5 +119,9 @@ void iz__h_docs(iz_req_t *r, void *app);
 
 /* iys.c: the account's standing with İYS */
 void iz__h_iys_status(iz_req_t *r, void *app);
+void iz__h_account_get(iz_req_t *r, void *app);
+
+/* An account's plan and usage as GET /v1/account answers it. */
+json_t *iz__usage_json(const char *account, const iz_usage_t *u);
 
 #endif

@@ -71,6 +71,7 @@ static const iz_route_t routes[] = {
      "webhook_dead_letters"},
     {"POST", "/v1/brands/{brandCode}/webhook/dead-letters/{id}/retry", iz__h_webhook_retry,
      IZ_ROUTE_AUTH, "webhook_retry"},
+    {"GET", "/v1/account", iz__h_account_get, IZ_ROUTE_AUTH, "account"},
 };
 
 const iz_route_t *iz_api_routes(size_t *n)

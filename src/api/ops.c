@@ -107,6 +107,36 @@ static void iys_delivery_metrics(FILE *f, iz_app_t *app, const iz_sync_stats_t *
 
 /* Where each account stands with İYS (iys/standing.h): whether its
  * changes go, why not, its consent figures, a partner's missing rights. */
+/* Each account's plan limit (0: none) and consent records (plans, F9). */
+static void plan_metrics(FILE *f, iz_app_t *app)
+{
+    iz_account_t *a = NULL;
+    size_t n = 0;
+    if (iz_store_accounts_all(app->store, &a, &n) != 0) return;
+    iz_usage_t *u = iz_xcalloc(n ? n : 1, sizeof *u);
+    for (size_t i = 0; i < n; i++)
+        if (iz_domain_usage(app->dom, a[i].id, &u[i]) != 0) u[i].used = -1;
+    fputs("# HELP izin_plan_limit The consent records an account's plan allows (0: no limit).\n"
+          "# TYPE izin_plan_limit gauge\n",
+          f);
+    for (size_t i = 0; i < n; i++) {
+        fputs("izin_plan_limit{account=\"", f);
+        put_label(f, a[i].name);
+        fprintf(f, "\"} %lld\n", (long long)(u[i].plan ? u[i].plan->limit : 0));
+    }
+    fputs("# HELP izin_plan_used An account's consent records across its brands.\n"
+          "# TYPE izin_plan_used gauge\n",
+          f);
+    for (size_t i = 0; i < n; i++) {
+        if (u[i].used < 0) continue;
+        fputs("izin_plan_used{account=\"", f);
+        put_label(f, a[i].name);
+        fprintf(f, "\"} %lld\n", (long long)u[i].used);
+    }
+    free(u);
+    free(a);
+}
+
 static void iys_standing_metrics(FILE *f, iz_app_t *app)
 {
     json_t *list = iz_sync_standings(app->sync);
@@ -301,6 +331,7 @@ void iz__h_metrics(iz_req_t *r, void *vapp)
             (long long)s.ret_pending, (long long)s.ret_at_risk, (long long)s.ret_missed);
     iys_delivery_metrics(f, app, &s);
     iys_standing_metrics(f, app);
+    plan_metrics(f, app);
     fputs("# HELP izin_consent_changes_total Consent changes committed since start, by "
           "origin.\n# TYPE izin_consent_changes_total counter\n",
           f);

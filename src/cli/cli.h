@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "core/iz.h"
+#include "core/plans.h"
 
 #include "store/store.h"
 
@@ -106,6 +107,14 @@ void iz_cli_print_json(struct json_t *o);
 
 /* Print "izin: <message>" on stderr. */
 void iz_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The plans: --plans FILE (IZIN_PLANS), else the built-in sample; 0 with
+ * *out (free()), or -1 said (the file's line and what is wrong). */
+int iz_cli_load_plans(const iz_opts_t *o, iz_plans_t **out);
+
+/* 0 when code is "" or one of the plans; else -1, said with the codes
+ * there are. */
+int iz_cli_plan_known(const iz_plans_t *plans, const char *code);
 
 int iz_cmd_init(int argc, char **argv);
 int iz_cmd_account(int argc, char **argv);

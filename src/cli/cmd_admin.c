@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/content.h"
 #include "core/iz.h"
 #include "core/keyword.h"
 #include "core/trtime.h"
@@ -79,7 +80,9 @@ static const iz_optdef_t account_defs[] = {
     {"iys-integrator", true, "CODE", NULL,
      "send through this İYS partner (iş ortağı) with serve's --iys-integrator-user, instead "
      "of an İYS user of the account's own"},
-    {"plan", true, "NAME", NULL, "the account's plan"},
+    {"plan", true, "CODE", "none: not bounded (an operator's own account)",
+     "the account's plan (a code of the plans)"},
+    {"plans", true, "FILE", "the built-in sample", "the plans file izin serve is given"},
 };
 static const iz_cmddef_t account_cmd =
     IZ_CMD("izin account add", "--name NAME --iys-code N [options]",
@@ -108,6 +111,11 @@ static int account_add(const iz_opts_t *o)
         text_opt(o, "iys-password", a.iys_password, sizeof a.iys_password, false) != 0 ||
         text_opt(o, "plan", a.plan, sizeof a.plan, false) != 0)
         return 2;
+    iz_plans_t *plans;
+    if (iz_cli_load_plans(o, &plans) != 0) return 2;
+    int known = iz_cli_plan_known(plans, a.plan);
+    free(plans);
+    if (known != 0) return 2;
     const char *ig = iz_cli_get(o, "iys-integrator");
     if (ig && iz_parse_i64(ig, 1, 999999999999, &a.iys_integrator) != 0) {
         iz_cli_fail("--iys-integrator must be İYS's numeric code of the partner (iş ortağı)");
@@ -153,7 +161,56 @@ static int account_add(const iz_opts_t *o)
     return 0;
 }
 
-static const iz_optdef_t account_list_defs[] = {DATA_OPTS};
+static const iz_optdef_t account_set_defs[] = {
+    DATA_OPTS,
+    {"name", true, "NAME", NULL, "the account (required)"},
+    {"plan", true, "CODE", NULL, "its new plan; '' for none (not bounded)"},
+    {"plans", true, "FILE", "the built-in sample", "the plans file izin serve is given"},
+};
+static const iz_cmddef_t account_set_cmd =
+    IZ_CMD("izin account set", "--name NAME --plan CODE [options]", "Change an account's plan.",
+           account_set_defs);
+
+static int account_set(const iz_opts_t *o)
+{
+    char name[IZ_NAME_MAX];
+    if (text_opt(o, "name", name, sizeof name, true) != 0) return 2;
+    const char *plan = iz_cli_get(o, "plan");
+    if (!plan) {
+        iz_cli_fail("--plan is required (a plan's code, or '' for none)");
+        return 2;
+    }
+    iz_plans_t *plans;
+    if (iz_cli_load_plans(o, &plans) != 0) return 2;
+    int known = iz_cli_plan_known(plans, plan);
+    free(plans);
+    if (known != 0) return 2;
+    iz_store_t *st;
+    if (iz_cli_open_store(o, &st) != 0) return 1;
+    iz_account_t a;
+    int rc = iz_store_account_by_name(st, name, &a);
+    iz_wipe(a.iys_password, sizeof a.iys_password);
+    if (rc == 0) rc = iz_store_account_plan_set(st, a.id, plan);
+    iz_store_close(st);
+    if (rc == IZ_ENOTFOUND) {
+        iz_cli_fail("no account named '%s'", name);
+        return 1;
+    }
+    if (rc != 0) {
+        iz_cli_fail("cannot change the account: %s", iz_strerror(rc));
+        return 1;
+    }
+    if (want_json(o))
+        iz_cli_print_json(json_pack("{s:s, s:s}", "name", name, "plan", plan));
+    else
+        printf("account %s: plan %s\n", name, *plan ? plan : "(none)");
+    return 0;
+}
+
+static const iz_optdef_t account_list_defs[] = {
+    DATA_OPTS,
+    {"plans", true, "FILE", "the built-in sample", "the plans file izin serve is given"},
+};
 static const iz_cmddef_t account_list_cmd =
     IZ_CMD("izin account list", "[options]",
            "List the accounts with how they reach İYS (their own user or a partner's) and "
@@ -172,17 +229,27 @@ static const iz_iys_standing_t *standing_of(const iz_iys_standing_t *l, size_t n
 
 static int account_list(const iz_opts_t *o)
 {
+    iz_plans_t *plans;
+    if (iz_cli_load_plans(o, &plans) != 0) return 2;
     iz_store_t *st;
-    if (iz_cli_open_store(o, &st) != 0) return 1;
+    if (iz_cli_open_store(o, &st) != 0) {
+        free(plans);
+        return 1;
+    }
     iz_account_t *a = NULL;
     iz_iys_standing_t *sl = NULL;
     size_t n = 0, ns = 0;
     int rc = iz_store_accounts_all(st, &a, &n);
     if (rc == 0) rc = iz_store_iys_standing_all(st, &sl, &ns);
+    int64_t *used = iz_xcalloc(n ? n : 1, sizeof *used);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = iz_store_account_usage(st, a[i].id, &used[i]);
     iz_store_close(st);
     if (rc != 0) {
         iz_cli_fail("cannot read the accounts: %s", iz_strerror(rc));
         free(a);
+        free(used);
+        free(plans);
         return 1;
     }
     json_t *list = json_array();
@@ -200,13 +267,22 @@ static int account_list(const iz_opts_t *o)
             json_object_set_new(j, "integratorCode", json_integer((json_int_t)a[i].iys_integrator));
         if (a[i].iys_url[0]) json_object_set_new(j, "iysUrl", json_string(a[i].iys_url));
         json_object_set_new(j, "iys", iys ? iys : json_null());
+        const iz_plan_t *pl = iz_plans_find(plans, a[i].plan);
+        json_object_set_new(j, "plan", a[i].plan[0] ? json_string(a[i].plan) : json_null());
+        json_object_set_new(j, "limit", pl && pl->limit ? json_integer(pl->limit) : json_null());
+        json_object_set_new(j, "used", json_integer(used[i]));
         if (!want_json(o)) {
             const char *shown = !sd                                 ? "not seen by izin serve yet"
                                 : sd->sending                       ? "sending"
                                 : strcmp(sd->reason, "NO_IYS") == 0 ? "local only: no İYS URL"
                                                                     : "waiting: ";
+            char limit[32] = "no limit";
+            if (pl && pl->limit) snprintf(limit, sizeof limit, "%lld", (long long)pl->limit);
             printf("%-20s iys %-10lld %-8s %s%s\n", a[i].name, (long long)a[i].iys_code, mode,
                    shown, strcmp(shown, "waiting: ") == 0 ? sd->reason : "");
+            printf("  plan %s%s%s: %lld of %s consent records\n",
+                   a[i].plan[0] ? a[i].plan : "(none)", a[i].plan[0] && !pl ? " (unknown)" : "", "",
+                   (long long)used[i], limit);
             json_t *problems = json_object_get(json_object_get(iys, "partner"), "problems");
             size_t k;
             json_t *p;
@@ -226,6 +302,8 @@ static int account_list(const iz_opts_t *o)
     else
         json_decref(list);
     free(a);
+    free(used);
+    free(plans);
     iz_store_iys_standing_free(sl, ns);
     return 0;
 }
@@ -240,7 +318,17 @@ static int account_list(const iz_opts_t *o)
          "SMS reply to an opt-in ({brand} {channels} {keyword} {number} are filled in)"},          \
         {"reply-ret", true, "TEXT", "izin's Turkish text", "SMS reply to an opt-out"},             \
         {"reply-help", true, "TEXT", "izin's Turkish text",                                        \
-         "SMS reply to a message izin cannot read"}
+         "SMS reply to a message izin cannot read"},                                               \
+        {"trade-name", true, "TEXT", NULL,                                                         \
+         "the company's trade name (ticaret unvanı) commercial messages carry"},                   \
+        {"mersis", true, "N", NULL, "the company's 16-digit MERSİS number"},                       \
+        {"tradesman", true, "TEXT", NULL,                                                          \
+         "a tradesman's (esnaf) name and surname, instead of a trade name and MERSİS number"},     \
+    {                                                                                              \
+        "contact", true, "TEXT", NULL,                                                             \
+            "how to reach the sender (phone, address, web or e-mail), carried by commercial "      \
+            "messages"                                                                             \
+    }
 
 static const iz_optdef_t brand_defs[] = {
         DATA_OPTS,
@@ -271,7 +359,8 @@ static const iz_optdef_t brand_set_defs[] = {
 };
 static const iz_cmddef_t brand_set_cmd =
     IZ_CMD("izin brand set", "--code N [options]",
-           "Change a brand's name, SMS keywords, numbers, slug or reply texts; what is not "
+           "Change a brand's name, SMS keywords, numbers, slug, reply texts or sender identity; "
+           "what is not "
            "given stays.\nAn empty value clears it (--keyword '' removes every keyword).",
            brand_set_defs);
 
@@ -416,6 +505,45 @@ static int brand_page_opts(const iz_opts_t *o, iz_store_t *st, int64_t brand_id,
     return 0;
 }
 
+/* The sender's identity and contact: the brand's (brand_id 0: none yet),
+ * with those given replacing them ('' clears). Returns 0, 1 (store) or 2
+ * (a usage error, said); *given tells whether any was. */
+static int brand_ident_opts(const iz_opts_t *o, iz_store_t *st, int64_t brand_id,
+                            iz_brand_ident_t *id, bool *given)
+{
+    memset(id, 0, sizeof *id);
+    *given = false;
+    if (brand_id && iz_store_brand_ident_get(st, brand_id, id) != 0) {
+        iz_cli_fail("cannot read the brand's identity settings");
+        return 1;
+    }
+    struct {
+        const char *name;
+        char *dst;
+        size_t n;
+    } t[] = {
+        {"trade-name", id->trade_name, sizeof id->trade_name},
+        {"mersis", id->mersis, sizeof id->mersis},
+        {"tradesman", id->tradesman, sizeof id->tradesman},
+        {"contact", id->contact, sizeof id->contact},
+    };
+    for (size_t i = 0; i < IZ_ARRAY_LEN(t); i++) {
+        const char *v = iz_cli_get(o, t[i].name);
+        if (!v) continue;
+        *given = true;
+        if (iz_strlcpy(t[i].dst, v, t[i].n) != 0 || !iz_content_field_ok(t[i].dst, t[i].n)) {
+            iz_cli_fail("--%s must be UTF-8 text without control characters, at most %zu bytes",
+                        t[i].name, t[i].n - 1);
+            return 2;
+        }
+    }
+    if (id->mersis[0] && !iz_content_mersis_ok(id->mersis)) {
+        iz_cli_fail("--mersis must be the 16-digit MERSİS number");
+        return 2;
+    }
+    return 0;
+}
+
 static int brand_set(const iz_opts_t *o)
 {
     const char *code = iz_cli_get(o, "code");
@@ -454,7 +582,10 @@ static int brand_set(const iz_opts_t *o)
         return rc;
     }
     iz_brand_page_t pg;
-    if ((rc = brand_page_opts(o, st, b.id, &pg)) != 0) {
+    iz_brand_ident_t id;
+    bool id_given;
+    if ((rc = brand_page_opts(o, st, b.id, &pg)) != 0 ||
+        (rc = brand_ident_opts(o, st, b.id, &id, &id_given)) != 0) {
         free(text);
         iz_store_close(st);
         return rc;
@@ -463,6 +594,7 @@ static int brand_set(const iz_opts_t *o)
     rc = iz_store_brand_update(st, &b, &m, &conflict);
     if (rc == 0 && text) rc = iz_store_brand_info_set(st, b.id, text);
     if (rc == 0) rc = iz_store_brand_page_set(st, b.id, &pg);
+    if (rc == 0 && id_given) rc = iz_store_brand_ident_set(st, b.id, &id);
     free(text);
     iz_store_close(st);
     if (rc == IZ_EEXIST) {
@@ -496,6 +628,9 @@ static int brand_add(const iz_opts_t *o)
     }
     int rc = brand_sms_opts(o, &b, &m);
     if (rc != 0) return rc;
+    iz_brand_ident_t id;
+    bool id_given;
+    if ((rc = brand_ident_opts(o, NULL, 0, &id, &id_given)) != 0) return rc;
     iz_store_t *st;
     if (iz_cli_open_store(o, &st) != 0) return 1;
     iz_account_t a;
@@ -508,6 +643,7 @@ static int brand_add(const iz_opts_t *o)
         /* Several keywords and reply texts: one more step. */
         if (rc == 0 && (m.nkeywords > 1 || m.reply_onay[0] || m.reply_ret[0] || m.reply_help[0]))
             rc = iz_store_brand_update(st, &b, &m, &conflict);
+        if (rc == 0 && id_given) rc = iz_store_brand_ident_set(st, b.id, &id);
     }
     iz_store_close(st);
     if (rc == IZ_ENOTFOUND) {
@@ -579,6 +715,7 @@ static int subcommand(const char *group, int argc, char **argv, const iz_cmddef_
         printf("usage: izin %s add [options]%s\n\nSee izin %s add --help.\n", group,
                strcmp(group, "brand") == 0     ? "\n       izin brand set --code N [options]"
                : strcmp(group, "account") == 0 ? "\n       izin account list [options]"
+                                                 "\n       izin account set --name NAME --plan CODE"
                                                : "",
                group);
         return 0;
@@ -594,6 +731,8 @@ int iz_cmd_account(int argc, char **argv)
 {
     if (argc >= 1 && strcmp(argv[0], "list") == 0)
         return iz_cli_run(&account_list_cmd, account_list, argc - 1, argv + 1);
+    if (argc >= 1 && strcmp(argv[0], "set") == 0)
+        return iz_cli_run(&account_set_cmd, account_set, argc - 1, argv + 1);
     return subcommand("account", argc, argv, &account_cmd, account_add);
 }
 

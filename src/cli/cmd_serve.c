@@ -88,6 +88,8 @@ static const iz_optdef_t serve_defs[] = {
      "24 hours, is the least for production)"},
     {"webhook-workers", true, "N", "4", "webhook deliveries at once, over all brands (1..32)"},
     {"holidays", true, "FILE", "the built-in table", "Turkey's holidays (CSV) for business days"},
+    {"plans", true, "FILE", "the built-in sample (data/plans.conf)",
+     "plan tiers, one a line: code | name | consent limit | yearly price before VAT"},
     {"threads", true, "N", "8", "HTTP worker threads"},
     {"access-log", false, NULL, "off", "one log line per request"},
     {"max-conns-per-ip", true, "N", "128",
@@ -172,6 +174,7 @@ typedef struct server {
     iz_jobs_t *jobs;
     char spool[IZ_PATH_MAX];
     iz_holidays_t *holidays;
+    iz_plans_t *plans;
     iz_index_t *index;
     iz_domain_t *dom;
     iz_app_t app;
@@ -380,12 +383,38 @@ static int start_hook(server_t *s, const iz_opts_t *o, bool demo)
     return 0;
 }
 
+/* Every account's plan must be one of the plans: an account whose plan
+ * the file lost would be bounded by nothing without anyone knowing. */
+static int accounts_plans_known(server_t *s)
+{
+    iz_account_t *a = NULL;
+    size_t n = 0;
+    if (iz_store_accounts_all(s->store, &a, &n) != 0) {
+        iz_cli_fail("cannot read the accounts");
+        return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (a[i].plan[0] && !iz_plans_find(s->plans, a[i].plan)) {
+            char known[1024];
+            iz_plans_codes(s->plans, known, sizeof known);
+            iz_cli_fail("account %s has plan '%s', which the plans do not have (they are: %s); "
+                        "give --plans a file with it, or izin account set --name %s --plan P",
+                        a[i].name, a[i].plan, known, a[i].name);
+            rc = -1;
+        }
+    free(a);
+    return rc;
+}
+
 static int server_start(server_t *s, const iz_opts_t *o, const char *default_listen,
                         const char *default_iys_url, int default_pull, int default_poll)
 {
     memset(s, 0, sizeof *s);
     if (load_holidays(o, &s->holidays) != 0) return 1;
+    if (iz_cli_load_plans(o, &s->plans) != 0) return 2;
     if (iz_cli_open_store(o, &s->store) != 0) return 1;
+    if (accounts_plans_known(s) != 0) return 2;
     if (open_gateway(s, o) != 0) return 2;
     const char *iys_url = default_iys_url ? default_iys_url : iz_cli_get(o, "iys-url");
     if (iys_url && strncmp(iys_url, "http://", 7) != 0 && strncmp(iys_url, "https://", 8) != 0) {
@@ -399,7 +428,8 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
     iz_domain_conf_t dc = {.store = s->store,
                            .holidays = s->holidays,
                            .default_iys_url = iys_url,
-                           .index = s->index};
+                           .index = s->index,
+                           .plans = s->plans};
     const char *derr = NULL;
     int drc = iz_domain_open(&dc, &s->dom, &derr);
     if (drc != 0) {
@@ -542,6 +572,7 @@ static void server_stop(server_t *s)
     iz_store_close(s->store);
     iz_index_free(s->index);
     if (s->holidays) iz_holidays_free(s->holidays);
+    free(s->plans);
 }
 
 static void wait_for_stop(const sigset_t *set)
@@ -579,6 +610,10 @@ int iz_cmd_serve(int argc, char **argv)
 /* The built-in emulator listens on loopback only; this password guards
  * nothing but the demo's own İYS stand-in. */
 #define DEMO_IYS_PASSWORD "demo-izin-iys"
+/* A sample MERSİS number and contact for the demo brand's commercial
+ * messages (no real company's). */
+#define DEMO_MERSIS "0000000000000001"
+#define DEMO_CONTACT "destek@example.com"
 
 /* Make sure the demo account and brand exist, and the matching service
  * provider in the emulator; make a new key (keys are stored hashed, so the
@@ -626,6 +661,16 @@ static int demo_setup(iz_store_t *st, const char *sim_dir, char key[IZ_KEY_LEN +
         rc = iz_store_brand_add(st, &b);
     }
     if (rc != 0) return rc;
+    /* The sender's identity and contact every commercial message carries:
+     * sample values (an older demo store gets them too). */
+    iz_brand_ident_t id;
+    if ((rc = iz_store_brand_ident_get(st, b.id, &id)) != 0) return rc;
+    if (!id.trade_name[0] && !id.tradesman[0]) {
+        iz_strlcpy(id.trade_name, "Demo Ticaret A.Ş.", sizeof id.trade_name);
+        iz_strlcpy(id.mersis, DEMO_MERSIS, sizeof id.mersis);
+        if (!id.contact[0]) iz_strlcpy(id.contact, DEMO_CONTACT, sizeof id.contact);
+        if ((rc = iz_store_brand_ident_set(st, b.id, &id)) != 0) return rc;
+    }
 
     iz_sim_store_t *ss;
     const char *err = NULL;

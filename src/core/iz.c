@@ -29,6 +29,7 @@ const char *iz_strerror(int rc)
         "busy, try again later",
         "input over its limit",
         "not supported",
+        "over the plan's consent limit",
     };
     if (rc == IZ_REPEAT) return "identical change already recorded";
     if (rc > 0 || (size_t)-rc >= IZ_ARRAY_LEN(errors)) return "unknown error";

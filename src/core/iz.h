@@ -19,16 +19,17 @@
 
 enum {
     IZ_OK = 0,
-    IZ_REPEAT = 1,       /* not an error: an identical change already existed */
+    IZ_REPEAT = 1, /* not an error: an identical change already existed */
     IZ_ENOMEM = -1,
-    IZ_EINVAL = -2,      /* bad argument or input */
-    IZ_ENOTFOUND = -3,   /* no such row */
-    IZ_EEXIST = -4,      /* unique value already taken */
-    IZ_EIO = -5,         /* file or database I/O failure */
-    IZ_ERULE = -6,       /* refused by an İYS rule; the H-code says which */
-    IZ_EBUSY = -7,       /* try again later */
-    IZ_ETOOBIG = -8,     /* input over its limit */
-    IZ_EUNSUPPORTED = -9 /* not available in this build or configuration */
+    IZ_EINVAL = -2,       /* bad argument or input */
+    IZ_ENOTFOUND = -3,    /* no such row */
+    IZ_EEXIST = -4,       /* unique value already taken */
+    IZ_EIO = -5,          /* file or database I/O failure */
+    IZ_ERULE = -6,        /* refused by an İYS rule; the H-code says which */
+    IZ_EBUSY = -7,        /* try again later */
+    IZ_ETOOBIG = -8,      /* input over its limit */
+    IZ_EUNSUPPORTED = -9, /* not available in this build or configuration */
+    IZ_EQUOTA = -10       /* over the account's plan (its consent limit) */
 };
 
 /* A short English description of an IZ_* return code; never NULL. */

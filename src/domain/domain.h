@@ -51,6 +51,7 @@
 #include <jansson.h>
 
 #include "core/consent.h"
+#include "core/plans.h"
 #include "core/trtime.h"
 #include "index/index.h"
 #include "store/store.h"
@@ -62,6 +63,8 @@ typedef struct iz_domain_conf {
     const iz_holidays_t *holidays; /* not owned; NULL: weekends only (tests) */
     const char *default_iys_url;   /* İYS for accounts that set none; NULL: none */
     iz_index_t *index;             /* not owned; NULL: verdicts read the store */
+    const iz_plans_t *plans;       /* not owned; NULL: no account is bounded (the operator's
+                                      own commands) */
 } iz_domain_conf_t;
 
 /* Set up the domain over a store: subscribe the index (when there is one)
@@ -101,6 +104,26 @@ typedef struct iz_record {
     const char *hcode; /* IZ_ERULE: the refusing H-code (static text) */
     iz_change_t chg;   /* 0 / IZ_REPEAT: the stored change (iys_state, warning "H175", ...) */
 } iz_record_t;
+
+/* Plans (F9): an account's plan bounds its consent records (the store's
+ * account_usage: every record of its brands, as İYS counts a
+ * subscription's consents, see store.h). A change from any origin but İYS
+ * that would make a new ONAY record while the account holds its plan's
+ * limit or more is refused: rc IZ_ERULE with hcode "IZ4031" (403); a RET,
+ * a first RET too, and every change of an existing record go through.
+ * An account without a plan, or with none of the plans known, is not
+ * bounded. */
+
+/* An account's plan and usage, for the API, the panel and /metrics: plan
+ * NULL when the account has none (or one the plans do not know). */
+typedef struct iz_usage {
+    const iz_plan_t *plan; /* into the domain's plans */
+    int64_t used;          /* consent records */
+} iz_usage_t;
+int iz_domain_usage(iz_domain_t *d, int64_t account_id, iz_usage_t *out);
+
+/* The plans the domain bounds accounts by (NULL: none). */
+const iz_plans_t *iz_domain_plans(const iz_domain_t *d);
 
 /* Record n changes (1 <= n <= IZ_DOMAIN_BATCH_MAX) of brand, registered at
  * now (epoch seconds: H162 and H467 are judged against it), in one store

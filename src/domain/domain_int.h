@@ -19,6 +19,7 @@ typedef struct acct_cache {
     int64_t id;
     int64_t activation; /* epoch of the activation day's 00:00 TR, 0: upload period */
     bool iys;           /* İYS configured */
+    int64_t quota;      /* its plan's consent limit, 0: none */
     int64_t until_ms;   /* valid until */
 } acct_cache_t;
 
@@ -28,6 +29,7 @@ typedef struct acct_cache {
 struct iz_domain {
     iz_store_t *st;
     const iz_holidays_t *holidays;
+    const iz_plans_t *plans;
     iz_index_t *index;
     char *default_iys_url; /* NULL: none */
     bool index_subscribed;

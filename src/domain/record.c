@@ -46,6 +46,7 @@ int iz_domain_open(const iz_domain_conf_t *conf, iz_domain_t **out, const char *
     if (pthread_mutex_init(&d->cache_mu, NULL) != 0) iz_oom();
     d->st = conf->store;
     d->holidays = conf->holidays;
+    d->plans = conf->plans;
     d->index = conf->index;
     if (conf->default_iys_url && *conf->default_iys_url)
         d->default_iys_url = iz_xstrdup(conf->default_iys_url);
@@ -203,8 +204,10 @@ static int account_of(iz_domain_t *d, int64_t account_id, acct_cache_t *out)
     int rc = iz_store_account_get(d->st, account_id, &acct);
     iz_wipe(acct.iys_password, sizeof acct.iys_password);
     if (rc != 0) return rc;
+    const iz_plan_t *plan = iz_plans_find(d->plans, acct.plan);
     c = (acct_cache_t){.id = account_id,
                        .iys = iz_domain_iys_configured(d, &acct),
+                       .quota = plan ? plan->limit : 0,
                        .until_ms = t + ACCT_CACHE_MS};
     if (acct.activation_date[0]) iz_tr_parse_date(acct.activation_date, &c.activation);
     pthread_mutex_lock(&d->cache_mu);
@@ -252,8 +255,29 @@ static void outcomes(iz_store_apply_t *items, size_t k, int rc)
     for (size_t i = 0; i < k; i++) {
         iz_record_t *r = ((rule_ctx_t *)items[i].ctx)->rec;
         r->rc = rc != 0 ? rc : items[i].rc;
+        if (r->rc == IZ_EQUOTA) {
+            /* Every origin answers a plan's limit as a rule's refusal. */
+            r->rc = IZ_ERULE;
+            r->hcode = "IZ4031";
+        }
         if (r->rc != IZ_ERULE) r->hcode = NULL;
     }
+}
+
+int iz_domain_usage(iz_domain_t *d, int64_t account_id, iz_usage_t *out)
+{
+    memset(out, 0, sizeof *out);
+    iz_account_t acct;
+    int rc = iz_store_account_get(d->st, account_id, &acct);
+    iz_wipe(acct.iys_password, sizeof acct.iys_password);
+    if (rc == 0) rc = iz_store_account_usage(d->st, account_id, &out->used);
+    if (rc == 0) out->plan = iz_plans_find(d->plans, acct.plan);
+    return rc;
+}
+
+const iz_plans_t *iz_domain_plans(const iz_domain_t *d)
+{
+    return d->plans;
 }
 
 typedef struct then_ctx {
@@ -404,7 +428,8 @@ static int record(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz_recor
             c->ret_deadline =
                 iz_bizday_deadline(d->holidays, c->consent_date ? c->consent_date : now);
         ctxs[i] = (rule_ctx_t){.rec = r, .c = cv, .rules = &rules, .iys_configured = iys};
-        items[k++] = (iz_store_apply_t){.chg = c, .rule = rule, .ctx = &ctxs[i]};
+        items[k++] =
+            (iz_store_apply_t){.chg = c, .rule = rule, .ctx = &ctxs[i], .quota = acct.quota};
     }
     int64_t *lines = NULL;
     if (load) {

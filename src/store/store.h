@@ -124,7 +124,12 @@
  *          n) PK all but n: changes recorded, kept by triggers on
  *          consent_log and log_segments (a segment counts its entries)
  *   consent_log_iys: a partial index of the İYS-origin changes by brand
- *                              (v17 at merge, 16 on the panel branch: the panel)
+ *                              (v17: the panel)
+ *   brands.trade_name, mersis, tradesman, contact: the sender's identity
+ *          and contact every commercial SMS carries (v18: content rules);
+ *          account_usage(account_id PK, records): each account's
+ *          consent_state rows, moved in the same transaction as they are
+ *          inserted (the plan's quota is judged against it)
  *
  * Invariants
  * ----------
@@ -201,7 +206,7 @@
 #include "core/smstext.h"
 
 /* The schema version this build creates (see the migrations). */
-#define IZ_STORE_SCHEMA_VERSION 17
+#define IZ_STORE_SCHEMA_VERSION 18
 
 typedef struct iz_store iz_store_t;
 
@@ -356,6 +361,23 @@ typedef struct iz_brand_page {
 bool iz_brand_page_ok(const iz_brand_page_t *p); /* what set accepts */
 int iz_store_brand_page_get(iz_store_t *st, int64_t brand_id, iz_brand_page_t *out);
 int iz_store_brand_page_set(iz_store_t *st, int64_t brand_id, const iz_brand_page_t *p);
+
+/* Who sends a brand's commercial messages and how to reach them, which
+ * every commercial SMS must carry (core/content.h): a company's trade name
+ * and MERSİS number (16 digits), or a tradesman's (esnaf) name and
+ * surname, and a contact (phone, address, web or e-mail). "" = not set.
+ * set answers IZ_EINVAL for a MERSİS number that is not 16 digits or a
+ * text with control characters or invalid UTF-8, IZ_ENOTFOUND for no such
+ * brand. */
+typedef struct iz_brand_ident {
+    char trade_name[161];
+    char mersis[17];
+    char tradesman[101];
+    char contact[161];
+} iz_brand_ident_t;
+bool iz_brand_ident_ok(const iz_brand_ident_t *id); /* what set accepts */
+int iz_store_brand_ident_get(iz_store_t *st, int64_t brand_id, iz_brand_ident_t *out);
+int iz_store_brand_ident_set(iz_store_t *st, int64_t brand_id, const iz_brand_ident_t *id);
 
 /* The brands an inbound message to number reaches: those whose short
  * number or subscriber number it is (digits as stored), each with its
@@ -536,6 +558,11 @@ typedef struct iz_store_apply {
     iz_change_t *chg;      /* in: the change; out: as stored, or the identical one found */
     iz_store_rule_fn rule; /* may be NULL: accept */
     void *ctx;             /* the rule's */
+    /* The account's consent limit (its plan), 0: none. A change that would
+     * make a new ONAY record while the account holds quota records or
+     * more is refused with IZ_EQUOTA; a RET, and any change of an existing
+     * record, never is. Every item of one call has the same. */
+    int64_t quota;
     int rc;                /* out: 0 written, IZ_REPEAT, the rule's refusal, IZ_EINVAL,
                               IZ_ETOOBIG, or the store's failure */
 } iz_store_apply_t;
@@ -613,6 +640,16 @@ int iz_store_consent_status(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype, 
 /* Walk the hash chain of the consent log. Returns 0 when intact, IZ_ERULE
  * with *bad_id the first row whose hash does not match. */
 int iz_store_verify_log(iz_store_t *st, int64_t *bad_id);
+
+/* The account's consent records (plans, F9): its consent_state rows
+ * across its brands, every status, kept as a counter that moves in the
+ * same transaction as the rows (account_usage). 0 for an account without
+ * any. */
+int iz_store_account_usage(iz_store_t *st, int64_t account_id, int64_t *records);
+
+/* Change an account's plan (its code, "" none). IZ_ENOTFOUND for no such
+ * account, IZ_ETOOBIG for a code that does not fit. */
+int iz_store_account_plan_set(iz_store_t *st, int64_t account_id, const char *plan);
 
 /* ---- bulk jobs (schema v7) -------------------------------------------------- */
 

@@ -491,8 +491,7 @@ static const char *const migrations[] = {
     " dead_ms INTEGER NOT NULL,"
     " retry INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX webhook_dead_brand ON webhook_dead(brand_id, id);",
-    /* 17 at merge (16 on the panel branch alone; another branch holds 16):
-     * the customer's panel. Its users (an e-mail unique in any ASCII case,
+    /* 17 (the customer's panel): Its users (an e-mail unique in any ASCII case,
      * the password only as its argon2id string), their sessions (only the
      * SHA-256 of a session's token) and failed logins for the lockout. */
     "CREATE TABLE panel_users("
@@ -556,6 +555,20 @@ static const char *const migrations[] = {
     /* The panel's list of İYS-side changes, newest first, without walking
      * a brand's whole log. */
     "CREATE INDEX consent_log_iys ON consent_log(brand_id, id) WHERE origin = 'IYS';",
+    /* 18 (content rules of a commercial message, and plans): the sender's identity and contact every commercial SMS
+     * carries (core/content.h). */
+    "ALTER TABLE brands ADD COLUMN trade_name TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE brands ADD COLUMN mersis TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE brands ADD COLUMN tradesman TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE brands ADD COLUMN contact TEXT NOT NULL DEFAULT '';"
+    /* (plans) each account's consent records, a counter kept with the
+     * state rows so that a plan's quota costs no count(*) per change. */
+    "CREATE TABLE account_usage("
+    " account_id INTEGER PRIMARY KEY,"
+    " records INTEGER NOT NULL);"
+    "INSERT INTO account_usage(account_id, records)"
+    " SELECT b.account_id, count(*) FROM consent_state s JOIN brands b ON b.id = s.brand_id"
+    " GROUP BY b.account_id;",
 };
 
 _Static_assert(IZ_ARRAY_LEN(migrations) == IZ_STORE_SCHEMA_VERSION,
@@ -1085,6 +1098,34 @@ static int sq_brand_page_set(iz_store_t *st, int64_t brand_id, const iz_brand_pa
                          " WHERE id = ?1",
                          IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_TEXT(p->iys ? "IYS" : "LOCAL"),
                                     IZ_SQ_TEXT(p->otp_template), IZ_SQ_TEXT(p->vkn)));
+}
+
+static void ident_read(sqlite3_stmt *s, void *out)
+{
+    iz_brand_ident_t *id = out;
+    iz__sq_col_str(s, 0, id->trade_name, sizeof id->trade_name);
+    iz__sq_col_str(s, 1, id->mersis, sizeof id->mersis);
+    iz__sq_col_str(s, 2, id->tradesman, sizeof id->tradesman);
+    iz__sq_col_str(s, 3, id->contact, sizeof id->contact);
+}
+
+static const iz_sq_row_t ident_row = IZ_SQ_ROW(iz_brand_ident_t, ident_read);
+
+static int sq_brand_ident_get(iz_store_t *st, int64_t brand_id, iz_brand_ident_t *out)
+{
+    return iz__sq_get(sq(st),
+                      "SELECT trade_name, mersis, tradesman, contact FROM brands WHERE id = ?1",
+                      IZ_SQ_ARGS(IZ_SQ_I64(brand_id)), &ident_row, out);
+}
+
+static int sq_brand_ident_set(iz_store_t *st, int64_t brand_id, const iz_brand_ident_t *id)
+{
+    return iz__sq_update(sq(st),
+                         "UPDATE brands SET trade_name = ?2, mersis = ?3, tradesman = ?4,"
+                         " contact = ?5 WHERE id = ?1",
+                         IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_TEXT(id->trade_name),
+                                    IZ_SQ_TEXT(id->mersis), IZ_SQ_TEXT(id->tradesman),
+                                    IZ_SQ_TEXT(id->contact)));
 }
 
 static int sq_brands_by_number(iz_store_t *st, const char *number, iz_brand_t **list,
@@ -1726,6 +1767,44 @@ static int same_key(const iz_change_t *a, const iz_change_t *b)
            strcmp(a->recipient, b->recipient) == 0;
 }
 
+/* ---- the plans' usage counter -------------------------------------------- */
+
+/* Add n new records to the usage of brand_id's account. */
+static int usage_add(iz_sq_t *s, int64_t brand_id, int64_t n)
+{
+    if (n == 0) return 0;
+    return iz__sq_run(s,
+                      "INSERT INTO account_usage(account_id, records)"
+                      " SELECT account_id, ?2 FROM brands WHERE id = ?1"
+                      " ON CONFLICT(account_id) DO UPDATE SET records = records + excluded.records",
+                      IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_I64(n)));
+}
+
+/* The records of brand_id's account now (inside the transaction). */
+static int usage_of_brand(iz_sq_t *s, int64_t brand_id, int64_t *out)
+{
+    *out = 0;
+    int rc = iz__sq_find(s,
+                         "SELECT records FROM account_usage"
+                         " WHERE account_id = (SELECT account_id FROM brands WHERE id = ?1)",
+                         IZ_SQ_ARGS(IZ_SQ_I64(brand_id)), &iz__sq_i64_row, out);
+    return rc < 0 ? rc : 0;
+}
+
+static int sq_account_usage(iz_store_t *st, int64_t account_id, int64_t *records)
+{
+    *records = 0;
+    int rc = iz__sq_find(sq(st), "SELECT records FROM account_usage WHERE account_id = ?1",
+                         IZ_SQ_ARGS(IZ_SQ_I64(account_id)), &iz__sq_i64_row, records);
+    return rc < 0 ? rc : 0;
+}
+
+static int sq_account_plan_set(iz_store_t *st, int64_t account_id, const char *plan)
+{
+    return iz__sq_update(sq(st), "UPDATE accounts SET plan = ?2 WHERE id = ?1",
+                         IZ_SQ_ARGS(IZ_SQ_I64(account_id), IZ_SQ_TEXT(plan)));
+}
+
 /* One change inside the batch's transaction, under a savepoint so that a
  * refused or failed change leaves the others' writes in place. */
 static int apply_one(iz_sq_t *s, iz_store_apply_t *it)
@@ -1754,8 +1833,19 @@ static int apply_one(iz_sq_t *s, iz_store_apply_t *it)
         }
         if ((rc = change_check(chg, &nm)) != 0) goto out;
     }
+    if (!cur.exists && it->quota > 0 && chg->status == IZ_ONAY) {
+        /* A new record over the plan: judged in the transaction that would
+         * write it, so concurrent writers cannot pass the limit together. */
+        int64_t used = 0;
+        if ((rc = usage_of_brand(s, chg->brand_id, &used)) != 0) goto out;
+        if (used >= it->quota) {
+            rc = IZ_EQUOTA;
+            goto out;
+        }
+    }
     int64_t creation_ms = chg->creation_ms ? chg->creation_ms : now_ms();
     if ((rc = write_change(s, chg, &nm, creation_ms, &id)) != 0) goto out;
+    if (!cur.exists && (rc = usage_add(s, chg->brand_id, 1)) != 0) goto out;
     chg->id = id;
     chg->creation_ms = creation_ms;
 out:
@@ -2012,13 +2102,15 @@ static void load_refuse(const load_row_t *r)
  * one), then their segment entries in order. refused[k] is set for a row
  * whose key has a record (it goes the ordinary way). Ids are the segment's
  * next (first_id + count stays the next id across a flush). */
-static int load_rows(iz_sq_t *s, seg_out_t *o, load_row_t *rows, size_t n, bool *refused)
+static int load_rows(iz_sq_t *s, seg_out_t *o, load_row_t *rows, size_t n, bool *refused,
+                     int64_t *added)
 {
     int64_t first = o->m.first_id + o->m.count;
     int done = 0, rc = 0;
     memset(refused, 0, n * sizeof *refused);
     if (n == LOAD_GROUP) {
         if ((rc = state_insert(s, rows, n, first, &done)) != 0) return rc;
+        if (done == LOAD_GROUP) *added += LOAD_GROUP;
         if (done != LOAD_GROUP) {
             /* A key of the group has a record: take the group's rows back
              * and go one by one, so that the ids stay consecutive. */
@@ -2032,6 +2124,7 @@ static int load_rows(iz_sq_t *s, seg_out_t *o, load_row_t *rows, size_t n, bool 
             int one = 0;
             if ((rc = state_insert(s, &rows[j], 1, id, &one)) != 0) return rc;
             if (one == 1) {
+                (*added)++;
                 if ((rc = seg_put(s, o, &rows[j])) != 0) return rc;
                 id++;
             } else {
@@ -2054,6 +2147,22 @@ static int load_items(iz_sq_t *s, apply_req_t *q)
 {
     size_t n = q->n;
     if (n == 0) return 0;
+    /* A load that could take the account past its plan goes the ordinary
+     * way, each new record judged against the limit (a load well under it
+     * keeps the fast path). */
+    int64_t quota = q->items[0].quota;
+    if (quota > 0) {
+        int64_t used = 0;
+        int urc = usage_of_brand(s, q->items[0].chg->brand_id, &used);
+        if (urc != 0) return urc;
+        if (used + (int64_t)n > quota) {
+            for (size_t i = 0; i < n; i++) {
+                q->items[i].rc = apply_one(s, &q->items[i]);
+                if (sqlite3_get_autocommit(s->db)) return IZ_EIO;
+            }
+            return 0;
+        }
+    }
     (void)pthread_once(&state_insert_once, state_insert_make);
     seg_out_t o = {.m = {.origin = IZ_ORIGIN_BULK, .creation_ms = now_ms()}};
     if (iz_strlcpy(o.m.job_id, q->job_id, sizeof o.m.job_id) == 0)
@@ -2073,6 +2182,7 @@ static int load_items(iz_sq_t *s, apply_req_t *q)
     load_row_t rows[LOAD_GROUP];
     size_t at[LOAD_GROUP], ng = 0;
     bool refused[LOAD_GROUP];
+    int64_t added = 0; /* new records (state rows) of the segments */
     for (size_t i = 0; rc == 0 && i <= n; i++) {
         iz_store_apply_t *it = i < n ? &q->items[i] : NULL;
         if (i + LOAD_AHEAD < n) {
@@ -2103,7 +2213,7 @@ static int load_items(iz_sq_t *s, apply_req_t *q)
         /* The group goes in when full, before an item that goes the
          * ordinary way (its key may be one of the group's), and at the end. */
         if (ng > 0 && (ng == LOAD_GROUP || r == 0)) {
-            if ((rc = load_rows(s, &o, rows, ng, refused)) != 0) break;
+            if ((rc = load_rows(s, &o, rows, ng, refused, &added)) != 0) break;
             for (size_t j = 0; j < ng; j++)
                 if (refused[j]) {
                     later[at[j]] = true;
@@ -2121,6 +2231,7 @@ static int load_items(iz_sq_t *s, apply_req_t *q)
     int64_t last = o.m.first_id + o.m.count - 1;
     if (rc == 0) rc = seg_flush(s, &o);
     if (rc == 0 && last >= first) rc = seq_past(s, last);
+    if (rc == 0 && added > 0) rc = usage_add(s, o.m.brand_id, added);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (!later[i]) continue;
         q->items[i].rc = apply_one(s, &q->items[i]);
@@ -4429,6 +4540,10 @@ static const iz_store_ops_t sq_ops = {
     .brand_info_set = sq_brand_info_set,
     .brand_page_get = sq_brand_page_get,
     .brand_page_set = sq_brand_page_set,
+    .account_usage = sq_account_usage,
+    .account_plan_set = sq_account_plan_set,
+    .brand_ident_get = sq_brand_ident_get,
+    .brand_ident_set = sq_brand_ident_set,
     .brands_by_number = sq_brands_by_number,
     .inbound_get = sq_inbound_get,
     .inbound_add = sq_inbound_add,

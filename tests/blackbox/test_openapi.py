@@ -198,6 +198,8 @@ def exchanges(m, p, send):
     j("reconciliations bad date", "GET", b + "/iys/reconciliations", 422, False,
       params={"date": "yesterday"})
     j("iys_status", "GET", "/v1/iys/status", 200)
+    j("account", "GET", "/v1/account", 200)
+    send(Ex("account no key", "GET", "/v1/account", 401, False))
     # webhooks (to a closed loopback port: deliveries fail and are retried)
     hook = {"url": "http://127.0.0.1:9/hook", "secret": "0123456789abcdef-secret"}
     j("webhook none", "GET", b + "/webhook", 404)
@@ -224,6 +226,12 @@ def exchanges(m, p, send):
     # SMS out
     sms = {"commercial": True, "from": "ACME", "text": "Yeni sezon ürünlerinde %20 indirim.",
            "to": [who, ret_who, "abc"]}
+    j("sms_send no identity", "POST", b + "/sms/send", 422, SCHEMA_BLIND, json=sms)
+    j("brand_patch identity", "PATCH", b, 200, json={
+        "tradeName": "ACME Ticaret A.Ş.", "mersis": "0123456789012345",
+        "contact": "0212 555 00 00"})
+    j("sms_send informational", "POST", b + "/sms/send", 202,
+      json={**sms, "commercial": False, "text": "Bayramınız kutlu olsun! %20 indirim."})
     s1 = j("sms_send", "POST", b + "/sms/send", 202, json=sms,
            headers={"Idempotency-Key": "openapi-test-1"})
     j("sms_send replayed", "POST", b + "/sms/send", 202, json=sms,

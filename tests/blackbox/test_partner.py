@@ -312,7 +312,7 @@ def test_account_add_refuses_a_partner_with_a_user_of_its_own(tmp_path):
     assert out["integratorCode"] == 9
     lst = json.loads(izin("account", "list", "--json", data=tmp_path).stdout)["list"]
     assert lst == [{"id": out["id"], "name": "x", "iysCode": 1, "mode": "partner",
-                    "integratorCode": 9, "iys": None}]
+                    "integratorCode": 9, "iys": None, "plan": None, "limit": None, "used": 0}]
     p = izin("serve", "--listen", "127.0.0.1:0", "--iys-integrator-user", "u", data=tmp_path,
              check=False)
     assert p.returncode == 2 and "go together" in p.stderr

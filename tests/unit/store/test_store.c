@@ -613,6 +613,12 @@ static void test_iys_tokens_migration(void **state)
                              "ALTER TABLE brands DROP COLUMN page_vkn;"
                              /* v16's webhooks */
                              "DROP TABLE webhook_dead; DROP TABLE webhooks;"
+                             /* v18's content rules and plans */
+                             "ALTER TABLE brands DROP COLUMN trade_name;"
+                             "ALTER TABLE brands DROP COLUMN mersis;"
+                             "ALTER TABLE brands DROP COLUMN tradesman;"
+                             "ALTER TABLE brands DROP COLUMN contact;"
+                             "DROP TABLE account_usage;"
                              /* the panel's tables */
                              "DROP TABLE panel_sessions; DROP TABLE panel_users;"
                              "DROP TABLE panel_login_failures;"
@@ -1645,6 +1651,76 @@ static void test_load_segments(void **state)
     free_load(&b);
 }
 
+/* The plans' usage counter moves with the state rows, on both write paths;
+ * a quota refuses new ONAY records past it (IZ_EQUOTA), never a RET or a
+ * change of an existing record, and a load that could pass it goes the
+ * ordinary way, record by record. */
+static void test_usage_and_quota(void **state)
+{
+    fx_t *f = *state;
+    int64_t brand = load_brand(f);
+    int64_t acc = raw_count(f, "SELECT account_id FROM brands WHERE code = 700200");
+    int64_t used = -1;
+    assert_int_equal(iz_store_account_usage(f->st, acc, &used), 0);
+    assert_int_equal(used, 0);
+    /* a load of 1000 new keys (the segment path; the rule refuses the 100
+     * ending in 9) counts the 900 written */
+    load_batch_t b = mk_load(brand, 0, 1000);
+    assert_int_equal(iz_store_consent_load_then(f->st, LOAD_JOB, b.lines, b.it, b.n, NULL, NULL),
+                     0);
+    assert_int_equal(iz_store_account_usage(f->st, acc, &used), 0);
+    assert_int_equal(used, 900);
+    free_load(&b);
+    /* the ordinary path counts a new key, not a change of an existing one */
+    iz_change_t c = mk_change(brand, "+905550000001", IZ_RET, 1750000000, IZ_IYS_LOCAL);
+    apply_ok(f, &c);
+    iz_change_t d = mk_change(brand, "+905551112233", IZ_RET, 1700000000, IZ_IYS_LOCAL);
+    apply_ok(f, &d);
+    assert_int_equal(iz_store_account_usage(f->st, acc, &used), 0);
+    assert_int_equal(used, 901);
+    /* at the quota: a new ONAY is refused; a new RET and an existing key's
+     * change go */
+    iz_change_t e = mk_change(brand, "+905551112244", IZ_ONAY, 1700000000, IZ_IYS_LOCAL);
+    iz_store_apply_t it = {.chg = &e, .quota = 901};
+    assert_int_equal(iz_store_consent_apply_batch(f->st, &it, 1), 0);
+    assert_int_equal(it.rc, IZ_EQUOTA);
+    iz_change_t g = mk_change(brand, "+905551112255", IZ_RET, 1700000000, IZ_IYS_LOCAL);
+    it = (iz_store_apply_t){.chg = &g, .quota = 901};
+    assert_int_equal(iz_store_consent_apply_batch(f->st, &it, 1), 0);
+    assert_int_equal(it.rc, 0);
+    iz_change_t h = mk_change(brand, "+905551112233", IZ_ONAY, 1710000000, IZ_IYS_LOCAL);
+    it = (iz_store_apply_t){.chg = &h, .quota = 901};
+    assert_int_equal(iz_store_consent_apply_batch(f->st, &it, 1), 0);
+    assert_int_equal(it.rc, 0);
+    assert_int_equal(iz_store_account_usage(f->st, acc, &used), 0);
+    assert_int_equal(used, 902);
+    /* a load that could pass the quota: exactly the room left goes in */
+    b = mk_load(brand, 5000, 10);
+    for (size_t i = 0; i < b.n; i++)
+        b.it[i].quota = 905;
+    assert_int_equal(iz_store_consent_load_then(f->st, LOAD_JOB, b.lines, b.it, b.n, NULL, NULL),
+                     0);
+    size_t ok = 0, over = 0;
+    for (size_t i = 0; i < b.n; i++) {
+        ok += b.it[i].rc == 0;
+        over += b.it[i].rc == IZ_EQUOTA;
+    }
+    assert_int_equal(ok, 3);
+    assert_int_equal(over, 6); /* and the one ending in 9, refused by the rule */
+    free_load(&b);
+    assert_int_equal(iz_store_account_usage(f->st, acc, &used), 0);
+    assert_int_equal(used, 905);
+    /* the counter survives a reopen and agrees with the rows */
+    fx_reopen(f);
+    assert_int_equal(iz_store_account_usage(f->st, acc, &used), 0);
+    assert_int_equal(used, raw_count(f, "SELECT count(*) FROM consent_state"));
+    /* an account with no records: 0 */
+    assert_int_equal(iz_store_account_usage(f->st, 999, &used), 0);
+    assert_int_equal(used, 0);
+    assert_int_equal(iz_store_account_plan_set(f->st, acc, "mini"), 0);
+    assert_int_equal(iz_store_account_plan_set(f->st, 999, "mini"), IZ_ENOTFOUND);
+}
+
 /* A key that has a record, and a key twice in one load, take the ordinary
  * path, in order. */
 static void test_load_existing_keys(void **state)
@@ -2217,6 +2293,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retail_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retail_not_in_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retailers_copy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_usage_and_quota, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1651,6 +1651,48 @@ static void test_load_segments(void **state)
     free_load(&b);
 }
 
+/* The dashboard's figures (stat_state) agree with the state rows after
+ * a load (counted by the load itself, a group taken back and done one by
+ * one included) and after ordinary changes (counted by the triggers). */
+static int64_t stat_disagree(const fx_t *f)
+{
+    return raw_count(f, "SELECT count(*) FROM ("
+                        " SELECT brand_id, type, rtype, status, coalesce(source, ''), count(*)"
+                        " FROM consent_state GROUP BY 1, 2, 3, 4, 5"
+                        " EXCEPT SELECT * FROM stat_state WHERE n <> 0)") +
+           raw_count(f, "SELECT count(*) FROM ("
+                        " SELECT * FROM stat_state WHERE n <> 0 EXCEPT"
+                        " SELECT brand_id, type, rtype, status, coalesce(source, ''), count(*)"
+                        " FROM consent_state GROUP BY 1, 2, 3, 4, 5)");
+}
+
+static void test_stat_figures(void **state)
+{
+    fx_t *f = *state;
+    int64_t brand = load_brand(f);
+    load_batch_t b = mk_load(brand, 0, 1000);
+    assert_int_equal(iz_store_consent_load_then(f->st, LOAD_JOB, b.lines, b.it, b.n, NULL, NULL),
+                     0);
+    free_load(&b);
+    assert_int_equal(raw_count(f, "SELECT sum(n) FROM stat_state"), 900);
+    assert_int_equal(stat_disagree(f), 0);
+    /* a record of one key in the middle of the next load's first group: the
+     * group is taken back and goes one by one */
+    iz_change_t c = mk_change(brand, "+905550001010", IZ_ONAY, 1700000000, IZ_IYS_LOCAL);
+    apply_ok(f, &c);
+    b = mk_load(brand, 1000, 300);
+    assert_int_equal(iz_store_consent_load_then(f->st, LOAD_JOB, b.lines, b.it, b.n, NULL, NULL),
+                     0);
+    free_load(&b);
+    assert_int_equal(stat_disagree(f), 0);
+    /* an ordinary change of a loaded record moves it from one status to another */
+    iz_change_t d = mk_change(brand, "+905550000001", IZ_RET, 1750000000, IZ_IYS_LOCAL);
+    apply_ok(f, &d);
+    assert_int_equal(stat_disagree(f), 0);
+    assert_int_equal(raw_count(f, "SELECT sum(n) FROM stat_state"),
+                     raw_count(f, "SELECT count(*) FROM consent_state"));
+}
+
 /* The plans' usage counter moves with the state rows, on both write paths;
  * a quota refuses new ONAY records past it (IZ_EQUOTA), never a RET or a
  * change of an existing record, and a load that could pass it goes the
@@ -2294,6 +2336,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retail_not_in_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retailers_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_and_quota, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stat_figures, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -613,7 +613,12 @@ static int record(ctx_t *c, const choice_t *ch, const code_t *k, int64_t now, js
         iz_logf(IZ_LOG_WARN, "cpage", "change refused", "brand=%lld type=%s rc=%s hcode=%s",
                 (long long)c->brand.code, iz_type_name(valid[i].type), iz_strerror(recs[i].rc),
                 recs[i].hcode ? recs[i].hcode : "");
-        rc = recs[i].rc == IZ_EIO || recs[i].rc == IZ_EBUSY ? recs[i].rc : IZ_ERULE;
+        if (recs[i].rc == IZ_EIO || recs[i].rc == IZ_EBUSY)
+            rc = recs[i].rc;
+        else if (recs[i].hcode && strcmp(recs[i].hcode, "IZ4031") == 0)
+            rc = IZ_EQUOTA; /* the brand's plan is full: not the person's doing */
+        else
+            rc = IZ_ERULE;
     }
     return rc;
 }
@@ -671,7 +676,7 @@ void iz__h_cpage_verify(iz_req_t *r, void *vapp)
     json_t *extra = json_pack("{s:s, s:s}", "method", "SMS_OTP", "otpMessageId", k.msg_id);
     int rc = record(&c, &ch, &k, now, extra);
     pthread_mutex_lock(&c.cp->mu);
-    if (rc == 0 || rc == IZ_ERULE)
+    if (rc == 0 || rc == IZ_ERULE || rc == IZ_EQUOTA)
         memset(slot, 0, sizeof *slot); /* a code is used once */
     else
         slot->busy = 0; /* the store failed: the person may try the same code again */
@@ -684,6 +689,15 @@ void iz__h_cpage_verify(iz_req_t *r, void *vapp)
 static void done_page(ctx_t *c, const choice_t *ch, int rc)
 {
     iz_req_t *r = c->r;
+    if (rc == IZ_EQUOTA) {
+        char msg[IZ_NAME_MAX + 160];
+        snprintf(msg, sizeof msg,
+                 "%s şu anda yeni izin kaydı alamıyor; seçiminiz kaydedilmedi. Lütfen markayla "
+                 "iletişime geçin.",
+                 c->brand.name);
+        form_page(c, 403, msg, ch);
+        return;
+    }
     if (rc != 0) {
         code_page(c, rc == IZ_ERULE ? 409 : 503, NULL,
                   rc == IZ_ERULE ? "Bu değişiklik kaydedilemedi. Lütfen markayla iletişime geçin."
@@ -892,7 +906,7 @@ static void verify_iys(ctx_t *c, const choice_t *ch, const char *code)
                               k.request_id, "iysOtpTemplate", c->page.otp_template);
     int rc = record(c, ch, &k, now, extra);
     pthread_mutex_lock(&c->cp->mu);
-    if (rc == 0 || rc == IZ_ERULE) {
+    if (rc == 0 || rc == IZ_ERULE || rc == IZ_EQUOTA) {
         memset(slot, 0, sizeof *slot); /* a process is used once */
     } else {
         /* İYS verified the code but the store failed: the same code may

@@ -118,3 +118,44 @@ def test_serve_refuses_a_bad_plans_file(tmp_path):
     p = izin("serve", "--listen", "127.0.0.1:0", "--data", str(data), "--plans", str(plans),
              data=None, check=False)
     assert p.returncode != 0 and "acme" in p.stderr and "'ok'" in p.stderr
+
+
+def test_consent_page_refuses_a_new_address_over_the_plan(tmp_path):
+    """The consent page passes the same domain check: a new number's ONAY
+    over the plan answers a Turkish refusal page and records nothing; a
+    withdrawal by a new number is still recorded."""
+    from test_consent_page import ask_code, code_for, verify
+    data = tmp_path / "d"
+    plans = tmp_path / "plans.conf"
+    plans.write_text("one | Tek | 1 | 10\n", encoding="utf-8")
+    acme, _ = make_store(data)
+    izin("account", "set", "--name", "acme", "--plan", "one", "--plans", str(plans), data=data)
+    izin("brand", "set", "--code", "700001", "--slug", "acme", data=data)
+    srv = Server(["serve", "--listen", "127.0.0.1:0", "--data", str(data), "--plans", str(plans)],
+                 data).start()
+    try:
+        assert post(srv, acme, fresh_phone()).status_code == 201  # the plan is full now
+        who = fresh_phone()
+        s = requests.Session()
+        otp = ask_code(srv, s, who)
+        assert otp.status_code == 200, otp.text
+        code, _ = code_for(srv, who)
+        r = verify(srv, s, otp.text, code)
+        assert r.status_code == 403, r.text
+        assert "text/html" in r.headers["Content-Type"]
+        assert "yeni izin kaydı alamıyor" in r.text, r.text
+        h = requests.get(srv.base + f"/v1/brands/{acme.brand}/consents/{who}",
+                         params={"type": "MESAJ"}, headers=acme.headers, timeout=10)
+        assert h.status_code == 404
+        # a withdrawal by another new number goes (kept LOCAL, as a first RET)
+        who2 = fresh_phone()
+        s2 = requests.Session()
+        otp = ask_code(srv, s2, who2, status="RET")
+        code, _ = code_for(srv, who2)
+        r = verify(srv, s2, otp.text, code)
+        assert r.status_code == 200, r.text
+        h = requests.get(srv.base + f"/v1/brands/{acme.brand}/consents/{who2}",
+                         params={"type": "MESAJ"}, headers=acme.headers, timeout=10)
+        assert h.status_code == 200 and h.json()["status"] == "RET"
+    finally:
+        srv.stop()

@@ -211,11 +211,16 @@ static void iys_section(iz_page_t *p, iz_app_t *app, const iz_panel_sess_t *s, i
                        {"Sunucu hatası", (int64_t)st.server_error},
                        {"Bağlantı hatası", (int64_t)st.transport},
                        {"Oturum engeli", (int64_t)st.token_blocked}};
+        /* Turkish writes a decimal comma: %99,5 */
+        char rate[16];
+        snprintf(rate, sizeof rate, "%.1f", st.success_rate * 100.0);
+        char *dot = strchr(rate, '.');
+        if (dot) *dot = ',';
         iz_page_printf(p,
                        "<h3>İYS yanıtları (sunucu açıldığından beri)</h3><p>Başarı oranı: "
-                       "<strong>%%%.1f</strong> (İYS %%70'in altına düşen istemciyi "
+                       "<strong>%%%s</strong> (İYS %%70'in altına düşen istemciyi "
                        "durdurur)</p>",
-                       st.success_rate * 100.0);
+                       rate);
         bars(p, "cls", "Sınıfına göre İYS yanıtları", cls, IZ_ARRAY_LEN(cls));
     }
     bar_t rets[] = {

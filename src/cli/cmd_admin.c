@@ -682,14 +682,8 @@ static int key_add(const iz_opts_t *o)
     if (iz_cli_open_store(o, &st) != 0) return 1;
     iz_account_t a;
     int rc = iz_store_account_by_name(st, account, &a);
-    char key[IZ_KEY_LEN + 1], hex[IZ_SHA256_HEX], prefix[9];
-    if (rc == 0) rc = iz_key_generate(key);
-    if (rc == 0) {
-        iz_sha256_hex(key, strlen(key), hex);
-        memcpy(prefix, key, 8);
-        prefix[8] = '\0';
-        rc = iz_store_key_add(st, a.id, hex, prefix);
-    }
+    char key[IZ_KEY_LEN + 1];
+    if (rc == 0) rc = iz_store_key_create(st, a.id, key);
     iz_store_close(st);
     if (rc == IZ_ENOTFOUND) {
         iz_cli_fail("no account named '%s'", account);

@@ -684,13 +684,7 @@ static int demo_setup(iz_store_t *st, const char *sim_dir, char key[IZ_KEY_LEN +
     iz_sim_store_close(ss);
     if (rc != 0) return rc;
 
-    char hex[IZ_SHA256_HEX];
-    if ((rc = iz_key_generate(key)) != 0) return rc;
-    iz_sha256_hex(key, strlen(key), hex);
-    char prefix[9];
-    memcpy(prefix, key, 8);
-    prefix[8] = '\0';
-    rc = iz_store_key_add(st, a.id, hex, prefix);
+    rc = iz_store_key_create(st, a.id, key);
     return rc == 0 ? demo_user(st, a.id, pw) : rc;
 }
 

@@ -325,6 +325,19 @@ int iz_store_key_add(iz_store_t *st, int64_t account_id, const char *hash_hex, c
                                     : IZ_EINVAL;
 }
 
+int iz_store_key_create(iz_store_t *st, int64_t account_id, char key[IZ_KEY_LEN + 1])
+{
+    char hex[IZ_SHA256_HEX], prefix[9];
+    int rc = iz_key_generate(key);
+    if (rc != 0) return rc;
+    iz_sha256_hex(key, strlen(key), hex);
+    memcpy(prefix, key, 8);
+    prefix[8] = '\0';
+    rc = iz_store_key_add(st, account_id, hex, prefix);
+    if (rc != 0) iz_wipe(key, IZ_KEY_LEN + 1);
+    return rc;
+}
+
 int iz_store_key_lookup(iz_store_t *st, const char *hash_hex, int64_t *account_id)
 {
     return st && hash_hex && account_id ? st->ops->key_lookup(st, hash_hex, account_id) : IZ_EINVAL;

@@ -204,6 +204,7 @@
 #include "core/recipient.h"
 #include "core/retail.h"
 #include "core/smstext.h"
+#include "sys/crypto.h"
 
 /* The schema version this build creates (see the migrations). */
 #define IZ_STORE_SCHEMA_VERSION 18
@@ -419,6 +420,14 @@ int iz_store_inbound_add(iz_store_t *st, iz_inbound_t *in);
  * IZ_EINVAL) and display prefix (at most 32 chars, else IZ_ETOOBIG).
  * IZ_ENOTFOUND for an unknown account, IZ_EEXIST when the hash is taken. */
 int iz_store_key_add(iz_store_t *st, int64_t account_id, const char *hash_hex, const char *prefix);
+
+/* Make a new API key of account_id: a random key (sys/crypto.h
+ * iz_key_generate) into key, of which only the SHA-256 and the first 8
+ * characters (its display prefix) are stored. What `izin key add`, the
+ * demo and the panel's keys page share. 0, IZ_ENOTFOUND for an unknown
+ * account, IZ_EIO; key is wiped on failure. The caller shows key once and
+ * wipes it. */
+int iz_store_key_create(iz_store_t *st, int64_t account_id, char key[IZ_KEY_LEN + 1]);
 
 /* The account a key hash belongs to; IZ_ENOTFOUND when none (or revoked). */
 int iz_store_key_lookup(iz_store_t *st, const char *hash_hex, int64_t *account_id);

@@ -31,6 +31,12 @@ static const iz_route_t routes[] = {
     {"GET", "/panel", iz__pg_dashboard, 0, "panel_dashboard"},
     {"GET", "/panel/recipients", iz__pg_recipients, 0, "panel_recipients"},
     {"GET", "/panel/iys", iz__pg_iys, 0, "panel_iys"},
+    {"GET", "/panel/keys", iz__pg_keys, 0, "panel_keys"},
+    {"POST", "/panel/keys/new", iz__pg_keys_new, 0, "panel_keys_new"},
+    {"POST", "/panel/keys/revoke", iz__pg_keys_revoke, 0, "panel_keys_revoke"},
+    {"GET", "/panel/users", iz__pg_users, 0, "panel_users"},
+    {"POST", "/panel/users/new", iz__pg_users_new, 0, "panel_users_new"},
+    {"POST", "/panel/users/delete", iz__pg_users_delete, 0, "panel_users_delete"},
     {"GET", "/panel/login", iz__pg_login, 0, "panel_login"},
     {"POST", "/panel/login", iz__pg_login_post, 0, "panel_login_post"},
     {"POST", "/panel/logout", iz__pg_logout, 0, "panel_logout"},
@@ -99,6 +105,11 @@ static const char panel_css[] =
     ".chart{display:block;width:100%;height:auto;max-width:32rem}"
     ".ev{white-space:pre-wrap;word-break:break-all;font-size:.85rem;background:#fafbfc;"
     "border:1px solid #d3d9df;border-radius:.4rem;padding:.4rem .5rem;margin:0;min-width:16rem}"
+    ".secret{display:inline-block;word-break:break-all;font-size:1.05rem;padding:.4rem .6rem;"
+    "background:#fff8e1;border:1px solid #e0c060;border-radius:.4rem;user-select:all}"
+    ".rowact{margin:.3rem 0 0}.rowact button{margin:0;padding:.25rem .7rem;min-height:0;"
+    "width:auto;font-size:.85rem;white-space:nowrap}"
+    ".shown dt{font-weight:600}.shown dd{margin:0 0 .6rem}"
     ".inline{display:inline}.inline button{margin:0;padding:.3rem .8rem;min-height:0}"
     "@media(min-width:56rem){.shell{display:grid;grid-template-columns:15rem minmax(0,1fr);"
     "gap:1.5rem;align-items:start}"

@@ -176,6 +176,29 @@ const char *iz__panel_time(iz_req_t *r, int64_t t);
  * the pages that list changes. (recipients.c) */
 const char *iz__panel_source_tr(iz_source_t s);
 
+/* A confirmation step before a POST that cannot be undone (keys.c): the
+ * page asks, and its form posts id and confirm=1 to action. */
+typedef struct iz_panel_confirm {
+    const char *title;  /* plain: the page's title and heading */
+    const char *text;   /* plain: what will happen */
+    const char *active; /* the page of the navigation, and where "Vazgeç" leads */
+    const char *action; /* the POST's path */
+    int64_t id;         /* the form's id field */
+    const char *button; /* plain: the button's label */
+} iz_panel_confirm_t;
+void iz__panel_confirm(iz_req_t *r, iz_app_t *app, const iz_panel_sess_t *s,
+                       const iz_panel_confirm_t *c);
+
+/* iz__panel_post, then the form's "id" field as a positive id: the id, or
+ * 0 when the request has been answered (a 400 page saying missing, plain,
+ * for an absent or malformed id). (keys.c) */
+int64_t iz__panel_post_id(iz_req_t *r, iz_app_t *app, iz_panel_sess_t *s, iz_form_t *f,
+                          const char *missing);
+
+/* True when the form carries confirm=1 (what iz__panel_confirm's form
+ * sends). (keys.c) */
+bool iz__panel_confirmed(const iz_form_t *f);
+
 /* ---- login (login.c) ------------------------------------------------------- */
 
 /* When the e-mail whose newest failed logins are times[0..n) (newest
@@ -206,5 +229,11 @@ void iz__pg_password_post(iz_req_t *r, void *app); /* login.c */
 void iz__pg_dashboard(iz_req_t *r, void *app);     /* dash.c */
 void iz__pg_recipients(iz_req_t *r, void *app);    /* recipients.c */
 void iz__pg_iys(iz_req_t *r, void *app);           /* recipients.c */
+void iz__pg_keys(iz_req_t *r, void *app);          /* keys.c */
+void iz__pg_keys_new(iz_req_t *r, void *app);      /* keys.c */
+void iz__pg_keys_revoke(iz_req_t *r, void *app);   /* keys.c */
+void iz__pg_users(iz_req_t *r, void *app);         /* users_page.c */
+void iz__pg_users_new(iz_req_t *r, void *app);     /* users_page.c */
+void iz__pg_users_delete(iz_req_t *r, void *app);  /* users_page.c */
 
 #endif

@@ -245,7 +245,8 @@ def main():
         run(a.izin, "init", data=data)
         run(a.izin, "account", "add", "--name", "bench", "--iys-code", str(BRAND), data=data)
         run(a.izin, "brand", "add", "--account", "bench", "--code", str(BRAND), "--name", "ACME",
-            "--keyword", "ACME", "--short-number", "4607", data=data)
+            "--keyword", "ACME", "--short-number", "4607", "--trade-name", "ACME Ticaret A.Ş.",
+            "--mersis", "0123456789012345", "--contact", "0212 555 01 23", data=data)
         key = run(a.izin, "key", "add", "--account", "bench", data=data).strip()
         h = {"Authorization": "Bearer " + key}
         csv = os.path.join(tmp, "consents.csv")

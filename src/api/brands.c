@@ -1,20 +1,22 @@
 /*
  * brands.c - GET and PATCH /v1/brands/{brandCode}: a brand's SMS settings
  * (keywords, short and 0850 numbers, consent page slug and information
- * text, reply texts), the
+ * text, reply texts, the sender's identity and contact that commercial
+ * messages carry), the
  * same as `izin brand set`, for the account that owns the brand.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "api/api_int.h"
+#include "core/content.h"
 #include "core/iz.h"
 #include "core/keyword.h"
 #include "core/utf8.h"
 #include "sms/inbound.h"
 
 static json_t *brand_json(const iz_brand_t *b, const iz_brand_sms_t *m, const char *info,
-                          const iz_brand_page_t *pg)
+                          const iz_brand_page_t *pg, const iz_brand_ident_t *id)
 {
     json_t *kws = json_array();
     for (size_t i = 0; i < m->nkeywords; i++)
@@ -29,6 +31,10 @@ static json_t *brand_json(const iz_brand_t *b, const iz_brand_sms_t *m, const ch
     json_object_set_new(o, "pageMode", json_string(pg->iys ? "IYS" : "LOCAL"));
     json_object_set_new(o, "pageOtpTemplate", json_string(pg->otp_template));
     json_object_set_new(o, "pageVkn", json_string(pg->vkn));
+    json_object_set_new(o, "tradeName", json_string(id->trade_name));
+    json_object_set_new(o, "mersis", json_string(id->mersis));
+    json_object_set_new(o, "tradesman", json_string(id->tradesman));
+    json_object_set_new(o, "contact", json_string(id->contact));
     return o;
 }
 
@@ -40,14 +46,16 @@ void iz__h_brand_get(iz_req_t *r, void *vapp)
     if (iz__api_brand(r, app, &b) != 0) return;
     char *info = iz_req_alloc(r, IZ_BRAND_INFO_MAX);
     iz_brand_page_t pg;
+    iz_brand_ident_t id;
     int rc = iz_store_brand_sms_get(app->store, b.id, &m);
     if (rc == 0) rc = iz_store_brand_info_get(app->store, b.id, info, IZ_BRAND_INFO_MAX);
     if (rc == 0) rc = iz_store_brand_page_get(app->store, b.id, &pg);
+    if (rc == 0) rc = iz_store_brand_ident_get(app->store, b.id, &id);
     if (rc != 0) {
         iz__reply_store_error(r, rc);
         return;
     }
-    iz_reply_json(r, 200, brand_json(&b, &m, info, &pg));
+    iz_reply_json(r, 200, brand_json(&b, &m, info, &pg, &id));
 }
 
 /* A text field of the patch into dst: absent leaves it, a string of at most
@@ -70,8 +78,9 @@ static bool text_field(iz_req_t *r, json_t *o, const char *name, const char *pat
 void iz__h_brand_patch(iz_req_t *r, void *vapp)
 {
     static const char *const known[] = {
-        "name",    "keywords", "shortNumber",     "slug",    "subscriberNumber",
-        "replies", "infoText", "pageOtpTemplate", "pageVkn", "pageMode"};
+        "name",      "keywords", "shortNumber",     "slug",    "subscriberNumber",
+        "replies",   "infoText", "pageOtpTemplate", "pageVkn", "pageMode",
+        "tradeName", "mersis",   "tradesman",       "contact"};
     static const char *const reply_keys[] = {"onay", "ret", "help"};
     iz_app_t *app = vapp;
     iz_brand_t b;
@@ -80,10 +89,12 @@ void iz__h_brand_patch(iz_req_t *r, void *vapp)
     if (!body) return;
     char *info = iz_req_alloc(r, IZ_BRAND_INFO_MAX);
     iz_brand_page_t pg;
+    iz_brand_ident_t id;
     char mode[8] = "";
     int rc = iz_store_brand_sms_get(app->store, b.id, &m);
     if (rc == 0) rc = iz_store_brand_info_get(app->store, b.id, info, IZ_BRAND_INFO_MAX);
     if (rc == 0) rc = iz_store_brand_page_get(app->store, b.id, &pg);
+    if (rc == 0) rc = iz_store_brand_ident_get(app->store, b.id, &id);
     if (rc != 0) {
         json_decref(body);
         iz__reply_store_error(r, rc);
@@ -99,10 +110,10 @@ void iz__h_brand_patch(iz_req_t *r, void *vapp)
         iz__reply_field(r, unk, NULL,
                         "Bilinmeyen alan. Kullanılabilecek alanlar: name, keywords, shortNumber, "
                         "subscriberNumber, slug, infoText, pageMode, pageOtpTemplate, pageVkn, "
-                        "replies {onay, ret, help}.",
+                        "tradeName, mersis, tradesman, contact, replies {onay, ret, help}.",
                         "Unknown field. The body may contain: name, keywords, shortNumber, "
                         "subscriberNumber, slug, infoText, pageMode, pageOtpTemplate, pageVkn, "
-                        "replies {onay, ret, help}.");
+                        "tradeName, mersis, tradesman, contact, replies {onay, ret, help}.");
         json_decref(body);
         return;
     }
@@ -117,6 +128,10 @@ void iz__h_brand_patch(iz_req_t *r, void *vapp)
         text_field(r, body, "pageOtpTemplate", "pageOtpTemplate", pg.otp_template,
                    sizeof pg.otp_template) &&
         text_field(r, body, "pageVkn", "pageVkn", pg.vkn, sizeof pg.vkn) &&
+        text_field(r, body, "tradeName", "tradeName", id.trade_name, sizeof id.trade_name) &&
+        text_field(r, body, "mersis", "mersis", id.mersis, sizeof id.mersis) &&
+        text_field(r, body, "tradesman", "tradesman", id.tradesman, sizeof id.tradesman) &&
+        text_field(r, body, "contact", "contact", id.contact, sizeof id.contact) &&
         (!replies ||
          (text_field(r, replies, "onay", "replies.onay", m.reply_onay, sizeof m.reply_onay) &&
           text_field(r, replies, "ret", "replies.ret", m.reply_ret, sizeof m.reply_ret) &&
@@ -172,6 +187,20 @@ void iz__h_brand_patch(iz_req_t *r, void *vapp)
                         "of 10 or 11 digits not starting with 0.");
         ok = false;
     }
+    if (ok && id.mersis[0] && !iz_content_mersis_ok(id.mersis)) {
+        iz__reply_field(r, "mersis", json_object_get(body, "mersis"),
+                        "mersis 16 haneli MERSİS numarası olmalıdır.",
+                        "mersis must be the 16-digit MERSİS number.");
+        ok = false;
+    }
+    if (ok && !iz_brand_ident_ok(&id)) {
+        iz__reply_field(r, "tradeName", NULL,
+                        "tradeName, tradesman ve contact denetim karakteri içermeyen metinler "
+                        "olmalıdır.",
+                        "tradeName, tradesman and contact must be text without control "
+                        "characters.");
+        ok = false;
+    }
     for (const char *p = b.slug; ok && *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-')) {
             iz__reply_field(r, "slug", json_object_get(body, "slug"),
@@ -185,6 +214,7 @@ void iz__h_brand_patch(iz_req_t *r, void *vapp)
     rc = iz_store_brand_update(app->store, &b, &m, &conflict);
     if (rc == 0) rc = iz_store_brand_info_set(app->store, b.id, info);
     if (rc == 0) rc = iz_store_brand_page_set(app->store, b.id, &pg);
+    if (rc == 0) rc = iz_store_brand_ident_set(app->store, b.id, &id);
     if (rc == IZ_EEXIST) {
         char tr[200], en[200];
         bool kw = conflict && strcmp(conflict, "keyword") == 0;
@@ -203,5 +233,5 @@ void iz__h_brand_patch(iz_req_t *r, void *vapp)
         return;
     }
     iz_inbound_routes_forget();
-    iz_reply_json(r, 200, brand_json(&b, &m, info, &pg));
+    iz_reply_json(r, 200, brand_json(&b, &m, info, &pg, &id));
 }

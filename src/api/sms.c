@@ -10,12 +10,15 @@
  * it, and the queue judges each again right before its SMS goes, so a
  * consent withdrawn while a long list is going out stops the rest.
  *
- * The law wants every commercial message to carry a free way to opt out in
- * the same channel: a commercial text without the brand's instruction gets
- * it appended ("Ret için RET ACME yazıp 4607 numarasına gönderin."). A brand
- * with no number to send "RET" to cannot send commercial messages (422).
- * Informational messages (commercial:false) go to every valid recipient,
- * unchanged.
+ * The law wants every commercial message to carry the sender's identity, a
+ * way to reach it and a free way to opt out in the same channel: the text
+ * goes out with the footer of what it lacks (sms/content.h, the panel's
+ * campaign page uses the same), and the answer's "added" says what. A brand
+ * without a number to send "RET" to, an identity or a contact cannot send
+ * commercial messages (422, the code naming the setting). Informational
+ * messages (commercial:false) go to every valid recipient, unchanged; one
+ * that reads as commercial goes too, with a warning (IZ4223) naming the
+ * words: the sender knows what the message is, izin only points at it.
  *
  * The answer comes once the send is durably queued (202). A send of at most
  * SMALL_SEND allowed recipients waits, at most the gateway's timeout and
@@ -31,6 +34,7 @@
 #include "core/hcode.h"
 #include "core/iz.h"
 #include "core/smstext.h"
+#include "sms/content.h"
 #include "sms/outbound.h"
 #include "sys/crypto.h"
 #include "sys/log.h"
@@ -85,11 +89,43 @@ typedef struct send_req {
     bool commercial;
     iz_rtype_t rtype;
     const char *from;
-    char *text; /* final text (arena) */
+    const char *text;      /* final text (in content) */
+    iz_content_t *content; /* the text as it goes out (arena) */
     bool appended;
     iz_smstext_info_t info;
     json_t *to;
 } send_req_t;
+
+/* A commercial text refused for a brand setting it lacks: the code and
+ * the setting named (IZ422 for the opt-out's number, as before; IZ4221
+ * the identity; IZ4222 the contact). */
+static void refuse_missing(iz_req_t *r, unsigned missing)
+{
+    if (missing == IZ_CONTENT_OPTOUT) {
+        iz__reply_field(r, "commercial", NULL,
+                        "Ticari ileti, markanın ret talimatını taşımalıdır; markaya bir anahtar "
+                        "kelime ile kısa numara ya da bir abone numarası tanımlayın.",
+                        "A commercial message must carry the brand's opt-out instruction; "
+                        "give the brand a keyword and a short number, or a subscriber number.");
+        return;
+    }
+    bool id = missing == IZ_CONTENT_IDENTITY;
+    const char *tr =
+        id ? "Ticari ileti gönderenin kimliğini taşımalıdır: markaya ticaret unvanı ile MERSİS "
+             "numarası (tradeName, mersis) ya da esnafın adı ve soyadını (tradesman) tanımlayın."
+           : "Ticari ileti gönderene ulaşılabilecek bir iletişim bilgisi taşımalıdır: markaya "
+             "telefon, adres, web ya da e-posta (contact) tanımlayın.";
+    const char *en =
+        id ? "A commercial message must carry the sender's identity: give the brand its trade "
+             "name and MERSİS number (tradeName, mersis) or the tradesman's name (tradesman)."
+           : "A commercial message must carry a way to reach the sender: give the brand a "
+             "contact (phone, address, web or e-mail).";
+    iz_error_t e = {.code = id ? "IZ4221" : "IZ4222",
+                    .message = iz_req_english(r) ? en : tr,
+                    .location = id ? "brand.tradeName" : "brand.contact",
+                    .index = -1};
+    iz_reply_errors(r, 422, &e, 1);
+}
 
 /* Read and check the body into q; answers and returns non-zero on failure. */
 static int read_request(iz_req_t *r, iz_app_t *app, const iz_brand_t *brand, json_t *body,
@@ -154,46 +190,29 @@ static int read_request(iz_req_t *r, iz_app_t *app, const iz_brand_t *brand, jso
         iz__reply_field(r, "text", NULL, too_long_tr, too_long_en);
         return -1;
     }
-    q->text = iz_req_alloc(r, len + IZ_OPTOUT_MAX + 2);
-    memcpy(q->text, text, len);
-    q->text[len] = '\0';
-    if (q->commercial) {
-        char ins[IZ_OPTOUT_MAX];
-        int rc =
-            iz_smstext_optout(brand->keyword, brand->short_number, brand->subscriber_number, ins);
-        if (rc != 0) {
-            iz__reply_field(
-                r, "commercial", NULL,
-                "Ticari ileti, markanın ret talimatını taşımalıdır; markaya bir anahtar "
-                "kelime ile kısa numara ya da bir abone numarası tanımlayın.",
-                "A commercial message must carry the brand's opt-out instruction; "
-                "give the brand a keyword and a short number, or a subscriber number.");
-            return -1;
-        }
-        const char *number = brand->keyword[0] && brand->short_number[0] ? brand->short_number
-                                                                         : brand->subscriber_number;
-        if (!iz_smstext_has_optout(text, len, brand->keyword, number, ins)) {
-            /* Trailing white space goes; one space separates the two. */
-            while (len > 0 && (q->text[len - 1] == ' ' || q->text[len - 1] == '\n' ||
-                               q->text[len - 1] == '\r' || q->text[len - 1] == '\t'))
-                len--;
-            q->text[len] = '\0';
-            if (len > 0) strcat(q->text, " ");
-            strcat(q->text, ins);
-            q->appended = true;
-        }
+    q->content = iz_req_alloc(r, sizeof *q->content);
+    int rc = iz_sms_content(app->store, brand, text, len, q->commercial,
+                            iz_sms_gateway_text_flags(app->gateway), q->content);
+    if (rc == IZ_ERULE) {
+        refuse_missing(r, q->content->missing);
+        return -1;
     }
-    int rc = iz_smstext_analyze(q->text, strlen(q->text), iz_sms_gateway_text_flags(app->gateway),
-                                &q->info);
     if (rc == IZ_EINVAL) {
         iz__reply_field(r, "text", NULL, "Mesaj metni (text) geçerli UTF-8 olmalıdır.",
                         "text must be valid UTF-8.");
         return -1;
     }
-    if (rc != 0 || q->info.parts > (size_t)app->sms_max_parts) {
+    if (rc == IZ_ETOOBIG || (rc == 0 && q->content->info.parts > (size_t)app->sms_max_parts)) {
         iz__reply_field(r, "text", NULL, too_long_tr, too_long_en);
         return -1;
     }
+    if (rc != 0) {
+        iz__reply_store_error(r, rc);
+        return -1;
+    }
+    q->text = q->content->text;
+    q->info = q->content->info;
+    q->appended = (q->content->added & IZ_CONTENT_OPTOUT) != 0;
     return 0;
 }
 
@@ -271,6 +290,25 @@ static json_t *send_answer(iz_app_t *app, const iz_sms_msg_t *m, json_t *blocked
         "text", m->text);
     if (!out) iz_oom();
     return out;
+}
+
+/* What the text's footer added ("added": identity, contact, optout, in the
+ * footer's order) and, for an informational text that reads as
+ * commercial, the warning naming its words. */
+static void content_fields(iz_req_t *r, json_t *out, const iz_content_t *c)
+{
+    json_t *added = json_array();
+    for (unsigned bit = IZ_CONTENT_IDENTITY; bit <= IZ_CONTENT_OPTOUT; bit <<= 1)
+        if (c->added & bit) json_array_append_new(added, json_string(iz_content_name(bit)));
+    json_object_set_new(out, "added", added);
+    if (c->nwords == 0) return;
+    json_t *words = json_array();
+    for (size_t i = 0; i < c->nwords; i++)
+        json_array_append_new(words, json_string(c->words[i]));
+    iz_error_t e = {.code = "IZ4223", .message = NULL, .location = "commercial", .index = -1};
+    json_t *w = iz_error_json(r, &e);
+    json_object_set_new(w, "words", words);
+    json_object_set_new(out, "warnings", json_pack("[o]", w));
 }
 
 /* The first answer again, for a request repeated with its Idempotency-Key:
@@ -486,7 +524,9 @@ void iz__h_sms_send(iz_req_t *r, void *vapp)
         }
         atomic_fetch_sub(&app->sms_waiting, 1);
     }
-    iz_reply_json(r, 202, send_answer(app, m, blocked, ids, waited));
+    json_t *out = send_answer(app, m, blocked, ids, waited);
+    content_fields(r, out, q.content);
+    iz_reply_json(r, 202, out);
 }
 
 /* ---- GET /v1/sms/sends/{id} -------------------------------------------------- */

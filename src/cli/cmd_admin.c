@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/content.h"
 #include "core/iz.h"
 #include "core/keyword.h"
 #include "core/trtime.h"
@@ -240,7 +241,17 @@ static int account_list(const iz_opts_t *o)
          "SMS reply to an opt-in ({brand} {channels} {keyword} {number} are filled in)"},          \
         {"reply-ret", true, "TEXT", "izin's Turkish text", "SMS reply to an opt-out"},             \
         {"reply-help", true, "TEXT", "izin's Turkish text",                                        \
-         "SMS reply to a message izin cannot read"}
+         "SMS reply to a message izin cannot read"},                                               \
+        {"trade-name", true, "TEXT", NULL,                                                         \
+         "the company's trade name (ticaret unvanı) commercial messages carry"},                   \
+        {"mersis", true, "N", NULL, "the company's 16-digit MERSİS number"},                       \
+        {"tradesman", true, "TEXT", NULL,                                                          \
+         "a tradesman's (esnaf) name and surname, instead of a trade name and MERSİS number"},     \
+    {                                                                                              \
+        "contact", true, "TEXT", NULL,                                                             \
+            "how to reach the sender (phone, address, web or e-mail), carried by commercial "      \
+            "messages"                                                                             \
+    }
 
 static const iz_optdef_t brand_defs[] = {
         DATA_OPTS,
@@ -271,7 +282,8 @@ static const iz_optdef_t brand_set_defs[] = {
 };
 static const iz_cmddef_t brand_set_cmd =
     IZ_CMD("izin brand set", "--code N [options]",
-           "Change a brand's name, SMS keywords, numbers, slug or reply texts; what is not "
+           "Change a brand's name, SMS keywords, numbers, slug, reply texts or sender identity; "
+           "what is not "
            "given stays.\nAn empty value clears it (--keyword '' removes every keyword).",
            brand_set_defs);
 
@@ -416,6 +428,45 @@ static int brand_page_opts(const iz_opts_t *o, iz_store_t *st, int64_t brand_id,
     return 0;
 }
 
+/* The sender's identity and contact: the brand's (brand_id 0: none yet),
+ * with those given replacing them ('' clears). Returns 0, 1 (store) or 2
+ * (a usage error, said); *given tells whether any was. */
+static int brand_ident_opts(const iz_opts_t *o, iz_store_t *st, int64_t brand_id,
+                            iz_brand_ident_t *id, bool *given)
+{
+    memset(id, 0, sizeof *id);
+    *given = false;
+    if (brand_id && iz_store_brand_ident_get(st, brand_id, id) != 0) {
+        iz_cli_fail("cannot read the brand's identity settings");
+        return 1;
+    }
+    struct {
+        const char *name;
+        char *dst;
+        size_t n;
+    } t[] = {
+        {"trade-name", id->trade_name, sizeof id->trade_name},
+        {"mersis", id->mersis, sizeof id->mersis},
+        {"tradesman", id->tradesman, sizeof id->tradesman},
+        {"contact", id->contact, sizeof id->contact},
+    };
+    for (size_t i = 0; i < IZ_ARRAY_LEN(t); i++) {
+        const char *v = iz_cli_get(o, t[i].name);
+        if (!v) continue;
+        *given = true;
+        if (iz_strlcpy(t[i].dst, v, t[i].n) != 0 || !iz_content_field_ok(t[i].dst, t[i].n)) {
+            iz_cli_fail("--%s must be UTF-8 text without control characters, at most %zu bytes",
+                        t[i].name, t[i].n - 1);
+            return 2;
+        }
+    }
+    if (id->mersis[0] && !iz_content_mersis_ok(id->mersis)) {
+        iz_cli_fail("--mersis must be the 16-digit MERSİS number");
+        return 2;
+    }
+    return 0;
+}
+
 static int brand_set(const iz_opts_t *o)
 {
     const char *code = iz_cli_get(o, "code");
@@ -454,7 +505,10 @@ static int brand_set(const iz_opts_t *o)
         return rc;
     }
     iz_brand_page_t pg;
-    if ((rc = brand_page_opts(o, st, b.id, &pg)) != 0) {
+    iz_brand_ident_t id;
+    bool id_given;
+    if ((rc = brand_page_opts(o, st, b.id, &pg)) != 0 ||
+        (rc = brand_ident_opts(o, st, b.id, &id, &id_given)) != 0) {
         free(text);
         iz_store_close(st);
         return rc;
@@ -463,6 +517,7 @@ static int brand_set(const iz_opts_t *o)
     rc = iz_store_brand_update(st, &b, &m, &conflict);
     if (rc == 0 && text) rc = iz_store_brand_info_set(st, b.id, text);
     if (rc == 0) rc = iz_store_brand_page_set(st, b.id, &pg);
+    if (rc == 0 && id_given) rc = iz_store_brand_ident_set(st, b.id, &id);
     free(text);
     iz_store_close(st);
     if (rc == IZ_EEXIST) {
@@ -496,6 +551,9 @@ static int brand_add(const iz_opts_t *o)
     }
     int rc = brand_sms_opts(o, &b, &m);
     if (rc != 0) return rc;
+    iz_brand_ident_t id;
+    bool id_given;
+    if ((rc = brand_ident_opts(o, NULL, 0, &id, &id_given)) != 0) return rc;
     iz_store_t *st;
     if (iz_cli_open_store(o, &st) != 0) return 1;
     iz_account_t a;
@@ -508,6 +566,7 @@ static int brand_add(const iz_opts_t *o)
         /* Several keywords and reply texts: one more step. */
         if (rc == 0 && (m.nkeywords > 1 || m.reply_onay[0] || m.reply_ret[0] || m.reply_help[0]))
             rc = iz_store_brand_update(st, &b, &m, &conflict);
+        if (rc == 0 && id_given) rc = iz_store_brand_ident_set(st, b.id, &id);
     }
     iz_store_close(st);
     if (rc == IZ_ENOTFOUND) {

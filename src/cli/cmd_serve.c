@@ -551,6 +551,10 @@ int iz_cmd_serve(int argc, char **argv)
 /* The built-in emulator listens on loopback only; this password guards
  * nothing but the demo's own İYS stand-in. */
 #define DEMO_IYS_PASSWORD "demo-izin-iys"
+/* A sample MERSİS number and contact for the demo brand's commercial
+ * messages (no real company's). */
+#define DEMO_MERSIS "0000000000000001"
+#define DEMO_CONTACT "destek@example.com"
 
 /* Make sure the demo account and brand exist, and the matching service
  * provider in the emulator; make a new key (keys are stored hashed, so the
@@ -598,6 +602,16 @@ static int demo_setup(iz_store_t *st, const char *sim_dir, char key[IZ_KEY_LEN +
         rc = iz_store_brand_add(st, &b);
     }
     if (rc != 0) return rc;
+    /* The sender's identity and contact every commercial message carries:
+     * sample values (an older demo store gets them too). */
+    iz_brand_ident_t id;
+    if ((rc = iz_store_brand_ident_get(st, b.id, &id)) != 0) return rc;
+    if (!id.trade_name[0] && !id.tradesman[0]) {
+        iz_strlcpy(id.trade_name, "Demo Ticaret A.Ş.", sizeof id.trade_name);
+        iz_strlcpy(id.mersis, DEMO_MERSIS, sizeof id.mersis);
+        if (!id.contact[0]) iz_strlcpy(id.contact, DEMO_CONTACT, sizeof id.contact);
+        if ((rc = iz_store_brand_ident_set(st, b.id, &id)) != 0) return rc;
+    }
 
     iz_sim_store_t *ss;
     const char *err = NULL;

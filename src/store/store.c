@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/content.h"
 #include "core/iz.h"
 #include "core/trtime.h"
 #include "store/store_int.h"
@@ -258,6 +259,26 @@ int iz_store_brand_page_set(iz_store_t *st, int64_t brand_id, const iz_brand_pag
 {
     if (!st || !p || !iz_brand_page_ok(p)) return IZ_EINVAL;
     return st->ops->brand_page_set(st, brand_id, p);
+}
+
+bool iz_brand_ident_ok(const iz_brand_ident_t *id)
+{
+    return id && iz_content_field_ok(id->trade_name, sizeof id->trade_name) &&
+           iz_content_field_ok(id->tradesman, sizeof id->tradesman) &&
+           iz_content_field_ok(id->contact, sizeof id->contact) &&
+           (!id->mersis[0] || iz_content_mersis_ok(id->mersis));
+}
+
+int iz_store_brand_ident_get(iz_store_t *st, int64_t brand_id, iz_brand_ident_t *out)
+{
+    if (!st || !out) return IZ_EINVAL;
+    return st->ops->brand_ident_get(st, brand_id, out);
+}
+
+int iz_store_brand_ident_set(iz_store_t *st, int64_t brand_id, const iz_brand_ident_t *id)
+{
+    if (!st || !iz_brand_ident_ok(id)) return IZ_EINVAL;
+    return st->ops->brand_ident_set(st, brand_id, id);
 }
 
 int iz_store_brands_by_number(iz_store_t *st, const char *number, iz_brand_t **list,

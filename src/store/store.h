@@ -107,6 +107,9 @@
  *   panel_login_failures(email (lower-cased ASCII), at (epoch s)): failed
  *          logins, for the lockout; rows older than a day are pruned
  *                              (v17 at merge, 16 on the panel branch: the panel)
+ *   brands.trade_name, mersis, tradesman, contact: the sender's identity
+ *          and contact every commercial SMS carries (v18: content rules;
+ *          the 16th migration of this branch, renumbered at merge)
  *
  * Invariants
  * ----------
@@ -178,7 +181,7 @@
 #include "core/smstext.h"
 
 /* The schema version this build creates (see the migrations). */
-#define IZ_STORE_SCHEMA_VERSION 16
+#define IZ_STORE_SCHEMA_VERSION 17
 
 typedef struct iz_store iz_store_t;
 
@@ -333,6 +336,23 @@ typedef struct iz_brand_page {
 bool iz_brand_page_ok(const iz_brand_page_t *p); /* what set accepts */
 int iz_store_brand_page_get(iz_store_t *st, int64_t brand_id, iz_brand_page_t *out);
 int iz_store_brand_page_set(iz_store_t *st, int64_t brand_id, const iz_brand_page_t *p);
+
+/* Who sends a brand's commercial messages and how to reach them, which
+ * every commercial SMS must carry (core/content.h): a company's trade name
+ * and MERSİS number (16 digits), or a tradesman's (esnaf) name and
+ * surname, and a contact (phone, address, web or e-mail). "" = not set.
+ * set answers IZ_EINVAL for a MERSİS number that is not 16 digits or a
+ * text with control characters or invalid UTF-8, IZ_ENOTFOUND for no such
+ * brand. */
+typedef struct iz_brand_ident {
+    char trade_name[161];
+    char mersis[17];
+    char tradesman[101];
+    char contact[161];
+} iz_brand_ident_t;
+bool iz_brand_ident_ok(const iz_brand_ident_t *id); /* what set accepts */
+int iz_store_brand_ident_get(iz_store_t *st, int64_t brand_id, iz_brand_ident_t *out);
+int iz_store_brand_ident_set(iz_store_t *st, int64_t brand_id, const iz_brand_ident_t *id);
 
 /* The brands an inbound message to number reaches: those whose short
  * number or subscriber number it is (digits as stored), each with its

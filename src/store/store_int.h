@@ -29,6 +29,8 @@ typedef struct iz_store_ops {
     int (*brand_info_set)(iz_store_t *st, int64_t brand_id, const char *text);
     int (*brand_page_get)(iz_store_t *st, int64_t brand_id, iz_brand_page_t *out);
     int (*brand_page_set)(iz_store_t *st, int64_t brand_id, const iz_brand_page_t *p);
+    int (*brand_ident_get)(iz_store_t *st, int64_t brand_id, iz_brand_ident_t *out);
+    int (*brand_ident_set)(iz_store_t *st, int64_t brand_id, const iz_brand_ident_t *id);
     int (*brand_update)(iz_store_t *st, iz_brand_t *b, const iz_brand_sms_t *sms,
                         const char **conflict);
     int (*brands_by_number)(iz_store_t *st, const char *number, iz_brand_t **list,

@@ -480,6 +480,13 @@ static const char *const migrations[] = {
     "CREATE TABLE panel_login_failures(email TEXT NOT NULL, at INTEGER NOT NULL);"
     "CREATE INDEX panel_login_failures_email ON panel_login_failures(email, at);"
     "CREATE INDEX panel_login_failures_at ON panel_login_failures(at);",
+    /* 18 (content rules of a commercial message; the lead renumbers it at
+     * merge): the sender's identity and contact every commercial SMS
+     * carries (core/content.h). */
+    "ALTER TABLE brands ADD COLUMN trade_name TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE brands ADD COLUMN mersis TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE brands ADD COLUMN tradesman TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE brands ADD COLUMN contact TEXT NOT NULL DEFAULT '';",
 };
 
 _Static_assert(IZ_ARRAY_LEN(migrations) == IZ_STORE_SCHEMA_VERSION,
@@ -1009,6 +1016,34 @@ static int sq_brand_page_set(iz_store_t *st, int64_t brand_id, const iz_brand_pa
                          " WHERE id = ?1",
                          IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_TEXT(p->iys ? "IYS" : "LOCAL"),
                                     IZ_SQ_TEXT(p->otp_template), IZ_SQ_TEXT(p->vkn)));
+}
+
+static void ident_read(sqlite3_stmt *s, void *out)
+{
+    iz_brand_ident_t *id = out;
+    iz__sq_col_str(s, 0, id->trade_name, sizeof id->trade_name);
+    iz__sq_col_str(s, 1, id->mersis, sizeof id->mersis);
+    iz__sq_col_str(s, 2, id->tradesman, sizeof id->tradesman);
+    iz__sq_col_str(s, 3, id->contact, sizeof id->contact);
+}
+
+static const iz_sq_row_t ident_row = IZ_SQ_ROW(iz_brand_ident_t, ident_read);
+
+static int sq_brand_ident_get(iz_store_t *st, int64_t brand_id, iz_brand_ident_t *out)
+{
+    return iz__sq_get(sq(st),
+                      "SELECT trade_name, mersis, tradesman, contact FROM brands WHERE id = ?1",
+                      IZ_SQ_ARGS(IZ_SQ_I64(brand_id)), &ident_row, out);
+}
+
+static int sq_brand_ident_set(iz_store_t *st, int64_t brand_id, const iz_brand_ident_t *id)
+{
+    return iz__sq_update(sq(st),
+                         "UPDATE brands SET trade_name = ?2, mersis = ?3, tradesman = ?4,"
+                         " contact = ?5 WHERE id = ?1",
+                         IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_TEXT(id->trade_name),
+                                    IZ_SQ_TEXT(id->mersis), IZ_SQ_TEXT(id->tradesman),
+                                    IZ_SQ_TEXT(id->contact)));
 }
 
 static int sq_brands_by_number(iz_store_t *st, const char *number, iz_brand_t **list,
@@ -4007,6 +4042,8 @@ static const iz_store_ops_t sq_ops = {
     .brand_info_set = sq_brand_info_set,
     .brand_page_get = sq_brand_page_get,
     .brand_page_set = sq_brand_page_set,
+    .brand_ident_get = sq_brand_ident_get,
+    .brand_ident_set = sq_brand_ident_set,
     .brands_by_number = sq_brands_by_number,
     .inbound_get = sq_inbound_get,
     .inbound_add = sq_inbound_add,

@@ -39,7 +39,8 @@ class World:
              "--iys-url", self.sim.base, "--iys-user", self.provider.username,
              "--iys-password", self.provider.password, data=self.data)
         izin("brand", "add", "--account", "acme", "--code", str(self.brand), "--name", "ACME",
-             "--keyword", "ACME", "--short-number", "4607", data=self.data)
+             "--keyword", "ACME", "--short-number", "4607", "--trade-name", "ACME Ticaret A.Ş.",
+             "--mersis", "0123456789012345", "--contact", "0212 555 01 23", data=self.data)
         self.key = izin("key", "add", "--account", "acme", data=self.data).stdout.strip()
         self.h = {"Authorization": "Bearer " + self.key}
         port = free_port()
@@ -157,14 +158,15 @@ def test_campaign_through_kannel(world):
     assert sorted(x["recipient"] for x in j["sent"]) == sorted([yes1, yes2])
     assert {b["recipient"]: b["reason"] for b in j["blocked"]} == {none: "NO_CONSENT",
                                                                    ret: "RET"}
-    final = text + " " + OPTOUT
+    final = (text + " ACME Ticaret A.Ş., MERSİS: 0123456789012345. İletişim: 0212 555 01 23. "
+             + OPTOUT)
     assert j["text"] == final
     msgs = world.mt(2)
     assert sorted(m.receiver for m in msgs) == sorted([yes1, yes2])  # only the consented
     for m in msgs:
         assert m.sender == "ACME" and m.coding == "ucs-2"
         assert m.text == final                  # Turkish letters and the footer intact
-        assert m.parts == j["parts"] == 2       # izin counts as Kannel splits
+        assert m.parts == j["parts"] == 3       # izin counts as Kannel splits
     time.sleep(0.3)
     assert world.kannel.take_lines() == []       # nothing else went out
     # Kannel's delivery reports (the fake SMSC delivers) come back to izin

@@ -23,6 +23,13 @@ from conftest import Server, fresh_phone, izin, make_store, tr_now
 
 OPTOUT = "Ret için RET ACME yazıp 4607 numarasına gönderin."
 SUB_OPTOUT = "Ret için RET yazıp 08501234567 numarasına gönderin."
+# the sender's identity and contact every commercial message carries
+# (test_content.py tests the rules), and the whole footer of a text that
+# carries none of them
+IDENTITY = ["--trade-name", "ACME Ticaret A.Ş.", "--mersis", "0123456789012345",
+            "--contact", "0212 555 01 23"]
+IDENT = "ACME Ticaret A.Ş., MERSİS: 0123456789012345. İletişim: 0212 555 01 23."
+FOOTER = IDENT + " " + OPTOUT
 
 # brands beside make_store's: keyword + short number, subscriber number only,
 # and one with no number at all
@@ -94,9 +101,9 @@ class Gateway:
 def prepare(data):
     acme, other = make_store(data)
     izin("brand", "add", "--account", "acme", "--code", str(SMS_BRAND), "--name", "ACME SMS",
-         "--keyword", "ACME", "--short-number", "4607", data=data)
+         "--keyword", "ACME", "--short-number", "4607", *IDENTITY, data=data)
     izin("brand", "add", "--account", "acme", "--code", str(SUB_BRAND), "--name", "ACME 0850",
-         "--subscriber-number", "08501234567", data=data)
+         "--subscriber-number", "08501234567", *IDENTITY, data=data)
     izin("brand", "add", "--account", "acme", "--code", str(BARE_BRAND), "--name", "ACME Yalın",
          data=data)
     return acme, other
@@ -184,9 +191,9 @@ def test_every_reason_and_the_gateway_gets_exactly_the_allowed(env):
         assert c["method"] == "POST" and c["path"] == "/sms"
         assert c["contentType"].startswith("application/json")
         assert c["from"] == "ACME"
-        assert c["text"] == "Kış indirimi başladı! " + OPTOUT
+        assert c["text"] == "Kış indirimi başladı! " + FOOTER
         assert set(c) == {"method", "path", "contentType", "from", "to", "text", "id"}
-    assert j["optOutAppended"] is True and j["text"] == "Kış indirimi başladı! " + OPTOUT
+    assert j["optOutAppended"] is True and j["text"] == "Kış indirimi başladı! " + FOOTER
 
     # what was sent and what was blocked, and why, is on record
     con = sqlite3.connect(f"file:{env.data}/izin.db?mode=ro", uri=True)
@@ -275,16 +282,16 @@ def test_opt_out_appended_exactly_once(env):
     env.consent(p)
     env.gw.take()
     cases = [
-        ("İndirim! " + OPTOUT, False, "İndirim! " + OPTOUT),
+        ("İndirim! " + OPTOUT, False, "İndirim! " + OPTOUT + " " + IDENT),
         ("İndirim! RET ACME yazıp 4607'ye gönderin.", False,
-         "İndirim! RET ACME yazıp 4607'ye gönderin."),
-        ("İndirim! ret acme 4607", False, "İndirim! ret acme 4607"),
-        ("İndirim!   \n", True, "İndirim! " + OPTOUT),
-        ("İndirim! RET yazıp gönderin", True, "İndirim! RET yazıp gönderin " + OPTOUT),
+         "İndirim! RET ACME yazıp 4607'ye gönderin. " + IDENT),
+        ("İndirim! ret acme 4607", False, "İndirim! ret acme 4607 " + IDENT),
+        ("İndirim!   \n", True, "İndirim! " + FOOTER),
+        ("İndirim! RET yazıp gönderin", True, "İndirim! RET yazıp gönderin " + FOOTER),
         # the instruction without the number to send it to does not count
-        ("İndirim! Ret ACME", True, "İndirim! Ret ACME " + OPTOUT),
+        ("İndirim! Ret ACME", True, "İndirim! Ret ACME " + FOOTER),
         ("İndirim! RET ACME yazıp 14607'ye gönderin", True,
-         "İndirim! RET ACME yazıp 14607'ye gönderin " + OPTOUT),
+         "İndirim! RET ACME yazıp 14607'ye gönderin " + FOOTER),
     ]
     for text, appended, final in cases:
         j = env.send({"from": "ACME", "text": text, "to": [p]}).json()
@@ -296,7 +303,7 @@ def test_opt_out_appended_exactly_once(env):
     # a brand with only a subscriber number names that number
     env.consent(p, brand=SUB_BRAND)
     j = env.send({"from": "ACME", "text": "Yeni sezon", "to": [p]}, brand=SUB_BRAND).json()
-    assert j["text"] == "Yeni sezon " + SUB_OPTOUT
+    assert j["text"] == "Yeni sezon " + IDENT + " " + SUB_OPTOUT
     env.gw.take()
     # a brand with no number cannot send a commercial message at all
     r = env.send({"from": "ACME", "text": "Yeni sezon", "to": [p]}, brand=BARE_BRAND)
@@ -326,12 +333,12 @@ def test_encodings_and_parts(env):
     assert info("й" * 71) == ("UCS2", 2)
     assert info("😀" * 35) == ("UCS2", 1)
     assert info("😀" * 36) == ("UCS2", 2)
-    # a commercial text is counted with its opt-out instruction (49
-    # characters, 52 septets with the Turkish shift table): 102 + 1 + 52 = 155
-    # fits one part
-    assert len(OPTOUT) == 49
-    assert info("a" * 102, commercial=True) == ("GSM7_TR", 1)
-    assert info("a" * 103, commercial=True) == ("GSM7_TR", 2)
+    # a commercial text is counted with its footer (identity, contact and
+    # opt-out; each of ĞİŞçğış is 2 septets with the Turkish shift table)
+    septets = 1 + len(FOOTER) + sum(FOOTER.count(c) for c in "ĞİŞçğış")
+    assert len(OPTOUT) == 49 and septets == 128
+    assert info("a" * (155 - septets), commercial=True) == ("GSM7_TR", 1)
+    assert info("a" * (156 - septets), commercial=True) == ("GSM7_TR", 2)
     env.gw.take()
 
 
@@ -450,7 +457,7 @@ def test_kannel_gateway(tmp_path):
         assert c["username"] == "izin" and c["password"] == "k@nnel-s3cret"
         assert c["smsc"] == "turk"
         assert c["from"] == "ACME" and c["to"] == p
-        assert c["text"] == "Şubat indirimi & fırsatlar: %20 + hediye " + OPTOUT
+        assert c["text"] == "Şubat indirimi & fırsatlar: %20 + hediye " + FOOTER
         assert c["charset"] == "UTF-8" and c["coding"] == "2"
         j = e.send({"commercial": False, "from": "4607", "text": "Kargo yolda", "to": [p]})
         assert j.json()["encoding"] == "GSM7"
@@ -481,7 +488,7 @@ def test_log_sink_is_the_default(tmp_path):
         assert len(lines) == 2
         for line in lines:
             assert list(line) == ["time", "from", "to", "text", "id"]
-            assert line["from"] == "ACME" and line["text"] == "Şubat indirimi " + OPTOUT
+            assert line["from"] == "ACME" and line["text"] == "Şubat indirimi " + FOOTER
         assert sorted(line["to"] for line in lines) == sorted([p, q])
         assert sorted(line["id"] for line in lines) == sorted(j["messageIds"])
     finally:

@@ -29,16 +29,18 @@ static void test_sorted_and_well_formed(void **state)
         assert_true(t[i].http >= 400 && t[i].http <= 599);
         /* H and 3 digits; ViA's and ViA Pass's codes have 4 (H1000 ...) */
         assert_true((t[i].code[0] == 'H' && (strlen(t[i].code) == 4 || strlen(t[i].code) == 5)) ||
-                    (strncmp(t[i].code, "IZ", 2) == 0 && strlen(t[i].code) == 5));
+                    (strncmp(t[i].code, "IZ", 2) == 0 &&
+                     (strlen(t[i].code) == 5 || strlen(t[i].code) == 6)));
         if (i > 0 && strcmp(t[i - 1].code, t[i].code) >= 0)
             fail_msg("table not sorted at %s", t[i].code);
         assert_ptr_equal(iz_hcode(t[i].code), &t[i]);
         assert_int_equal(iz_hcode_http(t[i].code), t[i].http);
-        /* an IZ code's HTTP status is in its name */
+        /* an IZ code's HTTP status is in its name: IZ422, or IZ4221 for one
+         * of several distinct 422s */
         if (t[i].code[0] == 'I') {
             char want[8];
             snprintf(want, sizeof(want), "IZ%d", t[i].http);
-            assert_string_equal(t[i].code, want);
+            assert_memory_equal(t[i].code, want, 5);
         }
     }
 }
@@ -98,10 +100,10 @@ static void scan_file(const char *path, int *missing, int *seen)
             size_t d = 0;
             while (p[1 + n + d] >= '0' && p[1 + n + d] <= '9')
                 d++;
-            if (d != 3 || p[1 + n + d] != '"') continue;
+            if (!(d == 3 || (n == 2 && d == 4)) || p[1 + n + d] != '"') continue;
             char code[8];
-            memcpy(code, p + 1, n + 3);
-            code[n + 3] = '\0';
+            memcpy(code, p + 1, n + d);
+            code[n + d] = '\0';
             (*seen)++;
             if (!iz_hcode(code)) {
                 print_message("%s:%d: %s is not in the code table\n", path, lineno, code);

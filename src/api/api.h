@@ -58,6 +58,38 @@ static inline struct iz_sms_queue *iz_api_sms_queue(iz_app_t *app)
     return atomic_load(&app->sms_queue);
 }
 
+/* ---- bulk uploads (jobs.c): the API's and the panel's ------------------- */
+
+/* An upload being spooled to a file for a bulk job. */
+typedef struct iz_upload iz_upload_t;
+
+/* Start spooling an upload of brand: 0, IZ_EBUSY when the server runs
+ * without a spool directory or job runner (503), IZ_EIO when no file can
+ * be made. */
+int iz_upload_open(iz_app_t *app, const iz_brand_t *brand, iz_upload_t **out);
+
+/* Append a piece of the file (a write failure is kept for finish). */
+void iz_upload_write(iz_upload_t *u, const char *data, size_t len);
+
+/* The file is whole: make its job (the format sniffed from its first
+ * bytes and content_type, which may be NULL) into *job and wake the
+ * runner. 0; IZ_EIO (IZ_ETOOBIG when the disk was full) when it could not
+ * be spooled; IZ_EINVAL when it is empty or not CSV, XLSX or JSON; the
+ * store's failure. */
+int iz_upload_finish(iz_upload_t *u, const char *content_type, iz_job_t *job);
+
+/* Free the upload; its file is removed unless a job took it. NULL is
+ * fine. */
+void iz_upload_free(iz_upload_t *u);
+
+/* A job's rate since it started (rows a second) and, while it runs with a
+ * known total, the seconds left at that rate (-1 otherwise). */
+void iz_job_rate(const iz_job_t *job, double *rate, double *eta);
+
+/* errors.csv of a job (bulk/job.h) in an unlinked temporary file: *fd at
+ * its start and *size. 0, IZ_EIO, or the store's failure. */
+int iz_job_errors_file(iz_app_t *app, const char *job_id, int *fd, uint64_t *size);
+
 /* The module's routes (static table). */
 const iz_route_t *iz_api_routes(size_t *n);
 

@@ -20,6 +20,7 @@
 #include "core/trtime.h"
 #include "sys/log.h"
 #include "web/panel_int.h"
+#include "web/panel_ops.h"
 
 #define CLIENTS 8192            /* addresses each limiter remembers */
 #define IP_POSTS_PER_MINUTE 60  /* form posts a minute from one address */
@@ -34,6 +35,10 @@ static const iz_route_t routes[] = {
     {"POST", "/panel/logout", iz__pg_logout, 0, "panel_logout"},
     {"GET", "/panel/password", iz__pg_password, 0, "panel_password"},
     {"POST", "/panel/password", iz__pg_password_post, 0, "panel_password_post"},
+    {"GET", "/panel/bulk", iz__pg_bulk, 0, "panel_bulk"},
+    {"POST", "/panel/bulk", iz__pg_bulk_post, IZ_ROUTE_STREAM, "panel_bulk_post"},
+    {"GET", "/panel/bulk/{jobId}", iz__pg_bulk_job, 0, "panel_bulk_job"},
+    {"GET", "/panel/bulk/{jobId}/errors.csv", iz__pg_bulk_errors, 0, "panel_bulk_errors"},
 };
 
 const iz_route_t *iz_web_routes(size_t *n)

@@ -1,0 +1,133 @@
+"""The panel's operations pages (issue 14 item 2; API.md "Panel and
+operations"): bulk upload with its live job page and errors.csv, the send
+check, the SMS campaign (preview, send, the send's page), voice campaigns.
+Each page does what its API does through the same code; every POST needs the
+CSRF field; another account's job, check or campaign is not reachable."""
+import re
+import time
+
+import pytest
+import requests
+
+from conftest import Server, izin, make_store, tr_now
+
+PW = "dogru-parola-123"
+
+
+def csrf_of(html):
+    m = re.search(r'name="csrf" value="([0-9a-f]{48})"', html)
+    assert m, html
+    return m.group(1)
+
+
+@pytest.fixture(scope="module")
+def panel(tmp_path_factory):
+    data = tmp_path_factory.mktemp("panelops") / "d"
+    acme, other = make_store(data)
+    izin("brand", "set", "--account", "acme", "--code", "700001", "--short-number", "4607",
+         "--trade-name", "ACME Ticaret A.Ş.", "--mersis", "0123456789012345",
+         "--contact", "0212 555 01 23", data=data)
+    for acc, mail in (("acme", "ayse@acme.example"), ("other", "veli@oteki.example")):
+        izin("user", "add", "--account", acc, "--email", mail, "--password-stdin", data=data,
+             input=PW + "\n")
+    srv = Server(["serve", "--listen", "127.0.0.1:0", "--data", str(data)], data).start()
+    yield srv, data, acme, other
+    srv.stop()
+
+
+def login(srv, email="ayse@acme.example"):
+    s = requests.Session()
+    r = s.get(srv.base + "/panel/login", timeout=10)
+    r = s.post(srv.base + "/panel/login",
+               data={"email": email, "password": PW, "csrf": csrf_of(r.text)},
+               allow_redirects=False, timeout=30)
+    assert r.status_code == 303, r.text
+    return s
+
+
+def post_mp(s, srv, path, fields, files=None):
+    """A multipart form post as a browser sends it: the CSRF field first."""
+    page = s.get(srv.base + path, timeout=10)
+    assert page.status_code == 200
+    parts = [("csrf", (None, csrf_of(page.text)))]
+    parts += [(k, (None, v)) for k, v in fields.items()]
+    for k, (name, content, ctype) in (files or {}).items():
+        parts.append((k, (name, content, ctype)))
+    return s.post(srv.base + path, files=parts, allow_redirects=False, timeout=30)
+
+
+# ---- bulk ----------------------------------------------------------------------
+
+def wait_done(s, srv, location):
+    for _ in range(100):
+        r = s.get(srv.base + location, timeout=10)
+        assert r.status_code == 200
+        if "Tamamlandı" in r.text or "Başarısız" in r.text:
+            return r
+        assert 'http-equiv="refresh" content="1"' in r.text  # live while it runs
+        time.sleep(0.2)
+    raise AssertionError("job did not finish")
+
+
+def test_bulk_upload_job_page_and_errors_csv(panel):
+    srv, data, acme, _ = panel
+    s = login(srv)
+    now = tr_now(-60)
+    csv = ("recipient,type,status,source,consentDate\n"
+           f"05321110001,MESAJ,ONAY,HS_WEB,{now}\n"
+           f"05321110002,ARAMA,ONAY,HS_WEB,{now}\n"
+           f"not-a-number,MESAJ,ONAY,HS_WEB,{now}\n")
+    r = post_mp(s, srv, "/panel/bulk", {}, {"file": ("izinler.csv", csv.encode(), "text/csv")})
+    assert r.status_code == 303, r.text
+    loc = r.headers["Location"]
+    assert re.fullmatch(r"/panel/bulk/[0-9a-f]{32}", loc)
+    page = wait_done(s, srv, loc)
+    assert "Tamamlandı" in page.text and "refresh" not in page.text
+    assert re.search(r'id="processed">3 / 3<', page.text)
+    assert re.search(r'id="accepted">2<', page.text)
+    assert re.search(r'id="rejected">1<', page.text)
+    # the same job as the API's: the consents are there, origin BULK
+    r = requests.get(srv.base + "/v1/brands/700001/consents/+905321110001",
+                     params={"type": "MESAJ"}, headers=acme.headers, timeout=10)
+    assert r.status_code == 200 and r.json()["status"] == "ONAY"
+    # errors.csv: the same content as the API's
+    m = re.search(r'href="(/panel/bulk/[0-9a-f]{32}/errors\.csv)"', page.text)
+    assert m, page.text
+    e = s.get(srv.base + m.group(1), timeout=10)
+    assert e.status_code == 200 and e.headers["Content-Type"].startswith("text/csv")
+    assert "not-a-number" in e.text
+    job = loc.rsplit("/", 1)[1]
+    api = requests.get(srv.base + f"/v1/jobs/{job}/errors.csv", headers=acme.headers, timeout=10)
+    assert api.text == e.text
+    # the list of recent jobs links it
+    assert loc in s.get(srv.base + "/panel/bulk", timeout=10).text
+    # another account's user cannot see it
+    o = login(srv, "veli@oteki.example")
+    assert o.get(srv.base + loc, timeout=10).status_code == 404
+    assert o.get(srv.base + loc + "/errors.csv", timeout=10).status_code == 404
+    assert loc not in o.get(srv.base + "/panel/bulk", timeout=10).text
+
+
+def test_bulk_refusals(panel):
+    srv, data, _, _ = panel
+    s = login(srv)
+    # an empty file
+    r = post_mp(s, srv, "/panel/bulk", {}, {"file": ("bos.csv", b"", "text/csv")})
+    assert r.status_code == 422 and "Dosya boş" in r.text
+    # no CSRF field: refused, nothing made
+    uploads = data / "uploads"
+    before = sorted(p.name for p in uploads.iterdir()) if uploads.exists() else []
+    r = s.post(srv.base + "/panel/bulk", allow_redirects=False, timeout=10,
+               files=[("file", ("a.csv", b"recipient\n", "text/csv"))])
+    assert r.status_code == 403
+    r = s.post(srv.base + "/panel/bulk", allow_redirects=False, timeout=10,
+               files=[("csrf", (None, "0" * 48)), ("file", ("a.csv", b"recipient\n", "text/csv"))])
+    assert r.status_code == 403
+    # an urlencoded post has no file: refused the same way
+    r = s.post(srv.base + "/panel/bulk", data={"csrf": "x"}, allow_redirects=False, timeout=10)
+    assert r.status_code == 403
+    after = sorted(p.name for p in uploads.iterdir()) if uploads.exists() else []
+    assert after == before  # a refused upload leaves no file behind
+    # logged out: to the login page
+    r = requests.get(srv.base + "/panel/bulk", allow_redirects=False, timeout=10)
+    assert r.status_code == 303 and r.headers["Location"] == "/panel/login"

@@ -39,6 +39,9 @@ static const iz_route_t routes[] = {
     {"POST", "/panel/bulk", iz__pg_bulk_post, IZ_ROUTE_STREAM, "panel_bulk_post"},
     {"GET", "/panel/bulk/{jobId}", iz__pg_bulk_job, 0, "panel_bulk_job"},
     {"GET", "/panel/bulk/{jobId}/errors.csv", iz__pg_bulk_errors, 0, "panel_bulk_errors"},
+    {"GET", "/panel/check", iz__pg_check, 0, "panel_check"},
+    {"POST", "/panel/check", iz__pg_check_post, IZ_ROUTE_STREAM, "panel_check_post"},
+    {"GET", "/panel/check/{checkId}/{file}", iz__pg_check_file, 0, "panel_check_file"},
 };
 
 const iz_route_t *iz_web_routes(size_t *n)

@@ -131,3 +131,62 @@ def test_bulk_refusals(panel):
     # logged out: to the login page
     r = requests.get(srv.base + "/panel/bulk", allow_redirects=False, timeout=10)
     assert r.status_code == 303 and r.headers["Location"] == "/panel/login"
+
+
+# ---- send check ------------------------------------------------------------------
+
+def test_check_paste_and_file_downloads(panel):
+    srv, data, acme, _ = panel
+    s = login(srv)
+    ok = "+905321110101"
+    r = requests.post(srv.base + "/v1/brands/700001/consents", headers=acme.headers, timeout=10,
+                      json={"recipient": ok, "type": "MESAJ", "status": "ONAY",
+                            "source": "HS_WEB", "consentDate": tr_now(-60)})
+    assert r.status_code in (200, 201), r.text
+    pasted = f"{ok}\n05321110102\n"
+    r = post_mp(s, srv, "/panel/check",
+                {"recipients": pasted, "type": "MESAJ", "recipientType": "BIREYSEL",
+                 "commercial": "1"},
+                {"file": ("liste.txt", b"nonsense\n\n", "text/plain")})
+    assert r.status_code == 200, r.text
+    assert re.search(r'id="allowed">1<', r.text) and re.search(r'id="blocked">2<', r.text)
+    links = re.findall(r'href="(/panel/check/[0-9a-f]{32}/(?:allowed|blocked)\.csv)"', r.text)
+    assert len(links) == 2
+    a = s.get(srv.base + links[0], timeout=10)
+    b = s.get(srv.base + links[1], timeout=10)
+    assert a.status_code == 200 and a.text == f"recipient\n{ok}\n"
+    assert b.text == "recipient,reason\n+905321110102,NO_CONSENT\nnonsense,INVALID\n"
+    # the same verdicts as the API's text/plain check
+    api = requests.post(srv.base + "/v1/brands/700001/check?type=MESAJ&blocked=1",
+                        data=pasted + "nonsense\n", timeout=10,
+                        headers={**acme.headers, "Content-Type": "text/plain"})
+    assert api.text == b.text.split("\n", 1)[1]
+    # informational: everyone valid may receive it
+    r = post_mp(s, srv, "/panel/check", {"recipients": pasted, "type": "MESAJ",
+                                         "commercial": "0"})
+    assert re.search(r'id="allowed">2<', r.text)
+    # another account cannot download it
+    o = login(srv, "veli@oteki.example")
+    assert o.get(srv.base + links[0], timeout=10).status_code == 404
+    assert s.get(srv.base + "/panel/check/" + "0" * 32 + "/allowed.csv",
+                 timeout=10).status_code == 404
+
+
+def test_check_refusals(panel):
+    srv, _, _, _ = panel
+    s = login(srv)
+    # over the limit of lines
+    many = "\n".join("0532%07d" % i for i in range(50001))
+    r = post_mp(s, srv, "/panel/check", {"recipients": many, "type": "MESAJ"})
+    assert r.status_code == 413 and "50.000" in r.text
+    # over the limit of bytes
+    r = post_mp(s, srv, "/panel/check", {"recipients": "x" * (1 << 20), "type": "MESAJ"})
+    assert r.status_code == 413 and "Liste çok büyük" in r.text
+    r = post_mp(s, srv, "/panel/check", {"recipients": "", "type": "MESAJ"})
+    assert r.status_code == 422 and "Liste boş" in r.text
+    r = post_mp(s, srv, "/panel/check", {"recipients": "05321234567", "type": "FAKS"})
+    assert r.status_code == 422
+    r = s.post(srv.base + "/panel/check", files=[("recipients", (None, "05321234567")),
+                                                 ("type", (None, "MESAJ"))],
+               allow_redirects=False, timeout=10)
+    assert r.status_code == 403

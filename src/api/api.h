@@ -19,6 +19,7 @@
 #include "domain/domain.h"
 #include "iys/sync.h"
 #include "net/http.h"
+#include "core/content.h"
 #include "sms/gateway.h"
 
 typedef struct iz_app {
@@ -89,6 +90,39 @@ void iz_job_rate(const iz_job_t *job, double *rate, double *eta);
 /* errors.csv of a job (bulk/job.h) in an unlinked temporary file: *fd at
  * its start and *size. 0, IZ_EIO, or the store's failure. */
 int iz_job_errors_file(iz_app_t *app, const char *job_id, int *fd, uint64_t *size);
+
+/* iz__judge_json without an answer: the store's failure is returned. */
+int iz_api_judge_json(iz_req_t *r, iz_app_t *app, const iz_judge_t *j, json_t *list,
+                      iz_judged_t **out);
+
+/* ---- SMS sends (sms.c): the API's sms/send and the panel's campaign ------ */
+
+/* Why a send was refused: izin's code (IZ422 for a field, IZ4221 a
+ * commercial text without the brand's identity, IZ4222 without its
+ * contact), the field, and the reason in Turkish and English. */
+typedef struct iz_sms_refusal {
+    const char *code;
+    const char *field;
+    char tr[320], en[320];
+} iz_sms_refusal_t;
+
+/* The text of brand as it goes out from sender from (sms/content.h: the
+ * footer a commercial text lacks, its encoding and parts, the words of an
+ * informational text that reads as commercial) into *out, with the checks
+ * sms/send makes: 0; IZ_EINVAL with *why; the store's failure. */
+int iz_sms_compose(iz_app_t *app, const iz_brand_t *brand, const char *from, const char *text,
+                   size_t len, bool commercial, iz_content_t *out, iz_sms_refusal_t *why);
+
+/* Judge the JSON array to (MESAJ; each address once) and queue a send of
+ * text c from from to the allowed ones, durably (the queue judges each
+ * again before it goes): 0 with *out (in r's arena) and, when blocked and
+ * ids are given, the blocked {recipient, reason} and the queued messages'
+ * ids appended; IZ_EEXIST when key (may be NULL, with its request's hash)
+ * names a send already; the store's failure. */
+int iz_sms_enqueue(iz_req_t *r, iz_app_t *app, const iz_brand_t *brand, const char *from,
+                   const iz_content_t *c, bool commercial, iz_rtype_t rtype, json_t *to,
+                   const char *key, const char *hash, iz_sms_msg_t **out, json_t *blocked,
+                   json_t *ids);
 
 /* The module's routes (static table). */
 const iz_route_t *iz_api_routes(size_t *n);

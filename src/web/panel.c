@@ -42,6 +42,9 @@ static const iz_route_t routes[] = {
     {"GET", "/panel/check", iz__pg_check, 0, "panel_check"},
     {"POST", "/panel/check", iz__pg_check_post, IZ_ROUTE_STREAM, "panel_check_post"},
     {"GET", "/panel/check/{checkId}/{file}", iz__pg_check_file, 0, "panel_check_file"},
+    {"GET", "/panel/sms", iz__pg_sms, 0, "panel_sms"},
+    {"POST", "/panel/sms", iz__pg_sms_post, IZ_ROUTE_STREAM, "panel_sms_post"},
+    {"GET", "/panel/sms/{sendId}", iz__pg_sms_send, 0, "panel_sms_send"},
 };
 
 const iz_route_t *iz_web_routes(size_t *n)

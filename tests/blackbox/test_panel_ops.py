@@ -190,3 +190,69 @@ def test_check_refusals(panel):
                                                  ("type", (None, "MESAJ"))],
                allow_redirects=False, timeout=10)
     assert r.status_code == 403
+
+
+# ---- SMS campaign ------------------------------------------------------------------
+
+WARN_TEXT = "Bayramınız kutlu olsun! Tüm ürünlerde %20 indirim"
+
+
+def test_sms_preview_warning_and_footer(panel):
+    srv, _, _, _ = panel
+    s = login(srv)
+    r = post_mp(s, srv, "/panel/sms", {"from": "ACME", "text": WARN_TEXT, "commercial": "0",
+                                       "recipientType": "BIREYSEL", "recipients": "",
+                                       "action": "preview"})
+    assert r.status_code == 200, r.text
+    assert 'id="warning"' in r.text and "IZ4223" in r.text and "indirim" in r.text
+    # informational: unchanged, no footer
+    assert re.search(r'id="preview">Bayramınız kutlu olsun! Tüm ürünlerde %20 indirim<', r.text)
+    assert "UCS-2" in r.text or "GSM-7" in r.text
+    # commercial: the footer the content rules add, the same as the API's
+    r = post_mp(s, srv, "/panel/sms", {"from": "ACME", "text": "Yeni sezon geldi.",
+                                       "commercial": "1", "action": "preview"})
+    assert r.status_code == 200
+    assert "MERSİS: 0123456789012345" in r.text and "RET ACME" in r.text and "4607" in r.text
+    assert 'id="warning"' not in r.text
+    # a bad sender: the API's own message, the form kept
+    r = post_mp(s, srv, "/panel/sms", {"from": "ÇOK UZUN BAŞLIK 123", "text": "Merhaba",
+                                       "commercial": "1", "action": "preview"})
+    assert r.status_code == 422 and "Gönderen (from)" in r.text and "Merhaba" in r.text
+
+
+def test_sms_send_and_its_page(panel):
+    srv, data, acme, other = panel
+    s = login(srv)
+    ok = "+905321110201"
+    r = requests.post(srv.base + "/v1/brands/700001/consents", headers=acme.headers, timeout=10,
+                      json={"recipient": ok, "type": "MESAJ", "status": "ONAY",
+                            "source": "HS_WEB", "consentDate": tr_now(-60)})
+    assert r.status_code in (200, 201), r.text
+    r = post_mp(s, srv, "/panel/sms", {"from": "ACME", "text": "Yeni sezon geldi.",
+                                       "commercial": "1", "recipientType": "BIREYSEL",
+                                       "recipients": f"{ok}\n05321110202\n{ok}\n",
+                                       "action": "send"})
+    assert r.status_code == 303, r.text
+    loc = r.headers["Location"]
+    assert re.fullmatch(r"/panel/sms/\d+", loc)
+    send_id = loc.rsplit("/", 1)[1]
+    # the API sees the same send: one allowed, one blocked, a repeat sent once
+    api = requests.get(srv.base + f"/v1/sms/sends/{send_id}", headers=acme.headers, timeout=10)
+    assert api.status_code == 200
+    j = api.json()
+    assert j["accepted"] == 1 and j["blocked"] == 1 and j["optOutAppended"] is True
+    assert "MERSİS" in j["text"]
+    page = s.get(srv.base + loc, timeout=10)
+    assert page.status_code == 200 and ok in page.text and "İzin yok" in page.text
+    # another account's user and key cannot see it
+    o = login(srv, "veli@oteki.example")
+    assert o.get(srv.base + loc, timeout=10).status_code == 404
+    # a send without recipients, or without CSRF, is refused
+    r = post_mp(s, srv, "/panel/sms", {"from": "ACME", "text": "x", "commercial": "1",
+                                       "recipients": "", "action": "send"})
+    assert r.status_code == 422 and "Alıcı listesi boş" in r.text
+    r = s.post(srv.base + "/panel/sms", files=[("from", (None, "ACME")), ("text", (None, "x")),
+                                                ("recipients", (None, ok)),
+                                                ("action", (None, "send"))],
+               allow_redirects=False, timeout=10)
+    assert r.status_code == 403

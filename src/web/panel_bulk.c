@@ -65,15 +65,14 @@ void iz__pg_bulk(iz_req_t *r, void *vapp)
         iz_page_esc(r, s.brand->name));
     iz_page_puts(&p, "<div class=\"card\">");
     iz__panel_form_mp(&p, &s, "/panel/bulk");
-    iz_page_puts(&p,
-                 "<label for=\"file\">Dosya (CSV, XLSX ya da JSON)</label>"
-                 "<input id=\"file\" name=\"file\" type=\"file\" required "
-                 "accept=\".csv,.txt,.xlsx,.json,text/csv,application/json,"
-                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\">"
-                 "<p class=\"meta\">Sütunlar: recipient, type, status, source, consentDate, "
-                 "recipientType (Türkçe adları da olur: alıcı, tür, durum, kaynak, izin tarihi, "
-                 "alıcı tipi). İlk satır başlıktır.</p>"
-                 "<button type=\"submit\">Yükle</button></form></div>");
+    iz_page_puts(&p, "<label for=\"file\">Dosya (CSV, XLSX ya da JSON)</label>"
+                     "<input id=\"file\" name=\"file\" type=\"file\" required "
+                     "accept=\".csv,.txt,.xlsx,.json,text/csv,application/json,"
+                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\">"
+                     "<p class=\"meta\">Sütunlar: recipient, type, status, source, consentDate, "
+                     "recipientType (Türkçe adları da olur: alıcı, tip, durum, kaynak, tarih, "
+                     "alıcı tipi). İlk satır başlıktır.</p>"
+                     "<button type=\"submit\">Yükle</button></form></div>");
     iz_page_puts(&p, "<h2>Son yüklemeler</h2>");
     if (n == 0) {
         iz_page_puts(&p, "<p>Bu markanın henüz bir yüklemesi yok.</p>");

@@ -608,6 +608,11 @@ static void test_iys_tokens_migration(void **state)
                                 /* the panel's tables */
                                 "DROP TABLE panel_sessions; DROP TABLE panel_users;"
                                 "DROP TABLE panel_login_failures;"
+                                /* the content rules' brand identity */
+                                "ALTER TABLE brands DROP COLUMN trade_name;"
+                                "ALTER TABLE brands DROP COLUMN mersis;"
+                                "ALTER TABLE brands DROP COLUMN tradesman;"
+                                "ALTER TABLE brands DROP COLUMN contact;"
                                 "UPDATE meta SET value = '4' WHERE key = 'schema_version'"),
                      SQLITE_OK);
     fx_reopen(f);

@@ -19,6 +19,7 @@
 #include "domain/domain.h"
 #include "iys/sync.h"
 #include "net/http.h"
+#include "core/content.h"
 #include "sms/gateway.h"
 
 typedef struct iz_app {
@@ -66,6 +67,71 @@ static inline struct iz_sms_queue *iz_api_sms_queue(iz_app_t *app)
  * GET /v1/iys/status and the panel's dashboard show. 0 or the store's
  * failure. (iys.c) */
 int iz_api_account_waiting(iz_app_t *app, int64_t account_id, int64_t *waiting);
+
+/* ---- bulk uploads (jobs.c): the API's and the panel's ------------------- */
+
+/* An upload being spooled to a file for a bulk job. */
+typedef struct iz_upload iz_upload_t;
+
+/* Start spooling an upload of brand: 0, IZ_EBUSY when the server runs
+ * without a spool directory or job runner (503), IZ_EIO when no file can
+ * be made. */
+int iz_upload_open(iz_app_t *app, const iz_brand_t *brand, iz_upload_t **out);
+
+/* Append a piece of the file (a write failure is kept for finish). */
+void iz_upload_write(iz_upload_t *u, const char *data, size_t len);
+
+/* The file is whole: make its job (the format sniffed from its first
+ * bytes and content_type, which may be NULL) into *job and wake the
+ * runner. 0; IZ_EIO (IZ_ETOOBIG when the disk was full) when it could not
+ * be spooled; IZ_EINVAL when it is empty or not CSV, XLSX or JSON; the
+ * store's failure. */
+int iz_upload_finish(iz_upload_t *u, const char *content_type, iz_job_t *job);
+
+/* Free the upload; its file is removed unless a job took it. NULL is
+ * fine. */
+void iz_upload_free(iz_upload_t *u);
+
+/* A job's rate since it started (rows a second) and, while it runs with a
+ * known total, the seconds left at that rate (-1 otherwise). */
+void iz_job_rate(const iz_job_t *job, double *rate, double *eta);
+
+/* errors.csv of a job (bulk/job.h) in an unlinked temporary file: *fd at
+ * its start and *size. 0, IZ_EIO, or the store's failure. */
+int iz_job_errors_file(iz_app_t *app, const char *job_id, int *fd, uint64_t *size);
+
+/* iz__judge_json without an answer: the store's failure is returned. */
+int iz_api_judge_json(iz_req_t *r, iz_app_t *app, const iz_judge_t *j, json_t *list,
+                      iz_judged_t **out);
+
+/* ---- SMS sends (sms.c): the API's sms/send and the panel's campaign ------ */
+
+/* Why a send was refused: izin's code (IZ422 for a field, IZ4221 a
+ * commercial text without the brand's identity, IZ4222 without its
+ * contact), the field, and the reason in Turkish and English. */
+typedef struct iz_sms_refusal {
+    const char *code;
+    const char *field;
+    char tr[320], en[320];
+} iz_sms_refusal_t;
+
+/* The text of brand as it goes out from sender from (sms/content.h: the
+ * footer a commercial text lacks, its encoding and parts, the words of an
+ * informational text that reads as commercial) into *out, with the checks
+ * sms/send makes: 0; IZ_EINVAL with *why; the store's failure. */
+int iz_sms_compose(iz_app_t *app, const iz_brand_t *brand, const char *from, const char *text,
+                   size_t len, bool commercial, iz_content_t *out, iz_sms_refusal_t *why);
+
+/* Judge the JSON array to (MESAJ; each address once) and queue a send of
+ * text c from from to the allowed ones, durably (the queue judges each
+ * again before it goes): 0 with *out (in r's arena) and, when blocked and
+ * ids are given, the blocked {recipient, reason} and the queued messages'
+ * ids appended; IZ_EEXIST when key (may be NULL, with its request's hash)
+ * names a send already; the store's failure. */
+int iz_sms_enqueue(iz_req_t *r, iz_app_t *app, const iz_brand_t *brand, const char *from,
+                   const iz_content_t *c, bool commercial, iz_rtype_t rtype, json_t *to,
+                   const char *key, const char *hash, iz_sms_msg_t **out, json_t *blocked,
+                   json_t *ids);
 
 /* The module's routes (static table). */
 const iz_route_t *iz_api_routes(size_t *n);

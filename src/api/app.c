@@ -267,6 +267,14 @@ int iz__send_flags(iz_req_t *r, json_t *body, bool *commercial, iz_rtype_t *rtyp
 int iz__judge_json(iz_req_t *r, iz_app_t *app, const iz_judge_t *j, json_t *list,
                    iz_judged_t **out)
 {
+    int rc = iz_api_judge_json(r, app, j, list, out);
+    if (rc != 0) iz__reply_store_error(r, rc);
+    return rc;
+}
+
+int iz_api_judge_json(iz_req_t *r, iz_app_t *app, const iz_judge_t *j, json_t *list,
+                      iz_judged_t **out)
+{
     size_t n = json_array_size(list);
     const char **raw = iz_req_alloc(r, (n ? n : 1) * sizeof *raw);
     size_t *len = iz_req_alloc(r, (n ? n : 1) * sizeof *len);
@@ -276,9 +284,7 @@ int iz__judge_json(iz_req_t *r, iz_app_t *app, const iz_judge_t *j, json_t *list
         raw[i] = json_string_value(item); /* NULL for a non-string: INVALID */
         len[i] = raw[i] ? json_string_length(item) : 0;
     }
-    int rc = iz_domain_judge_list(app->dom, j, raw, len, n, true, *out);
-    if (rc != 0) iz__reply_store_error(r, rc);
-    return rc;
+    return iz_domain_judge_list(app->dom, j, raw, len, n, true, *out);
 }
 
 const char *iz__judged_entry(json_t *item, const iz_judged_t *jd, char out[IZ_RECIPIENT_MAX],

@@ -96,35 +96,76 @@ typedef struct send_req {
     json_t *to;
 } send_req_t;
 
+static int refuse(iz_sms_refusal_t *why, const char *code, const char *field, const char *tr,
+                  const char *en)
+{
+    why->code = code;
+    why->field = field;
+    iz_strlcpy(why->tr, tr, sizeof why->tr);
+    iz_strlcpy(why->en, en, sizeof why->en);
+    return IZ_EINVAL;
+}
+
 /* A commercial text refused for a brand setting it lacks: the code and
  * the setting named (IZ422 for the opt-out's number, as before; IZ4221
  * the identity; IZ4222 the contact). */
-static void refuse_missing(iz_req_t *r, unsigned missing)
+static int refuse_missing(iz_sms_refusal_t *why, unsigned missing)
 {
-    if (missing == IZ_CONTENT_OPTOUT) {
-        iz__reply_field(r, "commercial", NULL,
-                        "Ticari ileti, markanın ret talimatını taşımalıdır; markaya bir anahtar "
-                        "kelime ile kısa numara ya da bir abone numarası tanımlayın.",
-                        "A commercial message must carry the brand's opt-out instruction; "
-                        "give the brand a keyword and a short number, or a subscriber number.");
-        return;
-    }
-    bool id = missing == IZ_CONTENT_IDENTITY;
-    const char *tr =
-        id ? "Ticari ileti gönderenin kimliğini taşımalıdır: markaya ticaret unvanı ile MERSİS "
-             "numarası (tradeName, mersis) ya da esnafın adı ve soyadını (tradesman) tanımlayın."
-           : "Ticari ileti gönderene ulaşılabilecek bir iletişim bilgisi taşımalıdır: markaya "
-             "telefon, adres, web ya da e-posta (contact) tanımlayın.";
-    const char *en =
-        id ? "A commercial message must carry the sender's identity: give the brand its trade "
-             "name and MERSİS number (tradeName, mersis) or the tradesman's name (tradesman)."
-           : "A commercial message must carry a way to reach the sender: give the brand a "
-             "contact (phone, address, web or e-mail).";
-    iz_error_t e = {.code = id ? "IZ4221" : "IZ4222",
-                    .message = iz_req_english(r) ? en : tr,
-                    .location = id ? "brand.tradeName" : "brand.contact",
-                    .index = -1};
-    iz_reply_errors(r, 422, &e, 1);
+    if (missing == IZ_CONTENT_OPTOUT)
+        return refuse(why, "IZ422", "commercial",
+                      "Ticari ileti, markanın ret talimatını taşımalıdır; markaya bir anahtar "
+                      "kelime ile kısa numara ya da bir abone numarası tanımlayın.",
+                      "A commercial message must carry the brand's opt-out instruction; "
+                      "give the brand a keyword and a short number, or a subscriber number.");
+    if (missing == IZ_CONTENT_IDENTITY)
+        return refuse(why, "IZ4221", "brand.tradeName",
+                      "Ticari ileti gönderenin kimliğini taşımalıdır: markaya ticaret unvanı ile "
+                      "MERSİS numarası (tradeName, mersis) ya da esnafın adı ve soyadını "
+                      "(tradesman) tanımlayın.",
+                      "A commercial message must carry the sender's identity: give the brand its "
+                      "trade name and MERSİS number (tradeName, mersis) or the tradesman's name "
+                      "(tradesman).");
+    return refuse(why, "IZ4222", "brand.contact",
+                  "Ticari ileti gönderene ulaşılabilecek bir iletişim bilgisi taşımalıdır: "
+                  "markaya telefon, adres, web ya da e-posta (contact) tanımlayın.",
+                  "A commercial message must carry a way to reach the sender: give the brand a "
+                  "contact (phone, address, web or e-mail).");
+}
+
+int iz_sms_compose(iz_app_t *app, const iz_brand_t *brand, const char *from, const char *text,
+                   size_t len, bool commercial, iz_content_t *out, iz_sms_refusal_t *why)
+{
+    if (!from || !*from)
+        return refuse(why, "IZ422", "from", "Gönderen (from) bulunamadı.",
+                      "The from field is missing.");
+    if (!sender_ok(from, strlen(from)))
+        return refuse(why, "IZ422", "from",
+                      "Gönderen (from) en çok 11 karakterlik bir başlık (harf, rakam, boşluk, "
+                      "nokta, tire, alt çizgi, &) ya da en çok 15 haneli bir numara olmalıdır.",
+                      "from must be a sender title of at most 11 characters (letters, digits, "
+                      "space, '.', '-', '_', '&') or a number of at most 15 digits.");
+    if (!text || blank(text, len))
+        return refuse(why, "IZ422", "text", "Mesaj metni (text) bulunamadı.",
+                      "The text field is missing.");
+    /* The text as it will go out: with the footer a commercial one lacks. */
+    char too_long_tr[160], too_long_en[160];
+    snprintf(too_long_tr, sizeof too_long_tr,
+             "Mesaj metni (text), ret talimatıyla birlikte, en çok %d parça olabilir.",
+             app->sms_max_parts);
+    snprintf(too_long_en, sizeof too_long_en,
+             "text, with the opt-out instruction, may have at most %d part%s (--sms-max-parts).",
+             app->sms_max_parts, app->sms_max_parts == 1 ? "" : "s");
+    if (len > IZ_SMSTEXT_MAX_BYTES || memchr(text, '\0', len))
+        return refuse(why, "IZ422", "text", too_long_tr, too_long_en);
+    int rc = iz_sms_content(app->store, brand, text, len, commercial,
+                            iz_sms_gateway_text_flags(app->gateway), out);
+    if (rc == IZ_ERULE) return refuse_missing(why, out->missing);
+    if (rc == IZ_EINVAL)
+        return refuse(why, "IZ422", "text", "Mesaj metni (text) geçerli UTF-8 olmalıdır.",
+                      "text must be valid UTF-8.");
+    if (rc == IZ_ETOOBIG || (rc == 0 && out->info.parts > (size_t)app->sms_max_parts))
+        return refuse(why, "IZ422", "text", too_long_tr, too_long_en);
+    return rc;
 }
 
 /* Read and check the body into q; answers and returns non-zero on failure. */
@@ -176,34 +217,20 @@ static int read_request(iz_req_t *r, iz_app_t *app, const iz_brand_t *brand, jso
         return -1;
     }
 
-    /* The text as it will go out: with the opt-out for a commercial one. */
-    const char *text = json_string_value(jt);
-    size_t len = json_string_length(jt);
-    char too_long_tr[160], too_long_en[160];
-    snprintf(too_long_tr, sizeof too_long_tr,
-             "Mesaj metni (text), ret talimatıyla birlikte, en çok %d parça olabilir.",
-             app->sms_max_parts);
-    snprintf(too_long_en, sizeof too_long_en,
-             "text, with the opt-out instruction, may have at most %d part%s (--sms-max-parts).",
-             app->sms_max_parts, app->sms_max_parts == 1 ? "" : "s");
-    if (len > IZ_SMSTEXT_MAX_BYTES || memchr(text, '\0', len)) {
-        iz__reply_field(r, "text", NULL, too_long_tr, too_long_en);
-        return -1;
-    }
     q->content = iz_req_alloc(r, sizeof *q->content);
-    int rc = iz_sms_content(app->store, brand, text, len, q->commercial,
-                            iz_sms_gateway_text_flags(app->gateway), q->content);
-    if (rc == IZ_ERULE) {
-        refuse_missing(r, q->content->missing);
-        return -1;
-    }
+    iz_sms_refusal_t why;
+    int rc = iz_sms_compose(app, brand, q->from, json_string_value(jt), json_string_length(jt),
+                            q->commercial, q->content, &why);
     if (rc == IZ_EINVAL) {
-        iz__reply_field(r, "text", NULL, "Mesaj metni (text) geçerli UTF-8 olmalıdır.",
-                        "text must be valid UTF-8.");
-        return -1;
-    }
-    if (rc == IZ_ETOOBIG || (rc == 0 && q->content->info.parts > (size_t)app->sms_max_parts)) {
-        iz__reply_field(r, "text", NULL, too_long_tr, too_long_en);
+        if (strcmp(why.code, "IZ422") == 0) {
+            iz__reply_field(r, why.field, NULL, why.tr, why.en);
+        } else {
+            iz_error_t e = {.code = why.code,
+                            .message = iz_req_english(r) ? why.en : why.tr,
+                            .location = why.field,
+                            .index = -1};
+            iz_reply_errors(r, 422, &e, 1);
+        }
         return -1;
     }
     if (rc != 0) {
@@ -394,6 +421,69 @@ static bool key_ok(const char *k)
     return k[0] != ' ' && k[n - 1] != ' ';
 }
 
+int iz_sms_enqueue(iz_req_t *r, iz_app_t *app, const iz_brand_t *brand, const char *from,
+                   const iz_content_t *c, bool commercial, iz_rtype_t rtype, json_t *to,
+                   const char *key, const char *hash, iz_sms_msg_t **out, json_t *blocked,
+                   json_t *ids)
+{
+    /* Every verdict first; then the whole send is queued in one
+     * transaction, and the queue judges each message again before it
+     * goes. */
+    size_t n = json_array_size(to);
+    iz_judge_t j = {
+        .brand_id = brand->id, .type = IZ_MESAJ, .rtype = rtype, .commercial = commercial};
+    iz_judged_t *verdicts;
+    int rc = iz_api_judge_json(r, app, &j, to, &verdicts);
+    if (rc != 0) return rc;
+    json_t *bl = blocked ? blocked : json_array();
+    iz_sms_item_t *items = iz_req_alloc(r, (n ? n : 1) * sizeof *items);
+    char(*rcpt)[IZ_RECIPIENT_MAX] = iz_req_alloc(r, (n ? n : 1) * sizeof *rcpt);
+    char(*mid)[IZ_SMS_ID_MAX] = iz_req_alloc(r, (n ? n : 1) * sizeof *mid);
+    size_t nitems = 0, nblocked = 0, naccepted = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (verdicts[i].repeat) continue; /* a repeat: sent once */
+        iz_sms_item_t *x = &items[nitems];
+        json_t *item = json_array_get(to, i);
+        const char *reason = iz__judged_entry(item, &verdicts[i], rcpt[nitems], bl);
+        x->recipient = rcpt[nitems];
+        if (reason) {
+            x->outcome = reason;
+            x->raw_json = verdicts[i].v == IZ_VERDICT_INVALID && !json_is_string(item);
+            nblocked++;
+        } else if ((rc = iz_sms_new_id(mid[nitems])) == 0) {
+            x->outcome = "QUEUED";
+            x->msg_id = mid[nitems];
+            if (ids) json_array_append_new(ids, json_string(mid[nitems]));
+            naccepted++;
+        }
+        nitems++;
+    }
+    if (bl != blocked) json_decref(bl);
+    if (rc != 0) return IZ_EIO;
+    iz_sms_msg_t *m = iz_req_alloc(r, sizeof *m);
+    memset(m, 0, sizeof *m);
+    m->account_id = brand->account_id;
+    m->brand_id = brand->id;
+    iz_strlcpy(m->kind, "SEND", sizeof m->kind);
+    m->priority = naccepted <= SMALL_SEND ? 0 : 1;
+    iz_strlcpy(m->sender, from, sizeof m->sender);
+    iz_strlcpy(m->text, c->text, sizeof m->text);
+    m->commercial = commercial;
+    m->rtype = rtype;
+    iz_strlcpy(m->encoding, iz_sms_enc_name(c->info.encoding), sizeof m->encoding);
+    m->parts = (int)c->info.parts;
+    m->opt_out = (c->added & IZ_CONTENT_OPTOUT) != 0;
+    m->accepted = (int64_t)naccepted;
+    m->blocked = (int64_t)nblocked;
+    if (key) {
+        iz_strlcpy(m->idem_key, key, sizeof m->idem_key);
+        iz_strlcpy(m->idem_hash, hash, sizeof m->idem_hash);
+    }
+    rc = iz_sms_queue_put(iz_api_sms_queue(app), m, items, nitems);
+    if (rc == 0) *out = m;
+    return rc;
+}
+
 /* ---- POST /v1/brands/{b}/sms/send ------------------------------------------ */
 
 void iz__h_sms_send(iz_req_t *r, void *vapp)
@@ -442,67 +532,10 @@ void iz__h_sms_send(iz_req_t *r, void *vapp)
         return;
     }
 
-    /* Every verdict first; then the whole send is queued in one
-     * transaction, and the queue judges each message again before it
-     * goes. */
-    size_t n = json_array_size(q.to);
-    iz_judge_t j = {.brand_id = brand.id, .type = IZ_MESAJ, .rtype = q.rtype,
-                    .commercial = q.commercial};
-    iz_judged_t *verdicts;
-    if (iz__judge_json(r, app, &j, q.to, &verdicts) != 0) {
-        json_decref(body);
-        return;
-    }
-    iz_sms_item_t *items = iz_req_alloc(r, (n ? n : 1) * sizeof *items);
-    char(*rcpt)[IZ_RECIPIENT_MAX] = iz_req_alloc(r, (n ? n : 1) * sizeof *rcpt);
-    char(*mid)[IZ_SMS_ID_MAX] = iz_req_alloc(r, (n ? n : 1) * sizeof *mid);
-    size_t nitems = 0, nblocked = 0, naccepted = 0;
+    iz_sms_msg_t *m;
     json_t *blocked = json_array(), *ids = json_array();
-    for (size_t i = 0; i < n; i++) {
-        if (verdicts[i].repeat) continue; /* a repeat: sent once */
-        iz_sms_item_t *x = &items[nitems];
-        json_t *item = json_array_get(q.to, i);
-        const char *reason = iz__judged_entry(item, &verdicts[i], rcpt[nitems], blocked);
-        x->recipient = rcpt[nitems];
-        if (reason) {
-            x->outcome = reason;
-            x->raw_json = verdicts[i].v == IZ_VERDICT_INVALID && !json_is_string(item);
-            nblocked++;
-        } else {
-            if (iz_sms_new_id(mid[nitems]) != 0) {
-                json_decref(blocked);
-                json_decref(ids);
-                json_decref(body);
-                iz_reply_error(r, "IZ500", NULL);
-                return;
-            }
-            x->outcome = "QUEUED";
-            x->msg_id = mid[nitems];
-            json_array_append_new(ids, json_string(mid[nitems]));
-            naccepted++;
-        }
-        nitems++;
-    }
-    iz_sms_msg_t *m = iz_req_alloc(r, sizeof *m);
-    memset(m, 0, sizeof *m);
-    m->account_id = brand.account_id;
-    m->brand_id = brand.id;
-    iz_strlcpy(m->kind, "SEND", sizeof m->kind);
-    m->priority = naccepted <= SMALL_SEND ? 0 : 1;
-    iz_strlcpy(m->sender, q.from, sizeof m->sender);
-    iz_strlcpy(m->text, q.text, sizeof m->text);
-    m->commercial = q.commercial;
-    m->rtype = q.rtype;
-    iz_strlcpy(m->encoding, iz_sms_enc_name(q.info.encoding), sizeof m->encoding);
-    m->parts = (int)q.info.parts;
-    m->opt_out = q.appended;
-    m->accepted = (int64_t)naccepted;
-    m->blocked = (int64_t)nblocked;
-    if (key) {
-        iz_strlcpy(m->idem_key, key, sizeof m->idem_key);
-        iz_strlcpy(m->idem_hash, hash, sizeof m->idem_hash);
-    }
-    int rc = iz_sms_queue_put(iz_api_sms_queue(app), m, items, nitems);
+    int rc = iz_sms_enqueue(r, app, &brand, q.from, q.content, q.commercial, q.rtype, q.to, key,
+                            hash, &m, blocked, ids);
     json_decref(body);
     if (rc != 0) {
         json_decref(blocked);
@@ -513,6 +546,7 @@ void iz__h_sms_send(iz_req_t *r, void *vapp)
             iz__reply_store_error(r, rc);
         return;
     }
+    int64_t naccepted = m->accepted;
     bool waited = false;
     if (naccepted > 0 && naccepted <= SMALL_SEND) {
         /* A small send waits for the gateway (bounded): its answer says

@@ -543,6 +543,12 @@ int iz_store_jobs_open(iz_store_t *st, iz_job_t **list, size_t *n)
     return st && list && n ? st->ops->jobs_open(st, list, n) : IZ_EINVAL;
 }
 
+int iz_store_jobs_of_brand(iz_store_t *st, int64_t brand_id, size_t limit, iz_job_t **list,
+                           size_t *n)
+{
+    return st && list && n ? st->ops->jobs_of_brand(st, brand_id, limit, list, n) : IZ_EINVAL;
+}
+
 int iz_store_job_step(iz_store_t *st, const iz_job_t *job, const iz_job_error_t *errs, size_t n)
 {
     return st && job && (errs || n == 0) ? st->ops->job_step(st, job, errs, n) : IZ_EINVAL;
@@ -968,6 +974,12 @@ int iz_store_voice_add(iz_store_t *st, iz_voice_campaign_t *c, const iz_voice_nu
 int iz_store_voice_get(iz_store_t *st, int64_t id, iz_voice_campaign_t *out)
 {
     return st && out ? st->ops->voice_get(st, id, out) : IZ_EINVAL;
+}
+
+int iz_store_voice_of_brand(iz_store_t *st, int64_t brand_id, size_t limit,
+                            iz_voice_campaign_t **list, size_t *n)
+{
+    return st && list && n ? st->ops->voice_of_brand(st, brand_id, limit, list, n) : IZ_EINVAL;
 }
 
 int iz_store_voice_numbers(iz_store_t *st, int64_t id, bool allowed_only, iz_voice_number_t **list,

@@ -688,6 +688,10 @@ int iz_store_job_get(iz_store_t *st, const char *id, iz_job_t *out);
 /* The jobs still QUEUED or RUNNING, oldest first. */
 int iz_store_jobs_open(iz_store_t *st, iz_job_t **list, size_t *n);
 
+/* A brand's newest jobs, newest first, at most limit (the panel's list). */
+int iz_store_jobs_of_brand(iz_store_t *st, int64_t brand_id, size_t limit, iz_job_t **list,
+                           size_t *n);
+
 /* A rejected row of a job. */
 typedef struct iz_job_error {
     int64_t line;
@@ -1241,6 +1245,9 @@ typedef struct iz_voice_number {
 int iz_store_voice_add(iz_store_t *st, iz_voice_campaign_t *c, const iz_voice_number_t *nums,
                        size_t n);
 int iz_store_voice_get(iz_store_t *st, int64_t id, iz_voice_campaign_t *out);
+/* A brand's newest voice campaigns, newest first, at most limit. */
+int iz_store_voice_of_brand(iz_store_t *st, int64_t brand_id, size_t limit,
+                            iz_voice_campaign_t **list, size_t *n);
 /* A campaign's numbers in input order (only the ALLOWED ones when
  * allowed_only). */
 int iz_store_voice_numbers(iz_store_t *st, int64_t id, bool allowed_only, iz_voice_number_t **list,

@@ -83,6 +83,8 @@ typedef struct iz_store_ops {
     int (*job_add)(iz_store_t *st, const iz_job_t *job);
     int (*job_get)(iz_store_t *st, const char *id, iz_job_t *out);
     int (*jobs_open)(iz_store_t *st, iz_job_t **list, size_t *n);
+    int (*jobs_of_brand)(iz_store_t *st, int64_t brand_id, size_t limit, iz_job_t **list,
+                         size_t *n);
     int (*job_step)(iz_store_t *st, const iz_job_t *job, const iz_job_error_t *errs, size_t n);
     int (*job_errors)(iz_store_t *st, const char *id, int64_t after_line, size_t limit,
                       iz_job_error_t **list, size_t *n);
@@ -160,6 +162,8 @@ typedef struct iz_store_ops {
     int (*voice_add)(iz_store_t *st, iz_voice_campaign_t *c, const iz_voice_number_t *nums,
                      size_t n);
     int (*voice_get)(iz_store_t *st, int64_t id, iz_voice_campaign_t *out);
+    int (*voice_of_brand)(iz_store_t *st, int64_t brand_id, size_t limit,
+                          iz_voice_campaign_t **list, size_t *n);
     int (*voice_numbers)(iz_store_t *st, int64_t id, bool allowed_only, iz_voice_number_t **list,
                          size_t *n);
     /* v11: partner mode and İYS standings */

@@ -3593,13 +3593,25 @@ static void voice_read(sqlite3_stmt *stmt, void *out)
     c->blocked = sqlite3_column_int64(stmt, 8);
 }
 
+static const iz_sq_row_t voice_row = IZ_SQ_ROW(iz_voice_campaign_t, voice_read);
+
 static int sq_voice_get(iz_store_t *st, int64_t id, iz_voice_campaign_t *out)
 {
-    static const iz_sq_row_t voice_row = IZ_SQ_ROW(iz_voice_campaign_t, voice_read);
     return iz__sq_get(sq(st),
                       "SELECT id, brand_id, account_id, name, commercial, rtype, created_ms,"
                       " allowed, blocked FROM voice_campaigns WHERE id = ?1",
                       IZ_SQ_ARGS(IZ_SQ_I64(id)), &voice_row, out);
+}
+
+static int sq_voice_of_brand(iz_store_t *st, int64_t brand_id, size_t limit,
+                             iz_voice_campaign_t **list, size_t *n)
+{
+    return iz__sq_list(sq(st),
+                       "SELECT id, brand_id, account_id, name, commercial, rtype, created_ms,"
+                       " allowed, blocked FROM voice_campaigns WHERE brand_id = ?1"
+                       " ORDER BY id DESC LIMIT ?2",
+                       IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_I64((int64_t)limit)), &voice_row, list,
+                       n);
 }
 
 static void number_read(sqlite3_stmt *stmt, void *out)
@@ -3675,6 +3687,16 @@ static int sq_jobs_open(iz_store_t *st, iz_job_t **list, size_t *n)
                        "SELECT " JOB_COLS " FROM jobs WHERE state IN ('QUEUED', 'RUNNING')"
                        " ORDER BY created_ms, id",
                        NULL, &job_row, list, n);
+}
+
+static int sq_jobs_of_brand(iz_store_t *st, int64_t brand_id, size_t limit, iz_job_t **list,
+                            size_t *n)
+{
+    return iz__sq_list(sq(st),
+                       "SELECT " JOB_COLS " FROM jobs WHERE brand_id = ?1"
+                       " ORDER BY created_ms DESC, id LIMIT ?2",
+                       IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_I64((int64_t)limit)), &job_row, list,
+                       n);
 }
 
 /* A job's step: its row and its new rejected rows. */
@@ -4670,6 +4692,7 @@ static const iz_store_ops_t sq_ops = {
     .job_add = sq_job_add,
     .job_get = sq_job_get,
     .jobs_open = sq_jobs_open,
+    .jobs_of_brand = sq_jobs_of_brand,
     .job_step = sq_job_step,
     .job_errors = sq_job_errors,
     .quarantine_list = sq_quarantine_list,
@@ -4702,5 +4725,6 @@ static const iz_store_ops_t sq_ops = {
     .sms_backlog = sq_sms_backlog,
     .voice_add = sq_voice_add,
     .voice_get = sq_voice_get,
+    .voice_of_brand = sq_voice_of_brand,
     .voice_numbers = sq_voice_numbers,
 };

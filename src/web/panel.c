@@ -20,6 +20,7 @@
 #include "core/trtime.h"
 #include "sys/log.h"
 #include "web/panel_int.h"
+#include "web/panel_ops.h"
 
 #define CLIENTS 8192            /* addresses each limiter remembers */
 #define IP_POSTS_PER_MINUTE 60  /* form posts a minute from one address */
@@ -42,6 +43,16 @@ static const iz_route_t routes[] = {
     {"POST", "/panel/logout", iz__pg_logout, 0, "panel_logout"},
     {"GET", "/panel/password", iz__pg_password, 0, "panel_password"},
     {"POST", "/panel/password", iz__pg_password_post, 0, "panel_password_post"},
+    {"GET", "/panel/bulk", iz__pg_bulk, 0, "panel_bulk"},
+    {"POST", "/panel/bulk", iz__pg_bulk_post, IZ_ROUTE_STREAM, "panel_bulk_post"},
+    {"GET", "/panel/bulk/{jobId}", iz__pg_bulk_job, 0, "panel_bulk_job"},
+    {"GET", "/panel/bulk/{jobId}/errors.csv", iz__pg_bulk_errors, 0, "panel_bulk_errors"},
+    {"GET", "/panel/check", iz__pg_check, 0, "panel_check"},
+    {"POST", "/panel/check", iz__pg_check_post, IZ_ROUTE_STREAM, "panel_check_post"},
+    {"GET", "/panel/check/{checkId}/{file}", iz__pg_check_file, 0, "panel_check_file"},
+    {"GET", "/panel/sms", iz__pg_sms, 0, "panel_sms"},
+    {"POST", "/panel/sms", iz__pg_sms_post, IZ_ROUTE_STREAM, "panel_sms_post"},
+    {"GET", "/panel/sms/{sendId}", iz__pg_sms_send, 0, "panel_sms_send"},
 };
 
 const iz_route_t *iz_web_routes(size_t *n)

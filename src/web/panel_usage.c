@@ -113,13 +113,12 @@ static void show_usage(iz_page_t *p, const iz_usage_t *u)
 static void show_tiers(iz_page_t *p, const iz_plans_t *plans, const iz_plan_t *mine)
 {
     iz_req_t *r = p->r;
-    iz_page_printf(
-        p,
-        "<h2>Planlar</h2><div class=\"tbl\"><table><caption>Yıllık planlar (fiyatlara "
-        "%%%d KDV dahildir)</caption><thead><tr><th scope=\"col\">Plan</th>"
-        "<th scope=\"col\" class=\"n\">İzin kaydı sınırı</th>"
-        "<th scope=\"col\" class=\"n\">Yıllık ücret (KDV dahil)</th></tr></thead><tbody>",
-        IZ_VAT_PERCENT);
+    iz_page_printf(p,
+                   "<h2>Planlar</h2><p>Yıllık planlar, izin kaydı sınırlarıyla; fiyatlara %%%d KDV "
+                   "dahildir.</p><div class=\"tbl\"><table><thead><tr><th scope=\"col\">Plan</th>"
+                   "<th scope=\"col\" class=\"n\">Sınır</th>"
+                   "<th scope=\"col\" class=\"n\">Yıllık ücret</th></tr></thead><tbody>",
+                   IZ_VAT_PERCENT);
     for (size_t i = 0; i < plans->n; i++) {
         const iz_plan_t *pl = &plans->plan[i];
         bool own = pl == mine;

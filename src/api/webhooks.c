@@ -52,43 +52,6 @@ static json_t *webhook_json(const iz_webhook_t *w)
     return o;
 }
 
-/* The Turkish of hook/check.c's reasons. */
-static const char *const reasons[][2] = {
-    {"the URL is empty", "Adres boş."},
-    {"the URL is over 2048 bytes", "Adres 2048 bayttan uzun."},
-    {"the URL has a space, a control byte or a byte outside ASCII",
-     "Adreste boşluk, denetim karakteri ya da ASCII dışı bir karakter var."},
-    {"the URL has a fragment (#), which is never sent",
-     "Adreste hiç gönderilmeyen bir # parçası var."},
-    {"the URL must be https:// (http:// only with --allow-private-webhooks)",
-     "Adres https:// ile başlamalıdır (http:// yalnızca --allow-private-webhooks ile)."},
-    {"the URL must start with https://", "Adres https:// ile başlamalıdır."},
-    {"the URL must not carry a user or password (the secret signs each delivery)",
-     "Adres kullanıcı adı ya da parola içermemelidir (her gönderim gizli anahtarla imzalanır)."},
-    {"the URL's IPv6 address has no closing ]", "Adresteki IPv6 adresinin kapanış ] işareti yok."},
-    {"the URL's host is not valid", "Adresteki sunucu adı geçersiz."},
-    {"the URL has no valid host", "Adreste geçerli bir sunucu adı yok."},
-    {"the URL's IPv6 address is not valid", "Adresteki IPv6 adresi geçersiz."},
-    {"the URL's port is not valid", "Adresteki port geçersiz."},
-    {"the URL's host does not resolve", "Adresteki sunucu adı çözümlenemedi."},
-    {"the URL's host resolves to a loopback, private or reserved address (allowed only with "
-     "--allow-private-webhooks)",
-     "Adresteki sunucu adı yerel, özel ya da ayrılmış bir IP adresine çözümleniyor (yalnızca "
-     "--allow-private-webhooks ile izin verilir)."},
-    {"the URL's host has no IPv4 or IPv6 address",
-     "Adresteki sunucunun IPv4 ya da IPv6 adresi yok."},
-    {"the secret must be 16 to 256 bytes", "Gizli anahtar 16 ile 256 bayt arasında olmalıdır."},
-    {"the secret must be printable ASCII without spaces",
-     "Gizli anahtar boşluksuz, yazdırılabilir ASCII karakterlerden oluşmalıdır."},
-};
-
-static const char *turkish(const char *en)
-{
-    for (size_t i = 0; i < IZ_ARRAY_LEN(reasons); i++)
-        if (strcmp(reasons[i][0], en) == 0) return reasons[i][1];
-    return "Değer geçersiz.";
-}
-
 void iz__h_webhook_put(iz_req_t *r, void *vapp)
 {
     iz_app_t *app = vapp;
@@ -122,7 +85,7 @@ void iz__h_webhook_put(iz_req_t *r, void *vapp)
         /* The URL is echoed; the secret never is. */
         char en[320];
         snprintf(en, sizeof en, "%s.", why);
-        iz__reply_field(r, field, strcmp(field, "url") == 0 ? ju : NULL, turkish(why), en);
+        iz__reply_field(r, field, strcmp(field, "url") == 0 ? ju : NULL, iz_hook_why_tr(why), en);
     } else if (rc == IZ_ETOOBIG) {
         iz__reply_field(r, "url", NULL, "Adres çok uzun.", "The URL is too long.");
     } else if (rc != 0) {

@@ -208,3 +208,40 @@ int64_t iz_hook_backoff_ms(int attempts, long retry_after_s, uint64_t rnd)
     return iz_backoff_ms(attempts, IZ_HOOK_FIRST_RETRY_MS, IZ_HOOK_RETRY_MAX_MS, retry_after_s,
                          rnd);
 }
+
+/* The Turkish of this file's reasons (what the API and the panel show). */
+static const char *const reasons[][2] = {
+    {"the URL is empty", "Adres boş."},
+    {"the URL is over 2048 bytes", "Adres 2048 bayttan uzun."},
+    {"the URL has a space, a control byte or a byte outside ASCII",
+     "Adreste boşluk, denetim karakteri ya da ASCII dışı bir karakter var."},
+    {"the URL has a fragment (#), which is never sent",
+     "Adreste hiç gönderilmeyen bir # parçası var."},
+    {"the URL must be https:// (http:// only with --allow-private-webhooks)",
+     "Adres https:// ile başlamalıdır (http:// yalnızca --allow-private-webhooks ile)."},
+    {"the URL must start with https://", "Adres https:// ile başlamalıdır."},
+    {"the URL must not carry a user or password (the secret signs each delivery)",
+     "Adres kullanıcı adı ya da parola içermemelidir (her gönderim gizli anahtarla imzalanır)."},
+    {"the URL's IPv6 address has no closing ]", "Adresteki IPv6 adresinin kapanış ] işareti yok."},
+    {"the URL's host is not valid", "Adresteki sunucu adı geçersiz."},
+    {"the URL has no valid host", "Adreste geçerli bir sunucu adı yok."},
+    {"the URL's IPv6 address is not valid", "Adresteki IPv6 adresi geçersiz."},
+    {"the URL's port is not valid", "Adresteki port geçersiz."},
+    {"the URL's host does not resolve", "Adresteki sunucu adı çözümlenemedi."},
+    {"the URL's host resolves to a loopback, private or reserved address (allowed only with "
+     "--allow-private-webhooks)",
+     "Adresteki sunucu adı yerel, özel ya da ayrılmış bir IP adresine çözümleniyor (yalnızca "
+     "--allow-private-webhooks ile izin verilir)."},
+    {"the URL's host has no IPv4 or IPv6 address",
+     "Adresteki sunucunun IPv4 ya da IPv6 adresi yok."},
+    {"the secret must be 16 to 256 bytes", "Gizli anahtar 16 ile 256 bayt arasında olmalıdır."},
+    {"the secret must be printable ASCII without spaces",
+     "Gizli anahtar boşluksuz, yazdırılabilir ASCII karakterlerden oluşmalıdır."},
+};
+
+const char *iz_hook_why_tr(const char *why)
+{
+    for (size_t i = 0; i < IZ_ARRAY_LEN(reasons); i++)
+        if (why && strcmp(reasons[i][0], why) == 0) return reasons[i][1];
+    return "Değer geçersiz.";
+}

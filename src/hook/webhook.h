@@ -98,6 +98,11 @@ int iz_hook_resolve(const iz_hook_url_t *u, bool allow_private, char addr[IZ_HOO
  * ASCII bytes (0x21..0x7e); *why says what is wrong. */
 bool iz_hook_secret_ok(const char *secret, const char **why);
 
+/* The Turkish of a *why of the checks above (iz_hook_url_parse,
+ * iz_hook_resolve, iz_hook_secret_ok), for the API's and the panel's
+ * refusals; a generic sentence for any other text. */
+const char *iz_hook_why_tr(const char *why);
+
 /* "sha256=" and the lower-case hex HMAC-SHA256 of body under secret. */
 void iz_hook_sign(const char *secret, const char *body, size_t n, char out[IZ_HOOK_SIG_MAX]);
 

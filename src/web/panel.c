@@ -53,6 +53,11 @@ static const iz_route_t routes[] = {
     {"GET", "/panel/sms", iz__pg_sms, 0, "panel_sms"},
     {"POST", "/panel/sms", iz__pg_sms_post, IZ_ROUTE_STREAM, "panel_sms_post"},
     {"GET", "/panel/sms/{sendId}", iz__pg_sms_send, 0, "panel_sms_send"},
+    {"GET", "/panel/webhook", iz__pg_webhook, 0, "panel_webhook"},
+    {"POST", "/panel/webhook", iz__pg_webhook_set, 0, "panel_webhook_set"},
+    {"POST", "/panel/webhook/delete", iz__pg_webhook_delete, 0, "panel_webhook_delete"},
+    {"POST", "/panel/webhook/retry", iz__pg_webhook_retry, 0, "panel_webhook_retry"},
+    {"GET", "/panel/usage", iz__pg_usage, 0, "panel_usage"},
 };
 
 const iz_route_t *iz_web_routes(size_t *n)
@@ -122,6 +127,8 @@ static const char panel_css[] =
     "width:auto;font-size:.85rem;white-space:nowrap}"
     ".shown dt{font-weight:600}.shown dd{margin:0 0 .6rem}"
     ".inline{display:inline}.inline button{margin:0;padding:.3rem .8rem;min-height:0}"
+    "meter{display:inline-block;vertical-align:middle;width:100%;max-width:20rem;height:1.4rem}"
+    "tr.mine td{background:#e8f1fa}"
     "@media(min-width:56rem){.shell{display:grid;grid-template-columns:15rem minmax(0,1fr);"
     "gap:1.5rem;align-items:start}"
     ".side ul{display:block;overflow:visible;padding:0}.side li{margin:0 0 .3rem}"

@@ -168,6 +168,10 @@ void iz__panel_store_error(iz_req_t *r, iz_app_t *app, int rc);
  * in r's arena. */
 const char *iz__panel_num(iz_req_t *r, int64_t n);
 
+/* An amount in kuruş as Turkish money: "1.800,00 TL", in r's arena.
+ * (panel_usage.c) */
+const char *iz__panel_money(iz_req_t *r, int64_t kurus);
+
 /* A time (epoch seconds) as Turkey's local "DD.MM.YYYY HH:MM", in r's
  * arena; "—" for 0. */
 const char *iz__panel_time(iz_req_t *r, int64_t t);
@@ -235,5 +239,10 @@ void iz__pg_keys_revoke(iz_req_t *r, void *app);   /* keys.c */
 void iz__pg_users(iz_req_t *r, void *app);         /* users_page.c */
 void iz__pg_users_new(iz_req_t *r, void *app);     /* users_page.c */
 void iz__pg_users_delete(iz_req_t *r, void *app);  /* users_page.c */
+void iz__pg_webhook(iz_req_t *r, void *app);       /* panel_webhook.c */
+void iz__pg_webhook_set(iz_req_t *r, void *app);   /* panel_webhook.c */
+void iz__pg_webhook_delete(iz_req_t *r, void *app); /* panel_webhook.c */
+void iz__pg_webhook_retry(iz_req_t *r, void *app);  /* panel_webhook.c */
+void iz__pg_usage(iz_req_t *r, void *app);          /* panel_usage.c */
 
 #endif

@@ -126,6 +126,9 @@ static void test_urls(void **state)
         if (iz_hook_url_parse(bad[i], false, &u, &why) != IZ_EINVAL)
             fail_msg("%s accepted", bad[i]);
         assert_non_null(why);
+        /* The API and the panel say each reason in Turkish. */
+        if (strcmp(iz_hook_why_tr(why), "Değer geçersiz.") == 0)
+            fail_msg("no Turkish for \"%s\"", why);
     }
     char longurl[IZ_HOOK_URL_MAX + 2];
     memset(longurl, 'a', sizeof longurl - 1);
@@ -145,6 +148,7 @@ static void test_resolve(void **state)
     assert_int_equal(iz_hook_url_parse("https://127.0.0.1:8443/h", false, &u, &why), 0);
     assert_int_equal(iz_hook_resolve(&u, false, addr, &why), IZ_EINVAL);
     assert_string_equal(addr, "");
+    assert_string_not_equal(iz_hook_why_tr(why), "Değer geçersiz.");
     assert_int_equal(iz_hook_resolve(&u, true, addr, &why), 0);
     assert_string_equal(addr, "127.0.0.1");
     assert_int_equal(iz_hook_url_parse("https://[::1]/h", false, &u, &why), 0);
@@ -175,6 +179,13 @@ static void test_secrets(void **state)
     assert_false(iz_hook_secret_ok("0123456789 abcdef", &why));
     assert_false(iz_hook_secret_ok("0123456789abcdef\t", &why));
     assert_false(iz_hook_secret_ok("şifreşifreşifreşifre", &why));
+    assert_string_equal(
+        iz_hook_why_tr(why),
+        "Gizli anahtar boşluksuz, yazdırılabilir ASCII karakterlerden oluşmalıdır.");
+    assert_false(iz_hook_secret_ok("", &why));
+    assert_string_equal(iz_hook_why_tr(why), "Gizli anahtar 16 ile 256 bayt arasında olmalıdır.");
+    assert_string_equal(iz_hook_why_tr("something else"), "Değer geçersiz.");
+    assert_string_equal(iz_hook_why_tr(NULL), "Değer geçersiz.");
 }
 
 /* RFC 4231 test cases 2 (a short key), 6 and 7 (a key longer than the

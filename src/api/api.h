@@ -133,6 +133,11 @@ int iz_sms_enqueue(iz_req_t *r, iz_app_t *app, const iz_brand_t *brand, const ch
                    const char *key, const char *hash, iz_sms_msg_t **out, json_t *blocked,
                    json_t *ids);
 
+/* The evidence of a change made by request r (its IP, its user agent, cut
+ * to fit; extra's members added), as JSON text in r's arena: what the API
+ * and the panel keep with a change they record. (app.c) */
+const char *iz_api_evidence(iz_req_t *r, json_t *extra);
+
 /* The module's routes (static table). */
 const iz_route_t *iz_api_routes(size_t *n);
 

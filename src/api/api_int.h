@@ -77,11 +77,9 @@ void iz__raw_recipient(json_t *item, char out[IZ_RECIPIENT_MAX]);
  * answered 401 (missing or wrong) or 503 (izin runs without one). */
 bool iz__gateway_token_ok(iz_req_t *r, const iz_app_t *app);
 
-/* The evidence of a change that came through the API: the client's address
- * and user agent (a user agent over 256 bytes is kept as its first 256
- * with userAgentCut:true), plus the fields of extra (may be NULL), as JSON
- * text in r's arena. */
-const char *iz__api_evidence(iz_req_t *r, json_t *extra);
+/* iz_api_evidence (api.h): a user agent over 256 bytes is kept as its first
+ * 256 with userAgentCut:true, or as its SHA-256 when the evidence would
+ * not fit IZ_EVIDENCE_MAX. */
 
 /* The handlers, by file (the route table is in app.c). */
 typedef void iz__handler_t(iz_req_t *r, void *app);

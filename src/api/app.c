@@ -324,7 +324,7 @@ void iz__raw_recipient(json_t *item, char out[IZ_RECIPIENT_MAX])
 
 #define UA_KEEP 256
 
-const char *iz__api_evidence(iz_req_t *r, json_t *extra)
+const char *iz_api_evidence(iz_req_t *r, json_t *extra)
 {
     json_t *ev = json_object();
     json_object_set_new(ev, "ip", json_string(iz_req_remote(r)));

@@ -30,7 +30,7 @@ void iz__h_consent_post(iz_req_t *r, void *vapp)
     iz_consent_raw_retail_from_json(body, iz_req_alloc(r, 24), iz_req_alloc(r, IZ_RETAIL_JSON_TEXT),
                                     &rec->raw);
     rec->origin = IZ_ORIGIN_API;
-    rec->evidence = iz__api_evidence(r, NULL);
+    rec->evidence = iz_api_evidence(r, NULL);
     int rc = iz_domain_record(app->dom, &brand, (int64_t)time(NULL), rec, 1);
     if (rc != 0) rec->rc = rc;
     iz__reply_record(r, body, rec, NULL);

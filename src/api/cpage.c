@@ -583,7 +583,7 @@ static int record(ctx_t *c, const choice_t *ch, const code_t *k, int64_t now, js
     char sent[IZ_DATETIME_LEN];
     iz_tr_format(k->sent, sent);
     json_object_set_new(extra, "codeSentAt", json_string(sent));
-    const char *evidence = iz__api_evidence(c->r, extra);
+    const char *evidence = iz_api_evidence(c->r, extra);
     json_decref(extra);
     iz_record_t recs[3];
     iz_consent_t valid[3];

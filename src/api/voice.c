@@ -282,7 +282,7 @@ void iz__h_voice_optout(iz_req_t *r, void *vapp)
     rec->raw.consent_date = (iz_field_t){IZ_FIELD_STRING, date, strlen(date)};
     rec->origin = IZ_ORIGIN_API;
     json_t *ev = json_pack("{s:s}", "callId", call);
-    rec->evidence = iz__api_evidence(r, ev);
+    rec->evidence = iz_api_evidence(r, ev);
     json_decref(ev);
     int rc = iz_domain_record(app->dom, &brand, now, rec, 1);
     if (rc != 0) rec->rc = rc;

@@ -31,6 +31,7 @@ static const iz_route_t routes[] = {
     {"GET", "/", iz__pg_root, 0, "panel_root"},
     {"GET", "/panel", iz__pg_dashboard, 0, "panel_dashboard"},
     {"GET", "/panel/recipients", iz__pg_recipients, 0, "panel_recipients"},
+    {"POST", "/panel/recipients", iz__pg_recipients_post, 0, "panel_recipients_post"},
     {"GET", "/panel/iys", iz__pg_iys, 0, "panel_iys"},
     {"GET", "/panel/keys", iz__pg_keys, 0, "panel_keys"},
     {"POST", "/panel/keys/new", iz__pg_keys_new, 0, "panel_keys_new"},

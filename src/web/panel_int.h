@@ -232,6 +232,7 @@ void iz__pg_password(iz_req_t *r, void *app);      /* login.c */
 void iz__pg_password_post(iz_req_t *r, void *app); /* login.c */
 void iz__pg_dashboard(iz_req_t *r, void *app);     /* dash.c */
 void iz__pg_recipients(iz_req_t *r, void *app);    /* recipients.c */
+void iz__pg_recipients_post(iz_req_t *r, void *app); /* recipients.c: a change from the panel */
 void iz__pg_iys(iz_req_t *r, void *app);           /* recipients.c */
 void iz__pg_keys(iz_req_t *r, void *app);          /* keys.c */
 void iz__pg_keys_new(iz_req_t *r, void *app);      /* keys.c */

@@ -13,11 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/enums.h"
 #include "core/hcode.h"
 #include "core/iz.h"
+#include "api/api.h"
 #include "core/recipient.h"
+#include "core/trtime.h"
 #include "web/panel_int.h"
 
 #define IYS_PAGE 50 /* İYS-side changes a page */
@@ -112,6 +115,120 @@ static const char change_head[] =
     "<th scope=\"col\">Kaynak</th><th scope=\"col\">İzin tarihi</th>"
     "<th scope=\"col\">Geldiği yer</th><th scope=\"col\">İYS</th>";
 
+/* ---- a change recorded from the panel ------------------------------------ */
+
+/* The service provider's sources a person in the panel may name (İYS's
+ * own sources are İYS's to set). */
+static const char *const hs_sources[] = {
+    "HS_CAGRI_MERKEZI", "HS_FIZIKSEL_ORTAM", "HS_ISLAK_IMZA", "HS_WEB",   "HS_MOBIL",
+    "HS_MESAJ",         "HS_EPOSTA",         "HS_ETKINLIK",   "HS_ATM",   "HS_EORTAM",
+    "HS_SOSYAL_MEDYA",  "HS_KARAR",          "HS_2015"};
+
+/* The form that records a change of recipient norm (a phone number or an
+ * e-mail address) from the panel: origin PANEL, the user as evidence. */
+static void change_form(iz_page_t *p, const iz_panel_sess_t *s, const char *norm, bool phone)
+{
+    iz_req_t *r = p->r;
+    char now[IZ_DATETIME_LEN];
+    iz_tr_format((int64_t)time(NULL), now);
+    iz_page_puts(p, "<section class=\"card\"><h2>Değişiklik kaydet</h2><p class=\"meta\">"
+                    "Çağrı merkezinde, mağazada ya da yazılı olarak alınan bir izni ya da reddi "
+                    "kaydedin: değişiklik API'den gelen bir değişiklik gibi denetlenir ve "
+                    "İYS'ye gönderilir (geldiği yer PANEL; kanıt olarak kullanıcınız ve "
+                    "adresiniz saklanır).</p>");
+    iz__panel_form(p, s, "/panel/recipients", NULL);
+    iz_page_printf(p,
+                   "<input type=\"hidden\" name=\"recipient\" value=\"%s\">"
+                   "<label for=\"ch-type\">Kanal</label><select id=\"ch-type\" name=\"type\">%s"
+                   "</select><label for=\"ch-rt\">Alıcı türü</label><select id=\"ch-rt\" "
+                   "name=\"recipientType\"><option value=\"BIREYSEL\">Bireysel</option>"
+                   "<option value=\"TACIR\">Tacir</option></select>"
+                   "<label for=\"ch-st\">Durum</label><select id=\"ch-st\" name=\"status\">"
+                   "<option value=\"ONAY\">İzin (ONAY)</option><option value=\"RET\">Ret "
+                   "(RET)</option></select><label for=\"ch-src\">Kaynak</label><select "
+                   "id=\"ch-src\" name=\"source\">",
+                   iz_page_esc(r, norm),
+                   phone ? "<option value=\"MESAJ\">SMS (MESAJ)</option><option "
+                           "value=\"ARAMA\">Arama (ARAMA)</option>"
+                         : "<option value=\"EPOSTA\">E-posta (EPOSTA)</option>");
+    for (size_t i = 0; i < IZ_ARRAY_LEN(hs_sources); i++) {
+        iz_source_t src = IZ_SOURCE_NONE;
+        (void)iz_source_parse(hs_sources[i], &src);
+        iz_page_printf(p, "<option value=\"%s\">%s (%s)</option>", hs_sources[i],
+                       iz_page_esc(r, iz__panel_source_tr(src)), hs_sources[i]);
+    }
+    iz_page_printf(p,
+                   "</select><label for=\"ch-date\">İzin tarihi (Türkiye saati)</label><input "
+                   "id=\"ch-date\" name=\"consentDate\" maxlength=\"19\" required value=\"%s\" "
+                   "aria-describedby=\"ch-date-hint\"><p class=\"hint\" id=\"ch-date-hint\">"
+                   "YYYY-AA-GG SS:DD:SS; İYS, etkinleşme tarihinden sonra 3 iş gününden eski bir "
+                   "izni kabul etmez (H467).</p><button type=\"submit\">Kaydet</button></form>"
+                   "</section>",
+                   now);
+}
+
+/* One form value as a consent field: absent when not sent (or over max). */
+static iz_field_t field_of(const iz_form_t *f, const char *name, size_t max)
+{
+    const char *v = iz_form_value(f, name, max);
+    return v ? (iz_field_t){IZ_FIELD_STRING, v, strlen(v)} : (iz_field_t){IZ_FIELD_ABSENT, NULL, 0};
+}
+
+void iz__pg_recipients_post(iz_req_t *r, void *vapp)
+{
+    iz_app_t *app = vapp;
+    iz_panel_sess_t s;
+    iz_form_t form;
+    if (iz__panel_post(r, app, &s, &form) != 0) return;
+    if (!s.brand) {
+        iz__panel_refuse(r, app, 404, "Marka yok", "Bu hesabın markası yok.");
+        return;
+    }
+    iz_record_t *rec = iz_req_alloc(r, sizeof *rec);
+    memset(rec, 0, sizeof *rec);
+    rec->raw.recipient = field_of(&form, "recipient", 254);
+    rec->raw.type = field_of(&form, "type", 16);
+    rec->raw.recipient_type = field_of(&form, "recipientType", 16);
+    rec->raw.status = field_of(&form, "status", 16);
+    rec->raw.source = field_of(&form, "source", 32);
+    rec->raw.consent_date = field_of(&form, "consentDate", 32);
+    rec->origin = IZ_ORIGIN_PANEL;
+    json_t *who = json_pack("{s:s}", "panelUser", s.user.email);
+    rec->evidence = iz_api_evidence(r, who);
+    json_decref(who);
+    int rc = iz_domain_record(app->dom, s.brand, (int64_t)time(NULL), rec, 1);
+    if (rc != 0) rec->rc = rc;
+    if (rec->rc == 0 || rec->rc == IZ_REPEAT) {
+        char path[IZ_RECIPIENT_MAX * 3 + 64];
+        snprintf(path, sizeof path, "/panel/recipients?q=%s&saved=1",
+                 iz_form_urlencode(r, rec->chg.recipient));
+        iz__panel_redirect(r, app, &s, path, "Değişiklik kaydedildi.");
+        return;
+    }
+    if (rec->rc == IZ_EIO || rec->rc == IZ_EBUSY) {
+        iz__panel_store_error(r, app, rec->rc);
+        return;
+    }
+    /* The refusal with each field's H-code and İYS's Turkish text. */
+    char msg[1024] = "";
+    size_t at = 0;
+    int status = 422;
+    if (rec->rc == IZ_EINVAL) {
+        for (int i = 0; i < rec->errs.n && at < sizeof msg; i++) {
+            const iz_hcode_t *h = iz_hcode(rec->errs.e[i].code);
+            at += (size_t)snprintf(msg + at, sizeof msg - at, "%s%s: %s", i ? " " : "",
+                                   rec->errs.e[i].code, h ? h->tr : "");
+        }
+    } else if (rec->rc == IZ_ERULE && rec->hcode) {
+        const iz_hcode_t *h = iz_hcode(rec->hcode);
+        status = iz_hcode_http(rec->hcode);
+        snprintf(msg, sizeof msg, "%s: %s", rec->hcode, h ? h->tr : "");
+    } else {
+        snprintf(msg, sizeof msg, "Değişiklik kaydedilemedi (%s).", iz_strerror(rec->rc));
+    }
+    iz__panel_refuse(r, app, status, "Değişiklik kaydedilmedi", msg);
+}
+
 void iz__pg_recipients(iz_req_t *r, void *vapp)
 {
     iz_app_t *app = vapp;
@@ -152,6 +269,10 @@ void iz__pg_recipients(iz_req_t *r, void *vapp)
     const iz_type_t *types = phone ? phone_types : mail_types;
     size_t ntypes = phone ? 2 : 1;
     iz_page_printf(&p, "<h2>%s</h2>", iz_page_esc(r, norm));
+    const char *saved = iz_req_query(r, "saved");
+    if (saved && strcmp(saved, "1") == 0)
+        iz_page_msg(&p, "ok", "Değişiklik kaydedildi; İYS'ye gönderimi aşağıda izleyebilirsiniz.",
+                    NULL);
     bool any = false;
     for (size_t t = 0; t < ntypes; t++)
         for (int rt = IZ_BIREYSEL; rt <= IZ_TACIR; rt++) {
@@ -182,6 +303,7 @@ void iz__pg_recipients(iz_req_t *r, void *vapp)
             free(list);
         }
     if (!any) iz_page_msg(&p, "ok", "Bu alıcı için bu markada izin kaydı yok.", NULL);
+    change_form(&p, &s, norm, phone);
     iz__panel_end(&p, 200);
 }
 

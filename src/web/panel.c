@@ -53,6 +53,15 @@ static const iz_route_t routes[] = {
     {"GET", "/panel/sms", iz__pg_sms, 0, "panel_sms"},
     {"POST", "/panel/sms", iz__pg_sms_post, IZ_ROUTE_STREAM, "panel_sms_post"},
     {"GET", "/panel/sms/{sendId}", iz__pg_sms_send, 0, "panel_sms_send"},
+    {"GET", "/panel/voice", iz__pg_voice, 0, "panel_voice"},
+    {"POST", "/panel/voice", iz__pg_voice_post, IZ_ROUTE_STREAM, "panel_voice_post"},
+    {"GET", "/panel/voice/{campaignId}", iz__pg_voice_campaign, 0, "panel_voice_campaign"},
+    {"GET", "/panel/voice/{campaignId}/numbers.csv", iz__pg_voice_numbers, 0,
+     "panel_voice_numbers"},
+    {"GET", "/panel/numbers", iz__pg_numbers, 0, "panel_numbers"},
+    {"POST", "/panel/numbers", iz__pg_numbers_post, 0, "panel_numbers_post"},
+    {"GET", "/panel/page", iz__pg_cpage, 0, "panel_page"},
+    {"POST", "/panel/page", iz__pg_cpage_post, 0, "panel_page_post"},
 };
 
 const iz_route_t *iz_web_routes(size_t *n)
@@ -122,6 +131,9 @@ static const char panel_css[] =
     "width:auto;font-size:.85rem;white-space:nowrap}"
     ".shown dt{font-weight:600}.shown dd{margin:0 0 .6rem}"
     ".inline{display:inline}.inline button{margin:0;padding:.3rem .8rem;min-height:0}"
+    ".qr{display:block;width:11rem;height:11rem;max-width:100%;margin:.5rem 0;"
+    "image-rendering:pixelated;background:#fff}"
+    ".card h2:first-child{margin-top:0}"
     "@media(min-width:56rem){.shell{display:grid;grid-template-columns:15rem minmax(0,1fr);"
     "gap:1.5rem;align-items:start}"
     ".side ul{display:block;overflow:visible;padding:0}.side li{margin:0 0 .3rem}"

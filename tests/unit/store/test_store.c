@@ -1948,6 +1948,15 @@ static void test_brand_keywords_and_numbers(void **state)
     snprintf(am.keywords[0], sizeof am.keywords[0], "ACME");
     assert_int_equal(iz_store_brand_update(f->st, &a, &am, &why), IZ_EEXIST);
     assert_string_equal(why, "subscriber number");
+    /* Nor another brand's slug: an update's unique violation is a
+     * conflict, not a failure. */
+    snprintf(b.slug, sizeof b.slug, "cicekci");
+    assert_int_equal(iz_store_brand_update(f->st, &b, &m, &why), 0);
+    a.subscriber_number[0] = '\0';
+    snprintf(a.slug, sizeof a.slug, "cicekci");
+    assert_int_equal(iz_store_brand_update(f->st, &a, &am, &why), IZ_EEXIST);
+    assert_string_equal(why, "slug");
+    a.slug[0] = '\0';
 
     iz_brand_t *list = NULL;
     iz_brand_sms_t *sms = NULL;

@@ -225,23 +225,25 @@ static void inbound_list(iz_page_t *p, const iz_inbound_t *l, size_t n)
         iz_page_puts(p, "<p>Bu markaya henüz SMS gelmedi.</p>");
         return;
     }
+    /* What was written and what came of it first: on a phone the table
+     * scrolls sideways and its first columns are what shows. */
     iz_page_printf(p,
-                   "<div class=\"tbl\"><table id=\"inbound\"><caption>Son %d mesaj (en yenisi "
-                   "önce)</caption><thead><tr><th scope=\"col\">Zaman</th>"
-                   "<th scope=\"col\">Gönderen</th><th scope=\"col\">Numara</th>"
-                   "<th scope=\"col\">Metin</th><th scope=\"col\">Sonuç</th>"
+                   "<div class=\"tbl\"><table id=\"inbound\" class=\"wide\"><caption>Son %d "
+                   "mesaj (en yenisi önce)</caption><thead><tr><th scope=\"col\">Metin</th>"
+                   "<th scope=\"col\">Sonuç</th><th scope=\"col\">Gönderen</th>"
+                   "<th scope=\"col\">Zaman</th><th scope=\"col\">Numara</th>"
                    "<th scope=\"col\">Yanıt</th></tr></thead><tbody>",
                    INBOUND_SHOWN);
     for (size_t i = 0; i < n; i++) {
         const iz_inbound_t *m = &l[i];
         iz_page_printf(p,
-                       "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s%s%s%s</td>"
+                       "<tr><td>%s</td><td>%s%s%s%s</td><td>%s</td><td>%s</td><td>%s</td>"
                        "<td>%s</td></tr>",
-                       iz__panel_time(r, m->received_ms / 1000), iz_page_esc(r, m->sender),
-                       iz_page_esc(r, m->receiver), iz_page_esc(r, m->text),
-                       inbound_outcome_tr(m->outcome),
+                       iz_page_esc(r, m->text), inbound_outcome_tr(m->outcome),
                        m->detail[0] ? " <span class=\"meta\">(" : "", iz_page_esc(r, m->detail),
-                       m->detail[0] ? ")</span>" : "", iz_page_esc(r, m->reply));
+                       m->detail[0] ? ")</span>" : "", iz_page_esc(r, m->sender),
+                       iz__panel_time(r, m->received_ms / 1000), iz_page_esc(r, m->receiver),
+                       iz_page_esc(r, m->reply));
     }
     iz_page_puts(p, "</tbody></table></div>");
 }

@@ -137,6 +137,77 @@ int iz_sms_enqueue(iz_req_t *r, iz_app_t *app, const iz_brand_t *brand, const ch
  * to fit; extra's members added), as JSON text in r's arena: what the API
  * and the panel keep with a change they record. (app.c) */
 const char *iz_api_evidence(iz_req_t *r, json_t *extra);
+/* ---- voice campaigns (voice.c): the API's and the panel's ------------------ */
+
+#define IZ_VOICE_MAX 100000 /* numbers in one campaign */
+
+/* True when name (len bytes) may name a voice campaign: 1 to
+ * IZ_NAME_MAX - 1 bytes without control characters. */
+bool iz_voice_name_ok(const char *name, size_t len);
+
+/* Make brand's voice campaign name (iz_voice_name_ok) from the JSON array
+ * list (at most IZ_VOICE_MAX items, as POST /v1/brands/{b}/voice/campaigns
+ * takes it): each address judged on ARAMA for commercial and rtype, a
+ * repeat kept once, every number stored with its verdict. 0 with *c the
+ * stored campaign (id, created, allowed and blocked counts) and each
+ * blocked {recipient, reason} appended to blocked; the store's failure. */
+int iz_voice_create(iz_req_t *r, iz_app_t *app, const iz_brand_t *brand, const char *name,
+                    bool commercial, iz_rtype_t rtype, json_t *list, iz_voice_campaign_t *c,
+                    json_t *blocked);
+
+/* Campaign c's allowed numbers judged again now (a consent withdrawn since
+ * the campaign was made is not dialled): *out (free it) holds *n verdicts,
+ * the callable ones IZ_VERDICT_ALLOWED with their norm. 0 or the store's
+ * failure. */
+int iz_voice_callable(iz_app_t *app, const iz_voice_campaign_t *c, iz_judged_t **out, size_t *n);
+
+/* The same as the dialer's CSV (GET /v1/voice/campaigns/{id}/numbers?format=csv):
+ * "recipient\n" then one number a line, into *out (free it), *len bytes. */
+int iz_voice_callable_csv(iz_app_t *app, const iz_voice_campaign_t *c, char **out, size_t *len);
+
+/* ---- a brand's settings (brands.c): PATCH /v1/brands/{b} and the panel ------- */
+
+/* Everything PATCH /v1/brands/{b} changes, as the store holds it. Large
+ * (the information text): allocate it, e.g. in the request's arena. */
+typedef struct iz_brand_settings {
+    iz_brand_t b;
+    iz_brand_sms_t sms;
+    char info[IZ_BRAND_INFO_MAX];
+    iz_brand_page_t page;
+    iz_brand_ident_t ident;
+} iz_brand_settings_t;
+
+/* Why settings were refused: izin's code (IZ422 for a field's value, IZ409
+ * when a keyword, the 0850 number or the slug is another brand's), the
+ * field, and the reason in Turkish and English. */
+typedef struct iz_brand_refusal {
+    const char *code;
+    const char *field;
+    bool echo; /* the answer echoes the field's value */
+    char tr[320], en[320];
+} iz_brand_refusal_t;
+
+/* Read brand b's settings into *out: 0 or the store's failure. */
+int iz_brand_settings_get(iz_app_t *app, const iz_brand_t *b, iz_brand_settings_t *out);
+
+/* Set the keywords from kw[0..n) as written (a NULL item is a value that
+ * is not text): 0, or IZ_EINVAL with *why when there are more than
+ * IZ_KEYWORDS_MAX or one is not a keyword (core/keyword.h). */
+int iz_brand_keywords_set(iz_brand_sms_t *sms, const char *const *kw, size_t n,
+                          iz_brand_refusal_t *why);
+
+/* The checks of changed settings, in PATCH's order: a name, the short and
+ * 0850 numbers' forms, mode ("" unchanged, else IYS or LOCAL: sets
+ * page.iys), the page mode's needs, MERSİS, the identity texts, the slug's
+ * characters. 0 or IZ_EINVAL with *why (IZ422). */
+int iz_brand_settings_check(iz_brand_settings_t *s, const char *mode, iz_brand_refusal_t *why);
+
+/* Store checked settings (the store's one brand update, then the
+ * information text, page and identity) and let inbound SMS routing see
+ * them: 0; IZ_EEXIST with *why (IZ409) when a keyword is another brand's
+ * on the same short number, or the 0850 number or slug another brand's;
+ * the store's failure. */
+int iz_brand_settings_save(iz_app_t *app, iz_brand_settings_t *s, iz_brand_refusal_t *why);
 
 /* The module's routes (static table). */
 const iz_route_t *iz_api_routes(size_t *n);

@@ -142,6 +142,12 @@ void iz_cpage_free(iz_cpage_t *cp)
     free(cp);
 }
 
+int iz_cpage_link(const iz_cpage_t *cp, const char *slug, char *out, size_t size)
+{
+    int n = snprintf(out, size, "%s/c/%s", cp->public_url, slug);
+    return n < 0 || (size_t)n >= size ? IZ_ETOOBIG : 0;
+}
+
 /* ---- one request's context -------------------------------------------------- */
 
 typedef struct ctx {
@@ -214,7 +220,7 @@ static bool ctx_open(ctx_t *c, iz_req_t *r, void *vapp)
     c->site->cfg.home_label = "İzin sayfasına dön";
     size_t ln = strlen(c->cp->public_url) + strlen(home) + 1;
     char *link = iz_req_alloc(r, ln);
-    snprintf(link, ln, "%s%s", c->cp->public_url, home);
+    iz_cpage_link(c->cp, c->slug, link, ln);
     c->link = link;
     return true;
 }

@@ -19,6 +19,7 @@
 #ifndef IZ_API_CPAGE_H
 #define IZ_API_CPAGE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct iz_cpage iz_cpage_t;
@@ -32,5 +33,10 @@ typedef struct iz_cpage iz_cpage_t;
  * IZ_EIO when there is no randomness. */
 int iz_cpage_new(const char *public_url, int64_t ttl, iz_cpage_t **out);
 void iz_cpage_free(iz_cpage_t *cp);
+
+/* The public link of the page of slug (the --public-url base, "/c/", the
+ * slug: what its QR code holds) into out of size bytes: 0, IZ_ETOOBIG
+ * when it does not fit. */
+int iz_cpage_link(const iz_cpage_t *cp, const char *slug, char *out, size_t size);
 
 #endif

@@ -28,7 +28,6 @@
 #include "core/iz.h"
 #include "net/jsonconsent.h"
 
-#define VOICE_MAX 100000 /* numbers in one campaign */
 #define CALL_ID_MAX 128  /* bytes of a call id */
 
 static bool printable(const char *s, size_t len)
@@ -36,6 +35,11 @@ static bool printable(const char *s, size_t len)
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7F) return false;
     return true;
+}
+
+bool iz_voice_name_ok(const char *name, size_t len)
+{
+    return len > 0 && len < IZ_NAME_MAX && printable(name, len);
 }
 
 /* Check a campaign body; answers and returns non-zero when it is wrong. */
@@ -49,8 +53,8 @@ static int read_campaign(iz_req_t *r, json_t *body, bool *commercial, iz_rtype_t
     if (!jn || json_is_null(jn) || (json_is_string(jn) && !*json_string_value(jn))) {
         iz__reply_field(r, "name", NULL, "Kampanya adı (name) bulunamadı.",
                         "The name field is missing.");
-    } else if (!json_is_string(jn) || json_string_length(jn) >= IZ_NAME_MAX ||
-               !printable(json_string_value(jn), json_string_length(jn))) {
+    } else if (!json_is_string(jn) ||
+               !iz_voice_name_ok(json_string_value(jn), json_string_length(jn))) {
         iz__reply_field(r, "name", jn,
                         "Kampanya adı (name) en çok 127 bayt, denetim karakteri içermeyen bir "
                         "metin olmalıdır.",
@@ -61,13 +65,46 @@ static int read_campaign(iz_req_t *r, json_t *body, bool *commercial, iz_rtype_t
     } else if (!json_is_array(list)) {
         iz_error_t e = {.code = "H478", .location = "recipients", .index = -1};
         iz_reply_errors(r, iz_hcode_http("H478"), &e, 1);
-    } else if (json_array_size(list) > VOICE_MAX) {
+    } else if (json_array_size(list) > IZ_VOICE_MAX) {
         iz__reply_field(r, "recipients", NULL, "Bir kampanyada en çok 100000 numara olabilir.",
                         "At most 100000 numbers in one campaign.");
     } else {
         return 0;
     }
     return -1;
+}
+
+int iz_voice_create(iz_req_t *r, iz_app_t *app, const iz_brand_t *brand, const char *name,
+                    bool commercial, iz_rtype_t rtype, json_t *list, iz_voice_campaign_t *c,
+                    json_t *blocked)
+{
+    size_t n = json_array_size(list);
+    iz_judge_t j = {
+        .brand_id = brand->id, .type = IZ_ARAMA, .rtype = rtype, .commercial = commercial};
+    iz_judged_t *verdicts;
+    int rc = iz_api_judge_json(r, app, &j, list, &verdicts);
+    if (rc != 0) return rc;
+    iz_voice_number_t *nums = iz_req_alloc(r, (n ? n : 1) * sizeof *nums);
+    size_t nn = 0, nallowed = 0, nblocked = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (verdicts[i].repeat) continue; /* a repeat: called once */
+        iz_voice_number_t *x = &nums[nn++];
+        const char *reason =
+            iz__judged_entry(json_array_get(list, i), &verdicts[i], x->recipient, blocked);
+        iz_strlcpy(x->outcome, reason ? reason : "ALLOWED", sizeof x->outcome);
+        if (reason)
+            nblocked++;
+        else
+            nallowed++;
+    }
+    *c = (iz_voice_campaign_t){.brand_id = brand->id,
+                               .account_id = brand->account_id,
+                               .commercial = commercial,
+                               .rtype = rtype,
+                               .allowed = (int64_t)nallowed,
+                               .blocked = (int64_t)nblocked};
+    iz_strlcpy(c->name, name, sizeof c->name);
+    return iz_store_voice_add(app->store, c, nums, nn);
 }
 
 void iz__h_voice_campaign_post(iz_req_t *r, void *vapp)
@@ -82,40 +119,11 @@ void iz__h_voice_campaign_post(iz_req_t *r, void *vapp)
         json_decref(body);
         return;
     }
-    json_t *jn = json_object_get(body, "name");
-    json_t *list = json_object_get(body, "recipients");
-
-    size_t n = json_array_size(list);
-    iz_judge_t j = {.brand_id = brand.id, .type = IZ_ARAMA, .rtype = rtype,
-                    .commercial = commercial};
-    iz_judged_t *verdicts;
-    if (iz__judge_json(r, app, &j, list, &verdicts) != 0) {
-        json_decref(body);
-        return;
-    }
-    iz_voice_number_t *nums = iz_req_alloc(r, (n ? n : 1) * sizeof *nums);
-    size_t nn = 0, nallowed = 0, nblocked = 0;
     json_t *blocked = json_array();
-    for (size_t i = 0; i < n; i++) {
-        if (verdicts[i].repeat) continue; /* a repeat: called once */
-        iz_voice_number_t *x = &nums[nn++];
-        const char *reason =
-            iz__judged_entry(json_array_get(list, i), &verdicts[i], x->recipient, blocked);
-        iz_strlcpy(x->outcome, reason ? reason : "ALLOWED", sizeof x->outcome);
-        if (reason)
-            nblocked++;
-        else
-            nallowed++;
-    }
-    iz_voice_campaign_t c = {.brand_id = brand.id,
-                             .account_id = brand.account_id,
-                             .commercial = commercial,
-                             .rtype = rtype,
-                             .allowed = (int64_t)nallowed,
-                             .blocked = (int64_t)nblocked};
-    iz_strlcpy(c.name, json_string_value(jn), sizeof c.name);
+    iz_voice_campaign_t c;
+    int rc = iz_voice_create(r, app, &brand, json_string_value(json_object_get(body, "name")),
+                             commercial, rtype, json_object_get(body, "recipients"), &c, blocked);
     json_decref(body);
-    int rc = iz_store_voice_add(app->store, &c, nums, nn);
     if (rc != 0) {
         json_decref(blocked);
         iz__reply_store_error(r, rc);
@@ -124,8 +132,8 @@ void iz__h_voice_campaign_post(iz_req_t *r, void *vapp)
     iz_reply_json(r, 201,
                   json_pack("{s:I, s:s, s:b, s:s, s:I, s:I, s:o}", "campaignId", (json_int_t)c.id,
                             "name", c.name, "commercial", commercial, "recipientType",
-                            iz_rtype_name(rtype), "allowed", (json_int_t)nallowed, "blocked",
-                            (json_int_t)nblocked, "blockedRecipients", blocked));
+                            iz_rtype_name(rtype), "allowed", (json_int_t)c.allowed, "blocked",
+                            (json_int_t)c.blocked, "blockedRecipients", blocked));
 }
 
 /* Append s to a growing buffer. */
@@ -139,6 +147,53 @@ static void buf_add(char **b, size_t *len, size_t *cap, const char *s)
     }
     memcpy(*b + *len, s, n + 1);
     *len += n;
+}
+
+int iz_voice_callable(iz_app_t *app, const iz_voice_campaign_t *c, iz_judged_t **out, size_t *n)
+{
+    iz_voice_number_t *list = NULL;
+    int rc = iz_store_voice_numbers(app->store, c->id, true, &list, n);
+    if (rc != 0) return rc;
+    /* Each number judged again now: a consent withdrawn since the campaign
+     * was made must not be dialled. */
+    iz_judge_t j = {
+        .brand_id = c->brand_id, .type = IZ_ARAMA, .rtype = c->rtype, .commercial = c->commercial};
+    size_t k = *n ? *n : 1;
+    const char **raw = iz_xmalloc(k * sizeof *raw);
+    size_t *lens = iz_xmalloc(k * sizeof *lens);
+    *out = iz_xmalloc(k * sizeof **out);
+    for (size_t i = 0; i < *n; i++) {
+        raw[i] = list[i].recipient;
+        lens[i] = strlen(list[i].recipient);
+    }
+    rc = iz_domain_judge_list(app->dom, &j, raw, lens, *n, false, *out);
+    free(lens);
+    free(raw);
+    free(list);
+    if (rc != 0) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+int iz_voice_callable_csv(iz_app_t *app, const iz_voice_campaign_t *c, char **out, size_t *len)
+{
+    iz_judged_t *v = NULL;
+    size_t n = 0, cap = 0;
+    int rc = iz_voice_callable(app, c, &v, &n);
+    if (rc != 0) return rc;
+    *out = NULL;
+    *len = 0;
+    buf_add(out, len, &cap, "recipient\n");
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].v != IZ_VERDICT_ALLOWED) continue;
+        buf_add(out, len, &cap, v[i].norm);
+        buf_add(out, len, &cap, "\n");
+    }
+    free(v);
+    return 0;
 }
 
 void iz__h_voice_numbers(iz_req_t *r, void *vapp)
@@ -175,43 +230,21 @@ void iz__h_voice_numbers(iz_req_t *r, void *vapp)
         iz__reply_store_error(r, rc);
         return;
     }
-    iz_voice_number_t *list = NULL;
-    size_t n = 0;
-    if ((rc = iz_store_voice_numbers(app->store, id, true, &list, &n)) != 0) {
-        iz__reply_store_error(r, rc);
-        return;
-    }
-    /* Each number judged again now: a consent withdrawn since the campaign
-     * was made must not be dialled. */
-    iz_judge_t j = {.brand_id = c.brand_id, .type = IZ_ARAMA, .rtype = c.rtype,
-                    .commercial = c.commercial};
-    const char **raw = iz_xmalloc((n ? n : 1) * sizeof *raw);
-    size_t *lens = iz_xmalloc((n ? n : 1) * sizeof *lens);
-    iz_judged_t *verdicts = iz_xmalloc((n ? n : 1) * sizeof *verdicts);
-    for (size_t i = 0; i < n; i++) {
-        raw[i] = list[i].recipient;
-        lens[i] = strlen(list[i].recipient);
-    }
-    rc = iz_domain_judge_list(app->dom, &j, raw, lens, n, false, verdicts);
     char *out = NULL;
-    size_t len = 0, cap = 0;
-    json_t *arr = csv ? NULL : json_array();
-    if (csv) buf_add(&out, &len, &cap, "recipient\n");
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        if (verdicts[i].v != IZ_VERDICT_ALLOWED) continue;
-        if (csv) {
-            buf_add(&out, &len, &cap, verdicts[i].norm);
-            buf_add(&out, &len, &cap, "\n");
-        } else {
-            json_array_append_new(arr, json_string(verdicts[i].norm));
-        }
+    size_t len = 0;
+    json_t *arr = NULL;
+    if (csv) {
+        rc = iz_voice_callable_csv(app, &c, &out, &len);
+    } else {
+        iz_judged_t *v = NULL;
+        size_t n = 0;
+        rc = iz_voice_callable(app, &c, &v, &n);
+        arr = json_array();
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            if (v[i].v == IZ_VERDICT_ALLOWED) json_array_append_new(arr, json_string(v[i].norm));
+        free(v);
     }
-    free(verdicts);
-    free(lens);
-    free(raw);
-    free(list);
     if (rc != 0) {
-        free(out);
         json_decref(arr);
         iz__reply_store_error(r, rc);
         return;

@@ -246,7 +246,7 @@ static int run_call(iz_sq_t *q, const sq_call_t *c)
         }
     }
     if (rc == 0 && r != SQLITE_DONE)
-        rc = c->mode == SQ_WRITE ? write_fail(q, r, c->sql) : sq_fail(q, r, c->sql);
+        rc = c->mode != SQ_RUN ? write_fail(q, r, c->sql) : sq_fail(q, r, c->sql);
     else if (rc == 0 && c->mode == SQ_UPDATE && sqlite3_changes(q->db) == 0)
         rc = IZ_ENOTFOUND;
     else if (rc == 0 && c->rowid)

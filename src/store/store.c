@@ -314,6 +314,13 @@ int iz_store_inbound_add(iz_store_t *st, iz_inbound_t *in)
     return st->ops->inbound_add(st, in);
 }
 
+int iz_store_inbound_of_brand(iz_store_t *st, int64_t brand_id, size_t limit, iz_inbound_t **list,
+                              size_t *n)
+{
+    if (!st || !list || !n) return IZ_EINVAL;
+    return st->ops->inbound_of_brand(st, brand_id, limit, list, n);
+}
+
 int iz_store_brand_get(iz_store_t *st, int64_t account_id, int64_t code, iz_brand_t *out)
 {
     return st && out ? st->ops->brand_get(st, account_id, code, out) : IZ_EINVAL;

@@ -416,6 +416,11 @@ int iz_store_inbound_get(iz_store_t *st, const char *gateway, const char *msg_id
  * msg_id) is stored already. */
 int iz_store_inbound_add(iz_store_t *st, iz_inbound_t *in);
 
+/* A brand's newest inbound messages, newest first, at most limit (the
+ * panel's numbers page); *list allocated, free() it. */
+int iz_store_inbound_of_brand(iz_store_t *st, int64_t brand_id, size_t limit, iz_inbound_t **list,
+                              size_t *n);
+
 /* Store an API key's hash (64 lower-case hex digits of SHA-256, else
  * IZ_EINVAL) and display prefix (at most 32 chars, else IZ_ETOOBIG).
  * IZ_ENOTFOUND for an unknown account, IZ_EEXIST when the hash is taken. */

@@ -39,6 +39,8 @@ typedef struct iz_store_ops {
                             iz_brand_sms_t **sms, size_t *n);
     int (*inbound_get)(iz_store_t *st, const char *gateway, const char *msg_id, iz_inbound_t *out);
     int (*inbound_add)(iz_store_t *st, iz_inbound_t *in);
+    int (*inbound_of_brand)(iz_store_t *st, int64_t brand_id, size_t limit, iz_inbound_t **list,
+                            size_t *n);
     int (*key_add)(iz_store_t *st, int64_t account_id, const char *hash_hex, const char *prefix);
     int (*key_lookup)(iz_store_t *st, const char *hash_hex, int64_t *account_id);
     int (*key_revoke)(iz_store_t *st, int64_t account_id, const char *hash_hex);

@@ -1178,13 +1178,25 @@ static void inbound_read(sqlite3_stmt *stmt, void *out)
     iz__sq_col_str(stmt, 12, m->reply, sizeof m->reply);
 }
 
+static const iz_sq_row_t inbound_row = IZ_SQ_ROW(iz_inbound_t, inbound_read);
+
 static int sq_inbound_get(iz_store_t *st, const char *gateway, const char *msg_id,
                           iz_inbound_t *out)
 {
-    static const iz_sq_row_t row = IZ_SQ_ROW(iz_inbound_t, inbound_read);
     return iz__sq_get(sq(st),
                       "SELECT " INBOUND_COLS " FROM sms_inbound WHERE gateway = ?1 AND msg_id = ?2",
-                      IZ_SQ_ARGS(IZ_SQ_TEXT(gateway), IZ_SQ_TEXT(msg_id)), &row, out);
+                      IZ_SQ_ARGS(IZ_SQ_TEXT(gateway), IZ_SQ_TEXT(msg_id)), &inbound_row, out);
+}
+
+static int sq_inbound_of_brand(iz_store_t *st, int64_t brand_id, size_t limit, iz_inbound_t **list,
+                               size_t *n)
+{
+    /* sms_inbound_brand (brand_id, id) answers it without a scan */
+    return iz__sq_list(sq(st),
+                       "SELECT " INBOUND_COLS " FROM sms_inbound WHERE brand_id = ?1"
+                       " ORDER BY id DESC LIMIT ?2",
+                       IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_I64((int64_t)limit)), &inbound_row,
+                       list, n);
 }
 
 static int sq_inbound_add(iz_store_t *st, iz_inbound_t *in)
@@ -4633,6 +4645,7 @@ static const iz_store_ops_t sq_ops = {
     .brand_ident_set = sq_brand_ident_set,
     .brands_by_number = sq_brands_by_number,
     .inbound_get = sq_inbound_get,
+    .inbound_of_brand = sq_inbound_of_brand,
     .inbound_add = sq_inbound_add,
     .key_add = sq_key_add,
     .key_lookup = sq_key_lookup,

@@ -59,6 +59,15 @@ static const iz_route_t routes[] = {
     {"POST", "/panel/webhook/delete", iz__pg_webhook_delete, 0, "panel_webhook_delete"},
     {"POST", "/panel/webhook/retry", iz__pg_webhook_retry, 0, "panel_webhook_retry"},
     {"GET", "/panel/usage", iz__pg_usage, 0, "panel_usage"},
+    {"GET", "/panel/voice", iz__pg_voice, 0, "panel_voice"},
+    {"POST", "/panel/voice", iz__pg_voice_post, IZ_ROUTE_STREAM, "panel_voice_post"},
+    {"GET", "/panel/voice/{campaignId}", iz__pg_voice_campaign, 0, "panel_voice_campaign"},
+    {"GET", "/panel/voice/{campaignId}/numbers.csv", iz__pg_voice_numbers, 0,
+     "panel_voice_numbers"},
+    {"GET", "/panel/numbers", iz__pg_numbers, 0, "panel_numbers"},
+    {"POST", "/panel/numbers", iz__pg_numbers_post, 0, "panel_numbers_post"},
+    {"GET", "/panel/page", iz__pg_cpage, 0, "panel_page"},
+    {"POST", "/panel/page", iz__pg_cpage_post, 0, "panel_page_post"},
 };
 
 const iz_route_t *iz_web_routes(size_t *n)
@@ -130,6 +139,10 @@ static const char panel_css[] =
     ".inline{display:inline}.inline button{margin:0;padding:.3rem .8rem;min-height:0}"
     "meter{display:inline-block;vertical-align:middle;width:100%;max-width:20rem;height:1.4rem}"
     "tr.mine td{background:#e8f1fa}"
+    ".qr{display:block;width:11rem;height:11rem;max-width:100%;margin:.5rem 0;"
+    "image-rendering:pixelated;background:#fff}"
+    ".card h2:first-child,.card input[type=hidden]:first-child+h2{margin-top:0}"
+    "table.wide{min-width:46rem}"
     "@media(min-width:56rem){.shell{display:grid;grid-template-columns:15rem minmax(0,1fr);"
     "gap:1.5rem;align-items:start}"
     ".side ul{display:block;overflow:visible;padding:0}.side li{margin:0 0 .3rem}"

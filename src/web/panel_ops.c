@@ -181,6 +181,22 @@ const char *iz__panel_lines(iz_req_t *r, const iz_form_t *f, const char *text_fi
     return out;
 }
 
+json_t *iz__panel_list_json(const char *text, size_t len, size_t max)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < len && json_array_size(a) <= max;) {
+        const char *nl = memchr(text + i, '\n', len - i);
+        size_t end = nl ? (size_t)(nl - text) : len, b = i, e = end;
+        while (b < e && (text[b] == ' ' || text[b] == '\t' || text[b] == '\r'))
+            b++;
+        while (e > b && (text[e - 1] == ' ' || text[e - 1] == '\t' || text[e - 1] == '\r'))
+            e--;
+        if (e > b) json_array_append_new(a, json_stringn_nocheck(text + b, e - b));
+        i = end + 1;
+    }
+    return a;
+}
+
 void iz__panel_form_mp(iz_page_t *p, const iz_panel_sess_t *s, const char *action)
 {
     iz_page_printf(p, "<form method=\"post\" enctype=\"multipart/form-data\" action=\"%s\">",

@@ -64,6 +64,12 @@ void iz__panel_mp_start(iz_req_t *r, iz_app_t *app, size_t max, const char *limi
 const char *iz__panel_lines(iz_req_t *r, const iz_form_t *f, const char *text_field,
                             const char *file_field, size_t *len);
 
+/* Lines (a pasted list and a file, as iz__panel_lines gives them) as a
+ * JSON array of strings, each trimmed (spaces, tabs, CR), blank lines
+ * skipped, at most max + 1 items (one more than max says "too many"): the
+ * list the API's JSON bodies take. */
+json_t *iz__panel_list_json(const char *text, size_t len, size_t max);
+
 /* Open a POST form that carries a file (enctype multipart/form-data) with
  * the CSRF field first; the caller writes the fields and "</form>". */
 void iz__panel_form_mp(iz_page_t *p, const iz_panel_sess_t *s, const char *action);
@@ -88,5 +94,10 @@ void iz__pg_sms_send(iz_req_t *r, void *app);      /* panel_sms.c */
 void iz__pg_voice(iz_req_t *r, void *app);         /* panel_voice.c */
 void iz__pg_voice_post(iz_req_t *r, void *app);    /* panel_voice.c */
 void iz__pg_voice_numbers(iz_req_t *r, void *app); /* panel_voice.c */
+void iz__pg_voice_campaign(iz_req_t *r, void *app); /* panel_voice.c */
+void iz__pg_numbers(iz_req_t *r, void *app);        /* panel_brand.c */
+void iz__pg_numbers_post(iz_req_t *r, void *app);   /* panel_brand.c */
+void iz__pg_cpage(iz_req_t *r, void *app);          /* panel_brand.c */
+void iz__pg_cpage_post(iz_req_t *r, void *app);     /* panel_brand.c */
 
 #endif

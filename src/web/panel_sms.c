@@ -130,24 +130,6 @@ static void preview(iz_page_t *p, const iz_content_t *c, bool commercial)
     }
 }
 
-/* The recipients one a line as a JSON array of the lines (trimmed, blank
- * ones skipped), at most max + 1. */
-static json_t *to_list(const char *text, size_t len, size_t max)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < len && json_array_size(a) <= max;) {
-        const char *nl = memchr(text + i, '\n', len - i);
-        size_t end = nl ? (size_t)(nl - text) : len, b = i, e = end;
-        while (b < e && (text[b] == ' ' || text[b] == '\t' || text[b] == '\r'))
-            b++;
-        while (e > b && (text[e - 1] == ' ' || text[e - 1] == '\t' || text[e - 1] == '\r'))
-            e--;
-        if (e > b) json_array_append_new(a, json_stringn_nocheck(text + b, e - b));
-        i = end + 1;
-    }
-    return a;
-}
-
 static void sms_done(iz_req_t *r, iz_panel_mp_t *m)
 {
     iz_app_t *app = m->app;
@@ -183,7 +165,7 @@ static void sms_done(iz_req_t *r, iz_panel_mp_t *m)
     if (!err && send) {
         size_t len;
         const char *lines = iz__panel_lines(r, &m->form, "recipients", "file", &len);
-        to = to_list(lines, len, SMS_TO_MAX);
+        to = iz__panel_list_json(lines, len, SMS_TO_MAX);
         if (json_array_size(to) == 0)
             err = "Alıcı listesi boş: numaraları yazın ya da bir dosya seçin.";
         else if (json_array_size(to) > SMS_TO_MAX)

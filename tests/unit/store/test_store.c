@@ -1948,6 +1948,15 @@ static void test_brand_keywords_and_numbers(void **state)
     snprintf(am.keywords[0], sizeof am.keywords[0], "ACME");
     assert_int_equal(iz_store_brand_update(f->st, &a, &am, &why), IZ_EEXIST);
     assert_string_equal(why, "subscriber number");
+    /* Nor another brand's slug: an update's unique violation is a
+     * conflict, not a failure. */
+    snprintf(b.slug, sizeof b.slug, "cicekci");
+    assert_int_equal(iz_store_brand_update(f->st, &b, &m, &why), 0);
+    a.subscriber_number[0] = '\0';
+    snprintf(a.slug, sizeof a.slug, "cicekci");
+    assert_int_equal(iz_store_brand_update(f->st, &a, &am, &why), IZ_EEXIST);
+    assert_string_equal(why, "slug");
+    a.slug[0] = '\0';
 
     iz_brand_t *list = NULL;
     iz_brand_sms_t *sms = NULL;
@@ -1993,6 +2002,40 @@ static void test_inbound_once_per_id(void **state)
     assert_string_equal(got.reply, "Yardım");
     assert_int_equal(got.received_ms, 1700000000000);
     assert_int_equal(iz_store_inbound_get(f->st, "kannel", "m-2", &got), IZ_ENOTFOUND);
+}
+
+/* A brand's inbound messages: its own only, newest first, at most limit. */
+static void test_inbound_of_brand(void **state)
+{
+    fx_t *f = *state;
+    int64_t acc = add_account(f, "in");
+    int64_t b1 = add_brand(f, acc, 700310, "in1");
+    int64_t b2 = add_brand(f, acc, 700311, "in2");
+    const int64_t brand_of[] = {b1, b2, b1, 0, b1};
+    for (int i = 0; i < 5; i++) {
+        iz_inbound_t in = {.received_ms = 1700000000000 + i, .brand_id = brand_of[i]};
+        snprintf(in.gateway, sizeof in.gateway, "kannel");
+        snprintf(in.msg_id, sizeof in.msg_id, "ib-%d", i);
+        snprintf(in.sender, sizeof in.sender, "+90532111223%d", i);
+        snprintf(in.text, sizeof in.text, "ACME %d", i);
+        snprintf(in.outcome, sizeof in.outcome, brand_of[i] ? "APPLIED" : "NO_BRAND");
+        assert_int_equal(iz_store_inbound_add(f->st, &in), 0);
+    }
+    iz_inbound_t *l = NULL;
+    size_t n = 0;
+    assert_int_equal(iz_store_inbound_of_brand(f->st, b1, 2, &l, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(l[0].text, "ACME 4");
+    assert_string_equal(l[1].text, "ACME 2");
+    assert_int_equal(l[0].brand_id, b1);
+    free(l);
+    assert_int_equal(iz_store_inbound_of_brand(f->st, b2, 50, &l, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(l[0].text, "ACME 1");
+    free(l);
+    assert_int_equal(iz_store_inbound_of_brand(f->st, b2 + 100, 50, &l, &n), 0);
+    assert_int_equal(n, 0);
+    free(l);
 }
 
 /* The outbound queue: a send queued whole, its messages claimed, answered
@@ -2331,6 +2374,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_tamper, setup, teardown),
         cmocka_unit_test_setup_teardown(test_brand_keywords_and_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inbound_once_per_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inbound_of_brand, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sms_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retail_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retail_not_in_segments, setup, teardown),

@@ -119,8 +119,11 @@ static int param(const char *hdr, size_t len, const char *key, char *out, size_t
             if (quoted && v[n] == '\\' && v + n + 1 < end) v++; /* a quoted-pair */
             if (n + 1 >= size) {
                 if (!cut) return -1;
-                while (n > 0 && ((unsigned char)out[n] & 0xC0) == 0x80)
-                    n--; /* cut at a character's boundary */
+                /* Cut at a character's boundary: when the byte that does
+                 * not fit continues a character, its start goes too. */
+                if (((unsigned char)v[n] & 0xC0) == 0x80)
+                    while (n > 0 && ((unsigned char)out[--n] & 0xC0) == 0x80) {
+                    }
                 break;
             }
             out[n] = v[n];

@@ -281,6 +281,14 @@ bool iz_pw_verify(const char *hash, const char *pw)
     return crypto_pwhash_str_verify(hash, pw, n) == 0;
 }
 
+bool iz_pw_needs_rehash(const char *hash)
+{
+    if (strnlen(hash, IZ_PW_HASH_MAX) >= IZ_PW_HASH_MAX || strncmp(hash, "$argon2id$", 10) != 0)
+        return true;
+    return crypto_pwhash_str_needs_rehash(hash, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0;
+}
+
 int iz_pw_generate(char out[IZ_PW_GEN_LEN + 1])
 {
     static const char alphabet[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";

@@ -68,6 +68,12 @@ int iz_pw_hash(const char *pw, char out[IZ_PW_HASH_MAX]);
  * anything else, a malformed hash included. Takes as long as iz_pw_hash. */
 bool iz_pw_verify(const char *hash, const char *pw);
 
+/* True when hash was made with other limits (or another algorithm) than
+ * iz_pw_hash uses now, so a login that has just verified the password
+ * should store iz_pw_hash's string in its place: raising the limits then
+ * reaches every user as they log in. */
+bool iz_pw_needs_rehash(const char *hash);
+
 /* A new one-time password: IZ_PW_GEN_LEN characters from 56 letters and
  * digits that cannot be mistaken for one another (no 0 O o 1 l I), some
  * 116 bits. 0, or IZ_EIO without randomness. */

@@ -36,6 +36,16 @@ int64_t iz__panel_locked_until(const int64_t *times, size_t n, int64_t now)
     return until > now ? until : 0;
 }
 
+int iz__panel_lock_of(iz_app_t *app, const char *email, int64_t now, int64_t *until)
+{
+    int64_t times[IZ_PANEL_LOCK_FAILS];
+    size_t nt = 0;
+    *until = 0;
+    int rc = iz_store_login_fails(app->store, email, times, IZ_PANEL_LOCK_FAILS, &nt);
+    if (rc == 0) *until = iz__panel_locked_until(times, nt, now);
+    return rc;
+}
+
 int iz__panel_verify(iz_panel_t *pn, const iz_user_t *user, const char *password)
 {
     struct timespec dl;
@@ -148,15 +158,12 @@ void iz__pg_login_post(iz_req_t *r, void *vapp)
         login_page(r, pn, 422, "E-posta adresinizi ve parolanızı yazın.", email ? email : "");
         return;
     }
-    int64_t now = (int64_t)time(NULL);
-    int64_t times[IZ_PANEL_LOCK_FAILS];
-    size_t nt = 0;
-    int rc = iz_store_login_fails(app->store, email, times, IZ_PANEL_LOCK_FAILS, &nt);
+    int64_t now = (int64_t)time(NULL), until;
+    int rc = iz__panel_lock_of(app, email, now, &until);
     if (rc != 0) {
         iz__panel_store_error(r, app, rc);
         return;
     }
-    int64_t until = iz__panel_locked_until(times, nt, now);
     if (until) {
         iz_logf(IZ_LOG_WARN, "panel", "login refused: e-mail locked", "email=%s ip=%s until=%lld",
                 email, iz_req_remote(r), (long long)until);
@@ -188,10 +195,18 @@ void iz__pg_login_post(iz_req_t *r, void *vapp)
             return;
         }
         /* This failure may be the one that locks the e-mail: say so now. */
-        rc = iz_store_login_fails(app->store, email, times, IZ_PANEL_LOCK_FAILS, &nt);
-        until = rc == 0 ? iz__panel_locked_until(times, nt, now) : 0;
+        if (iz__panel_lock_of(app, email, now, &until) != 0) until = 0;
         refuse_login(r, pn, email, until ? until - now : 0);
         return;
+    }
+    if (iz_pw_needs_rehash(u.pwhash)) {
+        /* Made with older limits: the password is at hand only now. A
+         * failure keeps the old hash, which still verifies. (The store's
+         * call ends the user's other sessions: once, at the upgrade.) */
+        char hash[IZ_PW_HASH_MAX];
+        if (iz_pw_hash(password, hash) == 0 &&
+            iz_store_user_password_set(app->store, u.id, hash, u.must_change, NULL) == 0)
+            iz_logf(IZ_LOG_INFO, "panel", "password hash renewed", "email=%s", u.email);
     }
     rc = start_session(r, app, pn, &u, now);
     if (rc != 0) {
@@ -285,17 +300,44 @@ void iz__pg_password_post(iz_req_t *r, void *vapp)
         password_page(r, app, &s, 422, "Yeni parola şu ankinden farklı olmalı.");
         return;
     }
-    int ok = iz__panel_verify(iz__panel(app), &s.user, cur);
+    /* The current password is guessed here as on the login page (by
+     * whoever holds the session: a browser left open): its failures count
+     * towards the same lock of the e-mail, and a locked e-mail's check is
+     * refused whatever it carries. */
+    int64_t now = (int64_t)time(NULL), until;
+    int rc = iz__panel_lock_of(app, s.user.email, now, &until);
+    if (rc != 0) {
+        iz__panel_store_error(r, app, rc);
+        return;
+    }
+    int ok = until ? 0 : iz__panel_verify(iz__panel(app), &s.user, cur);
+    if (ok == 0 && !until) {
+        rc = iz_store_login_fail_add(app->store, s.user.email, now);
+        if (rc == 0) rc = iz__panel_lock_of(app, s.user.email, now, &until);
+        if (rc != 0) {
+            iz__panel_store_error(r, app, rc);
+            return;
+        }
+    }
     if (ok != 1) {
         iz_logf(IZ_LOG_WARN, "panel", "password change refused: current password wrong",
-                "email=%s ip=%s", s.user.email, iz_req_remote(r));
-        password_page(r, app, &s, ok == IZ_EBUSY ? 503 : 422,
+                "email=%s ip=%s locked=%s", s.user.email, iz_req_remote(r), until ? "yes" : "no");
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "Şu anki parola yanlış. Çok sayıda yanlış parola denendi; %lld dakika sonra "
+                 "tekrar deneyin.",
+                 (long long)((until - now + 59) / 60));
+        password_page(r, app, &s,
+                      ok == IZ_EBUSY ? 503
+                      : until        ? 429
+                                     : 422,
                       ok == IZ_EBUSY ? "Sunucu yoğun; birkaç saniye sonra tekrar deneyin."
+                      : until        ? msg
                                      : "Şu anki parola yanlış.");
         return;
     }
     char hash[IZ_PW_HASH_MAX];
-    int rc = iz_pw_hash(nw, hash);
+    rc = iz_pw_hash(nw, hash);
     if (rc == 0) rc = iz_store_user_password_set(app->store, s.user.id, hash, false, s.hash);
     if (rc != 0) {
         iz__panel_store_error(r, app, rc);

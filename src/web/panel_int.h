@@ -213,6 +213,10 @@ bool iz__panel_confirmed(const iz_form_t *f);
  * ends on time). Pure. */
 int64_t iz__panel_locked_until(const int64_t *times, size_t n, int64_t now);
 
+/* When email is locked at now (iz__panel_locked_until over its stored
+ * failures) into *until (0: not locked): 0, or the store's error. */
+int iz__panel_lock_of(iz_app_t *app, const char *email, int64_t now, int64_t *until);
+
 /* Check a password against a user's hash (or the dummy hash when user is
  * NULL, which is never right), waiting for a free verification slot:
  * 1 right, 0 wrong, IZ_EBUSY when no slot came free within 10 s. */

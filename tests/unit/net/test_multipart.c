@@ -195,13 +195,31 @@ static void test_boundary(void **state)
     assert_int_equal(iz_multipart_boundary(NULL, b), IZ_EINVAL);
 }
 
+/* A filename over the bound is cut at a character's boundary: never in
+ * the middle of a UTF-8 character (a lone lead byte is no text). */
+static void test_filename_cut(void **state)
+{
+    (void)state;
+    char name[IZ_MULTIPART_NAME_MAX + 32], body[1024];
+    memset(name, 'a', IZ_MULTIPART_NAME_MAX - 2);
+    strcpy(name + IZ_MULTIPART_NAME_MAX - 2, "\xc5\x9f.csv"); /* "ş.csv" */
+    int n = snprintf(body, sizeof body,
+                     "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"
+                     "\r\nx\r\n--B--\r\n",
+                     name);
+    got_t g;
+    assert_int_equal(read_all("B", body, (size_t)n, (size_t)n, &g), 0);
+    char want[IZ_MULTIPART_NAME_MAX + 32];
+    snprintf(want, sizeof want, "file|%.*s|=x", IZ_MULTIPART_NAME_MAX - 2, name);
+    assert_string_equal(g.log, want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pieces),
-        cmocka_unit_test(test_large_file),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_boundary),
+        cmocka_unit_test(test_pieces),       cmocka_unit_test(test_large_file),
+        cmocka_unit_test(test_refusals),     cmocka_unit_test(test_boundary),
+        cmocka_unit_test(test_filename_cut),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

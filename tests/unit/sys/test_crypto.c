@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "core/iz.h"
 #include "sys/crypto.h"
@@ -111,12 +112,28 @@ static void test_key_file(void **state)
     rmdir(dir);
 }
 
+/* A hash made with weaker limits than iz_pw_hash's is due for a new one;
+ * iz_pw_hash's own is not; anything else (no argon2id) is. */
+static void test_pw_rehash(void **state)
+{
+    (void)state;
+    char weak[IZ_PW_HASH_MAX], now[IZ_PW_HASH_MAX];
+    assert_int_equal(crypto_pwhash_str_alg(weak, "bir-parola-123", 14, crypto_pwhash_OPSLIMIT_MIN,
+                                           crypto_pwhash_MEMLIMIT_MIN,
+                                           crypto_pwhash_ALG_ARGON2ID13),
+                     0);
+    assert_true(iz_pw_verify(weak, "bir-parola-123"));
+    assert_true(iz_pw_needs_rehash(weak));
+    assert_int_equal(iz_pw_hash("bir-parola-123", now), 0);
+    assert_false(iz_pw_needs_rehash(now));
+    assert_true(iz_pw_needs_rehash("$2y$10$notargon"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sha256),
-        cmocka_unit_test(test_keys),
-        cmocka_unit_test(test_seal),
+        cmocka_unit_test(test_sha256),   cmocka_unit_test(test_pw_rehash),
+        cmocka_unit_test(test_keys),     cmocka_unit_test(test_seal),
         cmocka_unit_test(test_key_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

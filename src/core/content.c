@@ -313,8 +313,13 @@ int iz_content_build(const iz_content_brand_t *b, const char *text, size_t len, 
         char md[17], cd[32];
         size_t nm = set(b->mersis) ? digits_of(b->mersis, md, sizeof md) : 0;
         size_t nc = digits_of(b->contact, cd, sizeof cd);
-        bool identity = names(folded, b->trade_name) || names(folded, b->tradesman) ||
-                        (nm > 0 && has_number(text, len, md, nm));
+        /* A company's identity is its trade name and its MERSİS number
+         * (the regulation asks for both): the text must carry both, or the
+         * footer adds them; a tradesman's is the name. */
+        bool company = set(b->trade_name) && iz_content_mersis_ok(b->mersis);
+        bool identity =
+            company ? names(folded, b->trade_name) && nm > 0 && has_number(text, len, md, nm)
+                    : names(folded, b->tradesman);
         bool contact = names(folded, b->contact) || (nc >= 7 && has_number(text, len, cd, nc));
         const char *number =
             set(b->keyword) && set(b->short_number) ? b->short_number : b->subscriber_number;
@@ -327,9 +332,8 @@ int iz_content_build(const iz_content_brand_t *b, const char *text, size_t len, 
         }
         bool fits = true;
         if (!identity) {
-            fits = set(b->trade_name) && iz_content_mersis_ok(b->mersis)
-                       ? sentence(out, b->trade_name, ", MERSİS: ", b->mersis)
-                       : sentence(out, b->tradesman, NULL, NULL);
+            fits = company ? sentence(out, b->trade_name, ", MERSİS: ", b->mersis)
+                           : sentence(out, b->tradesman, NULL, NULL);
             out->added |= IZ_CONTENT_IDENTITY;
         }
         if (fits && !contact) {

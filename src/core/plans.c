@@ -67,9 +67,11 @@ static bool parse_price(const char *s, const char *e, int64_t *out)
         }
     }
     if (ints == 0 || (dot && decs == 0)) return false;
-    for (size_t i = decs; i < 2; i++)
-        v *= 10;
-    *out = v;
+    /* Bounded before the scaling into kuruş (which would overflow for 17
+     * digits) so that its VAT (×120) fits too. */
+    int64_t scale = decs == 2 ? 1 : decs == 1 ? 10 : 100;
+    if (v > INT64_MAX / 200 / scale) return false;
+    *out = v * scale;
     return true;
 }
 

@@ -237,6 +237,17 @@ static void retry_dead(iz_hook_t *h, const iz_webhook_t *w)
     free(dl);
 }
 
+/* Whether w's webhook was set again (or removed) since w was read. */
+static bool replaced(iz_hook_t *h, const iz_webhook_t *w)
+{
+    iz_webhook_t *now = iz_xmalloc(sizeof *now);
+    int rc = iz_store_webhook_get(h->conf.store, w->brand_id, false, now);
+    bool changed = rc != 0 || now->id != w->id || now->updated_ms != w->updated_ms ||
+                   strcmp(now->url, w->url) != 0;
+    free(now);
+    return changed;
+}
+
 /* One turn of a brand: its dead-letter retries, then its batches until
  * one fails, none is left or the turn is over. Returns true when more may
  * be waiting (the dispatcher looks again at once). */
@@ -249,6 +260,12 @@ static bool turn(iz_hook_t *h, int64_t brand_id)
     for (int b = 0; b < BATCHES_A_TURN; b++) {
         int64_t now = now_ms();
         if (w->batch_last && w->next_ms > now) break; /* a retry not yet due */
+        if (b > 0 && replaced(h, w)) {
+            /* Set again (another URL or secret) since the turn began: no
+             * further batch goes to the old one; a new turn takes the new. */
+            more = true;
+            break;
+        }
         json_t *items = json_array();
         int64_t first, end, count;
         int rc = w->batch_last ? load_batch(h, brand_id, w->cursor, w->batch_last,

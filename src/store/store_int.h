@@ -224,4 +224,11 @@ int iz__sqlite_open(const char *path, const iz_seal_key_t *key, iz_store_t **out
  * creation_ms, origin, evidence. */
 #define IZ_HASH_FIELDS 12
 
+/* A test's seam: when set, the SQLite backend's iz_store_changes calls it
+ * between its read of the log rows and its read of the segments (a unit
+ * test commits there through another connection to show both reads are
+ * one snapshot). NULL in izin. */
+extern void (*iz__sq_changes_gap)(void *ctx);
+extern void *iz__sq_changes_gap_ctx;
+
 #endif

@@ -3011,6 +3011,9 @@ static int by_id(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+void (*iz__sq_changes_gap)(void *ctx);
+void *iz__sq_changes_gap_ctx;
+
 static int sq_changes(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t limit,
                       iz_change_t **list, size_t *n)
 {
@@ -3019,12 +3022,19 @@ static int sq_changes(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t
     iz_change_t *rows = NULL;
     size_t nr = 0;
     feed_walk_t w = {.limit = limit, .after = after_id};
-    iz__sq_lock(s);
-    int rc = iz__sq_list(s,
+    /* One snapshot for both reads: between two separate ones another
+     * process (izin import) could commit a log row and then a segment
+     * after it; the second read would see the segment but the first not
+     * the row, and a cursor moved past the segment (webhooks, the feed's
+     * clients) would skip the row for good. */
+    int rc = iz__sq_begin_read(s);
+    if (rc == 0)
+        rc = iz__sq_list(s,
                          "SELECT " CHG_COLS " FROM consent_log l WHERE l.brand_id = ?1"
                          " AND l.id > ?2 ORDER BY l.id LIMIT ?3",
                          IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_I64(after_id), IZ_SQ_I64(limit)),
                          &change_row, &rows, &nr);
+    if (iz__sq_changes_gap) iz__sq_changes_gap(iz__sq_changes_gap_ctx);
     /* A segment holds at most IZ_SEG_MAX ids: one that holds an id after
      * after_id starts after after_id - IZ_SEG_MAX. */
     if (rc == 0 && limit > 0)
@@ -3044,7 +3054,7 @@ static int sq_changes(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t
                             IZ_SQ_ARGS(IZ_SQ_I64(w.l[i].id)), &result_row, &w.l[i]);
         if (f < 0) rc = f;
     }
-    iz__sq_unlock(s);
+    rc = iz__sq_end(s, rc);
     seg_buf_free(&w.b);
     if (rc != 0) {
         free(rows);

@@ -79,15 +79,22 @@ def test_footer_adds_what_the_text_lacks_in_order(env):
     # what went out is that text
     assert list(logged(env, j["messageIds"]).values()) == [final]
 
-    # a text that names the company and its web site gets only the opt-out
-    text = "ACME Ticaret A.Ş.'den yaz indirimi: www.acme.com.tr"
+    # a text with the company's name, MERSİS number and web site gets only
+    # the opt-out
+    text = "ACME Ticaret A.Ş. (MERSİS 0123456789012345) yaz indirimi: www.acme.com.tr"
     j = send(env, BRAND, text, [p]).json()
     assert j["added"] == ["optout"] and j["text"] == text + " " + OPTOUT
-    # the MERSİS number counts as the identity; the opt-out as written counts
+    # the name without the MERSİS number is not the identity (the regulation
+    # wants both): the footer carries them
+    text = "ACME Ticaret A.Ş.'den yaz indirimi: www.acme.com.tr"
+    j = send(env, BRAND, text, [p]).json()
+    assert j["added"] == ["identity", "optout"]
+    assert j["text"] == text + " " + IDENT + " " + OPTOUT
+    # nor the number without the name; the opt-out as written counts
     text = "MERSİS 0123456789012345 - indirim. RET ACME yazıp 4607'ye gönderin."
     j = send(env, BRAND, text, [p]).json()
-    assert j["added"] == ["contact"] and j["optOutAppended"] is False
-    assert j["text"] == text + " " + CONTACT
+    assert j["added"] == ["identity", "contact"] and j["optOutAppended"] is False
+    assert j["text"] == text + " " + IDENT + " " + CONTACT
 
 
 def test_tradesman(env):

@@ -302,3 +302,45 @@ def test_dead_letter_then_retry_and_delete(stack):
         if f.is_file():
             assert SECRET.encode() not in f.read_bytes(), f
     assert SECRET not in srv.stderr()
+
+
+def test_a_replaced_webhook_gets_no_further_batch(stack):
+    """A PUT with another URL while a worker is delivering a backlog to the
+    old one: the batch in flight may end there, no later batch goes to it."""
+    srv = stack.start(give_up=120)
+    api, old = Api(srv, stack.acme), stack.rec
+    new = Receiver()
+    try:
+        assert put_hook(api, old.url).status_code == 201
+        old.status = 500
+        job = requests.post(api.url(f"/v1/brands/{api.t.brand}/consents/bulk"),
+                            json=[consent() for _ in range(1300)], headers=api.t.headers,
+                            timeout=30)
+        assert job.status_code == 202
+        jid = job.json()["jobId"]
+        assert wait_for(lambda: requests.get(api.url(f"/v1/jobs/{jid}"), headers=api.t.headers,
+                                             timeout=10).json()["state"] == "DONE", timeout=30)
+        want, after = [], 0
+        while True:
+            r = requests.get(api.url(f"/v1/brands/{api.t.brand}/changes?after={after}&limit=1000"),
+                             headers=api.t.headers, timeout=10).json()["list"]
+            if not r:
+                break
+            want += [c["id"] for c in r]
+            after = want[-1]
+        assert len(want) >= 1300
+        old.status, old.delay = 200, 1.5
+        n = len(old.ok())
+        assert wait_for(lambda: old.started > len(old.got), timeout=20)  # one in flight
+        assert put_hook(api, new.url).status_code == 200
+        after_put = old.started
+        assert wait_for(lambda: set(old.delivered_ids()) | set(new.delivered_ids()) >= set(want),
+                        timeout=40)
+        time.sleep(2)
+        assert old.started == after_put  # nothing more went to the replaced URL
+        assert len(old.ok()) <= n + 1
+        got = old.delivered_ids() + new.delivered_ids()
+        assert sorted(set(got)) == sorted(want)
+    finally:
+        new.close()
+        srv.stop()

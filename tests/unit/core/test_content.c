@@ -51,9 +51,15 @@ static void test_footer_order_and_added(void **state)
         const char *text;
         unsigned added;
     } t[] = {
-        {"ACME Ticaret A.Ş.'den %20 indirim", IZ_CONTENT_CONTACT | IZ_CONTENT_OPTOUT},
-        {"acme ticaret a.s. indirim", IZ_CONTENT_CONTACT | IZ_CONTENT_OPTOUT},
-        {"MERSİS 0123456789012345 indirim", IZ_CONTENT_CONTACT | IZ_CONTENT_OPTOUT},
+        {"ACME Ticaret A.Ş.'den %20 indirim, MERSİS 0123456789012345",
+         IZ_CONTENT_CONTACT | IZ_CONTENT_OPTOUT},
+        {"acme ticaret a.s. (mersis: 0123 4567 8901 2345) indirim",
+         IZ_CONTENT_CONTACT | IZ_CONTENT_OPTOUT},
+        /* a company's identity is both: the name or the number alone is not */
+        {"ACME Ticaret A.Ş.'den %20 indirim",
+         IZ_CONTENT_IDENTITY | IZ_CONTENT_CONTACT | IZ_CONTENT_OPTOUT},
+        {"MERSİS 0123456789012345 indirim",
+         IZ_CONTENT_IDENTITY | IZ_CONTENT_CONTACT | IZ_CONTENT_OPTOUT},
         {"İndirim! Bilgi: 0 (212) 555-0123", IZ_CONTENT_IDENTITY | IZ_CONTENT_OPTOUT},
         {"İndirim! Bilgi: +90 212 555 01 23", IZ_CONTENT_IDENTITY | IZ_CONTENT_OPTOUT},
         {"İndirim! RET ACME yazıp 4607'ye gönderin.", IZ_CONTENT_IDENTITY | IZ_CONTENT_CONTACT},

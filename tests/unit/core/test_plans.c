@@ -76,6 +76,9 @@ static void test_bad(void **state)
         {"a | A | 1 | 1.\n", 1, "price"},
         {"a | A | 1 | .5\n", 1, "price"},
         {"a | A | 1 | 99999999999999999999\n", 1, "price"},
+        /* 17 digits pass the reading's bound, but not ×100 into kuruş. */
+        {"a | A | 1 | 92233720368547759\n", 1, "price"},
+        {"a | A | 1 | 9223372036854775.9\n", 1, "price"},
         {"a | A\x01 | 1 | 1\n", 1, "control"},
         {"a | A\xC3 | 1 | 1\n", 1, "UTF-8"},
     };

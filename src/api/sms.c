@@ -148,12 +148,14 @@ int iz_sms_compose(iz_app_t *app, const iz_brand_t *brand, const char *from, con
         return refuse(why, "IZ422", "text", "Mesaj metni (text) bulunamadı.",
                       "The text field is missing.");
     /* The text as it will go out: with the footer a commercial one lacks. */
-    char too_long_tr[160], too_long_en[160];
+    char too_long_tr[256], too_long_en[256];
     snprintf(too_long_tr, sizeof too_long_tr,
-             "Mesaj metni (text), ret talimatıyla birlikte, en çok %d parça olabilir.",
+             "Mesaj metni (text), ticari iletiye eklenen gönderen bilgisi, iletişim ve ret "
+             "talimatıyla birlikte, en çok %d parça olabilir.",
              app->sms_max_parts);
     snprintf(too_long_en, sizeof too_long_en,
-             "text, with the opt-out instruction, may have at most %d part%s (--sms-max-parts).",
+             "text, with what a commercial message's footer adds (the sender's identity, "
+             "contact, opt-out), may have at most %d part%s (--sms-max-parts).",
              app->sms_max_parts, app->sms_max_parts == 1 ? "" : "s");
     if (len > IZ_SMSTEXT_MAX_BYTES || memchr(text, '\0', len))
         return refuse(why, "IZ422", "text", too_long_tr, too_long_en);

@@ -79,9 +79,24 @@ static void mp_chunk(iz_req_t *r, void *state, const char *data, size_t len)
     if (!m->err) m->err = iz_multipart_feed(m->mp, data, len);
 }
 
+/* Let the sink go (a refused upload's spool file is removed) before the
+ * answer leaves: a client that sees the answer finds nothing behind. */
+static void sink_release(iz_panel_mp_t *m)
+{
+    if (m->sink.free) m->sink.free(m->sink.ctx);
+    m->sink.free = NULL;
+}
+
+static void mp_answer(iz_req_t *r, mp_state_t *st);
+
 static void mp_done(iz_req_t *r, void *state)
 {
-    mp_state_t *st = state;
+    mp_answer(r, state);
+    sink_release(&((mp_state_t *)state)->mp);
+}
+
+static void mp_answer(iz_req_t *r, mp_state_t *st)
+{
     iz_panel_mp_t *m = &st->mp;
     if (!m->err) m->err = iz_multipart_finish(m->mp);
     if (m->over) {
@@ -116,7 +131,7 @@ static void mp_free(void *state)
 {
     mp_state_t *st = state;
     iz_multipart_free(st->mp.mp);
-    if (st->mp.sink.free) st->mp.sink.free(st->mp.sink.ctx);
+    sink_release(&st->mp);
     free(st->mp.buf);
     free(st);
 }

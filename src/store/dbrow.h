@@ -16,25 +16,27 @@
  *
  * What store/store_sqlite.c still does in SQLite's own terms after this
  * step (the map for the PostgreSQL driver):
- *   - state_insert (the bulk load's hot path) binds and steps a cached
- *     statement itself (iz__sq_stmt: sqlite3_bind_*, sqlite3_step,
- *     sqlite3_reset) and counts its rows with sqlite3_changes; PostgreSQL
- *     would do this load with COPY;
- *   - sqlite3_changes / sqlite3_changes64 after a DELETE or UPDATE (the
- *     pruning and SMS calls that answer a count of rows);
- *   - sqlite3_get_autocommit to learn that SQLite rolled a transaction
- *     back by itself (the bulk load's error paths);
- *   - the SQL dialect of statements and migrations: INTEGER PRIMARY KEY
- *     rowids and last_insert_rowid (iz__sq_write's rowid), INSERT OR
- *     IGNORE / OR REPLACE, ON CONFLICT upserts, sqlite_master, strftime,
- *     BLOB columns, and the placeholders ?1, ?2 (libpq: $1, $2);
- *   - in store/sqlite_util.c (the SQLite driver's own place): the open
- *     (file mode, PRAGMAs journal_mode=WAL, synchronous FULL/NORMAL per
- *     transaction in begin_lazy, foreign_keys, busy_timeout, defensive),
- *     BEGIN IMMEDIATE and the savepoints, the checkpointer thread (WAL
- *     hook), the statement cache, the error mapping of SQLite's codes, the
- *     schema version read, and the hash chain's verify walk over a
- *     read-only connection of its own.
+ *   - state_insert, the bulk load's hot path (load_items), binds and steps
+ *     a cached multi-row INSERT itself (iz__sq_stmt: sqlite3_bind_*,
+ *     sqlite3_step, sqlite3_reset) and counts what it inserted with
+ *     sqlite3_changes; PostgreSQL would load with COPY;
+ *   - sqlite3_changes64 / sqlite3_changes for the count of rows a DELETE or
+ *     UPDATE touched (sq_sessions_expire, sq_sms_recover);
+ *   - sqlite3_get_autocommit to learn that SQLite rolled the transaction
+ *     back by itself after a failure (load_items, run_batch: the group
+ *     commit's batch); the emulator's tx_begin does the same;
+ *   - the SQL dialect of the statements and of the migrations: INTEGER
+ *     PRIMARY KEY rowids read back with last_insert_rowid (iz__sq_write's
+ *     rowid, the hash chain's append), INSERT OR IGNORE / OR REPLACE,
+ *     ON CONFLICT DO NOTHING, triggers with date(..., 'unixepoch'), BLOB
+ *     columns, and the placeholders ?1 / ? (libpq: $1);
+ *   - in store/sqlite_util.c, the SQLite driver's own place: the open (a
+ *     0600 file, PRAGMAs journal_mode=WAL, synchronous FULL, and NORMAL
+ *     for a begin_lazy transaction, foreign_keys, busy_timeout, defensive
+ *     mode), BEGIN IMMEDIATE and the savepoints, the checkpointer thread
+ *     (WAL hook), the statement cache, the mapping of SQLite's error codes,
+ *     the schema version read (sqlite_master), and the hash chain's verify
+ *     walk over a read-only connection of its own.
  * docs/DECISIONS.md "Store engines (issue 15)" keeps the same list.
  */
 #ifndef IZ_DBROW_H

@@ -145,10 +145,12 @@ def test_every_row_accepted(fake, tmp_path):
     assert headers["Content-Length"] == str(len(body))
     jid = re.search(r"job (job-\d+)", r.stderr).group(1)
     assert f"{fake.url}/v1/jobs/{jid}" in r.stderr  # the job's address, said at once
-    # polled until DONE, every half second
+    # polled until DONE, every half second (start to start: the times the
+    # server sees also carry each request's own delay, which a loaded
+    # machine makes uneven, so a gap may look shorter than the period)
     times = fake.polls[jid]
     assert len(times) == 4
-    assert all(0.4 <= b - a < 1.5 for a, b in zip(times, times[1:])), times
+    assert all(0.25 <= b - a < 1.5 for a, b in zip(times, times[1:])), times
     # not a terminal: plain progress lines, the last one the final counts
     last = [l for l in r.stderr.splitlines() if l.startswith("processed=")][-1]
     assert re.fullmatch(r"processed=3 total=3 accepted=3 rejected=0 rows_per_s=\d+ eta_s=0", last)

@@ -9,7 +9,7 @@
 #   make format     apply .clang-format
 
 CC      ?= cc
-PKGS    := libmicrohttpd jansson libcurl sqlite3 libcrypto libsodium libzip expat
+PKGS    := libmicrohttpd jansson libcurl sqlite3 libpq libcrypto libsodium libzip expat
 WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
            -Wpointer-arith -Wformat=2 -Wvla
 CFLAGS  ?= -O2 -g

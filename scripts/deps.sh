@@ -6,7 +6,10 @@
 #   deps.sh              the build and the unit, fuzz-replay and black-box tests (Kannel
 #                        for the end-to-end SMS test: Debian's package also installs its
 #                        init script, which starts a bearerbox on the default ports on a
-#                        booted system; the tests start their own on free loopback ports)
+#                        booted system; the tests start their own on free loopback ports;
+#                        PostgreSQL and libpq for the PostgreSQL driver and its tests:
+#                        Debian's package starts a cluster of its own on a booted system,
+#                        the tests start a private one with scripts/pg.sh)
 #   deps.sh PKG...       these Debian packages (make bench)
 #   deps.sh --browser    the browser tests: Debian's Chromium, Node.js and npm
 #                        when there is no node at all, and playwright-core from
@@ -21,6 +24,7 @@ set -eu
 
 pkgs="build-essential pkg-config libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
 libsqlite3-dev libssl-dev libsodium-dev libzip-dev libexpat1-dev libcmocka-dev python3-pytest python3-requests clang
+libpq-dev postgresql
 libclang-rt-14-dev curl ca-certificates kannel"
 node_dir=""
 if [ "${1:-}" = "--browser" ] || [ "${1:-}" = "--openapi" ]; then

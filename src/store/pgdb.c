@@ -57,7 +57,7 @@ struct iz_pg {
     int nscratch;
 };
 
-struct iz_row {
+struct iz_pg_row {
     const PGresult *res;
     int row;
 };
@@ -577,7 +577,7 @@ static int walk(iz_pg_t *pg, const char *sql, const iz_sq_arg_t *args, iz_pg_eac
     int n = PQntuples(res);
     if (n == 0 && none_is_error) rc = IZ_ENOTFOUND;
     for (int i = 0; i < n && i < max && rc == 0 && fn; i++)
-        rc = fn(ctx, &(iz_row_t){res, i});
+        rc = fn(ctx, &(iz_pg_row_t){res, i});
     PQclear(res);
     return rc;
 }
@@ -594,12 +594,12 @@ int iz__pg_each(iz_pg_t *pg, const char *sql, const iz_sq_arg_t *args, iz_pg_eac
 
 /* ---- reading a row ------------------------------------------------------ */
 
-static bool absent(const iz_row_t *row, int col)
+static bool absent(const iz_pg_row_t *row, int col)
 {
     return col < 0 || col >= PQnfields(row->res) || PQgetisnull(row->res, row->row, col);
 }
 
-bool iz_pg_row_null(const iz_row_t *row, int col)
+bool iz_pg_row_null(const iz_pg_row_t *row, int col)
 {
     return absent(row, col);
 }
@@ -612,7 +612,7 @@ static uint64_t get_be(const unsigned char *b, int n)
     return v;
 }
 
-int64_t iz_pg_row_i64(const iz_row_t *row, int col)
+int64_t iz_pg_row_i64(const iz_pg_row_t *row, int col)
 {
     if (absent(row, col)) return 0;
     const unsigned char *b = (const unsigned char *)PQgetvalue(row->res, row->row, col);
@@ -638,30 +638,30 @@ int64_t iz_pg_row_i64(const iz_row_t *row, int col)
     }
 }
 
-int iz_pg_row_int(const iz_row_t *row, int col)
+int iz_pg_row_int(const iz_pg_row_t *row, int col)
 {
     int64_t v = iz_pg_row_i64(row, col);
     return v < INT32_MIN ? INT32_MIN : v > INT32_MAX ? INT32_MAX : (int)v;
 }
 
-const char *iz_pg_row_text(const iz_row_t *row, int col)
+const char *iz_pg_row_text(const iz_pg_row_t *row, int col)
 {
     return absent(row, col) ? NULL : PQgetvalue(row->res, row->row, col);
 }
 
-const void *iz_pg_row_blob(const iz_row_t *row, int col)
+const void *iz_pg_row_blob(const iz_pg_row_t *row, int col)
 {
     return absent(row, col) ? NULL : PQgetvalue(row->res, row->row, col);
 }
 
-size_t iz_pg_row_bytes(const iz_row_t *row, int col)
+size_t iz_pg_row_bytes(const iz_pg_row_t *row, int col)
 {
     return absent(row, col) ? 0 : (size_t)PQgetlength(row->res, row->row, col);
 }
 
 /* ---- advisory locks ----------------------------------------------------- */
 
-static int read_flag(void *ctx, const iz_row_t *row)
+static int read_flag(void *ctx, const iz_pg_row_t *row)
 {
     *(bool *)ctx = iz_pg_row_i64(row, 0) != 0;
     return 0;

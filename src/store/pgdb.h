@@ -38,9 +38,10 @@
 /* One open connection; its fields are private to pgdb.c. */
 typedef struct iz_pg iz_pg_t;
 
-/* A result row, valid during the callback it is handed to. The store's
- * engine-neutral row (store/dbrow.h) is this for PostgreSQL. */
-typedef struct iz_row iz_row_t;
+/* A result row, valid during the callback it is handed to. The next step
+ * joins it to the store's engine-neutral row (store/dbrow.h iz_row_t,
+ * SQLite's today) so that the store's row readers take either. */
+typedef struct iz_pg_row iz_pg_row_t;
 
 /* True when url is one this driver takes (postgresql:// or postgres://). */
 bool iz__pg_is_url(const char *url);
@@ -92,7 +93,7 @@ int iz__pg_release(iz_pg_t *pg, bool undo);
  * The number of arguments must be the statement's (IZ_EINVAL). */
 
 /* A walker of rows: 0 to go on, any other value stops the walk with it. */
-typedef int (*iz_pg_each_fn)(void *ctx, const iz_row_t *row);
+typedef int (*iz_pg_each_fn)(void *ctx, const iz_pg_row_t *row);
 
 /* A statement whose rows, if any, are not read; *changes (may be NULL)
  * gets the number of rows it inserted, updated or deleted. */
@@ -117,12 +118,12 @@ int iz__pg_script(iz_pg_t *pg, const char *sql);
  * text is the column's bytes with a NUL after them (any type the server
  * sends as text: text, varchar); blob and bytes are a bytea's bytes and
  * length (or a text's). */
-bool iz_pg_row_null(const iz_row_t *row, int col);
-int64_t iz_pg_row_i64(const iz_row_t *row, int col);
-int iz_pg_row_int(const iz_row_t *row, int col);
-const char *iz_pg_row_text(const iz_row_t *row, int col);
-const void *iz_pg_row_blob(const iz_row_t *row, int col);
-size_t iz_pg_row_bytes(const iz_row_t *row, int col);
+bool iz_pg_row_null(const iz_pg_row_t *row, int col);
+int64_t iz_pg_row_i64(const iz_pg_row_t *row, int col);
+int iz_pg_row_int(const iz_pg_row_t *row, int col);
+const char *iz_pg_row_text(const iz_pg_row_t *row, int col);
+const void *iz_pg_row_blob(const iz_pg_row_t *row, int col);
+size_t iz_pg_row_bytes(const iz_pg_row_t *row, int col);
 
 /* ---- advisory locks ----------------------------------------------------- */
 

@@ -173,7 +173,7 @@ typedef struct kinds {
     int rows;
 } kinds_t;
 
-static int read_kinds(void *ctx, const iz_row_t *row)
+static int read_kinds(void *ctx, const iz_pg_row_t *row)
 {
     kinds_t *k = ctx;
     k->i8 = iz_pg_row_i64(row, 0);
@@ -198,7 +198,7 @@ typedef struct three {
 } three_t;
 
 /* Columns 0 and 2 as integers, 1 as text (32 bytes). */
-static int read3(void *ctx, const iz_row_t *row)
+static int read3(void *ctx, const iz_pg_row_t *row)
 {
     three_t *c = ctx;
     c->v[0] = iz_pg_row_i64(row, 0);
@@ -298,7 +298,7 @@ static void test_kinds(void **state)
 
 /* ---- errors and transactions -------------------------------------------- */
 
-static int read_count(void *ctx, const iz_row_t *row)
+static int read_count(void *ctx, const iz_pg_row_t *row)
 {
     *(int64_t *)ctx = iz_pg_row_i64(row, 0);
     return 0;

@@ -552,7 +552,7 @@ static void test_iys_tokens_migration(void **state)
     /* A version 4 store: without v5's tokens, v6's outbox columns, v7's
      * jobs and v8's segments (its state and outbox rows' new columns). */
     assert_int_equal(raw_sql(f, /* the panel's figures and index (v17) */
-                             "DROP TRIGGER stat_state_ins; DROP TRIGGER stat_state_upd;"
+                             "DROP TRIGGER stat_state_upd;"
                              "DROP TRIGGER stat_state_del; DROP TRIGGER stat_days_log;"
                              "DROP TRIGGER stat_days_seg;"
                              "DROP TABLE stat_state; DROP TABLE stat_days;"

@@ -612,23 +612,23 @@ static bool date_shape(const char *d)
     return iz_tr_parse_date(d, &e) == 0;
 }
 
-static void provider_read(sqlite3_stmt *stmt, void *out)
+static void provider_read(const iz_row_t *row, void *out)
 {
     iz_sim_provider_t *p = out;
     const char *t;
-    p->iys_code = sqlite3_column_int64(stmt, 0);
-    iz__sq_col_str(stmt, 1, p->name, sizeof p->name);
-    iz__sq_col_str(stmt, 2, p->username, sizeof p->username);
-    if ((t = iz__sq_col_text(stmt, 3))) (void)iz_sub_parse(t, &p->subscription);
-    p->quota = sqlite3_column_int64(stmt, 4);
-    p->created = sqlite3_column_int64(stmt, 5);
-    iz__sq_col_str(stmt, 6, p->activation_date, sizeof p->activation_date);
-    p->limit_exceed = sqlite3_column_int64(stmt, 7) != 0;
-    p->api_access = sqlite3_column_int64(stmt, 8) != 0;
-    iz__sq_col_str(stmt, 9, p->sub_id, sizeof p->sub_id);
-    iz__sq_col_str(stmt, 10, p->sub_package, sizeof p->sub_package);
-    p->sub_start = sqlite3_column_int64(stmt, 11);
-    p->sub_end = sqlite3_column_int64(stmt, 12);
+    p->iys_code = iz_row_i64(row, 0);
+    iz_row_str(row, 1, p->name, sizeof p->name);
+    iz_row_str(row, 2, p->username, sizeof p->username);
+    if ((t = iz_row_text(row, 3))) (void)iz_sub_parse(t, &p->subscription);
+    p->quota = iz_row_i64(row, 4);
+    p->created = iz_row_i64(row, 5);
+    iz_row_str(row, 6, p->activation_date, sizeof p->activation_date);
+    p->limit_exceed = iz_row_i64(row, 7) != 0;
+    p->api_access = iz_row_i64(row, 8) != 0;
+    iz_row_str(row, 9, p->sub_id, sizeof p->sub_id);
+    iz_row_str(row, 10, p->sub_package, sizeof p->sub_package);
+    p->sub_start = iz_row_i64(row, 11);
+    p->sub_end = iz_row_i64(row, 12);
 }
 
 static const iz_sq_row_t provider_row = IZ_SQ_ROW(iz_sim_provider_t, provider_read);
@@ -762,13 +762,13 @@ typedef struct pw_row {
     char hash[2 * SS_DK_LEN + 2];
 } pw_row_t;
 
-static void pw_read(sqlite3_stmt *stmt, void *out)
+static void pw_read(const iz_row_t *rw, void *out)
 {
     pw_row_t *row = out;
-    iz__sq_col_str(stmt, 0, row->owner, sizeof row->owner);
-    row->code = sqlite3_column_int64(stmt, 1);
-    iz__sq_col_str(stmt, 2, row->salt, sizeof row->salt);
-    iz__sq_col_str(stmt, 3, row->hash, sizeof row->hash);
+    iz_row_str(rw, 0, row->owner, sizeof row->owner);
+    row->code = iz_row_i64(rw, 1);
+    iz_row_str(rw, 2, row->salt, sizeof row->salt);
+    iz_row_str(rw, 3, row->hash, sizeof row->hash);
 }
 
 static const iz_sq_row_t pw_row = IZ_SQ_ROW(pw_row_t, pw_read);
@@ -881,11 +881,11 @@ typedef struct token_owner {
     char owner[16];
 } token_owner_t;
 
-static void token_owner_read(sqlite3_stmt *stmt, void *out)
+static void token_owner_read(const iz_row_t *row, void *out)
 {
     token_owner_t *t = out;
-    t->code = sqlite3_column_int64(stmt, 0);
-    iz__sq_col_str(stmt, 1, t->owner, sizeof t->owner);
+    t->code = iz_row_i64(row, 0);
+    iz_row_str(row, 1, t->owner, sizeof t->owner);
 }
 
 static const iz_sq_row_t token_owner_row = IZ_SQ_ROW(token_owner_t, token_owner_read);
@@ -956,18 +956,18 @@ static int change_check(const iz_sim_change_t *c, iz_sq_names_t *nm)
 
 /* Read a LOG_COLS row. Unknown spellings (a row written by hand) read as
  * the enum's NONE. */
-static void change_read(sqlite3_stmt *stmt, void *out)
+static void change_read(const iz_row_t *row, void *out)
 {
     iz_sim_change_t *c = out;
-    c->id = sqlite3_column_int64(stmt, 0);
-    c->iys_code = sqlite3_column_int64(stmt, 1);
-    c->brand_code = sqlite3_column_int64(stmt, 2);
-    iz__sq_col_consent(stmt, 3, c->recipient, &c->rtype, &c->type, &c->status, &c->source,
+    c->id = iz_row_i64(row, 0);
+    c->iys_code = iz_row_i64(row, 1);
+    c->brand_code = iz_row_i64(row, 2);
+    iz__sq_col_consent(row, 3, c->recipient, &c->rtype, &c->type, &c->status, &c->source,
                        &c->consent_date);
-    c->creation = sqlite3_column_int64(stmt, 9);
-    iz__sq_col_str(stmt, 10, c->txid, sizeof c->txid);
-    iz__sq_col_str(stmt, 11, c->request_id, sizeof c->request_id);
-    iz__sq_col_str(stmt, 12, c->citizen_name, sizeof c->citizen_name);
+    c->creation = iz_row_i64(row, 9);
+    iz_row_str(row, 10, c->txid, sizeof c->txid);
+    iz_row_str(row, 11, c->request_id, sizeof c->request_id);
+    iz_row_str(row, 12, c->citizen_name, sizeof c->citizen_name);
 }
 
 static const iz_sq_row_t change_row = IZ_SQ_ROW(iz_sim_change_t, change_read);
@@ -1190,12 +1190,12 @@ int iz_sim_change_id(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, c
                       &iz__sq_i64_row, id);
 }
 
-static void citizen_read(sqlite3_stmt *stmt, void *out)
+static void citizen_read(const iz_row_t *row, void *out)
 {
     iz_sim_citizen_rec_t *rec = out;
-    change_read(stmt, &rec->cur);
-    iz__sq_col_str(stmt, 13, rec->provider_name, sizeof rec->provider_name);
-    iz__sq_col_str(stmt, 14, rec->brand_name, sizeof rec->brand_name);
+    change_read(row, &rec->cur);
+    iz_row_str(row, 13, rec->provider_name, sizeof rec->provider_name);
+    iz_row_str(row, 14, rec->brand_name, sizeof rec->brand_name);
 }
 
 int iz_sim_citizen_records(iz_sim_store_t *st, const char *recipient, iz_sim_citizen_rec_t **list,
@@ -1280,31 +1280,31 @@ int iz_sim_bulk_create(iz_sim_store_t *st, const iz_sim_bulk_t *b, const char *c
     return tx_end(st, rc, false);
 }
 
-static void bulk_read(sqlite3_stmt *stmt, void *out)
+static void bulk_read(const iz_row_t *row, void *out)
 {
     iz_sim_bulk_t *b = out;
-    iz__sq_col_str(stmt, 0, b->request_id, sizeof b->request_id);
-    b->iys_code = sqlite3_column_int64(stmt, 1);
-    b->brand_code = sqlite3_column_int64(stmt, 2);
-    b->created = sqlite3_column_int64(stmt, 3);
-    b->process_after = sqlite3_column_int64(stmt, 4);
-    b->processed_at = sqlite3_column_int64(stmt, 5);
+    iz_row_str(row, 0, b->request_id, sizeof b->request_id);
+    b->iys_code = iz_row_i64(row, 1);
+    b->brand_code = iz_row_i64(row, 2);
+    b->created = iz_row_i64(row, 3);
+    b->process_after = iz_row_i64(row, 4);
+    b->processed_at = iz_row_i64(row, 5);
 }
 
 static const iz_sq_row_t bulk_row = IZ_SQ_ROW(iz_sim_bulk_t, bulk_read);
 
-static void item_read(sqlite3_stmt *stmt, void *out)
+static void item_read(const iz_row_t *row, void *out)
 {
     iz_sim_bulk_item_t *it = out;
-    const char *body = iz__sq_col_text(stmt, 2);
-    it->idx = sqlite3_column_int(stmt, 0);
-    iz__sq_col_str(stmt, 1, it->sub_request_id, sizeof it->sub_request_id);
+    const char *body = iz_row_text(row, 2);
+    it->idx = iz_row_int(row, 0);
+    iz_row_str(row, 1, it->sub_request_id, sizeof it->sub_request_id);
     it->body = iz_xstrdup(body ? body : "");
-    iz__sq_col_str(stmt, 3, it->status, sizeof it->status);
-    iz__sq_col_str(stmt, 4, it->txid, sizeof it->txid);
-    it->creation = sqlite3_column_int64(stmt, 5);
-    iz__sq_col_str(stmt, 6, it->error_code, sizeof it->error_code);
-    iz__sq_col_str(stmt, 7, it->error_message, sizeof it->error_message);
+    iz_row_str(row, 3, it->status, sizeof it->status);
+    iz_row_str(row, 4, it->txid, sizeof it->txid);
+    it->creation = iz_row_i64(row, 5);
+    iz_row_str(row, 6, it->error_code, sizeof it->error_code);
+    iz_row_str(row, 7, it->error_message, sizeof it->error_message);
 }
 
 static const iz_sq_row_t item_row = IZ_SQ_ROW_OWNING(iz_sim_bulk_item_t, item_read, body);
@@ -1336,11 +1336,11 @@ int iz_sim_bulk_get(iz_sim_store_t *st, const char *request_id, iz_sim_bulk_t *b
     return tx_end(st, rc, true);
 }
 
-static void origin_read(sqlite3_stmt *stmt, void *out)
+static void origin_read(const iz_row_t *row, void *out)
 {
     iz_sim_origin_t *o = out;
-    iz__sq_col_str(stmt, 0, o->request_id, sizeof o->request_id);
-    iz__sq_col_str(stmt, 1, o->sub_request_id, sizeof o->sub_request_id);
+    iz_row_str(row, 0, o->request_id, sizeof o->request_id);
+    iz_row_str(row, 1, o->sub_request_id, sizeof o->sub_request_id);
 }
 
 int iz_sim_change_origin(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code, const char *txid,
@@ -1446,14 +1446,14 @@ int iz_sim_push_replace(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code
     return push_store(st, iys_code, brand_code, connections_json, false);
 }
 
-static void push_read(sqlite3_stmt *stmt, void *out)
+static void push_read(const iz_row_t *row, void *out)
 {
     iz_sim_push_t *p = out;
-    const char *t = iz__sq_col_text(stmt, 2);
-    p->iys_code = sqlite3_column_int64(stmt, 0);
-    p->brand_code = sqlite3_column_int64(stmt, 1);
+    const char *t = iz_row_text(row, 2);
+    p->iys_code = iz_row_i64(row, 0);
+    p->brand_code = iz_row_i64(row, 1);
     p->connections = iz_xstrdup(t ? t : "");
-    p->cursor = sqlite3_column_int64(stmt, 3);
+    p->cursor = iz_row_i64(row, 3);
 }
 
 static const iz_sq_row_t push_row = IZ_SQ_ROW_OWNING(iz_sim_push_t, push_read, connections);
@@ -1506,18 +1506,18 @@ int iz_sim_complaint_add(iz_sim_store_t *st, iz_sim_complaint_t *c)
     return rc;
 }
 
-static void complaint_read(sqlite3_stmt *stmt, void *out)
+static void complaint_read(const iz_row_t *row, void *out)
 {
     iz_sim_complaint_t *c = out;
     const char *t;
-    c->id = sqlite3_column_int64(stmt, 0);
-    c->iys_code = sqlite3_column_int64(stmt, 1);
-    c->brand_code = sqlite3_column_int64(stmt, 2);
-    iz__sq_col_str(stmt, 3, c->recipient, sizeof c->recipient);
-    if ((t = iz__sq_col_text(stmt, 4))) (void)iz_type_parse(t, &c->type);
-    c->message_time = sqlite3_column_int64(stmt, 5);
-    iz__sq_col_str(stmt, 6, c->text, sizeof c->text);
-    c->created = sqlite3_column_int64(stmt, 7);
+    c->id = iz_row_i64(row, 0);
+    c->iys_code = iz_row_i64(row, 1);
+    c->brand_code = iz_row_i64(row, 2);
+    iz_row_str(row, 3, c->recipient, sizeof c->recipient);
+    if ((t = iz_row_text(row, 4))) (void)iz_type_parse(t, &c->type);
+    c->message_time = iz_row_i64(row, 5);
+    iz_row_str(row, 6, c->text, sizeof c->text);
+    c->created = iz_row_i64(row, 7);
 }
 
 int iz_sim_complaint_list(iz_sim_store_t *st, int64_t iys_code, iz_sim_complaint_t **list,
@@ -1542,26 +1542,26 @@ int iz_sim_complaint_list(iz_sim_store_t *st, int64_t iys_code, iz_sim_complaint
 #define RETAILER_CODE_MIN 10000000 /* İYS's retailer codes have 8 digits */
 #define RETAILER_CODE_TRIES 64     /* random draws before H067 */
 
-static void retailer_read(sqlite3_stmt *stmt, void *out)
+static void retailer_read(const iz_row_t *row, void *out)
 {
     iz_sim_retailer_t *r = out;
-    r->code = sqlite3_column_int64(stmt, 0);
-    r->iys_code = sqlite3_column_int64(stmt, 1);
-    r->brand_code = sqlite3_column_int64(stmt, 2);
-    iz__sq_col_str(stmt, 3, r->title, sizeof r->title);
-    iz__sq_col_str(stmt, 4, r->mersis, sizeof r->mersis);
-    iz__sq_col_str(stmt, 5, r->alias, sizeof r->alias);
-    iz__sq_col_str(stmt, 6, r->name, sizeof r->name);
-    iz__sq_col_str(stmt, 7, r->tckn, sizeof r->tckn);
-    iz__sq_col_str(stmt, 8, r->mobile, sizeof r->mobile);
-    iz__sq_col_str(stmt, 9, r->tin, sizeof r->tin);
-    iz__sq_col_str(stmt, 10, r->city_code, sizeof r->city_code);
-    iz__sq_col_str(stmt, 11, r->city_name, sizeof r->city_name);
-    iz__sq_col_str(stmt, 12, r->town_code, sizeof r->town_code);
-    iz__sq_col_str(stmt, 13, r->town_name, sizeof r->town_name);
-    iz__sq_col_str(stmt, 14, r->status, sizeof r->status);
-    r->created = sqlite3_column_int64(stmt, 15);
-    r->access_count = sqlite3_column_int64(stmt, 16);
+    r->code = iz_row_i64(row, 0);
+    r->iys_code = iz_row_i64(row, 1);
+    r->brand_code = iz_row_i64(row, 2);
+    iz_row_str(row, 3, r->title, sizeof r->title);
+    iz_row_str(row, 4, r->mersis, sizeof r->mersis);
+    iz_row_str(row, 5, r->alias, sizeof r->alias);
+    iz_row_str(row, 6, r->name, sizeof r->name);
+    iz_row_str(row, 7, r->tckn, sizeof r->tckn);
+    iz_row_str(row, 8, r->mobile, sizeof r->mobile);
+    iz_row_str(row, 9, r->tin, sizeof r->tin);
+    iz_row_str(row, 10, r->city_code, sizeof r->city_code);
+    iz_row_str(row, 11, r->city_name, sizeof r->city_name);
+    iz_row_str(row, 12, r->town_code, sizeof r->town_code);
+    iz_row_str(row, 13, r->town_name, sizeof r->town_name);
+    iz_row_str(row, 14, r->status, sizeof r->status);
+    r->created = iz_row_i64(row, 15);
+    r->access_count = iz_row_i64(row, 16);
 }
 
 static const iz_sq_row_t retailer_row = IZ_SQ_ROW(iz_sim_retailer_t, retailer_read);
@@ -1895,27 +1895,27 @@ int iz_sim_day_changes(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code,
 
 /* The movements: each change of the day with the status its key had just
  * before it (NULL for a first record), grouped by type and source group. */
-static int summary_moves(void *ctx, sqlite3_stmt *stmt)
+static int summary_moves(void *ctx, const iz_row_t *row)
 {
     iz_sim_day_stat_t(*out)[2] = ctx;
     iz_type_t t;
-    const char *ty = iz__sq_col_text(stmt, 0);
+    const char *ty = iz_row_text(row, 0);
     if (!ty || iz_type_parse(ty, &t) != 0) return 0;
-    iz_sim_day_stat_t *s = &out[t - 1][sqlite3_column_int(stmt, 1)];
-    s->approval += sqlite3_column_int64(stmt, 2);
-    s->rejection += sqlite3_column_int64(stmt, 3);
-    s->total += sqlite3_column_int64(stmt, 4);
+    iz_sim_day_stat_t *s = &out[t - 1][iz_row_int(row, 1)];
+    s->approval += iz_row_i64(row, 2);
+    s->rejection += iz_row_i64(row, 3);
+    s->total += iz_row_i64(row, 4);
     return 0;
 }
 
-static int summary_pending(void *ctx, sqlite3_stmt *stmt)
+static int summary_pending(void *ctx, const iz_row_t *row)
 {
     iz_sim_day_stat_t(*out)[2] = ctx;
     iz_type_t t;
-    const char *ty = iz__sq_col_text(stmt, 0);
+    const char *ty = iz_row_text(row, 0);
     if (!ty || iz_type_parse(ty, &t) != 0) return 0;
-    out[t - 1][0].pending += sqlite3_column_int64(stmt, 1);
-    out[t - 1][0].total += sqlite3_column_int64(stmt, 1);
+    out[t - 1][0].pending += iz_row_i64(row, 1);
+    out[t - 1][0].total += iz_row_i64(row, 1);
     return 0;
 }
 
@@ -1955,11 +1955,11 @@ int iz_sim_day_summary(iz_sim_store_t *st, int64_t iys_code, int64_t brand_code,
     return tx_end(st, rc, true);
 }
 
-static void brand_key_read(sqlite3_stmt *stmt, void *out)
+static void brand_key_read(const iz_row_t *row, void *out)
 {
     iz_sim_brand_key_t *k = out;
-    k->iys_code = sqlite3_column_int64(stmt, 0);
-    k->brand_code = sqlite3_column_int64(stmt, 1);
+    k->iys_code = iz_row_i64(row, 0);
+    k->brand_code = iz_row_i64(row, 1);
 }
 
 int iz_sim_day_brands(iz_sim_store_t *st, int64_t from, int64_t to, iz_sim_brand_key_t **list,
@@ -1999,23 +1999,23 @@ int iz_sim_recon_put(iz_sim_store_t *st, const iz_sim_recon_t *f)
                    IZ_SQ_BLOB(f->tsr, f->tsr_len), IZ_SQ_I64(f->generated)));
 }
 
-static void recon_read(sqlite3_stmt *stmt, void *out)
+static void recon_read(const iz_row_t *row, void *out)
 {
     iz_sim_recon_t *f = out;
-    f->iys_code = sqlite3_column_int64(stmt, 0);
-    f->brand_code = sqlite3_column_int64(stmt, 1);
-    iz__sq_col_str(stmt, 2, f->date, sizeof f->date);
-    f->rows = sqlite3_column_int64(stmt, 3);
-    f->max_id = sqlite3_column_int64(stmt, 4);
-    iz__sq_col_str(stmt, 5, f->hash, sizeof f->hash);
-    f->generated = sqlite3_column_int64(stmt, 6);
-    f->agreed = sqlite3_column_int64(stmt, 7);
-    int len = sqlite3_column_bytes(stmt, 8);
-    const void *b = sqlite3_column_blob(stmt, 8);
+    f->iys_code = iz_row_i64(row, 0);
+    f->brand_code = iz_row_i64(row, 1);
+    iz_row_str(row, 2, f->date, sizeof f->date);
+    f->rows = iz_row_i64(row, 3);
+    f->max_id = iz_row_i64(row, 4);
+    iz_row_str(row, 5, f->hash, sizeof f->hash);
+    f->generated = iz_row_i64(row, 6);
+    f->agreed = iz_row_i64(row, 7);
+    const void *b = iz_row_blob(row, 8);
+    size_t len = iz_row_bytes(row, 8);
     if (b && len > 0) {
-        f->tsr = iz_xmalloc((size_t)len);
-        memcpy(f->tsr, b, (size_t)len);
-        f->tsr_len = (size_t)len;
+        f->tsr = iz_xmalloc(len);
+        memcpy(f->tsr, b, len);
+        f->tsr_len = len;
     }
 }
 
@@ -2089,29 +2089,27 @@ int iz_sim_recon_purge(iz_sim_store_t *st, const char *before)
     return tx_end(st, rc, false);
 }
 
+/* The TSA's key and certificate, copied (any length). */
+static void tsa_read(const iz_row_t *row, void *out)
+{
+    char **pair = out;
+    for (int i = 0; i < 2; i++) {
+        const char *t = iz_row_text(row, i);
+        pair[i] = iz_xstrdup(t ? t : "");
+    }
+}
+
+static const iz_sq_row_t tsa_row = {.read = tsa_read}; /* into a char *[2] */
+
 int iz_sim_tsa_get(iz_sim_store_t *st, char **key_pem, char **cert_pem)
 {
     if (!st || !key_pem || !cert_pem) return IZ_EINVAL;
     *key_pem = *cert_pem = NULL;
     char *pair[2] = {NULL, NULL};
     int rc = tx_begin(st, false);
-    for (int i = 0; rc == 0 && i < 2; i++) {
-        static const char *const sql[2] = {"SELECT key_pem FROM recon_tsa WHERE id = 1",
-                                           "SELECT cert_pem FROM recon_tsa WHERE id = 1"};
-        sqlite3_stmt *stmt = iz__sq_stmt(&st->q, sql[i]);
-        if (!stmt) {
-            rc = IZ_EIO;
-            break;
-        }
-        int s = sqlite3_step(stmt);
-        if (s == SQLITE_ROW)
-            pair[i] = iz_xstrdup(iz__sq_col_text(stmt, 0) ? iz__sq_col_text(stmt, 0) : "");
-        else if (s == SQLITE_DONE)
-            rc = IZ_ENOTFOUND;
-        else
-            rc = iz__sq_stmt_fail(&st->q, s, sql[i]);
-        sqlite3_reset(stmt);
-    }
+    if (rc == 0)
+        rc = iz__sq_get(&st->q, "SELECT key_pem, cert_pem FROM recon_tsa WHERE id = 1", NULL,
+                        &tsa_row, pair);
     rc = tx_end(st, rc, true);
     if (rc != 0) {
         free(pair[0]);

@@ -110,22 +110,22 @@ int iz_sim_via_set(iz_sim_store_t *st, int64_t iys_code, bool pass, const iz_sim
         NULL);
 }
 
-static void via_read(sqlite3_stmt *stmt, void *out)
+static void via_read(const iz_row_t *row, void *out)
 {
     iz_sim_via_t *v = out;
     const char *t;
     memset(v, 0, sizeof *v);
-    t = iz__sq_col_text(stmt, 0);
+    t = iz_row_text(row, 0);
     v->pass = t && strcmp(t, "VIA_PASS") == 0;
-    iz__sq_col_str(stmt, 1, v->sub.id, sizeof v->sub.id);
-    iz__sq_col_str(stmt, 2, v->sub.package, sizeof v->sub.package);
-    if ((t = iz__sq_col_text(stmt, 3))) (void)iz_sub_parse(t, &v->sub.status);
-    v->sub.start = sqlite3_column_int64(stmt, 4);
-    v->sub.end = sqlite3_column_int64(stmt, 5);
-    v->credit = sqlite3_column_int64(stmt, 6);
-    v->limited = sqlite3_column_int64(stmt, 7) != 0;
-    v->auto_renewal = sqlite3_column_int64(stmt, 8) != 0;
-    v->created = sqlite3_column_int64(stmt, 9);
+    iz_row_str(row, 1, v->sub.id, sizeof v->sub.id);
+    iz_row_str(row, 2, v->sub.package, sizeof v->sub.package);
+    if ((t = iz_row_text(row, 3))) (void)iz_sub_parse(t, &v->sub.status);
+    v->sub.start = iz_row_i64(row, 4);
+    v->sub.end = iz_row_i64(row, 5);
+    v->credit = iz_row_i64(row, 6);
+    v->limited = iz_row_i64(row, 7) != 0;
+    v->auto_renewal = iz_row_i64(row, 8) != 0;
+    v->created = iz_row_i64(row, 9);
 }
 
 int iz_sim_via_get(iz_sim_store_t *st, int64_t iys_code, bool pass, iz_sim_via_t *out)
@@ -160,20 +160,20 @@ int iz_sim_via_take(iz_sim_store_t *st, int64_t iys_code, int64_t n)
 #define IG_COLS                                                                                    \
     "code, name, username, subscription, sub_id, sub_package, sub_start, sub_end, created"
 
-static void integrator_read(sqlite3_stmt *stmt, void *out)
+static void integrator_read(const iz_row_t *row, void *out)
 {
     iz_sim_integrator_t *ig = out;
     const char *t;
     memset(ig, 0, sizeof *ig);
-    ig->code = sqlite3_column_int64(stmt, 0);
-    iz__sq_col_str(stmt, 1, ig->name, sizeof ig->name);
-    iz__sq_col_str(stmt, 2, ig->username, sizeof ig->username);
-    if ((t = iz__sq_col_text(stmt, 3))) (void)iz_sub_parse(t, &ig->sub.status);
-    iz__sq_col_str(stmt, 4, ig->sub.id, sizeof ig->sub.id);
-    iz__sq_col_str(stmt, 5, ig->sub.package, sizeof ig->sub.package);
-    ig->sub.start = sqlite3_column_int64(stmt, 6);
-    ig->sub.end = sqlite3_column_int64(stmt, 7);
-    ig->created = sqlite3_column_int64(stmt, 8);
+    ig->code = iz_row_i64(row, 0);
+    iz_row_str(row, 1, ig->name, sizeof ig->name);
+    iz_row_str(row, 2, ig->username, sizeof ig->username);
+    if ((t = iz_row_text(row, 3))) (void)iz_sub_parse(t, &ig->sub.status);
+    iz_row_str(row, 4, ig->sub.id, sizeof ig->sub.id);
+    iz_row_str(row, 5, ig->sub.package, sizeof ig->sub.package);
+    ig->sub.start = iz_row_i64(row, 6);
+    ig->sub.end = iz_row_i64(row, 7);
+    ig->created = iz_row_i64(row, 8);
 }
 
 static const iz_sq_row_t integrator_row = IZ_SQ_ROW(iz_sim_integrator_t, integrator_read);
@@ -247,21 +247,21 @@ int iz_sim_grant_delete(iz_sim_store_t *st, int64_t integrator_code, int64_t iys
     " JOIN brands b ON b.iys_code = g.iys_code AND b.brand_code = g.brand_code"                    \
     " JOIN providers p ON p.iys_code = g.iys_code"
 
-static void grant_read(sqlite3_stmt *stmt, void *out)
+static void grant_read(const iz_row_t *row, void *out)
 {
     iz_sim_grant_t *g = out;
     memset(g, 0, sizeof *g);
-    g->integrator_code = sqlite3_column_int64(stmt, 0);
-    g->iys_code = sqlite3_column_int64(stmt, 1);
-    g->brand_code = sqlite3_column_int64(stmt, 2);
-    g->mesaj = iz_right_parse(iz__sq_col_text(stmt, 3));
-    g->arama = iz_right_parse(iz__sq_col_text(stmt, 4));
-    g->eposta = iz_right_parse(iz__sq_col_text(stmt, 5));
-    g->agreement = sqlite3_column_int64(stmt, 6) != 0;
-    g->via = sqlite3_column_int64(stmt, 7) != 0;
-    iz__sq_col_str(stmt, 8, g->brand_name, sizeof g->brand_name);
-    iz__sq_col_str(stmt, 9, g->provider_name, sizeof g->provider_name);
-    g->master = sqlite3_column_int64(stmt, 10) != 0;
+    g->integrator_code = iz_row_i64(row, 0);
+    g->iys_code = iz_row_i64(row, 1);
+    g->brand_code = iz_row_i64(row, 2);
+    g->mesaj = iz_right_parse(iz_row_text(row, 3));
+    g->arama = iz_right_parse(iz_row_text(row, 4));
+    g->eposta = iz_right_parse(iz_row_text(row, 5));
+    g->agreement = iz_row_i64(row, 6) != 0;
+    g->via = iz_row_i64(row, 7) != 0;
+    iz_row_str(row, 8, g->brand_name, sizeof g->brand_name);
+    iz_row_str(row, 9, g->provider_name, sizeof g->provider_name);
+    g->master = iz_row_i64(row, 10) != 0;
 }
 
 static const iz_sq_row_t grant_row = IZ_SQ_ROW(iz_sim_grant_t, grant_read);
@@ -307,15 +307,15 @@ int iz_sim_grant_list(iz_sim_store_t *st, int64_t integrator_code, int64_t iys_c
 
 /* ---- the brand listing's counts ---------------------------------------------- */
 
-static void brand_stats_read(sqlite3_stmt *stmt, void *out)
+static void brand_stats_read(const iz_row_t *row, void *out)
 {
     iz_sim_brand_stats_t *b = out;
-    b->brand_code = sqlite3_column_int64(stmt, 0);
-    iz__sq_col_str(stmt, 1, b->name, sizeof b->name);
-    b->approval = sqlite3_column_int64(stmt, 2);
-    b->rejection = sqlite3_column_int64(stmt, 3);
-    b->total = sqlite3_column_int64(stmt, 4);
-    b->retailers = sqlite3_column_int64(stmt, 5);
+    b->brand_code = iz_row_i64(row, 0);
+    iz_row_str(row, 1, b->name, sizeof b->name);
+    b->approval = iz_row_i64(row, 2);
+    b->rejection = iz_row_i64(row, 3);
+    b->total = iz_row_i64(row, 4);
+    b->retailers = iz_row_i64(row, 5);
 }
 
 /* consent_state is keyed recipient first, so the counts are one walk of

@@ -25,10 +25,10 @@ typedef struct str_list {
     size_t n, cap;
 } str_list_t;
 
-static int collect_text(void *ctx, sqlite3_stmt *stmt)
+static int collect_text(void *ctx, const iz_row_t *row)
 {
     str_list_t *l = ctx;
-    const char *t = iz__sq_col_text(stmt, 0);
+    const char *t = iz_row_text(row, 0);
     if (l->n == l->cap) {
         l->cap = l->cap ? 2 * l->cap : 8;
         l->v = iz_xrealloc(l->v, l->cap * sizeof *l->v);
@@ -65,11 +65,11 @@ typedef struct sub_row {
     char *body;
 } sub_row_t;
 
-static void sub_read(sqlite3_stmt *stmt, void *out)
+static void sub_read(const iz_row_t *row, void *out)
 {
     sub_row_t *s = out;
-    const char *t = iz__sq_col_text(stmt, 1);
-    s->credit = sqlite3_column_int64(stmt, 0);
+    const char *t = iz_row_text(row, 1);
+    s->credit = iz_row_i64(row, 0);
     s->body = iz_xstrdup(t ? t : "{}");
 }
 
@@ -104,14 +104,14 @@ int iz_sim_via_config_get(iz_sim_store_t *st, const char *kind, const char *id, 
 
 /* ---- processes ------------------------------------------------------------------ */
 
-static void req_read(sqlite3_stmt *stmt, void *out)
+static void req_read(const iz_row_t *row, void *out)
 {
     iz_sim_via_req_t *q = out;
-    const char *t = iz__sq_col_text(stmt, 4);
-    iz__sq_col_str(stmt, 0, q->request_id, sizeof q->request_id);
-    q->iys_code = sqlite3_column_int64(stmt, 1);
-    iz__sq_col_str(stmt, 2, q->short_code, sizeof q->short_code);
-    q->created = sqlite3_column_int64(stmt, 3);
+    const char *t = iz_row_text(row, 4);
+    iz_row_str(row, 0, q->request_id, sizeof q->request_id);
+    q->iys_code = iz_row_i64(row, 1);
+    iz_row_str(row, 2, q->short_code, sizeof q->short_code);
+    q->created = iz_row_i64(row, 3);
     q->body = iz_xstrdup(t ? t : "{}");
 }
 
@@ -227,17 +227,17 @@ int iz_sim_via_link_add(iz_sim_store_t *st, const iz_sim_via_link_t *l)
                         NULL);
 }
 
-static void link_read(sqlite3_stmt *stmt, void *out)
+static void link_read(const iz_row_t *row, void *out)
 {
     iz_sim_via_link_t *l = out;
-    iz__sq_col_str(stmt, 0, l->hash, sizeof l->hash);
-    l->iys_code = sqlite3_column_int64(stmt, 1);
-    l->brand_code = sqlite3_column_int64(stmt, 2);
-    iz__sq_col_str(stmt, 3, l->recipient, sizeof l->recipient);
-    iz__sq_col_str(stmt, 4, l->rtype, sizeof l->rtype);
-    l->created = sqlite3_column_int64(stmt, 5);
-    l->expires = sqlite3_column_int64(stmt, 6);
-    l->used = sqlite3_column_int64(stmt, 7);
+    iz_row_str(row, 0, l->hash, sizeof l->hash);
+    l->iys_code = iz_row_i64(row, 1);
+    l->brand_code = iz_row_i64(row, 2);
+    iz_row_str(row, 3, l->recipient, sizeof l->recipient);
+    iz_row_str(row, 4, l->rtype, sizeof l->rtype);
+    l->created = iz_row_i64(row, 5);
+    l->expires = iz_row_i64(row, 6);
+    l->used = iz_row_i64(row, 7);
 }
 
 int iz_sim_via_link_get(iz_sim_store_t *st, const char *hash, iz_sim_via_link_t *out)

@@ -39,8 +39,8 @@
 typedef struct iz_pg iz_pg_t;
 
 /* A result row, valid during the callback it is handed to. The next step
- * joins it to an engine-neutral row that the SQLite readers take too, so
- * that the store's row readers take either. */
+ * joins it to the store's engine-neutral row (store/dbrow.h iz_row_t,
+ * SQLite's today) so that the store's row readers take either. */
 typedef struct iz_pg_row iz_pg_row_t;
 
 /* True when url is one this driver takes (postgresql:// or postgres://). */

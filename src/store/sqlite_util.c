@@ -220,10 +220,10 @@ typedef struct sq_call {
 } sq_call_t;
 
 /* Fill a zeroed element of row type row from the current row. */
-static void read_row(const iz_sq_row_t *row, sqlite3_stmt *stmt, void *out)
+static void read_row(const iz_sq_row_t *row, const iz_row_t *r, void *out)
 {
     memset(out, 0, row->size);
-    row->read(stmt, out);
+    row->read(r, out);
 }
 
 /* The one loop every call of this file runs, under the lock: bind, step
@@ -236,12 +236,13 @@ static int run_call(iz_sq_t *q, const sq_call_t *c)
     int rc = stmt ? 0 : IZ_EIO, r = SQLITE_OK, next = 1;
     if (stmt) r = bind_list(stmt, c->args, &next);
     if (stmt && r == SQLITE_OK) r = bind_list(stmt, c->more, &next);
+    const iz_row_t cur = IZ_ROW_SQLITE(stmt);
     while (rc == 0 && r == SQLITE_OK && (r = sqlite3_step(stmt)) == SQLITE_ROW) {
         if (c->one) {
-            if (c->row) read_row(c->row, stmt, c->out);
+            if (c->row) read_row(c->row, &cur, c->out);
             rc = 1;
         } else if (c->each) {
-            rc = c->each(c->ctx, stmt);
+            rc = c->each(c->ctx, &cur);
             r = SQLITE_OK;
         }
     }
@@ -301,14 +302,14 @@ typedef struct row_list {
     size_t len, cap;
 } row_list_t;
 
-static int read_into_list(void *ctx, sqlite3_stmt *stmt)
+static int read_into_list(void *ctx, const iz_row_t *r)
 {
     row_list_t *l = ctx;
     if (l->len == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 16;
         l->v = iz_xrealloc(l->v, l->cap * l->row->size);
     }
-    read_row(l->row, stmt, l->v + l->len++ * l->row->size);
+    read_row(l->row, r, l->v + l->len++ * l->row->size);
     return 0;
 }
 
@@ -338,39 +339,28 @@ void iz__sq_free_rows(const iz_sq_row_t *row, void *list, size_t n)
 
 /* ---- reading columns ---------------------------------------------------- */
 
-const char *iz__sq_col_text(sqlite3_stmt *stmt, int i)
+static void read_i64(const iz_row_t *r, void *out)
 {
-    return (const char *)sqlite3_column_text(stmt, i);
-}
-
-void iz__sq_col_str(sqlite3_stmt *stmt, int i, char *dst, size_t size)
-{
-    const char *t = iz__sq_col_text(stmt, i);
-    (void)iz_strlcpy(dst, t ? t : "", size);
-}
-
-static void read_i64(sqlite3_stmt *stmt, void *out)
-{
-    *(int64_t *)out = sqlite3_column_int64(stmt, 0);
+    *(int64_t *)out = iz_row_i64(r, 0);
 }
 
 const iz_sq_row_t iz__sq_i64_row = IZ_SQ_ROW(int64_t, read_i64);
 
 /* The columns status, source, consent_date from column i. */
-static void col_state(sqlite3_stmt *stmt, int i, iz_status_t *status, iz_source_t *source,
+static void col_state(const iz_row_t *r, int i, iz_status_t *status, iz_source_t *source,
                       int64_t *consent_date)
 {
     const char *t;
-    if ((t = iz__sq_col_text(stmt, i))) (void)iz_status_parse(t, status);
-    if ((t = iz__sq_col_text(stmt, i + 1))) (void)iz_source_parse(t, source);
-    *consent_date = sqlite3_column_int64(stmt, i + 2);
+    if ((t = iz_row_text(r, i))) (void)iz_status_parse(t, status);
+    if ((t = iz_row_text(r, i + 1))) (void)iz_source_parse(t, source);
+    *consent_date = iz_row_i64(r, i + 2);
 }
 
-static void read_current(sqlite3_stmt *stmt, void *out)
+static void read_current(const iz_row_t *r, void *out)
 {
     iz_current_t *cur = out;
     cur->exists = true;
-    col_state(stmt, 0, &cur->status, &cur->source, &cur->consent_date);
+    col_state(r, 0, &cur->status, &cur->source, &cur->consent_date);
 }
 
 const iz_sq_row_t iz__sq_current_row = IZ_SQ_ROW(iz_current_t, read_current);
@@ -381,10 +371,10 @@ typedef struct text_buf {
     size_t size;
 } text_buf_t;
 
-static void read_text(sqlite3_stmt *stmt, void *out)
+static void read_text(const iz_row_t *r, void *out)
 {
     const text_buf_t *b = out;
-    if (b->p) iz__sq_col_str(stmt, 0, b->p, b->size);
+    if (b->p) iz_row_str(r, 0, b->p, b->size);
 }
 
 int iz__sq_get_text(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, char *out, size_t size)
@@ -394,15 +384,15 @@ int iz__sq_get_text(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, char *
     return iz__sq_get(q, sql, args, &text_row, &(text_buf_t){out, size});
 }
 
-void iz__sq_col_consent(sqlite3_stmt *stmt, int i, char *recipient, iz_rtype_t *rtype,
+void iz__sq_col_consent(const iz_row_t *r, int i, char *recipient, iz_rtype_t *rtype,
                         iz_type_t *type, iz_status_t *status, iz_source_t *source,
                         int64_t *consent_date)
 {
     const char *t;
-    iz__sq_col_str(stmt, i, recipient, IZ_RECIPIENT_MAX);
-    if ((t = iz__sq_col_text(stmt, i + 1))) (void)iz_rtype_parse(t, rtype);
-    if ((t = iz__sq_col_text(stmt, i + 2))) (void)iz_type_parse(t, type);
-    col_state(stmt, i + 3, status, source, consent_date);
+    iz_row_str(r, i, recipient, IZ_RECIPIENT_MAX);
+    if ((t = iz_row_text(r, i + 1))) (void)iz_rtype_parse(t, rtype);
+    if ((t = iz_row_text(r, i + 2))) (void)iz_type_parse(t, type);
+    col_state(r, i + 3, status, source, consent_date);
 }
 
 /* ---- the consent fields ------------------------------------------------- */
@@ -471,7 +461,7 @@ static int read_version(const iz_sq_t *q, int *version, const char **err)
         q->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'", -1,
         &stmt, NULL);
     if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        int has_meta = sqlite3_column_int(stmt, 0);
+        int has_meta = iz_row_int(&IZ_ROW_SQLITE(stmt), 0);
         (void)sqlite3_finalize(stmt);
         stmt = NULL;
         if (!has_meta) return 0;
@@ -479,7 +469,7 @@ static int read_version(const iz_sq_t *q, int *version, const char **err)
                                 &stmt, NULL);
         if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
             int64_t v = 0;
-            const char *t = iz__sq_col_text(stmt, 0);
+            const char *t = iz_row_text(&IZ_ROW_SQLITE(stmt), 0);
             if (!t || iz_parse_i64(t, 0, INT_MAX, &v) != 0) {
                 (void)sqlite3_finalize(stmt);
                 *err = iz_errf("%s has a malformed schema_version", q->def->who);
@@ -573,7 +563,7 @@ static int pragma(const iz_sq_t *q, const char *sql, const char *want, const cha
     if (rc == SQLITE_OK) {
         rc = sqlite3_step(stmt);
         if (rc == SQLITE_ROW && want) {
-            const char *got = iz__sq_col_text(stmt, 0);
+            const char *got = iz_row_text(&IZ_ROW_SQLITE(stmt), 0);
             if (!got || strcmp(got, want) != 0) {
                 *err = iz_errf("%s: '%s' answered '%s', not '%s'", q->def->who, sql, got ? got : "",
                                want);
@@ -825,24 +815,25 @@ int iz__sq_verify_chain(iz_sq_t *q, const char *sql, int nf, const char *seg_sql
     char prev[65] = "", h[65];
     /* Rows and segments in one id order: step whichever comes first. */
     int rr = sqlite3_step(stmt), rs = seg ? sqlite3_step(seg) : SQLITE_DONE;
+    const iz_row_t lrow = IZ_ROW_SQLITE(stmt), srow = IZ_ROW_SQLITE(seg);
     while (rr == SQLITE_ROW || rs == SQLITE_ROW) {
-        bool take_seg = rs == SQLITE_ROW && (rr != SQLITE_ROW || sqlite3_column_int64(seg, 1) <
-                                                                     sqlite3_column_int64(stmt, 1));
-        sqlite3_stmt *cur = take_seg ? seg : stmt;
-        const char *stored_prev = iz__sq_col_text(cur, 0), *stored;
+        bool take_seg =
+            rs == SQLITE_ROW && (rr != SQLITE_ROW || iz_row_i64(&srow, 1) < iz_row_i64(&lrow, 1));
+        const iz_row_t *cur = take_seg ? &srow : &lrow;
+        const char *stored_prev = iz_row_text(cur, 0), *stored;
         if (take_seg) {
-            seg_link(seg, prev, h);
-            stored = iz__sq_col_text(seg, 2);
+            seg_link(&srow, prev, h);
+            stored = iz_row_text(&srow, 2);
         } else {
             const char *f[IZ_SQ_CHAIN_MAX];
             for (int i = 0; i < nf; i++)
-                f[i] = iz__sq_col_text(stmt, i);
-            stored = iz__sq_col_text(stmt, nf);
+                f[i] = iz_row_text(&lrow, i);
+            stored = iz_row_text(&lrow, nf);
             f[0] = prev;
             iz_sha256_join_hex(f, (size_t)nf, h);
         }
         if (strcmp(stored_prev ? stored_prev : "", prev) != 0 || !stored || strcmp(stored, h) != 0) {
-            *bad_id = sqlite3_column_int64(cur, 1);
+            *bad_id = iz_row_i64(cur, 1);
             rc = IZ_ERULE;
             goto out;
         }

@@ -44,6 +44,7 @@
 #include <sqlite3.h>
 
 #include "core/consent.h"
+#include "store/dbrow.h"
 
 /* What tells one store's database from another's (a static constant). */
 typedef struct iz_sq_def {
@@ -155,10 +156,11 @@ typedef struct iz_sq_arg {
  * none takes NULL). The list lives until the end of the enclosing block. */
 #define IZ_SQ_ARGS(...) ((const iz_sq_arg_t[]){__VA_ARGS__, {.kind = IZ_SQ_K_END}})
 
-/* A reader of the current row of stmt into out; a walker of every row,
- * returning 0 to go on or any other value to stop the walk with it. */
-typedef void (*iz_sq_read_fn)(sqlite3_stmt *stmt, void *out);
-typedef int (*iz_sq_each_fn)(void *ctx, sqlite3_stmt *stmt);
+/* A reader of the current row into out; a walker of every row, returning
+ * 0 to go on or any other value to stop the walk with it. Both read the
+ * row through store/dbrow.h's accessors only. */
+typedef void (*iz_sq_read_fn)(const iz_row_t *row, void *out);
+typedef int (*iz_sq_each_fn)(void *ctx, const iz_row_t *row);
 
 /* A row type: what one row is read into, an element of size bytes that is
  * zeroed and then filled by read. When owns_text, read allocates the
@@ -225,7 +227,7 @@ int iz__sq_get_text(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, char *
 int iz__sq_list(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, const iz_sq_row_t *row,
                 void *list, size_t *n);
 
-/* Hand every row to fn(ctx, stmt) in turn; fn's non-zero value stops the
+/* Hand every row to fn(ctx, row) in turn; fn's non-zero value stops the
  * walk and is returned. The row's text is valid during the call only. */
 int iz__sq_each(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, iz_sq_each_fn fn, void *ctx);
 
@@ -236,13 +238,6 @@ int iz__sq_each(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, iz_sq_each
  * SQLite code to an IZ_* code (logged). */
 sqlite3_stmt *iz__sq_stmt(iz_sq_t *q, const char *sql);
 int iz__sq_stmt_fail(iz_sq_t *q, int rc, const char *sql);
-
-/* ---- reading columns ---------------------------------------------------- */
-
-/* A text column (NULL for NULL), and a text column copied into a buffer of
- * size bytes (NULL reads as "", longer text is cut). */
-const char *iz__sq_col_text(sqlite3_stmt *stmt, int i);
-void iz__sq_col_str(sqlite3_stmt *stmt, int i, char *dst, size_t size);
 
 /* ---- the consent fields both stores hold alike -------------------------- */
 
@@ -276,7 +271,7 @@ int iz__sq_key_names(iz_rtype_t rtype, iz_type_t type, const char *recipient, co
 /* Read the columns recipient (into a buffer of IZ_RECIPIENT_MAX bytes),
  * rtype, type, status, source, consent_date, in that order from column i.
  * NULL or an unknown spelling (a row written by hand) reads as NONE. */
-void iz__sq_col_consent(sqlite3_stmt *stmt, int i, char *recipient, iz_rtype_t *rtype,
+void iz__sq_col_consent(const iz_row_t *row, int i, char *recipient, iz_rtype_t *rtype,
                         iz_type_t *type, iz_status_t *status, iz_source_t *source,
                         int64_t *consent_date);
 
@@ -316,7 +311,7 @@ int iz__sq_chain_append(iz_sq_t *q, const char *insert_sql, const iz_sq_arg_t *a
  * them in seg_sql, in id order: prev_hash, id, stored hash, then what
  * seg_link reads to compute the link's hash from the previous one; rows
  * and links are walked in one id order. seg_sql may be NULL. */
-typedef void (*iz_sq_link_fn)(sqlite3_stmt *stmt, const char *prev, char out[65]);
+typedef void (*iz_sq_link_fn)(const iz_row_t *row, const char *prev, char out[65]);
 int iz__sq_verify_chain(iz_sq_t *q, const char *sql, int nf, const char *seg_sql,
                         iz_sq_link_fn seg_link, int64_t *bad_id);
 

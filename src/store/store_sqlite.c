@@ -695,10 +695,10 @@ typedef struct clear_secrets {
 
 /* One accounts row (id, iys_password): a sealed value must open with the
  * key (IZ_ERULE stops the walk otherwise); a clear one is kept for sealing. */
-static int secret_row(void *ctx, sqlite3_stmt *stmt)
+static int secret_row(void *ctx, const iz_row_t *row)
 {
     clear_secrets_t *cs = ctx;
-    const char *v = iz__sq_col_text(stmt, 1);
+    const char *v = iz_row_text(row, 1);
     if (!v) return 0;
     if (iz_is_sealed(v)) {
         char tmp[IZ_NAME_MAX];
@@ -712,7 +712,7 @@ static int secret_row(void *ctx, sqlite3_stmt *stmt)
     }
     cs->ids = iz_xrealloc(cs->ids, (cs->n + 1) * sizeof *cs->ids);
     cs->clear = iz_xrealloc(cs->clear, (cs->n + 1) * sizeof *cs->clear);
-    cs->ids[cs->n] = sqlite3_column_int64(stmt, 0);
+    cs->ids[cs->n] = iz_row_i64(row, 0);
     cs->clear[cs->n++] = iz_xstrdup(v);
     return 0;
 }
@@ -811,21 +811,21 @@ typedef struct acc_row {
     bool too_long;
 } acc_row_t;
 
-static void account_read(sqlite3_stmt *stmt, void *out)
+static void account_read(const iz_row_t *rw, void *out)
 {
     acc_row_t *row = out;
     iz_account_t *a = &row->a;
-    a->id = sqlite3_column_int64(stmt, 0);
-    iz__sq_col_str(stmt, 1, a->name, sizeof a->name);
-    a->iys_code = sqlite3_column_int64(stmt, 2);
-    iz__sq_col_str(stmt, 3, a->activation_date, sizeof a->activation_date);
-    iz__sq_col_str(stmt, 4, a->iys_url, sizeof a->iys_url);
-    iz__sq_col_str(stmt, 5, a->iys_user, sizeof a->iys_user);
-    const char *pw = iz__sq_col_text(stmt, 6);
+    a->id = iz_row_i64(rw, 0);
+    iz_row_str(rw, 1, a->name, sizeof a->name);
+    a->iys_code = iz_row_i64(rw, 2);
+    iz_row_str(rw, 3, a->activation_date, sizeof a->activation_date);
+    iz_row_str(rw, 4, a->iys_url, sizeof a->iys_url);
+    iz_row_str(rw, 5, a->iys_user, sizeof a->iys_user);
+    const char *pw = iz_row_text(rw, 6);
     if (pw && iz_strlcpy(row->sealed, pw, sizeof row->sealed) != 0) row->too_long = true;
-    iz__sq_col_str(stmt, 7, a->plan, sizeof a->plan);
-    a->created_at = sqlite3_column_int64(stmt, 8);
-    a->iys_integrator = sqlite3_column_int64(stmt, 9);
+    iz_row_str(rw, 7, a->plan, sizeof a->plan);
+    a->created_at = iz_row_i64(rw, 8);
+    a->iys_integrator = iz_row_i64(rw, 9);
 }
 
 /* Read one account with sql and open its password. */
@@ -890,10 +890,10 @@ static int sq_account_get(iz_store_t *st, int64_t id, iz_account_t *out)
 }
 
 /* An account row for a listing: its password is not read. */
-static void account_list_read(sqlite3_stmt *stmt, void *out)
+static void account_list_read(const iz_row_t *rw, void *out)
 {
     acc_row_t row = {0};
-    account_read(stmt, &row);
+    account_read(rw, &row);
     *(iz_account_t *)out = row.a;
     iz_wipe(&row, sizeof row);
 }
@@ -916,18 +916,18 @@ static int brand_check(const iz_brand_t *b)
     return 0;
 }
 
-static void brand_read(sqlite3_stmt *stmt, void *out)
+static void brand_read(const iz_row_t *row, void *out)
 {
     iz_brand_t *b = out;
-    b->id = sqlite3_column_int64(stmt, 0);
-    b->account_id = sqlite3_column_int64(stmt, 1);
-    b->code = sqlite3_column_int64(stmt, 2);
-    iz__sq_col_str(stmt, 3, b->name, sizeof b->name);
-    iz__sq_col_str(stmt, 4, b->keyword, sizeof b->keyword);
-    iz__sq_col_str(stmt, 5, b->short_number, sizeof b->short_number);
-    iz__sq_col_str(stmt, 6, b->subscriber_number, sizeof b->subscriber_number);
-    iz__sq_col_str(stmt, 7, b->slug, sizeof b->slug);
-    b->created_at = sqlite3_column_int64(stmt, 8);
+    b->id = iz_row_i64(row, 0);
+    b->account_id = iz_row_i64(row, 1);
+    b->code = iz_row_i64(row, 2);
+    iz_row_str(row, 3, b->name, sizeof b->name);
+    iz_row_str(row, 4, b->keyword, sizeof b->keyword);
+    iz_row_str(row, 5, b->short_number, sizeof b->short_number);
+    iz_row_str(row, 6, b->subscriber_number, sizeof b->subscriber_number);
+    iz_row_str(row, 7, b->slug, sizeof b->slug);
+    b->created_at = iz_row_i64(row, 8);
 }
 
 static const iz_sq_row_t brand_row = IZ_SQ_ROW(iz_brand_t, brand_read);
@@ -990,17 +990,17 @@ static int number_free(iz_sq_t *s, const iz_brand_t *b, const char **conflict)
     return rc;
 }
 
-static void kw_read(sqlite3_stmt *stmt, void *out)
+static void kw_read(const iz_row_t *row, void *out)
 {
-    iz__sq_col_str(stmt, 0, out, 64);
+    iz_row_str(row, 0, out, 64);
 }
 
-static void replies_read(sqlite3_stmt *stmt, void *out)
+static void replies_read(const iz_row_t *row, void *out)
 {
     iz_brand_sms_t *m = out;
-    iz__sq_col_str(stmt, 0, m->reply_onay, sizeof m->reply_onay);
-    iz__sq_col_str(stmt, 1, m->reply_ret, sizeof m->reply_ret);
-    iz__sq_col_str(stmt, 2, m->reply_help, sizeof m->reply_help);
+    iz_row_str(row, 0, m->reply_onay, sizeof m->reply_onay);
+    iz_row_str(row, 1, m->reply_ret, sizeof m->reply_ret);
+    iz_row_str(row, 2, m->reply_help, sizeof m->reply_help);
 }
 
 static int sq_brand_sms_get(iz_store_t *st, int64_t brand_id, iz_brand_sms_t *out)
@@ -1076,12 +1076,12 @@ static int sq_brand_info_set(iz_store_t *st, int64_t brand_id, const char *text)
                          IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_TEXT(text)));
 }
 
-static void page_read(sqlite3_stmt *s, void *out)
+static void page_read(const iz_row_t *row, void *out)
 {
     iz_brand_page_t *p = out;
-    p->iys = strcmp(iz__sq_col_text(s, 0), "IYS") == 0;
-    iz__sq_col_str(s, 1, p->otp_template, sizeof p->otp_template);
-    iz__sq_col_str(s, 2, p->vkn, sizeof p->vkn);
+    p->iys = strcmp(iz_row_text(row, 0), "IYS") == 0;
+    iz_row_str(row, 1, p->otp_template, sizeof p->otp_template);
+    iz_row_str(row, 2, p->vkn, sizeof p->vkn);
 }
 
 static const iz_sq_row_t page_row = IZ_SQ_ROW(iz_brand_page_t, page_read);
@@ -1102,13 +1102,13 @@ static int sq_brand_page_set(iz_store_t *st, int64_t brand_id, const iz_brand_pa
                                     IZ_SQ_TEXT(p->otp_template), IZ_SQ_TEXT(p->vkn)));
 }
 
-static void ident_read(sqlite3_stmt *s, void *out)
+static void ident_read(const iz_row_t *row, void *out)
 {
     iz_brand_ident_t *id = out;
-    iz__sq_col_str(s, 0, id->trade_name, sizeof id->trade_name);
-    iz__sq_col_str(s, 1, id->mersis, sizeof id->mersis);
-    iz__sq_col_str(s, 2, id->tradesman, sizeof id->tradesman);
-    iz__sq_col_str(s, 3, id->contact, sizeof id->contact);
+    iz_row_str(row, 0, id->trade_name, sizeof id->trade_name);
+    iz_row_str(row, 1, id->mersis, sizeof id->mersis);
+    iz_row_str(row, 2, id->tradesman, sizeof id->tradesman);
+    iz_row_str(row, 3, id->contact, sizeof id->contact);
 }
 
 static const iz_sq_row_t ident_row = IZ_SQ_ROW(iz_brand_ident_t, ident_read);
@@ -1158,22 +1158,22 @@ static int sq_brands_by_number(iz_store_t *st, const char *number, iz_brand_t **
     "id, gateway, msg_id, sender, receiver, smsc, text, received_ms, created_ms, brand_id,"       \
     " outcome, detail, reply"
 
-static void inbound_read(sqlite3_stmt *stmt, void *out)
+static void inbound_read(const iz_row_t *row, void *out)
 {
     iz_inbound_t *m = out;
-    m->id = sqlite3_column_int64(stmt, 0);
-    iz__sq_col_str(stmt, 1, m->gateway, sizeof m->gateway);
-    iz__sq_col_str(stmt, 2, m->msg_id, sizeof m->msg_id);
-    iz__sq_col_str(stmt, 3, m->sender, sizeof m->sender);
-    iz__sq_col_str(stmt, 4, m->receiver, sizeof m->receiver);
-    iz__sq_col_str(stmt, 5, m->smsc, sizeof m->smsc);
-    iz__sq_col_str(stmt, 6, m->text, sizeof m->text);
-    m->received_ms = sqlite3_column_int64(stmt, 7);
-    m->created_ms = sqlite3_column_int64(stmt, 8);
-    m->brand_id = sqlite3_column_int64(stmt, 9);
-    iz__sq_col_str(stmt, 10, m->outcome, sizeof m->outcome);
-    iz__sq_col_str(stmt, 11, m->detail, sizeof m->detail);
-    iz__sq_col_str(stmt, 12, m->reply, sizeof m->reply);
+    m->id = iz_row_i64(row, 0);
+    iz_row_str(row, 1, m->gateway, sizeof m->gateway);
+    iz_row_str(row, 2, m->msg_id, sizeof m->msg_id);
+    iz_row_str(row, 3, m->sender, sizeof m->sender);
+    iz_row_str(row, 4, m->receiver, sizeof m->receiver);
+    iz_row_str(row, 5, m->smsc, sizeof m->smsc);
+    iz_row_str(row, 6, m->text, sizeof m->text);
+    m->received_ms = iz_row_i64(row, 7);
+    m->created_ms = iz_row_i64(row, 8);
+    m->brand_id = iz_row_i64(row, 9);
+    iz_row_str(row, 10, m->outcome, sizeof m->outcome);
+    iz_row_str(row, 11, m->detail, sizeof m->detail);
+    iz_row_str(row, 12, m->reply, sizeof m->reply);
 }
 
 static const iz_sq_row_t inbound_row = IZ_SQ_ROW(iz_inbound_t, inbound_read);
@@ -1283,13 +1283,13 @@ static int sq_key_revoke(iz_store_t *st, int64_t account_id, const char *hash_he
         IZ_SQ_ARGS(IZ_SQ_I64(now_s()), IZ_SQ_I64(account_id), IZ_SQ_TEXT(hash_hex)));
 }
 
-static void key_info_read(sqlite3_stmt *stmt, void *out)
+static void key_info_read(const iz_row_t *row, void *out)
 {
     iz_key_info_t *k = out;
-    k->id = sqlite3_column_int64(stmt, 0);
-    iz__sq_col_str(stmt, 1, k->prefix, sizeof k->prefix);
-    k->created_at = sqlite3_column_int64(stmt, 2);
-    k->revoked_at = sqlite3_column_int64(stmt, 3);
+    k->id = iz_row_i64(row, 0);
+    iz_row_str(row, 1, k->prefix, sizeof k->prefix);
+    k->created_at = iz_row_i64(row, 2);
+    k->revoked_at = iz_row_i64(row, 3);
 }
 
 static int sq_keys_list(iz_store_t *st, int64_t account_id, iz_key_info_t **list, size_t *n)
@@ -1320,16 +1320,16 @@ static int sq_brands_of(iz_store_t *st, int64_t account_id, iz_brand_t **list, s
 
 #define USER_COLS "id, account_id, email, pwhash, must_change, created_at, last_login"
 
-static void user_read(sqlite3_stmt *stmt, void *out)
+static void user_read(const iz_row_t *row, void *out)
 {
     iz_user_t *u = out;
-    u->id = sqlite3_column_int64(stmt, 0);
-    u->account_id = sqlite3_column_int64(stmt, 1);
-    iz__sq_col_str(stmt, 2, u->email, sizeof u->email);
-    iz__sq_col_str(stmt, 3, u->pwhash, sizeof u->pwhash);
-    u->must_change = sqlite3_column_int64(stmt, 4) != 0;
-    u->created_at = sqlite3_column_int64(stmt, 5);
-    u->last_login = sqlite3_column_int64(stmt, 6);
+    u->id = iz_row_i64(row, 0);
+    u->account_id = iz_row_i64(row, 1);
+    iz_row_str(row, 2, u->email, sizeof u->email);
+    iz_row_str(row, 3, u->pwhash, sizeof u->pwhash);
+    u->must_change = iz_row_i64(row, 4) != 0;
+    u->created_at = iz_row_i64(row, 5);
+    u->last_login = iz_row_i64(row, 6);
 }
 
 static const iz_sq_row_t user_row = IZ_SQ_ROW(iz_user_t, user_read);
@@ -1432,13 +1432,13 @@ static int sq_session_add(iz_store_t *st, const char *hash_hex, int64_t user_id,
     return iz__sq_end(s, rc);
 }
 
-static void session_read(sqlite3_stmt *stmt, void *out)
+static void session_read(const iz_row_t *row, void *out)
 {
     iz_session_t *x = out;
-    iz__sq_col_str(stmt, 0, x->hash, sizeof x->hash);
-    x->user_id = sqlite3_column_int64(stmt, 1);
-    x->created_at = sqlite3_column_int64(stmt, 2);
-    x->last_seen = sqlite3_column_int64(stmt, 3);
+    iz_row_str(row, 0, x->hash, sizeof x->hash);
+    x->user_id = iz_row_i64(row, 1);
+    x->created_at = iz_row_i64(row, 2);
+    x->last_seen = iz_row_i64(row, 3);
 }
 
 static int sq_session_get(iz_store_t *st, const char *hash_hex, iz_session_t *out)
@@ -1492,10 +1492,10 @@ typedef struct fails_ctx {
     size_t max, n;
 } fails_ctx_t;
 
-static int fail_each(void *vctx, sqlite3_stmt *stmt)
+static int fail_each(void *vctx, const iz_row_t *row)
 {
     fails_ctx_t *c = vctx;
-    if (c->n < c->max) c->times[c->n++] = sqlite3_column_int64(stmt, 0);
+    if (c->n < c->max) c->times[c->n++] = iz_row_i64(row, 0);
     return 0;
 }
 
@@ -1532,25 +1532,25 @@ static int change_check(const iz_change_t *c, iz_sq_names_t *nm)
 
 /* Read a CHG_COLS row. Unknown spellings (a row written by hand) read as
  * the enum's NONE. */
-static void change_read(sqlite3_stmt *stmt, void *out)
+static void change_read(const iz_row_t *row, void *out)
 {
     iz_change_t *c = out;
     const char *t;
-    c->id = sqlite3_column_int64(stmt, 0);
-    c->brand_id = sqlite3_column_int64(stmt, 1);
-    iz__sq_col_consent(stmt, 2, c->recipient, &c->rtype, &c->type, &c->status, &c->source,
+    c->id = iz_row_i64(row, 0);
+    c->brand_id = iz_row_i64(row, 1);
+    iz__sq_col_consent(row, 2, c->recipient, &c->rtype, &c->type, &c->status, &c->source,
                        &c->consent_date);
-    c->creation_ms = sqlite3_column_int64(stmt, 8);
-    if ((t = iz__sq_col_text(stmt, 9))) (void)iz_origin_parse(t, &c->origin);
-    if ((t = iz__sq_col_text(stmt, 10))) (void)iz_iys_state_parse(t, &c->iys_state);
-    iz__sq_col_str(stmt, 11, c->iys_txid, sizeof c->iys_txid);
-    iz__sq_col_str(stmt, 12, c->iys_error, sizeof c->iys_error);
-    iz__sq_col_str(stmt, 13, c->warning, sizeof c->warning);
-    iz__sq_col_str(stmt, 14, c->evidence, sizeof c->evidence);
-    int64_t code = sqlite3_column_int64(stmt, 15);
+    c->creation_ms = iz_row_i64(row, 8);
+    if ((t = iz_row_text(row, 9))) (void)iz_origin_parse(t, &c->origin);
+    if ((t = iz_row_text(row, 10))) (void)iz_iys_state_parse(t, &c->iys_state);
+    iz_row_str(row, 11, c->iys_txid, sizeof c->iys_txid);
+    iz_row_str(row, 12, c->iys_error, sizeof c->iys_error);
+    iz_row_str(row, 13, c->warning, sizeof c->warning);
+    iz_row_str(row, 14, c->evidence, sizeof c->evidence);
+    int64_t code = iz_row_i64(row, 15);
     c->retail.code = code > 0 && code <= IZ_RETAIL_CODE_MAX ? (uint32_t)code : 0;
     c->retail.n = 0;
-    if ((t = iz__sq_col_text(stmt, 16)))
+    if ((t = iz_row_text(row, 16)))
         (void)iz_retail_list_parse(t, strlen(t), &c->retail, NULL); /* a bad one reads short */
 }
 
@@ -1569,19 +1569,19 @@ typedef struct seg_buf {
 
 #define SEG_COLS "first_id, count, brand_id, creation_ms, origin, job_id, iys_state, data"
 
-static int seg_row(void *ctx, sqlite3_stmt *stmt)
+static int seg_row(void *ctx, const iz_row_t *row)
 {
     seg_buf_t *b = ctx;
-    iz_seg_meta_t m = {.first_id = sqlite3_column_int64(stmt, 0),
-                       .count = sqlite3_column_int64(stmt, 1),
-                       .brand_id = sqlite3_column_int64(stmt, 2),
-                       .creation_ms = sqlite3_column_int64(stmt, 3)};
+    iz_seg_meta_t m = {.first_id = iz_row_i64(row, 0),
+                       .count = iz_row_i64(row, 1),
+                       .brand_id = iz_row_i64(row, 2),
+                       .creation_ms = iz_row_i64(row, 3)};
     const char *t;
-    if ((t = iz__sq_col_text(stmt, 4))) (void)iz_origin_parse(t, &m.origin);
-    iz__sq_col_str(stmt, 5, m.job_id, sizeof m.job_id);
-    if ((t = iz__sq_col_text(stmt, 6))) (void)iz_iys_state_parse(t, &m.iys_state);
-    const void *blob = sqlite3_column_blob(stmt, 7);
-    size_t len = (size_t)sqlite3_column_bytes(stmt, 7);
+    if ((t = iz_row_text(row, 4))) (void)iz_origin_parse(t, &m.origin);
+    iz_row_str(row, 5, m.job_id, sizeof m.job_id);
+    if ((t = iz_row_text(row, 6))) (void)iz_iys_state_parse(t, &m.iys_state);
+    const void *blob = iz_row_blob(row, 7);
+    size_t len = iz_row_bytes(row, 7);
     if (len > b->cap) {
         b->cap = len;
         b->data = iz_xrealloc(b->data, len);
@@ -1620,13 +1620,13 @@ static int seg_at(iz_sq_t *s, int64_t id, seg_buf_t *b, size_t *i)
     return 1;
 }
 
-static void result_read(sqlite3_stmt *stmt, void *out)
+static void result_read(const iz_row_t *row, void *out)
 {
     iz_change_t *c = out;
     const char *t;
-    if ((t = iz__sq_col_text(stmt, 0))) (void)iz_iys_state_parse(t, &c->iys_state);
-    iz__sq_col_str(stmt, 1, c->iys_txid, sizeof c->iys_txid);
-    iz__sq_col_str(stmt, 2, c->iys_error, sizeof c->iys_error);
+    if ((t = iz_row_text(row, 0))) (void)iz_iys_state_parse(t, &c->iys_state);
+    iz_row_str(row, 1, c->iys_txid, sizeof c->iys_txid);
+    iz_row_str(row, 2, c->iys_error, sizeof c->iys_error);
 }
 
 /* A segment entry as a change: its fields and İYS's answer, if any. */
@@ -2525,9 +2525,9 @@ static int sq_consent_history(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype
     return rc;
 }
 
-static void status_read(sqlite3_stmt *stmt, void *out)
+static void status_read(const iz_row_t *row, void *out)
 {
-    const char *t = iz__sq_col_text(stmt, 0);
+    const char *t = iz_row_text(row, 0);
     if (t) (void)iz_status_parse(t, out);
 }
 
@@ -2546,18 +2546,18 @@ static int sq_consent_status(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype,
 }
 
 /* A segment's link of the chain from its verify row (sq_verify_log). */
-static void seg_link(sqlite3_stmt *stmt, const char *prev, char out[65])
+static void seg_link(const iz_row_t *row, const char *prev, char out[65])
 {
-    iz_seg_meta_t m = {.first_id = sqlite3_column_int64(stmt, 1),
-                       .count = sqlite3_column_int64(stmt, 3),
-                       .brand_id = sqlite3_column_int64(stmt, 4),
-                       .creation_ms = sqlite3_column_int64(stmt, 5)};
-    const char *t = iz__sq_col_text(stmt, 6);
+    iz_seg_meta_t m = {.first_id = iz_row_i64(row, 1),
+                       .count = iz_row_i64(row, 3),
+                       .brand_id = iz_row_i64(row, 4),
+                       .creation_ms = iz_row_i64(row, 5)};
+    const char *t = iz_row_text(row, 6);
     if (!t || iz_origin_parse(t, &m.origin) != 0) m.origin = IZ_ORIGIN_NONE;
-    iz__sq_col_str(stmt, 7, m.job_id, sizeof m.job_id);
-    const void *data = sqlite3_column_blob(stmt, 8);
-    int len = sqlite3_column_bytes(stmt, 8);
-    iz_seg_hash(prev, &m, data ? data : "", (size_t)len, out);
+    iz_row_str(row, 7, m.job_id, sizeof m.job_id);
+    const void *data = iz_row_blob(row, 8);
+    size_t len = iz_row_bytes(row, 8);
+    iz_seg_hash(prev, &m, data ? data : "", len, out);
 }
 
 /* The log check walks its own read-only connection (sqlite_util.c). */
@@ -2586,21 +2586,20 @@ static int sq_outbox_count(iz_store_t *st, int64_t *n)
 
 /* ---- the sync engine's queries ------------------------------------------- */
 
-static void outbox_read(sqlite3_stmt *stmt, void *out)
+static void outbox_read(const iz_row_t *row, void *out)
 {
     iz_outbox_item_t *it = out;
-    change_read(stmt, &it->chg);
-    it->account_id = sqlite3_column_int64(stmt, 17);
-    it->brand_code = sqlite3_column_int64(stmt, 18);
-    it->attempts = sqlite3_column_int(stmt, 19);
-    it->bulk = sqlite3_column_int(stmt, 20) != 0;
-    iz__sq_col_str(stmt, 21, it->state, sizeof it->state);
-    iz__sq_col_str(stmt, 22, it->request_id, sizeof it->request_id);
-    it->sent_ms = sqlite3_column_int64(stmt, 23);
-    it->req_index =
-        sqlite3_column_type(stmt, 24) == SQLITE_NULL ? -1 : sqlite3_column_int(stmt, 24);
-    it->chg.ret_deadline = sqlite3_column_int64(stmt, 25);
-    it->chg.id = sqlite3_column_int64(stmt, 26); /* brand_id stays 0 for a segment's entry */
+    change_read(row, &it->chg);
+    it->account_id = iz_row_i64(row, 17);
+    it->brand_code = iz_row_i64(row, 18);
+    it->attempts = iz_row_int(row, 19);
+    it->bulk = iz_row_int(row, 20) != 0;
+    iz_row_str(row, 21, it->state, sizeof it->state);
+    iz_row_str(row, 22, it->request_id, sizeof it->request_id);
+    it->sent_ms = iz_row_i64(row, 23);
+    it->req_index = iz_row_null(row, 24) ? -1 : iz_row_int(row, 24);
+    it->chg.ret_deadline = iz_row_i64(row, 25);
+    it->chg.id = iz_row_i64(row, 26); /* brand_id stays 0 for a segment's entry */
 }
 
 static const iz_sq_row_t outbox_row = IZ_SQ_ROW(iz_outbox_item_t, outbox_read);
@@ -2885,15 +2884,15 @@ static int sq_outbox_finish_many(iz_store_t *st, const iz_outbox_done_t *d, size
     return iz__sq_end(s, rc);
 }
 
-static void req_read(sqlite3_stmt *stmt, void *out)
+static void req_read(const iz_row_t *row, void *out)
 {
     iz_outbox_req_t *q = out;
-    iz__sq_col_str(stmt, 0, q->request_id, sizeof q->request_id);
-    q->account_id = sqlite3_column_int64(stmt, 1);
-    q->brand_code = sqlite3_column_int64(stmt, 2);
-    q->posted_ms = sqlite3_column_int64(stmt, 3);
-    q->sent_ms = sqlite3_column_int64(stmt, 4);
-    q->rows = sqlite3_column_int64(stmt, 5);
+    iz_row_str(row, 0, q->request_id, sizeof q->request_id);
+    q->account_id = iz_row_i64(row, 1);
+    q->brand_code = iz_row_i64(row, 2);
+    q->posted_ms = iz_row_i64(row, 3);
+    q->sent_ms = iz_row_i64(row, 4);
+    q->rows = iz_row_i64(row, 5);
 }
 
 static const iz_sq_row_t req_row = IZ_SQ_ROW(iz_outbox_req_t, req_read);
@@ -2907,12 +2906,12 @@ static int sq_outbox_requests(iz_store_t *st, iz_outbox_req_t **list, size_t *n)
                        NULL, &req_row, list, n);
 }
 
-static void reqrow_read(sqlite3_stmt *stmt, void *out)
+static void reqrow_read(const iz_row_t *row, void *out)
 {
     iz_outbox_row_t *r = out;
-    r->log_id = sqlite3_column_int64(stmt, 0);
-    r->req_index = sqlite3_column_type(stmt, 1) == SQLITE_NULL ? -1 : sqlite3_column_int(stmt, 1);
-    r->creation_ms = sqlite3_column_int64(stmt, 2);
+    r->log_id = iz_row_i64(row, 0);
+    r->req_index = iz_row_null(row, 1) ? -1 : iz_row_int(row, 1);
+    r->creation_ms = iz_row_i64(row, 2);
 }
 
 static const iz_sq_row_t reqrow_row = IZ_SQ_ROW(iz_outbox_row_t, reqrow_read);
@@ -2926,14 +2925,14 @@ static int sq_outbox_request_rows(iz_store_t *st, const char *request_id, iz_out
                        IZ_SQ_ARGS(IZ_SQ_TEXT(request_id)), &reqrow_row, list, n);
 }
 
-static void depth_read(sqlite3_stmt *stmt, void *out)
+static void depth_read(const iz_row_t *row, void *out)
 {
     iz_outbox_depth_t *d = out;
-    d->account_id = sqlite3_column_int64(stmt, 0);
+    d->account_id = iz_row_i64(row, 0);
     char o[16];
-    iz__sq_col_str(stmt, 1, o, sizeof o);
+    iz_row_str(row, 1, o, sizeof o);
     if (iz_origin_parse(o, &d->origin) != 0) d->origin = IZ_ORIGIN_NONE;
-    d->rows = sqlite3_column_int64(stmt, 2);
+    d->rows = iz_row_i64(row, 2);
 }
 
 static const iz_sq_row_t depth_row = IZ_SQ_ROW(iz_outbox_depth_t, depth_read);
@@ -3000,10 +2999,10 @@ typedef struct feed_walk {
     int rc;
 } feed_walk_t;
 
-static int feed_seg(void *ctx, sqlite3_stmt *stmt)
+static int feed_seg(void *ctx, const iz_row_t *row)
 {
     feed_walk_t *w = ctx;
-    seg_row(&w->b, stmt);
+    seg_row(&w->b, row);
     if (!w->b.ok) {
         w->rc = IZ_EIO;
         return 1;
@@ -3115,11 +3114,11 @@ static int sq_cursor_set(iz_store_t *st, int64_t brand_id, const char *source, c
                                  IZ_SQ_I64(now_ms())));
 }
 
-static void ret_read(sqlite3_stmt *stmt, void *out)
+static void ret_read(const iz_row_t *row, void *out)
 {
     iz_ret_open_t *r = out;
-    r->log_id = sqlite3_column_int64(stmt, 0);
-    r->deadline = sqlite3_column_int64(stmt, 1);
+    r->log_id = iz_row_i64(row, 0);
+    r->deadline = iz_row_i64(row, 1);
 }
 
 static int sq_ret_open(iz_store_t *st, iz_ret_open_t **list, size_t *n)
@@ -3139,14 +3138,14 @@ static int sq_ret_late(iz_store_t *st, int64_t *n)
 
 /* ---- the panel's figures ----------------------------------------------------------- */
 
-static void stat_read(sqlite3_stmt *stmt, void *out)
+static void stat_read(const iz_row_t *row, void *out)
 {
     iz_stat_t *x = out;
-    iz__sq_col_str(stmt, 0, x->a, sizeof x->a);
-    iz__sq_col_str(stmt, 1, x->b, sizeof x->b);
-    iz__sq_col_str(stmt, 2, x->c, sizeof x->c);
-    iz__sq_col_str(stmt, 3, x->d, sizeof x->d);
-    x->n = sqlite3_column_int64(stmt, 4);
+    iz_row_str(row, 0, x->a, sizeof x->a);
+    iz_row_str(row, 1, x->b, sizeof x->b);
+    iz_row_str(row, 2, x->c, sizeof x->c);
+    iz_row_str(row, 3, x->d, sizeof x->d);
+    x->n = iz_row_i64(row, 4);
 }
 
 static const iz_sq_row_t stat_row = IZ_SQ_ROW(iz_stat_t, stat_read);
@@ -3225,15 +3224,14 @@ typedef struct state_walk {
 
 /* One consent_state row for iz_store_state_scan; a row with a spelling
  * izin does not know (written by hand) is passed over. */
-static int state_row(void *ctx, sqlite3_stmt *stmt)
+static int state_row(void *ctx, const iz_row_t *rw)
 {
     state_walk_t *w = ctx;
-    iz_state_row_t row = {.brand_id = sqlite3_column_int64(stmt, 0),
-                          .recipient = iz__sq_col_text(stmt, 1)};
+    iz_state_row_t row = {.brand_id = iz_row_i64(rw, 0), .recipient = iz_row_text(rw, 1)};
     const char *t;
-    if ((t = iz__sq_col_text(stmt, 2))) (void)iz_rtype_parse(t, &row.rtype);
-    if ((t = iz__sq_col_text(stmt, 3))) (void)iz_type_parse(t, &row.type);
-    if ((t = iz__sq_col_text(stmt, 4))) (void)iz_status_parse(t, &row.status);
+    if ((t = iz_row_text(rw, 2))) (void)iz_rtype_parse(t, &row.rtype);
+    if ((t = iz_row_text(rw, 3))) (void)iz_type_parse(t, &row.type);
+    if ((t = iz_row_text(rw, 4))) (void)iz_status_parse(t, &row.status);
     if (!row.recipient || !row.rtype || !row.type || !row.status) return 0;
     return w->fn(w->ctx, &row);
 }
@@ -3251,11 +3249,11 @@ typedef struct consent_walk {
 
 /* One current consent for iz_store_consent_each; like state_row, a row with
  * an unknown key or status spelling is passed over. */
-static int consent_row(void *ctx, sqlite3_stmt *stmt)
+static int consent_row(void *ctx, const iz_row_t *row)
 {
     consent_walk_t *w = ctx;
     iz_consent_t c = {0};
-    iz__sq_col_consent(stmt, 0, c.recipient, &c.rtype, &c.type, &c.status, &c.source,
+    iz__sq_col_consent(row, 0, c.recipient, &c.rtype, &c.type, &c.status, &c.source,
                        &c.consent_date);
     if (!c.recipient[0] || !c.rtype || !c.type || !c.status) return 0;
     return w->fn(w->ctx, &c);
@@ -3298,44 +3296,44 @@ static int record_send(iz_sq_t *s, const char *head_sql, const iz_sq_arg_t *head
 #define SMS_RCPT_COLS                                                                              \
     "seq, recipient, outcome, gateway_id, raw_json, error, sent_ms, dlr_status, dlr_ms"
 
-static void sms_msg_read(sqlite3_stmt *stmt, void *out)
+static void sms_msg_read(const iz_row_t *row, void *out)
 {
     iz_sms_msg_t *m = out;
-    m->id = sqlite3_column_int64(stmt, 0);
-    m->account_id = sqlite3_column_int64(stmt, 1);
-    m->brand_id = sqlite3_column_int64(stmt, 2);
-    m->created_ms = sqlite3_column_int64(stmt, 3);
-    iz__sq_col_str(stmt, 4, m->kind, sizeof m->kind);
-    iz__sq_col_str(stmt, 5, m->state, sizeof m->state);
-    m->priority = sqlite3_column_int(stmt, 6);
-    iz__sq_col_str(stmt, 7, m->sender, sizeof m->sender);
-    iz__sq_col_str(stmt, 8, m->text, sizeof m->text);
-    m->commercial = sqlite3_column_int(stmt, 9) != 0;
-    const char *rt = iz__sq_col_text(stmt, 10);
+    m->id = iz_row_i64(row, 0);
+    m->account_id = iz_row_i64(row, 1);
+    m->brand_id = iz_row_i64(row, 2);
+    m->created_ms = iz_row_i64(row, 3);
+    iz_row_str(row, 4, m->kind, sizeof m->kind);
+    iz_row_str(row, 5, m->state, sizeof m->state);
+    m->priority = iz_row_int(row, 6);
+    iz_row_str(row, 7, m->sender, sizeof m->sender);
+    iz_row_str(row, 8, m->text, sizeof m->text);
+    m->commercial = iz_row_int(row, 9) != 0;
+    const char *rt = iz_row_text(row, 10);
     if (!rt || iz_rtype_parse(rt, &m->rtype) != 0) m->rtype = IZ_BIREYSEL;
-    iz__sq_col_str(stmt, 11, m->encoding, sizeof m->encoding);
-    m->parts = sqlite3_column_int(stmt, 12);
-    m->opt_out = sqlite3_column_int(stmt, 13) != 0;
-    m->accepted = sqlite3_column_int64(stmt, 14);
-    m->blocked = sqlite3_column_int64(stmt, 15);
-    iz__sq_col_str(stmt, 16, m->idem_key, sizeof m->idem_key);
-    iz__sq_col_str(stmt, 17, m->idem_hash, sizeof m->idem_hash);
+    iz_row_str(row, 11, m->encoding, sizeof m->encoding);
+    m->parts = iz_row_int(row, 12);
+    m->opt_out = iz_row_int(row, 13) != 0;
+    m->accepted = iz_row_i64(row, 14);
+    m->blocked = iz_row_i64(row, 15);
+    iz_row_str(row, 16, m->idem_key, sizeof m->idem_key);
+    iz_row_str(row, 17, m->idem_hash, sizeof m->idem_hash);
 }
 
 static const iz_sq_row_t sms_msg_row = IZ_SQ_ROW(iz_sms_msg_t, sms_msg_read);
 
-static void sms_rcpt_read(sqlite3_stmt *stmt, void *out)
+static void sms_rcpt_read(const iz_row_t *row, void *out)
 {
     iz_sms_rcpt_t *r = out;
-    r->seq = sqlite3_column_int64(stmt, 0);
-    iz__sq_col_str(stmt, 1, r->recipient, sizeof r->recipient);
-    iz__sq_col_str(stmt, 2, r->outcome, sizeof r->outcome);
-    iz__sq_col_str(stmt, 3, r->gateway_id, sizeof r->gateway_id);
-    r->raw_json = sqlite3_column_int(stmt, 4) != 0;
-    iz__sq_col_str(stmt, 5, r->error, sizeof r->error);
-    r->sent_ms = sqlite3_column_int64(stmt, 6);
-    r->dlr_status = sqlite3_column_int(stmt, 7);
-    r->dlr_ms = sqlite3_column_int64(stmt, 8);
+    r->seq = iz_row_i64(row, 0);
+    iz_row_str(row, 1, r->recipient, sizeof r->recipient);
+    iz_row_str(row, 2, r->outcome, sizeof r->outcome);
+    iz_row_str(row, 3, r->gateway_id, sizeof r->gateway_id);
+    r->raw_json = iz_row_int(row, 4) != 0;
+    iz_row_str(row, 5, r->error, sizeof r->error);
+    r->sent_ms = iz_row_i64(row, 6);
+    r->dlr_status = iz_row_int(row, 7);
+    r->dlr_ms = iz_row_i64(row, 8);
 }
 
 static const iz_sq_row_t sms_rcpt_row = IZ_SQ_ROW(iz_sms_rcpt_t, sms_rcpt_read);
@@ -3415,11 +3413,11 @@ static int sq_sms_get(iz_store_t *st, int64_t id, const char *key, int64_t accou
                       IZ_SQ_ARGS(IZ_SQ_I64(id)), &sms_msg_row, out);
 }
 
-static int sms_count_row(void *ctx, sqlite3_stmt *stmt)
+static int sms_count_row(void *ctx, const iz_row_t *row)
 {
     iz_sms_counts_t *c = ctx;
-    const char *o = iz__sq_col_text(stmt, 0);
-    int64_t k = sqlite3_column_int64(stmt, 1);
+    const char *o = iz_row_text(row, 0);
+    int64_t k = iz_row_i64(row, 1);
     static const struct {
         const char *name;
         size_t off;
@@ -3474,11 +3472,11 @@ typedef struct sms_open_row {
     int priority;
 } sms_open_row_t;
 
-static void sms_open_read(sqlite3_stmt *stmt, void *out)
+static void sms_open_read(const iz_row_t *row, void *out)
 {
     sms_open_row_t *o = out;
-    o->id = sqlite3_column_int64(stmt, 0);
-    o->priority = sqlite3_column_int(stmt, 1);
+    o->id = iz_row_i64(row, 0);
+    o->priority = iz_row_int(row, 1);
 }
 
 static int sq_sms_open(iz_store_t *st, size_t limit, int64_t **ids, int **prio, size_t *n)
@@ -3614,19 +3612,19 @@ static int sq_voice_add(iz_store_t *st, iz_voice_campaign_t *c, const iz_voice_n
     return rc;
 }
 
-static void voice_read(sqlite3_stmt *stmt, void *out)
+static void voice_read(const iz_row_t *row, void *out)
 {
     iz_voice_campaign_t *c = out;
     const char *t;
-    c->id = sqlite3_column_int64(stmt, 0);
-    c->brand_id = sqlite3_column_int64(stmt, 1);
-    c->account_id = sqlite3_column_int64(stmt, 2);
-    iz__sq_col_str(stmt, 3, c->name, sizeof c->name);
-    c->commercial = sqlite3_column_int(stmt, 4) != 0;
-    if ((t = iz__sq_col_text(stmt, 5))) (void)iz_rtype_parse(t, &c->rtype);
-    c->created_ms = sqlite3_column_int64(stmt, 6);
-    c->allowed = sqlite3_column_int64(stmt, 7);
-    c->blocked = sqlite3_column_int64(stmt, 8);
+    c->id = iz_row_i64(row, 0);
+    c->brand_id = iz_row_i64(row, 1);
+    c->account_id = iz_row_i64(row, 2);
+    iz_row_str(row, 3, c->name, sizeof c->name);
+    c->commercial = iz_row_int(row, 4) != 0;
+    if ((t = iz_row_text(row, 5))) (void)iz_rtype_parse(t, &c->rtype);
+    c->created_ms = iz_row_i64(row, 6);
+    c->allowed = iz_row_i64(row, 7);
+    c->blocked = iz_row_i64(row, 8);
 }
 
 static const iz_sq_row_t voice_row = IZ_SQ_ROW(iz_voice_campaign_t, voice_read);
@@ -3650,11 +3648,11 @@ static int sq_voice_of_brand(iz_store_t *st, int64_t brand_id, size_t limit,
                        n);
 }
 
-static void number_read(sqlite3_stmt *stmt, void *out)
+static void number_read(const iz_row_t *row, void *out)
 {
     iz_voice_number_t *v = out;
-    iz__sq_col_str(stmt, 0, v->recipient, sizeof v->recipient);
-    iz__sq_col_str(stmt, 1, v->outcome, sizeof v->outcome);
+    iz_row_str(row, 0, v->recipient, sizeof v->recipient);
+    iz_row_str(row, 1, v->outcome, sizeof v->outcome);
 }
 
 static int sq_voice_numbers(iz_store_t *st, int64_t id, bool allowed_only, iz_voice_number_t **list,
@@ -3675,27 +3673,27 @@ static int sq_voice_numbers(iz_store_t *st, int64_t id, bool allowed_only, iz_vo
     "id, account_id, brand_id, state, format, path, total, processed, accepted, rejected,"         \
     " resume_line, error, warnings, created_ms, started_ms, updated_ms, finished_ms, owner"
 
-static void job_read(sqlite3_stmt *stmt, void *out)
+static void job_read(const iz_row_t *row, void *out)
 {
     iz_job_t *j = out;
-    iz__sq_col_str(stmt, 0, j->id, sizeof j->id);
-    j->account_id = sqlite3_column_int64(stmt, 1);
-    j->brand_id = sqlite3_column_int64(stmt, 2);
-    iz__sq_col_str(stmt, 3, j->state, sizeof j->state);
-    iz__sq_col_str(stmt, 4, j->format, sizeof j->format);
-    iz__sq_col_str(stmt, 5, j->path, sizeof j->path);
-    j->total = sqlite3_column_int64(stmt, 6);
-    j->processed = sqlite3_column_int64(stmt, 7);
-    j->accepted = sqlite3_column_int64(stmt, 8);
-    j->rejected = sqlite3_column_int64(stmt, 9);
-    j->resume_line = sqlite3_column_int64(stmt, 10);
-    iz__sq_col_str(stmt, 11, j->error, sizeof j->error);
-    iz__sq_col_str(stmt, 12, j->warnings, sizeof j->warnings);
-    j->created_ms = sqlite3_column_int64(stmt, 13);
-    j->started_ms = sqlite3_column_int64(stmt, 14);
-    j->updated_ms = sqlite3_column_int64(stmt, 15);
-    j->finished_ms = sqlite3_column_int64(stmt, 16);
-    iz__sq_col_str(stmt, 17, j->owner, sizeof j->owner);
+    iz_row_str(row, 0, j->id, sizeof j->id);
+    j->account_id = iz_row_i64(row, 1);
+    j->brand_id = iz_row_i64(row, 2);
+    iz_row_str(row, 3, j->state, sizeof j->state);
+    iz_row_str(row, 4, j->format, sizeof j->format);
+    iz_row_str(row, 5, j->path, sizeof j->path);
+    j->total = iz_row_i64(row, 6);
+    j->processed = iz_row_i64(row, 7);
+    j->accepted = iz_row_i64(row, 8);
+    j->rejected = iz_row_i64(row, 9);
+    j->resume_line = iz_row_i64(row, 10);
+    iz_row_str(row, 11, j->error, sizeof j->error);
+    iz_row_str(row, 12, j->warnings, sizeof j->warnings);
+    j->created_ms = iz_row_i64(row, 13);
+    j->started_ms = iz_row_i64(row, 14);
+    j->updated_ms = iz_row_i64(row, 15);
+    j->finished_ms = iz_row_i64(row, 16);
+    iz_row_str(row, 17, j->owner, sizeof j->owner);
 }
 
 static const iz_sq_row_t job_row = IZ_SQ_ROW(iz_job_t, job_read);
@@ -3775,13 +3773,13 @@ static int sq_job_step(iz_store_t *st, const iz_job_t *j, const iz_job_error_t *
     return joined_or_own(sq(st), job_write, &(job_step_args_t){j, errs, n});
 }
 
-static void job_error_read(sqlite3_stmt *stmt, void *out)
+static void job_error_read(const iz_row_t *row, void *out)
 {
     iz_job_error_t *e = out;
-    e->line = sqlite3_column_int64(stmt, 0);
-    iz__sq_col_str(stmt, 1, e->code, sizeof e->code);
-    iz__sq_col_str(stmt, 2, e->message, sizeof e->message);
-    iz__sq_col_str(stmt, 3, e->raw, sizeof e->raw);
+    e->line = iz_row_i64(row, 0);
+    iz_row_str(row, 1, e->code, sizeof e->code);
+    iz_row_str(row, 2, e->message, sizeof e->message);
+    iz_row_str(row, 3, e->raw, sizeof e->raw);
 }
 
 static const iz_sq_row_t job_error_row = IZ_SQ_ROW(iz_job_error_t, job_error_read);
@@ -3813,17 +3811,17 @@ static int sq_quarantine_add(iz_store_t *st, int64_t brand_id, const char *via, 
     return rc == IZ_ENOTFOUND ? IZ_REPEAT : rc;
 }
 
-static void quarantine_read(sqlite3_stmt *stmt, void *out)
+static void quarantine_read(const iz_row_t *row, void *out)
 {
     iz_quarantine_t *q = out;
-    const char *raw = iz__sq_col_text(stmt, 4);
-    q->id = sqlite3_column_int64(stmt, 0);
-    q->brand_id = sqlite3_column_int64(stmt, 1);
-    iz__sq_col_str(stmt, 2, q->via, sizeof q->via);
-    iz__sq_col_str(stmt, 3, q->source, sizeof q->source);
+    const char *raw = iz_row_text(row, 4);
+    q->id = iz_row_i64(row, 0);
+    q->brand_id = iz_row_i64(row, 1);
+    iz_row_str(row, 2, q->via, sizeof q->via);
+    iz_row_str(row, 3, q->source, sizeof q->source);
     q->raw = iz_xstrdup(raw ? raw : "");
-    iz__sq_col_str(stmt, 5, q->reason, sizeof q->reason);
-    q->created_ms = sqlite3_column_int64(stmt, 6);
+    iz_row_str(row, 5, q->reason, sizeof q->reason);
+    q->created_ms = iz_row_i64(row, 6);
 }
 
 static int sq_quarantine_list(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t limit,
@@ -3923,12 +3921,12 @@ typedef struct span {
     int64_t count, min, max;
 } span_t;
 
-static void span_read(sqlite3_stmt *stmt, void *out)
+static void span_read(const iz_row_t *row, void *out)
 {
     span_t *p = out;
-    p->count = sqlite3_column_int64(stmt, 0);
-    p->min = sqlite3_column_int64(stmt, 1);
-    p->max = sqlite3_column_int64(stmt, 2);
+    p->count = iz_row_i64(row, 0);
+    p->min = iz_row_i64(row, 1);
+    p->max = iz_row_i64(row, 2);
 }
 
 static const iz_sq_row_t span_row = IZ_SQ_ROW(span_t, span_read);
@@ -3968,32 +3966,32 @@ static int sq_recon_put(iz_store_t *st, const iz_recon_t *r)
                    IZ_SQ_OPT(r->error), IZ_SQ_I64(r->started_ms), IZ_SQ_I64(r->finished_ms)));
 }
 
-static void recon_read(sqlite3_stmt *stmt, void *out)
+static void recon_read(const iz_row_t *row, void *out)
 {
     iz_recon_t *r = out;
-    r->brand_id = sqlite3_column_int64(stmt, 0);
-    iz__sq_col_str(stmt, 1, r->date, sizeof r->date);
-    iz__sq_col_str(stmt, 2, r->status, sizeof r->status);
-    r->rows = sqlite3_column_int64(stmt, 3);
-    r->matched = sqlite3_column_int64(stmt, 4);
-    r->repaired = sqlite3_column_int64(stmt, 5);
-    r->pending = sqlite3_column_int64(stmt, 6);
-    r->mismatched = sqlite3_column_int64(stmt, 7);
-    iz__sq_col_str(stmt, 8, r->hash, sizeof r->hash);
-    r->agreed = sqlite3_column_int64(stmt, 9) != 0;
-    r->agreed_ms = sqlite3_column_int64(stmt, 10);
-    const void *tsr = sqlite3_column_blob(stmt, 11);
-    int tl = sqlite3_column_bytes(stmt, 11);
+    r->brand_id = iz_row_i64(row, 0);
+    iz_row_str(row, 1, r->date, sizeof r->date);
+    iz_row_str(row, 2, r->status, sizeof r->status);
+    r->rows = iz_row_i64(row, 3);
+    r->matched = iz_row_i64(row, 4);
+    r->repaired = iz_row_i64(row, 5);
+    r->pending = iz_row_i64(row, 6);
+    r->mismatched = iz_row_i64(row, 7);
+    iz_row_str(row, 8, r->hash, sizeof r->hash);
+    r->agreed = iz_row_i64(row, 9) != 0;
+    r->agreed_ms = iz_row_i64(row, 10);
+    const void *tsr = iz_row_blob(row, 11);
+    size_t tl = iz_row_bytes(row, 11);
     if (tsr && tl > 0) {
-        r->tsr = iz_xmalloc((size_t)tl);
-        memcpy(r->tsr, tsr, (size_t)tl);
-        r->tsr_len = (size_t)tl;
+        r->tsr = iz_xmalloc(tl);
+        memcpy(r->tsr, tsr, tl);
+        r->tsr_len = tl;
     }
-    const char *d = iz__sq_col_text(stmt, 12);
+    const char *d = iz_row_text(row, 12);
     if (d) r->details = iz_xstrdup(d);
-    iz__sq_col_str(stmt, 13, r->error, sizeof r->error);
-    r->started_ms = sqlite3_column_int64(stmt, 14);
-    r->finished_ms = sqlite3_column_int64(stmt, 15);
+    iz_row_str(row, 13, r->error, sizeof r->error);
+    r->started_ms = iz_row_i64(row, 14);
+    r->finished_ms = iz_row_i64(row, 15);
 }
 
 /* A failed list frees the rows' details; their timestamp replies are lost
@@ -4017,11 +4015,11 @@ static int sq_recon_list(iz_store_t *st, int64_t brand_id, const char *date, siz
     return rc;
 }
 
-static void counts_read(sqlite3_stmt *stmt, void *out)
+static void counts_read(const iz_row_t *row, void *out)
 {
     int64_t *c = out;
     for (int i = 0; i < 4; i++)
-        c[i] = sqlite3_column_int64(stmt, i);
+        c[i] = iz_row_i64(row, i);
 }
 
 static const iz_sq_row_t counts_row = {.size = 4 * sizeof(int64_t), .read = counts_read};
@@ -4127,16 +4125,16 @@ static int sq_retailer_remove(iz_store_t *st, int64_t brand_id, int64_t code)
                          IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_I64(code)));
 }
 
-static void retailer_read(sqlite3_stmt *stmt, void *out)
+static void retailer_read(const iz_row_t *row, void *out)
 {
     iz_retailer_t *r = out;
     char *f[RETAILER_TEXTS];
     size_t sz[RETAILER_TEXTS];
     retailer_texts(r, f, sz);
-    r->code = sqlite3_column_int64(stmt, 0);
+    r->code = iz_row_i64(row, 0);
     for (int i = 0; i < RETAILER_TEXTS; i++)
-        iz__sq_col_str(stmt, i + 1, f[i], sz[i]);
-    r->access_count = sqlite3_column_int64(stmt, RETAILER_TEXTS + 1);
+        iz_row_str(row, i + 1, f[i], sz[i]);
+    r->access_count = iz_row_i64(row, RETAILER_TEXTS + 1);
 }
 
 static const iz_sq_row_t retailer_row = IZ_SQ_ROW(iz_retailer_t, retailer_read);
@@ -4195,17 +4193,17 @@ typedef struct token_row {
     bool too_long;
 } token_row_t;
 
-static void token_read(sqlite3_stmt *stmt, void *out)
+static void token_read(const iz_row_t *rw, void *out)
 {
     token_row_t *row = out;
-    const char *a = iz__sq_col_text(stmt, 0), *r = iz__sq_col_text(stmt, 1);
+    const char *a = iz_row_text(rw, 0), *r = iz_row_text(rw, 1);
     if ((a && iz_strlcpy(row->access, a, sizeof row->access) != 0) ||
         (r && iz_strlcpy(row->refresh, r, sizeof row->refresh) != 0))
         row->too_long = true;
-    row->t.access_exp = sqlite3_column_int64(stmt, 2);
-    row->t.refresh_exp = sqlite3_column_int64(stmt, 3);
-    row->t.blocked_until = sqlite3_column_int64(stmt, 4);
-    row->t.updated_ms = sqlite3_column_int64(stmt, 5);
+    row->t.access_exp = iz_row_i64(rw, 2);
+    row->t.refresh_exp = iz_row_i64(rw, 3);
+    row->t.blocked_until = iz_row_i64(rw, 4);
+    row->t.updated_ms = iz_row_i64(rw, 5);
 }
 
 /* Open a sealed token into out ("" stays ""). */
@@ -4353,15 +4351,15 @@ static int sq_iys_standing_put(iz_store_t *st, int64_t account_id, bool sending,
                         NULL);
 }
 
-static void standing_read(sqlite3_stmt *stmt, void *out)
+static void standing_read(const iz_row_t *row, void *out)
 {
     iz_iys_standing_t *s = out;
-    s->account_id = sqlite3_column_int64(stmt, 0);
-    s->sending = sqlite3_column_int64(stmt, 1) != 0;
-    iz__sq_col_str(stmt, 2, s->reason, sizeof s->reason);
-    const char *j = iz__sq_col_text(stmt, 3);
+    s->account_id = iz_row_i64(row, 0);
+    s->sending = iz_row_i64(row, 1) != 0;
+    iz_row_str(row, 2, s->reason, sizeof s->reason);
+    const char *j = iz_row_text(row, 3);
     s->json = iz_xstrdup(j ? j : "{}");
-    s->updated_ms = sqlite3_column_int64(stmt, 4);
+    s->updated_ms = iz_row_i64(row, 4);
 }
 
 static int sq_iys_standing_all(iz_store_t *st, iz_iys_standing_t **list, size_t *n)
@@ -4435,23 +4433,23 @@ static int sq_webhook_put(iz_store_t *st, int64_t brand_id, const char *url, con
     " batch_count, failing_since_ms, attempts, next_ms, last_status, last_error"
 
 /* A webhooks row; secret gets the sealed text (opened by the caller). */
-static void hook_read(sqlite3_stmt *stmt, void *out)
+static void hook_read(const iz_row_t *row, void *out)
 {
     iz_webhook_t *w = out;
-    w->id = sqlite3_column_int64(stmt, 0);
-    w->brand_id = sqlite3_column_int64(stmt, 1);
-    iz__sq_col_str(stmt, 2, w->url, sizeof w->url);
-    w->created_ms = sqlite3_column_int64(stmt, 4);
-    w->updated_ms = sqlite3_column_int64(stmt, 5);
-    w->cursor = sqlite3_column_int64(stmt, 6);
-    w->batch_first = sqlite3_column_int64(stmt, 7);
-    w->batch_last = sqlite3_column_int64(stmt, 8);
-    w->batch_count = sqlite3_column_int64(stmt, 9);
-    w->failing_since_ms = sqlite3_column_int64(stmt, 10);
-    w->attempts = (int)sqlite3_column_int64(stmt, 11);
-    w->next_ms = sqlite3_column_int64(stmt, 12);
-    w->last_status = (long)sqlite3_column_int64(stmt, 13);
-    iz__sq_col_str(stmt, 14, w->last_error, sizeof w->last_error);
+    w->id = iz_row_i64(row, 0);
+    w->brand_id = iz_row_i64(row, 1);
+    iz_row_str(row, 2, w->url, sizeof w->url);
+    w->created_ms = iz_row_i64(row, 4);
+    w->updated_ms = iz_row_i64(row, 5);
+    w->cursor = iz_row_i64(row, 6);
+    w->batch_first = iz_row_i64(row, 7);
+    w->batch_last = iz_row_i64(row, 8);
+    w->batch_count = iz_row_i64(row, 9);
+    w->failing_since_ms = iz_row_i64(row, 10);
+    w->attempts = (int)iz_row_i64(row, 11);
+    w->next_ms = iz_row_i64(row, 12);
+    w->last_status = (long)iz_row_i64(row, 13);
+    iz_row_str(row, 14, w->last_error, sizeof w->last_error);
 }
 
 /* The same with the sealed secret, opened after the read. */
@@ -4460,11 +4458,11 @@ typedef struct hook_row {
     char sealed[1024];
 } hook_row_t;
 
-static void hook_read_sealed(sqlite3_stmt *stmt, void *out)
+static void hook_read_sealed(const iz_row_t *row, void *out)
 {
     hook_row_t *r = out;
-    hook_read(stmt, &r->w);
-    iz__sq_col_str(stmt, 3, r->sealed, sizeof r->sealed);
+    hook_read(row, &r->w);
+    iz_row_str(row, 3, r->sealed, sizeof r->sealed);
 }
 
 static int sq_webhook_get(iz_store_t *st, int64_t brand_id, bool with_secret, iz_webhook_t *out)
@@ -4548,20 +4546,20 @@ static int sq_webhook_failed(iz_store_t *st, int64_t webhook_id, int64_t first, 
     return iz__sq_end(s, rc);
 }
 
-static void dead_read(sqlite3_stmt *stmt, void *out)
+static void dead_read(const iz_row_t *row, void *out)
 {
     iz_webhook_dead_t *d = out;
-    d->id = sqlite3_column_int64(stmt, 0);
-    d->brand_id = sqlite3_column_int64(stmt, 1);
-    d->first_id = sqlite3_column_int64(stmt, 2);
-    d->last_id = sqlite3_column_int64(stmt, 3);
-    d->count = sqlite3_column_int64(stmt, 4);
-    d->attempts = (int)sqlite3_column_int64(stmt, 5);
-    d->last_status = (long)sqlite3_column_int64(stmt, 6);
-    iz__sq_col_str(stmt, 7, d->last_error, sizeof d->last_error);
-    d->created_ms = sqlite3_column_int64(stmt, 8);
-    d->dead_ms = sqlite3_column_int64(stmt, 9);
-    d->retry = sqlite3_column_int64(stmt, 10) != 0;
+    d->id = iz_row_i64(row, 0);
+    d->brand_id = iz_row_i64(row, 1);
+    d->first_id = iz_row_i64(row, 2);
+    d->last_id = iz_row_i64(row, 3);
+    d->count = iz_row_i64(row, 4);
+    d->attempts = (int)iz_row_i64(row, 5);
+    d->last_status = (long)iz_row_i64(row, 6);
+    iz_row_str(row, 7, d->last_error, sizeof d->last_error);
+    d->created_ms = iz_row_i64(row, 8);
+    d->dead_ms = iz_row_i64(row, 9);
+    d->retry = iz_row_i64(row, 10) != 0;
 }
 
 static int sq_webhook_dead_list(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t limit,
@@ -4600,15 +4598,15 @@ static int sq_webhook_dead_done(iz_store_t *st, int64_t id, bool delivered, long
                          IZ_SQ_ARGS(IZ_SQ_I64(id), IZ_SQ_I64(status), IZ_SQ_TEXT(err)));
 }
 
-static void figures_read(sqlite3_stmt *stmt, void *out)
+static void figures_read(const iz_row_t *row, void *out)
 {
     iz_webhook_figures_t *f = out;
-    f->brand_id = sqlite3_column_int64(stmt, 0);
-    f->brand_code = sqlite3_column_int64(stmt, 1);
-    f->account_id = sqlite3_column_int64(stmt, 2);
-    f->has_webhook = sqlite3_column_int64(stmt, 3) != 0;
-    f->backlog = sqlite3_column_int64(stmt, 4);
-    f->dead = sqlite3_column_int64(stmt, 5);
+    f->brand_id = iz_row_i64(row, 0);
+    f->brand_code = iz_row_i64(row, 1);
+    f->account_id = iz_row_i64(row, 2);
+    f->has_webhook = iz_row_i64(row, 3) != 0;
+    f->backlog = iz_row_i64(row, 4);
+    f->dead = iz_row_i64(row, 5);
 }
 
 static int sq_webhook_figures(iz_store_t *st, iz_webhook_figures_t **list, size_t *n)

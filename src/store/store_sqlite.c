@@ -2964,10 +2964,13 @@ static int sq_change_by_txid(iz_store_t *st, int64_t brand_id, const char *txid,
                             "SELECT log_id FROM segment_results WHERE iys_txid = ?1"
                             " ORDER BY log_id DESC",
                             IZ_SQ_ARGS(IZ_SQ_TEXT(txid)), &iz__sq_i64_row, &id);
-        if (f == 1) f = change_at(s, id, &b, &c);
+        /* (find answers 1 for a row, 0 for none; change_at 0 for the
+         * change: only a found row's change is read.) */
+        bool found = f == 1;
+        if (found) f = change_at(s, id, &b, &c);
         seg_buf_free(&b);
         if (f < 0 && f != IZ_ENOTFOUND) rc = f;
-        if (f == 0 && c.brand_id == brand_id) {
+        if (found && f == 0 && c.brand_id == brand_id) {
             *out = c;
             rc = 0;
         }

@@ -113,6 +113,7 @@ static void upload_done(iz_req_t *r, iz_panel_mp_t *m)
 {
     iz_job_t job;
     int rc = m->sink_seen ? iz_upload_finish(m->sink.ctx, m->sink_type, &job) : IZ_EINVAL;
+    iz__panel_mp_release(m); /* a refused file goes before the answer; a job's stays */
     if (rc == IZ_EINVAL) {
         iz__panel_refuse(r, m->app, 422, "Dosya okunamadı",
                          "Dosya boş ya da biçimi tanınmadı. CSV, XLSX ya da JSON bir dosya "

@@ -79,26 +79,18 @@ static void mp_chunk(iz_req_t *r, void *state, const char *data, size_t len)
     if (!m->err) m->err = iz_multipart_feed(m->mp, data, len);
 }
 
-/* Let the sink go (a refused upload's spool file is removed) before the
- * answer leaves: a client that sees the answer finds nothing behind. */
-static void sink_release(iz_panel_mp_t *m)
+void iz__panel_mp_release(iz_panel_mp_t *m)
 {
     if (m->sink.free) m->sink.free(m->sink.ctx);
     m->sink.free = NULL;
 }
 
-static void mp_answer(iz_req_t *r, mp_state_t *st);
-
 static void mp_done(iz_req_t *r, void *state)
 {
-    mp_answer(r, state);
-    sink_release(&((mp_state_t *)state)->mp);
-}
-
-static void mp_answer(iz_req_t *r, mp_state_t *st)
-{
+    mp_state_t *st = state;
     iz_panel_mp_t *m = &st->mp;
     if (!m->err) m->err = iz_multipart_finish(m->mp);
+    if (m->over || m->err) iz__panel_mp_release(m); /* before the answer leaves */
     if (m->over) {
         char msg[256];
         snprintf(msg, sizeof msg,
@@ -121,6 +113,7 @@ static void mp_answer(iz_req_t *r, mp_state_t *st)
     }
     const iz_page_site_t *site = &iz__panel(m->app)->site;
     if (!iz_page_csrf_ok(r, site, iz_form_value(&m->form, IZ_PAGE_CSRF_FIELD, IZ_PAGE_CSRF_LEN))) {
+        iz__panel_mp_release(m);
         iz_page_csrf_refuse(r, site);
         return;
     }
@@ -131,7 +124,7 @@ static void mp_free(void *state)
 {
     mp_state_t *st = state;
     iz_multipart_free(st->mp.mp);
-    sink_release(&st->mp);
+    iz__panel_mp_release(&st->mp);
     free(st->mp.buf);
     free(st);
 }

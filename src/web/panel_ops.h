@@ -58,6 +58,11 @@ struct iz_panel_mp {
 void iz__panel_mp_start(iz_req_t *r, iz_app_t *app, size_t max, const char *limit_text,
                         const iz_panel_mp_sink_t *sink, iz_panel_mp_done_fn done);
 
+/* Let the form's sink go now (a spool file not taken is removed), not when
+ * the request ends: a done function that refuses the upload calls it
+ * before it answers, so a client that sees the answer finds nothing left. */
+void iz__panel_mp_release(iz_panel_mp_t *m);
+
 /* The file field name of a form as text, with the pasted field text
  * before it: the lines the user gave (in r's arena, NUL-terminated, *len
  * set). */

@@ -160,7 +160,7 @@ static void change_form(iz_page_t *p, const iz_panel_sess_t *s, const char *norm
     iz_page_printf(p,
                    "</select><label for=\"ch-date\">İzin tarihi (Türkiye saati)</label><input "
                    "id=\"ch-date\" name=\"consentDate\" maxlength=\"19\" required value=\"%s\" "
-                   "aria-describedby=\"ch-date-hint\"><p class=\"hint\" id=\"ch-date-hint\">"
+                   "aria-describedby=\"ch-date-hint\"><p class=\"meta\" id=\"ch-date-hint\">"
                    "YYYY-AA-GG SS:DD:SS; İYS, etkinleşme tarihinden sonra 3 iş gününden eski bir "
                    "izni kabul etmez (H467).</p><button type=\"submit\">Kaydet</button></form>"
                    "</section>",

@@ -78,6 +78,18 @@ export async function clickAndWait(v, locator) {
   return response;
 }
 
+/** Log in to the panel at base with email and password from its login page;
+ * with name, the answer is checked (status) and its screenshot kept as
+ * NAME. Returns the answer. */
+export async function panelLogin(v, base, email, password, name, status = 200) {
+  const { page } = v;
+  await page.goto(`${base}/panel/login`);
+  await page.getByLabel('E-posta adresi').fill(email);
+  await page.getByLabel('Parola', { exact: true }).fill(password);
+  const response = await clickAndWait(v, page.getByRole('button', { name: 'Giriş yap' }));
+  return name ? checkPage(v, response, name, status) : response;
+}
+
 
 /** Start `izin ARGS` (a server listening on 127.0.0.1:0, its stderr into
  * DIR/stderr.log) and wait for the port it reports and /healthz: { proc, base }. */

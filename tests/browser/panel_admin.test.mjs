@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
-import { CHROMIUM, CHROMIUM_ARGS, IZIN, SHOTS, checkPage, clickAndWait, openContext, startIzin, stopIzin } from './kit.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, IZIN, SHOTS, checkPage, clickAndWait, openContext, panelLogin, startIzin, stopIzin } from './kit.mjs';
 
 const BRAND = 700001;
 const PASSWORD = 'Güçlü-parola-2026';
@@ -46,10 +46,7 @@ for (const width of [360, 1280]) {
   test(`keys and users at ${width} px`, async () => {
     const v = await openContext(browser, width, width < 600 ? 740 : 900, false);
     const { page } = v;
-    await checkPage(v, await page.goto(`${srv.base}/panel/login`), 'yonetim-giris');
-    await page.getByLabel('E-posta adresi').fill('ayse@ornek.com.tr');
-    await page.getByLabel('Parola', { exact: true }).fill(PASSWORD);
-    await checkPage(v, await clickAndWait(v, page.getByRole('button', { name: 'Giriş yap' })), 'yonetim-panel');
+    await panelLogin(v, srv.base, 'ayse@ornek.com.tr', PASSWORD, 'yonetim-panel');
     const nav = page.getByRole('navigation', { name: 'Panel' });
     // the keys page, a new key shown once
     await checkPage(v, await clickAndWait(v, nav.getByRole('link', { name: 'API anahtarları' })), 'anahtarlar');

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
-import { CHROMIUM, CHROMIUM_ARGS, IZIN, SHOTS, checkPage, clickAndWait, openContext, startIzin } from './kit.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, IZIN, SHOTS, checkPage, clickAndWait, openContext, panelLogin, startIzin } from './kit.mjs';
 
 const BRAND = 700001;
 const PASSWORD = 'Güçlü-parola-2026';
@@ -46,12 +46,8 @@ after(async () => {
   if (srv && srv.proc) srv.proc.kill('SIGTERM');
 });
 
-async function login(v) {
-  const { page } = v;
-  await page.goto(`${srv.base}/panel/login`);
-  await page.getByLabel('E-posta adresi').fill('ayse@ornek.com.tr');
-  await page.getByLabel('Parola', { exact: true }).fill(PASSWORD);
-  await checkPage(v, await clickAndWait(v, page.getByRole('button', { name: 'Giriş yap' })), 'ops-giris');
+function login(v) {
+  return panelLogin(v, srv.base, 'ayse@ornek.com.tr', PASSWORD, 'ops-giris');
 }
 
 function csvFile(width) {

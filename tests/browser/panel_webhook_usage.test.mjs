@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
-import { CHROMIUM, CHROMIUM_ARGS, IZIN, SHOTS, checkPage, clickAndWait, openContext, startIzin, stopIzin } from './kit.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, IZIN, SHOTS, checkPage, clickAndWait, openContext, panelLogin, startIzin, stopIzin } from './kit.mjs';
 
 const BRAND = 700001;
 const PASSWORD = 'Güçlü-parola-2026';
@@ -90,10 +90,7 @@ for (const width of [360, 1280]) {
   test(`webhook and usage at ${width} px`, async () => {
     const v = await openContext(browser, width, width < 600 ? 740 : 900, false);
     const { page } = v;
-    await page.goto(`${srv.base}/panel/login`);
-    await page.getByLabel('E-posta adresi').fill('ayse@ornek.com.tr');
-    await page.getByLabel('Parola', { exact: true }).fill(PASSWORD);
-    await clickAndWait(v, page.getByRole('button', { name: 'Giriş yap' }));
+    await panelLogin(v, srv.base, 'ayse@ornek.com.tr', PASSWORD);
     const nav = page.getByRole('navigation', { name: 'Panel' });
     await checkPage(v, await clickAndWait(v, nav.getByRole('link', { name: 'Webhook' })), 'webhook');
     // a refused secret: the Turkish reason, the URL kept, the secret not

@@ -49,6 +49,10 @@ struct iz_hook {
     int64_t dirty[DIRTY_MAX];
     size_t ndirty;
     bool all_dirty;
+    /* The brand the commit subscriber marked last, 0 once the dispatcher
+     * has taken the marks: a bulk job's millions of changes of one brand
+     * take the lock once a look, not once a change. */
+    _Atomic int64_t last_marked;
     slot_t *slots;
     size_t nslots, slots_cap;
     int64_t *queue; /* brand ids waiting for a worker (at most one entry a brand) */
@@ -96,10 +100,17 @@ void iz_hook_wake(iz_hook_t *h, int64_t brand_id)
     pthread_mutex_unlock(&h->mu);
 }
 
-/* The commit subscriber: under the store's lock, so only a mark. */
+/* The commit subscriber: under the store's lock, so only a mark, and none
+ * while the brand's mark is still waiting for the dispatcher (it reads the
+ * store after taking the marks, so it sees this change too). */
 static void on_commit(void *ctx, const iz_change_t *chg)
 {
-    iz_hook_wake(ctx, chg->brand_id);
+    iz_hook_t *h = ctx;
+    if (atomic_load(&h->last_marked) == chg->brand_id) return;
+    pthread_mutex_lock(&h->mu);
+    mark_locked(h, chg->brand_id);
+    atomic_store(&h->last_marked, chg->brand_id); /* under mu, as its reset */
+    pthread_mutex_unlock(&h->mu);
 }
 
 /* ---- one delivery ----------------------------------------------------------- */
@@ -433,6 +444,7 @@ static void *dispatcher_main(void *arg)
     int64_t dirty[DIRTY_MAX];
     pthread_mutex_lock(&h->mu);
     while (!h->stop) {
+        atomic_store(&h->last_marked, 0); /* marks from now on are new */
         size_t nd = h->ndirty;
         bool all = h->all_dirty;
         memcpy(dirty, h->dirty, nd * sizeof *dirty);

@@ -1,9 +1,7 @@
 /*
  * test_pgdb.c - the PostgreSQL driver (store/pgdb.h) against a real server:
- * scripts/pg.sh starts a private one in a temporary folder (a unix socket
- * there, no TCP) for this program and stops it at the end. A guard process
- * stops it too when this program dies any other way (a crash, an abort):
- * it waits on a pipe only this program holds open, and its end means "stop".
+ * a private one for this program, started and stopped by pgtest.h (a guard
+ * process stops it even when this program dies).
  *
  * Checked: ?N rewritten to $N but not inside strings, identifiers, comments
  * or dollar quotes; each argument kind and NULL through a table and back;
@@ -13,118 +11,22 @@
  * lost connection IZ_EBUSY and then reconnected; a URL that is not
  * PostgreSQL's refused, and a password kept out of the messages.
  */
-#include <fcntl.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-#include "../testutil.h"
-
 #include "core/iz.h"
 #include "store/pgdb.h"
 
-static char dir[64];
-static char url[256];
-static pid_t guard;
-static int guard_fd = -1;
-
-/* Run `sh scripts/pg.sh CMD dir`; its first output line into out (may be
- * NULL). The exit status. */
-static int pg_sh(const char *cmd, char *out, size_t size)
-{
-    char line[512];
-    snprintf(line, sizeof line, "sh scripts/pg.sh %s '%s'", cmd, dir);
-    FILE *p = popen(line, "r");
-    if (!p) return -1;
-    char buf[512] = "";
-    if (fgets(buf, sizeof buf, p)) buf[strcspn(buf, "\n")] = '\0';
-    while (fgets(line, sizeof line, p))
-        ;
-    int st = pclose(p);
-    if (out) snprintf(out, size, "%s", buf);
-    return st;
-}
-
-/* The guard: a child that starts the server, hands its URL back through a
- * pipe, then waits for the end of another pipe - closed by this program at
- * its end, or by the system when it dies - and stops the server and
- * removes the folder. Start and stop run in that one process, one after
- * the other, so a death during the start still stops what it started. */
-static int start_guard(void)
-{
-    int ctl[2], res[2];
-    if (pipe2(ctl, O_CLOEXEC) != 0 || pipe2(res, O_CLOEXEC) != 0) return -1;
-    guard = fork();
-    if (guard < 0) return -1;
-    if (guard == 0) {
-        close(ctl[1]);
-        close(res[0]);
-        char got[256] = "";
-        if (pg_sh("start", got, sizeof got) != 0) snprintf(got, sizeof got, "failed");
-        /* A reader that died is no reason to die here: it is why we stop. */
-        size_t n = strlen(got);
-        (void)signal(SIGPIPE, SIG_IGN);
-        if (write(res[1], got, n) != (ssize_t)n) n = 0;
-        (void)signal(SIGPIPE, SIG_DFL);
-        close(res[1]);
-        char c;
-        while (read(ctl[0], &c, 1) > 0)
-            ;
-        (void)pg_sh("stop", NULL, 0);
-        (void)iz_test_rmtree(dir);
-        _exit(0);
-    }
-    close(ctl[0]);
-    close(res[1]);
-    guard_fd = ctl[1];
-    size_t len = 0;
-    ssize_t r;
-    while (len + 1 < sizeof url && (r = read(res[0], url + len, sizeof url - 1 - len)) > 0)
-        len += (size_t)r;
-    url[len] = '\0';
-    close(res[0]);
-    return 0;
-}
-
-static int group_setup(void **state)
-{
-    (void)state;
-    strcpy(dir, "/tmp/izin-pg-XXXXXX");
-    if (!mkdtemp(dir)) return -1;
-    if (start_guard() != 0 || strncmp(url, "postgresql://", 13) != 0) {
-        fprintf(stderr, "test_pgdb: scripts/pg.sh start failed (%s)\n", url);
-        return -1;
-    }
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    close(guard_fd);
-    int st = 0;
-    (void)waitpid(guard, &st, 0);
-    return 0;
-}
-
-static iz_pg_t *open_pg(void)
-{
-    iz_pg_t *pg = NULL;
-    const char *err = NULL;
-    assert_int_equal(iz__pg_open(&pg, "test", url, &err), 0);
-    assert_non_null(pg);
-    return pg;
-}
+#include "pgtest.h"
 
 /* ---- rewriting ---------------------------------------------------------- */
 
@@ -217,7 +119,7 @@ static const char sql_kinds_get[] = "SELECT i8, i4, i2, t, b, n, o FROM kinds WH
 static void test_kinds(void **state)
 {
     (void)state;
-    iz_pg_t *pg = open_pg();
+    iz_pg_t *pg = iz_pgt_open();
     assert_int_equal(iz__pg_script(pg, sql_kinds_table), 0);
     static const unsigned char blob[] = {0, 1, 0xff, 0x80, '\'', '\\', 0, 'x'};
     /* Extremes, Turkish text, a blob with NULs, a numeric parameter bound
@@ -317,7 +219,7 @@ static const char sql_add_child[] = "INSERT INTO child (id, parent) VALUES (?1, 
 static void test_errors_and_transactions(void **state)
 {
     (void)state;
-    iz_pg_t *pg = open_pg(), *other = open_pg();
+    iz_pg_t *pg = iz_pgt_open(), *other = iz_pgt_open();
     assert_int_equal(iz__pg_script(pg,
                                    "CREATE TABLE parent (id int8 PRIMARY KEY, name text UNIQUE);"
                                    "CREATE TABLE child (id int8 PRIMARY KEY, "
@@ -388,7 +290,7 @@ static void test_errors_and_transactions(void **state)
 static void test_prepared_once(void **state)
 {
     (void)state;
-    iz_pg_t *pg = open_pg();
+    iz_pg_t *pg = iz_pgt_open();
     static const char sql[] = "SELECT ?1::int8 * 2";
     /* The same text at another address is another statement. */
     static const char same_text[] = "SELECT ?1::int8 * 2";
@@ -416,7 +318,7 @@ static void test_advisory_lock(void **state)
 {
     (void)state;
     const int64_t key = INT64_C(0x697A696E00000001); /* "izin" + 1 */
-    iz_pg_t *a = open_pg(), *b = open_pg();
+    iz_pg_t *a = iz_pgt_open(), *b = iz_pgt_open();
     bool got = false;
     assert_int_equal(iz__pg_try_lock(a, key, &got), 0);
     assert_true(got);
@@ -447,7 +349,7 @@ static void test_advisory_lock(void **state)
 static void test_connection_lost(void **state)
 {
     (void)state;
-    iz_pg_t *pg = open_pg(), *killer = open_pg();
+    iz_pg_t *pg = iz_pgt_open(), *killer = iz_pgt_open();
     static const char sql_pid[] = "SELECT pg_backend_pid()";
     int64_t pid = 0, v = 0;
     assert_int_equal(iz__pg_get(pg, sql_pid, NULL, read_count, &pid), 0);
@@ -485,7 +387,7 @@ static void test_urls(void **state)
     assert_true(iz__pg_is_url("postgres://x"));
     /* A server that is not there: a message naming where, not the password. */
     char bad[300];
-    snprintf(bad, sizeof bad, "postgresql://izin:s3cr3tpw@/izin?host=%s/nowhere", dir);
+    snprintf(bad, sizeof bad, "postgresql://izin:s3cr3tpw@/izin?host=%s/nowhere", iz_pgt.dir);
     assert_int_equal(iz__pg_open(&pg, "test", bad, &err), IZ_EBUSY);
     assert_null(strstr(err, "s3cr3tpw"));
     assert_non_null(strstr(err, "nowhere"));
@@ -505,5 +407,5 @@ int main(void)
         cmocka_unit_test(test_connection_lost),
         cmocka_unit_test(test_urls),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, iz_pgt_setup, iz_pgt_teardown);
 }

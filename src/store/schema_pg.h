@@ -27,9 +27,10 @@
 #define IZ_PG_BASELINE_VERSION 18
 
 /* The baseline: statements joined by ';' (for iz__pg_script), run once on
- * an empty database, in one transaction. It creates every object in the
- * connection's current schema and writes no row: the caller records
- * meta.schema_version ('18') in the same transaction. */
+ * an empty database. It creates every object in the connection's current
+ * schema and writes no row: the caller runs it and records
+ * meta.schema_version ('18') in one transaction (iz__pg_begin, the script,
+ * the row, iz__pg_end), so that a database is either empty or whole. */
 extern const char iz__pg_baseline[];
 
 #endif

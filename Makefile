@@ -41,12 +41,16 @@ BIN      := $(BUILD)/izin
 
 UNIT_SRC := $(sort $(wildcard tests/unit/*/test_*.c))
 UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
+# The unit programs that open a test store (tests/unit/testutil.h
+# iz_test_store_open): they run a second time on PostgreSQL.
+UNIT_PG_SRC := $(sort $(shell grep -l iz_test_store_open $(UNIT_SRC)))
+UNIT_PG_BIN := $(UNIT_PG_SRC:%.c=$(BUILD)/%)
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%-replay)
 
 PYTEST := /usr/bin/python3 -m pytest
 
-.PHONY: all deps test unit fuzz-replay blackbox browser demo fuzz format clean bench conformance
+.PHONY: all deps test unit fuzz-replay blackbox browser test-pg demo fuzz format clean bench conformance
 all: $(BIN)
 	@mkdir -p bin && cp $(BIN) bin/izin
 
@@ -131,6 +135,21 @@ browser: $(BIN)
 	@sh scripts/deps.sh --browser
 	cd tests/browser && IZIN_BIN=$(CURDIR)/$(BIN) IZIN_SCREENSHOTS=$(CURDIR)/build/browser \
 	  node --test $(BROWSER_TESTS)
+
+# The PostgreSQL pass (issue 15): a private server of its own
+# (scripts/pg.sh: initdb in a temporary folder, a unix socket there, no
+# TCP), then the store's unit programs and the black-box suite again with
+# IZIN_TEST_PG naming it - every test store a fresh database - and the
+# server stopped by its PID at the end, however the tests ended.
+test-pg: $(UNIT_PG_BIN) $(BIN)
+	@sh scripts/deps.sh --openapi
+	@set -e; dir=$$(mktemp -d /tmp/izin-pgpass-XXXXXX); \
+	  trap 'sh scripts/pg.sh stop '"$$dir"' >/dev/null 2>&1 || true; rm -rf '"$$dir" EXIT INT TERM; \
+	  url=$$(sh scripts/pg.sh start $$dir | tail -n 1); echo "PostgreSQL pass on $$url"; \
+	  pass=0; for t in $(UNIT_PG_BIN); do echo "== $$t (PostgreSQL)"; \
+	    IZIN_TEST_PG=$$url IZIN_HOLIDAYS=data/tr-holidays.csv $$t; pass=$$((pass+1)); done; \
+	  echo "unit (PostgreSQL): $$pass test programs passed"; \
+	  IZIN_TEST_PG=$$url IZIN_BIN=$(CURDIR)/$(BIN) $(PYTEST) -q -p no:cacheprovider tests/blackbox
 
 test: deps unit fuzz-replay blackbox browser
 

@@ -23,7 +23,7 @@
 set -eu
 
 pkgs="build-essential pkg-config libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
-libsqlite3-dev libssl-dev libsodium-dev libzip-dev libexpat1-dev libcmocka-dev python3-pytest python3-requests clang
+libsqlite3-dev libssl-dev libsodium-dev libzip-dev libexpat1-dev libcmocka-dev python3-pytest python3-requests python3-psycopg2 clang
 libpq-dev postgresql
 libclang-rt-14-dev curl ca-certificates kannel"
 node_dir=""

@@ -87,6 +87,11 @@ void iz_cli_free(iz_opts_t *o);
  * else IZIN_DATA, else ./izin-data. */
 const char *iz_cli_store_location(const iz_opts_t *o);
 
+/* With a PostgreSQL store, the node's own folder for what stays on the
+ * machine (upload spool, SMS log): --data (or IZIN_DATA), else
+ * ./izin-data. NULL for an SQLite store (its data directory is that). */
+const char *iz_cli_local_dir(const iz_opts_t *o);
+
 /* Open the store named by --db/--data (IZIN_DB/IZIN_DATA, else ./izin-data).
  * Prints the reason and returns non-zero on failure. */
 int iz_cli_open_store(const iz_opts_t *o, iz_store_t **st);

@@ -192,6 +192,15 @@ typedef struct server {
  * the default SMS log and the demo's emulator go there. */
 static int data_dir(const iz_opts_t *o, char *out, size_t outsz)
 {
+    const char *local = iz_cli_local_dir(o);
+    if (local) {
+        const char *merr = NULL;
+        if (iz_strlcpy(out, local, outsz) != 0 || iz_mkdirs(out, &merr) != 0) {
+            iz_cli_fail("the node's folder %s: %s", local, merr ? merr : "too long");
+            return -1;
+        }
+        return 0;
+    }
     const char *loc = iz_cli_store_location(o);
     iz_store_loc_t *l = iz_xmalloc(sizeof *l);
     const char *err = NULL;

@@ -165,6 +165,12 @@ void iz_cli_free(iz_opts_t *o)
     }
 }
 
+/* Whether loc is a PostgreSQL store's location. */
+static bool is_pg(const char *loc)
+{
+    return loc && (!strncmp(loc, "postgresql://", 13) || !strncmp(loc, "postgres://", 11));
+}
+
 const char *iz_cli_store_location(const iz_opts_t *o)
 {
     int ddb = find_def(o, "db", 2), ddata = find_def(o, "data", 4);
@@ -177,11 +183,20 @@ const char *iz_cli_store_location(const iz_opts_t *o)
     return loc ? loc : "izin-data";
 }
 
+const char *iz_cli_local_dir(const iz_opts_t *o)
+{
+    const char *loc = iz_cli_store_location(o);
+    if (!is_pg(loc)) return NULL;
+    const char *d = iz_cli_get(o, "data");
+    return d && *d ? d : "izin-data";
+}
+
 int iz_cli_open_store(const iz_opts_t *o, iz_store_t **st)
 {
     int ddb = find_def(o, "db", 2), ddata = find_def(o, "data", 4);
-    if (ddb >= 0 && ddata >= 0 && o->val[ddb] && o->val[ddata]) {
-        iz_cli_fail("give --data or --db, not both");
+    if (ddb >= 0 && ddata >= 0 && o->val[ddb] && o->val[ddata] && !is_pg(o->val[ddb])) {
+        iz_cli_fail("give --data or --db, not both (--data goes with a postgresql:// --db only:"
+                    " the node's own folder)");
         return -1;
     }
     const char *loc = iz_cli_store_location(o);

@@ -53,29 +53,48 @@
 /* One row of a result: valid while its reader or walker runs. */
 typedef struct iz_row iz_row_t;
 
-/* ---- the SQLite driver -------------------------------------------------- */
+/* A PostgreSQL result row (store/pgdb.c); its accessors are out of line. */
+typedef struct iz_pg_row iz_pg_row_t;
+bool iz_pg_row_null(const iz_pg_row_t *row, int col);
+int64_t iz_pg_row_i64(const iz_pg_row_t *row, int col);
+int iz_pg_row_int(const iz_pg_row_t *row, int col);
+const char *iz_pg_row_text(const iz_pg_row_t *row, int col);
+const void *iz_pg_row_blob(const iz_pg_row_t *row, int col);
+size_t iz_pg_row_bytes(const iz_pg_row_t *row, int col);
 
+/* ---- the drivers -------------------------------------------------------- */
+
+/* A row is SQLite's (stmt, stepped onto the row: SQLITE_ROW) or
+ * PostgreSQL's (pg, a row of a libpq result); the accessors branch on
+ * which, a branch that always goes the same way in one process. */
 struct iz_row {
-    sqlite3_stmt *stmt; /* stepped onto the row (SQLITE_ROW) */
+    sqlite3_stmt *stmt;
+    const iz_pg_row_t *pg;
 };
 
 /* A row of stmt, which the caller has just stepped onto. */
 #define IZ_ROW_SQLITE(st) ((iz_row_t){.stmt = (st)})
+/* A row of a PostgreSQL result. */
+#define IZ_ROW_PG(r) ((iz_row_t){.pg = (r)})
 
 /* An integer column; NULL reads 0. */
 static inline int64_t iz_row_i64(const iz_row_t *r, int col)
 {
+    if (r->pg) return iz_pg_row_i64(r->pg, col);
     return sqlite3_column_int64(r->stmt, col);
 }
 
 static inline int iz_row_int(const iz_row_t *r, int col)
 {
+    if (r->pg) return iz_pg_row_int(r->pg, col);
     return sqlite3_column_int(r->stmt, col);
 }
 
-/* A text column, NULL for SQL NULL; valid until the next row. */
+/* A text column, NULL for SQL NULL; valid until the next row. An integer
+ * column reads as its decimal text. */
 static inline const char *iz_row_text(const iz_row_t *r, int col)
 {
+    if (r->pg) return iz_pg_row_text(r->pg, col);
     return (const char *)sqlite3_column_text(r->stmt, col);
 }
 
@@ -83,16 +102,19 @@ static inline const char *iz_row_text(const iz_row_t *r, int col)
  * empty blob); read the blob first, then its length. */
 static inline const void *iz_row_blob(const iz_row_t *r, int col)
 {
+    if (r->pg) return iz_pg_row_blob(r->pg, col);
     return sqlite3_column_blob(r->stmt, col);
 }
 
 static inline size_t iz_row_bytes(const iz_row_t *r, int col)
 {
+    if (r->pg) return iz_pg_row_bytes(r->pg, col);
     return (size_t)sqlite3_column_bytes(r->stmt, col);
 }
 
 static inline bool iz_row_null(const iz_row_t *r, int col)
 {
+    if (r->pg) return iz_pg_row_null(r->pg, col);
     return sqlite3_column_type(r->stmt, col) == SQLITE_NULL;
 }
 

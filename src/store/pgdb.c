@@ -26,7 +26,17 @@
 #include "sys/log.h"
 
 /* PostgreSQL's type OIDs (catalog/pg_type.h, stable across versions). */
-enum { OID_BOOL = 16, OID_BYTEA = 17, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_OID = 26 };
+enum {
+    OID_BOOL = 16,
+    OID_BYTEA = 17,
+    OID_INT8 = 20,
+    OID_INT2 = 21,
+    OID_INT4 = 23,
+    OID_TEXT = 25,
+    OID_OID = 26,
+    OID_VARCHAR = 1043,
+    OID_NUMERIC = 1700
+};
 
 #define PG_CACHE_MIN 64        /* statement slots at first; the cache doubles at half full */
 #define PG_SQL_MAX (64 * 1024) /* longest statement text, rewritten */
@@ -35,6 +45,7 @@ enum { OID_BOOL = 16, OID_BYTEA = 17, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 2
  * server-side name and its parameters' types as the server inferred them. */
 typedef struct pg_cached {
     const char *sql;
+    bool ret_id; /* prepared with " RETURNING id" after it (iz__pg_insert) */
     char name[24];
     int nparams;
     Oid *types;
@@ -60,6 +71,7 @@ struct iz_pg {
 struct iz_pg_row {
     const PGresult *res;
     int row;
+    char (*num)[24]; /* the decimal text of integer columns, one slot a column */
 };
 
 /* ---- errors ------------------------------------------------------------- */
@@ -188,6 +200,15 @@ int iz__pg_rewrite(const char *sql, char *out, size_t size, int *nparams)
             out[o++] = '$';
             p++;
             COPY((size_t)(d - p));
+        } else if (*p == '?') {
+            /* A bare ? is numbered as SQLite numbers it: one more than the
+             * largest number so far. */
+            int n = ++max;
+            if (n > IZ_PG_MAX_PARAMS) return IZ_EINVAL;
+            int w = snprintf(out + o, size - o, "$%d", n);
+            if (w < 0 || o + (size_t)w >= size) return IZ_ETOOBIG;
+            o += (size_t)w;
+            p++;
         } else {
             COPY(1);
         }
@@ -202,11 +223,11 @@ int iz__pg_rewrite(const char *sql, char *out, size_t size, int *nparams)
 
 /* The slot of sql in a cache of cap slots (a power of two), as sqlite_util
  * keys its own: by the statement's address. */
-static pg_cached_t *cache_slot(pg_cached_t *cache, size_t cap, const char *sql)
+static pg_cached_t *cache_slot(pg_cached_t *cache, size_t cap, const char *sql, bool ret_id)
 {
-    uintptr_t h = (uintptr_t)sql;
+    uintptr_t h = (uintptr_t)sql + ret_id;
     size_t i = (size_t)(h ^ h >> 4 ^ h >> 12) & (cap - 1);
-    while (cache[i].sql && cache[i].sql != sql)
+    while (cache[i].sql && (cache[i].sql != sql || cache[i].ret_id != ret_id))
         i = (i + 1) & (cap - 1);
     return &cache[i];
 }
@@ -223,24 +244,26 @@ static void cache_clear(iz_pg_t *pg)
 
 /* The prepared statement of sql, prepared and described on first use; NULL
  * with *rc on failure. Called with the lock held. */
-static const pg_cached_t *stmt_get(iz_pg_t *pg, const char *sql, int *rc)
+static const pg_cached_t *stmt_get(iz_pg_t *pg, const char *sql, bool ret_id, int *rc)
 {
-    pg_cached_t *slot = cache_slot(pg->cache, pg->cap, sql);
+    pg_cached_t *slot = cache_slot(pg->cache, pg->cap, sql, ret_id);
     if (slot->sql) return slot;
     if (2 * (pg->ncached + 1) > pg->cap) {
         size_t cap = 2 * pg->cap;
         pg_cached_t *cache = iz_xcalloc(cap, sizeof *cache);
         for (size_t i = 0; i < pg->cap; i++)
-            if (pg->cache[i].sql) *cache_slot(cache, cap, pg->cache[i].sql) = pg->cache[i];
+            if (pg->cache[i].sql)
+                *cache_slot(cache, cap, pg->cache[i].sql, pg->cache[i].ret_id) = pg->cache[i];
         free(pg->cache);
         pg->cache = cache;
         pg->cap = cap;
-        slot = cache_slot(pg->cache, pg->cap, sql);
+        slot = cache_slot(pg->cache, pg->cap, sql, ret_id);
     }
-    pg_cached_t c = {.sql = sql};
+    pg_cached_t c = {.sql = sql, .ret_id = ret_id};
     char *text = iz_xmalloc(PG_SQL_MAX);
     int nmax = 0;
-    *rc = iz__pg_rewrite(sql, text, PG_SQL_MAX, &nmax);
+    *rc = iz__pg_rewrite(sql, text, PG_SQL_MAX - 16, &nmax);
+    if (*rc == 0 && ret_id) strcat(text, " RETURNING id");
     if (*rc != 0) {
         iz_logf(IZ_LOG_ERROR, pg->who, "statement cannot be rewritten", "op=%s error=%s", sql,
                 iz_strerror(*rc));
@@ -409,7 +432,7 @@ int iz__pg_open(iz_pg_t **out, const char *who, const char *url, const char **er
         abort();
     (void)pthread_mutexattr_destroy(&attr);
     (void)PQsetNoticeProcessor(conn, on_notice, pg);
-    iz_logf(IZ_LOG_INFO, who, "connected to PostgreSQL", "where=%s server=%d", where,
+    iz_logf(IZ_LOG_DEBUG, who, "connected to PostgreSQL", "where=%s server=%d", where,
             PQserverVersion(conn));
     *out = pg;
     return 0;
@@ -532,10 +555,10 @@ int iz__pg_release(iz_pg_t *pg, bool undo)
 /* ---- a statement in one call -------------------------------------------- */
 
 /* Run sql with args; *res gets its result (PQclear it) when it succeeded. */
-static int run(iz_pg_t *pg, const char *sql, const iz_sq_arg_t *args, PGresult **res)
+static int run(iz_pg_t *pg, const char *sql, bool ret_id, const iz_sq_arg_t *args, PGresult **res)
 {
     int rc = 0;
-    const pg_cached_t *st = stmt_get(pg, sql, &rc);
+    const pg_cached_t *st = stmt_get(pg, sql, ret_id, &rc);
     if (!st) return rc;
     if ((rc = bind_args(pg, st, args)) != 0) return rc;
     PGresult *r =
@@ -554,7 +577,7 @@ int iz__pg_exec(iz_pg_t *pg, const char *sql, const iz_sq_arg_t *args, int64_t *
 {
     PGresult *res = NULL;
     iz__pg_lock(pg);
-    int rc = run(pg, sql, args, &res);
+    int rc = run(pg, sql, false, args, &res);
     iz__pg_unlock(pg);
     if (rc == 0 && changes) {
         const char *t = PQcmdTuples(res);
@@ -571,13 +594,15 @@ static int walk(iz_pg_t *pg, const char *sql, const iz_sq_arg_t *args, iz_pg_eac
 {
     PGresult *res = NULL;
     iz__pg_lock(pg);
-    int rc = run(pg, sql, args, &res);
+    int rc = run(pg, sql, false, args, &res);
     iz__pg_unlock(pg);
     if (rc != 0) return rc;
     int n = PQntuples(res);
     if (n == 0 && none_is_error) rc = IZ_ENOTFOUND;
+    char(*num)[24] = iz_xcalloc((size_t)PQnfields(res) + 1, sizeof *num);
     for (int i = 0; i < n && i < max && rc == 0 && fn; i++)
-        rc = fn(ctx, &(iz_pg_row_t){res, i});
+        rc = fn(ctx, &(iz_pg_row_t){res, i, num});
+    free(num);
     PQclear(res);
     return rc;
 }
@@ -590,6 +615,79 @@ int iz__pg_get(iz_pg_t *pg, const char *sql, const iz_sq_arg_t *args, iz_pg_each
 int iz__pg_each(iz_pg_t *pg, const char *sql, const iz_sq_arg_t *args, iz_pg_each_fn fn, void *ctx)
 {
     return walk(pg, sql, args, fn, ctx, INT32_MAX, false);
+}
+
+int iz__pg_insert(iz_pg_t *pg, const char *sql, const iz_sq_arg_t *args, int64_t *id)
+{
+    PGresult *res = NULL;
+    iz__pg_lock(pg);
+    int rc = run(pg, sql, true, args, &res);
+    iz__pg_unlock(pg);
+    if (rc != 0) return rc;
+    if (PQntuples(res) != 1) {
+        iz_logf(IZ_LOG_ERROR, pg->who, "insert returned no id", "op=%s", sql);
+        rc = IZ_EIO;
+    } else {
+        char(*num)[24] = iz_xcalloc(2, sizeof *num);
+        *id = iz_pg_row_i64(&(iz_pg_row_t){res, 0, num}, 0);
+        free(num);
+    }
+    PQclear(res);
+    return rc;
+}
+
+int iz__pg_tx_state(iz_pg_t *pg)
+{
+    iz__pg_lock(pg);
+    PGTransactionStatusType t = PQtransactionStatus(pg->conn);
+    iz__pg_unlock(pg);
+    return t == PQTRANS_INTRANS ? 1 : t == PQTRANS_INERROR ? 2 : 0;
+}
+
+/* ---- batches of a cursor ------------------------------------------------- */
+
+struct iz_pg_batch {
+    PGresult *res;
+    char (*num)[24];
+    iz_pg_row_t row;
+};
+
+int iz__pg_fetch(iz_pg_t *pg, const char *sql, iz_pg_batch_t **out)
+{
+    *out = NULL;
+    iz__pg_lock(pg);
+    PGresult *res = PQexecParams(pg->conn, sql, 0, NULL, NULL, NULL, NULL, 1);
+    ExecStatusType s = PQresultStatus(res);
+    int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? 0 : pg_fail(pg, res, sql);
+    iz__pg_unlock(pg);
+    if (rc != 0) {
+        PQclear(res);
+        return rc;
+    }
+    iz_pg_batch_t *b = iz_xcalloc(1, sizeof *b);
+    b->res = res;
+    b->num = iz_xcalloc((size_t)PQnfields(res) + 1, sizeof *b->num);
+    *out = b;
+    return 0;
+}
+
+size_t iz__pg_batch_rows(const iz_pg_batch_t *b)
+{
+    return b ? (size_t)PQntuples(b->res) : 0;
+}
+
+const iz_pg_row_t *iz__pg_batch_row(iz_pg_batch_t *b, size_t i)
+{
+    b->row = (iz_pg_row_t){b->res, (int)i, b->num};
+    return &b->row;
+}
+
+void iz__pg_batch_free(iz_pg_batch_t *b)
+{
+    if (!b) return;
+    PQclear(b->res);
+    free(b->num);
+    free(b);
 }
 
 /* ---- reading a row ------------------------------------------------------ */
@@ -612,17 +710,33 @@ static uint64_t get_be(const unsigned char *b, int n)
     return v;
 }
 
+/* The integer part of a binary numeric (sum() of int8 answers one):
+ * ndigits, weight, sign, dscale (int16 each), then ndigits base-10000
+ * digits, the first one's weight given. */
+static int64_t numeric_i64(const unsigned char *b, int len)
+{
+    if (len < 8) return 0;
+    int nd = (int16_t)get_be(b, 2), weight = (int16_t)get_be(b + 2, 2);
+    unsigned sign = (unsigned)get_be(b + 4, 2);
+    if (nd < 0 || len < 8 + 2 * nd) return 0;
+    int64_t v = 0;
+    for (int i = 0; i <= weight; i++)
+        v = v * 10000 + (i < nd ? (int64_t)get_be(b + 8 + 2 * i, 2) : 0);
+    return sign == 0x4000 ? -v : v;
+}
+
 int64_t iz_pg_row_i64(const iz_pg_row_t *row, int col)
 {
     if (absent(row, col)) return 0;
     const unsigned char *b = (const unsigned char *)PQgetvalue(row->res, row->row, col);
     int len = PQgetlength(row->res, row->row, col);
+    Oid type = PQftype(row->res, col);
     if (PQfformat(row->res, col) == 0) {
         /* A text result (iz__pg_script's): the server's decimal. */
-        if (PQftype(row->res, col) == OID_BOOL) return b[0] == 't';
+        if (type == OID_BOOL) return b[0] == 't';
         return strtoll((const char *)b, NULL, 10);
     }
-    switch (PQftype(row->res, col)) {
+    switch (type) {
     case OID_INT8:
         return len == 8 ? (int64_t)get_be(b, 8) : 0;
     case OID_INT4:
@@ -633,6 +747,17 @@ int64_t iz_pg_row_i64(const iz_pg_row_t *row, int col)
         return len == 4 ? (int64_t)get_be(b, 4) : 0;
     case OID_BOOL:
         return len == 1 ? b[0] != 0 : 0;
+    case OID_NUMERIC:
+        return numeric_i64(b, len);
+    case OID_TEXT:
+    case OID_VARCHAR: {
+        /* SQLite reads an integer from text that holds one; so does this. */
+        char t[24];
+        if (len <= 0 || len >= (int)sizeof t) return 0;
+        memcpy(t, b, (size_t)len);
+        t[len] = '\0';
+        return strtoll(t, NULL, 10);
+    }
     default:
         return 0;
     }
@@ -646,7 +771,21 @@ int iz_pg_row_int(const iz_pg_row_t *row, int col)
 
 const char *iz_pg_row_text(const iz_pg_row_t *row, int col)
 {
-    return absent(row, col) ? NULL : PQgetvalue(row->res, row->row, col);
+    if (absent(row, col)) return NULL;
+    switch (PQfformat(row->res, col) ? PQftype(row->res, col) : OID_TEXT) {
+    case OID_INT8:
+    case OID_INT4:
+    case OID_INT2:
+    case OID_OID:
+    case OID_BOOL:
+    case OID_NUMERIC:
+        /* As SQLite reads an integer column as text: its decimal. */
+        if (!row->num) return "";
+        (void)snprintf(row->num[col], sizeof row->num[col], "%" PRId64, iz_pg_row_i64(row, col));
+        return row->num[col];
+    default:
+        return PQgetvalue(row->res, row->row, col);
+    }
 }
 
 const void *iz_pg_row_blob(const iz_pg_row_t *row, int col)

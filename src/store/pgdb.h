@@ -38,10 +38,8 @@
 /* One open connection; its fields are private to pgdb.c. */
 typedef struct iz_pg iz_pg_t;
 
-/* A result row, valid during the callback it is handed to. The next step
- * joins it to the store's engine-neutral row (store/dbrow.h iz_row_t,
- * SQLite's today) so that the store's row readers take either. */
-typedef struct iz_pg_row iz_pg_row_t;
+/* A result row (store/dbrow.h declares the type and its accessors),
+ * valid during the callback it is handed to. */
 
 /* True when url is one this driver takes (postgresql:// or postgres://). */
 bool iz__pg_is_url(const char *url);
@@ -106,24 +104,35 @@ int iz__pg_get(iz_pg_t *pg, const char *sql, const iz_sq_arg_t *args, iz_pg_each
 /* Every row handed to fn in turn (the whole result is fetched first). */
 int iz__pg_each(iz_pg_t *pg, const char *sql, const iz_sq_arg_t *args, iz_pg_each_fn fn, void *ctx);
 
+/* An INSERT of one row, run with " RETURNING id" after it (its own
+ * prepared statement): *id gets the inserted row's id column. */
+int iz__pg_insert(iz_pg_t *pg, const char *sql, const iz_sq_arg_t *args, int64_t *id);
+
+/* The connection's transaction: 0 none, 1 open, 2 failed (a statement
+ * failed in it: only a rollback, or a rollback to a savepoint, helps). */
+int iz__pg_tx_state(iz_pg_t *pg);
+
+/* A batch of rows read by a statement with no parameters, outside the
+ * statement cache (FETCH n FROM a cursor: a walk over more rows than
+ * memory should hold at once), its rows read in place. */
+typedef struct iz_pg_batch iz_pg_batch_t;
+int iz__pg_fetch(iz_pg_t *pg, const char *sql, iz_pg_batch_t **out);
+size_t iz__pg_batch_rows(const iz_pg_batch_t *b);
+const iz_pg_row_t *iz__pg_batch_row(iz_pg_batch_t *b, size_t i); /* valid until the next call */
+void iz__pg_batch_free(iz_pg_batch_t *b);
+
 /* Run SQL text with no parameters outside the statement cache (several
  * statements may be joined by ';': a migration). */
 int iz__pg_script(iz_pg_t *pg, const char *sql);
 
 /* ---- reading a row ------------------------------------------------------ */
 
-/* Column col of row (0-based): NULL or a column out of range reads as
- * absent - 0, NULL, 0 bytes. Integers are read from int2, int4, int8 and
- * bool columns (anything else reads 0: cast in the SQL, e.g. sum()::int8);
- * text is the column's bytes with a NUL after them (any type the server
- * sends as text: text, varchar); blob and bytes are a bytea's bytes and
- * length (or a text's). */
-bool iz_pg_row_null(const iz_pg_row_t *row, int col);
-int64_t iz_pg_row_i64(const iz_pg_row_t *row, int col);
-int iz_pg_row_int(const iz_pg_row_t *row, int col);
-const char *iz_pg_row_text(const iz_pg_row_t *row, int col);
-const void *iz_pg_row_blob(const iz_pg_row_t *row, int col);
-size_t iz_pg_row_bytes(const iz_pg_row_t *row, int col);
+/* The accessors of a row (declared in store/dbrow.h, which the store's
+ * readers use): column col (0-based); NULL or a column out of range reads
+ * as absent - 0, NULL, 0 bytes. Integers are read from int2, int4, int8,
+ * oid, bool and numeric columns, and from text holding a decimal; text is
+ * the column's bytes with a NUL after them, an integer column's decimal
+ * text; blob and bytes are a bytea's bytes and length (or a text's). */
 
 /* ---- advisory locks ----------------------------------------------------- */
 
@@ -140,10 +149,10 @@ uint64_t iz__pg_session(iz_pg_t *pg);
 
 /* ---- for the tests ------------------------------------------------------ */
 
-/* Rewrite ?N parameters of sql into $N into out (size bytes); the highest
- * N in *nparams. IZ_ETOOBIG when out is too small, IZ_EINVAL for a
- * parameter number out of 1..IZ_PG_MAX_PARAMS. */
-#define IZ_PG_MAX_PARAMS 999
+/* Rewrite ?N parameters of sql into $N (a bare ? numbered as SQLite does) into out (size bytes);
+ * the highest N in *nparams. IZ_ETOOBIG when out is too small, IZ_EINVAL for a parameter number out
+ * of 1..IZ_PG_MAX_PARAMS. */
+#define IZ_PG_MAX_PARAMS 32766 /* SQLite's limit; PostgreSQL's is 65535 */
 int iz__pg_rewrite(const char *sql, char *out, size_t size, int *nparams);
 
 /* How many times a statement was prepared on pg's current connection. */

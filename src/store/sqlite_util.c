@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "core/iz.h"
+#include "store/pgdb.h"
 #include "store/sqlite_util.h"
 #include "sys/crypto.h"
 #include "sys/fs.h"
@@ -97,7 +98,7 @@ static sqlite3_stmt *stmt_get(iz_sq_t *q, const char *sql)
 
 sqlite3_stmt *iz__sq_stmt(iz_sq_t *q, const char *sql)
 {
-    return stmt_get(q, sql);
+    return q->pg ? NULL : stmt_get(q, sql);
 }
 
 int iz__sq_stmt_fail(iz_sq_t *q, int rc, const char *sql)
@@ -133,14 +134,28 @@ static const char sql_begin[] = "BEGIN IMMEDIATE", sql_begin_read[] = "BEGIN",
                   sql_savepoint[] = "SAVEPOINT item", sql_release[] = "RELEASE item",
                   sql_rollback_to[] = "ROLLBACK TO item";
 
+/* The key of the transaction advisory lock every PostgreSQL write
+ * transaction takes ("izin" and 1: the store's writers). */
+#define PG_WRITE_KEY INT64_C(0x697a696e00000001)
+/* The session advisory lock of a migration. */
+#define PG_MIGRATE_KEY INT64_C(0x697a696e00000002)
+
 void iz__sq_lock(iz_sq_t *q)
 {
+    if (q->pg) {
+        iz__pg_lock(q->pg);
+        return;
+    }
     if (pthread_mutex_lock(&q->mu) != 0) abort();
     q->depth++;
 }
 
 void iz__sq_unlock(iz_sq_t *q)
 {
+    if (q->pg) {
+        iz__pg_unlock(q->pg);
+        return;
+    }
     if (q->depth == 1 && !sqlite3_get_autocommit(q->db) && iz__sq_run(q, sql_rollback, NULL) != 0 &&
         !sqlite3_get_autocommit(q->db))
         iz_logf(IZ_LOG_ERROR, q->def->who, "transaction still open after a failed rollback", NULL);
@@ -152,25 +167,65 @@ void iz__sq_unlock(iz_sq_t *q)
     if (pthread_mutex_unlock(&q->mu) != 0) abort();
 }
 
+/* A PostgreSQL write transaction: the writers' lock first (see
+ * iz__sq_begin), then, for a lazy one, a commit that does not wait for the
+ * WAL's flush (synchronous_commit off: PostgreSQL's own form of SQLite's
+ * synchronous = NORMAL; a crash of the server may take the last such
+ * commits back, whole, never a later FULL one). */
+static int pg_begin(iz_sq_t *q, bool lazy)
+{
+    int rc = iz__pg_begin(q->pg);
+    if (rc == 0)
+        rc = iz__pg_exec(q->pg, "SELECT pg_advisory_xact_lock(?1::int8)",
+                         IZ_SQ_ARGS(IZ_SQ_I64(PG_WRITE_KEY)), NULL);
+    if (rc == 0 && lazy) rc = iz__pg_script(q->pg, "SET LOCAL synchronous_commit = off");
+    return rc;
+}
+
 int iz__sq_begin(iz_sq_t *q)
 {
+    if (q->pg) return pg_begin(q, false);
     iz__sq_lock(q);
     return iz__sq_run(q, sql_begin, NULL);
 }
 
 int iz__sq_begin_read(iz_sq_t *q)
 {
+    if (q->pg) return iz__pg_begin_read(q->pg);
     iz__sq_lock(q);
     return iz__sq_run(q, sql_begin_read, NULL);
 }
 
 int iz__sq_commit(iz_sq_t *q)
 {
+    if (q->pg) return iz__pg_commit(q->pg);
     return iz__sq_run(q, sql_commit, NULL);
+}
+
+int iz__sq_tx_state(iz_sq_t *q)
+{
+    if (q->pg) {
+        int t = iz__pg_tx_state(q->pg);
+        return t == 2 ? -1 : t;
+    }
+    iz__sq_lock(q);
+    int t = sqlite3_get_autocommit(q->db) ? 0 : 1;
+    iz__sq_unlock(q);
+    return t;
 }
 
 int iz__sq_begin_lazy(iz_sq_t *q)
 {
+    if (q->pg) {
+        iz__sq_lock(q);
+        int t = iz__pg_tx_state(q->pg);
+        iz__sq_unlock(q);
+        if (t != 0) {
+            iz__sq_lock(q);
+            return IZ_EINVAL;
+        }
+        return pg_begin(q, true);
+    }
     iz__sq_lock(q);
     /* (SQLite takes the setting only outside a transaction.) */
     int rc = q->depth == 1 && sqlite3_get_autocommit(q->db) ? iz__sq_run(q, sql_sync_normal, NULL)
@@ -191,11 +246,13 @@ int iz__sq_end(iz_sq_t *q, int rc)
 
 int iz__sq_savepoint(iz_sq_t *q)
 {
+    if (q->pg) return iz__pg_savepoint(q->pg);
     return iz__sq_run(q, sql_savepoint, NULL);
 }
 
 int iz__sq_release(iz_sq_t *q, bool undo)
 {
+    if (q->pg) return iz__pg_release(q->pg, undo);
     if (undo) (void)iz__sq_run(q, sql_rollback_to, NULL);
     return iz__sq_run(q, sql_release, NULL);
 }
@@ -226,11 +283,88 @@ static void read_row(const iz_sq_row_t *row, const iz_row_t *r, void *out)
     row->read(r, out);
 }
 
+/* ---- the same on PostgreSQL ---------------------------------------------- */
+
+#define PG_ARGS_MAX 64 /* arguments of a call with more (the chain's append) */
+
+/* What a PostgreSQL row is handed to. */
+typedef struct pg_hand {
+    const sq_call_t *c;
+} pg_hand_t;
+
+static int pg_one(void *ctx, const iz_pg_row_t *r)
+{
+    const sq_call_t *c = ((pg_hand_t *)ctx)->c;
+    const iz_row_t row = IZ_ROW_PG(r);
+    if (c->row) read_row(c->row, &row, c->out);
+    return 0;
+}
+
+static int pg_each(void *ctx, const iz_pg_row_t *r)
+{
+    const sq_call_t *c = ((pg_hand_t *)ctx)->c;
+    const iz_row_t row = IZ_ROW_PG(r);
+    return c->each(c->ctx, &row);
+}
+
+static int pg_statement(iz_sq_t *q, const sq_call_t *c, const iz_sq_arg_t *args)
+{
+    pg_hand_t h = {c};
+    if (c->one) {
+        int rc = iz__pg_get(q->pg, c->sql, args, pg_one, &h);
+        return rc == 0 ? 1 : rc == IZ_ENOTFOUND ? 0 : rc;
+    }
+    if (c->each) return iz__pg_each(q->pg, c->sql, args, pg_each, &h);
+    if (c->rowid) return iz__pg_insert(q->pg, c->sql, args, c->rowid);
+    int64_t changes = 0;
+    int rc = iz__pg_exec(q->pg, c->sql, args, &changes);
+    if (rc == 0 && c->mode == SQ_UPDATE && changes == 0) rc = IZ_ENOTFOUND;
+    return rc;
+}
+
+/* run_call on PostgreSQL. A write whose failure is an answer (IZ_EEXIST,
+ * IZ_ENOTFOUND) runs inside a savepoint when a transaction is open: a
+ * failed statement fails PostgreSQL's whole transaction, SQLite's only
+ * the statement, and the callers go on after such an answer. */
+static int pg_call(iz_sq_t *q, const sq_call_t *c)
+{
+    iz_sq_arg_t buf[PG_ARGS_MAX + 1];
+    const iz_sq_arg_t *args = c->args;
+    if (c->more) {
+        size_t n = 0;
+        for (const iz_sq_arg_t *l = c->args; l && l->kind != IZ_SQ_K_END; l++)
+            if (n < PG_ARGS_MAX)
+                buf[n++] = *l;
+            else
+                return IZ_EINVAL;
+        for (const iz_sq_arg_t *l = c->more; l->kind != IZ_SQ_K_END; l++)
+            if (n < PG_ARGS_MAX)
+                buf[n++] = *l;
+            else
+                return IZ_EINVAL;
+        buf[n] = (iz_sq_arg_t){.kind = IZ_SQ_K_END};
+        args = buf;
+    }
+    iz__pg_lock(q->pg);
+    bool guard = c->mode == SQ_WRITE && iz__pg_tx_state(q->pg) == 1;
+    int rc = guard ? iz__pg_script(q->pg, "SAVEPOINT w") : 0;
+    if (rc == 0) rc = pg_statement(q, c, args);
+    if (guard && rc != 0 && iz__pg_tx_state(q->pg) == 2)
+        (void)iz__pg_script(q->pg, "ROLLBACK TO w");
+    if (guard && iz__pg_tx_state(q->pg) == 1) {
+        int r = iz__pg_script(q->pg, "RELEASE w");
+        if (rc == 0) rc = r;
+    }
+    iz__pg_unlock(q->pg);
+    return rc;
+}
+
 /* The one loop every call of this file runs, under the lock: bind, step
  * to the end (or to the first row when c->one; 1 then says it was there)
  * handing rows over, judge the end, reset. */
 static int run_call(iz_sq_t *q, const sq_call_t *c)
 {
+    if (q->pg) return pg_call(q, c);
     iz__sq_lock(q);
     sqlite3_stmt *stmt = stmt_get(q, c->sql);
     int rc = stmt ? 0 : IZ_EIO, r = SQLITE_OK, next = 1;
@@ -275,6 +409,17 @@ int iz__sq_write(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, int64_t *
 int iz__sq_update(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args)
 {
     return run_call(q, &(sq_call_t){.sql = sql, .args = args, .mode = SQ_UPDATE});
+}
+
+int iz__sq_changes(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, int64_t *n)
+{
+    *n = 0;
+    if (q->pg) return iz__pg_exec(q->pg, sql, args, n);
+    iz__sq_lock(q);
+    int rc = iz__sq_run(q, sql, args);
+    if (rc == 0) *n = sqlite3_changes64(q->db);
+    iz__sq_unlock(q);
+    return rc;
 }
 
 int iz__sq_each(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, iz_sq_each_fn fn, void *ctx)
@@ -688,6 +833,12 @@ static void ckpt_start(iz_sq_t *q)
 
 void iz__sq_close(iz_sq_t *q)
 {
+    if (q->pg) {
+        iz__pg_close(q->pg);
+        free(q->path);
+        memset(q, 0, sizeof *q);
+        return;
+    }
     ckpt_stop(q);
     for (size_t i = 0; q->cache && i < q->cap; i++)
         (void)sqlite3_finalize(q->cache[i].stmt);
@@ -749,6 +900,104 @@ int iz__sq_open(iz_sq_t *q, const iz_sq_def_t *def, const char *path, const char
     return 0;
 }
 
+/* ---- PostgreSQL: open and migrate ---------------------------------------- */
+
+static int read_int_text(void *ctx, const iz_row_t *r)
+{
+    const char *t = iz_row_text(r, 0);
+    int64_t v = 0;
+    if (!t || iz_parse_i64(t, 0, INT_MAX, &v) != 0) return IZ_EIO;
+    *(int *)ctx = (int)v;
+    return 0;
+}
+
+static int pg_each_row(void *ctx, const iz_pg_row_t *r)
+{
+    const iz_row_t row = IZ_ROW_PG(r);
+    return read_int_text(ctx, &row);
+}
+
+/* The database's schema version: 0 when it has no meta table yet. */
+static int pg_version(iz_sq_t *q, int *v, const char **err)
+{
+    *v = 0;
+    int has = 0;
+    int rc = iz__pg_get(q->pg,
+                        "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
+                        " AND tablename = 'meta'",
+                        NULL, pg_each_row, &has);
+    if (rc == 0 && has)
+        rc = iz__pg_get(q->pg, "SELECT value FROM meta WHERE key = 'schema_version'", NULL,
+                        pg_each_row, v);
+    if (rc == IZ_ENOTFOUND) rc = 0;
+    if (rc != 0) *err = iz_errf("cannot read the %s's schema version", q->def->who);
+    return rc;
+}
+
+static int pg_migrate(iz_sq_t *q, const char **err)
+{
+    const iz_sq_def_t *def = q->def;
+    const int want = def->nmigrations;
+    if (!def->pg_baseline) {
+        *err = iz_errf("the %s cannot be kept in PostgreSQL", def->who);
+        return IZ_EUNSUPPORTED;
+    }
+    iz__pg_lock(q->pg);
+    int rc = iz__pg_exec(q->pg, "SELECT pg_advisory_lock(?1::int8)",
+                         IZ_SQ_ARGS(IZ_SQ_I64(PG_MIGRATE_KEY)), NULL);
+    int v = 0;
+    if (rc == 0) rc = pg_version(q, &v, err);
+    if (rc == 0 && v < want) {
+        rc = iz__pg_script(q->pg, "BEGIN");
+        if (rc == 0 && v == 0) {
+            rc = iz__pg_script(q->pg, def->pg_baseline);
+            v = def->pg_baseline_version;
+        }
+        for (; rc == 0 && v >= def->pg_baseline_version && v < want; v++)
+            rc = iz__pg_script(q->pg, def->pg_migrations[v - def->pg_baseline_version]);
+        if (rc == 0 && v < want) {
+            *err = iz_errf("%s schema version %d cannot be brought to %d in PostgreSQL", def->who,
+                           v, want);
+            rc = IZ_EUNSUPPORTED;
+        }
+        char sql[128];
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO meta(key, value) VALUES('schema_version', '%d')"
+                 " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                 v);
+        if (rc == 0) rc = iz__pg_script(q->pg, sql);
+        if (rc == 0) rc = iz__pg_script(q->pg, "COMMIT");
+        if (rc != 0 && !*err) *err = iz_errf("cannot make the %s's schema", def->who);
+    }
+    (void)iz__pg_exec(q->pg, "SELECT pg_advisory_unlock(?1::int8)",
+                      IZ_SQ_ARGS(IZ_SQ_I64(PG_MIGRATE_KEY)), NULL);
+    iz__pg_unlock(q->pg); /* rolls back what did not commit */
+    if (rc == 0 && v > want) {
+        *err = iz_errf("%s schema version %d is newer than this izin knows (%d);"
+                       " upgrade izin",
+                       def->who, v, want);
+        rc = IZ_EUNSUPPORTED;
+    }
+    if (rc == 0) q->version = v;
+    return rc;
+}
+
+int iz__sq_open_pg(iz_sq_t *q, const iz_sq_def_t *def, const char *url, const char **err)
+{
+    memset(q, 0, sizeof *q);
+    q->def = def;
+    *err = NULL;
+    int rc = iz__pg_open(&q->pg, def->who, url, err);
+    if (rc != 0) {
+        q->pg = NULL;
+        return rc;
+    }
+    q->path = iz_xstrdup(url);
+    rc = pg_migrate(q, err);
+    if (rc != 0) iz__sq_close(q);
+    return rc;
+}
+
 /* ---- the hash chain ----------------------------------------------------- */
 
 int iz__sq_chain_append(iz_sq_t *q, const char *insert_sql, const iz_sq_arg_t *args,
@@ -795,10 +1044,107 @@ int iz__sq_chain_append(iz_sq_t *q, const char *insert_sql, const iz_sq_arg_t *a
     return rc;
 }
 
+/* A cursor of the PostgreSQL walk, read a batch at a time. */
+#define PG_WALK_BATCH 10000
+typedef struct pg_stream {
+    iz_pg_t *pg;
+    const char *fetch; /* "FETCH n FROM cursor" */
+    iz_pg_batch_t *b;
+    size_t i, n;
+    bool end;
+    iz_row_t row;
+} pg_stream_t;
+
+/* The stream's current row (NULL at its end), read on when *rc is 0. */
+static const iz_row_t *pg_cur(pg_stream_t *s, int *rc)
+{
+    while (*rc == 0 && s->i == s->n && !s->end) {
+        iz__pg_batch_free(s->b);
+        s->b = NULL;
+        s->i = s->n = 0;
+        *rc = iz__pg_fetch(s->pg, s->fetch, &s->b);
+        if (*rc == 0) s->n = iz__pg_batch_rows(s->b);
+        /* A short batch is the cursor's last. */
+        if (*rc == 0 && s->n < PG_WALK_BATCH) s->end = true;
+    }
+    if (*rc != 0 || s->i == s->n) return NULL;
+    s->row = IZ_ROW_PG(iz__pg_batch_row(s->b, s->i));
+    return &s->row;
+}
+
+static int pg_declare(iz_pg_t *pg, const char *name, const char *sql)
+{
+    size_t n = strlen(sql) + 64;
+    char *decl = iz_xmalloc(n);
+    (void)snprintf(decl, n, "DECLARE %s NO SCROLL CURSOR FOR %s", name, sql);
+    int rc = iz__pg_script(pg, decl);
+    free(decl);
+    return rc;
+}
+
+/* The walk of iz__sq_verify_chain on PostgreSQL: a connection of its own,
+ * one REPEATABLE READ snapshot, rows and segments through two cursors. */
+static int pg_verify(iz_sq_t *q, const char *sql, int nf, const char *seg_sql,
+                     iz_sq_link_fn seg_link, int64_t *bad_id)
+{
+    const char *err = NULL;
+    iz_pg_t *pg = NULL;
+    int rc = iz__pg_open(&pg, q->def->who, q->path, &err);
+    if (rc != 0) return rc;
+    pg_stream_t ls = {.pg = pg, .fetch = "FETCH 10000 FROM lr"},
+                ss = {.pg = pg, .fetch = "FETCH 10000 FROM sg", .end = !seg_sql};
+    iz__pg_lock(pg);
+    rc = iz__pg_script(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    if (rc == 0) {
+        rc = pg_declare(pg, "lr", sql);
+    }
+    if (rc == 0 && seg_sql) {
+        rc = pg_declare(pg, "sg", seg_sql);
+    }
+    char prev[65] = "", h[65];
+    const iz_row_t *lr, *sr;
+    while (rc == 0) {
+        lr = pg_cur(&ls, &rc);
+        sr = rc == 0 ? pg_cur(&ss, &rc) : NULL;
+        if (rc != 0 || (!lr && !sr)) break;
+        bool take_seg = sr && (!lr || iz_row_i64(sr, 1) < iz_row_i64(lr, 1));
+        const iz_row_t *cur = take_seg ? sr : lr;
+        const char *stored_prev = iz_row_text(cur, 0), *stored;
+        if (take_seg) {
+            seg_link(sr, prev, h);
+            stored = iz_row_text(sr, 2);
+        } else {
+            const char *f[IZ_SQ_CHAIN_MAX];
+            for (int i = 0; i < nf; i++)
+                f[i] = iz_row_text(lr, i);
+            stored = iz_row_text(lr, nf);
+            f[0] = prev;
+            iz_sha256_join_hex(f, (size_t)nf, h);
+        }
+        if (strcmp(stored_prev ? stored_prev : "", prev) != 0 || !stored ||
+            strcmp(stored, h) != 0) {
+            *bad_id = iz_row_i64(cur, 1);
+            rc = IZ_ERULE;
+            break;
+        }
+        memcpy(prev, h, sizeof prev);
+        if (take_seg)
+            ss.i++;
+        else
+            ls.i++;
+    }
+    iz__pg_batch_free(ls.b);
+    iz__pg_batch_free(ss.b);
+    iz__pg_unlock(pg); /* ends the read-only transaction */
+    iz__pg_close(pg);
+    return rc;
+}
+
 int iz__sq_verify_chain(iz_sq_t *q, const char *sql, int nf, const char *seg_sql,
                         iz_sq_link_fn seg_link, int64_t *bad_id)
 {
     if (nf < 2 || nf > IZ_SQ_CHAIN_MAX || (seg_sql && !seg_link)) return IZ_EINVAL;
+    if (q->pg) return pg_verify(q, sql, nf, seg_sql, seg_link, bad_id);
     const char *who = q->def->who;
     sqlite3 *db = NULL;
     sqlite3_stmt *stmt = NULL, *seg = NULL;

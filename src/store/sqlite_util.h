@@ -53,6 +53,13 @@ typedef struct iz_sq_def {
     int nmigrations;               /* = the schema version this binary writes */
     const char *chain_head_sql;    /* the hash chain's last link (one text column), or NULL:
                                       the last consent_log row's hash */
+    /* PostgreSQL (issue 15): the schema at version pg_baseline_version made
+     * in one script on an empty database, and pg_migrations[i] bringing it
+     * from pg_baseline_version + i to + i + 1, up to nmigrations. NULL: the
+     * store is SQLite's only. */
+    const char *pg_baseline;
+    int pg_baseline_version;
+    const char *const *pg_migrations;
 } iz_sq_def_t;
 
 /* A prepared statement and the SQL it was prepared from (its cache key). */
@@ -74,12 +81,35 @@ typedef struct iz_sq {
     int version; /* the schema version after open */
     struct iz_sq_ckpt *ckpt; /* the checkpointer thread (sqlite_util.c), or NULL */
     bool lazy;               /* synchronous is NORMAL for this transaction (begin_lazy) */
+    struct iz_pg *pg;        /* a PostgreSQL connection (store/pgdb.h): then db is NULL */
 } iz_sq_t;
 
 /* Open (creating it 0600) the database file at path into *q, configure it
  * and run the migrations. On failure *err says why (sys/fs.h iz_errf text)
  * and q holds nothing that needs closing. */
 int iz__sq_open(iz_sq_t *q, const iz_sq_def_t *def, const char *path, const char **err);
+
+/* Open the PostgreSQL database at url (postgresql://...) into *q, in place
+ * of a file: the same calls below then run on it (store/pgdb.h), with the
+ * same meaning. The schema is made by def's baseline on an empty database
+ * and brought up to date by its PostgreSQL migrations, under a session
+ * advisory lock (nodes starting together migrate once). */
+int iz__sq_open_pg(iz_sq_t *q, const iz_sq_def_t *def, const char *url, const char **err);
+
+/* Whether q is a PostgreSQL database; a statement whose text differs
+ * between the engines names both: IZ_SQ_SQL(q, "sqlite's", "postgresql's")
+ * (both string literals: each is a statement of its own in the caches). */
+static inline bool iz__sq_is_pg(const iz_sq_t *q)
+{
+    return q->pg != NULL;
+}
+#define IZ_SQ_SQL(q, lite, pgsql) (iz__sq_is_pg(q) ? (pgsql) : (lite))
+
+/* The connection's transaction, with the lock held: 1 when one is open and
+ * usable, 0 when none is (SQLite rolled a failed one back by itself, or it
+ * was never begun), -1 when one is open but failed (PostgreSQL: only a
+ * rollback helps). */
+int iz__sq_tx_state(iz_sq_t *q);
 
 /* Finalize the statements, close the connection and free what an opened q
  * holds (not q itself). */
@@ -96,7 +126,13 @@ void iz__sq_lock(iz_sq_t *q);
 void iz__sq_unlock(iz_sq_t *q);
 
 /* Take the lock and open a write transaction (BEGIN IMMEDIATE), or a read
- * transaction (BEGIN: one snapshot for several reads). The lock is taken
+ * transaction (BEGIN: one snapshot for several reads). On PostgreSQL a
+ * write transaction takes a transaction advisory lock first, the same key
+ * for every node: writers to one database go one at a time as SQLite's
+ * do, so that the hash chain has one writer and the log's ids are handed
+ * out in commit order (a reader following the log by id never sees a
+ * smaller id commit after a larger one); a read transaction is a
+ * REPEATABLE READ snapshot. The lock is taken
  * even when the BEGIN fails: every begin is paired with one iz__sq_end. */
 int iz__sq_begin(iz_sq_t *q);
 int iz__sq_begin_read(iz_sq_t *q);
@@ -204,6 +240,10 @@ void iz__sq_free_rows(const iz_sq_row_t *row, void *list, size_t n);
 int iz__sq_run(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args);
 int iz__sq_write(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, int64_t *rowid);
 int iz__sq_update(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args);
+
+/* A statement that returns no rows; *n gets the rows it inserted, updated
+ * or deleted. */
+int iz__sq_changes(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, int64_t *n);
 
 /* The first row, read as row type row into out (row NULL: only whether
  * there is one); IZ_ENOTFOUND when there is none, out then untouched.

@@ -142,9 +142,12 @@ int iz_store_open(const char *location, const iz_store_opts_t *opts, iz_store_t 
     *out = NULL;
     iz_store_loc_t *loc = iz_xmalloc(sizeof *loc);
     int rc = iz_store_location_parse(location, loc, err);
-    if (rc == 0 && loc->kind == IZ_STORE_POSTGRES) {
-        *err = "PostgreSQL backend not available in this build";
-        rc = IZ_EUNSUPPORTED;
+    if (rc == 0 && loc->kind == IZ_STORE_POSTGRES && !(opts && opts->secret_key_hex)) {
+        /* No file beside the database to keep it in: every node of the
+         * cluster is given the same key. */
+        *err = "a PostgreSQL store needs its secret key in IZIN_SECRET_KEY (64 hex digits, "
+               "the same on every node; `openssl rand -hex 32` makes one)";
+        rc = IZ_EINVAL;
     }
     if (rc == 0 && loc->kind == IZ_STORE_DIR) rc = iz_mkdirs(loc->dir, err);
     iz_seal_key_t key;

@@ -214,8 +214,9 @@ struct iz_store {
 /* Call every subscriber for chg (the backends' commit path). */
 void iz__store_publish(iz_store_t *st, const iz_change_t *chg);
 
-/* Open the SQLite store in the file at path (created 0600 when missing),
- * with the key that seals its secrets. */
+/* Open the store in the SQLite file at path (created 0600 when missing),
+ * or in the PostgreSQL database at a postgresql:// URL, with the key that
+ * seals its secrets. */
 int iz__sqlite_open(const char *path, const iz_seal_key_t *key, iz_store_t **out,
                     const char **err);
 

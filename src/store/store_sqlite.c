@@ -29,6 +29,8 @@
 #include "core/iz.h"
 #include "core/smstext.h"
 #include "core/trtime.h"
+#include "store/pgdb.h"
+#include "store/schema_pg.h"
 #include "store/sqlite_util.h"
 #include "store/segment.h"
 #include "store/store_int.h"
@@ -606,9 +608,11 @@ static const iz_sq_def_t sq_def = {
     .nmigrations = (int)IZ_ARRAY_LEN(migrations),
     /* The chain runs through log rows and segments in id order. */
     .chain_head_sql = "SELECT hash FROM (SELECT k, hash FROM (SELECT id AS k, hash FROM consent_log"
-                      " ORDER BY id DESC LIMIT 1) UNION ALL SELECT k, hash FROM (SELECT first_id"
-                      " AS k, hash FROM log_segments ORDER BY first_id DESC LIMIT 1))"
-                      " ORDER BY k DESC LIMIT 1",
+                      " ORDER BY id DESC LIMIT 1) AS l UNION ALL SELECT k, hash FROM (SELECT"
+                      " first_id AS k, hash FROM log_segments ORDER BY first_id DESC LIMIT 1) AS g)"
+                      " AS heads ORDER BY k DESC LIMIT 1",
+    .pg_baseline = iz__pg_baseline,
+    .pg_baseline_version = IZ_PG_BASELINE_VERSION,
 };
 
 /* One caller's batch waiting for a group commit. */
@@ -660,10 +664,7 @@ static int64_t now_ms(void)
  * commits with the changes it belongs to), or else in one of its own. */
 static int joined_or_own(iz_sq_t *s, int (*write)(iz_sq_t *s, void *ctx), void *ctx)
 {
-    iz__sq_lock(s);
-    bool inside = !sqlite3_get_autocommit(s->db);
-    iz__sq_unlock(s);
-    if (inside) return write(s, ctx);
+    if (iz__sq_tx_state(s) != 0) return write(s, ctx);
     int rc = iz__sq_begin(s);
     if (rc == 0) rc = write(s, ctx);
     return iz__sq_end(s, rc);
@@ -756,7 +757,8 @@ int iz__sqlite_open(const char *path, const iz_seal_key_t *key, iz_store_t **out
     sq_store_t *s = iz_xcalloc(1, sizeof *s);
     s->base.ops = &sq_ops;
     s->key = *key;
-    int rc = iz__sq_open(&s->q, &sq_def, path, err);
+    int rc = iz__pg_is_url(path) ? iz__sq_open_pg(&s->q, &sq_def, path, err)
+                                 : iz__sq_open(&s->q, &sq_def, path, err);
     if (rc != 0) {
         iz_seal_key_wipe(&s->key);
         free(s);
@@ -1405,8 +1407,9 @@ static int sq_user_password_set(iz_store_t *st, int64_t user_id, const char *pwh
             s, "UPDATE panel_users SET pwhash = ?, must_change = ? WHERE id = ?",
             IZ_SQ_ARGS(IZ_SQ_TEXT(pwhash), IZ_SQ_I64(must_change), IZ_SQ_I64(user_id)));
     if (rc == 0)
-        rc = iz__sq_run(s, "DELETE FROM panel_sessions WHERE user_id = ?1 AND hash IS NOT ?2",
-                        IZ_SQ_ARGS(IZ_SQ_I64(user_id), IZ_SQ_TEXT(keep_hash)));
+        rc = iz__sq_run(
+            s, "DELETE FROM panel_sessions WHERE user_id = ?1 AND hash IS DISTINCT FROM ?2",
+            IZ_SQ_ARGS(IZ_SQ_I64(user_id), IZ_SQ_TEXT(keep_hash)));
     return iz__sq_end(s, rc);
 }
 
@@ -1466,11 +1469,10 @@ static int sq_session_delete(iz_store_t *st, const char *hash_hex)
 static int sq_sessions_expire(iz_store_t *st, int64_t idle_before, int64_t abs_before, int64_t *n)
 {
     iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
-    int rc = iz__sq_run(s, "DELETE FROM panel_sessions WHERE last_seen < ? OR created_at < ?",
-                        IZ_SQ_ARGS(IZ_SQ_I64(idle_before), IZ_SQ_I64(abs_before)));
-    if (n) *n = rc == 0 ? sqlite3_changes64(s->db) : 0;
-    iz__sq_unlock(s);
+    int64_t k = 0;
+    int rc = iz__sq_changes(s, "DELETE FROM panel_sessions WHERE last_seen < ? OR created_at < ?",
+                            IZ_SQ_ARGS(IZ_SQ_I64(idle_before), IZ_SQ_I64(abs_before)), &k);
+    if (n) *n = k;
     return rc;
 }
 
@@ -1686,8 +1688,10 @@ static int find_repeat(iz_sq_t *s, const iz_change_t *c, const iz_sq_names_t *nm
     int rc =
         iz__sq_find(s,
                     "SELECT " CHG_COLS " FROM consent_log l WHERE " KEY_WHERE
-                    " AND status = ?5 AND source IS ?6 AND consent_date IS ?7"
-                    " AND (?10 OR (retailer_code IS ?8 AND retailer_access IS ?9))"
+                    " AND status = ?5 AND source IS NOT DISTINCT FROM ?6"
+                    " AND consent_date IS NOT DISTINCT FROM ?7 AND (?10 = 1 OR"
+                    " (retailer_code IS NOT DISTINCT FROM ?8"
+                    " AND retailer_access IS NOT DISTINCT FROM ?9))"
                     " ORDER BY id DESC LIMIT 1",
                     IZ_SQ_ARGS(KEY_ARGS(c->brand_id, c->recipient, nm->rtype, nm->type),
                                IZ_SQ_STATE_ARGS(nm, c->consent_date), IZ_SQ_OPT_I64(c->retail.code),
@@ -1790,7 +1794,8 @@ static int usage_add(iz_sq_t *s, int64_t brand_id, int64_t n)
     return iz__sq_run(s,
                       "INSERT INTO account_usage(account_id, records)"
                       " SELECT account_id, ?2 FROM brands WHERE id = ?1"
-                      " ON CONFLICT(account_id) DO UPDATE SET records = records + excluded.records",
+                      " ON CONFLICT(account_id) DO UPDATE SET"
+                      " records = account_usage.records + excluded.records",
                       IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_I64(n)));
 }
 
@@ -1824,7 +1829,8 @@ static int stat_new(iz_sq_t *s, const iz_change_t *c, const iz_sq_names_t *nm)
 {
     return iz__sq_run(s,
                       "INSERT INTO stat_state VALUES(?1, ?2, ?3, ?4, ?5, 1)"
-                      " ON CONFLICT DO UPDATE SET n = n + 1",
+                      " ON CONFLICT(brand_id, type, rtype, status, source)"
+                      " DO UPDATE SET n = stat_state.n + 1",
                       IZ_SQ_ARGS(IZ_SQ_I64(c->brand_id), IZ_SQ_TEXT(nm->type),
                                  IZ_SQ_TEXT(nm->rtype), IZ_SQ_TEXT(nm->status),
                                  IZ_SQ_TEXT(nm->source ? nm->source : "")));
@@ -1949,7 +1955,8 @@ static int stat_flush(iz_sq_t *s, seg_out_t *o)
         const iz_sq_names_t *nm = &o->stat.k[i].nm;
         rc = iz__sq_run(s,
                         "INSERT INTO stat_state VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
-                        " ON CONFLICT DO UPDATE SET n = n + excluded.n",
+                        " ON CONFLICT(brand_id, type, rtype, status, source)"
+                        " DO UPDATE SET n = stat_state.n + excluded.n",
                         IZ_SQ_ARGS(IZ_SQ_I64(o->m.brand_id), IZ_SQ_TEXT(nm->type),
                                    IZ_SQ_TEXT(nm->rtype), IZ_SQ_TEXT(nm->status),
                                    IZ_SQ_TEXT(nm->source ? nm->source : ""),
@@ -2007,8 +2014,11 @@ static int seg_flush(iz_sq_t *s, seg_out_t *o)
 static int next_log_id(iz_sq_t *s, int64_t *next)
 {
     int64_t a = 0, b = 0, c = 0;
-    int rc = iz__sq_find(s, "SELECT seq FROM sqlite_sequence WHERE name = 'consent_log'", NULL,
-                         &iz__sq_i64_row, &a);
+    int rc = iz__sq_find(s,
+                         IZ_SQ_SQL(s, "SELECT seq FROM sqlite_sequence WHERE name = 'consent_log'",
+                                   "SELECT CASE WHEN is_called THEN last_value ELSE 0 END"
+                                   " FROM consent_log_id_seq"),
+                         NULL, &iz__sq_i64_row, &a);
     if (rc >= 0)
         rc = iz__sq_find(s, "SELECT id FROM consent_log ORDER BY id DESC LIMIT 1", NULL,
                          &iz__sq_i64_row, &b);
@@ -2027,6 +2037,11 @@ static int next_log_id(iz_sq_t *s, int64_t *next)
  * row comes after them. */
 static int seq_past(iz_sq_t *s, int64_t last)
 {
+    if (iz__sq_is_pg(s))
+        return iz__sq_run(s,
+                          "SELECT setval('consent_log_id_seq', ?1::int8) FROM consent_log_id_seq"
+                          " WHERE NOT is_called OR last_value < ?1::int8",
+                          IZ_SQ_ARGS(IZ_SQ_I64(last)));
     int rc = iz__sq_update(s,
                            "UPDATE sqlite_sequence SET seq = ?1 WHERE name = 'consent_log'"
                            " AND seq < ?1",
@@ -2104,12 +2119,41 @@ static void state_insert_make(void)
     stpcpy(p, " ON CONFLICT DO NOTHING");
 }
 
+/* state_insert through an argument list (PostgreSQL: the driver binds the
+ * list; SQLite's path below binds each value itself, the load's hot path). */
+static int state_insert_args(iz_sq_t *s, const char *sql, const load_row_t *rows, size_t n,
+                             int64_t first, int *done)
+{
+    iz_sq_arg_t *a = iz_xmalloc((n * 9 + 1) * sizeof *a);
+    for (size_t j = 0; j < n; j++) {
+        const iz_change_t *chg = rows[j].it->chg;
+        const iz_sq_names_t *nm = &rows[j].nm;
+        iz_sq_arg_t *b = a + j * 9;
+        b[0] = IZ_SQ_I64(chg->brand_id);
+        b[1] = IZ_SQ_TEXT(chg->recipient);
+        b[2] = IZ_SQ_TEXT(nm->rtype);
+        b[3] = IZ_SQ_TEXT(nm->type);
+        b[4] = IZ_SQ_I64(first + (int64_t)j);
+        b[5] = IZ_SQ_TEXT(nm->status);
+        b[6] = nm->source ? IZ_SQ_TEXT(nm->source) : IZ_SQ_NULL;
+        b[7] = IZ_SQ_OPT_I64(chg->consent_date);
+        b[8] = IZ_SQ_I64(first + (int64_t)j);
+    }
+    a[n * 9] = (iz_sq_arg_t){.kind = IZ_SQ_K_END};
+    int64_t k = 0;
+    int rc = iz__sq_changes(s, sql, a, &k);
+    free(a);
+    *done = (int)k;
+    return rc;
+}
+
 /* Insert the state rows of rows[0..n) (n 1 or LOAD_GROUP) with the log ids
  * first, first + 1, ...: the number inserted in *done (a key that has a
  * record is left as it is), or the store's failure. */
 static int state_insert(iz_sq_t *s, const load_row_t *rows, size_t n, int64_t first, int *done)
 {
     const char *sql = n == 1 ? state_insert_one : state_insert_group;
+    if (iz__sq_is_pg(s)) return state_insert_args(s, sql, rows, n, first, done);
     sqlite3_stmt *st = iz__sq_stmt(s, sql);
     if (!st) return IZ_EIO;
     for (size_t j = 0; j < n; j++) {
@@ -2245,7 +2289,7 @@ static int load_items(iz_sq_t *s, apply_req_t *q)
         if (used + (int64_t)n > quota) {
             for (size_t i = 0; i < n; i++) {
                 q->items[i].rc = apply_one(s, &q->items[i]);
-                if (sqlite3_get_autocommit(s->db)) return IZ_EIO;
+                if (iz__sq_tx_state(s) != 1) return IZ_EIO;
             }
             return 0;
         }
@@ -2323,7 +2367,7 @@ static int load_items(iz_sq_t *s, apply_req_t *q)
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (!later[i]) continue;
         q->items[i].rc = apply_one(s, &q->items[i]);
-        if (sqlite3_get_autocommit(s->db)) rc = IZ_EIO; /* SQLite rolled it all back */
+        if (iz__sq_tx_state(s) != 1) rc = IZ_EIO; /* rolled back, or failed, whole */
     }
     free(o.buf);
     free(later);
@@ -2370,7 +2414,7 @@ static void run_batch(iz_store_t *st, apply_req_t *batch)
             iz_store_apply_t *it = &q->items[i];
             if (it->rc != 0) continue; /* refused before it was queued */
             it->rc = rc != 0 ? rc : apply_one(s, it);
-            if (rc == 0 && sqlite3_get_autocommit(s->db)) {
+            if (rc == 0 && iz__sq_tx_state(s) != 1) {
                 /* SQLite rolled the whole transaction back (I/O error, disk
                  * full): nothing of the batch is written. */
                 rc = IZ_EIO;
@@ -2379,7 +2423,7 @@ static void run_batch(iz_store_t *st, apply_req_t *batch)
         }
         if (rc == 0 && q->then) {
             int trc = q->then(st, q->then_ctx);
-            if (trc == 0 && sqlite3_get_autocommit(s->db)) trc = IZ_EIO;
+            if (trc == 0 && iz__sq_tx_state(s) != 1) trc = IZ_EIO;
             if (trc != 0) {
                 /* What must commit with the changes cannot: none of them
                  * does. */
@@ -2563,17 +2607,18 @@ static void seg_link(const iz_row_t *row, const char *prev, char out[65])
 /* The log check walks its own read-only connection (sqlite_util.c). */
 static int sq_verify_log(iz_store_t *st, int64_t *bad_id)
 {
-    return iz__sq_verify_chain(sq(st),
-                               "SELECT prev_hash, id, brand_id, recipient, rtype, type, status,"
-                               " source, consent_date, creation_ms, origin,"
-                               " CASE WHEN retailer_code IS NULL AND retailer_access IS NULL"
-                               " THEN evidence ELSE coalesce(evidence, '') || '|' ||"
-                               " coalesce(retailer_code, '') || '/' || coalesce(retailer_access,"
-                               " '') END, hash FROM consent_log ORDER BY id",
-                               IZ_HASH_FIELDS,
-                               "SELECT prev_hash, first_id, hash, count, brand_id, creation_ms,"
-                               " origin, job_id, data FROM log_segments ORDER BY first_id",
-                               seg_link, bad_id);
+    return iz__sq_verify_chain(
+        sq(st),
+        "SELECT prev_hash, id, brand_id, recipient, rtype, type, status,"
+        " source, consent_date, creation_ms, origin,"
+        " CASE WHEN retailer_code IS NULL AND retailer_access IS NULL"
+        " THEN evidence ELSE coalesce(evidence, '') || '|' ||"
+        " coalesce(CAST(retailer_code AS TEXT), '') || '/' || coalesce(retailer_access,"
+        " '') END, hash FROM consent_log ORDER BY id",
+        IZ_HASH_FIELDS,
+        "SELECT prev_hash, first_id, hash, count, brand_id, creation_ms,"
+        " origin, job_id, data FROM log_segments ORDER BY first_id",
+        seg_link, bad_id);
 }
 
 static int sq_outbox_count(iz_store_t *st, int64_t *n)
@@ -2647,13 +2692,14 @@ static int expand_segments(iz_sq_t *s, int64_t account_id, int64_t want)
             rc = iz__sq_get(s, "SELECT brand_id FROM log_segments WHERE first_id = ?1",
                             IZ_SQ_ARGS(IZ_SQ_I64(first)), &iz__sq_i64_row, &seg[3]);
         if (rc == 0)
-            rc = iz__sq_run(s,
-                            "WITH RECURSIVE r(i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM r"
-                            " WHERE i + 1 < ?1 + ?2)"
-                            " INSERT INTO outbox(log_id, created_ms, state, bulk, account_id,"
-                            " brand_id) SELECT i, ?3, 'PENDING', 1, ?4, ?5 FROM r",
-                            IZ_SQ_ARGS(IZ_SQ_I64(first), IZ_SQ_I64(seg[1]), IZ_SQ_I64(seg[2]),
-                                       IZ_SQ_I64(account_id), IZ_SQ_I64(seg[3])));
+            rc = iz__sq_run(
+                s,
+                "WITH RECURSIVE r(i) AS (SELECT CAST(?1 AS BIGINT) UNION ALL SELECT i + 1 FROM r"
+                " WHERE i + 1 < ?1 + ?2)"
+                " INSERT INTO outbox(log_id, created_ms, state, bulk, account_id,"
+                " brand_id) SELECT i, ?3, 'PENDING', 1, ?4, ?5 FROM r",
+                IZ_SQ_ARGS(IZ_SQ_I64(first), IZ_SQ_I64(seg[1]), IZ_SQ_I64(seg[2]),
+                           IZ_SQ_I64(account_id), IZ_SQ_I64(seg[3])));
         if (rc == 0)
             rc = iz__sq_run(s, "UPDATE log_segments SET queued = 0 WHERE first_id = ?1",
                             IZ_SQ_ARGS(IZ_SQ_I64(first)));
@@ -2749,14 +2795,14 @@ static int set_iys(iz_sq_t *s, int64_t log_id, iz_iys_state_t state, const char 
                            IZ_SQ_ARGS(IZ_SQ_I64(log_id), IZ_SQ_TEXT(name), IZ_SQ_OPT(txid),
                                       IZ_SQ_OPT(error)));
     if (rc != IZ_ENOTFOUND) return rc;
-    return iz__sq_run(s,
-                      "INSERT INTO segment_results(log_id, iys_state, iys_txid, iys_error)"
-                      " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(log_id) DO UPDATE SET"
-                      " iys_state = excluded.iys_state,"
-                      " iys_txid = coalesce(excluded.iys_txid, iys_txid),"
-                      " iys_error = coalesce(excluded.iys_error, iys_error)",
-                      IZ_SQ_ARGS(IZ_SQ_I64(log_id), IZ_SQ_TEXT(name), IZ_SQ_OPT(txid),
-                                 IZ_SQ_OPT(error)));
+    return iz__sq_run(
+        s,
+        "INSERT INTO segment_results(log_id, iys_state, iys_txid, iys_error)"
+        " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(log_id) DO UPDATE SET"
+        " iys_state = excluded.iys_state,"
+        " iys_txid = coalesce(excluded.iys_txid, segment_results.iys_txid),"
+        " iys_error = coalesce(excluded.iys_error, segment_results.iys_error)",
+        IZ_SQ_ARGS(IZ_SQ_I64(log_id), IZ_SQ_TEXT(name), IZ_SQ_OPT(txid), IZ_SQ_OPT(error)));
 }
 
 static int sq_outbox_mark(iz_store_t *st, const int64_t *ids, size_t n, const char *state,
@@ -2900,7 +2946,7 @@ static const iz_sq_row_t req_row = IZ_SQ_ROW(iz_outbox_req_t, req_read);
 static int sq_outbox_requests(iz_store_t *st, iz_outbox_req_t **list, size_t *n)
 {
     return iz__sq_list(sq(st),
-                       "SELECT o.request_id, o.account_id, b.code, min(o.posted_ms),"
+                       "SELECT o.request_id, min(o.account_id), min(b.code), min(o.posted_ms),"
                        " min(o.sent_ms), count(*) FROM outbox o JOIN brands b ON b.id = o.brand_id"
                        " WHERE o.state = 'SENT' GROUP BY o.request_id ORDER BY min(o.sent_ms)",
                        NULL, &req_row, list, n);
@@ -2948,13 +2994,15 @@ static int sq_outbox_depth(iz_store_t *st, iz_outbox_depth_t **list, size_t *n, 
                          " LEFT JOIN consent_log l ON l.id = o.log_id GROUP BY 1, 2"
                          " UNION ALL SELECT b.account_id, g.origin, sum(g.count)"
                          " FROM log_segments g JOIN brands b ON b.id = g.brand_id"
-                         " WHERE g.queued = 1 GROUP BY 1, 2) GROUP BY a, origin ORDER BY a, origin",
+                         " WHERE g.queued = 1 GROUP BY 1, 2) AS d GROUP BY a, origin"
+                         " ORDER BY a, origin",
                          NULL, &depth_row, list, n);
     if (rc == 0)
-        rc = iz__sq_get(s,
-                        "SELECT coalesce(min(t), 0) FROM (SELECT min(created_ms) AS t FROM outbox"
-                        " UNION ALL SELECT min(creation_ms) FROM log_segments WHERE queued = 1)",
-                        NULL, &iz__sq_i64_row, oldest);
+        rc = iz__sq_get(
+            s,
+            "SELECT coalesce(min(t), 0) FROM (SELECT min(created_ms) AS t FROM outbox"
+            " UNION ALL SELECT min(creation_ms) FROM log_segments WHERE queued = 1) AS m",
+            NULL, &iz__sq_i64_row, oldest);
     return iz__sq_end(s, rc);
 }
 
@@ -3265,12 +3313,13 @@ static int consent_row(void *ctx, const iz_row_t *row)
 static int sq_consent_each(iz_store_t *st, int64_t brand_id, iz_type_t type, iz_store_consent_fn fn,
                            void *ctx)
 {
-    return iz__sq_each(sq(st),
-                       "SELECT recipient, rtype, type, status, source, consent_date"
-                       " FROM consent_state WHERE brand_id = ?1 AND (?2 IS NULL OR type = ?2)"
-                       " ORDER BY recipient, rtype, type",
-                       IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_OPT(iz_type_name(type))), consent_row,
-                       &(consent_walk_t){fn, ctx});
+    return iz__sq_each(
+        sq(st),
+        "SELECT recipient, rtype, type, status, source, consent_date"
+        " FROM consent_state WHERE brand_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR type = ?2)"
+        " ORDER BY recipient, rtype, type",
+        IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_OPT(iz_type_name(type))), consent_row,
+        &(consent_walk_t){fn, ctx});
 }
 
 /* Write a record of what the send filter let through - an SMS message or a
@@ -3505,13 +3554,13 @@ static int sq_sms_move(iz_store_t *st, const iz_sms_move_t *mv, size_t n)
     iz_sq_t *s = sq(st);
     int rc = iz__sq_begin(s);
     for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = iz__sq_run(s,
-                        "UPDATE sms_recipients SET outcome = CASE WHEN ?3 IS NULL OR outcome = ?3"
-                        " THEN ?4 ELSE outcome END, error = COALESCE(?5, error),"
-                        " sent_ms = COALESCE(?6, sent_ms) WHERE message_id = ?1 AND seq = ?2",
-                        IZ_SQ_ARGS(IZ_SQ_I64(mv[i].send_id), IZ_SQ_I64(mv[i].seq),
-                                   IZ_SQ_OPT(mv[i].from), IZ_SQ_TEXT(mv[i].to),
-                                   IZ_SQ_OPT(mv[i].error), IZ_SQ_OPT_I64(mv[i].sent_ms)));
+        rc = iz__sq_run(
+            s,
+            "UPDATE sms_recipients SET outcome = CASE WHEN CAST(?3 AS TEXT) IS NULL OR outcome = ?3"
+            " THEN ?4 ELSE outcome END, error = COALESCE(?5, error),"
+            " sent_ms = COALESCE(?6, sent_ms) WHERE message_id = ?1 AND seq = ?2",
+            IZ_SQ_ARGS(IZ_SQ_I64(mv[i].send_id), IZ_SQ_I64(mv[i].seq), IZ_SQ_OPT(mv[i].from),
+                       IZ_SQ_TEXT(mv[i].to), IZ_SQ_OPT(mv[i].error), IZ_SQ_OPT_I64(mv[i].sent_ms)));
     return iz__sq_end(s, rc);
 }
 
@@ -3563,14 +3612,11 @@ static int sq_sms_finish(iz_store_t *st, int64_t id, bool *done)
 static int sq_sms_recover(iz_store_t *st, int64_t *n)
 {
     iz_sq_t *s = sq(st);
-    iz__sq_lock(s);
-    int rc = iz__sq_run(s,
-                        "UPDATE sms_recipients SET outcome = 'UNKNOWN', error = 'izin stopped"
-                        " while handing it to the gateway; not sent again' WHERE outcome = 'SENDING'",
-                        NULL);
-    *n = rc == 0 ? sqlite3_changes(s->db) : 0;
-    iz__sq_unlock(s);
-    return rc;
+    return iz__sq_changes(s,
+                          "UPDATE sms_recipients SET outcome = 'UNKNOWN', error = 'izin stopped"
+                          " while handing it to the gateway; not sent again'"
+                          " WHERE outcome = 'SENDING'",
+                          NULL, n);
 }
 
 static int sq_sms_backlog(iz_store_t *st, int64_t *n)
@@ -3759,8 +3805,8 @@ static int job_write(iz_sq_t *s, void *arg)
                                    IZ_SQ_OPT_I64(j->finished_ms), IZ_SQ_OPT(j->owner)));
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = iz__sq_run(s,
-                        "INSERT OR IGNORE INTO job_errors(job_id, line, code, message, raw)"
-                        " VALUES(?1, ?2, ?3, ?4, ?5)",
+                        "INSERT INTO job_errors(job_id, line, code, message, raw)"
+                        " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
                         IZ_SQ_ARGS(IZ_SQ_TEXT(j->id), IZ_SQ_I64(errs[i].line),
                                    IZ_SQ_TEXT(errs[i].code), IZ_SQ_TEXT(errs[i].message),
                                    IZ_SQ_TEXT(errs[i].raw)));
@@ -3801,10 +3847,11 @@ static int sq_quarantine_add(iz_store_t *st, int64_t brand_id, const char *via, 
     char hash[IZ_SHA256_HEX];
     iz_sha256_hex(raw, strlen(raw), hash);
     /* The same item again (a page pulled again after a crash) is kept once:
-     * the INSERT OR IGNORE then changes no row. */
+     * the INSERT then changes no row. */
     int rc = iz__sq_update(sq(st),
-                           "INSERT OR IGNORE INTO iys_quarantine(brand_id, via, source, raw,"
-                           " raw_hash, reason, created_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                           "INSERT INTO iys_quarantine(brand_id, via, source, raw,"
+                           " raw_hash, reason, created_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                           " ON CONFLICT DO NOTHING",
                            IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_TEXT(via), IZ_SQ_OPT(source),
                                       IZ_SQ_TEXT(raw), IZ_SQ_TEXT(hash), IZ_SQ_TEXT(reason),
                                       IZ_SQ_I64(now_ms())));
@@ -4008,7 +4055,7 @@ static int sq_recon_list(iz_store_t *st, int64_t brand_id, const char *date, siz
     int rc = iz__sq_list(
         sq(st),
         "SELECT " RECON_COLS " FROM iys_recon WHERE brand_id = ?1"
-        " AND (?2 IS NULL OR report_date = ?2) ORDER BY report_date DESC"
+        " AND (CAST(?2 AS TEXT) IS NULL OR report_date = ?2) ORDER BY report_date DESC"
         " LIMIT ?3",
         IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_OPT(date), IZ_SQ_I64(limit ? (int64_t)limit : -1)),
         &recon_row, list, n);
@@ -4028,9 +4075,9 @@ static int sq_recon_counts(iz_store_t *st, int64_t counts[4])
 {
     return iz__sq_get(
         sq(st),
-        "SELECT coalesce(sum(status = 'MATCHED'), 0),"
-        " coalesce(sum(status = 'REPAIRED'), 0), coalesce(sum(status = 'MISMATCH'), 0),"
-        " coalesce(sum(status = 'FAILED'), 0) FROM iys_recon",
+        "SELECT count(*) FILTER (WHERE status = 'MATCHED'),"
+        " count(*) FILTER (WHERE status = 'REPAIRED'), count(*) FILTER (WHERE status = 'MISMATCH'),"
+        " count(*) FILTER (WHERE status = 'FAILED') FROM iys_recon",
         NULL, &counts_row, counts);
 }
 
@@ -4074,8 +4121,15 @@ static int retailer_write(iz_sq_t *s, int64_t brand_id, const iz_retailer_t *r)
     if (rc != 0) return rc;
     return iz__sq_run(
         s,
-        "INSERT OR REPLACE INTO retailers(brand_id, " RETAILER_COLS ", updated_ms)"
-        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        "INSERT INTO retailers(brand_id, " RETAILER_COLS ", updated_ms)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+        " ON CONFLICT(brand_id, code) DO UPDATE SET title = excluded.title,"
+        " name = excluded.name, alias = excluded.alias, tckn = excluded.tckn,"
+        " tin = excluded.tin, mersis = excluded.mersis, mobile = excluded.mobile,"
+        " city_code = excluded.city_code, city_name = excluded.city_name,"
+        " town_code = excluded.town_code, town_name = excluded.town_name,"
+        " status = excluded.status, access_count = excluded.access_count,"
+        " updated_ms = excluded.updated_ms",
         IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_I64(r->code), IZ_SQ_TEXT(r->title),
                    IZ_SQ_TEXT(r->name), IZ_SQ_TEXT(r->alias), IZ_SQ_TEXT(r->tckn),
                    IZ_SQ_TEXT(r->tin), IZ_SQ_TEXT(r->mersis), IZ_SQ_TEXT(r->mobile),
@@ -4099,7 +4153,8 @@ static int retailers_replace(iz_sq_t *s, void *ctx)
         rc = retailer_write(s, a->brand_id, &a->list[i]);
     if (rc == 0)
         rc = iz__sq_run(s,
-                        "INSERT OR REPLACE INTO retailer_lists(brand_id, synced_ms) VALUES(?1, ?2)",
+                        "INSERT INTO retailer_lists(brand_id, synced_ms) VALUES(?1, ?2)"
+                        " ON CONFLICT(brand_id) DO UPDATE SET synced_ms = excluded.synced_ms",
                         IZ_SQ_ARGS(IZ_SQ_I64(a->brand_id), IZ_SQ_I64(now_ms())));
     return rc;
 }
@@ -4392,8 +4447,9 @@ static void hook_error(const char *e, char out[IZ_WEBHOOK_ERROR_MAX])
 
 /* The brand's last change id, log rows and segments alike. */
 #define BRAND_LAST_ID                                                                              \
-    "max((SELECT coalesce(max(id), 0) FROM consent_log WHERE brand_id = ?1),"                      \
-    " (SELECT coalesce(max(first_id + count - 1), 0) FROM log_segments WHERE brand_id = ?1))"
+    "(SELECT max(v) FROM (SELECT (SELECT coalesce(max(id), 0) FROM consent_log"                    \
+    " WHERE brand_id = ?1) AS v UNION ALL SELECT (SELECT coalesce(max(first_id + count - 1), 0)"   \
+    " FROM log_segments WHERE brand_id = ?1)) AS last_ids)"
 
 static int sq_webhook_put(iz_store_t *st, int64_t brand_id, const char *url, const char *secret,
                           bool *created)
@@ -4502,11 +4558,13 @@ static int sq_webhooks_all(iz_store_t *st, iz_webhook_t **list, size_t *n)
 
 static int sq_webhook_delivered(iz_store_t *st, int64_t webhook_id, int64_t last_id)
 {
-    return iz__sq_update(sq(st),
-                         "UPDATE webhooks SET cursor = max(cursor, ?2), batch_first = 0,"
-                         " batch_last = 0, batch_count = 0, failing_since_ms = 0, attempts = 0,"
-                         " next_ms = 0, last_status = 0, last_error = '' WHERE id = ?1",
-                         IZ_SQ_ARGS(IZ_SQ_I64(webhook_id), IZ_SQ_I64(last_id)));
+    return iz__sq_update(
+        sq(st),
+        "UPDATE webhooks SET cursor = CASE WHEN cursor > ?2 THEN cursor ELSE ?2 END,"
+        " batch_first = 0,"
+        " batch_last = 0, batch_count = 0, failing_since_ms = 0, attempts = 0,"
+        " next_ms = 0, last_status = 0, last_error = '' WHERE id = ?1",
+        IZ_SQ_ARGS(IZ_SQ_I64(webhook_id), IZ_SQ_I64(last_id)));
 }
 
 static int sq_webhook_failed(iz_store_t *st, int64_t webhook_id, int64_t first, int64_t last,
@@ -4538,7 +4596,8 @@ static int sq_webhook_failed(iz_store_t *st, int64_t webhook_id, int64_t first, 
                         IZ_SQ_ARGS(IZ_SQ_I64(webhook_id), IZ_SQ_I64(now)));
         if (rc == 0)
             rc = iz__sq_run(s,
-                            "UPDATE webhooks SET cursor = max(cursor, batch_last), batch_first = 0,"
+                            "UPDATE webhooks SET cursor = CASE WHEN cursor > batch_last THEN cursor"
+                            " ELSE batch_last END, batch_first = 0,"
                             " batch_last = 0, batch_count = 0, failing_since_ms = 0,"
                             " attempts = 0, next_ms = 0 WHERE id = ?1",
                             IZ_SQ_ARGS(IZ_SQ_I64(webhook_id)));
@@ -4619,7 +4678,8 @@ static int sq_webhook_figures(iz_store_t *st, iz_webhook_figures_t **list, size_
         "SELECT b.id, b.code, b.account_id, w.id IS NOT NULL,"
         " CASE WHEN w.id IS NULL THEN 0 ELSE"
         "  (SELECT count(*) FROM consent_log l WHERE l.brand_id = b.id AND l.id > w.cursor)"
-        "  + (SELECT coalesce(sum(min(g.count, g.first_id + g.count - 1 - w.cursor)), 0)"
+        "  + (SELECT coalesce(sum(CASE WHEN g.count < g.first_id + g.count - 1 - w.cursor"
+        "     THEN g.count ELSE g.first_id + g.count - 1 - w.cursor END), 0)"
         "     FROM log_segments g WHERE g.brand_id = b.id"
         "     AND g.first_id + g.count - 1 > w.cursor) END,"
         " (SELECT count(*) FROM webhook_dead d WHERE d.brand_id = b.id)"

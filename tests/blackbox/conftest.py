@@ -2,7 +2,16 @@
 
 Every server runs on 127.0.0.1 with port 0 and reports the port it bound;
 every store lives in a pytest temporary directory.
+
+The PostgreSQL pass (`make test-pg`, issue 15): with IZIN_TEST_PG naming a
+PostgreSQL server (a superuser's URL; the Makefile starts a private one),
+every izin command given `--data DIR` - but the emulator's and the demo's,
+which keep SQLite - is given `--db` a fresh database of DIR's own on that
+server as well (DIR stays the node's folder: upload spool, SMS log), and
+the secret key in IZIN_SECRET_KEY. Tests read the store through
+store_rows(), which speaks to either engine.
 """
+import hashlib
 import json
 import os
 import re
@@ -16,17 +25,126 @@ import requests
 IZIN = os.environ.get("IZIN_BIN") or os.path.join(
     os.path.dirname(__file__), "..", "..", "bin", "izin")
 
+PG = os.environ.get("IZIN_TEST_PG") or None
+PG_KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
+_pg_made = set()
+
+
+def _pg_parts():
+    import urllib.parse
+    q = urllib.parse.parse_qs(urllib.parse.urlsplit(PG).query)
+    return q.get("host", [""])[0], q.get("user", [""])[0]
+
+
+def pg_url(data):
+    """The PostgreSQL database of the store whose folder is data (made on
+    first use), on the PostgreSQL pass."""
+    name = "b_" + hashlib.sha1(os.path.abspath(str(data)).encode()).hexdigest()[:24]
+    if name not in _pg_made:
+        import psycopg2
+        con = psycopg2.connect(PG)
+        con.autocommit = True
+        try:
+            with con.cursor() as cur:
+                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+                if not cur.fetchone():
+                    cur.execute(f"CREATE DATABASE {name}")
+        finally:
+            con.close()
+        _pg_made.add(name)
+    host, user = _pg_parts()
+    return f"postgresql:///{name}?host={host}&user={user}"
+
+
+def store_argv(args):
+    """args with `--db` a PostgreSQL database beside every `--data DIR` on
+    the PostgreSQL pass (not for the emulator or the demo, nor when the
+    test gives --db itself); args as they are otherwise."""
+    args = [str(a) for a in args]
+    if not PG or (args and args[0] in ("iys-sim", "demo")) or \
+            any(a == "--db" or a.startswith("--db=") for a in args):
+        return args
+    out, i = [], 0
+    while i < len(args):
+        a = args[i]
+        out.append(a)
+        if a == "--data" and i + 1 < len(args):
+            out += [args[i + 1], "--db", pg_url(args[i + 1])]
+            i += 2
+            continue
+        if a.startswith("--data="):
+            out += ["--db", pg_url(a[len("--data="):])]
+        i += 1
+    return out
+
+
+def store_env(env=None):
+    """The environment of an izin process: the secret key on the
+    PostgreSQL pass (its store has no key file)."""
+    e = dict(os.environ if env is None else env)
+    if PG:
+        e.setdefault("IZIN_SECRET_KEY", PG_KEY)
+    return e
+
+
+def store_rows(data, sql, params=()):
+    """Every row of a query (with ? parameters) on the store of folder
+    data, as tuples (a bytea or BLOB as bytes), through a connection of the
+    test's own: SQLite's file, or the PostgreSQL pass's database."""
+    if PG:
+        import psycopg2
+        con = psycopg2.connect(pg_url(data))
+        try:
+            with con.cursor() as cur:
+                cur.execute(sql.replace("%", "%%").replace("?", "%s"), tuple(params))
+                rows = cur.fetchall() if cur.description else []
+            con.commit()
+        finally:
+            con.close()
+        return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in rows]
+    import sqlite3
+    con = sqlite3.connect(f"file:{data}/izin.db?mode=ro", uri=True)
+    try:
+        return list(con.execute(sql, params))
+    finally:
+        con.close()
+
+
+def store_exec(data, sql, params=()):
+    """Run a writing statement on the store of folder data, as an operator
+    with access to the database would (SQLite's file or the PostgreSQL
+    pass's database)."""
+    if PG:
+        import psycopg2
+        con = psycopg2.connect(pg_url(data))
+        try:
+            with con.cursor() as cur:
+                cur.execute(sql.replace("%", "%%").replace("?", "%s"), tuple(params))
+            con.commit()
+        finally:
+            con.close()
+        return
+    import sqlite3
+    con = sqlite3.connect(f"{data}/izin.db")
+    try:
+        con.execute(sql, params)
+        con.commit()
+    finally:
+        con.close()
+
 
 def izin(*args, data=None, check=True, env=None, input=None):
     """Run an izin command; returns CompletedProcess (text)."""
-    argv = [IZIN, *args]
+    argv = list(args)
     if data is not None:
         argv += ["--data", str(data)]
+    argv = [IZIN, *store_argv(argv)]
     e = dict(os.environ)
     e.pop("IZIN_DATA", None)
     e.pop("IZIN_DB", None)
     if env:
         e.update(env)
+    e = store_env(e)
     p = subprocess.run(argv, capture_output=True, text=True, env=e, input=input, timeout=60)
     if check and p.returncode != 0:
         raise AssertionError(f"izin {' '.join(args)} failed ({p.returncode}): {p.stderr}")
@@ -49,7 +167,8 @@ class Server:
         self.errpath = os.path.join(str(self.data), f"stderr-{time.time_ns()}.log")
         self.errfile = open(self.errpath, "w")
         self.proc = subprocess.Popen(
-            [IZIN, *self.args], stdout=subprocess.PIPE, stderr=self.errfile, text=True)
+            [IZIN, *store_argv(self.args)], stdout=subprocess.PIPE, stderr=self.errfile,
+            text=True, env=store_env())
         deadline = time.time() + timeout
         while time.time() < deadline:
             line = self.proc.stdout.readline()
@@ -195,32 +314,22 @@ def fresh_phone():
 
 def segment_recipients(data):
     """Every recipient a bulk load stored in the store's log segments
-    (src/store/segment.h, format 1), in log order, read from the file."""
-    import sqlite3
+    (src/store/segment.h, format 1), in log order, read from the store."""
     out = []
-    con = sqlite3.connect(f"file:{data}/izin.db?mode=ro", uri=True)
-    try:
-        for count, blob in con.execute("select count, data from log_segments order by first_id"):
-            p = 0
-            for _ in range(count):
-                n = blob[p + 16]
-                out.append(blob[p + 17:p + 17 + n].decode())
-                p += 17 + n
-            assert p == len(blob)
-    finally:
-        con.close()
+    for count, blob in store_rows(data, "select count, data from log_segments order by first_id"):
+        p = 0
+        for _ in range(count):
+            n = blob[p + 16]
+            out.append(blob[p + 17:p + 17 + n].decode())
+            p += 17 + n
+        assert p == len(blob)
     return out
 
 
 def bulk_changes(data):
     """(changes, distinct recipients) of origin BULK: log rows and segment
     entries together."""
-    import sqlite3
-    con = sqlite3.connect(f"file:{data}/izin.db?mode=ro", uri=True)
-    try:
-        rows = [r[0] for r in con.execute(
-            "select recipient from consent_log where origin = 'BULK'")]
-    finally:
-        con.close()
+    rows = [r[0] for r in store_rows(
+        data, "select recipient from consent_log where origin = 'BULK'")]
     rows += segment_recipients(data)
     return len(rows), len(set(rows))

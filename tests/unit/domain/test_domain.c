@@ -42,7 +42,7 @@ static int setup(void **state)
     strcpy(f->dir, "/tmp/izin-domain-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     const char *err = NULL;
-    assert_int_equal(iz_store_open(f->dir, NULL, &f->st, &err), 0);
+    assert_int_equal(iz_test_store_open(f->dir, &f->st, &err), 0);
     iz_account_t a = {.iys_code = 700001};
     strcpy(a.name, "acme");
     strcpy(a.iys_url, "http://127.0.0.1:9"); /* configured: changes are PENDING */

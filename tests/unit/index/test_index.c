@@ -295,7 +295,7 @@ static int setup(void **state)
     strcpy(f->dir, "/tmp/izin-index-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     const char *err = NULL;
-    if (iz_store_open(f->dir, NULL, &f->st, &err) != 0) fail_msg("open: %s", err ? err : "");
+    if (iz_test_store_open(f->dir, &f->st, &err) != 0) fail_msg("open: %s", err ? err : "");
     *state = f;
     return 0;
 }

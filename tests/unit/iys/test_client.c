@@ -206,7 +206,7 @@ static iz_store_t *module_store(int64_t *account_id)
     snprintf(mod, sizeof mod, "%s/mod", dir);
     iz_store_t *st = NULL;
     const char *err = NULL;
-    assert_int_equal(iz_store_open(mod, NULL, &st, &err), 0);
+    assert_int_equal(iz_test_store_open(mod, &st, &err), 0);
     iz_account_t a = {.iys_code = IYS_CODE};
     strcpy(a.name, "acme");
     assert_int_equal(iz_store_account_add(st, &a), 0);

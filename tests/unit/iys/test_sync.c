@@ -28,6 +28,8 @@
 #include "sim/simstore.h"
 #include "store/store.h"
 
+#include "../testutil.h"
+
 #define IYS_CODE 777001
 
 typedef struct fx {
@@ -77,7 +79,7 @@ static int setup(void **state)
     assert_int_equal(iz_http_start(&hc, &f->http, &err), 0);
     snprintf(f->url, sizeof f->url, "http://127.0.0.1:%u", (unsigned)iz_http_port(f->http));
 
-    assert_int_equal(iz_store_open(f->moddir, NULL, &f->st, &err), 0);
+    assert_int_equal(iz_test_store_open(f->moddir, &f->st, &err), 0);
     iz_account_t a = {.iys_code = IYS_CODE};
     strcpy(a.name, "acme");
     strcpy(a.iys_url, f->url);

@@ -29,7 +29,7 @@ static int fx_up(void **state)
     snprintf(f->dir, sizeof f->dir, "/tmp/izin-each-XXXXXX");
     if (!mkdtemp(f->dir)) return -1;
     const char *err = NULL;
-    if (iz_store_open(f->dir, NULL, &f->st, &err) != 0) return -1;
+    if (iz_test_store_open(f->dir, &f->st, &err) != 0) return -1;
     *state = f;
     return 0;
 }

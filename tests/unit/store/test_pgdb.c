@@ -3,12 +3,11 @@
  * a private one for this program, started and stopped by pgtest.h (a guard
  * process stops it even when this program dies).
  *
- * Checked: ?N rewritten to $N but not inside strings, identifiers, comments
- * or dollar quotes; each argument kind and NULL through a table and back;
- * a unique violation IZ_EEXIST, a foreign-key one IZ_ENOTFOUND; a rollback;
- * a read snapshot; an advisory lock refused to a second connection and
- * free once the first is closed; a statement prepared once and reused; a
- * lost connection IZ_EBUSY and then reconnected; a URL that is not
+ * Checked: ?N (and a bare ?, numbered as SQLite does) rewritten to $N but not inside strings,
+ * identifiers, comments or dollar quotes; each argument kind and NULL through a table and back; a
+ * unique violation IZ_EEXIST, a foreign-key one IZ_ENOTFOUND; a rollback; a read snapshot; an
+ * advisory lock refused to a second connection and free once the first is closed; a statement
+ * prepared once and reused; a lost connection IZ_EBUSY and then reconnected; a URL that is not
  * PostgreSQL's refused, and a password kept out of the messages.
  */
 #include <setjmp.h>
@@ -45,7 +44,10 @@ static void test_rewrite(void **state)
         {"SELECT ?1 -- ?2\n, ?3", "SELECT $1 -- ?2\n, $3", 3},
         {"SELECT /* ?1 /* ?2 */ ?3 */ ?4", "SELECT /* ?1 /* ?2 */ ?3 */ $4", 4},
         {"SELECT $$ ?1 $$, $q$ ?2 $$ ?3 $q$, ?4", "SELECT $$ ?1 $$, $q$ ?2 $$ ?3 $q$, $4", 4},
-        {"SELECT d ? 'k', ?12", "SELECT d ? 'k', $12", 12},
+        /* a bare ? is numbered as SQLite numbers it (the store writes no
+         * jsonb ? operator) */
+        {"SELECT ?, ?, ?5, ?", "SELECT $1, $2, $5, $6", 6},
+        {"SELECT '?', ?", "SELECT '?', $1", 1},
         {"SELECT ?1 + ?1", "SELECT $1 + $1", 1},
         {"SELECT 1", "SELECT 1", 0},
         {"SELECT 'unterminated ?1", "SELECT 'unterminated ?1", 0},
@@ -59,7 +61,7 @@ static void test_rewrite(void **state)
     }
     int n;
     assert_int_equal(iz__pg_rewrite("SELECT ?0", out, sizeof out, &n), IZ_EINVAL);
-    assert_int_equal(iz__pg_rewrite("SELECT ?1000", out, sizeof out, &n), IZ_EINVAL);
+    assert_int_equal(iz__pg_rewrite("SELECT ?32767", out, sizeof out, &n), IZ_EINVAL);
     assert_int_equal(iz__pg_rewrite("SELECT ?1", out, 9, &n), IZ_ETOOBIG);
     assert_int_equal(iz__pg_rewrite("SELECT ?1", out, 10, &n), 0);
 }

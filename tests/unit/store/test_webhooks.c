@@ -33,7 +33,7 @@ static void reopen(fx_t *f)
     const char *err = NULL;
     if (f->st) iz_store_close(f->st);
     f->st = NULL;
-    assert_int_equal(iz_store_open(f->dir, NULL, &f->st, &err), 0);
+    assert_int_equal(iz_test_store_open(f->dir, &f->st, &err), 0);
 }
 
 static int64_t brand(fx_t *f, const char *name, int64_t code)

@@ -35,7 +35,7 @@ static int setup(void **state)
     strcpy(f->dir, "/tmp/izin-panel-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     const char *err = NULL;
-    assert_int_equal(iz_store_open(f->dir, NULL, &f->st, &err), 0);
+    assert_int_equal(iz_test_store_open(f->dir, &f->st, &err), 0);
     iz_account_t a = {0};
     strcpy(a.name, "acme");
     a.iys_code = 1;

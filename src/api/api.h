@@ -26,6 +26,7 @@ typedef struct iz_app {
     iz_domain_t *dom;          /* records and judges (not owned) */
     iz_store_t *store;         /* reads: brands, history, feed (not owned; the domain's) */
     iz_sync_t *sync;           /* the sync engine, for its figures; may be NULL */
+    struct iz_cluster *cluster; /* several nodes (domain/cluster.h); NULL: this node alone */
     const char *push_user;     /* HTTP Basic credentials İYS's push must carry; */
     const char *push_password; /* NULL = the push endpoint answers 401 */
     iz_sms_gateway_t *gateway; /* outbound SMS (not owned); NULL: sms/send answers 503 */
@@ -55,7 +56,14 @@ typedef struct iz_app {
     /* The customer's panel (web/panel.h): set before the server starts;
      * NULL: /panel answers 404. */
     struct iz_panel *panel;
+    /* A shared store (PostgreSQL): API keys and brands read in the last
+     * second, kept here (api/app.c) so that a check costs no round trip to
+     * the database; made on first use. */
+    _Atomic(struct iz_api_cache *) cache;
 } iz_app_t;
+
+/* Free the app's cache (at the server's stop). */
+void iz_api_cache_free(iz_app_t *app);
 
 /* The outbound SMS queue, or NULL before it has started. */
 static inline struct iz_sms_queue *iz_api_sms_queue(iz_app_t *app)

@@ -4,9 +4,12 @@
  * form of a change, one answer for a recorded change, and the checks of
  * fields every handler makes alike.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -80,6 +83,72 @@ const iz_route_t *iz_api_routes(size_t *n)
     return routes;
 }
 
+/* ---- the read cache of a shared store ------------------------------------------ */
+
+/* On PostgreSQL every read is a round trip, and a check reads the key and
+ * the brand before it asks the in-memory index. What was read is kept for
+ * CACHE_MS: a key revoked or a brand changed through another node is seen
+ * within that time (through this one, at once: iz_store_gen); on SQLite,
+ * read in-process, nothing is kept. Only what was
+ * found is kept: an unknown key always goes to the store. */
+#define CACHE_SLOTS 512 /* a power of two */
+#define CACHE_MS 1000
+
+typedef struct key_slot {
+    char hex[IZ_SHA256_HEX];
+    int64_t account_id, until_ms;
+    uint64_t gen; /* iz_store_gen when read: a revocation here since makes it stale */
+} key_slot_t;
+
+typedef struct brand_slot {
+    int64_t account_id, code, until_ms;
+    uint64_t gen;
+    iz_brand_t b;
+} brand_slot_t;
+
+struct iz_api_cache {
+    pthread_mutex_t mu;
+    key_slot_t keys[CACHE_SLOTS];
+    brand_slot_t brands[CACHE_SLOTS];
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct iz_api_cache *cache_of(iz_app_t *a)
+{
+    if (!iz_store_shared(a->store)) return NULL;
+    struct iz_api_cache *c = atomic_load(&a->cache);
+    if (c) return c;
+    struct iz_api_cache *n = iz_xcalloc(1, sizeof *n);
+    pthread_mutex_init(&n->mu, NULL);
+    if (atomic_compare_exchange_strong(&a->cache, &c, n)) return n;
+    pthread_mutex_destroy(&n->mu);
+    free(n);
+    return c;
+}
+
+void iz_api_cache_free(iz_app_t *app)
+{
+    struct iz_api_cache *c = atomic_exchange(&app->cache, NULL);
+    if (!c) return;
+    pthread_mutex_destroy(&c->mu);
+    sodium_memzero(c, sizeof *c);
+    free(c);
+}
+
+static size_t slot_of(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return (size_t)h & (CACHE_SLOTS - 1);
+}
+
 int iz_api_auth(void *app, const char *token, int64_t *account_id)
 {
     iz_app_t *a = app;
@@ -87,7 +156,54 @@ int iz_api_auth(void *app, const char *token, int64_t *account_id)
     if (len == 0 || len > 256) return IZ_EINVAL;
     char hex[IZ_SHA256_HEX];
     iz_sha256_hex(token, len, hex);
-    return iz_store_key_lookup(a->store, hex, account_id);
+    struct iz_api_cache *c = cache_of(a);
+    key_slot_t *k = NULL;
+    if (c) {
+        k = &c->keys[slot_of(strtoull(hex + 48, NULL, 16))];
+        pthread_mutex_lock(&c->mu);
+        bool hit = k->until_ms > mono_ms() && k->gen == iz_store_gen(a->store) &&
+                   sodium_memcmp(k->hex, hex, sizeof hex) == 0;
+        if (hit) *account_id = k->account_id;
+        pthread_mutex_unlock(&c->mu);
+        if (hit) return 0;
+    }
+    uint64_t gen = iz_store_gen(a->store);
+    int rc = iz_store_key_lookup(a->store, hex, account_id);
+    if (rc == 0 && c) {
+        pthread_mutex_lock(&c->mu);
+        k->gen = gen;
+        memcpy(k->hex, hex, sizeof hex);
+        k->account_id = *account_id;
+        k->until_ms = mono_ms() + CACHE_MS;
+        pthread_mutex_unlock(&c->mu);
+    }
+    return rc;
+}
+
+/* A brand of an account, through the cache of a shared store. */
+static int brand_read(iz_app_t *a, int64_t account_id, int64_t code, iz_brand_t *b)
+{
+    struct iz_api_cache *c = cache_of(a);
+    if (!c) return iz_store_brand_get(a->store, account_id, code, b);
+    brand_slot_t *s = &c->brands[slot_of((uint64_t)account_id * 1000003u ^ (uint64_t)code)];
+    pthread_mutex_lock(&c->mu);
+    bool hit = s->until_ms > mono_ms() && s->gen == iz_store_gen(a->store) &&
+               s->account_id == account_id && s->code == code;
+    if (hit) *b = s->b;
+    pthread_mutex_unlock(&c->mu);
+    if (hit) return 0;
+    uint64_t gen = iz_store_gen(a->store);
+    int rc = iz_store_brand_get(a->store, account_id, code, b);
+    if (rc == 0) {
+        pthread_mutex_lock(&c->mu);
+        s->gen = gen;
+        s->account_id = account_id;
+        s->code = code;
+        s->b = *b;
+        s->until_ms = mono_ms() + CACHE_MS;
+        pthread_mutex_unlock(&c->mu);
+    }
+    return rc;
 }
 
 int iz__api_brand(iz_req_t *r, iz_app_t *app, iz_brand_t *b)
@@ -96,7 +212,7 @@ int iz__api_brand(iz_req_t *r, iz_app_t *app, iz_brand_t *b)
     const char *s = iz_req_param(r, "brandCode");
     int rc = IZ_ENOTFOUND;
     if (s && iz_parse_i64(s, 1, INT64_MAX, &code) == 0)
-        rc = iz_store_brand_get(app->store, iz_req_account(r), code, b);
+        rc = brand_read(app, iz_req_account(r), code, b);
     if (rc == 0) return 0;
     if (rc == IZ_ENOTFOUND)
         iz_reply_error(r, "IZ404", iz_req_english(r) ? "brand not found" : "Marka bulunamadı.");

@@ -10,6 +10,7 @@
 #include "core/iz.h"
 
 #include "api/api_int.h"
+#include "domain/cluster.h"
 #include "hook/webhook.h"
 #include "sms/inbound.h"
 #include "sms/outbound.h"
@@ -17,10 +18,23 @@
 void iz__h_healthz(iz_req_t *r, void *vapp)
 {
     iz_app_t *app = vapp;
-    if (iz_store_ping(app->store) == 0)
-        iz_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
-    else
-        iz_reply_json(r, 503, json_pack("{s:s}", "status", "store unavailable"));
+    iz_cluster_status_t cs;
+    iz_cluster_status(app->cluster, &cs);
+    json_t *out;
+    int status = 200;
+    if (iz_store_ping(app->store) != 0) {
+        out = json_pack("{s:s}", "status", "store unavailable");
+        status = 503;
+    } else if (app->dom && iz_domain_stale(app->dom)) {
+        /* A node that lost the shared log: its checks wait (503) until it
+         * has caught up; take it out until then. */
+        out = json_pack("{s:s}", "status", "catching up");
+        status = 503;
+    } else {
+        out = json_pack("{s:s}", "status", "ok");
+    }
+    if (cs.shared) json_object_set_new(out, "role", json_string(cs.leader ? "leader" : "follower"));
+    iz_reply_json(r, status, out);
 }
 
 /* A Prometheus label value: backslash, quote and newline escaped. */

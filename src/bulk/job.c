@@ -999,6 +999,11 @@ static void *runner(void *arg)
                 /* A job `izin import` is running now is its own; one whose
                  * process died is taken over from its last batch. */
                 if (iz_job_owned_elsewhere(&open[i])) continue;
+                /* Several nodes share the store, each its own spool: a job
+                 * is run by a node that has its file (the one it was
+                 * uploaded to, or one beside it on the same disk). */
+                if (iz_store_shared(iz_domain_store(j->dom)) && access(open[i].path, R_OK) != 0)
+                    continue;
                 int rc = iz_job_run(j->dom, &open[i], NULL, NULL, &j->stop);
                 if (rc != 0)
                     iz_logf(IZ_LOG_ERROR, "jobs", "a bulk job stopped on a store failure",

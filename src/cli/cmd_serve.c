@@ -23,6 +23,7 @@
 #include "hook/webhook.h"
 #include "core/holidays_data.h"
 #include "core/iz.h"
+#include "domain/cluster.h"
 #include "index/index.h"
 #include "iys/sync.h"
 #include "sys/crypto.h"
@@ -180,6 +181,7 @@ typedef struct server {
     iz_app_t app;
     iz_http_t *http;
     iz_sync_t *sync;
+    iz_cluster_t *cluster; /* several nodes on one PostgreSQL; NULL: this node alone */
     iz_sms_gateway_t *gateway;
     iz_sms_queue_t *sms_queue;
     iz_hook_t *hook;
@@ -325,7 +327,9 @@ static int start_sms_queue(server_t *s, const iz_opts_t *o, const char *listen)
                               .gateway = s->gateway,
                               .concurrency = (unsigned)conc,
                               .rate = (double)rate,
-                              .max_parts = s->app.sms_max_parts};
+                              .max_parts = s->app.sms_max_parts,
+                              .lead = s->cluster ? iz_cluster_leading : NULL,
+                              .lead_ctx = s->cluster};
     int rc = iz_sms_queue_start(&qc, &s->sms_queue);
     if (rc != 0) {
         iz_cli_fail("cannot start the SMS queue: %s", iz_strerror(rc));
@@ -375,7 +379,9 @@ static int start_hook(server_t *s, const iz_opts_t *o, bool demo)
     iz_hook_conf_t hc = {.store = s->store,
                          .allow_private = demo || iz_cli_get(o, "allow-private-webhooks") != NULL,
                          .give_up_s = give_up,
-                         .workers = (unsigned)workers};
+                         .workers = (unsigned)workers,
+                         .lead = s->cluster ? iz_cluster_leading : NULL,
+                         .lead_ctx = s->cluster};
     if (give_up < IZ_HOOK_GIVE_UP_DEFAULT)
         iz_logf(IZ_LOG_WARN, "serve",
                 "webhook batches are given up on after less than 24 hours (fine for tests, not "
@@ -447,6 +453,13 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
     }
     iz_logf(IZ_LOG_INFO, "serve", "filter index built", "consents=%zu bytes=%zu",
             iz_index_count(s->index), iz_index_bytes(s->index));
+    /* Several nodes on one PostgreSQL: the lease and the shared log's
+     * notices (domain/cluster.h); nothing when the store is SQLite. */
+    if (iz_cluster_start(s->dom, &s->cluster) != 0) {
+        iz_cli_fail("cannot start the cluster thread");
+        return 1;
+    }
+    s->app.cluster = s->cluster;
     s->app.dom = s->dom;
     s->app.store = s->store;
     s->app.push_user = iz_cli_get(o, "iys-push-user");
@@ -486,7 +499,9 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
                          .holidays = s->holidays,
                          .integrator_user = ig_user,
                          .integrator_password = ig_pass,
-                         .standing_interval = (int)standing};
+                         .standing_interval = (int)standing,
+                         .lead = s->cluster ? iz_cluster_leading : NULL,
+                         .lead_ctx = s->cluster};
     if (iz_sync_start(s->dom, &sc, &s->sync) != 0) {
         iz_cli_fail("cannot start the İYS sync engine");
         return 1;
@@ -570,12 +585,14 @@ static void server_stop(server_t *s)
     iz_http_stop(s->http);
     iz_cpage_free(atomic_exchange(&s->app.cpage, NULL));
     iz_panel_free(s->panel);
+    iz_api_cache_free(&s->app);
     free(s->routes);
     iz_sms_queue_stop(s->sms_queue);
     atomic_store(&s->app.hook, NULL);
     iz_hook_stop(s->hook);
     iz_jobs_stop(s->jobs);
     iz_sync_stop(s->sync);
+    iz_cluster_stop(s->cluster);
     iz_sms_gateway_close(s->gateway);
     iz_domain_close(s->dom);
     iz_store_close(s->store);

@@ -192,6 +192,14 @@ int iz_domain_repair_remote(iz_domain_t *d, const iz_brand_t *brand, const char 
  * every second. *seen (may be NULL) gets how many rows were read. */
 int iz_domain_catch_up(iz_domain_t *d, size_t *seen);
 
+/* Whether the filter index may be behind the shared store (several nodes:
+ * domain/cluster.h sets it while the node cannot hear or read the other
+ * nodes' changes, and clears it once caught up). While stale, judging a
+ * commercial send answers IZ_EBUSY (the API's 503 IZ503) rather than a
+ * verdict that may be out of date. */
+void iz_domain_set_stale(iz_domain_t *d, bool stale);
+bool iz_domain_stale(const iz_domain_t *d);
+
 /* Counts since start, for /metrics. */
 typedef struct iz_domain_stats {
     uint64_t changes[IZ_ORIGIN_COUNT_]; /* committed changes by origin */

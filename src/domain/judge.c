@@ -64,6 +64,7 @@ static int look_up(iz_domain_t *d, const iz_judge_t *j, const unsigned long long
                    const char *const *texts, size_t n, uint8_t *st, uint64_t *pk, uint32_t *pos,
                    const char **tx, uint8_t *tst)
 {
+    if (atomic_load(&d->stale)) return IZ_EBUSY; /* behind the other nodes: no stale verdict */
     if (!d->index) {
         for (size_t i = 0; i < n; i++) {
             iz_status_t s = IZ_STATUS_NONE;

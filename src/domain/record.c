@@ -176,6 +176,16 @@ int iz_domain_catch_up(iz_domain_t *d, size_t *seen)
     }
 }
 
+void iz_domain_set_stale(iz_domain_t *d, bool stale)
+{
+    if (d) atomic_store(&d->stale, stale);
+}
+
+bool iz_domain_stale(const iz_domain_t *d)
+{
+    return d && atomic_load(&((iz_domain_t *)d)->stale);
+}
+
 /* ---- what recording needs of an account -------------------------------- */
 
 static int64_t now_ms(void)

@@ -444,6 +444,20 @@ static void *dispatcher_main(void *arg)
     int64_t dirty[DIRTY_MAX];
     pthread_mutex_lock(&h->mu);
     while (!h->stop) {
+        if (h->conf.lead && !h->conf.lead(h->conf.lead_ctx)) {
+            /* Another node delivers: look at everything once this one
+             * does again. */
+            h->all_dirty = true;
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 250 * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&h->dcv, &h->mu, &ts);
+            continue;
+        }
         atomic_store(&h->last_marked, 0); /* marks from now on are new */
         size_t nd = h->ndirty;
         bool all = h->all_dirty;

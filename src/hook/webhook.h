@@ -122,6 +122,11 @@ typedef struct iz_hook_conf {
     bool allow_private; /* --allow-private-webhooks */
     int64_t give_up_s;  /* --webhook-give-up; 0: IZ_HOOK_GIVE_UP_DEFAULT */
     unsigned workers;   /* deliveries at once; 0: 4 */
+    /* Several nodes (domain/cluster.h): whether this node delivers now;
+     * while it does not, nothing goes out, and every webhook is looked at
+     * again when it does (its cursor is in the store). NULL: always. */
+    bool (*lead)(void *ctx);
+    void *lead_ctx;
 } iz_hook_conf_t;
 
 /* Start the engine: subscribe to the store's commits and start its

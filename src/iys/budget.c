@@ -30,7 +30,33 @@ struct iz_iys_budget {
     uint64_t started, limited;
     int64_t tokens[IZ_IYS_TOKENS_PER_HOUR]; /* the last token requests, ms */
     int token_head;
+    iz_iys_gate_fn gate; /* the cluster's window, or NULL */
+    void *gate_ctx;
+    int64_t gate_until; /* the gate said no until then (mono ms) */
 };
+
+void iz_iys_budget_set_gate(iz_iys_budget_t *b, iz_iys_gate_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&b->mu);
+    b->gate = fn;
+    b->gate_ctx = ctx;
+    pthread_mutex_unlock(&b->mu);
+}
+
+static int64_t window_ms(const iz_iys_budget_t *b);
+
+/* Whether the gate (if any) lets a start through now; mu held. A "no" is
+ * remembered until its wait is over, so the gate is not asked again and
+ * again meanwhile. */
+static bool gate_open(iz_iys_budget_t *b, int64_t now)
+{
+    if (!b->gate) return true;
+    if (now < b->gate_until) return false;
+    int64_t wait = 0;
+    if (b->gate(b->gate_ctx, b->cap, window_ms(b), &wait)) return true;
+    b->gate_until = now + (wait > 0 ? wait : 10);
+    return false;
+}
 
 static int64_t mono_ms(void)
 {
@@ -102,6 +128,7 @@ int64_t iz_iys_budget_wait_ms(iz_iys_budget_t *b)
     pthread_mutex_lock(&b->mu);
     int64_t now = mono_ms();
     int64_t t = next_start(b, now);
+    if (t < b->gate_until) t = b->gate_until;
     pthread_mutex_unlock(&b->mu);
     return t > now ? t - now : 0;
 }
@@ -117,7 +144,7 @@ bool iz_iys_budget_try(iz_iys_budget_t *b)
 {
     pthread_mutex_lock(&b->mu);
     int64_t now = mono_ms();
-    bool ok = next_start(b, now) <= now;
+    bool ok = next_start(b, now) <= now && gate_open(b, now);
     if (ok) b->reserved++;
     pthread_mutex_unlock(&b->mu);
     return ok;
@@ -145,10 +172,11 @@ void iz_iys_budget_take(iz_iys_budget_t *b)
     for (;;) {
         int64_t now = mono_ms();
         int64_t t = next_start(b, now);
-        if (t <= now) {
+        if (t <= now && gate_open(b, now)) {
             record(b, now);
             break;
         }
+        if (t <= now) t = b->gate_until;
         struct timespec ts = {(time_t)(t / 1000), (long)(t % 1000) * 1000000L};
         pthread_cond_timedwait(&b->cv, &b->mu, &ts);
     }

@@ -47,6 +47,14 @@ bool iz_iys_budget_try(iz_iys_budget_t *b);
 void iz_iys_budget_use(iz_iys_budget_t *b);
 void iz_iys_budget_release(iz_iys_budget_t *b);
 
+/* Several nodes behind one address (domain/cluster.h): a gate the budget
+ * asks, after its own window let a start through, whether the cluster's
+ * window has room too - true, and the start is counted there; false, with
+ * *wait_ms (> 0) until it may. cap and window_ms are this budget's. The
+ * gate is asked with the budget's lock held. */
+typedef bool (*iz_iys_gate_fn)(void *ctx, int cap, int64_t window_ms, int64_t *wait_ms);
+void iz_iys_budget_set_gate(iz_iys_budget_t *b, iz_iys_gate_fn fn, void *ctx);
+
 /* Wait for a slot and take it. */
 void iz_iys_budget_take(iz_iys_budget_t *b);
 

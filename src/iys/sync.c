@@ -34,6 +34,7 @@
 
 #define SENDERS 8
 #define ROUND_MS 250
+#define FOLLOW_WAIT_MS 250    /* between looks at the lease while another node sends */
 #define REPLAN_MS 100         /* an account's plan is made again at most this often */
 #define POLLS_EVERY_MS 250    /* the SENT requests are looked at this often */
 #define BRANDS_EVERY_MS 5000  /* new accounts and brands are looked for this often */
@@ -69,6 +70,7 @@ enum { P_RET, P_SINGLE, P_CHECK, P_BULK, P_POLL, P_PULL, P_RECON };
 typedef struct ubudget {
     char url[IZ_URL_MAX];
     iz_iys_budget_t *b;
+    iz_store_t *st; /* a shared store: the cluster's window of the URL is kept there */
     int64_t next_probe_ms;
     int64_t down_since_ms; /* when the dispatcher first saw it down; 0: up */
 } ubudget_t;
@@ -199,6 +201,7 @@ struct iz_sync {
     uint64_t seq;
     int64_t next_pull_ms, next_ret_ms, next_polls_ms, next_brands_ms, next_recon_ms,
         next_catch_up_ms;
+    bool leading; /* this node sends (take_lead ran since it last did not) */
     recon_state_t *recon;
     size_t nrecon;
     _Atomic uint64_t recon_results[4];
@@ -230,6 +233,21 @@ static void log_store_error(const char *what, int rc)
 
 /* ---- accounts and budgets (dispatcher thread, mu held) --------------------- */
 
+/* The budget's gate on a shared store (iys/budget.h): a start counts in
+ * the cluster's window of the URL too. A store that cannot be read shuts
+ * the gate for a while (no request is better than one over İYS's limit). */
+static bool cluster_gate(void *ctx, int cap, int64_t window_ms, int64_t *wait_ms)
+{
+    ubudget_t *ub = ctx;
+    int rc = iz_store_budget_start(ub->st, ub->url, cap, window_ms, wait_ms);
+    if (rc != 0) {
+        log_store_error("count an İYS request in the cluster's window", rc);
+        *wait_ms = 1000;
+        return false;
+    }
+    return *wait_ms == 0;
+}
+
 static ubudget_t *budget_for(iz_sync_t *s, const char *url)
 {
     char u[IZ_URL_MAX];
@@ -242,6 +260,11 @@ static ubudget_t *budget_for(iz_sync_t *s, const char *url)
     ubudget_t *ub = iz_xcalloc(1, sizeof *ub);
     iz_strlcpy(ub->url, u, sizeof ub->url);
     ub->b = iz_iys_budget_new(s->conf.rate);
+    if (iz_store_shared(s->st)) {
+        /* Several nodes behind one address: one window for all of them. */
+        ub->st = s->st;
+        iz_iys_budget_set_gate(ub->b, cluster_gate, ub);
+    }
     s->ubs = iz_xrealloc(s->ubs, (s->nubs + 1) * sizeof *s->ubs);
     s->ubs[s->nubs++] = ub;
     return ub;
@@ -681,6 +704,12 @@ static bool is_poll(const job_t *j)
 static bool is_not_check(const job_t *j)
 {
     return j->kind != IZ_REQ_SUBSCRIPTION && j->kind != IZ_REQ_PARTNER;
+}
+
+static bool is_any(const job_t *j)
+{
+    (void)j;
+    return true;
 }
 
 /* Whether a row is in a single add that a sender has or will have. */
@@ -1226,12 +1255,77 @@ static double rate_get(const rate_t *r)
     return (double)(r->at[0] - r->at[RATE_SECONDS]) / RATE_SECONDS;
 }
 
+/* Wait up to wait ms for a wake-up (called without s->mu). */
+static void sleep_until_woken(iz_sync_t *s, int64_t wait)
+{
+    pthread_mutex_lock(&s->wake_mu);
+    if (!s->woken && wait > 0) {
+        if (wait < 5) wait = 5;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += wait / 1000;
+        ts.tv_nsec += (wait % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->cv, &s->wake_mu, &ts);
+    }
+    s->woken = false;
+    pthread_mutex_unlock(&s->wake_mu);
+}
+
+/* Whether this node may send now (conf.lead: several nodes, one leads). */
+static bool may_lead(const iz_sync_t *s)
+{
+    return !s->conf.lead || s->conf.lead(s->conf.lead_ctx);
+}
+
+/* Become the node that sends, as a restarted process would: rows another
+ * leader (or this process, stopped) left SENDING go again - İYS's v2 adds
+ * are idempotent, so a change whose request did reach İYS is answered with
+ * the transactionId it already has - and SENT requests are polled. With
+ * s->mu held; false when the store cannot be read (tried again). */
+static bool take_lead(iz_sync_t *s)
+{
+    int rc = iz_store_outbox_reset_sending(s->st);
+    if (rc != 0) {
+        log_store_error("take over the outbox", rc);
+        return false;
+    }
+    s->next_polls_ms = 0;
+    for (size_t i = 0; i < s->naccts; i++)
+        s->accts[i]->dirty = true;
+    s->leading = true;
+    if (s->conf.lead) iz_logf(IZ_LOG_INFO, "sync", "sending to İYS from this node", NULL);
+    return true;
+}
+
+/* Stop sending: another node leads (or none can be sure to). The requests
+ * in flight finish and are recorded; nothing new starts. */
+static void give_up_lead(iz_sync_t *s)
+{
+    for (size_t i = 0; i < s->naccts; i++)
+        plan_drop(s->accts[i], is_any);
+    /* (Jobs already handed out hold their budget slot and an idle sender:
+     * they go, at most one a sender.) */
+    if (s->leading) iz_logf(IZ_LOG_INFO, "sync", "another node sends to İYS", NULL);
+    s->leading = false;
+}
+
 static void *dispatcher(void *arg)
 {
     iz_sync_t *s = arg;
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {
         int64_t now = now_ms();
+        if (!may_lead(s) || (!s->leading && !take_lead(s))) {
+            give_up_lead(s);
+            pthread_mutex_unlock(&s->mu);
+            sleep_until_woken(s, FOLLOW_WAIT_MS);
+            pthread_mutex_lock(&s->mu);
+            continue;
+        }
         take_notes(s);
         refresh_brands(s, now);
         do_ret(s, now);
@@ -1277,21 +1371,7 @@ static void *dispatcher(void *arg)
             rate_tick(&s->req_rate[k], atomic_load(&s->requests[k]), now);
         rate_tick(&s->sent_rate, atomic_load(&s->consents_sent), now);
         pthread_mutex_unlock(&s->mu);
-        pthread_mutex_lock(&s->wake_mu);
-        if (!s->woken && wait > 0) {
-            if (wait < 5) wait = 5;
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += wait / 1000;
-            ts.tv_nsec += (wait % 1000) * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
-            pthread_cond_timedwait(&s->cv, &s->wake_mu, &ts);
-        }
-        s->woken = false;
-        pthread_mutex_unlock(&s->wake_mu);
+        sleep_until_woken(s, wait);
         pthread_mutex_lock(&s->mu);
     }
     pthread_mutex_unlock(&s->mu);
@@ -2003,11 +2083,11 @@ int iz_sync_start(iz_domain_t *dom, const iz_sync_conf_t *conf, iz_sync_t **out)
     pthread_mutex_init(&s->wake_mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     pthread_cond_init(&s->jobs_cv, NULL);
-    /* Rows a stopped process left SENDING go again (idempotent v2 adds). */
-    int rc = iz_store_outbox_reset_sending(s->st);
-    /* Subscribed before the threads run: the list must not change under a
-     * commit, and the senders' pulls commit. */
-    if (rc == 0) rc = iz_store_subscribe(s->st, on_commit, s);
+    /* Rows a stopped process left SENDING go again when this node starts
+     * to send (take_lead: at once without a cluster). Subscribed before
+     * the threads run: the list must not change under a commit, and the
+     * senders' pulls commit. */
+    int rc = iz_store_subscribe(s->st, on_commit, s);
     if (rc == 0) s->started = true;
     for (int i = 0; rc == 0 && i < SENDERS; i++) {
         if (pthread_create(&s->senders[i], NULL, sender, s) != 0) {

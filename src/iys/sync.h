@@ -78,6 +78,11 @@ typedef struct iz_sync_conf {
     const char *integrator_user;     /* the İYS partner's API user, or NULL */
     const char *integrator_password; /* (copied; wiped at stop) */
     int standing_interval;           /* s between subscription and partner reads (600) */
+    /* Several nodes (domain/cluster.h): whether this node may send now.
+     * While it may not, nothing is sent nor pulled; when it may again, the
+     * engine starts as a restarted one. NULL: always. */
+    bool (*lead)(void *ctx);
+    void *lead_ctx;
 } iz_sync_conf_t;
 
 typedef struct iz_sync iz_sync_t;

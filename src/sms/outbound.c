@@ -30,6 +30,7 @@
 #define OPEN_MAX 64     /* open sends looked at a time */
 #define REFRESH_MS 1000 /* the open sends are read again at least this often */
 #define IDLE_MS 1000    /* the dispatcher's longest sleep */
+#define FOLLOW_MS 250   /* between looks at the lease while another node sends */
 #define RETRY_MS 1000   /* a failed write is tried again after this */
 
 /* What a send's messages share while they go out: the send's row. refs
@@ -74,6 +75,9 @@ struct iz_sms_queue {
     unsigned conc;
     double rate;
     int max_parts;
+    bool (*lead)(void *ctx); /* several nodes: whether this one sends (NULL: always) */
+    void *lead_ctx;
+    bool leading; /* recover() ran since this node last did not send */
 
     pthread_mutex_t mu;
     pthread_cond_t cv_disp; /* the dispatcher: answers, reports, room for work, a wake-up */
@@ -489,6 +493,37 @@ static void give_back(iz_sms_queue_t *q)
     pthread_mutex_lock(&q->mu);
 }
 
+/* What a stopped sender (this process before a restart, or the node that
+ * sent before this one) left SENDING becomes UNKNOWN: never sent again. */
+static int recover(iz_sms_queue_t *q)
+{
+    int64_t left = 0;
+    int rc = iz_store_sms_recover(q->st, &left);
+    if (rc == 0 && left)
+        iz_logf(IZ_LOG_WARN, "sms",
+                "messages were being handed to the gateway when izin stopped; they are UNKNOWN "
+                "and not sent again",
+                "messages=%lld", (long long)left);
+    if (rc == 0) q->leading = true;
+    return rc;
+}
+
+/* Whether this node sends now (called with q->mu held); recover() runs when
+ * it starts to. */
+static bool sends_now(iz_sms_queue_t *q)
+{
+    if (!q->lead) return true;
+    bool lead = q->lead(q->lead_ctx);
+    if (!lead) q->leading = false;
+    if (lead && !q->leading) {
+        pthread_mutex_unlock(&q->mu);
+        int rc = recover(q);
+        pthread_mutex_lock(&q->mu);
+        if (rc != 0) return false;
+    }
+    return lead;
+}
+
 static void *dispatcher_main(void *arg)
 {
     iz_sms_queue_t *q = arg;
@@ -531,7 +566,11 @@ static void *dispatcher_main(void *arg)
         /* Claim while there is room: up to two batches' worth of messages
          * ahead of the workers. */
         long wait = IDLE_MS;
-        if (room && now >= q->retry_ms) {
+        if (!sends_now(q)) {
+            /* Another node sends the queue: look again in a while. */
+            q->woken = false;
+            wait = FOLLOW_MS;
+        } else if (room && now >= q->retry_ms) {
             bool woken = q->woken;
             q->woken = false;
             size_t want = 2 * q->conc - q->wlen - q->in_flight;
@@ -581,17 +620,13 @@ int iz_sms_queue_start(const iz_sms_queue_conf_t *conf, iz_sms_queue_t **out)
     q->rate = conf->rate;
     q->max_parts = conf->max_parts > 0 && conf->max_parts <= 10 ? conf->max_parts : 10;
     q->stats.concurrency = q->conc;
-    int64_t left = 0;
-    int rc = iz_store_sms_recover(q->st, &left);
+    q->lead = conf->lead;
+    q->lead_ctx = conf->lead_ctx;
+    int rc = q->lead ? 0 : recover(q);
     if (rc != 0) {
         free(q);
         return rc;
     }
-    if (left)
-        iz_logf(IZ_LOG_WARN, "sms",
-                "messages were being handed to the gateway when izin stopped; they are UNKNOWN "
-                "and not sent again",
-                "messages=%lld", (long long)left);
     q->wcap = 2 * (size_t)q->conc + 1;
     q->work = iz_xcalloc(q->wcap, sizeof *q->work);
     if (pthread_mutex_init(&q->mu, NULL) != 0 || pthread_cond_init(&q->cv_disp, NULL) != 0 ||

@@ -52,6 +52,11 @@ typedef struct iz_sms_queue_conf {
     unsigned concurrency;      /* requests to the gateway at once: 1..64; 0: 16 */
     double rate;               /* messages a second at most; 0: as fast as the gateway takes them */
     int max_parts;             /* parts a reply may have (--sms-max-parts); 0: 10 */
+    /* Several nodes (domain/cluster.h): whether this node sends now; the
+     * queue is the store's, so the node that leads sends it all. The
+     * recovery below runs when this node starts to send. NULL: always. */
+    bool (*lead)(void *ctx);
+    void *lead_ctx;
 } iz_sms_queue_conf_t;
 
 /* Make messages a stopped process left SENDING UNKNOWN, then start the

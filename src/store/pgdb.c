@@ -12,11 +12,14 @@
  * needs no type at all.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -409,7 +412,11 @@ int iz__pg_open(iz_pg_t **out, const char *who, const char *url, const char **er
     /* Keys after dbname override the URL's: the client speaks UTF-8. */
     static const char *const keys[] = {"dbname", "fallback_application_name", "client_encoding",
                                        NULL};
-    const char *vals[] = {url, "izin", "UTF8", NULL};
+    /* The application's name says which process a session is (a node's
+     * sessions in pg_stat_activity), unless the URL names one. */
+    char app[32];
+    (void)snprintf(app, sizeof app, "izin/%ld", (long)getpid());
+    const char *vals[] = {url, app, "UTF8", NULL};
     PGconn *conn = PQconnectdbParams(keys, vals, 1);
     if (!conn) iz_oom();
     if (PQstatus(conn) != CONNECTION_OK) {
@@ -796,6 +803,37 @@ const void *iz_pg_row_blob(const iz_pg_row_t *row, int col)
 size_t iz_pg_row_bytes(const iz_pg_row_t *row, int col)
 {
     return absent(row, col) ? 0 : (size_t)PQgetlength(row->res, row->row, col);
+}
+
+/* ---- notifications ---------------------------------------------------- */
+
+int iz__pg_wait(iz_pg_t *pg, int timeout_ms, bool *heard)
+{
+    *heard = false;
+    iz__pg_lock(pg);
+    int rc = 0;
+    /* What arrived with earlier results first. */
+    for (PGnotify *n; (n = PQnotifies(pg->conn)) != NULL; PQfreemem(n))
+        *heard = true;
+    int fd = PQsocket(pg->conn);
+    iz__pg_unlock(pg);
+    if (*heard) return 0;
+    if (fd < 0) return IZ_EBUSY;
+    /* Waited for without the lock: the socket is read only here, and by
+     * PQconsumeInput below under the lock. */
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int r = poll(&p, 1, timeout_ms);
+    if (r < 0 && errno != EINTR) return IZ_EIO;
+    iz__pg_lock(pg);
+    if (r > 0 && !PQconsumeInput(pg->conn)) {
+        iz_logf(IZ_LOG_WARN, pg->who, "database connection lost", "op=%s", "wait");
+        rc = IZ_EBUSY;
+    }
+    for (PGnotify *n; rc == 0 && (n = PQnotifies(pg->conn)) != NULL; PQfreemem(n))
+        *heard = true;
+    if (rc == 0 && PQstatus(pg->conn) == CONNECTION_BAD) rc = IZ_EBUSY;
+    iz__pg_unlock(pg);
+    return rc;
 }
 
 /* ---- advisory locks ----------------------------------------------------- */

@@ -134,6 +134,14 @@ int iz__pg_script(iz_pg_t *pg, const char *sql);
  * the column's bytes with a NUL after them, an integer column's decimal
  * text; blob and bytes are a bytea's bytes and length (or a text's). */
 
+/* ---- notifications ---------------------------------------------------- */
+
+/* Wait up to timeout_ms for a notification of a channel this connection
+ * LISTENs to (iz__pg_script(pg, "LISTEN ...")); *heard says whether one (or
+ * several) came. IZ_EBUSY when the connection is lost: the next call made
+ * under the lock connects again, without its LISTENs (iz__pg_session tells). */
+int iz__pg_wait(iz_pg_t *pg, int timeout_ms, bool *heard);
+
 /* ---- advisory locks ----------------------------------------------------- */
 
 /* Try to take the session advisory lock of key without waiting: *got says

@@ -175,6 +175,7 @@ void iz__sq_unlock(iz_sq_t *q)
 static int pg_begin(iz_sq_t *q, bool lazy)
 {
     int rc = iz__pg_begin(q->pg);
+    q->appended = false;
     if (rc == 0)
         rc = iz__pg_exec(q->pg, "SELECT pg_advisory_xact_lock(?1::int8)",
                          IZ_SQ_ARGS(IZ_SQ_I64(PG_WRITE_KEY)), NULL);
@@ -189,6 +190,14 @@ int iz__sq_begin(iz_sq_t *q)
     return iz__sq_run(q, sql_begin, NULL);
 }
 
+int iz__sq_begin_small(iz_sq_t *q)
+{
+    if (!q->pg) return iz__sq_begin(q);
+    int rc = iz__pg_begin(q->pg);
+    if (rc == 0) rc = iz__pg_script(q->pg, "SET LOCAL synchronous_commit = off");
+    return rc;
+}
+
 int iz__sq_begin_read(iz_sq_t *q)
 {
     if (q->pg) return iz__pg_begin_read(q->pg);
@@ -196,9 +205,20 @@ int iz__sq_begin_read(iz_sq_t *q)
     return iz__sq_run(q, sql_begin_read, NULL);
 }
 
+void iz__sq_log_appended(iz_sq_t *q)
+{
+    if (q->pg) q->appended = true;
+}
+
 int iz__sq_commit(iz_sq_t *q)
 {
-    if (q->pg) return iz__pg_commit(q->pg);
+    if (q->pg) {
+        /* Delivered to the listeners at the commit, not before; PostgreSQL
+         * folds a transaction's identical notifications into one. */
+        int rc = q->appended ? iz__pg_script(q->pg, "NOTIFY " IZ_SQ_LOG_CHANNEL) : 0;
+        q->appended = false;
+        return rc ? rc : iz__pg_commit(q->pg);
+    }
     return iz__sq_run(q, sql_commit, NULL);
 }
 
@@ -1036,6 +1056,7 @@ int iz__sq_chain_append(iz_sq_t *q, const char *insert_sql, const iz_sq_arg_t *a
     iz_sha256_join_hex(f, (size_t)nf, hash);
     rc = iz__sq_update(q, "UPDATE consent_log SET hash = ?2 WHERE id = ?1 AND hash = ''",
                        IZ_SQ_ARGS(IZ_SQ_I64(id), IZ_SQ_TEXT(hash)));
+    iz__sq_log_appended(q);
     if (rc == IZ_ENOTFOUND) {
         iz_logf(IZ_LOG_ERROR, q->def->who, "log row lost its hash slot", "id=%lld", (long long)id);
         rc = IZ_EIO;

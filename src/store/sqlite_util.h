@@ -82,6 +82,7 @@ typedef struct iz_sq {
     struct iz_sq_ckpt *ckpt; /* the checkpointer thread (sqlite_util.c), or NULL */
     bool lazy;               /* synchronous is NORMAL for this transaction (begin_lazy) */
     struct iz_pg *pg;        /* a PostgreSQL connection (store/pgdb.h): then db is NULL */
+    bool appended;           /* this transaction appended to the log (PostgreSQL's NOTIFY) */
 } iz_sq_t;
 
 /* Open (creating it 0600) the database file at path into *q, configure it
@@ -95,6 +96,14 @@ int iz__sq_open(iz_sq_t *q, const iz_sq_def_t *def, const char *path, const char
  * and brought up to date by its PostgreSQL migrations, under a session
  * advisory lock (nodes starting together migrate once). */
 int iz__sq_open_pg(iz_sq_t *q, const iz_sq_def_t *def, const char *url, const char **err);
+
+/* The channel a PostgreSQL transaction that appended to the consent log
+ * notifies at its commit (every node LISTENs to it: store.h
+ * iz_store_watch). iz__sq_chain_append marks its transaction; a writer
+ * of the log's other links (the store's segments) calls
+ * iz__sq_log_appended. Nothing on SQLite. */
+#define IZ_SQ_LOG_CHANNEL "izin_log"
+void iz__sq_log_appended(iz_sq_t *q);
 
 /* Whether q is a PostgreSQL database; a statement whose text differs
  * between the engines names both: IZ_SQ_SQL(q, "sqlite's", "postgresql's")
@@ -136,6 +145,12 @@ void iz__sq_unlock(iz_sq_t *q);
  * even when the BEGIN fails: every begin is paired with one iz__sq_end. */
 int iz__sq_begin(iz_sq_t *q);
 int iz__sq_begin_read(iz_sq_t *q);
+/* A small write transaction of its own, outside the writers' order (on
+ * PostgreSQL no writers' lock, and a commit that does not wait for the
+ * WAL's flush: for state a crash may take back, such as the cluster's rate
+ * window; its rows are locked with SELECT ... FOR UPDATE). SQLite's is
+ * iz__sq_begin's. */
+int iz__sq_begin_small(iz_sq_t *q);
 
 /* Commit when rc is 0 and release the lock (which rolls back whatever was
  * not committed); returns rc, or the commit's failure. A caller that must

@@ -217,6 +217,7 @@ int iz_store_brand_update(iz_store_t *st, iz_brand_t *b, const iz_brand_sms_t *s
     if (!conflict) conflict = &dummy;
     *conflict = NULL;
     if (!st || !b || !sms || sms->nkeywords > IZ_KEYWORDS_MAX) return IZ_EINVAL;
+    atomic_fetch_add(&st->gen, 1);
     return st->ops->brand_update(st, b, sms, conflict);
 }
 
@@ -355,7 +356,14 @@ int iz_store_key_lookup(iz_store_t *st, const char *hash_hex, int64_t *account_i
 
 int iz_store_key_revoke(iz_store_t *st, int64_t account_id, const char *hash_hex)
 {
-    return st && hash_hex ? st->ops->key_revoke(st, account_id, hash_hex) : IZ_EINVAL;
+    if (!st || !hash_hex) return IZ_EINVAL;
+    atomic_fetch_add(&st->gen, 1);
+    return st->ops->key_revoke(st, account_id, hash_hex);
+}
+
+uint64_t iz_store_gen(iz_store_t *st)
+{
+    return st ? atomic_load(&st->gen) : 0;
 }
 
 int iz_store_keys_list(iz_store_t *st, int64_t account_id, iz_key_info_t **list, size_t *n)
@@ -365,7 +373,9 @@ int iz_store_keys_list(iz_store_t *st, int64_t account_id, iz_key_info_t **list,
 
 int iz_store_key_revoke_id(iz_store_t *st, int64_t account_id, int64_t key_id)
 {
-    return st ? st->ops->key_revoke_id(st, account_id, key_id) : IZ_EINVAL;
+    if (!st) return IZ_EINVAL;
+    atomic_fetch_add(&st->gen, 1);
+    return st->ops->key_revoke_id(st, account_id, key_id);
 }
 
 int iz_store_brands_of(iz_store_t *st, int64_t account_id, iz_brand_t **list, size_t *n)

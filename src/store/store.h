@@ -840,10 +840,10 @@ int iz_store_changes_by_txid(iz_store_t *st, int64_t brand_id, const char *txid,
  * IZ_ENOTFOUND when there is none. */
 int iz_store_change_get(iz_store_t *st, int64_t id, iz_change_t *out);
 
-/* The largest consent_log id (0 when empty), and the log rows with id >
- * after_id in id order, at most limit, whatever their brand: how a
- * process sees changes another process committed (log segments, which
- * only bulk loads write, are not read here). */
+/* The largest log id (0 when empty), and the changes with id > after_id
+ * in id order, at most limit, whatever their brand - log rows and the
+ * entries of log segments alike, read in one snapshot: how a process (or
+ * another node) sees changes another one committed. */
 int iz_store_log_max(iz_store_t *st, int64_t *id);
 int iz_store_log_after(iz_store_t *st, int64_t after_id, size_t limit, iz_change_t **list,
                        size_t *n);
@@ -1392,5 +1392,51 @@ int iz_store_quarantine_count_brand(iz_store_t *st, int64_t brand_id, int64_t *n
  * newest), newest first, at most limit. */
 int iz_store_iys_changes(iz_store_t *st, int64_t brand_id, int64_t before_id, size_t limit,
                          iz_change_t **list, size_t *n);
+
+/* ---- several nodes on one PostgreSQL (issue 15) ------------------------------------ */
+
+/* Whether the store is shared by several nodes (PostgreSQL). */
+bool iz_store_shared(iz_store_t *st);
+
+/* A number this process bumps whenever it revokes a key or changes a
+ * brand: a cache of those reads (api/app.c) made before is stale. */
+uint64_t iz_store_gen(iz_store_t *st);
+
+/* A watch: a connection of its own to a shared store's database, which
+ * hears of every commit that appends to the consent log, whichever node
+ * made it, and may hold the cluster's lease (the İYS sync leader's): a
+ * PostgreSQL session advisory lock, held while the session lives and
+ * freed by the server the moment it ends (the node died, or its
+ * connection broke). One thread uses a watch. IZ_EUNSUPPORTED for a
+ * store that is not shared. */
+typedef struct iz_store_watch iz_store_watch_t;
+int iz_store_watch_open(iz_store_t *st, iz_store_watch_t **out);
+void iz_store_watch_close(iz_store_watch_t *w);
+
+/* Wait up to timeout_ms for a commit of the log; *heard says one (or more)
+ * came, or that some may have been missed (the connection was made again:
+ * catch up by log position). IZ_EBUSY when the connection is lost; the next
+ * call connects again. */
+int iz_store_watch_wait(iz_store_watch_t *w, int timeout_ms, bool *heard);
+
+/* Take the lease when it is free; *held says whether this watch holds it
+ * now (false once its connection was lost: the lease went with it). */
+int iz_store_watch_lease(iz_store_watch_t *w, bool *held);
+
+/* One İYS rate window for every node behind one address (iys/budget.h's
+ * gate): record a request start to url now when fewer than cap starts were
+ * recorded in the last window_ms (0, *wait_ms 0), else *wait_ms (> 0) until
+ * one may start. The window is kept in the store (meta), by the nodes'
+ * wall clocks (kept in step by NTP; a skew of a few ms is inside
+ * IZ_IYS_BUDGET_MARGIN_MS). */
+int iz_store_budget_start(iz_store_t *st, const char *url, int cap, int64_t window_ms,
+                          int64_t *wait_ms);
+
+/* Refresh the planner's statistics of the tables that grow with the log
+ * (consent_log, consent_state, outbox, log_segments) through the watch's
+ * connection: PostgreSQL's autovacuum looks once a minute, and a plan made
+ * for the empty tables of a new store stays slow for the whole of a first
+ * burst of changes. */
+int iz_store_watch_analyze(iz_store_watch_t *w);
 
 #endif

@@ -11,6 +11,8 @@
 #ifndef IZ_STORE_INT_H
 #define IZ_STORE_INT_H
 
+#include <stdatomic.h>
+
 #include "store/store.h"
 #include "sys/crypto.h"
 
@@ -209,6 +211,7 @@ struct iz_store {
      * between threads (iz_store_subscribe). */
     iz_store_sub_t subs[IZ_STORE_SUBSCRIBERS_MAX];
     size_t nsubs;
+    _Atomic uint64_t gen; /* bumped by this process's key revocations and brand changes */
 };
 
 /* Call every subscriber for chg (the backends' commit path). */

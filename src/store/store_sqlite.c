@@ -2003,6 +2003,7 @@ static int seg_flush(iz_sq_t *s, seg_out_t *o)
                                IZ_SQ_TEXT(iz_iys_state_name(o->m.iys_state)),
                                IZ_SQ_I64(o->m.iys_state == IZ_IYS_PENDING),
                                IZ_SQ_BLOB(o->buf, o->len), IZ_SQ_TEXT(prev), IZ_SQ_TEXT(hash)));
+    iz__sq_log_appended(s);
     o->m.first_id += o->m.count;
     o->m.count = 0;
     o->len = 0;
@@ -3075,10 +3076,15 @@ static int by_id(const void *a, const void *b)
 void (*iz__sq_changes_gap)(void *ctx);
 void *iz__sq_changes_gap_ctx;
 
-static int sq_changes(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t limit,
-                      iz_change_t **list, size_t *n)
+/* The changes (log rows and segments' entries) with id > after_id in id
+ * order, at most limit: of one brand, or of every brand when brand_id is
+ * 0 (each form its own statements: the one brand's reads use the brand's
+ * indexes). */
+static int changes_read(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t limit,
+                        iz_change_t **list, size_t *n)
 {
     iz_sq_t *s = sq(st);
+    bool all = brand_id == 0;
     if (limit > 100000) limit = 100000;
     iz_change_t *rows = NULL;
     size_t nr = 0;
@@ -3091,8 +3097,10 @@ static int sq_changes(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t
     int rc = iz__sq_begin_read(s);
     if (rc == 0)
         rc = iz__sq_list(s,
-                         "SELECT " CHG_COLS " FROM consent_log l WHERE l.brand_id = ?1"
-                         " AND l.id > ?2 ORDER BY l.id LIMIT ?3",
+                         all ? "SELECT " CHG_COLS " FROM consent_log l WHERE ?1 = 0"
+                               " AND l.id > ?2 ORDER BY l.id LIMIT ?3"
+                             : "SELECT " CHG_COLS " FROM consent_log l WHERE l.brand_id = ?1"
+                               " AND l.id > ?2 ORDER BY l.id LIMIT ?3",
                          IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_I64(after_id), IZ_SQ_I64(limit)),
                          &change_row, &rows, &nr);
     if (iz__sq_changes_gap) iz__sq_changes_gap(iz__sq_changes_gap_ctx);
@@ -3100,9 +3108,12 @@ static int sq_changes(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t
      * after_id starts after after_id - IZ_SEG_MAX. */
     if (rc == 0 && limit > 0)
         rc = iz__sq_each(s,
-                         "SELECT " SEG_COLS " FROM log_segments WHERE brand_id = ?1"
-                         " AND first_id > ?2 - 1000 AND first_id + count - 1 > ?2"
-                         " ORDER BY first_id",
+                         all ? "SELECT " SEG_COLS " FROM log_segments WHERE ?1 = 0"
+                               " AND first_id > ?2 - 1000 AND first_id + count - 1 > ?2"
+                               " ORDER BY first_id"
+                             : "SELECT " SEG_COLS " FROM log_segments WHERE brand_id = ?1"
+                               " AND first_id > ?2 - 1000 AND first_id + count - 1 > ?2"
+                               " ORDER BY first_id",
                          IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_I64(after_id)), feed_seg, &w);
     if (rc > 0) rc = 0;
     if (rc == 0) rc = w.rc;
@@ -3124,15 +3135,21 @@ static int sq_changes(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t
     }
     /* Both lists are in id order: merge them and keep the first limit. */
     size_t total = nr + w.n;
-    iz_change_t *all = iz_xmalloc((total ? total : 1) * sizeof *all);
-    if (nr) memcpy(all, rows, nr * sizeof *all);
-    if (w.n) memcpy(all + nr, w.l, w.n * sizeof *all);
+    iz_change_t *merged = iz_xmalloc((total ? total : 1) * sizeof *merged);
+    if (nr) memcpy(merged, rows, nr * sizeof *merged);
+    if (w.n) memcpy(merged + nr, w.l, w.n * sizeof *merged);
     free(rows);
     free(w.l);
-    if (w.n && nr) qsort(all, total, sizeof *all, by_id);
-    *list = all;
+    if (w.n && nr) qsort(merged, total, sizeof *merged, by_id);
+    *list = merged;
     *n = total < limit ? total : limit;
     return 0;
+}
+
+static int sq_changes(iz_store_t *st, int64_t brand_id, int64_t after_id, size_t limit,
+                      iz_change_t **list, size_t *n)
+{
+    return changes_read(st, brand_id, after_id, limit, list, n);
 }
 
 static int sq_brands_all(iz_store_t *st, iz_brand_t **list, size_t *n)
@@ -3904,18 +3921,17 @@ static int sq_change_get(iz_store_t *st, int64_t id, iz_change_t *out)
 
 static int sq_log_max(iz_store_t *st, int64_t *id)
 {
-    return iz__sq_get(sq(st), "SELECT coalesce(max(id), 0) FROM consent_log", NULL, &iz__sq_i64_row,
-                      id);
+    return iz__sq_get(sq(st),
+                      "SELECT max(v) FROM (SELECT coalesce(max(id), 0) AS v FROM consent_log"
+                      " UNION ALL SELECT coalesce(max(first_id + count - 1), 0)"
+                      " FROM log_segments) AS ends",
+                      NULL, &iz__sq_i64_row, id);
 }
 
 static int sq_log_after(iz_store_t *st, int64_t after_id, size_t limit, iz_change_t **list,
                         size_t *n)
 {
-    return iz__sq_list(sq(st),
-                       "SELECT " CHG_COLS " FROM consent_log l WHERE l.id > ?1 ORDER BY l.id"
-                       " LIMIT ?2",
-                       IZ_SQ_ARGS(IZ_SQ_I64(after_id), IZ_SQ_I64((int64_t)limit)), &change_row,
-                       list, n);
+    return changes_read(st, 0, after_id, limit, list, n);
 }
 
 static int sq_changes_by_txid(iz_store_t *st, int64_t brand_id, const char *txid,
@@ -4687,6 +4703,144 @@ static int sq_webhook_figures(iz_store_t *st, iz_webhook_figures_t **list, size_
         " WHERE w.id IS NOT NULL OR EXISTS(SELECT 1 FROM webhook_dead d WHERE d.brand_id = b.id)"
         " ORDER BY b.id",
         NULL, &row, list, n);
+}
+
+/* ---- several nodes: the watch ------------------------------------------------- */
+
+/* The key of the cluster's lease ("izin" and 3). */
+#define LEASE_KEY INT64_C(0x697a696e00000003)
+
+struct iz_store_watch {
+    iz_pg_t *pg;
+    uint64_t session; /* the connection's session when LISTEN was said (0: not yet) */
+    bool leased;
+};
+
+bool iz_store_shared(iz_store_t *st)
+{
+    return st && iz__sq_is_pg(sq(st));
+}
+
+int iz_store_watch_open(iz_store_t *st, iz_store_watch_t **out)
+{
+    *out = NULL;
+    if (!iz_store_shared(st)) return IZ_EUNSUPPORTED;
+    const char *err = NULL;
+    iz_pg_t *pg = NULL;
+    int rc = iz__pg_open(&pg, "cluster", sq(st)->path, &err);
+    if (rc != 0) {
+        iz_logf(IZ_LOG_WARN, "cluster", "cannot connect", "error=%s", err ? err : "");
+        return rc;
+    }
+    iz_store_watch_t *w = iz_xcalloc(1, sizeof *w);
+    w->pg = pg;
+    *out = w;
+    return 0;
+}
+
+void iz_store_watch_close(iz_store_watch_t *w)
+{
+    if (!w) return;
+    iz__pg_close(w->pg); /* the lease goes with the session */
+    free(w);
+}
+
+/* LISTEN again on a new session; the lease was lost with the old one. */
+static int watch_session(iz_store_watch_t *w, bool *fresh)
+{
+    *fresh = false;
+    iz__pg_lock(w->pg); /* reconnects a lost connection */
+    uint64_t now = iz__pg_session(w->pg);
+    int rc = 0;
+    if (now != w->session) {
+        if (w->leased)
+            iz_logf(IZ_LOG_WARN, "cluster", "the lease was lost with the connection", NULL);
+        w->leased = false;
+        rc = iz__pg_script(w->pg, "LISTEN " IZ_SQ_LOG_CHANNEL);
+        if (rc == 0) {
+            w->session = now;
+            *fresh = true;
+        }
+    }
+    iz__pg_unlock(w->pg);
+    return rc;
+}
+
+int iz_store_watch_wait(iz_store_watch_t *w, int timeout_ms, bool *heard)
+{
+    *heard = false;
+    bool fresh = false;
+    int rc = watch_session(w, &fresh);
+    if (rc != 0) return rc;
+    rc = iz__pg_wait(w->pg, timeout_ms, heard);
+    if (fresh) *heard = true;
+    return rc;
+}
+
+int iz_store_watch_lease(iz_store_watch_t *w, bool *held)
+{
+    bool fresh = false;
+    int rc = watch_session(w, &fresh);
+    if (rc == 0 && !w->leased) rc = iz__pg_try_lock(w->pg, LEASE_KEY, &w->leased);
+    if (rc != 0) w->leased = false;
+    *held = w->leased;
+    return rc;
+}
+
+#define BUDGET_CAP_MAX 1000
+
+int iz_store_budget_start(iz_store_t *st, const char *url, int cap, int64_t window_ms,
+                          int64_t *wait_ms)
+{
+    *wait_ms = 0;
+    if (!st || !url || cap < 1 || cap > BUDGET_CAP_MAX || window_ms < 1) return IZ_EINVAL;
+    iz_sq_t *s = sq(st);
+    char key[IZ_URL_MAX + 16];
+    if (snprintf(key, sizeof key, "iys_budget %s", url) >= (int)sizeof key) return IZ_ETOOBIG;
+    int rc =
+        iz__sq_run(s, "INSERT INTO meta(key, value) VALUES(?1, '') ON CONFLICT(key) DO NOTHING",
+                   IZ_SQ_ARGS(IZ_SQ_TEXT(key)));
+    if (rc != 0) return rc;
+    size_t size = (size_t)(cap + 1) * 21 + 1;
+    char *val = iz_xmalloc(size), *out = iz_xmalloc(size);
+    int64_t now = now_ms();
+    rc = iz__sq_begin_small(s);
+    if (rc == 0)
+        rc = iz__sq_get_text(s,
+                             IZ_SQ_SQL(s, "SELECT value FROM meta WHERE key = ?1",
+                                       "SELECT value FROM meta WHERE key = ?1 FOR UPDATE"),
+                             IZ_SQ_ARGS(IZ_SQ_TEXT(key)), val, size);
+    if (rc == 0) {
+        /* The starts of the window, oldest first: "t1,t2,...". */
+        int64_t kept[BUDGET_CAP_MAX + 1];
+        int k = 0;
+        for (char *p = val, *end; *p && k < cap; p = *end ? end + 1 : end) {
+            int64_t t = strtoll(p, &end, 10);
+            if (end == p) break;
+            if (t > now - window_ms && t <= now + window_ms) kept[k++] = t;
+        }
+        bool room = k < cap;
+        if (room)
+            kept[k++] = now;
+        else
+            *wait_ms = kept[0] + window_ms - now > 0 ? kept[0] + window_ms - now : 1;
+        size_t o = 0;
+        for (int i = 0; i < k; i++)
+            o += (size_t)snprintf(out + o, size - o, i ? ",%lld" : "%lld", (long long)kept[i]);
+        out[o] = '\0';
+        if (room)
+            rc = iz__sq_run(s, "UPDATE meta SET value = ?2 WHERE key = ?1",
+                            IZ_SQ_ARGS(IZ_SQ_TEXT(key), IZ_SQ_TEXT(out)));
+    }
+    rc = iz__sq_end(s, rc);
+    free(val);
+    free(out);
+    return rc;
+}
+
+int iz_store_watch_analyze(iz_store_watch_t *w)
+{
+    return iz__pg_script(w->pg, "ANALYZE consent_log, consent_state, outbox, log_segments");
 }
 
 static const iz_store_ops_t sq_ops = {

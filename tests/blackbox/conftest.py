@@ -46,9 +46,10 @@ def pg_url(data):
         con.autocommit = True
         try:
             with con.cursor() as cur:
-                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-                if not cur.fetchone():
-                    cur.execute(f"CREATE DATABASE {name}")
+                # fresh for this run (a folder's path may come again in
+                # another run on the same server)
+                cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                cur.execute(f"CREATE DATABASE {name}")
         finally:
             con.close()
         _pg_made.add(name)

@@ -1779,6 +1779,35 @@ static int64_t stat_disagree(const fx_t *f)
                         " FROM consent_state GROUP BY 1, 2, 3, 4, 5) AS d");
 }
 
+/* The cluster's İYS window (iys/budget.h's gate): cap starts a window,
+ * counted across two connections as two nodes would. */
+static void test_budget_window(void **state)
+{
+    fx_t *f = *state;
+    iz_store_t *other = NULL;
+    const char *err = NULL;
+    assert_int_equal(iz_test_store_open(f->dir, &other, &err), 0);
+    int64_t wait = -1;
+    const char *url = "https://api.iys.org.tr";
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(iz_store_budget_start(i % 2 ? other : f->st, url, 3, 400, &wait), 0);
+        assert_int_equal(wait, 0);
+    }
+    /* the fourth waits, on either node, for the oldest to leave */
+    assert_int_equal(iz_store_budget_start(other, url, 3, 400, &wait), 0);
+    assert_true(wait > 0 && wait <= 400);
+    assert_int_equal(iz_store_budget_start(f->st, url, 3, 400, &wait), 0);
+    assert_true(wait > 0 && wait <= 400);
+    /* another URL has a window of its own */
+    assert_int_equal(iz_store_budget_start(f->st, "https://other", 3, 400, &wait), 0);
+    assert_int_equal(wait, 0);
+    usleep(450 * 1000);
+    assert_int_equal(iz_store_budget_start(other, url, 3, 400, &wait), 0);
+    assert_int_equal(wait, 0);
+    assert_int_equal(iz_store_budget_start(f->st, url, 0, 400, &wait), IZ_EINVAL);
+    iz_store_close(other);
+}
+
 static void test_stat_figures(void **state)
 {
     fx_t *f = *state;
@@ -2503,6 +2532,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retailers_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_and_quota, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stat_figures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_budget_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changes_one_snapshot, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

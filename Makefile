@@ -180,7 +180,10 @@ demo: $(BIN)
 # the SMS figures (bench/sms.py: a 100,000-recipient campaign queued and
 # handed to a real Kannel on loopback, with and without delivery reports,
 # beside Kannel alone; inbound messages through the JSON interface with wrk
-# beside one client; about 3 minutes).
+# beside one client; about 3 minutes); last the store engines side by side
+# (bench/cluster.py: durable writes and checks a second over HTTP with wrk,
+# SQLite and PostgreSQL on the same work, then 2 and 3 nodes on one
+# PostgreSQL; about a minute; CLUSTER_ARGS="--seconds 10").
 # BENCH_ARGS passes options to bench/run.py, e.g. make bench
 # BENCH_ARGS="--n 1000000"; DELIVERY_ARGS to bench/delivery.py, e.g.
 # DELIVERY_ARGS="--n 1000" (--strict: exit 1 when a target is missed);
@@ -197,7 +200,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB) | $(DEPS_OK) $(BENCH_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lhiredis
 
-bench: $(BIN) $(BENCH_BIN) $(BUILD)/bench/bench_writes $(BUILD)/bench/bench_readers
+bench: $(BIN) $(BENCH_BIN) $(BUILD)/bench/bench_writes $(BUILD)/bench/bench_readers $(BENCH_DEPS)
 	/usr/bin/python3 bench/run.py --izin $(BIN) --bench-bin $(BENCH_BIN) $(BENCH_ARGS)
 	$(BUILD)/bench/bench_writes
 	/usr/bin/python3 bench/bench_sim_bulk.py --izin $(BIN)
@@ -205,6 +208,7 @@ bench: $(BIN) $(BENCH_BIN) $(BUILD)/bench/bench_writes $(BUILD)/bench/bench_read
 	$(BUILD)/bench/bench_readers $(READERS_ARGS)
 	/usr/bin/python3 bench/import.py --izin $(BIN) $(IMPORT_ARGS)
 	/usr/bin/python3 bench/sms.py --izin $(BIN) $(SMS_ARGS)
+	/usr/bin/python3 bench/cluster.py --izin $(BIN) $(CLUSTER_ARGS)
 
 # libFuzzer builds need clang; run e.g. build/fuzz/fuzz_recipient fuzz/corpus/recipient
 # (the drivers use core/ and bulk/'s readers, which link libzip, expat and jansson;

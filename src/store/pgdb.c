@@ -624,6 +624,40 @@ int iz__pg_each(iz_pg_t *pg, const char *sql, const iz_sq_arg_t *args, iz_pg_eac
     return walk(pg, sql, args, fn, ctx, INT32_MAX, false);
 }
 
+int iz__pg_stream(iz_pg_t *pg, const char *sql, const iz_sq_arg_t *args, iz_pg_each_fn fn,
+                  void *ctx)
+{
+    iz__pg_lock(pg);
+    int rc = 0;
+    const pg_cached_t *st = stmt_get(pg, sql, false, &rc);
+    if (st) rc = bind_args(pg, st, args);
+    if (st && rc == 0) {
+        if (!PQsendQueryPrepared(pg->conn, st->name, st->nparams, pg->values, pg->lengths,
+                                 pg->formats, 1)) {
+            rc = pg_fail(pg, NULL, sql);
+        } else {
+            if (!PQsetSingleRowMode(pg->conn))
+                iz_logf(IZ_LOG_WARN, pg->who, "rows read whole, not one at a time", "op=%s", sql);
+            char(*num)[24] = NULL;
+            /* Every result is read to the end, even after fn stopped the
+             * walk or a failure: the connection is busy until then. */
+            for (PGresult *r; (r = PQgetResult(pg->conn)) != NULL; PQclear(r)) {
+                ExecStatusType t = PQresultStatus(r);
+                if (t == PGRES_SINGLE_TUPLE || t == PGRES_TUPLES_OK) {
+                    if (!num) num = iz_xcalloc((size_t)PQnfields(r) + 1, sizeof *num);
+                    for (int i = 0; rc == 0 && fn && i < PQntuples(r); i++)
+                        rc = fn(ctx, &(iz_pg_row_t){r, i, num});
+                } else if (t != PGRES_COMMAND_OK && rc == 0) {
+                    rc = pg_fail(pg, r, sql);
+                }
+            }
+            free(num);
+        }
+    }
+    iz__pg_unlock(pg);
+    return rc;
+}
+
 int iz__pg_insert(iz_pg_t *pg, const char *sql, const iz_sq_arg_t *args, int64_t *id)
 {
     PGresult *res = NULL;

@@ -104,6 +104,12 @@ int iz__pg_get(iz_pg_t *pg, const char *sql, const iz_sq_arg_t *args, iz_pg_each
 /* Every row handed to fn in turn (the whole result is fetched first). */
 int iz__pg_each(iz_pg_t *pg, const char *sql, const iz_sq_arg_t *args, iz_pg_each_fn fn, void *ctx);
 
+/* Every row handed to fn as it arrives (libpq's single-row mode): what a
+ * walk over a whole table holds is one row, not the result. The lock is
+ * held throughout and the connection is busy: fn must run no statement. */
+int iz__pg_stream(iz_pg_t *pg, const char *sql, const iz_sq_arg_t *args, iz_pg_each_fn fn,
+                  void *ctx);
+
 /* An INSERT of one row, run with " RETURNING id" after it (its own
  * prepared statement): *id gets the inserted row's id column. */
 int iz__pg_insert(iz_pg_t *pg, const char *sql, const iz_sq_arg_t *args, int64_t *id);

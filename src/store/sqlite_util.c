@@ -447,6 +447,25 @@ int iz__sq_each(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, iz_sq_each
     return run_call(q, &(sq_call_t){.sql = sql, .args = args, .each = fn, .ctx = ctx});
 }
 
+typedef struct stream_hand {
+    iz_sq_each_fn fn;
+    void *ctx;
+} stream_hand_t;
+
+static int stream_row(void *ctx, const iz_pg_row_t *r)
+{
+    const stream_hand_t *h = ctx;
+    const iz_row_t row = IZ_ROW_PG(r);
+    return h->fn(h->ctx, &row);
+}
+
+int iz__sq_each_stream(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, iz_sq_each_fn fn,
+                       void *ctx)
+{
+    if (!q->pg) return iz__sq_each(q, sql, args, fn, ctx);
+    return iz__pg_stream(q->pg, sql, args, stream_row, &(stream_hand_t){fn, ctx});
+}
+
 int iz__sq_find(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, const iz_sq_row_t *row,
                 void *out)
 {

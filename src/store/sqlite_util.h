@@ -286,6 +286,12 @@ int iz__sq_list(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, const iz_s
  * walk and is returned. The row's text is valid during the call only. */
 int iz__sq_each(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, iz_sq_each_fn fn, void *ctx);
 
+/* iz__sq_each for a walk over a whole table (the index's build): on
+ * PostgreSQL the rows come one at a time rather than as one result held
+ * whole, and fn must run no statement meanwhile (the connection is busy). */
+int iz__sq_each_stream(iz_sq_t *q, const char *sql, const iz_sq_arg_t *args, iz_sq_each_fn fn,
+                       void *ctx);
+
 /* The cached statement of sql, for a loop that binds and steps it itself
  * (a bulk load's hot path): the caller holds the lock (inside a
  * transaction) and resets the statement after each step. NULL when it

@@ -3303,8 +3303,9 @@ static int state_row(void *ctx, const iz_row_t *rw)
 
 static int sq_state_scan(iz_store_t *st, iz_store_state_fn fn, void *ctx)
 {
-    return iz__sq_each(sq(st), "SELECT brand_id, recipient, rtype, type, status FROM consent_state",
-                       NULL, state_row, &(state_walk_t){fn, ctx});
+    return iz__sq_each_stream(sq(st),
+                              "SELECT brand_id, recipient, rtype, type, status FROM consent_state",
+                              NULL, state_row, &(state_walk_t){fn, ctx});
 }
 
 typedef struct consent_walk {

@@ -658,6 +658,27 @@ int iz__pg_stream(iz_pg_t *pg, const char *sql, const iz_sq_arg_t *args, iz_pg_e
     return rc;
 }
 
+int iz__pg_copy(iz_pg_t *pg, const char *sql, const char *data, size_t len)
+{
+    iz__pg_lock(pg);
+    int rc = 0;
+    PGresult *res = PQexec(pg->conn, sql);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        rc = pg_fail(pg, res, sql);
+        PQclear(res);
+        iz__pg_unlock(pg);
+        return rc;
+    }
+    PQclear(res);
+    if (len > INT32_MAX || PQputCopyData(pg->conn, data, (int)len) != 1) rc = IZ_EIO;
+    if (PQputCopyEnd(pg->conn, rc ? "izin: cannot send the rows" : NULL) != 1 && rc == 0)
+        rc = IZ_EIO;
+    for (PGresult *r; (r = PQgetResult(pg->conn)) != NULL; PQclear(r))
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0) rc = pg_fail(pg, r, sql);
+    iz__pg_unlock(pg);
+    return rc;
+}
+
 int iz__pg_insert(iz_pg_t *pg, const char *sql, const iz_sq_arg_t *args, int64_t *id)
 {
     PGresult *res = NULL;

@@ -110,6 +110,12 @@ int iz__pg_each(iz_pg_t *pg, const char *sql, const iz_sq_arg_t *args, iz_pg_eac
 int iz__pg_stream(iz_pg_t *pg, const char *sql, const iz_sq_arg_t *args, iz_pg_each_fn fn,
                   void *ctx);
 
+/* COPY ... FROM STDIN (sql) with data, len bytes of COPY's text format:
+ * the rows go in one exchange. Its failure as any statement's (a unique
+ * violation IZ_EEXIST); in a transaction, run it inside a savepoint when
+ * the caller goes on after a failure. */
+int iz__pg_copy(iz_pg_t *pg, const char *sql, const char *data, size_t len);
+
 /* An INSERT of one row, run with " RETURNING id" after it (its own
  * prepared statement): *id gets the inserted row's id column. */
 int iz__pg_insert(iz_pg_t *pg, const char *sql, const iz_sq_arg_t *args, int64_t *id);

@@ -218,3 +218,42 @@ def test_a_node_cut_off_answers_no_stale_check_and_catches_up(tmp_path):
         assert role(b) in ("leader", "follower")  # healthy again
     finally:
         c.stop()
+
+
+def test_every_node_shares_one_iys_window(tmp_path):
+    """The leader sends single adds at İYS's full 10 a second while both
+    followers read the brand's retailers from İYS (a request each) as
+    fast as they can: with one window for the cluster, İYS (the emulator,
+    enforcing 10 a second for the address) never answers 429."""
+    sim = start_sim(tmp_path / "sim", rate=10)
+    p = Provider(sim)
+    c = Cluster(tmp_path, sim, p, extra=["--iys-rate", "10", "--iys-bulk-after", "100000000"])
+    try:
+        lead = c.leader()
+        followers = [nd for nd in c.nodes if nd is not lead]
+        phones = ["+90537%07d" % i for i in range(60)]
+        for ph in phones:
+            assert c.post(lead, ph).status_code == 201
+        stop = time.time() + 5
+        answers = []
+
+        def reader(nd):
+            s = requests.Session()
+            s.headers.update(c.h)
+            while time.time() < stop:
+                r = s.get(nd.base + f"/v1/brands/{c.brand}/retailers", timeout=30)
+                answers.append(r.status_code)
+        ts = [threading.Thread(target=reader, args=(nd,)) for nd in followers]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        assert answers.count(200) >= 5, answers
+        stats = requests.get(sim.base + "/_sim/stats").json()
+        limited = {ep: v.get("429", 0) for ep, v in stats["endpoints"].items() if v.get("429")}
+        assert limited == {}, limited
+        # and the leader went on sending meanwhile
+        assert metric(lead, "izin_outbox_changes") < len(phones)
+    finally:
+        c.stop()
+        sim.stop()

@@ -346,6 +346,62 @@ static void test_advisory_lock(void **state)
     iz__pg_close(b);
 }
 
+/* ---- notices, streaming, COPY, returned ids -------------------------------- */
+
+static int count_row(void *ctx, const iz_pg_row_t *row)
+{
+    int64_t *sum = ctx;
+    *sum += iz_pg_row_i64(row, 0);
+    return 0;
+}
+
+static void test_notify_stream_copy(void **state)
+{
+    (void)state;
+    iz_pg_t *a = iz_pgt_open(), *b = iz_pgt_open();
+    /* a NOTIFY reaches a listener at the commit, not before */
+    assert_int_equal(iz__pg_script(b, "LISTEN t_chan"), 0);
+    bool heard = true;
+    assert_int_equal(iz__pg_wait(b, 10, &heard), 0);
+    assert_false(heard);
+    assert_int_equal(iz__pg_begin(a), 0);
+    assert_int_equal(iz__pg_script(a, "NOTIFY t_chan"), 0);
+    assert_int_equal(iz__pg_wait(b, 50, &heard), 0);
+    assert_false(heard);
+    assert_int_equal(iz__pg_end(a, 0), 0);
+    assert_int_equal(iz__pg_wait(b, 2000, &heard), 0);
+    assert_true(heard);
+    /* COPY's rows, a unique violation answered as any statement's */
+    assert_int_equal(iz__pg_script(a, "DROP TABLE IF EXISTS t_copy;"
+                                      "CREATE TABLE t_copy(id BIGSERIAL PRIMARY KEY,"
+                                      " k TEXT UNIQUE, v BIGINT)"),
+                     0);
+    const char rows[] = "a\t1\nb\\t\t2\nc\t\\N\n";
+    assert_int_equal(iz__pg_copy(a, "COPY t_copy(k, v) FROM STDIN", rows, strlen(rows)), 0);
+    assert_int_equal(iz__pg_copy(a, "COPY t_copy(k, v) FROM STDIN", "a\t9\n", 4), IZ_EEXIST);
+    int64_t sum = 0;
+    assert_int_equal(iz__pg_each(a, "SELECT coalesce(v, 100) FROM t_copy", NULL, count_row, &sum),
+                     0);
+    assert_int_equal(sum, 103);
+    assert_int_equal(
+        iz__pg_each(a, "SELECT count(*) FROM t_copy WHERE k = 'b\t'", NULL, count_row, &sum), 0);
+    assert_int_equal(sum, 104); /* the escaped tab came through as a tab */
+    /* a walk streamed a row at a time sees every row */
+    sum = 0;
+    assert_int_equal(
+        iz__pg_stream(a, "SELECT g FROM generate_series(1, 50000) g", NULL, count_row, &sum), 0);
+    assert_int_equal(sum, (int64_t)50000 * 50001 / 2);
+    /* an insert's id */
+    int64_t id = 0;
+    assert_int_equal(iz__pg_insert(a, "INSERT INTO t_copy(k, v) VALUES(?1, ?2)",
+                                   IZ_SQ_ARGS(IZ_SQ_TEXT("d"), IZ_SQ_I64(4)), &id),
+                     0);
+    assert_int_equal(id, 5); /* the failed COPY took 4: a sequence never gives an id twice */
+    assert_int_equal(iz__pg_script(a, "DROP TABLE t_copy"), 0);
+    iz__pg_close(a);
+    iz__pg_close(b);
+}
+
 /* ---- a lost connection -------------------------------------------------- */
 
 static void test_connection_lost(void **state)
@@ -406,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_errors_and_transactions),
         cmocka_unit_test(test_prepared_once),
         cmocka_unit_test(test_advisory_lock),
+        cmocka_unit_test(test_notify_stream_copy),
         cmocka_unit_test(test_connection_lost),
         cmocka_unit_test(test_urls),
     };

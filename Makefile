@@ -151,7 +151,7 @@ test-pg: $(UNIT_PG_BIN) $(BIN)
 	  echo "unit (PostgreSQL): $$pass test programs passed"; \
 	  IZIN_TEST_PG=$$url IZIN_BIN=$(CURDIR)/$(BIN) $(PYTEST) -q -p no:cacheprovider tests/blackbox
 
-test: deps unit fuzz-replay blackbox browser
+test: deps unit fuzz-replay blackbox browser test-pg
 
 # The emulator against İYS's OpenAPI document through Stoplight Prism's
 # validating proxy (scripts/prism-check.py; docs/IYS-EMULATOR.md). Not part

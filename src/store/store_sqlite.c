@@ -3417,16 +3417,30 @@ static int sq_state_scan(iz_store_t *st, iz_store_state_fn fn, void *ctx)
                               NULL, state_row, &(state_walk_t){fn, ctx});
 }
 
+/* The rows of one page of iz_store_consent_each: small enough that a page
+ * held whole (PostgreSQL's client reads a statement's every row before the
+ * first is handed on) stays far below what a large brand would take. */
+#define CONSENT_PAGE 2000
+
 typedef struct consent_walk {
     iz_store_consent_fn fn;
     void *ctx;
+    char *key[3]; /* the last row's recipient, rtype, type as stored: the next page's start */
+    int rows;     /* of the page being read */
 } consent_walk_t;
 
 /* One current consent for iz_store_consent_each; like state_row, a row with
- * an unknown key or status spelling is passed over. */
+ * an unknown key or status spelling is passed over (its key still moves
+ * the walk on). */
 static int consent_row(void *ctx, const iz_row_t *row)
 {
     consent_walk_t *w = ctx;
+    w->rows++;
+    for (int i = 0; i < 3; i++) {
+        const char *t = iz_row_text(row, i);
+        free(w->key[i]);
+        w->key[i] = iz_xstrdup(t ? t : "");
+    }
     iz_consent_t c = {0};
     iz__sq_col_consent(row, 0, c.recipient, &c.rtype, &c.type, &c.status, &c.source,
                        &c.consent_date);
@@ -3434,19 +3448,35 @@ static int consent_row(void *ctx, const iz_row_t *row)
     return w->fn(w->ctx, &c);
 }
 
-/* One statement over the primary key (brand_id, recipient, rtype, type):
- * the rows come in key order without a sort, and SQLite steps through them
- * one at a time, so nothing of the brand is held. */
+/* Pages over the primary key (brand_id, recipient, rtype, type), each
+ * starting after the last key of the one before (the first after the
+ * empty key, which no consent has): the rows come in key order without a
+ * sort, each page is a seek into the key, and no more than a page of the
+ * brand is held at once, on either engine (one statement for the whole
+ * brand would be stepped a row at a time by SQLite but read whole by
+ * PostgreSQL's client). The pages are read in one read transaction, one
+ * snapshot. */
 static int sq_consent_each(iz_store_t *st, int64_t brand_id, iz_type_t type, iz_store_consent_fn fn,
                            void *ctx)
 {
-    return iz__sq_each(
-        sq(st),
-        "SELECT recipient, rtype, type, status, source, consent_date"
-        " FROM consent_state WHERE brand_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR type = ?2)"
-        " ORDER BY recipient, rtype, type",
-        IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_OPT(iz_type_name(type))), consent_row,
-        &(consent_walk_t){fn, ctx});
+    consent_walk_t w = {.fn = fn, .ctx = ctx};
+    int rc = iz__sq_begin_read(sq(st));
+    for (bool first = true; rc == 0 && (first || w.rows == CONSENT_PAGE); first = false) {
+        w.rows = 0;
+        rc = iz__sq_each(
+            sq(st),
+            "SELECT recipient, rtype, type, status, source, consent_date"
+            " FROM consent_state WHERE brand_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR type = ?2)"
+            " AND (recipient, rtype, type) > (?3, ?4, ?5)"
+            " ORDER BY recipient, rtype, type LIMIT ?6",
+            IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_OPT(iz_type_name(type)),
+                       IZ_SQ_TEXT(w.key[0] ? w.key[0] : ""), IZ_SQ_TEXT(w.key[1] ? w.key[1] : ""),
+                       IZ_SQ_TEXT(w.key[2] ? w.key[2] : ""), IZ_SQ_I64(CONSENT_PAGE)),
+            consent_row, &w);
+    }
+    for (int i = 0; i < 3; i++)
+        free(w.key[i]);
+    return iz__sq_end(sq(st), rc);
 }
 
 /* Write a record of what the send filter let through - an SMS message or a

@@ -11,6 +11,7 @@
  * refused upload leaves nothing behind.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -99,21 +100,47 @@ void iz__pg_bulk(iz_req_t *r, void *vapp)
 
 /* ---- the upload -------------------------------------------------------------- */
 
+/* The upload's spool file, made when the file's first bytes come, not on
+ * the request's first call: a form refused on its headers (the page's
+ * limit, another site's form, a body that is not multipart) is answered
+ * at once on the socket, before the handler returns, so a file made
+ * before it would still be there when the client sees the answer. */
+typedef struct bulk_sink {
+    iz_app_t *app;
+    iz_brand_t brand;
+    iz_upload_t *u; /* NULL until the first bytes */
+    int open_rc;    /* iz_upload_open's failure: answered once the body is read */
+} bulk_sink_t;
+
 static void sink_write(void *ctx, const char *data, size_t len)
 {
-    iz_upload_write(ctx, data, len);
+    bulk_sink_t *b = ctx;
+    if (!b->u && !b->open_rc) b->open_rc = iz_upload_open(b->app, &b->brand, &b->u);
+    if (b->u) iz_upload_write(b->u, data, len);
 }
 
 static void sink_free(void *ctx)
 {
-    iz_upload_free(ctx);
+    bulk_sink_t *b = ctx;
+    iz_upload_free(b->u);
+    free(b);
 }
 
 static void upload_done(iz_req_t *r, iz_panel_mp_t *m)
 {
     iz_job_t job;
-    int rc = m->sink_seen ? iz_upload_finish(m->sink.ctx, m->sink_type, &job) : IZ_EINVAL;
+    const bulk_sink_t *b = m->sink.ctx;
+    int open_rc = b->open_rc;
+    /* No bytes of a file (no file field, or an empty one): nothing to run. */
+    int rc = open_rc                ? open_rc
+             : m->sink_seen && b->u ? iz_upload_finish(b->u, m->sink_type, &job)
+                                    : IZ_EINVAL;
     iz__panel_mp_release(m); /* a refused file goes before the answer; a job's stays */
+    if (open_rc) {
+        iz__panel_refuse(r, m->app, 503, "Toplu yükleme kullanılamıyor",
+                         "Sunucu şu anda dosya kabul edemiyor. Lütfen daha sonra tekrar deneyin.");
+        return;
+    }
     if (rc == IZ_EINVAL) {
         iz__panel_refuse(r, m->app, 422, "Dosya okunamadı",
                          "Dosya boş ya da biçimi tanınmadı. CSV, XLSX ya da JSON bir dosya "
@@ -145,14 +172,10 @@ void iz__pg_bulk_post(iz_req_t *r, void *vapp)
         iz__panel_refuse(r, app, 404, "Marka bulunamadı", "Bu hesapta henüz marka yok.");
         return;
     }
-    iz_upload_t *u;
-    int rc = iz_upload_open(app, s.brand, &u);
-    if (rc != 0) {
-        iz__panel_refuse(r, app, 503, "Toplu yükleme kullanılamıyor",
-                         "Sunucu şu anda dosya kabul edemiyor. Lütfen daha sonra tekrar deneyin.");
-        return;
-    }
-    const iz_panel_mp_sink_t sink = {"file", sink_write, u, sink_free};
+    bulk_sink_t *b = iz_xcalloc(1, sizeof *b);
+    b->app = app;
+    b->brand = *s.brand;
+    const iz_panel_mp_sink_t sink = {"file", sink_write, b, sink_free};
     iz__panel_mp_start(r, app, FIELDS_MAX, "4 KB form alanı", &sink, upload_done);
 }
 

@@ -114,24 +114,52 @@ def store_rows(data, sql, params=()):
 def store_exec(data, sql, params=()):
     """Run a writing statement on the store of folder data, as an operator
     with access to the database would (SQLite's file or the PostgreSQL
-    pass's database)."""
+    pass's database); the number of rows it changed."""
     if PG:
         import psycopg2
         con = psycopg2.connect(pg_url(data))
         try:
             with con.cursor() as cur:
                 cur.execute(sql.replace("%", "%%").replace("?", "%s"), tuple(params))
+                n = cur.rowcount
             con.commit()
         finally:
             con.close()
-        return
+        return n
     import sqlite3
     con = sqlite3.connect(f"{data}/izin.db")
     try:
-        con.execute(sql, params)
+        n = con.execute(sql, params).rowcount
         con.commit()
     finally:
         con.close()
+    return n
+
+
+def store_dump(data):
+    """Everything the store of folder data holds, as bytes, for checks that
+    something (a key, a password, a token) is nowhere in it in clear:
+    SQLite's database file with its journal and WAL (every page, free ones
+    too; not the key file), or on the PostgreSQL pass every value of every
+    table of its database (text as UTF-8, bytea as it is), one a line."""
+    if not PG:
+        out = b""
+        for name in sorted(os.listdir(str(data))):
+            if name.startswith("izin.db") and name != "izin.db.key":
+                with open(os.path.join(str(data), name), "rb") as f:
+                    out += f.read()
+        return out
+    tables = [t for (t,) in store_rows(
+        data, "select table_name from information_schema.tables"
+              " where table_schema = 'public' and table_type = 'BASE TABLE'")]
+    out = []
+    for t in tables:
+        for row in store_rows(data, f'select * from "{t}"'):
+            for v in row:
+                if v is None:
+                    continue
+                out.append(v if isinstance(v, bytes) else str(v).encode())
+    return b"\n".join(out)
 
 
 def izin(*args, data=None, check=True, env=None, input=None):

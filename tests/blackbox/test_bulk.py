@@ -10,7 +10,7 @@ import zipfile
 
 import requests
 
-from conftest import Server, bulk_changes, izin, make_store, tr_now
+from conftest import Server, bulk_changes, izin, make_store, store_rows, tr_now
 from simutil import Provider, start_sim
 from test_sync import wait_for
 
@@ -214,11 +214,7 @@ def test_kill_9_midway_resumes_without_a_row_twice(tmp_path):
     assert wait_for(lambda: progress()["processed"] > 2000, timeout=60, step=0.02)
     srv.proc.send_signal(signal.SIGKILL)
     srv.proc.wait()
-    con = sqlite3.connect(f"file:{data}/izin.db?mode=ro", uri=True)
-    try:
-        done_at_kill = con.execute("select processed from jobs where id = ?", (job_id,)).fetchone()[0]
-    finally:
-        con.close()
+    done_at_kill = store_rows(data, "select processed from jobs where id = ?", (job_id,))[0][0]
     assert 0 < done_at_kill < n, done_at_kill  # killed in the middle
     srv.proc.wait()
     srv.stop()

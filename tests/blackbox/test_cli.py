@@ -1,9 +1,10 @@
 """The admin commands: init, account add, brand add, key add."""
 import json
+import os
 import re
-import sqlite3
+import subprocess
 
-from conftest import izin
+from conftest import IZIN, PG, izin, store_argv, store_dump, store_rows
 
 
 def test_init_is_idempotent(tmp_path):
@@ -11,7 +12,13 @@ def test_init_is_idempotent(tmp_path):
     b = izin("init", "--json", data=tmp_path)
     assert json.loads(a.stdout) == json.loads(b.stdout)
     assert json.loads(a.stdout)["schemaVersion"] >= 1
-    assert (tmp_path / "izin.db").exists()
+    if PG:
+        # the store is the PostgreSQL database; the folder holds no SQLite file
+        assert not (tmp_path / "izin.db").exists()
+    else:
+        assert (tmp_path / "izin.db").exists()
+    assert store_rows(tmp_path, "select value from meta where key = 'schema_version'") == \
+        [(str(json.loads(a.stdout)["schemaVersion"]),)]
 
 
 def test_db_url_and_environment(tmp_path):
@@ -54,15 +61,12 @@ def test_account_brand_key(tmp_path):
     assert re.fullmatch(r"izk_[0-9a-f]{48}\n", key)
     kj = json.loads(izin("key", "add", "--account", "acme", "--json", data=tmp_path).stdout)
     assert kj["account"] == "acme" and kj["key"].startswith("izk_")
-    # only hashes are stored: neither key appears anywhere in the database file
-    raw = (tmp_path / "izin.db").read_bytes()
-    for f in tmp_path.glob("izin.db*"):
-        raw += f.read_bytes()
+    # only hashes are stored: neither key appears anywhere in the store
+    raw = store_dump(tmp_path)
+    assert b"ACME A.\xc5\x9e." in raw  # the dump holds what was stored
     assert key.strip().encode() not in raw and kj["key"].encode() not in raw
-    con = sqlite3.connect(tmp_path / "izin.db")
-    hashes = [r[0] for r in con.execute("select hash from api_keys")]
+    hashes = [r[0] for r in store_rows(tmp_path, "select hash from api_keys")]
     assert len(hashes) == 2 and all(re.fullmatch(r"[0-9a-f]{64}", h) for h in hashes)
-    con.close()
 
 
 def test_bad_arguments(tmp_path):
@@ -139,24 +143,40 @@ def test_store_locations_are_parsed_in_one_place(tmp_path, monkeypatch):
         assert p.returncode == 1 and "store location" in p.stderr, (loc, p.stderr)
     assert not any(tmp_path.iterdir()), list(tmp_path.iterdir())  # no folder made
     izin("init", "--data", "./a:b")
-    assert (tmp_path / "a:b" / "izin.db").exists()
+    if PG:
+        # --data beside a postgresql:// --db names the node's folder only
+        assert not (tmp_path / "a:b" / "izin.db").exists()
+    else:
+        assert (tmp_path / "a:b" / "izin.db").exists()  # a folder named a:b, not a URL
+    assert store_rows(tmp_path / "a:b", "select count(*) from accounts") == [(0,)]
 
 
 def test_iys_passwords_are_sealed_at_rest(tmp_path):
     izin("init", data=tmp_path)
     izin("account", "add", "--name", "acme", "--iys-code", "1", "--iys-user", "u",
          "--iys-password", "çok-gizli-parola", data=tmp_path)
-    key = tmp_path / "izin.db.key"
-    assert key.exists() and (key.stat().st_mode & 0o777) == 0o600
-    raw = b"".join(f.read_bytes() for f in tmp_path.glob("izin.db*") if f != key)
+    raw = store_dump(tmp_path)
+    assert b"acme" in raw  # the dump holds what was stored
     assert "çok-gizli-parola".encode() not in raw
-    con = sqlite3.connect(tmp_path / "izin.db")
-    (pw,) = con.execute("select iys_password from accounts").fetchone()
-    con.close()
+    (pw,) = store_rows(tmp_path, "select iys_password from accounts")[0]
     assert pw.startswith("sb1:")
-    # another key does not open the store; the right one in the environment does
+    # another key does not open the store
     wrong = izin("init", data=tmp_path, env={"IZIN_SECRET_KEY": "ab" * 32}, check=False)
     assert wrong.returncode == 1 and "key" in wrong.stderr
+    if PG:
+        # no key file beside a PostgreSQL database: without IZIN_SECRET_KEY
+        # the command is refused, naming it, and nothing is left in the folder
+        e = {k: v for k, v in os.environ.items() if k not in ("IZIN_SECRET_KEY", "IZIN_DATA")}
+        before = sorted(os.listdir(tmp_path))
+        p = subprocess.run([IZIN, *store_argv(["init", "--data", str(tmp_path)])],
+                           capture_output=True, text=True, env=e, timeout=60)
+        assert p.returncode != 0 and "IZIN_SECRET_KEY" in p.stderr, p.stderr
+        assert sorted(os.listdir(tmp_path)) == before
+        assert not (tmp_path / "izin.db.key").exists()
+        return
+    # the right one in the environment does
+    key = tmp_path / "izin.db.key"
+    assert key.exists() and (key.stat().st_mode & 0o777) == 0o600
     right = izin("init", data=tmp_path, env={"IZIN_SECRET_KEY": key.read_text().strip()})
     assert right.returncode == 0
     # without its key file the store is refused, and no new key is left behind

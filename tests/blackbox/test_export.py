@@ -2,12 +2,12 @@
 import csv
 import io
 import os
-import sqlite3
 import stat
 import subprocess
 import sys
 
-from conftest import IZIN, fresh_phone, izin, make_store, tr_now
+from conftest import (IZIN, fresh_phone, izin, make_store, store_argv, store_env, store_exec,
+                      store_rows, tr_now)
 
 HEADER = "recipient,type,status,source,consentDate,recipientType"
 
@@ -46,8 +46,9 @@ def test_export_current_consents(env, tmp_path):
         f"{p2},MESAJ,RET,HS_MESAJ,{d3},BIREYSEL",
         f"{mail},EPOSTA,ONAY,HS_WEB,{d2},BIREYSEL",
     ]) + "\n"
-    raw = subprocess.run([IZIN, "export", "--brand", str(env.acme.brand), "--data",
-                          str(env.data)], capture_output=True, check=True).stdout
+    raw = subprocess.run([IZIN, *store_argv(["export", "--brand", str(env.acme.brand), "--data",
+                                             str(env.data)])],
+                         capture_output=True, check=True, env=store_env()).stdout
     assert not raw.startswith(b"\xef\xbb\xbf") and b"\r" not in raw  # no BOM, LF line ends
     assert raw.decode("utf-8") == out.stdout
 
@@ -109,8 +110,8 @@ def peak_rss_kb(args):
     code = ("import resource, subprocess, sys\n"
             "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)\n"
             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
-    out = subprocess.run([sys.executable, "-c", code, IZIN, *args], capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", code, IZIN, *store_argv(args)],
+                         capture_output=True, text=True, timeout=120, env=store_env())
     assert out.returncode == 0, out.stderr
     return int(out.stdout)
 
@@ -121,17 +122,17 @@ def test_export_large_brand_streams(tmp_path):
     make_store(data)
     # The rows are put straight into the current state (the export reads
     # only that): recording 200,000 through the API would take minutes.
-    db = sqlite3.connect(str(data / "izin.db"))
-    brand_id = db.execute("SELECT id FROM brands WHERE code = 700001").fetchone()[0]
-    small_id = db.execute("SELECT id FROM brands WHERE code = 700002").fetchone()[0]
-    rows = [(brand_id, "+90532%07d" % i, "BIREYSEL", "MESAJ", 1, "ONAY", "HS_WEB",
-             1767596400 + i) for i in range(200000)]
-    rows += [(small_id, "+90533%07d" % i, "BIREYSEL", "MESAJ", 1, "ONAY", "HS_WEB",
-              1767596400) for i in range(2000)]
-    db.executemany("INSERT INTO consent_state(brand_id, recipient, rtype, type, log_id, status,"
-                   " source, consent_date) VALUES(?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    db.commit()
-    db.close()
+    # One statement per brand, the rows counted out by a recursive CTE
+    # (both engines run it): +90532 then i in 7 digits, one second apart.
+    for code, prefix, n, step in [(700001, "+90532", 200000, 1), (700002, "+90533", 2000, 0)]:
+        (brand_id,) = store_rows(data, "SELECT id FROM brands WHERE code = ?", (code,))[0]
+        store_exec(data, "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n"
+                         " WHERE i < ?)"
+                         " INSERT INTO consent_state(brand_id, recipient, rtype, type, log_id,"
+                         " status, source, consent_date)"
+                         " SELECT ?, ? || substr(CAST(10000000 + i AS TEXT), 2), 'BIREYSEL',"
+                         " 'MESAJ', 1, 'ONAY', 'HS_WEB', 1767596400 + i * ? FROM n",
+                   (n - 1, brand_id, prefix, step))
 
     big = tmp_path / "big.csv"
     izin("export", "--brand", "700001", "--out", str(big), data=data)

@@ -1,7 +1,7 @@
 """`izin import` on the local store (issue 10): the same job as an upload, run
 in the command with its progress; exit 0 all rows in, 3 some rejected, 1
 failed; and what `izin export` writes, `izin import` reads back unchanged."""
-from conftest import bulk_changes, izin, make_store, tr_now
+from conftest import bulk_changes, izin, make_store, store_argv, store_env, store_rows, tr_now
 
 
 def test_import_exit_codes_and_the_round_trip(tmp_path):
@@ -51,12 +51,8 @@ def test_import_exit_codes_and_the_round_trip(tmp_path):
 
 
 def _job(data):
-    import sqlite3
-    con = sqlite3.connect(f"file:{data}/izin.db?mode=ro", uri=True)
-    try:
-        return con.execute("select id, state, processed, accepted, owner from jobs").fetchone()
-    finally:
-        con.close()
+    rows = store_rows(data, "select id, state, processed, accepted, owner from jobs")
+    return rows[0] if rows else None
 
 
 def _bulk_rows(data):
@@ -75,8 +71,9 @@ def test_a_server_leaves_a_running_import_alone_and_takes_over_a_dead_one(tmp_pa
     d = tr_now(-3600)
     f.write_text("recipient,type,status,source,consentDate\n"
                  + "".join(f"+90534{i:07d},MESAJ,ONAY,HS_WEB,{d}\n" for i in range(n)))
-    imp = subprocess.Popen([IZIN, "import", "--brand", str(acme.brand), "--data", str(data),
-                            str(f)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    imp = subprocess.Popen([IZIN, *store_argv(["import", "--brand", str(acme.brand), "--data",
+                                               str(data), str(f)])],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=store_env())
     # the import runs; a server started on the same store must not run it too
     assert wait_for(lambda: (_job(data) or (0, 0, 0))[2] > 0, timeout=60, step=0.02)
     srv = Server(["serve", "--listen", "127.0.0.1:0", "--data", str(data)], data).start()
@@ -92,17 +89,13 @@ def test_a_server_leaves_a_running_import_alone_and_takes_over_a_dead_one(tmp_pa
     g = tmp_path / "big2.csv"
     g.write_text("recipient,type,status,source,consentDate\n"
                  + "".join(f"+90535{i:07d},MESAJ,ONAY,HS_WEB,{d}\n" for i in range(n)))
-    imp = subprocess.Popen([IZIN, "import", "--brand", str(acme.brand), "--data", str(data),
-                            str(g)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    imp = subprocess.Popen([IZIN, *store_argv(["import", "--brand", str(acme.brand), "--data",
+                                               str(data), str(g)])],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=store_env())
 
     def second():
-        import sqlite3
-        con = sqlite3.connect(f"file:{data}/izin.db?mode=ro", uri=True)
-        try:
-            return con.execute("select processed from jobs where path like '%big2.csv'"
-                               ).fetchone()
-        finally:
-            con.close()
+        rows = store_rows(data, "select processed from jobs where path like '%big2.csv'")
+        return rows[0] if rows else None
     assert wait_for(lambda: (second() or (0,))[0] > 0, timeout=60, step=0.02)
     imp.send_signal(signal.SIGKILL)
     imp.wait()

@@ -5,12 +5,11 @@ lost pull left out, records the agreement when it agrees with İYS, keeps
 import base64
 import datetime
 import json
-import sqlite3
 import time
 
 import requests
 
-from conftest import fresh_phone, izin, tr_now, wait_for
+from conftest import fresh_phone, izin, store_exec, tr_now, wait_for
 from simutil import Provider, start_sim
 from test_sim_recon import citizen, day_end
 from test_sync import Module
@@ -178,11 +177,8 @@ def test_a_change_missing_from_the_file_is_a_mismatch(tmp_path):
         m.srv.stop()
         # izin believes İYS accepted `bad` under a transactionId İYS never
         # gave: İYS's file cannot hold that change.
-        db = sqlite3.connect(m.data / "izin.db")
-        with db:
-            n = db.execute("UPDATE consent_log SET iys_txid = 'made-up-0001'"
-                           " WHERE recipient = ?", (bad,)).rowcount
-        db.close()
+        n = store_exec(m.data, "UPDATE consent_log SET iys_txid = 'made-up-0001'"
+                               " WHERE recipient = ?", (bad,))
         assert n == 1
         date = today()
         day_end(sim, date)

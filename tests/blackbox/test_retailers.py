@@ -6,12 +6,11 @@ knows the brand's retailers; bad values refused with İYS's codes."""
 import hashlib
 import json
 import random
-import sqlite3
 
 import pytest
 import requests
 
-from conftest import fresh_phone, izin, tr_now, wait_for
+from conftest import fresh_phone, izin, store_rows, tr_now, wait_for
 from simutil import Provider, start_sim
 from test_sync import Module
 
@@ -154,11 +153,10 @@ def test_a_consent_with_retailers_reaches_iys_with_them(world):
 def chain_ok(data):
     """Walk the module's consent log and check every row's hash as store.h
     defines it, the retailer fields included."""
-    con = sqlite3.connect(str(data / "izin.db"))
     prev = ""
-    rows = con.execute("select id, brand_id, recipient, rtype, type, status, source,"
-                       " consent_date, creation_ms, origin, evidence, retailer_code,"
-                       " retailer_access, prev_hash, hash from consent_log order by id")
+    rows = store_rows(data, "select id, brand_id, recipient, rtype, type, status, source,"
+                            " consent_date, creation_ms, origin, evidence, retailer_code,"
+                            " retailer_access, prev_hash, hash from consent_log order by id")
     n = 0
     for row in rows:
         f = ["" if v is None else str(v) for v in row[:11]]
@@ -170,7 +168,6 @@ def chain_ok(data):
         if h != row[14]:
             return False
         prev, n = h, n + 1
-    con.close()
     return n > 0
 
 

@@ -10,7 +10,6 @@ left on its default log sink (DATA/sms.log).
 import json
 import os
 import signal
-import sqlite3
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from conftest import Server, fresh_phone, izin, make_store, tr_now
+from conftest import Server, fresh_phone, izin, make_store, store_rows, tr_now
 
 OPTOUT = "Ret için RET ACME yazıp 4607 numarasına gönderin."
 SUB_OPTOUT = "Ret için RET yazıp 08501234567 numarasına gönderin."
@@ -196,14 +195,10 @@ def test_every_reason_and_the_gateway_gets_exactly_the_allowed(env):
     assert j["optOutAppended"] is True and j["text"] == "Kış indirimi başladı! " + FOOTER
 
     # what was sent and what was blocked, and why, is on record
-    con = sqlite3.connect(f"file:{env.data}/izin.db?mode=ro", uri=True)
-    try:
-        msg = con.execute("select sender, text, commercial, encoding, parts, accepted, blocked "
-                          "from sms_messages where id = ?", (j["id"],)).fetchone()
-        rows = con.execute("select recipient, outcome, gateway_id from sms_recipients "
-                           "where message_id = ? order by seq", (j["id"],)).fetchall()
-    finally:
-        con.close()
+    (msg,) = store_rows(env.data, "select sender, text, commercial, encoding, parts, accepted,"
+                                  " blocked from sms_messages where id = ?", (j["id"],))
+    rows = store_rows(env.data, "select recipient, outcome, gateway_id from sms_recipients "
+                                "where message_id = ? order by seq", (j["id"],))
     assert msg == ("ACME", j["text"], 1, "GSM7_TR", 1, 2, 5)
     outcomes = {(rcp, out) for rcp, out, _ in rows}
     assert outcomes == {(yes, "SENT"), (yes2, "SENT"), (ret, "RET"), (none, "NO_CONSENT"),
@@ -421,12 +416,8 @@ def test_gateway_failures_are_reported_not_retried(env):
     assert f["recipient"] == b and f["error"].startswith("HTTP 500") and f["state"] == "FAILED"
     assert f["messageId"] in j["messageIds"]
     assert sent_to(env.gw.take()) == sorted([a, b])  # b was tried exactly once
-    con = sqlite3.connect(f"file:{env.data}/izin.db?mode=ro", uri=True)
-    try:
-        rows = dict(con.execute("select recipient, outcome from sms_recipients where "
-                                "message_id = ?", (j["id"],)).fetchall())
-    finally:
-        con.close()
+    rows = dict(store_rows(env.data, "select recipient, outcome from sms_recipients where "
+                                     "message_id = ?", (j["id"],)))
     assert rows == {a: "SENT", b: "FAILED"}
 
 

@@ -9,7 +9,7 @@ import sqlite3
 
 import requests
 
-from conftest import fresh_phone
+from conftest import fresh_phone, store_dump, store_exec, store_rows
 from simutil import Provider, start_sim
 from test_sync import Module, sim_rows, wait_for
 
@@ -83,6 +83,15 @@ def clear_tokens_in(folder, hashes):
     return found
 
 
+def clear_tokens_in_store(data, hashes):
+    """Whether the store of folder data holds one of those tokens in clear
+    (on SQLite its files, which clear_tokens_in reads too; on PostgreSQL
+    every value of its database)."""
+    dump = store_dump(data)
+    assert dump  # the check reads something
+    return any(hashlib.sha256(w).hexdigest() in hashes for w in token_candidates(dump))
+
+
 def test_the_stored_tokens_are_sealed(tmp_path):
     sim = start_sim(tmp_path / "sim")
     p = Provider(sim, login=False)
@@ -94,10 +103,8 @@ def test_the_stored_tokens_are_sealed(tmp_path):
         hashes = {h for (h,) in con.execute("select hash from tokens")}
         con.close()
         assert len(hashes) == 2  # one access and one refresh token
-        con = sqlite3.connect(f"file:{m.data}/izin.db?mode=ro", uri=True)
-        rows = con.execute("select base_url, username, access, refresh, access_exp,"
-                           " refresh_exp from iys_tokens").fetchall()
-        con.close()
+        rows = store_rows(m.data, "select base_url, username, access, refresh, access_exp,"
+                                  " refresh_exp from iys_tokens")
         assert len(rows) == 1
         base_url, username, access, refresh, access_exp, refresh_exp = rows[0]
         assert (base_url, username) == (sim.base, p.username)
@@ -106,14 +113,21 @@ def test_the_stored_tokens_are_sealed(tmp_path):
         # nowhere in clear: not in the database, its WAL or the logs, while
         # izin runs and after a kill
         assert clear_tokens_in(m.data, hashes) == []
+        assert not clear_tokens_in_store(m.data, hashes)
         m.srv.proc.send_signal(signal.SIGKILL)
         m.srv.proc.wait()
         assert clear_tokens_in(m.data, hashes) == []
+        assert not clear_tokens_in_store(m.data, hashes)
         # the check finds a token when one is there
         (tmp_path / "probe").mkdir()
         (tmp_path / "probe" / "x").write_text("a token: " + p.login()["access_token"])
         assert clear_tokens_in(tmp_path / "probe", {hashlib.sha256(
             p.tokens["access_token"].encode()).hexdigest()}) == [str(tmp_path / "probe" / "x")]
+        # and in the store (a token written there by hand)
+        store_exec(m.data, "update iys_tokens set username = ?",
+                   ("a token: " + p.tokens["access_token"] + "\n",))
+        assert clear_tokens_in_store(m.data, {hashlib.sha256(
+            p.tokens["access_token"].encode()).hexdigest()})
     finally:
         m.srv.stop()
         sim.stop()
@@ -126,10 +140,7 @@ def test_a_pair_is_not_used_for_another_iys_url(tmp_path):
     port = sim.base.rsplit(":", 1)[1]
 
     def set_url(url):
-        con = sqlite3.connect(str(m.data / "izin.db"))
-        con.execute("update accounts set iys_url = ?", (url,))
-        con.commit()
-        con.close()
+        assert store_exec(m.data, "update accounts set iys_url = ?", (url,)) == 1
     try:
         deliver(m)
         assert token_requests(sim) == {"200": 1}

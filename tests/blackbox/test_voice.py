@@ -1,12 +1,11 @@
 """The voice / IVR filter: campaigns filtered on ARAMA, the dialer's number
 list (CSV, JSON), and the IVR's opt-out key recorded as RET on ARAMA."""
-import sqlite3
 import time
 
 import pytest
 import requests
 
-from conftest import Server, fresh_phone, izin, tr_now
+from conftest import Server, fresh_phone, izin, store_rows, tr_now
 from simutil import Provider, start_sim
 
 
@@ -166,12 +165,7 @@ def test_bad_campaigns(v):
 
 
 def evidence_of(data, change_id):
-    con = sqlite3.connect(f"file:{data}/izin.db?mode=ro", uri=True)
-    try:
-        return con.execute("select evidence from consent_log where id = ?",
-                           (change_id,)).fetchone()[0]
-    finally:
-        con.close()
+    return store_rows(data, "select evidence from consent_log where id = ?", (change_id,))[0][0]
 
 
 def test_optout_records_ret_on_arama(v):

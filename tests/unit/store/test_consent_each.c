@@ -126,9 +126,11 @@ static void test_current_in_key_order(void **state)
     assert_int_equal(iz_store_consent_each(NULL, 1, IZ_MESAJ, collect, &s), IZ_EINVAL);
 }
 
-/* Counts rows and checks that they keep coming in key order. */
+/* Counts rows and checks that they keep coming in key order (recipient,
+ * then type by its name; every row here is BIREYSEL). */
 typedef struct order {
     char last[IZ_RECIPIENT_MAX];
+    const char *last_type;
     size_t rows;
     bool sorted;
 } order_t;
@@ -136,8 +138,12 @@ typedef struct order {
 static int in_order(void *ctx, const iz_consent_t *c)
 {
     order_t *o = ctx;
-    if (o->rows && strcmp(o->last, c->recipient) >= 0) o->sorted = false;
+    const char *ty = iz_type_name(c->type);
+    int by_rcpt = strcmp(o->last, c->recipient);
+    if (o->rows && (by_rcpt > 0 || (by_rcpt == 0 && strcmp(o->last_type, ty) >= 0)))
+        o->sorted = false;
     snprintf(o->last, sizeof o->last, "%s", c->recipient);
+    o->last_type = ty;
     o->rows++;
     return 0;
 }
@@ -145,29 +151,42 @@ static int in_order(void *ctx, const iz_consent_t *c)
 static void test_many(void **state)
 {
     fx_t *f = *state;
-    /* 20,000 keys in batches, written in a scrambled order */
+    /* 20,000 keys in batches, written in a scrambled order; every third
+     * recipient has an ARAMA consent too, so that the walk's pages (of
+     * 2,000 rows) end between two types of one recipient as well */
     enum { N = 20000, B = 1000 };
     static iz_change_t chg[B];
     static iz_store_apply_t items[B];
-    for (int b = 0; b < N / B; b++) {
-        for (int i = 0; i < B; i++) {
-            int k = (int)(((b * B + i) * 7919L) % N);
-            chg[i] = (iz_change_t){.brand_id = 5,
-                                   .rtype = IZ_BIREYSEL,
-                                   .type = IZ_MESAJ,
-                                   .status = IZ_ONAY,
-                                   .source = IZ_HS_WEB,
-                                   .consent_date = 1700000000,
-                                   .origin = IZ_ORIGIN_BULK,
-                                   .iys_state = IZ_IYS_LOCAL};
-            snprintf(chg[i].recipient, sizeof chg[i].recipient, "+90532%07d", k);
-            items[i] = (iz_store_apply_t){.chg = &chg[i]};
+    size_t arama = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int b = 0; b < N / B; b++) {
+            size_t n = 0;
+            for (int i = 0; i < B; i++) {
+                int k = (int)(((b * B + i) * 7919L) % N);
+                if (pass == 1 && k % 3 != 0) continue;
+                chg[n] = (iz_change_t){.brand_id = 5,
+                                       .rtype = IZ_BIREYSEL,
+                                       .type = pass ? IZ_ARAMA : IZ_MESAJ,
+                                       .status = IZ_ONAY,
+                                       .source = IZ_HS_WEB,
+                                       .consent_date = 1700000000,
+                                       .origin = IZ_ORIGIN_BULK,
+                                       .iys_state = IZ_IYS_LOCAL};
+                snprintf(chg[n].recipient, sizeof chg[n].recipient, "+90532%07d", k);
+                items[n] = (iz_store_apply_t){.chg = &chg[n]};
+                n++;
+            }
+            assert_int_equal(iz_store_consent_apply_batch(f->st, items, n), 0);
+            if (pass == 1) arama += n;
         }
-        assert_int_equal(iz_store_consent_apply_batch(f->st, items, B), 0);
-    }
     order_t o = {.sorted = true};
     assert_int_equal(iz_store_consent_each(f->st, 5, IZ_MESAJ, in_order, &o), 0);
     assert_int_equal(o.rows, N);
+    assert_true(o.sorted);
+    o = (order_t){.sorted = true};
+    assert_int_equal(iz_store_consent_each(f->st, 5, IZ_TYPE_NONE, in_order, &o), 0);
+    assert_int_equal(arama, (N + 2) / 3);
+    assert_int_equal(o.rows, N + arama);
     assert_true(o.sorted);
 }
 

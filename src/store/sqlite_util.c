@@ -1021,6 +1021,36 @@ static int pg_migrate(iz_sq_t *q, const char **err)
     return rc;
 }
 
+static int read_text_row(void *ctx, const iz_pg_row_t *r)
+{
+    const iz_row_t row = IZ_ROW_PG(r);
+    iz_row_str(&row, 0, ctx, 64);
+    return 0;
+}
+
+/* The store compares and orders text by its bytes, as SQLite does (keys,
+ * pages of a walk, an export's order): a database whose collation is a
+ * language's would order and page otherwise. Refused with the way out. */
+static int pg_collation(iz_sq_t *q, const char **err)
+{
+    char coll[64] = "";
+    int rc = iz__pg_get(q->pg,
+                        "SELECT CASE WHEN datlocprovider = 'c' THEN datcollate"
+                        " ELSE 'ICU ' || coalesce(daticulocale, '') END"
+                        " FROM pg_database WHERE datname = current_database()",
+                        NULL, read_text_row, coll);
+    if (rc != 0) {
+        *err = iz_errf("cannot read the database's collation");
+        return rc;
+    }
+    if (strcmp(coll, "C") == 0 || strcmp(coll, "POSIX") == 0 || strncmp(coll, "C.", 2) == 0)
+        return 0;
+    *err = iz_errf("the database's collation is %s; izin orders text by its bytes: create the "
+                   "database with `createdb --template=template0 --locale=C.UTF-8`",
+                   coll);
+    return IZ_EUNSUPPORTED;
+}
+
 int iz__sq_open_pg(iz_sq_t *q, const iz_sq_def_t *def, const char *url, const char **err)
 {
     memset(q, 0, sizeof *q);
@@ -1032,7 +1062,8 @@ int iz__sq_open_pg(iz_sq_t *q, const iz_sq_def_t *def, const char *url, const ch
         return rc;
     }
     q->path = iz_xstrdup(url);
-    rc = pg_migrate(q, err);
+    rc = pg_collation(q, err);
+    if (rc == 0) rc = pg_migrate(q, err);
     if (rc != 0) iz__sq_close(q);
     return rc;
 }

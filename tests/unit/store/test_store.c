@@ -1779,6 +1779,41 @@ static int64_t stat_disagree(const fx_t *f)
                         " FROM consent_state GROUP BY 1, 2, 3, 4, 5) AS d");
 }
 
+/* A PostgreSQL database that orders text by a language's rules is refused
+ * (the store's keys, pages and export order are by bytes), naming the way
+ * out. (SQLite orders by bytes: nothing to check there.) */
+static void test_pg_collation_refused(void **state)
+{
+    (void)state;
+    if (!iz_test_pg()) {
+        print_message("PostgreSQL only: a database's collation\n");
+        skip();
+    }
+    PGconn *c = PQconnectdb(iz_test_pg());
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PQclear(PQexec(c, "DROP DATABASE IF EXISTS t_icu_tr"));
+    PGresult *r = PQexec(c, "CREATE DATABASE t_icu_tr TEMPLATE template0 LOCALE_PROVIDER icu"
+                            " ICU_LOCALE 'tr'");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    PQfinish(c);
+    char url[512];
+    snprintf(url, sizeof url, "%s", iz_test_pg());
+    char *slash = strstr(url, ":///");
+    assert_non_null(slash);
+    char *q = strchr(slash + 4, '?');
+    char rest[256];
+    snprintf(rest, sizeof rest, "%s", q ? q : "");
+    snprintf(slash + 4, sizeof url - (size_t)(slash + 4 - url), "t_icu_tr%s", rest);
+    iz_store_opts_t so = {.secret_key_hex = IZ_TEST_PG_KEY};
+    iz_store_t *st = NULL;
+    const char *err = NULL;
+    assert_int_equal(iz_store_open(url, &so, &st, &err), IZ_EUNSUPPORTED);
+    assert_null(st);
+    assert_non_null(strstr(err, "collation"));
+    assert_non_null(strstr(err, "--locale=C.UTF-8"));
+}
+
 /* The cluster's İYS window (iys/budget.h's gate): cap starts a window,
  * counted across two connections as two nodes would. */
 static void test_budget_window(void **state)
@@ -2533,6 +2568,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_usage_and_quota, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stat_figures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_budget_window, setup, teardown),
+        cmocka_unit_test(test_pg_collation_refused),
         cmocka_unit_test_setup_teardown(test_changes_one_snapshot, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

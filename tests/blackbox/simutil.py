@@ -43,6 +43,18 @@ def prov(sim):
     return Provider(sim)
 
 
+def sim_counts(sim_dir):
+    """How many records the emulator (its store in sim_dir) holds of each
+    recipient: {recipient: count}."""
+    import sqlite3
+    con = sqlite3.connect(f"file:{sim_dir}/iys-sim.db?mode=ro", uri=True)
+    try:
+        return dict(con.execute(
+            "select recipient, count(*) from consent_log group by recipient").fetchall())
+    finally:
+        con.close()
+
+
 def api_login(user):
     """Log an API user (a Provider or an Integrator) in with its password:
     its session then carries the access token."""

@@ -6,7 +6,6 @@ a second; a node cut off from the store answers no check until it has
 caught up. These run on the PostgreSQL pass (`make test-pg`); a store of
 one SQLite file has no second node."""
 import signal
-import sqlite3
 import threading
 import time
 
@@ -14,7 +13,7 @@ import pytest
 import requests
 
 from conftest import PG, Server, izin, pg_url, wait_for
-from simutil import Provider, start_sim
+from simutil import Provider, start_sim, sim_counts
 
 pytestmark = pytest.mark.skipif(
     not PG, reason="several nodes share a PostgreSQL store (the PostgreSQL pass runs these)")
@@ -91,15 +90,6 @@ class Cluster:
             nd.stop()
 
 
-def sim_rows(sim_dir):
-    con = sqlite3.connect(f"file:{sim_dir}/iys-sim.db?mode=ro", uri=True)
-    try:
-        return dict(con.execute(
-            "select recipient, count(*) from consent_log group by recipient").fetchall())
-    finally:
-        con.close()
-
-
 def test_one_leader_and_a_handover_within_seconds(tmp_path):
     c = Cluster(tmp_path)
     try:
@@ -155,7 +145,7 @@ def test_kill_the_sync_leader_during_a_backlog_every_change_reaches_iys_once(tmp
         new = c.leader(timeout=5)
         assert new is not None and new is not lead
         assert wait_for(lambda: metric(new, "izin_outbox_changes") == 0, timeout=240, step=0.5)
-        rows = sim_rows(tmp_path / "sim")
+        rows = sim_counts(tmp_path / "sim")
         assert [ph for ph in phones if rows.get(ph) != 1] == []
         assert set(rows) <= set(phones)  # nothing izin did not send
         stats = requests.get(sim.base + "/_sim/stats").json()

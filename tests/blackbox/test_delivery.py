@@ -8,7 +8,7 @@ import time
 import requests
 
 from conftest import Server, izin
-from simutil import Provider, start_sim
+from simutil import Provider, start_sim, sim_counts
 from test_sync import wait_for
 
 
@@ -17,15 +17,6 @@ def sim_log(sim_dir, recipient):
     try:
         return [r[0] for r in con.execute(
             "select status from consent_log where recipient = ? order by id", (recipient,))]
-    finally:
-        con.close()
-
-
-def sim_counts(sim_dir):
-    con = sqlite3.connect(f"file:{sim_dir}/iys-sim.db?mode=ro", uri=True)
-    try:
-        return dict(con.execute(
-            "select recipient, count(*) from consent_log group by recipient").fetchall())
     finally:
         con.close()
 

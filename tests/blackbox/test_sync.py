@@ -2,14 +2,13 @@
 every İYS-side change comes back."""
 import os
 import signal
-import sqlite3
 import threading
 import time
 
 import requests
 
 from conftest import Server, fresh_phone, izin, tr_now, wait_for
-from simutil import Provider, start_sim
+from simutil import Provider, start_sim, sim_counts
 
 
 class Module:
@@ -120,15 +119,6 @@ def test_citizen_withdrawal_blocks_after_the_next_pull(tmp_path):
         sim.stop()
 
 
-def sim_rows(sim_dir):
-    con = sqlite3.connect(f"file:{sim_dir}/iys-sim.db?mode=ro", uri=True)
-    try:
-        return dict(con.execute(
-            "select recipient, count(*) from consent_log group by recipient").fetchall())
-    finally:
-        con.close()
-
-
 def test_outage_then_recovery_delivers_each_change_exactly_once(tmp_path):
     sim = start_sim(tmp_path / "sim")
     p = Provider(sim)
@@ -143,7 +133,7 @@ def test_outage_then_recovery_delivers_each_change_exactly_once(tmp_path):
         done = wait_for(lambda: all(m.get(ph).json()["iys"]["state"] == "ACCEPTED"
                                     for ph in phones), timeout=30, step=0.3)
         assert done
-        rows = sim_rows(tmp_path / "sim")
+        rows = sim_counts(tmp_path / "sim")
         assert all(rows.get(ph) == 1 for ph in phones), {ph: rows.get(ph) for ph in phones}
     finally:
         m.srv.stop()
@@ -260,7 +250,7 @@ def test_kill_9_during_a_10000_change_backlog(tmp_path):
         m.srv.stop()
         m.start()
         assert wait_for(lambda: m.metrics()["izin_outbox_changes"] == 0, timeout=240, step=0.5)
-        rows = sim_rows(tmp_path / "sim")
+        rows = sim_counts(tmp_path / "sim")
         assert len([ph for ph in phones if rows.get(ph) == 1]) == n
         # nothing was sent twice in a way İYS counts as a failure
         stats = requests.get(sim.base + "/_sim/stats").json()

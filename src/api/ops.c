@@ -260,6 +260,27 @@ static void route_metrics(FILE *f, iz_http_t *http)
 /* The customer webhooks: each brand's changes not yet delivered and its
  * dead letters (from the store, so `izin` commands' changes count too),
  * and this server's deliveries by outcome. */
+/* Several nodes on one PostgreSQL (domain/cluster.h): only then. */
+static void cluster_metrics(FILE *f, iz_app_t *app)
+{
+    iz_cluster_status_t cs;
+    iz_cluster_status(app->cluster, &cs);
+    if (!cs.shared) return;
+    fprintf(f,
+            "# HELP izin_cluster_leader 1 while this node holds the cluster's lease (İYS sync,"
+            " webhooks, SMS queue).\n# TYPE izin_cluster_leader gauge\nizin_cluster_leader %d\n"
+            "# HELP izin_cluster_stale 1 while this node's send filter may be behind the shared"
+            " log (checks answer 503).\n# TYPE izin_cluster_stale gauge\nizin_cluster_stale %d\n"
+            "# HELP izin_cluster_leads_total Times this node took the lease.\n"
+            "# TYPE izin_cluster_leads_total counter\nizin_cluster_leads_total %llu\n"
+            "# HELP izin_cluster_notices_total Notices of other commits to the log heard.\n"
+            "# TYPE izin_cluster_notices_total counter\nizin_cluster_notices_total %llu\n"
+            "# HELP izin_cluster_caught_up_total Changes read by catch-ups with the shared log.\n"
+            "# TYPE izin_cluster_caught_up_total counter\nizin_cluster_caught_up_total %llu\n",
+            cs.leader ? 1 : 0, cs.stale ? 1 : 0, (unsigned long long)cs.leads,
+            (unsigned long long)cs.notices, (unsigned long long)cs.caught);
+}
+
 static void webhook_metrics(FILE *f, iz_app_t *app)
 {
     iz_webhook_figures_t *w = NULL;
@@ -450,6 +471,7 @@ void iz__h_metrics(iz_req_t *r, void *vapp)
                     (long long)backlog);
     }
     webhook_metrics(f, app);
+    cluster_metrics(f, app);
     if (qrc == 0)
         fprintf(f,
                 "# HELP izin_iys_quarantine İYS changes in quarantine (not applied), all "

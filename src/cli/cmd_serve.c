@@ -582,6 +582,7 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
 
 static void server_stop(server_t *s)
 {
+    iz_domain_stopping(s->dom);
     iz_http_stop(s->http);
     iz_cpage_free(atomic_exchange(&s->app.cpage, NULL));
     iz_panel_free(s->panel);

@@ -192,6 +192,11 @@ int iz_domain_repair_remote(iz_domain_t *d, const iz_brand_t *brand, const char 
  * every second. *seen (may be NULL) gets how many rows were read. */
 int iz_domain_catch_up(iz_domain_t *d, size_t *seen);
 
+/* The process is stopping: a catch-up under way returns after the page it
+ * is on (a long one - another process's bulk load read key by key - would
+ * hold a worker's stop up). */
+void iz_domain_stopping(iz_domain_t *d);
+
 /* Whether the filter index may be behind the shared store (several nodes:
  * domain/cluster.h sets it while the node cannot hear or read the other
  * nodes' changes, and clears it once caught up). While stale, judging a

@@ -38,6 +38,7 @@ struct iz_domain {
     _Atomic uint64_t quarantined;
     _Atomic int64_t seen_id; /* the largest log id the commit subscriber saw or caught up to */
     atomic_bool stale;       /* the index may miss other nodes' changes: checks wait (cluster.h) */
+    atomic_bool stopping;    /* the process stops: a catch-up returns between two pages */
     pthread_mutex_t cache_mu;
     acct_cache_t cache[ACCT_CACHE];
 };

@@ -156,7 +156,7 @@ int iz_domain_catch_up(iz_domain_t *d, size_t *seen)
 {
     if (seen) *seen = 0;
     if (!d || !d->index) return 0;
-    for (;;) {
+    while (!atomic_load(&d->stopping)) {
         int64_t from = atomic_load(&d->seen_id), max = 0;
         int rc = iz_store_log_max(d->st, &max);
         if (rc != 0 || max <= from) return rc;
@@ -174,6 +174,12 @@ int iz_domain_catch_up(iz_domain_t *d, size_t *seen)
         }
         if (n < CATCH_UP_PAGE) return 0;
     }
+    return 0;
+}
+
+void iz_domain_stopping(iz_domain_t *d)
+{
+    if (d) atomic_store(&d->stopping, true);
 }
 
 void iz_domain_set_stale(iz_domain_t *d, bool stale)

@@ -1333,7 +1333,8 @@ static void *dispatcher(void *arg)
         plan_pulls(s, now);
         plan_polls(s, now);
         plan_recon(s, now);
-        if (now >= s->next_catch_up_ms) {
+        if (now >= s->next_catch_up_ms && !iz_store_shared(s->st)) {
+            /* (Several nodes: domain/cluster.c catches up on every notice.) */
             /* Changes another process committed (izin iys reconcile beside
              * the server, say) reach the send filter within a second. */
             s->next_catch_up_ms = now + CATCH_UP_EVERY_MS;

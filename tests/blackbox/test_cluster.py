@@ -96,6 +96,8 @@ def test_one_leader_and_a_handover_within_seconds(tmp_path):
         lead = c.leader()
         assert lead is not None
         assert sorted(role(nd) for nd in c.nodes) == ["follower", "follower", "leader"]
+        assert [metric(nd, "izin_cluster_leader") for nd in c.nodes].count(1) == 1
+        assert all(metric(nd, "izin_cluster_stale") == 0 for nd in c.nodes)
         lead.proc.send_signal(signal.SIGKILL)
         lead.proc.wait()
         t0 = time.time()
@@ -106,6 +108,8 @@ def test_one_leader_and_a_handover_within_seconds(tmp_path):
         # exactly one leader among the living
         living = [nd for nd in c.nodes if nd.proc.poll() is None]
         assert sorted(role(nd) for nd in living) == ["follower", "leader"]
+        assert metric(new, "izin_cluster_leader") == 1
+        assert metric(new, "izin_cluster_leads_total") == 1
     finally:
         c.stop()
 

@@ -10,8 +10,8 @@ import sqlite3
 import requests
 
 from conftest import fresh_phone, store_dump, store_exec, store_rows
-from simutil import Provider, start_sim
-from test_sync import Module, sim_rows, wait_for
+from simutil import Provider, sim_counts, start_sim
+from test_sync import Module, wait_for
 
 RESTARTS = 10
 
@@ -49,7 +49,7 @@ def test_a_crash_loop_spends_no_token_requests(tmp_path):
             phones.append(deliver(m))
         # one login for eleven starts, and no H084
         assert token_requests(sim) == {"200": 1}
-        rows = sim_rows(tmp_path / "sim")
+        rows = sim_counts(tmp_path / "sim")
         assert all(rows.get(ph) == 1 for ph in phones), {ph: rows.get(ph) for ph in phones}
         assert m.metrics()['izin_iys_answers_total{class="rate_limited"}'] == 0
     finally:

@@ -2,8 +2,9 @@
 leads the İYS sync at a time and another takes over within seconds when it
 dies, every change reaching the emulator exactly once across the handover;
 a change made through one node is seen by every node's send filter within
-a second; a node cut off from the store answers no check until it has
-caught up. These run on the PostgreSQL pass (`make test-pg`); a store of
+a second; a node cut off from the store, once it knows, answers no
+check until it has caught up, and has the change made meanwhile within a
+second. These run on the PostgreSQL pass (`make test-pg`); a store of
 one SQLite file has no second node."""
 import signal
 import threading
@@ -197,19 +198,26 @@ def test_a_node_cut_off_answers_no_stale_check_and_catches_up(tmp_path):
                         " WHERE application_name = %s", (f"izin/{b.proc.pid}",))
             assert cur.rowcount >= 2  # its store's and its watch's
         pg.close()
-        # the withdrawal b did not hear of
+        # the withdrawal b did not hear of: b may answer the old ONAY only
+        # until it notices (the usual lag between two nodes); once it has
+        # said it is catching up (503) it never answers the old one again,
+        # and within a second it answers the withdrawal
         assert c.post(a, ph, "RET", minute=5).status_code == 201
+        t0 = time.time()
         seen = []
-        deadline = time.time() + 5
-        while time.time() < deadline:
+        while time.time() < t0 + 5:
             v = c.allowed(b, ph)
             seen.append(v)
-            assert v is not True, "a stale ONAY after the withdrawal"
-            if v is False and role(b) in ("leader", "follower"):
+            if v is False:
                 break
-            time.sleep(0.01)
-        assert seen[-1] is False
-        assert role(b) in ("leader", "follower")  # healthy again
+            time.sleep(0.005)
+        assert seen[-1] is False, seen
+        took = time.time() - t0
+        assert took < 1.0, (took, seen)
+        if None in seen:
+            assert True not in seen[seen.index(None):], seen
+        assert wait_for(lambda: role(b) in ("leader", "follower"), timeout=5)  # healthy again
+        assert c.allowed(b, ph) is False
     finally:
         c.stop()
 

@@ -3425,8 +3425,9 @@ static int sq_state_scan(iz_store_t *st, iz_store_state_fn fn, void *ctx)
 typedef struct consent_walk {
     iz_store_consent_fn fn;
     void *ctx;
-    char *key[3]; /* the last row's recipient, rtype, type as stored: the next page's start */
-    int rows;     /* of the page being read */
+    char *key[3];  /* the last row's recipient, rtype, type as stored: the next page's start */
+    char *from[3]; /* this page's start (bound to its statement: left alone while it runs) */
+    int rows;      /* of the page being read */
 } consent_walk_t;
 
 /* One current consent for iz_store_consent_each; like state_row, a row with
@@ -3463,6 +3464,13 @@ static int sq_consent_each(iz_store_t *st, int64_t brand_id, iz_type_t type, iz_
     int rc = iz__sq_begin_read(sq(st));
     for (bool first = true; rc == 0 && (first || w.rows == CONSENT_PAGE); first = false) {
         w.rows = 0;
+        /* The last page's last key starts this one; the rows of this page
+         * replace key[], never the text bound to the running statement. */
+        for (int i = 0; i < 3; i++) {
+            free(w.from[i]);
+            w.from[i] = w.key[i];
+            w.key[i] = NULL;
+        }
         rc = iz__sq_each(
             sq(st),
             "SELECT recipient, rtype, type, status, source, consent_date"
@@ -3470,12 +3478,15 @@ static int sq_consent_each(iz_store_t *st, int64_t brand_id, iz_type_t type, iz_
             " AND (recipient, rtype, type) > (?3, ?4, ?5)"
             " ORDER BY recipient, rtype, type LIMIT ?6",
             IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_OPT(iz_type_name(type)),
-                       IZ_SQ_TEXT(w.key[0] ? w.key[0] : ""), IZ_SQ_TEXT(w.key[1] ? w.key[1] : ""),
-                       IZ_SQ_TEXT(w.key[2] ? w.key[2] : ""), IZ_SQ_I64(CONSENT_PAGE)),
+                       IZ_SQ_TEXT(w.from[0] ? w.from[0] : ""),
+                       IZ_SQ_TEXT(w.from[1] ? w.from[1] : ""),
+                       IZ_SQ_TEXT(w.from[2] ? w.from[2] : ""), IZ_SQ_I64(CONSENT_PAGE)),
             consent_row, &w);
     }
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
         free(w.key[i]);
+        free(w.from[i]);
+    }
     return iz__sq_end(sq(st), rc);
 }
 

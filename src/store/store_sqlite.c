@@ -3425,9 +3425,12 @@ static int sq_state_scan(iz_store_t *st, iz_store_state_fn fn, void *ctx)
 typedef struct consent_walk {
     iz_store_consent_fn fn;
     void *ctx;
-    char *key[3];  /* the last row's recipient, rtype, type as stored: the next page's start */
-    char *from[3]; /* this page's start (bound to its statement: left alone while it runs) */
-    int rows;      /* of the page being read */
+    /* The last row's recipient, rtype, type as stored: the next page's
+     * start; and this page's start, bound to its statement (left alone while
+     * it runs). Fixed buffers: a walk allocates nothing a row. */
+    char key[3][IZ_RECIPIENT_MAX], from[3][IZ_RECIPIENT_MAX];
+    int rows; /* of the page being read */
+    int rc;   /* a stored key too long to be one (written by hand): the walk stops */
 } consent_walk_t;
 
 /* One current consent for iz_store_consent_each; like state_row, a row with
@@ -3439,8 +3442,10 @@ static int consent_row(void *ctx, const iz_row_t *row)
     w->rows++;
     for (int i = 0; i < 3; i++) {
         const char *t = iz_row_text(row, i);
-        free(w->key[i]);
-        w->key[i] = iz_xstrdup(t ? t : "");
+        if (iz_strlcpy(w->key[i], t ? t : "", sizeof w->key[i]) != 0) {
+            w->rc = IZ_EIO;
+            return 1;
+        }
     }
     iz_consent_t c = {0};
     iz__sq_col_consent(row, 0, c.recipient, &c.rtype, &c.type, &c.status, &c.source,
@@ -3466,11 +3471,7 @@ static int sq_consent_each(iz_store_t *st, int64_t brand_id, iz_type_t type, iz_
         w.rows = 0;
         /* The last page's last key starts this one; the rows of this page
          * replace key[], never the text bound to the running statement. */
-        for (int i = 0; i < 3; i++) {
-            free(w.from[i]);
-            w.from[i] = w.key[i];
-            w.key[i] = NULL;
-        }
+        memcpy(w.from, w.key, sizeof w.from);
         rc = iz__sq_each(
             sq(st),
             "SELECT recipient, rtype, type, status, source, consent_date"
@@ -3478,15 +3479,11 @@ static int sq_consent_each(iz_store_t *st, int64_t brand_id, iz_type_t type, iz_
             " AND (recipient, rtype, type) > (?3, ?4, ?5)"
             " ORDER BY recipient, rtype, type LIMIT ?6",
             IZ_SQ_ARGS(IZ_SQ_I64(brand_id), IZ_SQ_OPT(iz_type_name(type)),
-                       IZ_SQ_TEXT(w.from[0] ? w.from[0] : ""),
-                       IZ_SQ_TEXT(w.from[1] ? w.from[1] : ""),
-                       IZ_SQ_TEXT(w.from[2] ? w.from[2] : ""), IZ_SQ_I64(CONSENT_PAGE)),
+                       IZ_SQ_TEXT(w.from[0]), IZ_SQ_TEXT(w.from[1]), IZ_SQ_TEXT(w.from[2]),
+                       IZ_SQ_I64(CONSENT_PAGE)),
             consent_row, &w);
     }
-    for (int i = 0; i < 3; i++) {
-        free(w.key[i]);
-        free(w.from[i]);
-    }
+    if (rc == 1 && w.rc) rc = w.rc;
     return iz__sq_end(sq(st), rc);
 }
 

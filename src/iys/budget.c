@@ -140,19 +140,36 @@ static void record(iz_iys_budget_t *b, int64_t now)
     b->started++;
 }
 
+/* A reservation asks only this budget's window and the gate's last "no":
+ * the cluster's window counts a start when the request really starts
+ * (iz_iys_budget_use), as a start counted at the reservation would leave
+ * that window early by the time a sender takes to send. */
 bool iz_iys_budget_try(iz_iys_budget_t *b)
 {
     pthread_mutex_lock(&b->mu);
     int64_t now = mono_ms();
-    bool ok = next_start(b, now) <= now && gate_open(b, now);
+    bool ok = next_start(b, now) <= now && now >= b->gate_until;
     if (ok) b->reserved++;
     pthread_mutex_unlock(&b->mu);
     return ok;
 }
 
+/* Wait until the gate (if any) lets a start through; mu held. */
+static void wait_gate(iz_iys_budget_t *b)
+{
+    for (;;) {
+        int64_t now = mono_ms();
+        if (gate_open(b, now)) return;
+        int64_t t = b->gate_until;
+        struct timespec ts = {(time_t)(t / 1000), (long)(t % 1000) * 1000000L};
+        pthread_cond_timedwait(&b->cv, &b->mu, &ts);
+    }
+}
+
 void iz_iys_budget_use(iz_iys_budget_t *b)
 {
     pthread_mutex_lock(&b->mu);
+    wait_gate(b);
     if (b->reserved > 0) b->reserved--;
     record(b, mono_ms());
     pthread_mutex_unlock(&b->mu);

@@ -51,7 +51,10 @@ void iz_iys_budget_release(iz_iys_budget_t *b);
  * asks, after its own window let a start through, whether the cluster's
  * window has room too - true, and the start is counted there; false, with
  * *wait_ms (> 0) until it may. cap and window_ms are this budget's. The
- * gate is asked with the budget's lock held. */
+ * gate is asked with the budget's lock held, when the request starts:
+ * by iz_iys_budget_take, and for a reserved slot by iz_iys_budget_use
+ * (which then waits for the cluster's window; a reservation only avoids a
+ * gate that said no). */
 typedef bool (*iz_iys_gate_fn)(void *ctx, int cap, int64_t window_ms, int64_t *wait_ms);
 void iz_iys_budget_set_gate(iz_iys_budget_t *b, iz_iys_gate_fn fn, void *ctx);
 

@@ -4937,6 +4937,12 @@ int iz_store_watch_lease(iz_store_watch_t *w, bool *held)
 
 #define BUDGET_CAP_MAX 1000
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
 int iz_store_budget_start(iz_store_t *st, const char *url, int cap, int64_t window_ms,
                           int64_t *wait_ms)
 {
@@ -4951,7 +4957,7 @@ int iz_store_budget_start(iz_store_t *st, const char *url, int cap, int64_t wind
     if (rc != 0) return rc;
     size_t size = (size_t)(cap + 1) * 21 + 1;
     char *val = iz_xmalloc(size), *out = iz_xmalloc(size);
-    int64_t now = now_ms();
+    int64_t now = 0;
     rc = iz__sq_begin_small(s);
     if (rc == 0)
         rc = iz__sq_get_text(s,
@@ -4959,13 +4965,26 @@ int iz_store_budget_start(iz_store_t *st, const char *url, int cap, int64_t wind
                                        "SELECT value FROM meta WHERE key = ?1 FOR UPDATE"),
                              IZ_SQ_ARGS(IZ_SQ_TEXT(key)), val, size);
     if (rc == 0) {
-        /* The starts of the window, oldest first: "t1,t2,...". */
+        /* The time of this start is taken once the window's row is held: a
+         * node that waited for another's commit starts its request after
+         * that wait, and a start counted from before it would leave the
+         * window early (under load the wait was longer than the budget's
+         * margin, and İYS saw 11 requests in a second). */
+        now = now_ms();
+        /* The starts of the window, oldest first: "t1,t2,...". Sorted
+         * again here, as another node's clock may be a little behind. */
         int64_t kept[BUDGET_CAP_MAX + 1];
         int k = 0;
-        for (char *p = val, *end; *p && k < cap; p = *end ? end + 1 : end) {
+        for (char *p = val, *end; *p && k < BUDGET_CAP_MAX; p = *end ? end + 1 : end) {
             int64_t t = strtoll(p, &end, 10);
             if (end == p) break;
             if (t > now - window_ms && t <= now + window_ms) kept[k++] = t;
+        }
+        qsort(kept, (size_t)k, sizeof kept[0], cmp_i64);
+        if (k > cap) {
+            /* (a cap lowered since: the newest cap count) */
+            memmove(kept, kept + (k - cap), (size_t)cap * sizeof kept[0]);
+            k = cap;
         }
         bool room = k < cap;
         if (room)

@@ -119,6 +119,63 @@ static void test_token_requests_an_hour(void **state)
     iz_iys_budget_free(b);
 }
 
+/* The cluster's window (a gate of the store's in izin serve): asked when
+ * a request really starts - a reservation does not count there, its use
+ * does, and a use waits while the gate says no. */
+typedef struct gate {
+    int calls, refuse; /* refuse: say no this many times first */
+    int64_t counted_at;
+} gate_t;
+
+static bool fake_gate(void *ctx, int cap, int64_t window_ms, int64_t *wait_ms)
+{
+    gate_t *g = ctx;
+    assert_int_equal(cap, 10);
+    assert_int_equal(window_ms, 1000 + IZ_IYS_BUDGET_MARGIN_MS);
+    g->calls++;
+    if (g->refuse > 0) {
+        g->refuse--;
+        *wait_ms = 150;
+        return false;
+    }
+    g->counted_at = mono_ms();
+    return true;
+}
+
+static void test_gate_counts_the_real_start(void **state)
+{
+    (void)state;
+    iz_iys_budget_t *b = iz_iys_budget_new(10);
+    gate_t g = {0};
+    iz_iys_budget_set_gate(b, fake_gate, &g);
+    assert_true(iz_iys_budget_try(b));
+    assert_int_equal(g.calls, 0);
+    struct timespec nap = {0, 200 * 1000000L};
+    nanosleep(&nap, NULL); /* a sender slow to send */
+    int64_t t0 = mono_ms();
+    iz_iys_budget_use(b);
+    assert_int_equal(g.calls, 1);
+    assert_true(g.counted_at >= t0);
+    /* another node filled the window: the next use waits for the gate */
+    g.refuse = 1;
+    assert_true(iz_iys_budget_try(b));
+    t0 = mono_ms();
+    iz_iys_budget_use(b);
+    assert_int_equal(g.calls, 3);
+    assert_true(mono_ms() - t0 >= 149);
+    /* and a take asks at once */
+    iz_iys_budget_take(b);
+    assert_int_equal(g.calls, 4);
+    /* a take waits for the gate too */
+    g.refuse = 1;
+    iz_iys_budget_take(b);
+    assert_int_equal(g.calls, 6);
+    iz_iys_budget_stats_t st;
+    iz_iys_budget_stats(b, &st);
+    assert_int_equal(st.started, 4);
+    iz_iys_budget_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_down_and_up),
         cmocka_unit_test(test_fractional_rate),
         cmocka_unit_test(test_token_requests_an_hour),
+        cmocka_unit_test(test_gate_counts_the_real_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1843,6 +1843,91 @@ static void test_budget_window(void **state)
     iz_store_close(other);
 }
 
+/* Another node holding the window's row while a start is asked for. */
+typedef struct holder {
+    const char *dir;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool holding;
+    int64_t released_ms;
+} holder_t;
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *holder_main(void *arg)
+{
+    holder_t *h = arg;
+    char loc[512];
+    if (iz_test_store_loc(h->dir, loc, sizeof loc) != 0) return NULL;
+    PGconn *pc = NULL;
+    sqlite3 *lite = NULL;
+    bool ok;
+    if (iz_test_pg()) {
+        pc = PQconnectdb(loc);
+        PGresult *r = PQexec(pc, "BEGIN; SELECT value FROM meta WHERE key = "
+                                 "'iys_budget https://api.iys.org.tr' FOR UPDATE");
+        ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+        PQclear(r);
+    } else {
+        char db[600];
+        snprintf(db, sizeof db, "%s/izin.db", h->dir);
+        ok = sqlite3_open(db, &lite) == SQLITE_OK &&
+             sqlite3_exec(lite, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+    }
+    pthread_mutex_lock(&h->mu);
+    h->holding = ok;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    usleep(300 * 1000);
+    h->released_ms = wall_ms();
+    if (pc) PQclear(PQexec(pc, "COMMIT"));
+    if (lite) sqlite3_exec(lite, "COMMIT", NULL, NULL, NULL);
+    PQfinish(pc);
+    sqlite3_close(lite);
+    return NULL;
+}
+
+/* A start that waited for another node's hold on the window counts from
+ * when it got the window, not from when it asked: counted from before the
+ * wait, it would leave the window early while its request went out late. */
+static void test_budget_start_counts_after_wait(void **state)
+{
+    fx_t *f = *state;
+    const char *url = "https://api.iys.org.tr";
+    int64_t wait = -1;
+    assert_int_equal(iz_store_budget_start(f->st, url, 10, 1000, &wait), 0);
+    holder_t h = {.dir = f->dir};
+    pthread_mutex_init(&h.mu, NULL);
+    pthread_cond_init(&h.cv, NULL);
+    pthread_t t;
+    pthread_mutex_lock(&h.mu);
+    assert_int_equal(pthread_create(&t, NULL, holder_main, &h), 0);
+    while (!h.holding)
+        pthread_cond_wait(&h.cv, &h.mu);
+    pthread_mutex_unlock(&h.mu);
+    int64_t asked = wall_ms();
+    assert_int_equal(iz_store_budget_start(f->st, url, 10, 1000, &wait), 0);
+    assert_int_equal(wait, 0);
+    pthread_join(t, NULL);
+    assert_true(h.released_ms - asked >= 250);
+    char val[256];
+    assert_true(iz_test_raw_text(f->dir,
+                                 "SELECT value FROM meta WHERE key = "
+                                 "'iys_budget https://api.iys.org.tr'",
+                                 val, sizeof val) >= 0);
+    const char *last = strrchr(val, ',');
+    assert_non_null(last);
+    int64_t started = strtoll(last + 1, NULL, 10);
+    assert_true(started >= h.released_ms);
+    pthread_cond_destroy(&h.cv);
+    pthread_mutex_destroy(&h.mu);
+}
+
 static void test_stat_figures(void **state)
 {
     fx_t *f = *state;
@@ -2568,6 +2653,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_usage_and_quota, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stat_figures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_budget_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_budget_start_counts_after_wait, setup, teardown),
         cmocka_unit_test(test_pg_collation_refused),
         cmocka_unit_test_setup_teardown(test_changes_one_snapshot, setup, teardown),
     };

@@ -95,6 +95,9 @@ const char *iz_cli_local_dir(const iz_opts_t *o);
 /* Open the store named by --db/--data (IZIN_DB/IZIN_DATA, else ./izin-data).
  * Prints the reason and returns non-zero on failure. */
 int iz_cli_open_store(const iz_opts_t *o, iz_store_t **st);
+/* The same for a command that reads a store: a SQLite store that does not
+ * exist is refused ("no store at ...") rather than made empty. */
+int iz_cli_open_existing_store(const iz_opts_t *o, iz_store_t **st);
 
 /* The --brand option as a brand code (a positive integer); prints why not
  * and returns -1 when it is missing or not one. */
@@ -134,6 +137,7 @@ int iz_cmd_export(int argc, char **argv);
 int iz_cmd_import(int argc, char **argv);
 int iz_cmd_iys(int argc, char **argv);
 int iz_cmd_retailer(int argc, char **argv);
+int iz_cmd_verify(int argc, char **argv); /* cmd_verify.c */
 
 /* `izin import` without --server: import file into the brand (its code as
  * given to --brand) of the local store named by o's --data/--db, with

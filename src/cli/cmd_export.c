@@ -136,7 +136,7 @@ static int export_run(const iz_opts_t *o)
         return 2;
     }
     iz_store_t *st;
-    if (iz_cli_open_store(o, &st) != 0) return 1;
+    if (iz_cli_open_existing_store(o, &st) != 0) return 1;
     iz_brand_t brand;
     if (iz_cli_find_brand(st, iz_cli_get(o, "account"), code, &brand) != 0) {
         iz_store_close(st);

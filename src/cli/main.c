@@ -25,6 +25,7 @@ static const struct {
     {"import", iz_cmd_import, "import a CSV/XLSX/JSON file of consents (local, or --server)"},
     {"export", iz_cmd_export, "write a brand's current consents as CSV"},
     {"iys", iz_cmd_iys, "iys reconcile: run the daily reconciliation with İYS now"},
+    {"verify", iz_cmd_verify, "check the consent log's hash chain"},
 };
 
 static void usage(FILE *f)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/iz.h"
@@ -189,6 +190,19 @@ const char *iz_cli_local_dir(const iz_opts_t *o)
     if (!is_pg(loc)) return NULL;
     const char *d = iz_cli_get(o, "data");
     return d && *d ? d : "izin-data";
+}
+
+int iz_cli_open_existing_store(const iz_opts_t *o, iz_store_t **st)
+{
+    const char *loc = iz_cli_store_location(o);
+    iz_store_loc_t *l = iz_xmalloc(sizeof *l);
+    const char *err = NULL;
+    int rc = iz_store_location_parse(loc, l, &err);
+    bool missing = rc == 0 && l->kind != IZ_STORE_POSTGRES && access(l->db, F_OK) != 0;
+    if (missing) iz_cli_fail("no store at %s (izin init makes one)", l->db);
+    free(l);
+    if (missing) return -1;
+    return iz_cli_open_store(o, st);
 }
 
 int iz_cli_open_store(const iz_opts_t *o, iz_store_t **st)

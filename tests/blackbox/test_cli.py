@@ -184,3 +184,44 @@ def test_iys_passwords_are_sealed_at_rest(tmp_path):
     p = izin("init", data=tmp_path, check=False)
     assert p.returncode == 1 and "missing" in p.stderr
     assert not key.exists()
+
+
+def test_verify_names_the_first_changed_row(tmp_path):
+    """izin verify walks the consent log's hash chain: intact after real
+    changes; a row edited in the database behind izin's back is named."""
+    import requests
+    from conftest import Server, make_store, store_exec
+    acme, _ = make_store(tmp_path)
+    f = tmp_path / "in.csv"
+    f.write_text("recipient,type,status,source,consentDate\n" + "".join(
+        f"+9053300000{i:02d},MESAJ,ONAY,HS_WEB,2026-01-05 10:00:00\n" for i in range(20)))
+    izin("import", "--brand", str(acme.brand), str(f), data=tmp_path)  # a bulk segment
+    srv = Server(["serve", "--listen", "127.0.0.1:0", "--data", str(tmp_path)], tmp_path).start()
+    try:
+        for i in range(5):  # and changes of the log's own
+            r = requests.post(srv.base + f"/v1/brands/{acme.brand}/consents", timeout=10,
+                              headers=acme.headers,
+                              json={"recipient": f"+9053310000{i:02d}", "type": "MESAJ",
+                                    "status": "ONAY", "source": "HS_WEB",
+                                    "consentDate": "2026-01-05 10:00:00"})
+            assert r.status_code == 201, r.text
+    finally:
+        srv.stop()
+    ok = izin("verify", "--json", data=tmp_path)
+    assert json.loads(ok.stdout) == {"ok": True}
+    assert izin("verify", data=tmp_path).stdout.strip() == "log intact"
+    row = store_rows(tmp_path, "select min(id) + 2 from consent_log")[0][0]
+    # (someone with the database's keys: the append-only guard first)
+    store_exec(tmp_path, "drop trigger consent_log_no_update" + (" on consent_log" if PG else ""))
+    store_exec(tmp_path, "update consent_log set status = 'RET' where id = ?", (row,))
+    bad = izin("verify", "--json", data=tmp_path, check=False)
+    assert bad.returncode == 3, bad.stderr
+    assert json.loads(bad.stdout) == {"ok": False, "firstBrokenId": row}
+    assert f"log broken at change {row}" in izin("verify", data=tmp_path, check=False).stdout
+    if not PG:  # (the PostgreSQL pass makes a fresh database for every folder)
+        # no store: refused, and none is made
+        miss = izin("verify", data=tmp_path / "none", check=False)
+        assert miss.returncode == 1 and "no store at" in miss.stderr
+        ex = izin("export", "--brand", "1", data=tmp_path / "none", check=False)
+        assert ex.returncode == 1 and "no store at" in ex.stderr  # as izin export
+        assert not (tmp_path / "none").exists()

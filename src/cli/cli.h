@@ -99,6 +99,11 @@ int iz_cli_open_store(const iz_opts_t *o, iz_store_t **st);
  * exist is refused ("no store at ...") rather than made empty. */
 int iz_cli_open_existing_store(const iz_opts_t *o, iz_store_t **st);
 
+/* Print a hash chain walk's verdict (izin verify, izin iys-sim verify):
+ * rc 0 "log intact" (exit 0), IZ_ERULE "log broken at change N" (exit 3),
+ * as one JSON object with json; -1 (nothing printed) for any other rc. */
+int iz_cli_verify_print(int rc, int64_t bad, bool json);
+
 /* The --brand option as a brand code (a positive integer); prints why not
  * and returns -1 when it is missing or not one. */
 int iz_cli_brand_code(const iz_opts_t *o, int64_t *code);

@@ -77,18 +77,8 @@ static int sim_verify(int argc, char **argv)
     int64_t bad = 0;
     const char *err = NULL;
     int rc = iz_sim_verify_dir(dir, &bad, &err);
-    bool json = iz_cli_get(&o, "json") != NULL;
-    if (rc == 0) {
-        puts(json ? "{\"ok\":true}" : "log intact");
-        return 0;
-    }
-    if (rc == IZ_ERULE) {
-        if (json)
-            printf("{\"ok\":false,\"firstBrokenId\":%lld}\n", (long long)bad);
-        else
-            printf("log broken at change %lld\n", (long long)bad);
-        return 3;
-    }
+    int ex = iz_cli_verify_print(rc, bad, iz_cli_get(&o, "json") != NULL);
+    if (ex >= 0) return ex;
     iz_cli_fail("cannot verify %s: %s", dir, err ? err : iz_strerror(rc));
     return 1;
 }

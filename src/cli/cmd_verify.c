@@ -29,18 +29,8 @@ static int run_verify(const iz_opts_t *o)
     int64_t bad = 0;
     int rc = iz_store_verify_log(st, &bad);
     iz_store_close(st);
-    bool json = iz_cli_get(o, "json") != NULL;
-    if (rc == 0) {
-        puts(json ? "{\"ok\":true}" : "log intact");
-        return 0;
-    }
-    if (rc == IZ_ERULE) {
-        if (json)
-            printf("{\"ok\":false,\"firstBrokenId\":%lld}\n", (long long)bad);
-        else
-            printf("log broken at change %lld\n", (long long)bad);
-        return 3;
-    }
+    int ex = iz_cli_verify_print(rc, bad, iz_cli_get(o, "json") != NULL);
+    if (ex >= 0) return ex;
     iz_cli_fail("cannot read the log: %s", iz_strerror(rc));
     return 1;
 }

@@ -192,6 +192,20 @@ const char *iz_cli_local_dir(const iz_opts_t *o)
     return d && *d ? d : "izin-data";
 }
 
+int iz_cli_verify_print(int rc, int64_t bad, bool json)
+{
+    if (rc == 0) {
+        puts(json ? "{\"ok\":true}" : "log intact");
+        return 0;
+    }
+    if (rc != IZ_ERULE) return -1;
+    if (json)
+        printf("{\"ok\":false,\"firstBrokenId\":%lld}\n", (long long)bad);
+    else
+        printf("log broken at change %lld\n", (long long)bad);
+    return 3;
+}
+
 int iz_cli_open_existing_store(const iz_opts_t *o, iz_store_t **st)
 {
     const char *loc = iz_cli_store_location(o);

@@ -196,7 +196,10 @@ demo: $(BIN)
 # beside one client; about 3 minutes); last the store engines side by side
 # (bench/cluster.py: durable writes and checks a second over HTTP with wrk,
 # SQLite and PostgreSQL on the same work, then 2 and 3 nodes on one
-# PostgreSQL; about a minute; CLUSTER_ARGS="--seconds 10").
+# PostgreSQL; about a minute; CLUSTER_ARGS="--seconds 10"); then crash
+# consistency at length (bench/chaos.py: every writer at once through 100
+# SIGKILLs of izin, the emulator killed and the SMS gateway gone once, every
+# promise checked after; about 2 minutes; CHAOS_ARGS="--kills 300").
 # BENCH_ARGS passes options to bench/run.py, e.g. make bench
 # BENCH_ARGS="--n 1000000"; DELIVERY_ARGS to bench/delivery.py, e.g.
 # DELIVERY_ARGS="--n 1000" (--strict: exit 1 when a target is missed);
@@ -222,6 +225,7 @@ bench: $(BIN) $(BENCH_BIN) $(BUILD)/bench/bench_writes $(BUILD)/bench/bench_read
 	/usr/bin/python3 bench/import.py --izin $(BIN) $(IMPORT_ARGS)
 	/usr/bin/python3 bench/sms.py --izin $(BIN) $(SMS_ARGS)
 	/usr/bin/python3 bench/cluster.py --izin $(BIN) $(CLUSTER_ARGS)
+	/usr/bin/python3 bench/chaos.py --izin $(BIN) $(CHAOS_ARGS)
 
 # libFuzzer builds need clang; run e.g. build/fuzz/fuzz_recipient fuzz/corpus/recipient
 # (the drivers use core/ and bulk/'s readers, which link libzip, expat and jansson;

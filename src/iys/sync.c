@@ -1728,6 +1728,15 @@ static void run_poll(iz_sync_t *s, job_t *j)
     free(rows);
 }
 
+/* Whether the engine is stopping (for long jobs that check between steps). */
+static bool stopping(iz_sync_t *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool st = s->stop;
+    pthread_mutex_unlock(&s->mu);
+    return st;
+}
+
 static void run_pull(iz_sync_t *s, job_t *j)
 {
     static const char *const sources[] = {"IYS", "HS"};
@@ -1735,7 +1744,9 @@ static void run_pull(iz_sync_t *s, job_t *j)
     const char *source = sources[j->source];
     char cursor[300];
     if (iz_store_cursor_get(s->st, brand->id, source, cursor, sizeof cursor) != 0) return;
-    for (int page = 0; page < PULL_PAGES; page++) {
+    /* (A stop waits for the page in hand, not for the rest: the cursor
+     * is where the next start goes on.) */
+    for (int page = 0; page < PULL_PAGES && !stopping(s); page++) {
         iz_iys_res_t res = {0};
         count_request(s, IZ_REQ_PULL);
         iz_iys_changes(j->ac->cli, brand->code, source, cursor, PULL_LIMIT, &res);

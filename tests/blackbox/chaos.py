@@ -23,7 +23,6 @@ and bench/chaos.py (100 kills or more, in make bench).
 """
 import http.server
 import json
-import os
 import random
 import re
 import signal

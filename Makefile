@@ -197,6 +197,9 @@ demo: $(BIN)
 # (bench/cluster.py: durable writes and checks a second over HTTP with wrk,
 # SQLite and PostgreSQL on the same work, then 2 and 3 nodes on one
 # PostgreSQL; about a minute; CLUSTER_ARGS="--seconds 10"); then crash
+# the load figures of one node beside the targets and the store's own
+# group-commit ceiling (bench/load.py: writes, single checks, JSON checks of
+# 1000, mixed, with wrk; about 30 s; LOAD_ARGS="--seconds 10"); then crash
 # consistency at length (bench/chaos.py: every writer at once through 100
 # SIGKILLs of izin, the emulator killed and the SMS gateway gone once, every
 # promise checked after; about 2 minutes; CHAOS_ARGS="--kills 300").
@@ -225,6 +228,7 @@ bench: $(BIN) $(BENCH_BIN) $(BUILD)/bench/bench_writes $(BUILD)/bench/bench_read
 	/usr/bin/python3 bench/import.py --izin $(BIN) $(IMPORT_ARGS)
 	/usr/bin/python3 bench/sms.py --izin $(BIN) $(SMS_ARGS)
 	/usr/bin/python3 bench/cluster.py --izin $(BIN) $(CLUSTER_ARGS)
+	/usr/bin/python3 bench/load.py --izin $(BIN) --bench-writes $(BUILD)/bench/bench_writes $(LOAD_ARGS)
 	/usr/bin/python3 bench/chaos.py --izin $(BIN) $(CHAOS_ARGS)
 
 # libFuzzer builds need clang; run e.g. build/fuzz/fuzz_recipient fuzz/corpus/recipient

@@ -22,12 +22,11 @@ import argparse
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster import BRAND, CHECK_LUA, WRITE_LUA, Node, run, setup_store, wrk_all  # noqa: E402
+from cluster import CHECK_LUA, WRITE_LUA, Node, run, setup_store, wrk_all  # noqa: E402
 
 JSON_CHECK_LUA = r"""
 local token = os.getenv("IZ_KEY")

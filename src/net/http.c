@@ -1155,6 +1155,14 @@ static void first_checks(iz_req_t *r, bool bad_target, const char *version)
         iz_reply_error(r, "IZ413", "request headers too large");
         return;
     }
+    if (te && strcasecmp(te, "chunked") != 0) {
+        /* RFC 9112 6.3: a request whose last coding is not chunked has no
+         * length a server can know; libmicrohttpd would wait for it. */
+        iz_reply_error(r, "IZ400",
+                       iz_req_english(r) ? "Transfer-Encoding other than chunked"
+                                         : "Transfer-Encoding yalnızca chunked olabilir.");
+        return;
+    }
     if (stream_begin(r) && (r->replied || r->streaming)) return;
     if (!cl_ok) {
         iz_reply_error(r, "IZ400", "bad Content-Length");

@@ -279,3 +279,162 @@ def test_panel_pages_of_another_account_are_404(world):
                   allow_redirects=False)
         assert r.status_code == 404, (page, r.status_code)
         assert "ACME" not in r.text, page
+
+
+# ------------------------------------------------- malformed and oversized --
+
+def raw(srv, request, timeout=10):
+    """Send raw bytes on a new connection; (status, headers, body) of the
+    answer, status 0 when the server closed without one."""
+    host, port = srv.base[len("http://"):].split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as s:
+        try:
+            s.sendall(request)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        got = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            got += chunk
+    if not got:
+        return 0, b"", b""
+    head, _, body = got.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), head, body
+
+
+def post_raw(srv, path, headers, body, key=None):
+    lines = [f"POST {path} HTTP/1.1", "Host: x", "Connection: close"]
+    if key:
+        lines.append("Authorization: Bearer " + key)
+    lines += headers
+    return raw(srv, ("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+
+
+def assert_alive(world):
+    assert world.srv.proc.poll() is None, "the server died"
+    assert requests.get(world.srv.base + "/healthz", timeout=5).status_code == 200
+
+
+OVERSIZED = [
+    ("one 200 KB header", b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200_000 +
+     b"\r\nConnection: close\r\n\r\n"),
+    ("5000 headers", b"GET /healthz HTTP/1.1\r\nHost: x\r\n" +
+     b"".join(b"X-H%d: v\r\n" % i for i in range(5000)) + b"Connection: close\r\n\r\n"),
+    ("a 100 KB path", b"GET /v1/brands/" + b"9" * 100_000 +
+     b"/consents HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+    ("a 100 KB cookie", b"GET /panel HTTP/1.1\r\nHost: x\r\nCookie: s=" + b"c" * 100_000 +
+     b"\r\nConnection: close\r\n\r\n"),
+]
+
+
+@pytest.mark.parametrize("what,request_bytes", OVERSIZED, ids=[c[0] for c in OVERSIZED])
+def test_oversized_headers_are_refused_with_4xx(world, what, request_bytes):
+    status, _, body = raw(world.srv, request_bytes)
+    assert 400 <= status < 500, (what, status, body[:200])
+    assert_alive(world)
+
+
+FRAMING = [
+    ("Content-Length not a number", ["Content-Length: abc"], b"{}"),
+    ("negative Content-Length", ["Content-Length: -1"], b"{}"),
+    ("two Content-Lengths that differ", ["Content-Length: 2", "Content-Length: 5"], b"{}"),
+    ("Content-Length of 2^64", ["Content-Length: 18446744073709551616"], b"{}"),
+    ("chunk size not hex", ["Transfer-Encoding: chunked"], b"zz\r\n{}\r\n0\r\n\r\n"),
+    ("chunk size past 2^64", ["Transfer-Encoding: chunked"],
+     b"fffffffffffffffffffff\r\n{}\r\n0\r\n\r\n"),
+    ("chunk without its CRLF", ["Transfer-Encoding: chunked"], b"2\r\n{}XX0\r\n\r\n"),
+    ("unknown transfer coding", ["Transfer-Encoding: gzip, chunked"], b"2\r\n{}\r\n0\r\n\r\n"),
+]
+
+
+@pytest.mark.parametrize("what,headers,body", FRAMING, ids=[c[0] for c in FRAMING])
+def test_bad_framing_is_400(world, what, headers, body):
+    status, _, answer = post_raw(world.srv, f"/v1/brands/{world.acme.brand}/consents",
+                                 ["Content-Type: application/json"] + headers, body,
+                                 world.acme.key)
+    assert 400 <= status < 500 and status != 404, (what, status, answer[:300])
+    assert_alive(world)
+
+
+def test_a_body_shorter_than_its_length_does_not_hang_a_thread(world):
+    # the client announces 1000 bytes, sends 2 and goes away
+    host, port = world.srv.base[len("http://"):].split(":")
+    for _ in range(20):
+        s = socket.create_connection((host, int(port)), timeout=5)
+        s.sendall(b"POST /v1/brands/%d/consents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s"
+                  b"\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{}"
+                  % (world.acme.brand, world.acme.key.encode()))
+        s.close()
+    t0 = time.monotonic()
+    assert_alive(world)
+    assert time.monotonic() - t0 < 1
+
+
+def consent_json(recipient="05321234568"):
+    return {"recipient": recipient, "type": "MESAJ", "status": "ONAY", "source": "HS_WEB",
+            "consentDate": "2024-01-02 10:00:00"}
+
+
+MALFORMED = [
+    ("invalid UTF-8 in a string", b'{"recipient":"0532\xff\xfe","type":"MESAJ"}', (400,)),
+    ("overlong UTF-8", b'{"recipient":"\xc0\xaf05321234568","type":"MESAJ"}', (400,)),
+    ("a raw NUL byte", b'{"recipient":"0532\x001234568","type":"MESAJ"}', (400,)),
+    ("an escaped NUL", json.dumps({**consent_json(), "source": "HS_WEB\u0000x"}).encode(),
+     (400, 422)),
+    ("an escaped NUL in the recipient", json.dumps(consent_json("0532123\u00004568")).encode(),
+     (400, 422)),
+    ("a lone surrogate", b'{"recipient":"\\ud800","type":"MESAJ"}', (400, 422)),
+    ("nested 100,000 deep", b"[" * 100_000 + b"]" * 100_000, (400, 422)),
+    ("nested objects 50,000 deep", b'{"a":' * 50_000 + b"1" + b"}" * 50_000, (400, 422)),
+    ("not JSON", b"recipient=05321234568", (400,)),
+    ("a number past 2^64", b'{"recipient":1' + b"0" * 400 + b'}', (400, 422)),
+    ("trailing garbage", json.dumps(consent_json()).encode() + b" {}", (400,)),
+]
+
+
+@pytest.mark.parametrize("what,body,statuses", MALFORMED, ids=[c[0] for c in MALFORMED])
+def test_malformed_json_gets_a_clear_4xx(world, what, body, statuses):
+    r = requests.post(world.srv.base + f"/v1/brands/{world.acme.brand}/consents", data=body,
+                      headers={**world.acme.headers, "Content-Type": "application/json"},
+                      timeout=10)
+    assert r.status_code in statuses, (what, r.status_code, r.text[:300])
+    code = error_code(r)
+    assert re.fullmatch(r"IZ\d{3}|H\d{3,4}", code), code
+    assert_alive(world)
+
+
+@pytest.mark.parametrize("path", [
+    "/v1/brands/700001/consents/%FF%FE?type=MESAJ",
+    "/v1/brands/700001/consents/%C0%AF?type=MESAJ",
+    "/v1/brands/700001/check/05321234567?type=%FF",
+    "/v1/brands/%FF/changes",
+    "/v1/jobs/%E2%82",
+    "/c/%FF%FE",
+    "/panel/bulk/%FF",
+])
+def test_invalid_utf8_in_the_path_is_refused_not_crashed(world, path):
+    r = requests.get(world.srv.base + path, headers=world.acme.headers, timeout=10,
+                     allow_redirects=False)
+    assert r.status_code in (303, 400, 404, 422), (path, r.status_code, r.text[:300])
+    assert r.status_code != 500
+    assert_alive(world)
+
+
+def test_invalid_utf8_and_nul_in_forms_are_refused(world):
+    srv = world.srv
+    s = requests.Session()
+    tok = csrf_of(s.get(srv.base + "/panel/login", timeout=10).text)
+    for body in (b"email=a%FF%FE@x&password=x&csrf=" + tok.encode(),
+                 b"email=a%00b@x&password=x&csrf=" + tok.encode(),
+                 b"email=\xff\xfe&password=x&csrf=" + tok.encode(),
+                 b"%ZZ=1&csrf=" + tok.encode()):
+        r = s.post(srv.base + "/panel/login", data=body, timeout=10, allow_redirects=False,
+                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert 400 <= r.status_code < 500, (body, r.status_code)
+        assert "\x00" not in r.text
+    assert_alive(world)

@@ -438,3 +438,104 @@ def test_invalid_utf8_and_nul_in_forms_are_refused(world):
         assert 400 <= r.status_code < 500, (body, r.status_code)
         assert "\x00" not in r.text
     assert_alive(world)
+
+
+# ------------------------------------------------------------------ secrets --
+
+def test_no_secret_in_clear_in_the_log_or_the_store(tmp_path):
+    """A session that uses every kind of secret izin holds; then no log line,
+    no byte of the store (SQLite's files, every page; on PostgreSQL every
+    value) and no other file of the data folder has any of them in clear:
+    API keys and passwords only hashed, the rest sealed."""
+    data = tmp_path / "d"
+    acme, other = make_store(data)
+    secrets = {
+        "iys password": "iys-pw-Q7w8e9r0t1y2",
+        "integrator password": "integ-pw-Z1x2c3v4b5n6",
+        "gateway token": "gw-tok-A1s2d3f4g5h6j7k8",
+        "kannel password": "kannel-pw-L9k8j7h6g5",
+        "push password": "push-pw-P0o9i8u7y6t5",
+        "webhook secret": "hook-secret-M1n2b3v4c5x6",
+        "panel password": "panel-pw-R4e3w2q1a0s9",
+        "wrong panel password": "wrong-pw-T5r4e3w2q1z0",
+        "acme key": acme.key,
+        "other key": other.key,
+    }
+    izin("account", "add", "--name", "third", "--iys-code", "700009", "--iys-url",
+         "http://127.0.0.1:9", "--iys-user", "third-user", "--iys-password",
+         secrets["iys password"], data=data)
+    izin("account", "add", "--name", "partnered", "--iys-code", "700010",
+         "--iys-integrator", "990001", data=data)
+    izin("brand", "add", "--account", "third", "--code", "700009", "--name", "Üçüncü",
+         data=data)
+    third_key = izin("key", "add", "--account", "third", data=data).stdout.strip()
+    secrets["third key"] = third_key
+    izin("user", "add", "--account", "acme", "--email", "sir@acme.example", "--password-stdin",
+         data=data, input=secrets["panel password"] + "\n")
+    srv = Server(["serve", "--listen", "127.0.0.1:0", "--data", str(data), "--access-log",
+                  "--log-level", "debug",
+                  "--gateway-token", secrets["gateway token"],
+                  "--iys-push-user", "push", "--iys-push-password", secrets["push password"],
+                  "--iys-integrator-user", "integ",
+                  "--iys-integrator-password", secrets["integrator password"],
+                  "--sms-gateway", "kannel:http://127.0.0.1:9/cgi-bin/sendsms?username=k&password="
+                  + secrets["kannel password"],
+                  "--allow-private-webhooks"], data).start()
+    try:
+        b = srv.base
+        for t, brand in ((acme, acme.brand), (other, other.brand)):
+            r = requests.get(b + f"/v1/brands/{brand}", headers=t.headers, timeout=10)
+            assert r.status_code == 200
+        # keys in the wrong places: a query, a bad bearer with the key in it
+        requests.get(b + f"/v1/account?key={acme.key}", headers=acme.headers, timeout=10)
+        requests.get(b + "/v1/account", timeout=10,
+                     headers={"Authorization": "Bearer " + acme.key + "-x"})
+        r = requests.post(b + "/v1/brands/700009/consents", timeout=10,
+                          headers={"Authorization": "Bearer " + third_key},
+                          json={"recipient": "05321234567", "type": "MESAJ", "status": "ONAY",
+                                "source": "HS_WEB", "consentDate": "2024-01-02 10:00:00"})
+        assert r.status_code == 201, r.text  # queued for İYS, which is down: tries and logs
+        r = requests.put(b + f"/v1/brands/{acme.brand}/webhook", headers=acme.headers,
+                         timeout=10, json={"url": "http://127.0.0.1:9/hook",
+                                           "secret": secrets["webhook secret"]})
+        assert r.status_code in (200, 201), r.text
+        r = requests.post(b + f"/v1/brands/{acme.brand}/consents", headers=acme.headers,
+                          timeout=10, json={"recipient": "05321234569", "type": "MESAJ",
+                                            "status": "ONAY", "source": "HS_WEB",
+                                            "consentDate": "2024-01-02 10:00:00"})
+        assert r.status_code == 201, r.text  # for the webhook (down)
+        requests.get(b + f"/v1/sms/inbound?from=905321234567&to=ACME&text=x&id=1&token="
+                     + secrets["gateway token"], timeout=10)
+        requests.get(b + "/v1/sms/dlr?id=1&status=1&token=" + secrets["gateway token"] + "x",
+                     timeout=10)
+        requests.post(b + "/v1/iys/push/700001/700001", json={"list": []}, timeout=10,
+                      headers={"Authorization": "Basic " + base64.b64encode(
+                          b"push:" + secrets["push password"].encode()).decode()})
+        requests.post(b + f"/v1/brands/{acme.brand}/sms/send", headers=acme.headers, timeout=10,
+                      json={"commercial": False, "from": "ACME", "text": "x",
+                            "to": ["05321234567"]})
+        _, r = login(srv, "sir@acme.example", secrets["wrong panel password"])
+        assert r.status_code in (401, 422), r.status_code
+        s, r = login(srv, "sir@acme.example", secrets["panel password"])
+        assert r.status_code == 303
+        # let the workers try İYS, the webhook and Kannel (all down) and log it
+        wait_for(lambda: srv.stderr().count("comp=httpc msg=exchange method=POST") >= 1,
+                 timeout=8)
+    finally:
+        srv.stop()
+    logs = srv.stderr()
+    assert "level=debug" in logs
+    dump = store_dump(data)
+    # the session reached the store and the log (so their silence counts)
+    assert b"sir@acme.example" in dump and b"127.0.0.1:9/hook" in dump
+    assert logs.count("comp=httpc msg=exchange") >= 3, logs[-3000:]
+    files = b""
+    for root, _, names in os.walk(str(data)):
+        for n in names:
+            if n != "izin.db.key" and not n.startswith("izin.db"):
+                with open(os.path.join(root, n), "rb") as f:
+                    files += f.read()
+    for what, secret in secrets.items():
+        assert secret not in logs, f"{what} in the log"
+        assert secret.encode() not in dump, f"{what} in clear in the store"
+        assert secret.encode() not in files, f"{what} in a file of the data folder"

@@ -23,8 +23,8 @@ ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 GATEWAY_TOKEN = "gw-token-5f3a9c1e7b2d4a60"
 PUSH_USER, PUSH_PASSWORD = "iys-push-user", "push-pw-8c1d2e3f4a5b6c7d"
 PW = "dogru-parola-123"
-ROUTE_RE = re.compile(r'\{"(GET|POST|PUT|PATCH|DELETE)",\s*"([^"]+)",\s*(\w+),\s*([^,]+?),'
-                      r'\s*"(\w+)"\}', re.S)
+ROUTE_RE = re.compile(r'\{"(GET|POST|PUT|PATCH|DELETE)",\s*((?:[A-Z0-9_]+\s*)?"[^"]*"),\s*(\w+),'
+                      r'\s*([^,]+?),\s*"(\w+)"\}', re.S)
 
 
 def route_table(src):
@@ -33,7 +33,13 @@ def route_table(src):
         text = f.read()
     table = text[text.index("routes[] = {"):]
     table = table[:table.index("\n};")]
-    out = [(m, p, fl, n) for m, p, _, fl, n in ROUTE_RE.findall(table)]
+    macros = dict(re.findall(r'#define (\w+) "([^"]*)"', text))
+
+    def path(expr):  # SPS "/consents": a macro's string and a literal, joined
+        m = re.fullmatch(r'(?:(\w+)\s*)?"([^"]*)"', expr)
+        return (macros[m.group(1)] if m.group(1) else "") + m.group(2)
+
+    out = [(m, path(p), fl, n) for m, p, _, fl, n in ROUTE_RE.findall(table)]
     assert len(out) == table.count("{\""), "a routes[] entry the test cannot read"
     return out
 

@@ -20,6 +20,7 @@ CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=
 LDFLAGS += -fsanitize=$(SANITIZE)
 # ThreadSanitizer cannot share objects with ASan: a folder of its own.
 BUILD   := $(if $(findstring thread,$(SANITIZE)),build/tsan,build/san)
+export TSAN_OPTIONS ?= suppressions=$(CURDIR)/tsan.supp halt_on_error=1 second_deadlock_stack=1
 else
 BUILD   := build/rel
 endif

@@ -264,8 +264,9 @@ def test_healthz_within_a_second_under_idle_connections_and_a_flood(srv):
                 live.append(s)
             except OSError:
                 pass
-            if len(live) > 300:
+            if len(live) > 150:
                 live.pop(0).close()
+            time.sleep(0.004)  # ~250 a second each: a flood, without using up the ports
         for s in live:
             s.close()
 
@@ -288,7 +289,7 @@ def test_healthz_within_a_second_under_idle_connections_and_a_flood(srv):
             t.join(timeout=10)
         for s in idle:
             s.close()
-    assert n >= 20 and opened[0] > 1000, (n, opened[0])
+    assert n >= 20 and opened[0] > 1000, (n, opened[0])  # 8 times the limit
     assert worst < 1.0, f"healthz took {worst:.3f} s"
     metrics = requests.get(srv.base + "/metrics", timeout=5).text
     refused = re.search(r'izin_http_refused_total\{why="per_ip"\} (\d+)', metrics)

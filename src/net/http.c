@@ -304,8 +304,25 @@ bool iz_req_english(const iz_req_t *r)
 
 /* ---- answers -------------------------------------------------------------- */
 
+/* True when s holds a byte that would end or split a header line (CR, LF,
+ * NUL cannot occur) or any other control byte; a tab only where tab_ok. */
+static bool header_unsafe(const char *s, bool tab_ok)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p < 0x20 && !(tab_ok && *p == '\t')) || *p == 0x7f) return true;
+    return false;
+}
+
 void iz_reply_header(iz_req_t *r, const char *name, const char *value)
 {
+    if (header_unsafe(name, false) || header_unsafe(value, true)) {
+        /* A value built from what a client sent (a file name, a redirect)
+         * must never add a header or split the answer: it is left out,
+         * and the handler that tried is named in the log. */
+        iz_logf(IZ_LOG_ERROR, "http", "answer header with a control byte left out",
+                "path=%s header=%s", r->path, name);
+        return;
+    }
     if (r->nextra >= IZ_MAX_EXTRA_HEADERS) {
         /* A handler that sets this many headers is wrong; say so rather
          * than send an answer without one of them. */
@@ -1136,6 +1153,14 @@ static void first_checks(iz_req_t *r, bool bad_target, const char *version)
     }
     if (hs.total + strlen(r->path) > h->cfg.max_header) {
         iz_reply_error(r, "IZ413", "request headers too large");
+        return;
+    }
+    if (te && strcasecmp(te, "chunked") != 0) {
+        /* RFC 9112 6.3: a request whose last coding is not chunked has no
+         * length a server can know; libmicrohttpd would wait for it. */
+        iz_reply_error(r, "IZ400",
+                       iz_req_english(r) ? "Transfer-Encoding other than chunked"
+                                         : "Transfer-Encoding yalnızca chunked olabilir.");
         return;
     }
     if (stream_begin(r) && (r->replied || r->streaming)) return;

@@ -239,7 +239,8 @@ void iz_reply_errors(iz_req_t *r, int status, const iz_error_t *errs, size_t n);
 /* Shorthand for one error with no location; status from the code's table. */
 void iz_reply_error(iz_req_t *r, const char *code, const char *message);
 
-/* Add a response header to the coming answer (copied). */
+/* Add a response header to the coming answer (copied). A name or value with
+ * a control byte (CR, LF: header injection) is left out and logged. */
 void iz_reply_header(iz_req_t *r, const char *name, const char *value);
 
 #endif

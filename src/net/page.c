@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "core/iz.h"
+#include "core/utf8.h"
 #include "sys/crypto.h"
 #include "sys/log.h"
 
@@ -319,6 +320,17 @@ int iz_page_post_form(iz_req_t *r, const iz_page_site_t *site, iz_ratelimit_t *l
         !iz_page_csrf_ok(r, site, iz_form_value(form, IZ_PAGE_CSRF_FIELD, IZ_PAGE_CSRF_LEN))) {
         iz_page_csrf_refuse(r, site);
         return IZ_EINVAL;
+    }
+    /* Pages are UTF-8, and so is what a browser posts from them; a value
+     * that is not would reach the store, which refuses it on PostgreSQL
+     * (a 503 for a typo'd byte). */
+    for (size_t i = 0; i < form->n; i++) {
+        if (iz_utf8_valid_prefix(form->value[i], form->value_len[i]) != form->value_len[i] ||
+            memchr(form->value[i], '\0', form->value_len[i])) {
+            iz_page_refuse(r, site, 400, "Geçersiz form",
+                           "Formda geçersiz bir karakter var. Sayfayı yenileyip yeniden deneyin.");
+            return IZ_EINVAL;
+        }
     }
     return 0;
 }

@@ -28,8 +28,11 @@ SMSBOX = shutil.which("smsbox") or "/usr/sbin/smsbox"
 
 
 def free_port():
+    """A port free on every address: bearerbox binds the wildcard, which a
+    client socket bound to another loopback address with the same port
+    (test_http_limits opens thousands) also blocks."""
     s = socket.socket()
-    s.bind(("127.0.0.1", 0))
+    s.bind(("", 0))
     port = s.getsockname()[1]
     s.close()
     return port

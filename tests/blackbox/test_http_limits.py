@@ -235,3 +235,62 @@ def test_oversized_chunked_body_gets_413_not_a_reset(srv):
     r = requests.post(url, data=b"9" * (20 << 20), headers=headers, timeout=30)
     assert r.status_code == 413
     assert requests.get(srv.base + "/healthz", timeout=5).status_code == 200
+
+
+def test_healthz_within_a_second_under_idle_connections_and_a_flood(srv):
+    """Idle connections that send nothing at all, from many addresses, and
+    a flood of new connections from one address (each opened, left a moment
+    and dropped, far past the per-address limit) for 5 s: /healthz answers
+    within a second throughout, and the flooding address's connections past
+    its limit are closed."""
+    idle = []
+    for i in range(600):
+        s = socket.socket()
+        s.bind(("127.0.1.%d" % (1 + i // PER_ADDRESS), 0))
+        s.connect((srv.host, srv.port))
+        idle.append(s)
+    stop = threading.Event()
+    opened = [0]
+
+    def flood():
+        live = []
+        while not stop.is_set():
+            try:
+                s = socket.socket()
+                s.bind(("127.0.2.1", 0))
+                s.settimeout(2)
+                s.connect((srv.host, srv.port))
+                opened[0] += 1
+                live.append(s)
+            except OSError:
+                pass
+            if len(live) > 150:
+                live.pop(0).close()
+            time.sleep(0.004)  # ~250 a second each: a flood, without using up the ports
+        for s in live:
+            s.close()
+
+    flooders = [threading.Thread(target=flood, daemon=True) for _ in range(2)]
+    for t in flooders:
+        t.start()
+    worst, n = 0.0, 0
+    try:
+        end = time.monotonic() + 5
+        while time.monotonic() < end:
+            t0 = time.monotonic()
+            r = requests.get(srv.base + "/healthz", timeout=5)
+            worst = max(worst, time.monotonic() - t0)
+            assert r.status_code == 200
+            n += 1
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        for t in flooders:
+            t.join(timeout=10)
+        for s in idle:
+            s.close()
+    assert n >= 20 and opened[0] > 1000, (n, opened[0])  # 8 times the limit
+    assert worst < 1.0, f"healthz took {worst:.3f} s"
+    metrics = requests.get(srv.base + "/metrics", timeout=5).text
+    refused = re.search(r'izin_http_refused_total\{why="per_ip"\} (\d+)', metrics)
+    assert refused and int(refused.group(1)) >= 100, metrics

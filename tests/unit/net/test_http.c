@@ -50,6 +50,18 @@ static void h_silent(iz_req_t *r, void *app)
     (void)app; /* answers nothing: the server must answer 500 for it */
 }
 
+/* Headers built from a value a client could shape: a file name with CR LF
+ * and a header after it, a Location with a bare LF. */
+static void h_inject(iz_req_t *r, void *app)
+{
+    (void)app;
+    iz_reply_header(r, "Content-Disposition", "attachment; filename=\"a\r\nSet-Cookie: x=1\"");
+    iz_reply_header(r, "Location", "/ok\nX-Forged: 1");
+    iz_reply_header(r, "X-Bad\r\nName", "v");
+    iz_reply_header(r, "X-Fine", "tab\tand \xc3\xbc");
+    iz_reply_bytes(r, 200, "text/plain", "ok", 2);
+}
+
 static int auth(void *app, const char *token, int64_t *acct)
 {
     (void)app;
@@ -85,6 +97,7 @@ static const iz_route_t routes[] = {
     {"GET", "/auth/{a}/{b}", h_echo, IZ_ROUTE_AUTH, "auth"},
     {"POST", "/json", h_json, 0, "json"},
     {"GET", "/silent", h_silent, 0, "silent"},
+    {"GET", "/inject", h_inject, 0, "inject"},
     {"POST", "/count", h_count, IZ_ROUTE_STREAM, "count"},
 };
 
@@ -368,6 +381,27 @@ static void test_control_bytes_refused(void **state)
     close(fd);
 }
 
+static void test_header_injection_left_out(void **state)
+{
+    (void)state;
+    int fd = dial(srv);
+    send_str(fd, "GET /inject HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    char got[4096];
+    size_t n = 0;
+    ssize_t k;
+    while (n < sizeof got - 1 && (k = recv(fd, got + n, sizeof got - 1 - n, 0)) > 0)
+        n += (size_t)k;
+    got[n] = '\0';
+    close(fd);
+    assert_non_null(strstr(got, "200"));
+    assert_null(strstr(got, "Set-Cookie"));
+    assert_null(strstr(got, "X-Forged"));
+    assert_null(strstr(got, "X-Bad"));
+    assert_null(strstr(got, "Content-Disposition"));
+    assert_null(strstr(got, "Location"));
+    assert_non_null(strstr(got, "X-Fine: tab\tand \xc3\xbc\r\n"));
+}
+
 static void test_per_address_limit(void **state)
 {
     (void)state;
@@ -585,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_params_and_query),
         cmocka_unit_test(test_not_found_and_method),
         cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_header_injection_left_out),
         cmocka_unit_test(test_json_body),
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_control_bytes_refused),

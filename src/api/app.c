@@ -83,13 +83,14 @@ const iz_route_t *iz_api_routes(size_t *n)
     return routes;
 }
 
-/* ---- the read cache of a shared store ------------------------------------------ */
+/* ---- the read cache of keys and brands ------------------------------------------ */
 
-/* On PostgreSQL every read is a round trip, and a check reads the key and
- * the brand before it asks the in-memory index. What was read is kept for
- * CACHE_MS: a key revoked or a brand changed through another node is seen
- * within that time (through this one, at once: iz_store_gen); on SQLite,
- * read in-process, nothing is kept. Only what was
+/* A check reads the key and the brand before it asks the in-memory index:
+ * on PostgreSQL a round trip each, on SQLite a read transaction each (with
+ * its file locks: a tenth of a check's time). What was read is kept for
+ * CACHE_MS: a key revoked or a brand changed through another node or
+ * process (`izin key`, `izin brand set` beside a running server) is seen
+ * within that time; through this one at once (iz_store_gen). Only what was
  * found is kept: an unknown key always goes to the store. */
 #define CACHE_SLOTS 512 /* a power of two */
 #define CACHE_MS 1000
@@ -121,7 +122,6 @@ static int64_t mono_ms(void)
 
 static struct iz_api_cache *cache_of(iz_app_t *a)
 {
-    if (!iz_store_shared(a->store)) return NULL;
     struct iz_api_cache *c = atomic_load(&a->cache);
     if (c) return c;
     struct iz_api_cache *n = iz_xcalloc(1, sizeof *n);
@@ -180,7 +180,7 @@ int iz_api_auth(void *app, const char *token, int64_t *account_id)
     return rc;
 }
 
-/* A brand of an account, through the cache of a shared store. */
+/* A brand of an account, through the cache. */
 static int brand_read(iz_app_t *a, int64_t account_id, int64_t code, iz_brand_t *b)
 {
     struct iz_api_cache *c = cache_of(a);

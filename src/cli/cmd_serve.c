@@ -543,8 +543,8 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
         return 2;
     }
     cfg.threads = (unsigned)threads;
-    s->app.sms_wait_max = (threads ? (int)threads : 8) / 2;
-    if (s->app.sms_wait_max < 1) s->app.sms_wait_max = 1;
+    /* Half the outside-call workers (net/http.h: twice the threads). */
+    s->app.sms_wait_max = threads ? (int)threads : 8;
     /* The panel: its cookies are Secure (and __Host-) when the public
      * address is https. */
     const char *pub = iz_cli_get(o, "public-url");

@@ -474,6 +474,9 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
         num_opt(o, "iys-reconcile-hour", -1, 23, 2, &recon_hour) ||
         num_opt(o, "iys-standing-interval", 1, 86400, 600, &standing))
         return 2;
+    /* An answer that waits for İYS (retailers, the consent page's OTP):
+     * a token and the call, each bounded by the timeout, and a second. */
+    s->app.iys_wait_ms = 2 * (long)timeout + 1000;
     if (recon_hour == 0) {
         iz_cli_fail("--iys-reconcile-hour must be 1 to 23 (İYS writes a day's files after "
                     "midnight), or -1 for never");

@@ -39,9 +39,11 @@ typedef struct iz_app {
     _Atomic(struct iz_sms_queue *) sms_queue;
     int sms_max_parts;         /* parts a text may have (--sms-max-parts) */
     long sms_wait_ms;          /* how long a small send waits for the gateway's answers */
-    int sms_wait_max;          /* small sends that may wait at once (half the HTTP threads): a
-                                  hung gateway never holds every HTTP thread */
+    int sms_wait_max;          /* small sends that may wait at once (half the outside-call
+                                  workers): a hung gateway never holds every outside call */
     atomic_int sms_waiting;
+    long iys_wait_ms;          /* the time limit of an answer that waits for İYS (a deferred
+                                  call, net/http.h: retailers, the consent page's OTP) */
     /* The server answering, for its connection figures: set once it has
      * started, while requests may already run (hence atomic); NULL before. */
     _Atomic(iz_http_t *) http;

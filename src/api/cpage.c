@@ -747,6 +747,56 @@ static iz_iys_t *iys_client(ctx_t *c)
     return c->app->sync ? iz_sync_client(c->app->sync, c->brand.account_id) : NULL;
 }
 
+/* A call to İYS's OTP service, on an outside-call worker (net/http.h,
+ * iz_req_defer): no server thread waits for İYS. The work reads only its
+ * own copies; c and ch (the request's) are for the end, on a server
+ * thread again. */
+typedef struct otp_call {
+    ctx_t c;
+    choice_t ch;
+    iz_iys_t *cli;
+    bool complete; /* iz_iys_otp_sms_complete, else _start */
+    char phone[IZ_PHONE_MAX], tmpl[IZ_PAGE_TEMPLATE_MAX], vkn[sizeof(((iz_brand_page_t *)0)->vkn)];
+    char request_id[REQUEST_ID_MAX], code[8];
+    /* verify's: the slot (busy while İYS is asked) and its copy */
+    code_t *slot;
+    code_t k;
+    int64_t now;
+    /* the work's */
+    int rc;
+    iz_iys_res_t res;
+} otp_call_t;
+
+static void otp_call_work(iz_work_t *w, void *arg)
+{
+    (void)w;
+    otp_call_t *o = arg;
+    if (o->complete)
+        o->rc = iz_iys_otp_sms_complete(o->cli, o->request_id, o->code, &o->res);
+    else
+        o->rc = iz_iys_otp_sms_start(o->cli, o->phone, o->tmpl, o->vkn, &o->res);
+}
+
+static void otp_call_free(void *arg)
+{
+    otp_call_t *o = arg;
+    iz_iys_res_clear(&o->res);
+    sodium_memzero(o->code, sizeof o->code);
+    free(o);
+}
+
+/* A new call for the request of c and ch. */
+static otp_call_t *otp_call_new(ctx_t *c, const choice_t *ch, iz_iys_t *cli)
+{
+    otp_call_t *o = iz_xcalloc(1, sizeof *o);
+    o->c = *c;
+    o->ch = *ch;
+    o->cli = cli;
+    return o;
+}
+
+static void otp_start_end(iz_req_t *r, void *arg, iz_defer_end_t how);
+
 static void otp_iys(ctx_t *c, const choice_t *ch)
 {
     iz_iys_t *cli = iys_client(c);
@@ -757,8 +807,28 @@ static void otp_iys(ctx_t *c, const choice_t *ch)
         return;
     }
     if (code_limits(c, ch->phone) != 0) return;
-    iz_iys_res_t res;
-    int rc = iz_iys_otp_sms_start(cli, ch->phone, c->page.otp_template, c->page.vkn, &res);
+    otp_call_t *o = otp_call_new(c, ch, cli);
+    iz_strlcpy(o->phone, ch->phone, sizeof o->phone);
+    iz_strlcpy(o->tmpl, c->page.otp_template, sizeof o->tmpl);
+    iz_strlcpy(o->vkn, c->page.vkn, sizeof o->vkn);
+    iz_req_defer(c->r, otp_call_work, otp_start_end, otp_call_free, o,
+                 (unsigned)c->app->iys_wait_ms);
+}
+
+static void otp_start_end(iz_req_t *r, void *arg, iz_defer_end_t how)
+{
+    (void)r;
+    otp_call_t *o = arg;
+    ctx_t *c = &o->c;
+    const choice_t *ch = &o->ch;
+    if (how != IZ_DEFER_DONE) {
+        iz_logf(IZ_LOG_WARN, "cpage", "İYS's SMS OTP not started in time", "brand=%lld %s",
+                (long long)c->brand.code, how == IZ_DEFER_LATE ? "late" : "busy");
+        form_page(c, 503, iys_down, ch);
+        return;
+    }
+    iz_iys_res_t res = o->res;
+    int rc = o->rc;
     const char *rid =
         json_string_value(json_object_get(json_object_get(res.body, "data"), "requestId"));
     bool rid_ok = rid && *rid && strlen(rid) < REQUEST_ID_MAX;
@@ -777,7 +847,6 @@ static void otp_iys(ctx_t *c, const choice_t *ch)
                      "İYS doğrulama kodunu gönderemedi (%s: %s). Lütfen markayla iletişime "
                      "geçin.",
                      res.code, res.message);
-        iz_iys_res_clear(&res);
         form_page(c, refused ? 502 : 503, refused ? msg : iys_down, ch);
         return;
     }
@@ -798,7 +867,6 @@ static void otp_iys(ctx_t *c, const choice_t *ch)
         iz_sha256_hex(c->info, strlen(c->info), k->info_sha);
     }
     pthread_mutex_unlock(&c->cp->mu);
-    iz_iys_res_clear(&res);
     char ok[200];
     snprintf(ok, sizeof ok, "İleti Yönetim Sistemi (İYS), %s numarasına 6 haneli bir kod gönderdi.",
              masked(c->r, ch->phone));
@@ -844,6 +912,11 @@ static void iys_refused(ctx_t *c, const choice_t *ch, code_t *slot, const iz_iys
     form_page(c, status, msg, ch);
 }
 
+static void verify_iys_end(iz_req_t *r, void *arg, iz_defer_end_t how);
+static void verify_unanswered(ctx_t *c, const choice_t *ch, code_t *slot, bool lost);
+static void verify_record(ctx_t *c, const choice_t *ch, code_t *slot, const code_t *kp,
+                          const char *code, int64_t now);
+
 static void verify_iys(ctx_t *c, const choice_t *ch, const char *code)
 {
     int64_t now = (int64_t)time(NULL);
@@ -882,32 +955,75 @@ static void verify_iys(ctx_t *c, const choice_t *ch, const char *code)
         return;
     }
     if (!k.verified) {
+        /* İYS is asked whether the code is right; the answer comes in
+         * verify_iys_end. */
         iz_iys_t *cli = iys_client(c);
-        iz_iys_res_t res = {0};
-        int rc = cli ? iz_iys_otp_sms_complete(cli, k.request_id, code, &res) : IZ_EBUSY;
-        /* İYS answered "completed already" to a process whose earlier
-         * completion's answer was lost: that completion was this one. */
-        bool ok = rc == 0 &&
-                  (res.cls == IZ_IYS_OK || (k.complete_lost && strcmp(res.code, "H1110") == 0));
-        if (!ok && (rc != 0 || res.cls != IZ_IYS_PERMANENT)) {
-            iz_logf(IZ_LOG_WARN, "cpage", "İYS's SMS OTP completion not answered",
-                    "brand=%lld http=%ld message=%s", (long long)c->brand.code, res.http,
-                    res.message);
-            pthread_mutex_lock(&c->cp->mu);
-            slot->busy = 0;
-            slot->complete_lost = res.http == 0 || res.http >= 500;
-            pthread_mutex_unlock(&c->cp->mu);
-            iz_iys_res_clear(&res);
-            code_page(c, 503, NULL, iys_down, ch);
+        if (!cli) {
+            verify_unanswered(c, ch, slot, true);
             return;
         }
-        if (!ok) {
-            iys_refused(c, ch, slot, &res);
-            iz_iys_res_clear(&res);
-            return;
-        }
-        iz_iys_res_clear(&res);
+        otp_call_t *o = otp_call_new(c, ch, cli);
+        o->complete = true;
+        iz_strlcpy(o->request_id, k.request_id, sizeof o->request_id);
+        iz_strlcpy(o->code, code, sizeof o->code);
+        o->slot = slot;
+        o->k = k;
+        o->now = now;
+        iz_req_defer(c->r, otp_call_work, verify_iys_end, otp_call_free, o,
+                     (unsigned)c->app->iys_wait_ms);
+        return;
     }
+    verify_record(c, ch, slot, &k, code, now);
+}
+
+/* İYS's answer to a completion as the page's answer. */
+static void verify_iys_end(iz_req_t *r, void *arg, iz_defer_end_t how)
+{
+    (void)r;
+    otp_call_t *o = arg;
+    ctx_t *c = &o->c;
+    const choice_t *ch = &o->ch;
+    if (how != IZ_DEFER_DONE) {
+        /* Late: İYS may complete it yet, as with an answer lost. */
+        verify_unanswered(c, ch, o->slot, how == IZ_DEFER_LATE);
+        return;
+    }
+    iz_iys_res_t *res = &o->res;
+    int rc = o->rc;
+    /* İYS answered "completed already" to a process whose earlier
+     * completion's answer was lost: that completion was this one. */
+    bool ok = rc == 0 &&
+              (res->cls == IZ_IYS_OK || (o->k.complete_lost && strcmp(res->code, "H1110") == 0));
+    if (!ok && (rc != 0 || res->cls != IZ_IYS_PERMANENT)) {
+        iz_logf(IZ_LOG_WARN, "cpage", "İYS's SMS OTP completion not answered",
+                "brand=%lld http=%ld message=%s", (long long)c->brand.code, res->http,
+                res->message);
+        verify_unanswered(c, ch, o->slot, res->http == 0 || res->http >= 500);
+        return;
+    }
+    if (!ok) {
+        iys_refused(c, ch, o->slot, res);
+        return;
+    }
+    verify_record(c, ch, o->slot, &o->k, o->code, o->now);
+}
+
+/* İYS did not answer a completion: the slot is free for another try (lost:
+ * İYS may have completed it) and the page says so. */
+static void verify_unanswered(ctx_t *c, const choice_t *ch, code_t *slot, bool lost)
+{
+    pthread_mutex_lock(&c->cp->mu);
+    slot->busy = 0;
+    slot->complete_lost = lost;
+    pthread_mutex_unlock(&c->cp->mu);
+    code_page(c, 503, NULL, iys_down, ch);
+}
+
+/* Record a code İYS verified (k, the slot's copy) and answer. */
+static void verify_record(ctx_t *c, const choice_t *ch, code_t *slot, const code_t *kp,
+                          const char *code, int64_t now)
+{
+    code_t k = *kp;
     json_t *extra = json_pack("{s:s, s:s, s:s}", "method", "IYS_SMS_OTP", "iysRequestId",
                               k.request_id, "iysOtpTemplate", c->page.otp_template);
     int rc = record(c, ch, &k, now, extra);

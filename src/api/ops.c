@@ -422,6 +422,24 @@ void iz__h_metrics(iz_req_t *r, void *vapp)
                 h.open, h.max_connections, (unsigned long long)h.refused_per_ip,
                 (unsigned long long)h.reaped_headers, (unsigned long long)h.reaped_body,
                 (unsigned long long)h.linger_cut, (unsigned long long)h.refused_control);
+        fprintf(f,
+                "# HELP izin_http_outside_calls Requests waiting for an outside service (İYS, "
+                "the SMS gateway) on the outside-call workers, and the pool's bounds.\n"
+                "# TYPE izin_http_outside_calls gauge\n"
+                "izin_http_outside_calls{state=\"running\"} %u\n"
+                "izin_http_outside_calls{state=\"queued\"} %u\n"
+                "izin_http_outside_calls{state=\"workers\"} %u\n"
+                "izin_http_outside_calls{state=\"queue_limit\"} %u\n"
+                "# HELP izin_http_outside_calls_total Requests that waited for an outside "
+                "service, by how their answer came: done (the call ended), full (503 at once: "
+                "the pool was full), late (503 at the time limit).\n"
+                "# TYPE izin_http_outside_calls_total counter\n"
+                "izin_http_outside_calls_total{end=\"done\"} %llu\n"
+                "izin_http_outside_calls_total{end=\"full\"} %llu\n"
+                "izin_http_outside_calls_total{end=\"late\"} %llu\n",
+                h.outside_running, h.outside_queued, h.outside_workers, h.outside_queue,
+                (unsigned long long)h.outside_done, (unsigned long long)h.outside_full,
+                (unsigned long long)h.outside_late);
         route_metrics(f, http);
     }
     {

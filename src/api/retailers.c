@@ -58,6 +58,63 @@ static void reply_list(iz_req_t *r, iz_app_t *app, const iz_brand_t *brand)
     iz_reply_json(r, 200, out);
 }
 
+/* One call to İYS for a handler, on an outside-call worker. */
+typedef enum { OP_LIST, OP_CREATE, OP_DELETE } op_t;
+
+typedef struct iys_call {
+    op_t op;
+    iz_app_t *app;
+    iz_iys_t *cli;
+    iz_brand_t brand;
+    iz_retailer_t rt; /* OP_CREATE's retailer; İYS's code once made */
+    int64_t code;     /* OP_DELETE's retailer */
+    /* the work's */
+    int rc;
+    iz_iys_res_t res;
+} iys_call_t;
+
+static void iys_call_work(iz_work_t *w, void *arg)
+{
+    (void)w;
+    iys_call_t *c = arg;
+    if (c->op == OP_LIST)
+        c->rc = iz_retailers_sync(c->cli, c->app->store, &c->brand, &c->res);
+    else if (c->op == OP_CREATE)
+        c->rc = iz_retailer_create(c->cli, c->app->store, &c->brand, &c->rt, &c->res);
+    else
+        c->rc = iz_retailer_delete(c->cli, c->app->store, &c->brand, c->code, &c->res);
+}
+
+static void iys_call_end(iz_req_t *r, void *arg, iz_defer_end_t how)
+{
+    iys_call_t *c = arg;
+    if (how != IZ_DEFER_DONE)
+        iz_reply_defer_failed(r, how, "İYS", "İYS");
+    else if (c->rc != 0)
+        reply_failure(r, c->rc, &c->res);
+    else if (c->op == OP_LIST)
+        reply_list(r, c->app, &c->brand);
+    else if (c->op == OP_CREATE)
+        iz_reply_json(r, 201, iz_retailer_json(&c->rt));
+    else
+        iz_reply_json(r, 200, json_pack("{s:I, s:b}", "retailerCode", (json_int_t)c->code,
+                                        "deleted", 1));
+}
+
+static void iys_call_free(void *arg)
+{
+    iys_call_t *c = arg;
+    iz_iys_res_clear(&c->res);
+    free(c);
+}
+
+/* Hand c (filled by the handler) to an outside-call worker. */
+static void iys_call(iz_req_t *r, iz_app_t *app, iys_call_t *c)
+{
+    c->app = app;
+    iz_req_defer(r, iys_call_work, iys_call_end, iys_call_free, c, (unsigned)app->iys_wait_ms);
+}
+
 void iz__h_retailers_get(iz_req_t *r, void *vapp)
 {
     iz_app_t *app = vapp;
@@ -65,16 +122,17 @@ void iz__h_retailers_get(iz_req_t *r, void *vapp)
     bool cached;
     if (iz__api_brand(r, app, &brand) != 0 || iz__query_bool(r, "cached", false, &cached) != 0)
         return;
-    if (!cached) {
-        iz_iys_t *cli = client_of(r, app);
-        if (!cli) return;
-        iz_iys_res_t res = {0};
-        int rc = iz_retailers_sync(cli, app->store, &brand, &res);
-        if (rc != 0) reply_failure(r, rc, &res);
-        iz_iys_res_clear(&res);
-        if (rc != 0) return;
+    if (cached) {
+        reply_list(r, app, &brand);
+        return;
     }
-    reply_list(r, app, &brand);
+    iz_iys_t *cli = client_of(r, app);
+    if (!cli) return;
+    iys_call_t *c = iz_xcalloc(1, sizeof *c);
+    c->op = OP_LIST;
+    c->cli = cli;
+    c->brand = brand;
+    iys_call(r, app, c);
 }
 
 /* A text field of the body (a string, or an integer for the numbers) into
@@ -105,8 +163,8 @@ void iz__h_retailers_post(iz_req_t *r, void *vapp)
     iz_brand_t brand;
     json_t *body = iz__api_body(r, app, &brand, NULL);
     if (!body) return;
-    iz_retailer_t *rt = iz_req_alloc(r, sizeof *rt);
-    memset(rt, 0, sizeof *rt);
+    iys_call_t *c = iz_xcalloc(1, sizeof *c);
+    iz_retailer_t *rt = &c->rt;
     iz_retailer_input_t f[IZ_RETAILER_INPUTS];
     const char *known[IZ_RETAILER_INPUTS];
     iz_retailer_inputs(rt, f);
@@ -125,16 +183,15 @@ void iz__h_retailers_post(iz_req_t *r, void *vapp)
         ok = false;
     }
     json_decref(body);
-    if (!ok) return;
-    iz_iys_t *cli = client_of(r, app);
-    if (!cli) return;
-    iz_iys_res_t res = {0};
-    int rc = iz_retailer_create(cli, app->store, &brand, rt, &res);
-    if (rc != 0)
-        reply_failure(r, rc, &res);
-    else
-        iz_reply_json(r, 201, iz_retailer_json(rt));
-    iz_iys_res_clear(&res);
+    iz_iys_t *cli = ok ? client_of(r, app) : NULL;
+    if (!cli) {
+        free(c);
+        return;
+    }
+    c->op = OP_CREATE;
+    c->cli = cli;
+    c->brand = brand;
+    iys_call(r, app, c);
 }
 
 void iz__h_retailer_delete(iz_req_t *r, void *vapp)
@@ -149,12 +206,10 @@ void iz__h_retailer_delete(iz_req_t *r, void *vapp)
     }
     iz_iys_t *cli = client_of(r, app);
     if (!cli) return;
-    iz_iys_res_t res = {0};
-    int rc = iz_retailer_delete(cli, app->store, &brand, code, &res);
-    if (rc != 0)
-        reply_failure(r, rc, &res);
-    else
-        iz_reply_json(r, 200,
-                      json_pack("{s:I, s:b}", "retailerCode", (json_int_t)code, "deleted", 1));
-    iz_iys_res_clear(&res);
+    iys_call_t *c = iz_xcalloc(1, sizeof *c);
+    c->op = OP_DELETE;
+    c->cli = cli;
+    c->brand = brand;
+    c->code = code;
+    iys_call(r, app, c);
 }

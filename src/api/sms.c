@@ -22,9 +22,12 @@
  *
  * The answer comes once the send is durably queued (202). A send of at most
  * SMALL_SEND allowed recipients waits, at most the gateway's timeout and
- * one second, for the gateway's answers and reports them (sent, failed);
- * a larger one is answered at once and followed with GET /v1/sms/sends/{id}.
- * An Idempotency-Key makes a retried request answer with the first one's
+ * one second, for the gateway's answers and reports them (sent, failed):
+ * the wait is deferred (net/http.h, iz_req_defer), so no server thread
+ * waits; while half the outside-call workers wait for the gateway already,
+ * or the pool is full, the send is answered at once (a hung gateway holds
+ * neither the server nor every outside call); a larger one is answered at once and followed with
+ * GET /v1/sms/sends/{id}. An Idempotency-Key makes a retried request answer with the first one's
  * send instead of sending again.
  */
 #include <stdio.h>
@@ -488,6 +491,56 @@ int iz_sms_enqueue(iz_req_t *r, iz_app_t *app, const iz_brand_t *brand, const ch
 
 /* ---- POST /v1/brands/{b}/sms/send ------------------------------------------ */
 
+static void send_reply(iz_req_t *r, iz_app_t *app, const iz_sms_msg_t *m, json_t *blocked,
+                       json_t *ids, const iz_content_t *content, bool waited)
+{
+    json_t *out = send_answer(app, m, blocked, ids, waited);
+    content_fields(r, out, content);
+    iz_reply_json(r, 202, out);
+}
+
+/* A small send's wait for the gateway's answers, on an outside-call worker
+ * (the answer is written by send_wait_end on a server thread). */
+typedef struct send_wait {
+    iz_app_t *app;
+    struct iz_sms_queue *q;
+    int64_t id;
+    long wait_ms;
+    /* the answer's (the request's, untouched by the work) */
+    const iz_sms_msg_t *m;
+    json_t *blocked, *ids;
+    const iz_content_t *content;
+} send_wait_t;
+
+static void send_wait_work(iz_work_t *wk, void *arg)
+{
+    send_wait_t *w = arg;
+    /* In steps, so that a wait nobody needs any more (the server stops)
+     * ends within a quarter second. */
+    long left = w->wait_ms;
+    while (left > 0 && !iz_work_cancelled(wk)) {
+        long step = left < 250 ? left : 250;
+        int rc = iz_sms_queue_wait(w->q, w->id, step);
+        if (rc != IZ_EBUSY) break; /* done, or the store failed: answer what is known */
+        left -= step;
+    }
+}
+
+static void send_wait_end(iz_req_t *r, void *arg, iz_defer_end_t how)
+{
+    send_wait_t *w = arg;
+    /* A wait cut short answers with what is known so far, as one that ran
+     * out of time always did. */
+    send_reply(r, w->app, w->m, w->blocked, w->ids, w->content, how != IZ_DEFER_FULL);
+}
+
+static void send_wait_free(void *arg)
+{
+    send_wait_t *w = arg;
+    atomic_fetch_sub(&w->app->sms_waiting, 1);
+    free(w);
+}
+
 void iz__h_sms_send(iz_req_t *r, void *vapp)
 {
     iz_app_t *app = vapp;
@@ -548,21 +601,23 @@ void iz__h_sms_send(iz_req_t *r, void *vapp)
             iz__reply_store_error(r, rc);
         return;
     }
-    int64_t naccepted = m->accepted;
-    bool waited = false;
-    if (naccepted > 0 && naccepted <= SMALL_SEND) {
-        /* A small send waits for the gateway (bounded): its answer says
-         * what was sent. While half the HTTP threads wait already, it is
-         * answered at once (a hung gateway must not hold them all). */
-        if (atomic_fetch_add(&app->sms_waiting, 1) < app->sms_wait_max) {
-            int wrc = iz_sms_queue_wait(iz_api_sms_queue(app), m->id, app->sms_wait_ms);
-            waited = wrc == 0 || wrc == IZ_EBUSY;
-        }
-        atomic_fetch_sub(&app->sms_waiting, 1);
+    if (m->accepted > 0 && m->accepted <= SMALL_SEND &&
+        atomic_fetch_add(&app->sms_waiting, 1) < app->sms_wait_max) {
+        send_wait_t *w = iz_xcalloc(1, sizeof *w);
+        *w = (send_wait_t){.app = app,
+                           .q = iz_api_sms_queue(app),
+                           .id = m->id,
+                           .wait_ms = app->sms_wait_ms,
+                           .m = m,
+                           .blocked = blocked,
+                           .ids = ids,
+                           .content = q.content};
+        iz_req_defer(r, send_wait_work, send_wait_end, send_wait_free, w,
+                     (unsigned)app->sms_wait_ms + 2000);
+        return;
     }
-    json_t *out = send_answer(app, m, blocked, ids, waited);
-    content_fields(r, out, q.content);
-    iz_reply_json(r, 202, out);
+    if (m->accepted > 0 && m->accepted <= SMALL_SEND) atomic_fetch_sub(&app->sms_waiting, 1);
+    send_reply(r, app, m, blocked, ids, q.content, false);
 }
 
 /* ---- GET /v1/sms/sends/{id} -------------------------------------------------- */

@@ -474,6 +474,9 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
         num_opt(o, "iys-reconcile-hour", -1, 23, 2, &recon_hour) ||
         num_opt(o, "iys-standing-interval", 1, 86400, 600, &standing))
         return 2;
+    /* An answer that waits for İYS (retailers, the consent page's OTP):
+     * a token and the call, each bounded by the timeout, and a second. */
+    s->app.iys_wait_ms = 2 * (long)timeout + 1000;
     if (recon_hour == 0) {
         iz_cli_fail("--iys-reconcile-hour must be 1 to 23 (İYS writes a day's files after "
                     "midnight), or -1 for never");
@@ -543,8 +546,8 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
         return 2;
     }
     cfg.threads = (unsigned)threads;
-    s->app.sms_wait_max = (threads ? (int)threads : 8) / 2;
-    if (s->app.sms_wait_max < 1) s->app.sms_wait_max = 1;
+    /* Half the outside-call workers (net/http.h: twice the threads). */
+    s->app.sms_wait_max = threads ? (int)threads : 8;
     /* The panel: its cookies are Secure (and __Host-) when the public
      * address is https. */
     const char *pub = iz_cli_get(o, "public-url");

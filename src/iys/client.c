@@ -263,7 +263,25 @@ static void http(iz_iys_t *c, const char *method, const char *path, const char *
     res->http = hr.status;
     res->retry_after_s = hr.retry_after_s;
     if (hr.body_len) res->body = json_loadb(hr.body, hr.body_len, 0, NULL);
+    /* JSON that does not parse (cut, malformed); a body that is no JSON
+     * at all (an "OK" some answers carry) is not read. */
+    size_t lead = 0;
+    while (lead < hr.body_len && strchr(" \t\r\n", hr.body[lead]))
+        lead++;
+    bool unreadable =
+        !res->body && lead < hr.body_len && (hr.body[lead] == '{' || hr.body[lead] == '[');
     iz_httpc_res_clear(&hr);
+    if (res->http >= 200 && res->http < 300 && unreadable) {
+        /* A 2xx whose JSON does not parse (cut, or not İYS's): nothing in
+         * it can be taken as İYS's word, so it is no answer - retried, as
+         * a 5xx is (taken as OK, a change would count as accepted with no
+         * transaction and never reach İYS). */
+        res->cls = IZ_IYS_TRANSIENT;
+        snprintf(res->message, sizeof res->message, "HTTP %ld with JSON that cannot be read",
+                 res->http);
+        atomic_fetch_add(&c->n_server, 1);
+        return;
+    }
     if (res->http >= 200 && res->http < 300) {
         res->cls = IZ_IYS_OK;
         atomic_fetch_add(&c->n_ok, 1);

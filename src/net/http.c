@@ -136,6 +136,38 @@ struct iz_http {
      * that a flood cannot flood the log too. */
     uint64_t unlogged_refused, unlogged_headers, unlogged_body, unlogged_linger;
     char unlogged_remote[INET6_ADDRSTRLEN];
+    /* Outside calls (iz_req_defer), guarded by mu: the works waiting for a
+     * worker (a FIFO; q_len counts places taken, a reservation included),
+     * the works whose request still waits for its answer (the reaper's
+     * list for time limits), and the requests suspended until their
+     * answer has been given. */
+    pthread_cond_t work_cv; /* a work was queued, or the server stops */
+    pthread_t *workers;
+    unsigned nworkers;
+    iz_work_t *q_head, *q_tail;
+    unsigned q_len;
+    iz_work_t *waiting;
+    unsigned suspended, resuming;
+};
+
+/* One deferred request's work (iz_req_defer). Freed, with its arg, once
+ * both sides are through with it: the worker (work_over) and the request
+ * (req_over). The fields are guarded by the server's mutex, except
+ * cancelled (read by the work without it). */
+struct iz_work {
+    iz_http_t *h;
+    struct iz_work *next;          /* in the queue */
+    struct iz_work *wprev, *wnext; /* in h->waiting while the request waits */
+    struct iz_work *resume_next;   /* in a list of works being resumed now */
+    struct MHD_Connection *c;
+    iz_work_fn work;
+    iz_defer_end_fn end;
+    void (*free_arg)(void *);
+    void *arg;
+    int64_t deadline; /* monotonic ms */
+    iz_defer_end_t how;
+    bool resumed, work_over, req_over;
+    _Atomic bool cancelled;
 };
 
 typedef struct arena_block {
@@ -186,7 +218,10 @@ struct iz_req {
     char *extra_val[IZ_MAX_EXTRA_HEADERS];
     char remote[INET6_ADDRSTRLEN];
     arena_block_t *arena;
+    iz_work_t *work; /* deferred: the work whose end answers */
 };
+
+static void work_release_req(iz_http_t *h, iz_work_t *w);
 
 /* ---- arena ---------------------------------------------------------------- */
 
@@ -218,6 +253,8 @@ char *iz_req_strdup(iz_req_t *r, const char *s)
 
 static void req_free(iz_req_t *r)
 {
+    /* Resumed but ended before its answer (the client went away). */
+    if (r->work) work_release_req(r->h, r->work);
     if (r->state_free && r->state) r->state_free(r->state);
     arena_block_t *b = r->arena;
     while (b) {
@@ -627,6 +664,220 @@ const char *iz_json_unknown_key(json_t *obj, const char *const *known, size_t n)
     return NULL;
 }
 
+/* ---- outside calls: deferred work --------------------------------------------
+ *
+ * A handler that needs an outside service calls iz_req_defer: the
+ * connection is suspended (MHD_suspend_connection, from the access
+ * handler as libmicrohttpd requires), the work is queued for the pool of
+ * outside-call workers, and the server thread goes back to other
+ * connections. Whoever comes first - the worker when the work ends, the
+ * reaper when the time limit passes, the stop - marks the work resumed
+ * and calls MHD_resume_connection; libmicrohttpd then calls the access
+ * handler again (the body is complete, no answer queued), which runs the
+ * end function on a server thread. MHD_resume_connection is called
+ * without the server's mutex held (it takes libmicrohttpd's own locks,
+ * which its callbacks may hold while they take ours); `resuming` counts
+ * the calls under way so that the stop never stops the daemon under one. */
+
+static void work_free(iz_work_t *w)
+{
+    if (w->free_arg)
+        w->free_arg(w->arg);
+    else
+        free(w->arg);
+    free(w);
+}
+
+/* Take w out of h->waiting and mark it resumed with how. Called with h->mu
+ * held, for a work not resumed yet. */
+static void work_mark_resumed(iz_http_t *h, iz_work_t *w, iz_defer_end_t how)
+{
+    w->resumed = true;
+    w->how = how;
+    if (how != IZ_DEFER_DONE) atomic_store(&w->cancelled, true);
+    if (w->wprev)
+        w->wprev->wnext = w->wnext;
+    else
+        h->waiting = w->wnext;
+    if (w->wnext) w->wnext->wprev = w->wprev;
+    w->wprev = w->wnext = NULL;
+    h->resuming++;
+}
+
+/* Resume the connections of a list of works marked resumed (called without
+ * h->mu). A work may be freed as soon as its connection resumes, so the
+ * next one and the connection are read first. */
+static void work_resume_list(iz_http_t *h, iz_work_t *list)
+{
+    unsigned n = 0;
+    for (iz_work_t *w = list, *next; w; w = next) {
+        next = w->resume_next;
+        struct MHD_Connection *c = w->c;
+        MHD_resume_connection(c);
+        n++;
+    }
+    if (!n) return;
+    pthread_mutex_lock(&h->mu);
+    h->resuming -= n;
+    pthread_cond_broadcast(&h->wake);
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* The request's side is through with w: it answered, or ended without. */
+static void work_release_req(iz_http_t *h, iz_work_t *w)
+{
+    pthread_mutex_lock(&h->mu);
+    w->req_over = true;
+    h->suspended--;
+    bool free_now = w->work_over;
+    pthread_cond_broadcast(&h->wake);
+    pthread_mutex_unlock(&h->mu);
+    if (free_now) work_free(w);
+}
+
+static void *worker_main(void *arg)
+{
+    iz_http_t *h = arg;
+    pthread_mutex_lock(&h->mu);
+    for (;;) {
+        while (!h->q_head && !h->stopping)
+            pthread_cond_wait(&h->work_cv, &h->mu);
+        iz_work_t *w = h->q_head;
+        if (!w) break;
+        h->q_head = w->next;
+        if (!h->q_head) h->q_tail = NULL;
+        h->q_len--;
+        /* A work whose time limit passed while it waited is not started:
+         * nobody waits for it, and the service it calls is the slow one. */
+        bool run = !w->resumed;
+        if (run) h->stats.outside_running++;
+        pthread_mutex_unlock(&h->mu);
+        if (run) w->work(w, w->arg);
+        pthread_mutex_lock(&h->mu);
+        if (run) h->stats.outside_running--;
+        w->work_over = true;
+        if (!w->resumed) {
+            work_mark_resumed(h, w, IZ_DEFER_DONE);
+            h->stats.outside_done++;
+            w->resume_next = NULL;
+            pthread_mutex_unlock(&h->mu);
+            work_resume_list(h, w);
+            pthread_mutex_lock(&h->mu);
+        } else if (w->req_over) {
+            pthread_mutex_unlock(&h->mu);
+            work_free(w);
+            pthread_mutex_lock(&h->mu);
+        }
+    }
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+/* Resume the requests whose time limit passed (all of them when the
+ * server stops). Called by the reaper with h->mu held; drops it while
+ * resuming. */
+static void defer_reap(iz_http_t *h, int64_t now, bool all)
+{
+    iz_work_t *list = NULL;
+    for (iz_work_t *w = h->waiting, *next; w; w = next) {
+        next = w->wnext;
+        if (!all && w->deadline > now) continue;
+        work_mark_resumed(h, w, IZ_DEFER_LATE);
+        h->stats.outside_late++;
+        w->resume_next = list;
+        list = w;
+    }
+    if (!list) return;
+    pthread_mutex_unlock(&h->mu);
+    work_resume_list(h, list);
+    pthread_mutex_lock(&h->mu);
+}
+
+bool iz_work_cancelled(const iz_work_t *w)
+{
+    return atomic_load(&w->cancelled);
+}
+
+void iz_req_defer(iz_req_t *r, iz_work_fn work, iz_defer_end_fn end, void (*free_arg)(void *),
+                  void *arg, unsigned timeout_ms)
+{
+    iz_http_t *h = r->h;
+    bool usable = r->stage == STAGE_FINAL && !r->replied && !r->work;
+    pthread_mutex_lock(&h->mu);
+    bool full = !usable || h->stopping || h->q_len >= h->cfg.outside_queue;
+    if (full && usable) h->stats.outside_full++;
+    if (!full) h->q_len++; /* the place is taken now; the work comes once suspended */
+    pthread_mutex_unlock(&h->mu);
+    if (full) {
+        if (!usable)
+            iz_logf(IZ_LOG_ERROR, "http", "iz_req_defer before the body or after an answer",
+                    "path=%s", r->path);
+        end(r, arg, IZ_DEFER_FULL);
+        if (free_arg)
+            free_arg(arg);
+        else
+            free(arg);
+        return;
+    }
+    iz_work_t *w = iz_xcalloc(1, sizeof *w);
+    w->h = h;
+    w->c = r->c;
+    w->work = work;
+    w->end = end;
+    w->free_arg = free_arg;
+    w->arg = arg;
+    w->deadline = now_ms() + (int64_t)timeout_ms;
+    r->work = w;
+    /* Suspended before any worker can see the work (and resume it). */
+    MHD_suspend_connection(r->c);
+    pthread_mutex_lock(&h->mu);
+    h->suspended++;
+    if (h->q_tail)
+        h->q_tail->next = w;
+    else
+        h->q_head = w;
+    h->q_tail = w;
+    w->wnext = h->waiting;
+    if (h->waiting) h->waiting->wprev = w;
+    h->waiting = w;
+    pthread_cond_signal(&h->work_cv);
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* The access handler's call after a deferred request was resumed: its end
+ * answers, on this server thread. */
+static enum MHD_Result defer_answer(iz_req_t *r)
+{
+    iz_work_t *w = r->work;
+    pthread_mutex_lock(&r->h->mu);
+    iz_defer_end_t how = w->how;
+    pthread_mutex_unlock(&r->h->mu);
+    w->end(r, w->arg, how);
+    if (!r->replied) iz_reply_error(r, "IZ500", NULL);
+    r->work = NULL;
+    work_release_req(r->h, w);
+    return MHD_YES;
+}
+
+void iz_reply_defer_failed(iz_req_t *r, iz_defer_end_t how, const char *what_tr,
+                           const char *what_en)
+{
+    char msg[256];
+    bool en = iz_req_english(r);
+    if (how == IZ_DEFER_LATE)
+        snprintf(msg, sizeof msg,
+                 en ? "%s did not answer in time; try again later"
+                    : "%s zamanında yanıt vermedi; lütfen biraz sonra tekrar deneyin.",
+                 en ? what_en : what_tr);
+    else
+        snprintf(msg, sizeof msg, "%s",
+                 en ? "the server is busy with calls to outside services; try again shortly"
+                    : "Sunucu şu anda dış hizmet çağrılarıyla dolu; lütfen biraz sonra tekrar "
+                      "deneyin.");
+    iz_reply_header(r, "Retry-After", how == IZ_DEFER_LATE ? "5" : "1");
+    iz_reply_error(r, "IZ503", msg);
+}
+
 /* ---- routing -------------------------------------------------------------- */
 
 /* Match path against pattern, filling r's params. Segments are compared
@@ -704,7 +955,7 @@ static void dispatch(iz_req_t *r)
         if (!method_ok(r, rt)) continue;
         if (!admit(r, rt)) return;
         rt->fn(r, cfg->app);
-        if (!r->replied) iz_reply_error(r, "IZ500", NULL);
+        if (!r->replied && !r->work) iz_reply_error(r, "IZ500", NULL);
         return;
     }
     iz_reply_error(r, path_known ? "IZ405" : "IZ404", NULL);
@@ -983,6 +1234,7 @@ static void *reaper_main(void *arg)
         pthread_cond_timedwait(&h->wake, &h->mu, &ts);
         if (h->stopping) break;
         int64_t now = now_ms();
+        defer_reap(h, now, false);
         for (conn_t *c = h->conns; c; c = c->next) {
             if (c->reaped) continue;
             int v = reaper_verdict(h, c, now);
@@ -1060,6 +1312,9 @@ void iz_http_stats(iz_http_t *h, iz_http_stats_t *out)
     pthread_mutex_lock(&h->mu);
     *out = h->stats;
     out->max_connections = h->cfg.max_connections;
+    out->outside_queued = h->q_len;
+    out->outside_workers = h->nworkers;
+    out->outside_queue = h->cfg.outside_queue;
     pthread_mutex_unlock(&h->mu);
 }
 
@@ -1227,6 +1482,7 @@ static enum MHD_Result body_done(iz_req_t *r)
     /* An early answer went out; all of the body has been read, so closing
      * now ends the connection cleanly. */
     if (r->lingering) return MHD_NO;
+    if (r->work) return defer_answer(r);
     r->stage = STAGE_FINAL;
     set_phase(r->h, r->conn, PH_WORK);
     if (r->replied) return MHD_YES;
@@ -1239,7 +1495,7 @@ static enum MHD_Result body_done(iz_req_t *r)
         dispatch(r);
         return MHD_YES;
     }
-    if (!r->replied) iz_reply_error(r, "IZ500", NULL);
+    if (!r->replied && !r->work) iz_reply_error(r, "IZ500", NULL);
     return MHD_YES;
 }
 
@@ -1406,6 +1662,9 @@ static void config_defaults(iz_http_config_t *c, uint64_t nofile)
     if (!c->body_min_rate) c->body_min_rate = IZ_DEFAULT_BODY_MIN_RATE;
     if (!c->linger_ms) c->linger_ms = IZ_DEFAULT_LINGER_MS;
     if (!c->linger_max) c->linger_max = IZ_DEFAULT_LINGER_MAX;
+    if (!c->outside_workers) c->outside_workers = 2 * c->threads;
+    if (c->outside_workers > 256) c->outside_workers = 256;
+    if (!c->outside_queue) c->outside_queue = 4 * c->outside_workers;
 }
 
 /* Free h and what start made of it so far (the daemon is stopped by then). */
@@ -1417,6 +1676,12 @@ static void http_free(iz_http_t *h)
             next = ip->next;
             free(ip);
         }
+    for (iz_work_t *w = h->q_head, *next; w; w = next) {
+        next = w->next;
+        work_free(w);
+    }
+    free(h->workers);
+    pthread_cond_destroy(&h->work_cv);
     pthread_cond_destroy(&h->wake);
     pthread_mutex_destroy(&h->mu);
     close(h->fd);
@@ -1444,9 +1709,10 @@ int iz_http_start(const iz_http_config_t *cfg, iz_http_t **out, const char **err
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&h->wake, &ca);
     pthread_condattr_destroy(&ca);
+    pthread_cond_init(&h->work_cv, NULL);
     h->d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, on_accept, h, on_request, h,
-        MHD_OPTION_LISTEN_SOCKET, h->fd, MHD_OPTION_THREAD_POOL_SIZE, h->cfg.threads,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, 0, on_accept, h,
+        on_request, h, MHD_OPTION_LISTEN_SOCKET, h->fd, MHD_OPTION_THREAD_POOL_SIZE, h->cfg.threads,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
         h, MHD_OPTION_UNESCAPE_CALLBACK, unescape, h, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(h->cfg.max_header * 4 + 65536),
@@ -1463,10 +1729,21 @@ int iz_http_start(const iz_http_config_t *cfg, iz_http_t **out, const char **err
         return IZ_EIO;
     }
     h->reaper_running = true;
+    h->workers = iz_xcalloc(h->cfg.outside_workers, sizeof *h->workers);
+    for (unsigned i = 0; i < h->cfg.outside_workers; i++) {
+        if (pthread_create(&h->workers[i], NULL, worker_main, h) != 0) break;
+        h->nworkers++;
+    }
+    if (h->nworkers == 0) {
+        iz_http_stop(h);
+        *err = "cannot start the outside-call workers";
+        return IZ_EIO;
+    }
     iz_logf(IZ_LOG_INFO, "http", "listening",
-            "port=%u max_connections=%u max_per_ip=%u header_timeout_ms=%u nofile=%llu",
+            "port=%u max_connections=%u max_per_ip=%u header_timeout_ms=%u nofile=%llu "
+            "outside_workers=%u",
             (unsigned)h->port, h->cfg.max_connections, h->cfg.max_per_ip, h->cfg.header_timeout_ms,
-            (unsigned long long)h->nofile);
+            (unsigned long long)h->nofile, h->nworkers);
     *out = h;
     return 0;
 }
@@ -1482,8 +1759,30 @@ void iz_http_stop(iz_http_t *h)
     pthread_mutex_lock(&h->mu);
     h->stopping = true;
     pthread_cond_signal(&h->wake);
+    pthread_cond_broadcast(&h->work_cv);
+    /* libmicrohttpd must not stop with a connection suspended: every
+     * deferred request is answered now (503, its work cut short), and the
+     * stop waits a little for those answers to be given. */
+    defer_reap(h, 0, true);
+    int64_t until = now_ms() + 2000;
+    while ((h->suspended > 0 || h->resuming > 0) && now_ms() < until) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 20 * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&h->wake, &h->mu, &ts);
+    }
+    while (h->resuming > 0) /* a resume call under way ends in microseconds */
+        pthread_cond_wait(&h->wake, &h->mu);
     pthread_mutex_unlock(&h->mu);
     if (h->reaper_running) pthread_join(h->reaper, NULL);
     MHD_stop_daemon(h->d);
+    /* The workers end their running works (bounded by the outside
+     * clients' own time limits) and skip the rest. */
+    for (unsigned i = 0; i < h->nworkers; i++)
+        pthread_join(h->workers[i], NULL);
     http_free(h);
 }

@@ -20,6 +20,13 @@
  * for a body after a grace period. A connection past its deadline is shut
  * down by a reaper thread.
  *
+ * Outside calls (İYS, the SMS gateway, DNS) never run on a server thread:
+ * a handler that needs one hands it to iz_req_defer(), which suspends the
+ * connection (libmicrohttpd's suspend/resume) and gives the work to a small
+ * bounded pool of outside-call workers; the answer is written when the
+ * work ends, or at its time limit, whichever comes first. A full pool is
+ * answered at once, never queued without bound.
+ *
  * An answer given before the body has been read (413 for a body that grows
  * past its limit, or an early refusal) is written at once, the connection
  * is half-closed and the rest of the body is read and dropped for a bounded
@@ -93,6 +100,9 @@ typedef struct iz_http_config {
     unsigned linger_ms;         /* after an answer given before the end of the body: how long the
                                    rest is read and dropped before closing; default 10000 */
     uint64_t linger_max;        /* ... and how many bytes of it at most; default 256 MiB */
+    /* Outside-call workers (iz_req_defer); 0 takes the default. */
+    unsigned outside_workers; /* threads; default 2 x threads, at most 256 */
+    unsigned outside_queue;   /* deferred requests waiting for a worker; default 4 x workers */
 } iz_http_config_t;
 
 /* Start serving. On failure *err gets a static message. */
@@ -113,6 +123,14 @@ typedef struct iz_http_stats {
     uint64_t refused_control; /* requests answered 400 for a control byte */
     unsigned open;            /* connections open now */
     unsigned max_connections; /* the limit in force */
+    /* outside calls (iz_req_defer) */
+    unsigned outside_running; /* works running on a worker now */
+    unsigned outside_queued;  /* works waiting for a worker */
+    unsigned outside_workers; /* the pool's threads */
+    unsigned outside_queue;   /* the pool's queue bound */
+    uint64_t outside_done;    /* requests answered after their work ended */
+    uint64_t outside_full;    /* requests answered at once: the pool was full */
+    uint64_t outside_late;    /* requests answered at their time limit, work unfinished */
 } iz_http_stats_t;
 
 void iz_http_stats(iz_http_t *h, iz_http_stats_t *out);
@@ -211,6 +229,52 @@ json_t *iz_req_json_object(iz_req_t *r, const char *code);
  * NULL: bodies with unknown fields are refused, a typo must not pass
  * silently. */
 const char *iz_json_unknown_key(json_t *obj, const char *const *known, size_t n);
+
+/* ---- outside calls: deferred work ---------------------------------------- */
+
+/* What became of a deferred request's work, as its end function hears it. */
+typedef enum iz_defer_end {
+    IZ_DEFER_DONE = 0, /* the work ran to its end */
+    IZ_DEFER_FULL,     /* the pool was full (or the server stops): the work never ran */
+    IZ_DEFER_LATE,     /* the time limit passed first: the work may still run, or may not
+                          have started; its result is dropped */
+} iz_defer_end_t;
+
+typedef struct iz_work iz_work_t;
+
+/* The outside call, on a worker thread: it may use only arg (no request:
+ * the request may have been answered and freed meanwhile) and must end in
+ * bounded time (the outside client's own timeouts). */
+typedef void (*iz_work_fn)(iz_work_t *w, void *arg);
+
+/* The answer, on a server thread again: called exactly once, with the
+ * request alive, and must answer. With IZ_DEFER_LATE the work may still be
+ * running: end may read what the handler put into arg, never what the
+ * work writes. */
+typedef void (*iz_defer_end_fn)(iz_req_t *r, void *arg, iz_defer_end_t how);
+
+/* Hand an outside call to the pool: the connection is suspended (no server
+ * thread waits), work(arg) runs on a worker, and end(r, arg, how) answers
+ * once the work ended or timeout_ms passed. arg is allocated by the caller
+ * (malloc, never the request's arena: it may outlive the request) and
+ * freed with free_arg (NULL: free()) once both the work and the answer are
+ * through with it. When the pool is full (or the server stops) end runs at
+ * once with IZ_DEFER_FULL, before this returns. Only on a request whose
+ * body is complete (the handler of an ordinary route, or a buffered or
+ * streamed route's last call); the handler returns right after. */
+void iz_req_defer(iz_req_t *r, iz_work_fn work, iz_defer_end_fn end, void (*free_arg)(void *),
+                  void *arg, unsigned timeout_ms);
+
+/* True once nobody waits for the work's result any more (its time limit
+ * passed, or the server stops): a work that waits in steps stops early. */
+bool iz_work_cancelled(const iz_work_t *w);
+
+/* The usual answer to a deferral that did not end with IZ_DEFER_DONE:
+ * 503 IZ503 with Retry-After and a message naming what (e.g. "İYS") did
+ * not answer in time, or that the server is too busy with outside calls
+ * now. */
+void iz_reply_defer_failed(iz_req_t *r, iz_defer_end_t how, const char *what_tr,
+                           const char *what_en);
 
 /* ---- answers: call exactly one per request ------------------------------ */
 

@@ -5,7 +5,8 @@
 #                   browser tests
 #   make demo       build and start `izin demo`
 #   make SANITIZE=address,undefined test    the same under ASan/UBSan
-#   make fuzz       build libFuzzer drivers (clang) into build/fuzz/
+#   make fuzz       build the libFuzzer drivers (clang) into build/fuzz/ and run each
+#                   for FUZZ_TIME seconds (default 30); fails on a crash
 #   make format     apply .clang-format
 
 CC      ?= cc
@@ -52,7 +53,8 @@ FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%-replay)
 
 PYTEST := /usr/bin/python3 -m pytest
 
-.PHONY: all deps test unit fuzz-replay blackbox browser test-pg demo fuzz format clean bench conformance valgrind
+.PHONY: all deps test unit fuzz-replay blackbox browser test-pg demo fuzz fuzz-build format clean bench conformance valgrind
+comma := ,
 all: $(BIN)
 	@mkdir -p bin && cp $(BIN) bin/izin
 
@@ -110,9 +112,10 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(CLI_LIB) $(LIB) | $(DEPS_OK)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(CLI_LIB) $(LIB) $(PKG_LIBS) -lcmocka
 
 # Fuzz drivers built with a small main that replays the committed corpus.
-$(BUILD)/fuzz/%-replay: fuzz/%.c fuzz/replay_main.c $(LIB) | $(DEPS_OK)
+$(BUILD)/fuzz/%-replay: fuzz/%.c fuzz/replay_main.c $(CLI_LIB) $(LIB) | $(DEPS_OK)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< fuzz/replay_main.c $(LIB) $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< fuzz/replay_main.c $(CLI_LIB) $(LIB) \
+	  $(PKG_LIBS)
 
 unit: $(UNIT_BIN)
 	@set -e; pass=0; for t in $(UNIT_BIN); do \
@@ -242,17 +245,43 @@ bench: $(BIN) $(BENCH_BIN) $(BUILD)/bench/bench_writes $(BUILD)/bench/bench_read
 	/usr/bin/python3 bench/load.py --izin $(BIN) --bench-writes $(BUILD)/bench/bench_writes $(LOAD_ARGS)
 	/usr/bin/python3 bench/chaos.py --izin $(BIN) $(CHAOS_ARGS)
 
-# libFuzzer builds need clang; run e.g. build/fuzz/fuzz_recipient fuzz/corpus/recipient
-# (the drivers use core/ and bulk/'s readers, which link libzip, expat and jansson;
-# bulk/job.c runs jobs through the domain layer and is left out)
-FUZZ_LIB_SRC := $(filter-out src/bulk/job.c,$(filter src/core/% src/bulk/%,$(LIB_SRC)))
-fuzz: $(DEPS_OK) $(GEN)/hcode_table.inc
-	@mkdir -p build/fuzz
-	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  echo "clang $$n"; \
-	  clang -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -I$(GEN) $(PKG_CFLAGS) \
-	    -fsanitize=fuzzer,address,undefined \
-	    -o build/fuzz/$$n $$f $(FUZZ_LIB_SRC) $(PKG_LIBS) || exit 1; done
+# libFuzzer: `make fuzz` builds every driver with clang (libFuzzer, ASan,
+# UBSan) into build/fuzz/ and runs each for FUZZ_TIME seconds (default 30) on
+# a scratch copy of its corpus: what it finds goes to build/fuzz/new-NAME,
+# never into fuzz/corpus; a crash's input is build/fuzz/crash-NAME-*, and the
+# target fails. FUZZ=name1,name2 runs only those drivers. scripts/deps.sh
+# --fuzz installs clang and libclang-rt-14-dev when missing. The library is
+# compiled again with clang (build/fuzz/obj/); the data blobs (.S) are the
+# release build's.
+FUZZ_TIME ?= 30
+FUZZ_DIR  := build/fuzz
+FUZZ_NAMES := $(patsubst fuzz/fuzz_%.c,%,$(FUZZ_SRC))
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -I$(GEN) -Ifuzz -fno-omit-frame-pointer
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRC) $(filter-out src/cli/main.c,$(CLI_SRC)))
+FUZZ_LIB := $(FUZZ_DIR)/libizin-fuzz.a
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(FUZZ_DIR)/%)
+FUZZ_DEPS_OK := $(FUZZ_DIR)/.deps-ok
+
+$(FUZZ_DEPS_OK): scripts/deps.sh | $(DEPS_OK)
+	@sh scripts/deps.sh --fuzz
+	@mkdir -p $(@D) && touch $@
+
+$(FUZZ_DIR)/obj/%.o: %.c $(GEN)/hcode_table.inc | $(FUZZ_DEPS_OK)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -MMD -MP -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_OBJ) $(LIB_ASM:%.S=$(BUILD)/%.o)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIB) | $(FUZZ_DEPS_OK)
+	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(FUZZ_LIB) \
+	  $(PKG_LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@sh scripts/fuzz-run.sh $(FUZZ_TIME) $(if $(FUZZ),$(subst $(comma), ,$(FUZZ)),$(FUZZ_NAMES))
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
@@ -260,4 +289,4 @@ format:
 clean:
 	rm -rf build bin
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d)

@@ -16,6 +16,9 @@
 #                        the npm registry into tests/browser/node_modules, as
 #                        tests/browser/package-lock.json pins it (no browser is
 #                        downloaded: the tests drive /usr/bin/chromium)
+#   deps.sh --fuzz       `make fuzz`: clang and its libFuzzer and sanitizer runtimes
+#                        (libclang-rt-14-dev); the corpus replay of `make test` needs
+#                        neither
 #   deps.sh --openapi    the API document's check (tests/blackbox/test_openapi.py):
 #                        Node.js and npm when there is no node at all, and Stoplight
 #                        Prism from the npm registry into tests/openapi/node_modules,
@@ -23,9 +26,9 @@
 set -eu
 
 pkgs="build-essential pkg-config libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
-libsqlite3-dev libssl-dev libsodium-dev libzip-dev libexpat1-dev libcmocka-dev python3-pytest python3-requests python3-psycopg2 clang
+libsqlite3-dev libssl-dev libsodium-dev libzip-dev libexpat1-dev libcmocka-dev python3-pytest python3-requests python3-psycopg2
 libpq-dev postgresql
-libclang-rt-14-dev curl ca-certificates kannel"
+curl ca-certificates kannel"
 node_dir=""
 if [ "${1:-}" = "--browser" ] || [ "${1:-}" = "--openapi" ]; then
     pkgs=""
@@ -37,6 +40,8 @@ if [ "${1:-}" = "--browser" ] || [ "${1:-}" = "--openapi" ]; then
     fi
     command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
     command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
+elif [ "${1:-}" = "--fuzz" ]; then
+    pkgs="clang libclang-rt-14-dev"
 elif [ "$#" -gt 0 ]; then
     pkgs="$*"
 fi

@@ -80,6 +80,16 @@ const char *iz_cli_get(const iz_opts_t *o, const char *name);
 
 /* Read "name = value" lines of a config file for options in defs. */
 int iz_cli_load_config(iz_opts_t *o, const char *path);
+#define IZ_CLI_CONFIG_LINE_MAX 2046 /* bytes of a config line, without its newline */
+
+/* The same from an open file (path names it in messages): what
+ * iz_cli_load_config reads with, and the fuzz driver too. Prints what is
+ * wrong (the line) and returns -1; 0 when every line was taken. */
+int iz_cli_read_config(iz_opts_t *o, FILE *f, const char *path);
+
+/* The settings of `izin serve` (and demo): the table a config file's
+ * names are looked up in. */
+const iz_cmddef_t *iz_cli_serve_cmd(void);
 
 void iz_cli_free(iz_opts_t *o);
 

@@ -104,6 +104,11 @@ static const iz_cmddef_t serve_cmd =
            "Run the module server: the HTTP API, the send filter and the İYS sync engine.",
            serve_defs);
 
+const iz_cmddef_t *iz_cli_serve_cmd(void)
+{
+    return &serve_cmd;
+}
+
 static const iz_cmddef_t demo_cmd =
     IZ_CMD("izin demo", "[options]",
            "Run everything on embedded defaults in one process: the store in --data, the İYS "

@@ -126,15 +126,33 @@ int iz_cli_load_config(iz_opts_t *o, const char *path)
         iz_cli_fail("cannot read config file %s", path);
         return -1;
     }
-    char line[2048];
+    int rc = iz_cli_read_config(o, f, path);
+    fclose(f);
+    return rc;
+}
+
+int iz_cli_read_config(iz_opts_t *o, FILE *f, const char *path)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t got;
     int lineno = 0, rc = 0;
-    while (fgets(line, sizeof line, f)) {
+    while ((got = getline(&line, &cap, f)) >= 0) {
         lineno++;
-        if (!strchr(line, '\n') && !feof(f)) {
+        size_t len = (size_t)got;
+        if (len && line[len - 1] == '\n') len--;
+        if (len > IZ_CLI_CONFIG_LINE_MAX) {
             iz_cli_fail("%s:%d: line too long", path, lineno);
             rc = -1;
             break;
         }
+        /* A NUL would end the line's text early and drop the rest unseen. */
+        if (memchr(line, '\0', len)) {
+            iz_cli_fail("%s:%d: the line holds a NUL byte", path, lineno);
+            rc = -1;
+            break;
+        }
+        line[len] = '\0';
         char *s = trim(line);
         if (*s == '\0' || *s == '#') continue;
         char *eq = strchr(s, '=');
@@ -154,7 +172,7 @@ int iz_cli_load_config(iz_opts_t *o, const char *path)
         free(o->file_vals[d]);
         o->file_vals[d] = iz_xstrdup(val);
     }
-    fclose(f);
+    free(line);
     return rc;
 }
 

@@ -152,6 +152,13 @@ int iz_domain_load_then(iz_domain_t *d, const iz_brand_t *brand, int64_t now, iz
                         size_t n, const char *job_id, const int64_t *lines, iz_store_then_fn then,
                         void *ctx);
 
+/* Read one item İYS reported (a page of the pull, a push, a repair of the
+ * reconciliation when repair_date is not NULL) into c, as
+ * iz_domain_apply_remote reads each: NULL when it can be applied, else why
+ * not (it is then quarantined). No store is touched. */
+const char *iz_domain_remote_item(json_t *it, int64_t brand_id, const char *repair_date,
+                                  iz_change_t *c);
+
 /* Apply the changes İYS reports for brand (a change pull page or a push
  * body's list; via is "pull" or "push", source the pull's "IYS" or "HS", or
  * NULL), with origin IYS. A change izin sent itself, or already applied, is

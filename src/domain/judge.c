@@ -216,6 +216,7 @@ struct iz_judge_stream {
     uint32_t off[BATCH], len[BATCH], normlen[BATCH];
     char (*norm)[IZ_RECIPIENT_MAX];
     bool invalid[BATCH];
+    bool cut[BATCH]; /* an over-long line: len[] is what is shown of it */
     scratch_t sc;
 };
 
@@ -258,8 +259,8 @@ static void flush(iz_judge_stream_t *s)
         const char *line = s->text + s->off[i];
         unsigned long long key = 0;
         size_t normlen = 0;
-        s->invalid[i] = s->len[i] == 0 /* an over-long line */ ||
-                        normalize(&s->j, line, s->len[i], s->norm[i], &key, &normlen) != 0;
+        s->invalid[i] =
+            s->cut[i] || normalize(&s->j, line, s->len[i], s->norm[i], &key, &normlen) != 0;
         s->normlen[i] = (uint32_t)normlen;
         if (s->invalid[i] || !s->j.commercial) continue;
         sc->keys[nl] = key;
@@ -286,7 +287,7 @@ static void flush(iz_judge_stream_t *s)
             s->allowed++;
         else
             s->blocked++;
-        size_t shown = s->len[i] ? s->len[i] : strlen(line);
+        size_t shown = s->len[i]; /* an over-long line's cut may hold a NUL: not strlen */
         const char *norm = v == IZ_VERDICT_INVALID ? NULL : s->norm[i];
         s->fn(s->ctx, line, shown, norm, norm ? s->normlen[i] : 0, v);
     }
@@ -310,18 +311,20 @@ static void add_line(iz_judge_stream_t *s, const char *p, size_t len, bool overl
     s->off[s->n] = (uint32_t)s->textlen;
     if (overlong) {
         /* Too long to be any address: INVALID, handed on cut short and
-         * marked so (len 0 tells flush). */
+         * marked so (cut tells flush). */
         size_t k = len < CUT_SHOWN ? len : CUT_SHOWN;
-        while (k > 0 && ((unsigned char)p[k] & 0xC0) == 0x80)
-            k--;
+        while (k > 0 && k < len && ((unsigned char)p[k] & 0xC0) == 0x80)
+            k--; /* not through a UTF-8 sequence (p[len] is past the line) */
         memcpy(dst, p, k);
         memcpy(dst + k, "...", 4);
-        s->len[s->n] = 0;
+        s->len[s->n] = (uint32_t)(k + 3);
+        s->cut[s->n] = true;
         s->textlen += k + 4;
     } else {
         memcpy(dst, p, len);
         dst[len] = '\0';
         s->len[s->n] = (uint32_t)len;
+        s->cut[s->n] = false;
         s->textlen += len + 1;
     }
     s->n++;

@@ -29,7 +29,8 @@ static const char *str_field(json_t *o, const char *k)
 /* Read one item into c; NULL when it can be applied, else why not. A
  * reconciliation's repair (repair_date not NULL) says so in its evidence,
  * with the report date whose file brought it. */
-static const char *read_item(json_t *it, int64_t brand_id, const char *repair_date, iz_change_t *c)
+const char *iz_domain_remote_item(json_t *it, int64_t brand_id, const char *repair_date,
+                                  iz_change_t *c)
 {
     memset(c, 0, sizeof *c);
     if (!json_is_object(it)) return "the item is not a JSON object";
@@ -126,7 +127,7 @@ static int apply(iz_domain_t *d, const iz_brand_t *brand, const char *via, const
     for (size_t i = 0; i < n && rc == 0; i++) {
         json_t *it = json_array_get(list, i);
         iz_change_t *c = &chgs[i];
-        const char *why = read_item(it, brand->id, repair_date, c);
+        const char *why = iz_domain_remote_item(it, brand->id, repair_date, c);
         if (out) out[i] = (iz_repair_t){.rc = IZ_EINVAL};
         if (why) {
             if ((rc = quarantine(d, brand, via, source, it, why)) == 0) (*quarantined)++;

@@ -213,6 +213,83 @@ static void read_error(iz_iys_res_t *res)
     if (msg) iz_strlcpy(res->message, msg, sizeof res->message);
 }
 
+int iz_iys_token_read(const json_t *body, iz_iys_token_answer_t *t)
+{
+    memset(t, 0, sizeof *t);
+    const char *a = json_string_value(json_object_get(body, "access_token"));
+    const char *r = json_string_value(json_object_get(body, "refresh_token"));
+    json_int_t ae = json_integer_value(json_object_get(body, "expires_in"));
+    json_int_t re = json_integer_value(json_object_get(body, "refresh_expires_in"));
+    if (!a || iz_strlcpy(t->access, a, sizeof t->access) != 0) {
+        t->access[0] = '\0';
+        return IZ_EINVAL;
+    }
+    /* A life beyond IZ_IYS_TTL_MAX is not believed: added to the clock it
+     * could overflow (a token then always stale, a new one asked for on
+     * every call until the hour's allowance is spent). */
+    t->access_ttl = ae > 0 ? (ae < IZ_IYS_TTL_MAX ? ae : IZ_IYS_TTL_MAX) : 7200;
+    if (r && iz_strlcpy(t->refresh, r, sizeof t->refresh) == 0)
+        t->refresh_ttl = re > 0 ? (re < IZ_IYS_TTL_MAX ? re : IZ_IYS_TTL_MAX) : 14400;
+    else
+        t->refresh[0] = '\0';
+    return 0;
+}
+
+void iz_iys_item_read(const json_t *item, iz_iys_item_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->type = IZ_TYPE_NONE;
+    json_t *jix = json_object_get(item, "index");
+    const char *st = json_string_value(json_object_get(item, "status"));
+    if (!json_is_integer(jix) || json_integer_value(jix) < 0 || !st) return;
+    out->index = json_integer_value(jix);
+    if (strcmp(st, "success") == 0) {
+        out->state = IZ_IYS_ITEM_SUCCESS;
+        out->txid = json_string_value(json_object_get(item, "transactionId"));
+        out->created = iz_iys_created(item);
+    } else if (strcmp(st, "failure") == 0) {
+        out->state = IZ_IYS_ITEM_FAILURE;
+        json_t *err = json_object_get(item, "error");
+        out->code = json_string_value(json_object_get(err, "code"));
+        out->message = json_string_value(json_object_get(err, "message"));
+        iz_type_parse(json_string_value(json_object_get(item, "type")), &out->type);
+    } else {
+        out->state = IZ_IYS_ITEM_PENDING; /* "enqueue": not processed yet */
+    }
+}
+
+int64_t iz_iys_created(const json_t *o)
+{
+    const char *d = json_string_value(json_object_get(o, "creationDate"));
+    const char *hcode;
+    int64_t e = 0;
+    if (!d || iz_tr_parse(d, strlen(d), &e, &hcode) != 0) return 0;
+    return e;
+}
+
+const char *iz_iys_request_id(const json_t *body, size_t max)
+{
+    const char *rid = json_string_value(json_object_get(body, "requestId"));
+    return rid && strlen(rid) < max ? rid : NULL;
+}
+
+bool iz_iys_error_item(const json_t *e, size_t n, size_t *index)
+{
+    json_t *ix = json_object_get(e, "index");
+    if (!json_is_integer(ix) || json_integer_value(ix) < 0 || (size_t)json_integer_value(ix) >= n)
+        return false;
+    *index = (size_t)json_integer_value(ix);
+    return true;
+}
+
+json_t *iz_iys_page_read(const json_t *body, const char **after, size_t after_max)
+{
+    const char *a = json_string_value(json_object_get(body, "after"));
+    *after = a && strlen(a) < after_max ? a : NULL;
+    json_t *list = json_object_get(body, "list");
+    return json_is_array(list) ? list : NULL;
+}
+
 /* Where a download's 2xx body goes (NULL fn: into res->body as JSON). */
 typedef struct sink {
     iz_httpc_write_fn fn;
@@ -260,17 +337,31 @@ static void http(iz_iys_t *c, const char *method, const char *path, const char *
         iz_httpc_res_clear(&hr);
         return;
     }
-    res->http = hr.status;
-    res->retry_after_s = hr.retry_after_s;
-    if (hr.body_len) res->body = json_loadb(hr.body, hr.body_len, 0, NULL);
+    iz_iys_answer_read(res, hr.status, hr.body, hr.body_len, hr.retry_after_s);
+    iz_httpc_res_clear(&hr);
+    if (res->cls == IZ_IYS_OK)
+        atomic_fetch_add(&c->n_ok, 1);
+    else if (res->http == 429)
+        atomic_fetch_add(&c->n_rate, 1);
+    else if (res->http >= 500 || res->http < 300) /* (a 2xx here: JSON that cannot be read) */
+        atomic_fetch_add(&c->n_server, 1);
+    else
+        atomic_fetch_add(&c->n_client, 1);
+}
+
+void iz_iys_answer_read(iz_iys_res_t *res, long status, const char *body, size_t len,
+                        long retry_after_s)
+{
+    memset(res, 0, sizeof *res);
+    res->http = status;
+    res->retry_after_s = retry_after_s;
+    if (len) res->body = json_loadb(body, len, 0, NULL);
     /* JSON that does not parse (cut, malformed); a body that is no JSON
      * at all (an "OK" some answers carry) is not read. */
     size_t lead = 0;
-    while (lead < hr.body_len && strchr(" \t\r\n", hr.body[lead]))
+    while (lead < len && strchr(" \t\r\n", body[lead]))
         lead++;
-    bool unreadable =
-        !res->body && lead < hr.body_len && (hr.body[lead] == '{' || hr.body[lead] == '[');
-    iz_httpc_res_clear(&hr);
+    bool unreadable = !res->body && lead < len && (body[lead] == '{' || body[lead] == '[');
     if (res->http >= 200 && res->http < 300 && unreadable) {
         /* A 2xx whose JSON does not parse (cut, or not İYS's): nothing in
          * it can be taken as İYS's word, so it is no answer - retried, as
@@ -279,25 +370,18 @@ static void http(iz_iys_t *c, const char *method, const char *path, const char *
         res->cls = IZ_IYS_TRANSIENT;
         snprintf(res->message, sizeof res->message, "HTTP %ld with JSON that cannot be read",
                  res->http);
-        atomic_fetch_add(&c->n_server, 1);
         return;
     }
     if (res->http >= 200 && res->http < 300) {
         res->cls = IZ_IYS_OK;
-        atomic_fetch_add(&c->n_ok, 1);
         return;
     }
     read_error(res);
-    if (res->http == 429) {
+    if (res->http == 429 || res->http >= 500 || res->http < 200) {
         res->cls = IZ_IYS_TRANSIENT;
-        atomic_fetch_add(&c->n_rate, 1);
-    } else if (res->http >= 500 || res->http < 200) {
-        res->cls = IZ_IYS_TRANSIENT;
-        atomic_fetch_add(&c->n_server, 1);
     } else {
         /* 401 is judged by the caller (a new token and a retry). */
         res->cls = res->code[0] && res->http != 401 ? IZ_IYS_PERMANENT : IZ_IYS_TRANSIENT;
-        atomic_fetch_add(&c->n_client, 1);
     }
     if (!res->message[0]) snprintf(res->message, sizeof res->message, "HTTP %ld", res->http);
 }
@@ -341,21 +425,18 @@ static int token_request(iz_iys_t *c, bool use_refresh, iz_iys_res_t *res)
         }
         return -1;
     }
-    const char *a = json_string_value(json_object_get(res->body, "access_token"));
-    const char *r = json_string_value(json_object_get(res->body, "refresh_token"));
-    json_int_t ae = json_integer_value(json_object_get(res->body, "expires_in"));
-    json_int_t re = json_integer_value(json_object_get(res->body, "refresh_expires_in"));
-    if (!a || iz_strlcpy(au->access, a, sizeof au->access) != 0) {
+    iz_iys_token_answer_t t;
+    if (iz_iys_token_read(res->body, &t) != 0) {
         res->cls = IZ_IYS_TRANSIENT;
         snprintf(res->message, sizeof res->message, "token answer without a usable token");
         au->access[0] = '\0';
         return -1;
     }
-    au->access_exp = now_s() + (ae > 0 ? ae : 7200);
-    if (r && iz_strlcpy(au->refresh, r, sizeof au->refresh) == 0)
-        au->refresh_exp = now_s() + (re > 0 ? re : 14400);
-    else
-        au->refresh[0] = '\0';
+    memcpy(au->access, t.access, sizeof au->access);
+    au->access_exp = now_s() + t.access_ttl;
+    memcpy(au->refresh, t.refresh, sizeof au->refresh);
+    if (t.refresh[0]) au->refresh_exp = now_s() + t.refresh_ttl;
+    iz_wipe(&t, sizeof t);
     token_save(au);
     return 0;
 }

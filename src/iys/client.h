@@ -27,6 +27,7 @@
 #define IZ_IYS_CLIENT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "iys/budget.h"
@@ -198,6 +199,65 @@ typedef struct iz_iys_counts {
     uint64_t tokens; /* token requests made */
 } iz_iys_counts_t;
 void iz_iys_counts_get(const iz_iys_t *c, iz_iys_counts_t *out);
+
+/* ---- İYS's answers read (no HTTP here: the client and the sync engine
+ * read with these, and so does fuzz/fuzz_iys.c) ---------------------------- */
+
+/* An HTTP answer (status 0: none) into res: the body parsed as JSON (NULL
+ * when it is not), the class, and for a refusal the first error's code and
+ * message (İYS's errors[0], or OAuth's error / error_description), else
+ * "HTTP <status>". res is overwritten; clear it with iz_iys_res_clear. */
+void iz_iys_answer_read(iz_iys_res_t *res, long status, const char *body, size_t len,
+                        long retry_after_s);
+
+/* A token answer (/oauth2/token's 2xx body): the access token (a string
+ * that fits, else IZ_EINVAL), the refresh token ("" when none fits) and
+ * their lives in seconds (expires_in, refresh_expires_in; 2 h and 4 h when
+ * missing or not positive, at most IZ_IYS_TTL_MAX). */
+#define IZ_IYS_TTL_MAX (30 * 86400)
+typedef struct iz_iys_token_answer {
+    char access[IZ_IYS_TOKEN_MAX], refresh[IZ_IYS_TOKEN_MAX];
+    int64_t access_ttl, refresh_ttl;
+} iz_iys_token_answer_t;
+int iz_iys_token_read(const json_t *body, iz_iys_token_answer_t *t);
+
+/* One item of a bulk request's status (GET .../consents/request/{id}, an
+ * array of them): UNREAD without a non-negative integer index and a status
+ * string; PENDING ("enqueue" or any other status: asked again); SUCCESS
+ * with its transactionId (may be NULL) and creationDate; FAILURE with
+ * error.code and error.message (may be NULL) and its type (IZ_TYPE_NONE
+ * when unknown). Strings point into item. */
+typedef enum {
+    IZ_IYS_ITEM_UNREAD = 0,
+    IZ_IYS_ITEM_PENDING,
+    IZ_IYS_ITEM_SUCCESS,
+    IZ_IYS_ITEM_FAILURE
+} iz_iys_item_state_t;
+typedef struct iz_iys_item {
+    iz_iys_item_state_t state;
+    int64_t index;
+    const char *txid;
+    int64_t created; /* epoch s, 0 when none */
+    const char *code, *message;
+    iz_type_t type;
+} iz_iys_item_t;
+void iz_iys_item_read(const json_t *item, iz_iys_item_t *out);
+
+/* The creationDate of an answer or item (İYS's "yyyy-MM-dd HH:mm:ss",
+ * Turkey time) as epoch s; 0 when it has none that parses. */
+int64_t iz_iys_created(const json_t *o);
+
+/* A bulk add's requestId when it is a string shorter than max, else NULL. */
+const char *iz_iys_request_id(const json_t *body, size_t max);
+
+/* Whether an error e of a refused bulk add names an item of the n sent (an
+ * integer index in [0, n)), and which. */
+bool iz_iys_error_item(const json_t *e, size_t n, size_t *index);
+
+/* A page of the change pull: its list (NULL when there is none) and its
+ * after cursor (*after NULL when it is not a string shorter than
+ * after_max: then no cursor is moved and no next page asked). */
+json_t *iz_iys_page_read(const json_t *body, const char **after, size_t after_max);
 
 /* The JSON body İYS expects for one change (new reference). */
 json_t *iz_iys_consent_json(const iz_change_t *chg);

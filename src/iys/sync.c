@@ -1456,17 +1456,6 @@ static void account_ok(iz_sync_t *s, acct_t *ac)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* The creationDate İYS answered for an accepted change (epoch s), 0 when
- * it gave none: the day whose reconciliation file must hold the change. */
-static int64_t iys_created(json_t *o)
-{
-    const char *d = json_string_value(json_object_get(o, "creationDate"));
-    const char *hcode;
-    int64_t e = 0;
-    if (!d || iz_tr_parse(d, strlen(d), &e, &hcode) != 0) return 0;
-    return e;
-}
-
 static void run_single(iz_sync_t *s, job_t *j)
 {
     const iz_outbox_item_t *it = &j->items[0];
@@ -1487,7 +1476,7 @@ static void run_single(iz_sync_t *s, job_t *j)
             atomic_fetch_add(&s->consents_sent, 1);
             d.state = IZ_IYS_ACCEPTED;
             d.txid = tx ? tx : "";
-            d.iys_created = iys_created(res.body);
+            d.iys_created = iz_iys_created(res.body);
         } else {
             iz_logf(IZ_LOG_WARN, "sync", "İYS refused a change", "id=%lld code=%s message=%s",
                     (long long)it->chg.id, res.code, res.message);
@@ -1548,8 +1537,8 @@ static void run_bulk(iz_sync_t *s, job_t *j)
     iz_iys_res_t res = {0};
     count_request(s, IZ_REQ_BULK);
     iz_iys_bulk_add(j->ac->cli, j->items[0].brand_code, chgs, n, &res);
-    const char *rid = json_string_value(json_object_get(res.body, "requestId"));
-    if (res.cls == IZ_IYS_OK && rid && strlen(rid) < sizeof j->items[0].request_id) {
+    const char *rid = iz_iys_request_id(res.body, sizeof j->items[0].request_id);
+    if (res.cls == IZ_IYS_OK && rid) {
         account_ok(s, j->ac);
         atomic_fetch_add(&s->consents_sent, n);
         int rc = iz_store_outbox_mark(s->st, ids, n, "SENT", rid, now_ms());
@@ -1576,12 +1565,9 @@ static void run_bulk(iz_sync_t *s, job_t *j)
         json_t *e;
         json_array_foreach(json_object_get(res.body, "errors"), k, e)
         {
-            json_t *ix = json_object_get(e, "index");
             const char *code = json_string_value(json_object_get(e, "code"));
-            if (!json_is_integer(ix) || json_integer_value(ix) < 0 ||
-                (size_t)json_integer_value(ix) >= n || bad[json_integer_value(ix)])
-                continue;
-            size_t i = (size_t)json_integer_value(ix);
+            size_t i;
+            if (!iz_iys_error_item(e, n, &i) || bad[i]) continue;
             if (item_held(s, j->ac, code, json_string_value(json_object_get(e, "message")),
                           j->items[i].brand_code, j->items[i].chg.type)) {
                 nheld++;
@@ -1655,36 +1641,28 @@ static void run_poll(iz_sync_t *s, job_t *j)
         json_t *item;
         json_array_foreach(res.body, k, item)
         {
-            json_t *jix = json_object_get(item, "index");
-            const char *st = json_string_value(json_object_get(item, "status"));
-            if (!json_is_integer(jix) || !st) continue;
-            json_int_t ix = json_integer_value(jix);
-            if (ix < 0 || ix >= BULK_MAX || !by_index[ix]) continue;
-            const iz_outbox_row_t *row = by_index[ix];
-            if (strcmp(st, "success") == 0) {
-                const char *tx = json_string_value(json_object_get(item, "transactionId"));
-                done[nd] = (iz_outbox_done_t){row->log_id, IZ_IYS_ACCEPTED, tx ? tx : "", NULL,
-                                              iys_created(item)};
-            } else if (strcmp(st, "failure") == 0) {
-                json_t *err = json_object_get(item, "error");
-                const char *code = json_string_value(json_object_get(err, "code"));
-                iz_type_t type = IZ_TYPE_NONE;
-                iz_type_parse(json_string_value(json_object_get(item, "type")), &type);
-                if (item_held(s, j->ac, code, json_string_value(json_object_get(err, "message")),
-                              j->req.brand_code, type)) {
+            iz_iys_item_t it;
+            iz_iys_item_read(item, &it);
+            if (it.state == IZ_IYS_ITEM_UNREAD || it.state == IZ_IYS_ITEM_PENDING ||
+                it.index >= BULK_MAX || !by_index[it.index])
+                continue; /* "enqueue": not processed yet */
+            const iz_outbox_row_t *row = by_index[it.index];
+            if (it.state == IZ_IYS_ITEM_SUCCESS) {
+                done[nd] = (iz_outbox_done_t){row->log_id, IZ_IYS_ACCEPTED, it.txid ? it.txid : "",
+                                              NULL, it.created};
+            } else {
+                if (item_held(s, j->ac, it.code, it.message, j->req.brand_code, it.type)) {
                     /* Refused for the account's sake when İYS applied it
                      * (a subscription paused meanwhile): it waits. */
                     held[nh++] = row->log_id;
-                    by_index[ix] = NULL;
+                    by_index[it.index] = NULL;
                     continue;
                 }
                 done[nd] = (iz_outbox_done_t){row->log_id, IZ_IYS_REJECTED, NULL,
-                                              code ? code : "failure", 0};
-            } else {
-                continue; /* "enqueue": not processed yet */
+                                              it.code ? it.code : "failure", 0};
             }
             created[nd++] = row->creation_ms;
-            by_index[ix] = NULL;
+            by_index[it.index] = NULL;
         }
         finish_many(s, done, created, nd);
         if (nh && (rc = iz_store_outbox_retry_many(s->st, held, nh, now, "held by İYS")) != 0)
@@ -1762,8 +1740,8 @@ static void run_pull(iz_sync_t *s, job_t *j)
             break;
         }
         account_ok(s, j->ac);
-        json_t *list = json_object_get(res.body, "list");
-        const char *after = json_string_value(json_object_get(res.body, "after"));
+        const char *after;
+        json_t *list = iz_iys_page_read(res.body, &after, sizeof cursor);
         size_t got = json_array_size(list);
         if (res.http == 204 || got == 0) {
             iz_iys_res_clear(&res);
@@ -1781,7 +1759,7 @@ static void run_pull(iz_sync_t *s, job_t *j)
         /* The cursor moves only after the page is applied and what could
          * not be applied is quarantined, so a crash re-pulls it and the
          * repeats are recognized. */
-        if (after && strlen(after) < sizeof cursor) {
+        if (after) {
             iz_strlcpy(cursor, after, sizeof cursor);
             iz_store_cursor_set(s->st, brand->id, source, cursor);
         }

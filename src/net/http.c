@@ -914,6 +914,38 @@ static bool route_match(iz_req_t *r, const char *pattern, const char *path)
     return true;
 }
 
+static bool method_ok(const char *method, const iz_route_t *rt)
+{
+    return strcmp(rt->method, method) == 0 ||
+           (strcmp(method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0);
+}
+
+const iz_route_t *iz_http_route(iz_req_t *r, const iz_route_t *routes, size_t n, const char *method,
+                                const char *path, bool stream_only, bool *path_known)
+{
+    if (path_known) *path_known = false;
+    r->nparams = 0;
+    for (size_t i = 0; i < n; i++) {
+        const iz_route_t *rt = &routes[i];
+        if (stream_only && !(rt->flags & IZ_ROUTE_STREAM)) continue;
+        if (!route_match(r, rt->pattern, path)) continue;
+        if (path_known) *path_known = true;
+        if (method_ok(method, rt)) return rt;
+    }
+    r->nparams = 0;
+    return NULL;
+}
+
+iz_req_t *iz_req_detached(void)
+{
+    return iz_xcalloc(1, sizeof(iz_req_t));
+}
+
+void iz_req_detached_free(iz_req_t *r)
+{
+    if (r) req_free(r);
+}
+
 /* The gate and the bearer key of route rt; false when the request has been
  * answered (refused). */
 static bool admit(iz_req_t *r, const iz_route_t *rt)
@@ -938,27 +970,19 @@ static bool admit(iz_req_t *r, const iz_route_t *rt)
     return true;
 }
 
-static bool method_ok(const iz_req_t *r, const iz_route_t *rt)
-{
-    return strcmp(rt->method, r->method) == 0 ||
-           (strcmp(r->method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0);
-}
-
 static void dispatch(iz_req_t *r)
 {
     const iz_http_config_t *cfg = &r->h->cfg;
     bool path_known = false;
-    for (size_t i = 0; i < cfg->nroutes; i++) {
-        const iz_route_t *rt = &cfg->routes[i];
-        if (!route_match(r, rt->pattern, r->path)) continue;
-        path_known = true;
-        if (!method_ok(r, rt)) continue;
-        if (!admit(r, rt)) return;
-        rt->fn(r, cfg->app);
-        if (!r->replied && !r->work) iz_reply_error(r, "IZ500", NULL);
+    const iz_route_t *rt =
+        iz_http_route(r, cfg->routes, cfg->nroutes, r->method, r->path, false, &path_known);
+    if (!rt) {
+        iz_reply_error(r, path_known ? "IZ405" : "IZ404", NULL);
         return;
     }
-    iz_reply_error(r, path_known ? "IZ405" : "IZ404", NULL);
+    if (!admit(r, rt)) return;
+    rt->fn(r, cfg->app);
+    if (!r->replied && !r->work) iz_reply_error(r, "IZ500", NULL);
 }
 
 /* A stream route is decided before its body: match, admit and let its fn
@@ -967,24 +991,20 @@ static void dispatch(iz_req_t *r)
 static bool stream_begin(iz_req_t *r)
 {
     const iz_http_config_t *cfg = &r->h->cfg;
-    for (size_t i = 0; i < cfg->nroutes; i++) {
-        const iz_route_t *rt = &cfg->routes[i];
-        if (!(rt->flags & IZ_ROUTE_STREAM) || !method_ok(r, rt) ||
-            !route_match(r, rt->pattern, r->path))
-            continue;
-        if (!admit(r, rt)) return true;
-        r->stream_begin = true;
-        rt->fn(r, cfg->app);
-        r->stream_begin = false;
-        if (r->replied) return true;
-        if (r->chunk && r->done) {
-            r->streaming = true;
-        } else if (!r->buffered) {
-            iz_reply_error(r, "IZ500", NULL);
-        }
-        return true;
+    const iz_route_t *rt =
+        iz_http_route(r, cfg->routes, cfg->nroutes, r->method, r->path, true, NULL);
+    if (!rt) return false;
+    if (!admit(r, rt)) return true;
+    r->stream_begin = true;
+    rt->fn(r, cfg->app);
+    r->stream_begin = false;
+    if (r->replied) return true;
+    if (r->chunk && r->done) {
+        r->streaming = true;
+    } else if (!r->buffered) {
+        iz_reply_error(r, "IZ500", NULL);
     }
-    return false;
+    return true;
 }
 
 /* ---- connection table and per-address counts ------------------------------ */

@@ -156,6 +156,24 @@ size_t iz_http_route_stats_count(const iz_http_t *h);
 
 void iz_http_route_stats(iz_http_t *h, size_t i, iz_http_route_stats_t *out);
 
+/* ---- routing on its own (the server's, for tests and fuzz drivers) ------ */
+
+/* The route of routes[0..n) that takes method and path (a HEAD takes a GET
+ * route): the first whose pattern matches the path and whose method fits,
+ * its {name} segments then r's params (iz_req_param); NULL when none
+ * takes it. *path_known (may be NULL) tells whether some route matched the
+ * path (405 rather than 404). stream_only looks at IZ_ROUTE_STREAM routes
+ * only. The server routes every request with it. */
+const iz_route_t *iz_http_route(iz_req_t *r, const iz_route_t *routes, size_t n, const char *method,
+                                const char *path, bool stream_only, bool *path_known);
+
+/* A request with no connection: its arena (iz_req_alloc, what the form
+ * parser allocates from) and its params (iz_http_route, iz_req_param) work,
+ * nothing that reads the connection or answers does. For parsing outside
+ * a server: unit tests and fuzz drivers. Free with iz_req_detached_free. */
+iz_req_t *iz_req_detached(void);
+void iz_req_detached_free(iz_req_t *r);
+
 /* ---- request accessors (valid until the handler returns) ---------------- */
 
 const char *iz_req_method(const iz_req_t *r);

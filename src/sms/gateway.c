@@ -32,10 +32,12 @@
 #define ANSWER_MAX 4096     /* bytes of an answer read (for the reason) */
 #define SMS_TEXT_MAX 65536u /* longest text a send accepts (the API bounds it far lower) */
 
-typedef enum { GW_LOG = 1, GW_KANNEL, GW_JSON } gw_kind_t;
+#define GW_LOG IZ_SMS_GW_LOG
+#define GW_KANNEL IZ_SMS_GW_KANNEL
+#define GW_JSON IZ_SMS_GW_JSON
 
 struct iz_sms_gateway {
-    gw_kind_t kind;
+    iz_sms_gw_kind_t kind;
     /* log sink */
     int fd;
     char *path;
@@ -83,10 +85,19 @@ static const char *query_param(const char *url, const char *name, size_t *len)
     return NULL;
 }
 
-/* What may be shown of an HTTP gateway URL: everything before the query. */
+/* What may be shown of an HTTP gateway URL: everything before the query,
+ * without the user and password a URL may carry before its host
+ * ("https://user:secret@host/path": curl sends them as Basic auth). */
 static char *shown_url(const char *kind, const char *url)
 {
     size_t base = strcspn(url, "?#");
+    const char *host = strstr(url, "://") + 3;
+    size_t scheme = (size_t)(host - url);
+    size_t auth = strcspn(host, "/?#");
+    const char *at = NULL;
+    for (const char *p = host; p < host + auth; p++)
+        if (*p == '@') at = p;
+    const char *rest = at ? at + 1 : host; /* the host and what follows it */
     char user[64] = "";
     size_t ul = 0;
     const char *u = query_param(url, "username", &ul);
@@ -96,23 +107,12 @@ static char *shown_url(const char *kind, const char *url)
     }
     size_t n = strlen(kind) + base + sizeof user + 16;
     char *s = iz_xmalloc(n);
-    if (user[0])
-        snprintf(s, n, "%s:%.*s (user %s)", kind, (int)base, url, user);
-    else
-        snprintf(s, n, "%s:%.*s", kind, (int)base, url);
+    snprintf(s, n, "%s:%.*s%.*s%s%s%s", kind, (int)scheme, url, (int)(base - (size_t)(rest - url)),
+             rest, user[0] ? " (user " : "", user, user[0] ? ")" : "");
     return s;
 }
 
-static int open_log(iz_sms_gateway_t *gw, const char *path, const char **err)
-{
-    if (!*path) return fail(err, "log: needs a file name (log:FILE)", IZ_EINVAL);
-    gw->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    if (gw->fd < 0) return fail(err, "cannot open the SMS log file for appending", IZ_EIO);
-    gw->path = iz_xstrdup(path);
-    return 0;
-}
-
-static int open_http(iz_sms_gateway_t *gw, const char *kind, const char *url, const char **err)
+static int check_url(iz_sms_gw_kind_t kind, const char *url, const char **err)
 {
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
         return fail(err, "the gateway URL must start with http:// or https://", IZ_EINVAL);
@@ -122,7 +122,7 @@ static int open_http(iz_sms_gateway_t *gw, const char *kind, const char *url, co
     const char *host = strstr(url, "://") + 3;
     if (*host == '\0' || *host == '/' || *host == '?')
         return fail(err, "the gateway URL has no host", IZ_EINVAL);
-    if (gw->kind == GW_KANNEL) {
+    if (kind == GW_KANNEL) {
         size_t l;
         if (!query_param(url, "username", &l) || l == 0 || !query_param(url, "password", &l))
             return fail(err,
@@ -139,12 +139,44 @@ static int open_http(iz_sms_gateway_t *gw, const char *kind, const char *url, co
                             "the URL",
                             IZ_EINVAL);
     }
-    iz_httpc_conf_t hc = {.pool = POOL_MAX};
-    if (iz_httpc_new(&hc, &gw->http) != 0) return fail(err, "cannot initialize libcurl", IZ_EIO);
-    gw->url = iz_xstrdup(url);
-    gw->url_len = strlen(url);
-    gw->shown = shown_url(kind, url);
     return 0;
+}
+
+int iz_sms_gateway_spec_parse(const char *spec, iz_sms_gateway_spec_t *out, const char **err)
+{
+    memset(out, 0, sizeof *out);
+    if (strlen(spec) > SPEC_MAX) return fail(err, "the gateway setting is too long", IZ_EINVAL);
+    static const struct {
+        const char *prefix;
+        iz_sms_gw_kind_t kind;
+    } kinds[] = {{"log:", GW_LOG}, {"kannel:", GW_KANNEL}, {"json:", GW_JSON}};
+    for (size_t i = 0; i < IZ_ARRAY_LEN(kinds); i++) {
+        size_t pl = strlen(kinds[i].prefix);
+        if (strncmp(spec, kinds[i].prefix, pl) != 0) continue;
+        const char *target = spec + pl;
+        int rc;
+        if (kinds[i].kind == GW_LOG)
+            rc = *target ? 0 : fail(err, "log: needs a file name (log:FILE)", IZ_EINVAL);
+        else
+            rc = check_url(kinds[i].kind, target, err);
+        if (rc != 0) return rc;
+        out->kind = kinds[i].kind;
+        out->target = target;
+        if (kinds[i].kind != GW_LOG) {
+            char kind[8];
+            memcpy(kind, spec, pl - 1);
+            kind[pl - 1] = '\0';
+            out->shown = shown_url(kind, target);
+        }
+        return 0;
+    }
+    return fail(err, "the gateway must be log:FILE, kannel:URL or json:URL", IZ_EINVAL);
+}
+
+void iz_sms_gateway_spec_clear(iz_sms_gateway_spec_t *sp)
+{
+    free(sp->shown);
+    sp->shown = NULL;
 }
 
 int iz_sms_gateway_open(const char *spec, const char *data_dir, iz_sms_gateway_t **out,
@@ -159,26 +191,30 @@ int iz_sms_gateway_open(const char *spec, const char *data_dir, iz_sms_gateway_t
             return fail(err, "the data directory's path is too long", IZ_EINVAL);
         spec = deflt;
     }
-    if (strlen(spec) > SPEC_MAX) return fail(err, "the gateway setting is too long", IZ_EINVAL);
+    iz_sms_gateway_spec_t sp;
+    int rc = iz_sms_gateway_spec_parse(spec, &sp, err);
+    if (rc != 0) return rc;
     iz_sms_gateway_t *gw = iz_xcalloc(1, sizeof *gw);
     gw->fd = -1;
     gw->timeout_ms = TIMEOUT_MS;
-    int rc;
-    if (strncmp(spec, "log:", 4) == 0) {
-        gw->kind = GW_LOG;
-        rc = open_log(gw, spec + 4, err);
-    } else if (strncmp(spec, "kannel:", 7) == 0) {
-        gw->kind = GW_KANNEL;
-        rc = open_http(gw, "kannel", spec + 7, err);
-    } else if (strncmp(spec, "json:", 5) == 0) {
-        gw->kind = GW_JSON;
-        rc = open_http(gw, "json", spec + 5, err);
+    gw->kind = sp.kind;
+    if (sp.kind == GW_LOG) {
+        gw->fd = open(sp.target, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+        if (gw->fd < 0) {
+            free(gw);
+            return fail(err, "cannot open the SMS log file for appending", IZ_EIO);
+        }
+        gw->path = iz_xstrdup(sp.target);
     } else {
-        rc = fail(err, "the gateway must be log:FILE, kannel:URL or json:URL", IZ_EINVAL);
-    }
-    if (rc != 0) {
-        free(gw);
-        return rc;
+        iz_httpc_conf_t hc = {.pool = POOL_MAX};
+        if (iz_httpc_new(&hc, &gw->http) != 0) {
+            iz_sms_gateway_spec_clear(&sp);
+            free(gw);
+            return fail(err, "cannot initialize libcurl", IZ_EIO);
+        }
+        gw->url = iz_xstrdup(sp.target);
+        gw->url_len = strlen(sp.target);
+        gw->shown = sp.shown; /* now the gateway's */
     }
     *out = gw;
     return 0;

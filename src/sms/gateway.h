@@ -64,6 +64,21 @@ typedef struct iz_sms_gateway iz_sms_gateway_t;
 int iz_sms_gateway_open(const char *spec, const char *data_dir, iz_sms_gateway_t **out,
                         const char **err);
 
+/* The setting as iz_sms_gateway_open reads it, before it opens anything:
+ * the adapter, its target (the log file or the URL, pointing into spec) and,
+ * for an HTTP adapter, what may be shown of the URL (allocated; no query,
+ * no user or password): iz_sms_gateway_describe's text. 0, or IZ_EINVAL
+ * with *err (static text) as iz_sms_gateway_open's. Clear with
+ * iz_sms_gateway_spec_clear. */
+typedef enum { IZ_SMS_GW_LOG = 1, IZ_SMS_GW_KANNEL, IZ_SMS_GW_JSON } iz_sms_gw_kind_t;
+typedef struct iz_sms_gateway_spec {
+    iz_sms_gw_kind_t kind;
+    const char *target;
+    char *shown;
+} iz_sms_gateway_spec_t;
+int iz_sms_gateway_spec_parse(const char *spec, iz_sms_gateway_spec_t *out, const char **err);
+void iz_sms_gateway_spec_clear(iz_sms_gateway_spec_t *sp);
+
 /* Stop using the gateway and free it (NULL is fine). No send may run. */
 void iz_sms_gateway_close(iz_sms_gateway_t *gw);
 

@@ -73,14 +73,16 @@ int iz_store_location_parse(const char *location, iz_store_loc_t *out, const cha
         size_t sl = scheme_len(location);
         if ((sl == 8 && strncmp(location, "postgres", 8) == 0) ||
             (sl == 10 && strncmp(location, "postgresql", 10) == 0))
-            *err = iz_errf("store location '%s': a PostgreSQL location is written "
+            /* Not the location itself: what follows the scheme may hold a
+             * password ("postgresql:/u:pw@h"), and this message is logged. */
+            *err = iz_errf("store location '%.*s:...': a PostgreSQL location is written "
                            "postgresql://user@host/db",
-                           location);
+                           (int)sl, location);
         else
-            *err = iz_errf("store location '%s': unknown scheme '%.*s:' (use a directory, "
-                           "sqlite:PATH or postgresql://...; a directory whose name has "
-                           "a colon is written ./NAME)",
-                           location, (int)sl, location);
+            *err = iz_errf("store location '%.*s:...': unknown scheme '%.*s:' (use a "
+                           "directory, sqlite:PATH or postgresql://...; a directory whose "
+                           "name has a colon is written ./NAME)",
+                           (int)sl, location, (int)sl, location);
         return IZ_EINVAL;
     }
     int rc;

@@ -91,7 +91,7 @@ static const iz_optdef_t serve_defs[] = {
     {"holidays", true, "FILE", "the built-in table", "Turkey's holidays (CSV) for business days"},
     {"plans", true, "FILE", "the built-in sample (data/plans.conf)",
      "plan tiers, one a line: code | name | consent limit | yearly price before VAT"},
-    {"threads", true, "N", "8", "HTTP worker threads"},
+    {"threads", true, "N", "32", "HTTP worker threads"},
     {"access-log", false, NULL, "off", "one log line per request"},
     {"max-conns-per-ip", true, "N", "128",
      "open connections one client address may hold (raise it behind a proxy)"},
@@ -552,7 +552,7 @@ static int server_start(server_t *s, const iz_opts_t *o, const char *default_lis
     }
     cfg.threads = (unsigned)threads;
     /* Half the outside-call workers (net/http.h: twice the threads). */
-    s->app.sms_wait_max = threads ? (int)threads : 8;
+    s->app.sms_wait_max = threads ? (int)threads : IZ_HTTP_DEFAULT_THREADS;
     /* The panel: its cookies are Secure (and __Host-) when the public
      * address is https. */
     const char *pub = iz_cli_get(o, "public-url");

@@ -1672,7 +1672,7 @@ static void config_defaults(iz_http_config_t *c, uint64_t nofile)
     if (!c->max_body) c->max_body = IZ_DEFAULT_MAX_BODY;
     if (!c->max_header) c->max_header = IZ_DEFAULT_MAX_HEADER;
     if (!c->max_stream) c->max_stream = (uint64_t)4 << 30;
-    if (!c->threads) c->threads = 8;
+    if (!c->threads) c->threads = IZ_HTTP_DEFAULT_THREADS;
     if (!c->max_connections) c->max_connections = connections_for(nofile);
     /* libmicrohttpd splits the limit between its threads; each needs one. */
     if (c->max_connections < c->threads) c->max_connections = c->threads;

@@ -320,10 +320,16 @@ def run(tmp, kills, seed=1, log=print):
     try:
         return check(w, kills, run_s, log)
     finally:
-        w.srv.stop()
-        w.sim.stop()
-        w.gw.down()
-        w.hooks.down()
+        # (each stopped whatever the one before did: a failed stop must not
+        # leave the emulator running)
+        try:
+            w.srv.stop()
+        finally:
+            try:
+                w.sim.stop()
+            finally:
+                w.gw.down()
+                w.hooks.down()
 
 
 def check(w, kills, run_s, log):

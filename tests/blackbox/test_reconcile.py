@@ -99,6 +99,7 @@ def test_a_lost_pull_is_repaired(tmp_path):
         assert len(m.get(own).json()["history"]) == 2
     finally:
         m.srv.stop()
+        sim.stop()
 
 
 def test_a_matching_day_is_agreed_and_shown(tmp_path):
@@ -163,6 +164,7 @@ def test_a_matching_day_is_agreed_and_shown(tmp_path):
         assert code == 1 and r["status"] == "FAILED" and "H502" in r["error"], r
     finally:
         m.srv.stop()
+        sim.stop()
 
 
 def test_a_change_missing_from_the_file_is_a_mismatch(tmp_path):
@@ -198,4 +200,5 @@ def test_a_change_missing_from_the_file_is_a_mismatch(tmp_path):
         assert "MISMATCH" in out.stdout and "MISSING" in out.stdout and bad in out.stdout
     finally:
         m.srv.stop()
+        sim.stop()
 

@@ -5,8 +5,9 @@
 # machine's ports.
 #
 #   pg.sh start DIR   initdb into DIR/data (DIR is created when missing, made
-#                     0700), start the server with its socket in DIR, create
-#                     the database izin and print its libpq URL
+#                     0700; an existing cluster is started again as it is),
+#                     start the server with its socket in DIR, create the
+#                     database izin when missing and print its libpq URL
 #   pg.sh url DIR     print that URL again:  postgresql:///izin?host=DIR&user=izin
 #   pg.sh stop DIR    stop the server by the PID in DIR/data/postmaster.pid
 #                     (fast shutdown, then SIGKILL when it hangs); DIR stays,
@@ -87,7 +88,9 @@ start)
         cat "$dir/server.log" >&2
         exit 1
     }
-    "$bin/createdb" -h "$dir" -U izin izin
+    # (a restart finds the database there)
+    "$bin/psql" -h "$dir" -U izin -d izin -Atc "SELECT 1" >/dev/null 2>&1 ||
+        "$bin/createdb" -h "$dir" -U izin izin
     echo "$url"
     ;;
 stop)

@@ -959,8 +959,16 @@ static bool admit(iz_req_t *r, const iz_route_t *rt)
     if (rt->flags & IZ_ROUTE_AUTH) {
         const char *a = iz_req_header(r, "Authorization");
         int64_t acct = 0;
-        if (!a || strncasecmp(a, "Bearer ", 7) != 0 || strlen(a + 7) > 256 || !cfg->auth ||
-            cfg->auth(cfg->app, a + 7, &acct) != 0 || acct <= 0) {
+        int arc = IZ_ENOTFOUND;
+        if (a && strncasecmp(a, "Bearer ", 7) == 0 && strlen(a + 7) <= 256 && cfg->auth)
+            arc = cfg->auth(cfg->app, a + 7, &acct);
+        if (arc != 0 && arc != IZ_ENOTFOUND && arc != IZ_EINVAL) {
+            /* The key cannot be looked up now (the store is down): a 401
+             * would tell a right key it is wrong. */
+            iz_reply_error(r, "IZ503", NULL);
+            return false;
+        }
+        if (arc != 0 || acct <= 0) {
             iz_reply_header(r, "WWW-Authenticate", "Bearer");
             iz_reply_error(r, "IZ401", NULL);
             return false;

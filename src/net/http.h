@@ -48,7 +48,9 @@ typedef struct iz_req iz_req_t;
 
 typedef void (*iz_handler_fn)(iz_req_t *req, void *app);
 
-/* Resolve a bearer token to an account id; 0 when valid. */
+/* Resolve a bearer token to an account id; 0 when valid, IZ_ENOTFOUND
+ * (or IZ_EINVAL) when no key is, another code when it cannot be told now
+ * (the store down: answered 503 IZ503, not 401). */
 typedef int (*iz_auth_fn)(void *app, const char *token, int64_t *account_id);
 
 enum {

@@ -16,6 +16,7 @@ with IZIN_TEST_PG). In each, izin answers clear errors, counts them in
 """
 import json
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -539,3 +540,54 @@ def test_disk_full_then_recovery(tmp_path):
         if srv:
             srv.stop()
         subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_postgresql_restarted_under_a_running_node(tmp_path):
+    """The PostgreSQL server restarts (a fast shutdown: every session cut)
+    under a running node: writes meanwhile answer 503 IZ503, the node comes
+    back by itself when the server does, and nothing accepted is lost."""
+    pg = os.environ.get("IZIN_TEST_PG")
+    if not pg:
+        pytest.skip("PostgreSQL only (the PostgreSQL pass runs it)")
+    pgdir = re.search(r"host=([^&]+)", pg).group(1)
+    pgsh = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "pg.sh")
+    data = tmp_path / "data"
+    acme, _ = make_store(data)
+    srv = Server(["serve", "--listen", "127.0.0.1:0", "--data", str(data)], data).start()
+    from conftest import Api
+    api = Api(srv, acme)
+    accepted = []
+    try:
+        for _ in range(20):
+            assert write_ok(api, accepted)
+        subprocess.run(["sh", pgsh, "stop", pgdir], check=True, timeout=60)
+        down = []
+        try:
+            t_down = time.monotonic()
+            while time.monotonic() - t_down < 3:
+                body = consent_body()
+                r = api.post_consent(body)
+                down.append(r.status_code)
+                if r.status_code == 201:  # (none expected: nothing can be stored)
+                    accepted.append(body["recipient"])
+                else:
+                    assert r.status_code == 503, r.text
+                    assert r.json()["errors"][0]["code"] == "IZ503"
+                time.sleep(0.05)
+        finally:
+            subprocess.run(["sh", pgsh, "start", pgdir], check=True, timeout=60,
+                           capture_output=True)
+        assert 503 in down and 201 not in down, down
+        t0 = time.monotonic()
+        assert wait_for(lambda: write_ok(api, accepted), timeout=30, step=0.1)
+        first = time.monotonic() - t0
+        # healthy again by itself: caught up, and the only node leads again
+        assert wait_for(lambda: (lambda r: r.status_code == 200 and r.json()["role"] == "leader")(
+            requests.get(srv.base + "/healthz", timeout=5)), timeout=15, step=0.1), \
+            requests.get(srv.base + "/healthz", timeout=5).text
+        figure("postgresql_restart", first_write_s=first, healthy_s=time.monotonic() - t0,
+               refused_503=down.count(503))
+        for ph in accepted:  # nothing accepted is lost
+            assert api.get_consent(ph).status_code == 200, ph
+    finally:
+        srv.stop()

@@ -2,7 +2,7 @@
 #
 #   make            build bin/izin
 #   make test       install missing packages, build, run unit + fuzz-replay + black-box +
-#                   browser tests
+#                   browser tests, then izin serve under valgrind (make valgrind)
 #   make demo       build and start `izin demo`
 #   make SANITIZE=address,undefined test    the same under ASan/UBSan
 #   make fuzz       build the libFuzzer drivers (clang) into build/fuzz/ and run each
@@ -170,6 +170,7 @@ test: deps unit fuzz-replay
 	@sh scripts/deps.sh --openapi
 	@$(MAKE) --no-print-directory -j2 -Otarget blackbox test-pg
 	@$(MAKE) --no-print-directory browser
+	@$(if $(SANITIZE),echo "valgrind: not under SANITIZE (the sanitizers check memory there)",$(MAKE) --no-print-directory valgrind)
 
 # The emulator against İYS's OpenAPI document through Stoplight Prism's
 # validating proxy (scripts/prism-check.py; docs/IYS-EMULATOR.md). Not part

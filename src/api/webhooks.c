@@ -52,6 +52,61 @@ static json_t *webhook_json(const iz_webhook_t *w)
     return o;
 }
 
+/* A PUT's setting, made on an outside-call worker: iz_hook_set resolves
+ * the URL's host (DNS may hang), which must not hold a server thread. */
+typedef struct hook_put {
+    iz_app_t *app;
+    iz_hook_t *h;
+    int64_t brand_id;
+    char *url, *secret;
+    int rc; /* iz_hook_set's answer, and what it says */
+    bool created;
+    const char *field, *why;
+} hook_put_t;
+
+static void hook_put_free(void *arg)
+{
+    hook_put_t *p = arg;
+    iz_wipe(p->secret, strlen(p->secret));
+    free(p->secret);
+    free(p->url);
+    free(p);
+}
+
+static void hook_put_work(iz_work_t *w, void *arg)
+{
+    (void)w;
+    hook_put_t *p = arg;
+    p->rc = iz_hook_set(p->h, p->brand_id, p->url, p->secret, &p->created, &p->field, &p->why);
+}
+
+static void hook_put_end(iz_req_t *r, void *arg, iz_defer_end_t how)
+{
+    hook_put_t *p = arg;
+    if (how != IZ_DEFER_DONE) {
+        iz_reply_defer_failed(r, how, "webhook adresinin çözümlenmesi",
+                              "resolving the webhook's address");
+    } else if (p->rc == IZ_EINVAL && p->field) {
+        /* The URL is echoed; the secret never is. */
+        char en[320];
+        snprintf(en, sizeof en, "%s.", p->why);
+        json_t *ju = strcmp(p->field, "url") == 0 ? json_string(p->url) : NULL;
+        iz__reply_field(r, p->field, ju, iz_hook_why_tr(p->why), en);
+        json_decref(ju);
+    } else if (p->rc == IZ_ETOOBIG) {
+        iz__reply_field(r, "url", NULL, "Adres çok uzun.", "The URL is too long.");
+    } else if (p->rc != 0) {
+        iz__reply_store_error(r, p->rc);
+    } else {
+        iz_webhook_t *w = iz_req_alloc(r, sizeof *w);
+        int rc = iz_store_webhook_get(p->app->store, p->brand_id, false, w);
+        if (rc != 0)
+            iz__reply_store_error(r, rc);
+        else
+            iz_reply_json(r, p->created ? 201 : 200, webhook_json(w));
+    }
+}
+
 void iz__h_webhook_put(iz_req_t *r, void *vapp)
 {
     iz_app_t *app = vapp;
@@ -67,38 +122,20 @@ void iz__h_webhook_put(iz_req_t *r, void *vapp)
     }
     json_t *ju = json_object_get(body, "url"), *js = json_object_get(body, "secret");
     const char *url = json_string_value(ju), *secret = json_string_value(js);
-    const char *field = NULL, *why = NULL;
-    bool created = false;
-    int rc;
-    if (!url) {
-        rc = IZ_EINVAL;
-        field = "url";
-        why = "the URL is empty";
-    } else if (!secret) {
-        rc = IZ_EINVAL;
-        field = "secret";
-        why = "the secret must be 16 to 256 bytes";
-    } else {
-        rc = iz_hook_set(h, b.id, url, secret, &created, &field, &why);
+    if (!url)
+        iz__reply_field(r, "url", ju, iz_hook_why_tr("the URL is empty"), "the URL is empty.");
+    else if (!secret)
+        iz__reply_field(r, "secret", NULL, iz_hook_why_tr("the secret must be 16 to 256 bytes"),
+                        "the secret must be 16 to 256 bytes.");
+    if (!url || !secret) {
+        json_decref(body);
+        return;
     }
-    if (rc == IZ_EINVAL && field) {
-        /* The URL is echoed; the secret never is. */
-        char en[320];
-        snprintf(en, sizeof en, "%s.", why);
-        iz__reply_field(r, field, strcmp(field, "url") == 0 ? ju : NULL, iz_hook_why_tr(why), en);
-    } else if (rc == IZ_ETOOBIG) {
-        iz__reply_field(r, "url", NULL, "Adres çok uzun.", "The URL is too long.");
-    } else if (rc != 0) {
-        iz__reply_store_error(r, rc);
-    } else {
-        iz_webhook_t *w = iz_req_alloc(r, sizeof *w);
-        rc = iz_store_webhook_get(app->store, b.id, false, w);
-        if (rc != 0)
-            iz__reply_store_error(r, rc);
-        else
-            iz_reply_json(r, created ? 201 : 200, webhook_json(w));
-    }
+    hook_put_t *p = iz_xcalloc(1, sizeof *p);
+    *p = (hook_put_t){
+        .app = app, .h = h, .brand_id = b.id, .url = iz_xstrdup(url), .secret = iz_xstrdup(secret)};
     json_decref(body);
+    iz_req_defer(r, hook_put_work, hook_put_end, hook_put_free, p, IZ_HOOK_SET_WAIT_MS);
 }
 
 /* Resolve the brand and answer 404 when it has no webhook; else *w. */

@@ -56,6 +56,7 @@
 #define IZ_HOOK_BATCH_MAX 500         /* changes in one delivery */
 #define IZ_HOOK_BATCH_BYTES (1 << 20) /* bytes of one delivery's body, about */
 #define IZ_HOOK_TIMEOUT_MS 10000L     /* one delivery's time limit */
+#define IZ_HOOK_SET_WAIT_MS 15000     /* a setting's time limit (its name lookup) */
 #define IZ_HOOK_FIRST_RETRY_MS 5000   /* the first retry comes within this */
 #define IZ_HOOK_RETRY_MAX_MS 600000   /* the pauses double up to this */
 #define IZ_HOOK_GIVE_UP_DEFAULT 86400 /* seconds a batch may fail before it is a dead letter */

@@ -276,6 +276,67 @@ static const iz_brand_t *brand_or_404(iz_req_t *r, iz_app_t *app, const iz_panel
     return s->brand;
 }
 
+/* The set form's setting, made on an outside-call worker: iz_hook_set
+ * resolves the URL's host (DNS may hang), which must not hold a server
+ * thread. s is the session (its pointers into the request's arena are
+ * read only by the answer, while the request is alive). */
+typedef struct set_call {
+    iz_app_t *app;
+    iz_hook_t *h;
+    iz_panel_sess_t s;
+    int64_t brand_id; /* the work's copy: it may outlive the request */
+    char *url, *secret;
+    int rc;
+    bool created;
+    const char *field, *why;
+} set_call_t;
+
+static void set_call_free(void *arg)
+{
+    set_call_t *c = arg;
+    iz_wipe(c->secret, strlen(c->secret));
+    free(c->secret);
+    free(c->url);
+    iz_wipe(c, sizeof *c);
+    free(c);
+}
+
+static void set_call_work(iz_work_t *w, void *arg)
+{
+    (void)w;
+    set_call_t *c = arg;
+    c->rc = iz_hook_set(c->h, c->brand_id, c->url, c->secret, &c->created, &c->field, &c->why);
+}
+
+static void set_call_end(iz_req_t *r, void *arg, iz_defer_end_t how)
+{
+    set_call_t *c = arg;
+    iz_app_t *app = c->app;
+    if (how != IZ_DEFER_DONE) {
+        iz__panel_refuse(r, app, 503, "Webhook kaydedilemedi",
+                         how == IZ_DEFER_FULL
+                             ? "Sunucu şu an çok meşgul. Biraz sonra yeniden deneyin."
+                             : "Adresin adı zamanında çözümlenemedi. Biraz sonra yeniden deneyin.");
+        return;
+    }
+    if (c->rc == IZ_EINVAL || c->rc == IZ_ETOOBIG) {
+        const set_err_t e = {c->rc == IZ_ETOOBIG ? "Adres çok uzun." : iz_hook_why_tr(c->why),
+                             c->url};
+        webhook_page(r, app, &c->s, 422, &e);
+        return;
+    }
+    if (c->rc != 0) {
+        iz__panel_store_error(r, app, c->rc);
+        return;
+    }
+    iz_logf(IZ_LOG_INFO, "panel", c->created ? "webhook set" : "webhook replaced",
+            "account=%lld user=%s brand=%lld", (long long)c->s.account.id, c->s.user.email,
+            (long long)c->s.brand->code);
+    iz__panel_redirect(r, app, &c->s, PATH,
+                       c->created ? "Webhook tanımlandı: bundan sonraki değişiklikler gönderilecek."
+                                  : "Webhook güncellendi.");
+}
+
 void iz__pg_webhook_set(iz_req_t *r, void *vapp)
 {
     iz_app_t *app = vapp;
@@ -289,31 +350,25 @@ void iz__pg_webhook_set(iz_req_t *r, void *vapp)
      * with the same reason, and never echoed. */
     const char *url = iz_form_value(&f, "url", IZ_HOOK_URL_MAX);
     const char *secret = iz_form_value(&f, "secret", IZ_HOOK_SECRET_MAX);
-    const char *field = NULL, *why = NULL;
-    bool created = false;
-    int rc = IZ_EINVAL;
+    const char *why = NULL;
     if (!url || !*url)
         why = iz_form_get(&f, "url") && *iz_form_get(&f, "url") ? "the URL is over 2048 bytes"
                                                                 : "the URL is empty";
     else if (!secret)
         why = "the secret must be 16 to 256 bytes";
-    else
-        rc = iz_hook_set(h, b->id, url, secret, &created, &field, &why);
-    if (rc == IZ_EINVAL || rc == IZ_ETOOBIG) {
-        const set_err_t e = {rc == IZ_ETOOBIG ? "Adres çok uzun." : iz_hook_why_tr(why), url};
+    if (why) {
+        const set_err_t e = {iz_hook_why_tr(why), url};
         webhook_page(r, app, &s, 422, &e);
         return;
     }
-    if (rc != 0) {
-        iz__panel_store_error(r, app, rc);
-        return;
-    }
-    iz_logf(IZ_LOG_INFO, "panel", created ? "webhook set" : "webhook replaced",
-            "account=%lld user=%s brand=%lld", (long long)s.account.id, s.user.email,
-            (long long)b->code);
-    iz__panel_redirect(r, app, &s, PATH,
-                       created ? "Webhook tanımlandı: bundan sonraki değişiklikler gönderilecek."
-                               : "Webhook güncellendi.");
+    set_call_t *c = iz_xcalloc(1, sizeof *c);
+    *c = (set_call_t){.app = app,
+                      .h = h,
+                      .s = s,
+                      .brand_id = b->id,
+                      .url = iz_xstrdup(url),
+                      .secret = iz_xstrdup(secret)};
+    iz_req_defer(r, set_call_work, set_call_end, set_call_free, c, IZ_HOOK_SET_WAIT_MS);
 }
 
 /* iz__panel_post_id, then the selected brand into *b: the id, or 0 when

@@ -186,6 +186,8 @@ static int load_batch(iz_hook_t *h, int64_t brand_id, int64_t after, int64_t las
     size_t n = 0;
     *first = *end = *count = 0;
     int rc = iz_store_changes(h->conf.store, brand_id, after, max, &list, &n);
+    /* What is delivered is on disk first (store.h iz_store_durable). */
+    if (rc == 0 && n > 0) rc = iz_store_durable(h->conf.store);
     size_t bytes = 64;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (last && list[i].id > last) break;

@@ -787,6 +787,8 @@ static void plan_sends(iz_sync_t *s, acct_t *ac, int64_t now)
     /* A full consent limit holds new consents; RETs still go. */
     if (rc == 0 && ac->hold != IZ_HOLD_LIMIT_FULL)
         rc = iz_store_outbox_due(s->st, now, ac->account_id, false, PLAN_FETCH, &rows, &nn);
+    /* What goes to İYS is on disk first (store.h iz_store_durable). */
+    if (rc == 0 && nr + nn > 0) rc = iz_store_durable(s->st);
     if (rc != 0) {
         log_store_error("outbox", rc);
         free(rets);

@@ -257,6 +257,53 @@ int iz__sq_begin_lazy(iz_sq_t *q)
     return rc;
 }
 
+/* The directory part of path ("." when none) into dir. */
+static void dir_of(const char *path, char *dir, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, size, ".");
+    else if (slash == path)
+        snprintf(dir, size, "/");
+    else
+        snprintf(dir, size, "%.*s", (int)(slash - path), path);
+}
+
+int iz__sq_wal_sync(iz_sq_t *q)
+{
+    if (q->pg) return 0;
+    if (!q->wal_open) {
+        /* The file SQLite writes the WAL to: it stays while the store is
+         * open (SQLite deletes it at the last connection's close), so one
+         * descriptor serves every sync. Its directory entry is synced once,
+         * as SQLite does for a new journal. */
+        char wal[PATH_MAX], dir[PATH_MAX];
+        if (snprintf(wal, sizeof wal, "%s-wal", q->path) >= (int)sizeof wal) return IZ_EIO;
+        int fd = open(wal, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            iz_logf(IZ_LOG_ERROR, q->def->who, "cannot open the WAL to sync it", "errno=%d", errno);
+            return IZ_EIO;
+        }
+        dir_of(q->path, dir, sizeof dir);
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || fsync(dfd) != 0) {
+            iz_logf(IZ_LOG_ERROR, q->def->who, "cannot sync the database's folder", "errno=%d",
+                    errno);
+            if (dfd >= 0) close(dfd);
+            close(fd);
+            return IZ_EIO;
+        }
+        close(dfd);
+        q->wal_fd = fd;
+        q->wal_open = true;
+    }
+    if (fdatasync(q->wal_fd) != 0) {
+        iz_logf(IZ_LOG_ERROR, q->def->who, "cannot sync the WAL", "errno=%d", errno);
+        return IZ_EIO;
+    }
+    return 0;
+}
+
 int iz__sq_end(iz_sq_t *q, int rc)
 {
     if (rc == 0) rc = iz__sq_commit(q);
@@ -879,6 +926,7 @@ void iz__sq_close(iz_sq_t *q)
         return;
     }
     ckpt_stop(q);
+    if (q->wal_open) close(q->wal_fd);
     for (size_t i = 0; q->cache && i < q->cap; i++)
         (void)sqlite3_finalize(q->cache[i].stmt);
     free(q->cache);

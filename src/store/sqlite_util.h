@@ -83,6 +83,8 @@ typedef struct iz_sq {
     bool lazy;               /* synchronous is NORMAL for this transaction (begin_lazy) */
     struct iz_pg *pg;        /* a PostgreSQL connection (store/pgdb.h): then db is NULL */
     bool appended;           /* this transaction appended to the log (PostgreSQL's NOTIFY) */
+    int wal_fd;              /* the WAL file, for iz__sq_wal_sync, when wal_open */
+    bool wal_open;
 } iz_sq_t;
 
 /* Open (creating it 0600) the database file at path into *q, configure it
@@ -167,6 +169,15 @@ int iz__sq_commit(iz_sq_t *q);
  * taken back: a bulk job's step, whose progress commits with its rows.
  * IZ_EINVAL when called inside a transaction. */
 int iz__sq_begin_lazy(iz_sq_t *q);
+
+/* Make every transaction committed so far on SQLite durable: one
+ * fdatasync of the database's WAL file, without the lock, so the next
+ * transaction runs meanwhile (the group commit's second stage: a batch is
+ * committed with iz__sq_begin_lazy and acknowledged after this). Only one
+ * thread at a time may call it. 0, or IZ_EIO when the WAL cannot be opened
+ * or synced (then nothing since the last good sync is known durable).
+ * Nothing to do on PostgreSQL (0). */
+int iz__sq_wal_sync(iz_sq_t *q);
 
 /* A savepoint around one item of a larger transaction, and its end: undo
  * rolls the item's writes back first. iz__sq_release returns the release's

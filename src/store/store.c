@@ -487,6 +487,12 @@ int iz_store_iys_changes(iz_store_t *st, int64_t brand_id, int64_t before_id, si
                            : IZ_EINVAL;
 }
 
+int iz_store_durable(iz_store_t *st)
+{
+    if (!st) return IZ_EINVAL;
+    return st->ops->durable(st);
+}
+
 int iz_store_consent_apply_batch(iz_store_t *st, iz_store_apply_t *items, size_t n)
 {
     if (!st || !items || n == 0 || n > IZ_STORE_BATCH_MAX) return IZ_EINVAL;

@@ -607,6 +607,14 @@ typedef struct iz_store_apply {
  * written changes after the commit, in commit order. */
 int iz_store_consent_apply_batch(iz_store_t *st, iz_store_apply_t *items, size_t n);
 
+/* Make every change committed so far durable (on SQLite a group commit's
+ * transaction is on disk only when its writers' calls return: store.c's
+ * second stage; a reader may see it a sync earlier). Called before a
+ * change read from the store leaves the process (İYS, webhooks), so that
+ * nothing a power loss may take back is ever sent. 0, or IZ_EIO when the
+ * disk failed a sync. Quick when nothing waits for one. */
+int iz_store_durable(iz_store_t *st);
+
 /* Work that must commit with a batch of changes or not at all (a bulk
  * job's progress and errors): called inside the batch's transaction after
  * its changes (each item's rc is set); a non-zero return undoes the whole
@@ -875,8 +883,11 @@ int iz_store_ret_late(iz_store_t *st, int64_t *n);
 /* Called for each committed change (every origin), in commit order, right
  * after its transaction commits and before the store's lock is released:
  * it must be quick and must not call the store. The filter index, the
- * change counters of /metrics and the sync engine's wake-up subscribe;
- * later webhooks and other nodes will. */
+ * change counters of /metrics, the sync engine's and the webhooks'
+ * wake-ups subscribe. On SQLite the commit may not be on disk yet: the
+ * writer's call returns once it is, a sync of the WAL later (at most one
+ * sync, about a millisecond, after the subscribers saw it); what acts
+ * outside on changes it reads calls iz_store_durable first. */
 typedef void (*iz_store_change_fn)(void *ctx, const iz_change_t *chg);
 
 #define IZ_STORE_SUBSCRIBERS_MAX 8

@@ -73,6 +73,7 @@ typedef struct iz_store_ops {
     int (*iys_changes)(iz_store_t *st, int64_t brand_id, int64_t before_id, size_t limit,
                        iz_change_t **list, size_t *n);
     int (*consent_apply_batch)(iz_store_t *st, iz_store_apply_t *items, size_t n);
+    int (*durable)(iz_store_t *st);
     int (*consent_get)(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype, iz_type_t type,
                        const char *recipient, iz_change_t *out);
     int (*consent_history)(iz_store_t *st, int64_t brand_id, iz_rtype_t rtype, iz_type_t type,

@@ -625,6 +625,7 @@ typedef struct apply_req {
     void *then_ctx;
     int rc; /* the transaction's failure, 0 when it committed */
     bool done;
+    bool taken; /* in a batch a leader is writing or syncing */
     struct apply_req *next;
     /* The caller waits here, woken only when its batch is done or it is to
      * lead the next one (a broadcast to every waiter after each commit was
@@ -641,6 +642,15 @@ typedef struct sq_store {
     pthread_mutex_t gmu;
     apply_req_t *head, *tail;
     bool leading;
+    /* The second stage (SQLite): a batch commits without waiting for the
+     * disk and is answered once a sync of the WAL that began after its
+     * commit is done (iz__sq_wal_sync, outside the store's lock: the next
+     * batch is written meanwhile). Under gmu. */
+    pthread_cond_t scv;     /* a sync has ended */
+    uint64_t committed_seq; /* the commits so far that wait for a sync */
+    uint64_t synced_seq;    /* the last of them made durable */
+    bool syncing;           /* a sync is running */
+    bool sync_failed;       /* a sync failed: what is on disk is not known, writes fail */
 } sq_store_t;
 
 static iz_sq_t *sq(iz_store_t *st)
@@ -681,6 +691,7 @@ static void sq_close(iz_store_t *st)
     iz__sq_close(sq(st));
     iz_seal_key_wipe(&ss->key);
     pthread_mutex_destroy(&ss->gmu);
+    pthread_cond_destroy(&ss->scv);
     free(st);
 }
 
@@ -766,7 +777,7 @@ int iz__sqlite_open(const char *path, const iz_seal_key_t *key, iz_store_t **out
         free(s);
         return rc;
     }
-    if (pthread_mutex_init(&s->gmu, NULL) != 0) iz_oom();
+    if (pthread_mutex_init(&s->gmu, NULL) != 0 || pthread_cond_init(&s->scv, NULL) != 0) iz_oom();
     if ((rc = seal_secrets(s, err)) != 0) {
         sq_close(&s->base);
         return rc;
@@ -2501,8 +2512,9 @@ static void fail_written(apply_req_t *batch, int rc)
 /* Write the queued batches in one transaction: one fsync for all of them.
  * A change that fails rolls back to its savepoint alone; a failed commit
  * fails every change (none is on disk). The subscribers then see the
- * written ones in commit order, before the lock is released. */
-static void run_batch(iz_store_t *st, apply_req_t *batch)
+ * written ones in commit order, before the lock is released. Returns
+ * whether the commit still waits for its sync (enqueue's second stage). */
+static bool run_batch(iz_store_t *st, apply_req_t *batch)
 {
     iz_sq_t *s = sq(st);
     /* A transaction of bulk loads alone commits without its fsync: a step
@@ -2512,7 +2524,12 @@ static void run_batch(iz_store_t *st, apply_req_t *batch)
     bool loads = true;
     for (apply_req_t *q = batch; q; q = q->next)
         loads = loads && q->job_id;
-    int rc = loads ? iz__sq_begin_lazy(s) : iz__sq_begin(s);
+    /* On SQLite any other batch also commits without waiting for the disk,
+     * and its callers are answered after the WAL's sync (enqueue), which
+     * runs beside the next batch's transaction instead of holding the
+     * writers' lock. PostgreSQL's commit waits for its own flush. */
+    bool deferred = !loads && !iz__sq_is_pg(s);
+    int rc = loads || deferred ? iz__sq_begin_lazy(s) : iz__sq_begin(s);
     if (rc != 0) fail_written(batch, rc);
     for (apply_req_t *q = batch; q; q = q->next) {
         if (q->job_id && rc == 0) {
@@ -2550,6 +2567,41 @@ static void run_batch(iz_store_t *st, apply_req_t *batch)
             for (size_t i = 0; i < q->n; i++)
                 if (q->items[i].rc == 0) iz__store_publish(st, q->items[i].chg);
     iz__sq_unlock(s); /* rolls back whatever is still open */
+    return deferred && rc == 0;
+}
+
+/* Wait, with gmu held, until the deferred commit number seq is durable,
+ * syncing the WAL when no other thread is (one sync covers every commit
+ * made before it starts). 0, or IZ_EIO when a sync failed. */
+static int sync_upto(sq_store_t *ss, uint64_t seq)
+{
+    while (ss->synced_seq < seq && !ss->sync_failed) {
+        if (ss->syncing) {
+            pthread_cond_wait(&ss->scv, &ss->gmu);
+            continue;
+        }
+        ss->syncing = true;
+        uint64_t upto = ss->committed_seq; /* each of them has committed */
+        pthread_mutex_unlock(&ss->gmu);
+        int rc = iz__sq_wal_sync(&ss->q);
+        pthread_mutex_lock(&ss->gmu);
+        ss->syncing = false;
+        if (rc == 0)
+            ss->synced_seq = upto;
+        else
+            ss->sync_failed = true; /* as PostgreSQL after a failed fsync: until a restart */
+        pthread_cond_broadcast(&ss->scv);
+    }
+    return ss->synced_seq >= seq ? 0 : IZ_EIO;
+}
+
+static int sq_durable(iz_store_t *st)
+{
+    sq_store_t *ss = (sq_store_t *)st;
+    pthread_mutex_lock(&ss->gmu);
+    int rc = sync_upto(ss, ss->committed_seq);
+    pthread_mutex_unlock(&ss->gmu);
+    return rc;
 }
 
 #define GROUP_MAX 512 /* changes in one shared transaction, at most (one batch may be larger) */
@@ -2584,35 +2636,46 @@ static int enqueue(iz_store_t *st, iz_store_apply_t *items, size_t n, const char
         ss->head = &me;
     ss->tail = &me;
     while (!me.done) {
-        if (ss->leading) {
+        /* Ours is being written or synced by another leader, or a batch is
+         * being written: wait. */
+        if (ss->leading || me.taken) {
             pthread_cond_wait(&me.cv, &ss->gmu);
             continue;
         }
         /* Lead: take queued batches up to GROUP_MAX changes (ours is among
          * them, or comes in a later round). */
         ss->leading = true;
+        bool deferred = false;
         apply_req_t *batch = ss->head, *last = batch;
         size_t total = batch->n;
+        batch->taken = true;
         while (last->next && total + last->next->n <= GROUP_MAX) {
             last = last->next;
+            last->taken = true;
             total += last->n;
         }
         ss->head = last->next;
         if (!ss->head) ss->tail = NULL;
         last->next = NULL;
+        bool failed = ss->sync_failed;
         pthread_mutex_unlock(&ss->gmu);
-        run_batch(st, batch);
+        if (failed)
+            fail_written(batch, IZ_EIO);
+        else
+            deferred = run_batch(st, batch);
         pthread_mutex_lock(&ss->gmu);
+        uint64_t seq = deferred ? ++ss->committed_seq : 0;
+        ss->leading = false;
+        /* The next batch's first caller leads it (it may be us: then the
+         * loop goes on without a wait), while this one's sync runs. */
+        if (ss->head && ss->head != &me) pthread_cond_signal(&ss->head->cv);
+        if (deferred && sync_upto(ss, seq) != 0) fail_written(batch, IZ_EIO);
         for (apply_req_t *q = batch, *nx; q; q = nx) {
             nx = q->next;
             q->done = true; /* q may be gone once done is seen (after the
                              * mutex is let go): read next first */
             if (q != &me) pthread_cond_signal(&q->cv);
         }
-        ss->leading = false;
-        /* The next batch's first caller leads it (it may be us: then the
-         * loop goes on without a wait). */
-        if (ss->head && ss->head != &me) pthread_cond_signal(&ss->head->cv);
     }
     pthread_mutex_unlock(&ss->gmu);
     pthread_cond_destroy(&me.cv);
@@ -5090,6 +5153,7 @@ static const iz_store_ops_t sq_ops = {
     .quarantine_count_brand = sq_quarantine_count_brand,
     .iys_changes = sq_iys_changes,
     .consent_apply_batch = sq_consent_apply_batch,
+    .durable = sq_durable,
     .consent_get = sq_consent_get,
     .consent_history = sq_consent_history,
     .consent_status = sq_consent_status,

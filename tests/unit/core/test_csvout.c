@@ -31,6 +31,19 @@ static void test_quoting(void **state)
         {"two\nlines", "\"two\nlines\""},
         {"cr\rhere", "\"cr\rhere\""},
         {"\"a,b\"@example.com", "\"\"\"a,b\"\"@example.com\""},
+        /* what a spreadsheet runs as a formula is guarded (CWE-1236) */
+        {"=HYPERLINK(\"http://x\",\"y\")", "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""},
+        {"=1+1", "\"'=1+1\""},
+        {"@SUM(A1)", "\"'@SUM(A1)\""},
+        {"+cmd|' /C calc'!A0", "\"'+cmd|' /C calc'!A0\""},
+        {"-2+3", "\"'-2+3\""},
+        {"\tx", "\"'\tx\""},
+        {"\rx", "\"'\rx\""},
+        /* a number with its sign is none */
+        {"+90 532 123 45 67", "+90 532 123 45 67"},
+        {"-12.5", "-12.5"},
+        {"+", "+"},
+        {"a=b", "a=b"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t n = strlen(cases[i].in);
@@ -42,8 +55,11 @@ static void test_quoting(void **state)
         assert_int_equal(iz_csv_needs_quotes(cases[i].in, n),
                          strcmp(cases[i].in, cases[i].out) != 0);
     }
-    /* the bound holds for the worst field: quotes only */
+    /* the bound holds for the worst field: a formula of quotes */
     char q[10], out[IZ_CSV_FIELD_MAX(10)];
+    memset(q, '"', sizeof q);
+    q[0] = '=';
+    assert_int_equal(iz_csv_field(out, q, sizeof q), IZ_CSV_FIELD_MAX(10));
     memset(q, '"', sizeof q);
     assert_int_equal(iz_csv_field(out, q, sizeof q), IZ_CSV_FIELD_MAX(10));
 }
@@ -75,18 +91,22 @@ static size_t read_field(const char *s, size_t n, char *out)
 static void test_reads_back(void **state)
 {
     (void)state;
-    static const char alphabet[] = "ab,\"\r\n; ";
+    static const char alphabet[] = "ab,\"\r\n; =+-1@";
     uint64_t r = 42;
     for (int round = 0; round < 20000; round++) {
-        char in[24], field[IZ_CSV_FIELD_MAX(24)], back[24];
+        char in[24], field[IZ_CSV_FIELD_MAX(24)], back[25];
         size_t n = (size_t)(round % 24);
         for (size_t i = 0; i < n; i++) {
             r = r * 6364136223846793005u + 1442695040888963407u;
             in[i] = alphabet[(r >> 33) % (sizeof alphabet - 1)];
         }
         size_t k = iz_csv_field(field, in, n);
-        assert_int_equal(read_field(field, k, back), n);
-        assert_memory_equal(back, in, n);
+        /* a formula-like field (here: one that begins with a CR) reads
+         * back with its guard */
+        size_t g = iz_csv_formula_like(in, n) ? 1 : 0;
+        assert_int_equal(read_field(field, k, back), n + g);
+        if (g) assert_int_equal(back[0], '\'');
+        assert_memory_equal(back + g, in, n);
     }
 }
 

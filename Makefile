@@ -2,7 +2,8 @@
 #
 #   make            build bin/izin
 #   make test       install missing packages, build, run unit + fuzz-replay + black-box +
-#                   browser tests, then izin serve under valgrind (make valgrind)
+#                   browser tests, the unit tests and fuzz replay again under ASan/UBSan and
+#                   TSan (make sanitizers), then izin serve under valgrind (make valgrind)
 #   make demo       build and start `izin demo`
 #   make SANITIZE=address,undefined test    the same under ASan/UBSan
 #   make fuzz       build the libFuzzer drivers (clang) into build/fuzz/ and run each
@@ -53,7 +54,7 @@ FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%-replay)
 
 PYTEST := /usr/bin/python3 -m pytest
 
-.PHONY: all deps test unit fuzz-replay blackbox browser test-pg demo fuzz fuzz-build format clean bench conformance valgrind
+.PHONY: all deps test unit fuzz-replay blackbox browser test-pg demo fuzz fuzz-build format clean bench conformance valgrind sanitizers unit-threaded
 comma := ,
 all: $(BIN)
 	@mkdir -p bin && cp $(BIN) bin/izin
@@ -168,7 +169,7 @@ SIM_ONLY := $(shell grep -LE $(SIM_PAT) tests/blackbox/test_sim_*.py)
 # its 15 minutes on two cores; the browser tests come after them.
 test: deps unit fuzz-replay
 	@sh scripts/deps.sh --openapi
-	@$(MAKE) --no-print-directory -j2 -Otarget blackbox test-pg
+	@$(MAKE) --no-print-directory -j4 -Otarget blackbox test-pg $(if $(SANITIZE),,sanitizers)
 	@$(MAKE) --no-print-directory browser
 	@$(if $(SANITIZE),echo "valgrind: not under SANITIZE (the sanitizers check memory there)",$(MAKE) --no-print-directory valgrind)
 
@@ -191,6 +192,27 @@ demo: $(BIN)
 # definite leak. Build without SANITIZE (valgrind and ASan do not mix).
 # ThreadSanitizer: `make SANITIZE=thread unit` (objects in build/tsan;
 # suppressions of races inside uninstrumented libraries in tsan.supp).
+# The sanitizers, run by make test beside the black-box tests at the lowest
+# CPU priority (nice 19: they take only what the tests leave): ASan+UBSan
+# over the unit programs and the fuzz corpora's replay (build/san), then
+# ThreadSanitizer over the unit programs that run threads (build/tsan).
+# About 3 minutes of CPU; not under SANITIZE (that build is sanitized
+# itself).
+sanitizers:
+	@nice -n 19 ionice -c 3 $(MAKE) --no-print-directory SANITIZE=address,undefined unit fuzz-replay
+	@nice -n 19 ionice -c 3 $(MAKE) --no-print-directory SANITIZE=thread unit-threaded
+
+# The unit programs whose code under test runs threads (ThreadSanitizer's
+# work in make sanitizers; make SANITIZE=thread unit runs them all).
+UNIT_THREADED := $(addprefix $(BUILD)/tests/unit/,core/test_histo domain/test_domain \
+  hook/test_hook index/test_index iys/test_budget iys/test_client iys/test_sync \
+  net/test_client net/test_http net/test_page net/test_ratelimit sim/test_simstore \
+  sms/test_gateway store/test_durable store/test_store sys/test_log)
+unit-threaded: $(UNIT_THREADED)
+	@set -e; for t in $(UNIT_THREADED); do \
+	  echo "== $$t"; IZIN_HOLIDAYS=data/tr-holidays.csv $$t; done; \
+	  echo "unit: $(words $(UNIT_THREADED)) threaded test programs passed"
+
 valgrind: $(BIN)
 	@sh scripts/deps.sh valgrind
 	/usr/bin/python3 scripts/valgrind.py --bin $(BIN) $(VALGRIND_ARGS)

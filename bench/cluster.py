@@ -116,16 +116,17 @@ class Node:
         self.err.close()
 
 
-def wrk_all(nodes, lua, seconds, conns, key, tmp):
+def wrk_all(nodes, lua, seconds, conns, key, tmp, base=0):
     """One wrk a node at once: (requests a second summed, worst p99 ms,
-    non-2xx answers)."""
+    non-2xx answers). base moves the writers' recipients (IZ_BASE): a
+    later run with another base writes new ones."""
     script = os.path.join(tmp, "s.lua")
     with open(script, "w") as f:
         f.write(lua)
     per = max(1, conns // len(nodes))
     procs = []
     for i, nd in enumerate(nodes):
-        env = {**os.environ, "IZ_KEY": key, "IZ_BRAND": str(BRAND), "IZ_BASE": str(i * 8)}
+        env = {**os.environ, "IZ_KEY": key, "IZ_BRAND": str(BRAND), "IZ_BASE": str(base + i * 8)}
         procs.append(subprocess.Popen(
             ["wrk", "-t", "2", "-c", str(per), "-d", f"{seconds}s", "-s", script, nd.base],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))

@@ -12,15 +12,19 @@ store's own group-commit ceiling measured in the same run:
   - the ceiling: bench_writes (the domain layer's durable writes from 32
     threads, no HTTP) - what the HTTP write figure can at best approach.
 
-The checks ask for recipients of the write figure's run (written first),
-some there and some not.
+The checks ask for recipients of the first write run (written first),
+some there and some not. Each figure is run --runs times, the figures in
+turn, and the median run is shown with every run's rate beside it (this
+machine's speed varies from minute to minute), with the CPU time a request
+took in izin's process and in wrk's: on one machine both share the cores.
 
     bench/load.py --izin build/rel/izin --bench-writes build/rel/bench/bench_writes
-                  [--seconds 5] [--connections 32]
+                  [--seconds 5] [--connections 32] [--runs 3]
 """
 import argparse
 import os
 import re
+import resource
 import shutil
 import sys
 import tempfile
@@ -77,12 +81,43 @@ end
 """
 
 
+def cpu_s(pid):
+    """User + system CPU seconds of process pid so far (all its threads)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_s():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def measured(node, lua, a, key, tmp, base=0):
+    """One wrk run: (a second, p99 ms, non-2xx, izin CPU us a request, wrk
+    CPU us a request)."""
+    i0, w0 = cpu_s(node.proc.pid), children_cpu_s()
+    rps, p99, bad = wrk_all([node], lua, a.seconds, a.connections, key, tmp, base)
+    i1, w1 = cpu_s(node.proc.pid), children_cpu_s()
+    n = max(1.0, rps * a.seconds)
+    return rps, p99, bad, (i1 - i0) / n * 1e6, (w1 - w0) / n * 1e6
+
+
+def median_run(runs):
+    """The run with the median rate (its own p99 and CPU figures), and the
+    non-2xx answers of all runs."""
+    order = sorted(runs, key=lambda r: r[0])
+    m = order[len(order) // 2]
+    return (m[0], m[1], sum(r[2] for r in runs), m[3], m[4], [r[0] for r in runs])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--izin", default="build/rel/izin")
     ap.add_argument("--bench-writes", default="build/rel/bench/bench_writes")
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--runs", type=int, default=3)
     a = ap.parse_args()
     if not shutil.which("wrk"):
         sys.exit("bench/load.py needs wrk (apt-get install wrk)")
@@ -93,37 +128,47 @@ def main():
         key = setup_store(izin, ["--data", data])
         node = Node(izin, ["--data", data], data)
         try:
-            w = wrk_all([node], WRITE_LUA, a.seconds, a.connections, key, tmp)
-            c = wrk_all([node], CHECK_LUA, a.seconds, a.connections, key, tmp)
-            j = wrk_all([node], JSON_CHECK_LUA, a.seconds, a.connections, key, tmp)
-            m = wrk_all([node], MIXED_LUA, a.seconds, a.connections, key, tmp)
+            # Each figure a.runs times, the figures in turn (a slow spell of
+            # the machine spreads over all of them); each write run new
+            # recipients (a repeat is no write).
+            runs = {"w": [], "c": [], "j": [], "m": []}
+            for r in range(a.runs):
+                runs["w"].append(measured(node, WRITE_LUA, a, key, tmp, base=16 * r))
+                runs["c"].append(measured(node, CHECK_LUA, a, key, tmp))
+                runs["j"].append(measured(node, JSON_CHECK_LUA, a, key, tmp))
+                runs["m"].append(measured(node, MIXED_LUA, a, key, tmp, base=16 * r))
         finally:
             node.stop()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    w, c, j, m = (median_run(runs[k]) for k in "wcjm")
     ceiling = None
     if os.path.exists(a.bench_writes):
         out = run([a.bench_writes], check=False).stdout  # (exit 1: its own target missed)
         mm = re.search(r"best of the above\s+(\d+)", out)
         ceiling = float(mm.group(1)) if mm else None
     print(f"\nload on one izin serve (SQLite), wrk with {a.connections} connections on loopback,"
-          f" {a.seconds} s a figure, {os.cpu_count()} cores for izin and wrk together")
-    print(f"{'figure':<40} {'a second':>10} {'p99 ms':>8} {'non-2xx':>8} {'target':>10}"
-          f" {'x target':>9}")
+          f" {a.seconds} s a run, the median of {a.runs} runs a figure,"
+          f" {os.cpu_count()} cores for izin and wrk together")
+    print(f"{'figure':<34} {'a second':>9} {'p99 ms':>7} {'non-2xx':>7} {'izin us':>8}"
+          f" {'wrk us':>7} {'target':>10} {'x target':>8}  runs")
 
     def line(name, r, target):
         ratio = f"{r[0] / target:.2f}" if target else ""
         tgt = f">= {target}" if target else ""
-        print(f"{name:<40} {r[0]:>10.0f} {r[1]:>8.1f} {r[2]:>8} {tgt:>10} {ratio:>9}")
+        each = " / ".join(f"{x:.0f}" for x in r[5])
+        print(f"{name:<34} {r[0]:>9.0f} {r[1]:>7.1f} {r[2]:>7} {r[3]:>8.1f} {r[4]:>7.1f}"
+              f" {tgt:>10} {ratio:>8}  {each}")
     line("durable consent writes", w, 10000)
     line("single checks", c, 100000)
     line("JSON checks of 1000 (requests)", j, None)
-    print(f"{'JSON checks of 1000 (recipients)':<40} {j[0] * 1000:>10.0f}")
+    print(f"{'JSON checks of 1000 (recipients)':<34} {j[0] * 1000:>9.0f}")
     line("mixed: 9 checks to 1 write", m, None)
     if ceiling:
-        print(f"{'store ceiling: domain writes, 32 threads':<40} {ceiling:>10.0f}"
-              f" {'':>8} {'':>8} {'':>10} {'':>9}")
+        print(f"{'store ceiling: domain writes, 32 th':<34} {ceiling:>9.0f}")
         print(f"HTTP writes reach {w[0] / ceiling:.2f} of the store's own group-commit ceiling")
+    print("izin us / wrk us: CPU time a request of izin's process and of wrk's, both on the"
+          " same cores")
 
 
 if __name__ == "__main__":

@@ -474,6 +474,10 @@ void iz__h_metrics(iz_req_t *r, void *vapp)
                 "# TYPE izin_sms_delivery_reports_total counter\n"
                 "izin_sms_delivery_reports_total{result=\"applied\"} %llu\n"
                 "izin_sms_delivery_reports_total{result=\"unknown_message\"} %llu\n"
+                "# HELP izin_sms_unsent_retries_total Sends tried again because the gateway "
+                "refused the connection (the message never reached it), since start.\n"
+                "# TYPE izin_sms_unsent_retries_total counter\n"
+                "izin_sms_unsent_retries_total %llu\n"
                 "# HELP izin_sms_in_flight SMS requests to the gateway running now, and the "
                 "limit.\n# TYPE izin_sms_in_flight gauge\n"
                 "izin_sms_in_flight{state=\"running\"} %u\n"
@@ -481,7 +485,7 @@ void iz__h_metrics(iz_req_t *r, void *vapp)
                 (unsigned long long)q.sent, (unsigned long long)q.failed,
                 (unsigned long long)q.unknown, (unsigned long long)q.blocked,
                 (unsigned long long)q.reports, (unsigned long long)q.reports_unknown,
-                q.in_flight, q.concurrency);
+                (unsigned long long)q.unsent_retries, q.in_flight, q.concurrency);
         if (backlog >= 0)
             fprintf(f,
                     "# HELP izin_sms_queued SMS messages waiting in the queue.\n"

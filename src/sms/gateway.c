@@ -385,7 +385,8 @@ static char *kannel_url(const iz_sms_gateway_t *gw, const iz_sms_out_t *m, size_
     return url;
 }
 
-static iz_sms_fate_t send_http(iz_sms_gateway_t *gw, const iz_sms_out_t *m, char *err, size_t errsz)
+static iz_sms_fate_t send_http(iz_sms_gateway_t *gw, const iz_sms_out_t *m, char *err, size_t errsz,
+                               bool *unsent)
 {
     iz_httpc_req_t rq = {.timeout_ms = gw->timeout_ms,
                          .connect_timeout_ms =
@@ -430,6 +431,7 @@ static iz_sms_fate_t send_http(iz_sms_gateway_t *gw, const iz_sms_out_t *m, char
         set_err(err, errsz, res.error);
         bool sent = res.sent;
         iz_httpc_res_clear(&res);
+        if (!sent) *unsent = true;
         return sent ? IZ_SMS_UNKNOWN : IZ_SMS_FAILED;
     }
     iz_sms_fate_t fate = IZ_SMS_SENT;
@@ -450,6 +452,14 @@ static iz_sms_fate_t send_http(iz_sms_gateway_t *gw, const iz_sms_out_t *m, char
 
 iz_sms_fate_t iz_sms_send(iz_sms_gateway_t *gw, const iz_sms_out_t *m, char *err, size_t errsz)
 {
+    bool unsent;
+    return iz_sms_send_ex(gw, m, err, errsz, &unsent);
+}
+
+iz_sms_fate_t iz_sms_send_ex(iz_sms_gateway_t *gw, const iz_sms_out_t *m, char *err, size_t errsz,
+                             bool *unsent)
+{
+    *unsent = false;
     if (err && errsz) err[0] = '\0';
     if (!m->id || !*m->id || !m->from || !*m->from || !m->to || !*m->to || !m->text ||
         strlen(m->text) > SMS_TEXT_MAX || strlen(m->id) >= IZ_SMS_ID_MAX) {
@@ -459,7 +469,7 @@ iz_sms_fate_t iz_sms_send(iz_sms_gateway_t *gw, const iz_sms_out_t *m, char *err
     if (gw->kind == GW_LOG)
         return send_log(gw, m->from, m->to, m->text, m->id, err, errsz) == 0 ? IZ_SMS_SENT
                                                                              : IZ_SMS_FAILED;
-    return send_http(gw, m, err, errsz);
+    return send_http(gw, m, err, errsz, unsent);
 }
 
 int iz_sms_gateway_probe(iz_sms_gateway_t *gw, char *msg, size_t msgsz)

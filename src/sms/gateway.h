@@ -134,4 +134,10 @@ typedef struct iz_sms_out {
  * fields are FAILED ("bad arguments"), nothing sent. */
 iz_sms_fate_t iz_sms_send(iz_sms_gateway_t *gw, const iz_sms_out_t *m, char *err, size_t errsz);
 
+/* iz_sms_send, and *unsent true when the message FAILED without reaching
+ * the gateway (no connection, nothing of the request written): sending it
+ * again cannot make it go twice. */
+iz_sms_fate_t iz_sms_send_ex(iz_sms_gateway_t *gw, const iz_sms_out_t *m, char *err, size_t errsz,
+                             bool *unsent);
+
 #endif

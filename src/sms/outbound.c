@@ -162,6 +162,11 @@ static void send_drop(iz_sms_queue_t *q, send_info_t *gone)
 
 /* ---- the workers ------------------------------------------------------------ */
 
+/* A send refused before it reached the gateway is tried again after these
+ * waits (ms), then FAILED: about 4 s, what a restarting Kannel takes. */
+#define UNSENT_TRIES 3
+static const int64_t unsent_wait_ms[UNSENT_TRIES] = {250, 1000, 3000};
+
 static void *worker_main(void *arg)
 {
     iz_sms_queue_t *q = arg;
@@ -192,7 +197,24 @@ static void *worker_main(void *arg)
                             .enc = strcmp(w.send->msg.encoding, "GSM7") == 0      ? IZ_SMS_GSM7
                                    : strcmp(w.send->msg.encoding, "GSM7_TR") == 0 ? IZ_SMS_GSM7_TR
                                                                                   : IZ_SMS_UCS2};
-        a.fate = iz_sms_send(q->gw, &out, a.err, sizeof a.err);
+        bool unsent = false;
+        a.fate = iz_sms_send_ex(q->gw, &out, a.err, sizeof a.err, &unsent);
+        /* A message that never reached the gateway (refused: Kannel
+         * restarting) is tried again a few times before it is FAILED:
+         * it cannot go twice. A stop ends the waiting. */
+        for (int t = 0; a.fate == IZ_SMS_FAILED && unsent && t < UNSENT_TRIES; t++) {
+            pthread_mutex_lock(&q->mu);
+            q->stats.unsent_retries++;
+            struct timespec ts;
+            deadline_ts(unsent_wait_ms[t], &ts);
+            int64_t until = now_ms() + unsent_wait_ms[t];
+            while (!q->stop && now_ms() < until)
+                pthread_cond_timedwait(&q->cv_done, &q->mu, &ts);
+            bool stopping = q->stop;
+            pthread_mutex_unlock(&q->mu);
+            if (stopping) break;
+            a.fate = iz_sms_send_ex(q->gw, &out, a.err, sizeof a.err, &unsent);
+        }
         a.at_ms = now_ms();
 
         pthread_mutex_lock(&q->mu);
@@ -660,6 +682,7 @@ void iz_sms_queue_stop(iz_sms_queue_t *q)
     pthread_mutex_lock(&q->mu);
     q->stop = true;
     pthread_cond_broadcast(&q->cv_work);
+    pthread_cond_broadcast(&q->cv_done); /* a worker waiting to try a refused send again */
     pthread_cond_broadcast(&q->cv_disp);
     pthread_mutex_unlock(&q->mu);
     for (unsigned i = 0; i < q->nworkers; i++)

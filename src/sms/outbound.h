@@ -108,6 +108,7 @@ typedef struct iz_sms_queue_stats {
     uint64_t blocked;               /* stopped by the judge at send time */
     uint64_t reports;               /* delivery reports applied */
     uint64_t reports_unknown;       /* delivery reports for no message izin has */
+    uint64_t unsent_retries;        /* sends tried again: the gateway refused the connection */
     unsigned in_flight;             /* requests running now */
     unsigned concurrency;
 } iz_sms_queue_stats_t;

@@ -367,6 +367,10 @@ def test_sms_gateway_down_or_hung_then_recovery(tmp_path, fault):
         assert got
         text = requests.get(srv.base + "/metrics", timeout=10).text
         assert f'izin_sms_messages_total{{result="{want.lower()}"}} 1' in text, text
+        # refused: tried three times more first (it never reached the gateway);
+        # hung: never again (it may have)
+        retries = 3 if fault == "down" else 0
+        assert f"izin_sms_unsent_retries_total {retries}\n" in text, text
         # the gateway comes back (on the same port)
         if hung:
             hung.close()
@@ -384,6 +388,40 @@ def test_sms_gateway_down_or_hung_then_recovery(tmp_path, fault):
             gw.close()
         elif hung:
             hung.close()
+
+
+def test_sms_gateway_restart_is_ridden_out(tmp_path):
+    """A gateway that refuses connections for a moment (Kannel restarting):
+    the message that never reached it is sent again and goes, once."""
+    if os.environ.get("IZIN_TEST_PG"):
+        pytest.skip("the gateway's faults are the store's alike; run once, on SQLite")
+    data = tmp_path / "data"
+    acme, _ = make_store(data)
+    port = free_port()
+    srv = Server(["serve", "--listen", "127.0.0.1:0", "--data", str(data), "--sms-gateway",
+                  f"json:http://127.0.0.1:{port}/sms", "--sms-timeout-ms", "1000"], data).start()
+    gw = None
+    try:
+        r = sms_send(srv, acme)
+        assert r.status_code == 202, r.text
+        sid = r.json()["id"]
+        time.sleep(0.6)  # refused at least once (the first retry comes after 0.25 s)
+        gw = Gateway(port)
+
+        def state():
+            return requests.get(srv.base + f"/v1/sms/sends/{sid}", headers=acme.headers,
+                                timeout=10).json()["recipients"][0]["state"]
+        assert wait_for(lambda: state() in ("SENT", "DELIVERED", "FAILED"), timeout=15)
+        assert state() in ("SENT", "DELIVERED")
+        assert len(gw.got) == 1
+        text = requests.get(srv.base + "/metrics", timeout=10).text
+        m = re.search(r"izin_sms_unsent_retries_total (\d+)", text)
+        assert m and 1 <= int(m.group(1)) <= 3, text
+        assert 'izin_sms_messages_total{result="sent"} 1' in text
+    finally:
+        srv.stop()
+        if gw:
+            gw.close()
 
 
 def test_webhook_receiver_down_then_recovery(tmp_path):

@@ -10,7 +10,10 @@ store's own group-commit ceiling measured in the same run:
     second through it);
   - mixed: 9 single checks to 1 write on every connection;
   - the ceiling: bench_writes (the domain layer's durable writes from 32
-    threads, no HTTP) - what the HTTP write figure can at best approach.
+    threads, no HTTP) - what the HTTP write figure can at best approach;
+  - the checks' ceiling: the same wrk against bench/null_http (a server that
+    only writes a fixed answer), right after each checks run - what any
+    server reaches on this machine with wrk beside it.
 
 The checks ask for recipients of the first write run (written first),
 some there and some not. Each figure is run --runs times, the figures in
@@ -19,6 +22,7 @@ machine's speed varies from minute to minute), with the CPU time a request
 took in izin's process and in wrk's: on one machine both share the cores.
 
     bench/load.py --izin build/rel/izin --bench-writes build/rel/bench/bench_writes
+                  [--null-http build/rel/bench/null_http]
                   [--seconds 5] [--connections 32] [--runs 3]
 """
 import argparse
@@ -26,6 +30,7 @@ import os
 import re
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -103,6 +108,20 @@ def measured(node, lua, a, key, tmp, base=0):
     return rps, p99, bad, (i1 - i0) / n * 1e6, (w1 - w0) / n * 1e6
 
 
+class NullNode:
+    """bench/null_http: the machine's ceiling for the checks' wrk."""
+
+    def __init__(self, path):
+        self.proc = subprocess.Popen([path, "--seconds", "600"], stdout=subprocess.PIPE,
+                                     text=True)
+        port = int(self.proc.stdout.readline().split()[1])
+        self.base = f"http://127.0.0.1:{port}"
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
 def median_run(runs):
     """The run with the median rate (its own p99 and CPU figures), and the
     non-2xx answers of all runs."""
@@ -118,6 +137,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--null-http", default="build/rel/bench/null_http")
     a = ap.parse_args()
     if not shutil.which("wrk"):
         sys.exit("bench/load.py needs wrk (apt-get install wrk)")
@@ -131,17 +151,27 @@ def main():
             # Each figure a.runs times, the figures in turn (a slow spell of
             # the machine spreads over all of them); each write run new
             # recipients (a repeat is no write).
-            runs = {"w": [], "c": [], "j": [], "m": []}
-            for r in range(a.runs):
-                runs["w"].append(measured(node, WRITE_LUA, a, key, tmp, base=16 * r))
-                runs["c"].append(measured(node, CHECK_LUA, a, key, tmp))
-                runs["j"].append(measured(node, JSON_CHECK_LUA, a, key, tmp))
-                runs["m"].append(measured(node, MIXED_LUA, a, key, tmp, base=16 * r))
+            # The ceiling (null_http) right after each run of the checks:
+            # the machine's speed then is the same.
+            null = NullNode(os.path.abspath(a.null_http)) if os.path.exists(a.null_http) else None
+            runs = {"w": [], "c": [], "n": [], "j": [], "m": []}
+            try:
+                for r in range(a.runs):
+                    runs["w"].append(measured(node, WRITE_LUA, a, key, tmp, base=16 * r))
+                    runs["c"].append(measured(node, CHECK_LUA, a, key, tmp))
+                    if null:
+                        runs["n"].append(measured(null, CHECK_LUA, a, key, tmp))
+                    runs["j"].append(measured(node, JSON_CHECK_LUA, a, key, tmp))
+                    runs["m"].append(measured(node, MIXED_LUA, a, key, tmp, base=16 * r))
+            finally:
+                if null:
+                    null.stop()
         finally:
             node.stop()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     w, c, j, m = (median_run(runs[k]) for k in "wcjm")
+    ceil = median_run(runs["n"]) if runs["n"] else None
     ceiling = None
     if os.path.exists(a.bench_writes):
         out = run([a.bench_writes], check=False).stdout  # (exit 1: its own target missed)
@@ -161,12 +191,18 @@ def main():
               f" {tgt:>10} {ratio:>8}  {each}")
     line("durable consent writes", w, 10000)
     line("single checks", c, 100000)
+    if ceil:
+        line("  a server that only answers", ceil, None)
     line("JSON checks of 1000 (requests)", j, None)
     print(f"{'JSON checks of 1000 (recipients)':<34} {j[0] * 1000:>9.0f}")
     line("mixed: 9 checks to 1 write", m, None)
     if ceiling:
         print(f"{'store ceiling: domain writes, 32 th':<34} {ceiling:>9.0f}")
         print(f"HTTP writes reach {w[0] / ceiling:.2f} of the store's own group-commit ceiling")
+    if ceil:
+        print(f"single checks reach {c[0] / ceil[0]:.2f} of what this machine can do under this"
+              " wrk at all (bench/null_http.c: a fixed answer to each request, nothing else;"
+              " its 'izin us' is its own CPU)")
     print("izin us / wrk us: CPU time a request of izin's process and of wrk's, both on the"
           " same cores")
 

@@ -193,14 +193,15 @@ demo: $(BIN)
 # ThreadSanitizer: `make SANITIZE=thread unit` (objects in build/tsan;
 # suppressions of races inside uninstrumented libraries in tsan.supp).
 # The sanitizers, run by make test beside the black-box tests at the lowest
-# CPU priority (nice 19: they take only what the tests leave): ASan+UBSan
+# CPU and I/O priority, one job at a time (two compilers beside the tests
+# slowed them by a third; one takes what the tests leave idle): ASan+UBSan
 # over the unit programs and the fuzz corpora's replay (build/san), then
 # ThreadSanitizer over the unit programs that run threads (build/tsan).
 # About 3 minutes of CPU; not under SANITIZE (that build is sanitized
 # itself).
 sanitizers:
-	@nice -n 19 ionice -c 3 $(MAKE) --no-print-directory SANITIZE=address,undefined unit fuzz-replay
-	@nice -n 19 ionice -c 3 $(MAKE) --no-print-directory SANITIZE=thread unit-threaded
+	@nice -n 19 ionice -c 3 $(MAKE) -j1 --no-print-directory SANITIZE=address,undefined unit fuzz-replay
+	@nice -n 19 ionice -c 3 $(MAKE) -j1 --no-print-directory SANITIZE=thread unit-threaded
 
 # The unit programs whose code under test runs threads (ThreadSanitizer's
 # work in make sanitizers; make SANITIZE=thread unit runs them all).

@@ -54,7 +54,7 @@ FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%-replay)
 
 PYTEST := /usr/bin/python3 -m pytest
 
-.PHONY: all deps test unit fuzz-replay blackbox browser test-pg demo fuzz fuzz-build format clean bench conformance valgrind sanitizers unit-threaded
+.PHONY: all deps test unit fuzz-replay blackbox browser test-pg demo fuzz fuzz-build format clean bench conformance valgrind sanitizers unit-threaded test-suite
 comma := ,
 all: $(BIN)
 	@mkdir -p bin && cp $(BIN) bin/izin
@@ -167,11 +167,18 @@ SIM_ONLY := $(shell grep -LE $(SIM_PAT) tests/blackbox/test_sim_*.py)
 # port 0 and keep to temporary folders of their own; each pass's output is
 # printed whole when it ends, -Otarget), so that `make test` stays within
 # its 15 minutes on two cores; the browser tests come after them.
-test: deps unit fuzz-replay
-	@sh scripts/deps.sh --openapi
-	@$(MAKE) --no-print-directory -j4 -Otarget blackbox test-pg $(if $(SANITIZE),,sanitizers)
-	@$(MAKE) --no-print-directory browser
+# Two lines of work at once: the suite (the release build and its unit
+# programs, fuzz replay, both black-box passes, the browser tests) and,
+# beside it from the start, the sanitizers (one job at a time, at the
+# lowest priority: they fill what the suite leaves idle); then valgrind.
+test: deps
+	@$(MAKE) --no-print-directory -j3 test-suite $(if $(SANITIZE),,sanitizers)
 	@$(if $(SANITIZE),echo "valgrind: not under SANITIZE (the sanitizers check memory there)",$(MAKE) --no-print-directory valgrind)
+
+test-suite: unit fuzz-replay
+	@sh scripts/deps.sh --openapi
+	@$(MAKE) --no-print-directory -j2 -Otarget blackbox test-pg
+	@$(MAKE) --no-print-directory browser
 
 # The emulator against İYS's OpenAPI document through Stoplight Prism's
 # validating proxy (scripts/prism-check.py; docs/IYS-EMULATOR.md). Not part
@@ -192,9 +199,9 @@ demo: $(BIN)
 # definite leak. Build without SANITIZE (valgrind and ASan do not mix).
 # ThreadSanitizer: `make SANITIZE=thread unit` (objects in build/tsan;
 # suppressions of races inside uninstrumented libraries in tsan.supp).
-# The sanitizers, run by make test beside the black-box tests at the lowest
-# CPU and I/O priority, one job at a time (two compilers beside the tests
-# slowed them by a third; one takes what the tests leave idle): ASan+UBSan
+# The sanitizers, run by make test beside the suite at the lowest CPU and
+# I/O priority, one job at a time (two compilers beside the black-box tests
+# slowed them by a third; one takes what the suite leaves idle): ASan+UBSan
 # over the unit programs and the fuzz corpora's replay (build/san), then
 # ThreadSanitizer over the unit programs that run threads (build/tsan).
 # About 3 minutes of CPU; not under SANITIZE (that build is sanitized

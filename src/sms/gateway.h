@@ -13,7 +13,8 @@
  *   json:URL     POST {"from","to","text","id"} as JSON; any 2xx is success
  *
  * A send is tried once: its fate is told to the caller, never retried here,
- * so a message can never go twice because of izin. Every message carries
+ * so a message can never go twice because of izin (the queue tries again
+ * only a send iz_sms_send_ex says never reached the gateway). Every message carries
  * izin's message id (32 hex digits, given when it was queued): the log line
  * and the JSON POST hold it, and Kannel gets it inside the dlr-url of its
  * delivery reports (dlr-mask 27: delivered, undeliverable, taken and

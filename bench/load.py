@@ -5,7 +5,8 @@ store's own group-commit ceiling measured in the same run:
 
   - durable consent writes: POST /v1/brands/{b}/consents, a new recipient
     each, every 201 only once on disk (target >= 10,000/s, p99 < 20 ms);
-  - single checks: GET /v1/brands/{b}/check/{recipient} (target >= 100,000/s);
+  - single checks: GET /v1/brands/{b}/check/{recipient} (target >= 100,000/s),
+    one request at a time on each connection, then 8 pipelined;
   - JSON checks of 1000 recipients: POST /v1/brands/{b}/check (recipients a
     second through it);
   - mixed: 9 single checks to 1 write on every connection;
@@ -13,7 +14,7 @@ store's own group-commit ceiling measured in the same run:
     threads, no HTTP) - what the HTTP write figure can at best approach;
   - the checks' ceiling: the same wrk against bench/null_http (a server that
     only writes a fixed answer), right after each checks run - what any
-    server reaches on this machine with wrk beside it.
+    server reaches on this machine with wrk beside it (pipelined too).
 
 The checks ask for recipients of the first write run (written first),
 some there and some not. Each figure is run --runs times, the figures in
@@ -23,7 +24,7 @@ took in izin's process and in wrk's: on one machine both share the cores.
 
     bench/load.py --izin build/rel/izin --bench-writes build/rel/bench/bench_writes
                   [--null-http build/rel/bench/null_http]
-                  [--seconds 5] [--connections 32] [--runs 3]
+                  [--seconds 5] [--connections 32] [--runs 3] [--threads N]
 """
 import argparse
 import os
@@ -52,6 +53,23 @@ request = function()
 end
 done = function(summary, latency, requests)
   io.write(string.format("P99_US %d\n", latency:percentile(99)))
+end
+"""
+
+# The same single checks, 8 requests written at once on each connection
+# (HTTP/1.1 pipelining: a filter that checks a campaign's recipients one
+# by one can do so on its keep-alive connections). izin answers each as
+# it would alone - one request parsed, judged and answered at a time - but
+# wrk spends a third of the CPU a request, which on this machine it takes
+# from the same two cores.
+PIPE_CHECK_LUA = CHECK_LUA + r"""
+local one = request
+request = function()
+  local parts = {}
+  for i = 1, 8 do
+    parts[i] = one()
+  end
+  return table.concat(parts)
 end
 """
 
@@ -138,6 +156,8 @@ def main():
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--null-http", default="build/rel/bench/null_http")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="izin serve --threads (default: izin's own, 32)")
     a = ap.parse_args()
     if not shutil.which("wrk"):
         sys.exit("bench/load.py needs wrk (apt-get install wrk)")
@@ -146,7 +166,8 @@ def main():
     try:
         data = os.path.join(tmp, "d")
         key = setup_store(izin, ["--data", data])
-        node = Node(izin, ["--data", data], data)
+        node = Node(izin, ["--data", data] + (["--threads", str(a.threads)] if a.threads else []),
+                    data)
         try:
             # Each figure a.runs times, the figures in turn (a slow spell of
             # the machine spreads over all of them); each write run new
@@ -154,13 +175,16 @@ def main():
             # The ceiling (null_http) right after each run of the checks:
             # the machine's speed then is the same.
             null = NullNode(os.path.abspath(a.null_http)) if os.path.exists(a.null_http) else None
-            runs = {"w": [], "c": [], "n": [], "j": [], "m": []}
+            runs = {"w": [], "c": [], "n": [], "p": [], "q": [], "j": [], "m": []}
             try:
                 for r in range(a.runs):
                     runs["w"].append(measured(node, WRITE_LUA, a, key, tmp, base=16 * r))
                     runs["c"].append(measured(node, CHECK_LUA, a, key, tmp))
                     if null:
                         runs["n"].append(measured(null, CHECK_LUA, a, key, tmp))
+                    runs["p"].append(measured(node, PIPE_CHECK_LUA, a, key, tmp))
+                    if null:
+                        runs["q"].append(measured(null, PIPE_CHECK_LUA, a, key, tmp))
                     runs["j"].append(measured(node, JSON_CHECK_LUA, a, key, tmp))
                     runs["m"].append(measured(node, MIXED_LUA, a, key, tmp, base=16 * r))
             finally:
@@ -170,14 +194,17 @@ def main():
             node.stop()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    w, c, j, m = (median_run(runs[k]) for k in "wcjm")
+    w, c, p, j, m = (median_run(runs[k]) for k in "wcpjm")
     ceil = median_run(runs["n"]) if runs["n"] else None
+    pceil = median_run(runs["q"]) if runs["q"] else None
     ceiling = None
     if os.path.exists(a.bench_writes):
         out = run([a.bench_writes], check=False).stdout  # (exit 1: its own target missed)
         mm = re.search(r"best of the above\s+(\d+)", out)
         ceiling = float(mm.group(1)) if mm else None
-    print(f"\nload on one izin serve (SQLite), wrk with {a.connections} connections on loopback,"
+    threads = f", {a.threads} server threads" if a.threads else ""
+    print(f"\nload on one izin serve (SQLite){threads},"
+          f" wrk with {a.connections} connections on loopback,"
           f" {a.seconds} s a run, the median of {a.runs} runs a figure,"
           f" {os.cpu_count()} cores for izin and wrk together")
     print(f"{'figure':<34} {'a second':>9} {'p99 ms':>7} {'non-2xx':>7} {'izin us':>8}"
@@ -193,6 +220,9 @@ def main():
     line("single checks", c, 100000)
     if ceil:
         line("  a server that only answers", ceil, None)
+    line("single checks, 8 pipelined", p, 100000)
+    if pceil:
+        line("  a server that only answers", pceil, None)
     line("JSON checks of 1000 (requests)", j, None)
     print(f"{'JSON checks of 1000 (recipients)':<34} {j[0] * 1000:>9.0f}")
     line("mixed: 9 checks to 1 write", m, None)
@@ -203,6 +233,9 @@ def main():
         print(f"single checks reach {c[0] / ceil[0]:.2f} of what this machine can do under this"
               " wrk at all (bench/null_http.c: a fixed answer to each request, nothing else;"
               " its 'izin us' is its own CPU)")
+    if pceil:
+        print(f"single checks 8 pipelined reach {p[0] / pceil[0]:.2f} of the same ceiling"
+              " pipelined")
     print("izin us / wrk us: CPU time a request of izin's process and of wrk's, both on the"
           " same cores")
 

@@ -38,6 +38,7 @@ typedef struct fx {
     iz_http_t *http;
     iz_store_t *st;
     iz_domain_t *dom;
+    iz_sync_t *sync; /* the running sync, stopped by stop_sync or, after a failure, teardown */
     iz_brand_t brand;
     char url[64];
 } fx_t;
@@ -99,6 +100,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx_t *f = *state;
+    /* A test that failed while its sync ran left it running: stop it
+     * before the store it reads is closed. */
+    if (f->sync) iz_sync_stop(f->sync);
     iz_domain_close(f->dom);
     iz_store_close(f->st);
     iz_http_stop(f->http);
@@ -138,7 +142,14 @@ static iz_sync_t *start_sync(fx_t *f)
                          .holidays = NULL};
     iz_sync_t *s = NULL;
     assert_int_equal(iz_sync_start(f->dom, &sc, &s), 0);
+    f->sync = s;
     return s;
+}
+
+static void stop_sync(fx_t *f)
+{
+    iz_sync_stop(f->sync);
+    f->sync = NULL;
 }
 
 static void wait_drained(fx_t *f, int seconds)
@@ -185,7 +196,7 @@ static void test_bulk_in_requests_of_1000(void **state)
         if (stats.accepted + stats.rejected >= 2500) break;
         nanosleep(&(struct timespec){0, 10000000}, NULL);
     }
-    iz_sync_stop(s);
+    stop_sync(f);
     assert_int_equal(stats.accepted, 2500);
     assert_int_equal(stats.rejected, 0);
     /* three requests: 1000 + 1000 + 500, every item once in İYS */
@@ -210,9 +221,9 @@ static void test_business_failure_is_rejected_with_its_code(void **state)
     add(f, 1, IZ_ONAY, IZ_ORIGIN_BULK, IZ_IYS_LOCAL, now - 7200);
     int64_t ret = add(f, 1, IZ_RET, IZ_ORIGIN_BULK, IZ_IYS_PENDING, now - 3600);
     add(f, 2, IZ_ONAY, IZ_ORIGIN_BULK, IZ_IYS_PENDING, now - 3600);
-    iz_sync_t *s = start_sync(f);
+    start_sync(f);
     wait_drained(f, 30);
-    iz_sync_stop(s);
+    stop_sync(f);
     iz_change_t *h = NULL;
     size_t n = 0;
     assert_int_equal(iz_store_consent_history(f->st, f->brand.id, IZ_BIREYSEL, IZ_MESAJ,
@@ -239,9 +250,9 @@ static void test_rows_left_sending_are_reconciled_once(void **state)
     /* The first 20 reached İYS before the "crash" (sent by a first engine
      * that was stopped), then every row is put back as SENDING: nobody
      * knows any more which were posted. */
-    iz_sync_t *s = start_sync(f);
+    start_sync(f);
     wait_drained(f, 30);
-    iz_sync_stop(s);
+    stop_sync(f);
     assert_int_equal(sim_count(f, "SELECT count(*) FROM consent_log"), 50);
     for (int i = 0; i < 50; i++) {
         add(f, 200 + i, IZ_ONAY, IZ_ORIGIN_BULK, IZ_IYS_PENDING, date);
@@ -257,9 +268,9 @@ static void test_rows_left_sending_are_reconciled_once(void **state)
     free(list);
     assert_int_equal(iz_store_outbox_mark(f->st, pend, 25, "SENDING", NULL, 1), 0);
     (void)ids;
-    s = start_sync(f);
+    start_sync(f);
     wait_drained(f, 30);
-    iz_sync_stop(s);
+    stop_sync(f);
     /* 100 addresses, each exactly once in İYS, no failure answered */
     assert_int_equal(sim_count(f, "SELECT count(*) FROM consent_log"), 100);
     assert_int_equal(sim_count(f, "SELECT count(DISTINCT recipient) FROM consent_log"), 100);
@@ -327,14 +338,14 @@ static void test_unreadable_changes_quarantined_before_the_cursor_moves(void **s
     iz_brand_t b = {.account_id = a.id, .code = 777002};
     strcpy(b.name, "Sahte");
     assert_int_equal(iz_store_brand_add(f->st, &b), 0);
-    iz_sync_t *s = start_sync(f);
+    start_sync(f);
     char cursor[300] = "";
     for (int i = 0; i < 200 && !cursor[0]; i++) {
         struct timespec ts = {0, 50 * 1000000L};
         nanosleep(&ts, NULL);
         assert_int_equal(iz_store_cursor_get(f->st, b.id, "IYS", cursor, sizeof cursor), 0);
     }
-    iz_sync_stop(s);
+    stop_sync(f);
     iz_http_stop(fake);
     /* the cursor moved past the page only with every item applied or kept */
     assert_string_equal(cursor, "1767600000_abc");

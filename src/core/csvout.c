@@ -26,23 +26,13 @@ bool iz_csv_formula_like(const char *s, size_t n)
 
 size_t iz_csv_field(char *out, const char *s, size_t n)
 {
-    if (iz_csv_formula_like(s, n)) {
-        size_t k = 0;
-        out[k++] = '"';
-        out[k++] = '\'';
-        for (size_t i = 0; i < n; i++) {
-            if (s[i] == '"') out[k++] = '"';
-            out[k++] = s[i];
-        }
-        out[k++] = '"';
-        return k;
-    }
     if (!iz_csv_needs_quotes(s, n)) {
         memcpy(out, s, n);
         return n;
     }
     size_t k = 0;
     out[k++] = '"';
+    if (iz_csv_formula_like(s, n)) out[k++] = '\''; /* shown as text, not run */
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '"') out[k++] = '"';
         out[k++] = s[i];

@@ -450,15 +450,11 @@ static iz_sms_fate_t send_http(iz_sms_gateway_t *gw, const iz_sms_out_t *m, char
     return fate;
 }
 
-iz_sms_fate_t iz_sms_send(iz_sms_gateway_t *gw, const iz_sms_out_t *m, char *err, size_t errsz)
+iz_sms_fate_t iz_sms_send(iz_sms_gateway_t *gw, const iz_sms_out_t *m, char *err, size_t errsz,
+                          bool *unsent)
 {
-    bool unsent;
-    return iz_sms_send_ex(gw, m, err, errsz, &unsent);
-}
-
-iz_sms_fate_t iz_sms_send_ex(iz_sms_gateway_t *gw, const iz_sms_out_t *m, char *err, size_t errsz,
-                             bool *unsent)
-{
+    bool ignored;
+    if (!unsent) unsent = &ignored;
     *unsent = false;
     if (err && errsz) err[0] = '\0';
     if (!m->id || !*m->id || !m->from || !*m->from || !m->to || !*m->to || !m->text ||

@@ -14,7 +14,7 @@
  *
  * A send is tried once: its fate is told to the caller, never retried here,
  * so a message can never go twice because of izin (the queue tries again
- * only a send iz_sms_send_ex says never reached the gateway). Every message carries
+ * only a send iz_sms_send says never reached the gateway). Every message carries
  * izin's message id (32 hex digits, given when it was queued): the log line
  * and the JSON POST hold it, and Kannel gets it inside the dlr-url of its
  * delivery reports (dlr-mask 27: delivered, undeliverable, taken and
@@ -132,13 +132,11 @@ typedef struct iz_sms_out {
 
 /* Send one message once. err (when not NULL) gets a short reason for
  * FAILED and UNKNOWN ("HTTP 403: ...", "timeout", ...); empty or missing
- * fields are FAILED ("bad arguments"), nothing sent. */
-iz_sms_fate_t iz_sms_send(iz_sms_gateway_t *gw, const iz_sms_out_t *m, char *err, size_t errsz);
-
-/* iz_sms_send, and *unsent true when the message FAILED without reaching
- * the gateway (no connection, nothing of the request written): sending it
- * again cannot make it go twice. */
-iz_sms_fate_t iz_sms_send_ex(iz_sms_gateway_t *gw, const iz_sms_out_t *m, char *err, size_t errsz,
-                             bool *unsent);
+ * fields are FAILED ("bad arguments"), nothing sent. *unsent (when not
+ * NULL) is set true when the message FAILED without reaching the gateway
+ * (no connection, nothing of the request written): sending it again cannot
+ * make it go twice. */
+iz_sms_fate_t iz_sms_send(iz_sms_gateway_t *gw, const iz_sms_out_t *m, char *err, size_t errsz,
+                          bool *unsent);
 
 #endif

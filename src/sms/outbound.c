@@ -198,7 +198,7 @@ static void *worker_main(void *arg)
                                    : strcmp(w.send->msg.encoding, "GSM7_TR") == 0 ? IZ_SMS_GSM7_TR
                                                                                   : IZ_SMS_UCS2};
         bool unsent = false;
-        a.fate = iz_sms_send_ex(q->gw, &out, a.err, sizeof a.err, &unsent);
+        a.fate = iz_sms_send(q->gw, &out, a.err, sizeof a.err, &unsent);
         /* A message that never reached the gateway (refused: Kannel
          * restarting) is tried again a few times before it is FAILED:
          * it cannot go twice. A stop ends the waiting. */
@@ -213,7 +213,7 @@ static void *worker_main(void *arg)
             bool stopping = q->stop;
             pthread_mutex_unlock(&q->mu);
             if (stopping) break;
-            a.fate = iz_sms_send_ex(q->gw, &out, a.err, sizeof a.err, &unsent);
+            a.fate = iz_sms_send(q->gw, &out, a.err, sizeof a.err, &unsent);
         }
         a.at_ms = now_ms();
 

@@ -339,19 +339,25 @@ def sms_send(srv, t, **kw):
                                            "commercial": False, "to": [fresh_phone()], **kw})
 
 
+def sms_server(tmp_path, port):
+    """izin serve with its SMS gateway (JSON) on port, 1 s to answer."""
+    data = tmp_path / "data"
+    acme, _ = make_store(data)
+    srv = Server(["serve", "--listen", "127.0.0.1:0", "--data", str(data), "--sms-gateway",
+                  f"json:http://127.0.0.1:{port}/sms", "--sms-timeout-ms", "1000"], data).start()
+    return srv, acme
+
+
 @pytest.mark.parametrize("fault", ["down", "hung"])
 def test_sms_gateway_down_or_hung_then_recovery(tmp_path, fault):
     if os.environ.get("IZIN_TEST_PG"):
         pytest.skip("the gateway's faults are the store's alike; run once, on SQLite")
-    data = tmp_path / "data"
-    acme, _ = make_store(data)
     port = free_port()
     hung = None
     if fault == "hung":
         hung = Hung()
         port = hung.port
-    srv = Server(["serve", "--listen", "127.0.0.1:0", "--data", str(data), "--sms-gateway",
-                  f"json:http://127.0.0.1:{port}/sms", "--sms-timeout-ms", "1000"], data).start()
+    srv, acme = sms_server(tmp_path, port)
     gw = None
     try:
         r = sms_send(srv, acme)
@@ -395,11 +401,8 @@ def test_sms_gateway_restart_is_ridden_out(tmp_path):
     the message that never reached it is sent again and goes, once."""
     if os.environ.get("IZIN_TEST_PG"):
         pytest.skip("the gateway's faults are the store's alike; run once, on SQLite")
-    data = tmp_path / "data"
-    acme, _ = make_store(data)
     port = free_port()
-    srv = Server(["serve", "--listen", "127.0.0.1:0", "--data", str(data), "--sms-gateway",
-                  f"json:http://127.0.0.1:{port}/sms", "--sms-timeout-ms", "1000"], data).start()
+    srv, acme = sms_server(tmp_path, port)
     gw = None
     try:
         r = sms_send(srv, acme)

@@ -204,15 +204,15 @@ static void test_log_sink(void **state)
     char e[128];
     iz_sms_out_t m1 = out("0123456789abcdef0123456789abcdef", "ACME", "Merhaba \"dünya\"\nşğı",
                           IZ_SMS_GSM7_TR);
-    assert_int_equal(iz_sms_send(gw, &m1, e, sizeof e), IZ_SMS_SENT);
+    assert_int_equal(iz_sms_send(gw, &m1, e, sizeof e, NULL), IZ_SMS_SENT);
     iz_sms_out_t m2 = out("id-2", "4607", "iki", IZ_SMS_GSM7);
     m2.to = "+905329876543";
-    assert_int_equal(iz_sms_send(gw, &m2, e, sizeof e), IZ_SMS_SENT);
+    assert_int_equal(iz_sms_send(gw, &m2, e, sizeof e, NULL), IZ_SMS_SENT);
     iz_sms_out_t bad = out("id-3", "", "x", IZ_SMS_GSM7);
-    assert_int_equal(iz_sms_send(gw, &bad, e, sizeof e), IZ_SMS_FAILED);
+    assert_int_equal(iz_sms_send(gw, &bad, e, sizeof e, NULL), IZ_SMS_FAILED);
     assert_string_equal(e, "bad arguments");
     bad = out("", "ACME", "x", IZ_SMS_GSM7);
-    assert_int_equal(iz_sms_send(gw, &bad, e, sizeof e), IZ_SMS_FAILED);
+    assert_int_equal(iz_sms_send(gw, &bad, e, sizeof e, NULL), IZ_SMS_FAILED);
     iz_sms_gateway_close(gw);
 
     FILE *f = fopen(path, "r");
@@ -245,7 +245,7 @@ static void test_log_sink(void **state)
     snprintf(spec, sizeof spec, "log:%s", path);
     assert_int_equal(iz_sms_gateway_open(spec, "/elsewhere", &gw, &err), 0);
     iz_sms_out_t m3 = out("id-4", "ACME", "üç", IZ_SMS_GSM7_TR);
-    assert_int_equal(iz_sms_send(gw, &m3, e, sizeof e), IZ_SMS_SENT);
+    assert_int_equal(iz_sms_send(gw, &m3, e, sizeof e, NULL), IZ_SMS_SENT);
     iz_sms_gateway_close(gw);
     f = fopen(path, "r");
     n = 0;
@@ -291,7 +291,7 @@ static void test_kannel(void **state)
     char e[128];
     const char *text = "İndirim %50 & fazlası + hediye; ret: RET ACME";
     iz_sms_out_t m = out("0123456789abcdef0123456789abcdef", "ACME A.S.", text, IZ_SMS_UCS2);
-    assert_int_equal(iz_sms_send(gw, &m, e, sizeof e), IZ_SMS_SENT);
+    assert_int_equal(iz_sms_send(gw, &m, e, sizeof e, NULL), IZ_SMS_SENT);
     pthread_mutex_lock(&mu);
     assert_int_equal(hits, 2);
     assert_string_equal(got[0], "izin");
@@ -309,7 +309,7 @@ static void test_kannel(void **state)
     /* delivery reports: Kannel gets the message id, %d and the token */
     iz_sms_gateway_set_dlr(gw, "http://127.0.0.1:8080/v1/sms/dlr", "tok&en-0123456789");
     m = out("0123456789abcdef0123456789abcdef", "ACME", "plain", IZ_SMS_GSM7);
-    assert_int_equal(iz_sms_send(gw, &m, e, sizeof e), IZ_SMS_SENT);
+    assert_int_equal(iz_sms_send(gw, &m, e, sizeof e, NULL), IZ_SMS_SENT);
     pthread_mutex_lock(&mu);
     assert_string_equal(got[6], "0");
     assert_string_equal(got[8], "27");
@@ -318,13 +318,16 @@ static void test_kannel(void **state)
     answer_status = 500;
     pthread_mutex_unlock(&mu);
 
-    /* a refusal: FAILED with the reason, never retried */
-    assert_int_equal(iz_sms_send(gw, &m, e, sizeof e), IZ_SMS_FAILED);
+    /* a refusal: FAILED with the reason, never retried (it reached the
+     * gateway: not unsent) */
+    bool unsent = true;
+    assert_int_equal(iz_sms_send(gw, &m, e, sizeof e, &unsent), IZ_SMS_FAILED);
     assert_string_equal(e, "HTTP 500: Internal error");
+    assert_false(unsent);
     pthread_mutex_lock(&mu);
     answer_status = 403;
     pthread_mutex_unlock(&mu);
-    assert_int_equal(iz_sms_send(gw, &m, e, sizeof e), IZ_SMS_FAILED);
+    assert_int_equal(iz_sms_send(gw, &m, e, sizeof e, NULL), IZ_SMS_FAILED);
     assert_string_equal(e, "HTTP 403: Authorization failed for sendsms");
     pthread_mutex_lock(&mu);
     answer_status = 202;
@@ -344,8 +347,10 @@ static void test_kannel(void **state)
                                          dir, &gw, &err),
                      0);
     assert_int_equal(iz_sms_gateway_probe(gw, msg, sizeof msg), IZ_EIO);
-    /* not reachable: the message was not sent */
-    assert_int_equal(iz_sms_send(gw, &m, e, sizeof e), IZ_SMS_FAILED);
+    /* not reachable: the message was not sent, and says so (the queue may
+     * try it again) */
+    assert_int_equal(iz_sms_send(gw, &m, e, sizeof e, &unsent), IZ_SMS_FAILED);
+    assert_true(unsent);
     iz_sms_gateway_close(gw);
 }
 
@@ -364,7 +369,7 @@ static void test_timeout_is_unknown(void **state)
     char e[128];
     iz_sms_out_t m = out("id-slow", "ACME", "x", IZ_SMS_GSM7);
     /* it went out and no answer came in time: the gateway may deliver it */
-    assert_int_equal(iz_sms_send(gw, &m, e, sizeof e), IZ_SMS_UNKNOWN);
+    assert_int_equal(iz_sms_send(gw, &m, e, sizeof e, NULL), IZ_SMS_UNKNOWN);
     assert_string_equal(e, "timeout");
     pthread_mutex_lock(&mu);
     assert_int_equal(hits, 1);
@@ -384,7 +389,7 @@ static void test_json(void **state)
     char e[128];
     iz_sms_out_t m = out("0123456789abcdef0123456789abcdef", "ACME", "Şubat indirimi",
                          IZ_SMS_GSM7_TR);
-    assert_int_equal(iz_sms_send(gw, &m, e, sizeof e), IZ_SMS_SENT);
+    assert_int_equal(iz_sms_send(gw, &m, e, sizeof e, NULL), IZ_SMS_SENT);
     pthread_mutex_lock(&mu);
     json_t *o = json_loads(got_body, 0, NULL);
     assert_string_equal(got[0], "application/json");
@@ -400,7 +405,7 @@ static void test_json(void **state)
     pthread_mutex_lock(&mu);
     answer_status = 500;
     pthread_mutex_unlock(&mu);
-    assert_int_equal(iz_sms_send(gw, &m, e, sizeof e), IZ_SMS_FAILED);
+    assert_int_equal(iz_sms_send(gw, &m, e, sizeof e, NULL), IZ_SMS_FAILED);
     assert_true(strncmp(e, "HTTP 500", 8) == 0);
     pthread_mutex_lock(&mu);
     answer_status = 202;
@@ -409,7 +414,7 @@ static void test_json(void **state)
 
     /* nobody listening: not sent, reported, not retried */
     assert_int_equal(iz_sms_gateway_open("json:http://127.0.0.1:1/sms", dir, &gw, NULL), 0);
-    assert_int_equal(iz_sms_send(gw, &m, e, sizeof e), IZ_SMS_FAILED);
+    assert_int_equal(iz_sms_send(gw, &m, e, sizeof e, NULL), IZ_SMS_FAILED);
     assert_true(e[0] != '\0');
     iz_sms_gateway_close(gw);
 }
